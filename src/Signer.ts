@@ -1,0 +1,132 @@
+/**
+ * Entry signatures (FORMAT A.3) with a key id (B.1), as an Effect service.
+ *
+ * @since 0.1.0
+ */
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import { sha256Hex } from "./Hash.js"
+import { equalConstantTime, FastHmac } from "./internal/hmac.js"
+
+/**
+ * A key that cannot be used: empty, or not text.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidKey extends Schema.TaggedError<InvalidKey>()("InvalidKey", {
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `invalid signing key: ${this.reason}`
+  }
+}
+
+/**
+ * What a signer is, as stated in a log's `audit_open` (`signing: {alg, key_id}`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Identity {
+  readonly alg: "hmac-sha256"
+  readonly keyId: string
+}
+
+/**
+ * Signs entry hashes and checks signatures. `identity` is `None` for unsigned logs.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SignerService {
+  readonly identity: Option.Option<Identity>
+  /** `sig` for an entry hash (`""` when unsigned) */
+  readonly sign: (hash: string) => string
+  /** HMAC of arbitrary text (header signatures); `""` when unsigned */
+  readonly signText: (text: string) => string
+  /** constant-time check of `sig` against `hash` */
+  readonly verify: (hash: string, sig: string) => boolean
+  /** constant-time check of a signature over arbitrary text */
+  readonly verifyText: (text: string, sig: string) => boolean
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Signer extends Context.Tag("acttrace/Signer")<Signer, SignerService>() {}
+
+/**
+ * HMAC key id (FORMAT B.1): the first 16 hex characters of SHA-256 of the key bytes.
+ *
+ * @since 0.1.0
+ * @category keys
+ */
+export const hmacKeyId = (key: Redacted.Redacted<string>): string => sha256Hex(Buffer.from(Redacted.value(key), "utf8")).slice(0, 16)
+
+/**
+ * An HMAC-SHA256 signer for a passphrase (its UTF-8 bytes are the key). Fails on an empty key or
+ * one holding a lone surrogate (it has no UTF-8 form).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeHmac = (key: Redacted.Redacted<string>): Effect.Effect<SignerService, InvalidKey> =>
+  Effect.suspend(() => {
+    const text = Redacted.value(key)
+    if (text.length === 0) return Effect.fail(new InvalidKey({ reason: "the key is empty" }))
+    if (!text.isWellFormed()) return Effect.fail(new InvalidKey({ reason: "the key is not valid text (lone surrogate)" }))
+    const mac = new FastHmac(Buffer.from(text, "utf8"))
+    const identity: Identity = { alg: "hmac-sha256", keyId: hmacKeyId(key) }
+    return Effect.succeed<SignerService>({
+      identity: Option.some(identity),
+      sign: (hash) => mac.ofHash(hash),
+      signText: (t) => mac.hex(t),
+      verify: (hash, sig) => equalConstantTime(mac.ofHash(hash), sig),
+      verifyText: (t, sig) => equalConstantTime(mac.hex(t), sig)
+    })
+  })
+
+/**
+ * The unsigned signer: `sig` is `""`, and every check fails (there is nothing to check against).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const none: SignerService = {
+  identity: Option.none(),
+  sign: () => "",
+  signText: () => "",
+  verify: () => false,
+  verifyText: () => false
+}
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerHmac = (key: Redacted.Redacted<string>): Layer.Layer<Signer, InvalidKey> =>
+  Layer.effect(Signer, makeHmac(key))
+
+/**
+ * HMAC signer whose key comes from `Config` (default: the `ACTTRACE_KEY` variable).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerHmacConfig = (
+  config: Config.Config<Redacted.Redacted<string>> = Config.redacted("ACTTRACE_KEY")
+): Layer.Layer<Signer, InvalidKey | import("effect/ConfigError").ConfigError> =>
+  Layer.effect(Signer, Effect.flatMap(config, makeHmac))
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerNone: Layer.Layer<Signer> = Layer.succeed(Signer, none)

@@ -1,0 +1,544 @@
+/**
+ * Verification (FORMAT part C): a pure step over lines, folded over a `Stream` of bytes.
+ *
+ * The step never throws: every problem is one of the tagged errors below, carrying the 1-based
+ * line number and the entry's `seq` where known. Memory stays constant: only the current line is
+ * held (plus one line of look-ahead state after a forward `seq` jump).
+ *
+ * @since 0.1.0
+ */
+import { isUtf8 } from "node:buffer"
+import { hash as sha256 } from "node:crypto"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as Canonical from "./Canonical.js"
+import * as Entry from "./Entry.js"
+import { GENESIS } from "./Hash.js"
+import { equalConstantTime, FastHmac } from "./internal/hmac.js"
+import { LineError, LineReader } from "./internal/line.js"
+import { ScanFailure } from "./internal/scanner.js"
+
+const located = {
+  /** 1-based line number in the file (0: no line, e.g. an empty file) */
+  line: Schema.Number,
+  /** the entry's `seq`, when the line got far enough to have one */
+  seq: Schema.NullOr(Schema.Number),
+  reason: Schema.String
+}
+
+const where = (e: { readonly line: number; readonly seq: number | null }) =>
+  e.line === 0 ? "" : e.seq === null ? ` at line ${e.line}` : ` at line ${e.line} (seq ${e.seq})`
+
+/**
+ * Not UTF-8, not a JSON object, duplicate key, missing or mistyped field, non-finite number,
+ * `_meta` not on the first line, or no entry at all.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MalformedLine extends Schema.TaggedError<MalformedLine>()("MalformedLine", located) {
+  override get message(): string {
+    return `MalformedLine${where(this)}: ${this.reason}`
+  }
+}
+
+/**
+ * An entry's content, hash or `seq` was changed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class EditDetected extends Schema.TaggedError<EditDetected>()("EditDetected", located) {
+  override get message(): string {
+    return `EditDetected${where(this)}: ${this.reason}`
+  }
+}
+
+/**
+ * Entries are out of order.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ReorderDetected extends Schema.TaggedError<ReorderDetected>()("ReorderDetected", located) {
+  override get message(): string {
+    return `ReorderDetected${where(this)}: ${this.reason}`
+  }
+}
+
+/**
+ * Entries were removed from the middle or the start.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DeletionDetected extends Schema.TaggedError<DeletionDetected>()("DeletionDetected", located) {
+  override get message(): string {
+    return `DeletionDetected${where(this)}: ${this.reason}`
+  }
+}
+
+/**
+ * The chain ends before the head or count claimed out of band or in `_meta`.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TruncationDetected extends Schema.TaggedError<TruncationDetected>()("TruncationDetected", located) {
+  override get message(): string {
+    return `TruncationDetected${where(this)}: ${this.reason}`
+  }
+}
+
+/**
+ * An entry's `sig` does not match under the given key.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SignatureInvalid extends Schema.TaggedError<SignatureInvalid>()("SignatureInvalid", located) {
+  override get message(): string {
+    return `SignatureInvalid${where(this)}: ${this.reason}`
+  }
+}
+
+/**
+ * `_meta.sig` is missing or wrong under the given key.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class HeaderInvalid extends Schema.TaggedError<HeaderInvalid>()("HeaderInvalid", located) {
+  override get message(): string {
+    return `HeaderInvalid${where(this)}: ${this.reason}`
+  }
+}
+
+/**
+ * The input cannot be opened or read.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Unreadable extends Schema.TaggedError<Unreadable>()("Unreadable", {
+  path: Schema.String,
+  reason: Schema.String
+}) {
+  get line(): number {
+    return 0
+  }
+  get seq(): null {
+    return null
+  }
+  override get message(): string {
+    return `Unreadable: ${this.path}: ${this.reason}`
+  }
+}
+
+/**
+ * Everything verification can report instead of success.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type VerifyError =
+  | MalformedLine
+  | EditDetected
+  | ReorderDetected
+  | DeletionDetected
+  | TruncationDetected
+  | SignatureInvalid
+  | HeaderInvalid
+  | Unreadable
+
+/**
+ * How completeness (no entry missing at the end) was established.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Completeness = "expected-head" | "signed-header" | "signed-checkpoint" | "unsigned-header" | "none"
+
+/**
+ * `verified`: a key was given and every signature holds. `absent`: no key was given and no entry
+ * carries a signature. `not-checked`: entries are signed but no key was given.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Signatures = "verified" | "absent" | "not-checked"
+
+/**
+ * A successful verification.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Report {
+  readonly entries: number
+  readonly head: string
+  readonly signatures: Signatures
+  readonly completeness: Completeness
+  /** the pack header, when the input is an evidence pack */
+  readonly meta: Option.Option<Entry.Meta>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** HMAC passphrase: checks every entry `sig` and `_meta.sig` */
+  readonly key?: Redacted.Redacted<string> | undefined
+  /** head hash known out of band */
+  readonly expectedHead?: string | undefined
+  /** entry count known out of band */
+  readonly expectedEntries?: number | undefined
+  /** fail unless completeness is authenticated or given out of band */
+  readonly requireComplete?: boolean | undefined
+}
+
+interface Config {
+  readonly mac: FastHmac | undefined
+  readonly expectedHead: string | undefined
+  readonly expectedEntries: number | undefined
+  readonly requireComplete: boolean
+  readonly reader: LineReader
+}
+
+interface Pending {
+  readonly line: number
+  readonly seq: number
+  readonly lastSeq: number
+}
+
+/**
+ * Where a verification stands after some lines. Treat it as opaque; `step` returns a new one.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface State {
+  readonly config: Config
+  /** physical lines seen */
+  readonly line: number
+  readonly entries: number
+  readonly head: string
+  readonly lastSeq: number
+  readonly lastLine: number
+  readonly meta: Option.Option<{ readonly value: Entry.Meta; readonly line: number; readonly signedBody: string }>
+  readonly anySigned: boolean
+  readonly pending: Pending | undefined
+}
+
+/**
+ * The state before the first line. Fails only when the key is unusable (empty).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const initial = (options: Options = {}): State => {
+  const key = options.key === undefined ? undefined : Redacted.value(options.key)
+  return {
+    config: {
+      mac: key === undefined ? undefined : new FastHmac(Buffer.from(key, "utf8")),
+      expectedHead: options.expectedHead,
+      expectedEntries: options.expectedEntries,
+      requireComplete: options.requireComplete ?? false,
+      reader: new LineReader()
+    },
+    line: 0,
+    entries: 0,
+    head: GENESIS,
+    lastSeq: -1,
+    lastLine: 0,
+    meta: Option.none(),
+    anySigned: false,
+    pending: undefined
+  }
+}
+
+const BOM0 = 0xef, BOM1 = 0xbb, BOM2 = 0xbf
+
+const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength))
+
+const isBlank = (b: Buffer, start: number, end: number): boolean => {
+  for (let i = start; i < end; i++) {
+    const c = b[i]
+    if (c !== 0x20 && c !== 0x09) return false
+  }
+  return true
+}
+
+const metaOf = (src: Buffer, start: number, end: number, line: number): Either.Either<{ value: Entry.Meta; signedBody: string }, MalformedLine> => {
+  const parsed = Canonical.parse(src.subarray(start, end))
+  if (Either.isLeft(parsed)) return Either.left(new MalformedLine({ line, seq: null, reason: `_meta: ${parsed.left.message}` }))
+  const json = parsed.right as Record<string, Canonical.Json>
+  // Schema decoding wants plain numbers; integers stay exact because `entries` must be an int.
+  const plain = JSON.parse(JSON.stringify(json)) as unknown
+  const decoded = Schema.decodeUnknownEither(Entry.Meta)(plain)
+  if (Either.isLeft(decoded)) {
+    return Either.left(new MalformedLine({ line, seq: null, reason: `_meta: ${decoded.left.message.split("\n").slice(0, 3).join(" ")}` }))
+  }
+  const entries = json["entries"]
+  if (!(entries instanceof Canonical.Num) || !entries.isInteger) {
+    return Either.left(new MalformedLine({ line, seq: null, reason: "_meta.entries is not an integer" }))
+  }
+  const body = Canonical.encode({
+    entries,
+    head_hash: json["head_hash"],
+    risk_tier: json["risk_tier"],
+    system: json["system"]
+  })
+  if (Either.isLeft(body)) return Either.left(new MalformedLine({ line, seq: null, reason: `_meta: ${body.left.message}` }))
+  return Either.right({ value: decoded.right, signedBody: body.right })
+}
+
+/**
+ * Verify one physical line (without its `\n`). Blank lines only advance the line count.
+ *
+ * @since 0.1.0
+ * @category verification
+ */
+export const step = (state: State, bytes: Uint8Array): Either.Either<State, VerifyError> => {
+  const line = state.line + 1
+  const src = asBuffer(bytes)
+  let start = 0
+  let end = src.length
+  if (line === 1 && end >= 3 && src[0] === BOM0 && src[1] === BOM1 && src[2] === BOM2) start = 3
+  if (end > start && src[end - 1] === 0x0d) end--
+  if (isBlank(src, start, end)) return Either.right({ ...state, line })
+  if (!isUtf8(src.subarray(start, end))) return Either.left(new MalformedLine({ line, seq: null, reason: "not UTF-8" }))
+
+  const r = state.config.reader
+  try {
+    r.parse(src, start, end)
+  } catch (e) {
+    if (e instanceof ScanFailure) {
+      return Either.left(new MalformedLine({ line, seq: null, reason: `${e.reason} (byte ${e.position - start + 1})` }))
+    }
+    if (e instanceof LineError) return Either.left(new MalformedLine({ line, seq: null, reason: e.reason }))
+    return Either.left(new MalformedLine({ line, seq: null, reason: String(e) }))
+  }
+
+  if (r.isMeta) {
+    if (state.entries > 0 || state.pending !== undefined || Option.isSome(state.meta)) {
+      return Either.left(new MalformedLine({ line, seq: null, reason: "_meta is only allowed on the first line" }))
+    }
+    const m = metaOf(src, r.metaStart, r.metaEnd, line)
+    if (Either.isLeft(m)) return Either.left(m.left)
+    return Either.right({ ...state, line, meta: Option.some({ ...m.right, line }) })
+  }
+
+  const seq = r.seq
+  if (state.pending !== undefined) {
+    const p = state.pending
+    return Either.left(
+      seq > p.lastSeq && seq < p.seq
+        ? new ReorderDetected({ line: p.line, seq: p.seq, reason: `seq ${p.seq} comes before seq ${seq} (entries swapped)` })
+        : new DeletionDetected({ line: p.line, seq: p.seq, reason: `chain link broken: seq jumps from ${p.lastSeq} to ${p.seq}` })
+    )
+  }
+
+  const computed = sha256("sha256", r.message(), "hex")
+  const expectedSeq = state.lastSeq + 1
+  if (r.prevHash === state.head) {
+    if (seq !== expectedSeq) {
+      return Either.left(new EditDetected({ line, seq, reason: `seq is ${seq}, expected ${expectedSeq}` }))
+    }
+    if (computed !== r.hash) {
+      return Either.left(new EditDetected({ line, seq, reason: "content does not match its hash" }))
+    }
+  } else if (seq === expectedSeq) {
+    return Either.left(new EditDetected({ line, seq, reason: "prev_hash does not link to the previous entry" }))
+  } else if (seq <= state.lastSeq) {
+    return Either.left(new ReorderDetected({ line, seq, reason: `seq ${seq} after seq ${state.lastSeq}` }))
+  } else {
+    // A forward jump: the next line tells a swap (the skipped entry follows) from a deletion.
+    return Either.right({ ...state, line, pending: { line, seq, lastSeq: state.lastSeq } })
+  }
+
+  const mac = state.config.mac
+  if (mac !== undefined) {
+    if (r.sig === "") return Either.left(new SignatureInvalid({ line, seq, reason: "entry is not signed" }))
+    if (!equalConstantTime(mac.ofHash(r.hash), r.sig)) {
+      return Either.left(new SignatureInvalid({ line, seq, reason: "signature does not match the key" }))
+    }
+  }
+  return Either.right({
+    config: state.config,
+    line,
+    entries: state.entries + 1,
+    head: r.hash,
+    lastSeq: seq,
+    lastLine: line,
+    meta: state.meta,
+    anySigned: state.anySigned || r.sig !== "",
+    pending: undefined
+  })
+}
+
+/**
+ * Conclude after the last line: pending jumps, header signature, completeness.
+ *
+ * @since 0.1.0
+ * @category verification
+ */
+export const finish = (state: State): Either.Either<Report, VerifyError> => {
+  const { config } = state
+  if (state.pending !== undefined) {
+    const p = state.pending
+    return Either.left(new DeletionDetected({ line: p.line, seq: p.seq, reason: `chain link broken: seq jumps from ${p.lastSeq} to ${p.seq}` }))
+  }
+  if (state.entries === 0) return Either.left(new MalformedLine({ line: state.line, seq: null, reason: "no entry at all" }))
+  const at = { line: state.lastLine, seq: state.lastSeq }
+  if (config.mac !== undefined && Option.isSome(state.meta)) {
+    const m = state.meta.value
+    if (m.value.sig === undefined) return Either.left(new HeaderInvalid({ line: m.line, seq: null, reason: "_meta is not signed" }))
+    if (!equalConstantTime(config.mac.hex(m.signedBody), m.value.sig)) {
+      return Either.left(new HeaderInvalid({ line: m.line, seq: null, reason: "_meta signature does not match the key" }))
+    }
+  }
+  let completeness: Completeness = "none"
+  if (config.expectedHead !== undefined || config.expectedEntries !== undefined) {
+    if (config.expectedHead !== undefined && config.expectedHead !== state.head) {
+      return Either.left(new TruncationDetected({ ...at, reason: `head is ${state.head}, expected ${config.expectedHead}` }))
+    }
+    if (config.expectedEntries !== undefined && config.expectedEntries !== state.entries) {
+      return Either.left(new TruncationDetected({ ...at, reason: `${state.entries} entries, expected ${config.expectedEntries}` }))
+    }
+    completeness = "expected-head"
+  }
+  if (Option.isSome(state.meta)) {
+    const m = state.meta.value.value
+    if (m.head_hash !== state.head || m.entries !== state.entries) {
+      return Either.left(
+        new TruncationDetected({ ...at, reason: `_meta claims ${m.entries} entries ending at ${m.head_hash.slice(0, 12)}…, found ${state.entries} ending at ${state.head.slice(0, 12)}…` })
+      )
+    }
+    if (completeness === "none") completeness = config.mac !== undefined ? "signed-header" : "unsigned-header"
+  }
+  if (config.requireComplete && (completeness === "none" || completeness === "unsigned-header")) {
+    return Either.left(new TruncationDetected({ ...at, reason: `completeness is ${completeness === "none" ? "not claimed" : "claimed but not authenticated"} (--require-complete)` }))
+  }
+  return Either.right({
+    entries: state.entries,
+    head: state.head,
+    signatures: config.mac !== undefined ? "verified" : state.anySigned ? "not-checked" : "absent",
+    completeness,
+    meta: Option.map(state.meta, (m) => m.value)
+  })
+}
+
+/**
+ * Verify whole lines held in memory (tests, small inputs).
+ *
+ * @since 0.1.0
+ * @category verification
+ */
+export const lines = (input: Iterable<Uint8Array | string>, options: Options = {}): Either.Either<Report, VerifyError> => {
+  let s = initial(options)
+  for (const l of input) {
+    const r = step(s, typeof l === "string" ? Buffer.from(l, "utf8") : l)
+    if (Either.isLeft(r)) return Either.left(r.left)
+    s = r.right
+  }
+  return finish(s)
+}
+
+/** Chunk-level driver: splits chunks into lines and steps through them without per-line Effects. */
+class Splitter {
+  private carry: Array<Buffer> = []
+  private carryLen = 0
+  constructor(public state: State) {}
+
+  push(chunk: Uint8Array): VerifyError | undefined {
+    const buf = asBuffer(chunk)
+    let from = 0
+    for (;;) {
+      const nl = buf.indexOf(0x0a, from)
+      if (nl < 0) break
+      let lineBuf: Buffer
+      if (this.carryLen > 0) {
+        this.carry.push(buf.subarray(from, nl))
+        lineBuf = Buffer.concat(this.carry, this.carryLen + nl - from)
+        this.carry = []
+        this.carryLen = 0
+      } else lineBuf = buf.subarray(from, nl)
+      const r = step(this.state, lineBuf)
+      if (Either.isLeft(r)) return r.left
+      this.state = r.right
+      from = nl + 1
+    }
+    if (from < buf.length) {
+      // copy: the stream may reuse its chunk buffers
+      const rest = Buffer.from(buf.subarray(from))
+      this.carry.push(rest)
+      this.carryLen += rest.length
+    }
+    return undefined
+  }
+
+  end(): Either.Either<Report, VerifyError> {
+    if (this.carryLen > 0) {
+      const r = step(this.state, Buffer.concat(this.carry, this.carryLen))
+      if (Either.isLeft(r)) return Either.left(r.left)
+      this.state = r.right
+    }
+    return finish(this.state)
+  }
+}
+
+/**
+ * Verify a stream of bytes (any chunking): the fold behind `file`, usable on any source.
+ *
+ * @since 0.1.0
+ * @category verification
+ */
+export const stream = <E, R>(
+  bytes: Stream.Stream<Uint8Array, E, R>,
+  options: Options = {}
+): Effect.Effect<Report, VerifyError | E, R> =>
+  Effect.suspend(() => {
+    const splitter = new Splitter(initial(options))
+    return bytes.pipe(
+      Stream.runForEachChunk((chunk) =>
+        Effect.suspend(() => {
+          for (const c of Chunk.toReadonlyArray(chunk)) {
+            const err = splitter.push(c)
+            if (err !== undefined) return Effect.fail(err)
+          }
+          return Effect.void
+        })
+      ),
+      Effect.flatMap(() => splitter.end())
+    )
+  })
+
+/**
+ * Verify a file through `@effect/platform`'s `FileSystem`, reading it in chunks (constant memory).
+ * A missing path, a directory or a read error is `Unreadable`.
+ *
+ * @since 0.1.0
+ * @category verification
+ */
+export const file = (
+  path: string,
+  options: Options & { readonly chunkSize?: number | undefined } = {}
+): Effect.Effect<Report, VerifyError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const unreadable = (e: { readonly message: string }) => new Unreadable({ path, reason: e.message })
+    const info = yield* Effect.mapError(fs.stat(path), unreadable)
+    if (info.type === "Directory") return yield* new Unreadable({ path, reason: "is a directory" })
+    return yield* stream(
+      fs.stream(path, { chunkSize: FileSystem.Size(options.chunkSize ?? 1 << 20) }).pipe(Stream.mapError(unreadable)),
+      options
+    )
+  })
