@@ -9,6 +9,7 @@
  */
 import { isUtf8 } from "node:buffer"
 import { hash as sha256 } from "node:crypto"
+import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -496,6 +497,45 @@ class Splitter {
 }
 
 /**
+ * The end of a verification together with how far the chain held: on failure, `entries` and
+ * `head` describe the last entry that verified (0 and GENESIS if none).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Outcome {
+  readonly result: Either.Either<Report, VerifyError>
+  readonly entries: number
+  readonly head: string
+}
+
+class Stop {
+  constructor(readonly error: VerifyError) {}
+}
+
+const drive = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, options: Options): Effect.Effect<Outcome, E, R> =>
+  Effect.suspend(() => {
+    const splitter = new Splitter(initial(options))
+    return bytes.pipe(
+      Stream.runForEachChunk((chunk) =>
+        Effect.suspend(() => {
+          for (const c of Chunk.toReadonlyArray(chunk)) {
+            const err = splitter.push(c)
+            if (err !== undefined) return Effect.fail(new Stop(err))
+          }
+          return Effect.void
+        })
+      ),
+      Effect.matchEffect({
+        // errors of the byte source itself (E) pass through untouched
+        onFailure: (e) => (e instanceof Stop ? Effect.succeed(Either.left(e.error)) : Effect.fail(e)),
+        onSuccess: () => Effect.succeed(splitter.end())
+      }),
+      Effect.map((result): Outcome => ({ result, entries: splitter.state.entries, head: splitter.state.head }))
+    )
+  })
+
+/**
  * Verify a stream of bytes (any chunking): the fold behind `file`, usable on any source.
  *
  * @since 0.1.0
@@ -505,20 +545,23 @@ export const stream = <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>,
   options: Options = {}
 ): Effect.Effect<Report, VerifyError | E, R> =>
-  Effect.suspend(() => {
-    const splitter = new Splitter(initial(options))
-    return bytes.pipe(
-      Stream.runForEachChunk((chunk) =>
-        Effect.suspend(() => {
-          for (const c of Chunk.toReadonlyArray(chunk)) {
-            const err = splitter.push(c)
-            if (err !== undefined) return Effect.fail(err)
-          }
-          return Effect.void
-        })
-      ),
-      Effect.flatMap(() => splitter.end())
-    )
+  Effect.flatMap(drive(bytes, options), (o) => o.result)
+
+const fileBytes = (path: string, chunkSize: number | undefined) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const unreadable = (e: PlatformError) =>
+      new Unreadable({
+        path,
+        reason: e._tag === "SystemError" && e.reason === "NotFound"
+          ? "no such file or directory"
+          : e._tag === "SystemError" && e.reason === "PermissionDenied"
+          ? "permission denied"
+          : e.message
+      })
+    const info = yield* Effect.mapError(fs.stat(path), unreadable)
+    if (info.type === "Directory") return yield* new Unreadable({ path, reason: "is a directory" })
+    return fs.stream(path, { chunkSize: FileSystem.Size(chunkSize ?? 1 << 20) }).pipe(Stream.mapError(unreadable))
   })
 
 /**
@@ -532,13 +575,20 @@ export const file = (
   path: string,
   options: Options & { readonly chunkSize?: number | undefined } = {}
 ): Effect.Effect<Report, VerifyError, FileSystem.FileSystem> =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const unreadable = (e: { readonly message: string }) => new Unreadable({ path, reason: e.message })
-    const info = yield* Effect.mapError(fs.stat(path), unreadable)
-    if (info.type === "Directory") return yield* new Unreadable({ path, reason: "is a directory" })
-    return yield* stream(
-      fs.stream(path, { chunkSize: FileSystem.Size(options.chunkSize ?? 1 << 20) }).pipe(Stream.mapError(unreadable)),
-      options
-    )
-  })
+  Effect.flatMap(fileBytes(path, options.chunkSize), (bytes) => stream(bytes, options))
+
+/**
+ * Like `file`, but never fails: the verdict and how far the chain held, for reports such as the
+ * CLI's `--json`.
+ *
+ * @since 0.1.0
+ * @category verification
+ */
+export const fileOutcome = (
+  path: string,
+  options: Options & { readonly chunkSize?: number | undefined } = {}
+): Effect.Effect<Outcome, never, FileSystem.FileSystem> =>
+  fileBytes(path, options.chunkSize).pipe(
+    Effect.flatMap((bytes) => drive(bytes, options)),
+    Effect.catchAll((error) => Effect.succeed<Outcome>({ result: Either.left(error), entries: 0, head: GENESIS }))
+  )

@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+// The built CLI (one bundled file, for a quick start) lives in dist/ (made by `npm run build`, which `npm ci` runs through `prepare`).
+import("../dist/acttrace.bundle.js").catch((e) => {
+  if (e && e.code === "ERR_MODULE_NOT_FOUND" && String(e.message).includes("dist")) {
+    console.error("acttrace: the package is not built; run `npm run build` in its folder")
+    process.exit(2)
+  }
+  throw e
+})

@@ -1,0 +1,191 @@
+/**
+ * The `acttrace` command line on `@effect/cli`.
+ * @internal
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as FileSystem from "@effect/platform/FileSystem"
+import { createPublicKey } from "node:crypto"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Verify from "../Verify.js"
+import { runDemo } from "./demo.js"
+
+/** A mistake in how the command was called: exit code 2. */
+export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
+  reason: Schema.String,
+  usage: Schema.String
+}) {
+  override get message(): string {
+    return this.reason
+  }
+}
+
+/** How the process ends. */
+export type ExitCode = 0 | 1 | 2
+
+// Command handlers return void in @effect/cli, so the verdict's exit code travels here.
+let verdictCode: ExitCode = 0
+
+const VERIFY_USAGE =
+  "usage: acttrace verify PACK [--key K | --key-file F] [--pubkey FILE] [--expected-head H] [--expect-entries N] [--require-complete] [--json]"
+
+const usage = (reason: string) => new UsageError({ reason, usage: VERIFY_USAGE })
+
+const readKeyFile = (path: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs.readFileString(path).pipe(
+      Effect.mapError((e) => usage(`cannot read key file ${path}: ${e.message}`))
+    )
+    // one trailing newline is how editors save a file; it is not part of the key
+    return text.replace(/\r?\n$/, "")
+  })
+
+const resolveKey = (key: Option.Option<Redacted.Redacted<string>>, keyFile: Option.Option<string>) =>
+  Effect.gen(function*() {
+    if (Option.isSome(key) && Option.isSome(keyFile)) return yield* usage("give --key or --key-file, not both")
+    let text: string | undefined
+    if (Option.isSome(key)) text = Redacted.value(key.value)
+    else if (Option.isSome(keyFile)) text = yield* readKeyFile(keyFile.value)
+    else {
+      const env = process.env["ACTTRACE_KEY"]
+      if (env !== undefined && env !== "") text = env
+    }
+    if (text === undefined) return undefined
+    if (text.length === 0) return yield* usage("the key is empty")
+    if (!text.isWellFormed()) return yield* usage("the key is not valid text")
+    return Redacted.make(text)
+  })
+
+const checkPubkey = (path: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs.readFileString(path).pipe(Effect.mapError((e) => usage(`cannot read public key ${path}: ${e.message}`)))
+    const key = yield* Effect.try({
+      try: () => createPublicKey(text),
+      catch: () => usage(`${path} is not a PEM public key`)
+    })
+    if (key.asymmetricKeyType !== "ed25519") return yield* usage(`${path} is not an Ed25519 public key`)
+  })
+
+const HEX64 = /^[0-9a-f]{64}$/
+
+const verify = Command.make(
+  "verify",
+  {
+    pack: Args.text({ name: "PACK" }).pipe(Args.withDescription("log or evidence pack (JSON Lines) to verify")),
+    key: Options.redacted("key").pipe(
+      Options.withDescription("HMAC passphrase: checks every entry signature and the pack header (or set ACTTRACE_KEY)"),
+      Options.optional
+    ),
+    keyFile: Options.text("key-file").pipe(
+      Options.withDescription("read the HMAC passphrase from this file (one trailing newline is ignored)"),
+      Options.optional
+    ),
+    pubkey: Options.text("pubkey").pipe(
+      Options.withDescription("Ed25519 public key (PEM) for signed checkpoints"),
+      Options.optional
+    ),
+    expectedHead: Options.text("expected-head").pipe(
+      Options.withDescription("head hash known out of band: anything else is TruncationDetected"),
+      Options.optional
+    ),
+    expectEntries: Options.integer("expect-entries").pipe(
+      Options.withDescription("entry count known out of band"),
+      Options.optional
+    ),
+    requireComplete: Options.boolean("require-complete").pipe(
+      Options.withDescription("fail unless completeness is authenticated (signed header) or given out of band")
+    ),
+    json: Options.boolean("json").pipe(Options.withDescription("print one JSON object instead of a line of text"))
+  },
+  (opts) =>
+    Effect.gen(function*() {
+      const key = yield* resolveKey(opts.key, opts.keyFile)
+      if (Option.isSome(opts.expectedHead) && !HEX64.test(opts.expectedHead.value)) {
+        return yield* usage("--expected-head must be 64 lowercase hex characters")
+      }
+      if (Option.isSome(opts.expectEntries) && opts.expectEntries.value < 0) {
+        return yield* usage("--expect-entries must not be negative")
+      }
+      if (Option.isSome(opts.pubkey)) yield* checkPubkey(opts.pubkey.value)
+      const outcome = yield* Verify.fileOutcome(opts.pack, {
+        key,
+        expectedHead: Option.getOrUndefined(opts.expectedHead),
+        expectedEntries: Option.getOrUndefined(opts.expectEntries),
+        requireComplete: opts.requireComplete
+      })
+      yield* Console.log(opts.json ? jsonVerdict(outcome) : textVerdict(outcome))
+      if (Option.isSome(opts.pubkey)) {
+        yield* Console.error("note: signed checkpoints are not checked by this version; --pubkey was only validated")
+      }
+      verdictCode = Either.isRight(outcome.result) ? 0 : outcome.result.left._tag === "Unreadable" ? 2 : 1
+    })
+).pipe(Command.withDescription("Check a log or evidence pack: exit 0 when intact and complete, 1 when not, 2 on a usage error or unreadable input."))
+
+/** The one-line human verdict. */
+export const textVerdict = (o: Verify.Outcome): string =>
+  Either.match(o.result, {
+    onRight: (r) =>
+      `ok: ${r.entries} ${r.entries === 1 ? "entry" : "entries"}, head ${r.head.slice(0, 12)}… (signatures ${r.signatures}; completeness: ${r.completeness})`,
+    onLeft: (e) => e.message
+  })
+
+/** The `--json` verdict of FORMAT part C. */
+export const jsonVerdict = (o: Verify.Outcome): string =>
+  JSON.stringify(
+    Either.match(o.result, {
+      onRight: (r) => ({ ok: true, entries: r.entries, head: r.head, signatures: r.signatures, completeness: r.completeness }),
+      onLeft: (e) => ({
+        ok: false,
+        entries: o.entries,
+        head: o.head,
+        signatures: "not-checked",
+        completeness: "none",
+        error: { _tag: e._tag, line: e.line, seq: e.seq, message: e.message }
+      })
+    })
+  )
+
+const demo = Command.make(
+  "demo",
+  {
+    out: Options.directory("out", { exists: "either" }).pipe(
+      Options.withDescription("where to write the demo files"),
+      Options.withDefault("acttrace-demo")
+    ),
+    key: Options.redacted("key").pipe(Options.withDescription("HMAC passphrase (else a demo key is printed)"), Options.optional)
+  },
+  (opts) => runDemo(opts.out, Option.getOrUndefined(opts.key))
+).pipe(Command.withDescription("Write a small signed log, verify it, tamper with copies and show each detection."))
+
+const root = Command.make("acttrace").pipe(
+  Command.withDescription("Tamper-evident, hash-chained record of AI decisions, verifiable offline."),
+  Command.withSubcommands([verify, demo])
+)
+
+const cli = Command.run(root, { name: "acttrace", version: "0.1.0" })
+
+/** Run the CLI on `process.argv`-shaped arguments; resolves to the exit code. */
+export const main = (argv: ReadonlyArray<string>) =>
+  Effect.suspend(() => {
+    verdictCode = 0
+    return cli(argv)
+  }).pipe(
+    Effect.map(() => verdictCode),
+    Effect.catchAll((e) => {
+      if (ValidationError.isValidationError(e)) {
+        // @effect/cli has already printed what was wrong
+        return Effect.as(Console.error(`\n${VERIFY_USAGE}\n       acttrace demo [--out DIR] [--key K]\nRun 'acttrace --help' or 'acttrace verify --help' for details.`), 2 as ExitCode)
+      }
+      if (e instanceof UsageError) return Effect.as(Console.error(`error: ${e.reason}\n${e.usage}`), 2 as ExitCode)
+      return Effect.as(Console.error(`error: ${String((e as { message?: unknown }).message ?? e)}`), 2 as ExitCode)
+    })
+  )
