@@ -1,0 +1,137 @@
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { NodeFileSystem } from "@effect/platform-node"
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as fc from "effect/FastCheck"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import * as Verify from "../src/Verify.js"
+import * as F from "../src/internal/fixtures.js"
+import { tempDir, verdict } from "./helpers.js"
+
+const KEY = "verify-test-key"
+const key = Redacted.make(KEY)
+const tmp = tempDir()
+afterAll(tmp.cleanup)
+
+const ours = F.chain(F.mixed(12), { key: KEY })
+const reference = F.chain(F.mixed(12), { key: KEY, layout: "reference" })
+
+describe("Verify: valid chains", () => {
+  it("accepts our layout and the reference layout, with the same hashes", () => {
+    expect(ours.hashes).toEqual(reference.hashes)
+    for (const c of [ours, reference]) {
+      const r = Either.getOrThrow(Verify.lines(c.lines, { key }))
+      expect(r).toMatchObject({ entries: 12, head: c.head, signatures: "verified", completeness: "none" })
+      const nokey = Either.getOrThrow(Verify.lines(c.lines))
+      expect(nokey.signatures).toBe("not-checked")
+    }
+    const unsigned = F.chain(F.mixed(3))
+    expect(Either.getOrThrow(Verify.lines(unsigned.lines)).signatures).toBe("absent")
+  })
+
+  it("reports how completeness was established", () => {
+    const header = (k?: string) => F.metaLine({ system: "s", riskTier: "high", head: ours.head, entries: 12, key: k })
+    const pack = [header(KEY), ...ours.lines]
+    expect(Either.getOrThrow(Verify.lines(pack, { key })).completeness).toBe("signed-header")
+    expect(Either.getOrThrow(Verify.lines(pack)).completeness).toBe("unsigned-header")
+    expect(Either.getOrThrow(Verify.lines(ours.lines, { expectedHead: ours.head })).completeness).toBe("expected-head")
+    expect(Either.getOrThrow(Verify.lines(ours.lines, { expectedEntries: 12 })).completeness).toBe("expected-head")
+    expect(verdict(pack, { requireComplete: true })).toBe("TruncationDetected")
+    expect(verdict(ours.lines, { requireComplete: true })).toBe("TruncationDetected")
+    expect(verdict(pack, { key, requireComplete: true })).toBe("ok")
+    expect(verdict(ours.lines, { requireComplete: true, expectedHead: ours.head })).toBe("ok")
+    // an unsigned header under a key is HeaderInvalid: it could have been written by anyone
+    expect(verdict([header(), ...ours.lines], { key })).toBe("HeaderInvalid")
+  })
+
+  it.effect("gives the same verdict however the bytes are chunked", () =>
+    Effect.gen(function*() {
+      const text = Buffer.from([F.metaLine({ system: "s", riskTier: "high", head: ours.head, entries: 12, key: KEY }), ...reference.lines].join("\r\n") + "\r\n")
+      for (const size of [1, 7, 64, 4096]) {
+        const chunks: Array<Uint8Array> = []
+        for (let i = 0; i < text.length; i += size) chunks.push(text.subarray(i, i + size))
+        const r = yield* Verify.stream(Stream.fromChunk(Chunk.fromIterable(chunks)), { key })
+        expect(r.entries).toBe(12)
+        expect(r.head).toBe(ours.head)
+      }
+    }))
+
+  it.effect("reads files through FileSystem", () =>
+    Effect.gen(function*() {
+      const path = join(tmp.dir, "ours.jsonl")
+      writeFileSync(path, ours.lines.join("\n")) // no final newline
+      const r = yield* Verify.file(path, { key, chunkSize: 100 })
+      expect(r.head).toBe(ours.head)
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+})
+
+describe("Verify: tampering", () => {
+  const n = 10
+  const base = F.chain(F.mixed(n), { key: KEY })
+  const lineArb = fc.integer({ min: 0, max: n - 1 })
+
+  it.prop("any single-byte change inside the hashed part of a line is detected", [lineArb, fc.nat(), fc.integer({ min: 1, max: 255 })], ([i, pos, delta]) => {
+    const line = Buffer.from(base.lines[i]!, "utf8")
+    const hashedEnd = line.indexOf(',"prev_hash":')
+    const p = pos % hashedEnd
+    const changed = Buffer.from(line)
+    changed[p] = (changed[p]! + delta) & 0xff
+    const lines: Array<Uint8Array | string> = [...base.lines]
+    lines[i] = changed
+    for (const options of [{}, { key }]) {
+      const r = Verify.lines(lines, options)
+      expect(Either.isLeft(r), `byte ${p} of line ${i}`).toBe(true)
+    }
+  }, { fastCheck: { numRuns: 500 } })
+
+  it.prop("any permutation of two entries is detected", [lineArb, lineArb], ([a, b]) => {
+    fc.pre(a !== b)
+    const lines = [...base.lines]
+    ;[lines[a], lines[b]] = [lines[b]!, lines[a]!]
+    const tag = verdict(lines)
+    expect(["ReorderDetected", "EditDetected", "DeletionDetected"]).toContain(tag)
+    if (Math.abs(a - b) === 1) expect(tag).toBe("ReorderDetected")
+  })
+
+  it.prop("any cut of the tail with the header kept is detected", [fc.integer({ min: 1, max: n - 1 })], ([cut]) => {
+    const pack = [F.metaLine({ system: "s", riskTier: "high", head: base.head, entries: n, key: KEY }), ...base.lines.slice(0, n - cut)]
+    expect(verdict(pack)).toBe("TruncationDetected")
+    expect(verdict(pack, { key })).toBe("TruncationDetected")
+  })
+
+  it("tells deletion, reorder and edit apart", () => {
+    const l = base.lines
+    expect(verdict([...l.slice(0, 4), ...l.slice(5)])).toBe("DeletionDetected")
+    expect(verdict(l.slice(2))).toBe("DeletionDetected") // removed at the start
+    expect(verdict([...l.slice(0, 4), ...l.slice(6)])).toBe("DeletionDetected")
+    expect(verdict([l[0]!, l[1]!, l[3]!, l[2]!, ...l.slice(4)])).toBe("ReorderDetected")
+    expect(verdict([...l.slice(0, 5), l[2]!, ...l.slice(5)])).toBe("ReorderDetected") // replayed entry
+    expect(verdict([...l.slice(0, 4)], { expectedEntries: n })).toBe("TruncationDetected")
+    // an entry of another chain spliced in with the right seq
+    const other = F.chain(F.mixed(n), { key: "other" })
+    const spliced = [...l]
+    spliced[3] = F.chain([{ type: "x", payload: {} }, { type: "x", payload: {} }, { type: "x", payload: {} }, { type: "x", payload: {} }]).lines[3]!
+    expect(verdict(spliced)).toBe("EditDetected")
+    expect(verdict(other.lines, { key })).toBe("SignatureInvalid")
+    // stripped signature
+    const stripped = [...l]
+    stripped[2] = stripped[2]!.replace(/"sig":"[0-9a-f]+"/, '"sig":""')
+    expect(verdict(stripped, { key })).toBe("SignatureInvalid")
+    expect(verdict(stripped)).toBe("ok")
+  })
+
+  it("reports line and seq", () => {
+    const l = base.lines
+    const edited = [F.metaLine({ system: "s", riskTier: "high", head: base.head, entries: n }), ...l]
+    edited[5] = edited[5]!.replace('"seq":4', '"seq":5')
+    const r = Verify.lines(edited)
+    expect(Either.isLeft(r)).toBe(true)
+    const e = (r as Either.Left<Verify.VerifyError, Verify.Report>).left
+    expect(e).toMatchObject({ _tag: "EditDetected", line: 6, seq: 5 })
+    expect(e.message).toMatch(/^EditDetected at line 6 \(seq 5\): /)
+  })
+})
