@@ -277,8 +277,8 @@ const isBlank = (b: Buffer, start: number, end: number): boolean => {
   return true
 }
 
-const metaOf = (src: Buffer, start: number, end: number, line: number): Either.Either<{ value: Entry.Meta; signedBody: string }, MalformedLine> => {
-  const parsed = Canonical.parse(src.subarray(start, end))
+const metaOf = (text: string, line: number): Either.Either<{ value: Entry.Meta; signedBody: string }, MalformedLine> => {
+  const parsed = Canonical.parse(text)
   if (Either.isLeft(parsed)) return Either.left(new MalformedLine({ line, seq: null, reason: `_meta: ${parsed.left.message}` }))
   const json = parsed.right as Record<string, Canonical.Json>
   // Schema decoding wants plain numbers; integers stay exact because `entries` must be an int.
@@ -332,7 +332,7 @@ export const step = (state: State, bytes: Uint8Array): Either.Either<State, Veri
     if (state.entries > 0 || state.pending !== undefined || Option.isSome(state.meta)) {
       return Either.left(new MalformedLine({ line, seq: null, reason: "_meta is only allowed on the first line" }))
     }
-    const m = metaOf(src, r.metaStart, r.metaEnd, line)
+    const m = metaOf(r.metaText(), line)
     if (Either.isLeft(m)) return Either.left(m.left)
     return Either.right({ ...state, line, meta: Option.some({ ...m.right, line }) })
   }
@@ -349,11 +349,11 @@ export const step = (state: State, bytes: Uint8Array): Either.Either<State, Veri
 
   const computed = sha256("sha256", r.message(), "hex")
   const expectedSeq = state.lastSeq + 1
-  if (r.prevHash === state.head) {
+  if (r.prevHash.equals(state.head)) {
     if (seq !== expectedSeq) {
       return Either.left(new EditDetected({ line, seq, reason: `seq is ${seq}, expected ${expectedSeq}` }))
     }
-    if (computed !== r.hash) {
+    if (!r.hash.equals(computed)) {
       return Either.left(new EditDetected({ line, seq, reason: "content does not match its hash" }))
     }
   } else if (seq === expectedSeq) {
@@ -366,9 +366,11 @@ export const step = (state: State, bytes: Uint8Array): Either.Either<State, Veri
   }
 
   const mac = state.config.mac
+  const signed = !r.sig.isEmpty
   if (mac !== undefined) {
-    if (r.sig === "") return Either.left(new SignatureInvalid({ line, seq, reason: "entry is not signed" }))
-    if (!equalConstantTime(mac.ofHash(r.hash), r.sig)) {
+    if (!signed) return Either.left(new SignatureInvalid({ line, seq, reason: "entry is not signed" }))
+    // `computed` equals the line's hash here
+    if (!r.sig.equalsConstantTime(mac.ofHash(computed))) {
       return Either.left(new SignatureInvalid({ line, seq, reason: "signature does not match the key" }))
     }
   }
@@ -376,11 +378,11 @@ export const step = (state: State, bytes: Uint8Array): Either.Either<State, Veri
     config: state.config,
     line,
     entries: state.entries + 1,
-    head: r.hash,
+    head: computed,
     lastSeq: seq,
     lastLine: line,
     meta: state.meta,
-    anySigned: state.anySigned || r.sig !== "",
+    anySigned: state.anySigned || signed,
     pending: undefined
   })
 }

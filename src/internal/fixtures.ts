@@ -62,14 +62,25 @@ export interface Chain {
   readonly hashes: Array<string>
 }
 
-/** A chain of `specs` starting at seq 0; signed when `key` is given. */
-export const chain = (specs: ReadonlyArray<Spec>, options: { readonly key?: string | undefined; readonly layout?: Layout | undefined } = {}): Chain => {
+export interface ChainOptions {
+  readonly key?: string | undefined
+  readonly layout?: Layout | undefined
+  /** seq of the first spec (continuing a chain) */
+  readonly seq?: number | undefined
+  /** hash of the entry before the first spec */
+  readonly prevHash?: string | undefined
+}
+
+/** A chain of `specs` starting at seq 0 (or continuing one); signed when `key` is given. */
+export const chain = (specs: ReadonlyArray<Spec>, options: ChainOptions = {}): Chain => {
   const mac = options.key === undefined ? undefined : new FastHmac(Buffer.from(options.key, "utf8"))
   const sign = (h: string) => (mac === undefined ? "" : mac.ofHash(h))
   const lines: Array<string> = []
   const hashes: Array<string> = []
-  let prev = GENESIS
-  specs.forEach((s, seq) => {
+  let prev = options.prevHash ?? GENESIS
+  const first = options.seq ?? 0
+  specs.forEach((s, k) => {
+    const seq = first + k
     const ts = timestamp(seq)
     const sealed = Either.getOrThrow(Entry.seal({ prevHash: prev, seq, ts, type: s.type, payload: s.payload }, sign))
     lines.push(

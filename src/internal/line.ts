@@ -1,9 +1,9 @@
 /**
- * Reads one log line into the fields verification needs, and builds the hashed message
- * `prev_hash + canonical body` in a reused buffer, without building objects.
+ * Reads one log line into the fields verification needs and lays out the hashed message
+ * `prev_hash + canonical body` as it scans, without building objects.
  * @internal
  */
-import { Scanner, ScanFailure, type Span } from "./scanner.js"
+import { Scanner, ScanFailure } from "./scanner.js"
 
 export class LineError {
   constructor(readonly reason: string) {}
@@ -11,25 +11,28 @@ export class LineError {
 
 const K_PAYLOAD = 1, K_SEQ = 2, K_TS = 4, K_TYPE = 8, K_PREV = 16, K_HASH = 32, K_SIG = 64, K_META = 128
 
+const eq = (src: Buffer, a: number, word: string): boolean => {
+  for (let k = 0; k < word.length; k++) if (src[a + k] !== word.charCodeAt(k)) return false
+  return true
+}
+
+/** Which known top-level field the key src[a, b) (content, no escapes) names; 0 for others. */
 const keyBit = (src: Buffer, a: number, b: number): number => {
-  // a..b is the key's content (no quotes, no escapes)
-  const n = b - a
-  const c0 = src[a]
-  switch (n) {
-    case 2: return c0 === 0x74 && src[a + 1] === 0x73 ? K_TS : 0
+  switch (b - a) {
+    case 2: return src[a] === 0x74 && src[a + 1] === 0x73 ? K_TS : 0
     case 3:
-      if (c0 === 0x73) {
+      if (src[a] === 0x73) {
         if (src[a + 1] === 0x65 && src[a + 2] === 0x71) return K_SEQ
         if (src[a + 1] === 0x69 && src[a + 2] === 0x67) return K_SIG
       }
       return 0
     case 4:
-      if (c0 === 0x74 && src.toString("latin1", a, b) === "type") return K_TYPE
-      if (c0 === 0x68 && src.toString("latin1", a, b) === "hash") return K_HASH
+      if (eq(src, a, "type")) return K_TYPE
+      if (eq(src, a, "hash")) return K_HASH
       return 0
-    case 5: return c0 === 0x5f && src.toString("latin1", a, b) === "_meta" ? K_META : 0
-    case 7: return c0 === 0x70 && src.toString("latin1", a, b) === "payload" ? K_PAYLOAD : 0
-    case 9: return c0 === 0x70 && src.toString("latin1", a, b) === "prev_hash" ? K_PREV : 0
+    case 5: return eq(src, a, "_meta") ? K_META : 0
+    case 7: return eq(src, a, "payload") ? K_PAYLOAD : 0
+    case 9: return eq(src, a, "prev_hash") ? K_PREV : 0
     default: return 0
   }
 }
@@ -38,12 +41,70 @@ const NAMES: Record<string, number> = {
   payload: K_PAYLOAD, seq: K_SEQ, ts: K_TS, type: K_TYPE, prev_hash: K_PREV, hash: K_HASH, sig: K_SIG, _meta: K_META
 }
 
-const PAYLOAD_OPEN = Buffer.from('{"payload":', "latin1")
-const SEQ_SEP = Buffer.from(',"seq":', "latin1")
-const TS_SEP = Buffer.from(',"ts":', "latin1")
-const TYPE_SEP = Buffer.from(',"type":', "latin1")
+/** The body's members in hashed order, each with the literal that precedes it in the body. */
+const BODY_ORDER = [K_PAYLOAD, K_SEQ, K_TS, K_TYPE]
+const BODY_LITERAL = ['{"payload":', ',"seq":', ',"ts":', ',"type":']
+/** Room for the longest prev_hash that is hashed in place (the usual one is 64 hex characters). */
+const PREV_ROOM = 64
 
-const newSpan = (): Span => ({ buf: Buffer.alloc(0), start: 0, end: 0 })
+const EMPTY = Buffer.alloc(0)
+
+/** A string field of the line: its canonical content bytes, or its value when it held escapes. */
+export class Field {
+  buf: Buffer = EMPTY
+  start = 0
+  end = 0
+  decoded: string | undefined = undefined
+
+  set(buf: Buffer, start: number, end: number, escaped: boolean): void {
+    this.buf = buf
+    this.start = start + 1
+    this.end = end - 1
+    this.decoded = escaped ? (JSON.parse(buf.toString("utf8", start, end)) as string) : undefined
+  }
+
+  clear(): void {
+    this.buf = EMPTY
+    this.start = 0
+    this.end = 0
+    this.decoded = ""
+  }
+
+  get value(): string {
+    return this.decoded ?? this.buf.toString("utf8", this.start, this.end)
+  }
+
+  /** Equality with an ASCII string, without decoding. */
+  equals(s: string): boolean {
+    if (this.decoded !== undefined) return this.decoded === s
+    const n = this.end - this.start
+    if (n !== s.length) return false
+    const b = this.buf
+    for (let k = 0; k < n; k++) if (b[this.start + k] !== s.charCodeAt(k)) return false
+    return true
+  }
+
+  /** Equality in time independent of where the first difference is (signatures). */
+  equalsConstantTime(s: string): boolean {
+    const v = this.decoded
+    const n = v !== undefined ? v.length : this.end - this.start
+    if (n !== s.length) return false
+    let d = 0
+    if (v !== undefined) for (let k = 0; k < n; k++) d |= v.charCodeAt(k) ^ s.charCodeAt(k)
+    else for (let k = 0; k < n; k++) d |= this.buf[this.start + k]! ^ s.charCodeAt(k)
+    return d === 0
+  }
+
+  get isEmpty(): boolean {
+    return this.decoded !== undefined ? this.decoded.length === 0 : this.end === this.start
+  }
+}
+
+interface Span {
+  buf: Buffer
+  start: number
+  end: number
+}
 
 /** The parsed line. Reused from line to line: read what you need before the next `parse`. */
 export class LineReader {
@@ -52,101 +113,129 @@ export class LineReader {
   metaStart = 0
   metaEnd = 0
   seq = 0
-  prevHash = ""
-  hash = ""
-  sig = ""
-  type = ""
-  private readonly payload = newSpan()
-  private readonly seqSpan = newSpan()
-  private readonly ts = newSpan()
-  private readonly typeSpan = newSpan()
-  private readonly scratch = newSpan()
+  readonly prevHash = new Field()
+  readonly hash = new Field()
+  readonly sig = new Field()
+  private readonly spans: Array<Span> = BODY_ORDER.map(() => ({ buf: EMPTY, start: 0, end: 0 }))
   private msg = Buffer.allocUnsafe(4096)
   private unknownKeys: Array<string> = []
+  /** how many body members came first and in order; 4 means the body was laid out in place */
+  private inOrder = 0
+  private bodyEnd = 0
 
   /** Parse the line src[start, end) (UTF-8 already checked). Throws LineError or ScanFailure. */
   parse(src: Buffer, start: number, end: number): void {
     const s = this.scanner
-    s.reset(src)
-    s.begin(start)
-    let i = s.ws(start, end)
+    // out[0, PREV_ROOM) is kept free for prev_hash, so the body can be hashed where it lies
+    s.reset(src, PREV_ROOM)
+    let i = start
+    if (i < end && src[i]! <= 0x20) i = s.ws(i, end)
     if (src[i] !== 0x7b) throw new LineError("not a JSON object")
-    i = s.ws(i + 1, end)
+    i++
+    if (i < end && src[i]! <= 0x20) i = s.ws(i, end)
     let seen = 0
-    this.unknownKeys.length = 0
+    let inOrder = 0
+    if (this.unknownKeys.length > 0) this.unknownKeys.length = 0
     this.isMeta = false
     if (src[i] !== 0x7d) {
       for (;;) {
         if (src[i] !== 0x22) throw new ScanFailure("expected a string key", i)
-        const keyEnd = s.string(i, end)
+        // keys are read from the input directly; the scanner writes only values
+        let k = i + 1
+        let escapedKey = false
+        while (k < end && src[k] !== 0x22) {
+          if (src[k] === 0x5c) {
+            escapedKey = true
+            k++
+          }
+          k++
+        }
+        if (k >= end) throw new ScanFailure("unterminated string", i)
+        const keyEnd = k + 1
         let bit: number
-        if (!s.escaped) bit = keyBit(src, i + 1, keyEnd - 1)
-        else bit = NAMES[JSON.parse(src.toString("utf8", i, keyEnd)) as string] ?? 0
+        let name: string | undefined
+        if (!escapedKey) {
+          bit = keyBit(src, i + 1, k)
+          for (let q = i + 1; q < k; q++) if (src[q]! < 0x20) throw new ScanFailure("raw control character in string", q)
+        } else {
+          const mark = s.j
+          s.string(i, end) // validates the escapes
+          s.j = mark
+          name = JSON.parse(src.toString("utf8", i, keyEnd)) as string
+          bit = NAMES[name] ?? 0
+        }
         if (bit === 0) {
-          const name = s.escaped ? (JSON.parse(src.toString("utf8", i, keyEnd)) as string) : src.toString("utf8", i + 1, keyEnd - 1)
+          name ??= src.toString("utf8", i + 1, k)
           if (this.unknownKeys.includes(name)) throw new ScanFailure("duplicate key", i)
           this.unknownKeys.push(name)
         } else {
           if (seen & bit) throw new ScanFailure("duplicate key", i)
           seen |= bit
         }
-        i = s.ws(keyEnd, end)
+        i = keyEnd
+        if (i < end && src[i]! <= 0x20) i = s.ws(i, end)
         if (src[i] !== 0x3a) throw new ScanFailure("expected ':'", i)
-        i = s.ws(i + 1, end)
-        const vStart = i
+        i++
+        if (i < end && src[i]! <= 0x20) i = s.ws(i, end)
         const c = src[i]
-        const mark = s.begin(i)
+        if (inOrder < 4 && bit === BODY_ORDER[inOrder]) s.ascii(BODY_LITERAL[inOrder]!)
+        else if (inOrder < 4) inOrder = 5
+        const vStart = s.j
         i = s.value(i, end)
+        const vEnd = s.j
         switch (bit) {
           case K_PAYLOAD:
             if (c !== 0x7b) throw new LineError("payload is not an object")
-            s.finish(vStart, i, mark, this.payload)
+            this.span(0, vStart, vEnd)
             break
           case K_SEQ:
             if (!(c === 0x2d || (c! >= 0x30 && c! <= 0x39)) || !s.lastIntegral) throw new LineError("seq is not an integer")
-            s.finish(vStart, i, mark, this.seqSpan)
-            this.seq = Number(src.toString("latin1", vStart, i))
+            this.span(1, vStart, vEnd)
+            if (s.out[vStart] === 0x2d) throw new LineError("seq is negative")
+            this.seq = vEnd - vStart < 16 ? parseDigits(s.out, vStart, vEnd) : Number(s.out.toString("latin1", vStart, vEnd))
             if (!Number.isSafeInteger(this.seq) || this.seq < 0) throw new LineError("seq is not a non-negative integer")
             break
           case K_TS:
             if (c !== 0x22) throw new LineError("ts is not a string")
-            s.finish(vStart, i, mark, this.ts)
+            this.span(2, vStart, vEnd)
             break
           case K_TYPE:
             if (c !== 0x22) throw new LineError("type is not a string")
-            s.finish(vStart, i, mark, this.typeSpan)
-            this.type = this.text(this.typeSpan)
+            this.span(3, vStart, vEnd)
             break
           case K_PREV:
           case K_HASH:
-          case K_SIG: {
+          case K_SIG:
             if (c !== 0x22) throw new LineError(`${bit === K_PREV ? "prev_hash" : bit === K_HASH ? "hash" : "sig"} is not a string`)
-            s.finish(vStart, i, mark, this.scratch)
-            const v = this.text(this.scratch)
-            if (bit === K_PREV) this.prevHash = v
-            else if (bit === K_HASH) this.hash = v
-            else this.sig = v
+            ;(bit === K_PREV ? this.prevHash : bit === K_HASH ? this.hash : this.sig).set(s.out, vStart, vEnd, s.escaped)
             break
-          }
           case K_META:
             if (c !== 0x7b) throw new LineError("_meta is not an object")
             this.metaStart = vStart
-            this.metaEnd = i
+            this.metaEnd = vEnd
             break
-          default:
-            s.finish(vStart, i, mark, this.scratch)
         }
-        i = s.ws(i, end)
+        if (inOrder < 4 && bit === BODY_ORDER[inOrder]) {
+          inOrder++
+          if (inOrder === 4) {
+            s.ascii("}")
+            this.bodyEnd = s.j
+          }
+        }
+        if (i < end && src[i]! <= 0x20) i = s.ws(i, end)
         if (src[i] === 0x2c) {
-          i = s.ws(i + 1, end)
+          i++
+          if (i < end && src[i]! <= 0x20) i = s.ws(i, end)
           continue
         }
         if (src[i] === 0x7d) break
         throw new ScanFailure("expected ',' or '}'", i)
       }
     }
-    i = s.ws(i + 1, end)
+    i++
+    if (i < end && src[i]! <= 0x20) i = s.ws(i, end)
     if (i !== end) throw new ScanFailure("trailing characters after the object", i)
+    this.inOrder = inOrder
     if (seen & K_META) {
       this.isMeta = true
       return
@@ -159,36 +248,50 @@ export class LineReader {
     if (!(seen & K_PREV)) missing.push("prev_hash")
     if (!(seen & K_HASH)) missing.push("hash")
     if (missing.length > 0) throw new LineError(`missing field${missing.length > 1 ? "s" : ""}: ${missing.join(", ")}`)
-    if (!(seen & K_SIG)) this.sig = ""
+    if (!(seen & K_SIG)) this.sig.clear()
   }
 
-  /** The value of a string whose canonical bytes are in `span` (quotes included). */
-  private text(span: Span): string {
-    const b = span.buf as Buffer
-    for (let k = span.start + 1; k < span.end - 1; k++) {
-      const c = b[k]!
-      if (c === 0x5c || c >= 0x80) return JSON.parse(b.toString("utf8", span.start, span.end)) as string
-    }
-    return b.toString("latin1", span.start + 1, span.end - 1)
+  /** The canonical `_meta` value of a header line, as text. */
+  metaText(): string {
+    return this.scanner.out.toString("utf8", this.metaStart, this.metaEnd)
+  }
+
+  private span(k: number, start: number, end: number): void {
+    const sp = this.spans[k]!
+    sp.buf = this.scanner.out
+    sp.start = start
+    sp.end = end
   }
 
   /** SHA-256 input of the parsed entry: prev_hash followed by the canonical body. */
   message(): Buffer {
-    const prevLen = Buffer.byteLength(this.prevHash, "utf8")
-    const p = this.payload, q = this.seqSpan, t = this.ts, y = this.typeSpan
-    const n = prevLen + 11 + (p.end - p.start) + 7 + (q.end - q.start) + 6 + (t.end - t.start) + 8 + (y.end - y.start) + 1
+    const prev = this.prevHash
+    const out = this.scanner.out
+    if (this.inOrder === 4 && prev.decoded === undefined && prev.end - prev.start === PREV_ROOM) {
+      // our layout: the body already sits in `out` right after the room kept for prev_hash
+      const b = prev.buf
+      for (let k = 0; k < PREV_ROOM; k++) out[k] = b[prev.start + k]!
+      return out.subarray(0, this.bodyEnd)
+    }
+    const prevText = prev.value
+    const prevLen = Buffer.byteLength(prevText, "utf8")
+    let n = prevLen + 1
+    for (let k = 0; k < 4; k++) n += BODY_LITERAL[k]!.length + this.spans[k]!.end - this.spans[k]!.start
     if (this.msg.length < n) this.msg = Buffer.allocUnsafe(Math.max(n, this.msg.length * 2))
     const m = this.msg
-    let w = prevLen === 64 && this.prevHash.length === 64 ? m.write(this.prevHash, 0, "latin1") : m.write(this.prevHash, 0, "utf8")
-    w += PAYLOAD_OPEN.copy(m, w)
-    w += (p.buf as Buffer).copy(m, w, p.start, p.end)
-    w += SEQ_SEP.copy(m, w)
-    w += (q.buf as Buffer).copy(m, w, q.start, q.end)
-    w += TS_SEP.copy(m, w)
-    w += (t.buf as Buffer).copy(m, w, t.start, t.end)
-    w += TYPE_SEP.copy(m, w)
-    w += (y.buf as Buffer).copy(m, w, y.start, y.end)
+    let w = m.write(prevText, 0, "utf8")
+    for (let k = 0; k < 4; k++) {
+      w += m.write(BODY_LITERAL[k]!, w, "latin1")
+      const sp = this.spans[k]!
+      w += sp.buf.copy(m, w, sp.start, sp.end)
+    }
     m[w++] = 0x7d
     return m.subarray(0, w)
   }
+}
+
+const parseDigits = (b: Buffer, a: number, e: number): number => {
+  let v = 0
+  for (let k = a; k < e; k++) v = v * 10 + (b[k]! - 48)
+  return v
 }

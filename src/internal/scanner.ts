@@ -1,12 +1,12 @@
 /**
- * A byte-level JSON scanner that validates one value and yields its canonical bytes (FORMAT A.2)
- * without building objects.
+ * A byte-level JSON scanner that validates one value and writes its canonical bytes (FORMAT A.2)
+ * into a reused output buffer, without building objects.
  *
- * Hand-written because verification speed and byte-exactness both depend on it: it copies runs of
- * input that are already canonical, rewrites only what differs (whitespace, escapes, number
- * lexemes, key order), and when nothing differs it reports the value as canonical in place so the
- * caller can hash the input bytes directly. It is iterative (an explicit stack), so nesting depth
- * is bounded by memory, not by the call stack.
+ * Hand-written because verification speed and byte-exactness both depend on it. It copies each
+ * byte it accepts as it scans (a store per byte is cheaper than tracking runs), rewrites only what
+ * differs (whitespace, escapes, number lexemes, key order) and reports whether anything did, so
+ * callers can tell canonical input apart. It is iterative (typed-array stacks), so nesting depth is
+ * bounded by memory, not by the call stack.
  *
  * The caller must have checked that the bytes are valid UTF-8 (`buffer.isUtf8`).
  * @internal
@@ -26,6 +26,16 @@ const HEX = "0123456789abcdef"
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
 
+/** 1 for bytes that interrupt a string's verbatim copy: '"', '\\' and raw control characters. */
+const STRING_STOP = new Uint8Array(256)
+for (let c = 0; c < 0x20; c++) STRING_STOP[c] = 1
+STRING_STOP[QUOTE] = 1
+STRING_STOP[BACKSLASH] = 1
+
+/** 1 for JSON whitespace. */
+const WS = new Uint8Array(256)
+WS[0x20] = WS[0x0a] = WS[0x0d] = WS[0x09] = 1
+
 const hexVal = (c: number): number => {
   if (c >= 48 && c <= 57) return c - 48
   if (c >= 97 && c <= 102) return c - 87
@@ -33,14 +43,7 @@ const hexVal = (c: number): number => {
   return -1
 }
 
-const compareBytes = (
-  a: Uint8Array,
-  as: number,
-  ae: number,
-  b: Uint8Array,
-  bs: number,
-  be: number
-): number => {
+const compareBytes = (a: Uint8Array, as: number, ae: number, b: Uint8Array, bs: number, be: number): number => {
   const la = ae - as
   const lb = be - bs
   const n = la < lb ? la : lb
@@ -51,146 +54,159 @@ const compareBytes = (
   return la - lb
 }
 
+/**
+ * True when a fraction lexeme is already what Python's repr writes, decided without formatting:
+ * plain `int.frac` (no exponent), decimal exponent in [-4, 16), no superfluous trailing zero, and
+ * at most 15 significant digits. Two different decimals of 15 or fewer significant digits never
+ * round to the same double, so such a lexeme is the unique shortest round-trip form.
+ */
+const isShortFixed = (src: Uint8Array, p: number, end: number): boolean => {
+  const digits0 = src[p] === 0x2d ? p + 1 : p
+  let firstSig = -1
+  let lastSig = -1
+  let dot = -1
+  let leadingFracZeros = 0
+  for (let i = digits0; i < end; i++) {
+    const c = src[i]!
+    if (c === 0x2e) {
+      dot = i
+      continue
+    }
+    if (c < 0x30 || c > 0x39) return false // exponent: leave it to the formatter
+    if (c !== 0x30) {
+      if (firstSig < 0) firstSig = i
+      lastSig = i
+    } else if (firstSig < 0 && dot >= 0) leadingFracZeros++
+  }
+  if (dot < 0) return false
+  if (dot - digits0 > 16) return false
+  // a trailing zero is only canonical as the single ".0"
+  if (src[end - 1] === 0x30 && end - dot - 1 !== 1) return false
+  if (firstSig < 0) return true // 0.0 or -0.0
+  if (dot - digits0 === 1 && src[digits0] === 0x30 && leadingFracZeros > 3) return false // below 1e-4
+  const digits = lastSig - firstSig + 1 - (firstSig < dot && lastSig > dot ? 1 : 0)
+  return digits <= 15
+}
+
 const FRAME_OBJECT = 1
 const FRAME_ARRAY = 2
 
-/** Where a scanned value's canonical bytes are: either in the input (in place) or in `out`. */
-export interface Span {
-  buf: Uint8Array
-  start: number
-  end: number
-}
-
 export class Scanner {
   src: Buffer = Buffer.alloc(0)
-  out: Buffer = Buffer.allocUnsafe(4096)
-  len = 0
-  /** start of the pending verbatim run in `src` (its bytes are canonical output not yet copied) */
-  run = 0
+  out: Buffer = Buffer.allocUnsafe(1 << 16)
+  /** output length */
+  j = 0
+  /** set when the output differs from the input bytes scanned so far (since `reset`) */
+  changed = false
   /** set by `string()`: the last string held an escape sequence */
   escaped = false
+  /** set by `number()`: the last number had no fraction or exponent */
+  lastIntegral = false
 
   // explicit stack
-  private frameKind: Array<number> = []
-  private frameMembers: Array<number> = []
-  // member table (objects): start/end in virtual output positions, key location for sorting
-  private mStart: Array<number> = []
-  private mEnd: Array<number> = []
-  private mKeyBuf: Array<Uint8Array> = []
-  private mKeyStart: Array<number> = []
-  private mKeyEnd: Array<number> = []
+  private kinds = new Uint8Array(256)
+  private bases = new Int32Array(256)
+  private depth = 0
+  // member table of open objects: start/end of `"key":value` in out, key content in out
+  private mStart = new Int32Array(256)
+  private mEnd = new Int32Array(256)
+  private mKeyStart = new Int32Array(256)
+  private mKeyEnd = new Int32Array(256)
+  /** decoded key bytes for keys whose canonical form holds an escape (rare) */
+  private mKeyDecoded: Array<Uint8Array | undefined> = []
   private mCount = 0
 
-  reset(src: Buffer): void {
+  reset(src: Buffer, outStart = 0): void {
     this.src = src
-    this.len = 0
-    this.frameKind.length = 0
-    this.frameMembers.length = 0
+    this.j = outStart
+    this.changed = false
+    this.depth = 0
     this.mCount = 0
+    // output never outgrows the input except through number rewrites, which ensure for themselves
+    if (this.out.length < outStart + src.length + 256) this.out = Buffer.allocUnsafe(Math.max(outStart + src.length + 256, this.out.length * 2))
   }
 
-  private ensure(n: number): void {
-    if (this.len + n > this.out.length) {
-      let size = this.out.length * 2
-      while (size < this.len + n) size *= 2
-      const next = Buffer.allocUnsafe(size)
-      this.out.copy(next, 0, 0, this.len)
+  ensure(n: number): void {
+    if (this.j + n > this.out.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.j + n + 256))
+      this.out.copy(next, 0, 0, this.j)
       this.out = next
     }
   }
 
-  /** Copy src[a, b) to the output. */
-  private copy(a: number, b: number): void {
-    const n = b - a
-    if (n <= 0) return
-    this.ensure(n)
-    if (n < 48) {
-      const src = this.src
-      const out = this.out
-      let j = this.len
-      for (let i = a; i < b; i++) out[j++] = src[i]!
-    } else {
-      this.src.copy(this.out, this.len, a, b)
-    }
-    this.len += n
-  }
-
-  private byte(c: number): void {
-    this.ensure(1)
-    this.out[this.len++] = c
-  }
-
-  private ascii(s: string): void {
-    this.ensure(s.length)
-    for (let i = 0; i < s.length; i++) this.out[this.len++] = s.charCodeAt(i)
-  }
-
-  private utf8(cp: number): void {
-    this.ensure(4)
+  /** Append ASCII text (literals of the caller's own making; does not mark `changed`). */
+  ascii(s: string): void {
+    // Keep room for the rest of the input too: plain copies rely on it and never check.
+    this.ensure(s.length + this.src.length + 64)
     const out = this.out
-    if (cp < 0x80) out[this.len++] = cp
-    else if (cp < 0x800) {
-      out[this.len++] = 0xc0 | (cp >> 6)
-      out[this.len++] = 0x80 | (cp & 63)
-    } else if (cp < 0x10000) {
-      out[this.len++] = 0xe0 | (cp >> 12)
-      out[this.len++] = 0x80 | ((cp >> 6) & 63)
-      out[this.len++] = 0x80 | (cp & 63)
-    } else {
-      out[this.len++] = 0xf0 | (cp >> 18)
-      out[this.len++] = 0x80 | ((cp >> 12) & 63)
-      out[this.len++] = 0x80 | ((cp >> 6) & 63)
-      out[this.len++] = 0x80 | (cp & 63)
-    }
+    let j = this.j
+    for (let k = 0; k < s.length; k++) out[j++] = s.charCodeAt(k)
+    this.j = j
   }
 
-  /** Flush the pending run up to `p` and restart it at `q`. */
-  private diverge(p: number, q: number): void {
-    this.copy(this.run, p)
-    this.run = q
-  }
-
-  /** Virtual output position of input position p (valid at token boundaries). */
-  private vpos(p: number): number {
-    return this.len + (p - this.run)
-  }
-
-  /** Skip JSON whitespace at p; whitespace is never canonical, so it ends the verbatim run. */
+  /** Skip JSON whitespace at p. */
   ws(p: number, end: number): number {
     const src = this.src
     let q = p
-    while (q < end) {
-      const c = src[q]!
-      if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) q++
-      else break
-    }
-    if (q !== p) this.diverge(p, q)
+    while (q < end && WS[src[q]!] === 1) q++
+    if (q !== p) this.changed = true
     return q
   }
 
+  private utf8(cp: number): void {
+    this.ensure(4 + this.src.length + 64)
+    const out = this.out
+    let j = this.j
+    if (cp < 0x80) out[j++] = cp
+    else if (cp < 0x800) {
+      out[j++] = 0xc0 | (cp >> 6)
+      out[j++] = 0x80 | (cp & 63)
+    } else if (cp < 0x10000) {
+      out[j++] = 0xe0 | (cp >> 12)
+      out[j++] = 0x80 | ((cp >> 6) & 63)
+      out[j++] = 0x80 | (cp & 63)
+    } else {
+      out[j++] = 0xf0 | (cp >> 18)
+      out[j++] = 0x80 | ((cp >> 12) & 63)
+      out[j++] = 0x80 | ((cp >> 6) & 63)
+      out[j++] = 0x80 | (cp & 63)
+    }
+    this.j = j
+  }
+
   /**
-   * Scan the string starting at the opening quote `p`; returns the position after the closing
-   * quote. Sets `escaped`.
+   * Scan the string whose opening quote is at `p`, writing its canonical form; returns the
+   * position after the closing quote. Sets `escaped`.
    */
   string(p: number, end: number): number {
     const src = this.src
+    let out = this.out
+    let j = this.j
+    out[j++] = QUOTE
     let i = p + 1
     this.escaped = false
     for (;;) {
-      if (i >= end) fail("unterminated string", p)
-      const c = src[i]!
-      if (c === QUOTE) return i + 1
-      if (c === BACKSLASH) {
-        this.escaped = true
-        i = this.escape(i, end)
-        continue
+      let c = 0
+      while (i < end && STRING_STOP[(c = src[i]!)] === 0) {
+        out[j++] = c
+        i++
       }
-      if (c < 0x20) fail("raw control character in string", i)
-      i++
+      if (i >= end) fail("unterminated string", p)
+      if (c === QUOTE) {
+        out[j++] = QUOTE
+        this.j = j
+        return i + 1
+      }
+      if (c !== BACKSLASH) fail("raw control character in string", i)
+      this.escaped = true
+      this.j = j
+      i = this.escape(i, end)
+      j = this.j
+      out = this.out
     }
   }
 
-  /** Handle the escape at `i` (the backslash); returns the position after it. */
+  /** Handle the escape whose backslash is at `i`; returns the position after it. */
   private escape(i: number, end: number): number {
     const src = this.src
     if (i + 1 >= end) fail("unterminated escape", i)
@@ -203,19 +219,21 @@ export class Scanner {
       case 0x6e: // n
       case 0x72: // r
       case 0x74: // t
+        this.out[this.j++] = BACKSLASH
+        this.out[this.j++] = e
         return i + 2
       case 0x2f: // "\/" is written raw
-        this.diverge(i, i + 2)
-        this.byte(0x2f)
+        this.out[this.j++] = 0x2f
+        this.changed = true
         return i + 2
       case 0x75: {
         const cp = this.hex4(i + 2, end)
         if (cp >= 0xd800 && cp <= 0xdbff) {
-          if (i + 11 < end + 0 && src[i + 6] === BACKSLASH && src[i + 7] === 0x75) {
+          if (i + 11 < end && src[i + 6] === BACKSLASH && src[i + 7] === 0x75) {
             const lo = this.hex4(i + 8, end)
             if (lo >= 0xdc00 && lo <= 0xdfff) {
-              this.diverge(i, i + 12)
               this.utf8(0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00))
+              this.changed = true
               return i + 12
             }
           }
@@ -232,17 +250,13 @@ export class Scanner {
             case 0x0d: canon = "\\r"; break
             default: canon = "\\u00" + HEX[cp >> 4] + HEX[cp & 15]
           }
-          // already canonical only when it is the lowercase \u00xx form for a code without a short escape
-          if (canon.length === 6) {
-            let same = true
-            for (let k = 0; k < 6; k++) if (src[i + k] !== canon.charCodeAt(k)) same = false
-            if (same) return i + 6
-          }
-          this.diverge(i, i + 6)
+          // unchanged only when the input was already the lowercase \u00xx form
+          if (canon.length !== 6) this.changed = true
+          else for (let k = 2; k < 6; k++) if (src[i + k] !== canon.charCodeAt(k)) this.changed = true
           this.ascii(canon)
           return i + 6
         }
-        this.diverge(i, i + 6)
+        this.changed = true
         if (cp === QUOTE) this.ascii("\\\"")
         else if (cp === BACKSLASH) this.ascii("\\\\")
         else this.utf8(cp)
@@ -261,15 +275,14 @@ export class Scanner {
     return (a << 12) | (b << 8) | (c << 4) | d
   }
 
-  /** Scan a number at p; returns the end. Sets `lastIntegral`. */
-  lastIntegral = false
+  /** Scan a number at p, writing its canonical lexeme; returns the end. Sets `lastIntegral`. */
   number(p: number, end: number): number {
     const src = this.src
     let i = p
     if (src[i] === 0x2d) i++
-    let c = src[i]
+    let c = i < end ? src[i]! : 0
     if (c === 0x30) i++
-    else if (c !== undefined && c >= 0x31 && c <= 0x39) {
+    else if (c >= 0x31 && c <= 0x39) {
       i++
       while (i < end && (c = src[i]!) >= 0x30 && c <= 0x39) i++
     } else fail("invalid number", p)
@@ -290,159 +303,196 @@ export class Scanner {
       if (i === s) fail("invalid number", p)
     }
     this.lastIntegral = integral
+    if (integral ? !(i - p === 2 && src[p] === 0x2d && src[p + 1] === 0x30) : isShortFixed(src, p, i)) {
+      const out = this.out
+      let j = this.j
+      for (let k = p; k < i; k++) out[j++] = src[k]!
+      this.j = j
+      return i
+    }
     if (integral) {
-      // only "-0" differs from its canonical form
-      if (i - p === 2 && src[p] === 0x2d && src[p + 1] === 0x30) {
-        this.diverge(p, i)
-        this.byte(0x30)
-      }
+      // "-0"
+      this.out[this.j++] = 0x30
+      this.changed = true
       return i
     }
     const lexeme = src.toString("latin1", p, i)
     const canon = canonicalLexeme(lexeme, false)
     if (canon === undefined) fail("number is not finite as a double", p)
-    if (canon !== lexeme) {
-      this.diverge(p, i)
-      this.ascii(canon!)
-    }
+    if (canon !== lexeme) this.changed = true
+    this.ascii(canon!)
     return i
   }
 
   private literal(p: number, end: number, word: string): number {
     if (p + word.length > end) fail("invalid literal", p)
-    for (let k = 0; k < word.length; k++) if (this.src[p + k] !== word.charCodeAt(k)) fail("invalid token", p)
+    // (no ensure: a literal's output is exactly the input it consumes)
+    const src = this.src
+    const out = this.out
+    for (let k = 0; k < word.length; k++) {
+      const c = word.charCodeAt(k)
+      if (src[p + k] !== c) fail("invalid token", p)
+      out[this.j + k] = c
+    }
+    this.j += word.length
     return p + word.length
   }
 
-  /** Sort key of the member key whose string spans [a, b) in src (quotes included). */
-  private recordKey(a: number, b: number): void {
-    const m = this.mCount
-    if (!this.escaped) {
-      this.mKeyBuf[m] = this.src
-      this.mKeyStart[m] = a + 1
-      this.mKeyEnd[m] = b - 1
-    } else {
-      // Rare: the key held escapes, so its raw bytes do not order like its value. Decode it.
-      const text = this.src.toString("utf8", a, b)
-      const bytes = Buffer.from(JSON.parse(text) as string, "utf8")
-      this.mKeyBuf[m] = bytes
-      this.mKeyStart[m] = 0
-      this.mKeyEnd[m] = bytes.length
+  private grow(): void {
+    const n = this.mStart.length * 2
+    const g = (a: Int32Array) => {
+      const b = new Int32Array(n)
+      b.set(a)
+      return b
     }
+    this.mStart = g(this.mStart)
+    this.mEnd = g(this.mEnd)
+    this.mKeyStart = g(this.mKeyStart)
+    this.mKeyEnd = g(this.mKeyEnd)
   }
 
-  /** Close the object whose members are m[base, mCount); sort in the output when needed. */
+  private push(kind: number): void {
+    if (this.depth === this.kinds.length) {
+      const k = new Uint8Array(this.kinds.length * 2)
+      k.set(this.kinds)
+      this.kinds = k
+      const b = new Int32Array(this.bases.length * 2)
+      b.set(this.bases)
+      this.bases = b
+    }
+    this.kinds[this.depth] = kind
+    this.bases[this.depth] = this.mCount
+    this.depth++
+  }
+
+  /** Scan `"key":` at i (a quote) and return the position of the member's value. */
+  private key(i: number, end: number): number {
+    const m = this.mCount
+    if (m === this.mStart.length) this.grow()
+    if (this.src[i] !== QUOTE) fail("expected a string key", i)
+    this.mStart[m] = this.j
+    const after = this.string(i, end)
+    this.mKeyStart[m] = this.mStart[m]! + 1
+    this.mKeyEnd[m] = this.j - 1
+    if (this.escaped) {
+      // the canonical key may still hold escapes, whose bytes do not order like their values
+      const text = this.out.toString("utf8", this.mStart[m]!, this.j)
+      this.mKeyDecoded[m] = text.includes("\\") ? Buffer.from(JSON.parse(text) as string, "utf8") : undefined
+    } else this.mKeyDecoded[m] = undefined
+    this.mCount = m + 1
+    const src = this.src
+    let j = after
+    if (j < end && WS[src[j]!] === 1) j = this.ws(j, end)
+    if (src[j] !== 0x3a) fail("expected ':'", j)
+    this.out[this.j++] = 0x3a
+    j++
+    if (j < end && WS[src[j]!] === 1) j = this.ws(j, end)
+    return j
+  }
+
+  private cmp(x: number, y: number): number {
+    const dx = this.mKeyDecoded[x]
+    const dy = this.mKeyDecoded[y]
+    if (dx === undefined && dy === undefined) {
+      return compareBytes(this.out, this.mKeyStart[x]!, this.mKeyEnd[x]!, this.out, this.mKeyStart[y]!, this.mKeyEnd[y]!)
+    }
+    return compareBytes(
+      dx ?? this.out, dx ? 0 : this.mKeyStart[x]!, dx ? dx.length : this.mKeyEnd[x]!,
+      dy ?? this.out, dy ? 0 : this.mKeyStart[y]!, dy ? dy.length : this.mKeyEnd[y]!
+    )
+  }
+
+  /** Close the object whose members are m[base, mCount): check order, sort when needed. */
   private closeObject(base: number, p: number): void {
-    const count = this.mCount - base
+    const top = this.mCount
     let sorted = true
-    for (let k = base + 1; k < this.mCount; k++) {
-      const d = compareBytes(
-        this.mKeyBuf[k - 1]!, this.mKeyStart[k - 1]!, this.mKeyEnd[k - 1]!,
-        this.mKeyBuf[k]!, this.mKeyStart[k]!, this.mKeyEnd[k]!
-      )
+    for (let k = base + 1; k < top; k++) {
+      const d = this.cmp(k - 1, k)
       if (d === 0) fail("duplicate key", p)
       if (d > 0) sorted = false
     }
     if (!sorted) {
+      this.changed = true
       const order: Array<number> = []
-      for (let k = base; k < this.mCount; k++) order.push(k)
-      order.sort((x, y) =>
-        compareBytes(
-          this.mKeyBuf[x]!, this.mKeyStart[x]!, this.mKeyEnd[x]!,
-          this.mKeyBuf[y]!, this.mKeyStart[y]!, this.mKeyEnd[y]!
-        )
-      )
-      for (let k = 1; k < count; k++) {
-        const x = order[k - 1]!, y = order[k]!
-        if (
-          compareBytes(
-            this.mKeyBuf[x]!, this.mKeyStart[x]!, this.mKeyEnd[x]!,
-            this.mKeyBuf[y]!, this.mKeyStart[y]!, this.mKeyEnd[y]!
-          ) === 0
-        ) fail("duplicate key", p)
-      }
-      // materialize everything up to p, then rewrite the members' region in sorted order
-      this.diverge(p, p)
+      for (let k = base; k < top; k++) order.push(k)
+      order.sort((x, y) => this.cmp(x, y))
+      for (let k = 1; k < order.length; k++) if (this.cmp(order[k - 1]!, order[k]!) === 0) fail("duplicate key", p)
       const regionStart = this.mStart[base]!
-      const regionEnd = this.mEnd[this.mCount - 1]!
+      const regionEnd = this.mEnd[top - 1]!
       const saved = Buffer.from(this.out.subarray(regionStart, regionEnd))
       let w = regionStart
-      for (let k = 0; k < count; k++) {
+      for (let k = 0; k < order.length; k++) {
         const m = order[k]!
         if (k > 0) this.out[w++] = 0x2c
-        saved.copy(this.out, w, this.mStart[m]! - regionStart, this.mEnd[m]! - regionStart)
-        w += this.mEnd[m]! - this.mStart[m]!
+        w += saved.copy(this.out, w, this.mStart[m]! - regionStart, this.mEnd[m]! - regionStart)
       }
     }
     this.mCount = base
   }
 
-  /**
-   * Scan one JSON value starting at p (no leading whitespace). Returns its end. The value's
-   * canonical bytes are out[lenBefore, len) followed by src[run, end) (see `finish`).
-   */
+  /** Scan one JSON value starting at p (no leading whitespace), writing its canonical bytes. */
   value(p: number, end: number): number {
     const src = this.src
-    const kinds = this.frameKind
-    const bases = this.frameMembers
-    const depth0 = kinds.length
+    const depth0 = this.depth
     let i = p
     for (;;) {
       // --- a value starts at i
       if (i >= end) fail("unexpected end of line", i)
       let c = src[i]!
-      let closed = false
-      if (c === 0x7b) {
-        i = this.ws(i + 1, end)
+      if (c === QUOTE) i = this.string(i, end)
+      else if (c === 0x7b) {
+        this.out[this.j++] = 0x7b
+        i++
+        if (i < end && WS[src[i]!] === 1) i = this.ws(i, end)
         if (src[i] === 0x7d) {
+          this.out[this.j++] = 0x7d
           i++
-          closed = true
         } else {
-          kinds.push(FRAME_OBJECT)
-          bases.push(this.mCount)
+          this.push(FRAME_OBJECT)
           i = this.key(i, end)
           continue
         }
       } else if (c === 0x5b) {
-        i = this.ws(i + 1, end)
+        this.out[this.j++] = 0x5b
+        i++
+        if (i < end && WS[src[i]!] === 1) i = this.ws(i, end)
         if (src[i] === 0x5d) {
+          this.out[this.j++] = 0x5d
           i++
-          closed = true
         } else {
-          kinds.push(FRAME_ARRAY)
-          bases.push(0)
+          this.push(FRAME_ARRAY)
           continue
         }
-      } else if (c === QUOTE) i = this.string(i, end)
-      else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) i = this.number(i, end)
+      } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) i = this.number(i, end)
       else if (c === 0x74) i = this.literal(i, end, "true")
       else if (c === 0x66) i = this.literal(i, end, "false")
       else if (c === 0x6e) i = this.literal(i, end, "null")
       else fail(c === 0x4e || c === 0x49 ? "non-finite number token" : "unexpected character", i)
-      void closed
       // --- after a value: close containers or move to the next element
       for (;;) {
-        if (kinds.length === depth0) return i
-        const kind = kinds[kinds.length - 1]!
-        if (kind === FRAME_OBJECT) this.mEnd[this.mCount - 1] = this.vpos(i)
-        i = this.ws(i, end)
-        c = src[i]!
+        if (this.depth === depth0) return i
+        const kind = this.kinds[this.depth - 1]!
+        if (kind === FRAME_OBJECT) this.mEnd[this.mCount - 1] = this.j
+        if (i < end && WS[src[i]!] === 1) i = this.ws(i, end)
         if (i >= end) fail("unexpected end of line", i)
+        c = src[i]!
         if (c === 0x2c) {
-          i = this.ws(i + 1, end)
+          this.out[this.j++] = 0x2c
+          i++
+          if (i < end && WS[src[i]!] === 1) i = this.ws(i, end)
           if (kind === FRAME_OBJECT) i = this.key(i, end)
           break
         }
         if (kind === FRAME_OBJECT && c === 0x7d) {
-          this.closeObject(bases[bases.length - 1]!, i)
-          kinds.pop()
-          bases.pop()
+          this.closeObject(this.bases[this.depth - 1]!, i)
+          this.out[this.j++] = 0x7d
+          this.depth--
           i++
           continue
         }
         if (kind === FRAME_ARRAY && c === 0x5d) {
-          kinds.pop()
-          bases.pop()
+          this.out[this.j++] = 0x5d
+          this.depth--
           i++
           continue
         }
@@ -450,56 +500,16 @@ export class Scanner {
       }
     }
   }
-
-  /** Scan `"key" :` at i and leave i at the member's value. */
-  private key(i: number, end: number): number {
-    if (this.src[i] !== QUOTE) fail("expected a string key", i)
-    const m = this.mCount
-    this.mStart[m] = this.vpos(i)
-    const after = this.string(i, end)
-    this.recordKey(i, after)
-    this.mCount = m + 1
-    let j = this.ws(after, end)
-    if (this.src[j] !== 0x3a) fail("expected ':'", j)
-    j = this.ws(j + 1, end)
-    return j
-  }
-
-  /** Begin a value at p: output from here on belongs to it. */
-  begin(p: number): number {
-    this.run = p
-    return this.len
-  }
-
-  /**
-   * End the value that began at `start` (with output mark `mark`) and ended at `stop`: returns
-   * where its canonical bytes are. When the input was already canonical, that is the input itself.
-   */
-  finish(start: number, stop: number, mark: number, span: Span): void {
-    if (this.len === mark) {
-      span.buf = this.src
-      span.start = start
-      span.end = stop
-    } else {
-      this.copy(this.run, stop)
-      this.run = stop
-      span.buf = this.out
-      span.start = mark
-      span.end = this.len
-    }
-  }
 }
 
 /** Canonical bytes of one complete JSON text (whitespace allowed around it). */
 export const canonicalBytes = (src: Buffer, scanner: Scanner = new Scanner()): Buffer => {
   scanner.reset(src)
-  let p = scanner.begin(0)
-  p = scanner.ws(0, src.length)
-  const mark = scanner.begin(p)
+  let p = 0
+  if (p < src.length && WS[src[p]!] === 1) p = scanner.ws(p, src.length)
   const stop = scanner.value(p, src.length)
-  const span: Span = { buf: src, start: 0, end: 0 }
-  scanner.finish(p, stop, mark, span)
-  const tail = scanner.ws(stop, src.length)
+  let tail = stop
+  if (tail < src.length && WS[src[tail]!] === 1) tail = scanner.ws(tail, src.length)
   if (tail !== src.length) fail("trailing characters after the value", tail)
-  return Buffer.from(span.buf.subarray(span.start, span.end))
+  return Buffer.from(scanner.out.subarray(0, scanner.j))
 }

@@ -1,0 +1,160 @@
+/**
+ * `npm run bench`: verification throughput against a plain-Node limit loop, measured in the same
+ * run, plus peak memory on a 1 GB pack and CLI start-up time.
+ *
+ * Set BENCH_QUICK=1 to skip the 1 GB pack.
+ */
+import { spawnSync } from "node:child_process"
+import { createHmac, hash } from "node:crypto"
+import { closeSync, createWriteStream, mkdtempSync, openSync, readSync, rmSync, statSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import { NodeFileSystem } from "@effect/platform-node"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as F from "../src/internal/fixtures.js"
+import * as Verify from "../src/Verify.js"
+
+const KEY = "bench-key"
+const N = 100_000
+const ROOT = resolve(import.meta.dirname, "..", "..")
+const dir = mkdtempSync(join(tmpdir(), "acttrace-bench-"))
+
+const writePack = async (path: string, layout: F.Layout, n: number): Promise<{ head: string; bytes: number }> => {
+  // generated in slices so that a 1 GB pack never sits in memory
+  const out = createWriteStream(path)
+  const SLICE = 20_000
+  let head = ""
+  let prev: F.Chain | undefined
+  const specs = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => F.llmCall(from + k))
+  // one pass to learn the head (the header goes first), then the lines
+  const chains: Array<string> = []
+  for (let from = 0; from < n; from += SLICE) {
+    prev = F.chain(specs(from, Math.min(n, from + SLICE)), { key: KEY, layout, seq: from, prevHash: prev?.head ?? undefined })
+    head = prev.head
+    chains.push(...(n <= 200_000 ? prev.lines : []))
+  }
+  const meta = F.metaLine({ system: "bench", riskTier: "high", head, entries: n, key: KEY })
+  const write = (s: string) => new Promise<void>((ok) => (out.write(s) ? ok() : out.once("drain", () => ok())))
+  await write(meta + "\n")
+  if (chains.length === n) {
+    for (let i = 0; i < n; i += 1000) await write(chains.slice(i, i + 1000).join("\n") + "\n")
+  } else {
+    prev = undefined
+    for (let from = 0; from < n; from += SLICE) {
+      prev = F.chain(specs(from, Math.min(n, from + SLICE)), { key: KEY, layout, seq: from, prevHash: prev?.head ?? undefined })
+      await write(prev.lines.join("\n") + "\n")
+    }
+  }
+  await new Promise<void>((ok) => out.end(ok))
+  return { head, bytes: statSync(path).size }
+}
+
+/** The limit loop: chunked read, line split, one-shot SHA-256 per line, HMAC of the result. */
+const limitLoop = (path: string): number => {
+  const fd = openSync(path, "r")
+  const buf = Buffer.allocUnsafe(1 << 20)
+  let carry = Buffer.alloc(0)
+  let lines = 0
+  let sink = 0
+  for (;;) {
+    const n = readSync(fd, buf, 0, buf.length, null)
+    if (n === 0) break
+    const chunk = carry.length ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n)
+    let from = 0
+    for (;;) {
+      const nl = chunk.indexOf(10, from)
+      if (nl < 0) break
+      const h = hash("sha256", chunk.subarray(from, nl), "hex")
+      sink += createHmac("sha256", KEY).update(h).digest("hex").charCodeAt(0)
+      lines++
+      from = nl + 1
+    }
+    carry = Buffer.from(chunk.subarray(from))
+  }
+  closeSync(fd)
+  if (sink < 0) console.log(sink)
+  return lines - 1 // the header line is not an entry
+}
+
+const ours = (path: string) =>
+  Effect.runPromise(Verify.file(path, { key: Redacted.make(KEY) }).pipe(Effect.provide(NodeFileSystem.layer))).then((r) => r.entries)
+
+const time = async (f: () => number | Promise<number>): Promise<{ entries: number; seconds: number }> => {
+  const t = process.hrtime.bigint()
+  const entries = await f()
+  return { entries, seconds: Number(process.hrtime.bigint() - t) / 1e9 }
+}
+
+const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const fmt = (x: number) => Math.round(x).toLocaleString("en-US")
+
+const main = async () => {
+  console.log(`node ${process.version}, ${N.toLocaleString("en-US")} signed llm_call entries per pack`)
+  const payloadBytes = Buffer.byteLength(JSON.stringify(F.llmCall(7).payload))
+  const packs: Record<F.Layout, string> = { ours: join(dir, "ours.jsonl"), reference: join(dir, "reference.jsonl") }
+  for (const layout of ["ours", "reference"] as const) {
+    const { bytes } = await writePack(packs[layout], layout, N)
+    console.log(`  ${layout} layout: ${(bytes / 1e6).toFixed(1)} MB (payload ~${payloadBytes} bytes)`)
+  }
+  // warm up, then alternate runs so that both see the same machine state
+  limitLoop(packs.ours)
+  await ours(packs.ours)
+  await ours(packs.reference)
+  const runs = { limitOurs: [] as Array<number>, limitRef: [] as Array<number>, ours: [] as Array<number>, reference: [] as Array<number> }
+  for (let i = 0; i < 5; i++) {
+    const a = await time(() => limitLoop(packs.ours))
+    const b = await time(() => ours(packs.ours))
+    const c = await time(() => limitLoop(packs.reference))
+    const d = await time(() => ours(packs.reference))
+    for (const r of [a, b, c, d]) if (r.entries !== N) throw new Error(`counted ${r.entries} entries, expected ${N}`)
+    runs.limitOurs.push(N / a.seconds)
+    runs.ours.push(N / b.seconds)
+    runs.limitRef.push(N / c.seconds)
+    runs.reference.push(N / d.seconds)
+  }
+  const lo = median(runs.limitOurs), o = median(runs.ours), lr = median(runs.limitRef), r = median(runs.reference)
+  console.log("\nverify throughput (median of 5, entries/s, single thread)")
+  console.log(`  limit loop on our layout        ${fmt(lo).padStart(10)}`)
+  console.log(`  acttrace verify, our layout     ${fmt(o).padStart(10)}   ${((o / lo) * 100).toFixed(0)}% of the limit loop (target >= 120%)`)
+  console.log(`  limit loop on reference layout  ${fmt(lr).padStart(10)}`)
+  console.log(`  acttrace verify, reference      ${fmt(r).padStart(10)}   ${((r / lr) * 100).toFixed(0)}% of the limit loop (target >= 70%)`)
+
+  const bin = join(ROOT, "bin", "acttrace.js")
+  const starts: Array<number> = []
+  for (let i = 0; i < 11; i++) {
+    const t = process.hrtime.bigint()
+    spawnSync(process.execPath, [bin, "--help"], { stdio: "ignore" })
+    starts.push(Number(process.hrtime.bigint() - t) / 1e9)
+  }
+  const baseline: Array<number> = []
+  for (let i = 0; i < 11; i++) {
+    const t = process.hrtime.bigint()
+    spawnSync(process.execPath, ["-e", "0"], { stdio: "ignore" })
+    baseline.push(Number(process.hrtime.bigint() - t) / 1e9)
+  }
+  console.log(`\nCLI start: acttrace --help median ${median(starts).toFixed(3)} s (target <= 0.5 s); bare node -e 0 median ${median(baseline).toFixed(3)} s`)
+
+  if (process.env["BENCH_QUICK"] !== "1") {
+    const big = join(dir, "big.jsonl")
+    const target = 1024 ** 3
+    const n = Math.ceil(target / (statSync(packs.reference).size / N))
+    const { bytes } = await writePack(big, "reference", n)
+    const t = process.hrtime.bigint()
+    // the verifying process reports its own high-water mark of resident memory as it exits
+    const report = "data:text/javascript,process.on('exit',()=>process.stderr.write('MAXRSS '+process.resourceUsage().maxRSS+'\\n'))"
+    const r = spawnSync(process.execPath, ["--import", report, bin, "verify", big, "--key", KEY], { encoding: "utf8" })
+    const seconds = Number(process.hrtime.bigint() - t) / 1e9
+    const rss = Number(/MAXRSS (\d+)/.exec(r.stderr)?.[1] ?? NaN) / 1024
+    console.log(`\n1 GB pack: ${(bytes / 1e9).toFixed(2)} GB, ${fmt(n)} entries; CLI verify ${seconds.toFixed(1)} s (${fmt(n / seconds)} entries/s incl. start)`)
+    console.log(`  verdict: ${r.stdout.trim()}`)
+    console.log(`  peak RSS of the verifying process: ${rss.toFixed(0)} MB (target <= 150 MB)`)
+    rmSync(big, { force: true })
+  }
+  rmSync(dir, { recursive: true, force: true })
+}
+
+main().catch((e) => {
+  console.error(e)
+  process.exit(1)
+})
