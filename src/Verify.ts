@@ -13,6 +13,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -21,6 +22,7 @@ import * as Stream from "effect/Stream"
 import * as Canonical from "./Canonical.js"
 import * as Entry from "./Entry.js"
 import { GENESIS } from "./Hash.js"
+import { FastLine, hexAt, hexAtConstantTime, plainAt } from "./internal/fast.js"
 import { equalConstantTime, FastHmac } from "./internal/hmac.js"
 import { LineError, LineReader } from "./internal/line.js"
 import { ScanFailure } from "./internal/scanner.js"
@@ -211,6 +213,7 @@ interface Config {
   readonly expectedEntries: number | undefined
   readonly requireComplete: boolean
   readonly reader: LineReader
+  readonly fast: FastLine
 }
 
 interface Pending {
@@ -252,7 +255,8 @@ export const initial = (options: Options = {}): State => {
       expectedHead: options.expectedHead,
       expectedEntries: options.expectedEntries,
       requireComplete: options.requireComplete ?? false,
-      reader: new LineReader()
+      reader: new LineReader(),
+      fast: new FastLine()
     },
     line: 0,
     entries: 0,
@@ -307,16 +311,46 @@ const metaOf = (text: string, line: number): Either.Either<{ value: Entry.Meta; 
  * @since 0.1.0
  * @category verification
  */
-export const step = (state: State, bytes: Uint8Array): Either.Either<State, VerifyError> => {
-  const line = state.line + 1
-  const src = asBuffer(bytes)
-  let start = 0
-  let end = src.length
-  if (line === 1 && end >= 3 && src[0] === BOM0 && src[1] === BOM1 && src[2] === BOM2) start = 3
-  if (end > start && src[end - 1] === 0x0d) end--
-  if (isBlank(src, start, end)) return Either.right({ ...state, line })
-  if (!isUtf8(src.subarray(start, end))) return Either.left(new MalformedLine({ line, seq: null, reason: "not UTF-8" }))
+export const step = (state: State, bytes: Uint8Array): Either.Either<State, VerifyError> =>
+  stepAt(state, asBuffer(bytes), 0, bytes.length, false)
 
+/** `step` on src[start, end), with the UTF-8 check already done when `utf8` is true. */
+const stepAt = (state: State, src: Buffer, start: number, end: number, utf8: boolean): Either.Either<State, VerifyError> => {
+  const line = state.line + 1
+  if (line === 1 && end - start >= 3 && src[start] === BOM0 && src[start + 1] === BOM1 && src[start + 2] === BOM2) start += 3
+  if (end > start && src[end - 1] === 0x0d) end--
+  if (end === start || (src[start]! <= 0x20 && isBlank(src, start, end))) return Either.right({ ...state, line })
+  if (!utf8 && !isUtf8(src.subarray(start, end))) return Either.left(new MalformedLine({ line, seq: null, reason: "not UTF-8" }))
+
+  // Fast path: a canonical-first line that links, hashes and signs as expected.
+  const f = state.config.fast
+  if (state.pending === undefined && f.parse(src, start, end) && f.seq === state.lastSeq + 1 && hexAt(src, f.prevAt, state.head)) {
+    const computed = sha256("sha256", f.message(src, start), "hex")
+    if (hexAt(src, f.hashAt, computed)) {
+      const mac = state.config.mac
+      const ok = mac === undefined
+        ? f.sigLen === 0 || plainAt(src, f.sigAt, f.sigLen)
+        : f.sigLen === 64 && hexAtConstantTime(src, f.sigAt, mac.ofHash(computed))
+      if (ok) {
+        return Either.right({
+          config: state.config,
+          line,
+          entries: state.entries + 1,
+          head: computed,
+          lastSeq: f.seq,
+          lastLine: line,
+          meta: state.meta,
+          anySigned: state.anySigned || f.sigLen > 0,
+          pending: undefined
+        })
+      }
+    }
+  }
+  // Anything else, including every failure, goes through the general reader, which explains it.
+  return stepGeneral(state, src, start, end, line)
+}
+
+const stepGeneral = (state: State, src: Buffer, start: number, end: number, line: number): Either.Either<State, VerifyError> => {
   const r = state.config.reader
   try {
     r.parse(src, start, end)
@@ -464,23 +498,33 @@ class Splitter {
   push(chunk: Uint8Array): VerifyError | undefined {
     const buf = asBuffer(chunk)
     let from = 0
-    for (;;) {
-      const nl = buf.indexOf(0x0a, from)
-      if (nl < 0) break
-      let lineBuf: Buffer
-      if (this.carryLen > 0) {
-        this.carry.push(buf.subarray(from, nl))
-        lineBuf = Buffer.concat(this.carry, this.carryLen + nl - from)
-        this.carry = []
-        this.carryLen = 0
-      } else lineBuf = buf.subarray(from, nl)
-      const r = step(this.state, lineBuf)
+    let nl = buf.indexOf(0x0a, 0)
+    if (nl >= 0 && this.carryLen > 0) {
+      this.carry.push(buf.subarray(0, nl))
+      const joined = Buffer.concat(this.carry, this.carryLen + nl)
+      this.carry = []
+      this.carryLen = 0
+      const r = stepAt(this.state, joined, 0, joined.length, false)
       if (Either.isLeft(r)) return r.left
       this.state = r.right
       from = nl + 1
+      nl = buf.indexOf(0x0a, from)
+    }
+    if (nl >= 0) {
+      // One UTF-8 check for all whole lines of the chunk: a newline never sits inside a
+      // multi-byte sequence, so the lines of valid text are valid text. On failure, check per line.
+      const last = buf.lastIndexOf(0x0a)
+      const utf8 = isUtf8(buf.subarray(from, last))
+      while (nl >= 0) {
+        const r = stepAt(this.state, buf, from, nl, utf8)
+        if (Either.isLeft(r)) return r.left
+        this.state = r.right
+        from = nl + 1
+        nl = buf.indexOf(0x0a, from)
+      }
     }
     if (from < buf.length) {
-      // copy: the stream may reuse its chunk buffers
+      // copy: the source may reuse its chunk buffers
       const rest = Buffer.from(buf.subarray(from))
       this.carry.push(rest)
       this.carryLen += rest.length
@@ -490,7 +534,8 @@ class Splitter {
 
   end(): Either.Either<Report, VerifyError> {
     if (this.carryLen > 0) {
-      const r = step(this.state, Buffer.concat(this.carry, this.carryLen))
+      const joined = Buffer.concat(this.carry, this.carryLen)
+      const r = stepAt(this.state, joined, 0, joined.length, false)
       if (Either.isLeft(r)) return Either.left(r.left)
       this.state = r.right
     }
@@ -563,7 +608,35 @@ const fileBytes = (path: string, chunkSize: number | undefined) =>
       })
     const info = yield* Effect.mapError(fs.stat(path), unreadable)
     if (info.type === "Directory") return yield* new Unreadable({ path, reason: "is a directory" })
-    return fs.stream(path, { chunkSize: FileSystem.Size(chunkSize ?? 1 << 20) }).pipe(Stream.mapError(unreadable))
+    // Two buffers, read into in turn: while the fold works through one chunk, the next is read
+    // into the other (file reads run off the main thread). The fold consumes each chunk before it
+    // pulls the next and copies the partial line it carries over, so nothing refers to a buffer
+    // after it is reused. (The stock `FileSystem.stream` allocates a fresh buffer per chunk,
+    // which cost more than the hashing.)
+    const size = chunkSize ?? 1 << 20
+    return Stream.unwrapScoped(
+      Effect.gen(function*() {
+        const file = yield* Effect.mapError(fs.open(path), unreadable)
+        const scope = yield* Effect.scope
+        const buffers = [new Uint8Array(size), new Uint8Array(size)] as const
+        let current = 0
+        const readInto = (k: 0 | 1) => Effect.forkIn(Effect.mapError(file.read(buffers[k]), unreadable), scope)
+        let pending = yield* readInto(0)
+        yield* Effect.yieldNow()
+        return Stream.repeatEffectOption(
+          Effect.gen(function*() {
+            const n = Number(yield* Effect.mapError(Fiber.join(pending), Option.some))
+            if (n === 0) return yield* Effect.fail(Option.none())
+            const chunk = buffers[current]!.subarray(0, n)
+            current = current === 0 ? 1 : 0
+            pending = yield* readInto(current as 0 | 1)
+            // let the reader fiber submit its read before this fiber works through the chunk
+            yield* Effect.yieldNow()
+            return chunk
+          })
+        )
+      })
+    )
   })
 
 /**

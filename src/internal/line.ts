@@ -41,11 +41,9 @@ const NAMES: Record<string, number> = {
   payload: K_PAYLOAD, seq: K_SEQ, ts: K_TS, type: K_TYPE, prev_hash: K_PREV, hash: K_HASH, sig: K_SIG, _meta: K_META
 }
 
-/** The body's members in hashed order, each with the literal that precedes it in the body. */
-const BODY_ORDER = [K_PAYLOAD, K_SEQ, K_TS, K_TYPE]
-const BODY_LITERAL = ['{"payload":', ',"seq":', ',"ts":', ',"type":']
-/** Room for the longest prev_hash that is hashed in place (the usual one is 64 hex characters). */
+/** Room for a prev_hash of the usual 64 hex characters before the body, so they hash as one buffer. */
 const PREV_ROOM = 64
+const PAYLOAD_LITERAL = '{"payload":'
 
 const EMPTY = Buffer.alloc(0)
 
@@ -100,12 +98,6 @@ export class Field {
   }
 }
 
-interface Span {
-  buf: Buffer
-  start: number
-  end: number
-}
-
 /** The parsed line. Reused from line to line: read what you need before the next `parse`. */
 export class LineReader {
   readonly scanner = new Scanner()
@@ -116,25 +108,31 @@ export class LineReader {
   readonly prevHash = new Field()
   readonly hash = new Field()
   readonly sig = new Field()
-  private readonly spans: Array<Span> = BODY_ORDER.map(() => ({ buf: EMPTY, start: 0, end: 0 }))
-  private msg = Buffer.allocUnsafe(4096)
+  /** `[room for prev_hash]{"payload":P,"seq":S,"ts":T,"type":Y}`: the hashed message, built as we go */
+  private body: Buffer = Buffer.allocUnsafe(4096)
+  private bodyLen = 0
+  /** every other value's canonical bytes */
+  private misc: Buffer = Buffer.allocUnsafe(4096)
+  private miscLen = 0
+  private seqAt = 0
+  private seqEnd = 0
+  private tsAt = 0
+  private tsEnd = 0
+  private typeAt = 0
+  private typeEnd = 0
   private unknownKeys: Array<string> = []
-  /** how many body members came first and in order; 4 means the body was laid out in place */
-  private inOrder = 0
-  private bodyEnd = 0
 
   /** Parse the line src[start, end) (UTF-8 already checked). Throws LineError or ScanFailure. */
   parse(src: Buffer, start: number, end: number): void {
     const s = this.scanner
-    // out[0, PREV_ROOM) is kept free for prev_hash, so the body can be hashed where it lies
-    s.reset(src, PREV_ROOM)
+    s.reset(src)
+    this.miscLen = 0
     let i = start
     if (i < end && src[i]! <= 0x20) i = s.ws(i, end)
     if (src[i] !== 0x7b) throw new LineError("not a JSON object")
     i++
     if (i < end && src[i]! <= 0x20) i = s.ws(i, end)
     let seen = 0
-    let inOrder = 0
     if (this.unknownKeys.length > 0) this.unknownKeys.length = 0
     this.isMeta = false
     if (src[i] !== 0x7d) {
@@ -158,9 +156,8 @@ export class LineReader {
           bit = keyBit(src, i + 1, k)
           for (let q = i + 1; q < k; q++) if (src[q]! < 0x20) throw new ScanFailure("raw control character in string", q)
         } else {
-          const mark = s.j
+          this.misc = s.target(this.misc, this.miscLen)
           s.string(i, end) // validates the escapes
-          s.j = mark
           name = JSON.parse(src.toString("utf8", i, keyEnd)) as string
           bit = NAMES[name] ?? 0
         }
@@ -178,48 +175,50 @@ export class LineReader {
         i++
         if (i < end && src[i]! <= 0x20) i = s.ws(i, end)
         const c = src[i]
-        if (inOrder < 4 && bit === BODY_ORDER[inOrder]) s.ascii(BODY_LITERAL[inOrder]!)
-        else if (inOrder < 4) inOrder = 5
-        const vStart = s.j
-        i = s.value(i, end)
-        const vEnd = s.j
-        switch (bit) {
-          case K_PAYLOAD:
-            if (c !== 0x7b) throw new LineError("payload is not an object")
-            this.span(0, vStart, vEnd)
-            break
-          case K_SEQ:
-            if (!(c === 0x2d || (c! >= 0x30 && c! <= 0x39)) || !s.lastIntegral) throw new LineError("seq is not an integer")
-            this.span(1, vStart, vEnd)
-            if (s.out[vStart] === 0x2d) throw new LineError("seq is negative")
-            this.seq = vEnd - vStart < 16 ? parseDigits(s.out, vStart, vEnd) : Number(s.out.toString("latin1", vStart, vEnd))
-            if (!Number.isSafeInteger(this.seq) || this.seq < 0) throw new LineError("seq is not a non-negative integer")
-            break
-          case K_TS:
-            if (c !== 0x22) throw new LineError("ts is not a string")
-            this.span(2, vStart, vEnd)
-            break
-          case K_TYPE:
-            if (c !== 0x22) throw new LineError("type is not a string")
-            this.span(3, vStart, vEnd)
-            break
-          case K_PREV:
-          case K_HASH:
-          case K_SIG:
-            if (c !== 0x22) throw new LineError(`${bit === K_PREV ? "prev_hash" : bit === K_HASH ? "hash" : "sig"} is not a string`)
-            ;(bit === K_PREV ? this.prevHash : bit === K_HASH ? this.hash : this.sig).set(s.out, vStart, vEnd, s.escaped)
-            break
-          case K_META:
-            if (c !== 0x7b) throw new LineError("_meta is not an object")
-            this.metaStart = vStart
-            this.metaEnd = vEnd
-            break
-        }
-        if (inOrder < 4 && bit === BODY_ORDER[inOrder]) {
-          inOrder++
-          if (inOrder === 4) {
-            s.ascii("}")
-            this.bodyEnd = s.j
+        if (bit === K_PAYLOAD) {
+          if (c !== 0x7b) throw new LineError("payload is not an object")
+          s.target(this.body, PREV_ROOM)
+          s.ascii(PAYLOAD_LITERAL)
+          i = s.value(i, end)
+          this.body = s.out
+          this.bodyLen = s.j
+        } else {
+          this.misc = s.target(this.misc, this.miscLen)
+          const vStart = s.j
+          i = s.value(i, end)
+          const vEnd = s.j
+          this.misc = s.out
+          this.miscLen = vEnd
+          switch (bit) {
+            case K_SEQ:
+              if (!(c === 0x2d || (c! >= 0x30 && c! <= 0x39)) || !s.lastIntegral) throw new LineError("seq is not an integer")
+              if (this.misc[vStart] === 0x2d) throw new LineError("seq is negative")
+              this.seq = vEnd - vStart < 16 ? parseDigits(this.misc, vStart, vEnd) : Number(this.misc.toString("latin1", vStart, vEnd))
+              if (!Number.isSafeInteger(this.seq)) throw new LineError("seq is not a safe integer")
+              this.seqAt = vStart
+              this.seqEnd = vEnd
+              break
+            case K_TS:
+              if (c !== 0x22) throw new LineError("ts is not a string")
+              this.tsAt = vStart
+              this.tsEnd = vEnd
+              break
+            case K_TYPE:
+              if (c !== 0x22) throw new LineError("type is not a string")
+              this.typeAt = vStart
+              this.typeEnd = vEnd
+              break
+            case K_PREV:
+            case K_HASH:
+            case K_SIG:
+              if (c !== 0x22) throw new LineError(`${bit === K_PREV ? "prev_hash" : bit === K_HASH ? "hash" : "sig"} is not a string`)
+              ;(bit === K_PREV ? this.prevHash : bit === K_HASH ? this.hash : this.sig).set(this.misc, vStart, vEnd, s.escaped)
+              break
+            case K_META:
+              if (c !== 0x7b) throw new LineError("_meta is not an object")
+              this.metaStart = vStart
+              this.metaEnd = vEnd
+              break
           }
         }
         if (i < end && src[i]! <= 0x20) i = s.ws(i, end)
@@ -235,7 +234,6 @@ export class LineReader {
     i++
     if (i < end && src[i]! <= 0x20) i = s.ws(i, end)
     if (i !== end) throw new ScanFailure("trailing characters after the object", i)
-    this.inOrder = inOrder
     if (seen & K_META) {
       this.isMeta = true
       return
@@ -249,44 +247,46 @@ export class LineReader {
     if (!(seen & K_HASH)) missing.push("hash")
     if (missing.length > 0) throw new LineError(`missing field${missing.length > 1 ? "s" : ""}: ${missing.join(", ")}`)
     if (!(seen & K_SIG)) this.sig.clear()
+    // finish the body: the members that are not the payload follow it, in hashed order
+    const b = s.target(this.body, this.bodyLen)
+    s.ascii(',"seq":')
+    this.append(this.seqAt, this.seqEnd)
+    s.ascii(',"ts":')
+    this.append(this.tsAt, this.tsEnd)
+    s.ascii(',"type":')
+    this.append(this.typeAt, this.typeEnd)
+    s.ascii("}")
+    this.body = s.out
+    this.bodyLen = s.j
+    void b
+  }
+
+  private append(a: number, e: number): void {
+    const s = this.scanner
+    s.ensure(e - a)
+    const out = s.out
+    const misc = this.misc
+    let j = s.j
+    if (e - a < 64) for (let q = a; q < e; q++) out[j++] = misc[q]!
+    else j += misc.copy(out, j, a, e)
+    s.j = j
   }
 
   /** The canonical `_meta` value of a header line, as text. */
   metaText(): string {
-    return this.scanner.out.toString("utf8", this.metaStart, this.metaEnd)
-  }
-
-  private span(k: number, start: number, end: number): void {
-    const sp = this.spans[k]!
-    sp.buf = this.scanner.out
-    sp.start = start
-    sp.end = end
+    return this.misc.toString("utf8", this.metaStart, this.metaEnd)
   }
 
   /** SHA-256 input of the parsed entry: prev_hash followed by the canonical body. */
   message(): Buffer {
     const prev = this.prevHash
-    const out = this.scanner.out
-    if (this.inOrder === 4 && prev.decoded === undefined && prev.end - prev.start === PREV_ROOM) {
-      // our layout: the body already sits in `out` right after the room kept for prev_hash
+    const body = this.body
+    if (prev.decoded === undefined && prev.end - prev.start === PREV_ROOM) {
       const b = prev.buf
-      for (let k = 0; k < PREV_ROOM; k++) out[k] = b[prev.start + k]!
-      return out.subarray(0, this.bodyEnd)
+      for (let k = 0; k < PREV_ROOM; k++) body[k] = b[prev.start + k]!
+      return body.subarray(0, this.bodyLen)
     }
-    const prevText = prev.value
-    const prevLen = Buffer.byteLength(prevText, "utf8")
-    let n = prevLen + 1
-    for (let k = 0; k < 4; k++) n += BODY_LITERAL[k]!.length + this.spans[k]!.end - this.spans[k]!.start
-    if (this.msg.length < n) this.msg = Buffer.allocUnsafe(Math.max(n, this.msg.length * 2))
-    const m = this.msg
-    let w = m.write(prevText, 0, "utf8")
-    for (let k = 0; k < 4; k++) {
-      w += m.write(BODY_LITERAL[k]!, w, "latin1")
-      const sp = this.spans[k]!
-      w += sp.buf.copy(m, w, sp.start, sp.end)
-    }
-    m[w++] = 0x7d
-    return m.subarray(0, w)
+    return Buffer.concat([Buffer.from(prev.value, "utf8"), body.subarray(PREV_ROOM, this.bodyLen)])
   }
 }
 

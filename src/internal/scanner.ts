@@ -112,6 +112,8 @@ export class Scanner {
   private mEnd = new Int32Array(256)
   private mKeyStart = new Int32Array(256)
   private mKeyEnd = new Int32Array(256)
+  /** first four key bytes, big-endian: most comparisons end here */
+  private mPrefix = new Uint32Array(256)
   /** decoded key bytes for keys whose canonical form holds an escape (rare) */
   private mKeyDecoded: Array<Uint8Array | undefined> = []
   private mCount = 0
@@ -124,6 +126,22 @@ export class Scanner {
     this.mCount = 0
     // output never outgrows the input except through number rewrites, which ensure for themselves
     if (this.out.length < outStart + src.length + 256) this.out = Buffer.allocUnsafe(Math.max(outStart + src.length + 256, this.out.length * 2))
+  }
+
+  /**
+   * Write from now on into `buf` at `j`, with room for the rest of the input. Returns the buffer
+   * actually used (a larger copy when `buf` was too small); take it back from `out` afterwards too,
+   * since scanning may grow it.
+   */
+  target(buf: Buffer, j: number): Buffer {
+    this.out = buf
+    this.j = j
+    if (buf.length < j + this.src.length + 256) {
+      const next = Buffer.allocUnsafe(Math.max(j + this.src.length + 256, buf.length * 2))
+      buf.copy(next, 0, 0, j)
+      this.out = next
+    }
+    return this.out
   }
 
   ensure(n: number): void {
@@ -349,6 +367,9 @@ export class Scanner {
     this.mEnd = g(this.mEnd)
     this.mKeyStart = g(this.mKeyStart)
     this.mKeyEnd = g(this.mKeyEnd)
+    const p = new Uint32Array(n)
+    p.set(this.mPrefix)
+    this.mPrefix = p
   }
 
   private push(kind: number): void {
@@ -374,11 +395,18 @@ export class Scanner {
     const after = this.string(i, end)
     this.mKeyStart[m] = this.mStart[m]! + 1
     this.mKeyEnd[m] = this.j - 1
+    let decoded: Uint8Array | undefined
     if (this.escaped) {
       // the canonical key may still hold escapes, whose bytes do not order like their values
       const text = this.out.toString("utf8", this.mStart[m]!, this.j)
-      this.mKeyDecoded[m] = text.includes("\\") ? Buffer.from(JSON.parse(text) as string, "utf8") : undefined
-    } else this.mKeyDecoded[m] = undefined
+      if (text.includes("\\")) decoded = Buffer.from(JSON.parse(text) as string, "utf8")
+    }
+    this.mKeyDecoded[m] = decoded
+    const kb = decoded ?? this.out
+    const ks = decoded ? 0 : this.mKeyStart[m]!
+    const kl = (decoded ? decoded.length : this.mKeyEnd[m]!) - ks
+    // shorter keys pad with 0, below every byte a key can hold, so prefixes order like keys
+    this.mPrefix[m] = ((kl > 0 ? kb[ks]! << 24 : 0) | (kl > 1 ? kb[ks + 1]! << 16 : 0) | (kl > 2 ? kb[ks + 2]! << 8 : 0) | (kl > 3 ? kb[ks + 3]! : 0)) >>> 0
     this.mCount = m + 1
     const src = this.src
     let j = after
@@ -386,11 +414,19 @@ export class Scanner {
     if (src[j] !== 0x3a) fail("expected ':'", j)
     this.out[this.j++] = 0x3a
     j++
+    if (src[j] === 0x20) {
+      // the usual ": " of Python's default separators
+      this.changed = true
+      j++
+    }
     if (j < end && WS[src[j]!] === 1) j = this.ws(j, end)
     return j
   }
 
   private cmp(x: number, y: number): number {
+    const px = this.mPrefix[x]!
+    const py = this.mPrefix[y]!
+    if (px !== py) return px < py ? -1 : 1
     const dx = this.mKeyDecoded[x]
     const dy = this.mKeyDecoded[y]
     if (dx === undefined && dy === undefined) {
@@ -401,6 +437,9 @@ export class Scanner {
       dy ?? this.out, dy ? 0 : this.mKeyStart[y]!, dy ? dy.length : this.mKeyEnd[y]!
     )
   }
+
+  private order = new Int32Array(64)
+  private tmp = Buffer.allocUnsafe(4096)
 
   /** Close the object whose members are m[base, mCount): check order, sort when needed. */
   private closeObject(base: number, p: number): void {
@@ -413,18 +452,35 @@ export class Scanner {
     }
     if (!sorted) {
       this.changed = true
-      const order: Array<number> = []
-      for (let k = base; k < top; k++) order.push(k)
-      order.sort((x, y) => this.cmp(x, y))
-      for (let k = 1; k < order.length; k++) if (this.cmp(order[k - 1]!, order[k]!) === 0) fail("duplicate key", p)
+      const n = top - base
+      if (this.order.length < n) this.order = new Int32Array(n * 2)
+      const order = this.order
+      // insertion sort: objects are small, and this allocates nothing
+      for (let k = 0; k < n; k++) {
+        const m = base + k
+        let q = k
+        while (q > 0 && this.cmp(order[q - 1]!, m) > 0) {
+          order[q] = order[q - 1]!
+          q--
+        }
+        order[q] = m
+      }
+      for (let k = 1; k < n; k++) if (this.cmp(order[k - 1]!, order[k]!) === 0) fail("duplicate key", p)
       const regionStart = this.mStart[base]!
       const regionEnd = this.mEnd[top - 1]!
-      const saved = Buffer.from(this.out.subarray(regionStart, regionEnd))
+      const len = regionEnd - regionStart
+      if (this.tmp.length < len) this.tmp = Buffer.allocUnsafe(len * 2)
+      const saved = this.tmp
+      const out = this.out
+      this.out.copy(saved, 0, regionStart, regionEnd)
       let w = regionStart
-      for (let k = 0; k < order.length; k++) {
+      for (let k = 0; k < n; k++) {
         const m = order[k]!
-        if (k > 0) this.out[w++] = 0x2c
-        w += saved.copy(this.out, w, this.mStart[m]! - regionStart, this.mEnd[m]! - regionStart)
+        if (k > 0) out[w++] = 0x2c
+        const a = this.mStart[m]! - regionStart
+        const b = this.mEnd[m]! - regionStart
+        if (b - a < 64) for (let q = a; q < b; q++) out[w++] = saved[q]!
+        else w += saved.copy(out, w, a, b)
       }
     }
     this.mCount = base
@@ -479,6 +535,10 @@ export class Scanner {
         if (c === 0x2c) {
           this.out[this.j++] = 0x2c
           i++
+          if (src[i] === 0x20) {
+            this.changed = true
+            i++
+          }
           if (i < end && WS[src[i]!] === 1) i = this.ws(i, end)
           if (kind === FRAME_OBJECT) i = this.key(i, end)
           break

@@ -1,0 +1,259 @@
+/**
+ * The fast path for lines our writer lays out: `{"payload":…,"seq":…,"ts":…,"type":…` first, in
+ * canonical form, then `"prev_hash"`, `"hash"`, `"sig"` (DESIGN "Speed").
+ *
+ * It checks strictly, in place and without writing anything, that the body is canonical, so the
+ * line's own bytes are what gets hashed. It never reports an error: on any deviation it answers
+ * `false` and the general reader (which explains what is wrong) takes over. The three 64-hex
+ * fields are only located here; the verifier compares them with values it computes anyway, and
+ * equality with a hex string also proves they were well-formed (see `hexAt`).
+ * @internal
+ */
+
+/** 1 for bytes that end a plain run inside a string: '"', '\\' and control characters. */
+const STOP = new Uint8Array(256)
+for (let c = 0; c < 0x20; c++) STOP[c] = 1
+STOP[0x22] = 1
+STOP[0x5c] = 1
+
+/** Canonical two-character escapes (after the backslash). */
+const SHORT_ESCAPE = new Uint8Array(256)
+for (const c of '"\\bfnrt') SHORT_ESCAPE[c.charCodeAt(0)] = 1
+
+const HEXLOWER = new Uint8Array(256)
+for (const c of "0123456789abcdef") HEXLOWER[c.charCodeAt(0)] = 1
+
+const lit = (s: string) => Buffer.from(s, "latin1")
+const PAYLOAD = lit('{"payload":{')
+const SEQ = lit(',"seq":')
+const TS = lit(',"ts":"')
+const TYPE = lit(',"type":"')
+const PREV = lit(',"prev_hash":"')
+const HASH = lit('","hash":"')
+const SIG = lit('","sig":"')
+
+const at = (src: Uint8Array, i: number, l: Uint8Array): boolean => {
+  for (let k = 0; k < l.length; k++) if (src[i + k] !== l[k]) return false
+  return true
+}
+
+/** Set by `str`: the last string held an escape. */
+let escaped = false
+
+/** End of a canonical string whose opening quote is at i, or -1. */
+const str = (src: Uint8Array, i: number, end: number): number => {
+  let j = i + 1
+  escaped = false
+  for (;;) {
+    while (j < end && STOP[src[j]!] === 0) j++
+    if (j >= end) return -1
+    const c = src[j]!
+    if (c === 0x22) return j + 1
+    if (c !== 0x5c) return -1
+    escaped = true
+    const e = src[j + 1]!
+    if (SHORT_ESCAPE[e] === 1) j += 2
+    else if (e === 0x75) {
+      // only \u00xx for control characters without a short form, lowercase hex
+      if (src[j + 2] !== 0x30 || src[j + 3] !== 0x30) return -1
+      const h = src[j + 4]!, l = src[j + 5]!
+      if ((h !== 0x30 && h !== 0x31) || HEXLOWER[l] !== 1) return -1
+      const v = (h - 0x30) * 16 + (l <= 0x39 ? l - 0x30 : l - 87)
+      if (v === 8 || v === 9 || v === 10 || v === 12 || v === 13) return -1
+      j += 6
+    } else return -1
+  }
+}
+
+/** End of a canonical number at i, or -1 (floats with exponents go to the general path). */
+const num = (src: Uint8Array, i: number, end: number): number => {
+  const s = i
+  if (src[i] === 0x2d) i++
+  let c = src[i]!
+  if (c === 0x30) {
+    i++
+    if (i - s === 2 && src[i] !== 0x2e) return -1 // "-0"
+  } else if (c >= 0x31 && c <= 0x39) {
+    i++
+    while (i < end && (c = src[i]!) >= 0x30 && c <= 0x39) i++
+  } else return -1
+  if (src[i] !== 0x2e) return src[i] === 0x65 || src[i] === 0x45 ? -1 : i
+  // fraction: the same rule as the scanner's (at most 15 significant digits, exponent in [-4, 16))
+  const dot = i
+  i++
+  const f = i
+  while (i < end && (c = src[i]!) >= 0x30 && c <= 0x39) i++
+  if (i === f || src[i] === 0x65 || src[i] === 0x45) return -1
+  if (src[i - 1] === 0x30 && i - f !== 1) return -1
+  const intStart = src[s] === 0x2d ? s + 1 : s
+  if (dot - intStart > 16) return -1
+  let first = -1
+  let last = -1
+  for (let k = intStart; k < i; k++) {
+    const d = src[k]!
+    if (d !== 0x30 && d !== 0x2e) {
+      if (first < 0) first = k
+      last = k
+    }
+  }
+  if (first < 0) return i
+  if (dot - intStart === 1 && src[intStart] === 0x30 && first - dot - 1 > 3) return -1
+  const digits = last - first + 1 - (first < dot && last > dot ? 1 : 0)
+  return digits <= 15 ? i : -1
+}
+
+const cmp = (src: Uint8Array, as: number, ae: number, bs: number, be: number): number => {
+  const la = ae - as
+  const lb = be - bs
+  const n = la < lb ? la : lb
+  for (let k = 0; k < n; k++) {
+    const d = src[as + k]! - src[bs + k]!
+    if (d !== 0) return d
+  }
+  return la - lb
+}
+
+export class FastLine {
+  seq = 0
+  /** end of the type value: the body is src[lineStart, bodyEnd) followed by "}" */
+  bodyEnd = 0
+  prevAt = 0
+  hashAt = 0
+  sigAt = 0
+  sigLen = 0
+  private kinds = new Uint8Array(64)
+  private keyStart = new Int32Array(64)
+  private keyEnd = new Int32Array(64)
+  private keyEscaped = new Uint8Array(64)
+  private msg = Buffer.allocUnsafe(4096)
+
+  /** Validate a canonical object value at i (src[i] === '{'); its end, or -1. */
+  private object(src: Uint8Array, i: number, end: number): number {
+    let depth = 0
+    for (;;) {
+      // a value starts at i
+      let c = src[i]!
+      if (c === 0x22) {
+        i = str(src, i, end)
+        if (i < 0) return -1
+      } else if (c === 0x7b || c === 0x5b) {
+        i++
+        const close = c === 0x7b ? 0x7d : 0x5d
+        if (src[i] === close) i++
+        else {
+          if (depth === this.kinds.length) return -1 // deeper than the fast path cares to go
+          this.kinds[depth] = c
+          if (c === 0x7b) {
+            if (src[i] !== 0x22) return -1
+            const k = str(src, i, end)
+            if (k < 0 || src[k] !== 0x3a) return -1
+            this.keyStart[depth] = i + 1
+            this.keyEnd[depth] = k - 1
+            this.keyEscaped[depth] = escaped ? 1 : 0
+            i = k + 1
+          }
+          depth++
+          continue
+        }
+      } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+        i = num(src, i, end)
+        if (i < 0) return -1
+      } else if (c === 0x74 && src[i + 1] === 0x72 && src[i + 2] === 0x75 && src[i + 3] === 0x65) i += 4
+      else if (c === 0x66 && src[i + 1] === 0x61 && src[i + 2] === 0x6c && src[i + 3] === 0x73 && src[i + 4] === 0x65) i += 5
+      else if (c === 0x6e && src[i + 1] === 0x75 && src[i + 2] === 0x6c && src[i + 3] === 0x6c) i += 4
+      else return -1
+      // after a value
+      for (;;) {
+        if (depth === 0) return i
+        const kind = this.kinds[depth - 1]!
+        c = src[i]!
+        if (c === 0x2c) {
+          i++
+          if (kind === 0x7b) {
+            if (src[i] !== 0x22) return -1
+            const k = str(src, i, end)
+            if (k < 0 || src[k] !== 0x3a) return -1
+            // strictly ascending keys (raw bytes order like code points when there is no escape)
+            if (escaped || this.keyEscaped[depth - 1] === 1) return -1
+            if (cmp(src, this.keyStart[depth - 1]!, this.keyEnd[depth - 1]!, i + 1, k - 1) >= 0) return -1
+            this.keyStart[depth - 1] = i + 1
+            this.keyEnd[depth - 1] = k - 1
+            i = k + 1
+          }
+          break
+        }
+        if ((kind === 0x7b && c === 0x7d) || (kind === 0x5b && c === 0x5d)) {
+          depth--
+          i++
+          continue
+        }
+        return -1
+      }
+    }
+  }
+
+  /** True when src[start, end) is a canonical-first line; fills the positions above. */
+  parse(src: Buffer, start: number, end: number): boolean {
+    if (!at(src, start, PAYLOAD)) return false
+    let i = this.object(src, start + PAYLOAD.length - 1, end)
+    if (i < 0 || !at(src, i, SEQ)) return false
+    i += SEQ.length
+    const s = i
+    let seq = 0
+    let c = src[i]!
+    if (c === 0x30) i++
+    else
+      while (i < end && (c = src[i]!) >= 0x30 && c <= 0x39) {
+        seq = seq * 10 + c - 0x30
+        i++
+      }
+    if (i === s || i - s > 15) return false
+    this.seq = seq
+    if (!at(src, i, TS)) return false
+    i = str(src, i + TS.length - 1, end)
+    if (i < 0 || !at(src, i, TYPE)) return false
+    i = str(src, i + TYPE.length - 1, end)
+    if (i < 0) return false
+    this.bodyEnd = i
+    if (!at(src, i, PREV)) return false
+    this.prevAt = i + PREV.length
+    i = this.prevAt + 64
+    if (!at(src, i, HASH)) return false
+    this.hashAt = i + HASH.length
+    i = this.hashAt + 64
+    if (!at(src, i, SIG)) return false
+    this.sigAt = i + SIG.length
+    if (src[this.sigAt] === 0x22) this.sigLen = 0
+    else if (src[this.sigAt + 64] === 0x22) this.sigLen = 64
+    else return false
+    // anything after the signature (pack rows carry `controls`) is for the general reader
+    return this.sigAt + this.sigLen + 2 === end && src[end - 1] === 0x7d
+  }
+
+  /** prev_hash followed by the canonical body, hashed as one buffer. */
+  message(src: Buffer, lineStart: number): Buffer {
+    const n = 64 + this.bodyEnd - lineStart + 1
+    if (this.msg.length < n) this.msg = Buffer.allocUnsafe(n * 2)
+    const m = this.msg
+    src.copy(m, 0, this.prevAt, this.prevAt + 64)
+    src.copy(m, 64, lineStart, this.bodyEnd)
+    m[n - 1] = 0x7d
+    return m.subarray(0, n)
+  }
+}
+
+/** src[at, at+64) equals the 64-character hex string `hex`; equality also proves it well-formed. */
+export const hexAt = (src: Buffer, at: number, hex: string): boolean => src.toString("latin1", at, at + 64) === hex
+
+/** Like `hexAt`, in time independent of where a difference is (signatures). */
+export const hexAtConstantTime = (src: Uint8Array, at: number, hex: string): boolean => {
+  let d = 0
+  for (let k = 0; k < 64; k++) d |= src[at + k]! ^ hex.charCodeAt(k)
+  return d === 0
+}
+
+/** src[at, at+len) holds no quote, backslash or control character (plain string content). */
+export const plainAt = (src: Uint8Array, at: number, len: number): boolean => {
+  for (let k = 0; k < len; k++) if (STOP[src[at + k]!] === 1) return false
+  return true
+}
