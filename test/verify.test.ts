@@ -135,3 +135,35 @@ describe("Verify: tampering", () => {
     expect(e.message).toMatch(/^EditDetected at line 6 \(seq 5\): /)
   })
 })
+
+describe("Verify: the fast paths agree with the general reader", () => {
+  const KEYS = [undefined, key] as const
+  const packOurs = [F.metaLine({ system: "s", riskTier: "high", head: ours.head, entries: 12, key: KEY }), ...ours.lines]
+  const packRef = [F.metaLine({ system: "s", riskTier: "high", head: reference.head, entries: 12, key: KEY }), ...reference.lines]
+  const outcome = (lines: ReadonlyArray<Uint8Array | string>, options: Verify.Options) =>
+    Either.match(Verify.lines(lines, options), {
+      onLeft: (e) => `${e._tag}@${e.line}/${e.seq}`,
+      onRight: (r) => `ok ${r.entries} ${r.head} ${r.signatures} ${r.completeness}`
+    })
+  const mutations = fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 12 }), fc.nat(), fc.constantFrom(0x22, 0x5c, 0x00, 0x0a, 0x20, 0x30, 0x61, 0x7d, 0x2c, 0x3a, 0xff))
+
+  it.prop("any byte set to any value anywhere gives the same verdict on both paths", [mutations, fc.boolean()], ([[refLayout, i, pos, byte], keyed]) => {
+    const lines: Array<Uint8Array | string> = [...(refLayout ? packRef : packOurs)]
+    const line = Buffer.from(lines[i] as string, "utf8")
+    const changed = Buffer.from(line)
+    changed[pos % line.length] = byte
+    lines[i] = changed
+    const k = KEYS[keyed ? 1 : 0]
+    expect(outcome(lines, { key: k })).toBe(outcome(lines, { key: k, fastPath: false }))
+  }, { fastCheck: { numRuns: 1500 } })
+
+  it("keeps hash-shaped fields honest: quotes inside a 64-byte span are not a field", () => {
+    // a sig of "" followed by a member whose text puts a quote 65 bytes on
+    const tricky = reference.lines.map((l) => l.replace(/"sig": "[0-9a-f]*"/, '"sig": "", "note": "' + "x".repeat(40) + '"'))
+    expect(outcome(tricky, {})).toBe(outcome(tricky, { fastPath: false }))
+    expect(outcome(tricky, {})).toMatch(/^ok 12 /)
+    const oursTricky = ours.lines.map((l) => l.replace(/"sig":"[0-9a-f]*"/, '"sig":"","note":"' + "x".repeat(46) + '"'))
+    expect(outcome(oursTricky, {})).toBe(outcome(oursTricky, { fastPath: false }))
+    expect(outcome(oursTricky, {})).toMatch(/^ok 12 /)
+  })
+})

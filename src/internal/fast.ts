@@ -233,13 +233,19 @@ export class FastLine {
   /** prev_hash followed by the canonical body, hashed as one buffer. */
   message(src: Buffer, lineStart: number): Buffer {
     const n = 64 + this.bodyEnd - lineStart + 1
-    if (this.msg.length < n) this.msg = Buffer.allocUnsafe(n * 2)
+    if (this.msg.length < n) {
+      this.msg = Buffer.allocUnsafe(n * 2)
+      this.views = []
+    }
     const m = this.msg
     src.copy(m, 0, this.prevAt, this.prevAt + 64)
     src.copy(m, 64, lineStart, this.bodyEnd)
     m[n - 1] = 0x7d
-    return m.subarray(0, n)
+    // a view per length, made once: creating a Buffer view per line cost as much as a copy
+    return (this.views[n] ??= m.subarray(0, n))
   }
+
+  private views: Array<Buffer> = []
 }
 
 /** src[at, at+64) equals the 64-character hex string `hex`; equality also proves it well-formed. */

@@ -61,6 +61,14 @@ export class Field {
     this.decoded = escaped ? (JSON.parse(buf.toString("utf8", start, end)) as string) : undefined
   }
 
+  /** Locate 64 bytes of src as the content, unchecked: only equality with hex may vouch for it. */
+  setUnchecked(buf: Buffer, start: number): void {
+    this.buf = buf
+    this.start = start
+    this.end = start + 64
+    this.decoded = undefined
+  }
+
   clear(): void {
     this.buf = EMPTY
     this.start = 0
@@ -122,9 +130,20 @@ export class LineReader {
   private typeEnd = 0
   private unknownKeys: Array<string> = []
 
-  /** Parse the line src[start, end) (UTF-8 already checked). Throws LineError or ScanFailure. */
-  parse(src: Buffer, start: number, end: number): void {
+  /** Some of prev_hash, hash and sig were located but not checked (see `parse`). */
+  unchecked = false
+
+  /**
+   * Parse the line src[start, end) (UTF-8 already checked). Throws LineError or ScanFailure.
+   *
+   * With `defer`, a prev_hash, hash or sig value that looks like `"` + 64 bytes + `"` is only
+   * located, not scanned: the caller compares it with a hex string it computes anyway, and
+   * equality proves it well-formed. A caller whose comparison fails must parse again without
+   * `defer` before it concludes anything.
+   */
+  parse(src: Buffer, start: number, end: number, defer = false): void {
     const s = this.scanner
+    this.unchecked = false
     s.reset(src)
     this.miscLen = 0
     let i = start
@@ -175,7 +194,11 @@ export class LineReader {
         i++
         if (i < end && src[i]! <= 0x20) i = s.ws(i, end)
         const c = src[i]
-        if (bit === K_PAYLOAD) {
+        if (defer && bit >= K_PREV && bit <= K_SIG && c === 0x22 && i + 65 < end && src[i + 65] === 0x22) {
+          ;(bit === K_PREV ? this.prevHash : bit === K_HASH ? this.hash : this.sig).setUnchecked(src, i + 1)
+          this.unchecked = true
+          i += 66
+        } else if (bit === K_PAYLOAD) {
           if (c !== 0x7b) throw new LineError("payload is not an object")
           s.target(this.body, PREV_ROOM)
           s.ascii(PAYLOAD_LITERAL)
