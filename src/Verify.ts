@@ -380,11 +380,10 @@ const stepGeneral = (state: State, src: Buffer, start: number, end: number, line
     const vouched = failure === undefined && !r.isMeta && state.pending === undefined && r.prevHash.equals(state.head) &&
       r.hash.equals(computed = sha256("sha256", r.message(), "hex")) &&
       (mac === undefined ? r.sig.isEmpty || plainAt(r.sig.buf, r.sig.start, r.sig.end - r.sig.start) : r.sig.equalsConstantTime(mac.ofHash(r.hash.value)))
+    if (vouched && r.seq === state.lastSeq + 1) return accepted(state, line, r.seq, computed!, !r.sig.isEmpty)
     // otherwise look at every byte before concluding anything
-    if (!vouched) {
-      computed = undefined
-      failure = tryParse(r, src, start, end, false)
-    }
+    computed = undefined
+    failure = tryParse(r, src, start, end, false)
   }
   if (failure !== undefined) {
     if (failure instanceof ScanFailure) {

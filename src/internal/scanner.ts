@@ -439,7 +439,6 @@ export class Scanner {
   }
 
   private order = new Int32Array(64)
-  private tmp = Buffer.allocUnsafe(4096)
 
   /** Close the object whose members are m[base, mCount): check order, sort when needed. */
   private closeObject(base: number, p: number): void {
@@ -469,18 +468,23 @@ export class Scanner {
       const regionStart = this.mStart[base]!
       const regionEnd = this.mEnd[top - 1]!
       const len = regionEnd - regionStart
-      if (this.tmp.length < len) this.tmp = Buffer.allocUnsafe(len * 2)
-      const saved = this.tmp
+      // Park the members past the end of the output, then move them back in order. copyWithin
+      // is a builtin that costs about the same for 20 bytes as for 2,000, unlike a byte loop.
+      this.ensure(len)
       const out = this.out
-      this.out.copy(saved, 0, regionStart, regionEnd)
+      const park = this.j
+      out.copyWithin(park, regionStart, regionEnd)
       let w = regionStart
       for (let k = 0; k < n; k++) {
         const m = order[k]!
         if (k > 0) out[w++] = 0x2c
-        const a = this.mStart[m]! - regionStart
-        const b = this.mEnd[m]! - regionStart
-        if (b - a < 64) for (let q = a; q < b; q++) out[w++] = saved[q]!
-        else w += saved.copy(out, w, a, b)
+        const a = park + this.mStart[m]! - regionStart
+        const b = park + this.mEnd[m]! - regionStart
+        if (b - a < 24) for (let q = a; q < b; q++) out[w++] = out[q]!
+        else {
+          out.copyWithin(w, a, b)
+          w += b - a
+        }
       }
     }
     this.mCount = base
