@@ -13,7 +13,7 @@ import { isUtf8 } from "node:buffer"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { formatNumber, canonicalLexeme, NUMBER_RE } from "./internal/number.js"
-import { canonicalBytes, ScanFailure, Scanner } from "./internal/scanner.js"
+import { canonicalBytes, ScanFailure } from "./internal/scanner.js"
 
 /**
  * Why a value has no canonical form.
@@ -387,11 +387,3 @@ const build = (s: string): Json => {
   return result
 }
 
-/**
- * The scanner behind `canonicalize`, for callers that scan many lines (reuses its buffers).
- *
- * @since 0.1.0
- * @category decoding
- * @internal
- */
-export { Scanner }

@@ -2,11 +2,11 @@
  * A byte-level JSON scanner that validates one value and writes its canonical bytes (FORMAT A.2)
  * into a reused output buffer, without building objects.
  *
- * Hand-written because verification speed and byte-exactness both depend on it. It copies each
- * byte it accepts as it scans (a store per byte is cheaper than tracking runs), rewrites only what
- * differs (whitespace, escapes, number lexemes, key order) and reports whether anything did, so
- * callers can tell canonical input apart. It is iterative (typed-array stacks), so nesting depth is
- * bounded by memory, not by the call stack.
+ * Hand-written because verification speed and byte-exactness both depend on it (no JSON library
+ * keeps number lexemes or writes Python's forms). It copies each byte it accepts as it scans (a
+ * store per byte is cheaper than tracking runs) and rewrites only what differs: whitespace,
+ * escapes, number lexemes, key order. It is iterative (typed-array stacks), so nesting depth is
+ * bounded by memory, not by the call stack. Canonical-first lines take `fast.ts` instead.
  *
  * The caller must have checked that the bytes are valid UTF-8 (`buffer.isUtf8`).
  * @internal
@@ -96,8 +96,6 @@ export class Scanner {
   out: Buffer = Buffer.allocUnsafe(1 << 16)
   /** output length */
   j = 0
-  /** set when the output differs from the input bytes scanned so far (since `reset`) */
-  changed = false
   /** set by `string()`: the last string held an escape sequence */
   escaped = false
   /** set by `number()`: the last number had no fraction or exponent */
@@ -121,7 +119,6 @@ export class Scanner {
   reset(src: Buffer, outStart = 0): void {
     this.src = src
     this.j = outStart
-    this.changed = false
     this.depth = 0
     this.mCount = 0
     // output never outgrows the input except through number rewrites, which ensure for themselves
@@ -152,7 +149,7 @@ export class Scanner {
     }
   }
 
-  /** Append ASCII text (literals of the caller's own making; does not mark `changed`). */
+  /** Append ASCII text. */
   ascii(s: string): void {
     // Keep room for the rest of the input too: plain copies rely on it and never check.
     this.ensure(s.length + this.src.length + 64)
@@ -167,7 +164,6 @@ export class Scanner {
     const src = this.src
     let q = p
     while (q < end && WS[src[q]!] === 1) q++
-    if (q !== p) this.changed = true
     return q
   }
 
@@ -242,7 +238,6 @@ export class Scanner {
         return i + 2
       case 0x2f: // "\/" is written raw
         this.out[this.j++] = 0x2f
-        this.changed = true
         return i + 2
       case 0x75: {
         const cp = this.hex4(i + 2, end)
@@ -251,7 +246,6 @@ export class Scanner {
             const lo = this.hex4(i + 8, end)
             if (lo >= 0xdc00 && lo <= 0xdfff) {
               this.utf8(0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00))
-              this.changed = true
               return i + 12
             }
           }
@@ -268,13 +262,9 @@ export class Scanner {
             case 0x0d: canon = "\\r"; break
             default: canon = "\\u00" + HEX[cp >> 4] + HEX[cp & 15]
           }
-          // unchanged only when the input was already the lowercase \u00xx form
-          if (canon.length !== 6) this.changed = true
-          else for (let k = 2; k < 6; k++) if (src[i + k] !== canon.charCodeAt(k)) this.changed = true
           this.ascii(canon)
           return i + 6
         }
-        this.changed = true
         if (cp === QUOTE) this.ascii("\\\"")
         else if (cp === BACKSLASH) this.ascii("\\\\")
         else this.utf8(cp)
@@ -331,13 +321,11 @@ export class Scanner {
     if (integral) {
       // "-0"
       this.out[this.j++] = 0x30
-      this.changed = true
       return i
     }
     const lexeme = src.toString("latin1", p, i)
     const canon = canonicalLexeme(lexeme, false)
     if (canon === undefined) fail("number is not finite as a double", p)
-    if (canon !== lexeme) this.changed = true
     this.ascii(canon!)
     return i
   }
@@ -414,11 +402,7 @@ export class Scanner {
     if (src[j] !== 0x3a) fail("expected ':'", j)
     this.out[this.j++] = 0x3a
     j++
-    if (src[j] === 0x20) {
-      // the usual ": " of Python's default separators
-      this.changed = true
-      j++
-    }
+    if (src[j] === 0x20) j++ // the usual ": " of Python's default separators
     if (j < end && WS[src[j]!] === 1) j = this.ws(j, end)
     return j
   }
@@ -450,7 +434,6 @@ export class Scanner {
       if (d > 0) sorted = false
     }
     if (!sorted) {
-      this.changed = true
       const n = top - base
       if (this.order.length < n) this.order = new Int32Array(n * 2)
       const order = this.order
@@ -539,10 +522,7 @@ export class Scanner {
         if (c === 0x2c) {
           this.out[this.j++] = 0x2c
           i++
-          if (src[i] === 0x20) {
-            this.changed = true
-            i++
-          }
+          if (src[i] === 0x20) i++
           if (i < end && WS[src[i]!] === 1) i = this.ws(i, end)
           if (kind === FRAME_OBJECT) i = this.key(i, end)
           break
