@@ -16,6 +16,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Verify from "../Verify.js"
 import { runDemo } from "./demo.js"
+import { VERSION } from "./version.js"
 
 /** A mistake in how the command was called: exit code 2. */
 export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
@@ -171,7 +172,7 @@ const root = Command.make("acttrace").pipe(
   Command.withSubcommands([verify, demo])
 )
 
-const cli = Command.run(root, { name: "acttrace", version: "0.1.0" })
+const cli = Command.run(root, { name: "acttrace", version: VERSION })
 
 /** Run the CLI on `process.argv`-shaped arguments; resolves to the exit code. */
 export const main = (argv: ReadonlyArray<string>) =>

@@ -16,6 +16,7 @@ import * as Entry from "../Entry.js"
 import { GENESIS } from "../Hash.js"
 import * as Signer from "../Signer.js"
 import * as Verify from "../Verify.js"
+import { VERSION } from "./version.js"
 
 const DEMO_KEY = "acttrace-demo-key"
 
@@ -42,7 +43,7 @@ const hex32 = (n: number) => n.toString(16).padStart(32, "0")
 /** The entries of the demo run, in order (type and payload). */
 const script = (): Array<{ type: string; payload: Record<string, unknown> }> => {
   const out: Array<{ type: string; payload: Record<string, unknown> }> = [
-    { type: "audit_open", payload: { system: "loan-triage", risk_tier: "high", format: "acttrace-chain/1", producer: "acttrace/0.1.0" } }
+    { type: "audit_open", payload: { system: "loan-triage", risk_tier: "high", format: "acttrace-chain/1", producer: `acttrace/${VERSION}` } }
   ]
   APPLICATIONS.forEach((a, i) => {
     const decision_id = hex32(0xd0 + i)
@@ -117,5 +118,8 @@ export const runDemo = (outDir: string, key: Redacted.Redacted<string> | undefin
       yield* fs.writeFileString(file, content.join("\n") + "\n")
       yield* Console.log(`\nverify ${file}   (${what})\n  ${yield* check(file, { expectedHead: head })}`)
     }
-    yield* Console.log(`\nEverything is in ${outDir}. Try: acttrace verify ${logPath} --key ${key === undefined ? DEMO_KEY : "…"} --expected-head ${head}`)
+    // name the CLI the way this process was started, so the hint can be pasted as it is
+    const started = process.argv[1] ?? ""
+    const self = started.endsWith(path.join("bin", "acttrace.js")) ? `node ${path.relative(process.cwd(), started)}` : "acttrace"
+    yield* Console.log(`\nEverything is in ${outDir}. Try: ${self} verify ${logPath} --key ${key === undefined ? DEMO_KEY : "…"} --expected-head ${head}`)
   })

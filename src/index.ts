@@ -1,0 +1,42 @@
+/**
+ * acttrace: a tamper-evident, hash-chained record of AI decisions, verifiable offline.
+ *
+ * Each module is also importable on its own (`acttrace/Verify`), which keeps bundles small.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * Canonical JSON of the wire format: the bytes that are hashed.
+ *
+ * @since 0.1.0
+ */
+export * as Canonical from "./Canonical.js"
+
+/**
+ * Schemas of entries and pack headers, and the line writer.
+ *
+ * @since 0.1.0
+ */
+export * as Entry from "./Entry.js"
+
+/**
+ * The hash chain.
+ *
+ * @since 0.1.0
+ */
+export * as Hash from "./Hash.js"
+
+/**
+ * Entry signatures as an Effect service.
+ *
+ * @since 0.1.0
+ */
+export * as Signer from "./Signer.js"
+
+/**
+ * Verification as a pure fold over a stream of lines.
+ *
+ * @since 0.1.0
+ */
+export * as Verify from "./Verify.js"
