@@ -22,7 +22,7 @@ import * as Stream from "effect/Stream"
 import * as Canonical from "./Canonical.js"
 import * as Entry from "./Entry.js"
 import { GENESIS } from "./Hash.js"
-import { FastLine, hexAt, hexAtConstantTime, plainAt } from "./internal/fast.js"
+import { FastLine, FastReference, hexAt, hexAtConstantTime, plainAt } from "./internal/fast.js"
 import { equalConstantTime, FastHmac } from "./internal/hmac.js"
 import { LineError, LineReader } from "./internal/line.js"
 import { ScanFailure } from "./internal/scanner.js"
@@ -219,6 +219,7 @@ interface Config {
   readonly requireComplete: boolean
   readonly reader: LineReader
   readonly fast: FastLine
+  readonly fastReference: FastReference
   readonly fastPath: boolean
 }
 
@@ -283,6 +284,7 @@ export const initial = (options: Options = {}): State => {
     requireComplete: options.requireComplete ?? false,
     reader: new LineReader(),
     fast: new FastLine(),
+    fastReference: new FastReference(),
     fastPath: options.fastPath ?? true
   }
   return new StateImpl(config, 0, 0, GENESIS, -1, 0, Option.none(), false, undefined)
@@ -344,17 +346,18 @@ const stepAt = (state: State, src: Buffer, start: number, end: number, utf8: boo
   if (end === start || (src[start]! <= 0x20 && isBlank(src, start, end))) return withLine(state, line)
   if (!utf8 && !isUtf8(src.subarray(start, end))) return new MalformedLine({ line, seq: null, reason: "not UTF-8" })
 
-  // Fast path: a canonical-first line that links, hashes and signs as expected.
-  const f = state.config.fast
-  if (state.config.fastPath && state.pending === undefined && f.parse(src, start, end) && f.seq === state.lastSeq + 1 && hexAt(src, f.prevAt, state.head)) {
-    const computed = sha256("sha256", f.message(src, start), "hex")
-    if (hexAt(src, f.hashAt, computed)) {
-      const mac = state.config.mac
-      const ok = mac === undefined
-        ? f.sigLen === 0 || plainAt(src, f.sigAt, f.sigLen)
-        : f.sigLen === 64 && hexAtConstantTime(src, f.sigAt, mac.ofHash(computed))
-      if (ok) {
-        return accepted(state, line, f.seq, computed, f.sigLen > 0)
+  // Fast paths: our layout, then the reference layout, when the line links, hashes and signs as
+  // expected. Anything short of that is left to the general reader below.
+  if (state.config.fastPath && state.pending === undefined) {
+    const f = state.config.fast
+    if (f.parse(src, start, end)) {
+      const ok = fastAccept(state, src, line, f.seq, f.prevAt, f.hashAt, f.sigAt, f.sigLen, () => f.message(src, start))
+      if (ok !== undefined) return ok
+    } else {
+      const g = state.config.fastReference
+      if (g.parse(src, start, end)) {
+        const ok = fastAccept(state, src, line, g.seq, g.prevAt, g.hashAt, g.sigAt, g.sigLen, () => g.message(src))
+        if (ok !== undefined) return ok
       }
     }
   }
@@ -369,6 +372,28 @@ const tryParse = (r: LineReader, src: Buffer, start: number, end: number, defer:
   } catch (e) {
     return e
   }
+}
+
+/** The next state when a fast-parsed line links, hashes and signs as expected; else undefined. */
+const fastAccept = (
+  state: State,
+  src: Buffer,
+  line: number,
+  seq: number,
+  prevAt: number,
+  hashAt: number,
+  sigAt: number,
+  sigLen: number,
+  message: () => Buffer
+): State | undefined => {
+  if (seq !== state.lastSeq + 1 || !hexAt(src, prevAt, state.head)) return undefined
+  const computed = sha256("sha256", message(), "hex")
+  if (!hexAt(src, hashAt, computed)) return undefined
+  const mac = state.config.mac
+  const ok = mac === undefined
+    ? sigLen === 0 || plainAt(src, sigAt, sigLen)
+    : sigLen === 64 && hexAtConstantTime(src, sigAt, mac.ofHash(computed))
+  return ok ? accepted(state, line, seq, computed, sigLen > 0) : undefined
 }
 
 const stepGeneral = (state: State, src: Buffer, start: number, end: number, line: number): State | VerifyError => {

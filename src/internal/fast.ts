@@ -37,7 +37,23 @@ const at = (src: Uint8Array, i: number, l: Uint8Array): boolean => {
   return true
 }
 
-/** Set by `str`: the last string held an escape. */
+
+/** End of the canonical escape whose backslash is at j, or -1 (also for a raw control character). */
+const escapeEnd = (src: Uint8Array, j: number): number => {
+  if (src[j] !== 0x5c) return -1
+  const e = src[j + 1]!
+  if (SHORT_ESCAPE[e] === 1) return j + 2
+  if (e !== 0x75) return -1
+  // only \u00xx for control characters without a short form, lowercase hex
+  if (src[j + 2] !== 0x30 || src[j + 3] !== 0x30) return -1
+  const h = src[j + 4]!, l = src[j + 5]!
+  if ((h !== 0x30 && h !== 0x31) || HEXLOWER[l] !== 1) return -1
+  const v = (h - 0x30) * 16 + (l <= 0x39 ? l - 0x30 : l - 87)
+  if (v === 8 || v === 9 || v === 10 || v === 12 || v === 13) return -1
+  return j + 6
+}
+
+/** Set by `str` and `FastReference.string`: the last string held an escape. */
 let escaped = false
 
 /** End of a canonical string whose opening quote is at i, or -1. */
@@ -47,21 +63,10 @@ const str = (src: Uint8Array, i: number, end: number): number => {
   for (;;) {
     while (j < end && STOP[src[j]!] === 0) j++
     if (j >= end) return -1
-    const c = src[j]!
-    if (c === 0x22) return j + 1
-    if (c !== 0x5c) return -1
+    if (src[j] === 0x22) return j + 1
+    j = escapeEnd(src, j)
+    if (j < 0) return -1
     escaped = true
-    const e = src[j + 1]!
-    if (SHORT_ESCAPE[e] === 1) j += 2
-    else if (e === 0x75) {
-      // only \u00xx for control characters without a short form, lowercase hex
-      if (src[j + 2] !== 0x30 || src[j + 3] !== 0x30) return -1
-      const h = src[j + 4]!, l = src[j + 5]!
-      if ((h !== 0x30 && h !== 0x31) || HEXLOWER[l] !== 1) return -1
-      const v = (h - 0x30) * 16 + (l <= 0x39 ? l - 0x30 : l - 87)
-      if (v === 8 || v === 9 || v === 10 || v === 12 || v === 13) return -1
-      j += 6
-    } else return -1
   }
 }
 
@@ -262,4 +267,310 @@ export const hexAtConstantTime = (src: Uint8Array, at: number, hex: string): boo
 export const plainAt = (src: Uint8Array, at: number, len: number): boolean => {
   for (let k = 0; k < len; k++) if (STOP[src[at + k]!] === 1) return false
   return true
+}
+
+const REF_SEQ = lit('{"seq": ')
+const REF_TS = lit(', "ts": "')
+const REF_TYPE = lit(', "type": "')
+const REF_PAYLOAD = lit(', "payload": {')
+const REF_PREV = lit(', "prev_hash": "')
+const REF_HASH = lit('", "hash": "')
+const REF_SIG = lit('", "sig": "')
+const REF_CONTROLS = lit(', "controls": [')
+const BODY_PAYLOAD = lit('{"payload":')
+const BODY_SEQ = lit(',"seq":')
+const BODY_TS = lit(',"ts":')
+const BODY_TYPE = lit(',"type":')
+
+/**
+ * The fast path for the reference implementations' layout: Python's `json.dumps` with its default
+ * separators (`", "`, `": "`), keys in insertion order, values already in canonical form:
+ * `{"seq": …, "ts": …, "type": …, "payload": {…}, "prev_hash": …, "hash": …, "sig": …}`, pack rows
+ * followed by `"controls": […]`. The payload is checked strictly and written out canonically as
+ * it is read (spaces dropped, members put in key order at each closing brace), straight into the
+ * hashed message. Like `FastLine`, it answers `false` on any deviation and never explains.
+ */
+export class FastReference {
+  seq = 0
+  prevAt = 0
+  hashAt = 0
+  sigAt = 0
+  sigLen = 0
+  /** `[room for prev_hash]{"payload":P,"seq":S,"ts":T,"type":Y}` */
+  private out = Buffer.allocUnsafe(8192)
+  private len = 0
+  private kinds = new Uint8Array(64)
+  private base = new Int32Array(64)
+  // members of the open objects: output span and key (in `out`), first four key bytes
+  private mStart = new Int32Array(256)
+  private mEnd = new Int32Array(256)
+  private mKey = new Int32Array(256)
+  private mKeyEnd = new Int32Array(256)
+  private mPrefix = new Uint32Array(256)
+  private order = new Int32Array(256)
+  private views: Array<Buffer> = []
+
+  private cmpKeys(x: number, y: number): number {
+    const px = this.mPrefix[x]!
+    const py = this.mPrefix[y]!
+    if (px !== py) return px < py ? -1 : 1
+    return cmp(this.out, this.mKey[x]!, this.mKeyEnd[x]!, this.mKey[y]!, this.mKeyEnd[y]!)
+  }
+
+  /** Put the members m[from, to) of a just-closed object in key order; false on a duplicate. */
+  private sortMembers(from: number, to: number): boolean {
+    let sorted = true
+    for (let k = from + 1; k < to; k++) {
+      const d = this.cmpKeys(k - 1, k)
+      if (d === 0) return false
+      if (d > 0) sorted = false
+    }
+    if (sorted) return true
+    const n = to - from
+    const order = this.order
+    const prefix = this.mPrefix
+    // insertion sort on the 4-byte prefixes, full comparison only on a tie
+    for (let k = 0; k < n; k++) {
+      const m = from + k
+      const pm = prefix[m]!
+      let q = k
+      while (q > 0) {
+        const o = order[q - 1]!
+        const po = prefix[o]!
+        if (po < pm || (po === pm && this.cmpKeys(o, m) < 0)) break
+        order[q] = o
+        q--
+      }
+      order[q] = m
+    }
+    for (let k = 1; k < n; k++) if (this.cmpKeys(order[k - 1]!, order[k]!) === 0) return false
+    const out = this.out
+    const rs = this.mStart[from]!
+    const re = this.mEnd[to - 1]!
+    const park = this.len
+    out.copyWithin(park, rs, re)
+    let w = rs
+    for (let k = 0; k < n; k++) {
+      const m = order[k]!
+      if (k > 0) out[w++] = 0x2c
+      const a = park + this.mStart[m]! - rs
+      const b = park + this.mEnd[m]! - rs
+      if (b - a < 24) for (let q = a; q < b; q++) out[w++] = out[q]!
+      else {
+        out.copyWithin(w, a, b)
+        w += b - a
+      }
+    }
+    return true
+  }
+
+  /** Copy the canonical string at src[i] (opening quote) to the output; its end, or -1. */
+  private string(src: Uint8Array, i: number, end: number): number {
+    const out = this.out
+    let j = this.len
+    let k = i + 1
+    out[j++] = 0x22
+    escaped = false
+    for (;;) {
+      let c = 0
+      while (k < end && STOP[(c = src[k]!)] === 0) {
+        out[j++] = c
+        k++
+      }
+      if (k >= end) return -1
+      if (c === 0x22) {
+        out[j++] = 0x22
+        this.len = j
+        return k + 1
+      }
+      // escapes and the rare rest: let the checker decide, then copy what it accepted
+      const e = escapeEnd(src, k)
+      if (e < 0) return -1
+      escaped = true
+      while (k < e) out[j++] = src[k++]!
+    }
+  }
+
+  /** Check the payload object at src[i] ('{') and write it canonically; its end, or -1. */
+  private object(src: Uint8Array, i: number, end: number): number {
+    const out = this.out
+    let depth = 0
+    let members = 0
+    for (;;) {
+      let c = src[i]!
+      if (c === 0x22) {
+        i = this.string(src, i, end)
+        if (i < 0) return -1
+      } else if (c === 0x7b || c === 0x5b) {
+        out[this.len++] = c
+        i++
+        const close = c === 0x7b ? 0x7d : 0x5d
+        if (src[i] === close) {
+          out[this.len++] = close
+          i++
+        } else {
+          if (depth === this.kinds.length) return -1
+          this.kinds[depth] = c
+          this.base[depth] = members
+          depth++
+          if (c === 0x7b) {
+            if (members === this.mStart.length) return -1
+            i = this.key(src, i, end, members++)
+            if (i < 0) return -1
+          }
+          continue
+        }
+      } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+        const e = num(src, i, end)
+        if (e < 0) return -1
+        for (let k = i; k < e; k++) out[this.len++] = src[k]!
+        i = e
+      } else if (c === 0x74 && src[i + 1] === 0x72 && src[i + 2] === 0x75 && src[i + 3] === 0x65) {
+        out[this.len++] = 0x74; out[this.len++] = 0x72; out[this.len++] = 0x75; out[this.len++] = 0x65
+        i += 4
+      } else if (c === 0x66 && src[i + 1] === 0x61 && src[i + 2] === 0x6c && src[i + 3] === 0x73 && src[i + 4] === 0x65) {
+        out[this.len++] = 0x66; out[this.len++] = 0x61; out[this.len++] = 0x6c; out[this.len++] = 0x73; out[this.len++] = 0x65
+        i += 5
+      } else if (c === 0x6e && src[i + 1] === 0x75 && src[i + 2] === 0x6c && src[i + 3] === 0x6c) {
+        out[this.len++] = 0x6e; out[this.len++] = 0x75; out[this.len++] = 0x6c; out[this.len++] = 0x6c
+        i += 4
+      } else return -1
+      for (;;) {
+        if (depth === 0) return i
+        const kind = this.kinds[depth - 1]!
+        if (kind === 0x7b) this.mEnd[members - 1] = this.len
+        c = src[i]!
+        if (c === 0x2c && src[i + 1] === 0x20) {
+          out[this.len++] = 0x2c
+          i += 2
+          if (kind === 0x7b) {
+            if (members === this.mStart.length) return -1
+            i = this.key(src, i, end, members++)
+            if (i < 0) return -1
+          }
+          break
+        }
+        if (kind === 0x7b && c === 0x7d) {
+          const from = this.base[depth - 1]!
+          if (!this.sortMembers(from, members)) return -1
+          members = from
+          out[this.len++] = 0x7d
+          depth--
+          i++
+          continue
+        }
+        if (kind === 0x5b && c === 0x5d) {
+          out[this.len++] = 0x5d
+          depth--
+          i++
+          continue
+        }
+        return -1
+      }
+    }
+  }
+
+  /** `"key": ` at src[i] for member m; the position of its value, or -1. */
+  private key(src: Uint8Array, i: number, end: number, m: number): number {
+    if (src[i] !== 0x22) return -1
+    this.mStart[m] = this.len
+    const k = this.string(src, i, end)
+    if (k < 0 || escaped || src[k] !== 0x3a || src[k + 1] !== 0x20) return -1
+    const ks = this.mStart[m]! + 1
+    const ke = this.len - 1
+    this.mKey[m] = ks
+    this.mKeyEnd[m] = ke
+    const o = this.out
+    const l = ke - ks
+    this.mPrefix[m] = ((l > 0 ? o[ks]! << 24 : 0) | (l > 1 ? o[ks + 1]! << 16 : 0) | (l > 2 ? o[ks + 2]! << 8 : 0) | (l > 3 ? o[ks + 3]! : 0)) >>> 0
+    this.out[this.len++] = 0x3a
+    return k + 2
+  }
+
+  private put(l: Uint8Array): void {
+    for (let k = 0; k < l.length; k++) this.out[this.len++] = l[k]!
+  }
+
+  private copy(src: Uint8Array, a: number, b: number): void {
+    const out = this.out
+    let j = this.len
+    for (let k = a; k < b; k++) out[j++] = src[k]!
+    this.len = j
+  }
+
+  /** True when src[start, end) is a reference-layout line; fills the positions above. */
+  parse(src: Buffer, start: number, end: number): boolean {
+    if (!at(src, start, REF_SEQ)) return false
+    let i = start + REF_SEQ.length
+    const seqAt = i
+    let seq = 0
+    let c = src[i]!
+    if (c === 0x30) i++
+    else
+      while (i < end && (c = src[i]!) >= 0x30 && c <= 0x39) {
+        seq = seq * 10 + c - 0x30
+        i++
+      }
+    if (i === seqAt || i - seqAt > 15) return false
+    const seqEnd = i
+    if (!at(src, i, REF_TS)) return false
+    const tsAt = i + REF_TS.length - 1
+    i = str(src, tsAt, end)
+    if (i < 0 || !at(src, i, REF_TYPE)) return false
+    const tsEnd = i
+    const typeAt = i + REF_TYPE.length - 1
+    i = str(src, typeAt, end)
+    if (i < 0 || !at(src, i, REF_PAYLOAD)) return false
+    const typeEnd = i
+    // room for the output: it never exceeds the line, plus the body's own literals and parking
+    const need = 64 + 2 * (end - start) + 64
+    if (this.out.length < need) {
+      this.out = Buffer.allocUnsafe(need * 2)
+      this.views = []
+    }
+    this.len = 64
+    this.put(BODY_PAYLOAD)
+    i = this.object(src, i + REF_PAYLOAD.length - 1, end)
+    if (i < 0 || !at(src, i, REF_PREV)) return false
+    this.put(BODY_SEQ)
+    this.copy(src, seqAt, seqEnd)
+    this.put(BODY_TS)
+    this.copy(src, tsAt, tsEnd)
+    this.put(BODY_TYPE)
+    this.copy(src, typeAt, typeEnd)
+    this.out[this.len++] = 0x7d
+    this.prevAt = i + REF_PREV.length
+    i = this.prevAt + 64
+    if (!at(src, i, REF_HASH)) return false
+    this.hashAt = i + REF_HASH.length
+    i = this.hashAt + 64
+    if (!at(src, i, REF_SIG)) return false
+    this.sigAt = i + REF_SIG.length
+    if (src[this.sigAt] === 0x22) this.sigLen = 0
+    else if (this.sigAt + 64 < end && src[this.sigAt + 64] === 0x22) this.sigLen = 64
+    else return false
+    this.seq = seq
+    i = this.sigAt + this.sigLen + 1
+    if (i === end - 1) return src[i] === 0x7d
+    // a pack row: "controls" is a list of strings (not hashed, but it must be well-formed)
+    if (!at(src, i, REF_CONTROLS)) return false
+    i += REF_CONTROLS.length
+    if (src[i] !== 0x5d)
+      for (;;) {
+        if (src[i] !== 0x22) return false
+        i = str(src, i, end)
+        if (i < 0) return false
+        if (src[i] === 0x2c && src[i + 1] === 0x20) i += 2
+        else break
+      }
+    return src[i] === 0x5d && src[i + 1] === 0x7d && i + 2 === end
+  }
+
+  /** prev_hash followed by the canonical body, as one buffer. */
+  message(src: Buffer): Buffer {
+    const out = this.out
+    const p = this.prevAt
+    for (let k = 0; k < 64; k++) out[k] = src[p + k]!
+    return (this.views[this.len] ??= out.subarray(0, this.len))
+  }
 }
