@@ -319,16 +319,22 @@ export class FastReference {
 
   /** Put the members m[from, to) of a just-closed object in key order; false on a duplicate. */
   private sortMembers(from: number, to: number): boolean {
+    const prefix = this.mPrefix
     let sorted = true
     for (let k = from + 1; k < to; k++) {
-      const d = this.cmpKeys(k - 1, k)
-      if (d === 0) return false
-      if (d > 0) sorted = false
+      const a = prefix[k - 1]!
+      const b = prefix[k]!
+      if (a < b) continue
+      if (a > b) sorted = false
+      else {
+        const d = this.cmpKeys(k - 1, k)
+        if (d === 0) return false
+        if (d > 0) sorted = false
+      }
     }
     if (sorted) return true
     const n = to - from
     const order = this.order
-    const prefix = this.mPrefix
     // insertion sort on the 4-byte prefixes, full comparison only on a tie
     for (let k = 0; k < n; k++) {
       const m = from + k
@@ -343,7 +349,11 @@ export class FastReference {
       }
       order[q] = m
     }
-    for (let k = 1; k < n; k++) if (this.cmpKeys(order[k - 1]!, order[k]!) === 0) return false
+    for (let k = 1; k < n; k++) {
+      const a = order[k - 1]!
+      const b = order[k]!
+      if (prefix[a] === prefix[b] && this.cmpKeys(a, b) === 0) return false
+    }
     const out = this.out
     const rs = this.mStart[from]!
     const re = this.mEnd[to - 1]!
