@@ -157,9 +157,14 @@ describe("Verify: the fast paths agree with the general reader", () => {
         const b = Buffer.from(l, "utf8")
         return parser.parse(b, 0, b.length)
       })
-    expect(accepts(new FastLine(), packOurs.slice(1))).toBe(true)
-    expect(accepts(new FastReference(), packRef.slice(1))).toBe(true)
-    expect(accepts(new FastReference(), packRefControls.slice(1))).toBe(true)
+    // rows without exponent-form numbers (those are left to the general reader on purpose)
+    const specs = Array.from({ length: 8 }, (_, i) => F.llmCall(i))
+    const plainOurs = F.chain(specs, { key: KEY }).lines
+    const plainRef = F.chain(specs, { key: KEY, layout: "reference" }).lines
+    expect(accepts(new FastLine(), plainOurs)).toBe(true)
+    expect(accepts(new FastReference(), plainRef)).toBe(true)
+    expect(accepts(new FastReference(), plainRef.map((l) => l.replace(/\}$/, ', "controls": ["Art.12 record-keeping"]}')))).toBe(true)
+    expect(accepts(new FastReference(), plainRef.map((l) => l.replace(/\}$/, ', "controls": []}')))).toBe(true)
     for (const pack of packs) {
       expect(outcome(pack, { key })).toBe(outcome(pack, { key, fastPath: false }))
       expect(outcome(pack, { key })).toMatch(/^ok 12 [0-9a-f]{64} verified signed-header$/)
