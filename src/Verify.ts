@@ -9,6 +9,9 @@
  */
 import { isUtf8 } from "node:buffer"
 import { hash as sha256 } from "node:crypto"
+import { existsSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { Worker } from "node:worker_threads"
 import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Chunk from "effect/Chunk"
@@ -221,6 +224,8 @@ interface Config {
   readonly fast: FastLine
   readonly fastReference: FastReference
   readonly fastPath: boolean
+  /** where a segment that began mid-chain picked the chain up (see `segment`) */
+  start: { prev: string; seq: number } | undefined
 }
 
 interface Pending {
@@ -285,12 +290,16 @@ export const initial = (options: Options = {}): State => {
     reader: new LineReader(),
     fast: new FastLine(),
     fastReference: new FastReference(),
-    fastPath: options.fastPath ?? true
+    fastPath: options.fastPath ?? true,
+    start: undefined
   }
   return new StateImpl(config, 0, 0, GENESIS, -1, 0, Option.none(), false, undefined)
 }
 
 const BOM0 = 0xef, BOM1 = 0xbb, BOM2 = 0xbf
+
+/** The head of a segment that starts mid-chain, before its first entry says where it stands. */
+const FLOATING = ""
 
 const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength))
 
@@ -341,7 +350,7 @@ export const step = (state: State, bytes: Uint8Array): Either.Either<State, Veri
 // Internal steps return the next state or the error itself: no Either per line on the hot path.
 const stepAt = (state: State, src: Buffer, start: number, end: number, utf8: boolean): State | VerifyError => {
   const line = state.line + 1
-  if (line === 1 && end - start >= 3 && src[start] === BOM0 && src[start + 1] === BOM1 && src[start + 2] === BOM2) start += 3
+  if (line === 1 && state.head === GENESIS && end - start >= 3 && src[start] === BOM0 && src[start + 1] === BOM1 && src[start + 2] === BOM2) start += 3
   if (end > start && src[end - 1] === 0x0d) end--
   if (end === start || (src[start]! <= 0x20 && isBlank(src, start, end))) return withLine(state, line)
   if (!utf8 && !isUtf8(src.subarray(start, end))) return new MalformedLine({ line, seq: null, reason: "not UTF-8" })
@@ -396,7 +405,8 @@ const fastAccept = (
   return ok ? accepted(state, line, seq, computed, sigLen > 0) : undefined
 }
 
-const stepGeneral = (state: State, src: Buffer, start: number, end: number, line: number): State | VerifyError => {
+const stepGeneral = (state0: State, src: Buffer, start: number, end: number, line: number): State | VerifyError => {
+  let state = state0
   const r = state.config.reader
   let computed: string | undefined
   let failure = tryParse(r, src, start, end, state.config.fastPath)
@@ -419,7 +429,7 @@ const stepGeneral = (state: State, src: Buffer, start: number, end: number, line
   }
 
   if (r.isMeta) {
-    if (state.entries > 0 || state.pending !== undefined || Option.isSome(state.meta)) {
+    if (state.entries > 0 || state.pending !== undefined || Option.isSome(state.meta) || state.head === FLOATING) {
       return new MalformedLine({ line, seq: null, reason: "_meta is only allowed on the first line" })
     }
     const m = metaOf(r.metaText(), line)
@@ -437,6 +447,11 @@ const stepGeneral = (state: State, src: Buffer, start: number, end: number, line
     )
   }
 
+  if (state.head === FLOATING) {
+    // a segment that begins mid-chain takes the chain up from its first entry's link
+    state.config.start = { prev: r.prevHash.value, seq }
+    state = new StateImpl(state.config, state.line, 0, r.prevHash.value, seq - 1, state.lastLine, state.meta, false, undefined)
+  }
   computed ??= sha256("sha256", r.message(), "hex")
   const expectedSeq = state.lastSeq + 1
   if (r.prevHash.equals(state.head)) {
@@ -578,14 +593,17 @@ class Splitter {
     return undefined
   }
 
-  end(): Either.Either<Report, VerifyError> {
+  /** Step through a last line without a newline. */
+  flush(): VerifyError | undefined {
     if (this.carryLen > 0) {
       const joined = Buffer.concat(this.carry, this.carryLen)
+      this.carry = []
+      this.carryLen = 0
       const r = stepAt(this.state, joined, 0, joined.length, false)
-      if (!(r instanceof StateImpl)) return Either.left(r as VerifyError)
+      if (!(r instanceof StateImpl)) return r as VerifyError
       this.state = r
     }
-    return finish(this.state)
+    return undefined
   }
 }
 
@@ -600,15 +618,21 @@ export interface Outcome {
   readonly result: Either.Either<Report, VerifyError>
   readonly entries: number
   readonly head: string
+  /** how many threads' results make up this verdict (1 unless `fileParallel` joined ranges) */
+  readonly threads: number
 }
 
 class Stop {
   constructor(readonly error: VerifyError) {}
 }
 
-const drive = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, options: Options): Effect.Effect<Outcome, E, R> =>
+/** Fold the lines of `bytes` from `state`; the state reached, and the error that stopped it. */
+const driveState = <E, R>(
+  bytes: Stream.Stream<Uint8Array, E, R>,
+  state: State
+): Effect.Effect<{ readonly state: State; readonly error: VerifyError | undefined }, E, R> =>
   Effect.suspend(() => {
-    const splitter = new Splitter(initial(options))
+    const splitter = new Splitter(state)
     return bytes.pipe(
       Stream.runForEachChunk((chunk) =>
         Effect.suspend(() => {
@@ -621,12 +645,20 @@ const drive = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, options: Options): 
       ),
       Effect.matchEffect({
         // errors of the byte source itself (E) pass through untouched
-        onFailure: (e) => (e instanceof Stop ? Effect.succeed(Either.left(e.error)) : Effect.fail(e)),
-        onSuccess: () => Effect.succeed(splitter.end())
+        onFailure: (e) => (e instanceof Stop ? Effect.succeed(e.error) : Effect.fail(e)),
+        onSuccess: () => Effect.succeed(splitter.flush())
       }),
-      Effect.map((result): Outcome => ({ result, entries: splitter.state.entries, head: splitter.state.head }))
+      Effect.map((error) => ({ state: splitter.state, error }))
     )
   })
+
+const drive = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, options: Options): Effect.Effect<Outcome, E, R> =>
+  Effect.map(driveState(bytes, initial(options)), ({ error, state }): Outcome => ({
+    result: error !== undefined ? Either.left(error) : finish(state),
+    entries: state.entries,
+    head: state.head,
+    threads: 1
+  }))
 
 /**
  * Verify a stream of bytes (any chunking): the fold behind `file`, usable on any source.
@@ -640,18 +672,20 @@ export const stream = <E, R>(
 ): Effect.Effect<Report, VerifyError | E, R> =>
   Effect.flatMap(drive(bytes, options), (o) => o.result)
 
-const fileBytes = (path: string, chunkSize: number | undefined) =>
+const unreadableAt = (path: string) => (e: PlatformError) =>
+  new Unreadable({
+    path,
+    reason: e._tag === "SystemError" && e.reason === "NotFound"
+      ? "no such file or directory"
+      : e._tag === "SystemError" && e.reason === "PermissionDenied"
+      ? "permission denied"
+      : e.message
+  })
+
+const fileBytes = (path: string, chunkSize: number | undefined, range?: { readonly start: number; readonly end: number }) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const unreadable = (e: PlatformError) =>
-      new Unreadable({
-        path,
-        reason: e._tag === "SystemError" && e.reason === "NotFound"
-          ? "no such file or directory"
-          : e._tag === "SystemError" && e.reason === "PermissionDenied"
-          ? "permission denied"
-          : e.message
-      })
+    const unreadable = unreadableAt(path)
     const info = yield* Effect.mapError(fs.stat(path), unreadable)
     if (info.type === "Directory") return yield* new Unreadable({ path, reason: "is a directory" })
     // Two buffers, read into in turn: while the fold works through one chunk, the next is read
@@ -663,16 +697,25 @@ const fileBytes = (path: string, chunkSize: number | undefined) =>
     return Stream.unwrapScoped(
       Effect.gen(function*() {
         const file = yield* Effect.mapError(fs.open(path), unreadable)
+        let left = Infinity
+        if (range !== undefined) {
+          yield* file.seek(range.start, "start")
+          left = range.end - range.start
+        }
         const scope = yield* Effect.scope
         const buffers = [new Uint8Array(size), new Uint8Array(size)] as const
         let current = 0
-        const readInto = (k: 0 | 1) => Effect.forkIn(Effect.mapError(file.read(buffers[k]), unreadable), scope)
+        const readInto = (k: 0 | 1) => {
+          const target = left < size ? buffers[k].subarray(0, left) : buffers[k]
+          return Effect.forkIn(Effect.mapError(target.length === 0 ? Effect.succeed(BigInt(0)) : file.read(target), unreadable), scope)
+        }
         let pending = yield* readInto(0)
         yield* Effect.yieldNow()
         return Stream.repeatEffectOption(
           Effect.gen(function*() {
             const n = Number(yield* Effect.mapError(Fiber.join(pending), Option.some))
             if (n === 0) return yield* Effect.fail(Option.none())
+            left -= n
             const chunk = buffers[current]!.subarray(0, n)
             current = current === 0 ? 1 : 0
             pending = yield* readInto(current as 0 | 1)
@@ -711,5 +754,174 @@ export const fileOutcome = (
 ): Effect.Effect<Outcome, never, FileSystem.FileSystem> =>
   fileBytes(path, options.chunkSize).pipe(
     Effect.flatMap((bytes) => drive(bytes, options)),
-    Effect.catchAll((error) => Effect.succeed<Outcome>({ result: Either.left(error), entries: 0, head: GENESIS }))
+    Effect.catchAll((error) => Effect.succeed<Outcome>({ result: Either.left(error), entries: 0, head: GENESIS, threads: 1 }))
   )
+
+/**
+ * What verifying one byte range found, as plain data (it crosses threads).
+ *
+ * @since 0.1.0
+ * @category internal
+ * @internal
+ */
+export interface SegmentSummary {
+  /** no error, no unexplained jump at the end, at least one entry */
+  readonly ok: boolean
+  readonly lines: number
+  readonly entries: number
+  readonly lastLine: number
+  readonly head: string
+  readonly lastSeq: number
+  readonly anySigned: boolean
+  /** the first entry's `prev_hash` and `seq`: where the range picks the chain up */
+  readonly startPrev: string | undefined
+  readonly startSeq: number | undefined
+}
+
+const failedSegment: SegmentSummary = {
+  ok: false,
+  lines: 0,
+  entries: 0,
+  lastLine: 0,
+  head: "",
+  lastSeq: -1,
+  anySigned: false,
+  startPrev: undefined,
+  startSeq: undefined
+}
+
+/**
+ * Verify bytes [start, end) of a file that begin mid-chain (at a line start): links, hashes and
+ * signatures within the range, and where it picks the chain up. Used by `fileParallel`'s workers.
+ *
+ * @since 0.1.0
+ * @category internal
+ * @internal
+ */
+export const segment = (
+  path: string,
+  range: { readonly start: number; readonly end: number },
+  options: Options & { readonly chunkSize?: number | undefined } = {}
+): Effect.Effect<SegmentSummary, never, FileSystem.FileSystem> =>
+  fileBytes(path, options.chunkSize, range).pipe(
+    Effect.flatMap((bytes) => {
+      const s0 = initial(options)
+      return driveState(bytes, new StateImpl(s0.config, 0, 0, FLOATING, -1, 0, Option.none(), false, undefined))
+    }),
+    Effect.map(({ error, state }): SegmentSummary => ({
+      ok: error === undefined && state.pending === undefined && state.entries > 0,
+      lines: state.line,
+      entries: state.entries,
+      lastLine: state.lastLine,
+      head: state.head,
+      lastSeq: state.lastSeq,
+      anySigned: state.anySigned,
+      startPrev: state.config.start?.prev,
+      startSeq: state.config.start?.seq
+    })),
+    Effect.catchAll(() => Effect.succeed(failedSegment))
+  )
+
+/** The bundled worker sits beside this module in dist/; from sources there is none. */
+const workerUrl = new URL("./verify-worker.bundle.js", import.meta.url)
+
+const inWorker = (
+  path: string,
+  range: { readonly start: number; readonly end: number },
+  options: Options
+): Effect.Effect<SegmentSummary> =>
+  Effect.async<SegmentSummary>((resume) => {
+    const worker = new Worker(workerUrl, {
+      workerData: {
+        path,
+        start: range.start,
+        end: range.end,
+        key: options.key === undefined ? undefined : Redacted.value(options.key),
+        fastPath: options.fastPath ?? true
+      }
+    })
+    let done = false
+    const settle = (s: SegmentSummary) => {
+      if (!done) {
+        done = true
+        resume(Effect.succeed(s))
+      }
+    }
+    worker.once("message", (s: SegmentSummary) => settle(s))
+    worker.once("error", () => settle(failedSegment))
+    worker.once("exit", () => settle(failedSegment))
+    return Effect.promise(() => worker.terminate())
+  })
+
+/** Offset just past the first newline at or after `at`, within a 1 MiB window; -1 if none. */
+const lineStartAfter = (path: string, at: number) =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const file = yield* fs.open(path)
+      yield* file.seek(at, "start")
+      const window = new Uint8Array(1 << 20)
+      const n = Number(yield* file.read(window))
+      const nl = asBuffer(window.subarray(0, n)).indexOf(0x0a)
+      return nl < 0 ? -1 : at + nl + 1
+    })
+  )
+
+/**
+ * Like `fileOutcome`, with the file split into byte ranges verified at once, one per thread (the
+ * calling thread takes the first). The ranges' results are joined where they meet: each must pick
+ * the chain up exactly where the previous one left it. The parallel run only ever concludes
+ * success; whenever a range fails, a seam does not join, or the worker is not there (running from
+ * sources), the file is verified again on one thread, so every verdict, line and seq is exactly
+ * what `fileOutcome` reports.
+ *
+ * @since 0.1.0
+ * @category verification
+ */
+export const fileParallel = (
+  path: string,
+  options: Options & { readonly threads?: number | undefined; readonly chunkSize?: number | undefined } = {}
+): Effect.Effect<Outcome, never, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const threads = Math.max(1, Math.floor(options.threads ?? 1))
+    const sequential = fileOutcome(path, options)
+    if (threads < 2 || !existsSync(fileURLToPath(workerUrl))) return yield* sequential
+    const fs = yield* FileSystem.FileSystem
+    const info = yield* Effect.either(fs.stat(path))
+    if (Either.isLeft(info) || info.right.type !== "File") return yield* sequential
+    const size = Number(info.right.size)
+    const cuts: Array<number> = [0]
+    for (let k = 1; k < threads; k++) {
+      const at = yield* Effect.orElseSucceed(lineStartAfter(path, Math.floor((size * k) / threads)), () => -1)
+      if (at <= cuts[cuts.length - 1]! || at >= size) return yield* sequential
+      cuts.push(at)
+    }
+    cuts.push(size)
+    const first = fileBytes(path, options.chunkSize, { start: 0, end: cuts[1]! }).pipe(
+      Effect.flatMap((bytes) => driveState(bytes, initial(options))),
+      Effect.either
+    )
+    const rest = cuts.slice(1, -1).map((start, k) => inWorker(path, { start, end: cuts[k + 2]! }, options))
+    const [head, others] = yield* Effect.all([first, Effect.all(rest, { concurrency: "unbounded" })], { concurrency: "unbounded" })
+    if (Either.isLeft(head) || head.right.error !== undefined || head.right.state.pending !== undefined) return yield* sequential
+    let state = head.right.state
+    let lines = state.line
+    let lastLine = state.lastLine
+    let entries = state.entries
+    let anySigned = state.anySigned
+    let tip = state.head
+    let lastSeq = state.lastSeq
+    for (const s of others) {
+      if (!s.ok || s.startPrev !== tip || s.startSeq !== lastSeq + 1) return yield* sequential
+      lastLine = lines + s.lastLine
+      lines += s.lines
+      entries += s.entries
+      anySigned ||= s.anySigned
+      tip = s.head
+      lastSeq = s.lastSeq
+    }
+    state = new StateImpl(state.config, lines, entries, tip, lastSeq, lastLine, state.meta, anySigned, undefined)
+    const result = finish(state)
+    // a failed conclusion is reported by the one-thread run, with its exact wording
+    return Either.isRight(result) ? { result, entries, head: tip, threads: cuts.length - 1 } : yield* sequential
+  })

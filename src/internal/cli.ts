@@ -8,6 +8,7 @@ import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { createPublicKey } from "node:crypto"
+import { availableParallelism } from "node:os"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -35,7 +36,7 @@ export type ExitCode = 0 | 1 | 2
 let verdictCode: ExitCode = 0
 
 const VERIFY_USAGE =
-  "usage: acttrace verify PACK [--key K | --key-file F] [--pubkey FILE] [--expected-head H] [--expect-entries N] [--require-complete] [--json]"
+  "usage: acttrace verify PACK [--key K | --key-file F] [--pubkey FILE] [--expected-head H] [--expect-entries N] [--require-complete] [--threads N] [--json]"
 
 const usage = (reason: string) => new UsageError({ reason, usage: VERIFY_USAGE })
 
@@ -78,6 +79,16 @@ const checkPubkey = (path: string) =>
 
 const HEX64 = /^[0-9a-f]{64}$/
 
+/** Below this size a thread's start-up costs more than it saves. */
+const PARALLEL_FROM = 64 * 1024 * 1024
+
+const autoThreads = (path: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const info = yield* Effect.either(fs.stat(path))
+    return Either.isRight(info) && Number(info.right.size) >= PARALLEL_FROM ? Math.min(availableParallelism(), 4) : 1
+  })
+
 const verify = Command.make(
   "verify",
   {
@@ -102,6 +113,10 @@ const verify = Command.make(
       Options.withDescription("entry count known out of band"),
       Options.optional
     ),
+    threads: Options.integer("threads").pipe(
+      Options.withDescription("threads to verify with (default: one per core for files of 64 MiB or more, else 1)"),
+      Options.optional
+    ),
     requireComplete: Options.boolean("require-complete").pipe(
       Options.withDescription("fail unless completeness is authenticated (signed header) or given out of band")
     ),
@@ -116,12 +131,15 @@ const verify = Command.make(
       if (Option.isSome(opts.expectEntries) && opts.expectEntries.value < 0) {
         return yield* usage("--expect-entries must not be negative")
       }
+      if (Option.isSome(opts.threads) && opts.threads.value < 1) return yield* usage("--threads must be at least 1")
       if (Option.isSome(opts.pubkey)) yield* checkPubkey(opts.pubkey.value)
-      const outcome = yield* Verify.fileOutcome(opts.pack, {
+      const threads = Option.isSome(opts.threads) ? opts.threads.value : yield* autoThreads(opts.pack)
+      const outcome = yield* Verify.fileParallel(opts.pack, {
         key,
         expectedHead: Option.getOrUndefined(opts.expectedHead),
         expectedEntries: Option.getOrUndefined(opts.expectEntries),
-        requireComplete: opts.requireComplete
+        requireComplete: opts.requireComplete,
+        threads
       })
       yield* Console.log(opts.json ? jsonVerdict(outcome) : textVerdict(outcome))
       if (Option.isSome(opts.pubkey)) {

@@ -1,0 +1,85 @@
+import { readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { NodeFileSystem } from "@effect/platform-node"
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as fc from "effect/FastCheck"
+import * as Redacted from "effect/Redacted"
+import * as F from "../src/internal/fixtures.js"
+import { CONFORMANCE, hasShared, ROOT, tempDir } from "./helpers.js"
+
+// The worker thread only exists in the build (dist/), so this suite drives the built module.
+type VerifyModule = typeof import("../src/Verify.js")
+const V = (await import(join(ROOT, "dist", "Verify.js"))) as VerifyModule
+
+const KEY = "parallel-key"
+const tmp = tempDir()
+afterAll(tmp.cleanup)
+
+const run = <A>(e: Effect.Effect<A, never, import("@effect/platform/FileSystem").FileSystem>) => Effect.runPromise(e.pipe(Effect.provide(NodeFileSystem.layer)))
+const show = (o: import("../src/Verify.js").Outcome) =>
+  Either.match(o.result, {
+    onLeft: (e) => `${e._tag} line ${e.line} seq ${e.seq}: ${e.message} | ${o.entries} ${o.head}`,
+    onRight: (r) => `ok ${r.entries} ${r.head} ${r.signatures} ${r.completeness}`
+  })
+const both = async (path: string, options: import("../src/Verify.js").Options, threads: number) =>
+  [show(await run(V.fileOutcome(path, options))), show(await run(V.fileParallel(path, { ...options, threads })))]
+
+const specs = Array.from({ length: 600 }, (_, i) => (i % 5 === 0 ? F.mixed(6)[1 + (i % 5)]! : F.llmCall(i)))
+const ours = F.chain(specs, { key: KEY })
+const reference = F.chain(specs, { key: KEY, layout: "reference" })
+const packOf = (c: F.Chain) => [F.metaLine({ system: "s", riskTier: "high", head: c.head, entries: c.lines.length, key: KEY }), ...c.lines]
+
+describe("fileParallel gives the verdicts of one thread", () => {
+  it("splits a clean pack and joins it", async () => {
+    const path = join(tmp.dir, "clean.jsonl")
+    writeFileSync(path, packOf(ours).join("\n") + "\n")
+    for (const threads of [2, 3, 4]) {
+      const [one, many] = await both(path, { key: Redacted.make(KEY) }, threads)
+      expect(many).toBe(one)
+      expect(many).toMatch(/^ok 600 .* verified signed-header$/)
+      // the verdict really was joined from the ranges, not re-run on one thread
+      const o = await run(V.fileParallel(path, { key: Redacted.make(KEY), threads }))
+      expect(o.threads).toBe(threads)
+    }
+  })
+
+  it.runIf(hasShared())("on every conformance file", async () => {
+    const cases = JSON.parse(readFileSync(join(CONFORMANCE, "cases.json"), "utf8")) as Array<{ file: string; key: string | null }>
+    for (const c of cases) {
+      const [one, many] = await both(join(CONFORMANCE, c.file), { key: c.key === null ? undefined : Redacted.make(c.key) }, 2)
+      expect(many, c.file).toBe(one)
+    }
+  })
+
+  it("at the seams: deletion, swap and cut right where a range begins", async () => {
+    const lines = packOf(reference)
+    const mid = Math.floor(lines.length / 2)
+    const variants: Record<string, Array<string>> = {
+      deleted: [...lines.slice(0, mid), ...lines.slice(mid + 1)],
+      swapped: [...lines.slice(0, mid), lines[mid + 1]!, lines[mid]!, ...lines.slice(mid + 2)],
+      cut: lines.slice(0, mid),
+      meta_twice: [...lines.slice(0, mid), lines[0]!, ...lines.slice(mid)]
+    }
+    for (const [name, content] of Object.entries(variants)) {
+      const path = join(tmp.dir, `${name}.jsonl`)
+      writeFileSync(path, content.join("\n") + "\n")
+      for (const threads of [2, 3]) {
+        const [one, many] = await both(path, { key: Redacted.make(KEY) }, threads)
+        expect(many, `${name} / ${threads} threads`).toBe(one)
+        expect(one).not.toMatch(/^ok/)
+      }
+    }
+  })
+
+  it.effect.prop("any byte changed anywhere", [fc.boolean(), fc.nat(), fc.constantFrom(0x22, 0x0a, 0x7d, 0x30, 0x61, 0xff), fc.boolean()], ([refLayout, pos, byte, keyed]) =>
+    Effect.promise(async () => {
+      const text = Buffer.from(packOf(refLayout ? reference : ours).join("\n") + "\n")
+      text[pos % text.length] = byte
+      const path = join(tmp.dir, "mutated.jsonl")
+      writeFileSync(path, text)
+      const [one, many] = await both(path, keyed ? { key: Redacted.make(KEY) } : {}, 2)
+      expect(many).toBe(one)
+    }), { fastCheck: { numRuns: 25 } })
+})
