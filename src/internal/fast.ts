@@ -1,4 +1,6 @@
 /**
+ * Fast paths for the two line layouts seen in practice (see `FastLine` and `FastReference`).
+ *
  * The fast path for lines our writer lays out: `{"payload":…,"seq":…,"ts":…,"type":…` first, in
  * canonical form, then `"prev_hash"`, `"hash"`, `"sig"` (DESIGN "Speed").
  *
@@ -9,6 +11,7 @@
  * equality with a hex string also proves they were well-formed (see `hexAt`).
  * @internal
  */
+import { reorderMembers } from "./scanner.js"
 
 /** 1 for bytes that end a plain run inside a string: '"', '\\' and control characters. */
 const STOP = new Uint8Array(256)
@@ -107,6 +110,25 @@ const num = (src: Uint8Array, i: number, end: number): number => {
   return digits <= 15 ? i : -1
 }
 
+/** Set by `seqDigits`: the value it read. */
+let parsedSeq = 0
+
+/** End of a canonical non-negative integer `seq` at i (at most 15 digits), or -1. */
+const seqDigits = (src: Uint8Array, i: number, end: number): number => {
+  const s = i
+  let seq = 0
+  let c = src[i]!
+  if (c === 0x30) i++
+  else
+    while (i < end && (c = src[i]!) >= 0x30 && c <= 0x39) {
+      seq = seq * 10 + c - 0x30
+      i++
+    }
+  if (i === s || i - s > 15) return -1
+  parsedSeq = seq
+  return i
+}
+
 const cmp = (src: Uint8Array, as: number, ae: number, bs: number, be: number): number => {
   const la = ae - as
   const lb = be - bs
@@ -202,18 +224,9 @@ export class FastLine {
     if (!at(src, start, PAYLOAD)) return false
     let i = this.object(src, start + PAYLOAD.length - 1, end)
     if (i < 0 || !at(src, i, SEQ)) return false
-    i += SEQ.length
-    const s = i
-    let seq = 0
-    let c = src[i]!
-    if (c === 0x30) i++
-    else
-      while (i < end && (c = src[i]!) >= 0x30 && c <= 0x39) {
-        seq = seq * 10 + c - 0x30
-        i++
-      }
-    if (i === s || i - s > 15) return false
-    this.seq = seq
+    i = seqDigits(src, i + SEQ.length, end)
+    if (i < 0) return false
+    this.seq = parsedSeq
     if (!at(src, i, TS)) return false
     i = str(src, i + TS.length - 1, end)
     if (i < 0 || !at(src, i, TYPE)) return false
@@ -354,23 +367,7 @@ export class FastReference {
       const b = order[k]!
       if (prefix[a] === prefix[b] && this.cmpKeys(a, b) === 0) return false
     }
-    const out = this.out
-    const rs = this.mStart[from]!
-    const re = this.mEnd[to - 1]!
-    const park = this.len
-    out.copyWithin(park, rs, re)
-    let w = rs
-    for (let k = 0; k < n; k++) {
-      const m = order[k]!
-      if (k > 0) out[w++] = 0x2c
-      const a = park + this.mStart[m]! - rs
-      const b = park + this.mEnd[m]! - rs
-      if (b - a < 24) for (let q = a; q < b; q++) out[w++] = out[q]!
-      else {
-        out.copyWithin(w, a, b)
-        w += b - a
-      }
-    }
+    reorderMembers(this.out, this.len, this.mStart, this.mEnd, order, n, this.mStart[from]!, this.mEnd[to - 1]!)
     return true
   }
 
@@ -511,17 +508,10 @@ export class FastReference {
   /** True when src[start, end) is a reference-layout line; fills the positions above. */
   parse(src: Buffer, start: number, end: number): boolean {
     if (!at(src, start, REF_SEQ)) return false
-    let i = start + REF_SEQ.length
-    const seqAt = i
-    let seq = 0
-    let c = src[i]!
-    if (c === 0x30) i++
-    else
-      while (i < end && (c = src[i]!) >= 0x30 && c <= 0x39) {
-        seq = seq * 10 + c - 0x30
-        i++
-      }
-    if (i === seqAt || i - seqAt > 15) return false
+    const seqAt = start + REF_SEQ.length
+    let i = seqDigits(src, seqAt, end)
+    if (i < 0) return false
+    const seq = parsedSeq
     const seqEnd = i
     if (!at(src, i, REF_TS)) return false
     const tsAt = i + REF_TS.length - 1
