@@ -11,7 +11,7 @@
  * equality with a hex string also proves they were well-formed (see `hexAt`).
  * @internal
  */
-import { reorderMembers } from "./scanner.js"
+import { compareBytes, reorderMembers } from "./scanner.js"
 
 /** 1 for bytes that end a plain run inside a string: '"', '\\' and control characters. */
 const STOP = new Uint8Array(256)
@@ -129,17 +129,6 @@ const seqDigits = (src: Uint8Array, i: number, end: number): number => {
   return i
 }
 
-const cmp = (src: Uint8Array, as: number, ae: number, bs: number, be: number): number => {
-  const la = ae - as
-  const lb = be - bs
-  const n = la < lb ? la : lb
-  for (let k = 0; k < n; k++) {
-    const d = src[as + k]! - src[bs + k]!
-    if (d !== 0) return d
-  }
-  return la - lb
-}
-
 export class FastLine {
   seq = 0
   /** end of the type value: the body is src[lineStart, bodyEnd) followed by "}" */
@@ -202,7 +191,7 @@ export class FastLine {
             if (k < 0 || src[k] !== 0x3a) return -1
             // strictly ascending keys (raw bytes order like code points when there is no escape)
             if (escaped || this.keyEscaped[depth - 1] === 1) return -1
-            if (cmp(src, this.keyStart[depth - 1]!, this.keyEnd[depth - 1]!, i + 1, k - 1) >= 0) return -1
+            if (compareBytes(src, this.keyStart[depth - 1]!, this.keyEnd[depth - 1]!, src, i + 1, k - 1) >= 0) return -1
             this.keyStart[depth - 1] = i + 1
             this.keyEnd[depth - 1] = k - 1
             i = k + 1
@@ -327,7 +316,7 @@ export class FastReference {
     const px = this.mPrefix[x]!
     const py = this.mPrefix[y]!
     if (px !== py) return px < py ? -1 : 1
-    return cmp(this.out, this.mKey[x]!, this.mKeyEnd[x]!, this.mKey[y]!, this.mKeyEnd[y]!)
+    return compareBytes(this.out, this.mKey[x]!, this.mKeyEnd[x]!, this.out, this.mKey[y]!, this.mKeyEnd[y]!)
   }
 
   /** Put the members m[from, to) of a just-closed object in key order; false on a duplicate. */

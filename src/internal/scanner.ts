@@ -43,7 +43,8 @@ const hexVal = (c: number): number => {
   return -1
 }
 
-const compareBytes = (a: Uint8Array, as: number, ae: number, b: Uint8Array, bs: number, be: number): number => {
+/** Byte order of a[as, ae) and b[bs, be): code-point order for UTF-8 text without escapes. */
+export const compareBytes = (a: Uint8Array, as: number, ae: number, b: Uint8Array, bs: number, be: number): number => {
   const la = ae - as
   const lb = be - bs
   const n = la < lb ? la : lb
