@@ -25,7 +25,7 @@ import * as Stream from "effect/Stream"
 import * as Canonical from "./Canonical.js"
 import * as Entry from "./Entry.js"
 import { GENESIS } from "./Hash.js"
-import { FastLine, FastReference, hexAt, hexAtConstantTime, plainAt } from "./internal/fast.js"
+import { type FastParsed, FastLine, FastReference, hexAt, hexAtConstantTime, plainAt } from "./internal/fast.js"
 import { equalConstantTime, FastHmac } from "./internal/hmac.js"
 import { LineError, LineReader } from "./internal/line.js"
 import { ScanFailure } from "./internal/scanner.js"
@@ -359,15 +359,11 @@ const stepAt = (state: State, src: Buffer, start: number, end: number, utf8: boo
   // expected. Anything short of that is left to the general reader below.
   if (state.config.fastPath && state.pending === undefined) {
     const f = state.config.fast
-    if (f.parse(src, start, end)) {
-      const ok = fastAccept(state, src, line, f.seq, f.prevAt, f.hashAt, f.sigAt, f.sigLen, () => f.message(src, start))
+    const g = state.config.fastReference
+    const p = f.parse(src, start, end) ? f : g.parse(src, start, end) ? g : undefined
+    if (p !== undefined) {
+      const ok = fastAccept(state, src, start, line, p)
       if (ok !== undefined) return ok
-    } else {
-      const g = state.config.fastReference
-      if (g.parse(src, start, end)) {
-        const ok = fastAccept(state, src, line, g.seq, g.prevAt, g.hashAt, g.sigAt, g.sigLen, () => g.message(src))
-        if (ok !== undefined) return ok
-      }
     }
   }
   // Anything else, including every failure, goes through the general reader, which explains it.
@@ -384,25 +380,15 @@ const tryParse = (r: LineReader, src: Buffer, start: number, end: number, defer:
 }
 
 /** The next state when a fast-parsed line links, hashes and signs as expected; else undefined. */
-const fastAccept = (
-  state: State,
-  src: Buffer,
-  line: number,
-  seq: number,
-  prevAt: number,
-  hashAt: number,
-  sigAt: number,
-  sigLen: number,
-  message: () => Buffer
-): State | undefined => {
-  if (seq !== state.lastSeq + 1 || !hexAt(src, prevAt, state.head)) return undefined
-  const computed = sha256("sha256", message(), "hex")
-  if (!hexAt(src, hashAt, computed)) return undefined
+const fastAccept = (state: State, src: Buffer, start: number, line: number, p: FastParsed): State | undefined => {
+  if (p.seq !== state.lastSeq + 1 || !hexAt(src, p.prevAt, state.head)) return undefined
+  const computed = sha256("sha256", p.message(src, start), "hex")
+  if (!hexAt(src, p.hashAt, computed)) return undefined
   const mac = state.config.mac
   const ok = mac === undefined
-    ? sigLen === 0 || plainAt(src, sigAt, sigLen)
-    : sigLen === 64 && hexAtConstantTime(src, sigAt, mac.ofHash(computed))
-  return ok ? accepted(state, line, seq, computed, sigLen > 0) : undefined
+    ? p.sigLen === 0 || plainAt(src, p.sigAt, p.sigLen)
+    : p.sigLen === 64 && hexAtConstantTime(src, p.sigAt, mac.ofHash(computed))
+  return ok ? accepted(state, line, p.seq, computed, p.sigLen > 0) : undefined
 }
 
 const stepGeneral = (state0: State, src: Buffer, start: number, end: number, line: number): State | VerifyError => {

@@ -129,7 +129,18 @@ const seqDigits = (src: Uint8Array, i: number, end: number): number => {
   return i
 }
 
-export class FastLine {
+/** Where a fast path found the fields of the line it accepted. */
+export interface FastParsed {
+  readonly seq: number
+  readonly prevAt: number
+  readonly hashAt: number
+  readonly sigAt: number
+  readonly sigLen: number
+  /** prev_hash followed by the canonical body, as one buffer */
+  message(src: Buffer, lineStart: number): Buffer
+}
+
+export class FastLine implements FastParsed {
   seq = 0
   /** end of the type value: the body is src[lineStart, bodyEnd) followed by "}" */
   bodyEnd = 0
@@ -292,7 +303,7 @@ const BODY_TYPE = lit(',"type":')
  * it is read (spaces dropped, members put in key order at each closing brace), straight into the
  * hashed message. Like `FastLine`, it answers `false` on any deviation and never explains.
  */
-export class FastReference {
+export class FastReference implements FastParsed {
   seq = 0
   prevAt = 0
   hashAt = 0
@@ -556,7 +567,7 @@ export class FastReference {
   }
 
   /** prev_hash followed by the canonical body, as one buffer. */
-  message(src: Buffer): Buffer {
+  message(src: Buffer, _lineStart: number): Buffer {
     const out = this.out
     const p = this.prevAt
     for (let k = 0; k < 64; k++) out[k] = src[p + k]!
