@@ -224,7 +224,10 @@ interface Config {
   readonly fast: FastLine
   readonly fastReference: FastReference
   readonly fastPath: boolean
-  /** where a segment that began mid-chain picked the chain up (see `segment`) */
+  /**
+   * Where a segment that began mid-chain picked the chain up (see `segment`). Written once, by
+   * the step that meets the segment's first entry; scratch like the readers above, not state.
+   */
   start: { prev: string; seq: number } | undefined
 }
 
@@ -275,7 +278,8 @@ const accepted = (s: State, line: number, seq: number, head: string, signed: boo
   new StateImpl(s.config, line, s.entries + 1, head, seq, line, s.meta, s.anySigned || signed, undefined)
 
 /**
- * The state before the first line. Fails only when the key is unusable (empty).
+ * The state before the first line. (Give a non-empty key: the CLI and `Signer` refuse empty ones,
+ * and nothing a real writer signed verifies under one.)
  *
  * @since 0.1.0
  * @category constructors
@@ -346,8 +350,10 @@ export const step = (state: State, bytes: Uint8Array): Either.Either<State, Veri
   return r instanceof StateImpl ? Either.right(r) : Either.left(r as VerifyError)
 }
 
-/** `step` on src[start, end), with the UTF-8 check already done when `utf8` is true. */
-// Internal steps return the next state or the error itself: no Either per line on the hot path.
+/**
+ * `step` on src[start, end), with the UTF-8 check already done when `utf8` is true. Internal steps
+ * return the next state or the error itself: no Either per line on the hot path.
+ */
 const stepAt = (state: State, src: Buffer, start: number, end: number, utf8: boolean): State | VerifyError => {
   const line = state.line + 1
   if (line === 1 && state.head === GENESIS && end - start >= 3 && src[start] === BOM0 && src[start + 1] === BOM1 && src[start + 2] === BOM2) start += 3

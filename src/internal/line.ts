@@ -271,7 +271,7 @@ export class LineReader {
     if (missing.length > 0) throw new LineError(`missing field${missing.length > 1 ? "s" : ""}: ${missing.join(", ")}`)
     if (!(seen & K_SIG)) this.sig.clear()
     // finish the body: the members that are not the payload follow it, in hashed order
-    const b = s.target(this.body, this.bodyLen)
+    s.target(this.body, this.bodyLen)
     s.ascii(',"seq":')
     this.append(this.seqAt, this.seqEnd)
     s.ascii(',"ts":')
@@ -281,7 +281,6 @@ export class LineReader {
     s.ascii("}")
     this.body = s.out
     this.bodyLen = s.j
-    void b
   }
 
   private append(a: number, e: number): void {
