@@ -252,7 +252,7 @@ export class FastLine implements FastParsed {
   message(src: Buffer, lineStart: number): Buffer {
     const n = 64 + this.bodyEnd - lineStart + 1
     if (this.msg.length < n) {
-      this.msg = Buffer.allocUnsafe(n * 2)
+      this.msg = Buffer.allocUnsafe(n + (n >> 2)) // a quarter of headroom, not double: lines can be huge
       this.views = []
     }
     const m = this.msg
@@ -525,7 +525,7 @@ export class FastReference implements FastParsed {
     // room for the output: it never exceeds the line, plus the body's own literals and parking
     const need = 64 + 2 * (end - start) + 64
     if (this.out.length < need) {
-      this.out = Buffer.allocUnsafe(need * 2)
+      this.out = Buffer.allocUnsafe(need + (need >> 2)) // a quarter of headroom, not double: lines can be huge
       this.views = []
     }
     this.len = 64
