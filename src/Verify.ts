@@ -305,6 +305,9 @@ const BOM0 = 0xef, BOM1 = 0xbb, BOM2 = 0xbf
 /** The head of a segment that starts mid-chain, before its first entry says where it stands. */
 const FLOATING = ""
 
+/** Lines per batch of the fast path (see `Splitter.batch`). */
+const BATCH = 64
+
 const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength))
 
 const isBlank = (b: Buffer, start: number, end: number): boolean => {
@@ -569,6 +572,16 @@ class Splitter {
       const last = buf.lastIndexOf(0x0a)
       const utf8 = isUtf8(buf.subarray(from, last))
       while (nl >= 0) {
+        const s = this.state
+        if (utf8 && s.config.fastPath && s.line > 0 && s.pending === undefined && s.head !== FLOATING) {
+          const b = this.batch(buf, from)
+          if (typeof b !== "number") return b
+          if (b > from) {
+            from = b
+            nl = buf.indexOf(0x0a, from)
+            continue
+          }
+        }
         const r = stepAt(this.state, buf, from, nl, utf8)
         if (!(r instanceof StateImpl)) return r as VerifyError
         this.state = r
@@ -583,6 +596,80 @@ class Splitter {
       this.carryLen += rest.length
     }
     return undefined
+  }
+
+  // A batch of fast-path lines, in three passes: check and lay out every message, hash them all,
+  // then link and sign in order. Keeping each kind of work together measured about 10 % faster
+  // than line by line. Any line the fast path does not take ends the batch; any line whose link,
+  // hash or signature does not hold, and every line after it in the batch, is stepped one by one.
+  private msgs = Buffer.allocUnsafe(1 << 16)
+  private readonly b = {
+    seq: new Float64Array(BATCH),
+    prevAt: new Int32Array(BATCH),
+    hashAt: new Int32Array(BATCH),
+    sigAt: new Int32Array(BATCH),
+    sigLen: new Int32Array(BATCH),
+    start: new Int32Array(BATCH),
+    end: new Int32Array(BATCH),
+    off: new Int32Array(BATCH + 1),
+    hash: new Array<string>(BATCH)
+  }
+
+  /** Lines from `from` through the batch; where the next line starts, or the error. */
+  private batch(buf: Buffer, from: number): number | VerifyError {
+    const config = this.state.config
+    const b = this.b
+    let n = 0
+    let p = from
+    b.off[0] = 0
+    while (n < BATCH) {
+      const nl = buf.indexOf(0x0a, p)
+      if (nl < 0) break
+      const end = nl > p && buf[nl - 1] === 0x0d ? nl - 1 : nl
+      if (end === p) break
+      const f: FastParsed | undefined = config.fast.parse(buf, p, end)
+        ? config.fast
+        : config.fastReference.parse(buf, p, end)
+        ? config.fastReference
+        : undefined
+      if (f === undefined) break
+      const w = b.off[n]!
+      if (this.msgs.length < w + f.messageBound) {
+        const next = Buffer.allocUnsafe(Math.max(this.msgs.length * 2, w + f.messageBound))
+        this.msgs.copy(next, 0, 0, w)
+        this.msgs = next
+      }
+      b.off[n + 1] = w + f.messageInto(buf, p, this.msgs, w)
+      b.seq[n] = f.seq
+      b.prevAt[n] = f.prevAt
+      b.hashAt[n] = f.hashAt
+      b.sigAt[n] = f.sigAt
+      b.sigLen[n] = f.sigLen
+      b.start[n] = p
+      b.end[n] = end
+      n++
+      p = nl + 1
+    }
+    for (let k = 0; k < n; k++) b.hash[k] = sha256("sha256", this.msgs.subarray(b.off[k]!, b.off[k + 1]!), "hex")
+    const mac = config.mac
+    let k = 0
+    for (; k < n; k++) {
+      const state = this.state
+      const seq = b.seq[k]!
+      const computed = b.hash[k]!
+      const sigAt = b.sigAt[k]!
+      const sigLen = b.sigLen[k]!
+      const ok = seq === state.lastSeq + 1 && hexAt(buf, b.prevAt[k]!, state.head) && hexAt(buf, b.hashAt[k]!, computed) &&
+        (mac === undefined ? sigLen === 0 || plainAt(buf, sigAt, sigLen) : sigLen === 64 && hexAtConstantTime(buf, sigAt, mac.ofHash(computed)))
+      if (!ok) break
+      this.state = accepted(state, state.line + 1, seq, computed, sigLen > 0)
+    }
+    for (; k < n; k++) {
+      const r = stepAt(this.state, buf, b.start[k]!, b.end[k]!, true)
+      if (!(r instanceof StateImpl)) return r as VerifyError
+      this.state = r
+    }
+    return p
   }
 
   /** Step through a last line without a newline. */

@@ -138,6 +138,10 @@ export interface FastParsed {
   readonly sigLen: number
   /** prev_hash followed by the canonical body, as one buffer */
   message(src: Buffer, lineStart: number): Buffer
+  /** the same bytes written into `dst` at `at`; their length (`dst` must have room) */
+  messageInto(src: Buffer, lineStart: number, dst: Buffer, at: number): number
+  /** an upper bound of the message's length */
+  readonly messageBound: number
 }
 
 export class FastLine implements FastParsed {
@@ -222,6 +226,7 @@ export class FastLine implements FastParsed {
   /** True when src[start, end) is a canonical-first line; fills the positions above. */
   parse(src: Buffer, start: number, end: number): boolean {
     if (!at(src, start, PAYLOAD)) return false
+    this.lineStart = start
     let i = this.object(src, start + PAYLOAD.length - 1, end)
     if (i < 0 || !at(src, i, SEQ)) return false
     i = seqDigits(src, i + SEQ.length, end)
@@ -262,6 +267,19 @@ export class FastLine implements FastParsed {
     // a view per length, made once: creating a Buffer view per line cost as much as a copy
     return (this.views[n] ??= m.subarray(0, n))
   }
+
+  messageInto(src: Buffer, lineStart: number, dst: Buffer, at: number): number {
+    src.copy(dst, at, this.prevAt, this.prevAt + 64)
+    const n = 64 + src.copy(dst, at + 64, lineStart, this.bodyEnd)
+    dst[at + n] = 0x7d
+    return n + 1
+  }
+
+  get messageBound(): number {
+    return 65 + this.bodyEnd - this.lineStart
+  }
+
+  private lineStart = 0
 
   private views: Array<Buffer> = []
 }
@@ -572,5 +590,14 @@ export class FastReference implements FastParsed {
     const p = this.prevAt
     for (let k = 0; k < 64; k++) out[k] = src[p + k]!
     return (this.views[this.len] ??= out.subarray(0, this.len))
+  }
+
+  messageInto(src: Buffer, _lineStart: number, dst: Buffer, at: number): number {
+    src.copy(dst, at, this.prevAt, this.prevAt + 64)
+    return 64 + this.out.copy(dst, at + 64, 64, this.len)
+  }
+
+  get messageBound(): number {
+    return this.len
   }
 }
