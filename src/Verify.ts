@@ -388,16 +388,36 @@ const tryParse = (r: LineReader, src: Buffer, start: number, end: number, defer:
   }
 }
 
+/**
+ * Whether a fast-parsed line (fields at these positions, body hashing to `computed`) links to
+ * `state`, holds its hash and carries a valid signature. Equality with hex strings also vouches
+ * that the unscanned 64-byte fields are well-formed.
+ */
+const holds = (
+  state: State,
+  src: Buffer,
+  seq: number,
+  prevAt: number,
+  hashAt: number,
+  sigAt: number,
+  sigLen: number,
+  computed: string
+): boolean => {
+  if (seq !== state.lastSeq + 1 || !hexAt(src, prevAt, state.head) || !hexAt(src, hashAt, computed)) return false
+  const mac = state.config.mac
+  return mac === undefined
+    ? sigLen === 0 || plainAt(src, sigAt, sigLen)
+    : sigLen === 64 && hexAtConstantTime(src, sigAt, mac.ofHash(computed))
+}
+
 /** The next state when a fast-parsed line links, hashes and signs as expected; else undefined. */
 const fastAccept = (state: State, src: Buffer, start: number, line: number, p: FastParsed): State | undefined => {
+  // the link is checked before hashing, so a line that cannot link costs no hash
   if (p.seq !== state.lastSeq + 1 || !hexAt(src, p.prevAt, state.head)) return undefined
   const computed = sha256("sha256", p.message(src, start), "hex")
-  if (!hexAt(src, p.hashAt, computed)) return undefined
-  const mac = state.config.mac
-  const ok = mac === undefined
-    ? p.sigLen === 0 || plainAt(src, p.sigAt, p.sigLen)
-    : p.sigLen === 64 && hexAtConstantTime(src, p.sigAt, mac.ofHash(computed))
-  return ok ? accepted(state, line, p.seq, computed, p.sigLen > 0) : undefined
+  return holds(state, src, p.seq, p.prevAt, p.hashAt, p.sigAt, p.sigLen, computed)
+    ? accepted(state, line, p.seq, computed, p.sigLen > 0)
+    : undefined
 }
 
 const stepGeneral = (state0: State, src: Buffer, start: number, end: number, line: number): State | VerifyError => {
@@ -651,18 +671,12 @@ class Splitter {
       p = nl + 1
     }
     for (let k = 0; k < n; k++) b.hash[k] = sha256("sha256", this.msgs.subarray(b.off[k]!, b.off[k + 1]!), "hex")
-    const mac = config.mac
     let k = 0
     for (; k < n; k++) {
       const state = this.state
       const seq = b.seq[k]!
-      const computed = b.hash[k]!
-      const sigAt = b.sigAt[k]!
-      const sigLen = b.sigLen[k]!
-      const ok = seq === state.lastSeq + 1 && hexAt(buf, b.prevAt[k]!, state.head) && hexAt(buf, b.hashAt[k]!, computed) &&
-        (mac === undefined ? sigLen === 0 || plainAt(buf, sigAt, sigLen) : sigLen === 64 && hexAtConstantTime(buf, sigAt, mac.ofHash(computed)))
-      if (!ok) break
-      this.state = accepted(state, state.line + 1, seq, computed, sigLen > 0)
+      if (!holds(state, buf, seq, b.prevAt[k]!, b.hashAt[k]!, b.sigAt[k]!, b.sigLen[k]!, b.hash[k]!)) break
+      this.state = accepted(state, state.line + 1, seq, b.hash[k]!, b.sigLen[k]! > 0)
     }
     for (; k < n; k++) {
       const r = stepAt(this.state, buf, b.start[k]!, b.end[k]!, true)
