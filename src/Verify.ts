@@ -388,22 +388,17 @@ const tryParse = (r: LineReader, src: Buffer, start: number, end: number, defer:
   }
 }
 
+/** Whether a fast-parsed line with this `seq` and `prev_hash` (at prevAt) follows `state`. */
+const links = (state: State, src: Buffer, seq: number, prevAt: number): boolean =>
+  seq === state.lastSeq + 1 && hexAt(src, prevAt, state.head)
+
 /**
- * Whether a fast-parsed line (fields at these positions, body hashing to `computed`) links to
- * `state`, holds its hash and carries a valid signature. Equality with hex strings also vouches
- * that the unscanned 64-byte fields are well-formed.
+ * Whether a fast-parsed line whose body hashes to `computed` holds that hash and carries a valid
+ * signature. Equality with hex strings also vouches that the unscanned 64-byte fields are
+ * well-formed.
  */
-const holds = (
-  state: State,
-  src: Buffer,
-  seq: number,
-  prevAt: number,
-  hashAt: number,
-  sigAt: number,
-  sigLen: number,
-  computed: string
-): boolean => {
-  if (seq !== state.lastSeq + 1 || !hexAt(src, prevAt, state.head) || !hexAt(src, hashAt, computed)) return false
+const holds = (state: State, src: Buffer, hashAt: number, sigAt: number, sigLen: number, computed: string): boolean => {
+  if (!hexAt(src, hashAt, computed)) return false
   const mac = state.config.mac
   return mac === undefined
     ? sigLen === 0 || plainAt(src, sigAt, sigLen)
@@ -413,11 +408,9 @@ const holds = (
 /** The next state when a fast-parsed line links, hashes and signs as expected; else undefined. */
 const fastAccept = (state: State, src: Buffer, start: number, line: number, p: FastParsed): State | undefined => {
   // the link is checked before hashing, so a line that cannot link costs no hash
-  if (p.seq !== state.lastSeq + 1 || !hexAt(src, p.prevAt, state.head)) return undefined
+  if (!links(state, src, p.seq, p.prevAt)) return undefined
   const computed = sha256("sha256", p.message(src, start), "hex")
-  return holds(state, src, p.seq, p.prevAt, p.hashAt, p.sigAt, p.sigLen, computed)
-    ? accepted(state, line, p.seq, computed, p.sigLen > 0)
-    : undefined
+  return holds(state, src, p.hashAt, p.sigAt, p.sigLen, computed) ? accepted(state, line, p.seq, computed, p.sigLen > 0) : undefined
 }
 
 const stepGeneral = (state0: State, src: Buffer, start: number, end: number, line: number): State | VerifyError => {
@@ -675,7 +668,7 @@ class Splitter {
     for (; k < n; k++) {
       const state = this.state
       const seq = b.seq[k]!
-      if (!holds(state, buf, seq, b.prevAt[k]!, b.hashAt[k]!, b.sigAt[k]!, b.sigLen[k]!, b.hash[k]!)) break
+      if (!links(state, buf, seq, b.prevAt[k]!) || !holds(state, buf, b.hashAt[k]!, b.sigAt[k]!, b.sigLen[k]!, b.hash[k]!)) break
       this.state = accepted(state, state.line + 1, seq, b.hash[k]!, b.sigLen[k]! > 0)
     }
     for (; k < n; k++) {
