@@ -11,7 +11,7 @@
  * equality with a hex string also proves they were well-formed (see `hexAt`).
  * @internal
  */
-import { compareBytes, reorderMembers } from "./scanner.js"
+import { compareBytes, keyPrefix, reorderMembers } from "./scanner.js"
 
 /** 1 for bytes that end a plain run inside a string: '"', '\\' and control characters. */
 const STOP = new Uint8Array(256)
@@ -144,6 +144,34 @@ export interface FastParsed {
   readonly messageBound: number
 }
 
+/**
+ * Locate `prev_hash`, `hash` and `sig` at src[i], laid out as `prev` + 64 bytes + `hash` + 64
+ * bytes + `sig` + (0 or 64 bytes) + `"` with the layout's literals. The 64-byte spans are only
+ * located (see the module comment). Fills `into`; the position after the closing quote, or -1.
+ */
+const trailer = (
+  src: Uint8Array,
+  i: number,
+  end: number,
+  prev: Uint8Array,
+  hash: Uint8Array,
+  sig: Uint8Array,
+  into: { prevAt: number; hashAt: number; sigAt: number; sigLen: number }
+): number => {
+  if (!at(src, i, prev)) return -1
+  into.prevAt = i + prev.length
+  i = into.prevAt + 64
+  if (!at(src, i, hash)) return -1
+  into.hashAt = i + hash.length
+  i = into.hashAt + 64
+  if (!at(src, i, sig)) return -1
+  into.sigAt = i + sig.length
+  if (src[into.sigAt] === 0x22) into.sigLen = 0
+  else if (into.sigAt + 64 < end && src[into.sigAt + 64] === 0x22) into.sigLen = 64
+  else return -1
+  return into.sigAt + into.sigLen + 1
+}
+
 export class FastLine implements FastParsed {
   seq = 0
   /** end of the type value: the body is src[lineStart, bodyEnd) followed by "}" */
@@ -238,19 +266,9 @@ export class FastLine implements FastParsed {
     i = str(src, i + TYPE.length - 1, end)
     if (i < 0) return false
     this.bodyEnd = i
-    if (!at(src, i, PREV)) return false
-    this.prevAt = i + PREV.length
-    i = this.prevAt + 64
-    if (!at(src, i, HASH)) return false
-    this.hashAt = i + HASH.length
-    i = this.hashAt + 64
-    if (!at(src, i, SIG)) return false
-    this.sigAt = i + SIG.length
-    if (src[this.sigAt] === 0x22) this.sigLen = 0
-    else if (src[this.sigAt + 64] === 0x22) this.sigLen = 64
-    else return false
+    i = trailer(src, i, end, PREV, HASH, SIG, this)
     // anything after the signature (pack rows carry `controls`) is for the general reader
-    return this.sigAt + this.sigLen + 2 === end && src[end - 1] === 0x7d
+    return i >= 0 && i + 1 === end && src[i] === 0x7d
   }
 
   /** prev_hash followed by the canonical body, hashed as one buffer. */
@@ -505,9 +523,7 @@ export class FastReference implements FastParsed {
     const ke = this.len - 1
     this.mKey[m] = ks
     this.mKeyEnd[m] = ke
-    const o = this.out
-    const l = ke - ks
-    this.mPrefix[m] = ((l > 0 ? o[ks]! << 24 : 0) | (l > 1 ? o[ks + 1]! << 16 : 0) | (l > 2 ? o[ks + 2]! << 8 : 0) | (l > 3 ? o[ks + 3]! : 0)) >>> 0
+    this.mPrefix[m] = keyPrefix(this.out, ks, ke)
     this.out[this.len++] = 0x3a
     return k + 2
   }
@@ -557,18 +573,9 @@ export class FastReference implements FastParsed {
     this.put(BODY_TYPE)
     this.copy(src, typeAt, typeEnd)
     this.out[this.len++] = 0x7d
-    this.prevAt = i + REF_PREV.length
-    i = this.prevAt + 64
-    if (!at(src, i, REF_HASH)) return false
-    this.hashAt = i + REF_HASH.length
-    i = this.hashAt + 64
-    if (!at(src, i, REF_SIG)) return false
-    this.sigAt = i + REF_SIG.length
-    if (src[this.sigAt] === 0x22) this.sigLen = 0
-    else if (this.sigAt + 64 < end && src[this.sigAt + 64] === 0x22) this.sigLen = 64
-    else return false
+    i = trailer(src, i, end, REF_PREV, REF_HASH, REF_SIG, this)
+    if (i < 0) return false
     this.seq = seq
-    i = this.sigAt + this.sigLen + 1
     if (i === end - 1) return src[i] === 0x7d
     // a pack row: "controls" is a list of strings (not hashed, but it must be well-formed)
     if (!at(src, i, REF_CONTROLS)) return false

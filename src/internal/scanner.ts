@@ -43,6 +43,15 @@ const hexVal = (c: number): number => {
   return -1
 }
 
+/**
+ * The first four bytes of the key b[s, e), big-endian, as an unsigned number. Shorter keys pad
+ * with 0, below every byte a key can hold, so prefixes order like keys (ties need a full compare).
+ */
+export const keyPrefix = (b: Uint8Array, s: number, e: number): number => {
+  const l = e - s
+  return ((l > 0 ? b[s]! << 24 : 0) | (l > 1 ? b[s + 1]! << 16 : 0) | (l > 2 ? b[s + 2]! << 8 : 0) | (l > 3 ? b[s + 3]! : 0)) >>> 0
+}
+
 /** Byte order of a[as, ae) and b[bs, be): code-point order for UTF-8 text without escapes. */
 export const compareBytes = (a: Uint8Array, as: number, ae: number, b: Uint8Array, bs: number, be: number): number => {
   const la = ae - as
@@ -422,11 +431,7 @@ export class Scanner {
       if (text.includes("\\")) decoded = Buffer.from(JSON.parse(text) as string, "utf8")
     }
     this.mKeyDecoded[m] = decoded
-    const kb = decoded ?? this.out
-    const ks = decoded ? 0 : this.mKeyStart[m]!
-    const kl = (decoded ? decoded.length : this.mKeyEnd[m]!) - ks
-    // shorter keys pad with 0, below every byte a key can hold, so prefixes order like keys
-    this.mPrefix[m] = ((kl > 0 ? kb[ks]! << 24 : 0) | (kl > 1 ? kb[ks + 1]! << 16 : 0) | (kl > 2 ? kb[ks + 2]! << 8 : 0) | (kl > 3 ? kb[ks + 3]! : 0)) >>> 0
+    this.mPrefix[m] = decoded ? keyPrefix(decoded, 0, decoded.length) : keyPrefix(this.out, this.mKeyStart[m]!, this.mKeyEnd[m]!)
     this.mCount = m + 1
     const src = this.src
     let j = after
