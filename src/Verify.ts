@@ -25,8 +25,8 @@ import * as Stream from "effect/Stream"
 import * as Canonical from "./Canonical.js"
 import * as Entry from "./Entry.js"
 import { GENESIS } from "./Hash.js"
-import { type FastParsed, FastLine, FastReference, hexAt, hexAtConstantTime, plainAt } from "./internal/fast.js"
-import { equalConstantTime, FastHmac } from "./internal/hmac.js"
+import { type FastParsed, FastLine, FastReference, hexAt, plainAt } from "./internal/fast.js"
+import { equalBytesConstantTime, equalConstantTime, FastHmac } from "./internal/hmac.js"
 import { LineError, LineReader } from "./internal/line.js"
 import { ScanFailure } from "./internal/scanner.js"
 
@@ -402,7 +402,7 @@ const holds = (state: State, src: Buffer, hashAt: number, sigAt: number, sigLen:
   const mac = state.config.mac
   return mac === undefined
     ? sigLen === 0 || plainAt(src, sigAt, sigLen)
-    : sigLen === 64 && hexAtConstantTime(src, sigAt, mac.ofHash(computed))
+    : sigLen === 64 && equalBytesConstantTime(src, sigAt, 64, mac.ofHash(computed))
 }
 
 /** The next state when a fast-parsed line links, hashes and signs as expected; else undefined. */
@@ -422,7 +422,7 @@ const stepGeneral = (state0: State, src: Buffer, start: number, end: number, lin
     const mac = state.config.mac
     const vouched = failure === undefined && !r.isMeta && state.pending === undefined && r.prevHash.equals(state.head) &&
       r.hash.equals(computed = sha256("sha256", r.message(), "hex")) &&
-      (mac === undefined ? r.sig.isEmpty || plainAt(r.sig.buf, r.sig.start, r.sig.end - r.sig.start) : r.sig.equalsConstantTime(mac.ofHash(r.hash.value)))
+      (mac === undefined ? r.sig.isEmpty || plainAt(r.sig.buf, r.sig.start, r.sig.end - r.sig.start) : r.sig.equalsConstantTime(mac.ofHash(computed)))
     if (vouched && r.seq === state.lastSeq + 1) return accepted(state, line, r.seq, computed!, !r.sig.isEmpty)
     // otherwise look at every byte before concluding anything
     computed = undefined

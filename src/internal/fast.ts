@@ -305,12 +305,6 @@ export class FastLine implements FastParsed {
 /** src[at, at+64) equals the 64-character hex string `hex`; equality also proves it well-formed. */
 export const hexAt = (src: Buffer, at: number, hex: string): boolean => src.toString("latin1", at, at + 64) === hex
 
-/** Like `hexAt`, in time independent of where a difference is (signatures). */
-export const hexAtConstantTime = (src: Uint8Array, at: number, hex: string): boolean => {
-  let d = 0
-  for (let k = 0; k < 64; k++) d |= src[at + k]! ^ hex.charCodeAt(k)
-  return d === 0
-}
 
 /** src[at, at+len) holds no quote, backslash or control character (plain string content). */
 export const plainAt = (src: Uint8Array, at: number, len: number): boolean => {

@@ -49,3 +49,11 @@ export const equalConstantTime = (a: string, b: string): boolean => {
   for (let i = 0; i < a.length; i++) d |= a.charCodeAt(i) ^ b.charCodeAt(i)
   return d === 0
 }
+
+/** Constant-time equality of the bytes buf[at, at + len) with the ASCII string `s`. */
+export const equalBytesConstantTime = (buf: Uint8Array, at: number, len: number, s: string): boolean => {
+  if (len !== s.length) return false
+  let d = 0
+  for (let k = 0; k < len; k++) d |= buf[at + k]! ^ s.charCodeAt(k)
+  return d === 0
+}

@@ -3,6 +3,7 @@
  * `prev_hash + canonical body` as it scans, without building objects.
  * @internal
  */
+import { equalBytesConstantTime, equalConstantTime } from "./hmac.js"
 import { Scanner, ScanFailure } from "./scanner.js"
 
 export class LineError {
@@ -92,13 +93,9 @@ export class Field {
 
   /** Equality in time independent of where the first difference is (signatures). */
   equalsConstantTime(s: string): boolean {
-    const v = this.decoded
-    const n = v !== undefined ? v.length : this.end - this.start
-    if (n !== s.length) return false
-    let d = 0
-    if (v !== undefined) for (let k = 0; k < n; k++) d |= v.charCodeAt(k) ^ s.charCodeAt(k)
-    else for (let k = 0; k < n; k++) d |= this.buf[this.start + k]! ^ s.charCodeAt(k)
-    return d === 0
+    return this.decoded !== undefined
+      ? equalConstantTime(this.decoded, s)
+      : equalBytesConstantTime(this.buf, this.start, this.end - this.start, s)
   }
 
   get isEmpty(): boolean {
