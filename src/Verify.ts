@@ -27,6 +27,7 @@ import * as Entry from "./Entry.js"
 import { GENESIS } from "./Hash.js"
 import { type FastParsed, FastLine, FastReference, hexAt, plainAt } from "./internal/fast.js"
 import { equalBytesConstantTime, equalConstantTime, FastHmac } from "./internal/hmac.js"
+import { Kernel, R_HASH, R_NEXT, R_PREV, R_START } from "./internal/kernel.js"
 import { LineError, LineReader } from "./internal/line.js"
 import { ScanFailure } from "./internal/scanner.js"
 
@@ -224,6 +225,9 @@ interface Config {
   readonly fast: FastLine
   readonly fastReference: FastReference
   readonly fastPath: boolean
+  /** the WebAssembly kernel of the batched fast path, made on first use (null: not available) */
+  kernel: Kernel | undefined | null
+  readonly keyBytes: Uint8Array | undefined
   /**
    * Where a segment that began mid-chain picked the chain up (see `segment`). Written once, by
    * the step that meets the segment's first entry; scratch like the readers above, not state.
@@ -277,6 +281,15 @@ const withLine = (s: State, line: number): State =>
 const accepted = (s: State, line: number, seq: number, head: string, signed: boolean): State =>
   new StateImpl(s.config, line, s.entries + 1, head, seq, line, s.meta, s.anySigned || signed, undefined)
 
+/** The state after `count` more lines, each an entry that verified. */
+const acceptedRun = (s: State, count: number, seq: number, head: string, signed: boolean): State =>
+  new StateImpl(s.config, s.line + count, s.entries + count, head, seq, s.line + count, s.meta, s.anySigned || signed, undefined)
+
+const kernelOf = (config: Config): Kernel | undefined => {
+  if (config.kernel === undefined) config.kernel = Kernel.make(config.keyBytes) ?? null
+  return config.kernel ?? undefined
+}
+
 /**
  * The state before the first line. (Give a non-empty key: the CLI and `Signer` refuse empty ones,
  * and nothing a real writer signed verifies under one.)
@@ -295,6 +308,8 @@ export const initial = (options: Options = {}): State => {
     fast: new FastLine(),
     fastReference: new FastReference(),
     fastPath: options.fastPath ?? true,
+    kernel: undefined,
+    keyBytes: key === undefined ? undefined : Buffer.from(key, "utf8"),
     start: undefined
   }
   return new StateImpl(config, 0, 0, GENESIS, -1, 0, Option.none(), false, undefined)
@@ -584,6 +599,8 @@ class Splitter {
       // multi-byte sequence, so the lines of valid text are valid text. On failure, check per line.
       const last = buf.lastIndexOf(0x0a)
       const utf8 = isUtf8(buf.subarray(from, last))
+      this.last = last
+      this.loaded = false
       while (nl >= 0) {
         const s = this.state
         if (utf8 && s.config.fastPath && s.line > 0 && s.pending === undefined && s.head !== FLOATING) {
@@ -628,8 +645,51 @@ class Splitter {
     hash: new Array<string>(BATCH)
   }
 
+  /** The last newline of the chunk being pushed, and whether the kernel holds its lines. */
+  private last = 0
+  private loaded = false
+
   /** Lines from `from` through the batch; where the next line starts, or the error. */
   private batch(buf: Buffer, from: number): number | VerifyError {
+    const kernel = kernelOf(this.state.config)
+    if (kernel !== undefined) {
+      if (!this.loaded) {
+        kernel.load(buf, from, this.last + 1)
+        this.loaded = true
+      }
+      const n = kernel.scan(from)
+      if (n > 0) return this.run(kernel, buf, n)
+    }
+    return this.batchJs(buf, from)
+  }
+
+  // A run of the kernel: it has checked each line's form, laid out its message, linked it to the
+  // line before and (with a key) checked its HMAC; here the first line is linked to the state and
+  // each message is hashed. From the first line that does not hold, lines are stepped one by one.
+  private run(kernel: Kernel, buf: Buffer, n: number): number | VerifyError {
+    const state = this.state
+    let good = links(state, buf, kernel.seq(0), kernel.at(0, R_PREV)) ? n : 0
+    if (good > 0 && state.config.mac !== undefined) good = kernel.macCheck(n)
+    let k = 0
+    let signed = false
+    for (; k < good; k++) {
+      if (!kernel.hashHolds(k)) break
+      if (kernel.sigLen(k) > 0) signed = true
+    }
+    if (k > 0) {
+      const hashAt = kernel.at(k - 1, R_HASH)
+      this.state = acceptedRun(state, k, kernel.seq(k - 1), buf.toString("latin1", hashAt, hashAt + 64), signed)
+    }
+    for (; k < n; k++) {
+      const r = stepAt(this.state, buf, kernel.at(k, R_START), kernel.at(k, R_NEXT) - 1, true)
+      if (!(r instanceof StateImpl)) return r as VerifyError
+      this.state = r
+    }
+    return kernel.at(n - 1, R_NEXT)
+  }
+
+  /** The batch of the JavaScript fast paths, for what the kernel does not take. */
+  private batchJs(buf: Buffer, from: number): number | VerifyError {
     const config = this.state.config
     const b = this.b
     let n = 0
@@ -664,11 +724,20 @@ class Splitter {
       p = nl + 1
     }
     for (let k = 0; k < n; k++) b.hash[k] = sha256("sha256", this.msgs.subarray(b.off[k]!, b.off[k + 1]!), "hex")
+    // with a key, the kernel checks the HMACs of the hash fields, four at a time (each field must
+    // also equal the hash computed here, so this is the HMAC of that hash)
+    const kernel = config.mac !== undefined && this.loaded ? kernelOf(config) : undefined
+    let signedUpTo = n
+    if (kernel !== undefined) {
+      for (let k = 0; k < n; k++) kernel.setFields(k, b.hashAt[k]!, b.sigAt[k]!, b.sigLen[k]!)
+      signedUpTo = kernel.macCheck(n)
+    }
     let k = 0
     for (; k < n; k++) {
       const state = this.state
       const seq = b.seq[k]!
-      if (!links(state, buf, seq, b.prevAt[k]!) || !holds(state, buf, b.hashAt[k]!, b.sigAt[k]!, b.sigLen[k]!, b.hash[k]!)) break
+      if (!links(state, buf, seq, b.prevAt[k]!)) break
+      if (kernel === undefined ? !holds(state, buf, b.hashAt[k]!, b.sigAt[k]!, b.sigLen[k]!, b.hash[k]!) : k >= signedUpTo || !hexAt(buf, b.hashAt[k]!, b.hash[k]!)) break
       this.state = accepted(state, state.line + 1, seq, b.hash[k]!, b.sigLen[k]! > 0)
     }
     for (; k < n; k++) {

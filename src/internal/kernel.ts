@@ -1,0 +1,196 @@
+/**
+ * The host side of the verification kernel (`wasm/kernel.ts`, compiled to WebAssembly at build
+ * time and embedded in `kernel-wasm.ts`): one instance per verification, holding its HMAC key and
+ * a copy of the chunk being verified.
+ *
+ * Memory, above the module's own data: the key, the records of one run, the messages of one run,
+ * then the input (the whole lines of a chunk), followed by padding the kernel may read past.
+ * @internal
+ */
+import { hash } from "node:crypto"
+import { KERNEL_WASM } from "./kernel-wasm.js"
+
+/** The part of the WebAssembly API used here (the project's lib settings do not declare it). */
+interface Memory {
+  readonly buffer: ArrayBuffer
+  grow(pages: number): number
+}
+interface Wasm {
+  readonly Module: new (bytes: Uint8Array) => object
+  readonly Instance: new (module: object, imports: object) => { readonly exports: unknown }
+}
+const wasm = (globalThis as unknown as { readonly WebAssembly?: Wasm }).WebAssembly
+
+interface Exports {
+  readonly memory: Memory
+  readonly heapBase: () => number
+  readonly setKey: (ptr: number, len: number) => void
+  readonly scan: (from: number, end: number, msg: number, msgCap: number, rec: number, max: number) => number
+  readonly macCheck: (rec: number, n: number) => number
+  readonly hmacOne: (m: number, out: number) => void
+}
+
+/** Bytes per record (see the kernel); its fields as 32-bit and 64-bit word indexes. */
+const REC = 80
+export const R_START = 0
+export const R_END = 1
+export const R_PREV = 2
+export const R_HASH = 3
+export const R_SIG = 4
+export const R_SIGLEN = 5
+export const R_MSG = 6
+export const R_MSGLEN = 7
+export const R_NEXT = 18
+/** index of `seq` in a Float64Array over the records */
+const R_SEQ64 = 4
+/** byte offset of the hash field's 32 bytes in a record */
+const R_DIGEST = 40
+
+/** Lines per kernel run. */
+export const RUN = 256
+
+const PAGE = 65536
+const PAD = 64
+
+let compiled: object | undefined | null
+
+const module = (): object | undefined => {
+  if (compiled === undefined) {
+    try {
+      if (wasm === undefined) throw new Error("no WebAssembly")
+      compiled = new wasm.Module(Buffer.from(KERNEL_WASM, "base64"))
+    } catch {
+      compiled = null // no WebAssembly here (for example node --jitless): the JavaScript paths do it all
+    }
+  }
+  return compiled ?? undefined
+}
+
+export class Kernel {
+  private readonly x: Exports
+  private mem: Buffer
+  private i32: Int32Array
+  private f64: Float64Array
+  private readonly rec: number
+  private readonly msg: number
+  private msgCap: number
+  private input: number
+  private inputCap = 0
+  /** where the loaded bytes start in the caller's buffer */
+  base = 0
+  /** the loaded length */
+  length = 0
+
+  private constructor(x: Exports, key: Uint8Array | undefined) {
+    this.x = x
+    const heap = x.heapBase()
+    this.rec = heap + PAD
+    this.msg = this.rec + RUN * REC
+    this.msgCap = 0
+    this.input = this.msg
+    this.mem = Buffer.from(x.memory.buffer)
+    this.i32 = new Int32Array(x.memory.buffer)
+    this.f64 = new Float64Array(x.memory.buffer)
+    const k = key === undefined ? new Uint8Array(0) : key.length > 64 ? hash("sha256", key, "buffer") : key
+    this.ensure(heap + PAD)
+    this.mem.set(k, heap)
+    x.setKey(heap, k.length)
+    this.mem.fill(0, heap, heap + 64)
+  }
+
+  /** A kernel keyed for HMAC (or unkeyed), or undefined where WebAssembly is not available. */
+  static make(key: Uint8Array | undefined): Kernel | undefined {
+    const m = module()
+    if (m === undefined || wasm === undefined) return undefined
+    const instance = new wasm.Instance(m, { env: { abort: () => { throw new Error("kernel abort") } } })
+    return new Kernel(instance.exports as unknown as Exports, key)
+  }
+
+  private ensure(bytes: number): void {
+    const have = this.x.memory.buffer.byteLength
+    if (bytes <= have) return
+    this.x.memory.grow(Math.ceil((bytes - have) / PAGE))
+    const b = this.x.memory.buffer
+    this.mem = Buffer.from(b)
+    this.i32 = new Int32Array(b)
+    this.f64 = new Float64Array(b)
+  }
+
+  /** Copy src[from, to) in as the input; runs then address it by positions in src. */
+  load(src: Uint8Array, from: number, to: number): void {
+    const n = to - from
+    // messages of a run are at most its lines plus 65 bytes each
+    const msgCap = n + RUN * 72
+    if (msgCap > this.msgCap || n + PAD > this.inputCap) {
+      this.msgCap = Math.max(msgCap, this.msgCap)
+      this.inputCap = Math.max(n + PAD, this.inputCap)
+      this.input = this.msg + this.msgCap
+      this.ensure(this.input + this.inputCap)
+    }
+    this.mem.set(src.subarray(from, to), this.input)
+    this.mem.fill(0, this.input + n, this.input + n + PAD)
+    this.base = from
+    this.length = n
+  }
+
+  /** Lines of our layout from src position `from`; how many the run took (see the kernel's `scan`). */
+  scan(from: number): number {
+    const start = this.input + from - this.base
+    return this.x.scan(start, this.input + this.length, this.msg, this.msgCap, this.rec, RUN)
+  }
+
+  /** A field of record k, positions translated back to the caller's buffer. */
+  at(k: number, field: number): number {
+    return this.i32[(this.rec >> 2) + k * (REC >> 2) + field]! - this.input + this.base
+  }
+
+  sigLen(k: number): number {
+    return this.i32[(this.rec >> 2) + k * (REC >> 2) + R_SIGLEN]!
+  }
+
+  seq(k: number): number {
+    return this.f64[(this.rec >> 3) + k * (REC >> 3) + R_SEQ64]!
+  }
+
+  /** Whether record k's message hashes to the value its hash field holds. */
+  hashHolds(k: number): boolean {
+    const r = (this.rec >> 2) + k * (REC >> 2)
+    const off = this.i32[r + R_MSG]!
+    const d = hash("sha256", this.mem.subarray(off, off + this.i32[r + R_MSGLEN]!), "binary")
+    const m = this.mem
+    const p = this.rec + k * REC + R_DIGEST
+    let diff = 0
+    for (let j = 0; j < 32; j++) diff |= d.charCodeAt(j) ^ m[p + j]!
+    return diff === 0
+  }
+
+  /** Record k's message, as latin1 text (for tests). */
+  message(k: number): string {
+    const r = (this.rec >> 2) + k * (REC >> 2)
+    const off = this.i32[r + R_MSG]!
+    return this.mem.toString("latin1", off, off + this.i32[r + R_MSGLEN]!)
+  }
+
+  /** How many leading records of the run carry the right HMAC of their hash field. */
+  macCheck(n: number): number {
+    return this.x.macCheck(this.rec, n)
+  }
+
+  /**
+   * For the JavaScript fast paths: record k names a hash field and a signature field (positions in
+   * the caller's buffer, within the loaded input) for `macCheck`.
+   */
+  setFields(k: number, hashAt: number, sigAt: number, sigLen: number): void {
+    const r = (this.rec >> 2) + k * (REC >> 2)
+    this.i32[r + R_HASH] = hashAt - this.base + this.input
+    this.i32[r + R_SIG] = sigAt - this.base + this.input
+    this.i32[r + R_SIGLEN] = sigLen
+  }
+
+  /** HMAC of a 64-byte message, as lowercase hex (tests hold the SIMD lanes to `createHmac`). */
+  hmacHex(message64: Uint8Array): string {
+    this.mem.set(message64.subarray(0, 64), this.msg)
+    this.x.hmacOne(this.msg, this.msg + 64)
+    return this.mem.toString("hex", this.msg + 64, this.msg + 96)
+  }
+}

@@ -1,0 +1,121 @@
+import { spawnSync } from "node:child_process"
+import { createHmac, randomBytes } from "node:crypto"
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import * as fc from "effect/FastCheck"
+import { FastLine, plainAt } from "../src/internal/fast.js"
+import * as F from "../src/internal/fixtures.js"
+import { Kernel, R_NEXT, RUN } from "../src/internal/kernel.js"
+import { BIN, tempDir } from "./helpers.js"
+
+const KEY = "kernel-test-key"
+const tmp = tempDir()
+afterAll(tmp.cleanup)
+
+const make = (key?: string): Kernel => {
+  const k = Kernel.make(key === undefined ? undefined : Buffer.from(key, "utf8"))
+  if (k === undefined) throw new Error("no WebAssembly in the test runtime")
+  return k
+}
+
+/** The lines the kernel takes from `text`, run after run; and the messages it laid out. */
+const take = (k: Kernel, text: Buffer): { lines: number; messages: Array<string>; hashes: number; macs: number } => {
+  k.load(text, 0, text.length)
+  let p = 0
+  let lines = 0
+  let hashes = 0
+  let macs = 0
+  const messages: Array<string> = []
+  for (;;) {
+    const n = k.scan(p)
+    if (n === 0) break
+    lines += n
+    macs += k.macCheck(n)
+    for (let j = 0; j < n; j++) {
+      if (k.hashHolds(j)) hashes++
+      messages.push(k.message(j))
+    }
+    p = k.at(n - 1, R_NEXT)
+  }
+  return { lines, messages, hashes, macs }
+}
+
+const isHex = (s: string) => /^[0-9a-f]{64}$/.test(s)
+
+describe("the WebAssembly kernel", () => {
+  it.prop("computes HMAC-SHA256 in its SIMD lanes exactly as createHmac does", [fc.uint8Array({ minLength: 1, maxLength: 130 }), fc.uint8Array({ minLength: 64, maxLength: 64 })], ([key, message]) => {
+    const k = Kernel.make(key)!
+    expect(k.hmacHex(message)).toBe(createHmac("sha256", key).update(message).digest("hex"))
+  }, { fastCheck: { numRuns: 300 } })
+
+  it("takes every line of an untouched pack of our layout, across runs, with the messages of the JavaScript path", () => {
+    const specs = Array.from({ length: RUN * 2 + 37 }, (_, i) => F.llmCall(i))
+    const { lines } = F.chain(specs, { key: KEY })
+    const text = Buffer.from(lines.join("\n") + "\n")
+    const got = take(make(KEY), text)
+    expect(got.lines).toBe(lines.length)
+    expect(got.hashes).toBe(lines.length)
+    expect(got.macs).toBe(lines.length)
+    const f = new FastLine()
+    const expected = lines.map((l) => {
+      const b = Buffer.from(l)
+      expect(f.parse(b, 0, b.length)).toBe(true)
+      return f.message(b, 0).toString("latin1")
+    })
+    expect(got.messages).toEqual(expected)
+    // CRLF line ends too
+    expect(take(make(KEY), Buffer.from(lines.join("\r\n") + "\r\n")).lines).toBe(lines.length)
+    // under a wrong key every line is still taken, and the HMAC check stops at the first
+    expect(take(make("wrong"), text)).toMatchObject({ lines: lines.length, hashes: lines.length, macs: 0 })
+  })
+
+  it.prop("takes a changed line exactly when the JavaScript fast path does, with the same message", [fc.integer({ min: 0, max: 11 }), fc.nat(), fc.constantFrom(0x22, 0x5c, 0x00, 0x0d, 0x20, 0x30, 0x31, 0x2e, 0x2d, 0x65, 0x61, 0x41, 0x7b, 0x7d, 0x5b, 0x5d, 0x2c, 0x3a, 0x75, 0xc3, 0xff), fc.boolean()], ([i, pos, byte, keyed]) => {
+    const { lines } = F.chain(F.mixed(12), { key: keyed ? KEY : undefined })
+    const line = Buffer.from(lines[i]!)
+    line[pos % line.length] = byte
+    const f = new FastLine()
+    const js = f.parse(line, 0, line.length)
+    // the kernel also checks what the JavaScript path leaves to the comparisons after it
+    const hashField = js ? line.toString("latin1", f.hashAt, f.hashAt + 64) : ""
+    const expected = js && isHex(hashField) && (f.sigLen === 0 || plainAt(line, f.sigAt, 64))
+    const k = make(keyed ? KEY : undefined)
+    k.load(Buffer.concat([line, Buffer.from("\n")]), 0, line.length + 1)
+    const n = k.scan(0)
+    expect(n === 1).toBe(expected)
+    if (expected) expect(k.message(0)).toBe(f.message(line, 0).toString("latin1"))
+  }, { fastCheck: { numRuns: 3000 } })
+
+  it("stops a run where two neighbours do not link, and never reads past a line without its newline", () => {
+    const { lines } = F.chain(Array.from({ length: 10 }, (_, i) => F.llmCall(i)), { key: KEY })
+    const swapped = [...lines]
+    ;[swapped[4], swapped[5]] = [swapped[5]!, swapped[4]!]
+    const k = make(KEY)
+    const text = Buffer.from(swapped.join("\n") + "\n")
+    k.load(text, 0, text.length)
+    expect(k.scan(0)).toBe(4)
+    // the next run starts at the line that did not link; linking it to what came before is the host's part
+    expect(k.scan(k.at(3, R_NEXT))).toBe(1)
+    expect(take(make(KEY), Buffer.from(lines.join("\n"))).lines).toBe(9)
+  })
+
+  it("is optional: without WebAssembly (node --jitless) verification gives the same verdicts", () => {
+    const { lines } = F.chain(Array.from({ length: 50 }, (_, i) => F.llmCall(i)), { key: KEY })
+    const good = join(tmp.dir, "good.jsonl")
+    writeFileSync(good, lines.join("\n") + "\n")
+    const bad = join(tmp.dir, "bad.jsonl")
+    writeFileSync(bad, lines.map((l, i) => (i === 20 ? l.replace('"stop"', '"stap"') : l)).join("\n") + "\n")
+    const run = (path: string) => spawnSync(process.execPath, ["--jitless", "--no-warnings", BIN, "verify", path, "--key", KEY, "--json"], { encoding: "utf8" })
+    const ok = run(good)
+    expect(ok.status).toBe(0)
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, entries: 50 })
+    const edited = run(bad)
+    expect(edited.status).toBe(1)
+    expect(JSON.parse(edited.stdout)).toMatchObject({ ok: false, error: { _tag: "EditDetected", line: 21 } })
+  })
+
+  it("hashes a key longer than a block first, as HMAC prescribes", () => {
+    const long = randomBytes(200)
+    expect(Kernel.make(long)!.hmacHex(Buffer.alloc(64, 0x61))).toBe(createHmac("sha256", long).update(Buffer.alloc(64, 0x61)).digest("hex"))
+  })
+})
