@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
-import { FastLine, plainAt } from "../src/internal/fast.js"
+import { FastLine, FastReference, plainAt } from "../src/internal/fast.js"
 import * as F from "../src/internal/fixtures.js"
 import { Kernel, R_NEXT, RUN } from "../src/internal/kernel.js"
 import { BIN, tempDir } from "./helpers.js"
@@ -43,21 +43,42 @@ const take = (k: Kernel, text: Buffer): { lines: number; messages: Array<string>
 
 const isHex = (s: string) => /^[0-9a-f]{64}$/.test(s)
 
+// Keys without escapes (the fast paths leave escaped keys to the general reader), values of every
+// kind: strings with escapes and astral characters, integers beyond 2^53, doubles in plain form.
+const keyArb = fc.string({ unit: "grapheme", minLength: 0, maxLength: 8 }).filter((k) => !/["\\\u0000-\u001f]/.test(k))
+// (at most 15 significant digits: longer ones go to the general reader on purpose, see fast.ts)
+const doubleArb = fc
+  .tuple(fc.integer({ min: -(10 ** 12), max: 10 ** 12 }), fc.integer({ min: 1, max: 6 }))
+  .map(([n, k]) => n / 10 ** k)
+  .filter((x) => !Number.isInteger(x) && Math.abs(x) >= 1e-4)
+const leafArb = fc.oneof(
+  fc.string({ unit: "binary", maxLength: 30 }).filter((v) => !/[\ud800-\udfff]/.test(v.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ""))),
+  fc.integer(),
+  fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }),
+  doubleArb,
+  fc.boolean(),
+  fc.constant(null)
+)
+const payloadArb = fc.letrec((tie) => ({
+  value: fc.oneof({ depthSize: "small", withCrossShrink: true }, leafArb, fc.array(tie("value"), { maxLength: 4 }), tie("object")),
+  object: fc.dictionary(keyArb, tie("value"), { maxKeys: 6 })
+})).object as fc.Arbitrary<Record<string, unknown>>
+
 describe("the WebAssembly kernel", () => {
   it.prop("computes HMAC-SHA256 in its SIMD lanes exactly as createHmac does", [fc.uint8Array({ minLength: 1, maxLength: 130 }), fc.uint8Array({ minLength: 64, maxLength: 64 })], ([key, message]) => {
     const k = Kernel.make(key)!
     expect(k.hmacHex(message)).toBe(createHmac("sha256", key).update(message).digest("hex"))
   }, { fastCheck: { numRuns: 300 } })
 
-  it("takes every line of an untouched pack of our layout, across runs, with the messages of the JavaScript path", () => {
+  it.each(["ours", "reference"] as const)("takes every line of an untouched pack (%s layout), across runs, with the messages of the JavaScript path", (layout) => {
     const specs = Array.from({ length: RUN * 2 + 37 }, (_, i) => F.llmCall(i))
-    const { lines } = F.chain(specs, { key: KEY })
+    const { lines } = F.chain(specs, { key: KEY, layout })
     const text = Buffer.from(lines.join("\n") + "\n")
     const got = take(make(KEY), text)
     expect(got.lines).toBe(lines.length)
     expect(got.hashes).toBe(lines.length)
     expect(got.macs).toBe(lines.length)
-    const f = new FastLine()
+    const f = layout === "ours" ? new FastLine() : new FastReference()
     const expected = lines.map((l) => {
       const b = Buffer.from(l)
       expect(f.parse(b, 0, b.length)).toBe(true)
@@ -70,13 +91,14 @@ describe("the WebAssembly kernel", () => {
     expect(take(make("wrong"), text)).toMatchObject({ lines: lines.length, hashes: lines.length, macs: 0 })
   })
 
-  it.prop("takes a changed line exactly when the JavaScript fast path does, with the same message", [fc.integer({ min: 0, max: 11 }), fc.nat(), fc.constantFrom(0x22, 0x5c, 0x00, 0x0d, 0x20, 0x30, 0x31, 0x2e, 0x2d, 0x65, 0x61, 0x41, 0x7b, 0x7d, 0x5b, 0x5d, 0x2c, 0x3a, 0x75, 0xc3, 0xff), fc.boolean()], ([i, pos, byte, keyed]) => {
-    const { lines } = F.chain(F.mixed(12), { key: keyed ? KEY : undefined })
-    const line = Buffer.from(lines[i]!)
+  it.prop("takes a changed line exactly when the JavaScript fast paths do, with the same message", [fc.boolean(), fc.integer({ min: 0, max: 11 }), fc.nat(), fc.constantFrom(0x22, 0x5c, 0x00, 0x0d, 0x20, 0x30, 0x31, 0x2e, 0x2d, 0x65, 0x61, 0x41, 0x7a, 0x7b, 0x7d, 0x5b, 0x5d, 0x2c, 0x3a, 0x75, 0xc3, 0xff), fc.boolean(), fc.boolean()], ([reference, i, pos, byte, keyed, controls]) => {
+    const { lines } = F.chain(F.mixed(12), { key: keyed ? KEY : undefined, layout: reference ? "reference" : "ours" })
+    const text = reference && controls ? lines[i]!.replace(/\}$/, ', "controls": ["Art.12 record-keeping", "GOVERN 1.4"]}') : lines[i]!
+    const line = Buffer.from(text)
     line[pos % line.length] = byte
-    const f = new FastLine()
+    const f = reference ? new FastReference() : new FastLine()
     const js = f.parse(line, 0, line.length)
-    // the kernel also checks what the JavaScript path leaves to the comparisons after it
+    // the kernel also checks what the JavaScript paths leave to the comparisons after them
     const hashField = js ? line.toString("latin1", f.hashAt, f.hashAt + 64) : ""
     const expected = js && isHex(hashField) && (f.sigLen === 0 || plainAt(line, f.sigAt, 64))
     const k = make(keyed ? KEY : undefined)
@@ -84,7 +106,21 @@ describe("the WebAssembly kernel", () => {
     const n = k.scan(0)
     expect(n === 1).toBe(expected)
     if (expected) expect(k.message(0)).toBe(f.message(line, 0).toString("latin1"))
-  }, { fastCheck: { numRuns: 3000 } })
+  }, { fastCheck: { numRuns: 4000 } })
+
+  it.prop("rewrites any payload of the reference layout into the canonical message of our layout", [fc.array(payloadArb, { minLength: 1, maxLength: 6 }), fc.boolean()], ([payloads, keyed]) => {
+    const specs = payloads.map((payload) => ({ type: "record", payload }))
+    const k = keyed ? KEY : undefined
+    const ours = F.chain(specs, { key: k }).lines
+    const reference = F.chain(specs, { key: k, layout: "reference" }).lines
+    const a = take(make(k), Buffer.from(ours.join("\n") + "\n"))
+    const b = take(make(k), Buffer.from(reference.join("\n") + "\n"))
+    expect(a.lines).toBe(specs.length)
+    expect(b.lines).toBe(specs.length)
+    expect(b.messages).toEqual(a.messages)
+    expect(b.hashes).toBe(specs.length)
+    expect(b.macs).toBe(keyed ? specs.length : 0)
+  }, { fastCheck: { numRuns: 400 } })
 
   it("stops a run where two neighbours do not link, and never reads past a line without its newline", () => {
     const { lines } = F.chain(Array.from({ length: 10 }, (_, i) => F.llmCall(i)), { key: KEY })
@@ -97,6 +133,24 @@ describe("the WebAssembly kernel", () => {
     // the next run starts at the line that did not link; linking it to what came before is the host's part
     expect(k.scan(k.at(3, R_NEXT))).toBe(1)
     expect(take(make(KEY), Buffer.from(lines.join("\n"))).lines).toBe(9)
+  })
+
+  it("sorts reference-layout members at every depth and refuses duplicate keys", () => {
+    const row = (payload: string) =>
+      `{"seq": 0, "ts": "t", "type": "x", "payload": ${payload}, "prev_hash": "${"0".repeat(64)}", "hash": "${"ab".repeat(32)}", "sig": ""}\n`
+    const one = (payload: string): string | undefined => {
+      const k = make()
+      const text = Buffer.from(row(payload))
+      k.load(text, 0, text.length)
+      return k.scan(0) === 1 ? Buffer.from(k.message(0), "latin1").toString("utf8").slice(64) : undefined
+    }
+    expect(one('{"b": 1, "a": [{"z": null, "y": true}], "\u00e9": "x", "ab": {}}')).toBe(
+      '{"payload":{"a":[{"y":true,"z":null}],"ab":{},"b":1,"\u00e9":"x"},"seq":0,"ts":"t","type":"x"}'
+    )
+    expect(one('{"b": 1, "a": 2, "b": 3}')).toBeUndefined()
+    expect(one('{"a": {"k": 1, "k": 2}}')).toBeUndefined()
+    expect(one('{"aaaab": 1, "aaaaa": 2}')).toBe('{"payload":{"aaaaa":2,"aaaab":1},"seq":0,"ts":"t","type":"x"}')
+    expect(one('{"aaaa": 1, "aaaa": 2}')).toBeUndefined()
   })
 
   it("is optional: without WebAssembly (node --jitless) verification gives the same verdicts", () => {

@@ -278,12 +278,386 @@ function plain(p: usize, n: i32): bool {
   return true
 }
 
+// What a line parser found (see `lineOurs` and `lineRef`).
+let gPrev: usize = 0
+let gHash: usize = 0
+let gSig: usize = 0
+let gSigLen: i32 = 0
+let gSeq: f64 = 0
+let gLen: usize = 0
+let gLineEnd: usize = 0
+let gNext: usize = 0
+
 /**
- * Lines of our layout from `from` (a line start) up to `end` (the byte after a '\n'), at most
- * `max`: each is checked, its message (prev_hash + body + "}") written at msg (at most `msgCap`
- * bytes in all), its record written at rec. Consecutive lines must link (seq + 1, prev_hash equal
- * to the hash before). The count of lines taken; the first line not taken ends the run.
- * The input must be followed by at least 16 readable bytes.
+ * After the signature field's opening quote at sigAt: a signature of 0 or 64 plain bytes, its
+ * closing quote; then `rest` must be the '}' closing the line and '\n' (or "\r\n"). Sets gSig,
+ * gSigLen, gLineEnd and gNext; false otherwise. `controls` allows the pack rows' list of strings.
+ */
+function tail(sigAt: usize, end: usize, controls: bool): bool {
+  gSig = sigAt
+  if (load<u8>(sigAt) == 0x22) gSigLen = 0
+  else if (sigAt + 64 < end && load<u8>(sigAt + 64) == 0x22 && plain(sigAt, 64)) gSigLen = 64
+  else return false
+  let i = sigAt + <usize>gSigLen + 1
+  if (controls && load<u8>(i) == 0x2c) {
+    // a pack row: , "controls": [strings] (not hashed, but it must be well-formed)
+    if (!at(i, CONTROLS, 15)) return false
+    i += 15
+    if (load<u8>(i) != 0x5d)
+      for (;;) {
+        if (load<u8>(i) != 0x22) return false
+        i = str(i, end)
+        if (i == 0) return false
+        if (load<u8>(i) == 0x2c && load<u8>(i + 1) == 0x20) i += 2
+        else break
+      }
+    if (load<u8>(i) != 0x5d) return false
+    i++
+  }
+  if (i >= end || load<u8>(i) != 0x7d) return false
+  i++
+  gLineEnd = i
+  if (load<u8>(i) == 0x0d) i++
+  if (i >= end || load<u8>(i) != 0x0a) return false
+  gNext = i + 1
+  return true
+}
+
+/** A line of our layout at s: checked in place, its message written at w (room up to wEnd). */
+function lineOurs(s: usize, end: usize, w: usize, wEnd: usize): bool {
+  let i = object(s + 11, end)
+  if (i == 0 || !at(i, SEQ, 7)) return false
+  i = seqDigits(i + 7, end)
+  if (i == 0) return false
+  gSeq = parsedSeq
+  if (!at(i, TS, 7)) return false
+  i = str(i + 6, end)
+  if (i == 0 || !at(i, TYPE, 9)) return false
+  i = str(i + 8, end)
+  if (i == 0) return false
+  const bodyEnd = i
+  if (i + 14 + 64 + 10 + 64 + 9 > end || !at(i, PREV, 14)) return false
+  gPrev = i + 14
+  i = gPrev + 64
+  if (!at(i, HASH, 10)) return false
+  gHash = i + 10
+  i = gHash + 64
+  if (!at(i, SIG, 9) || !tail(i + 9, end, false)) return false
+  const len: usize = 64 + (bodyEnd - s) + 1
+  if (w + len > wEnd) return false
+  memory.copy(w, gPrev, 64)
+  memory.copy(w + 64, s, bodyEnd - s)
+  store<u8>(w + len - 1, 0x7d)
+  gLen = len
+  return true
+}
+
+// The reference layout: Python's json.dumps defaults, keys in insertion order.
+const REF_SEQ = memory.data<u8>([0x7b, 0x22, 0x73, 0x65, 0x71, 0x22, 0x3a, 0x20]) // {"seq": 
+const REF_TS = memory.data<u8>([0x2c, 0x20, 0x22, 0x74, 0x73, 0x22, 0x3a, 0x20, 0x22]) // , "ts": "
+const REF_TYPE = memory.data<u8>([0x2c, 0x20, 0x22, 0x74, 0x79, 0x70, 0x65, 0x22, 0x3a, 0x20, 0x22]) // , "type": "
+const REF_PAYLOAD = memory.data<u8>([0x2c, 0x20, 0x22, 0x70, 0x61, 0x79, 0x6c, 0x6f, 0x61, 0x64, 0x22, 0x3a, 0x20, 0x7b]) // , "payload": {
+const REF_PREV = memory.data<u8>([0x2c, 0x20, 0x22, 0x70, 0x72, 0x65, 0x76, 0x5f, 0x68, 0x61, 0x73, 0x68, 0x22, 0x3a, 0x20, 0x22]) // , "prev_hash": "
+const REF_HASH = memory.data<u8>([0x22, 0x2c, 0x20, 0x22, 0x68, 0x61, 0x73, 0x68, 0x22, 0x3a, 0x20, 0x22]) // ", "hash": "
+const REF_SIG = memory.data<u8>([0x22, 0x2c, 0x20, 0x22, 0x73, 0x69, 0x67, 0x22, 0x3a, 0x20, 0x22]) // ", "sig": "
+const CONTROLS = memory.data<u8>([0x2c, 0x20, 0x22, 0x63, 0x6f, 0x6e, 0x74, 0x72, 0x6f, 0x6c, 0x73, 0x22, 0x3a, 0x20, 0x5b]) // , "controls": [
+
+/** Output position of the canonical rewrite. */
+let o: usize = 0
+
+/** Copy the canonical string at i (opening quote) to o; its end, or 0. Sets `escaped`. */
+function copyStr(i: usize, end: usize): usize {
+  let j = i + 1
+  store<u8>(o, 0x22)
+  o++
+  escaped = false
+  const quote = i8x16.splat(0x22)
+  const slash = i8x16.splat(0x5c)
+  const space = i8x16.splat(0x20)
+  for (;;) {
+    for (;;) {
+      const v = v128.load(j)
+      v128.store(o, v) // bytes past the stop are overwritten by what follows
+      const bits = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, slash)), i8x16.lt_u(v, space)))
+      if (bits != 0) {
+        const t = <usize>ctz(bits)
+        j += t
+        o += t
+        break
+      }
+      j += 16
+      o += 16
+      if (j >= end) return 0
+    }
+    if (j >= end) return 0
+    if (load<u8>(j) == 0x22) {
+      store<u8>(o, 0x22)
+      o++
+      return j + 1
+    }
+    if (load<u8>(j) != 0x5c) return 0
+    const e = escapeEnd(j)
+    if (e == 0) return 0
+    escaped = true
+    while (j < e) {
+      store<u8>(o, load<u8>(j))
+      o++
+      j++
+    }
+  }
+  return 0 // not reached
+}
+
+const MEMBERS = 256
+const MSTART = memory.data(MEMBERS * 4, 4) // output span of each open member
+const MEND = memory.data(MEMBERS * 4, 4)
+const MKEY = memory.data(MEMBERS * 4, 4) // its key, in the output
+const MKEYEND = memory.data(MEMBERS * 4, 4)
+const MPREFIX = memory.data(MEMBERS * 4, 4) // the key's first four bytes, big-endian
+const ORDER = memory.data(MEMBERS * 4, 4)
+const BASE = memory.data(DEPTH * 4, 4) // first member of each open object
+
+@inline function mget(a: usize, m: i32): u32 {
+  return load<u32>(a + (<usize>m << 2))
+}
+@inline function mset(a: usize, m: i32, v: u32): void {
+  store<u32>(a + (<usize>m << 2), v)
+}
+
+function cmpKeys(x: i32, y: i32): i32 {
+  const px = mget(MPREFIX, x)
+  const py = mget(MPREFIX, y)
+  if (px != py) return px < py ? -1 : 1
+  return compareBytes(<usize>mget(MKEY, x), <usize>mget(MKEYEND, x), <usize>mget(MKEY, y), <usize>mget(MKEYEND, y))
+}
+
+/** `"key": ` at i for member m, copied as `"key":`; the position of its value, or 0. */
+function refKey(i: usize, end: usize, m: i32): usize {
+  if (load<u8>(i) != 0x22) return 0
+  mset(MSTART, m, <u32>o)
+  const k = copyStr(i, end)
+  if (k == 0 || escaped || load<u8>(k) != 0x3a || load<u8>(k + 1) != 0x20) return 0
+  const ks = mget(MSTART, m) + 1
+  const ke = <u32>o - 1
+  mset(MKEY, m, ks)
+  mset(MKEYEND, m, ke)
+  const l = ke - ks
+  const p =
+    (l > 0 ? <u32>load<u8>(ks) << 24 : 0) | (l > 1 ? <u32>load<u8>(ks + 1) << 16 : 0) | (l > 2 ? <u32>load<u8>(ks + 2) << 8 : 0) | (l > 3 ? <u32>load<u8>(ks + 3) : 0)
+  mset(MPREFIX, m, p)
+  store<u8>(o, 0x3a)
+  o++
+  return k + 2
+}
+
+/** Put the members [from, to) of a just-closed object in key order; false on a duplicate key. */
+function sortMembers(from: i32, to: i32): bool {
+  let sorted = true
+  for (let k = from + 1; k < to; k++) {
+    const a = mget(MPREFIX, k - 1)
+    const b = mget(MPREFIX, k)
+    if (a < b) continue
+    if (a > b) sorted = false
+    else {
+      const d = cmpKeys(k - 1, k)
+      if (d == 0) return false
+      if (d > 0) sorted = false
+    }
+  }
+  if (sorted) return true
+  const n = to - from
+  // insertion sort on the prefixes, a full comparison only on a tie
+  for (let k = 0; k < n; k++) {
+    const m = from + k
+    const pm = mget(MPREFIX, m)
+    let q = k
+    while (q > 0) {
+      const x = <i32>mget(ORDER, q - 1)
+      const px = mget(MPREFIX, x)
+      if (px < pm || (px == pm && cmpKeys(x, m) < 0)) break
+      mset(ORDER, q, <u32>x)
+      q--
+    }
+    mset(ORDER, q, <u32>m)
+  }
+  for (let k = 1; k < n; k++) {
+    const a = <i32>mget(ORDER, k - 1)
+    const b = <i32>mget(ORDER, k)
+    if (mget(MPREFIX, a) == mget(MPREFIX, b) && cmpKeys(a, b) == 0) return false
+  }
+  // park the members after the output, then write them back in order
+  const regionStart = <usize>mget(MSTART, from)
+  const regionEnd = <usize>mget(MEND, to - 1)
+  const park = o
+  memory.copy(park, regionStart, regionEnd - regionStart)
+  let w = regionStart
+  for (let k = 0; k < n; k++) {
+    const m = <i32>mget(ORDER, k)
+    if (k > 0) {
+      store<u8>(w, 0x2c)
+      w++
+    }
+    const a = park + <usize>mget(MSTART, m) - regionStart
+    const len = <usize>mget(MEND, m) - <usize>mget(MSTART, m)
+    memory.copy(w, a, len)
+    w += len
+  }
+  return true
+}
+
+/** Check the payload object at i ('{') and write it canonically at o; its end, or 0. */
+function refObject(i0: usize, end: usize): usize {
+  let i = i0
+  let depth = 0
+  let members = 0
+  for (;;) {
+    let c = load<u8>(i)
+    if (c == 0x22) {
+      i = copyStr(i, end)
+      if (i == 0) return 0
+    } else if (c == 0x7b || c == 0x5b) {
+      store<u8>(o, c)
+      o++
+      i++
+      const close: u8 = c == 0x7b ? 0x7d : 0x5d
+      if (load<u8>(i) == close) {
+        store<u8>(o, close)
+        o++
+        i++
+      } else {
+        if (depth == DEPTH) return 0
+        store<u8>(KINDS + depth, c)
+        store<u32>(BASE + (<usize>depth << 2), <u32>members)
+        depth++
+        if (c == 0x7b) {
+          if (members == MEMBERS) return 0
+          i = refKey(i, end, members++)
+          if (i == 0) return 0
+        }
+        continue
+      }
+    } else if (c == 0x2d || (c >= 0x30 && c <= 0x39)) {
+      const e = num(i, end)
+      if (e == 0) return 0
+      memory.copy(o, i, e - i)
+      o += e - i
+      i = e
+    } else if (c == 0x74 && load<u8>(i + 1) == 0x72 && load<u8>(i + 2) == 0x75 && load<u8>(i + 3) == 0x65) {
+      store<u32>(o, load<u32>(i))
+      o += 4
+      i += 4
+    } else if (c == 0x66 && load<u8>(i + 1) == 0x61 && load<u8>(i + 2) == 0x6c && load<u8>(i + 3) == 0x73 && load<u8>(i + 4) == 0x65) {
+      store<u32>(o, load<u32>(i))
+      store<u8>(o + 4, 0x65)
+      o += 5
+      i += 5
+    } else if (c == 0x6e && load<u8>(i + 1) == 0x75 && load<u8>(i + 2) == 0x6c && load<u8>(i + 3) == 0x6c) {
+      store<u32>(o, load<u32>(i))
+      o += 4
+      i += 4
+    } else return 0
+    for (;;) {
+      if (depth == 0) return i
+      const kind = load<u8>(KINDS + depth - 1)
+      if (kind == 0x7b) mset(MEND, members - 1, <u32>o)
+      c = load<u8>(i)
+      if (c == 0x2c && load<u8>(i + 1) == 0x20) {
+        store<u8>(o, 0x2c)
+        o++
+        i += 2
+        if (kind == 0x7b) {
+          if (members == MEMBERS) return 0
+          i = refKey(i, end, members++)
+          if (i == 0) return 0
+        }
+        break
+      }
+      if (kind == 0x7b && c == 0x7d) {
+        const from = <i32>load<u32>(BASE + (<usize>(depth - 1) << 2))
+        if (!sortMembers(from, members)) return 0
+        members = from
+        store<u8>(o, 0x7d)
+        o++
+        depth--
+        i++
+        continue
+      }
+      if (kind == 0x5b && c == 0x5d) {
+        store<u8>(o, 0x5d)
+        o++
+        depth--
+        i++
+        continue
+      }
+      return 0
+    }
+  }
+  return 0 // not reached
+}
+
+@inline function put(lit: usize, n: i32): void {
+  memory.copy(o, lit, n)
+  o += <usize>n
+}
+
+const BODY_PAYLOAD = memory.data<u8>([0x7b, 0x22, 0x70, 0x61, 0x79, 0x6c, 0x6f, 0x61, 0x64, 0x22, 0x3a]) // {"payload":
+const BODY_TS = memory.data<u8>([0x2c, 0x22, 0x74, 0x73, 0x22, 0x3a]) // ,"ts":
+const BODY_TYPE = memory.data<u8>([0x2c, 0x22, 0x74, 0x79, 0x70, 0x65, 0x22, 0x3a]) // ,"type":
+
+/**
+ * A line of the reference layout at s: checked, its payload rewritten canonically (spaces
+ * dropped, members in key order) into the message at w. Needs room for twice the line.
+ */
+function lineRef(s: usize, end: usize, w: usize, wEnd: usize): bool {
+  const seqAt = s + 8
+  let i = seqDigits(seqAt, end)
+  if (i == 0) return false
+  gSeq = parsedSeq
+  const seqEnd = i
+  if (!at(i, REF_TS, 9)) return false
+  const tsAt = i + 8
+  i = str(tsAt, end)
+  if (i == 0 || !at(i, REF_TYPE, 11)) return false
+  const tsEnd = i
+  const typeAt = i + 10
+  i = str(typeAt, end)
+  if (i == 0 || !at(i, REF_PAYLOAD, 14)) return false
+  const typeEnd = i
+  // The message never exceeds the line, and parking members takes at most as much again; the
+  // host sizes the message region to twice the input, so this holds for every line of a run.
+  if (w + 2 * (end - s) + 256 > wEnd) return false
+  o = w + 64
+  put(BODY_PAYLOAD, 11)
+  i = refObject(i + 13, end)
+  if (i == 0 || i + 16 + 64 + 12 + 64 + 11 > end || !at(i, REF_PREV, 16)) return false
+  put(SEQ, 7)
+  memory.copy(o, seqAt, seqEnd - seqAt)
+  o += seqEnd - seqAt
+  put(BODY_TS, 6)
+  memory.copy(o, tsAt, tsEnd - tsAt)
+  o += tsEnd - tsAt
+  put(BODY_TYPE, 8)
+  memory.copy(o, typeAt, typeEnd - typeAt)
+  o += typeEnd - typeAt
+  store<u8>(o, 0x7d)
+  o++
+  gPrev = i + 16
+  i = gPrev + 64
+  if (!at(i, REF_HASH, 12)) return false
+  gHash = i + 12
+  i = gHash + 64
+  if (!at(i, REF_SIG, 11) || !tail(i + 11, end, true)) return false
+  memory.copy(w, gPrev, 64)
+  gLen = o - w
+  return true
+}
+
+/**
+ * Lines from `from` (a line start) up to `end` (the byte after a '\n'), at most `max`, in either
+ * layout: each is checked, its message (prev_hash + canonical body) written at msg (at most
+ * `msgCap` bytes in all), its record written at rec. Consecutive lines must link (seq + 1,
+ * prev_hash equal to the hash before). The count of lines taken; the first line not taken ends
+ * the run. The input must be followed by at least 16 readable bytes.
  */
 export function scan(from: usize, end: usize, msg: usize, msgCap: usize, rec: usize, max: i32): i32 {
   let n = 0
@@ -292,62 +666,31 @@ export function scan(from: usize, end: usize, msg: usize, msgCap: usize, rec: us
   const msgEnd = msg + msgCap
   while (n < max && p < end) {
     const r = rec + <usize>(n * REC)
-    const s = p
-    if (!at(s, PAYLOAD, 12)) break
-    let i = object(s + 11, end)
-    if (i == 0 || !at(i, SEQ, 7)) break
-    i = seqDigits(i + 7, end)
-    if (i == 0) break
-    const seq = parsedSeq
-    if (!at(i, TS, 7)) break
-    i = str(i + 6, end)
-    if (i == 0 || !at(i, TYPE, 9)) break
-    i = str(i + 8, end)
-    if (i == 0) break
-    const bodyEnd = i
-    if (!at(i, PREV, 14)) break
-    const prevAt = i + 14
-    i = prevAt + 64
-    if (i + 10 > end || !at(i, HASH, 10)) break
-    const hashAt = i + 10
-    i = hashAt + 64
-    if (i + 9 > end || !at(i, SIG, 9)) break
-    const sigAt = i + 9
-    let sigLen = 0
-    if (load<u8>(sigAt) == 0x22) sigLen = 0
-    else if (sigAt + 64 < end && load<u8>(sigAt + 64) == 0x22 && plain(sigAt, 64)) sigLen = 64
-    else break
-    i = sigAt + sigLen + 1
-    if (i >= end || load<u8>(i) != 0x7d) break
-    i++
-    let lineEnd = i
-    if (load<u8>(i) == 0x0d) i++
-    if (i >= end || load<u8>(i) != 0x0a) break
-    if (!unhex(hashAt, r + 40)) break
+    if (at(p, PAYLOAD, 12)) {
+      if (!lineOurs(p, end, w, msgEnd)) break
+    } else if (at(p, REF_SEQ, 8)) {
+      if (!lineRef(p, end, w, msgEnd)) break
+    } else break
+    if (!unhex(gHash, r + 40)) break
     // links within the run (the first line's link is the host's to check)
     if (n > 0) {
       const q = r - <usize>REC
-      if (load<f64>(q, 32) + 1 != seq) break
-      if (compareBytes(prevAt, prevAt + 64, <usize>load<u32>(q, 12), <usize>load<u32>(q, 12) + 64) != 0) break
+      if (load<f64>(q, 32) + 1 != gSeq) break
+      if (compareBytes(gPrev, gPrev + 64, <usize>load<u32>(q, 12), <usize>load<u32>(q, 12) + 64) != 0) break
     }
-    const len: usize = 64 + (bodyEnd - s) + 1
-    if (w + len > msgEnd) break
-    memory.copy(w, prevAt, 64)
-    memory.copy(w + 64, s, bodyEnd - s)
-    store<u8>(w + len - 1, 0x7d)
-    store<u32>(r, <u32>s)
-    store<u32>(r, <u32>lineEnd, 4)
-    store<u32>(r, <u32>prevAt, 8)
-    store<u32>(r, <u32>hashAt, 12)
-    store<u32>(r, <u32>sigAt, 16)
-    store<u32>(r, <u32>sigLen, 20)
+    store<u32>(r, <u32>p)
+    store<u32>(r, <u32>gLineEnd, 4)
+    store<u32>(r, <u32>gPrev, 8)
+    store<u32>(r, <u32>gHash, 12)
+    store<u32>(r, <u32>gSig, 16)
+    store<u32>(r, <u32>gSigLen, 20)
     store<u32>(r, <u32>w, 24)
-    store<u32>(r, <u32>len, 28)
-    store<f64>(r, seq, 32)
-    store<u32>(r, <u32>(i + 1), 72)
-    w += len
+    store<u32>(r, <u32>gLen, 28)
+    store<f64>(r, gSeq, 32)
+    store<u32>(r, <u32>gNext, 72)
+    w += gLen
     n++
-    p = i + 1
+    p = gNext
   }
   return n
 }

@@ -119,8 +119,9 @@ export class Kernel {
   /** Copy src[from, to) in as the input; runs then address it by positions in src. */
   load(src: Uint8Array, from: number, to: number): void {
     const n = to - from
-    // messages of a run are at most its lines plus 65 bytes each
-    const msgCap = n + RUN * 72
+    // a message is never longer than its line; rewriting a reference-layout line needs as much
+    // again to park members while it sorts them (see the kernel's `lineRef`)
+    const msgCap = 2 * n + 4096
     if (msgCap > this.msgCap || n + PAD > this.inputCap) {
       this.msgCap = Math.max(msgCap, this.msgCap)
       this.inputCap = Math.max(n + PAD, this.inputCap)
@@ -133,7 +134,7 @@ export class Kernel {
     this.length = n
   }
 
-  /** Lines of our layout from src position `from`; how many the run took (see the kernel's `scan`). */
+  /** Lines of either layout from src position `from`; how many the run took (see the kernel's `scan`). */
   scan(from: number): number {
     const start = this.input + from - this.base
     return this.x.scan(start, this.input + this.length, this.msg, this.msgCap, this.rec, RUN)
