@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { hash } from "node:crypto"
+import { createHash, hash } from "node:crypto"
 import * as Either from "effect/Either"
 import type { CanonicalError } from "./Canonical.js"
 import * as Canonical from "./Canonical.js"
@@ -65,3 +65,21 @@ export const entryHash = (prevHash: string, entry: Hashable): Either.Either<stri
  * @category hashing
  */
 export const sha256Hex = (data: string | Uint8Array): string => hash("sha256", data, "hex")
+
+/**
+ * Prefix of the text an evidence pack's seal digests (FORMAT B.3, see `Pack`).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const SEAL_CONTEXT = "acttrace-seal/1\n"
+
+/**
+ * The seal's digest (hex) from the canonical `_meta` without `sig` and `seal`, and the SHA-256 of
+ * the rows' controls lines (each row's canonical `controls`, or `null`, followed by `"\n"`).
+ *
+ * @since 0.1.0
+ * @category hashing
+ */
+export const sealDigest = (canonicalMeta: string, rowsDigest: Uint8Array): string =>
+  createHash("sha256").update(SEAL_CONTEXT + canonicalMeta + "\n").update(rowsDigest).digest("hex")

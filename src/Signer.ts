@@ -46,6 +46,8 @@ export interface Identity {
  */
 export interface SignerService {
   readonly identity: Option.Option<Identity>
+  /** the HMAC passphrase, for verifying what this signer wrote (resuming a log); `None` unsigned */
+  readonly key: Option.Option<Redacted.Redacted<string>>
   /** `sig` for an entry hash (`""` when unsigned) */
   readonly sign: (hash: string) => string
   /** HMAC of arbitrary text (header signatures); `""` when unsigned */
@@ -86,6 +88,7 @@ export const makeHmac = (key: Redacted.Redacted<string>): Effect.Effect<SignerSe
     const identity: Identity = { alg: "hmac-sha256", keyId: hmacKeyId(key) }
     return Effect.succeed<SignerService>({
       identity: Option.some(identity),
+      key: Option.some(key),
       sign: (hash) => mac.ofHash(hash),
       signText: (t) => mac.hex(t),
       verify: (hash, sig) => equalConstantTime(mac.ofHash(hash), sig),
@@ -101,6 +104,7 @@ export const makeHmac = (key: Redacted.Redacted<string>): Effect.Effect<SignerSe
  */
 export const none: SignerService = {
   identity: Option.none(),
+  key: Option.none(),
   sign: () => "",
   signText: () => "",
   verify: () => false,

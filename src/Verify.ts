@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { isUtf8 } from "node:buffer"
-import { hash as sha256 } from "node:crypto"
+import { createHash, type Hash, hash as sha256 } from "node:crypto"
 import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Worker } from "node:worker_threads"
@@ -24,7 +24,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Canonical from "./Canonical.js"
 import * as Entry from "./Entry.js"
-import { GENESIS } from "./Hash.js"
+import { GENESIS, sealDigest } from "./Hash.js"
 import { type FastParsed, FastLine, FastReference, hexAt, plainAt } from "./internal/fast.js"
 import { equalBytesConstantTime, equalConstantTime, FastHmac } from "./internal/hmac.js"
 import { Kernel, R_HASH, R_NEXT, R_PREV, R_START } from "./internal/kernel.js"
@@ -225,6 +225,10 @@ interface Config {
   readonly fast: FastLine
   readonly fastReference: FastReference
   readonly fastPath: boolean
+  /** the seal of a pack's `_meta` (FORMAT B.3), with the digest of the rows' controls so far */
+  seal: SealCheck | undefined
+  /** the pack's first entry is an `audit_open` naming acttrace as producer: a keyed check wants a seal */
+  sealRequired: boolean
   /** the WebAssembly kernel of the batched fast path, made on first use (null: not available) */
   kernel: Kernel | undefined | null
   readonly keyBytes: Uint8Array | undefined
@@ -233,6 +237,14 @@ interface Config {
    * the step that meets the segment's first entry; scratch like the readers above, not state.
    */
   start: { prev: string; seq: number } | undefined
+}
+
+interface SealCheck {
+  readonly canonicalMeta: string
+  readonly keyId: string
+  readonly digest: string
+  readonly sig: string
+  readonly rows: Hash
 }
 
 interface Pending {
@@ -308,6 +320,8 @@ export const initial = (options: Options = {}): State => {
     fast: new FastLine(),
     fastReference: new FastReference(),
     fastPath: options.fastPath ?? true,
+    seal: undefined,
+    sealRequired: false,
     kernel: undefined,
     keyBytes: key === undefined ? undefined : Buffer.from(key, "utf8"),
     start: undefined
@@ -333,7 +347,10 @@ const isBlank = (b: Buffer, start: number, end: number): boolean => {
   return true
 }
 
-const metaOf = (text: string, line: number): Either.Either<{ value: Entry.Meta; signedBody: string }, MalformedLine> => {
+const metaOf = (
+  text: string,
+  line: number
+): Either.Either<{ value: Entry.Meta; signedBody: string; seal: Omit<SealCheck, "rows"> | undefined }, MalformedLine> => {
   const parsed = Canonical.parse(text)
   if (Either.isLeft(parsed)) return Either.left(new MalformedLine({ line, seq: null, reason: `_meta: ${parsed.left.message}` }))
   const json = parsed.right as Record<string, Canonical.Json>
@@ -354,7 +371,21 @@ const metaOf = (text: string, line: number): Either.Either<{ value: Entry.Meta; 
     system: json["system"]
   })
   if (Either.isLeft(body)) return Either.left(new MalformedLine({ line, seq: null, reason: `_meta: ${body.left.message}` }))
-  return Either.right({ value: decoded.right, signedBody: body.right })
+  let seal: Omit<SealCheck, "rows"> | undefined
+  if ("seal" in json) {
+    const v = json["seal"] as Record<string, Canonical.Json> | null
+    const text = (k: string) => (v !== null && typeof v === "object" && !Array.isArray(v) && typeof v[k] === "string" ? (v[k] as string) : undefined)
+    const keyId = text("key_id"), digest = text("digest"), sig = text("sig")
+    if (keyId === undefined || digest === undefined || sig === undefined) {
+      return Either.left(new MalformedLine({ line, seq: null, reason: "_meta.seal needs key_id, digest and sig" }))
+    }
+    const rest: Record<string, Canonical.Json> = {}
+    for (const [k, x] of Object.entries(json)) if (k !== "sig" && k !== "seal") rest[k] = x
+    const canonicalMeta = Canonical.encode(rest)
+    if (Either.isLeft(canonicalMeta)) return Either.left(new MalformedLine({ line, seq: null, reason: `_meta: ${canonicalMeta.left.message}` }))
+    seal = { canonicalMeta: canonicalMeta.right, keyId, digest, sig }
+  }
+  return Either.right({ value: decoded.right, signedBody: body.right, seal })
 }
 
 /**
@@ -373,6 +404,33 @@ export const step = (state: State, bytes: Uint8Array): Either.Either<State, Veri
  * return the next state or the error itself: no Either per line on the hot path.
  */
 const stepAt = (state: State, src: Buffer, start: number, end: number, utf8: boolean): State | VerifyError => {
+  const next = stepLine(state, src, start, end, utf8)
+  // in a pack, the first entry and (when sealed) every row's controls matter to the header checks
+  if (next instanceof StateImpl && next.entries > state.entries && Option.isSome(next.meta) && (state.entries === 0 || state.config.seal !== undefined)) {
+    packRow(state.config, src.toString("utf8", start, end), state.entries === 0)
+  }
+  return next
+}
+
+/** The header checks' part of a pack row: the producer of its first entry, its controls. */
+const packRow = (config: Config, text: string, first: boolean): void => {
+  let row: { type?: unknown; payload?: { producer?: unknown }; controls?: unknown }
+  try {
+    row = JSON.parse(text.replace(/^\ufeff/, "")) as typeof row
+  } catch {
+    return
+  }
+  if (first && row.type === "audit_open" && typeof row.payload?.producer === "string" && row.payload.producer.startsWith("acttrace/")) {
+    config.sealRequired = true
+  }
+  if (config.seal !== undefined) {
+    const c = Canonical.encode(row.controls === undefined ? null : row.controls)
+    // controls that have no canonical form can match no seal
+    config.seal.rows.update(Either.isRight(c) ? c.right + "\n" : "\u0000\n")
+  }
+}
+
+const stepLine = (state: State, src: Buffer, start: number, end: number, utf8: boolean): State | VerifyError => {
   const line = state.line + 1
   if (line === 1 && state.head === GENESIS && end - start >= 3 && src[start] === BOM0 && src[start + 1] === BOM1 && src[start + 2] === BOM2) start += 3
   if (end > start && src[end - 1] === 0x0d) end--
@@ -457,7 +515,9 @@ const stepGeneral = (state0: State, src: Buffer, start: number, end: number, lin
     }
     const m = metaOf(r.metaText(), line)
     if (Either.isLeft(m)) return m.left
-    return new StateImpl(state.config, line, state.entries, state.head, state.lastSeq, state.lastLine, Option.some({ ...m.right, line }), state.anySigned, state.pending)
+    const { seal, ...meta } = m.right
+    if (seal !== undefined) state.config.seal = { ...seal, rows: createHash("sha256") }
+    return new StateImpl(state.config, line, state.entries, state.head, state.lastSeq, state.lastLine, Option.some({ ...meta, line }), state.anySigned, state.pending)
   }
 
   const seq = r.seq
@@ -524,6 +584,22 @@ export const finish = (state: State): Either.Either<Report, VerifyError> => {
     if (m.value.sig === undefined) return Either.left(new HeaderInvalid({ line: m.line, seq: null, reason: "_meta is not signed" }))
     if (!equalConstantTime(config.mac.hex(m.signedBody), m.value.sig)) {
       return Either.left(new HeaderInvalid({ line: m.line, seq: null, reason: "_meta signature does not match the key" }))
+    }
+  }
+  if (Option.isSome(state.meta)) {
+    const m = state.meta.value
+    const seal = config.seal
+    if (seal !== undefined) {
+      // the digest alone catches an accidental edit; the key proves who sealed it
+      const digest = sealDigest(seal.canonicalMeta, seal.rows.copy().digest())
+      if (digest !== seal.digest) {
+        return Either.left(new HeaderInvalid({ line: m.line, seq: null, reason: "_meta.seal does not match the header or the rows' controls" }))
+      }
+      if (config.mac !== undefined && !equalConstantTime(config.mac.hex(digest), seal.sig)) {
+        return Either.left(new HeaderInvalid({ line: m.line, seq: null, reason: "_meta.seal signature does not match the key" }))
+      }
+    } else if (config.mac !== undefined && config.sealRequired) {
+      return Either.left(new HeaderInvalid({ line: m.line, seq: null, reason: "_meta.seal is missing (this pack's log was written by acttrace, whose packs are sealed)" }))
     }
   }
   let completeness: Completeness = "none"
@@ -603,7 +679,7 @@ class Splitter {
       this.loaded = false
       while (nl >= 0) {
         const s = this.state
-        if (utf8 && s.config.fastPath && s.line > 0 && s.pending === undefined && s.head !== FLOATING) {
+        if (utf8 && s.config.fastPath && s.entries > 0 && s.config.seal === undefined && s.pending === undefined && s.head !== FLOATING) {
           const b = this.batch(buf, from)
           if (typeof b !== "number") return b
           if (b > from) {

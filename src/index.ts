@@ -40,3 +40,45 @@ export * as Signer from "./Signer.js"
  * @since 0.1.0
  */
 export * as Verify from "./Verify.js"
+
+/**
+ * The audit log an app writes: decisions, records, oversight, flags, export.
+ *
+ * @since 0.1.0
+ */
+export * as AuditLog from "./AuditLog.js"
+
+/**
+ * The single writer of a log: normalize, redact, stamp, hash, sign, append.
+ *
+ * @since 0.1.0
+ */
+export * as Chain from "./Chain.js"
+
+/**
+ * Control ids of evidence-pack rows per framework.
+ *
+ * @since 0.1.0
+ */
+export * as Controls from "./Controls.js"
+
+/**
+ * Evidence packs: verified, annotated, sealed.
+ *
+ * @since 0.1.0
+ */
+export * as Pack from "./Pack.js"
+
+/**
+ * Scrubbing secrets and personal data before hashing.
+ *
+ * @since 0.1.0
+ */
+export * as Redactor from "./Redactor.js"
+
+/**
+ * Where a chain's lines live: a locked, durable file, or memory.
+ *
+ * @since 0.1.0
+ */
+export * as Store from "./Store.js"

@@ -1,0 +1,458 @@
+/**
+ * Where a chain's lines live. A store appends whole lines, all or nothing, and reads them back in
+ * order; it knows nothing of hashes. `Chain` is its only writer.
+ *
+ * - `layerFile(path)`: JSONL on disk, the embedded default. One writer per file across processes
+ *   (a lock file naming its holder), every append on disk before it is acknowledged (fsync), a
+ *   torn last line refused on open (`TornTail`, see `repair`).
+ * - `layerMemory(options)`: lines in memory, optionally a bounded ring that evicts the oldest.
+ *
+ * @since 0.1.0
+ */
+import { hostname } from "node:os"
+import { dirname } from "node:path"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+
+/**
+ * A store operation failed (disk full, permissions, a vanished file). Nothing of the failed
+ * append remains in the store.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
+  path: Schema.String,
+  operation: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `StoreError: ${this.operation} ${this.path}: ${this.reason}`
+  }
+}
+
+/**
+ * Another writer holds the log: this process or another one, named by its lock.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class LockHeld extends Schema.TaggedError<LockHeld>()("LockHeld", {
+  path: Schema.String,
+  pid: Schema.Number,
+  host: Schema.String,
+  since: Schema.String
+}) {
+  override get message(): string {
+    return `LockHeld: ${this.path} is being written by pid ${this.pid} on ${this.host} since ${this.since}`
+  }
+}
+
+/**
+ * The log ends in a partial line (a crash mid-write). `acttrace repair LOG` moves the torn bytes
+ * into a quarantine file beside the log and truncates the log to its last whole line.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TornTail extends Schema.TaggedError<TornTail>()("TornTail", {
+  path: Schema.String,
+  /** bytes of whole lines before the torn part */
+  wholeBytes: Schema.Number,
+  tornBytes: Schema.Number
+}) {
+  override get message(): string {
+    return `TornTail: ${this.path} ends in ${this.tornBytes} bytes of a partial line after ${this.wholeBytes} bytes of whole lines; run \`acttrace repair ${this.path}\``
+  }
+}
+
+/**
+ * The file is not a live log: an evidence pack (its first line is `_meta`), or not a log at all.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NotALog extends Schema.TaggedError<NotALog>()("NotALog", {
+  path: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `NotALog: ${this.path}: ${this.reason}`
+  }
+}
+
+/**
+ * How a store wants appends grouped: up to `maxBatch` lines per append, and at most
+ * `maxDelayMillis` spent waiting for more once one is pending (0: take what is queued, never wait).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Batching {
+  readonly maxBatch: number
+  readonly maxDelayMillis: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface StoreService {
+  /** for messages: the file path, or `memory` */
+  readonly name: string
+  /** the file path of a file store */
+  readonly path: Option.Option<string>
+  /** Append whole lines (without newlines): all of them or none, durable when it succeeds. */
+  readonly append: (lines: ReadonlyArray<string>) => Effect.Effect<void, StoreError>
+  /**
+   * The bytes of every line held at this moment, in order, each ending in a newline (lines
+   * appended after the snapshot is taken are not in its stream).
+   */
+  readonly snapshot: Effect.Effect<Stream.Stream<Uint8Array, StoreError>>
+  /** Lines evicted from a bounded memory store (what an export of it lacks); 0 elsewhere. */
+  readonly evicted: Effect.Effect<number>
+  readonly batching: Batching
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Store extends Context.Tag("acttrace/Store")<Store, StoreService>() {}
+
+// ---------------------------------------------------------------------------------------------
+// Memory
+
+/**
+ * Options of the memory store. With `capacity`, the oldest lines are evicted in O(1) once it is
+ * full, and counted.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MemoryOptions {
+  readonly capacity?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemory = (options: MemoryOptions = {}): Effect.Effect<StoreService> =>
+  Effect.sync(() => {
+    const capacity = options.capacity ?? Infinity
+    if (!(capacity >= 1)) throw new RangeError("Store.layerMemory: capacity must be at least 1")
+    // a ring: `first` is the oldest line's slot; bounded stores never grow past capacity
+    const ring: Array<string> = []
+    let first = 0
+    let evicted = 0
+    const push = (line: string) => {
+      if (ring.length < capacity) ring.push(line)
+      else {
+        ring[first] = line
+        first = (first + 1) % ring.length
+        evicted++
+      }
+    }
+    return {
+      name: "memory",
+      path: Option.none(),
+      append: (lines) =>
+        Effect.sync(() => {
+          for (const l of lines) push(l)
+        }),
+      snapshot: Effect.sync(() => {
+        const n = ring.length
+        const start = first
+        const lines = Array.from({ length: n }, (_, k) => ring[(start + k) % n]!)
+        return Stream.fromIterable(lines).pipe(Stream.map((l) => Buffer.from(l + "\n", "utf8")))
+      }),
+      evicted: Effect.sync(() => evicted),
+      batching: { maxBatch: 4096, maxDelayMillis: 0 }
+    }
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory = (options: MemoryOptions = {}): Layer.Layer<Store> => Layer.effect(Store, makeMemory(options))
+
+// ---------------------------------------------------------------------------------------------
+// File
+
+/**
+ * Options of the file store.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FileOptions {
+  /**
+   * Group commit: concurrent appends share one write and one fsync, at most `maxBatch` lines
+   * (default 1024) and waiting at most `maxDelayMillis` (default 0: take what is queued) for
+   * company. Each append is still acknowledged only after its fsync. Without it, every line gets
+   * its own write and fsync.
+   */
+  readonly groupCommit?: boolean | { readonly maxBatch?: number | undefined; readonly maxDelayMillis?: number | undefined } | undefined
+}
+
+interface LockInfo {
+  readonly pid: number
+  readonly host: string
+  readonly since: string
+  readonly token: string
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else
+    return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+const describe = (e: unknown): string => {
+  if (e !== null && typeof e === "object") {
+    const m = (e as { message?: unknown }).message
+    if (typeof m === "string") return m
+  }
+  return String(e)
+}
+
+/** The lock file beside a log. */
+export const lockPath = (path: string): string => `${path}.lock`
+
+const readLock = (fs: FileSystem.FileSystem, path: string): Effect.Effect<LockInfo | undefined> =>
+  fs.readFileString(path).pipe(
+    Effect.map((text) => {
+      try {
+        const v = JSON.parse(text) as Partial<LockInfo>
+        return typeof v.pid === "number" && typeof v.host === "string" && typeof v.since === "string"
+          ? { pid: v.pid, host: v.host, since: v.since, token: String(v.token ?? "") }
+          : undefined
+      } catch {
+        return undefined
+      }
+    }),
+    Effect.orElseSucceed(() => undefined)
+  )
+
+/**
+ * Take the lock of `path` for this process, or fail naming the holder. A lock left by a dead
+ * process on this host is moved aside (atomically, so two takers cannot both win) and taken.
+ */
+const acquireLock = (fs: FileSystem.FileSystem, path: string): Effect.Effect<LockInfo, LockHeld | StoreError, Scope.Scope> => {
+  const lp = lockPath(path)
+  const mine: LockInfo = {
+    pid: process.pid,
+    host: hostname(),
+    since: new Date().toISOString(),
+    token: `${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2)}`
+  }
+  const create = fs.writeFileString(lp, JSON.stringify(mine) + "\n", { flag: "wx" })
+  const attempt = (tries: number): Effect.Effect<LockInfo, LockHeld | StoreError> =>
+    create.pipe(
+      Effect.as(mine),
+      Effect.catchAll((e) => {
+        if (e._tag !== "SystemError" || e.reason !== "AlreadyExists") {
+          return Effect.fail(new StoreError({ path: lp, operation: "lock", reason: describe(e) }))
+        }
+        return Effect.flatMap(readLock(fs, lp), (held) => {
+          const stale = held !== undefined && held.host === mine.host && !alive(held.pid)
+          if (stale && tries > 0) {
+            // move it aside under a unique name: of two takers, only one rename finds it
+            const aside = `${lp}.stale-${held.pid}-${mine.token}`
+            return fs.rename(lp, aside).pipe(
+              Effect.andThen(fs.remove(aside)),
+              Effect.ignore,
+              Effect.andThen(attempt(tries - 1))
+            )
+          }
+          if (held === undefined && tries > 0) {
+            // a lock being written right now, or an unreadable one: look once more
+            return Effect.sleep("20 millis").pipe(Effect.andThen(attempt(tries - 1)))
+          }
+          return Effect.fail(new LockHeld({ path, pid: held?.pid ?? -1, host: held?.host ?? "unknown", since: held?.since ?? "unknown" }))
+        })
+      })
+    )
+  return Effect.acquireRelease(attempt(3), (info) =>
+    // release only our own lock
+    Effect.flatMap(readLock(fs, lp), (held) => (held?.token === info.token ? Effect.ignore(fs.remove(lp)) : Effect.void))
+  )
+}
+
+/** fsync a directory, so a file created in it survives a crash. */
+const syncDir = (fs: FileSystem.FileSystem, dir: string): Effect.Effect<void> =>
+  Effect.scoped(Effect.flatMap(fs.open(dir, { flag: "r" }), (d) => d.sync)).pipe(Effect.ignore)
+
+const LF = 0x0a
+
+/**
+ * Open (or create) the log at `path` for writing: lock it, check its tail, and append durably.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeFile = (
+  path: string,
+  options: FileOptions = {}
+): Effect.Effect<StoreService, LockHeld | TornTail | NotALog | StoreError, FileSystem.FileSystem | Scope.Scope> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const fail = (operation: string) => (e: unknown) => new StoreError({ path, operation, reason: describe(e) })
+    const existed = yield* fs.exists(path).pipe(Effect.mapError(fail("open")))
+    if (existed) {
+      const info = yield* fs.stat(path).pipe(Effect.mapError(fail("open")))
+      if (info.type !== "File") return yield* new StoreError({ path, operation: "open", reason: `not a regular file (${info.type})` })
+    }
+    yield* acquireLock(fs, path)
+    const file = yield* fs.open(path, { flag: "a+" }).pipe(Effect.mapError(fail("open")))
+    if (!existed) {
+      yield* file.sync.pipe(Effect.mapError(fail("sync")))
+      yield* syncDir(fs, dirname(path))
+    }
+    let size = Number((yield* file.stat.pipe(Effect.mapError(fail("stat")))).size)
+    if (size > 0) {
+      // a torn tail: the last byte of a log is always a newline
+      const last = Buffer.alloc(1)
+      yield* file.seek(size - 1, "start")
+      yield* file.read(last).pipe(Effect.mapError(fail("read")))
+      if (last[0] !== LF) {
+        const whole = yield* lastNewline(fs, path, size)
+        return yield* new TornTail({ path, wholeBytes: whole, tornBytes: size - whole })
+      }
+      const head = Buffer.alloc(16)
+      yield* file.seek(0, "start")
+      const n = Number(yield* file.read(head).pipe(Effect.mapError(fail("read"))))
+      const text = head.subarray(0, n).toString("latin1").replace(/^\ufeff|^\xef\xbb\xbf/, "")
+      if (/^\{\s*"_meta"/.test(text)) {
+        return yield* new NotALog({ path, reason: "it is an evidence pack (its first line is _meta); packs are read with `acttrace verify`, not appended to" })
+      }
+    }
+    const group = options.groupCommit
+    const batching: Batching =
+      group === undefined || group === false
+        ? { maxBatch: 1, maxDelayMillis: 0 }
+        : group === true
+        ? { maxBatch: 1024, maxDelayMillis: 0 }
+        : { maxBatch: Math.max(1, group.maxBatch ?? 1024), maxDelayMillis: Math.max(0, group.maxDelayMillis ?? 0) }
+    const lock = yield* Effect.makeSemaphore(1)
+    const append = (lines: ReadonlyArray<string>): Effect.Effect<void, StoreError> =>
+      lock.withPermits(1)(
+        Effect.suspend(() => {
+          if (lines.length === 0) return Effect.void
+          const bytes = Buffer.from(lines.join("\n") + "\n", "utf8")
+          return file.writeAll(bytes).pipe(
+            Effect.andThen(file.sync),
+            Effect.mapError(fail("append")),
+            Effect.tap(() => {
+              size += bytes.length
+            }),
+            // all or nothing: cut back whatever part of the write reached the file
+            Effect.tapError(() => file.truncate(size).pipe(Effect.andThen(file.sync), Effect.ignore))
+          )
+        })
+      )
+    return {
+      name: path,
+      path: Option.some(path),
+      append,
+      snapshot: Effect.sync(() => {
+        const n = size
+        return n === 0 ? Stream.empty : fs.stream(path, { bytesToRead: n, chunkSize: 1 << 20 }).pipe(Stream.mapError(fail("read")))
+      }),
+      evicted: Effect.succeed(0),
+      batching
+    } satisfies StoreService
+  })
+
+/** The number of bytes up to and including the last newline in the first `size` bytes of path. */
+const lastNewline = (fs: FileSystem.FileSystem, path: string, size: number): Effect.Effect<number, StoreError> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const file = yield* fs.open(path, { flag: "r" })
+      const buf = Buffer.alloc(1 << 16)
+      let end = size
+      while (end > 0) {
+        const start = Math.max(0, end - buf.length)
+        yield* file.seek(start, "start")
+        const n = Number(yield* file.readAlloc(end - start).pipe(Effect.map((o) => Option.match(o, { onNone: () => 0, onSome: (b) => (buf.set(b), b.length) }))))
+        const at = buf.subarray(0, n).lastIndexOf(LF)
+        if (at >= 0) return start + at + 1
+        end = start
+      }
+      return 0
+    })
+  ).pipe(Effect.mapError((e) => new StoreError({ path, operation: "read", reason: describe(e) })))
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFile = (path: string, options: FileOptions = {}): Layer.Layer<Store, LockHeld | TornTail | NotALog | StoreError, FileSystem.FileSystem> =>
+  Layer.scoped(Store, makeFile(path, options))
+
+// ---------------------------------------------------------------------------------------------
+// Repair
+
+/**
+ * What `repair` did: the bytes moved to the quarantine file (none when the log was whole).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Repaired {
+  readonly path: string
+  readonly quarantine: Option.Option<string>
+  readonly tornBytes: number
+  readonly keptBytes: number
+}
+
+/**
+ * Cut a torn tail off the log at `path`: the bytes after its last newline are first written to
+ * `<path>.torn-<time>` beside it (and synced), then the log is truncated to its last whole line.
+ * No byte is deleted. Refuses while a live writer holds the log.
+ *
+ * @since 0.1.0
+ * @category repair
+ */
+export const repair = (path: string): Effect.Effect<Repaired, LockHeld | StoreError, FileSystem.FileSystem> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const fail = (operation: string) => (e: unknown) => new StoreError({ path, operation, reason: describe(e) })
+      const info = yield* fs.stat(path).pipe(Effect.mapError(fail("open")))
+      if (info.type !== "File") return yield* new StoreError({ path, operation: "open", reason: `not a regular file (${info.type})` })
+      yield* acquireLock(fs, path)
+      const size = Number(info.size)
+      const whole = yield* lastNewline(fs, path, size)
+      if (whole === size) return { path, quarantine: Option.none(), tornBytes: 0, keptBytes: size }
+      const file = yield* fs.open(path, { flag: "r+" }).pipe(Effect.mapError(fail("open")))
+      yield* file.seek(whole, "start")
+      const torn = yield* file.readAlloc(size - whole).pipe(
+        Effect.map(Option.getOrElse(() => new Uint8Array(0))),
+        Effect.mapError(fail("read"))
+      )
+      const quarantine = `${path}.torn-${new Date().toISOString().replace(/[:.]/g, "-")}`
+      yield* Effect.scoped(
+        Effect.gen(function* () {
+          const q = yield* fs.open(quarantine, { flag: "wx" })
+          yield* q.writeAll(torn)
+          yield* q.sync
+        })
+      ).pipe(Effect.mapError(fail("quarantine")))
+      yield* syncDir(fs, dirname(path))
+      yield* file.truncate(whole).pipe(Effect.andThen(file.sync), Effect.mapError(fail("truncate")))
+      return { path, quarantine: Option.some(quarantine), tornBytes: size - whole, keptBytes: whole }
+    })
+  )

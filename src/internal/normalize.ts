@@ -1,0 +1,63 @@
+/**
+ * Plain JSON from what an app hands the log: objects with `toJSON` (a `Date`) become what it
+ * returns, and object members whose value is `undefined` are dropped, as `JSON.stringify` does.
+ * Anything else that is not JSON (a function, a symbol, a cycle, `NaN`, a class instance) is left
+ * in place for `Canonical.encode` to refuse with a typed error naming where it is. The caller's
+ * value is never changed. Iterative, so deep values cannot overflow the stack.
+ * @internal
+ */
+import * as Either from "effect/Either"
+import * as Canonical from "../Canonical.js"
+
+const isPlain = (v: object): boolean => {
+  const proto = Object.getPrototypeOf(v)
+  return proto === Object.prototype || proto === null
+}
+
+const hasToJSON = (v: object): v is { toJSON: (key?: string) => unknown } =>
+  typeof (v as { toJSON?: unknown }).toJSON === "function" && !(v instanceof Canonical.Num)
+
+export const normalize = (value: Record<string, unknown>): Either.Either<Record<string, unknown>, Canonical.CanonicalError> => {
+  const root: { v: unknown } = { v: undefined }
+  const stack: Array<{ src: unknown; set: (x: unknown) => void }> = [{ src: value, set: (x) => (root.v = x) }]
+  const copies = new Map<object, unknown>()
+  while (stack.length > 0) {
+    const item = stack.pop()!
+    let src = item.src
+    if (src !== null && typeof src === "object" && hasToJSON(src)) {
+      try {
+        src = src.toJSON()
+      } catch (e) {
+        return Either.left(new Canonical.CanonicalError({ reason: "Unserializable", at: "$", detail: `toJSON failed: ${String(e)}` }))
+      }
+    }
+    if (src === null || typeof src !== "object" || !(Array.isArray(src) || isPlain(src))) {
+      item.set(src)
+      continue
+    }
+    if (copies.has(src)) {
+      item.set(copies.get(src))
+      continue
+    }
+    if (Array.isArray(src)) {
+      const out: Array<unknown> = new Array(src.length)
+      copies.set(src, out)
+      item.set(out)
+      for (let i = 0; i < src.length; i++) stack.push({ src: src[i], set: (x) => (out[i] = x) })
+    } else {
+      const out: Record<string, unknown> = {}
+      copies.set(src, out)
+      item.set(out)
+      for (const [k, v] of Object.entries(src as Record<string, unknown>)) {
+        if (v === undefined) continue
+        out[k] = undefined
+        stack.push({ src: v, set: (x) => (out[k] = x) })
+      }
+    }
+  }
+  const v = root.v
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    return Either.left(new Canonical.CanonicalError({ reason: "Unserializable", at: "$", detail: "a payload must be a plain object" }))
+  }
+  return Either.right(v as Record<string, unknown>)
+}
