@@ -44,24 +44,6 @@ import * as Signer from "./Signer.js"
 import * as Store from "./Store.js"
 
 /**
- * The log belongs to another system, or was signed with another key: appending to it would mix
- * two records.
- *
- * @since 0.1.0
- * @category errors
- */
-export class LogMismatch extends Schema.TaggedError<LogMismatch>()("LogMismatch", {
-  store: Schema.String,
-  field: Schema.String,
-  expected: Schema.String,
-  found: Schema.String
-}) {
-  override get message(): string {
-    return `LogMismatch: ${this.store} was opened with ${this.field} ${this.found}, not ${this.expected}`
-  }
-}
-
-/**
  * @since 0.1.0
  * @category models
  */
@@ -184,13 +166,12 @@ const describeCause = (cause: Cause.Cause<unknown>): string => {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options): Effect.Effect<AuditLogService, LogMismatch | Chain.AppendError, Chain.Chain | Store.Store | Signer.Signer | FileSystem.FileSystem> =>
+export const make = (options: Options): Effect.Effect<AuditLogService, Chain.LogMismatch | Chain.AppendError, Chain.Chain | Store.Store | Signer.Signer | FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const chain = yield* Chain.Chain
     const store = yield* Store.Store
     const signer = yield* Signer.Signer
     const fsContext = yield* Effect.context<FileSystem.FileSystem>()
-    const keyId = Option.match(signer.identity, { onNone: () => "none", onSome: (i) => i.keyId })
 
     const opened = chain.opened
     if (opened.entries === 0) {
@@ -202,14 +183,11 @@ export const make = (options: Options): Effect.Effect<AuditLogService, LogMismat
         ...Option.match(signer.identity, { onNone: () => ({}), onSome: (i) => ({ signing: { alg: i.alg, key_id: i.keyId } }) })
       })
     } else if (Option.isSome(opened.auditOpen)) {
-      // resume: the same system, and the same key (or none, as before)
+      // resume: the same system (the chain has checked the signing key)
       const open = opened.auditOpen.value
       if (open["system"] !== options.system) {
-        return yield* new LogMismatch({ store: store.name, field: "system", expected: options.system, found: String(open["system"]) })
+        return yield* new Chain.LogMismatch({ store: store.name, field: "system", expected: options.system, found: String(open["system"]) })
       }
-      const signing = open["signing"] as { key_id?: unknown } | undefined
-      const found = signing === undefined || signing === null ? "none" : String(signing.key_id)
-      if (found !== keyId) return yield* new LogMismatch({ store: store.name, field: "signing key id", expected: keyId, found })
     }
 
     const append = (type: string, payload: Record<string, unknown>) =>
@@ -295,6 +273,6 @@ export const layer = (
   options: Options
 ): Layer.Layer<
   AuditLog | Chain.Chain,
-  LogMismatch | Chain.AppendError | Chain.LogInvalid,
+  Chain.LogMismatch | Chain.AppendError | Chain.LogInvalid,
   Store.Store | Signer.Signer | Redactor.Redactor | FileSystem.FileSystem
 > => Layer.effect(AuditLog, make(options)).pipe(Layer.provideMerge(Chain.layer))

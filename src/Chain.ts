@@ -65,6 +65,24 @@ export class LogInvalid extends Schema.TaggedError<LogInvalid>()("LogInvalid", {
 }
 
 /**
+ * The log belongs to another system, or was signed with another key: appending to it would mix
+ * two records. (The key is checked before the log is verified, so a wrong key is named as such.)
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class LogMismatch extends Schema.TaggedError<LogMismatch>()("LogMismatch", {
+  store: Schema.String,
+  field: Schema.String,
+  expected: Schema.String,
+  found: Schema.String
+}) {
+  override get message(): string {
+    return `LogMismatch: ${this.store} was opened with ${this.field} ${this.found}, not ${this.expected}`
+  }
+}
+
+/**
  * An append after the log was closed (its scope ended).
  *
  * @since 0.1.0
@@ -173,8 +191,13 @@ const CLOSE = Symbol("close")
 
 type Item = Job | SnapshotJob | typeof CLOSE
 
-/** Read the first line of a log (for its `audit_open`), at most 1 MiB of it. */
-const firstEntry = (bytes: Stream.Stream<Uint8Array, Store.StoreError>): Effect.Effect<Option.Option<Record<string, unknown>>, Store.StoreError> =>
+/**
+ * The payload of a log's first entry when it is an `audit_open` (system, risk tier, signing key).
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const auditOpenOf = (bytes: Stream.Stream<Uint8Array, Store.StoreError>): Effect.Effect<Option.Option<Record<string, unknown>>, Store.StoreError> =>
   bytes.pipe(
     Stream.decodeText(),
     Stream.splitLines,
@@ -207,7 +230,15 @@ export const make = Effect.gen(function* () {
   const signer = yield* Signer.Signer
   const redactor = yield* Redactor.Redactor
 
-  // resume: the whole log must verify under this signer's key before anything is added
+  // resume: the same signing key as before (or none, as before), then the whole log must verify
+  // under it before anything is added
+  const auditOpen = yield* Effect.flatMap(store.snapshot, auditOpenOf)
+  if (Option.isSome(auditOpen)) {
+    const signing = auditOpen.value["signing"] as { key_id?: unknown } | null | undefined
+    const found = signing === undefined || signing === null ? "none" : String(signing.key_id)
+    const keyId = Option.match(signer.identity, { onNone: () => "none", onSome: (i) => i.keyId })
+    if (found !== keyId) return yield* new LogMismatch({ store: store.name, field: "signing key id", expected: keyId, found })
+  }
   const existing = yield* store.snapshot
   const outcome = yield* Verify.stream(existing, { key: Option.getOrUndefined(signer.key) }).pipe(
     Effect.map((r) => ({ head: r.head, entries: r.entries })),
@@ -218,8 +249,7 @@ export const make = Effect.gen(function* () {
       return Effect.fail(new LogInvalid({ store: store.name, reason: e.message }))
     })
   )
-  const auditOpen = outcome.entries === 0 ? Option.none() : yield* Effect.flatMap(store.snapshot, firstEntry)
-  const opened: Opened = { ...outcome, auditOpen }
+  const opened: Opened = { ...outcome, auditOpen: outcome.entries === 0 ? Option.none() : auditOpen }
 
   let head = outcome.head
   let entries = outcome.entries
@@ -380,4 +410,4 @@ const autoFlag = (entry: Chained, findings: ReadonlyArray<Redactor.Finding>): Re
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<Chain, LogInvalid | Store.StoreError, Store.Store | Signer.Signer | Redactor.Redactor> = Layer.scoped(Chain, make)
+export const layer: Layer.Layer<Chain, LogInvalid | LogMismatch | Store.StoreError, Store.Store | Signer.Signer | Redactor.Redactor> = Layer.scoped(Chain, make)

@@ -456,3 +456,30 @@ export const repair = (path: string): Effect.Effect<Repaired, LockHeld | StoreEr
       return { path, quarantine: Option.some(quarantine), tornBytes: size - whole, keptBytes: whole }
     })
   )
+
+// ---------------------------------------------------------------------------------------------
+// Reading a log without writing to it
+
+/**
+ * A log file as it stands, for reading without the write lock (export, inspection): its whole
+ * lines at this moment (a line being written right now is left out). Refuses an evidence pack.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const readLog = (path: string): Effect.Effect<Effect.Effect<Stream.Stream<Uint8Array, StoreError>>, NotALog | StoreError, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const fail = (operation: string) => (e: unknown) => new StoreError({ path, operation, reason: describe(e) })
+    const info = yield* fs.stat(path).pipe(Effect.mapError(fail("open")))
+    if (info.type !== "File") return yield* new StoreError({ path, operation: "open", reason: `not a regular file (${info.type})` })
+    const whole = yield* lastNewline(fs, path, Number(info.size))
+    const head = yield* Effect.scoped(
+      Effect.flatMap(fs.open(path, { flag: "r" }), (f) => f.readAlloc(Math.min(16, whole)))
+    ).pipe(Effect.mapError(fail("read")))
+    const text = Option.match(head, { onNone: () => "", onSome: (b) => Buffer.from(b).toString("latin1") }).replace(/^\xef\xbb\xbf/, "")
+    if (/^\{\s*"_meta"/.test(text)) {
+      return yield* new NotALog({ path, reason: "it is an evidence pack already (its first line is _meta)" })
+    }
+    return Effect.sync(() => (whole === 0 ? Stream.empty : fs.stream(path, { bytesToRead: whole, chunkSize: 1 << 20 }).pipe(Stream.mapError(fail("read")))))
+  })

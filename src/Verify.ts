@@ -586,22 +586,6 @@ export const finish = (state: State): Either.Either<Report, VerifyError> => {
       return Either.left(new HeaderInvalid({ line: m.line, seq: null, reason: "_meta signature does not match the key" }))
     }
   }
-  if (Option.isSome(state.meta)) {
-    const m = state.meta.value
-    const seal = config.seal
-    if (seal !== undefined) {
-      // the digest alone catches an accidental edit; the key proves who sealed it
-      const digest = sealDigest(seal.canonicalMeta, seal.rows.copy().digest())
-      if (digest !== seal.digest) {
-        return Either.left(new HeaderInvalid({ line: m.line, seq: null, reason: "_meta.seal does not match the header or the rows' controls" }))
-      }
-      if (config.mac !== undefined && !equalConstantTime(config.mac.hex(digest), seal.sig)) {
-        return Either.left(new HeaderInvalid({ line: m.line, seq: null, reason: "_meta.seal signature does not match the key" }))
-      }
-    } else if (config.mac !== undefined && config.sealRequired) {
-      return Either.left(new HeaderInvalid({ line: m.line, seq: null, reason: "_meta.seal is missing (this pack's log was written by acttrace, whose packs are sealed)" }))
-    }
-  }
   let completeness: Completeness = "none"
   if (config.expectedHead !== undefined || config.expectedEntries !== undefined) {
     if (config.expectedHead !== undefined && config.expectedHead !== state.head) {
@@ -620,6 +604,22 @@ export const finish = (state: State): Either.Either<Report, VerifyError> => {
       )
     }
     if (completeness === "none") completeness = config.mac !== undefined ? "signed-header" : "unsigned-header"
+  }
+  if (Option.isSome(state.meta)) {
+    const m = state.meta.value
+    const seal = config.seal
+    if (seal !== undefined) {
+      // the digest alone catches an accidental edit; the key proves who sealed it
+      const digest = sealDigest(seal.canonicalMeta, seal.rows.copy().digest())
+      if (digest !== seal.digest) {
+        return Either.left(new HeaderInvalid({ line: m.line, seq: null, reason: "_meta.seal does not match the header or the rows' controls" }))
+      }
+      if (config.mac !== undefined && !equalConstantTime(config.mac.hex(digest), seal.sig)) {
+        return Either.left(new HeaderInvalid({ line: m.line, seq: null, reason: "_meta.seal signature does not match the key" }))
+      }
+    } else if (config.mac !== undefined && config.sealRequired) {
+      return Either.left(new HeaderInvalid({ line: m.line, seq: null, reason: "_meta.seal is missing (this pack's log was written by acttrace, whose packs are sealed)" }))
+    }
   }
   if (config.requireComplete && (completeness === "none" || completeness === "unsigned-header")) {
     return Either.left(new TruncationDetected({ ...at, reason: `completeness is ${completeness === "none" ? "not claimed" : "claimed but not authenticated"} (--require-complete)` }))

@@ -15,6 +15,11 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as Chain from "../Chain.js"
+import * as Controls from "../Controls.js"
+import * as Pack from "../Pack.js"
+import * as Signer from "../Signer.js"
+import * as Store from "../Store.js"
 import * as Verify from "../Verify.js"
 import { runDemo } from "./demo.js"
 import { VERSION } from "./version.js"
@@ -38,7 +43,14 @@ let verdictCode: ExitCode = 0
 const VERIFY_USAGE =
   "usage: acttrace verify PACK [--key K | --key-file F] [--pubkey FILE] [--expected-head H] [--expect-entries N] [--require-complete] [--threads N] [--json]"
 
-const usage = (reason: string) => new UsageError({ reason, usage: VERIFY_USAGE })
+const EXPORT_USAGE = "usage: acttrace export LOG --out PACK [--framework eu_ai_act|iso_42001|gdpr|nist_rmf] [--key K | --key-file F]"
+const REPAIR_USAGE = "usage: acttrace repair LOG"
+const DEMO_USAGE = "usage: acttrace demo [--out DIR] [--key K]"
+
+const usage = (reason: string, text: string = VERIFY_USAGE) => new UsageError({ reason, usage: text })
+
+/** A failure of the job itself (not of how it was called): the message, exit code 1. */
+let failureCode: ExitCode | undefined
 
 const readKeyFile = (path: string) =>
   Effect.gen(function*() {
@@ -173,6 +185,63 @@ export const jsonVerdict = (o: Verify.Outcome): string =>
     })
   )
 
+const exportCommand = Command.make(
+  "export",
+  {
+    log: Args.text({ name: "LOG" }).pipe(Args.withDescription("the live log (JSON Lines) to export")),
+    out: Options.text("out").pipe(Options.withDescription("where to write the evidence pack")),
+    framework: Options.text("framework").pipe(
+      Options.withDescription(`annotate rows with the control ids of ${Controls.frameworks.join(", ")}`),
+      Options.optional
+    ),
+    key: Options.redacted("key").pipe(Options.withDescription("the log's HMAC passphrase (or --key-file, or ACTTRACE_KEY); required for a signed log"), Options.optional),
+    keyFile: Options.text("key-file").pipe(Options.withDescription("read the passphrase from this file"), Options.optional)
+  },
+  (opts) =>
+    Effect.gen(function*() {
+      const key = yield* resolveKey(opts.key, opts.keyFile)
+      const framework = Option.getOrNull(opts.framework)
+      if (framework !== null && !Controls.isFramework(framework)) {
+        return yield* usage(new Controls.UnknownFramework({ framework }).message, EXPORT_USAGE)
+      }
+      const bytes = yield* Store.readLog(opts.log)
+      const open = yield* Effect.flatMap(bytes, Chain.auditOpenOf)
+      const signing = Option.flatMap(open, (o) => Option.fromNullable(o["signing"] as { key_id?: unknown } | null | undefined))
+      const signer = key === undefined ? Signer.none : yield* Signer.makeHmac(key)
+      if (Option.isSome(signing)) {
+        const expected = String(signing.value.key_id)
+        if (key === undefined) return yield* usage(`${opts.log} is signed (key id ${expected}); give its key with --key, --key-file or ACTTRACE_KEY`, EXPORT_USAGE)
+        const given = Option.getOrThrow(signer.identity).keyId
+        if (given !== expected) return yield* usage(`${opts.log} is signed with key id ${expected}; the key given has id ${given}`, EXPORT_USAGE)
+      }
+      const done = yield* Pack.write(bytes, opts.log, opts.out, { framework, signer })
+      yield* Console.log(
+        `exported ${done.entries} ${done.entries === 1 ? "entry" : "entries"} to ${done.path}, head ${done.head.slice(0, 12)}… (${done.signed ? "signed and sealed" : "unsigned"}; framework: ${done.framework ?? "none"}, ${done.controlsCovered.length} controls)`
+      )
+    }).pipe(Effect.catchTags({ NotALog: fail, StoreError: fail, ExportError: fail, InvalidKey: (e) => usage(e.message, EXPORT_USAGE) }))
+).pipe(Command.withDescription("Write an evidence pack of a log: verified, with a signed _meta header, per-row controls for a framework, and a seal."))
+
+const repairCommand = Command.make(
+  "repair",
+  { log: Args.text({ name: "LOG" }).pipe(Args.withDescription("the log whose torn last line to move aside")) },
+  (opts) =>
+    Effect.gen(function*() {
+      const r = yield* Store.repair(opts.log)
+      yield* Console.log(
+        Option.match(r.quarantine, {
+          onNone: () => `nothing to repair: ${r.path} ends with a whole line (${r.keptBytes} bytes)`,
+          onSome: (q) => `repaired ${r.path}: moved the torn last ${r.tornBytes} bytes to ${q}; the log now ends after its last whole entry (${r.keptBytes} bytes)`
+        })
+      )
+    }).pipe(Effect.catchTags({ LockHeld: fail, StoreError: fail }))
+).pipe(Command.withDescription("Move a torn last line (a crash mid-write) into a quarantine file beside the log and cut the log back to its last whole entry. No byte is deleted."))
+
+/** Report a failure of the job and end with exit code 1. */
+const fail = (e: { readonly message: string }) =>
+  Effect.sync(() => {
+    failureCode = 1
+  }).pipe(Effect.andThen(Console.error(`error: ${e.message}`)))
+
 const demo = Command.make(
   "demo",
   {
@@ -187,7 +256,7 @@ const demo = Command.make(
 
 const root = Command.make("acttrace").pipe(
   Command.withDescription("Tamper-evident, hash-chained record of AI decisions, verifiable offline."),
-  Command.withSubcommands([verify, demo])
+  Command.withSubcommands([verify, exportCommand, repairCommand, demo])
 )
 
 const cli = Command.run(root, { name: "acttrace", version: VERSION })
@@ -196,13 +265,17 @@ const cli = Command.run(root, { name: "acttrace", version: VERSION })
 export const main = (argv: ReadonlyArray<string>) =>
   Effect.suspend(() => {
     verdictCode = 0
+    failureCode = undefined
     return cli(argv)
   }).pipe(
-    Effect.map(() => verdictCode),
+    Effect.map(() => failureCode ?? verdictCode),
     Effect.catchAll((e) => {
       if (ValidationError.isValidationError(e)) {
         // @effect/cli has already printed what was wrong
-        return Effect.as(Console.error(`\n${VERIFY_USAGE}\n       acttrace demo [--out DIR] [--key K]\nRun 'acttrace --help' or 'acttrace verify --help' for details.`), 2 as ExitCode)
+        return Effect.as(
+          Console.error(`\n${[VERIFY_USAGE, EXPORT_USAGE, REPAIR_USAGE, DEMO_USAGE].join("\n")}\nRun 'acttrace --help' or 'acttrace <command> --help' for details.`),
+          2 as ExitCode
+        )
       }
       if (e instanceof UsageError) return Effect.as(Console.error(`error: ${e.reason}\n${e.usage}`), 2 as ExitCode)
       return Effect.as(Console.error(`error: ${String((e as { message?: unknown }).message ?? e)}`), 2 as ExitCode)

@@ -1,0 +1,186 @@
+import { spawn, spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { hostname } from "node:os"
+import { join } from "node:path"
+import { NodeFileSystem } from "@effect/platform-node"
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import * as Store from "../src/Store.js"
+import { BIN, ROOT, tempDir } from "./helpers.js"
+
+const tmp = tempDir()
+afterAll(tmp.cleanup)
+let counter = 0
+const freshPath = (name = "log") => join(tmp.dir, `${name}-${++counter}.jsonl`)
+
+const text = (bytes: Stream.Stream<Uint8Array, Store.StoreError>) =>
+  Stream.runCollect(bytes).pipe(Effect.map((c) => Buffer.concat(Chunk.toArray(c)).toString("utf8")))
+
+const snapshotText = Effect.flatMap(Store.Store, (s) => Effect.flatMap(s.snapshot, text))
+
+// ---------------------------------------------------------------------------------------------
+// One suite, every Store layer
+
+const layers: ReadonlyArray<[string, () => Layer.Layer<Store.Store, unknown>]> = [
+  ["file", () => Store.layerFile(freshPath()).pipe(Layer.provide(NodeFileSystem.layer))],
+  ["file with group commit", () => Store.layerFile(freshPath(), { groupCommit: { maxBatch: 8, maxDelayMillis: 1 } }).pipe(Layer.provide(NodeFileSystem.layer))],
+  ["memory", () => Store.layerMemory()],
+  ["memory, bounded", () => Store.layerMemory({ capacity: 1000 })]
+]
+
+describe.each(layers)("Store conformance: %s", (_, make) => {
+  const run = <A, E>(e: Effect.Effect<A, E, Store.Store>) => Effect.runPromise(Effect.scoped(Effect.provide(e, make())))
+
+  it("starts empty and reads back what it appended, in order, each line once", async () => {
+    const got = await run(
+      Effect.gen(function* () {
+        const s = yield* Store.Store
+        const empty = yield* snapshotText
+        yield* s.append(["a"])
+        yield* s.append(["b", "c"])
+        yield* s.append([])
+        yield* s.append(["{\"x\":\"é 😀\"}"])
+        return { empty, all: yield* snapshotText, evicted: yield* s.evicted }
+      })
+    )
+    expect(got).toEqual({ empty: "", all: 'a\nb\nc\n{"x":"é 😀"}\n', evicted: 0 })
+  })
+
+  it("keeps a snapshot to the lines it held when taken", async () => {
+    const got = await run(
+      Effect.gen(function* () {
+        const s = yield* Store.Store
+        yield* s.append(["one", "two"])
+        const snap = yield* s.snapshot
+        yield* s.append(["three"])
+        return yield* text(snap)
+      })
+    )
+    expect(got).toBe("one\ntwo\n")
+  })
+
+  it("says how it wants appends grouped", async () => {
+    const b = await run(Effect.map(Store.Store, (s) => s.batching))
+    expect(b.maxBatch).toBeGreaterThanOrEqual(1)
+    expect(b.maxDelayMillis).toBeGreaterThanOrEqual(0)
+  })
+})
+
+describe("Store.layerMemory", () => {
+  it("evicts the oldest lines in a bounded ring and counts them", async () => {
+    const got = await Effect.runPromise(
+      Effect.gen(function* () {
+        const s = yield* Store.Store
+        for (let i = 0; i < 10; i++) yield* s.append([`l${i}`])
+        return { text: yield* snapshotText, evicted: yield* s.evicted }
+      }).pipe(Effect.provide(Store.layerMemory({ capacity: 3 })))
+    )
+    expect(got).toEqual({ text: "l7\nl8\nl9\n", evicted: 7 })
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// The file store
+
+const openFile = (path: string, options: Store.FileOptions = {}) =>
+  Effect.runPromiseExit(Effect.scoped(Effect.provide(snapshotText, Store.layerFile(path, options).pipe(Layer.provide(NodeFileSystem.layer)))))
+
+const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
+  if (Exit.isSuccess(exit)) throw new Error("expected a failure")
+  const f = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+  if (f === undefined) throw new Error(`expected a typed failure, got ${String(exit.cause)}`)
+  return f
+}
+
+describe("Store.layerFile", () => {
+  it("creates the file, takes a lock naming this process, and releases it when the scope ends", async () => {
+    const path = freshPath()
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          yield* Store.Store
+          const lock = JSON.parse(readFileSync(Store.lockPath(path), "utf8"))
+          expect(lock).toMatchObject({ pid: process.pid, host: hostname() })
+          // a second writer in the same process is refused, naming the holder
+          const second = yield* Effect.exit(Effect.scoped(Layer.build(Store.layerFile(path).pipe(Layer.provide(NodeFileSystem.layer)))))
+          const e = failureOf(second)
+          expect(e._tag).toBe("LockHeld")
+          expect(e).toMatchObject({ pid: process.pid, host: hostname() })
+          expect((e as Store.LockHeld).message).toMatch(new RegExp(`being written by pid ${process.pid} on `))
+        }).pipe(Effect.provide(Store.layerFile(path).pipe(Layer.provide(NodeFileSystem.layer))))
+      )
+    )
+    expect(existsSync(path)).toBe(true)
+    expect(existsSync(Store.lockPath(path))).toBe(false)
+  })
+
+  it("refuses a second writer in another process, and takes over the lock once that process is dead", async () => {
+    const path = freshPath()
+    const child = spawn(process.execPath, [join(ROOT, "test/fixtures/writer-child.mjs"), path, "hold"], { stdio: ["ignore", "pipe", "inherit"] })
+    await new Promise<void>((ok, fail) => {
+      child.stdout.on("data", (d: Buffer) => (d.toString().includes("ready") ? ok() : fail(new Error(d.toString()))))
+      child.on("exit", () => fail(new Error("child exited early")))
+    })
+    const e = failureOf(await openFile(path))
+    expect(e).toMatchObject({ _tag: "LockHeld", pid: child.pid, host: hostname() })
+    child.kill("SIGKILL")
+    await new Promise((ok) => child.on("exit", ok))
+    // the lock file is still there, naming a dead process: stale, taken over
+    expect(existsSync(Store.lockPath(path))).toBe(true)
+    const reopened = await openFile(path)
+    expect(Exit.isSuccess(reopened)).toBe(true)
+  })
+
+  it("takes over a stale lock left by a dead process", async () => {
+    const path = freshPath()
+    const dead = spawnSync(process.execPath, ["-e", "console.log(process.pid)"], { encoding: "utf8" })
+    writeFileSync(Store.lockPath(path), JSON.stringify({ pid: Number(dead.stdout.trim()), host: hostname(), since: "2026-01-01T00:00:00.000Z", token: "old" }))
+    expect(Exit.isSuccess(await openFile(path))).toBe(true)
+    expect(existsSync(Store.lockPath(path))).toBe(false)
+  })
+
+  it("refuses a torn last line with TornTail, and repair moves exactly the torn bytes aside", async () => {
+    const dir = join(tmp.dir, `torn-${++counter}`)
+    mkdirSync(dir)
+    const path = join(dir, "log.jsonl")
+    const whole = '{"a":1}\n{"b":2}\n'
+    const torn = '{"c":3,"half'
+    writeFileSync(path, whole + torn)
+    const e = failureOf(await openFile(path))
+    expect(e).toMatchObject({ _tag: "TornTail", wholeBytes: whole.length, tornBytes: torn.length })
+    expect((e as Store.TornTail).message).toContain("acttrace repair")
+    const r = spawnSync(process.execPath, [BIN, "repair", path], { encoding: "utf8" })
+    expect(r.status).toBe(0)
+    expect(r.stdout).toMatch(/moved the torn last 12 bytes to /)
+    expect(readFileSync(path, "utf8")).toBe(whole)
+    const quarantined = readdirSync(dir).filter((n) => n.startsWith("log.jsonl.torn-"))
+    expect(quarantined).toHaveLength(1)
+    expect(readFileSync(join(dir, quarantined[0]!), "utf8")).toBe(torn)
+    expect(Exit.isSuccess(await openFile(path))).toBe(true)
+    // a whole log needs nothing
+    const again = spawnSync(process.execPath, [BIN, "repair", path], { encoding: "utf8" })
+    expect(again.status).toBe(0)
+    expect(again.stdout).toMatch(/nothing to repair/)
+  })
+
+  it("refuses an evidence pack, a directory and a missing parent with typed errors", async () => {
+    const pack = freshPath("pack")
+    writeFileSync(pack, '{"_meta": {"system": "s"}}\n{"seq": 0}\n')
+    expect(failureOf(await openFile(pack))._tag).toBe("NotALog")
+    expect(failureOf(await openFile(tmp.dir))._tag).toBe("StoreError")
+    expect(failureOf(await openFile(join(tmp.dir, "no", "such", "dir", "log.jsonl")))._tag).toBe("StoreError")
+  })
+
+  it("reads a log without the lock, up to its last whole line (readLog)", async () => {
+    const path = freshPath()
+    writeFileSync(path, "x\ny\npartial")
+    const got = await Effect.runPromise(Effect.flatMap(Store.readLog(path), (b) => Effect.flatMap(b, text)).pipe(Effect.provide(NodeFileSystem.layer)))
+    expect(got).toBe("x\ny\n")
+    const none = await Effect.runPromiseExit(Store.readLog(join(tmp.dir, "missing.jsonl")).pipe(Effect.provide(NodeFileSystem.layer)))
+    expect(failureOf(none)._tag).toBe("StoreError")
+  })
+})
