@@ -1,0 +1,83 @@
+import { spawn } from "node:child_process"
+import { join } from "node:path"
+import { NodeFileSystem } from "@effect/platform-node"
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Store from "../src/Store.js"
+import { ROOT, tempDir, verifyFile } from "./helpers.js"
+
+const tmp = tempDir()
+afterAll(tmp.cleanup)
+const CHILD = join(ROOT, "test/fixtures/writer-child.mjs")
+const KEY = "crash-key"
+
+/** Run the appending child and kill it with SIGKILL; the seqs it acknowledged. */
+const appendThenKill = (path: string, mode: string, ms: number, fromSpawn: boolean) =>
+  new Promise<{ acked: Array<number>; errors: Array<string> }>((ok) => {
+    const child = spawn(process.execPath, [CHILD, path, mode, KEY], { stdio: ["ignore", "pipe", "pipe"] })
+    let out = ""
+    let err = ""
+    // the clock starts at the first acknowledgement (loading the library takes a while), except
+    // with `fromSpawn`, which may kill while the log is still being opened
+    let timer: NodeJS.Timeout | undefined = fromSpawn ? setTimeout(() => child.kill("SIGKILL"), ms) : undefined
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString()
+      timer ??= setTimeout(() => child.kill("SIGKILL"), ms)
+    })
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()))
+    child.on("exit", () => {
+      clearTimeout(timer)
+      // a line cut by the kill was never fully printed: only whole lines count
+      const lines = out.split("\n").slice(0, -1)
+      ok({
+        acked: lines.filter((l) => /^\d+$/.test(l)).map(Number),
+        errors: [...lines.filter((l) => l.startsWith("error")), ...(err.trim() ? [err.trim()] : [])]
+      })
+    })
+  })
+
+const open = (path: string) =>
+  Effect.runPromiseExit(Effect.scoped(Layer.build(Store.layerFile(path).pipe(Layer.provide(NodeFileSystem.layer)))))
+
+describe("crash safety", () => {
+  it("keeps every acknowledged entry through 30 SIGKILLs at random moments", async () => {
+    const path = join(tmp.dir, "crash.jsonl")
+    let acked = -1
+    let torn = 0
+    let kills = 0
+    for (let round = 0; round < 30; round++) {
+      const fromSpawn = round % 5 === 4
+      const r = await appendThenKill(path, round % 2 === 0 ? "append" : "append-group", Math.floor(Math.random() * (fromSpawn ? 1200 : 300)), fromSpawn)
+      kills++
+      expect(r.errors, `round ${round}`).toEqual([])
+      if (r.acked.length > 0) {
+        // the child continues the log: its seqs follow what was acknowledged before
+        expect(r.acked[0]!, `round ${round}`).toBeGreaterThan(acked)
+        acked = r.acked[r.acked.length - 1]!
+      }
+      // the log reopens, or says TornTail and reopens after repair
+      let opened = await open(path)
+      if (Exit.isFailure(opened)) {
+        const e = opened.cause._tag === "Fail" ? opened.cause.error : undefined
+        expect(e?._tag, `round ${round}: ${String(opened.cause)}`).toBe("TornTail")
+        torn++
+        await Effect.runPromise(Store.repair(path).pipe(Effect.provide(NodeFileSystem.layer)))
+        opened = await open(path)
+      }
+      expect(Exit.isSuccess(opened), `round ${round}`).toBe(true)
+      const v = await verifyFile(path, { key: Redacted.make(KEY) })
+      // killed before it wrote a thing: an empty log, which is fine
+      if (acked < 0 && Either.isLeft(v.result) && v.result.left._tag === "MalformedLine" && v.result.left.line === 0) continue
+      if (Either.isLeft(v.result)) throw new Error(`round ${round}: ${v.result.left.message}`)
+      // every acknowledged entry is there (seq 0 is audit_open, so entries > the last acked seq)
+      expect(v.result.right.entries, `round ${round}`).toBeGreaterThan(acked)
+    }
+    expect(kills).toBe(30)
+    expect(acked).toBeGreaterThan(30)
+    console.log(`crash test: 30 kills, ${acked + 1} entries acknowledged in all, ${torn} torn tails repaired`)
+  }, 120_000)
+})
