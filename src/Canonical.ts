@@ -184,6 +184,89 @@ interface Frame {
  * @category encoding
  */
 export const encode = (value: unknown): Either.Either<string, CanonicalError> => {
+  const fast = encodeFast(value, 0)
+  if (fast !== undefined) return Either.right(fast)
+  return encodeGeneral(value)
+}
+
+const SURROGATE = /[\ud800-\udfff]/
+
+/**
+ * The encoder for the common case, recursive and allocation-light: plain values at most 64 deep.
+ * It gives up (undefined) on anything else, and the general encoder, which is iterative and
+ * explains every failure, takes over. JSON.stringify escapes strings exactly as canonical JSON
+ * does (the short escapes, `\u00xx` in lowercase, nothing else) once lone surrogates are ruled out.
+ */
+const encodeFast = (v: unknown, depth: number): string | undefined => {
+  const out = FAST_PARTS
+  out.length = 0
+  const ok = writeFast(v, depth, out)
+  const text = ok ? out.join("") : undefined
+  out.length = 0
+  return text
+}
+
+/** Pieces of the text being encoded, joined once (a flat string, no rope of small pieces). */
+const FAST_PARTS: Array<string> = []
+
+const writeFast = (v: unknown, depth: number, out: Array<string>): boolean => {
+  switch (typeof v) {
+    case "string":
+      if (!v.isWellFormed()) return false
+      out.push(NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`)
+      return true
+    case "number":
+      if (!Number.isFinite(v)) return false
+      out.push(formatNumber(v))
+      return true
+    case "boolean":
+      out.push(v ? "true" : "false")
+      return true
+    case "bigint":
+      out.push(v.toString())
+      return true
+    case "object": {
+      if (v === null) {
+        out.push("null")
+        return true
+      }
+      if (depth >= 64) return false
+      if (Array.isArray(v)) {
+        out.push("[")
+        for (let i = 0; i < v.length; i++) {
+          if (i > 0) out.push(",")
+          if (!writeFast(v[i], depth + 1, out)) return false
+        }
+        out.push("]")
+        return true
+      }
+      if (!isPlainObject(v)) return false
+      const o = v as Record<string, unknown>
+      const keys = Object.keys(o)
+      let astral = false
+      for (let i = 0; i < keys.length; i++) if (SURROGATE.test(keys[i]!)) astral = true
+      // without surrogates, UTF-16 order is code point order
+      if (astral) keys.sort(compareKeys)
+      else keys.sort()
+      out.push("{")
+      let n = 0
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!
+        const x = o[k]
+        if (x === undefined) continue
+        if (astral && !k.isWellFormed()) return false
+        out.push(n++ === 0 ? "" : ",", NEEDS_ESCAPE.test(k) ? JSON.stringify(k) : `"${k}"`, ":")
+        if (!writeFast(x, depth + 1, out)) return false
+      }
+      out.push("}")
+      return true
+    }
+    default:
+      return false
+  }
+}
+
+const encodeGeneral = (value: unknown): Either.Either<string, CanonicalError> => {
   const top = scalar(value, [])
   if (typeof top === "string") return Either.right(top)
   if (top instanceof CanonicalError) return Either.left(top)

@@ -14,14 +14,12 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Canonical from "./Canonical.js"
@@ -165,17 +163,25 @@ export class Chain extends Context.Tag("acttrace/Chain")<Chain, ChainService>() 
  */
 export const formatTimestamp = (nanos: bigint): string => {
   const micros = nanos / 1000n
-  const millis = Number(micros / 1000n)
-  const iso = new Date(millis).toISOString() // 2026-11-27T12:00:00.001Z
-  const frac = (micros % 1_000_000n + 1_000_000n) % 1_000_000n
-  return `${iso.slice(0, 19)}.${frac.toString().padStart(6, "0")}+00:00`
+  const seconds = micros >= 0n ? micros / 1_000_000n : (micros - 999_999n) / 1_000_000n
+  const frac = micros - seconds * 1_000_000n
+  // entries come many to a second: the date part is made once per second
+  if (seconds !== lastSecond) {
+    lastSecond = seconds
+    lastPrefix = new Date(Number(seconds) * 1000).toISOString().slice(0, 19)
+  }
+  return `${lastPrefix}.${frac.toString().padStart(6, "0")}+00:00`
 }
+
+let lastSecond: bigint | undefined
+let lastPrefix = ""
 
 interface Job {
   readonly type: string
   readonly payload: Record<string, unknown>
   readonly flag: boolean
-  readonly done: Deferred.Deferred<Chained, AppendError>
+  /** answers the waiting caller (`Effect.async`'s resume) */
+  readonly done: (result: Effect.Effect<Chained, AppendError>) => void
 }
 
 interface Snapshot {
@@ -184,12 +190,10 @@ interface Snapshot {
 }
 
 interface SnapshotJob {
-  readonly snapshot: Deferred.Deferred<Snapshot, ChainClosed>
+  readonly snapshot: (result: Effect.Effect<Snapshot, ChainClosed>) => void
 }
 
-const CLOSE = Symbol("close")
-
-type Item = Job | SnapshotJob | typeof CLOSE
+type Item = Job | SnapshotJob
 
 /**
  * The payload of a log's first entry when it is an `audit_open` (system, risk tier, signing key).
@@ -254,7 +258,33 @@ export const make = Effect.gen(function* () {
   let head = outcome.head
   let entries = outcome.entries
   let closed = false
-  const queue = yield* Queue.unbounded<Item>()
+  // The queue is a plain array and callers wait in `Effect.async`: a Deferred and an Effect Queue
+  // per append cost several times what the rest of an append does.
+  let pending: Array<Item> = []
+  // `writing` is the single-writer token: whoever holds it (an appender leading its own batch, or
+  // the writer fiber) builds and appends the next batch; everyone else queues.
+  let writing = false
+  let idle: ((wake: Effect.Effect<void>) => void) | undefined
+  const wake = () => {
+    const w = idle
+    // while someone holds the token, the writer fiber sleeps on: the holder wakes it when done
+    if (w !== undefined && (!writing || closed)) {
+      idle = undefined
+      w(Effect.void)
+    }
+  }
+  const waitForWork = Effect.async<void>((resume) => {
+    if (closed || (pending.length > 0 && !writing)) resume(Effect.void)
+    else idle = resume
+  })
+  const take = (max: number): Array<Item> => {
+    if (pending.length <= max) {
+      const all = pending
+      pending = []
+      return all
+    }
+    return pending.splice(0, max)
+  }
   const { maxBatch, maxDelayMillis } = store.batching
 
   const clock = yield* Effect.clock
@@ -278,14 +308,22 @@ export const make = Effect.gen(function* () {
     for (const job of jobs) {
       const normal = normalize(job.payload)
       if (Either.isLeft(normal)) {
-        Deferred.unsafeDone(job.done, Exit.fail(normal.left))
+        job.done(Effect.fail(normal.left))
         continue
       }
-      const { value, findings } = redactor.redact(normal.right)
+      let redaction: Redactor.Redaction<Record<string, unknown>>
+      try {
+        redaction = redactor.redact(normal.right)
+      } catch (e) {
+        // a custom redactor that throws fails its own entry, never the batch
+        job.done(Effect.die(e))
+        continue
+      }
+      const { value, findings } = redaction
       const mark = { lines: lines.length, prev, seq }
       const entry = add(job.type, value)
       if (Either.isLeft(entry)) {
-        Deferred.unsafeDone(job.done, Exit.fail(entry.left))
+        job.done(Effect.fail(entry.left))
         continue
       }
       if (job.flag && findings.length > 0 && redactor.autoFlag && job.type !== "policy_flag") {
@@ -295,7 +333,7 @@ export const make = Effect.gen(function* () {
           lines.length = mark.lines
           prev = mark.prev
           seq = mark.seq
-          Deferred.unsafeDone(job.done, Exit.fail(flag.left))
+          job.done(Effect.fail(flag.left))
           continue
         }
       }
@@ -304,81 +342,130 @@ export const make = Effect.gen(function* () {
     return { lines, made, head: prev, entries: seq }
   }
 
+  /** Advance past a written batch and answer its callers, or answer them with the failure. */
+  const settle = (b: ReturnType<typeof build>, written: Exit.Exit<void, Store.StoreError>) => {
+    if (Exit.isSuccess(written)) {
+      head = b.head
+      entries = b.entries
+      for (const { job, entry } of b.made) job.done(Effect.succeed(entry))
+    } else {
+      const failed = Effect.failCause(written.cause)
+      for (const { job } of b.made) job.done(failed)
+    }
+  }
+
   const runBatch = (jobs: ReadonlyArray<Job>) =>
-    Effect.gen(function* () {
+    Effect.suspend(() => {
+      if (jobs.length === 0) return Effect.void
       const b = build(jobs)
-      if (b.made.length === 0) return
-      const written = yield* Effect.exit(store.append(b.lines))
-      if (Exit.isSuccess(written)) {
-        head = b.head
-        entries = b.entries
-        for (const { job, entry } of b.made) Deferred.unsafeDone(job.done, Exit.succeed(entry))
-      } else {
-        const cause = written.cause
-        for (const { job } of b.made) Deferred.unsafeDone(job.done, Exit.failCause(cause))
-      }
+      if (b.made.length === 0) return Effect.void
+      return Effect.map(Effect.exit(store.append(b.lines)), (written) => settle(b, written))
     })
 
+  // One batch: what is queued (up to the store's batch size, after its delay), appended in one
+  // store call; a snapshot sees everything queued before it and nothing after.
+  const step = Effect.gen(function* () {
+    let items = take(maxBatch)
+    if (maxDelayMillis > 0 && items.length < maxBatch && !closed) {
+      yield* Effect.sleep(maxDelayMillis)
+      items = items.concat(take(maxBatch - items.length))
+    }
+    let jobs: Array<Job> = []
+    for (const item of items) {
+      if ("snapshot" in item) {
+        yield* runBatch(jobs)
+        jobs = []
+        const bytes = yield* store.snapshot
+        item.snapshot(Effect.succeed({ position: { head, entries }, bytes }))
+      } else jobs.push(item)
+    }
+    yield* runBatch(jobs)
+  })
+
+  /** Run one batch holding the token; batches run uninterrupted, written and answered whole. */
+  const lead = Effect.uninterruptible(step).pipe(
+    Effect.ensuring(
+      Effect.sync(() => {
+        writing = false
+        if (pending.length > 0) wake()
+      })
+    )
+  )
+
+  // The writer fiber takes what queued up while someone else held the token.
   const writer = Effect.gen(function* () {
     for (;;) {
-      const first = yield* Queue.take(queue)
-      const items: Array<Item> = [first]
-      if (first !== CLOSE && maxBatch > 1) {
-        items.push(...(yield* Queue.takeUpTo(queue, maxBatch - 1)))
-        if (maxDelayMillis > 0 && items.length < maxBatch && !items.includes(CLOSE)) {
-          yield* Effect.sleep(maxDelayMillis)
-          items.push(...(yield* Queue.takeUpTo(queue, maxBatch - items.length)))
-        }
+      yield* waitForWork
+      if (writing) {
+        // only when closing: an appender is finishing its batch (no Clock here: a TestClock
+        // would never let this end)
+        yield* Effect.yieldNow()
+        continue
       }
-      let jobs: Array<Job> = []
-      for (const item of items) {
-        if (item === CLOSE) {
-          yield* runBatch(jobs)
-          return
-        }
-        if ("snapshot" in item) {
-          // everything queued before the snapshot is in it, nothing after
-          yield* runBatch(jobs)
-          jobs = []
-          const bytes = yield* store.snapshot
-          Deferred.unsafeDone(item.snapshot, Exit.succeed({ position: { head, entries }, bytes }))
-          continue
-        }
-        jobs.push(item)
+      if (pending.length === 0) {
+        if (closed) return
+        continue
       }
-      yield* runBatch(jobs)
+      writing = true
+      yield* lead
     }
   })
 
   const fiber = yield* Effect.forkDaemon(writer)
   yield* Effect.addFinalizer(() =>
     Effect.gen(function* () {
+      // stop taking appends, let the writer drain what is queued, then wait for it
       closed = true
-      yield* Queue.offer(queue, CLOSE)
+      wake()
       yield* Fiber.join(fiber).pipe(Effect.ignore)
-      // anything queued after the close marker is refused, never silently dropped
-      const rest = yield* Queue.takeAll(queue)
-      for (const item of rest) {
-        if (item === CLOSE) continue
-        if ("snapshot" in item) Deferred.unsafeDone(item.snapshot, Exit.fail(new ChainClosed()))
-        else Deferred.unsafeDone(item.done, Exit.fail(new ChainClosed()))
+      for (const item of take(Infinity)) {
+        if ("snapshot" in item) item.snapshot(Effect.fail(new ChainClosed()))
+        else item.done(Effect.fail(new ChainClosed()))
       }
-      yield* Queue.shutdown(queue)
     })
   )
+
+  /** Queue an entry for the token holder and wait for its answer. */
+  const queued = (type: string, payload: Record<string, unknown>, options: AppendOptions | undefined) =>
+    Effect.async<Chained, AppendError>((resume) => {
+      if (closed) return resume(Effect.fail(new ChainClosed()))
+      const job: Job = { type, payload, flag: options?.flagRedactions ?? false, done: resume }
+      pending.push(job)
+      wake()
+      // an interrupted caller's entry is withdrawn if no batch has taken it yet
+      return Effect.sync(() => {
+        const at = pending.indexOf(job)
+        if (at >= 0) pending.splice(at, 1)
+      })
+    })
 
   const service: ChainService = {
     append: (type, payload, options) =>
       Effect.suspend(() => {
         if (closed) return Effect.fail(new ChainClosed())
-        const done = Deferred.unsafeMake<Chained, AppendError>(fiber.id())
-        return Queue.offer(queue, { type, payload, flag: options?.flagRedactions ?? false, done }).pipe(Effect.andThen(Deferred.await(done)))
+        if (writing || pending.length > 0) return queued(type, payload, options)
+        let answer: Effect.Effect<Chained, AppendError> | undefined
+        const job: Job = { type, payload, flag: options?.flagRedactions ?? false, done: (r) => (answer = r) }
+        const appendSync = store.appendSync
+        if (appendSync !== undefined) {
+          // a synchronous store: the whole append happens here and now, nothing can come between
+          const b = build([job])
+          if (b.made.length > 0) {
+            const failed = appendSync(b.lines)
+            settle(b, failed === undefined ? Exit.void : Exit.fail(failed))
+          }
+          return answer ?? Effect.die(new Error("acttrace: an append was not answered"))
+        }
+        // nobody is writing: lead a batch in this fiber, without a hop to the writer fiber
+        pending.push(job)
+        writing = true
+        return Effect.flatMap(lead, () => answer ?? Effect.die(new Error("acttrace: an append was not answered")))
       }),
     position: Effect.sync(() => ({ head, entries })),
-    snapshot: Effect.suspend(() => {
-      if (closed) return Effect.fail(new ChainClosed())
-      const snapshot = Deferred.unsafeMake<Snapshot, ChainClosed>(fiber.id())
-      return Queue.offer(queue, { snapshot }).pipe(Effect.andThen(Deferred.await(snapshot)))
+    snapshot: Effect.async<Snapshot, ChainClosed>((resume) => {
+      if (closed) return resume(Effect.fail(new ChainClosed()))
+      pending.push({ snapshot: resume })
+      wake()
     }),
     opened
   }

@@ -9,6 +9,7 @@
  *
  * @since 0.1.0
  */
+import * as nodeFs from "node:fs"
 import { hostname } from "node:os"
 import { dirname } from "node:path"
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -115,6 +116,13 @@ export interface StoreService {
    * appended after the snapshot is taken are not in its stream).
    */
   readonly snapshot: Effect.Effect<Stream.Stream<Uint8Array, StoreError>>
+  /**
+   * For stores whose append is synchronous (memory, and a file without group commit): the same as
+   * `append`, done at once, returning the failure instead of failing. The chain then appends
+   * without a fiber hop or an Effect per entry. A store that wraps another and changes `append`
+   * must set this too (or leave it out), or the chain goes around its change.
+   */
+  readonly appendSync?: ((lines: ReadonlyArray<string>) => StoreError | undefined) | undefined
   /** Lines evicted from a bounded memory store (what an export of it lacks); 0 elsewhere. */
   readonly evicted: Effect.Effect<number>
   readonly batching: Batching
@@ -167,6 +175,10 @@ export const makeMemory = (options: MemoryOptions = {}): Effect.Effect<StoreServ
         Effect.sync(() => {
           for (const l of lines) push(l)
         }),
+      appendSync: (lines) => {
+        for (const l of lines) push(l)
+        return undefined
+      },
       snapshot: Effect.sync(() => {
         const n = ring.length
         const start = first
@@ -346,20 +358,74 @@ export const makeFile = (
         : group === true
         ? { maxBatch: 1024, maxDelayMillis: 0 }
         : { maxBatch: Math.max(1, group.maxBatch ?? 1024), maxDelayMillis: Math.max(0, group.maxDelayMillis ?? 0) }
+    // Group commit appends through a descriptor opened with O_DSYNC: a write returns once the
+    // data and the file size are on disk (what fdatasync gives), in one trip to Node's thread
+    // pool instead of two (a write, then an fsync), which measured about 25 % faster. Single
+    // appends write and fdatasync synchronously through a plain descriptor: on this machine a
+    // synchronous O_DSYNC write burned CPU for as long as it waited.
+    const syncFd = yield* Effect.acquireRelease(
+      Effect.try({ try: () => nodeFs.openSync(path, nodeFs.constants.O_WRONLY | nodeFs.constants.O_APPEND), catch: fail("open") }),
+      (fd) => Effect.sync(() => nodeFs.closeSync(fd))
+    )
+    const fd = yield* Effect.acquireRelease(
+      Effect.try({
+        try: () => nodeFs.openSync(path, nodeFs.constants.O_WRONLY | nodeFs.constants.O_APPEND | nodeFs.constants.O_DSYNC),
+        catch: fail("open")
+      }),
+      (fd) => Effect.sync(() => nodeFs.closeSync(fd))
+    )
     const lock = yield* Effect.makeSemaphore(1)
+    // Without group commit each append is its own durable write, done synchronously: a trip to
+    // the thread pool and back cost about a quarter of the throughput, and nothing could join the
+    // write anyway. With group commit the write is asynchronous, so the next batch fills up while
+    // the disk works.
+    const appendSync = (lines: ReadonlyArray<string>): StoreError | undefined => {
+      if (lines.length === 0) return undefined
+      const bytes = Buffer.from(lines.length === 1 ? lines[0] + "\n" : lines.join("\n") + "\n", "utf8")
+      try {
+        for (let at = 0; at < bytes.length; ) at += nodeFs.writeSync(syncFd, bytes, at, bytes.length - at)
+        nodeFs.fdatasyncSync(syncFd)
+        size += bytes.length
+        return undefined
+      } catch (e) {
+        // all or nothing: cut back whatever part of the write reached the file
+        try {
+          nodeFs.ftruncateSync(syncFd, size)
+          nodeFs.fdatasyncSync(syncFd)
+        } catch {
+          // the next append finds out
+        }
+        return fail("append")(e)
+      }
+    }
+    const writeAsync = (bytes: Buffer) =>
+      Effect.async<void, StoreError>((resume) => {
+        const from = (at: number) =>
+          nodeFs.write(fd, bytes, at, bytes.length - at, null, (err, n) => {
+            if (err !== null) resume(Effect.fail(fail("append")(err)))
+            else if (at + n < bytes.length) from(at + n)
+            else resume(Effect.void)
+          })
+        from(0)
+      })
+    // all or nothing: cut back whatever part of a failed write reached the file
+    const cutBack = Effect.async<void>((resume) => {
+      nodeFs.ftruncate(fd, size, () => nodeFs.fdatasync(fd, () => resume(Effect.void)))
+    })
     const append = (lines: ReadonlyArray<string>): Effect.Effect<void, StoreError> =>
       lock.withPermits(1)(
         Effect.suspend(() => {
           if (lines.length === 0) return Effect.void
-          const bytes = Buffer.from(lines.join("\n") + "\n", "utf8")
-          return file.writeAll(bytes).pipe(
-            Effect.andThen(file.sync),
-            Effect.mapError(fail("append")),
+          if (batching.maxBatch === 1) {
+            const e = appendSync(lines)
+            return e === undefined ? Effect.void : Effect.fail(e)
+          }
+          const bytes = Buffer.from(lines.length === 1 ? lines[0] + "\n" : lines.join("\n") + "\n", "utf8")
+          return writeAsync(bytes).pipe(
             Effect.tap(() => {
               size += bytes.length
             }),
-            // all or nothing: cut back whatever part of the write reached the file
-            Effect.tapError(() => file.truncate(size).pipe(Effect.andThen(file.sync), Effect.ignore))
+            Effect.tapError(() => cutBack)
           )
         })
       )
@@ -367,6 +433,7 @@ export const makeFile = (
       name: path,
       path: Option.some(path),
       append,
+      appendSync: batching.maxBatch === 1 ? appendSync : undefined,
       snapshot: Effect.sync(() => {
         const n = size
         return n === 0 ? Stream.empty : fs.stream(path, { bytesToRead: n, chunkSize: 1 << 20 }).pipe(Stream.mapError(fail("read")))

@@ -1,4 +1,5 @@
-import { spawn } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { NodeFileSystem } from "@effect/platform-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
@@ -80,4 +81,21 @@ describe("crash safety", () => {
     expect(acked).toBeGreaterThan(30)
     console.log(`crash test: 30 kills, ${acked + 1} entries acknowledged in all, ${torn} torn tails repaired`)
   }, 120_000)
+
+  it.each(["append", "append-group"])("fails a write that does not fit (%s) with StoreError, leaving nothing partial", async (mode) => {
+    const path = join(tmp.dir, `full-${mode}.jsonl`)
+    // a file size limit stands in for a full disk: the write that crosses it is cut short (EFBIG)
+    const r = spawnSync("bash", ["-c", `ulimit -f 64; exec "${process.execPath}" "${CHILD}" "${path}" ${mode} ${KEY}`], { encoding: "utf8", timeout: 60_000 })
+    const lines = r.stdout.trim().split("\n")
+    const acked = lines.filter((l) => /^\d+$/.test(l)).map(Number)
+    expect(lines[lines.length - 1]).toMatch(/^error StoreError StoreError: append .*EFBIG/)
+    expect(r.status).toBe(3)
+    expect(acked.length).toBeGreaterThan(10)
+    const text = readFileSync(path, "utf8")
+    expect(text.endsWith("\n")).toBe(true)
+    const v = await verifyFile(path, { key: Redacted.make(KEY) })
+    if (Either.isLeft(v.result)) throw new Error(v.result.left.message)
+    // every acknowledged entry is there, and nothing else but what the last batch could not add
+    expect(v.result.right.entries).toBe(acked[acked.length - 1]! + 1)
+  })
 })

@@ -17,7 +17,44 @@ const isPlain = (v: object): boolean => {
 const hasToJSON = (v: object): v is { toJSON: (key?: string) => unknown } =>
   typeof (v as { toJSON?: unknown }).toJSON === "function" && !(v instanceof Canonical.Num)
 
+/**
+ * Whether `value` is plain JSON already (nothing to convert or drop), so it can be used as it is.
+ * Most payloads are; checking costs a walk, copying would cost a walk and the allocations.
+ */
+const isPlainJson = (value: unknown): boolean => {
+  const stack: Array<unknown> = [value]
+  // a budget instead of a visited set: a cycle (or a huge value) exhausts it and takes the
+  // copying path, which finds cycles; a set per payload cost more than the walk
+  let budget = 100_000
+  while (stack.length > 0) {
+    if (--budget === 0) return false
+    const v = stack.pop()
+    if (v === null) continue
+    const t = typeof v
+    if (t === "string" || t === "boolean" || t === "bigint") continue
+    if (t === "number") {
+      if (!Number.isFinite(v as number)) return false
+      continue
+    }
+    if (t !== "object") return false
+    const o = v as object
+    if (Array.isArray(o)) {
+      for (let i = 0; i < o.length; i++) stack.push(o[i])
+      continue
+    }
+    if (o instanceof Canonical.Num) continue
+    if (!isPlain(o)) return false
+    for (const k in o) {
+      const x = (o as Record<string, unknown>)[k]
+      if (x === undefined) return false
+      stack.push(x)
+    }
+  }
+  return true
+}
+
 export const normalize = (value: Record<string, unknown>): Either.Either<Record<string, unknown>, Canonical.CanonicalError> => {
+  if (value !== null && typeof value === "object" && !Array.isArray(value) && isPlain(value) && isPlainJson(value)) return Either.right(value)
   const root: { v: unknown } = { v: undefined }
   const stack: Array<{ src: unknown; set: (x: unknown) => void }> = [{ src: value, set: (x) => (root.v = x) }]
   const copies = new Map<object, unknown>()
