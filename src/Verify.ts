@@ -334,6 +334,8 @@ const BOM0 = 0xef, BOM1 = 0xbb, BOM2 = 0xbf
 /** The head of a segment that starts mid-chain, before its first entry says where it stands. */
 const FLOATING = ""
 
+const NULL_BYTES = Buffer.from("null")
+
 /** Lines per batch of the fast path (see `Splitter.batch`). */
 const BATCH = 64
 
@@ -679,7 +681,7 @@ class Splitter {
       this.loaded = false
       while (nl >= 0) {
         const s = this.state
-        if (utf8 && s.config.fastPath && s.entries > 0 && s.config.seal === undefined && s.pending === undefined && s.head !== FLOATING) {
+        if (utf8 && s.config.fastPath && s.entries > 0 && s.pending === undefined && s.head !== FLOATING) {
           const b = this.batch(buf, from)
           if (typeof b !== "number") return b
           if (b > from) {
@@ -721,6 +723,9 @@ class Splitter {
     hash: new Array<string>(BATCH)
   }
 
+  /** Where a run gathers the controls of a sealed pack's rows. */
+  private sealBuf = Buffer.allocUnsafe(1 << 16)
+
   /** The last newline of the chunk being pushed, and whether the kernel holds its lines. */
   private last = 0
   private loaded = false
@@ -736,6 +741,8 @@ class Splitter {
       const n = kernel.scan(from)
       if (n > 0) return this.run(kernel, buf, n)
     }
+    // a sealed pack's rows go one by one (see `packRow`) unless the kernel took them
+    if (this.state.config.seal !== undefined) return from
     return this.batchJs(buf, from)
   }
 
@@ -746,12 +753,30 @@ class Splitter {
     const state = this.state
     let good = links(state, buf, kernel.seq(0), kernel.at(0, R_PREV)) ? n : 0
     if (good > 0 && state.config.mac !== undefined) good = kernel.macCheck(n)
+    const seal = state.config.seal
     let k = 0
     let signed = false
+    let digestAt = 0
     for (; k < good; k++) {
       if (!kernel.hashHolds(k)) break
       if (kernel.sigLen(k) > 0) signed = true
+      if (seal !== undefined) {
+        // a sealed pack: each row's canonical controls (the kernel checked them) go into the
+        // digest, gathered here and hashed once per run
+        const kind = kernel.controlsKind(k)
+        if (kind === 2) break
+        const bytes = kind === 1 ? kernel.controlsBytes(k) : NULL_BYTES
+        if (this.sealBuf.length < digestAt + bytes.length + 1) {
+          const bigger = Buffer.allocUnsafe(Math.max(this.sealBuf.length * 2, digestAt + bytes.length + 1))
+          this.sealBuf.copy(bigger, 0, 0, digestAt)
+          this.sealBuf = bigger
+        }
+        this.sealBuf.set(bytes, digestAt)
+        digestAt += bytes.length
+        this.sealBuf[digestAt++] = 0x0a
+      }
     }
+    if (seal !== undefined && digestAt > 0) seal.rows.update(this.sealBuf.subarray(0, digestAt))
     if (k > 0) {
       const hashAt = kernel.at(k - 1, R_HASH)
       this.state = acceptedRun(state, k, kernel.seq(k - 1), buf.toString("latin1", hashAt, hashAt + 64), signed)
@@ -1098,6 +1123,21 @@ const lineStartAfter = (path: string, at: number) =>
     })
   )
 
+/** Whether the file's first line is a `_meta` header with a seal (looked for in its first 64 KiB). */
+const sealedPack = (path: string) =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const file = yield* fs.open(path, { flag: "r" })
+      const head = yield* file.readAlloc(1 << 16)
+      if (Option.isNone(head)) return false
+      const text = Buffer.from(head.value).toString("latin1")
+      const nl = text.indexOf("\n")
+      const first = nl < 0 ? text : text.slice(0, nl)
+      return /^(\xef\xbb\xbf)?\{\s*"_meta"/.test(first) && first.includes('"seal"')
+    })
+  )
+
 /**
  * Like `fileOutcome`, with the file split into byte ranges verified at once, one per thread (the
  * calling thread takes the first). The ranges' results are joined where they meet: each must pick
@@ -1121,6 +1161,8 @@ export const fileParallel = (
     const info = yield* Effect.either(fs.stat(path))
     if (Either.isLeft(info) || info.right.type !== "File") return yield* sequential
     const size = Number(info.right.size)
+    // a sealed pack's seal digests every row's controls in order: one thread reads it all
+    if (yield* Effect.orElseSucceed(sealedPack(path), () => false)) return yield* sequential
     const cuts: Array<number> = [0]
     for (let k = 1; k < threads; k++) {
       const at = yield* Effect.orElseSucceed(lineStartAfter(path, Math.floor((size * k) / threads)), () => -1)

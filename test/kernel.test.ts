@@ -1,13 +1,24 @@
 import { spawnSync } from "node:child_process"
 import { createHmac, randomBytes } from "node:crypto"
-import { writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { afterAll, describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
 import { FastLine, FastReference, plainAt } from "../src/internal/fast.js"
 import * as F from "../src/internal/fixtures.js"
 import { Kernel, R_NEXT, RUN } from "../src/internal/kernel.js"
 import { BIN, tempDir } from "./helpers.js"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import { NodeFileSystem } from "@effect/platform-node"
+import * as AuditLog from "../src/AuditLog.js"
+import * as Redactor from "../src/Redactor.js"
+import * as Signer from "../src/Signer.js"
+import * as Store from "../src/Store.js"
+import * as Verify from "../src/Verify.js"
 
 const KEY = "kernel-test-key"
 const tmp = tempDir()
@@ -40,6 +51,30 @@ const take = (k: Kernel, text: Buffer): { lines: number; messages: Array<string>
   }
   return { lines, messages, hashes, macs }
 }
+
+/** A sealed pack of 60 entries written by the AuditLog (made before the tests). */
+let sealed = ""
+beforeAll(async () => {
+  const out = join(tmp.dir, "sealed.pack.jsonl")
+  await Effect.runPromise(
+    Effect.gen(function* () {
+      const log = yield* AuditLog.AuditLog
+      for (let i = 0; i < 20; i++) yield* log.withDecision({ input: { i }, actor: "a" }, (d) => d.record({ i }))
+      yield* log.export(out, { framework: "gdpr" })
+    }).pipe(
+      Effect.provide(
+        AuditLog.layer({ system: "k", riskTier: null }).pipe(
+          Layer.provide(Store.layerMemory()),
+          Layer.provide(Signer.layerHmac(Redacted.make(KEY))),
+          Layer.provide(Redactor.layerDefault),
+          Layer.provideMerge(NodeFileSystem.layer)
+        )
+      )
+    )
+  )
+  sealed = readFileSync(out, "utf8")
+})
+const sealedPack = () => sealed
 
 const isHex = (s: string) => /^[0-9a-f]{64}$/.test(s)
 
@@ -152,6 +187,45 @@ describe("the WebAssembly kernel", () => {
     expect(one('{"aaaab": 1, "aaaaa": 2}')).toBe('{"payload":{"aaaaa":2,"aaaab":1},"seq":0,"ts":"t","type":"x"}')
     expect(one('{"aaaa": 1, "aaaa": 2}')).toBeUndefined()
   })
+
+  it("takes pack rows with controls: our canonical list as a span, the reference layout's as not canonical", () => {
+    const { lines } = F.chain(Array.from({ length: 6 }, (_, i) => F.llmCall(i)), { key: KEY })
+    const ours = lines.map((l, i) => l.replace(/\}$/, i % 2 === 0 ? ',"controls":["Art.12 logging","A.6.2.8 \\"event\\" logs"]}' : ',"controls":[]}'))
+    const k = make(KEY)
+    const text = Buffer.from(ours.join("\n") + "\n")
+    k.load(text, 0, text.length)
+    expect(k.scan(0)).toBe(6)
+    expect(Buffer.from(k.controlsBytes(0)).toString()).toBe('["Art.12 logging","A.6.2.8 \\"event\\" logs"]')
+    expect(k.controlsKind(0)).toBe(1)
+    expect(Buffer.from(k.controlsBytes(1)).toString()).toBe("[]")
+    // not canonical in our layout: a space after the comma
+    const spaced = Buffer.from(lines[0]!.replace(/\}$/, ',"controls":["a", "b"]}') + "\n")
+    k.load(spaced, 0, spaced.length)
+    expect(k.scan(0)).toBe(0)
+    const ref = F.chain([F.llmCall(0)], { key: KEY, layout: "reference" }).lines[0]!.replace(/\}$/, ', "controls": ["a", "b"]}')
+    const refText = Buffer.from(ref + "\n")
+    k.load(refText, 0, refText.length)
+    expect(k.scan(0)).toBe(1)
+    expect(k.controlsKind(0)).toBe(2)
+  })
+
+  it.prop("verifies a sealed pack the same through the kernel and line by line, whatever byte changes", [fc.nat(), fc.constantFrom(0x22, 0x5c, 0x2c, 0x41, 0x61, 0x5d, 0x20)], ([pos, byte]) => {
+    const pack = sealedPack()
+    const lines = pack.split("\n").filter((l) => l.length > 0)
+    // change a byte of some row's controls (the part only the seal covers)
+    const row = 1 + (pos % (lines.length - 1))
+    const line = Buffer.from(lines[row]!)
+    const at = line.lastIndexOf('"controls":[') + 12 + (pos % 8)
+    if (at < line.length - 2) line[at] = byte
+    const changed = [...lines.slice(0, row), line.toString("latin1"), ...lines.slice(row + 1)]
+    const asBytes = changed.map((l, i) => (i === row ? line : Buffer.from(l)))
+    const verdict = (r: Either.Either<Verify.Report, Verify.VerifyError>) => (Either.isRight(r) ? `ok ${r.right.entries}` : `${r.left._tag}@${r.left.line}`)
+    const oneByOne = verdict(Verify.lines(asBytes, { key: Redacted.make(KEY), fastPath: false }))
+    const text = Buffer.concat(asBytes.flatMap((b) => [b, Buffer.from("\n")]))
+    const streamed = verdict(Effect.runSync(Effect.either(Verify.stream(Stream.make(text), { key: Redacted.make(KEY) }))))
+    expect(streamed).toBe(oneByOne)
+    if (at < line.length - 2 && line[at] !== Buffer.from(lines[row]!)[at]) expect(oneByOne).not.toMatch(/^ok/)
+  }, { fastCheck: { numRuns: 150 } })
 
   it("is optional: without WebAssembly (node --jitless) verification gives the same verdicts", () => {
     const { lines } = F.chain(Array.from({ length: 50 }, (_, i) => F.llmCall(i)), { key: KEY })

@@ -22,9 +22,10 @@
 // Records: one per accepted line, REC bytes each.
 //   0 lineStart  4 lineEnd (the '\n')  8 prevAt  12 hashAt  16 sigAt  20 sigLen
 //  24 msgOff    28 msgLen             32 seq (f64)          40 the hash field as 32 bytes
-//  72 next (where the following line starts)
+//  72 next (where the following line starts)   76 controls kind (0 none, 1 canonical, 2 other)
+//  80 controls start   84 controls end (the `[…]` of a pack row)
 
-export const REC: i32 = 80
+export const REC: i32 = 88
 
 // ---------------------------------------------------------------------------------------------
 // Byte classes
@@ -287,32 +288,42 @@ let gSeq: f64 = 0
 let gLen: usize = 0
 let gLineEnd: usize = 0
 let gNext: usize = 0
+/** controls of a pack row: 0 none, 1 canonical (our layout) at [gCtrl, gCtrlEnd), 2 other */
+let gCtrlKind: i32 = 0
+let gCtrl: usize = 0
+let gCtrlEnd: usize = 0
 
 /**
  * After the signature field's opening quote at sigAt: a signature of 0 or 64 plain bytes, its
  * closing quote; then `rest` must be the '}' closing the line and '\n' (or "\r\n"). Sets gSig,
  * gSigLen, gLineEnd and gNext; false otherwise. `controls` allows the pack rows' list of strings.
  */
-function tail(sigAt: usize, end: usize, controls: bool): bool {
+function tail(sigAt: usize, end: usize, reference: bool): bool {
   gSig = sigAt
+  gCtrlKind = 0
   if (load<u8>(sigAt) == 0x22) gSigLen = 0
   else if (sigAt + 64 < end && load<u8>(sigAt + 64) == 0x22 && plain(sigAt, 64)) gSigLen = 64
   else return false
   let i = sigAt + <usize>gSigLen + 1
-  if (controls && load<u8>(i) == 0x2c) {
-    // a pack row: , "controls": [strings] (not hashed, but it must be well-formed)
-    if (!at(i, CONTROLS, 15)) return false
-    i += 15
+  if (load<u8>(i) == 0x2c) {
+    // a pack row: "controls", a list of strings (not hashed, but it must be well-formed). In our
+    // layout it is canonical (`,"controls":["a","b"]`), and its span is what a seal digests.
+    if (reference ? !at(i, CONTROLS, 15) : !at(i, CONTROLS_OURS, 13)) return false
+    i += reference ? 15 : 13
+    gCtrl = i - 1
     if (load<u8>(i) != 0x5d)
       for (;;) {
         if (load<u8>(i) != 0x22) return false
         i = str(i, end)
         if (i == 0) return false
-        if (load<u8>(i) == 0x2c && load<u8>(i + 1) == 0x20) i += 2
+        if (reference && load<u8>(i) == 0x2c && load<u8>(i + 1) == 0x20) i += 2
+        else if (!reference && load<u8>(i) == 0x2c) i += 1
         else break
       }
     if (load<u8>(i) != 0x5d) return false
     i++
+    gCtrlEnd = i
+    gCtrlKind = reference ? 2 : 1
   }
   if (i >= end || load<u8>(i) != 0x7d) return false
   i++
@@ -361,6 +372,7 @@ const REF_PREV = memory.data<u8>([0x2c, 0x20, 0x22, 0x70, 0x72, 0x65, 0x76, 0x5f
 const REF_HASH = memory.data<u8>([0x22, 0x2c, 0x20, 0x22, 0x68, 0x61, 0x73, 0x68, 0x22, 0x3a, 0x20, 0x22]) // ", "hash": "
 const REF_SIG = memory.data<u8>([0x22, 0x2c, 0x20, 0x22, 0x73, 0x69, 0x67, 0x22, 0x3a, 0x20, 0x22]) // ", "sig": "
 const CONTROLS = memory.data<u8>([0x2c, 0x20, 0x22, 0x63, 0x6f, 0x6e, 0x74, 0x72, 0x6f, 0x6c, 0x73, 0x22, 0x3a, 0x20, 0x5b]) // , "controls": [
+const CONTROLS_OURS = memory.data<u8>([0x2c, 0x22, 0x63, 0x6f, 0x6e, 0x74, 0x72, 0x6f, 0x6c, 0x73, 0x22, 0x3a, 0x5b]) // ,"controls":[
 
 /** Output position of the canonical rewrite. */
 let o: usize = 0
@@ -688,6 +700,9 @@ export function scan(from: usize, end: usize, msg: usize, msgCap: usize, rec: us
     store<u32>(r, <u32>gLen, 28)
     store<f64>(r, gSeq, 32)
     store<u32>(r, <u32>gNext, 72)
+    store<u32>(r, <u32>gCtrlKind, 76)
+    store<u32>(r, <u32>gCtrl, 80)
+    store<u32>(r, <u32>gCtrlEnd, 84)
     w += gLen
     n++
     p = gNext

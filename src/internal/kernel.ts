@@ -31,7 +31,7 @@ interface Exports {
 }
 
 /** Bytes per record (see the kernel); its fields as 32-bit and 64-bit word indexes. */
-const REC = 80
+const REC = 88
 export const R_START = 0
 export const R_END = 1
 export const R_PREV = 2
@@ -41,6 +41,9 @@ export const R_SIGLEN = 5
 export const R_MSG = 6
 export const R_MSGLEN = 7
 export const R_NEXT = 18
+export const R_CTRL_KIND = 19
+export const R_CTRL = 20
+export const R_CTRL_END = 21
 /** index of `seq` in a Float64Array over the records */
 const R_SEQ64 = 4
 /** byte offset of the hash field's 32 bytes in a record */
@@ -143,6 +146,17 @@ export class Kernel {
   /** A field of record k, positions translated back to the caller's buffer. */
   at(k: number, field: number): number {
     return this.i32[(this.rec >> 2) + k * (REC >> 2) + field]! - this.input + this.base
+  }
+
+  /** controls of record k: 0 none, 1 canonical (its span is `controlsBytes`), 2 not canonical */
+  controlsKind(k: number): number {
+    return this.i32[(this.rec >> 2) + k * (REC >> 2) + R_CTRL_KIND]!
+  }
+
+  /** The canonical `controls` list of record k, as bytes (a view, valid until the next load). */
+  controlsBytes(k: number): Uint8Array {
+    const r = (this.rec >> 2) + k * (REC >> 2)
+    return this.mem.subarray(this.i32[r + R_CTRL]!, this.i32[r + R_CTRL_END]!)
   }
 
   sigLen(k: number): number {
