@@ -172,12 +172,10 @@ export const write = (
     const missing = options.missing ?? 0
 
     // 1. the log must verify (with the signer's key when it has one) before it is vouched for
-    const report = yield* Effect.flatMap(bytes, (b) => Verify.stream(b, { key: Option.getOrUndefined(signer.key) })).pipe(
-      Effect.map((r): Verify.Report | undefined => r),
-      Effect.catchAll((e): Effect.Effect<Verify.Report | undefined, ExportError | Store.StoreError> => {
+    // (a bounded memory log starts after its evicted entries: verified from its first one on)
+    const report = yield* Effect.flatMap(bytes, (b) => Verify.stream(b, { key: Option.getOrUndefined(signer.key), startMidChain: missing > 0 })).pipe(
+      Effect.catchAll((e): Effect.Effect<Verify.Report, ExportError | Store.StoreError> => {
         if (e._tag === "StoreError") return Effect.fail(e)
-        // a bounded memory log starts after its evicted entries: the gap at its start is expected
-        if (missing > 0 && e._tag === "DeletionDetected" && e.line === 1) return Effect.succeed(undefined)
         return Effect.fail(new ExportError({ path: out, reason: `the log ${source} does not verify: ${e.message}` }))
       })
     )
@@ -218,7 +216,7 @@ export const write = (
         )
       )
     )
-    if (report !== undefined && (report.entries !== entries || report.head !== head)) {
+    if (report.entries !== entries || report.head !== head) {
       return yield* new ExportError({ path: out, reason: `the log ${source} changed while it was exported` })
     }
     const system = typeof auditOpen?.["system"] === "string" ? (auditOpen["system"] as string) : options.system ?? ""

@@ -210,6 +210,11 @@ export interface Options {
   /** fail unless completeness is authenticated or given out of band */
   readonly requireComplete?: boolean | undefined
   /**
+   * The input begins mid-chain (its beginning is gone, as in a bounded memory log): the first
+   * entry's `prev_hash` and `seq` are taken as given, and everything after it is checked.
+   */
+  readonly startMidChain?: boolean | undefined
+  /**
    * Take the shortcuts for canonical-first lines and hash-shaped fields (default true). Turning
    * them off gives the same verdicts more slowly; tests use it to hold the two paths together.
    */
@@ -326,7 +331,7 @@ export const initial = (options: Options = {}): State => {
     keyBytes: key === undefined ? undefined : Buffer.from(key, "utf8"),
     start: undefined
   }
-  return new StateImpl(config, 0, 0, GENESIS, -1, 0, Option.none(), false, undefined)
+  return new StateImpl(config, 0, 0, options.startMidChain === true ? FLOATING : GENESIS, -1, 0, Option.none(), false, undefined)
 }
 
 const BOM0 = 0xef, BOM1 = 0xbb, BOM2 = 0xbf

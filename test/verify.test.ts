@@ -70,6 +70,20 @@ describe("Verify: valid chains", () => {
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 })
 
+describe("Verify: a log whose beginning is gone", () => {
+  it("checks everything after its first entry with startMidChain, and nothing is waved through", () => {
+    const tail = ours.lines.slice(5)
+    expect(verdict(tail, { key })).toBe("DeletionDetected")
+    const r = Verify.lines(tail, { key, startMidChain: true })
+    expect(Either.isRight(r) && r.right.entries).toBe(tail.length)
+    const edited = [...tail]
+    edited[3] = edited[3]!.replace('"seq":8', '"seq":9')
+    expect(verdict(edited, { key, startMidChain: true })).not.toBe("ok")
+    const swapped = [tail[0]!, tail[2]!, tail[1]!, ...tail.slice(3)]
+    expect(verdict(swapped, { key, startMidChain: true })).toBe("ReorderDetected")
+  })
+})
+
 describe("Verify: tampering", () => {
   const n = 10
   const base = F.chain(F.mixed(n), { key: KEY })
