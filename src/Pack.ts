@@ -127,6 +127,7 @@ interface Row {
   readonly type: string
   readonly payload: Record<string, unknown>
   readonly seq: number
+  readonly hash: string
 }
 
 /** Whole lines of a byte stream, blank ones skipped, a BOM and `\r` dropped. */
@@ -140,9 +141,11 @@ const linesOf = <E>(bytes: Stream.Stream<Uint8Array, E>): Stream.Stream<string, 
 
 const rowOf = (line: string): Row | undefined => {
   try {
-    const v = JSON.parse(line) as { type?: unknown; payload?: unknown; seq?: unknown }
-    if (typeof v.type !== "string" || v.payload === null || typeof v.payload !== "object" || typeof v.seq !== "number") return undefined
-    return { type: v.type, payload: v.payload as Record<string, unknown>, seq: v.seq }
+    const v = JSON.parse(line) as { type?: unknown; payload?: unknown; seq?: unknown; hash?: unknown }
+    if (typeof v.type !== "string" || v.payload === null || typeof v.payload !== "object" || typeof v.seq !== "number" || typeof v.hash !== "string") {
+      return undefined
+    }
+    return { type: v.type, payload: v.payload as Record<string, unknown>, seq: v.seq, hash: v.hash }
   } catch {
     return undefined
   }
@@ -199,7 +202,7 @@ export const write = (
               if (row.type === "audit_open") auditOpen = row.payload
             }
             entries++
-            head = (JSON.parse(line) as { hash: string }).hash
+            head = row.hash
             const counted = COUNTED[row.type]
             if (counted !== undefined) summary[counted]++
             if (row.type === "policy_flag") {
