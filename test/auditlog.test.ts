@@ -159,6 +159,30 @@ describe("AuditLog: writing", () => {
   })
 })
 
+describe("AuditLog: closing", () => {
+  it("drains what is queued when its scope ends, then refuses appends with ChainClosed", async () => {
+    const path = freshPath()
+    const { service, done } = await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const l = yield* log
+          // queued appends in flight when the scope begins to close
+          const fibers = yield* Effect.forEach(Array.from({ length: 50 }, (_, i) => i), (i) => Effect.fork(l.append("tool_call", { name: "t", arguments: { i } })))
+          return { service: l, done: fibers }
+        }).pipe(Effect.provide(logOver(fileStore(path, { groupCommit: true }))))
+      )
+    )
+    const results = await Effect.runPromise(Effect.forEach(done, (f) => Effect.exit(Fiber.join(f))))
+    // each is either written (and in the file) or refused; none is lost silently
+    const written = results.filter(Exit.isSuccess).length
+    const refused = results.filter((e) => Exit.isFailure(e) && e.cause._tag === "Fail" && e.cause.error._tag === "ChainClosed").length
+    expect(written + refused).toBe(50)
+    expect(readFileSync(path, "utf8").trim().split("\n").length).toBe(1 + written)
+    const after = await Effect.runPromise(Effect.either(service.append("tool_call", { name: "late", arguments: {} })))
+    expect(Either.isLeft(after) && after.left._tag).toBe("ChainClosed")
+  })
+})
+
 describe("AuditLog: decisions", () => {
   const provide = Effect.provide(logOver(Store.layerMemory()))
 
