@@ -88,7 +88,7 @@ export const defaultPatterns: ReadonlyArray<Pattern> = [
   },
   { category: "jwt", group: "credential", regex: /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}/g },
   { category: "bearer_token", group: "credential", regex: /\b[Bb]earer\s+[A-Za-z0-9._~+/-]{16,}=*/g },
-  { category: "api_key", group: "secret", regex: /\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}/g },
+  { category: "api_key", group: "secret", regex: /\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}/g },
   { category: "aws_key", group: "secret", regex: /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/g },
   { category: "google_api_key", group: "secret", regex: /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g },
   { category: "github_token", group: "secret", regex: /\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b/g },

@@ -30,6 +30,7 @@ describe("Redactor.layerDefault", () => {
     const cases: ReadonlyArray<[string, string]> = [
       ["email", "contact: ana.silva@example.com today"],
       ["api_key", "key=sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"],
+      ["api_key", "use sk-ABCDEFGH12345678 here"],
       ["aws_key", "AKIAIOSFODNN7EXAMPLE"],
       ["google_api_key", "AIzaSyA1234567890abcdefghijklmnopqrstuv"],
       ["jwt", "https://app.example/cb?token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abcdefghijklmnop"],
