@@ -34,6 +34,7 @@ import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
 import * as Chain from "./Chain.js"
 import type * as Controls from "./Controls.js"
 import { VERSION } from "./internal/version.js"
@@ -145,6 +146,13 @@ export const currentDecision: FiberRef.FiberRef<string | null> = FiberRef.unsafe
  */
 export const currentDecisionId: Effect.Effect<string | null> = FiberRef.get(currentDecision)
 
+const TRACE_ID = /^[0-9a-f]{32}$/
+const SPAN_ID = /^[0-9a-f]{16}$/
+
+/** The payload with the span's ids, when they have the W3C form FORMAT A.6 names. */
+const correlate = (payload: Record<string, unknown>, span: Tracer.AnySpan): Record<string, unknown> =>
+  TRACE_ID.test(span.traceId) && SPAN_ID.test(span.spanId) ? { ...payload, otel_trace_id: span.traceId, otel_span_id: span.spanId } : payload
+
 /** A new decision id: 32 lowercase hex characters. */
 const newId = (): string => randomBytes(16).toString("hex")
 
@@ -189,8 +197,17 @@ export const make = (options: Options): Effect.Effect<AuditLogService, Chain.Log
       }
     }
 
+    // Every entry the app writes goes through here: inside a tracing span it carries the span's
+    // ids (FORMAT A.6), so a log entry and a trace can be matched up.
+    const write = (type: string, payload: Record<string, unknown>) =>
+      // (serviceOption, not currentSpan: outside a span the latter fails, and building that
+      // failure cost a third of an append)
+      Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (span) =>
+        chain.append(type, Option.isSome(span) ? correlate(payload, span.value) : payload, { flagRedactions: true })
+      )
+
     const append = (type: string, payload: Record<string, unknown>) =>
-      Effect.flatMap(currentDecisionId, (id) => chain.append(type, { decision_id: id, ...payload }, { flagRedactions: true }))
+      Effect.flatMap(currentDecisionId, (id) => write(type, { decision_id: id, ...payload }))
 
     const flagPayload = (id: string | null, reason: string, o: FlagOptions = {}) => ({
       decision_id: id,
@@ -202,10 +219,10 @@ export const make = (options: Options): Effect.Effect<AuditLogService, Chain.Log
 
     const handle = (id: string): Decision => ({
       id,
-      record: (fields) => chain.append("decision_record", { ...fields, decision_id: id }, { flagRedactions: true }),
+      record: (fields) => write("decision_record", { ...fields, decision_id: id }),
       humanOversight: (r) =>
-        chain.append("human_oversight", { decision_id: id, reviewer: r.reviewer, action: r.action, note: r.note ?? null }, { flagRedactions: true }),
-      flag: (reason, o) => chain.append("policy_flag", flagPayload(id, reason, o), { flagRedactions: true })
+        write("human_oversight", { decision_id: id, reviewer: r.reviewer, action: r.action, note: r.note ?? null }),
+      flag: (reason, o) => write("policy_flag", flagPayload(id, reason, o))
     })
 
     const decision: AuditLogService["decision"] = (input) =>
@@ -214,18 +231,14 @@ export const make = (options: Options): Effect.Effect<AuditLogService, Chain.Log
         const parent = yield* currentDecisionId
         const started = yield* Clock.currentTimeMillis
         yield* Effect.acquireRelease(
-          chain.append(
-            "decision",
-            { decision_id: id, input: input.input, actor: input.actor, ...(parent === null ? {} : { parent_decision_id: parent }) },
-            { flagRedactions: true }
-          ),
+          write("decision", { decision_id: id, input: input.input, actor: input.actor, ...(parent === null ? {} : { parent_decision_id: parent }) }),
           (_, exit) =>
             Effect.gen(function* () {
               const ended = yield* Clock.currentTimeMillis
               const outcome = Exit.isSuccess(exit) ? "success" : Cause.isInterruptedOnly(exit.cause) ? "interrupted" : "failure"
               const payload: Record<string, unknown> = { decision_id: id, outcome, duration_ms: ended - started }
               if (Exit.isFailure(exit) && outcome === "failure") payload["error"] = describeCause(exit.cause)
-              yield* chain.append("decision_end", payload, { flagRedactions: true }).pipe(
+              yield* write("decision_end", payload).pipe(
                 // a finalizer cannot fail; the entry that could not be written is reported instead
                 Effect.catchAll((e) => Effect.logError(`acttrace: decision_end of ${id} could not be written: ${e.message}`))
               )
@@ -239,7 +252,7 @@ export const make = (options: Options): Effect.Effect<AuditLogService, Chain.Log
       system: options.system,
       decision,
       withDecision: (input, f) => Effect.scoped(Effect.flatMap(decision(input), f)),
-      flag: (reason, o) => Effect.flatMap(currentDecisionId, (id) => chain.append("policy_flag", flagPayload(id, reason, o), { flagRedactions: true })),
+      flag: (reason, o) => Effect.flatMap(currentDecisionId, (id) => write("policy_flag", flagPayload(id, reason, o))),
       append,
       position: chain.position,
       export: (path, o = {}) =>

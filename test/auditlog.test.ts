@@ -81,6 +81,23 @@ describe("AuditLog: writing", () => {
     }).pipe(Effect.provide(logOver(Store.layerMemory())))
   )
 
+  it.effect("carries the tracing span's ids inside a span, and none outside", () =>
+    Effect.gen(function* () {
+      const l = yield* log
+      const outside = yield* l.append("tool_call", { name: "t", arguments: {} })
+      expect(outside.payload).not.toHaveProperty("otel_trace_id")
+      const span = yield* Effect.gen(function* () {
+        const span = yield* Effect.currentSpan
+        yield* l.withDecision({ input: {}, actor: "a" }, (d) => d.record({ x: 1 }))
+        return span
+      }).pipe(Effect.withSpan("triage"))
+      const rows_ = (yield* rows).filter((r) => r.type === "decision" || r.type === "decision_record" || r.type === "decision_end")
+      expect(rows_).toHaveLength(3)
+      for (const r of rows_) expect(r.payload).toMatchObject({ otel_trace_id: span.traceId, otel_span_id: span.spanId })
+      expect(span.traceId).toMatch(/^[0-9a-f]{32}$/)
+    }).pipe(Effect.provide(logOver(Store.layerMemory())))
+  )
+
   it.effect("refuses what is not JSON with a typed error and writes nothing", () =>
     Effect.gen(function* () {
       const l = yield* log
