@@ -14,6 +14,7 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import { formatNumber, canonicalLexeme, NUMBER_RE } from "./internal/number.js"
 import { canonicalBytes, ScanFailure } from "./internal/scanner.js"
+import { isPlainObject } from "./internal/plain.js"
 
 /**
  * Why a value has no canonical form.
@@ -109,31 +110,13 @@ export const compareKeys = (a: string, b: string): number => {
 // eslint-disable-next-line no-control-regex
 const NEEDS_ESCAPE = /["\\\u0000-\u001f]/
 
-const escapeString = (s: string): string => {
-  if (!NEEDS_ESCAPE.test(s)) return `"${s}"`
-  let r = '"'
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c === 0x22) r += '\\"'
-    else if (c === 0x5c) r += "\\\\"
-    else if (c < 0x20) {
-      switch (c) {
-        case 8: r += "\\b"; break
-        case 9: r += "\\t"; break
-        case 10: r += "\\n"; break
-        case 12: r += "\\f"; break
-        case 13: r += "\\r"; break
-        default: r += "\\u00" + (c < 16 ? "0" : "") + c.toString(16)
-      }
-    } else r += s[i]
-  }
-  return r + '"'
-}
+/**
+ * A well-formed string as canonical JSON text. JSON.stringify escapes exactly as canonical JSON
+ * does (`\"`, `\\`, the short escapes, `\u00xx` in lowercase, nothing else) once lone surrogates
+ * are ruled out, which every caller has done.
+ */
+const escapeString = (s: string): string => (NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`)
 
-const isPlainObject = (v: object): boolean => {
-  const proto = Object.getPrototypeOf(v)
-  return proto === Object.prototype || proto === null
-}
 
 const pathOf = (path: ReadonlyArray<string | number>): string => {
   let s = "$"
@@ -194,8 +177,7 @@ const SURROGATE = /[\ud800-\udfff]/
 /**
  * The encoder for the common case, recursive and allocation-light: plain values at most 64 deep.
  * It gives up (undefined) on anything else, and the general encoder, which is iterative and
- * explains every failure, takes over. JSON.stringify escapes strings exactly as canonical JSON
- * does (the short escapes, `\u00xx` in lowercase, nothing else) once lone surrogates are ruled out.
+ * explains every failure, takes over.
  */
 const encodeFast = (v: unknown, depth: number): string | undefined => {
   const out = FAST_PARTS
@@ -213,7 +195,7 @@ const writeFast = (v: unknown, depth: number, out: Array<string>): boolean => {
   switch (typeof v) {
     case "string":
       if (!v.isWellFormed()) return false
-      out.push(NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`)
+      out.push(escapeString(v))
       return true
     case "number":
       if (!Number.isFinite(v)) return false
@@ -255,7 +237,7 @@ const writeFast = (v: unknown, depth: number, out: Array<string>): boolean => {
         const x = o[k]
         if (x === undefined) continue
         if (astral && !k.isWellFormed()) return false
-        out.push(n++ === 0 ? "" : ",", NEEDS_ESCAPE.test(k) ? JSON.stringify(k) : `"${k}"`, ":")
+        out.push(n++ === 0 ? "" : ",", escapeString(k), ":")
         if (!writeFast(x, depth + 1, out)) return false
       }
       out.push("}")

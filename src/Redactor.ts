@@ -13,6 +13,7 @@
  */
 import * as Context from "effect/Context"
 import * as Layer from "effect/Layer"
+import { isPlainObject } from "./internal/plain.js"
 
 /**
  * One kind of thing found: its category, its group, and how many times.
@@ -135,10 +136,6 @@ export const redactString = (s: string, patterns: ReadonlyArray<Pattern>, counts
   return out
 }
 
-const isPlain = (v: object): boolean => {
-  const proto = Object.getPrototypeOf(v)
-  return proto === Object.prototype || proto === null
-}
 
 /**
  * Scrub every string value and object key of a JSON value, at any depth, with `patterns`. With
@@ -167,7 +164,7 @@ export const redactWith = <A>(value: A, patterns: ReadonlyArray<Pattern>, hint?:
   const copies = new Map<object, unknown>()
   while (stack.length > 0) {
     const { src, set } = stack.pop()!
-    if (src === null || typeof src !== "object" || !(Array.isArray(src) || isPlain(src))) {
+    if (src === null || typeof src !== "object" || !(Array.isArray(src) || isPlainObject(src))) {
       set(scrub(src))
       continue
     }
@@ -214,7 +211,7 @@ const anyHinted = (value: unknown, hint: RegExp): boolean => {
     }
     if (v === null || typeof v !== "object") continue
     if (Array.isArray(v)) for (let i = 0; i < v.length; i++) stack.push(v[i])
-    else if (isPlain(v)) {
+    else if (isPlainObject(v)) {
       for (const k in v) {
         if (could(k)) return true
         stack.push((v as Record<string, unknown>)[k])

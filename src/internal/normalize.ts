@@ -8,11 +8,8 @@
  */
 import * as Either from "effect/Either"
 import * as Canonical from "../Canonical.js"
+import { isPlainObject } from "./plain.js"
 
-const isPlain = (v: object): boolean => {
-  const proto = Object.getPrototypeOf(v)
-  return proto === Object.prototype || proto === null
-}
 
 const hasToJSON = (v: object): v is { toJSON: (key?: string) => unknown } =>
   typeof (v as { toJSON?: unknown }).toJSON === "function" && !(v instanceof Canonical.Num)
@@ -43,7 +40,7 @@ const isPlainJson = (value: unknown): boolean => {
       continue
     }
     if (o instanceof Canonical.Num) continue
-    if (!isPlain(o)) return false
+    if (!isPlainObject(o)) return false
     for (const k in o) {
       const x = (o as Record<string, unknown>)[k]
       if (x === undefined) return false
@@ -54,7 +51,7 @@ const isPlainJson = (value: unknown): boolean => {
 }
 
 export const normalize = (value: Record<string, unknown>): Either.Either<Record<string, unknown>, Canonical.CanonicalError> => {
-  if (value !== null && typeof value === "object" && !Array.isArray(value) && isPlain(value) && isPlainJson(value)) return Either.right(value)
+  if (value !== null && typeof value === "object" && !Array.isArray(value) && isPlainObject(value) && isPlainJson(value)) return Either.right(value)
   const root: { v: unknown } = { v: undefined }
   const stack: Array<{ src: unknown; set: (x: unknown) => void }> = [{ src: value, set: (x) => (root.v = x) }]
   const copies = new Map<object, unknown>()
@@ -68,7 +65,7 @@ export const normalize = (value: Record<string, unknown>): Either.Either<Record<
         return Either.left(new Canonical.CanonicalError({ reason: "Unserializable", at: "$", detail: `toJSON failed: ${String(e)}` }))
       }
     }
-    if (src === null || typeof src !== "object" || !(Array.isArray(src) || isPlain(src))) {
+    if (src === null || typeof src !== "object" || !(Array.isArray(src) || isPlainObject(src))) {
       item.set(src)
       continue
     }
