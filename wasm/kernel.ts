@@ -88,19 +88,20 @@ function escapeEnd(j: usize): usize {
   return j + 6
 }
 
+/** One bit per byte of v that ends a plain run inside a string: '"', '\\' or a control character. */
+@inline function stopBits(v: v128): i32 {
+  const m = v128.or(v128.or(i8x16.eq(v, i8x16.splat(0x22)), i8x16.eq(v, i8x16.splat(0x5c))), i8x16.lt_u(v, i8x16.splat(0x20)))
+  return i8x16.bitmask(m)
+}
+
 /** End of a canonical string whose opening quote is at i, or 0. Reads up to 16 bytes past end. */
 function str(i: usize, end: usize): usize {
   let j = i + 1
   escaped = false
-  const quote = i8x16.splat(0x22)
-  const slash = i8x16.splat(0x5c)
-  const space = i8x16.splat(0x20)
   for (;;) {
     // 16 bytes at a time while no byte ends the plain run
     for (;;) {
-      const v = v128.load(j)
-      const m = v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, slash)), i8x16.lt_u(v, space))
-      const bits = i8x16.bitmask(m)
+      const bits = stopBits(v128.load(j))
       if (bits != 0) {
         j += <usize>ctz(bits)
         break
@@ -383,14 +384,11 @@ function copyStr(i: usize, end: usize): usize {
   store<u8>(o, 0x22)
   o++
   escaped = false
-  const quote = i8x16.splat(0x22)
-  const slash = i8x16.splat(0x5c)
-  const space = i8x16.splat(0x20)
   for (;;) {
     for (;;) {
       const v = v128.load(j)
       v128.store(o, v) // bytes past the stop are overwritten by what follows
-      const bits = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, slash)), i8x16.lt_u(v, space)))
+      const bits = stopBits(v)
       if (bits != 0) {
         const t = <usize>ctz(bits)
         j += t
