@@ -25,6 +25,7 @@ import * as Stream from "effect/Stream"
 import * as Canonical from "./Canonical.js"
 import * as Entry from "./Entry.js"
 import { GENESIS } from "./Hash.js"
+import { linesOf } from "./internal/lines.js"
 import { normalize } from "./internal/normalize.js"
 import * as Redactor from "./Redactor.js"
 import * as Signer from "./Signer.js"
@@ -202,16 +203,13 @@ type Item = Job | SnapshotJob
  * @category reading
  */
 export const auditOpenOf = (bytes: Stream.Stream<Uint8Array, Store.StoreError>): Effect.Effect<Option.Option<Record<string, unknown>>, Store.StoreError> =>
-  bytes.pipe(
-    Stream.decodeText(),
-    Stream.splitLines,
-    Stream.filter((l) => l.trim().length > 0),
+  linesOf(bytes).pipe(
     Stream.take(1),
     Stream.runHead,
     Effect.map(
       Option.flatMap((line) => {
         try {
-          const v = JSON.parse(line.replace(/^\ufeff/, "")) as { type?: unknown; payload?: unknown }
+          const v = JSON.parse(line) as { type?: unknown; payload?: unknown }
           return v.type === "audit_open" && v.payload !== null && typeof v.payload === "object"
             ? Option.some(v.payload as Record<string, unknown>)
             : Option.none()

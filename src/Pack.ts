@@ -23,6 +23,7 @@ import * as Stream from "effect/Stream"
 import * as Canonical from "./Canonical.js"
 import * as Controls from "./Controls.js"
 import { sealDigest } from "./Hash.js"
+import { linesOf } from "./internal/lines.js"
 import type * as Signer from "./Signer.js"
 import type * as Store from "./Store.js"
 import * as Verify from "./Verify.js"
@@ -128,28 +129,6 @@ interface Row {
   readonly payload: Record<string, unknown>
   readonly seq: number
   readonly hash: string
-}
-
-/** Whole lines of a byte stream, blank ones skipped, a BOM and `\r` dropped. */
-const linesOf = <E>(bytes: Stream.Stream<Uint8Array, E>): Stream.Stream<string, E> => {
-  // split bytes at newlines and decode each whole line once (the stock text decoding and line
-  // splitting handled every line as several small chunks, a third of an export's time)
-  let carry: Buffer | undefined
-  const whole = (buf: Buffer): Array<string> => {
-    const out: Array<string> = []
-    let from = 0
-    for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a, from)) {
-      const line = buf.toString("utf8", from, nl > from && buf[nl - 1] === 0x0d ? nl - 1 : nl)
-      if (line.trim().length > 0) out.push(line.replace(/^\ufeff/, ""))
-      from = nl + 1
-    }
-    carry = from < buf.length ? Buffer.from(buf.subarray(from)) : undefined
-    return out
-  }
-  return bytes.pipe(
-    Stream.mapConcat((chunk) => whole(carry === undefined ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : Buffer.concat([carry, chunk]))),
-    Stream.concat(Stream.suspend(() => (carry === undefined ? Stream.empty : Stream.make(carry.toString("utf8")).pipe(Stream.filter((l) => l.trim().length > 0)))))
-  )
 }
 
 const rowOf = (line: string): Row | undefined => {
