@@ -35,11 +35,16 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
+import * as Runtime from "effect/Runtime"
+import * as Capture from "./Capture.js"
 import * as Chain from "./Chain.js"
 import type * as Controls from "./Controls.js"
+import * as internalDecision from "./internal/decision.js"
+import { describeError } from "./internal/providers.js"
 import { VERSION } from "./internal/version.js"
 import * as Pack from "./Pack.js"
-import type * as Redactor from "./Redactor.js"
+import * as Pricing from "./Pricing.js"
+import * as Redactor from "./Redactor.js"
 import * as Signer from "./Signer.js"
 import * as Store from "./Store.js"
 
@@ -74,6 +79,32 @@ export interface FlagOptions {
   readonly action?: FlagAction | undefined
   readonly severity?: Severity | undefined
   readonly data?: unknown
+}
+
+/**
+ * One piece of context considered for a model call: an id (a document, a message, a tool
+ * result), and whatever the app wants to say of it (tokens, source, why).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ContextItem = string | { readonly id: string; readonly tokens?: number | undefined; readonly reason?: string | undefined; readonly [key: string]: unknown }
+
+/**
+ * How the context of a model call was put together (a `context_assembly` entry): the model, the
+ * token budget and what was used of it, and what was kept, dropped, truncated and summarized.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ContextAssembly {
+  readonly model: string
+  readonly budget: number
+  readonly used: number
+  readonly kept?: ReadonlyArray<ContextItem> | undefined
+  readonly dropped?: ReadonlyArray<ContextItem> | undefined
+  readonly truncated?: ReadonlyArray<ContextItem> | undefined
+  readonly summarized?: ReadonlyArray<ContextItem> | undefined
 }
 
 /**
@@ -115,8 +146,16 @@ export interface AuditLogService {
   readonly flag: (reason: string, options?: FlagOptions) => Effect.Effect<Chain.Chained, Chain.AppendError>
   /** Any entry, tagged with the current decision; for captured calls and custom types. */
   readonly append: (type: string, payload: Record<string, unknown>) => Effect.Effect<Chain.Chained, Chain.AppendError>
+  /** A `context_assembly`, tagged with the current decision. */
+  readonly contextAssembly: (context: ContextAssembly) => Effect.Effect<Chain.Chained, Chain.AppendError>
   /** the head hash and entry count, for capture out of band */
   readonly position: Effect.Effect<Chain.Position>
+  /** the capture hub this log consumes */
+  readonly capture: Capture.Hub
+  /** whether any interceptors are installed (`Capture.Interceptors` where the log was built) */
+  readonly intercepting: boolean
+  /** Run the log's interceptors over a call, in the call's decision. */
+  readonly intercept: (call: Capture.Outbound) => Effect.Effect<Capture.Outbound, unknown>
   /** Write an evidence pack of the log as it stands. */
   readonly export: (
     path: string,
@@ -136,7 +175,7 @@ export class AuditLog extends Context.Tag("acttrace/AuditLog")<AuditLog, AuditLo
  * @since 0.1.0
  * @category decisions
  */
-export const currentDecision: FiberRef.FiberRef<string | null> = FiberRef.unsafeMake<string | null>(null)
+export const currentDecision: FiberRef.FiberRef<string | null> = internalDecision.currentDecision
 
 /**
  * The id of the innermost open decision, or `null`.
@@ -146,38 +185,37 @@ export const currentDecision: FiberRef.FiberRef<string | null> = FiberRef.unsafe
  */
 export const currentDecisionId: Effect.Effect<string | null> = FiberRef.get(currentDecision)
 
-const TRACE_ID = /^[0-9a-f]{32}$/
-const SPAN_ID = /^[0-9a-f]{16}$/
-
-/** The payload with the span's ids, when they have the W3C form FORMAT A.6 names. */
-const correlate = (payload: Record<string, unknown>, span: Tracer.AnySpan): Record<string, unknown> =>
-  TRACE_ID.test(span.traceId) && SPAN_ID.test(span.spanId) ? { ...payload, otel_trace_id: span.traceId, otel_span_id: span.spanId } : payload
+/** The payload with the span's ids (FORMAT A.6), when they have the W3C form. */
+const correlate = (payload: Record<string, unknown>, span: Tracer.AnySpan): Record<string, unknown> => {
+  const c = Capture.correlationOf(span)
+  return c === null ? payload : { ...payload, otel_trace_id: c.traceId, otel_span_id: c.spanId }
+}
 
 /** A new decision id: 32 lowercase hex characters. */
 const newId = (): string => randomBytes(16).toString("hex")
 
 /** A short description of a failure, for `decision_end.error`. */
-const describeCause = (cause: Cause.Cause<unknown>): string => {
-  const e = Cause.squash(cause)
-  let text: string
-  if (e instanceof Error) text = e.message && e.name !== "Error" ? `${e.name}: ${e.message}` : e.message || e.name
-  else if (e !== null && typeof e === "object" && "_tag" in e) {
-    const m = (e as { message?: unknown }).message
-    text = typeof m === "string" && m.length > 0 ? m : String((e as { _tag: unknown })._tag)
-  } else text = String(e)
-  const line = text.split("\n")[0] ?? ""
-  return line.length > 200 ? line.slice(0, 199) + "…" : line
-}
+const describeCause = (cause: Cause.Cause<unknown>): string => describeError(Cause.squash(cause))
 
 /**
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options): Effect.Effect<AuditLogService, Chain.LogMismatch | Chain.AppendError, Chain.Chain | Store.Store | Signer.Signer | FileSystem.FileSystem> =>
+export const make = (
+  options: Options
+): Effect.Effect<
+  AuditLogService,
+  Chain.LogMismatch | Chain.AppendError | Capture.CaptureInUse,
+  Chain.Chain | Store.Store | Signer.Signer | Redactor.Redactor | FileSystem.FileSystem | Scope.Scope
+> =>
   Effect.gen(function* () {
     const chain = yield* Chain.Chain
     const store = yield* Store.Store
     const signer = yield* Signer.Signer
+    const redactor = yield* Redactor.Redactor
+    const hub = yield* Capture.CaptureHub
+    const interceptors = yield* Capture.Interceptors
+    const pricing = yield* Pricing.Pricing
     const fsContext = yield* Effect.context<FileSystem.FileSystem>()
 
     const opened = chain.opened
@@ -234,6 +272,8 @@ export const make = (options: Options): Effect.Effect<AuditLogService, Chain.Log
           write("decision", { decision_id: id, input: input.input, actor: input.actor, ...(parent === null ? {} : { parent_decision_id: parent }) }),
           (_, exit) =>
             Effect.gen(function* () {
+              // the calls captured in the decision come before its end
+              yield* Capture.flush(hub)
               const ended = yield* Clock.currentTimeMillis
               const outcome = Exit.isSuccess(exit) ? "success" : Cause.isInterruptedOnly(exit.cause) ? "interrupted" : "failure"
               const payload: Record<string, unknown> = { decision_id: id, outcome, duration_ms: ended - started }
@@ -245,16 +285,30 @@ export const make = (options: Options): Effect.Effect<AuditLogService, Chain.Log
             })
         )
         yield* Effect.locallyScoped(currentDecision, id)
+        // resumed, the fiber is known to the supervisor that tags promise-based calls with it
+        // (Capture.layerOrigin)
+        yield* Effect.yieldNow()
         return handle(id)
       })
 
-    return {
+    const service: AuditLogService = {
       system: options.system,
       decision,
       withDecision: (input, f) => Effect.scoped(Effect.flatMap(decision(input), f)),
       flag: (reason, o) => Effect.flatMap(currentDecisionId, (id) => write("policy_flag", flagPayload(id, reason, o))),
       append,
+      contextAssembly: (c) =>
+        append("context_assembly", {
+          model: c.model,
+          budget: c.budget,
+          used: c.used,
+          decisions: { kept: c.kept ?? [], dropped: c.dropped ?? [], truncated: c.truncated ?? [], summarized: c.summarized ?? [] }
+        }),
       position: chain.position,
+      capture: hub,
+      intercepting: interceptors.length > 0,
+      intercept: (call) =>
+        Capture.intercept(interceptors, call).pipe(Effect.provideService(AuditLog, service), Effect.provideService(Redactor.Redactor, redactor)),
       export: (path, o = {}) =>
         Effect.gen(function* () {
           const own = Option.getOrUndefined(store.path)
@@ -271,12 +325,36 @@ export const make = (options: Options): Effect.Effect<AuditLogService, Chain.Log
             missing
           })
         }).pipe(Effect.provide(fsContext))
-    } satisfies AuditLogService
+    }
+
+    // captured calls: written in the order captured, each tagged with the decision and span it
+    // was made in; a model call is priced here
+    const writeCaptured = (event: Capture.Captured) =>
+      Effect.gen(function* () {
+        const payload: Record<string, unknown> = { decision_id: event.decisionId, ...event.payload }
+        if (event.type === "llm_call" && !("cost" in event.payload)) {
+          const p = event.payload
+          payload["cost"] = yield* pricing.cost(p["provider"] as string | null, p["model"] as string | null, p["usage"] as Pricing.Usage | null)
+        }
+        if (event.span !== null) {
+          payload["otel_trace_id"] = event.span.traceId
+          payload["otel_span_id"] = event.span.spanId
+        }
+        return yield* chain.append(event.type, payload, { flagRedactions: true })
+      })
+    // interceptors for calls made outside Effect run on this log's runtime
+    const runtime = yield* Effect.runtime<never>()
+    const runner = interceptors.length === 0 ? null : (call: Capture.Outbound) => Runtime.runPromiseExit(runtime)(service.intercept(call))
+    yield* Capture.subscribe(hub, writeCaptured, runner)
+    return service
   })
 
 /**
  * The audit log over the `Chain` (built here too, from the `Store`, `Signer` and `Redactor`).
  * On a new log it writes `audit_open`; on an existing one it checks the system and signing key.
+ * It consumes the capture hub (`Capture.CaptureHub`, the default hub unless a layer names
+ * another) for as long as it is open, and installs the supervisor that lets promise-based calls
+ * find their decision (`Capture.layerOrigin`).
  *
  * @since 0.1.0
  * @category layers
@@ -285,6 +363,33 @@ export const layer = (
   options: Options
 ): Layer.Layer<
   AuditLog | Chain.Chain,
-  Chain.LogMismatch | Chain.AppendError | Chain.LogInvalid,
+  Chain.LogMismatch | Chain.AppendError | Chain.LogInvalid | Capture.CaptureInUse,
   Store.Store | Signer.Signer | Redactor.Redactor | FileSystem.FileSystem
-> => Layer.effect(AuditLog, make(options)).pipe(Layer.provideMerge(Chain.layer))
+> => Layer.scoped(AuditLog, make(options)).pipe(Layer.provideMerge(Chain.layer), Layer.merge(Capture.layerOrigin))
+
+/**
+ * A `policy_flag` in the current decision, written by the log in context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const flag = (reason: string, options?: FlagOptions): Effect.Effect<Chain.Chained, Chain.AppendError, AuditLog> =>
+  Effect.flatMap(AuditLog, (log) => log.flag(reason, options))
+
+/**
+ * Any entry in the current decision, written by the log in context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const append = (type: string, payload: Record<string, unknown>): Effect.Effect<Chain.Chained, Chain.AppendError, AuditLog> =>
+  Effect.flatMap(AuditLog, (log) => log.append(type, payload))
+
+/**
+ * A `context_assembly` in the current decision, written by the log in context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const contextAssembly = (context: ContextAssembly): Effect.Effect<Chain.Chained, Chain.AppendError, AuditLog> =>
+  Effect.flatMap(AuditLog, (log) => log.contextAssembly(context))

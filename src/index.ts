@@ -82,3 +82,25 @@ export * as Redactor from "./Redactor.js"
  * @since 0.1.0
  */
 export * as Store from "./Store.js"
+
+/**
+ * Auto-capture: the capture hub, the `fetch` wrapper for provider SDKs, tool wrappers and
+ * interceptors. (The `@effect/ai` decorator is `acttrace/CaptureAi`.)
+ *
+ * @since 0.1.0
+ */
+export * as Capture from "./Capture.js"
+
+/**
+ * The pre-flight guard over outbound model requests and tool arguments.
+ *
+ * @since 0.1.0
+ */
+export * as Guard from "./Guard.js"
+
+/**
+ * Model prices and call costs in exact decimals.
+ *
+ * @since 0.1.0
+ */
+export * as Pricing from "./Pricing.js"

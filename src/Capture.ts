@@ -1,0 +1,789 @@
+/**
+ * Auto-capture: model and tool calls land in the chain without per-call wiring.
+ *
+ * A `Hub` is an unbounded queue of captured calls that plain JavaScript can feed without an
+ * Effect in hand: `emit` never blocks and never throws. Building `AuditLog.layer` subscribes a
+ * scoped consumer to a hub (the process-wide `defaultHub` unless `layerHub` names another); the
+ * consumer writes each captured call as a chained entry, in the order captured, and drains what is
+ * queued before the log closes.
+ *
+ * What feeds a hub:
+ * - `hub.fetch` (and `Capture.fetch` for the default hub), a `fetch` for the `openai` and
+ *   `@anthropic-ai/sdk` clients and any client that takes one. It recognizes OpenAI Chat
+ *   Completions and Responses and Anthropic Messages, JSON and server-sent events, and records an
+ *   `llm_call` with the model and token usage the provider reported. It never records prompt or
+ *   response text, and never reads an error body (it can echo the request).
+ * - `hub.tool(name, fn)` for plain async tool functions (`tool_call`).
+ * - `acttrace/CaptureAi`, the `@effect/ai` `LanguageModel` decorator.
+ *
+ * Before a call leaves the process, the interceptors (`layerInterceptors`, the `Guard` among
+ * them) see it and let it pass, rewrite it, or refuse it with their own error.
+ *
+ * Which decision a call belongs to is read when the call starts: from the
+ * `x-acttrace-decision` request header (removed before the request leaves), else from the fiber
+ * running (Effect's own HTTP client calls `fetch` inside the fiber), else from the async context
+ * the call was started in. `AuditLog.layer` installs a supervisor that keeps that async context
+ * pointing at the running fiber, so a promise-based SDK call made through `Effect.promise` or
+ * `Effect.tryPromise` inside a decision carries the decision's id, as does a stream consumed after
+ * the decision closed.
+ *
+ * @since 0.1.0
+ */
+import { AsyncLocalStorage } from "node:async_hooks"
+import { performance } from "node:perf_hooks"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Supervisor from "effect/Supervisor"
+import * as Tracer from "effect/Tracer"
+import type * as AuditLog from "./AuditLog.js"
+import type * as Chain from "./Chain.js"
+import { currentDecision } from "./internal/decision.js"
+import { describeError, providerCall, type ProviderCall, type Tally } from "./internal/providers.js"
+import type * as Pricing from "./Pricing.js"
+import type * as Redactor from "./Redactor.js"
+
+// ---------------------------------------------------------------------------------------------
+// models
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The tracing span a call was made in (FORMAT A.6 correlation fields).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Correlation {
+  readonly traceId: string
+  readonly spanId: string
+}
+
+/**
+ * One captured call, waiting to be chained. `payload` holds no `decision_id` (that is
+ * `decisionId`); an `llm_call` without a `cost` gets one from `Pricing` when it is written.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Captured {
+  readonly type: "llm_call" | "tool_call"
+  readonly decisionId: string | null
+  readonly span: Correlation | null
+  readonly payload: Record<string, unknown>
+}
+
+/**
+ * How a call ended: `aborted` is a stream the app stopped reading before its final event.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Outcome = "success" | "failure" | "aborted" | "interrupted"
+
+/**
+ * What a model call reported, for `llmCall`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LlmCall {
+  readonly provider: string | null
+  readonly model: string | null
+  readonly usage: Pricing.Usage | null
+  readonly latencyMs: number
+  readonly finishReason: string | null
+  readonly outcome: Outcome
+  readonly error?: string | undefined
+  /** the attempt number of a retried HTTP call (0 for the first) */
+  readonly retry?: number | undefined
+}
+
+/**
+ * The `llm_call` payload of a call (FORMAT A.6; never any message or response text).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const llmPayload = (c: LlmCall): Record<string, unknown> => {
+  const payload: Record<string, unknown> = {
+    provider: c.provider,
+    model: c.model,
+    usage: c.usage,
+    latency_ms: Math.round(c.latencyMs * 1000) / 1000,
+    replayed: false,
+    finish_reason: c.finishReason,
+    outcome: c.outcome
+  }
+  if (c.error !== undefined) payload["error"] = c.error
+  if (c.retry !== undefined && c.retry > 0) payload["retry"] = c.retry
+  return payload
+}
+
+/**
+ * The `tool_call` payload of a call.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const toolPayload = (name: string, args: unknown, outcome: Outcome, latencyMs: number, error?: string): Record<string, unknown> => {
+  const payload: Record<string, unknown> = { name, arguments: args, outcome, latency_ms: Math.round(latencyMs * 1000) / 1000 }
+  if (error !== undefined) payload["error"] = error
+  return payload
+}
+
+/**
+ * An outbound call as interceptors see it, before it leaves the process. For a model call,
+ * `system` and `messages` are the request's own JSON (OpenAI `messages`, or Responses
+ * `instructions` and `input`; Anthropic `system` and `messages`; for `@effect/ai`, the encoded
+ * prompt); for a tool call, `tool` and `arguments`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Outbound {
+  readonly kind: "llm" | "tool"
+  readonly provider: string | null
+  readonly model: string | null
+  readonly system: unknown
+  readonly messages: unknown
+  readonly tool: string | null
+  readonly arguments: unknown
+  readonly decisionId: string | null
+}
+
+/**
+ * A pre-flight rule. It returns the call (unchanged to let it pass, changed to rewrite it) or
+ * fails with the app's own error to refuse it; a refused call never leaves the process. A rule
+ * that refuses records why with `AuditLog.flag(reason, { action: "blocked" })`. It runs inside the
+ * call's decision, with the log's `AuditLog` and `Redactor` at hand.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Interceptor<E = never> = (call: Outbound) => Effect.Effect<Outbound, E, AuditLog.AuditLog | Redactor.Redactor>
+
+/**
+ * The interceptors in force, run in the order given: each sees the call as the one before left
+ * it, and the first refusal stops the rest.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Interceptors extends Context.Reference<Interceptors>()("acttrace/Interceptors", {
+  defaultValue: (): ReadonlyArray<Interceptor<unknown>> => []
+}) {}
+
+/**
+ * Install interceptors, in this order (the guard usually first).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerInterceptors = (...interceptors: ReadonlyArray<Interceptor<any>>): Layer.Layer<Interceptors> =>
+  Layer.succeed(Interceptors, interceptors)
+
+/**
+ * Run the interceptors in force over a call, inside its decision.
+ *
+ * @since 0.1.0
+ * @category interceptors
+ */
+export const intercept = (
+  interceptors: ReadonlyArray<Interceptor<unknown>>,
+  call: Outbound
+): Effect.Effect<Outbound, unknown, AuditLog.AuditLog | Redactor.Redactor> => {
+  if (interceptors.length === 0) return Effect.succeed(call)
+  let run: Effect.Effect<Outbound, unknown, AuditLog.AuditLog | Redactor.Redactor> = Effect.succeed(call)
+  for (const f of interceptors) run = Effect.flatMap(run, f)
+  return Effect.locally(run, currentDecision, call.decisionId)
+}
+
+/**
+ * A second log subscribed to a hub that already has a consumer.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CaptureInUse extends Schema.TaggedError<CaptureInUse>()("CaptureInUse", {}) {
+  override get message(): string {
+    return "CaptureInUse: this capture hub already feeds an open audit log; give each log its own hub (Capture.layerHub(Capture.make()))"
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// which decision a call belongs to
+// ---------------------------------------------------------------------------------------------
+
+/** What the async context of a call holds: the fiber that started it, or an explicit decision. */
+type Origin = Fiber.RuntimeFiber<unknown, unknown> | { readonly decisionId: string | null }
+
+const origin = new AsyncLocalStorage<Origin | undefined>()
+
+/**
+ * Keeps the async context pointing at the fiber that is running, so promises a fiber starts (and
+ * everything they `await`) know it. What a resume replaced is put back when the fiber suspends
+ * (runs can nest within one synchronous stretch, when one fiber runs another to completion).
+ */
+class OriginSupervisor extends Supervisor.AbstractSupervisor<void> {
+  readonly value = Effect.void
+  private readonly saved = new Map<Fiber.RuntimeFiber<unknown, unknown>, Origin | undefined>()
+  override onResume<A, E>(fiber: Fiber.RuntimeFiber<A, E>): void {
+    const f = fiber as Fiber.RuntimeFiber<unknown, unknown>
+    this.saved.set(f, origin.getStore())
+    origin.enterWith(f)
+  }
+  override onSuspend<A, E>(fiber: Fiber.RuntimeFiber<A, E>): void {
+    const f = fiber as Fiber.RuntimeFiber<unknown, unknown>
+    origin.enterWith(this.saved.get(f))
+    this.saved.delete(f)
+  }
+}
+
+/**
+ * The supervisor that lets promise-based calls started by a fiber find its decision.
+ * `AuditLog.layer` installs it.
+ *
+ * A supervisor hears of a fiber when the fiber resumes, so a fiber that was already running when
+ * it was installed is not known until its next resume: installing it yields once, and so does
+ * opening a decision (`AuditLog`), after which the decision's calls are always known.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerOrigin: Layer.Layer<never> = Layer.scopedDiscard(
+  Effect.zipRight(
+    Effect.locallyScopedWith(FiberRef.currentSupervisor, (current) => current.zip(new OriginSupervisor())),
+    Effect.yieldNow()
+  )
+)
+
+/**
+ * Run plain JavaScript as part of a decision: calls captured inside `thunk` (and everything it
+ * awaits) carry `decisionId`.
+ *
+ * @since 0.1.0
+ * @category decisions
+ */
+export const runInDecision = <A>(decisionId: string | null, thunk: () => A): A => origin.run({ decisionId }, thunk)
+
+const TRACE_ID = /^[0-9a-f]{32}$/
+const SPAN_ID = /^[0-9a-f]{16}$/
+
+/**
+ * The span's ids when they have the W3C form FORMAT A.6 names.
+ *
+ * @since 0.1.0
+ * @category decisions
+ */
+export const correlationOf = (span: Tracer.AnySpan): Correlation | null =>
+  TRACE_ID.test(span.traceId) && SPAN_ID.test(span.spanId) ? { traceId: span.traceId, spanId: span.spanId } : null
+
+const fromFiber = (fiber: Fiber.RuntimeFiber<unknown, unknown>): { decisionId: string | null; span: Correlation | null } => {
+  const span = Context.getOption(fiber.getFiberRef(FiberRef.currentContext), Tracer.ParentSpan)
+  return { decisionId: fiber.getFiberRef(currentDecision), span: Option.isSome(span) ? correlationOf(span.value) : null }
+}
+
+/**
+ * The decision (and span) of a call starting now, outside Effect: the running fiber's, else the
+ * async context's.
+ *
+ * @since 0.1.0
+ * @category decisions
+ */
+export const currentOrigin = (): { readonly decisionId: string | null; readonly span: Correlation | null } => {
+  const running = Fiber.getCurrentFiber()
+  if (Option.isSome(running)) return fromFiber(running.value)
+  const o = origin.getStore()
+  if (o === undefined) return { decisionId: null, span: null }
+  if ("decisionId" in o && !("getFiberRef" in o)) return { decisionId: o.decisionId, span: null }
+  return fromFiber(o as Fiber.RuntimeFiber<unknown, unknown>)
+}
+
+/**
+ * The request header that names a call's decision explicitly; the fetch wrapper removes it
+ * before the request leaves.
+ *
+ * @since 0.1.0
+ * @category decisions
+ */
+export const DECISION_HEADER = "x-acttrace-decision"
+
+// ---------------------------------------------------------------------------------------------
+// the hub
+// ---------------------------------------------------------------------------------------------
+
+/** How a subscribed log runs interceptors for calls made outside Effect. */
+type Runner = (call: Outbound) => Promise<Exit.Exit<Outbound, unknown>>
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Hub {
+  /** Queue a captured call. Never blocks, never throws. */
+  readonly emit: (event: Captured) => void
+  /** `fetch`, captured: for provider SDK clients (`new OpenAI({ fetch: hub.fetch })`). */
+  readonly fetch: typeof globalThis.fetch
+  /** Capture calls made through another `fetch`. */
+  readonly wrapFetch: (base: typeof globalThis.fetch) => typeof globalThis.fetch
+  /** A plain async tool function, captured as `tool_call` (arguments recorded as `{ args }`). */
+  readonly tool: <Args extends ReadonlyArray<unknown>, R>(name: string, fn: (...args: Args) => R) => (...args: Args) => Promise<Awaited<R>>
+  /** captured calls not yet written */
+  readonly pending: () => number
+}
+
+interface Subscriber {
+  wake: (() => void) | null
+  readonly runner: Runner | null
+}
+
+class HubImpl implements Hub {
+  private buffer: Array<Captured> = []
+  private subscriber: Subscriber | null = null
+  emitted = 0
+  written = 0
+  private flushes: Array<{ readonly target: number; readonly done: () => void }> = []
+
+  readonly emit = (event: Captured): void => {
+    this.buffer.push(event)
+    this.emitted++
+    const s = this.subscriber
+    if (s !== null && s.wake !== null) {
+      const wake = s.wake
+      s.wake = null
+      try {
+        wake()
+      } catch {
+        // a consumer that cannot be woken picks the event up on its next round
+      }
+    }
+  }
+
+  readonly pending = (): number => this.emitted - this.written
+
+  buffered(): number {
+    return this.buffer.length
+  }
+
+  take(): Array<Captured> {
+    const batch = this.buffer
+    this.buffer = []
+    return batch
+  }
+
+  subscribe(s: Subscriber): boolean {
+    if (this.subscriber !== null) return false
+    this.subscriber = s
+    return true
+  }
+
+  unsubscribe(s: Subscriber): void {
+    if (this.subscriber === s) this.subscriber = null
+  }
+
+  get runner(): Runner | null {
+    return this.subscriber?.runner ?? null
+  }
+
+  wrote(n: number): void {
+    this.written += n
+    if (this.flushes.length > 0) {
+      const left: typeof this.flushes = []
+      for (const f of this.flushes) (f.target <= this.written ? f.done() : left.push(f))
+      this.flushes = left
+    }
+  }
+
+  /** Wait until everything emitted before now is written. */
+  flush(): Effect.Effect<void> {
+    return Effect.async<void>((resume) => {
+      const target = this.emitted
+      if (target <= this.written || this.subscriber === null) return resume(Effect.void)
+      const entry = { target, done: () => resume(Effect.void) }
+      this.flushes.push(entry)
+      return Effect.sync(() => {
+        this.flushes = this.flushes.filter((f) => f !== entry)
+      })
+    })
+  }
+
+  readonly wrapFetch = (base: typeof globalThis.fetch): typeof globalThis.fetch => captureFetch(this, base)
+
+  readonly fetch: typeof globalThis.fetch = this.wrapFetch((input, init) => globalThis.fetch(input, init))
+
+  readonly tool = <Args extends ReadonlyArray<unknown>, R>(name: string, fn: (...args: Args) => R) =>
+    async (...args: Args): Promise<Awaited<R>> => {
+      const { decisionId, span } = currentOrigin()
+      let actual: ReadonlyArray<unknown> = args
+      const runner = this.runner
+      if (runner !== null) {
+        const exit = await runner({ kind: "tool", provider: null, model: null, system: null, messages: null, tool: name, arguments: { args }, decisionId })
+        if (Exit.isFailure(exit)) throw Cause.squash(exit.cause)
+        const rewritten = exit.value.arguments
+        actual =
+          rewritten !== null && typeof rewritten === "object" && Array.isArray((rewritten as { args?: unknown }).args)
+            ? (rewritten as { args: ReadonlyArray<unknown> }).args
+            : [rewritten]
+      }
+      const started = performance.now()
+      const record = (outcome: Outcome, error?: string) =>
+        this.emit({ type: "tool_call", decisionId, span, payload: toolPayload(name, { args: actual }, outcome, performance.now() - started, error) })
+      try {
+        const result = await fn(...(actual as unknown as Args))
+        record("success")
+        return result
+      } catch (e) {
+        record("failure", describeError(e))
+        throw e
+      }
+    }
+}
+
+/**
+ * A new hub, for a log of its own (`layerHub`) or for tests.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (): Hub => new HubImpl()
+
+/**
+ * The process-wide hub that `AuditLog.layer` subscribes to unless `layerHub` names another.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultHub: Hub = make()
+
+/**
+ * `fetch`, captured into the default hub: `new OpenAI({ fetch: Capture.fetch })`.
+ *
+ * @since 0.1.0
+ * @category capture
+ */
+export const fetch: typeof globalThis.fetch = defaultHub.fetch
+
+/**
+ * A plain async tool function captured into the default hub.
+ *
+ * @since 0.1.0
+ * @category capture
+ */
+export const tool: Hub["tool"] = defaultHub.tool
+
+/**
+ * The hub a log subscribes to.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class CaptureHub extends Context.Reference<CaptureHub>()("acttrace/CaptureHub", {
+  defaultValue: (): Hub => defaultHub
+}) {}
+
+/**
+ * Subscribe the log to another hub than the default.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerHub = (hub: Hub): Layer.Layer<CaptureHub> => Layer.succeed(CaptureHub, hub)
+
+/**
+ * Wait until every call captured into `hub` so far has been written (`AuditLog` does this before a
+ * decision's `decision_end`, so the calls of a decision precede its end).
+ *
+ * @since 0.1.0
+ * @category capture
+ */
+export const flush = (hub: Hub): Effect.Effect<void> => (hub instanceof HubImpl ? hub.flush() : Effect.void)
+
+/**
+ * Consume a hub for as long as the current scope is open: every captured call is written with
+ * `write`, in order. Closing the scope drains what is queued, then stops. A write that fails is
+ * retried three times and then reported with `Effect.logError` (the entry is not written).
+ *
+ * @since 0.1.0
+ * @category capture
+ */
+export const subscribe = (
+  hub: Hub,
+  write: (event: Captured) => Effect.Effect<unknown, Chain.AppendError>,
+  runner: Runner | null
+): Effect.Effect<void, CaptureInUse, Scope.Scope> =>
+  Effect.gen(function* () {
+    if (!(hub instanceof HubImpl)) return
+    const subscriber: Subscriber = { wake: null, runner }
+    if (!hub.subscribe(subscriber)) return yield* new CaptureInUse()
+    let closing = false
+    const writeOne = (event: Captured) =>
+      write(event).pipe(
+        Effect.retry(Schedule.exponential("10 millis").pipe(Schedule.intersect(Schedule.recurs(3)))),
+        Effect.catchAll((e) => Effect.logError(`acttrace: a captured ${event.type} could not be written: ${e.message}`))
+      )
+    const loop = Effect.gen(function* () {
+      while (true) {
+        const batch = hub.take()
+        if (batch.length === 0) {
+          if (closing) return
+          yield* Effect.async<void>((resume) => {
+            subscriber.wake = () => resume(Effect.void)
+            // emitted between the take and now
+            if (hub.buffered() > 0) {
+              subscriber.wake = null
+              resume(Effect.void)
+            }
+            return Effect.sync(() => {
+              subscriber.wake = null
+            })
+          })
+          continue
+        }
+        for (const event of batch) {
+          yield* writeOne(event)
+          hub.wrote(1)
+        }
+      }
+    })
+    const fiber = yield* Effect.forkDaemon(loop)
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        closing = true
+        const wake = subscriber.wake
+        subscriber.wake = null
+        if (wake !== null) wake()
+        yield* Fiber.await(fiber)
+        hub.unsubscribe(subscriber)
+      })
+    )
+  })
+
+// ---------------------------------------------------------------------------------------------
+// refusals
+// ---------------------------------------------------------------------------------------------
+
+/** Refusals answered with a synthetic response, by id, so `refusalOf` can give the error back. */
+const refusals = new Map<string, unknown>()
+const REFUSALS_KEPT = 1024
+let refusalCount = 0
+
+/**
+ * The response a refused call gets instead of reaching the provider: `403`, with
+ * `x-should-retry: false` so SDK clients fail at once instead of retrying (a thrown error would
+ * be retried as a connection failure, and refused again), and a JSON error naming the refusal.
+ * The app's own error is kept for `refusalOf`.
+ */
+const refusalResponse = (error: unknown): Response => {
+  const id = `r${++refusalCount}`
+  refusals.set(id, error)
+  if (refusals.size > REFUSALS_KEPT) refusals.delete(refusals.keys().next().value as string)
+  const tag = error !== null && typeof error === "object" && "_tag" in error ? String((error as { _tag: unknown })._tag) : "Refused"
+  const body = { error: { type: "acttrace_refused", code: tag, message: describeError(error) } }
+  return new Response(JSON.stringify(body), {
+    status: 403,
+    statusText: "Refused by policy",
+    headers: { "content-type": "application/json", "x-should-retry": "false", [REFUSAL_HEADER]: id }
+  })
+}
+
+/**
+ * The `module` of the `AiError.UnknownError` that `CaptureAi` fails a refused call with.
+ *
+ * @since 0.1.0
+ * @category refusals
+ */
+export const REFUSING_MODULE = "acttrace/CaptureAi"
+
+/**
+ * The header of a refused call's synthetic response that names the refusal.
+ *
+ * @since 0.1.0
+ * @category refusals
+ */
+export const REFUSAL_HEADER = "x-acttrace-refusal"
+
+/**
+ * The interceptor's own error behind a failure, if an interceptor refused the call: the error an
+ * SDK client threw for the refused call's response (it carries the response's headers), the
+ * response itself, an error whose `cause` chain leads to one of these, or `CaptureAi`'s
+ * `AiError` for a refused call.
+ *
+ * @since 0.1.0
+ * @category refusals
+ */
+export const refusalOf = (failure: unknown): Option.Option<unknown> => {
+  let e: unknown = failure
+  for (let depth = 0; depth < 8 && e !== null && typeof e === "object"; depth++) {
+    if ((e as { _tag?: unknown })._tag === "UnknownError" && (e as { module?: unknown }).module === REFUSING_MODULE) {
+      return Option.some((e as { cause?: unknown }).cause)
+    }
+    const headers = (e as { headers?: unknown }).headers
+    let id: string | null | undefined
+    if (headers instanceof Headers) id = headers.get(REFUSAL_HEADER)
+    else if (headers !== null && typeof headers === "object") id = (headers as Record<string, string | undefined>)[REFUSAL_HEADER]
+    if (typeof id === "string" && refusals.has(id)) return Option.some(refusals.get(id))
+    for (const v of refusals.values()) if (v === e) return Option.some(e)
+    e = (e as { cause?: unknown }).cause
+  }
+  return Option.none()
+}
+
+// ---------------------------------------------------------------------------------------------
+// fetch
+// ---------------------------------------------------------------------------------------------
+
+const requestUrl = (input: string | URL | Request): string =>
+  typeof input === "string" ? input : input instanceof URL ? input.href : input.url
+
+const retryOf = (headers: Headers): number => {
+  const n = Number(headers.get("x-stainless-retry-count") ?? "0")
+  return Number.isInteger(n) && n > 0 ? n : 0
+}
+
+/** A response's events fed to a tally as the app reads them; `done` once, at the end or cancel. */
+const tap = (body: ReadableStream<Uint8Array>, call: ProviderCall, tally: Tally, done: (outcome: Outcome, error?: string) => void): ReadableStream<Uint8Array> => {
+  const reader = body.getReader()
+  let finished = false
+  const finish = (outcome: Outcome, error?: string) => {
+    if (finished) return
+    finished = true
+    done(outcome, error)
+  }
+  const events = call.events(tally)
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let chunk: Awaited<ReturnType<typeof reader.read>>
+      try {
+        chunk = await reader.read()
+      } catch (e) {
+        finish("failure", describeError(e))
+        controller.error(e)
+        return
+      }
+      if (chunk.done) {
+        events.end()
+        if (tally.failed !== null) finish("failure", tally.failed)
+        else finish(tally.done ? "success" : "failure", tally.done ? undefined : "the stream ended before its final event")
+        controller.close()
+        return
+      }
+      events.push(chunk.value)
+      controller.enqueue(chunk.value)
+    },
+    cancel(reason) {
+      // SDKs cancel right after the final event: that is a normal end; before it, an abort
+      if (tally.failed !== null) finish("failure", tally.failed)
+      else finish(tally.done ? "success" : "aborted")
+      return reader.cancel(reason)
+    }
+  })
+}
+
+// a declaration, hoisted: the default hub is built while this module loads
+function captureFetch(hub: HubImpl, base: typeof globalThis.fetch): typeof globalThis.fetch {
+  return async function capturedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const started = performance.now()
+    const url = requestUrl(input)
+    const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined))
+    const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase()
+    const call = providerCall(url, method, headers)
+    const explicit = headers.get(DECISION_HEADER)
+    if (call === null) {
+      if (explicit === null) return base(input, init)
+      headers.delete(DECISION_HEADER)
+      return base(input, { ...init, headers })
+    }
+    const here = currentOrigin()
+    const decisionId = explicit ?? here.decisionId
+    const span = here.span
+    headers.delete(DECISION_HEADER)
+
+    // the request's JSON, when it can be read without consuming what the caller sends
+    let text: string | null = typeof init?.body === "string" ? init.body : null
+    if (text === null && init?.body === undefined && input instanceof Request && input.body !== null) {
+      text = await input.clone().text()
+    }
+    let body: Record<string, unknown> | null = null
+    if (text !== null) {
+      try {
+        const parsed: unknown = JSON.parse(text)
+        if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) body = parsed as Record<string, unknown>
+      } catch {
+        body = null
+      }
+    }
+    const requestModel = body !== null && typeof body["model"] === "string" ? body["model"] : null
+
+    let sendInit: RequestInit = { ...init, headers, method }
+    const runner = hub.runner
+    if (runner !== null) {
+      const outbound: Outbound = { kind: "llm", provider: call.provider, model: requestModel, ...call.messagesOf(body), tool: null, arguments: null, decisionId }
+      const exit = await runner(outbound)
+      // a refusal: the interceptor recorded it; nothing leaves, nothing else is recorded
+      if (Exit.isFailure(exit)) return refusalResponse(Cause.squash(exit.cause))
+      if (exit.value !== outbound && body !== null) {
+        sendInit = { ...sendInit, body: JSON.stringify(call.withMessages(body, exit.value)) }
+      }
+    }
+    const sendInput = input instanceof Request && sendInit.body !== undefined ? input.url : input
+    const retry = retryOf(headers)
+    const record = (tally: Tally, outcome: Outcome, error?: string) =>
+      hub.emit({
+        type: "llm_call",
+        decisionId,
+        span,
+        payload: llmPayload({
+          provider: call.provider,
+          model: tally.model ?? requestModel,
+          usage: tally.usage,
+          latencyMs: performance.now() - started,
+          finishReason: tally.finishReason,
+          outcome,
+          error,
+          retry
+        })
+      })
+    const tally: Tally = { model: null, usage: null, finishReason: null, done: false, failed: null }
+
+    let response: Response
+    try {
+      response = await base(sendInput, sendInit)
+    } catch (e) {
+      record(tally, init?.signal?.aborted === true ? "aborted" : "failure", describeError(e))
+      throw e
+    }
+    if (!response.ok) {
+      // never the error body: it can echo the request
+      record(tally, "failure", `HTTP ${response.status}`)
+      return response
+    }
+    const type = response.headers.get("content-type") ?? ""
+    if (type.includes("text/event-stream") && response.body !== null) {
+      const body = tap(response.body, call, tally, (outcome, error) => record(tally, outcome, error))
+      return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers })
+    }
+    response
+      .clone()
+      .text()
+      .then(
+        (json) => {
+          try {
+            call.fromJson(JSON.parse(json), tally)
+            record(tally, tally.failed === null ? "success" : "failure", tally.failed ?? undefined)
+          } catch {
+            record(tally, "failure", "the response was not JSON")
+          }
+        },
+        (e) => record(tally, "failure", describeError(e))
+      )
+    return response
+  }
+}

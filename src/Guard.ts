@@ -1,0 +1,129 @@
+/**
+ * The pre-flight guard: an interceptor that looks for secrets and personal data in what is about
+ * to leave the process (a model request's messages, a tool call's arguments), with the log's
+ * `Redactor`, and acts before anything is sent:
+ *
+ * - `block`: the call fails with `PolicyViolation` and never leaves; a `policy_flag` with
+ *   `action: "blocked"` is written, and it is the only record of that call;
+ * - `redact`: the request is rewritten with what the `Redactor` found removed, and a
+ *   `policy_flag` with `action: "redacted"` is written before the call is made (and recorded);
+ * - `flag`: a `policy_flag` with `action: "flagged"` is written and the call goes as it is;
+ * - `allow`: nothing is written.
+ *
+ * Each finding's action is resolved category → group → default, and the call gets the strictest
+ * (`allow` < `flag` < `redact` < `block`). Flags name categories, groups and counts, never values.
+ * If the flag cannot be written, the call fails with that `AppendError` and is not sent: a call
+ * the guard acted on is never made without its record.
+ * The guard is separate from the recorder: what the chain keeps is redacted anyway.
+ *
+ * @since 0.1.0
+ */
+import * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as AuditLog from "./AuditLog.js"
+import * as Capture from "./Capture.js"
+import type * as Chain from "./Chain.js"
+import * as Redactor from "./Redactor.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Action = "allow" | "flag" | "redact" | "block"
+
+const RANK: Record<Action, number> = { allow: 0, flag: 1, redact: 2, block: 3 }
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** for findings whose category and group are not listed (default `redact`) */
+  readonly action?: Action | undefined
+  /** by detector group (default: `secret` and `credential` blocked) */
+  readonly groups?: Readonly<Record<string, Action>> | undefined
+  /** by category, before the group */
+  readonly categories?: Readonly<Record<string, Action>> | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface GuardFinding {
+  readonly category: string
+  readonly group: string
+  readonly count: number
+  readonly action: Action
+}
+
+/**
+ * A call the guard refused. It carries what was found (categories, groups, counts), never the
+ * values.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PolicyViolation extends Schema.TaggedError<PolicyViolation>()("PolicyViolation", {
+  kind: Schema.Literal("llm", "tool"),
+  provider: Schema.NullOr(Schema.String),
+  model: Schema.NullOr(Schema.String),
+  tool: Schema.NullOr(Schema.String),
+  findings: Schema.Array(
+    Schema.Struct({ category: Schema.String, group: Schema.String, count: Schema.Number, action: Schema.Literal("allow", "flag", "redact", "block") })
+  )
+}) {
+  override get message(): string {
+    const what = this.kind === "tool" ? `tool call ${this.tool}` : `${this.provider ?? "model"} call${this.model === null ? "" : ` to ${this.model}`}`
+    const found = this.findings.filter((f) => f.action === "block").map((f) => `${f.category} ×${f.count}`)
+    return `PolicyViolation: blocked the ${what} before it was sent: ${found.join(", ")}`
+  }
+}
+
+const DEFAULT_GROUPS: Readonly<Record<string, Action>> = { secret: "block", credential: "block" }
+
+/**
+ * The guard as an interceptor, for `Capture.layerInterceptors` (usually first).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const interceptor = (options: Options = {}): Capture.Interceptor<PolicyViolation | Chain.AppendError> => {
+  const groups = options.groups ?? DEFAULT_GROUPS
+  const categories = options.categories ?? {}
+  const fallback = options.action ?? "redact"
+  const resolve = (category: string, group: string): Action => categories[category] ?? groups[group] ?? fallback
+  return (call) =>
+    Effect.gen(function* () {
+      const redactor = yield* Redactor.Redactor
+      const subject = call.kind === "llm" ? { system: call.system, messages: call.messages } : { arguments: call.arguments }
+      const scrubbed = redactor.redact(subject)
+      if (scrubbed.findings.length === 0) return call
+      const findings: Array<GuardFinding> = scrubbed.findings.map((f) => ({ category: f.category, group: f.group, count: f.count, action: resolve(f.category, f.group) }))
+      const action = findings.reduce<Action>((top, f) => (RANK[f.action] > RANK[top] ? f.action : top), "allow")
+      if (action === "allow") return call
+      const data = { kind: call.kind, provider: call.provider, model: call.model, tool: call.tool, findings }
+      const log = yield* AuditLog.AuditLog
+      if (action === "flag") {
+        yield* (log.flag("guard: sensitive data in an outbound call", { action: "flagged", severity: "warning", data }))
+        return call
+      }
+      if (action === "redact") {
+        yield* (log.flag("guard: sensitive data redacted from an outbound call", { action: "redacted", severity: "info", data }))
+        const clean = scrubbed.value as Record<string, unknown>
+        return call.kind === "llm" ? { ...call, system: clean["system"], messages: clean["messages"] } : { ...call, arguments: clean["arguments"] }
+      }
+      yield* (log.flag("guard: outbound call blocked", { action: "blocked", severity: "critical", data }))
+      return yield* new PolicyViolation({ kind: call.kind, provider: call.provider, model: call.model, tool: call.tool, findings })
+    })
+}
+
+/**
+ * The guard as the only interceptor. To run it with others, pass `interceptor(options)` to
+ * `Capture.layerInterceptors` in the order wanted.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options = {}): Layer.Layer<Capture.Interceptors> => Capture.layerInterceptors(interceptor(options))

@@ -1,0 +1,271 @@
+/**
+ * The provider HTTP APIs the fetch wrapper recognizes: which requests are model calls, where a
+ * request keeps its messages, and where a response (JSON or server-sent events) reports the model,
+ * the token usage and why generation stopped. Only those fields are read; text is never kept.
+ *
+ * Usage fields, per the providers' API references:
+ * - OpenAI Chat Completions: `prompt_tokens` (cached included), `completion_tokens` (reasoning
+ *   included), `prompt_tokens_details.cached_tokens`, `completion_tokens_details.reasoning_tokens`.
+ *   A stream reports usage only when the request asked for it (`stream_options.include_usage`);
+ *   the wrapper never adds that flag (an extra chunk with no choices would surprise app code), so
+ *   such a stream is recorded with `usage: null`.
+ * - OpenAI Responses: `input_tokens`, `output_tokens`, `input_tokens_details.cached_tokens`,
+ *   `output_tokens_details.reasoning_tokens`; in a stream, on `response.completed`/`incomplete`.
+ * - Anthropic Messages: `input_tokens` (cache reads and writes excluded), `output_tokens`,
+ *   `cache_read_input_tokens`, `cache_creation_input_tokens`. In a stream, `message_start` has the
+ *   input counts and `message_delta.usage` is cumulative (`output_tokens` replaces; the others only
+ *   when present).
+ */
+import type * as Pricing from "../Pricing.js"
+
+/** What a response reported so far. */
+export interface Tally {
+  model: string | null
+  usage: Pricing.Usage | null
+  finishReason: string | null
+  /** the final event was seen (or the JSON body read) */
+  done: boolean
+  /** an error the provider reported inside a successful response */
+  failed: string | null
+}
+
+export interface Messages {
+  readonly system: unknown
+  readonly messages: unknown
+}
+
+/** Server-sent events of one response, fed as bytes arrive. */
+export interface EventFeed {
+  readonly push: (chunk: Uint8Array) => void
+  readonly end: () => void
+}
+
+export interface ProviderCall {
+  readonly provider: string
+  readonly api: "chat_completions" | "responses" | "messages"
+  readonly messagesOf: (body: Record<string, unknown> | null) => Messages
+  readonly withMessages: (body: Record<string, unknown>, m: Messages) => Record<string, unknown>
+  readonly fromJson: (body: unknown, tally: Tally) => void
+  readonly events: (tally: Tally) => EventFeed
+}
+
+/** A short description of a thrown value, never more than one line of 200 characters. */
+export const describeError = (e: unknown): string => {
+  let text: string
+  if (e instanceof Error) text = e.message && e.name !== "Error" ? `${e.name}: ${e.message}` : e.message || e.name
+  else if (e !== null && typeof e === "object" && "_tag" in e) {
+    const m = (e as { message?: unknown }).message
+    text = typeof m === "string" && m.length > 0 ? m : String((e as { _tag: unknown })._tag)
+  } else text = String(e)
+  const line = text.split("\n")[0] ?? ""
+  return line.length > 200 ? line.slice(0, 199) + "…" : line
+}
+
+type Json = Record<string, unknown>
+
+const obj = (v: unknown): Json | null => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Json) : null)
+const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null)
+const str = (v: unknown): string | null => (typeof v === "string" ? v : null)
+
+const usageOf = (input: unknown, output: unknown, cached: unknown, reasoning: unknown, write: unknown): Pricing.Usage => ({
+  input_tokens: num(input) ?? 0,
+  output_tokens: num(output) ?? 0,
+  cached_tokens: num(cached) ?? 0,
+  reasoning_tokens: num(reasoning) ?? 0,
+  cache_write: num(write) ?? 0
+})
+
+/** Splits bytes into server-sent events (`event:` and `data:` fields; a blank line ends one). */
+const sse = (onEvent: (event: string | null, data: string) => void): EventFeed => {
+  const decoder = new TextDecoder()
+  let pending = ""
+  const dispatch = (block: string) => {
+    let event: string | null = null
+    const data: Array<string> = []
+    for (const raw of block.split(/\r\n|\r|\n/)) {
+      if (raw.startsWith("data:")) data.push(raw.slice(raw.startsWith("data: ") ? 6 : 5))
+      else if (raw.startsWith("event:")) event = raw.slice(6).trim()
+    }
+    if (data.length > 0 || event !== null) onEvent(event, data.join("\n"))
+  }
+  const drain = () => {
+    for (;;) {
+      const m = /\r\n\r\n|\n\n|\r\r/.exec(pending)
+      if (m === null) return
+      const block = pending.slice(0, m.index)
+      pending = pending.slice(m.index + m[0].length)
+      dispatch(block)
+    }
+  }
+  return {
+    push: (chunk) => {
+      pending += decoder.decode(chunk, { stream: true })
+      drain()
+    },
+    end: () => {
+      pending += decoder.decode()
+      drain()
+      if (pending.trim().length > 0) dispatch(pending)
+      pending = ""
+    }
+  }
+}
+
+/** The JSON of an event's data, or null (a keep-alive, `[DONE]`, or malformed data). */
+const parse = (data: string): Json | null => {
+  try {
+    return obj(JSON.parse(data))
+  } catch {
+    return null
+  }
+}
+
+const errorOf = (v: unknown): string | null => {
+  const e = obj(v)
+  if (e === null) return null
+  return str(e["type"]) ?? str(e["code"]) ?? "error"
+}
+
+const chatCompletions: ProviderCall = {
+  provider: "openai",
+  api: "chat_completions",
+  messagesOf: (body) => ({ system: null, messages: body?.["messages"] ?? null }),
+  withMessages: (body, m) => ({ ...body, messages: m.messages }),
+  fromJson: (body, t) => {
+    const b = obj(body)
+    if (b === null) throw new Error("not an object")
+    t.model = str(b["model"])
+    const choice = obj(Array.isArray(b["choices"]) ? b["choices"][0] : null)
+    t.finishReason = str(choice?.["finish_reason"])
+    const u = obj(b["usage"])
+    if (u !== null) {
+      t.usage = usageOf(u["prompt_tokens"], u["completion_tokens"], obj(u["prompt_tokens_details"])?.["cached_tokens"], obj(u["completion_tokens_details"])?.["reasoning_tokens"], 0)
+    }
+    t.done = true
+  },
+  events: (t) =>
+    sse((_event, data) => {
+      if (data.trim() === "[DONE]") {
+        t.done = true
+        return
+      }
+      const chunk = parse(data)
+      if (chunk === null) return
+      if (chunk["error"] !== undefined) t.failed = errorOf(chunk["error"])
+      t.model = str(chunk["model"]) ?? t.model
+      const choice = obj(Array.isArray(chunk["choices"]) ? chunk["choices"][0] : null)
+      const reason = str(choice?.["finish_reason"])
+      if (reason !== null) t.finishReason = reason
+      const u = obj(chunk["usage"])
+      if (u !== null) {
+        t.usage = usageOf(u["prompt_tokens"], u["completion_tokens"], obj(u["prompt_tokens_details"])?.["cached_tokens"], obj(u["completion_tokens_details"])?.["reasoning_tokens"], 0)
+      }
+    })
+}
+
+const responseUsage = (u: Json): Pricing.Usage =>
+  usageOf(u["input_tokens"], u["output_tokens"], obj(u["input_tokens_details"])?.["cached_tokens"], obj(u["output_tokens_details"])?.["reasoning_tokens"], 0)
+
+const readResponse = (r: Json, t: Tally) => {
+  t.model = str(r["model"]) ?? t.model
+  const u = obj(r["usage"])
+  if (u !== null) t.usage = responseUsage(u)
+  const status = str(r["status"])
+  t.finishReason = str(obj(r["incomplete_details"])?.["reason"]) ?? status ?? t.finishReason
+  if (status === "failed") t.failed = errorOf(r["error"]) ?? "failed"
+}
+
+const responses: ProviderCall = {
+  provider: "openai",
+  api: "responses",
+  messagesOf: (body) => ({ system: body?.["instructions"] ?? null, messages: body?.["input"] ?? null }),
+  withMessages: (body, m) => {
+    const out: Json = { ...body, input: m.messages }
+    if (m.system !== null && m.system !== undefined) out["instructions"] = m.system
+    else delete out["instructions"]
+    return out
+  },
+  fromJson: (body, t) => {
+    const b = obj(body)
+    if (b === null) throw new Error("not an object")
+    readResponse(b, t)
+    t.done = true
+  },
+  events: (t) =>
+    sse((event, data) => {
+      const e = parse(data)
+      if (e === null) return
+      const type = str(e["type"]) ?? event
+      const r = obj(e["response"])
+      if (r !== null) readResponse(r, t)
+      if (type === "response.completed" || type === "response.incomplete" || type === "response.failed") t.done = true
+      if (type === "error") t.failed = str(e["code"]) ?? errorOf(e["error"]) ?? "error"
+    })
+}
+
+const messages: ProviderCall = {
+  provider: "anthropic",
+  api: "messages",
+  messagesOf: (body) => ({ system: body?.["system"] ?? null, messages: body?.["messages"] ?? null }),
+  withMessages: (body, m) => {
+    const out: Json = { ...body, messages: m.messages }
+    if (m.system !== null && m.system !== undefined) out["system"] = m.system
+    else delete out["system"]
+    return out
+  },
+  fromJson: (body, t) => {
+    const b = obj(body)
+    if (b === null) throw new Error("not an object")
+    if (b["type"] === "error") t.failed = errorOf(b["error"])
+    t.model = str(b["model"])
+    t.finishReason = str(b["stop_reason"])
+    const u = obj(b["usage"])
+    if (u !== null) t.usage = usageOf(u["input_tokens"], u["output_tokens"], u["cache_read_input_tokens"], 0, u["cache_creation_input_tokens"])
+    t.done = true
+  },
+  events: (t) =>
+    sse((event, data) => {
+      const e = parse(data)
+      if (e === null) return
+      const type = str(e["type"]) ?? event
+      if (type === "message_start") {
+        const m = obj(e["message"])
+        t.model = str(m?.["model"]) ?? t.model
+        const u = obj(m?.["usage"])
+        if (u !== null) t.usage = usageOf(u["input_tokens"], u["output_tokens"], u["cache_read_input_tokens"], 0, u["cache_creation_input_tokens"])
+      } else if (type === "message_delta") {
+        const reason = str(obj(e["delta"])?.["stop_reason"])
+        if (reason !== null) t.finishReason = reason
+        const u = obj(e["usage"])
+        if (u !== null) {
+          const prev = t.usage ?? usageOf(0, 0, 0, 0, 0)
+          t.usage = {
+            input_tokens: num(u["input_tokens"]) ?? prev.input_tokens,
+            output_tokens: num(u["output_tokens"]) ?? prev.output_tokens,
+            cached_tokens: num(u["cache_read_input_tokens"]) ?? prev.cached_tokens,
+            reasoning_tokens: prev.reasoning_tokens,
+            cache_write: num(u["cache_creation_input_tokens"]) ?? prev.cache_write
+          }
+        }
+      } else if (type === "message_stop") t.done = true
+      else if (type === "error") t.failed = errorOf(e["error"])
+    })
+}
+
+/**
+ * The model API a request calls, or null for any other request (passed through unrecorded).
+ * Recognized by path, so OpenAI-compatible gateways and proxies are covered too.
+ */
+export const providerCall = (url: string, method: string, headers: Headers): ProviderCall | null => {
+  if (method !== "POST") return null
+  let path: string
+  try {
+    path = new URL(url).pathname.replace(/\/+$/, "")
+  } catch {
+    return null
+  }
+  if (path.endsWith("/chat/completions")) return chatCompletions
+  if (path.endsWith("/responses")) return responses
+  if (path.endsWith("/messages") && (headers.has("anthropic-version") || /anthropic/i.test(url))) return messages
+  return null
+}

@@ -1,0 +1,70 @@
+import { NodeFileSystem } from "@effect/platform-node"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import * as AuditLog from "../src/AuditLog.js"
+import * as Capture from "../src/Capture.js"
+import * as Pricing from "../src/Pricing.js"
+import * as Redactor from "../src/Redactor.js"
+import * as Signer from "../src/Signer.js"
+import * as Store from "../src/Store.js"
+import * as Verify from "../src/Verify.js"
+
+export const key = Redacted.make("capture-test-key")
+
+export interface Row {
+  readonly seq: number
+  readonly type: string
+  readonly payload: Record<string, unknown>
+}
+
+export interface Run<A, E> {
+  readonly exit: Exit.Exit<A, E | unknown>
+  readonly rows: ReadonlyArray<Row>
+  readonly text: string
+  readonly warnings: ReadonlyArray<string>
+}
+
+export interface Setup {
+  readonly hub?: Capture.Hub
+  readonly interceptors?: ReadonlyArray<Capture.Interceptor<any>>
+  readonly pricing?: Layer.Layer<Pricing.Pricing, unknown>
+}
+
+/** Run `program` against a fresh signed in-memory log fed by `hub`; the rows once it closed. */
+export const runLogged = async <A, E>(
+  program: Effect.Effect<A, E, AuditLog.AuditLog | Redactor.Redactor>,
+  setup: Setup = {}
+): Promise<Run<A, E>> => {
+  const store = Effect.runSync(Store.makeMemory())
+  const warnings: Array<string> = []
+  const logger = Logger.replace(
+    Logger.defaultLogger,
+    Logger.make(({ logLevel, message }) => {
+      if (logLevel._tag === "Warning") warnings.push(String(Array.isArray(message) ? message.join(" ") : message))
+    })
+  )
+  const layer = AuditLog.layer({ system: "capture-test", riskTier: "high" }).pipe(
+    Layer.provideMerge(Redactor.layerDefault),
+    Layer.provide(Layer.succeed(Store.Store, store)),
+    Layer.provide(Signer.layerHmac(key)),
+    Layer.provide(NodeFileSystem.layer),
+    Layer.provide(Capture.layerHub(setup.hub ?? Capture.make())),
+    Layer.provide(Capture.layerInterceptors(...(setup.interceptors ?? []))),
+    Layer.provide(setup.pricing ?? Pricing.layer)
+  )
+  const exit = await Effect.runPromiseExit(program.pipe(Effect.provide(layer), Effect.provide(logger)))
+  const bytes = await Effect.runPromise(Effect.flatMap(store.snapshot, Stream.runCollect))
+  const text = Buffer.concat(Chunk.toArray(bytes)).toString("utf8")
+  const lines = text.split("\n").filter((l) => l.length > 0)
+  const verdict = Verify.lines(lines, { key })
+  if (verdict._tag === "Left") throw new Error(`the log does not verify: ${verdict.left.message}`)
+  return { exit, rows: lines.map((l) => JSON.parse(l) as Row), text, warnings }
+}
+
+export const ofType = (rows: ReadonlyArray<Row>, type: string) => rows.filter((r) => r.type === type)
+
