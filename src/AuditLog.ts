@@ -55,6 +55,14 @@ import * as Store from "./Store.js"
 export interface Options {
   readonly system: string
   readonly riskTier: string | null
+  /**
+   * Tag promise-based calls (an SDK called through `Effect.promise`/`Effect.tryPromise`) with
+   * their decision (default `true`). It needs Node's async context tracking, switched on with the
+   * first decision; on Node 20 that costs every promise of the process something (about 10 % of a
+   * loopback SDK call, measured). Apps whose calls are all Effect-native (`CaptureAi`) or tagged
+   * explicitly (the decision header, `Capture.runInDecision`) can turn it off.
+   */
+  readonly tagPromiseCalls?: boolean | undefined
 }
 
 /**
@@ -284,6 +292,7 @@ export const make = (
               )
             })
         )
+        if (options.tagPromiseCalls !== false) Capture.trackOrigin()
         yield* Effect.locallyScoped(currentDecision, id)
         // resumed, the fiber is known to the supervisor that tags promise-based calls with it
         // (Capture.layerOrigin)
@@ -329,7 +338,7 @@ export const make = (
 
     // captured calls: written in the order captured, each tagged with the decision and span it
     // was made in; a model call is priced here
-    const writeCaptured = (event: Capture.Captured) =>
+    const entryOf = (event: Capture.Captured) =>
       Effect.gen(function* () {
         const payload: Record<string, unknown> = { decision_id: event.decisionId, ...event.payload }
         if (event.type === "llm_call" && !("cost" in event.payload)) {
@@ -340,8 +349,10 @@ export const make = (
           payload["otel_trace_id"] = event.span.traceId
           payload["otel_span_id"] = event.span.spanId
         }
-        return yield* chain.append(event.type, payload, { flagRedactions: true })
+        return { type: event.type, payload }
       })
+    const writeCaptured = (events: ReadonlyArray<Capture.Captured>) =>
+      Effect.flatMap(Effect.forEach(events, entryOf), (entries) => chain.appendAll(entries, { flagRedactions: true }))
     // interceptors for calls made outside Effect run on this log's runtime
     const runtime = yield* Effect.runtime<never>()
     const runner = interceptors.length === 0 ? null : (call: Capture.Outbound) => Runtime.runPromiseExit(runtime)(service.intercept(call))
@@ -365,7 +376,10 @@ export const layer = (
   AuditLog | Chain.Chain,
   Chain.LogMismatch | Chain.AppendError | Chain.LogInvalid | Capture.CaptureInUse,
   Store.Store | Signer.Signer | Redactor.Redactor | FileSystem.FileSystem
-> => Layer.scoped(AuditLog, make(options)).pipe(Layer.provideMerge(Chain.layer), Layer.merge(Capture.layerOrigin))
+> => {
+  const log = Layer.scoped(AuditLog, make(options)).pipe(Layer.provideMerge(Chain.layer))
+  return options.tagPromiseCalls === false ? log : Layer.merge(log, Capture.layerOrigin)
+}
 
 /**
  * A `policy_flag` in the current decision, written by the log in context.

@@ -144,6 +144,14 @@ export interface Opened extends Position {
 export interface ChainService {
   /** Chain one entry; it is in the store when this succeeds. */
   readonly append: (type: string, payload: Record<string, unknown>, options?: AppendOptions) => Effect.Effect<Chained, AppendError>
+  /**
+   * Chain entries in the order given, as one batch where the store allows; each answered on its
+   * own (an entry the chain refuses does not stop the others).
+   */
+  readonly appendAll: (
+    entries: ReadonlyArray<{ readonly type: string; readonly payload: Record<string, unknown> }>,
+    options?: AppendOptions
+  ) => Effect.Effect<ReadonlyArray<Exit.Exit<Chained, AppendError>>>
   readonly position: Effect.Effect<Position>
   /** The store's lines up to the head at this moment, taken in order with the appends. */
   readonly snapshot: Effect.Effect<Snapshot, ChainClosed>
@@ -458,6 +466,50 @@ export const make = Effect.gen(function* () {
         pending.push(job)
         writing = true
         return Effect.flatMap(lead, () => answer ?? Effect.die(new Error("acttrace: an append was not answered")))
+      }),
+    appendAll: (items, options) =>
+      Effect.suspend(() => {
+        if (items.length === 0) return Effect.succeed([])
+        if (closed) return Effect.succeed(items.map(() => Exit.fail(new ChainClosed())))
+        const answers = new Array<Effect.Effect<Chained, AppendError>>(items.length)
+        let left = items.length
+        let resume: ((done: Effect.Effect<void>) => void) | undefined
+        const flag = options?.flagRedactions ?? false
+        const jobs = items.map(
+          (item, i): Job => ({
+            type: item.type,
+            payload: item.payload,
+            flag,
+            done: (r) => {
+              answers[i] = r
+              if (--left === 0 && resume !== undefined) resume(Effect.void)
+            }
+          })
+        )
+        const collect = Effect.forEach(answers, (a) => Effect.exit(a))
+        const appendSync = store.appendSync
+        if (!writing && pending.length === 0 && appendSync !== undefined) {
+          const b = build(jobs)
+          if (b.made.length > 0) {
+            const failed = appendSync(b.lines)
+            settle(b, failed === undefined ? Exit.void : Exit.fail(failed))
+          }
+          return collect
+        }
+        for (const job of jobs) pending.push(job)
+        const all = Effect.zipRight(
+          Effect.async<void>((r) => {
+            if (left === 0) r(Effect.void)
+            else resume = r
+          }),
+          collect
+        )
+        if (writing) {
+          wake()
+          return all
+        }
+        writing = true
+        return Effect.zipRight(lead, all)
       }),
     position: Effect.sync(() => ({ head, entries })),
     snapshot: Effect.async<Snapshot, ChainClosed>((resume) => {

@@ -159,10 +159,16 @@ export class Pricing extends Context.Reference<Pricing>()("acttrace/Pricing", {
 /** A snapshot suffix: a date (`-2024-08-06`, `-20250929`), `-latest`, or a version (`-001`). */
 const SNAPSHOT = /^-(?:\d{4}-\d{2}-\d{2}|\d{8}|latest|\d{3})$/
 
-/** Per token: a per-million rate moved six places. */
+/** Per token: a per-million rate moved six places (parsed once per rate). */
+const rates = new Map<string, BigDecimal.BigDecimal>()
 const perToken = (rate: string): BigDecimal.BigDecimal => {
-  const d = BigDecimal.unsafeFromString(rate)
-  return BigDecimal.make(d.value, d.scale + 6)
+  let r = rates.get(rate)
+  if (r === undefined) {
+    const d = BigDecimal.unsafeFromString(rate)
+    r = BigDecimal.make(d.value, d.scale + 6)
+    if (rates.size < 10_000) rates.set(rate, r)
+  }
+  return r
 }
 
 /**

@@ -33,6 +33,7 @@ export interface Setup {
   readonly hub?: Capture.Hub
   readonly interceptors?: ReadonlyArray<Capture.Interceptor<any>>
   readonly pricing?: Layer.Layer<Pricing.Pricing, unknown>
+  readonly tagPromiseCalls?: boolean
 }
 
 /** Run `program` against a fresh signed in-memory log fed by `hub`; the rows once it closed. */
@@ -48,7 +49,7 @@ export const runLogged = async <A, E>(
       if (logLevel._tag === "Warning") warnings.push(String(Array.isArray(message) ? message.join(" ") : message))
     })
   )
-  const layer = AuditLog.layer({ system: "capture-test", riskTier: "high" }).pipe(
+  const layer = AuditLog.layer({ system: "capture-test", riskTier: "high", tagPromiseCalls: setup.tagPromiseCalls }).pipe(
     Layer.provideMerge(Redactor.layerDefault),
     Layer.provide(Layer.succeed(Store.Store, store)),
     Layer.provide(Signer.layerHmac(key)),

@@ -213,6 +213,38 @@ describe("Capture.fetch with the openai and @anthropic-ai/sdk clients", () => {
     expect(warnings.filter((w) => w.includes("house-model-7b"))).toHaveLength(1)
   })
 
+  it("plain fetch callers: however the body is read (text, json, arrayBuffer, blob, body stream), the call is recorded once", async () => {
+    const hub = Capture.make()
+    const post = () =>
+      hub.fetch(`${server.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "q" }] })
+      })
+    const { rows } = await runLogged(
+      Effect.promise(async () => {
+        expect(JSON.parse(await (await post()).text()).model).toBe("gpt-4o-2024-08-06")
+        expect(((await (await post()).json()) as { model: string }).model).toBe("gpt-4o-2024-08-06")
+        expect(new TextDecoder().decode(await (await post()).arrayBuffer())).toContain("chatcmpl")
+        const blob = await (await post()).blob()
+        expect(blob.type).toBe("application/json")
+        expect(await blob.text()).toContain("chatcmpl")
+        const streamed = await post()
+        let bytes = 0
+        for await (const chunk of streamed.body!) bytes += chunk.length
+        expect(bytes).toBeGreaterThan(0)
+        // the body looked at first (as a debug logger does), then read whole
+        const looked = await post()
+        expect(looked.body).not.toBeNull()
+        expect(JSON.parse(await looked.text()).object).toBe("chat.completion")
+      }),
+      { hub }
+    )
+    const calls = ofType(rows, "llm_call")
+    expect(calls).toHaveLength(6)
+    for (const c of calls) expect(c.payload).toMatchObject({ model: "gpt-4o-2024-08-06", outcome: "success", cost: "0.00575 USD" })
+  })
+
   it("requests to other endpoints pass through unrecorded", async () => {
     const hub = Capture.make()
     const { rows } = await runLogged(
@@ -342,6 +374,28 @@ describe("decision tagging", () => {
     )
     expect(ofType(rows, "llm_call").map((r) => r.payload["decision_id"])).toEqual(["a".repeat(32), "b".repeat(32)])
     expect(server.received[0]?.headers[Capture.DECISION_HEADER]).toBeUndefined()
+  })
+
+  it("with tagPromiseCalls: false, promise-based calls are not tagged (the header still is)", async () => {
+    const hub = Capture.make()
+    const { openai } = clients(hub)
+    let id = ""
+    const { rows } = await runLogged(
+      Effect.gen(function* () {
+        const log = yield* AuditLog.AuditLog
+        yield* log.withDecision({ input: {}, actor: "agent" }, (d) =>
+          Effect.gen(function* () {
+            id = d.id
+            yield* Effect.tryPromise(() => openai.chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "q" }] }))
+            yield* Effect.tryPromise(() =>
+              openai.chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "q" }] }, { headers: { [Capture.DECISION_HEADER]: d.id } })
+            )
+          })
+        )
+      }),
+      { hub, tagPromiseCalls: false }
+    )
+    expect(ofType(rows, "llm_call").map((r) => r.payload["decision_id"])).toEqual([null, id])
   })
 
   it("inside a tracing span, captured calls carry otel_trace_id and otel_span_id", async () => {

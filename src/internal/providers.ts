@@ -49,6 +49,76 @@ export interface ProviderCall {
   readonly events: (tally: Tally) => EventFeed
 }
 
+/**
+ * What reads a response body into a tally, however the app reads it: chunk by chunk (`push`, then
+ * `end`), as one text, or already parsed (`response.json()`). `settle` finishes the reading; the
+ * tally is complete after it.
+ */
+export interface BodyReader {
+  readonly push: (chunk: Uint8Array) => void
+  readonly end: () => void
+  readonly text: (text: string) => void
+  readonly parsed: (value: unknown) => void
+  readonly settle: () => void
+}
+
+/**
+ * A JSON body: kept as the app reads it and parsed only when settled (by the capture consumer,
+ * off the caller's path).
+ */
+export const jsonReader = (call: ProviderCall, tally: Tally): BodyReader => {
+  const chunks: Array<Uint8Array> = []
+  let whole: string | null = null
+  let value: unknown
+  let settled = false
+  return {
+    push: (chunk) => void chunks.push(chunk),
+    end: () => {},
+    text: (t) => {
+      whole = t
+    },
+    parsed: (v) => {
+      value = v
+    },
+    settle: () => {
+      if (settled) return
+      settled = true
+      if (value === undefined) {
+        const t = whole ?? (chunks.length > 0 ? Buffer.concat(chunks).toString("utf8") : null)
+        if (t === null) return
+        try {
+          value = JSON.parse(t)
+        } catch {
+          tally.failed = "the response was not JSON"
+          return
+        }
+      }
+      try {
+        call.fromJson(value, tally)
+      } catch {
+        tally.failed = "the response was not a JSON object"
+      }
+    }
+  }
+}
+
+/** A body of server-sent events: read as it arrives (a cancel is judged by the events seen). */
+export const eventReader = (call: ProviderCall, tally: Tally): BodyReader => {
+  const feed = call.events(tally)
+  return {
+    push: feed.push,
+    end: feed.end,
+    text: (t) => {
+      feed.push(Buffer.from(t, "utf8"))
+      feed.end()
+    },
+    parsed: () => {
+      tally.failed = "the event stream was read as JSON"
+    },
+    settle: () => {}
+  }
+}
+
 /** A short description of a thrown value, never more than one line of 200 characters. */
 export const describeError = (e: unknown): string => {
   let text: string
@@ -254,18 +324,16 @@ const messages: ProviderCall = {
 
 /**
  * The model API a request calls, or null for any other request (passed through unrecorded).
- * Recognized by path, so OpenAI-compatible gateways and proxies are covered too.
+ * Recognized by path, so OpenAI-compatible gateways and proxies are covered too; an Anthropic
+ * Messages call is told by its `anthropic-version` header or host.
  */
-export const providerCall = (url: string, method: string, headers: Headers): ProviderCall | null => {
+export const providerCall = (url: string, method: string, anthropicVersion: boolean): ProviderCall | null => {
   if (method !== "POST") return null
-  let path: string
-  try {
-    path = new URL(url).pathname.replace(/\/+$/, "")
-  } catch {
-    return null
-  }
+  const cut = url.search(/[?#]/)
+  let path = cut < 0 ? url : url.slice(0, cut)
+  while (path.endsWith("/")) path = path.slice(0, -1)
   if (path.endsWith("/chat/completions")) return chatCompletions
   if (path.endsWith("/responses")) return responses
-  if (path.endsWith("/messages") && (headers.has("anthropic-version") || /anthropic/i.test(url))) return messages
+  if (path.endsWith("/messages") && (anthropicVersion || /anthropic/i.test(path))) return messages
   return null
 }
