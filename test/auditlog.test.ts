@@ -12,7 +12,7 @@ import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as AuditLog from "../src/AuditLog.js"
-import type * as Chain from "../src/Chain.js"
+import * as Chain from "../src/Chain.js"
 import * as Redactor from "../src/Redactor.js"
 import * as Signer from "../src/Signer.js"
 import * as Store from "../src/Store.js"
@@ -174,6 +174,33 @@ describe("AuditLog: writing", () => {
       expect(onDisk).toBe(301)
     }).pipe(Effect.provide(logOver(counted)), Effect.scoped)
   })
+})
+
+describe("Chain.appendAll", () => {
+  const batch = (n: number, bad: number | null) =>
+    Array.from({ length: n }, (_, i) => ({ type: "tool_call", payload: i === bad ? { f: () => i } : { name: "t", arguments: { i } } }))
+
+  for (const [name, store] of [
+    ["memory (synchronous store)", () => Store.layerMemory()],
+    ["file with group commit (asynchronous store)", () => fileStore(freshPath("appendall"), { groupCommit: true })]
+  ] as const) {
+    it.effect(`${name}: in order, one refused entry does not stop the others, and the log verifies`, () =>
+      Effect.gen(function* () {
+        const chain = yield* Chain.Chain
+        const exits = yield* chain.appendAll(batch(40, 7), { flagRedactions: true })
+        expect(exits.map((e) => e._tag)).toEqual(Array.from({ length: 40 }, (_, i) => (i === 7 ? "Failure" : "Success")))
+        const all = (yield* rows).filter((r) => r.type === "tool_call")
+        expect(all.map((r) => (r.payload["arguments"] as { i: number }).i)).toEqual(Array.from({ length: 40 }, (_, i) => i).filter((i) => i !== 7))
+        expect(Either.isRight(yield* verifyStore)).toBe(true)
+        // concurrent single appends interleave only between batches
+        yield* Effect.all([chain.appendAll(batch(30, null)), chain.append("decision_record", { x: 1 }), chain.appendAll(batch(30, null))], { concurrency: "unbounded" })
+        const after = (yield* rows).slice(-61).map((r) => r.type)
+        const firstRecord = after.indexOf("decision_record")
+        expect([0, 30, 60]).toContain(firstRecord)
+        expect(Either.isRight(yield* verifyStore)).toBe(true)
+      }).pipe(Effect.provide(logOver(store())))
+    )
+  }
 })
 
 describe("AuditLog: closing", () => {
