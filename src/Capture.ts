@@ -885,8 +885,15 @@ function captureFetch(hub: HubImpl, base: typeof globalThis.fetch): typeof globa
     const span = here.span
 
     // the request's JSON, read only when needed (interceptors, or a failure with no model)
-    let text: string | null = typeof init?.body === "string" ? init.body : null
-    if (text === null && init?.body == null && input instanceof Request && input.body !== null) text = await input.clone().text()
+    const sent = init?.body
+    let text: string | null = null
+    if (typeof sent === "string") text = sent
+    else if (sent instanceof Uint8Array || sent instanceof ArrayBuffer) text = Buffer.from(sent as Uint8Array).toString("utf8")
+    else if (sent instanceof ReadableStream && hub.runner !== null) {
+      // interceptors must see what is sent: the stream is read here and sent as the text it held
+      text = await new Response(sent).text()
+      sendInit = { ...sendInit, method, body: text }
+    } else if (sent == null && input instanceof Request && input.body !== null) text = await input.clone().text()
     let body: Record<string, unknown> | null | undefined
     const requestBody = (): Record<string, unknown> | null => {
       if (body !== undefined) return body

@@ -520,6 +520,28 @@ describe("guard and interceptors", () => {
     expect(ofType(rows, "llm_call")).toHaveLength(1)
   })
 
+  it("a request body sent as a stream or as bytes is inspected too", async () => {
+    const hub = Capture.make()
+    const body = JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: `key ${SECRET}` }] })
+    const { rows } = await runLogged(
+      Effect.promise(async () => {
+        const asStream = await hub.fetch(`${server.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: new Blob([body]).stream(),
+          duplex: "half"
+        } as RequestInit)
+        expect(asStream.status).toBe(403)
+        const asBytes = await hub.fetch(`${server.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: new TextEncoder().encode(body) })
+        expect(asBytes.status).toBe(403)
+        expect(asBytes.headers.get("x-should-retry")).toBe("false")
+      }),
+      { hub, interceptors: [Guard.interceptor()] }
+    )
+    expect(server.received).toHaveLength(0)
+    expect(ofType(rows, "policy_flag").map((f) => f.payload["action"])).toEqual(["blocked", "blocked"])
+  })
+
   it("flag: recorded, and the call goes as it is; allow: nothing recorded", async () => {
     const hub = Capture.make()
     const { openai } = clients(hub)
