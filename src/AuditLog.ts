@@ -338,21 +338,30 @@ export const make = (
 
     // captured calls: written in the order captured, each tagged with the decision and span it
     // was made in; a model call is priced here
-    const entryOf = (event: Capture.Captured) =>
-      Effect.gen(function* () {
-        const payload: Record<string, unknown> = { decision_id: event.decisionId, ...event.payload }
-        if (event.type === "llm_call" && !("cost" in event.payload)) {
-          const p = event.payload
-          payload["cost"] = yield* pricing.cost(p["provider"] as string | null, p["model"] as string | null, p["usage"] as Pricing.Usage | null)
-        }
-        if (event.span !== null) {
-          payload["otel_trace_id"] = event.span.traceId
-          payload["otel_span_id"] = event.span.spanId
-        }
-        return { type: event.type, payload }
-      })
+    const entryOf = (event: Capture.Captured, unpriced: Array<Record<string, unknown>>) => {
+      const payload: Record<string, unknown> = { decision_id: event.decisionId, ...event.payload }
+      if (event.type === "llm_call" && !("cost" in event.payload)) {
+        const p = event.payload
+        const q = pricing.quote(p["provider"] as string | null, p["model"] as string | null, p["usage"] as Pricing.Usage | null)
+        payload["cost"] = q.cost
+        if (!q.known && p["model"] !== null) unpriced.push(p)
+      }
+      if (event.span !== null) {
+        payload["otel_trace_id"] = event.span.traceId
+        payload["otel_span_id"] = event.span.spanId
+      }
+      return { type: event.type, payload }
+    }
     const writeCaptured = (events: ReadonlyArray<Capture.Captured>) =>
-      Effect.flatMap(Effect.forEach(events, entryOf), (entries) => chain.appendAll(entries, { flagRedactions: true }))
+      Effect.suspend(() => {
+        const unpriced: Array<Record<string, unknown>> = []
+        const entries = events.map((e) => entryOf(e, unpriced))
+        const written = chain.appendAll(entries, { flagRedactions: true })
+        if (unpriced.length === 0) return written
+        // an unknown model: one warning per model (Pricing keeps count)
+        const warn = Effect.forEach(unpriced, (p) => pricing.cost(p["provider"] as string | null, p["model"] as string | null, null), { discard: true })
+        return Effect.zipRight(warn, written)
+      })
     // interceptors for calls made outside Effect run on this log's runtime
     const runtime = yield* Effect.runtime<never>()
     const runner = interceptors.length === 0 ? null : (call: Capture.Outbound) => Runtime.runPromiseExit(runtime)(service.intercept(call))

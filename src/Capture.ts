@@ -863,6 +863,45 @@ const observe = (response: Response, reader: BodyReader, finish: Finish): void =
   )
 }
 
+/** The request's model when it is the body's first member (as SDKs write it): no parse needed. */
+const leadingModel = (text: string | null): string | null => {
+  if (text === null) return null
+  const m = /^\s*\{\s*"model"\s*:\s*"((?:[^"\\]|\\.){0,200})"/.exec(text.slice(0, 256))
+  if (m === null) return null
+  try {
+    return JSON.parse(`"${m[1]}"`) as string
+  } catch {
+    return null
+  }
+}
+
+/**
+ * The queued `llm_call` of a fetched call: built by the consumer, after the body was read. Made
+ * here, away from the wrapper's scope, so it keeps only what it needs (not the request's text,
+ * which can be a whole prompt).
+ */
+const builder = (
+  provider: string,
+  reader: BodyReader | null,
+  tally: Tally,
+  ending: Ending,
+  error: string | undefined,
+  latencyMs: number,
+  retry: number,
+  decisionId: string | null,
+  span: Correlation | null,
+  fallbackModel: string | null
+): Queued => ({
+  type: "llm_call",
+  decisionId,
+  span,
+  build: () => {
+    reader?.settle()
+    const [outcome, why] = judge(ending, error, tally)
+    return llmPayload({ provider, model: tally.model ?? fallbackModel, usage: tally.usage, latencyMs, finishReason: tally.finishReason, outcome, error: why, retry })
+  }
+})
+
 // a declaration, hoisted: the default hub is built while this module loads
 function captureFetch(hub: HubImpl, base: typeof globalThis.fetch): typeof globalThis.fetch {
   return async function capturedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
@@ -932,26 +971,10 @@ function captureFetch(hub: HubImpl, base: typeof globalThis.fetch): typeof globa
     const finish: Finish = (ending, error) => {
       if (recorded) return
       recorded = true
-      const latencyMs = performance.now() - started
-      hub.queue({
-        type: "llm_call",
-        decisionId,
-        span,
-        build: () => {
-          reader?.settle()
-          const [outcome, why] = judge(ending, error, tally)
-          return llmPayload({
-            provider: call.provider,
-            model: tally.model ?? requestModel(),
-            usage: tally.usage,
-            latencyMs,
-            finishReason: tally.finishReason,
-            outcome,
-            error: why,
-            retry
-          })
-        }
-      })
+      // a failed call may have no response to name the model: the request's, read now (a
+      // response's model is read with its body, by the consumer)
+      const fallback = ending === "end" || ending === "cancel" ? leadingModel(text) : requestModel()
+      hub.queue(builder(call.provider, reader, tally, ending, error, performance.now() - started, retry, decisionId, span, fallback))
     }
 
     let response: Response

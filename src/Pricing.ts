@@ -139,6 +139,8 @@ export class InvalidPrice extends Schema.TaggedError<InvalidPrice>()("InvalidPri
 export interface PricingService {
   /** the price of a model, matched exactly or as a dated or versioned snapshot of it */
   readonly price: (provider: string | null, model: string | null) => Option.Option<ModelPrice>
+  /** The cost of one call as `"<amount> USD"` (`null` without usage), or `known: false`. */
+  readonly quote: (provider: string | null, model: string | null, usage: Usage | null) => { readonly cost: string | null; readonly known: boolean }
   /**
    * The cost of one call as `"<amount> USD"`, or `null` when the model is unknown (logged once
    * per model) or the usage was not reported.
@@ -246,12 +248,18 @@ export const make = (models: ReadonlyArray<ModelPrice>): PricingService => {
     }
     return Option.none()
   }
+  const quote = (provider: string | null, model: string | null, usage: Usage | null) => {
+    const found = price(provider, model)
+    if (Option.isNone(found)) return { cost: null, known: false }
+    return { cost: usage === null ? null : formatUsd(costOf(found.value, usage)), known: true }
+  }
   return {
     price,
+    quote,
     cost: (provider, model, usage) =>
       Effect.suspend(() => {
-        const found = price(provider, model)
-        if (Option.isSome(found)) return Effect.succeed(usage === null ? null : formatUsd(costOf(found.value, usage)))
+        const q = quote(provider, model, usage)
+        if (q.known) return Effect.succeed(q.cost)
         const key = `${provider}/${model}`
         if (model === null || warned.has(key)) return Effect.succeed(null)
         warned.add(key)
