@@ -333,13 +333,20 @@ export const make = Effect.gen(function* () {
         continue
       }
       if (job.flag && findings.length > 0 && redactor.autoFlag && job.type !== "policy_flag") {
-        const flag = add("policy_flag", autoFlag(entry.right, findings))
-        if (Either.isLeft(flag)) {
+        let failed: Canonical.CanonicalError | undefined
+        for (const payload of autoFlags(entry.right, findings)) {
+          const flag = add("policy_flag", payload)
+          if (Either.isLeft(flag)) {
+            failed = flag.left
+            break
+          }
+        }
+        if (failed !== undefined) {
           // cannot happen with plain findings; keep the batch whole anyway
           lines.length = mark.lines
           prev = mark.prev
           seq = mark.seq
-          job.done(Effect.fail(flag.left))
+          job.done(Effect.fail(failed))
           continue
         }
       }
@@ -522,23 +529,42 @@ export const make = Effect.gen(function* () {
   return service
 })
 
-/** The automatic `policy_flag` after an entry the library's redactor changed (FORMAT A.6). */
-const autoFlag = (entry: Chained, findings: ReadonlyArray<Redactor.Finding>): Record<string, unknown> => {
-  const sorted = [...findings].sort((a, b) => (a.category < b.category ? -1 : a.category > b.category ? 1 : 0))
-  return {
-    decision_id: typeof entry.payload["decision_id"] === "string" ? entry.payload["decision_id"] : null,
-    reason: `sensitive data redacted before hashing: ${sorted.map((f) => f.category).join(", ")}`,
-    action: "redacted",
-    severity: "info",
-    data: {
-      entry_seq: entry.seq,
-      entry_type: entry.type,
-      categories: sorted.map((f) => f.category),
-      groups: [...new Set(sorted.map((f) => f.group))].sort(),
-      counts: Object.fromEntries(sorted.map((f) => [f.category, f.count]))
-    },
-    auto: true
+const SEVERITY_RANK = { info: 0, warning: 1, critical: 2 } as const
+
+/**
+ * The automatic `policy_flag`s after an entry in which the library's redactor found something
+ * (FORMAT A.6): one per action taken, blocked first, then redacted (`severity: "info"`), then
+ * flagged (the findings' highest severity). A finding without an action (a custom redactor's)
+ * counts as redacted; allowed ones are not flagged.
+ */
+const autoFlags = (entry: Chained, findings: ReadonlyArray<Redactor.Finding>): Array<Record<string, unknown>> => {
+  const kinds = [
+    { action: "blocked", of: (f: Redactor.Finding) => f.action === "block", reason: "sensitive data blocked and removed before hashing" },
+    { action: "redacted", of: (f: Redactor.Finding) => f.action === undefined || f.action === "redact", reason: "sensitive data redacted before hashing" },
+    { action: "flagged", of: (f: Redactor.Finding) => f.action === "flag", reason: "sensitive data kept in the entry" }
+  ] as const
+  const flags: Array<Record<string, unknown>> = []
+  for (const kind of kinds) {
+    const found = findings.filter(kind.of)
+    if (found.length === 0) continue
+    const sorted = [...found].sort((a, b) => (a.category < b.category ? -1 : a.category > b.category ? 1 : 0))
+    const top = sorted.reduce<"info" | "warning" | "critical">((s, f) => (SEVERITY_RANK[f.severity ?? "warning"] > SEVERITY_RANK[s] ? (f.severity ?? "warning") : s), "info")
+    flags.push({
+      decision_id: typeof entry.payload["decision_id"] === "string" ? entry.payload["decision_id"] : null,
+      reason: `${kind.reason}: ${sorted.map((f) => f.category).join(", ")}`,
+      action: kind.action,
+      severity: kind.action === "blocked" ? "critical" : kind.action === "redacted" ? "info" : top,
+      data: {
+        entry_seq: entry.seq,
+        entry_type: entry.type,
+        categories: sorted.map((f) => f.category),
+        groups: [...new Set(sorted.map((f) => f.group))].sort(),
+        counts: Object.fromEntries(sorted.map((f) => [f.category, f.count]))
+      },
+      auto: true
+    })
   }
+  return flags
 }
 
 /**

@@ -1,11 +1,11 @@
 /**
  * The pre-flight guard: an interceptor that looks for secrets and personal data in what is about
- * to leave the process (a model request's messages, a tool call's arguments), with the log's
- * `Redactor`, and acts before anything is sent:
+ * to leave the process (a model request's messages, a tool call's arguments), with the detection
+ * engine (`Detect`, over the detectors in use), and acts before anything is sent:
  *
  * - `block`: the call fails with `PolicyViolation` and never leaves; a `policy_flag` with
  *   `action: "blocked"` is written, and it is the only record of that call;
- * - `redact`: the request is rewritten with what the `Redactor` found removed, and a
+ * - `redact`: the request is rewritten with the findings resolved to `redact` (or `block`) removed, and a
  *   `policy_flag` with `action: "redacted"` is written before the call is made (and recorded);
  * - `flag`: a `policy_flag` with `action: "flagged"` is written and the call goes as it is;
  * - `allow`: nothing is written.
@@ -24,15 +24,13 @@ import * as Schema from "effect/Schema"
 import * as AuditLog from "./AuditLog.js"
 import * as Capture from "./Capture.js"
 import type * as Chain from "./Chain.js"
-import * as Redactor from "./Redactor.js"
+import * as Detect from "./Detect.js"
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type Action = "allow" | "flag" | "redact" | "block"
-
-const RANK: Record<Action, number> = { allow: 0, flag: 1, redact: 2, block: 3 }
+export type Action = Detect.Action
 
 /**
  * @since 0.1.0
@@ -90,31 +88,32 @@ const DEFAULT_GROUPS: Readonly<Record<string, Action>> = { secret: "block", cred
  * @category constructors
  */
 export const interceptor = (options: Options = {}): Capture.Interceptor<PolicyViolation | Chain.AppendError> => {
-  const groups = options.groups ?? DEFAULT_GROUPS
-  const categories = options.categories ?? {}
-  const fallback = options.action ?? "redact"
-  const resolve = (category: string, group: string): Action => categories[category] ?? groups[group] ?? fallback
+  const policy: Detect.Policy = {
+    name: "guard",
+    default: options.action ?? "redact",
+    groups: options.groups ?? DEFAULT_GROUPS,
+    categories: options.categories ?? {}
+  }
   return (call) =>
     Effect.gen(function* () {
-      const redactor = yield* Redactor.Redactor
+      const detectors = yield* Detect.Detectors
       const subject = call.kind === "llm" ? { system: call.system, messages: call.messages } : { arguments: call.arguments }
-      const scrubbed = redactor.redact(subject)
-      if (scrubbed.findings.length === 0) return call
-      const findings: Array<GuardFinding> = scrubbed.findings.map((f) => ({ category: f.category, group: f.group, count: f.count, action: resolve(f.category, f.group) }))
-      const action = findings.reduce<Action>((top, f) => (RANK[f.action] > RANK[top] ? f.action : top), "allow")
+      const scrubbed = Detect.redact(subject, policy, detectors)
+      const findings: Array<GuardFinding> = scrubbed.findings.map((f) => ({ category: f.category, group: f.group, count: f.count, action: f.action }))
+      const action = Detect.verdict(scrubbed.findings)
       if (action === "allow") return call
       const data = { kind: call.kind, provider: call.provider, model: call.model, tool: call.tool, findings }
       const log = yield* AuditLog.AuditLog
       if (action === "flag") {
-        yield* (log.flag("guard: sensitive data in an outbound call", { action: "flagged", severity: "warning", data }))
+        yield* log.flag("guard: sensitive data in an outbound call", { action: "flagged", severity: "warning", data })
         return call
       }
       if (action === "redact") {
-        yield* (log.flag("guard: sensitive data redacted from an outbound call", { action: "redacted", severity: "info", data }))
+        yield* log.flag("guard: sensitive data redacted from an outbound call", { action: "redacted", severity: "info", data })
         const clean = scrubbed.value as Record<string, unknown>
         return call.kind === "llm" ? { ...call, system: clean["system"], messages: clean["messages"] } : { ...call, arguments: clean["arguments"] }
       }
-      yield* (log.flag("guard: outbound call blocked", { action: "blocked", severity: "critical", data }))
+      yield* log.flag("guard: outbound call blocked", { action: "blocked", severity: "critical", data })
       return yield* new PolicyViolation({ kind: call.kind, provider: call.provider, model: call.model, tool: call.tool, findings })
     })
 }

@@ -1,0 +1,705 @@
+/**
+ * The detection engine: detectors as data, policies, and the pure functions `scan` and `redact`
+ * over any JSON value. What goes into an immutable log can never be erased, so detection aims at
+ * high recall on the categories below and no findings at all on ordinary identifiers (UUIDs,
+ * digests, timestamps, versions, pod names, prices, order numbers).
+ *
+ * A detector is a category, a group, a severity, a global regular expression and an optional
+ * validator (which sees the match, the text before it and the field's key). The set in use is a
+ * value: `builtins` unless a layer provides another (`layer`, `layerAdd`), so nothing is
+ * registered globally.
+ *
+ * Validators come from the `validator` package where one fits (IBAN with its per-country formats
+ * and mod-97, BIC with its country code, IP addresses, MAC addresses). Luhn, the ABA routing
+ * checksum, SSN ranges, Verhoeff (Aadhaar) and the NINO prefixes are written here: each is a few
+ * lines, and `validator`'s card check also demands known issuer prefixes and lengths, which the
+ * card rule here (13–19 digits, Luhn, a card-issuing first digit) does not.
+ *
+ * @since 0.1.0
+ */
+import * as EffectContext from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import isBICModule from "validator/lib/isBIC.js"
+import isIBANModule from "validator/lib/isIBAN.js"
+import isIPModule from "validator/lib/isIP.js"
+import isMACModule from "validator/lib/isMACAddress.js"
+import { isPlainObject } from "./internal/plain.js"
+
+/** The function of a CommonJS module, however the loader presents its default export. */
+const fn = <F>(m: unknown): F => (typeof m === "function" ? m : (m as { default: F }).default) as F
+const isIBAN = fn<(s: string) => boolean>(isIBANModule)
+const isBIC = fn<(s: string) => boolean>(isBICModule)
+const isIP = fn<(s: string, version?: 4 | 6) => boolean>(isIPModule)
+const isMAC = fn<(s: string) => boolean>(isMACModule)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Group = "secret" | "credential" | "financial" | "gov_id" | "pii" | "special_category"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Severity = "info" | "warning" | "critical"
+
+/**
+ * What a policy does with a finding, from the mildest: `allow` < `flag` < `redact` < `block`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Action = "allow" | "flag" | "redact" | "block"
+
+/**
+ * Where a match was found, for validators that need context.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MatchContext {
+  /** up to 40 characters before the match, in the same string */
+  readonly before: string
+  /** the key of the field holding the string or number, if any */
+  readonly key: string | null
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Detector {
+  readonly category: string
+  readonly group: Group | (string & {})
+  readonly severity: Severity
+  /** global; a named group `v` narrows what is replaced (`password is <redacted>`) */
+  readonly pattern: RegExp
+  readonly validate?: ((match: string, context: MatchContext) => boolean) | undefined
+  /** a necessary condition tested first (a string failing it is not searched) */
+  readonly hint?: RegExp | undefined
+  /** also applied to the digits of JSON numbers (a card number stored as a number) */
+  readonly numeric?: boolean | undefined
+}
+
+/**
+ * Actions by category, then by group, then a default.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Policy {
+  readonly name: string
+  readonly default: Action
+  readonly groups?: Readonly<Partial<Record<string, Action>>> | undefined
+  readonly categories?: Readonly<Partial<Record<string, Action>>> | undefined
+}
+
+/**
+ * One kind of thing found, never the text.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Finding {
+  readonly category: string
+  readonly group: string
+  readonly severity: Severity
+  readonly action: Action
+  readonly count: number
+}
+
+/**
+ * What replaces a redacted or blocked match.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const REPLACEMENT = "<redacted>"
+
+const RANK: Record<Action, number> = { allow: 0, flag: 1, redact: 2, block: 3 }
+
+/**
+ * The stricter of two actions.
+ *
+ * @since 0.1.0
+ * @category policies
+ */
+export const stricter = (a: Action, b: Action): Action => (RANK[a] >= RANK[b] ? a : b)
+
+/**
+ * The action of a detector's findings under a policy: category, then group, then default.
+ *
+ * @since 0.1.0
+ * @category policies
+ */
+export const actionOf = (policy: Policy, d: { readonly category: string; readonly group: string }): Action =>
+  policy.categories?.[d.category] ?? policy.groups?.[d.group] ?? policy.default
+
+/**
+ * The policy presets.
+ *
+ * @since 0.1.0
+ * @category policies
+ */
+export const Policy = {
+  /** redact secret, credential, financial, gov_id and email; flag the rest */
+  default: { name: "default", default: "flag", groups: { secret: "redact", credential: "redact", financial: "redact", gov_id: "redact" }, categories: { email: "redact" } },
+  /** block special categories and credentials; redact the rest that is personal or secret */
+  gdpr: { name: "gdpr", default: "redact", groups: { special_category: "block", credential: "block" } },
+  /** block financial data; redact secret and pii; flag the rest */
+  pci: { name: "pci", default: "flag", groups: { financial: "block", secret: "redact", pii: "redact" } },
+  /** block secret, credential, financial, gov_id; redact the rest */
+  strict: { name: "strict", default: "redact", groups: { secret: "block", credential: "block", financial: "block", gov_id: "block" } },
+  /** flag everything, change nothing */
+  flagOnly: { name: "flag-only", default: "flag" }
+} as const satisfies Record<string, Policy>
+
+/**
+ * The presets by the names the CLI takes.
+ *
+ * @since 0.1.0
+ * @category policies
+ */
+export const policies: Readonly<Record<string, Policy>> = {
+  default: Policy.default,
+  gdpr: Policy.gdpr,
+  pci: Policy.pci,
+  strict: Policy.strict,
+  "flag-only": Policy.flagOnly
+}
+
+// ---------------------------------------------------------------------------------------------
+// validators
+// ---------------------------------------------------------------------------------------------
+
+const digitsOf = (s: string): string => s.replace(/\D/g, "")
+
+/**
+ * The Luhn checksum (cards).
+ *
+ * @since 0.1.0
+ * @category validators
+ */
+export const luhn = (digits: string): boolean => {
+  let sum = 0
+  let double = false
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48
+    if (double) {
+      d *= 2
+      if (d > 9) d -= 9
+    }
+    sum += d
+    double = !double
+  }
+  return digits.length > 0 && sum % 10 === 0
+}
+
+/**
+ * The ABA routing-number checksum: 3·(d1+d4+d7) + 7·(d2+d5+d8) + (d3+d6+d9) ≡ 0 (mod 10), with a
+ * Federal Reserve prefix (00–12, 21–32, 61–72, 80).
+ *
+ * @since 0.1.0
+ * @category validators
+ */
+export const abaRouting = (digits: string): boolean => {
+  if (!/^\d{9}$/.test(digits)) return false
+  const prefix = Number(digits.slice(0, 2))
+  if (!(prefix <= 12 || (prefix >= 21 && prefix <= 32) || (prefix >= 61 && prefix <= 72) || prefix === 80)) return false
+  const d = [...digits].map(Number)
+  const sum = 3 * (d[0]! + d[3]! + d[6]!) + 7 * (d[1]! + d[4]! + d[7]!) + (d[2]! + d[5]! + d[8]!)
+  return sum % 10 === 0 && digits !== "000000000"
+}
+
+/**
+ * A US social security number's ranges: area not 000, 666 or 900–999; group not 00; serial
+ * not 0000.
+ *
+ * @since 0.1.0
+ * @category validators
+ */
+export const ssnRanges = (digits: string): boolean => {
+  if (!/^\d{9}$/.test(digits)) return false
+  const area = Number(digits.slice(0, 3))
+  return area !== 0 && area !== 666 && area < 900 && digits.slice(3, 5) !== "00" && digits.slice(5) !== "0000"
+}
+
+const VERHOEFF_D = [
+  [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
+  [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+  [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
+  [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
+  [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+  [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
+  [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
+  [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+  [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]
+]
+const VERHOEFF_P = [
+  [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+  [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
+  [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
+  [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
+  [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
+  [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
+  [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
+  [7, 0, 4, 6, 9, 1, 3, 2, 5, 8]
+]
+
+/**
+ * The Verhoeff checksum (Aadhaar).
+ *
+ * @since 0.1.0
+ * @category validators
+ */
+export const verhoeff = (digits: string): boolean => {
+  let c = 0
+  const n = digits.length
+  for (let i = 0; i < n; i++) c = VERHOEFF_D[c]![VERHOEFF_P[i % 8]![digits.charCodeAt(n - 1 - i) - 48]!]!
+  return n > 0 && c === 0
+}
+
+/**
+ * Shannon entropy in bits per character.
+ *
+ * @since 0.1.0
+ * @category validators
+ */
+export const entropy = (s: string): number => {
+  const counts = new Map<string, number>()
+  for (const ch of s) counts.set(ch, (counts.get(ch) ?? 0) + 1)
+  let h = 0
+  for (const c of counts.values()) {
+    const p = c / s.length
+    h -= p * Math.log2(p)
+  }
+  return h
+}
+
+const near = (pattern: RegExp) => (c: MatchContext) => pattern.test(c.before) || (c.key !== null && pattern.test(c.key))
+
+// ---------------------------------------------------------------------------------------------
+// detectors
+// ---------------------------------------------------------------------------------------------
+
+const HEALTH =
+  "diagnos(?:is|ed|es)|hiv|aids|cancer|tumou?rs?|diabet(?:es|ic)|pregnan(?:t|cy)|depression|schizophreni[ac]|bipolar disorder|chemotherapy|dementia|alzheimer'?s|epilep(?:sy|tic)|hepatitis|mental health|medical condition|disabilit(?:y|ies)"
+const BIOMETRIC = "biometrics?|fingerprints?|face ?scans?|facial recognition|retina(?:l)? scans?|iris scans?|voiceprints?"
+const GENETIC = "dna|genetic(?:s| test(?:ing)?)?|genome|genotype|brca[12]"
+const RELIGION = "religion|religious|muslim|christian|jewish|hindu|buddhist|sikh|catholic|protestant|atheist"
+const ETHNICITY = "ethnicity|ethnic origin|racial(?: origin)?|hispanic|latino|latina|caucasian|african american"
+
+/**
+ * The 20 built-in detectors, most specific first: when two overlap, the earlier one keeps the
+ * span (a PEM block before the base64 in it, a JWT before the bearer token that carries it, an
+ * IBAN before the digits in it).
+ *
+ * @since 0.1.0
+ * @category detectors
+ */
+export const builtins: ReadonlyArray<Detector> = [
+  {
+    category: "private_key",
+    group: "secret",
+    severity: "critical",
+    hint: /-----BEGIN/,
+    pattern: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----/g
+  },
+  {
+    category: "jwt",
+    group: "credential",
+    severity: "critical",
+    hint: /eyJ/,
+    pattern: /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}/g
+  },
+  {
+    category: "bearer_token",
+    group: "credential",
+    severity: "critical",
+    hint: /[Bb]earer/,
+    pattern: /\b[Bb]earer\s+[A-Za-z0-9._~+/-]{16,}=*/g
+  },
+  { category: "api_key", group: "secret", severity: "critical", hint: /sk-/, pattern: /\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}/g },
+  { category: "aws_key", group: "secret", severity: "critical", hint: /A[KS]IA|ABIA|ACCA/, pattern: /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/g },
+  { category: "google_api_key", group: "secret", severity: "critical", hint: /AIza/, pattern: /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g },
+  {
+    category: "github_token",
+    group: "secret",
+    severity: "critical",
+    hint: /gh[pousr]_|github_pat_/,
+    pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b/g
+  },
+  { category: "slack_token", group: "secret", severity: "critical", hint: /xox[abposr]-/, pattern: /\bxox[abposr]-[A-Za-z0-9-]{10,}/g },
+  {
+    category: "password",
+    group: "credential",
+    severity: "critical",
+    hint: /pass|pwd/i,
+    // free text: "password is …", "password: …", "pwd=…", "passphrase = …"
+    pattern: /\b(?:password|passwd|passphrase|pwd)\b["']?\s*(?:is|was|:|=)\s*["']?(?<v>[^\s"',;]{4,})/gi,
+    validate: (m) => !/(?:is|was|:|=)\s*["']?(?:<redacted>|\*+|null|none|required|incorrect|invalid|wrong|reset|expired)\b/i.test(m)
+  },
+  {
+    category: "email",
+    group: "pii",
+    severity: "warning",
+    hint: /@/,
+    pattern: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,}\b/g
+  },
+  {
+    category: "iban",
+    group: "financial",
+    severity: "critical",
+    hint: /[A-Z]{2}\d{2}/,
+    pattern: /\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)\b/g,
+    validate: (m) => isIBAN(m.replace(/ /g, ""))
+  },
+  {
+    category: "credit_card",
+    group: "financial",
+    severity: "critical",
+    hint: /\d{4}/,
+    numeric: true,
+    pattern: /(?<![\w.-])[2-6]\d{3}(?:[ -]?\d){9,15}(?![\w-]|\.\d)/g,
+    validate: (m) => {
+      const digits = digitsOf(m)
+      if (digits.length < 13 || digits.length > 19 || !luhn(digits)) return false
+      // separators, if any, are all the same and set digits in groups (4-4-4-4, 4-6-5, …)
+      const seps = m.match(/[ -]/g)
+      if (seps === null) return true
+      if (new Set(seps).size > 1) return false
+      return m.split(/[ -]/).every((g) => g.length >= 3 && g.length <= 6)
+    }
+  },
+  {
+    category: "us_ssn",
+    group: "gov_id",
+    severity: "critical",
+    hint: /\d{3}/,
+    numeric: true,
+    pattern: /(?<![\w-])\d{3}(?<sep>-?)\d{2}\k<sep>\d{4}(?![\w-])/g,
+    // dashed anywhere; undashed only where labelled (a 9-digit number is usually something else)
+    validate: (m, c) => ssnRanges(digitsOf(m)) && (m.includes("-") || near(/\b(?:ssn|social security|ss#)\b|\bssn/i)(c))
+  },
+  {
+    category: "us_routing",
+    group: "financial",
+    severity: "warning",
+    hint: /\d{9}/,
+    numeric: true,
+    pattern: /(?<![\w-])\d{9}(?![\w-])/g,
+    validate: (m, c) => abaRouting(m) && near(/routing|\baba\b|\brtn\b|transit/i)(c)
+  },
+  {
+    category: "swift_bic",
+    group: "financial",
+    severity: "warning",
+    hint: /[A-Z]{6}/,
+    pattern: /\b[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?\b/g,
+    // eight capitals are often a word: a BIC only where banking is named nearby
+    validate: (m, c) => isBIC(m) && near(/swift|\bbic\b|\bbank/i)(c)
+  },
+  {
+    category: "phone",
+    group: "pii",
+    severity: "warning",
+    hint: /\d{3}/,
+    pattern: /(?<![\w+.-])(?:\+[1-9](?:[ .-]?\(?\d\)?){8,14}|(?:\+?1[ .-]?)?(?:\([2-9]\d{2}\)[ .-]?|[2-9]\d{2}[ .-])[2-9]\d{2}[ .-]\d{4})(?![\w.-]|\.\d)/g,
+    validate: (m) => {
+      const n = digitsOf(m).length
+      return n >= 9 && n <= 15
+    }
+  },
+  {
+    category: "mac_address",
+    group: "pii",
+    severity: "info",
+    hint: /[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]/,
+    pattern: /(?<![\w:-])[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}(?![\w:-])/g,
+    validate: (m) => isMAC(m)
+  },
+  {
+    category: "ipv6",
+    group: "pii",
+    severity: "info",
+    hint: /[0-9A-Fa-f]:[0-9A-Fa-f:]/,
+    pattern: /(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])/g,
+    // three groups at least: `d::` in `std::vector` is a valid address, and no one's
+    validate: (m) => isIP(m, 6) && m.split(":").filter((g) => g.length > 0).length >= 3
+  },
+  {
+    category: "ipv4",
+    group: "pii",
+    severity: "info",
+    hint: /\d\.\d/,
+    pattern: /(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)/g,
+    validate: (m) => isIP(m, 4)
+  },
+  {
+    category: "special_category",
+    group: "special_category",
+    severity: "critical",
+    pattern: new RegExp(`\\b(?:${HEALTH}|${BIOMETRIC}|${GENETIC}|${RELIGION}|${ETHNICITY})\\b`, "gi")
+  }
+]
+
+/**
+ * Opt-in detectors: UK National Insurance numbers, Indian Aadhaar numbers (Verhoeff), and
+ * high-entropy strings (tunable; off by default because ids and digests are high-entropy too).
+ *
+ * @since 0.1.0
+ * @category detectors
+ */
+export const optIn = {
+  ukNino: {
+    category: "uk_nino",
+    group: "gov_id",
+    severity: "critical",
+    hint: /[A-Z]{2} ?\d{2}/,
+    pattern: /\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b/g,
+    validate: (m: string) => !/^(?:BG|GB|NK|KN|TN|NT|ZZ)/.test(m)
+  },
+  aadhaar: {
+    category: "aadhaar",
+    group: "gov_id",
+    severity: "critical",
+    hint: /\d{4}/,
+    numeric: true,
+    pattern: /(?<![\w-])[2-9]\d{3}(?<sep>[ -]?)\d{4}\k<sep>\d{4}(?![\w-])/g,
+    validate: (m: string) => verhoeff(digitsOf(m))
+  },
+  highEntropy: (options: { readonly minLength?: number | undefined; readonly minEntropy?: number | undefined } = {}): Detector => {
+    const minLength = options.minLength ?? 32
+    const minEntropy = options.minEntropy ?? 4.5
+    return {
+      category: "high_entropy",
+      group: "secret",
+      severity: "warning",
+      pattern: new RegExp(`[A-Za-z0-9+/_=-]{${minLength},}`, "g"),
+      validate: (m) => entropy(m) >= minEntropy && /[A-Z]/.test(m) && /[a-z]/.test(m) && /\d/.test(m)
+    }
+  }
+} as const satisfies { ukNino: Detector; aadhaar: Detector; highEntropy: (o?: never) => Detector }
+
+// ---------------------------------------------------------------------------------------------
+// the engine
+// ---------------------------------------------------------------------------------------------
+
+interface Span {
+  readonly start: number
+  readonly end: number
+  readonly detector: Detector
+}
+
+/** The accepted matches of a string, earlier detectors first, no two overlapping. */
+const spansOf = (s: string, detectors: ReadonlyArray<Detector>, key: string | null): Array<Span> => {
+  const spans: Array<Span> = []
+  for (const d of detectors) {
+    if (d.hint !== undefined && !d.hint.test(s)) continue
+    const re = d.pattern
+    re.lastIndex = 0
+    let m: RegExpExecArray | null
+    while ((m = re.exec(s)) !== null) {
+      if (m[0].length === 0) {
+        re.lastIndex++
+        continue
+      }
+      let start = m.index
+      let end = start + m[0].length
+      const v = m.groups?.["v"]
+      if (v !== undefined) {
+        start = end - v.length
+        end = start + v.length
+      }
+      if (spans.some((x) => start < x.end && x.start < end)) continue
+      if (d.validate !== undefined && !d.validate(m[0], { before: s.slice(Math.max(0, m.index - 40), m.index), key })) continue
+      spans.push({ start, end, detector: d })
+    }
+  }
+  return spans
+}
+
+type Counts = Map<Detector, number>
+
+/** Scan one string: count what is found; return the string with redacted spans replaced. */
+const text = (s: string, detectors: ReadonlyArray<Detector>, policy: Policy, key: string | null, counts: Counts): string => {
+  const spans = spansOf(s, detectors, key)
+  if (spans.length === 0) return s
+  spans.sort((a, b) => a.start - b.start)
+  let out = ""
+  let at = 0
+  for (const span of spans) {
+    counts.set(span.detector, (counts.get(span.detector) ?? 0) + 1)
+    const action = actionOf(policy, span.detector)
+    if (action === "redact" || action === "block") {
+      out += s.slice(at, span.start) + REPLACEMENT
+      at = span.end
+    }
+  }
+  return at === 0 ? s : out + s.slice(at)
+}
+
+/** The digits of a JSON number that could be an id (an integer of 9 digits or more). */
+const numberDigits = (n: number | bigint): string | null => {
+  if (typeof n === "bigint") return n >= 0n ? n.toString() : null
+  return Number.isSafeInteger(n) && n >= 100_000_000 ? String(n) : null
+}
+
+const findingsOf = (counts: Counts, policy: Policy): Array<Finding> => {
+  const byCategory = new Map<string, Finding>()
+  for (const [d, count] of counts) {
+    const action = actionOf(policy, d)
+    if (action === "allow") continue
+    const prev = byCategory.get(d.category)
+    byCategory.set(d.category, prev === undefined ? { category: d.category, group: d.group, severity: d.severity, action, count } : { ...prev, count: prev.count + count })
+  }
+  return [...byCategory.values()].sort((a, b) => (a.category < b.category ? -1 : a.category > b.category ? 1 : 0))
+}
+
+/**
+ * What the detectors find in a JSON value (string values and object keys at any depth, and the
+ * digits of numbers for financial and government-id detectors), with each category's action under
+ * `policy`, and the value with every `redact` and `block` match replaced by `<redacted>`.
+ * Categories the policy allows are not reported. The caller's value is never changed; a value
+ * with nothing to replace is returned as it is.
+ *
+ * @since 0.1.0
+ * @category engine
+ */
+export const redact = <A>(value: A, policy: Policy = Policy.default, detectors: ReadonlyArray<Detector> = builtins): { readonly value: A; readonly findings: ReadonlyArray<Finding> } => {
+  const counts: Counts = new Map()
+  const numeric = detectors.filter((d) => d.numeric === true)
+  // iterative, so a deep value cannot overflow the stack; containers are copied on write
+  type Frame =
+    | { readonly kind: "array"; readonly src: Array<unknown>; i: number; copy: Array<unknown> | null; readonly key: string | null; readonly set: (x: unknown) => void }
+    | {
+        readonly kind: "object"
+        readonly src: Record<string, unknown>
+        readonly entries: Array<[string, unknown]>
+        i: number
+        copy: Record<string, unknown> | null
+        readonly set: (x: unknown) => void
+      }
+  const stack: Array<Frame> = []
+  // a container met again maps to what it became (shared); one still open is a cycle, which the
+  // chain refuses later: left as it is
+  const done = new Map<object, unknown>()
+  const open = new Set<object>()
+  const visit = (v: unknown, key: string | null, set: (x: unknown) => void): void => {
+    if (typeof v === "string") return set(text(v, detectors, policy, key, counts))
+    if (typeof v === "number" || typeof v === "bigint") {
+      const digits = numberDigits(v)
+      if (digits === null || numeric.length === 0) return set(v)
+      const out = text(digits, numeric, policy, key, counts)
+      return set(out === digits ? v : REPLACEMENT)
+    }
+    if (v === null || typeof v !== "object") return set(v)
+    if (done.has(v)) return set(done.get(v))
+    if (open.has(v)) return set(v)
+    if (Array.isArray(v)) {
+      open.add(v)
+      stack.push({ kind: "array", src: v, i: 0, copy: null, key, set })
+    } else if (isPlainObject(v)) {
+      open.add(v)
+      stack.push({ kind: "object", src: v as Record<string, unknown>, entries: Object.entries(v as Record<string, unknown>), i: 0, copy: null, set })
+    } else set(v)
+  }
+  let result: unknown
+  visit(value, null, (x) => (result = x))
+  while (stack.length > 0) {
+    const f = stack[stack.length - 1]!
+    if (f.kind === "array") {
+      if (f.i >= f.src.length) {
+        stack.pop()
+        open.delete(f.src)
+        done.set(f.src, f.copy ?? f.src)
+        f.set(f.copy ?? f.src)
+        continue
+      }
+      const i = f.i++
+      const orig = f.src[i]
+      visit(orig, f.key, (x) => {
+        if (x !== orig) (f.copy ??= f.src.slice())[i] = x
+      })
+    } else {
+      if (f.i >= f.entries.length) {
+        stack.pop()
+        open.delete(f.src)
+        done.set(f.src, f.copy ?? f.src)
+        f.set(f.copy ?? f.src)
+        continue
+      }
+      const at = f.i++
+      const [k, orig] = f.entries[at]!
+      const k2 = text(k, detectors, policy, null, counts)
+      visit(orig, k, (x) => {
+        if (x === orig && k2 === k && f.copy === null) return
+        if (f.copy === null) {
+          f.copy = {}
+          for (let j = 0; j < at; j++) f.copy[f.entries[j]![0]] = f.entries[j]![1]
+        }
+        let name = k2
+        // two keys that scrub to the same text keep both values
+        while (Object.prototype.hasOwnProperty.call(f.copy, name)) name = `${name}#`
+        f.copy[name] = x
+      })
+    }
+  }
+  return { value: result as A, findings: findingsOf(counts, policy) }
+}
+
+/**
+ * What the detectors find in a JSON value, with each category's action under `policy` (never the
+ * matched text).
+ *
+ * @since 0.1.0
+ * @category engine
+ */
+export const scan = (value: unknown, policy: Policy = Policy.default, detectors: ReadonlyArray<Detector> = builtins): ReadonlyArray<Finding> =>
+  redact(value, policy, detectors).findings
+
+/**
+ * The strictest action among findings (`allow` when there are none).
+ *
+ * @since 0.1.0
+ * @category engine
+ */
+export const verdict = (findings: ReadonlyArray<Finding>): Action => findings.reduce<Action>((top, f) => stricter(top, f.action), "allow")
+
+// ---------------------------------------------------------------------------------------------
+// the detector set in use
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The detectors in use: the built-ins unless a layer provides others.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class Detectors extends EffectContext.Reference<Detectors>()("acttrace/Detectors", {
+  defaultValue: (): ReadonlyArray<Detector> => builtins
+}) {}
+
+/**
+ * Use exactly these detectors.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (detectors: ReadonlyArray<Detector>): Layer.Layer<Detectors> => Layer.succeed(Detectors, detectors)
+
+/**
+ * Add detectors to the set provided below this layer (the built-ins by default), after it: the
+ * earlier detectors keep their spans.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerAdd = (...more: ReadonlyArray<Detector>): Layer.Layer<Detectors> =>
+  Layer.effect(
+    Detectors,
+    Effect.map(Detectors, (current) => [...current, ...more])
+  )
