@@ -17,6 +17,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Chain from "../Chain.js"
 import * as Controls from "../Controls.js"
+import * as Detect from "../Detect.js"
 import * as Pack from "../Pack.js"
 import * as Signer from "../Signer.js"
 import * as Store from "../Store.js"
@@ -46,6 +47,7 @@ const VERIFY_USAGE =
 const EXPORT_USAGE = "usage: acttrace export LOG --out PACK [--framework eu_ai_act|iso_42001|gdpr|nist_rmf] [--key K | --key-file F]"
 const REPAIR_USAGE = "usage: acttrace repair LOG"
 const DEMO_USAGE = "usage: acttrace demo [--out DIR] [--key K]"
+const SCAN_USAGE = "usage: acttrace scan [FILE|-] [--policy default|gdpr|pci|strict|flag-only] [--json]"
 
 const usage = (reason: string, text: string = VERIFY_USAGE) => new UsageError({ reason, usage: text })
 
@@ -242,6 +244,73 @@ const fail = (e: { readonly message: string }) =>
     failureCode = 1
   }).pipe(Effect.andThen(Console.error(`error: ${e.message}`)))
 
+/** The input of `scan`: one JSON value, JSON Lines (each line a value), or text. */
+const scanInput = (text: string): { readonly kind: "json" | "jsonl" | "text"; readonly values: ReadonlyArray<{ readonly line: number | null; readonly value: unknown }> } => {
+  const lines = text.split(/\r?\n/)
+  const filled = lines.map((l, i) => ({ line: i + 1, text: l })).filter((l) => l.text.trim().length > 0)
+  const parse = (t: string): { ok: true; value: unknown } | { ok: false } => {
+    try {
+      return { ok: true, value: JSON.parse(t) as unknown }
+    } catch {
+      return { ok: false }
+    }
+  }
+  if (filled.length > 1) {
+    const parsed = filled.map((l) => ({ line: l.line, r: parse(l.text) }))
+    if (parsed.every((p) => p.r.ok)) return { kind: "jsonl", values: parsed.map((p) => ({ line: p.line, value: (p.r as { value: unknown }).value })) }
+  }
+  const whole = parse(text)
+  if (whole.ok) return { kind: "json", values: [{ line: null, value: whole.value }] }
+  return { kind: "text", values: [{ line: null, value: text }] }
+}
+
+const scanCommand = Command.make(
+  "scan",
+  {
+    input: Args.text({ name: "FILE" }).pipe(Args.withDescription("text, JSON or JSON Lines to scan; - or nothing for standard input"), Args.optional),
+    policy: Options.text("policy").pipe(Options.withDescription(`what each finding resolves to: ${Object.keys(Detect.policies).join(", ")}`), Options.withDefault("default")),
+    json: Options.boolean("json").pipe(Options.withDescription("print one JSON object instead of lines of text"))
+  },
+  (opts) =>
+    Effect.gen(function*() {
+      const policy = Detect.policies[opts.policy]
+      if (policy === undefined) return yield* usage(`unknown policy ${JSON.stringify(opts.policy)}: use one of ${Object.keys(Detect.policies).join(", ")}`, SCAN_USAGE)
+      const path = Option.getOrElse(opts.input, () => "-")
+      const fs = yield* FileSystem.FileSystem
+      const text =
+        path === "-"
+          ? yield* Effect.tryPromise({
+              try: async () => {
+                const chunks: Array<Buffer> = []
+                for await (const c of process.stdin) chunks.push(c as Buffer)
+                return Buffer.concat(chunks).toString("utf8")
+              },
+              catch: (e) => usage(`cannot read standard input: ${String(e)}`, SCAN_USAGE)
+            })
+          : yield* fs.readFileString(path).pipe(Effect.mapError((e) => usage(`cannot read ${path}: ${e.message}`, SCAN_USAGE)))
+      const input = scanInput(text)
+      const rows: Array<Detect.Finding & { readonly line?: number }> = []
+      for (const { line, value } of input.values) {
+        for (const f of Detect.scan(value, policy)) rows.push(line === null ? f : { ...f, line })
+      }
+      const verdict = Detect.verdict(rows)
+      if (verdict === "block") verdictCode = 1
+      if (opts.json) {
+        yield* Console.log(JSON.stringify({ input: input.kind, policy: policy.name, verdict, findings: rows }))
+        return
+      }
+      for (const r of rows) {
+        yield* Console.log(`${r.line === undefined ? "" : `line ${r.line}: `}${r.category} (${r.group}, ${r.severity}) ${r.action} ×${r.count}`)
+      }
+      const total = rows.reduce((n, r) => n + r.count, 0)
+      yield* Console.log(`${total === 0 ? "nothing found" : `${total} ${total === 1 ? "finding" : "findings"}`} in ${input.kind === "jsonl" ? `${input.values.length} lines of JSON` : input.kind === "json" ? "JSON" : "text"}; policy ${policy.name}: ${verdict}`)
+    })
+).pipe(
+  Command.withDescription(
+    "Scan text, JSON or JSON Lines for secrets and personal data before they reach a model or a log. Prints what was found (never the values); exit 1 when any finding resolves to block."
+  )
+)
+
 const demo = Command.make(
   "demo",
   {
@@ -256,7 +325,7 @@ const demo = Command.make(
 
 const root = Command.make("acttrace").pipe(
   Command.withDescription("Tamper-evident, hash-chained record of AI decisions, verifiable offline."),
-  Command.withSubcommands([verify, exportCommand, repairCommand, demo])
+  Command.withSubcommands([verify, exportCommand, repairCommand, scanCommand, demo])
 )
 
 const cli = Command.run(root, { name: "acttrace", version: VERSION })
@@ -273,7 +342,7 @@ export const main = (argv: ReadonlyArray<string>) =>
       if (ValidationError.isValidationError(e)) {
         // @effect/cli has already printed what was wrong
         return Effect.as(
-          Console.error(`\n${[VERIFY_USAGE, EXPORT_USAGE, REPAIR_USAGE, DEMO_USAGE].join("\n")}\nRun 'acttrace --help' or 'acttrace <command> --help' for details.`),
+          Console.error(`\n${[VERIFY_USAGE, EXPORT_USAGE, REPAIR_USAGE, SCAN_USAGE, DEMO_USAGE].join("\n")}\nRun 'acttrace --help' or 'acttrace <command> --help' for details.`),
           2 as ExitCode
         )
       }
