@@ -340,7 +340,8 @@ export const builtins: ReadonlyArray<Detector> = [
     hint: /pass|pwd/i,
     // free text: "password is …", "password: …", "pwd=…", "passphrase = …"
     pattern: /\b(?:password|passwd|passphrase|pwd)\b["']?\s*(?:is|was|:|=)\s*["']?(?<v>[^\s"',;]{4,})/gi,
-    validate: (m) => !/(?:is|was|:|=)\s*["']?(?:<redacted>|\*+|null|none|required|incorrect|invalid|wrong|reset|expired)\b/i.test(m)
+    // not a placeholder or a word about the password
+    validate: (m) => !/(?:is|was|:|=)\s*["']?(?:\*+|<redacted>|(?:null|none|required|incorrect|invalid|wrong|reset|expired|changed|missing)\b)/i.test(m)
   },
   {
     category: "email",
@@ -524,22 +525,37 @@ const spansOf = (s: string, detectors: ReadonlyArray<Detector>, key: string | nu
 
 type Counts = Map<Detector, number>
 
-/** Scan one string: count what is found; return the string with redacted spans replaced. */
-const text = (s: string, detectors: ReadonlyArray<Detector>, policy: Policy, key: string | null, counts: Counts): string => {
+/** One pass over a string: count what is found (or only what is replaced); replace it. */
+const pass = (s: string, detectors: ReadonlyArray<Detector>, policy: Policy, key: string | null, counts: Counts, onlyReplaced: boolean): string => {
   const spans = spansOf(s, detectors, key)
   if (spans.length === 0) return s
   spans.sort((a, b) => a.start - b.start)
   let out = ""
   let at = 0
   for (const span of spans) {
-    counts.set(span.detector, (counts.get(span.detector) ?? 0) + 1)
     const action = actionOf(policy, span.detector)
-    if (action === "redact" || action === "block") {
+    const replace = action === "redact" || action === "block"
+    if (replace || !onlyReplaced) counts.set(span.detector, (counts.get(span.detector) ?? 0) + 1)
+    if (replace) {
       out += s.slice(at, span.start) + REPLACEMENT
       at = span.end
     }
   }
   return at === 0 ? s : out + s.slice(at)
+}
+
+/**
+ * Scan one string: count what is found; return it with the `redact` and `block` spans replaced.
+ * A replacement can join what was around it into a new match (a token that ran into a removed
+ * key block), so the string is scanned again until nothing more is replaced.
+ */
+const text = (s: string, detectors: ReadonlyArray<Detector>, policy: Policy, key: string | null, counts: Counts): string => {
+  let out = pass(s, detectors, policy, key, counts, false)
+  for (let round = 0; out !== s && round < 8; round++) {
+    s = out
+    out = pass(s, detectors, policy, key, counts, true)
+  }
+  return out
 }
 
 /** The digits of a JSON number that could be an id (an integer of 9 digits or more). */

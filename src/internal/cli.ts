@@ -335,7 +335,10 @@ export const main = (argv: ReadonlyArray<string>) =>
   Effect.suspend(() => {
     verdictCode = 0
     failureCode = undefined
-    return cli(argv)
+    // `scan -` reads standard input, as `scan` alone does; @effect/cli stops reading options after
+    // a lone `-`, so it is dropped here
+    const args = argv[2] === "scan" ? argv.filter((a, i) => i < 3 || a !== "-") : argv
+    return cli(args)
   }).pipe(
     Effect.map(() => failureCode ?? verdictCode),
     Effect.catchAll((e) => {
