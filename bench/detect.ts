@@ -1,0 +1,131 @@
+/**
+ * `npm run bench` (fourth part): the detection engine.
+ *
+ * - Scan throughput: a 10 MB corpus of realistic payloads (JSON Lines of model-call records:
+ *   prose, ids, digests, timestamps, numbers, and now and then an e-mail address, a phone number,
+ *   a card number or a key), parsed, then scanned with `Detect.scan` under the default policy.
+ *   MB/s of JSON text.
+ * - The cost of redaction on appending: the append benchmark's memory-store run with
+ *   `Redactor.layerDefault` against the same run with `Redactor.layerNoop`, alternating.
+ *
+ * Set BENCH_QUICK=1 for a smaller corpus.
+ */
+import { NodeFileSystem } from "@effect/platform-node"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as AuditLog from "../src/AuditLog.js"
+import * as Detect from "../src/Detect.js"
+import * as F from "../src/internal/fixtures.js"
+import * as Redactor from "../src/Redactor.js"
+import * as Signer from "../src/Signer.js"
+import * as Store from "../src/Store.js"
+
+const QUICK = process.env["BENCH_QUICK"] === "1"
+const TARGET_BYTES = (QUICK ? 2 : 10) * 1024 * 1024
+const N_APPEND = QUICK ? 20_000 : 100_000
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US")
+const median = (xs: Array<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+/** A fixed pseudo-random sequence, so every run scans the same corpus. */
+let seed = 0x9e3779b9
+const rand = () => {
+  seed ^= seed << 13
+  seed ^= seed >>> 17
+  seed ^= seed << 5
+  return (seed >>> 0) / 0x100000000
+}
+const pick = <A>(xs: ReadonlyArray<A>): A => xs[Math.floor(rand() * xs.length)]!
+const hex = (n: number) => Array.from({ length: n }, () => "0123456789abcdef"[Math.floor(rand() * 16)]).join("")
+
+const WORDS =
+  "the applicant requested a review of the decision regarding the loan amount and the income verification was completed by the underwriter after the bureau returned a score within the expected range so the agent recommended approval subject to the usual conditions".split(
+    " "
+  )
+const prose = (n: number) => Array.from({ length: n }, () => pick(WORDS)).join(" ")
+const SENSITIVE = ["ana.silva@example.com", "(415) 555-2671", "4111 1111 1111 1111", "sk-proj-abcdefghijklmnopqrstuvwx", "SSN 078-05-1120", "10.0.0.12"]
+
+const record = (i: number) => ({
+  id: `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`,
+  ts: new Date(Date.UTC(2026, 10, 28) + i * 1000).toISOString(),
+  trace: hex(32),
+  model: pick(["gpt-4.1-mini", "claude-sonnet-4-5", "gemini-2.5-flash"]),
+  usage: { input_tokens: 1000 + Math.floor(rand() * 4000), output_tokens: Math.floor(rand() * 800) },
+  latency_ms: Math.round(rand() * 900000) / 1000,
+  summary: prose(30 + Math.floor(rand() * 40)) + (rand() < 0.05 ? ` contact ${pick(SENSITIVE)}` : ""),
+  tags: ["triage", `v1.${Math.floor(rand() * 9)}.${Math.floor(rand() * 20)}`, `pod-${hex(5)}`],
+  amount: Math.round(rand() * 1e7) / 100,
+  commit: hex(40)
+})
+
+const corpus = (): Array<string> => {
+  const lines: Array<string> = []
+  let bytes = 0
+  for (let i = 0; bytes < TARGET_BYTES; i++) {
+    const line = JSON.stringify(record(i))
+    lines.push(line)
+    bytes += line.length + 1
+  }
+  return lines
+}
+
+const scanRate = (values: ReadonlyArray<unknown>, bytes: number): number => {
+  const start = performance.now()
+  let found = 0
+  for (const v of values) found += Detect.scan(v).length
+  const s = (performance.now() - start) / 1000
+  if (found === 0) throw new Error("the corpus should hold findings")
+  return bytes / 1024 / 1024 / s
+}
+
+const payloads = Array.from({ length: N_APPEND }, (_, i) => F.llmCall(i).payload)
+
+const appendMs = (redactor: Layer.Layer<Redactor.Redactor>) =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const log = yield* AuditLog.AuditLog
+      const start = performance.now()
+      for (let i = 0; i < N_APPEND; i++) yield* log.append("llm_call", payloads[i]!)
+      return performance.now() - start
+    }).pipe(
+      Effect.provide(
+        AuditLog.layer({ system: "bench", riskTier: "high" }).pipe(
+          Layer.provide(Store.layerMemory()),
+          Layer.provide(Signer.layerHmac(Redacted.make("bench-key"))),
+          Layer.provide(redactor),
+          Layer.provide(NodeFileSystem.layer)
+        )
+      ),
+      Effect.scoped
+    )
+  )
+
+const main = async () => {
+  const lines = corpus()
+  const text = lines.join("\n") + "\n"
+  const values = lines.map((l) => JSON.parse(l) as unknown)
+  console.log(`\ndetection (${(text.length / 1024 / 1024).toFixed(1)} MB corpus, ${fmt(lines.length)} JSON records)`)
+  scanRate(values.slice(0, 2000), 1) // warm up
+  const rates: Array<number> = []
+  for (let r = 0; r < 5; r++) rates.push(scanRate(values, text.length))
+  console.log(`  Detect.scan, default policy               ${median(rates).toFixed(1).padStart(7)} MB/s   (median of 5: ${rates.map((x) => x.toFixed(1)).join(" ")}; target >= 20)`)
+
+  await appendMs(Redactor.layerNoop) // warm up
+  await appendMs(Redactor.layerDefault)
+  const noop: Array<number> = []
+  const withDefault: Array<number> = []
+  for (let r = 0; r < 5; r++) {
+    noop.push(await appendMs(Redactor.layerNoop))
+    withDefault.push(await appendMs(Redactor.layerDefault))
+  }
+  const added = withDefault.map((d, i) => (d / noop[i]! - 1) * 100)
+  console.log(
+    `  append ${fmt(N_APPEND)} llm_call, memory store: noop ${median(noop).toFixed(0)} ms, default redactor ${median(withDefault).toFixed(0)} ms: added ${median(added).toFixed(1)} % (median of pairs; target <= 35%): ${added.map((x) => x.toFixed(1)).join(" ")}`
+  )
+}
+
+main().catch((e) => {
+  console.error(e)
+  process.exit(1)
+})
