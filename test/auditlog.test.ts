@@ -344,6 +344,30 @@ describe("AuditLog: redaction before hashing", () => {
     private_key: "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAzVgQx1\nqkHw9Ty9YpPLxZq3Q8u==\n-----END RSA PRIVATE KEY-----"
   }
 
+  it.effect("one automatic flag per action: blocked, redacted (info), flagged (the findings' highest severity)", () =>
+    Effect.gen(function* () {
+      const l = yield* log
+      const e = yield* l.append("decision_record", { note: "card 4111 1111 1111 1111, mail a@example.com, call (415) 555-2671 from 10.0.0.12, diabetes" })
+      expect(e.payload["note"]).toBe("card <redacted>, mail <redacted>, call <redacted> from 10.0.0.12, diabetes")
+      const flags = (yield* rows).filter((r) => r.type === "policy_flag")
+      expect(flags.map((f) => [f.payload["action"], f.payload["severity"], (f.payload["data"] as { categories: Array<string> }).categories])).toEqual([
+        ["blocked", "critical", ["credit_card"]],
+        ["redacted", "info", ["email", "phone"]],
+        ["flagged", "critical", ["ipv4", "special_category"]]
+      ])
+      for (const f of flags) expect(f.payload).toMatchObject({ auto: true, data: { entry_seq: e.seq } })
+    }).pipe(
+      Effect.provide(
+        AuditLog.layer({ system: "test-system", riskTier: "high" }).pipe(
+          Layer.provideMerge(Store.layerMemory()),
+          Layer.provide(Signer.layerHmac(key)),
+          Layer.provide(Redactor.layerPolicy({ name: "test", default: "flag", groups: { financial: "block" }, categories: { email: "redact", phone: "redact" } })),
+          Layer.provideMerge(NodeFileSystem.layer)
+        )
+      )
+    )
+  )
+
   it.effect("removes every listed category from values and keys at any depth, and flags it", () => {
     const path = freshPath()
     return Effect.gen(function* () {
