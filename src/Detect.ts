@@ -504,7 +504,16 @@ interface Span {
 interface Union {
   readonly test: (s: string) => boolean
   readonly unhinted: boolean
+  readonly numeric: ReadonlyArray<Detector>
 }
+
+/**
+ * A lowercase hex id with at least one letter (a UUID without dashes, a digest, a trace id): one
+ * word, no separators, no capitals. No built-in detector can match inside one (their digit
+ * detectors need standalone digit runs, and no keyword is spelt in hex letters alone), so with the
+ * built-in set such strings skip the hints.
+ */
+const HEX_ID = /^(?=[0-9]*[a-f])[0-9a-f]{8,}$/
 const unions = new WeakMap<ReadonlyArray<Detector>, Union>()
 /** Short strings recur (keys, models, outcomes): their union verdict is remembered. */
 const SHORT = 48
@@ -515,8 +524,10 @@ const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
     const hints = detectors.flatMap((d) => (d.hint === undefined ? [] : [`(?:${d.hint.source})`]))
     const any = hints.length === 0 ? null : new RegExp(hints.join("|"), "i")
     const known = new Map<string, boolean>()
+    const builtin = detectors === builtins
     const test = (s: string): boolean => {
       if (any === null) return false
+      if (builtin && HEX_ID.test(s)) return false
       if (s.length > SHORT) return any.test(s)
       let hit = known.get(s)
       if (hit === undefined) {
@@ -526,7 +537,7 @@ const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
       }
       return hit
     }
-    u = { test, unhinted: detectors.some((d) => d.hint === undefined) }
+    u = { test, unhinted: detectors.some((d) => d.hint === undefined), numeric: detectors.filter((d) => d.numeric === true) }
     unions.set(detectors, u)
   }
   return u
@@ -657,10 +668,11 @@ const couldMatch = (value: unknown, union: Union, numeric: boolean): boolean => 
  * @category engine
  */
 export const redact = <A>(value: A, policy: Policy = Policy.default, detectors: ReadonlyArray<Detector> = builtins): { readonly value: A; readonly findings: ReadonlyArray<Finding> } => {
-  const counts: Counts = new Map()
-  const numeric = detectors.filter((d) => d.numeric === true)
+  const union = unionOf(detectors)
+  const numeric = union.numeric
   // most payloads hold nothing: find that out without copying or allocating per node
-  if (!couldMatch(value, unionOf(detectors), numeric.length > 0)) return { value, findings: [] }
+  if (!couldMatch(value, union, numeric.length > 0)) return { value, findings: [] }
+  const counts: Counts = new Map()
   // iterative, so a deep value cannot overflow the stack; containers are copied on write
   type Frame =
     | { readonly kind: "array"; readonly src: Array<unknown>; i: number; copy: Array<unknown> | null; readonly key: string | null; readonly set: (x: unknown) => void }
