@@ -74,7 +74,10 @@ export interface Detector {
   readonly category: string
   readonly group: Group | (string & {})
   readonly severity: Severity
-  /** global; a named group `v` narrows what is replaced (`password is <redacted>`) */
+  /**
+   * global; a named group `v` narrows what is replaced (`password is <redacted>`). A match that
+   * would contain an earlier `<redacted>` is dropped, so open-ended patterns should stop before one.
+   */
   readonly pattern: RegExp
   readonly validate?: ((match: string, context: MatchContext) => boolean) | undefined
   /**
@@ -343,7 +346,7 @@ export const builtins: ReadonlyArray<Detector> = [
     severity: "critical",
     hint: /pass|pwd/i,
     // free text: "password is …", "password: …", "pwd=…", "passphrase = …"
-    pattern: /\b(?:password|passwd|passphrase|pwd)\b["']?\s*(?:is|was|:|=)\s*["']?(?<v>[^\s"',;]{4,})/gi,
+    pattern: /\b(?:password|passwd|passphrase|pwd)\b["']?\s*(?:is|was|:|=)\s*["']?(?<v>(?:(?!<redacted>)[^\s"',;]){4,})/gi,
     // not a placeholder or a word about the password
     validate: (m) => !/(?:is|was|:|=)\s*["']?(?:\*+|<redacted>|(?:null|none|required|incorrect|invalid|wrong|reset|expired|changed|missing)\b)/i.test(m)
   },
@@ -567,6 +570,8 @@ const spansOf = (s: string, detectors: ReadonlyArray<Detector>, key: string | nu
         end = start + v.length
       }
       if (spans.some((x) => start < x.end && x.start < end)) continue
+      // a match never swallows an earlier replacement (the built-in patterns stop before one)
+      if (s.slice(start, end).includes(REPLACEMENT)) continue
       if (d.validate !== undefined && !d.validate(m[0], { before: s.slice(Math.max(0, m.index - 40), m.index), key })) continue
       spans.push({ start, end, detector: d })
     }

@@ -156,7 +156,7 @@ describe("Detect: properties", () => {
       expect(twice.value).toEqual(once.value)
       expect(twice.findings.filter((f) => f.action === "redact" || f.action === "block")).toEqual([])
     }
-  })
+  }, { fastCheck: { numRuns: Number(process.env["PROP_RUNS"] ?? 300) } })
 
   it.prop("what redact leaves matches no enabled detector", [mixed], ([s]) => {
     const out = Detect.redact(s, everything).value
@@ -167,13 +167,13 @@ describe("Detect: properties", () => {
       )
       expect(matches.map((m) => m[0]), d.category).toEqual([])
     }
-  })
+  }, { fastCheck: { numRuns: Number(process.env["PROP_RUNS"] ?? 300) } })
 
   it.prop("the findings' counts equal the spans replaced", [mixed], ([s]) => {
     const out = Detect.redact(s, everything)
     const replaced = out.value.split(Detect.REPLACEMENT).length - 1
     expect(out.findings.reduce((n, f) => n + f.count, 0)).toBe(replaced)
-  })
+  }, { fastCheck: { numRuns: Number(process.env["PROP_RUNS"] ?? 300) } })
 })
 
 describe("Detect: detector sets", () => {
