@@ -104,3 +104,10 @@ export * as Guard from "./Guard.js"
  * @since 0.1.0
  */
 export * as Pricing from "./Pricing.js"
+
+/**
+ * The detection engine: detectors, validators, policies, `scan` and `redact`.
+ *
+ * @since 0.1.0
+ */
+export * as Detect from "./Detect.js"
