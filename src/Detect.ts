@@ -355,7 +355,18 @@ export const builtins: ReadonlyArray<Detector> = [
     group: "pii",
     severity: "warning",
     hint: /@/,
-    pattern: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,}\b/g
+    // the domain is matched loosely and checked in code: a pattern that spells out labels and a
+    // top-level domain backtracks for seconds on `a@a.a.a.…`
+    pattern: /(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?/g,
+    validate: (m) => {
+      const domain = m.slice(m.lastIndexOf("@") + 1)
+      const labels = domain.split(".")
+      return (
+        labels.length >= 2 &&
+        /^[A-Za-z]{2,}$/.test(labels[labels.length - 1]!) &&
+        labels.every((l) => l.length > 0 && l.length <= 63 && !l.startsWith("-") && !l.endsWith("-"))
+      )
+    }
   },
   {
     category: "iban",
@@ -546,9 +557,35 @@ const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
   return u
 }
 
-/** The accepted matches of a string, earlier detectors first, no two overlapping. */
+/** Whether [start, end) overlaps a span of `sorted` (sorted by start, none overlapping). */
+const overlaps = (sorted: ReadonlyArray<Span>, start: number, end: number): boolean => {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (sorted[mid]!.start < start) lo = mid + 1
+    else hi = mid
+  }
+  return (lo > 0 && sorted[lo - 1]!.end > start) || (lo < sorted.length && sorted[lo]!.start < end)
+}
+
+/** Two span lists sorted by start, merged. */
+const merge = (a: ReadonlyArray<Span>, b: ReadonlyArray<Span>): Array<Span> => {
+  const out: Array<Span> = []
+  let i = 0
+  let j = 0
+  while (i < a.length || j < b.length) out.push(j >= b.length || (i < a.length && a[i]!.start <= b[j]!.start) ? a[i++]! : b[j++]!)
+  return out
+}
+
+/**
+ * The accepted matches of a string, sorted by start, earlier detectors first, no two overlapping.
+ * A detector's own matches come in order and never overlap each other, so each is checked
+ * against the earlier detectors' spans by binary search and merged in after: a long text with
+ * thousands of matches stays linear.
+ */
 const spansOf = (s: string, detectors: ReadonlyArray<Detector>, key: string | null): Array<Span> => {
-  const spans: Array<Span> = []
+  let spans: Array<Span> = []
   const union = unionOf(detectors)
   const hinted = union.test(s) || (key !== null && union.test(key))
   if (!hinted && !union.unhinted) return spans
@@ -556,6 +593,7 @@ const spansOf = (s: string, detectors: ReadonlyArray<Detector>, key: string | nu
     if (d.hint !== undefined && (!hinted || !(d.hint.test(s) || (key !== null && d.hint.test(key))))) continue
     const re = d.pattern
     re.lastIndex = 0
+    let accepted: Array<Span> | null = null
     let m: RegExpExecArray | null
     while ((m = re.exec(s)) !== null) {
       if (m[0].length === 0) {
@@ -569,12 +607,13 @@ const spansOf = (s: string, detectors: ReadonlyArray<Detector>, key: string | nu
         start = end - v.length
         end = start + v.length
       }
-      if (spans.some((x) => start < x.end && x.start < end)) continue
+      if (overlaps(spans, start, end)) continue
       // a match never swallows an earlier replacement (the built-in patterns stop before one)
       if (s.slice(start, end).includes(REPLACEMENT)) continue
       if (d.validate !== undefined && !d.validate(m[0], { before: s.slice(Math.max(0, m.index - 40), m.index), key })) continue
-      spans.push({ start, end, detector: d })
+      ;(accepted ??= []).push({ start, end, detector: d })
     }
+    if (accepted !== null) spans = spans.length === 0 ? accepted : merge(spans, accepted)
   }
   return spans
 }
@@ -585,7 +624,6 @@ type Counts = Map<Detector, number>
 const pass = (s: string, detectors: ReadonlyArray<Detector>, policy: Policy, key: string | null, counts: Counts, onlyReplaced: boolean): string => {
   const spans = spansOf(s, detectors, key)
   if (spans.length === 0) return s
-  spans.sort((a, b) => a.start - b.start)
   let out = ""
   let at = 0
   for (const span of spans) {

@@ -88,6 +88,17 @@ describe("Detect: what is scanned", () => {
     expect(input).toEqual(copy)
   })
 
+  it("finishes on inputs built to make patterns backtrack (each would take minutes with a naive e-mail pattern)", () => {
+    const hostile = ["a@" + "a.".repeat(200_000), "a@" + "a-".repeat(200_000) + "!", "x".repeat(200_000) + " @", "4" + " 1".repeat(100_000), "a:".repeat(100_000)]
+    for (const h of hostile) expect(Detect.scan(h, Detect.Policy.flagOnly)).toEqual([])
+    // and a long text dense with matches is handled whole (20,000 of each)
+    const dense = "call (415) 555-2671 or mail a@example.com; ".repeat(20_000)
+    expect(Detect.scan(dense).map((f) => [f.category, f.count])).toEqual([
+      ["email", 20_000],
+      ["phone", 20_000]
+    ])
+  }, 30_000)
+
   it("handles values nested 100,000 deep without overflowing the stack", () => {
     let deep: unknown = "mail x@example.com"
     for (let i = 0; i < 100_000; i++) deep = [deep]
