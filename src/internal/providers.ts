@@ -196,11 +196,32 @@ const errorOf = (v: unknown): string | null => {
   return str(e["type"]) ?? str(e["code"]) ?? "error"
 }
 
+/**
+ * Where an API's requests keep their messages: a field for the messages and, for the APIs that
+ * have one, a field for the system prompt (Chat Completions keeps it among the messages).
+ */
+const messageFields = (messagesKey: string, systemKey: string | null): Pick<ProviderCall, "messagesOf" | "withMessages"> => ({
+  messagesOf: (body) => ({ system: systemKey === null ? null : (body?.[systemKey] ?? null), messages: body?.[messagesKey] ?? null }),
+  withMessages: (body, m) => {
+    const out: Json = { ...body, [messagesKey]: m.messages }
+    if (systemKey !== null) {
+      if (m.system !== null && m.system !== undefined) out[systemKey] = m.system
+      else delete out[systemKey]
+    }
+    return out
+  }
+})
+
+const chatUsage = (u: Json): Pricing.Usage =>
+  usageOf(u["prompt_tokens"], u["completion_tokens"], obj(u["prompt_tokens_details"])?.["cached_tokens"], obj(u["completion_tokens_details"])?.["reasoning_tokens"], 0)
+
+const messagesUsage = (u: Json): Pricing.Usage =>
+  usageOf(u["input_tokens"], u["output_tokens"], u["cache_read_input_tokens"], 0, u["cache_creation_input_tokens"])
+
 const chatCompletions: ProviderCall = {
   provider: "openai",
   api: "chat_completions",
-  messagesOf: (body) => ({ system: null, messages: body?.["messages"] ?? null }),
-  withMessages: (body, m) => ({ ...body, messages: m.messages }),
+  ...messageFields("messages", null),
   fromJson: (body, t) => {
     const b = obj(body)
     if (b === null) throw new Error("not an object")
@@ -209,7 +230,7 @@ const chatCompletions: ProviderCall = {
     t.finishReason = str(choice?.["finish_reason"])
     const u = obj(b["usage"])
     if (u !== null) {
-      t.usage = usageOf(u["prompt_tokens"], u["completion_tokens"], obj(u["prompt_tokens_details"])?.["cached_tokens"], obj(u["completion_tokens_details"])?.["reasoning_tokens"], 0)
+      t.usage = chatUsage(u)
     }
     t.done = true
   },
@@ -228,7 +249,7 @@ const chatCompletions: ProviderCall = {
       if (reason !== null) t.finishReason = reason
       const u = obj(chunk["usage"])
       if (u !== null) {
-        t.usage = usageOf(u["prompt_tokens"], u["completion_tokens"], obj(u["prompt_tokens_details"])?.["cached_tokens"], obj(u["completion_tokens_details"])?.["reasoning_tokens"], 0)
+        t.usage = chatUsage(u)
       }
     })
 }
@@ -248,13 +269,7 @@ const readResponse = (r: Json, t: Tally) => {
 const responses: ProviderCall = {
   provider: "openai",
   api: "responses",
-  messagesOf: (body) => ({ system: body?.["instructions"] ?? null, messages: body?.["input"] ?? null }),
-  withMessages: (body, m) => {
-    const out: Json = { ...body, input: m.messages }
-    if (m.system !== null && m.system !== undefined) out["instructions"] = m.system
-    else delete out["instructions"]
-    return out
-  },
+  ...messageFields("input", "instructions"),
   fromJson: (body, t) => {
     const b = obj(body)
     if (b === null) throw new Error("not an object")
@@ -276,13 +291,7 @@ const responses: ProviderCall = {
 const messages: ProviderCall = {
   provider: "anthropic",
   api: "messages",
-  messagesOf: (body) => ({ system: body?.["system"] ?? null, messages: body?.["messages"] ?? null }),
-  withMessages: (body, m) => {
-    const out: Json = { ...body, messages: m.messages }
-    if (m.system !== null && m.system !== undefined) out["system"] = m.system
-    else delete out["system"]
-    return out
-  },
+  ...messageFields("messages", "system"),
   fromJson: (body, t) => {
     const b = obj(body)
     if (b === null) throw new Error("not an object")
@@ -290,7 +299,7 @@ const messages: ProviderCall = {
     t.model = str(b["model"])
     t.finishReason = str(b["stop_reason"])
     const u = obj(b["usage"])
-    if (u !== null) t.usage = usageOf(u["input_tokens"], u["output_tokens"], u["cache_read_input_tokens"], 0, u["cache_creation_input_tokens"])
+    if (u !== null) t.usage = messagesUsage(u)
     t.done = true
   },
   events: (t) =>
@@ -302,7 +311,7 @@ const messages: ProviderCall = {
         const m = obj(e["message"])
         t.model = str(m?.["model"]) ?? t.model
         const u = obj(m?.["usage"])
-        if (u !== null) t.usage = usageOf(u["input_tokens"], u["output_tokens"], u["cache_read_input_tokens"], 0, u["cache_creation_input_tokens"])
+        if (u !== null) t.usage = messagesUsage(u)
       } else if (type === "message_delta") {
         const reason = str(obj(e["delta"])?.["stop_reason"])
         if (reason !== null) t.finishReason = reason
