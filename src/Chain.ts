@@ -367,6 +367,15 @@ export const make = Effect.gen(function* () {
     }
   }
 
+  /** Build and write a batch with a synchronous store, in the caller's own stretch, and answer it. */
+  const writeNow = (jobs: ReadonlyArray<Job>, appendSync: NonNullable<Store.StoreService["appendSync"]>) => {
+    const b = build(jobs)
+    if (b.made.length > 0) {
+      const failed = appendSync(b.lines)
+      settle(b, failed === undefined ? Exit.void : Exit.fail(failed))
+    }
+  }
+
   const runBatch = (jobs: ReadonlyArray<Job>) =>
     Effect.suspend(() => {
       if (jobs.length === 0) return Effect.void
@@ -459,14 +468,9 @@ export const make = Effect.gen(function* () {
         if (writing || pending.length > 0) return queued(type, payload, options)
         let answer: Effect.Effect<Chained, AppendError> | undefined
         const job: Job = { type, payload, flag: options?.flagRedactions ?? false, done: (r) => (answer = r) }
-        const appendSync = store.appendSync
-        if (appendSync !== undefined) {
+        if (store.appendSync !== undefined) {
           // a synchronous store: the whole append happens here and now, nothing can come between
-          const b = build([job])
-          if (b.made.length > 0) {
-            const failed = appendSync(b.lines)
-            settle(b, failed === undefined ? Exit.void : Exit.fail(failed))
-          }
+          writeNow([job], store.appendSync)
           return answer ?? Effect.die(new Error("acttrace: an append was not answered"))
         }
         // nobody is writing: lead a batch in this fiber, without a hop to the writer fiber
@@ -494,13 +498,8 @@ export const make = Effect.gen(function* () {
           })
         )
         const collect = Effect.forEach(answers, (a) => Effect.exit(a))
-        const appendSync = store.appendSync
-        if (!writing && pending.length === 0 && appendSync !== undefined) {
-          const b = build(jobs)
-          if (b.made.length > 0) {
-            const failed = appendSync(b.lines)
-            settle(b, failed === undefined ? Exit.void : Exit.fail(failed))
-          }
+        if (!writing && pending.length === 0 && store.appendSync !== undefined) {
+          writeNow(jobs, store.appendSync)
           return collect
         }
         for (const job of jobs) pending.push(job)
