@@ -298,6 +298,7 @@ const BIOMETRIC = "biometrics?|fingerprints?|face ?scans?|facial recognition|ret
 const GENETIC = "dna|genetic(?:s| test(?:ing)?)?|genome|genotype|brca[12]"
 const RELIGION = "religion|religious|muslim|christian|jewish|hindu|buddhist|sikh|catholic|protestant|atheist"
 const ETHNICITY = "ethnicity|ethnic origin|racial(?: origin)?|hispanic|latino|latina|caucasian|african american"
+const SPECIAL = `\\b(?:${HEALTH}|${BIOMETRIC}|${GENETIC}|${RELIGION}|${ETHNICITY})\\b`
 
 /**
  * The 20 built-in detectors, most specific first: when two overlap, the earlier one keeps the
@@ -461,8 +462,8 @@ export const builtins: ReadonlyArray<Detector> = [
     category: "special_category",
     group: "special_category",
     severity: "critical",
-    hint: new RegExp(`\\b(?:${HEALTH}|${BIOMETRIC}|${GENETIC}|${RELIGION}|${ETHNICITY})\\b`, "i"),
-    pattern: new RegExp(`\\b(?:${HEALTH}|${BIOMETRIC}|${GENETIC}|${RELIGION}|${ETHNICITY})\\b`, "gi")
+    hint: new RegExp(SPECIAL, "i"),
+    pattern: new RegExp(SPECIAL, "gi")
   }
 ]
 
