@@ -321,10 +321,31 @@ const SPAN_ID = /^[0-9a-f]{16}$/
 export const correlationOf = (span: Tracer.AnySpan): Correlation | null =>
   TRACE_ID.test(span.traceId) && SPAN_ID.test(span.spanId) ? { traceId: span.traceId, spanId: span.spanId } : null
 
-const fromFiber = (fiber: Fiber.RuntimeFiber<unknown, unknown>): { decisionId: string | null; span: Correlation | null } => {
+/**
+ * The decision and tracing span a call belongs to.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CallOrigin {
+  readonly decisionId: string | null
+  readonly span: Correlation | null
+}
+
+const fromFiber = (fiber: Fiber.RuntimeFiber<unknown, unknown>): CallOrigin => {
   const span = Context.getOption(fiber.getFiberRef(FiberRef.currentContext), Tracer.ParentSpan)
   return { decisionId: fiber.getFiberRef(currentDecision), span: Option.isSome(span) ? correlationOf(span.value) : null }
 }
+
+/**
+ * The decision (and span) of a call starting now, in Effect: the current fiber's.
+ *
+ * @since 0.1.0
+ * @category decisions
+ */
+export const currentOriginEffect: Effect.Effect<CallOrigin> = Effect.withFiberRuntime((fiber) =>
+  Effect.succeed(fromFiber(fiber as Fiber.RuntimeFiber<unknown, unknown>))
+)
 
 /**
  * The decision (and span) of a call starting now, outside Effect: the running fiber's, else the
@@ -333,7 +354,7 @@ const fromFiber = (fiber: Fiber.RuntimeFiber<unknown, unknown>): { decisionId: s
  * @since 0.1.0
  * @category decisions
  */
-export const currentOrigin = (): { readonly decisionId: string | null; readonly span: Correlation | null } => {
+export const currentOrigin = (): CallOrigin => {
   const running = Fiber.getCurrentFiber()
   if (Option.isSome(running)) return fromFiber(running.value)
   const o = origin.getStore()

@@ -38,7 +38,6 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import * as Tracer from "effect/Tracer"
 import * as AuditLog from "./AuditLog.js"
 import * as Capture from "./Capture.js"
 import { describeError } from "./internal/providers.js"
@@ -55,16 +54,7 @@ export interface Options {
   readonly model: string
 }
 
-/** The decision and span a call belongs to. */
-interface Origin {
-  readonly decisionId: string | null
-  readonly span: Capture.Correlation | null
-}
-
-const originNow: Effect.Effect<Origin> = Effect.zipWith(AuditLog.currentDecisionId, Effect.serviceOption(Tracer.ParentSpan), (decisionId, span) => ({
-  decisionId,
-  span: Option.isSome(span) ? Capture.correlationOf(span.value) : null
-}))
+const originNow = Capture.currentOriginEffect
 
 const encodePrompt = Schema.encodeSync(Prompt.Prompt)
 
@@ -132,7 +122,7 @@ export const decorate = (
     const refused = (method: string) => (error: unknown) =>
       new AiError.UnknownError({ module: Capture.REFUSING_MODULE, method, description: `refused: ${describeError(error)}`, cause: error })
 
-    const emitLlm = (origin: Origin, seen: Seen, started: number, outcome: Capture.Outcome, error?: string) =>
+    const emitLlm = (origin: Capture.CallOrigin, seen: Seen, started: number, outcome: Capture.Outcome, error?: string) =>
       hub.emit({
         type: "llm_call",
         decisionId: origin.decisionId,
@@ -174,7 +164,7 @@ export const decorate = (
     })
 
     /** The options with the interceptors' rewrites and the captured toolkit. */
-    const prepare = <O extends LanguageModel.GenerateTextOptions<any>>(method: string, opts: O, origin: Origin) =>
+    const prepare = <O extends LanguageModel.GenerateTextOptions<any>>(method: string, opts: O, origin: Capture.CallOrigin) =>
       Effect.gen(function* () {
         let prompt = opts.prompt
         if (log.intercepting) {
@@ -218,7 +208,7 @@ export const decorate = (
 
     const streamText = (opts: LanguageModel.GenerateTextOptions<any>): Stream.Stream<Response.StreamPart<any>, unknown, unknown> => {
       // the decision the stream was made in, even if it is run after that decision closed
-      const made: Origin | null = Option.isSome(Fiber.getCurrentFiber()) ? Capture.currentOrigin() : null
+      const made: Capture.CallOrigin | null = Option.isSome(Fiber.getCurrentFiber()) ? Capture.currentOrigin() : null
       return Stream.unwrapScoped(
         Effect.gen(function* () {
           const origin = made ?? (yield* originNow)
