@@ -381,7 +381,8 @@ export const builtins: ReadonlyArray<Detector> = [
     category: "credit_card",
     group: "financial",
     severity: "critical",
-    hint: /(?<![\w.-])[2-6]\d{3}[ -]?\d{4}/,
+    // the pattern's own first eight digits, so any grouping it accepts is a candidate
+    hint: /(?<![\w.-])[2-6]\d{3}(?:[ -]?\d){4}/,
     numeric: true,
     pattern: /(?<![\w.-])[2-6]\d{3}(?:[ -]?\d){9,15}(?![\w-]|\.\d)/g,
     validate: (m) => {
@@ -437,7 +438,9 @@ export const builtins: ReadonlyArray<Detector> = [
     category: "mac_address",
     group: "pii",
     severity: "info",
-    hint: /[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]/,
+    // four separators (the pattern needs five): a date such as `2024-08-06` in a model's name
+    // is not a candidate
+    hint: /[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]/,
     pattern: /(?<![\w:-])[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}(?![\w:-])/g,
     validate: (m) => isMAC(m)
   },
@@ -445,7 +448,9 @@ export const builtins: ReadonlyArray<Detector> = [
     category: "ipv6",
     group: "pii",
     severity: "info",
-    hint: /[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]/,
+    // three colons: an address of three groups or more has them (eight groups have seven; a `::`
+    // adds one to two separators), a time of day (`10:20:30`) does not
+    hint: /[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:/,
     pattern: /(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])/g,
     // three groups at least: `d::` in `std::vector` is a valid address, and no one's
     validate: (m) => isIP(m, 6) && m.split(":").filter((g) => g.length > 0).length >= 3

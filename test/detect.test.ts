@@ -180,6 +180,22 @@ describe("Detect: properties", () => {
     }
   }, { fastCheck: { numRuns: Number(process.env["PROP_RUNS"] ?? 300) } })
 
+  const addresses = fc.oneof(
+    fc.ipV6(),
+    fc.tuple(fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 6, maxLength: 6 }), fc.constantFrom(":", "-")).map(([b, sep]) =>
+      b.map((x) => x.toString(16).padStart(2, "0")).join(sep)
+    )
+  )
+  it.prop("a hint is never what stops a match: a string with an accepted match passes its detector's hint", [fc.oneof(mixed, addresses.map((a) => `at ${a}, seen`), fc.stringMatching(/^[+(]?[0-9][0-9 .()+-]{6,24}$/))], ([s]) => {
+    for (const d of Detect.builtins) {
+      if (d.hint === undefined) continue
+      const accepted = [...s.matchAll(new RegExp(d.pattern.source, d.pattern.flags))].filter(
+        (m) => d.validate === undefined || d.validate(m[0], { before: s.slice(Math.max(0, m.index - 40), m.index), key: null })
+      )
+      for (const m of accepted) expect(d.hint.test(s), `${d.category}: ${m[0]}`).toBe(true)
+    }
+  }, { fastCheck: { numRuns: Number(process.env["PROP_RUNS"] ?? 300) } })
+
   it.prop("the findings' counts equal the spans replaced", [mixed], ([s]) => {
     const out = Detect.redact(s, everything)
     const replaced = out.value.split(Detect.REPLACEMENT).length - 1
