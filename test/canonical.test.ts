@@ -132,9 +132,13 @@ describe("Python repr agreement", () => {
   const python = spawnSync("python3", ["--version"], { encoding: "utf8" }).status === 0
   if (!python && process.env["CI"] === "true") throw new Error("CI=true but python3 is missing: the repr oracle needs it")
   if (!python) console.warn("SKIPPED: python3 not found; the Python repr oracle test needs it")
-  it.runIf(python)("formatDouble matches python3 repr on 5,000 random doubles", () => {
+  it.runIf(python)("formatDouble matches python3 repr on 8,000 random doubles", () => {
     const xs = fc.sample(fc.double({ noNaN: true, noDefaultInfinity: true }), { numRuns: 4_950, seed: 42 })
     xs.push(1e-5, 1.5e-7, 1e16, 1e15, 123456789.125, 0.0001, 9e-7, 5e-324, 1.7976931348623157e308, -0, 0.1, 2 ** 53 + 2, 1e22, 1e-4, 0.00011)
+    // the range where the shortest digits are written as they are (latencies, prices, scores)
+    xs.push(...fc.sample(fc.double({ min: 1e-4, max: 1e16, noNaN: true }), { numRuns: 2_000, seed: 7 }))
+    xs.push(...fc.sample(fc.integer({ min: 0, max: 10_000_000 }), { numRuns: 1_000, seed: 8 }).map((n) => -n / 1000))
+    xs.push(9.999999999999999e15, 1e16 - 2, 0.00009999999999999999, 1.0000000000000002e-4)
     const script = "import sys,json\nfor l in sys.stdin.read().split():\n  print(repr(float.fromhex(l)))"
     const input = xs.map((x) => hexFloat(x)).join("\n")
     const r = spawnSync("python3", ["-c", script], { input, encoding: "utf8" })

@@ -11,6 +11,10 @@
 export const formatDouble = (x: number): string => {
   if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0"
   let s = String(x)
+  // from 1e-4 up to 1e16, a fraction is written alike by both (`0.0001`, `1234.5`); only integral
+  // values (`1` against `1.0`) and exponents differ
+  const a = x < 0 ? -x : x
+  if (a >= 1e-4 && a < 1e16 && s.indexOf(".") >= 0) return s
   let sign = ""
   if (s.charCodeAt(0) === 45) {
     sign = "-"
