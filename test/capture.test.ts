@@ -237,11 +237,19 @@ describe("Capture.fetch with the openai and @anthropic-ai/sdk clients", () => {
         const looked = await post()
         expect(looked.body).not.toBeNull()
         expect(JSON.parse(await looked.text()).object).toBe("chat.completion")
+        expect(looked.bodyUsed).toBe(true)
+        // still a Response: a clone reads apart, the original is what is recorded
+        const original = await post()
+        expect(original).toBeInstanceOf(Response)
+        expect(Object.prototype.toString.call(original)).toBe("[object Response]")
+        expect(JSON.parse(await original.clone().text()).object).toBe("chat.completion")
+        expect(((await original.json()) as { model: string }).model).toBe("gpt-4o-2024-08-06")
+        await expect(original.text()).rejects.toThrow()
       }),
       { hub }
     )
     const calls = ofType(rows, "llm_call")
-    expect(calls).toHaveLength(6)
+    expect(calls).toHaveLength(7)
     for (const c of calls) expect(c.payload).toMatchObject({ model: "gpt-4o-2024-08-06", outcome: "success", cost: "0.00575 USD" })
   })
 
