@@ -218,6 +218,94 @@ export const costOf = (price: ModelPrice, usage: Usage): BigDecimal.BigDecimal =
 }
 
 /**
+ * The rates of a price as integers over one power of ten (per token), so a call's cost is a few
+ * integer products: BigDecimal arithmetic made pricing a tenth of what recording a call costs.
+ * `null` when a rate has too many digits for exact double arithmetic (custom prices can).
+ */
+interface Scaled {
+  readonly scale: number
+  readonly input: number
+  readonly output: number
+  readonly cached: number
+  readonly write: number
+}
+
+const scaledRates = (rates: ReadonlyArray<string>): Scaled | null => {
+  const parts = rates.map((r) => {
+    const d = BigDecimal.normalize(perToken(r))
+    return { value: d.value, scale: d.scale }
+  })
+  const scale = Math.max(0, ...parts.map((x) => x.scale))
+  const values = parts.map((x) => x.value * 10n ** BigInt(scale - x.scale))
+  if (values.some((v) => v > BigInt(Number.MAX_SAFE_INTEGER))) return null
+  const [input, output, cached, write] = values.map(Number) as [number, number, number, number]
+  return { scale, input, output, cached, write }
+}
+
+/** Each price's scaled rates (and its long-context tier's), made once. */
+const compiled = new WeakMap<ModelPrice, { readonly base: Scaled | null; readonly long: Scaled | null }>()
+const compile = (price: ModelPrice) => {
+  let c = compiled.get(price)
+  if (c === undefined) {
+    const write = price.cacheWrite ?? price.input
+    const base = scaledRates([price.input, price.output, price.cachedInput ?? price.input, write])
+    const t = price.longContext
+    const long = t === undefined ? null : scaledRates([t.input, t.output, t.cachedInput ?? price.cachedInput ?? t.input, write])
+    c = { base, long }
+    compiled.set(price, c)
+  }
+  return c
+}
+
+const tokens = (n: number | null): number => (n === null || !Number.isFinite(n) || n < 0 ? 0 : Math.trunc(n))
+
+/** `a * b` when it is exact in a double, else NaN. */
+const exactProduct = (a: number, b: number): number => {
+  const x = a * b
+  return x <= Number.MAX_SAFE_INTEGER ? x : NaN
+}
+
+/**
+ * The cost as `"<amount> USD"`, the same text as `formatUsd(costOf(price, usage))`: in integers
+ * when every product and the sum stay exact, else with `costOf`.
+ */
+const costText = (price: ModelPrice, usage: Usage): string => {
+  const cached = tokens(usage.cached_tokens)
+  const write = tokens(usage.cache_write)
+  const input = tokens(usage.input_tokens)
+  const separate = price.provider === "anthropic"
+  const prompt = separate ? input + cached + write : input
+  const c = compile(price)
+  const rates = price.longContext !== undefined && prompt > price.longContext.above ? c.long : c.base
+  if (rates !== null && Number.isSafeInteger(prompt)) {
+    const uncached = separate ? input : input > cached ? input - cached : 0
+    const total =
+      exactProduct(uncached, rates.input) +
+      exactProduct(cached, rates.cached) +
+      exactProduct(tokens(usage.output_tokens), rates.output) +
+      (separate ? exactProduct(write, rates.write) : 0)
+    if (total <= Number.MAX_SAFE_INTEGER) return `${decimalText(total, rates.scale)} USD`
+  }
+  return formatUsd(costOf(price, usage))
+}
+
+/** A non-negative safe integer over 10^scale, in `plain` notation (no trailing zeros). */
+const decimalText = (n: number, scale: number): string => {
+  if (n === 0) return "0"
+  let digits = String(n)
+  let places = scale
+  let end = digits.length
+  while (places > 0 && digits.charCodeAt(end - 1) === 48) {
+    end--
+    places--
+  }
+  digits = digits.slice(0, end)
+  if (places === 0) return digits
+  if (digits.length <= places) return `0.${"0".repeat(places - digits.length)}${digits}`
+  return `${digits.slice(0, digits.length - places)}.${digits.slice(digits.length - places)}`
+}
+
+/**
  * `"<amount> USD"`, the form FORMAT A.6 gives `cost`.
  *
  * @since 0.1.0
@@ -236,8 +324,7 @@ export const make = (models: ReadonlyArray<ModelPrice>): PricingService => {
   const byKey = new Map<string, ModelPrice>()
   for (const m of models) byKey.set(`${m.provider}\u0000${m.model}`, m)
   const warned = new Set<string>()
-  const price = (provider: string | null, model: string | null): Option.Option<ModelPrice> => {
-    if (provider === null || model === null) return Option.none()
+  const lookup = (provider: string, model: string): Option.Option<ModelPrice> => {
     const id = model.startsWith("models/") ? model.slice(7) : model
     const exact = byKey.get(`${provider}\u0000${id}`)
     if (exact !== undefined) return Option.some(exact)
@@ -248,10 +335,27 @@ export const make = (models: ReadonlyArray<ModelPrice>): PricingService => {
     }
     return Option.none()
   }
+  // the same few models come back call after call: what a name resolved to is remembered
+  const resolved = new Map<string, Map<string, Option.Option<ModelPrice>>>()
+  const price = (provider: string | null, model: string | null): Option.Option<ModelPrice> => {
+    if (provider === null || model === null) return Option.none()
+    let byModel = resolved.get(provider)
+    if (byModel === undefined) {
+      if (resolved.size >= 64) resolved.clear()
+      resolved.set(provider, (byModel = new Map()))
+    }
+    let found = byModel.get(model)
+    if (found === undefined) {
+      found = lookup(provider, model)
+      if (byModel.size >= 4096) byModel.clear()
+      byModel.set(model, found)
+    }
+    return found
+  }
   const quote = (provider: string | null, model: string | null, usage: Usage | null) => {
     const found = price(provider, model)
     if (Option.isNone(found)) return { cost: null, known: false }
-    return { cost: usage === null ? null : formatUsd(costOf(found.value, usage)), known: true }
+    return { cost: usage === null ? null : costText(found.value, usage), known: true }
   }
   return {
     price,

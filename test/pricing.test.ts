@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as fc from "fast-check"
 import * as BigDecimal from "effect/BigDecimal"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -83,4 +84,42 @@ describe("Pricing", () => {
     expect(Pricing.formatUsd(BigDecimal.make(12n, -3))).toBe("12000 USD")
     expect(Pricing.formatUsd(BigDecimal.unsafeFromString("1.50"))).toBe("1.5 USD")
   })
+
+  const rate = fc
+    .tuple(fc.bigInt({ min: 0n, max: 10n ** 9n }), fc.integer({ min: 0, max: 12 }), fc.boolean())
+    .map(([v, places, pad]) => {
+      const digits = v.toString().padStart(places + 1, "0")
+      const text = places === 0 ? digits : `${digits.slice(0, -places)}.${digits.slice(-places)}`
+      return pad && places > 0 ? `${text}00` : text
+    })
+  const count = fc.oneof(fc.integer({ min: 0, max: 2_000_000 }), fc.constantFrom(null, -5, 12.7, 2 ** 53 + 2, 1e18, 1e300))
+  it.prop(
+    "quote writes exactly what costOf computes, whatever the rates and counts",
+    [
+      fc.record({
+        provider: fc.constantFrom("openai", "anthropic", "google"),
+        input: rate,
+        output: rate,
+        cachedInput: fc.option(rate, { nil: undefined }),
+        cacheWrite: fc.option(rate, { nil: undefined }),
+        long: fc.option(fc.record({ above: fc.integer({ min: 0, max: 300_000 }), input: rate, output: rate, cachedInput: fc.option(rate, { nil: undefined }) }), { nil: undefined })
+      }),
+      fc.record({ input_tokens: count, output_tokens: count, cached_tokens: count, reasoning_tokens: count, cache_write: count })
+    ],
+    ([r, u]) => {
+      const price: Pricing.ModelPrice = {
+        provider: r.provider,
+        model: "m",
+        input: r.input,
+        output: r.output,
+        ...(r.cachedInput === undefined ? {} : { cachedInput: r.cachedInput }),
+        ...(r.cacheWrite === undefined ? {} : { cacheWrite: r.cacheWrite }),
+        ...(r.long === undefined ? {} : { longContext: r.long })
+      }
+      const service = Pricing.make([price])
+      // twice: the second answer comes from what the service remembered
+      for (let i = 0; i < 2; i++) expect(service.quote(r.provider, "m", u).cost).toBe(Pricing.formatUsd(Pricing.costOf(price, u)))
+    },
+    { fastCheck: { numRuns: Number(process.env["PROP_RUNS"] ?? 1000) } }
+  )
 })
