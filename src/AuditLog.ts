@@ -199,6 +199,27 @@ const correlate = (payload: Record<string, unknown>, span: Tracer.AnySpan): Reco
   return c === null ? payload : { ...payload, otel_trace_id: c.traceId, otel_span_id: c.spanId }
 }
 
+/**
+ * `payload` with members added (they win over a member of the same name), merged in so that the
+ * result is in canonical order whenever `payload` is (captured payloads are built so): the
+ * canonical encoder then writes it natively (`Canonical.encode`'s fast path). `added` is in
+ * canonical order.
+ */
+const withMembers = (payload: Record<string, unknown>, added: ReadonlyArray<readonly [string, unknown]>): Record<string, unknown> => {
+  const out: Record<string, unknown> = {}
+  // (a member named `__proto__` is defined, not assigned: assigning would set the prototype)
+  const put = (k: string, v: unknown) =>
+    k === "__proto__" ? Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true }) : (out[k] = v)
+  let i = 0
+  for (const k of Object.keys(payload)) {
+    for (; i < added.length && added[i]![0] < k; i++) put(added[i]![0], added[i]![1])
+    if (i < added.length && added[i]![0] === k) continue
+    put(k, payload[k])
+  }
+  for (; i < added.length; i++) put(added[i]![0], added[i]![1])
+  return out
+}
+
 /** A new decision id: 32 lowercase hex characters. */
 const newId = (): string => randomBytes(16).toString("hex")
 
@@ -339,18 +360,17 @@ export const make = (
     // captured calls: written in the order captured, each tagged with the decision and span it
     // was made in; a model call is priced here
     const entryOf = (event: Capture.Captured, unpriced: Array<Record<string, unknown>>) => {
-      const payload: Record<string, unknown> = { decision_id: event.decisionId, ...event.payload }
-      if (event.type === "llm_call" && !("cost" in event.payload)) {
-        const p = event.payload
+      const p = event.payload
+      // in canonical order, as `withMembers` wants them
+      const added: Array<readonly [string, unknown]> = []
+      if (event.type === "llm_call" && !("cost" in p)) {
         const q = pricing.quote(p["provider"] as string | null, p["model"] as string | null, p["usage"] as Pricing.Usage | null)
-        payload["cost"] = q.cost
+        added.push(["cost", q.cost])
         if (!q.known && p["model"] !== null) unpriced.push(p)
       }
-      if (event.span !== null) {
-        payload["otel_trace_id"] = event.span.traceId
-        payload["otel_span_id"] = event.span.spanId
-      }
-      return { type: event.type, payload }
+      if (!("decision_id" in p)) added.push(["decision_id", event.decisionId])
+      if (event.span !== null) added.push(["otel_span_id", event.span.spanId], ["otel_trace_id", event.span.traceId])
+      return { type: event.type, payload: withMembers(p, added) }
     }
     const writeCaptured = (events: ReadonlyArray<Capture.Captured>) =>
       Effect.suspend(() => {

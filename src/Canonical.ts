@@ -167,12 +167,68 @@ interface Frame {
  * @category encoding
  */
 export const encode = (value: unknown): Either.Either<string, CanonicalError> => {
+  const written = stringified(value)
+  if (written !== undefined) return Either.right(written)
   const fast = encodeFast(value, 0)
   if (fast !== undefined) return Either.right(fast)
   return encodeGeneral(value)
 }
 
 const SURROGATE = /[\ud800-\udfff]/
+
+/**
+ * The text of a value whose canonical form is exactly what `JSON.stringify` writes, else
+ * undefined: plain objects whose members already come in canonical order (as the log's own
+ * payloads are built), well-formed strings, safe integers, fractions from 1e-4 to 1e16 (where
+ * both write the shortest digits alike), booleans and null. The check is one walk without
+ * allocation; the native writer is about three times faster than `encodeFast`.
+ */
+const stringified = (value: unknown): string | undefined => {
+  const stack: Array<unknown> = [value]
+  // a budget instead of a visited set: a cycle (or a huge value) exhausts it and the encoders
+  // that explain failures take over
+  let budget = 10_000
+  while (stack.length > 0) {
+    if (--budget === 0) return undefined
+    const v = stack.pop()
+    switch (typeof v) {
+      case "string":
+        if (!v.isWellFormed()) return undefined
+        continue
+      case "number":
+        if (Number.isInteger(v) ? !Number.isSafeInteger(v) : !((v > 0 ? v : -v) >= 1e-4 && (v > 0 ? v : -v) < 1e16)) return undefined
+        continue
+      case "boolean":
+        continue
+      case "object": {
+        if (v === null) continue
+        if (Array.isArray(v)) {
+          for (let i = 0; i < v.length; i++) stack.push(v[i])
+          continue
+        }
+        if (!isPlainObject(v) || typeof (v as { toJSON?: unknown }).toJSON === "function") return undefined
+        // in the order JSON.stringify writes them (integer-like keys first), which must be ours
+        let prev: string | undefined
+        for (const k in v) {
+          const x = (v as Record<string, unknown>)[k]
+          if (x === undefined) continue
+          if (!k.isWellFormed() || (prev !== undefined && compareKeys(prev, k) >= 0)) return undefined
+          prev = k
+          stack.push(x)
+        }
+        continue
+      }
+      default:
+        return undefined
+    }
+  }
+  try {
+    return JSON.stringify(value)
+  } catch {
+    // nesting deeper than the native writer's stack
+    return undefined
+  }
+}
 
 /**
  * The encoder for the common case, recursive and allocation-light: plain values at most 64 deep.

@@ -113,17 +113,17 @@ export interface LlmCall {
  * @category constructors
  */
 export const llmPayload = (c: LlmCall): Record<string, unknown> => {
-  const payload: Record<string, unknown> = {
-    provider: c.provider,
-    model: c.model,
-    usage: c.usage,
-    latency_ms: Math.round(c.latencyMs * 1000) / 1000,
-    replayed: false,
-    finish_reason: c.finishReason,
-    outcome: c.outcome
-  }
+  // members in canonical order (see `AuditLog`'s captured entries)
+  const payload: Record<string, unknown> = {}
   if (c.error !== undefined) payload["error"] = c.error
+  payload["finish_reason"] = c.finishReason
+  payload["latency_ms"] = Math.round(c.latencyMs * 1000) / 1000
+  payload["model"] = c.model
+  payload["outcome"] = c.outcome
+  payload["provider"] = c.provider
+  payload["replayed"] = false
   if (c.retry !== undefined && c.retry > 0) payload["retry"] = c.retry
+  payload["usage"] = c.usage
   return payload
 }
 
@@ -134,8 +134,12 @@ export const llmPayload = (c: LlmCall): Record<string, unknown> => {
  * @category constructors
  */
 export const toolPayload = (name: string, args: unknown, outcome: Outcome, latencyMs: number, error?: string): Record<string, unknown> => {
-  const payload: Record<string, unknown> = { name, arguments: args, outcome, latency_ms: Math.round(latencyMs * 1000) / 1000 }
+  // members in canonical order
+  const payload: Record<string, unknown> = { arguments: args }
   if (error !== undefined) payload["error"] = error
+  payload["latency_ms"] = Math.round(latencyMs * 1000) / 1000
+  payload["name"] = name
+  payload["outcome"] = outcome
   return payload
 }
 

@@ -71,11 +71,12 @@ const usageOf = (u: Response.Usage | undefined): Pricing.Usage | null =>
   u === undefined || (u.inputTokens === undefined && u.outputTokens === undefined)
     ? null
     : {
+        // in canonical order
+        cache_write: 0,
+        cached_tokens: u.cachedInputTokens ?? 0,
         input_tokens: u.inputTokens ?? 0,
         output_tokens: u.outputTokens ?? 0,
-        cached_tokens: u.cachedInputTokens ?? 0,
-        reasoning_tokens: u.reasoningTokens ?? 0,
-        cache_write: 0
+        reasoning_tokens: u.reasoningTokens ?? 0
       }
 
 /** What the response parts reported so far. */

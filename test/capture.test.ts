@@ -2,12 +2,14 @@ import Anthropic from "@anthropic-ai/sdk"
 import { NodeFileSystem } from "@effect/platform-node"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import OpenAI from "openai"
 import * as AuditLog from "../src/AuditLog.js"
+import * as Canonical from "../src/Canonical.js"
 import * as Capture from "../src/Capture.js"
 import * as Guard from "../src/Guard.js"
 import * as Pricing from "../src/Pricing.js"
@@ -428,6 +430,16 @@ describe("decision tagging", () => {
 })
 
 describe("the capture queue", () => {
+  it("payloads are built in canonical member order, so the encoder writes them natively", () => {
+    const usage: Pricing.Usage = { cache_write: 0, cached_tokens: 2, input_tokens: 10, output_tokens: 5, reasoning_tokens: 1 }
+    const llm = Capture.llmPayload({ provider: "openai", model: "gpt-4o", usage, latencyMs: 12.3456, finishReason: "stop", outcome: "failure", error: "HTTP 500", retry: 2 })
+    const tool = Capture.toolPayload("lookup", { args: [1] }, "failure", 3.25, "boom")
+    for (const p of [llm, tool]) {
+      expect(Object.keys(p)).toEqual(Object.keys(p).sort())
+      expect(Either.getOrThrow(Canonical.encode(p))).toBe(JSON.stringify(p))
+    }
+  })
+
   it("10,000 events emitted from plain JS in a burst, then shutdown at once: none dropped", async () => {
     const hub = Capture.make()
     const { rows } = await runLogged(

@@ -137,12 +137,14 @@ const obj = (v: unknown): Json | null => (v !== null && typeof v === "object" &&
 const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null)
 const str = (v: unknown): string | null => (typeof v === "string" ? v : null)
 
+// members in canonical order, as every payload the log builds itself: its canonical text is then
+// JSON.stringify's (Canonical.encode's fast path)
 const usageOf = (input: unknown, output: unknown, cached: unknown, reasoning: unknown, write: unknown): Pricing.Usage => ({
+  cache_write: num(write) ?? 0,
+  cached_tokens: num(cached) ?? 0,
   input_tokens: num(input) ?? 0,
   output_tokens: num(output) ?? 0,
-  cached_tokens: num(cached) ?? 0,
-  reasoning_tokens: num(reasoning) ?? 0,
-  cache_write: num(write) ?? 0
+  reasoning_tokens: num(reasoning) ?? 0
 })
 
 /** Splits bytes into server-sent events (`event:` and `data:` fields; a blank line ends one). */
@@ -318,13 +320,13 @@ const messages: ProviderCall = {
         const u = obj(e["usage"])
         if (u !== null) {
           const prev = t.usage ?? usageOf(0, 0, 0, 0, 0)
-          t.usage = {
-            input_tokens: num(u["input_tokens"]) ?? prev.input_tokens,
-            output_tokens: num(u["output_tokens"]) ?? prev.output_tokens,
-            cached_tokens: num(u["cache_read_input_tokens"]) ?? prev.cached_tokens,
-            reasoning_tokens: prev.reasoning_tokens,
-            cache_write: num(u["cache_creation_input_tokens"]) ?? prev.cache_write
-          }
+          t.usage = usageOf(
+            num(u["input_tokens"]) ?? prev.input_tokens,
+            num(u["output_tokens"]) ?? prev.output_tokens,
+            num(u["cache_read_input_tokens"]) ?? prev.cached_tokens,
+            prev.reasoning_tokens,
+            num(u["cache_creation_input_tokens"]) ?? prev.cache_write
+          )
         }
       } else if (type === "message_stop") t.done = true
       else if (type === "error") t.failed = errorOf(e["error"])
