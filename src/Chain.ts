@@ -171,26 +171,35 @@ export class Chain extends Context.Tag("acttrace/Chain")<Chain, ChainService>() 
  * @category formatting
  */
 export const formatTimestamp = (nanos: bigint): string => {
-  const micros = nanos / 1000n
-  const seconds = micros >= 0n ? micros / 1_000_000n : (micros - 999_999n) / 1_000_000n
-  const frac = micros - seconds * 1_000_000n
+  // microseconds since 1970 are exact in a double until the year 2255: one BigInt division, the
+  // rest in doubles (the quotient's rounding is corrected, so the split stays exact)
+  const micros = Number(nanos / 1000n)
+  let seconds = Math.floor(micros / 1_000_000)
+  let frac = micros - seconds * 1_000_000
+  if (frac < 0) {
+    seconds--
+    frac += 1_000_000
+  } else if (frac >= 1_000_000) {
+    seconds++
+    frac -= 1_000_000
+  }
   // entries come many to a second: the date part is made once per second
   if (seconds !== lastSecond) {
     lastSecond = seconds
-    lastPrefix = new Date(Number(seconds) * 1000).toISOString().slice(0, 19)
+    lastPrefix = new Date(seconds * 1000).toISOString().slice(0, 19)
   }
-  return `${lastPrefix}.${frac.toString().padStart(6, "0")}+00:00`
+  return `${lastPrefix}.${String(frac).padStart(6, "0")}+00:00`
 }
 
-let lastSecond: bigint | undefined
+let lastSecond: number | undefined
 let lastPrefix = ""
 
 interface Job {
   readonly type: string
   readonly payload: Record<string, unknown>
   readonly flag: boolean
-  /** answers the waiting caller (`Effect.async`'s resume) */
-  readonly done: (result: Effect.Effect<Chained, AppendError>) => void
+  /** answers the waiting caller (`Effect.async`'s resume takes an Exit as it is) */
+  readonly done: (result: Exit.Exit<Chained, AppendError>) => void
 }
 
 interface Snapshot {
@@ -314,7 +323,7 @@ export const make = Effect.gen(function* () {
     for (const job of jobs) {
       const normal = normalize(job.payload)
       if (Either.isLeft(normal)) {
-        job.done(Effect.fail(normal.left))
+        job.done(Exit.fail(normal.left))
         continue
       }
       let redaction: Redactor.Redaction<Record<string, unknown>>
@@ -322,14 +331,14 @@ export const make = Effect.gen(function* () {
         redaction = redactor.redact(normal.right)
       } catch (e) {
         // a custom redactor that throws fails its own entry, never the batch
-        job.done(Effect.die(e))
+        job.done(Exit.die(e))
         continue
       }
       const { value, findings } = redaction
       const mark = { lines: lines.length, prev, seq }
       const entry = add(job.type, value)
       if (Either.isLeft(entry)) {
-        job.done(Effect.fail(entry.left))
+        job.done(Exit.fail(entry.left))
         continue
       }
       if (job.flag && findings.length > 0 && redactor.autoFlag && job.type !== "policy_flag") {
@@ -346,7 +355,7 @@ export const make = Effect.gen(function* () {
           lines.length = mark.lines
           prev = mark.prev
           seq = mark.seq
-          job.done(Effect.fail(failed))
+          job.done(Exit.fail(failed))
           continue
         }
       }
@@ -360,9 +369,9 @@ export const make = Effect.gen(function* () {
     if (Exit.isSuccess(written)) {
       head = b.head
       entries = b.entries
-      for (const { job, entry } of b.made) job.done(Effect.succeed(entry))
+      for (const { job, entry } of b.made) job.done(Exit.succeed(entry))
     } else {
-      const failed = Effect.failCause(written.cause)
+      const failed = Exit.failCause(written.cause)
       for (const { job } of b.made) job.done(failed)
     }
   }
@@ -442,7 +451,7 @@ export const make = Effect.gen(function* () {
       yield* Fiber.join(fiber).pipe(Effect.ignore)
       for (const item of take(Infinity)) {
         if ("snapshot" in item) item.snapshot(Effect.fail(new ChainClosed()))
-        else item.done(Effect.fail(new ChainClosed()))
+        else item.done(Exit.fail(new ChainClosed()))
       }
     })
   )
@@ -466,7 +475,7 @@ export const make = Effect.gen(function* () {
       Effect.suspend(() => {
         if (closed) return Effect.fail(new ChainClosed())
         if (writing || pending.length > 0) return queued(type, payload, options)
-        let answer: Effect.Effect<Chained, AppendError> | undefined
+        let answer: Exit.Exit<Chained, AppendError> | undefined
         const job: Job = { type, payload, flag: options?.flagRedactions ?? false, done: (r) => (answer = r) }
         if (store.appendSync !== undefined) {
           // a synchronous store: the whole append happens here and now, nothing can come between
@@ -482,7 +491,7 @@ export const make = Effect.gen(function* () {
       Effect.suspend(() => {
         if (items.length === 0) return Effect.succeed([])
         if (closed) return Effect.succeed(items.map(() => Exit.fail(new ChainClosed())))
-        const answers = new Array<Effect.Effect<Chained, AppendError>>(items.length)
+        const answers = new Array<Exit.Exit<Chained, AppendError>>(items.length)
         let left = items.length
         let resume: ((done: Effect.Effect<void>) => void) | undefined
         const flag = options?.flagRedactions ?? false
@@ -497,7 +506,8 @@ export const make = Effect.gen(function* () {
             }
           })
         )
-        const collect = Effect.forEach(answers, (a) => Effect.exit(a))
+        // every job is answered with an Exit, which is what the caller gets back
+        const collect = Effect.sync(() => answers)
         if (!writing && pending.length === 0 && store.appendSync !== undefined) {
           writeNow(jobs, store.appendSync)
           return collect

@@ -547,11 +547,10 @@ const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
     const builtin = detectors === builtins
     const test = (s: string): boolean => {
       if (any === null) return false
-      if (builtin && HEX_ID.test(s)) return false
-      if (s.length > SHORT) return any.test(s)
+      if (s.length > SHORT) return !(builtin && HEX_ID.test(s)) && any.test(s)
       let hit = known.get(s)
       if (hit === undefined) {
-        hit = any.test(s)
+        hit = !(builtin && HEX_ID.test(s)) && any.test(s)
         if (known.size >= REMEMBERED) known.clear()
         known.set(s, hit)
       }

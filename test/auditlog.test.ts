@@ -6,6 +6,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as fc from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -173,6 +174,25 @@ describe("AuditLog: writing", () => {
       const onDisk = readFileSync(path, "utf8").trim().split("\n").length
       expect(onDisk).toBe(301)
     }).pipe(Effect.provide(logOver(counted)), Effect.scoped)
+  })
+})
+
+describe("Chain.formatTimestamp", () => {
+  // the form spelt out in BigInt arithmetic, as FORMAT A.1 states it
+  const reference = (nanos: bigint): string => {
+    const micros = nanos / 1000n
+    const seconds = micros >= 0n ? micros / 1_000_000n : (micros - 999_999n) / 1_000_000n
+    const frac = micros - seconds * 1_000_000n
+    return `${new Date(Number(seconds) * 1000).toISOString().slice(0, 19)}.${frac.toString().padStart(6, "0")}+00:00`
+  }
+  it.prop("UTC with microseconds and +00:00, exact to the microsecond from 1938 to 2255", [fc.bigInt({ min: -(10n ** 18n), max: 9_007_199_254_740_991_000n })], ([nanos]) => {
+    expect(Chain.formatTimestamp(nanos)).toBe(reference(nanos))
+  }, { fastCheck: { numRuns: 5000 } })
+  it("at the edges of a second", () => {
+    for (const nanos of [0n, 999n, 1000n, 999_999_999n, 1_000_000_000n, 1_764_000_000_999_999_999n, -1n, -1000n, -1_000_000_000n, 9_007_199_254_740_991_000n]) {
+      expect(Chain.formatTimestamp(nanos)).toBe(reference(nanos))
+    }
+    expect(Chain.formatTimestamp(1_764_000_000_000_001_000n)).toBe("2025-11-24T16:00:00.000001+00:00")
   })
 })
 
