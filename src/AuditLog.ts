@@ -372,20 +372,30 @@ export const make = (
       if (event.span !== null) added.push(["otel_span_id", event.span.spanId], ["otel_trace_id", event.span.traceId])
       return { type: event.type, payload: withMembers(p, added) }
     }
+    // an unknown model: one warning per model (Pricing keeps count)
+    const warnUnpriced = (unpriced: ReadonlyArray<Record<string, unknown>>) =>
+      Effect.forEach(unpriced, (p) => pricing.cost(p["provider"] as string | null, p["model"] as string | null, null), { discard: true })
     const writeCaptured = (events: ReadonlyArray<Capture.Captured>) =>
       Effect.suspend(() => {
         const unpriced: Array<Record<string, unknown>> = []
         const entries = events.map((e) => entryOf(e, unpriced))
         const written = chain.appendAll(entries, { flagRedactions: true })
-        if (unpriced.length === 0) return written
-        // an unknown model: one warning per model (Pricing keeps count)
-        const warn = Effect.forEach(unpriced, (p) => pricing.cost(p["provider"] as string | null, p["model"] as string | null, null), { discard: true })
-        return Effect.zipRight(warn, written)
+        return unpriced.length === 0 ? written : Effect.zipRight(warnUnpriced(unpriced), written)
       })
-    // interceptors for calls made outside Effect run on this log's runtime
+    // interceptors for calls made outside Effect, and the warnings of a batch written outside
+    // Effect, run on this log's runtime
     const runtime = yield* Effect.runtime<never>()
+    const writeCapturedNow = (events: ReadonlyArray<Capture.Captured>) => {
+      const unpriced: Array<Record<string, unknown>> = []
+      const exits = chain.appendAllNow(
+        events.map((e) => entryOf(e, unpriced)),
+        { flagRedactions: true }
+      )
+      if (exits !== undefined && unpriced.length > 0) Runtime.runFork(runtime)(warnUnpriced(unpriced))
+      return exits
+    }
     const runner = interceptors.length === 0 ? null : (call: Capture.Outbound) => Runtime.runPromiseExit(runtime)(service.intercept(call))
-    yield* Capture.subscribe(hub, writeCaptured, runner)
+    yield* Capture.subscribe(hub, writeCaptured, runner, writeCapturedNow)
     return service
   })
 

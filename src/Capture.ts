@@ -403,6 +403,12 @@ export interface Hub {
 interface Subscriber {
   wake: (() => void) | null
   readonly runner: Runner | null
+  /**
+   * Write a batch now, outside the consumer fiber. What it could not write (all of it, when the
+   * log cannot write synchronously now; entries whose write failed, for the fiber to retry) comes
+   * back, built, to be queued again in front.
+   */
+  readonly drain: ((batch: ReadonlyArray<Queued>) => ReadonlyArray<Captured>) | null
 }
 
 /**
@@ -411,6 +417,9 @@ interface Subscriber {
  * the caller's path.
  */
 type Queued = Captured | (Omit<Captured, "payload"> & { readonly build: () => Record<string, unknown> })
+
+/** A queued call with its payload built. */
+const built = (q: Queued): Captured => ("payload" in q ? q : { type: q.type, decisionId: q.decisionId, span: q.span, payload: payloadOf(q) })
 
 const payloadOf = (q: Queued): Record<string, unknown> => {
   if ("payload" in q) return q.payload
@@ -466,6 +475,22 @@ class HubImpl implements Hub {
     }
     const s = this.subscriber
     if (s === null || s.wake === null) return
+    // the consumer fiber is waiting: write here and now if the log can, which spares the batch a
+    // fiber's wake-up (measured at 85 µs a batch)
+    if (s.drain !== null && this.buffer.length > 0) {
+      const batch = this.buffer
+      this.buffer = []
+      let left: ReadonlyArray<Captured>
+      try {
+        left = s.drain(batch)
+      } catch {
+        // the fiber writes them (and reports what fails)
+        left = batch.map(built)
+      }
+      this.wrote(batch.length - left.length)
+      if (left.length === 0) return
+      this.buffer = (left as Array<Queued>).concat(this.buffer)
+    }
     const wake = s.wake
     s.wake = null
     try {
@@ -622,17 +647,36 @@ const RETRY = Schedule.exponential("10 millis").pipe(Schedule.intersect(Schedule
  * `write`, in order. Closing the scope drains what is queued, then stops. A write that fails is
  * retried three times and then reported with `Effect.logError` (the entry is not written).
  *
+ * With `writeNow` (a synchronous write that answers `undefined` when it cannot write at this
+ * moment), a batch is written as soon as it is due, in the hub's own callback, and the consumer
+ * fiber only takes what `writeNow` could not.
+ *
  * @since 0.1.0
  * @category capture
  */
 export const subscribe = (
   hub: Hub,
   write: (events: ReadonlyArray<Captured>) => Effect.Effect<ReadonlyArray<Exit.Exit<unknown, Chain.AppendError>>>,
-  runner: Runner | null
+  runner: Runner | null,
+  writeNow?: (events: ReadonlyArray<Captured>) => ReadonlyArray<Exit.Exit<unknown, Chain.AppendError>> | undefined
 ): Effect.Effect<void, CaptureInUse, Scope.Scope> =>
   Effect.gen(function* () {
     if (!(hub instanceof HubImpl)) return
-    const subscriber: Subscriber = { wake: null, runner }
+    const drain =
+      writeNow === undefined
+        ? null
+        : (batch: ReadonlyArray<Queued>): ReadonlyArray<Captured> => {
+            const events = batch.map(built)
+            const exits = writeNow(events)
+            if (exits === undefined) return events
+            const failed: Array<Captured> = []
+            for (let i = 0; i < events.length; i++) {
+              const exit = exits[i]
+              if (exit !== undefined && Exit.isFailure(exit)) failed.push(events[i]!)
+            }
+            return failed
+          }
+    const subscriber: Subscriber = { wake: null, runner, drain }
     if (!hub.subscribe(subscriber)) return yield* new CaptureInUse()
     let closing = false
     // a write that failed is retried on its own; the retry schedule is built only then (setting
@@ -660,7 +704,7 @@ export const subscribe = (
           })
           continue
         }
-        const events = batch.map((q): Captured => ({ type: q.type, decisionId: q.decisionId, span: q.span, payload: payloadOf(q) }))
+        const events = batch.map(built)
         const exits = yield* write(events)
         for (let i = 0; i < events.length; i++) {
           const exit = exits[i]

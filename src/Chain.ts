@@ -152,6 +152,15 @@ export interface ChainService {
     entries: ReadonlyArray<{ readonly type: string; readonly payload: Record<string, unknown> }>,
     options?: AppendOptions
   ) => Effect.Effect<ReadonlyArray<Exit.Exit<Chained, AppendError>>>
+  /**
+   * `appendAll`, done now, without a fiber: when the store is synchronous (memory, a file without
+   * group commit) and no batch is being written. Otherwise `undefined`, and nothing is appended
+   * (`appendAll` then queues). Auto-capture drains through here.
+   */
+  readonly appendAllNow: (
+    entries: ReadonlyArray<{ readonly type: string; readonly payload: Record<string, unknown> }>,
+    options?: AppendOptions
+  ) => ReadonlyArray<Exit.Exit<Chained, AppendError>> | undefined
   readonly position: Effect.Effect<Position>
   /** The store's lines up to the head at this moment, taken in order with the appends. */
   readonly snapshot: Effect.Effect<Snapshot, ChainClosed>
@@ -487,6 +496,16 @@ export const make = Effect.gen(function* () {
         writing = true
         return Effect.flatMap(lead, () => answer ?? Effect.die(new Error("acttrace: an append was not answered")))
       }),
+    appendAllNow: (items, options) => {
+      if (closed || writing || pending.length > 0 || store.appendSync === undefined) return undefined
+      const answers = new Array<Exit.Exit<Chained, AppendError>>(items.length)
+      const flag = options?.flagRedactions ?? false
+      writeNow(
+        items.map((item, i): Job => ({ type: item.type, payload: item.payload, flag, done: (r) => (answers[i] = r) })),
+        store.appendSync
+      )
+      return answers
+    },
     appendAll: (items, options) =>
       Effect.suspend(() => {
         if (items.length === 0) return Effect.succeed([])

@@ -221,6 +221,34 @@ describe("Chain.appendAll", () => {
       }).pipe(Effect.provide(logOver(store())))
     )
   }
+
+  it.effect("appendAllNow writes at once with a synchronous store, with the same answers as appendAll", () =>
+    Effect.gen(function* () {
+      const chain = yield* Chain.Chain
+      const before = (yield* chain.position).entries
+      const exits = chain.appendAllNow(batch(10, 3), { flagRedactions: true })
+      // nothing in between: written before this line runs on
+      expect(exits?.map((e) => e._tag)).toEqual(Array.from({ length: 10 }, (_, i) => (i === 3 ? "Failure" : "Success")))
+      expect((yield* chain.position).entries).toBe(before + 9)
+      const all = (yield* rows).filter((r) => r.type === "tool_call")
+      expect(all.map((r) => (r.payload["arguments"] as { i: number }).i)).toEqual([0, 1, 2, 4, 5, 6, 7, 8, 9])
+      expect(Either.isRight(yield* verifyStore)).toBe(true)
+    }).pipe(Effect.provide(logOver(Store.layerMemory())))
+  )
+
+  it.effect("appendAllNow declines (writing nothing) while a batch is being written, and with an asynchronous store", () =>
+    Effect.gen(function* () {
+      const chain = yield* Chain.Chain
+      const before = (yield* chain.position).entries
+      expect(chain.appendAllNow(batch(3, null))).toBeUndefined()
+      // the group-commit store writes asynchronously: while its batch is in flight, nothing now
+      const fiber = yield* Effect.fork(chain.appendAll(batch(5, null)))
+      yield* Effect.yieldNow()
+      expect(chain.appendAllNow(batch(3, null))).toBeUndefined()
+      yield* Fiber.join(fiber)
+      expect((yield* chain.position).entries).toBe(before + 5)
+    }).pipe(Effect.provide(logOver(fileStore(freshPath("appendallnow"), { groupCommit: true }))))
+  )
 })
 
 describe("AuditLog: closing", () => {

@@ -27,6 +27,7 @@ export interface Run<A, E> {
   readonly rows: ReadonlyArray<Row>
   readonly text: string
   readonly warnings: ReadonlyArray<string>
+  readonly errors: ReadonlyArray<string>
 }
 
 export interface Setup {
@@ -34,6 +35,8 @@ export interface Setup {
   readonly interceptors?: ReadonlyArray<Capture.Interceptor<any>>
   readonly pricing?: Layer.Layer<Pricing.Pricing, unknown>
   readonly tagPromiseCalls?: boolean
+  /** a store without a synchronous append (as a file store with group commit is) */
+  readonly asyncStore?: boolean
 }
 
 /** Run `program` against a fresh signed in-memory log fed by `hub`; the rows once it closed. */
@@ -41,12 +44,16 @@ export const runLogged = async <A, E>(
   program: Effect.Effect<A, E, AuditLog.AuditLog | Redactor.Redactor>,
   setup: Setup = {}
 ): Promise<Run<A, E>> => {
-  const store = Effect.runSync(Store.makeMemory())
+  const memory = Effect.runSync(Store.makeMemory())
+  const store: Store.StoreService = setup.asyncStore === true ? { ...memory, appendSync: undefined } : memory
   const warnings: Array<string> = []
+  const errors: Array<string> = []
   const logger = Logger.replace(
     Logger.defaultLogger,
     Logger.make(({ logLevel, message }) => {
-      if (logLevel._tag === "Warning") warnings.push(String(Array.isArray(message) ? message.join(" ") : message))
+      const text = String(Array.isArray(message) ? message.join(" ") : message)
+      if (logLevel._tag === "Warning") warnings.push(text)
+      if (logLevel._tag === "Error") errors.push(text)
     })
   )
   const layer = AuditLog.layer({ system: "capture-test", riskTier: "high", tagPromiseCalls: setup.tagPromiseCalls }).pipe(
@@ -64,7 +71,7 @@ export const runLogged = async <A, E>(
   const lines = text.split("\n").filter((l) => l.length > 0)
   const verdict = Verify.lines(lines, { key })
   if (verdict._tag === "Left") throw new Error(`the log does not verify: ${verdict.left.message}`)
-  return { exit, rows: lines.map((l) => JSON.parse(l) as Row), text, warnings }
+  return { exit, rows: lines.map((l) => JSON.parse(l) as Row), text, warnings, errors }
 }
 
 export const ofType = (rows: ReadonlyArray<Row>, type: string) => rows.filter((r) => r.type === type)

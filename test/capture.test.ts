@@ -464,6 +464,34 @@ describe("the capture queue", () => {
     expect(ofType(rows, "tool_call").map((r) => r.payload["name"])).toEqual(["early"])
   })
 
+  for (const asyncStore of [false, true]) {
+    it(`calls are written while the app runs, ${asyncStore ? "by the consumer fiber (the store has no synchronous append)" : "by the hub's own callback (the store appends synchronously)"}; a refused one is reported, the rest kept in order`, async () => {
+      const hub = Capture.make()
+      const { exit, rows, errors } = await runLogged(
+        Effect.gen(function* () {
+          const log = yield* AuditLog.AuditLog
+          for (let round = 0; round < 4; round++) {
+            for (let i = 0; i < 50; i++) {
+              const n = round * 50 + i
+              hub.emit({ type: "tool_call", decisionId: null, span: null, payload: n === 120 ? { name: "bad", arguments: { f: () => n } } : Capture.toolPayload("t", { args: [n] }, "success", 1) })
+            }
+            yield* log.append("decision_record", { round })
+            // past the hub's wake (and the refused call's retries): the round's calls are written
+            // without a flush
+            yield* Effect.promise(() => new Promise((r) => setTimeout(r, round === 2 ? 250 : 80)))
+            expect(hub.pending()).toBe(0)
+          }
+        }),
+        { hub, asyncStore }
+      )
+      expect(exit._tag).toBe("Success")
+      const calls = ofType(rows, "tool_call").map((r) => (r.payload["arguments"] as { args: Array<number> }).args[0])
+      expect(calls).toEqual(Array.from({ length: 200 }, (_, n) => n).filter((n) => n !== 120))
+      expect(errors.some((e) => e.includes("tool_call could not be written"))).toBe(true)
+      expect(ofType(rows, "decision_record")).toHaveLength(4)
+    })
+  }
+
   it("a second log on the same hub gets CaptureInUse", async () => {
     const hub = Capture.make()
     const { exit } = await runLogged(
