@@ -4,11 +4,24 @@
  * - Per model call: Chat Completions calls with the real `openai` client against the local
  *   provider server (a separate process on 127.0.0.1), made from one Effect program with
  *   `Effect.tryPromise`, with the AuditLog layer open (signed memory store, default redaction,
- *   pricing). Blocks of 100 calls alternate between arms, 1,000 calls per arm:
+ *   pricing). Three arms:
  *   - plain: the client's own `fetch`, nothing recorded;
- *   - captured: `Capture` fetch, every call chained (before the program ends: the scope drains);
+ *   - captured: `Capture` fetch, every call chained;
  *   - captured in decisions: the same, ten calls per decision, so the calls are tagged (async
  *     context tracking is on while a decision is open) and each decision adds its own two entries.
+ * - The target's measure, "added wall time at 1,000 calls": rounds of 1,000 plain and 1,000
+ *   captured calls, made alternately call by call (which one goes first alternates too), so the
+ *   machine's drift, tens of percent within a second here, falls on both arms alike. The hub
+ *   writes its batches as it does in an app (due 50 ms after a call), in its own timer callback,
+ *   which runs during whichever call is in flight; the hub's `stats().writeMillis`, read around
+ *   every call, takes that time out of the call it fell in and charges it to the captured arm.
+ *   A round ends with a flush, also charged to it. A round's ratio is (captured calls + all the
+ *   writing) / plain calls; the report gives the pooled ratio of all rounds, their median and a
+ *   95 % interval for the mean.
+ * - In decisions (informational): blocks of 50 calls, ten per decision, against blocks of 50 plain
+ *   calls, alternating.
+ * - For comparison, the literal form: 1,000 plain calls in a row, then 1,000 captured, then 1,000
+ *   plain (noisy: the drift falls between the runs).
  * - Burst: 100,000 `llm_call` events emitted from plain JavaScript at once, timed until the last
  *   is chained in a memory store.
  *
@@ -29,7 +42,9 @@ import * as Signer from "../src/Signer.js"
 import * as Store from "../src/Store.js"
 
 const QUICK = process.env["BENCH_QUICK"] === "1"
-const ROUNDS = QUICK ? 2 : 5
+/** runs (each with a log of its own), and 1,000-call rounds per run */
+const RUNS = QUICK ? 2 : 5
+const ROUNDS = QUICK ? 1 : 3
 const BURST = QUICK ? 20_000 : 100_000
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US")
@@ -52,7 +67,7 @@ const logLayer = (hub: Capture.Hub) =>
   )
 
 const BLOCK = 50
-const BLOCKS = QUICK ? 10 : 20
+const CALLS = 1000
 
 const block = (client: OpenAI, offset: number, n = BLOCK) =>
   Effect.gen(function* () {
@@ -63,11 +78,21 @@ const block = (client: OpenAI, offset: number, n = BLOCK) =>
     }
   })
 
-/** Milliseconds per arm, summed over alternating blocks, all in one program under the log. */
+interface Round {
+  readonly plain: number
+  /** the captured calls and all the writing */
+  readonly captured: number
+  /** the hub's writing alone */
+  readonly writing: number
+}
+
+/** One log: 1,000-pair rounds, blocks in decisions against plain blocks, and one literal triple. */
 const perCall = (url: string) => {
   const hub = Capture.make()
   const plain = new OpenAI({ apiKey: "k", baseURL: `${url}/v1`, maxRetries: 0 })
   const captured = new OpenAI({ apiKey: "k", baseURL: `${url}/v1`, maxRetries: 0, fetch: hub.fetch })
+  const call = (client: OpenAI, i: number) =>
+    Effect.tryPromise(() => client.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: `Classify ticket ${i}: the card was charged twice.` }] }))
   return Effect.runPromise(
     Effect.gen(function* () {
       const log = yield* AuditLog.AuditLog
@@ -85,40 +110,56 @@ const perCall = (url: string) => {
           (d) => log.withDecision({ input: { ticket: offset + d }, actor: "bench" }, () => block(captured, offset + d * 10, 10)),
           { discard: true }
         )
+      const round = Effect.gen(function* () {
+        const t = { plain: 0, captured: 0, writing: 0 }
+        let written = hub.stats().writeMillis
+        /** a call's own time: without the hub's writing that fell in it (charged to capture) */
+        const own = (start: number) => {
+          const now = performance.now()
+          const w = hub.stats().writeMillis
+          const wrote = w - written
+          written = w
+          t.captured += wrote
+          t.writing += wrote
+          return now - start - wrote
+        }
+        for (let i = 0; i < CALLS; i++) {
+          const plainFirst = i % 2 === 0
+          const t0 = performance.now()
+          yield* call(plainFirst ? plain : captured, i)
+          const a = own(t0)
+          const t1 = performance.now()
+          yield* call(plainFirst ? captured : plain, i)
+          const b = own(t1)
+          t.plain += plainFirst ? a : b
+          t.captured += plainFirst ? b : a
+        }
+        const f = performance.now()
+        yield* Capture.flush(hub)
+        // the flush's whole time: its writing (added by `own`) and the rest
+        t.captured += own(f)
+        return t
+      })
       // warm up every arm
+      yield* round
       for (let w = 0; w < 3; w++) {
         yield* timed(block(plain, 0))
-        yield* timed(block(captured, 0))
         yield* timed(inDecisions(0))
       }
-      // each captured block is compared with the plain blocks just before and after it, so a
-      // drift of the machine's speed (which is large here) falls on both sides of a pair
-      const t = { plain: 0, captured: 0, decisions: 0 }
-      const pairs = { captured: [] as Array<number>, decisions: [] as Array<number> }
-      let before = yield* timed(block(plain, 0))
-      for (let b = 0; b < BLOCKS; b++) {
-        const c = yield* timed(block(captured, b * BLOCK))
-        const mid = yield* timed(block(plain, b * BLOCK))
-        const d = yield* timed(inDecisions(b * BLOCK))
-        const after = yield* timed(block(plain, b * BLOCK))
-        pairs.captured.push(c / ((before + mid) / 2))
-        pairs.decisions.push(d / ((mid + after) / 2))
-        t.plain += mid
-        t.captured += c
-        t.decisions += d
-        before = after
+      const rounds: Array<Round> = []
+      for (let r = 0; r < ROUNDS; r++) rounds.push(yield* round)
+      // in decisions, blocks of 50 against plain blocks of 50
+      const decisions = { plain: 0, captured: 0 }
+      for (let b = 0; b < (QUICK ? 4 : 10); b++) {
+        decisions.plain += yield* timed(block(plain, b * BLOCK))
+        decisions.captured += yield* timed(inDecisions(b * BLOCK))
       }
-      // the target's own measure: 1,000 calls in a row each way, the captured ones all chained
-      // before the time is taken
-      const thousand: Array<number> = []
-      for (let r = 0; r < 2; r++) {
-        const p1 = yield* timed(block(plain, 0, 1000))
-        const c = yield* timed(block(captured, 0, 1000))
-        const p2 = yield* timed(block(plain, 0, 1000))
-        thousand.push(c / ((p1 + p2) / 2))
-      }
-      const n = BLOCK * BLOCKS
-      return { plain: t.plain / n, captured: t.captured / n, decisions: t.decisions / n, pairs, thousand, entries: (yield* log.position).entries }
+      // the literal form: 1,000 calls in a row each way, the captured ones all chained before the
+      // time is taken
+      const p1 = yield* timed(block(plain, 0, CALLS))
+      const c = yield* timed(block(captured, 0, CALLS))
+      const p2 = yield* timed(block(plain, 0, CALLS))
+      return { rounds, decisions, literal: c / ((p1 + p2) / 2) }
     }).pipe(Effect.provide(logLayer(hub)))
   )
 }
@@ -143,30 +184,35 @@ const burst = async (): Promise<number> => {
 const main = async () => {
   const server = await startServer()
   try {
-    console.log(`\nauto-capture (openai chat calls against a local server; ${fmt(BLOCK * BLOCKS)} calls per arm, alternating blocks of ${BLOCK})`)
+    console.log(`\nauto-capture (openai chat calls against a local server; ${RUNS * ROUNDS} rounds of ${fmt(CALLS)} plain and ${fmt(CALLS)} captured calls, alternating call by call; the hub's writing charged to capture)`)
     const runs: Array<Awaited<ReturnType<typeof perCall>>> = []
-    for (let r = 0; r < ROUNDS; r++) runs.push(await perCall(server.url))
+    for (let r = 0; r < RUNS; r++) runs.push(await perCall(server.url))
+    const rounds = runs.flatMap((r) => r.rounds)
     const pct = (ratio: number) => (ratio - 1) * 100
-    const quartiles = (xs: Array<number>) => {
-      const s = [...xs].sort((a, b) => a - b)
-      return [s[Math.floor(s.length / 4)]!, s[Math.floor(s.length / 2)]!, s[Math.floor((3 * s.length) / 4)]!].map(pct)
-    }
-    const captured = quartiles(runs.flatMap((r) => r.pairs.captured))
-    const decisions = quartiles(runs.flatMap((r) => r.pairs.decisions))
-    const perRun = runs.map((r) => pct(median(r.pairs.captured)).toFixed(1)).join(" ")
-    const us = (ms: number) => (ms * 1000).toFixed(0)
-    const mid = median(runs.map((r) => r.plain))
-    const n = runs.length * BLOCKS
-    console.log(`  plain call                                 ${us(mid).padStart(6)} µs   (median of ${ROUNDS} runs)`)
-    const thousand = runs.flatMap((r) => r.thousand)
+    const ratios = rounds.map((r) => r.captured / r.plain)
+    const pooled = rounds.reduce((a, r) => a + r.captured, 0) / rounds.reduce((a, r) => a + r.plain, 0)
+    const mean = ratios.reduce((a, x) => a + x, 0) / ratios.length
+    const sd = Math.sqrt(ratios.reduce((a, x) => a + (x - mean) ** 2, 0) / Math.max(1, ratios.length - 1))
+    // two-sided 95 % quantiles of Student's t for 1..30 degrees of freedom, then the normal one
+    const T = [12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23, 2.2, 2.18, 2.16, 2.14, 2.13, 2.12, 2.11, 2.1, 2.09, 2.09, 2.08, 2.07, 2.07, 2.06, 2.06, 2.06, 2.05, 2.05, 2.05, 2.04]
+    const half = ((T[ratios.length - 2] ?? 1.96) * sd) / Math.sqrt(ratios.length)
+    const us = (ms: number) => ((ms * 1000) / CALLS).toFixed(0)
+    const plainTotal = rounds.reduce((a, r) => a + r.plain, 0)
+    const writing = rounds.reduce((a, r) => a + r.writing, 0)
+    console.log(`  plain call                                 ${us(median(rounds.map((r) => r.plain))).padStart(6)} µs   (median of ${rounds.length} rounds)`)
     console.log(
-      `  1,000 calls captured vs 1,000 plain   added ${pct(median(thousand)).toFixed(1).padStart(6)} %    median of ${thousand.length} (target <= 5%): ${thousand.map((x) => pct(x).toFixed(1)).join(" ")}`
+      `  1,000 calls captured vs 1,000 plain   added ${pct(pooled).toFixed(1).padStart(6)} %    pooled over ${rounds.length} rounds (target <= 5%); median ${pct(median(ratios)).toFixed(1)} %, 95 % interval of the mean ${pct(mean - half).toFixed(1)} .. ${pct(mean + half).toFixed(1)} %; rounds: ${ratios.map((x) => pct(x).toFixed(1)).join(" ")}`
     )
     console.log(
-      `  blocks of ${BLOCK}, each chained at its end  added ${captured[1]!.toFixed(1).padStart(6)} %    median of ${n} block pairs; quartiles ${captured[0]!.toFixed(1)} / ${captured[2]!.toFixed(1)}; per run ${perRun} (no overlap with I/O: the CPU cost)`
+      `    of which the hub's writing            ${((writing / plainTotal) * 100).toFixed(1).padStart(6)} %    ${((writing * 1000) / (rounds.length * CALLS)).toFixed(1)} µs per call; the rest is the fetch wrapper, in the calls`
     )
+    const d = runs.map((r) => r.decisions.captured / r.decisions.plain)
     console.log(
-      `  captured, in decisions (10 per decision) added ${decisions[1]!.toFixed(1).padStart(6)} %    quartiles ${decisions[0]!.toFixed(1)} / ${decisions[2]!.toFixed(1)} (async context tracking on, plus the decisions' own entries)`
+      `  captured, in decisions (10 per decision) added ${pct(median(d)).toFixed(1).padStart(6)} %    median of ${d.length} runs of alternating blocks of ${BLOCK}: ${d.map((x) => pct(x).toFixed(1)).join(" ")} (async context tracking on, plus the decisions' own entries)`
+    )
+    const literal = runs.map((r) => r.literal)
+    console.log(
+      `  literal form, 1,000 in a row each way  added ${pct(median(literal)).toFixed(1).padStart(6)} %    median of ${literal.length}: ${literal.map((x) => pct(x).toFixed(1)).join(" ")} (the machine's drift falls between the runs)`
     )
     await burst() // warm up
     const rates: Array<number> = []

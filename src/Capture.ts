@@ -47,7 +47,7 @@ import * as Tracer from "effect/Tracer"
 import type * as AuditLog from "./AuditLog.js"
 import type * as Chain from "./Chain.js"
 import { currentDecision } from "./internal/decision.js"
-import { type BodyReader, describeError, eventReader, jsonReader, providerCall, type Tally } from "./internal/providers.js"
+import { type BodyReader, bodyReader, describeError, providerCall, type Tally } from "./internal/providers.js"
 import type * as Pricing from "./Pricing.js"
 import type * as Redactor from "./Redactor.js"
 
@@ -398,6 +398,27 @@ export interface Hub {
   readonly tool: <Args extends ReadonlyArray<unknown>, R>(name: string, fn: (...args: Args) => R) => (...args: Args) => Promise<Awaited<R>>
   /** captured calls not yet written */
   readonly pending: () => number
+  /** What capture has done so far, and the time its writing took on this thread. */
+  readonly stats: () => HubStats
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface HubStats {
+  /** calls captured */
+  readonly emitted: number
+  /** calls written to the log (or given up on after their retries) */
+  readonly written: number
+  /** batches written */
+  readonly batches: number
+  /**
+   * Milliseconds spent building and writing batches: the part of capture's cost that is not in
+   * the calls themselves. Work on this thread, except that a store writing asynchronously (a file
+   * with group commit) adds the time its batches wait for the disk.
+   */
+  readonly writeMillis: number
 }
 
 interface Subscriber {
@@ -480,6 +501,7 @@ class HubImpl implements Hub {
     if (s.drain !== null && this.buffer.length > 0) {
       const batch = this.buffer
       this.buffer = []
+      const started = performance.now()
       let left: ReadonlyArray<Captured>
       try {
         left = s.drain(batch)
@@ -487,6 +509,8 @@ class HubImpl implements Hub {
         // the fiber writes them (and reports what fails)
         left = batch.map(built)
       }
+      this.writeMillis += performance.now() - started
+      if (left.length < batch.length) this.batches++
       this.wrote(batch.length - left.length)
       if (left.length === 0) return
       this.buffer = (left as Array<Queued>).concat(this.buffer)
@@ -501,6 +525,11 @@ class HubImpl implements Hub {
   }
 
   readonly pending = (): number => this.emitted - this.written
+
+  batches = 0
+  writeMillis = 0
+
+  readonly stats = (): HubStats => ({ emitted: this.emitted, written: this.written, batches: this.batches, writeMillis: this.writeMillis })
 
   buffered(): number {
     return this.buffer.length
@@ -704,8 +733,11 @@ export const subscribe = (
           })
           continue
         }
+        const started = performance.now()
         const events = batch.map(built)
         const exits = yield* write(events)
+        hub.writeMillis += performance.now() - started
+        hub.batches++
         for (let i = 0; i < events.length; i++) {
           const exit = exits[i]
           if (exit !== undefined && Exit.isFailure(exit)) yield* retry(events[i]!)
@@ -1006,7 +1038,7 @@ function captureFetch(hub: HubImpl, base: typeof globalThis.fetch): typeof globa
     const method = (init?.method ?? (input instanceof Request ? input.method : "GET")).toUpperCase()
     const headersIn = init?.headers ?? (input instanceof Request ? input.headers : undefined)
     const explicit = headerIn(headersIn, DECISION_HEADER)
-    const call = method === "POST" ? providerCall(requestUrl(input), method, headerIn(headersIn, "anthropic-version") !== null) : null
+    const call = method === "POST" ? providerCall(requestUrl(input), method, () => headerIn(headersIn, "anthropic-version") !== null) : null
     let sendInput = input
     let sendInit = init
     if (explicit !== null) {
@@ -1086,8 +1118,8 @@ function captureFetch(hub: HubImpl, base: typeof globalThis.fetch): typeof globa
       finish("failure", `HTTP ${response.status}`)
       return response
     }
-    const events = (response.headers.get("content-type") ?? "").includes("text/event-stream")
-    reader = events ? eventReader(call, tally) : jsonReader(call, tally)
+    const headers = response.headers
+    reader = bodyReader(call, tally, () => headers.get("content-type"))
     observe(response, reader, finish)
     return response
   }

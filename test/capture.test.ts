@@ -485,6 +485,11 @@ describe("the capture queue", () => {
         { hub, asyncStore }
       )
       expect(exit._tag).toBe("Success")
+      const stats = hub.stats()
+      expect(stats.emitted).toBe(200)
+      expect(stats.written).toBe(200)
+      expect(stats.batches).toBeGreaterThanOrEqual(4)
+      expect(stats.writeMillis).toBeGreaterThan(0)
       const calls = ofType(rows, "tool_call").map((r) => (r.payload["arguments"] as { args: Array<number> }).args[0])
       expect(calls).toEqual(Array.from({ length: 200 }, (_, n) => n).filter((n) => n !== 120))
       expect(errors.some((e) => e.includes("tool_call could not be written"))).toBe(true)
