@@ -84,6 +84,8 @@ interface Round {
   readonly captured: number
   /** the hub's writing alone */
   readonly writing: number
+  /** each pair's captured call minus its plain call (writing taken out), in milliseconds */
+  readonly differences: Array<number>
 }
 
 /** One log: 1,000-pair rounds, blocks in decisions against plain blocks, and one literal triple. */
@@ -111,7 +113,7 @@ const perCall = (url: string) => {
           { discard: true }
         )
       const round = Effect.gen(function* () {
-        const t = { plain: 0, captured: 0, writing: 0 }
+        const t = { plain: 0, captured: 0, writing: 0, differences: [] as Array<number> }
         let written = hub.stats().writeMillis
         /** a call's own time: without the hub's writing that fell in it (charged to capture) */
         const own = (start: number) => {
@@ -133,6 +135,7 @@ const perCall = (url: string) => {
           const b = own(t1)
           t.plain += plainFirst ? a : b
           t.captured += plainFirst ? b : a
+          t.differences.push(plainFirst ? b - a : a - b)
         }
         const f = performance.now()
         yield* Capture.flush(hub)
@@ -205,6 +208,13 @@ const main = async () => {
     )
     console.log(
       `    of which the hub's writing            ${((writing / plainTotal) * 100).toFixed(1).padStart(6)} %    ${((writing * 1000) / (rounds.length * CALLS)).toFixed(1)} µs per call; the rest is the fetch wrapper, in the calls`
+    )
+    // the calls' part, robustly: the median pair difference is not moved by the stalls of tens of
+    // milliseconds that this machine gives one call now and then
+    const wrapper = median(rounds.flatMap((r) => r.differences))
+    const robust = (wrapper * rounds.length * CALLS + writing) / plainTotal
+    console.log(
+      `    the wrapper, median pair difference   ${((wrapper * rounds.length * CALLS * 100) / plainTotal).toFixed(1).padStart(6)} %    ${(wrapper * 1000).toFixed(1)} µs per call; with the writing: ${(robust * 100).toFixed(1)} % added`
     )
     const d = runs.map((r) => r.decisions.captured / r.decisions.plain)
     console.log(

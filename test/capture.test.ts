@@ -478,7 +478,7 @@ describe("the capture queue", () => {
             yield* log.append("decision_record", { round })
             // past the hub's wake (and the refused call's retries): the round's calls are written
             // without a flush
-            yield* Effect.promise(() => new Promise((r) => setTimeout(r, round === 2 ? 250 : 80)))
+            yield* Effect.promise(() => new Promise((r) => setTimeout(r, round === 2 ? 300 : 150)))
             expect(hub.pending()).toBe(0)
           }
         }),
