@@ -47,7 +47,7 @@ import * as Tracer from "effect/Tracer"
 import type * as AuditLog from "./AuditLog.js"
 import type * as Chain from "./Chain.js"
 import { currentDecision } from "./internal/decision.js"
-import { type BodyReader, bodyReader, describeError, providerCall, type Tally } from "./internal/providers.js"
+import { type BodyReader, describeError, eventReader, jsonReader, providerCall, type ProviderCall, type Tally } from "./internal/providers.js"
 import type * as Pricing from "./Pricing.js"
 import type * as Redactor from "./Redactor.js"
 
@@ -860,9 +860,6 @@ const retryOf = (h: RequestInit["headers"]): number => {
  */
 type Ending = Outcome | "end" | "cancel"
 
-/** What the body of a response reported is recorded once: at its end, on a failure, or on cancel. */
-type Finish = (ending: Ending, error?: string) => void
-
 const judge = (ending: Ending, error: string | undefined, tally: Tally): readonly [Outcome, string | undefined] => {
   if (ending !== "end" && ending !== "cancel") return [ending, error]
   if (tally.failed !== null) return ["failure", tally.failed]
@@ -870,8 +867,8 @@ const judge = (ending: Ending, error: string | undefined, tally: Tally): readonl
   return ending === "cancel" ? ["aborted", undefined] : ["failure", "the response ended before its final event"]
 }
 
-/** The body as a stream that feeds `reader` as the app reads it, and forwards a cancel. */
-const tapStream = (body: ReadableStream<Uint8Array>, reader: BodyReader, finish: Finish): ReadableStream<Uint8Array> => {
+/** The body as a stream that feeds the watch as the app reads it, and forwards a cancel. */
+const tapStream = (body: ReadableStream<Uint8Array>, watch: Watch): ReadableStream<Uint8Array> => {
   const source = body.getReader()
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -879,32 +876,163 @@ const tapStream = (body: ReadableStream<Uint8Array>, reader: BodyReader, finish:
       try {
         chunk = await source.read()
       } catch (e) {
-        finish("failure", describeError(e))
+        watch.finish("failure", describeError(e))
         controller.error(e)
         return
       }
       if (chunk.done) {
-        reader.end()
-        finish("end")
+        watch.end()
+        watch.finish("end")
         controller.close()
         return
       }
-      reader.push(chunk.value)
+      watch.push(chunk.value)
       controller.enqueue(chunk.value)
     },
     cancel(reason) {
-      finish("cancel")
+      watch.finish("cancel")
       return source.cancel(reason)
     }
   })
 }
 
-/** What a watched response feeds as the app reads it. */
-interface Tap {
-  readonly reader: BodyReader
-  readonly finish: Finish
+/**
+ * One model call the fetch wrapper watches, with all its bookkeeping in one object: what the
+ * response reported so far (the `Tally`); the body as the app reads it (a `BodyReader`
+ * whose kind, JSON or server-sent events, is decided from the content type when first needed: at
+ * once when the app streams the body, but for a body read whole only when the writer builds the
+ * entry, off the caller's path); and, once the call has ended, the queued entry itself, built by
+ * the writer.
+ */
+class Watch implements Tally, BodyReader {
+  readonly type = "llm_call" as const
+  model: string | null = null
+  usage: Pricing.Usage | null = null
+  finishReason: string | null = null
+  done = false
+  failed: string | null = null
   /** the body stream handed out, once asked for */
-  stream: ReadableStream<Uint8Array> | null | undefined
+  stream: ReadableStream<Uint8Array> | null | undefined = undefined
+  private headers: Headers | null = null
+  private inner: BodyReader | null = null
+  private whole: string | undefined = undefined
+  private value: unknown = undefined
+  private hasValue = false
+  private ending: Ending | null = null
+  private error: string | undefined = undefined
+  private latencyMs = 0
+  private fallbackModel: string | null = null
+  private body: Record<string, unknown> | null | undefined = undefined
+
+  constructor(
+    private readonly hub: HubImpl,
+    readonly call: ProviderCall,
+    readonly decisionId: string | null,
+    readonly span: Correlation | null,
+    private readonly started: number,
+    private readonly retry: number,
+    /** the request's JSON text, kept until the call ends (interceptors, a failure's model) */
+    private request: string | null
+  ) {}
+
+  /** The request's JSON, parsed when first asked for. */
+  requestBody(): Record<string, unknown> | null {
+    if (this.body !== undefined) return this.body
+    this.body = null
+    if (this.request !== null) {
+      try {
+        const parsed: unknown = JSON.parse(this.request)
+        if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) this.body = parsed as Record<string, unknown>
+      } catch {
+        this.body = null
+      }
+    }
+    return this.body
+  }
+
+  requestModel(): string | null {
+    const m = this.requestBody()?.["model"]
+    return typeof m === "string" ? m : null
+  }
+
+  /** The response arrived: its body is watched from now on. */
+  watching(headers: Headers): void {
+    this.headers = headers
+  }
+
+  /** Record the call, once: at its body's end, on a failure, or on cancel. */
+  finish(ending: Ending, error?: string): void {
+    if (this.ending !== null) return
+    this.ending = ending
+    this.error = error
+    this.latencyMs = performance.now() - this.started
+    // a failed call may have no response to name the model: the request's, read now (a
+    // response's model is read with its body, by the writer)
+    this.fallbackModel = ending === "end" || ending === "cancel" ? leadingModel(this.request) : this.requestModel()
+    // the queued entry keeps nothing of the request (its text can be a whole prompt)
+    this.request = null
+    this.body = undefined
+    this.hub.queue(this)
+  }
+
+  /** The queued entry's payload, built by the writer. */
+  build(): Record<string, unknown> {
+    if (this.headers !== null) this.settle()
+    const [outcome, why] = judge(this.ending ?? "end", this.error, this)
+    return llmPayload({
+      provider: this.call.provider,
+      model: this.model ?? this.fallbackModel,
+      usage: this.usage,
+      latencyMs: this.latencyMs,
+      finishReason: this.finishReason,
+      outcome,
+      error: why,
+      retry: this.retry
+    })
+  }
+
+  private pick(): BodyReader {
+    if (this.inner === null) {
+      const kind = this.headers?.get("content-type") ?? ""
+      this.inner = kind.includes("text/event-stream") ? eventReader(this.call, this) : jsonReader(this.call, this)
+    }
+    return this.inner
+  }
+
+  push(chunk: Uint8Array): void {
+    this.pick().push(chunk)
+  }
+
+  end(): void {
+    this.pick().end()
+  }
+
+  text(t: string): void {
+    if (this.inner !== null) this.inner.text(t)
+    else this.whole = t
+  }
+
+  parsed(v: unknown): void {
+    if (this.inner !== null) this.inner.parsed(v)
+    else {
+      this.value = v
+      this.hasValue = true
+    }
+  }
+
+  settle(): void {
+    const r = this.pick()
+    if (this.whole !== undefined) {
+      r.text(this.whole)
+      this.whole = undefined
+    }
+    if (this.hasValue) {
+      r.parsed(this.value)
+      this.hasValue = false
+      this.value = undefined
+    }
+    r.settle()
+  }
 }
 
 /**
@@ -912,7 +1040,7 @@ interface Tap {
  * its insertion per call, measured slower in the SDK's midst).
  */
 const TAP: unique symbol = Symbol("acttrace/tap")
-type Watched = Response & { [TAP]?: Tap }
+type Watched = Response & { [TAP]?: Watch }
 
 type Reader = (this: Response) => Promise<unknown>
 
@@ -936,7 +1064,7 @@ const watched = (): object => {
         if (tap === undefined) return body.call(this)
         if (tap.stream === undefined) {
           const original = body.call(this)
-          tap.stream = original === null ? null : tapStream(original, tap.reader, tap.finish)
+          tap.stream = original === null ? null : tapStream(original, tap)
         }
         return tap.stream
       }
@@ -956,7 +1084,7 @@ const watched = (): object => {
         if (tap.stream !== undefined && tap.stream !== null) return own.call(new Response(tap.stream, { headers: this.headers }))
         return read.call(this).then(
           (value) => {
-            feed(tap.reader, value)
+            feed(tap, value)
             tap.finish("end")
             return as === undefined ? value : as(this, value)
           },
@@ -982,14 +1110,15 @@ const watched = (): object => {
 
 /**
  * Watch a response's body as the app reads it, without copying it: the response takes a
- * prototype whose `body` is a stream that feeds `reader` (created when first asked for) and whose
- * whole-body readers hand what they read to `reader` too. (A `clone()` would tee the body:
+ * prototype whose `body` is a stream that feeds the watch (made when first asked for) and whose
+ * whole-body readers hand what they read to it too. (A `clone()` would tee the body:
  * measured at about 80 µs of CPU per call. Defining the readers on each response instead costs
  * little itself, but turns the response into a dictionary-mode object that the SDK's and fetch's
  * own code then reads slowly: measured at 5 to 9 % of a loopback call.)
  */
-const observe = (response: Response, reader: BodyReader, finish: Finish): void => {
-  ;(response as Watched)[TAP] = { reader, finish, stream: undefined }
+const observe = (response: Response, watch: Watch): void => {
+  watch.watching(response.headers)
+  ;(response as Watched)[TAP] = watch
   Object.setPrototypeOf(response, watched())
 }
 
@@ -1010,33 +1139,6 @@ const leadingModel = (text: string | null): string | null => {
   }
 }
 
-/**
- * The queued `llm_call` of a fetched call: built by the consumer, after the body was read. Made
- * here, away from the wrapper's scope, so it keeps only what it needs (not the request's text,
- * which can be a whole prompt).
- */
-const builder = (
-  provider: string,
-  reader: BodyReader | null,
-  tally: Tally,
-  ending: Ending,
-  error: string | undefined,
-  latencyMs: number,
-  retry: number,
-  decisionId: string | null,
-  span: Correlation | null,
-  fallbackModel: string | null
-): Queued => ({
-  type: "llm_call",
-  decisionId,
-  span,
-  build: () => {
-    reader?.settle()
-    const [outcome, why] = judge(ending, error, tally)
-    return llmPayload({ provider, model: tally.model ?? fallbackModel, usage: tally.usage, latencyMs, finishReason: tally.finishReason, outcome, error: why, retry })
-  }
-})
-
 // a declaration, hoisted: the default hub is built while this module loads
 function captureFetch(hub: HubImpl, base: typeof globalThis.fetch): typeof globalThis.fetch {
   return async function capturedFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
@@ -1055,8 +1157,6 @@ function captureFetch(hub: HubImpl, base: typeof globalThis.fetch): typeof globa
     }
     if (call === null) return base(sendInput, sendInit)
     const here = currentOrigin()
-    const decisionId = explicit ?? here.decisionId
-    const span = here.span
 
     // the request's JSON, read only when needed (interceptors, or a failure with no model)
     const sent = init?.body
@@ -1068,29 +1168,12 @@ function captureFetch(hub: HubImpl, base: typeof globalThis.fetch): typeof globa
       text = await new Response(sent).text()
       sendInit = { ...sendInit, method, body: text }
     } else if (sent == null && input instanceof Request && input.body !== null) text = await input.clone().text()
-    let body: Record<string, unknown> | null | undefined
-    const requestBody = (): Record<string, unknown> | null => {
-      if (body !== undefined) return body
-      body = null
-      if (text !== null) {
-        try {
-          const parsed: unknown = JSON.parse(text)
-          if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) body = parsed as Record<string, unknown>
-        } catch {
-          body = null
-        }
-      }
-      return body
-    }
-    const requestModel = (): string | null => {
-      const m = requestBody()?.["model"]
-      return typeof m === "string" ? m : null
-    }
+    const watch = new Watch(hub, call, explicit ?? here.decisionId, here.span, started, retryOf(headersIn), text)
 
     const runner = hub.runner
     if (runner !== null) {
-      const request = requestBody()
-      const outbound: Outbound = { kind: "llm", provider: call.provider, model: requestModel(), ...call.messagesOf(request), tool: null, arguments: null, decisionId }
+      const request = watch.requestBody()
+      const outbound: Outbound = { kind: "llm", provider: call.provider, model: watch.requestModel(), ...call.messagesOf(request), tool: null, arguments: null, decisionId: watch.decisionId }
       const exit = await runner(outbound)
       // a refusal: the interceptor recorded it; nothing leaves, nothing else is recorded
       if (Exit.isFailure(exit)) return refusalResponse(Cause.squash(exit.cause))
@@ -1099,34 +1182,21 @@ function captureFetch(hub: HubImpl, base: typeof globalThis.fetch): typeof globa
         if (input instanceof Request) sendInput = input.url
       }
     }
-    const retry = retryOf(headersIn)
-    const tally: Tally = { model: null, usage: null, finishReason: null, done: false, failed: null }
-    let reader: BodyReader | null = null
-    let recorded = false
-    const finish: Finish = (ending, error) => {
-      if (recorded) return
-      recorded = true
-      // a failed call may have no response to name the model: the request's, read now (a
-      // response's model is read with its body, by the consumer)
-      const fallback = ending === "end" || ending === "cancel" ? leadingModel(text) : requestModel()
-      hub.queue(builder(call.provider, reader, tally, ending, error, performance.now() - started, retry, decisionId, span, fallback))
-    }
 
     let response: Response
     try {
       response = await base(sendInput, sendInit)
     } catch (e) {
-      finish(init?.signal?.aborted === true ? "aborted" : "failure", describeError(e))
+      // (a fetch that throws instead of rejecting lands here too)
+      watch.finish(init?.signal?.aborted === true ? "aborted" : "failure", describeError(e))
       throw e
     }
     if (!response.ok) {
       // never the error body: it can echo the request
-      finish("failure", `HTTP ${response.status}`)
+      watch.finish("failure", `HTTP ${response.status}`)
       return response
     }
-    const headers = response.headers
-    reader = bodyReader(call, tally, () => headers.get("content-type"))
-    observe(response, reader, finish)
+    observe(response, watch)
     return response
   }
 }

@@ -255,6 +255,27 @@ describe("Capture.fetch with the openai and @anthropic-ai/sdk clients", () => {
     for (const c of calls) expect(c.payload).toMatchObject({ model: "gpt-4o-2024-08-06", outcome: "success", cost: "0.00575 USD" })
   })
 
+  it("a fetch that fails, by rejecting or by throwing, is recorded as a failure with the request's model", async () => {
+    const hub = Capture.make()
+    const body = JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "q" }] })
+    const refused = hub.wrapFetch(() => Promise.reject(new TypeError("fetch failed")))
+    const throwing = hub.wrapFetch(() => {
+      throw new RangeError("bad init")
+    })
+    const { rows } = await runLogged(
+      Effect.promise(async () => {
+        await expect(refused("http://127.0.0.1:9/v1/chat/completions", { method: "POST", body })).rejects.toThrow("fetch failed")
+        await expect(throwing("http://127.0.0.1:9/v1/chat/completions", { method: "POST", body })).rejects.toThrow("bad init")
+      }),
+      { hub }
+    )
+    const calls = ofType(rows, "llm_call")
+    expect(calls.map((c) => [c.payload["model"], c.payload["outcome"], c.payload["error"]])).toEqual([
+      ["gpt-4o", "failure", "TypeError: fetch failed"],
+      ["gpt-4o", "failure", "RangeError: bad init"]
+    ])
+  })
+
   it("requests to other endpoints pass through unrecorded", async () => {
     const hub = Capture.make()
     const { rows } = await runLogged(

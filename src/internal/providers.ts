@@ -102,47 +102,6 @@ export const jsonReader = (call: ProviderCall, tally: Tally): BodyReader => {
   }
 }
 
-/**
- * A body whose kind (JSON or server-sent events) is decided from `contentType` when first needed:
- * at once when the app streams it (events are read as they arrive), but for a body the app reads
- * whole, only when settled (by the capture consumer, off the caller's path).
- */
-export const bodyReader = (call: ProviderCall, tally: Tally, contentType: () => string | null): BodyReader => {
-  let inner: BodyReader | null = null
-  const pick = (): BodyReader =>
-    (inner ??= (contentType() ?? "").includes("text/event-stream") ? eventReader(call, tally) : jsonReader(call, tally))
-  let whole: string | undefined
-  let value: unknown
-  let parsed = false
-  return {
-    push: (chunk) => pick().push(chunk),
-    end: () => pick().end(),
-    text: (t) => {
-      if (inner !== null) inner.text(t)
-      else whole = t
-    },
-    parsed: (v) => {
-      if (inner !== null) inner.parsed(v)
-      else {
-        value = v
-        parsed = true
-      }
-    },
-    settle: () => {
-      const r = pick()
-      if (whole !== undefined) {
-        r.text(whole)
-        whole = undefined
-      }
-      if (parsed) {
-        r.parsed(value)
-        parsed = false
-      }
-      r.settle()
-    }
-  }
-}
-
 /** A body of server-sent events: read as it arrives (a cancel is judged by the events seen). */
 export const eventReader = (call: ProviderCall, tally: Tally): BodyReader => {
   const feed = call.events(tally)
