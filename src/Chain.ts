@@ -510,6 +510,9 @@ export const make = Effect.gen(function* () {
       Effect.suspend(() => {
         if (items.length === 0) return Effect.succeed([])
         if (closed) return Effect.succeed(items.map(() => Exit.fail(new ChainClosed())))
+        // a synchronous store and nobody writing: the whole batch here and now
+        const now = service.appendAllNow(items, options)
+        if (now !== undefined) return Effect.succeed(now)
         const answers = new Array<Exit.Exit<Chained, AppendError>>(items.length)
         let left = items.length
         let resume: ((done: Effect.Effect<void>) => void) | undefined
@@ -525,19 +528,14 @@ export const make = Effect.gen(function* () {
             }
           })
         )
-        // every job is answered with an Exit, which is what the caller gets back
-        const collect = Effect.sync(() => answers)
-        if (!writing && pending.length === 0 && store.appendSync !== undefined) {
-          writeNow(jobs, store.appendSync)
-          return collect
-        }
         for (const job of jobs) pending.push(job)
         const all = Effect.zipRight(
           Effect.async<void>((r) => {
             if (left === 0) r(Effect.void)
             else resume = r
           }),
-          collect
+          // every job is answered with an Exit, which is what the caller gets back
+          Effect.sync(() => answers)
         )
         if (writing) {
           wake()
