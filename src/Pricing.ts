@@ -186,6 +186,16 @@ const plain = (n: BigDecimal.BigDecimal): string => {
   return negative ? `-${text}` : text
 }
 
+/**
+ * The rates that apply (USD per million tokens): input, output, cache reads and cache writes, at
+ * the long-context tier or not. A cache read is charged as input when the price names no rate for
+ * it, and so is a cache write.
+ */
+const ratesOf = (price: ModelPrice, long: boolean): readonly [string, string, string, string] => {
+  const tier = long ? price.longContext : undefined
+  return [tier?.input ?? price.input, tier?.output ?? price.output, tier?.cachedInput ?? price.cachedInput ?? tier?.input ?? price.input, price.cacheWrite ?? price.input]
+}
+
 const count = (n: number | null): bigint => (n === null || !Number.isFinite(n) || n < 0 ? 0n : BigInt(Math.trunc(n)))
 
 /**
@@ -202,11 +212,8 @@ export const costOf = (price: ModelPrice, usage: Usage): BigDecimal.BigDecimal =
   const input = count(usage.input_tokens)
   const separate = price.provider === "anthropic"
   const prompt = separate ? input + cached + write : input
-  const tier = price.longContext !== undefined && prompt > BigInt(price.longContext.above) ? price.longContext : undefined
-  const inRate = perToken(tier?.input ?? price.input)
-  const outRate = perToken(tier?.output ?? price.output)
-  const cachedRate = perToken(tier?.cachedInput ?? price.cachedInput ?? tier?.input ?? price.input)
-  const writeRate = perToken(price.cacheWrite ?? price.input)
+  const long = price.longContext !== undefined && prompt > BigInt(price.longContext.above)
+  const [inRate, outRate, cachedRate, writeRate] = ratesOf(price, long).map(perToken) as [BigDecimal.BigDecimal, BigDecimal.BigDecimal, BigDecimal.BigDecimal, BigDecimal.BigDecimal]
   const uncached = separate ? input : input > cached ? input - cached : 0n
   const parts = [
     BigDecimal.multiply(inRate, BigDecimal.fromBigInt(uncached)),
@@ -247,11 +254,7 @@ const compiled = new WeakMap<ModelPrice, { readonly base: Scaled | null; readonl
 const compile = (price: ModelPrice) => {
   let c = compiled.get(price)
   if (c === undefined) {
-    const write = price.cacheWrite ?? price.input
-    const base = scaledRates([price.input, price.output, price.cachedInput ?? price.input, write])
-    const t = price.longContext
-    const long = t === undefined ? null : scaledRates([t.input, t.output, t.cachedInput ?? price.cachedInput ?? t.input, write])
-    c = { base, long }
+    c = { base: scaledRates(ratesOf(price, false)), long: price.longContext === undefined ? null : scaledRates(ratesOf(price, true)) }
     compiled.set(price, c)
   }
   return c
