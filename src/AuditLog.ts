@@ -196,8 +196,14 @@ export const currentDecisionId: Effect.Effect<string | null> = FiberRef.get(curr
 /** The payload with the span's ids (FORMAT A.6), when they have the W3C form. */
 const correlate = (payload: Record<string, unknown>, span: Tracer.AnySpan): Record<string, unknown> => {
   const c = Capture.correlationOf(span)
-  return c === null ? payload : { ...payload, otel_trace_id: c.traceId, otel_span_id: c.spanId }
+  return c === null ? payload : withMembers(payload, spanMembers(c))
 }
+
+/** The members that carry a span's ids, in canonical order. */
+const spanMembers = (c: Capture.Correlation): ReadonlyArray<readonly [string, unknown]> => [
+  ["otel_span_id", c.spanId],
+  ["otel_trace_id", c.traceId]
+]
 
 /**
  * `payload` with members added (they win over a member of the same name), merged in so that the
@@ -369,7 +375,7 @@ export const make = (
         if (!q.known && p["model"] !== null) unpriced.push(p)
       }
       if (!("decision_id" in p)) added.push(["decision_id", event.decisionId])
-      if (event.span !== null) added.push(["otel_span_id", event.span.spanId], ["otel_trace_id", event.span.traceId])
+      if (event.span !== null) added.push(...spanMembers(event.span))
       return { type: event.type, payload: withMembers(p, added) }
     }
     // an unknown model: one warning per model (Pricing keeps count)
