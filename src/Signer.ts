@@ -11,7 +11,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { sha256Hex } from "./Hash.js"
-import { equalConstantTime, FastHmac } from "./internal/hmac.js"
+import { equalConstantTime, FastHmac, keyBytesOf } from "./internal/hmac.js"
 
 /**
  * A key that cannot be used: empty, or not text.
@@ -70,7 +70,9 @@ export class Signer extends Context.Tag("acttrace/Signer")<Signer, SignerService
  * @since 0.1.0
  * @category keys
  */
-export const hmacKeyId = (key: Redacted.Redacted<string>): string => sha256Hex(Buffer.from(Redacted.value(key), "utf8")).slice(0, 16)
+export const hmacKeyId = (key: Redacted.Redacted<string>): string =>
+  // hashed from the text (UTF-8 inside crypto), so no copy of the key lands in a shared Buffer pool
+  sha256Hex(Redacted.value(key)).slice(0, 16)
 
 /**
  * An HMAC-SHA256 signer for a passphrase (its UTF-8 bytes are the key). Fails on an empty key or
@@ -84,7 +86,11 @@ export const makeHmac = (key: Redacted.Redacted<string>): Effect.Effect<SignerSe
     const text = Redacted.value(key)
     if (text.length === 0) return Effect.fail(new InvalidKey({ reason: "the key is empty" }))
     if (!text.isWellFormed()) return Effect.fail(new InvalidKey({ reason: "the key is not valid text (lone surrogate)" }))
-    const mac = new FastHmac(Buffer.from(text, "utf8"))
+    // the key is held only in the closures of `mac` (see FastHmac); the service's one reference to
+    // it is the Redacted `key`
+    const bytes = keyBytesOf(text)
+    const mac = new FastHmac(bytes)
+    bytes.fill(0)
     const identity: Identity = { alg: "hmac-sha256", keyId: hmacKeyId(key) }
     return Effect.succeed<SignerService>({
       identity: Option.some(identity),

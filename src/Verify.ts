@@ -26,7 +26,7 @@ import * as Canonical from "./Canonical.js"
 import * as Entry from "./Entry.js"
 import { GENESIS, sealDigest } from "./Hash.js"
 import { type FastParsed, FastLine, FastReference, hexAt, plainAt } from "./internal/fast.js"
-import { equalBytesConstantTime, equalConstantTime, FastHmac } from "./internal/hmac.js"
+import { equalBytesConstantTime, equalConstantTime, FastHmac, keyBytesOf } from "./internal/hmac.js"
 import { Kernel, R_HASH, R_NEXT, R_PREV, R_START } from "./internal/kernel.js"
 import { LineError, LineReader } from "./internal/line.js"
 import { ScanFailure } from "./internal/scanner.js"
@@ -234,9 +234,12 @@ interface Config {
   seal: SealCheck | undefined
   /** the pack's first entry is an `audit_open` naming acttrace as producer: a keyed check wants a seal */
   sealRequired: boolean
-  /** the WebAssembly kernel of the batched fast path, made on first use (null: not available) */
-  kernel: Kernel | undefined | null
-  readonly keyBytes: Uint8Array | undefined
+  /**
+   * The WebAssembly kernel of the batched fast path, made on first use (undefined: not
+   * available). A function, so that neither the key it is made with nor the kernel's memory
+   * (which holds the key's HMAC midstates) is a property of any state.
+   */
+  readonly kernel: () => Kernel | undefined
   /**
    * Where a segment that began mid-chain picked the chain up (see `segment`). Written once, by
    * the step that meets the segment's first entry; scratch like the readers above, not state.
@@ -302,9 +305,19 @@ const accepted = (s: State, line: number, seq: number, head: string, signed: boo
 const acceptedRun = (s: State, count: number, seq: number, head: string, signed: boolean): State =>
   new StateImpl(s.config, s.line + count, s.entries + count, head, seq, s.line + count, s.meta, s.anySigned || signed, undefined)
 
-const kernelOf = (config: Config): Kernel | undefined => {
-  if (config.kernel === undefined) config.kernel = Kernel.make(config.keyBytes) ?? null
-  return config.kernel ?? undefined
+const kernelOf = (config: Config): Kernel | undefined => config.kernel()
+
+/** The kernel, made on first use with the key held in this closure only. */
+const lazyKernel = (keyBytes: Buffer | undefined): (() => Kernel | undefined) => {
+  let kernel: Kernel | undefined | null
+  return () => {
+    if (kernel === undefined) {
+      kernel = Kernel.make(keyBytes) ?? null
+      // the kernel keeps only the HMAC midstates: the key's bytes are no longer needed
+      keyBytes?.fill(0)
+    }
+    return kernel ?? undefined
+  }
 }
 
 /**
@@ -315,9 +328,10 @@ const kernelOf = (config: Config): Kernel | undefined => {
  * @category constructors
  */
 export const initial = (options: Options = {}): State => {
-  const key = options.key === undefined ? undefined : Redacted.value(options.key)
+  // the key's bytes live only in closures: in `mac` (see FastHmac) and in `kernel` until it is made
+  const keyBytes = options.key === undefined ? undefined : keyBytesOf(Redacted.value(options.key))
   const config: Config = {
-    mac: key === undefined ? undefined : new FastHmac(Buffer.from(key, "utf8")),
+    mac: keyBytes === undefined ? undefined : new FastHmac(keyBytes),
     expectedHead: options.expectedHead,
     expectedEntries: options.expectedEntries,
     requireComplete: options.requireComplete ?? false,
@@ -327,8 +341,7 @@ export const initial = (options: Options = {}): State => {
     fastPath: options.fastPath ?? true,
     seal: undefined,
     sealRequired: false,
-    kernel: undefined,
-    keyBytes: key === undefined ? undefined : Buffer.from(key, "utf8"),
+    kernel: lazyKernel(keyBytes),
     start: undefined
   }
   return new StateImpl(config, 0, 0, options.startMidChain === true ? FLOATING : GENESIS, -1, 0, Option.none(), false, undefined)

@@ -825,6 +825,11 @@ export function setKey(ptr: usize, len: i32): void {
     const m = pass == 0 ? MI : MO
     for (let i = 0; i < 8; i++) v128.store(m + (i << 4), i32x4.splat(load<u32>(SS + (i << 2))))
   }
+  // the pad blocks give the key back when XORed with their pad, and the scalar schedule holds
+  // the last of them word by word: only the midstates are needed from here on
+  memory.fill(KEYBLOCK, 0, 64)
+  memory.fill(SW, 0, 64 * 4)
+  memory.fill(SS, 0, 8 * 4)
   // the inner message is 64 (ipad) + 64 bytes: its second block is constant padding
   for (let t = 0; t < 16; t++) v128.store(PAD2 + (t << 4), i32x4.splat(t == 0 ? 0x80000000 : t == 15 ? 1024 : 0))
   expand4(PAD2)

@@ -10,35 +10,52 @@ import { createHmac, hash } from "node:crypto"
 
 const BLOCK = 64
 
+/**
+ * A copy of key bytes in memory of its own: a `Buffer.from` of a short input lands in Node's
+ * shared allocation pool, whose ArrayBuffer every other small Buffer exposes as `.buffer`.
+ */
+export const ownCopy = (bytes: Uint8Array): Buffer => {
+  const b = Buffer.alloc(bytes.length)
+  b.set(bytes)
+  return b
+}
+
+/** UTF-8 bytes of a passphrase, in memory of their own (see `ownCopy`). */
+export const keyBytesOf = (text: string): Buffer => {
+  const b = Buffer.alloc(Buffer.byteLength(text, "utf8"))
+  b.write(text, 0, "utf8")
+  return b
+}
+
 export class FastHmac {
-  private readonly inner: Buffer
-  private readonly outer: Buffer
-  private readonly key: Buffer
+  /** Lowercase hex HMAC of a 64-character ASCII message (an entry hash), the hot path. */
+  readonly ofHash: (hex64: string) => string
+  /** Lowercase hex HMAC of any UTF-8 message. */
+  readonly hex: (message: string | Uint8Array) => string
 
   constructor(key: Uint8Array) {
-    this.key = Buffer.from(key)
-    const k = key.length > BLOCK ? Buffer.from(hash("sha256", Buffer.from(key), "binary"), "latin1") : key
-    this.inner = Buffer.alloc(BLOCK + 64)
-    this.outer = Buffer.alloc(BLOCK + 32)
+    // The key, and the ipad/opad blocks that give it back when XORed with their pad, live only in
+    // these closures: no property reaches them, so neither util.inspect, JSON.stringify nor a walk
+    // over a verification's state can print them.
+    const secret = ownCopy(key)
+    const k = key.length > BLOCK ? hash("sha256", secret, "buffer") : secret
+    const inner = Buffer.alloc(BLOCK + 64)
+    const outer = Buffer.alloc(BLOCK + 32)
     for (let i = 0; i < BLOCK; i++) {
       const b = i < k.length ? k[i]! : 0
-      this.inner[i] = b ^ 0x36
-      this.outer[i] = b ^ 0x5c
+      inner[i] = b ^ 0x36
+      outer[i] = b ^ 0x5c
     }
-  }
-
-  /** Lowercase hex HMAC of a 64-character ASCII message (an entry hash), the hot path. */
-  ofHash(hex64: string): string {
-    if (hex64.length !== 64) return this.hex(hex64)
-    this.inner.write(hex64, BLOCK, "latin1")
-    const ih = hash("sha256", this.inner, "binary")
-    this.outer.write(ih, BLOCK, "latin1")
-    return hash("sha256", this.outer, "hex")
-  }
-
-  /** Lowercase hex HMAC of any UTF-8 message. */
-  hex(message: string | Uint8Array): string {
-    return createHmac("sha256", this.key).update(message).digest("hex")
+    if (k !== secret) k.fill(0)
+    const hex = (message: string | Uint8Array): string => createHmac("sha256", secret).update(message).digest("hex")
+    this.hex = hex
+    this.ofHash = (hex64: string): string => {
+      if (hex64.length !== 64) return hex(hex64)
+      inner.write(hex64, BLOCK, "latin1")
+      const ih = hash("sha256", inner, "binary")
+      outer.write(ih, BLOCK, "latin1")
+      return hash("sha256", outer, "hex")
+    }
   }
 }
 

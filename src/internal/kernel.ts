@@ -98,7 +98,9 @@ export class Kernel {
     this.ensure(heap + PAD)
     this.mem.set(k, heap)
     x.setKey(heap, k.length)
+    // from here on the kernel holds only the HMAC midstates (setKey wipes its own scratch)
     this.mem.fill(0, heap, heap + 64)
+    if (k !== key) k.fill(0)
   }
 
   /** A kernel keyed for HMAC (or unkeyed), or undefined where WebAssembly is not available. */
