@@ -223,6 +223,8 @@ export interface Options {
 
 interface Config {
   readonly mac: FastHmac | undefined
+  /** the key's id (FORMAT B.1), which a seal must name */
+  readonly keyId: string | undefined
   readonly expectedHead: string | undefined
   readonly expectedEntries: number | undefined
   readonly requireComplete: boolean
@@ -249,7 +251,10 @@ interface Config {
 
 interface SealCheck {
   readonly canonicalMeta: string
+  readonly alg: string
   readonly keyId: string
+  /** members of the seal beyond its four: covered by nothing */
+  readonly extra: ReadonlyArray<string>
   readonly digest: string
   readonly sig: string
   readonly rows: Hash
@@ -275,7 +280,7 @@ export interface State {
   readonly head: string
   readonly lastSeq: number
   readonly lastLine: number
-  readonly meta: Option.Option<{ readonly value: Entry.Meta; readonly line: number; readonly signedBody: string }>
+  readonly meta: Option.Option<{ readonly value: Entry.Meta; readonly line: number; readonly signedBody: string; readonly unsealed: ReadonlyArray<string> }>
   readonly anySigned: boolean
   readonly pending: Pending | undefined
 }
@@ -332,6 +337,7 @@ export const initial = (options: Options = {}): State => {
   const keyBytes = options.key === undefined ? undefined : keyBytesOf(Redacted.value(options.key))
   const config: Config = {
     mac: keyBytes === undefined ? undefined : new FastHmac(keyBytes),
+    keyId: keyBytes === undefined ? undefined : sha256("sha256", keyBytes, "hex").slice(0, 16),
     expectedHead: options.expectedHead,
     expectedEntries: options.expectedEntries,
     requireComplete: options.requireComplete ?? false,
@@ -367,46 +373,98 @@ const isBlank = (b: Buffer, start: number, end: number): boolean => {
   return true
 }
 
-const metaOf = (
-  text: string,
-  line: number
-): Either.Either<{ value: Entry.Meta; signedBody: string; seal: Omit<SealCheck, "rows"> | undefined }, MalformedLine> => {
+/**
+ * The members of `_meta` that FORMAT A.4 names. `system`, `risk_tier`, `head_hash` and `entries`
+ * are covered by `sig`; the others are left unauthenticated by the reference format, which is why
+ * our packs add a seal (B.3). A member outside this list is covered by nothing unless a seal is
+ * there (the seal's digest covers every member but `sig` and `seal`).
+ */
+const A4_MEMBERS: ReadonlySet<string> = new Set([
+  "system",
+  "risk_tier",
+  "framework",
+  "controls_covered",
+  "summary",
+  "head_hash",
+  "entries",
+  "disclaimer",
+  "sig"
+])
+
+/** The members of `_meta.seal` (B.3); anything else in it is covered by nothing. */
+const SEAL_MEMBERS = ["alg", "key_id", "digest", "sig"] as const
+
+/** The only seal algorithm this verifier checks: HMAC-SHA256 with the log's key. */
+const SEAL_ALG = "hmac-sha256"
+
+/**
+ * A parsed value as Schema decoding wants it: numbers as numbers (integers stay exact, as
+ * `entries` must be an int) and objects without a prototype, so that a member named
+ * `__proto__`, `constructor` or `toString` is a member like any other and never a prototype or a
+ * method.
+ */
+const plainOf = (v: Canonical.Json): unknown => {
+  if (v instanceof Canonical.Num) return v.toNumber()
+  if (Array.isArray(v)) return v.map(plainOf)
+  if (v !== null && typeof v === "object") {
+    const o: Record<string, unknown> = Object.create(null)
+    for (const k of Object.keys(v)) o[k] = plainOf((v as Record<string, Canonical.Json>)[k]!)
+    return o
+  }
+  return v
+}
+
+interface MetaParsed {
+  readonly value: Entry.Meta
+  readonly signedBody: string
+  readonly seal: Omit<SealCheck, "rows"> | undefined
+  /** members nothing covers unless a seal does: reported as HeaderInvalid when a key is given */
+  readonly unsealed: ReadonlyArray<string>
+}
+
+const metaOf = (text: string, line: number): Either.Either<MetaParsed, MalformedLine> => {
+  const malformed = (reason: string) => Either.left(new MalformedLine({ line, seq: null, reason }))
+  // Canonical.parse builds objects without a prototype and refuses duplicate keys at any depth
   const parsed = Canonical.parse(text)
-  if (Either.isLeft(parsed)) return Either.left(new MalformedLine({ line, seq: null, reason: `_meta: ${parsed.left.message}` }))
-  const json = parsed.right as Record<string, Canonical.Json>
-  // Schema decoding wants plain numbers; integers stay exact because `entries` must be an int.
-  const plain = JSON.parse(JSON.stringify(json)) as unknown
-  const decoded = Schema.decodeUnknownEither(Entry.Meta)(plain)
-  if (Either.isLeft(decoded)) {
-    return Either.left(new MalformedLine({ line, seq: null, reason: `_meta: ${decoded.left.message.split("\n").slice(0, 3).join(" ")}` }))
-  }
+  if (Either.isLeft(parsed)) return malformed(`_meta: ${parsed.left.message}`)
+  const json = parsed.right as { readonly [k: string]: Canonical.Json }
+  const members = Object.keys(json)
+  const decoded = Schema.decodeUnknownEither(Entry.Meta)(plainOf(json))
+  if (Either.isLeft(decoded)) return malformed(`_meta: ${decoded.left.message.split("\n").slice(0, 3).join(" ")}`)
   const entries = json["entries"]
-  if (!(entries instanceof Canonical.Num) || !entries.isInteger) {
-    return Either.left(new MalformedLine({ line, seq: null, reason: "_meta.entries is not an integer" }))
-  }
+  if (!(entries instanceof Canonical.Num) || !entries.isInteger) return malformed("_meta.entries is not an integer")
   const body = Canonical.encode({
     entries,
     head_hash: json["head_hash"],
     risk_tier: json["risk_tier"],
     system: json["system"]
   })
-  if (Either.isLeft(body)) return Either.left(new MalformedLine({ line, seq: null, reason: `_meta: ${body.left.message}` }))
+  if (Either.isLeft(body)) return malformed(`_meta: ${body.left.message}`)
   let seal: Omit<SealCheck, "rows"> | undefined
-  if ("seal" in json) {
-    const v = json["seal"] as Record<string, Canonical.Json> | null
-    const text = (k: string) => (v !== null && typeof v === "object" && !Array.isArray(v) && typeof v[k] === "string" ? (v[k] as string) : undefined)
-    const keyId = text("key_id"), digest = text("digest"), sig = text("sig")
-    if (keyId === undefined || digest === undefined || sig === undefined) {
-      return Either.left(new MalformedLine({ line, seq: null, reason: "_meta.seal needs key_id, digest and sig" }))
+  if (members.includes("seal")) {
+    const v = json["seal"]!
+    const fields = v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Canonical.Num)
+      ? (v as { readonly [k: string]: Canonical.Json })
+      : undefined
+    const text = (k: string) => (fields !== undefined && Object.keys(fields).includes(k) && typeof fields[k] === "string" ? (fields[k] as string) : undefined)
+    const [alg, keyId, digest, sig] = SEAL_MEMBERS.map(text)
+    if (alg === undefined || keyId === undefined || digest === undefined || sig === undefined) {
+      return malformed(`_meta.seal needs ${SEAL_MEMBERS.join(", ")}, each a string`)
     }
-    const rest: Record<string, Canonical.Json> = {}
-    for (const [k, x] of Object.entries(json)) if (k !== "sig" && k !== "seal") rest[k] = x
+    // the seal's digest covers every member of _meta but the two signatures
+    const rest: Record<string, Canonical.Json> = Object.create(null)
+    for (const k of members) if (k !== "sig" && k !== "seal") rest[k] = json[k]!
     const canonicalMeta = Canonical.encode(rest)
-    if (Either.isLeft(canonicalMeta)) return Either.left(new MalformedLine({ line, seq: null, reason: `_meta: ${canonicalMeta.left.message}` }))
-    seal = { canonicalMeta: canonicalMeta.right, keyId, digest, sig }
+    if (Either.isLeft(canonicalMeta)) return malformed(`_meta: ${canonicalMeta.left.message}`)
+    const extra = Object.keys(fields!).filter((k) => !(SEAL_MEMBERS as ReadonlyArray<string>).includes(k))
+    seal = { canonicalMeta: canonicalMeta.right, alg, keyId, digest, sig, extra }
   }
-  return Either.right({ value: decoded.right, signedBody: body.right, seal })
+  const unsealed = members.filter((k) => k !== "seal" && !A4_MEMBERS.has(k))
+  return Either.right({ value: decoded.right, signedBody: body.right, seal, unsealed })
 }
+
+/** `"a"`, or `"a", "b"`: member names as they would be written in JSON. */
+const names = (ks: ReadonlyArray<string>): string => ks.map((k) => JSON.stringify(k)).join(", ")
 
 /**
  * Verify one physical line (without its `\n`). Blank lines only advance the line count.
@@ -628,17 +686,28 @@ export const finish = (state: State): Either.Either<Report, VerifyError> => {
   if (Option.isSome(state.meta)) {
     const m = state.meta.value
     const seal = config.seal
+    const invalid = (reason: string) => Either.left(new HeaderInvalid({ line: m.line, seq: null, reason }))
     if (seal !== undefined) {
+      // the seal has four members: a fifth would be covered by nothing, key or no key
+      if (seal.extra.length > 0) return invalid(`_meta.seal holds ${names(seal.extra)}, which nothing covers`)
+      // with a key, the seal must say it was made with this key
+      if (config.mac !== undefined) {
+        if (seal.alg !== SEAL_ALG) return invalid(`_meta.seal.alg is ${JSON.stringify(seal.alg)}, but the key given is an HMAC key (${SEAL_ALG})`)
+        if (seal.keyId !== config.keyId) return invalid(`_meta.seal.key_id is ${JSON.stringify(seal.keyId)}, but the key given has key id ${config.keyId}`)
+      }
       // the digest alone catches an accidental edit; the key proves who sealed it
       const digest = sealDigest(seal.canonicalMeta, seal.rows.copy().digest())
-      if (digest !== seal.digest) {
-        return Either.left(new HeaderInvalid({ line: m.line, seq: null, reason: "_meta.seal does not match the header or the rows' controls" }))
-      }
+      if (digest !== seal.digest) return invalid("_meta.seal does not match the header or the rows' controls")
       if (config.mac !== undefined && !equalConstantTime(config.mac.hex(digest), seal.sig)) {
-        return Either.left(new HeaderInvalid({ line: m.line, seq: null, reason: "_meta.seal signature does not match the key" }))
+        return invalid("_meta.seal signature does not match the key")
       }
-    } else if (config.mac !== undefined && config.sealRequired) {
-      return Either.left(new HeaderInvalid({ line: m.line, seq: null, reason: "_meta.seal is missing (this pack's log was written by acttrace, whose packs are sealed)" }))
+    } else if (config.mac !== undefined) {
+      if (config.sealRequired) return invalid("_meta.seal is missing (this pack's log was written by acttrace, whose packs are sealed)")
+      // without a seal, `sig` covers four members and FORMAT A.4 names four more; with a key,
+      // anything else would be accepted unauthenticated
+      if (m.unsealed.length > 0) {
+        return invalid(`_meta ${m.unsealed.length === 1 ? "member" : "members"} ${names(m.unsealed)} ${m.unsealed.length === 1 ? "is" : "are"} covered by neither _meta.sig nor a seal`)
+      }
     }
   }
   if (config.requireComplete && (completeness === "none" || completeness === "unsigned-header")) {
