@@ -33,6 +33,7 @@ import { AsyncLocalStorage } from "node:async_hooks"
 import { performance } from "node:perf_hooks"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -81,12 +82,15 @@ export interface Captured {
 }
 
 /**
- * How a call ended: `aborted` is a stream the app stopped reading before its final event.
+ * How a call ended: `aborted` is a stream the app stopped reading before its final event;
+ * `unread` is a call whose response arrived but whose body the app never read (through the
+ * response or any clone of it) within the hub's grace period or before the log closed: the
+ * provider was called, what it reported is unknown (usage null).
  *
  * @since 0.1.0
  * @category models
  */
-export type Outcome = "success" | "failure" | "aborted" | "interrupted"
+export type Outcome = "success" | "failure" | "aborted" | "interrupted" | "unread"
 
 /**
  * What a model call reported, for `llmCall`.
@@ -421,6 +425,33 @@ export interface HubStats {
    * with group commit) adds the time its batches wait for the disk.
    */
   readonly writeMillis: number
+  /**
+   * Model calls whose response arrived and that are not recorded yet: their body is still to be
+   * read, or being read.
+   */
+  readonly open: number
+  /** Model calls recorded as `unread`: their response body was never read in time. */
+  readonly unread: number
+  /**
+   * Calls recorded as `unread` whose body the app read after all. The app got the body; the
+   * record stays `unread` and nothing more is written for the call.
+   */
+  readonly lateReads: number
+}
+
+/**
+ * Options of a hub.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HubOptions {
+  /**
+   * How long after its response arrived a model call whose body nobody has started to read is
+   * recorded as `unread` (default 30 seconds; `Duration.infinity`: only when the log closes). A
+   * body being read is never cut short by it.
+   */
+  readonly unreadAfter?: Duration.DurationInput | undefined
 }
 
 interface Subscriber {
@@ -457,7 +488,16 @@ const payloadOf = (q: Queued): Record<string, unknown> => {
 const WAKE_AT = 256
 const WAKE_AFTER_MS = 100
 
+/** The default grace period before a response nobody reads is recorded as `unread`. */
+const UNREAD_AFTER_MS = 30_000
+/** The longest delay `setTimeout` takes. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 class HubImpl implements Hub {
+  constructor(options: HubOptions = {}) {
+    this.unreadAfterMs = options.unreadAfter === undefined ? UNREAD_AFTER_MS : Duration.toMillis(options.unreadAfter)
+  }
+
   private buffer: Array<Queued> = []
   private subscriber: Subscriber | null = null
   private waking = false
@@ -532,7 +572,78 @@ class HubImpl implements Hub {
   batches = 0
   writeMillis = 0
 
-  readonly stats = (): HubStats => ({ emitted: this.emitted, written: this.written, batches: this.batches, writeMillis: this.writeMillis })
+  readonly stats = (): HubStats => ({
+    emitted: this.emitted,
+    written: this.written,
+    batches: this.batches,
+    writeMillis: this.writeMillis,
+    open: this.open.size,
+    unread: this.unread,
+    lateReads: this.lateReads
+  })
+
+  // -- model calls whose response arrived, until they are recorded ---------------------------
+
+  private readonly unreadAfterMs: number
+  /**
+   * The calls whose response arrived and that are not recorded yet, in the order their responses
+   * arrived (a Set keeps insertion order; adding and deleting cost well under a microsecond).
+   */
+  private readonly open = new Set<Watch>()
+  private sweeping: ReturnType<typeof setTimeout> | undefined = undefined
+  unread = 0
+  lateReads = 0
+
+  /** A call's response arrived: it is open until recorded. */
+  opened(watch: Watch): void {
+    this.open.add(watch)
+    if (this.sweeping === undefined) this.sweepIn(this.unreadAfterMs)
+  }
+
+  /** A call was recorded. */
+  closed(watch: Watch, ending: Ending): void {
+    this.open.delete(watch)
+    if (ending === "unread") this.unread++
+  }
+
+  private sweepIn(ms: number): void {
+    // no timer for an infinite grace period: the log's closing records what is left
+    if (!(ms < Infinity)) return
+    // unref'd: a call nobody reads never keeps the process alive
+    this.sweeping = setTimeout(this.sweep, Math.min(MAX_TIMER_MS, Math.max(1, Math.ceil(ms))))
+    this.sweeping.unref()
+  }
+
+  /**
+   * Record the calls whose grace period is over and whose body nobody is reading. One timer for
+   * the hub (not one per call), due when the oldest open call's grace period ends.
+   */
+  private readonly sweep = (): void => {
+    this.sweeping = undefined
+    const now = performance.now()
+    let next = this.unreadAfterMs
+    for (const watch of this.open) {
+      const left = watch.arrived + this.unreadAfterMs - now
+      // the calls after it arrived later
+      if (left > 0) {
+        next = left
+        break
+      }
+      // (deleting from a Set while iterating it is safe)
+      watch.expire(false)
+    }
+    // what is left: calls not due yet, and bodies being read (looked at again a grace period on)
+    if (this.open.size > 0) this.sweepIn(next)
+  }
+
+  /** The log closes: every open call is recorded now, so none is left out of it. */
+  closeOpen(): void {
+    if (this.sweeping !== undefined) {
+      clearTimeout(this.sweeping)
+      this.sweeping = undefined
+    }
+    for (const watch of this.open) watch.expire(true)
+  }
 
   buffered(): number {
     return this.buffer.length
@@ -614,12 +725,13 @@ class HubImpl implements Hub {
 }
 
 /**
- * A new hub, for a log of its own (`layerHub`) or for tests.
+ * A new hub, for a log of its own (`layerHub`) or for tests; `options.unreadAfter` sets how long
+ * a response nobody reads waits before its call is recorded as `unread`.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (): Hub => new HubImpl()
+export const make = (options?: HubOptions): Hub => new HubImpl(options)
 
 /**
  * The process-wide hub that `AuditLog.layer` subscribes to unless `layerHub` names another.
@@ -751,6 +863,9 @@ export const subscribe = (
     const fiber = yield* Effect.forkDaemon(loop)
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
+        // calls whose body is unread, or still being read, are recorded now: after this, nothing
+        // would write them to this log
+        hub.closeOpen()
         closing = true
         const wake = subscriber.wake
         subscriber.wake = null
@@ -869,45 +984,80 @@ const judge = (ending: Ending, error: string | undefined, tally: Tally): readonl
   return ending === "cancel" ? ["aborted", undefined] : ["failure", "the response ended before its final event"]
 }
 
-/** The body as a stream that feeds the watch as the app reads it, and forwards a cancel. */
-const tapStream = (body: ReadableStream<Uint8Array>, watch: Watch): ReadableStream<Uint8Array> => {
-  const source = body.getReader()
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let chunk: Awaited<ReturnType<typeof source.read>>
-      try {
-        chunk = await source.read()
-      } catch (e) {
-        watch.finish("failure", describeError(e))
-        controller.error(e)
-        return
-      }
-      if (chunk.done) {
-        watch.end()
-        watch.finish("end")
-        controller.close()
-        return
-      }
-      watch.push(chunk.value)
-      controller.enqueue(chunk.value)
-    },
-    cancel(reason) {
-      watch.finish("cancel")
-      return source.cancel(reason)
-    }
-  })
-}
+/**
+ * The body (the response's own stream, as `Response.prototype.body` gives it), read without
+ * going through a tap.
+ */
+let nativeBody: ((this: Response) => ReadableStream<Uint8Array> | null) | undefined
 
 /**
- * One model call the fetch wrapper watches, with all its bookkeeping in one object: what the
- * response reported so far (the `Tally`); the body as the app reads it (a `BodyReader`
- * whose kind, JSON or server-sent events, is decided from the content type when first needed: at
- * once when the app streams the body, but for a body read whole only when the writer builds the
- * entry, off the caller's path); and, once the call has ended, the queued entry itself, built by
- * the writer.
+ * A copy's body as a stream that feeds the copy as the app reads it, and forwards a cancel.
+ *
+ * The response's own stream is taken when the app first reads, not when it is handed out: until
+ * then the response can still be cloned (a locked body cannot be, and SDKs look at `body` before
+ * a middleware clones the response). With no read-ahead (`highWaterMark: 0`), handing the stream
+ * out reads nothing: a body only looked at is still unread.
  */
-class Watch implements Tally, BodyReader {
-  readonly type = "llm_call" as const
+const tapStream = (response: Response, copy: Copy): ReadableStream<Uint8Array> => {
+  let source: ReadableStreamDefaultReader<Uint8Array> | undefined
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (source === undefined) {
+          copy.reading()
+          try {
+            source = nativeBody!.call(response)!.getReader()
+          } catch (e) {
+            copy.ended("failure", describeError(e))
+            throw e
+          }
+        }
+        let chunk: Awaited<ReturnType<typeof source.read>>
+        try {
+          chunk = await source.read()
+        } catch (e) {
+          copy.ended("failure", describeError(e))
+          controller.error(e)
+          return
+        }
+        if (chunk.done) {
+          copy.end()
+          copy.ended("end")
+          controller.close()
+          return
+        }
+        copy.push(chunk.value)
+        controller.enqueue(chunk.value)
+      },
+      cancel(reason) {
+        copy.cancelled()
+        if (source !== undefined) return source.cancel(reason)
+        const own = nativeBody!.call(response)
+        return own === null || own.locked ? undefined : own.cancel(reason)
+      }
+    },
+    { highWaterMark: 0 }
+  )
+}
+
+/** A copy's state: not read yet, being read, read to its end (or failed), cancelled. */
+const IDLE = 0
+const READING = 1
+const ENDED = 2
+const CANCELLED = 3
+
+/**
+ * One copy of a watched response's body: the response the app got (the `Watch` itself) or a
+ * clone of it (a clone tees the body: each copy reads all of it). Each copy reads what the app
+ * reads through it into its own tally, with a `BodyReader` whose kind, JSON or server-sent
+ * events, is decided from the content type when first needed: at once when the app streams the
+ * body, but for a body read whole only when the writer builds the entry, off the caller's path.
+ *
+ * The call is recorded once, from the first copy read to its end (or whose reading failed). A
+ * cancelled copy decides only when no other copy can still be read; until then another copy
+ * read to its end does.
+ */
+class Copy implements Tally, BodyReader {
   model: string | null = null
   usage: Pricing.Usage | null = null
   finishReason: string | null = null
@@ -915,106 +1065,71 @@ class Watch implements Tally, BodyReader {
   failed: string | null = null
   /** the body stream handed out, once asked for */
   stream: ReadableStream<Uint8Array> | null | undefined = undefined
-  private headers: Headers | null = null
+  state = IDLE
+  /** bytes read as a stream: of two cancelled copies, the one that got further decides */
+  bytes = 0
+  /** the call this copy belongs to */
+  readonly watch: Watch
   private inner: BodyReader | null = null
   private whole: string | undefined = undefined
   private value: unknown = undefined
   private hasValue = false
-  private ending: Ending | null = null
-  private error: string | undefined = undefined
-  private latencyMs = 0
-  private fallbackModel: string | null = null
-  private body: Record<string, unknown> | null | undefined = undefined
 
-  constructor(
-    private readonly hub: HubImpl,
-    readonly call: ProviderCall,
-    readonly decisionId: string | null,
-    readonly span: Correlation | null,
-    private readonly started: number,
-    private readonly retry: number,
-    /** the request's JSON text, kept until the call ends (interceptors, a failure's model) */
-    private request: string | null
-  ) {}
-
-  /** The request's JSON, parsed when first asked for. */
-  requestBody(): Record<string, unknown> | null {
-    if (this.body !== undefined) return this.body
-    this.body = null
-    if (this.request !== null) {
-      try {
-        const parsed: unknown = JSON.parse(this.request)
-        if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) this.body = parsed as Record<string, unknown>
-      } catch {
-        this.body = null
-      }
-    }
-    return this.body
+  constructor(watch?: Watch) {
+    this.watch = watch ?? (this as unknown as Watch)
   }
 
-  requestModel(): string | null {
-    const m = this.requestBody()?.["model"]
-    return typeof m === "string" ? m : null
+  /** The app starts reading this copy. */
+  reading(): void {
+    if (this.state !== IDLE) return
+    this.state = READING
+    if (this.watch.recorded) this.watch.readLate()
   }
 
-  /** The response arrived: its body is watched from now on. */
-  watching(headers: Headers): void {
-    this.headers = headers
+  /** This copy was read to its end, or reading it failed: the call is recorded from it. */
+  ended(ending: "end" | "failure", error?: string): void {
+    if (this.state >= ENDED) return
+    this.state = ENDED
+    if (!this.watch.recorded) this.watch.finish(ending, error, this)
   }
 
-  /** Record the call, once: at its body's end, on a failure, or on cancel. */
-  finish(ending: Ending, error?: string): void {
-    if (this.ending !== null) return
-    this.ending = ending
-    this.error = error
-    this.latencyMs = performance.now() - this.started
-    // a failed call may have no response to name the model: the request's, read now (a
-    // response's model is read with its body, by the writer)
-    this.fallbackModel = ending === "end" || ending === "cancel" ? leadingModel(this.request) : this.requestModel()
-    // the queued entry keeps nothing of the request (its text can be a whole prompt)
-    this.request = null
-    this.body = undefined
-    this.hub.queue(this)
+  /** The app cancelled this copy's body. */
+  cancelled(): void {
+    if (this.state >= ENDED) return
+    this.state = CANCELLED
+    this.watch.copyCancelled()
   }
 
-  /** The queued entry's payload, built by the writer. */
-  build(): Record<string, unknown> {
-    if (this.headers !== null) this.settle()
-    const [outcome, why] = judge(this.ending ?? "end", this.error, this)
-    return llmPayload({
-      provider: this.call.provider,
-      model: this.model ?? this.fallbackModel,
-      usage: this.usage,
-      latencyMs: this.latencyMs,
-      finishReason: this.finishReason,
-      outcome,
-      error: why,
-      retry: this.retry
-    })
+  /** Whether what is read through this copy still matters (not once the call is recorded from another). */
+  private feeds(): boolean {
+    return !this.watch.recorded || this.watch.source === this
   }
 
   private pick(): BodyReader {
     if (this.inner === null) {
-      const kind = this.headers?.get("content-type") ?? ""
-      this.inner = kind.includes("text/event-stream") ? eventReader(this.call, this) : jsonReader(this.call, this)
+      const kind = this.watch.headers?.get("content-type") ?? ""
+      this.inner = kind.includes("text/event-stream") ? eventReader(this.watch.call, this) : jsonReader(this.watch.call, this)
     }
     return this.inner
   }
 
   push(chunk: Uint8Array): void {
-    this.pick().push(chunk)
+    this.bytes += chunk.length
+    if (this.feeds()) this.pick().push(chunk)
   }
 
   end(): void {
-    this.pick().end()
+    if (this.feeds()) this.pick().end()
   }
 
   text(t: string): void {
+    if (!this.feeds()) return
     if (this.inner !== null) this.inner.text(t)
     else this.whole = t
   }
 
   parsed(v: unknown): void {
+    if (!this.feeds()) return
     if (this.inner !== null) this.inner.parsed(v)
     else {
       this.value = v
@@ -1037,26 +1152,197 @@ class Watch implements Tally, BodyReader {
   }
 }
 
+/** The `error` of a call recorded while its body was still being read. */
+const LOG_CLOSED = "the log closed before the response was read to its end"
+
 /**
- * Where a watched response keeps its tap: a symbol-keyed member (a WeakMap lookup per read, and
+ * One model call the fetch wrapper watches, with all its bookkeeping in one object: the request,
+ * the response the app got (the watch is that response's `Copy`), its clones, and once the call is
+ * recorded, the queued entry itself, built by the writer.
+ *
+ * When it is recorded: when a copy is read to its end or fails; when it is cancelled and no other
+ * copy can still be read; else, with nothing being read, when the hub's grace period is over
+ * (`unread` if no copy was read at all) or the log closes (then a body still being read is
+ * recorded with what was read so far).
+ */
+class Watch extends Copy {
+  readonly type = "llm_call" as const
+  /** the response's headers, once it arrived */
+  headers: Headers | null = null
+  /** when the response arrived */
+  arrived = 0
+  /** the response's clones (null until the first) */
+  clones: Array<Copy> | null = null
+  recorded = false
+  /** the copy the call is recorded from (null: none read) */
+  source: Copy | null = null
+  private late = false
+  private ending: Ending | null = null
+  private error: string | undefined = undefined
+  private latencyMs = 0
+  private fallbackModel: string | null = null
+  private body: Record<string, unknown> | null | undefined = undefined
+
+  constructor(
+    private readonly hub: HubImpl,
+    readonly call: ProviderCall,
+    readonly decisionId: string | null,
+    readonly span: Correlation | null,
+    private readonly started: number,
+    private readonly retry: number,
+    /** the request's JSON text, kept until the call ends (interceptors, a failure's model) */
+    private request: string | null
+  ) {
+    super()
+  }
+
+  /** The request's JSON, parsed when first asked for. */
+  requestBody(): Record<string, unknown> | null {
+    if (this.body !== undefined) return this.body
+    this.body = null
+    if (this.request !== null) {
+      try {
+        const parsed: unknown = JSON.parse(this.request)
+        if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) this.body = parsed as Record<string, unknown>
+      } catch {
+        this.body = null
+      }
+    }
+    return this.body
+  }
+
+  requestModel(): string | null {
+    const m = this.requestBody()?.["model"]
+    return typeof m === "string" ? m : null
+  }
+
+  /** The response arrived: its body is watched from now on, and the call is open until recorded. */
+  watching(headers: Headers): void {
+    this.headers = headers
+    this.arrived = performance.now()
+    // the request's model, for a record the response names none in: read now when it is the
+    // body's first member, and the request's text let go (an open call can wait a while)
+    const leading = leadingModel(this.request)
+    if (leading !== null) {
+      this.fallbackModel = leading
+      this.request = null
+      this.body = undefined
+    }
+    this.hub.opened(this)
+  }
+
+  /** A clone of the response: a copy of its own. */
+  cloned(copy: Copy): void {
+    if (this.clones === null) this.clones = [copy]
+    else this.clones.push(copy)
+  }
+
+  /** A copy starts to be read after the call was recorded. */
+  readLate(): void {
+    if (this.ending !== "unread" || this.late) return
+    this.late = true
+    this.hub.lateReads++
+  }
+
+  /** A copy was cancelled: the call is recorded unless another copy can still be read. */
+  copyCancelled(): void {
+    if (this.recorded || this.anyIn(READING) || this.anyIn(IDLE)) return
+    this.finish("cancel", undefined, this.best())
+  }
+
+  private anyIn(state: number): boolean {
+    if (this.state === state) return true
+    if (this.clones !== null) for (const c of this.clones) if (c.state === state) return true
+    return false
+  }
+
+  /** Of the copies read, the one to record the call from: one that saw the final event, else the furthest read. */
+  private best(): Copy {
+    let best: Copy | null = null
+    for (const c of this.clones === null ? [this] : [this, ...this.clones]) {
+      if (c.state === IDLE) continue
+      if (best === null || (c.done && !best.done) || (c.done === best.done && c.bytes > best.bytes)) best = c
+    }
+    return best ?? this
+  }
+
+  /**
+   * The hub's grace period is over (or, with `closing`, the log closes): record the call unless a
+   * body is being read (which the log's closing does not wait for).
+   */
+  expire(closing: boolean): void {
+    if (this.recorded) return
+    if (this.anyIn(READING)) {
+      if (!closing) return
+      const best = this.best()
+      // the final event was seen: the read is as good as done
+      if (best.done) this.finish("cancel", undefined, best)
+      else this.finish("aborted", LOG_CLOSED, best)
+    } else if (this.anyIn(CANCELLED)) this.finish("cancel", undefined, this.best())
+    else this.finish("unread")
+  }
+
+  /** Record the call, once: at its body's end, on a failure, on cancel, or unread. */
+  finish(ending: Ending, error?: string, source: Copy | null = null): void {
+    if (this.recorded) return
+    this.recorded = true
+    this.ending = ending
+    this.error = error
+    this.source = source
+    // an unread call's latency: until its response arrived
+    this.latencyMs = (ending === "unread" ? this.arrived : performance.now()) - this.started
+    // a call may have no response to name the model: the request's (parsed only when the call
+    // did not end normally; a response's model is read with its body, by the writer)
+    if (this.fallbackModel === null && ending !== "end" && ending !== "cancel") this.fallbackModel = this.requestModel()
+    // the queued entry keeps nothing of the request (its text can be a whole prompt)
+    this.request = null
+    this.body = undefined
+    this.hub.closed(this, ending)
+    this.hub.queue(this)
+  }
+
+  /** The queued entry's payload, built by the writer. */
+  build(): Record<string, unknown> {
+    const from = this.source
+    if (from !== null) from.settle()
+    const tally: Tally = from ?? this
+    const [outcome, why] = judge(this.ending ?? "end", this.error, tally)
+    return llmPayload({
+      provider: this.call.provider,
+      model: tally.model ?? this.fallbackModel,
+      usage: tally.usage,
+      latencyMs: this.latencyMs,
+      finishReason: tally.finishReason,
+      outcome,
+      error: why,
+      retry: this.retry
+    })
+  }
+}
+
+/**
+ * Where a watched response keeps its copy: a symbol-keyed member (a WeakMap lookup per read, and
  * its insertion per call, measured slower in the SDK's midst).
  */
 const TAP: unique symbol = Symbol("acttrace/tap")
-type Watched = Response & { [TAP]?: Watch }
+type Watched = Response & { [TAP]?: Copy }
 
 type Reader = (this: Response) => Promise<unknown>
 
 /**
- * The prototype of a watched response: `Response.prototype` with a `body` that feeds the tap and
- * whole-body readers (`text`, `json`, `arrayBuffer`, `bytes`, `blob`) that hand what they read to
- * it. Built on first use: touching the global `Response` loads Node's fetch implementation, which a
- * process that never fetches (the CLI) should not pay for at startup.
+ * The prototype of a watched response: `Response.prototype` with a `body` that feeds the tap,
+ * whole-body readers (`text`, `json`, `arrayBuffer`, `bytes`, `blob`, `formData`) that hand what
+ * they read to it, and a `clone` whose clone is watched too. Built on first use: touching the
+ * global `Response` loads Node's fetch implementation, which a process that never fetches (the
+ * CLI) should not pay for at startup.
  */
 let watchedPrototype: object | undefined
 const watched = (): object => {
   if (watchedPrototype !== undefined) return watchedPrototype
   const base = Response.prototype as unknown as Record<string, Reader | undefined>
   const body = Object.getOwnPropertyDescriptor(Response.prototype, "body")!.get as (this: Response) => ReadableStream<Uint8Array> | null
+  nativeBody = body
+  const clone = Response.prototype.clone
   const members: PropertyDescriptorMap = {
     body: {
       configurable: true,
@@ -1064,11 +1350,24 @@ const watched = (): object => {
       get(this: Response) {
         const tap = (this as Watched)[TAP]
         if (tap === undefined) return body.call(this)
-        if (tap.stream === undefined) {
-          const original = body.call(this)
-          tap.stream = original === null ? null : tapStream(original, tap)
-        }
+        if (tap.stream === undefined) tap.stream = body.call(this) === null ? null : tapStream(this, tap)
         return tap.stream
+      }
+    },
+    clone: {
+      configurable: true,
+      writable: true,
+      value(this: Response) {
+        const copy = clone.call(this)
+        const tap = (this as Watched)[TAP]
+        if (tap !== undefined) {
+          // a clone reads the whole body again: it is a copy of its own, of the same call
+          const c = new Copy(tap.watch)
+          tap.watch.cloned(c)
+          ;(copy as Watched)[TAP] = c
+          Object.setPrototypeOf(copy, watched())
+        }
+        return copy
       }
     }
   }
@@ -1084,28 +1383,37 @@ const watched = (): object => {
         if (tap === undefined) return own.call(this)
         // once the stream was handed out, reading goes through it (and it feeds the reader)
         if (tap.stream !== undefined && tap.stream !== null) return own.call(new Response(tap.stream, { headers: this.headers }))
+        tap.reading()
         return read.call(this).then(
           (value) => {
             feed(tap, value)
-            tap.finish("end")
+            tap.ended("end")
             return as === undefined ? value : as(this, value)
           },
           (e: unknown) => {
-            tap.finish("failure", describeError(e))
+            tap.ended("failure", describeError(e))
             throw e
           }
         )
       }
     }
   }
+  const utf8 = (b: unknown) => Buffer.from(b as ArrayBuffer).toString("utf8")
   whole("text", (r, t) => r.text(t as string))
   whole("json", (r, v) => r.parsed(v))
-  whole("arrayBuffer", (r, b) => r.text(Buffer.from(b as ArrayBuffer).toString("utf8")))
+  whole("arrayBuffer", (r, b) => r.text(utf8(b)))
   whole("bytes", (r, b) => r.text(Buffer.from(b as Uint8Array).toString("utf8")))
   whole(
     "blob",
-    (r, b) => r.text(Buffer.from(b as ArrayBuffer).toString("utf8")),
+    (r, b) => r.text(utf8(b)),
     (response, b) => new Blob([b as ArrayBuffer], { type: response.headers.get("content-type") ?? "" })
+  )
+  // the body is read whole, then handed to the platform's own reader: the app gets its form, or
+  // its error (a model API's JSON is no form), and the call is recorded from what was read
+  whole(
+    "formData",
+    (r, b) => r.text(utf8(b)),
+    (response, b) => new Response(b as ArrayBuffer, { headers: response.headers }).formData()
   )
   return (watchedPrototype = Object.create(Response.prototype, members) as object)
 }
@@ -1119,9 +1427,9 @@ const watched = (): object => {
  * own code then reads slowly: measured at 5 to 9 % of a loopback call.)
  */
 const observe = (response: Response, watch: Watch): void => {
-  watch.watching(response.headers)
   ;(response as Watched)[TAP] = watch
   Object.setPrototypeOf(response, watched())
+  watch.watching(response.headers)
 }
 
 /** The request's model when it is the body's first member (as SDKs write it): no parse needed. */

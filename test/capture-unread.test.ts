@@ -1,0 +1,421 @@
+/**
+ * Every model call that reached the provider is recorded, however its response body is read (or
+ * not): through a clone, by any of the body's readers, through the SDKs' own paths, or never.
+ * All against the real loopback provider server.
+ */
+import Anthropic, { type Middleware } from "@anthropic-ai/sdk"
+import { Readable } from "node:stream"
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import OpenAI from "openai"
+import * as AuditLog from "../src/AuditLog.js"
+import * as Capture from "../src/Capture.js"
+import { ofType, type Row, runLogged } from "./capture-helpers.js"
+import { RESPONSE_TEXT, startProviderServer, type ProviderServer } from "./fixtures/provider-server.js"
+
+let server: ProviderServer
+beforeAll(async () => {
+  server = await startProviderServer()
+})
+afterAll(() => server.close())
+beforeEach(() => {
+  server.received.length = 0
+  server.cancelled = 0
+  server.failWith = null
+})
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const decode = (b: ArrayBuffer | Uint8Array) => new TextDecoder().decode(b)
+
+/** Everything a stream holds, as text. */
+const drain = async (stream: ReadableStream<Uint8Array>): Promise<string> => {
+  const reader = stream.getReader()
+  let text = ""
+  const decoder = new TextDecoder()
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) return text + decoder.decode()
+    text += decoder.decode(value, { stream: true })
+  }
+}
+
+/** A Chat Completions call by plain fetch, tagged with `tag` through the decision header. */
+const ask = (hub: Capture.Hub, tag: string, stream: boolean, model = "gpt-4o") =>
+  hub.fetch(`${server.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", [Capture.DECISION_HEADER]: tag },
+    body: JSON.stringify({
+      model,
+      messages: [{ role: "user", content: "q" }],
+      ...(stream ? { stream: true, stream_options: { include_usage: true } } : {})
+    })
+  })
+
+const byTag = (rows: ReadonlyArray<Row>) => {
+  const m = new Map<string, Array<Record<string, unknown>>>()
+  for (const r of ofType(rows, "llm_call")) {
+    const tag = String(r.payload["decision_id"])
+    m.set(tag, [...(m.get(tag) ?? []), r.payload])
+  }
+  return m
+}
+
+/**
+ * Ways an app reads a response body; each gives back what it read (null: the reader itself
+ * refuses this body, as `formData()` does a JSON one, but it consumed it).
+ */
+const readers: ReadonlyArray<readonly [string, (r: Response) => Promise<string | null>, "json-only"?]> = [
+  ["text()", (r) => r.text()],
+  ["json()", async (r) => JSON.stringify(await r.json()), "json-only"],
+  ["arrayBuffer()", async (r) => decode(await r.arrayBuffer())],
+  ["bytes()", async (r) => decode(await (r as Response & { bytes: () => Promise<Uint8Array> }).bytes())],
+  ["blob()", async (r) => (await r.blob()).text()],
+  ["formData()", (r) => r.formData().then(() => null, () => null)],
+  ["body.getReader()", (r) => drain(r.body!)],
+  [
+    "for await over body",
+    async (r) => {
+      let t = ""
+      for await (const c of r.body as unknown as AsyncIterable<Uint8Array>) t += decode(c)
+      return t
+    }
+  ],
+  [
+    "body.pipeTo()",
+    async (r) => {
+      const parts: Array<Uint8Array> = []
+      await r.body!.pipeTo(new WritableStream({ write: (c) => void parts.push(c) }))
+      return decode(Buffer.concat(parts))
+    }
+  ],
+  [
+    "body.pipeThrough(TextDecoderStream)",
+    async (r) => {
+      let t = ""
+      const reader = r.body!.pipeThrough(new TextDecoderStream()).getReader()
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) return t
+        t += value
+      }
+    }
+  ],
+  [
+    "body.tee(), both branches",
+    async (r) => {
+      const [a, b] = r.body!.tee()
+      const [x, y] = await Promise.all([drain(a), drain(b)])
+      expect(x).toBe(y)
+      return x
+    }
+  ],
+  [
+    "Readable.fromWeb(body)",
+    async (r) => {
+      let t = ""
+      for await (const c of Readable.fromWeb(r.body as never)) t += decode(c as Uint8Array)
+      return t
+    }
+  ],
+  ["new Response(body).text()", (r) => new Response(r.body).text()],
+  [
+    "body looked at, then text()",
+    (r) => {
+      expect(r.body).not.toBeNull()
+      return r.text()
+    }
+  ],
+  [
+    "body looked at, then cloned (as an SDK middleware does), the clone read",
+    (r) => {
+      expect(r.body).not.toBeNull()
+      return r.clone().text()
+    }
+  ],
+  ["clone().text() only", (r) => r.clone().text()],
+  ["clone().body only", (r) => drain(r.clone().body!)],
+  ["clone().clone().text() only", (r) => r.clone().clone().text()],
+  [
+    "clone and original read together",
+    async (r) => {
+      const c = r.clone()
+      const [a, b] = await Promise.all([c.text(), r.text()])
+      expect(a).toBe(b)
+      return a
+    }
+  ],
+  [
+    "original read, then its clone",
+    async (r) => {
+      const c = r.clone()
+      const a = await r.text()
+      expect(await c.text()).toBe(a)
+      return a
+    }
+  ],
+  [
+    "original cancelled, clone read",
+    async (r) => {
+      const c = r.clone()
+      // not awaited: a tee branch's cancel settles only once the other branch is done too
+      void r.body!.cancel()
+      return c.text()
+    }
+  ],
+  [
+    "clone cancelled, original read",
+    async (r) => {
+      const c = r.clone()
+      void c.body!.cancel()
+      return drain(r.body!)
+    }
+  ]
+]
+
+describe("however a response body is read, the call is recorded once, with what was read", () => {
+  for (const stream of [false, true]) {
+    it(`${stream ? "server-sent events" : "JSON"}: every reader, clones included`, async () => {
+      const hub = Capture.make()
+      const cases = readers.filter(([, , only]) => !(stream && only === "json-only"))
+      const wrong: Array<string> = []
+      const { rows } = await runLogged(
+        Effect.promise(async () => {
+          for (const [name, read] of cases) {
+            try {
+              const got = await read(await ask(hub, name, stream))
+              // the app reads what the provider sent
+              if (got !== null && !got.includes(stream ? "[DONE]" : RESPONSE_TEXT)) wrong.push(`${name}: the app read ${got.slice(0, 80)}`)
+            } catch (e) {
+              wrong.push(`${name}: the app's read threw ${String(e)}`)
+            }
+          }
+        }),
+        { hub }
+      )
+      const tagged = byTag(rows)
+      for (const [name] of cases) {
+        const calls = tagged.get(name) ?? []
+        const c = calls[0]
+        const ok =
+          calls.length === 1 &&
+          c?.["outcome"] === "success" &&
+          c["model"] === "gpt-4o-2024-08-06" &&
+          (c["usage"] as { input_tokens?: number } | null)?.input_tokens === 1200
+        if (!ok) wrong.push(`${name}: ${JSON.stringify(calls.map((p) => [p["outcome"], p["model"], p["usage"] === null ? null : "usage"]))}`)
+      }
+      expect(wrong).toEqual([])
+      expect(ofType(rows, "llm_call")).toHaveLength(cases.length)
+      expect(hub.stats()).toMatchObject({ open: 0, unread: 0 })
+    })
+  }
+})
+
+describe("a response never read", () => {
+  it("is recorded as unread (usage and cost null, the request's model) after the hub's grace period, and counted", async () => {
+    const hub = Capture.make({ unreadAfter: "100 millis" })
+    const { rows } = await runLogged(
+      Effect.promise(async () => {
+        const r = await ask(hub, "never-read", false)
+        expect(r.ok).toBe(true)
+        expect(hub.stats().open).toBe(1)
+        await sleep(400)
+        // recorded (and written) without the log closing
+        expect(hub.stats()).toMatchObject({ unread: 1, open: 0, lateReads: 0 })
+        expect(hub.pending()).toBe(0)
+      }),
+      { hub }
+    )
+    const [call] = ofType(rows, "llm_call")
+    expect(call?.payload).toMatchObject({ decision_id: "never-read", outcome: "unread", model: "gpt-4o", usage: null, cost: null, finish_reason: null, provider: "openai" })
+    expect(typeof call?.payload["latency_ms"]).toBe("number")
+    expect(ofType(rows, "llm_call")).toHaveLength(1)
+  })
+
+  it("is recorded as unread when the log closes before the grace period ends", async () => {
+    const hub = Capture.make({ unreadAfter: "1 hour" })
+    const { rows } = await runLogged(
+      Effect.promise(async () => {
+        await ask(hub, "json", false)
+        await ask(hub, "sse", true)
+      }),
+      { hub }
+    )
+    const tagged = byTag(rows)
+    expect(tagged.get("json")).toMatchObject([{ outcome: "unread", usage: null, model: "gpt-4o" }])
+    expect(tagged.get("sse")).toMatchObject([{ outcome: "unread", usage: null, model: "gpt-4o" }])
+    expect(hub.stats()).toMatchObject({ unread: 2, open: 0 })
+  })
+
+  it("read after it was recorded as unread: the app gets the body, nothing is recorded twice, lateReads counts it", async () => {
+    const hub = Capture.make({ unreadAfter: "50 millis" })
+    const { rows } = await runLogged(
+      Effect.promise(async () => {
+        const late = await ask(hub, "late", false)
+        const lateClone = await ask(hub, "late-clone", true)
+        await sleep(300)
+        expect(await late.text()).toContain(RESPONSE_TEXT)
+        expect(await drain(lateClone.clone().body!)).toContain("[DONE]")
+        expect(hub.stats()).toMatchObject({ unread: 2, lateReads: 2 })
+      }),
+      { hub }
+    )
+    const tagged = byTag(rows)
+    expect(tagged.get("late")).toMatchObject([{ outcome: "unread", usage: null }])
+    expect(tagged.get("late-clone")).toMatchObject([{ outcome: "unread", usage: null }])
+    expect(ofType(rows, "llm_call")).toHaveLength(2)
+  })
+
+  it("a stream started in a decision and left unread keeps the decision's id; one read after the decision closed is not unread", async () => {
+    const hub = Capture.make({ unreadAfter: "150 millis" })
+    const openai = new OpenAI({ apiKey: "k", baseURL: `${server.url}/v1`, fetch: hub.fetch, maxRetries: 0 })
+    let id = ""
+    const { rows } = await runLogged(
+      Effect.gen(function* () {
+        const log = yield* AuditLog.AuditLog
+        const [left, read] = yield* log.withDecision({ input: {}, actor: "agent" }, (d) =>
+          Effect.gen(function* () {
+            id = d.id
+            const create = () => openai.chat.completions.create({ model: "gpt-4o-mini", messages: [{ role: "user", content: "q" }], stream: true })
+            return [yield* Effect.tryPromise(create), yield* Effect.tryPromise(create)] as const
+          })
+        )
+        yield* Effect.promise(async () => {
+          for await (const _ of read) {
+            // read after the decision ended, within the grace period
+          }
+          await sleep(400)
+        })
+        expect(left).toBeDefined()
+      }),
+      { hub }
+    )
+    const calls = ofType(rows, "llm_call")
+    expect(calls.map((c) => [c.payload["decision_id"], c.payload["outcome"]]).sort()).toEqual([
+      [id, "success"],
+      [id, "unread"]
+    ])
+    const endAt = rows.findIndex((r) => r.type === "decision_end")
+    for (const c of calls) expect(rows.indexOf(c)).toBeGreaterThan(endAt)
+  })
+
+  it("a stream left mid-read (its reader released, never cancelled) is recorded when the log closes, with the usage seen", async () => {
+    const hub = Capture.make({ unreadAfter: "1 hour" })
+    const anthropic = new Anthropic({ apiKey: "k", baseURL: server.url, fetch: hub.fetch, maxRetries: 0 })
+    const { rows } = await runLogged(
+      Effect.promise(async () => {
+        // `metadata` makes the test server send slowly
+        const response = await anthropic.messages
+          .create({ model: "claude-haiku-4-5", max_tokens: 64, metadata: { user_id: "u" }, messages: [{ role: "user", content: "q" }], stream: true })
+          .asResponse()
+        const reader = response.body!.getReader()
+        let seen = ""
+        while (!seen.includes("message_start")) seen += decode((await reader.read()).value!)
+        reader.releaseLock()
+      }),
+      { hub }
+    )
+    const [call] = ofType(rows, "llm_call")
+    expect(call?.payload).toMatchObject({ provider: "anthropic", model: "claude-haiku-4-5", outcome: "aborted", error: "the log closed before the response was read to its end" })
+    expect((call?.payload["usage"] as { input_tokens: number }).input_tokens).toBe(100)
+  })
+})
+
+describe("the SDKs' own paths", () => {
+  it("openai: asResponse() never read and a stream never iterated are unread; withResponse() and a tee()d stream are recorded once", async () => {
+    const hub = Capture.make({ unreadAfter: "1 hour" })
+    const openai = new OpenAI({ apiKey: "k", baseURL: `${server.url}/v1`, fetch: hub.fetch, maxRetries: 0 })
+    const tagged = (tag: string) => ({ headers: { [Capture.DECISION_HEADER]: tag } })
+    const body = { model: "gpt-4o", messages: [{ role: "user" as const, content: "q" }] }
+    const { rows } = await runLogged(
+      Effect.promise(async () => {
+        const raw = await openai.chat.completions.create(body, tagged("asResponse")).asResponse()
+        expect(raw.status).toBe(200)
+        await openai.chat.completions.create({ ...body, stream: true }, tagged("stream-left"))
+        const { data, response } = await openai.chat.completions.create(body, tagged("withResponse")).withResponse()
+        expect(data.choices[0]?.message.content).toBe(RESPONSE_TEXT)
+        expect(response.bodyUsed).toBe(true)
+        const [a, b] = (await openai.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } }, tagged("tee"))).tee()
+        let n = 0
+        for await (const _ of a) n++
+        for await (const _ of b) n--
+        expect(n).toBe(0)
+      }),
+      { hub }
+    )
+    const t = byTag(rows)
+    expect(t.get("asResponse")).toMatchObject([{ outcome: "unread", usage: null, model: "gpt-4o" }])
+    expect(t.get("stream-left")).toMatchObject([{ outcome: "unread", usage: null, model: "gpt-4o" }])
+    expect(t.get("withResponse")).toMatchObject([{ outcome: "success", model: "gpt-4o-2024-08-06" }])
+    expect(t.get("tee")).toMatchObject([{ outcome: "success", usage: { input_tokens: 1200 } }])
+    expect(ofType(rows, "llm_call")).toHaveLength(4)
+  })
+
+  it("@anthropic-ai/sdk middleware: ctx.parse() (a clone) beside the client's read, a response replaced by its clone's text, a retry that drops the first response", async () => {
+    const hub = Capture.make({ unreadAfter: "1 hour" })
+    const seen: Array<unknown> = []
+    const client = (tag: string, middleware: Middleware) =>
+      new Anthropic({ apiKey: "k", baseURL: server.url, fetch: hub.fetch, maxRetries: 0, defaultHeaders: { [Capture.DECISION_HEADER]: tag }, middleware: [middleware] })
+    const parsing = client("parse", async (request, next, ctx) => {
+      const response = await next(request)
+      const parsed = await ctx.parse<unknown>(response)
+      if (ctx.options?.stream === true) {
+        // the middleware's own copy, abandoned after one event while the client reads on (in
+        // the background: a tee branch's cancel settles only once the other branch is done)
+        void (async () => {
+          for await (const e of parsed as AsyncIterable<unknown>) {
+            seen.push(e)
+            break
+          }
+        })()
+      } else seen.push(parsed)
+      return response
+    })
+    const replacing = client("replace", async (request, next) => {
+      const response = await next(request)
+      return new Response(await response.clone().text(), response)
+    })
+    const retrying = client("retry", async (request, next) => {
+      await next(request)
+      return next(request)
+    })
+    const params = { model: "claude-haiku-4-5", max_tokens: 64, messages: [{ role: "user" as const, content: "q" }] }
+    const { rows, exit } = await runLogged(
+      Effect.promise(async () => {
+        await parsing.messages.create(params)
+        const final = await parsing.messages.stream(params).finalMessage()
+        expect(final.usage.output_tokens).toBe(200)
+        const m = await replacing.messages.create(params)
+        expect(m.content[0]?.type === "text" && m.content[0].text).toBe(RESPONSE_TEXT)
+        await retrying.messages.create(params)
+      }),
+      { hub }
+    )
+    expect(Exit.isSuccess(exit) ? "ok" : String(Exit.isFailure(exit) && exit.cause)).toBe("ok")
+    expect(seen).toHaveLength(2)
+    const t = byTag(rows)
+    const success = { outcome: "success", model: "claude-haiku-4-5", usage: { input_tokens: 100, output_tokens: 200 } }
+    expect(t.get("parse")).toMatchObject([success, success])
+    expect(t.get("replace")).toMatchObject([success])
+    expect(t.get("retry")?.map((p) => p["outcome"]).sort()).toEqual(["success", "unread"])
+    expect(ofType(rows, "llm_call")).toHaveLength(5)
+    expect(server.received).toHaveLength(5)
+  })
+
+  it("the app's stream is unchanged: a break still reaches the provider at once", async () => {
+    const hub = Capture.make()
+    const anthropic = new Anthropic({ apiKey: "k", baseURL: server.url, fetch: hub.fetch, maxRetries: 0 })
+    const { rows, exit } = await runLogged(
+      Effect.promise(async () => {
+        const stream = await anthropic.messages.create({ model: "claude-haiku-4-5", max_tokens: 64, metadata: { user_id: "u" }, messages: [{ role: "user", content: "q" }], stream: true })
+        let n = 0
+        for await (const _ of stream) if (++n === 3) break
+        await sleep(50)
+        expect(server.cancelled).toBe(1)
+      }),
+      { hub }
+    )
+    expect(Exit.isSuccess(exit)).toBe(true)
+    expect(ofType(rows, "llm_call").map((c) => c.payload["outcome"])).toEqual(["aborted"])
+  })
+})
