@@ -269,6 +269,22 @@ export const make = (
         return yield* new Chain.LogMismatch({ store: store.name, field: "system", expected: options.system, found: String(open["system"]) })
       }
     }
+    // a lock the store took over to open the log is on the record: the last writer died holding
+    // it (info), or it was unreadable (warning: what wrote it is unknown)
+    const taken = store.lockTakenOver
+    if (taken !== undefined) {
+      const holder = Option.getOrNull(taken.holder)
+      yield* chain.append("policy_flag", {
+        decision_id: null,
+        reason: taken.kind === "stale"
+          ? `lock taken over: ${taken.lock} named pid ${holder?.pid} on ${holder?.host}, which had ended without releasing it`
+          : `lock taken over: ${taken.lock} held no readable lock (${taken.bytes} bytes, ${Math.round(taken.ageMillis / 1000)} s old)`,
+        action: "flagged",
+        severity: taken.kind === "stale" ? "info" : "warning",
+        data: { lock: taken.lock, kind: taken.kind, bytes: taken.bytes, age_ms: Math.round(taken.ageMillis), content: taken.content, ...(holder ?? {}) },
+        auto: true
+      })
+    }
 
     // Every entry the app writes goes through here: inside a tracing span it carries the span's
     // ids (FORMAT A.6), so a log entry and a trace can be matched up.

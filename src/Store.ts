@@ -3,15 +3,16 @@
  * order; it knows nothing of hashes. `Chain` is its only writer.
  *
  * - `layerFile(path)`: JSONL on disk, the embedded default. One writer per file across processes
- *   (a lock file naming its holder), every append on disk before it is acknowledged (fsync), a
- *   torn last line refused on open (`TornTail`, see `repair`).
+ *   (a lock file naming its holder; a lock left by a writer that died, or an unreadable one older
+ *   than `lockGraceMillis`, is taken over, and the log records it), every append on disk before
+ *   it is acknowledged (fsync), a torn last line refused on open (`TornTail`, see `repair`). Its
+ *   files are created 0600 unless `mode` says otherwise.
  * - `layerMemory(options)`: lines in memory, optionally a bounded ring that evicts the oldest.
  *
  * @since 0.1.0
  */
 import * as nodeFs from "node:fs"
-import { hostname } from "node:os"
-import { dirname } from "node:path"
+import { basename, dirname } from "node:path"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -20,6 +21,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as internalLock from "./internal/lock.js"
 
 /**
  * A store operation failed (disk full, permissions, a vanished file). Nothing of the failed
@@ -39,19 +41,24 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
 }
 
 /**
- * Another writer holds the log: this process or another one, named by its lock.
+ * The log cannot be locked for writing: another writer holds it (this process or another one,
+ * named by its lock file), or its lock file is unreadable and too young to take over. `lock` is
+ * the lock file; `pid`, `host` and `since` name the holder (-1 and `unknown` when the lock names
+ * none); `reason` says what holds the log and what to do.
  *
  * @since 0.1.0
  * @category errors
  */
 export class LockHeld extends Schema.TaggedError<LockHeld>()("LockHeld", {
   path: Schema.String,
+  lock: Schema.String,
   pid: Schema.Number,
   host: Schema.String,
-  since: Schema.String
+  since: Schema.String,
+  reason: Schema.String
 }) {
   override get message(): string {
-    return `LockHeld: ${this.path} is being written by pid ${this.pid} on ${this.host} since ${this.since}`
+    return `LockHeld: ${this.path} ${this.reason}`
   }
 }
 
@@ -126,6 +133,11 @@ export interface StoreService {
   /** Lines evicted from a bounded memory store (what an export of it lacks); 0 elsewhere. */
   readonly evicted: Effect.Effect<number>
   readonly batching: Batching
+  /**
+   * A file store's lock taken over when it opened (a writer that died holding the log, or an
+   * unreadable lock file), for the log to record; absent otherwise.
+   */
+  readonly lockTakenOver?: LockTakeover | undefined
 }
 
 /**
@@ -213,93 +225,154 @@ export interface FileOptions {
    * its own write and fsync.
    */
   readonly groupCommit?: boolean | { readonly maxBatch?: number | undefined; readonly maxDelayMillis?: number | undefined } | undefined
+  /**
+   * The permission bits of the files the store creates: the log (an existing log keeps its own),
+   * its lock and the lock's temporaries. Default 0o600 (owner only: the log holds decisions
+   * about people); 0o640 lets a group read. Set as given, whatever the process's umask.
+   */
+  readonly mode?: number | undefined
 }
 
-interface LockInfo {
-  readonly pid: number
-  readonly host: string
-  readonly since: string
-  readonly token: string
+/**
+ * A lock the file store took over when it opened: `stale` when it named a process on this host
+ * that is gone (the log's last writer died holding it), `unreadable` when it was empty or
+ * garbage and older than `lockGraceMillis` (a crash or a full disk while an older writer wrote
+ * it). `content` is its first bytes as UTF-8.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LockTakeover {
+  readonly kind: "stale" | "unreadable"
+  /** the lock file */
+  readonly lock: string
+  readonly bytes: number
+  readonly ageMillis: number
+  readonly content: string
+  /** whom a stale lock named */
+  readonly holder: Option.Option<{ readonly pid: number; readonly host: string; readonly since: string }>
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    // EPERM: it exists but belongs to someone else
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
+/**
+ * How long an unreadable (empty or garbage) lock file must stay untouched before a writer takes
+ * it over: 10 seconds. The lock protocol never leaves a partial lock file, so an unreadable one
+ * comes from a crash or a full disk under an earlier writer, or from tampering; the wait keeps
+ * clear of any writer that writes its lock in place, and is short enough for a restart to
+ * recover by itself.
+ *
+ * @since 0.1.0
+ * @category locking
+ */
+export const lockGraceMillis: number = internalLock.GRACE_MILLIS
 
 const describe = (e: unknown): string => {
   if (e !== null && typeof e === "object") {
+    // a platform error's own description is Node's message (`ENOSPC: no space left on device, …`)
+    const d = (e as { description?: unknown }).description
+    if (typeof d === "string" && d.length > 0) return d
     const m = (e as { message?: unknown }).message
     if (typeof m === "string") return m
   }
   return String(e)
 }
 
-/** The lock file beside a log. */
+/**
+ * The lock file beside a log.
+ *
+ * @since 0.1.0
+ * @category locking
+ */
 export const lockPath = (path: string): string => `${path}.lock`
 
-const readLock = (fs: FileSystem.FileSystem, path: string): Effect.Effect<LockInfo | undefined> =>
-  fs.readFileString(path).pipe(
-    Effect.map((text) => {
-      try {
-        const v = JSON.parse(text) as Partial<LockInfo>
-        return typeof v.pid === "number" && typeof v.host === "string" && typeof v.since === "string"
-          ? { pid: v.pid, host: v.host, since: v.since, token: String(v.token ?? "") }
-          : undefined
-      } catch {
-        return undefined
-      }
-    }),
-    Effect.orElseSucceed(() => undefined)
-  )
-
 /**
- * Take the lock of `path` for this process, or fail naming the holder. A lock left by a dead
- * process on this host is moved aside (atomically, so two takers cannot both win) and taken.
+ * Whether a file name, in the log's own directory, is one of the files the file store of the log
+ * at `logPath` owns: the log itself, its lock (`LOG.lock`), the lock's temporaries and takeover
+ * markers (`LOG.lock.tmp-*`, `LOG.lock.take-*`, and `LOG.lock.stale-*` from earlier versions),
+ * and repair's quarantine files (`LOG.torn-*`). Names only: a caller that must not touch these
+ * files compares its target's directory with the log's (real paths) and, for links, device and
+ * inode with each of them.
+ *
+ * @since 0.1.0
+ * @category locking
  */
-const acquireLock = (fs: FileSystem.FileSystem, path: string): Effect.Effect<LockInfo, LockHeld | StoreError, Scope.Scope> => {
-  const lp = lockPath(path)
-  const mine: LockInfo = {
-    pid: process.pid,
-    host: hostname(),
-    since: new Date().toISOString(),
-    token: `${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2)}`
-  }
-  const create = fs.writeFileString(lp, JSON.stringify(mine) + "\n", { flag: "wx" })
-  const attempt = (tries: number): Effect.Effect<LockInfo, LockHeld | StoreError> =>
-    create.pipe(
-      Effect.as(mine),
-      Effect.catchAll((e) => {
-        if (e._tag !== "SystemError" || e.reason !== "AlreadyExists") {
-          return Effect.fail(new StoreError({ path: lp, operation: "lock", reason: describe(e) }))
+export const ownedNames = (logPath: string): ((name: string) => boolean) => {
+  const log = basename(logPath)
+  const lock = basename(lockPath(logPath))
+  return (name) =>
+    name === log ||
+    name === lock ||
+    (name.startsWith(lock) &&
+      [internalLock.TMP_INFIX, internalLock.MARKER_INFIX, internalLock.OLD_ASIDE_INFIX].some((infix) => name.startsWith(infix, lock.length))) ||
+    name.startsWith(`${log}${TORN_INFIX}`)
+}
+
+const TORN_INFIX = ".torn-"
+
+const DEFAULT_MODE = 0o600
+
+const checkMode = (mode: number | undefined): number => {
+  const m = mode ?? DEFAULT_MODE
+  if (!Number.isInteger(m) || m < 0 || m > 0o777) throw new RangeError(`Store: mode must be permission bits from 0 to 0o777, not ${mode}`)
+  return m
+}
+
+/** Take the lock of the log at `path` for the scope, or fail saying who holds it and what to do. */
+const acquireLock = (fs: FileSystem.FileSystem, path: string, mode: number): Effect.Effect<LockTakeover | undefined, LockHeld | StoreError, Scope.Scope> => {
+  const lock = lockPath(path)
+  return internalLock.acquire(fs, lock, mode).pipe(
+    Effect.map((t) =>
+      t === undefined
+        ? undefined
+        : {
+          kind: t.kind,
+          lock: t.lock,
+          bytes: t.bytes,
+          ageMillis: t.ageMillis,
+          content: t.content,
+          holder: t.holder === undefined ? Option.none() : Option.some({ pid: t.holder.pid, host: t.holder.host, since: t.holder.since })
         }
-        return Effect.flatMap(readLock(fs, lp), (held) => {
-          const stale = held !== undefined && held.host === mine.host && !alive(held.pid)
-          if (stale && tries > 0) {
-            // move it aside under a unique name: of two takers, only one rename finds it
-            const aside = `${lp}.stale-${held.pid}-${mine.token}`
-            return fs.rename(lp, aside).pipe(
-              Effect.andThen(fs.remove(aside)),
-              Effect.ignore,
-              Effect.andThen(attempt(tries - 1))
-            )
-          }
-          if (held === undefined && tries > 0) {
-            // a lock being written right now, or an unreadable one: look once more
-            return Effect.sleep("20 millis").pipe(Effect.andThen(attempt(tries - 1)))
-          }
-          return Effect.fail(new LockHeld({ path, pid: held?.pid ?? -1, host: held?.host ?? "unknown", since: held?.since ?? "unknown" }))
-        })
-      })
-    )
-  return Effect.acquireRelease(attempt(3), (info) =>
-    // release only our own lock
-    Effect.flatMap(readLock(fs, lp), (held) => (held?.token === info.token ? Effect.ignore(fs.remove(lp)) : Effect.void))
+    ),
+    Effect.mapError((e) => {
+      if (e._tag === "LockIo") return new StoreError({ path: e.path, operation: e.operation === "read" || e.operation === "write" ? `lock (${e.operation})` : e.operation, reason: e.reason })
+      const r = e.refusal
+      const none = { pid: -1, host: "unknown", since: "unknown" }
+      switch (r._tag) {
+        case "Live":
+          return new LockHeld({
+            path,
+            lock,
+            pid: r.holder.pid,
+            host: r.holder.host,
+            since: r.holder.since,
+            reason: `is being written by pid ${r.holder.pid} on ${r.holder.host} since ${r.holder.since} (lock file ${lock})`
+          })
+        case "OtherHost":
+          return new LockHeld({
+            path,
+            lock,
+            pid: r.holder.pid,
+            host: r.holder.host,
+            since: r.holder.since,
+            reason: `is being written by pid ${r.holder.pid} on ${r.holder.host} since ${r.holder.since}, another host, whose processes cannot be checked from here (lock file ${lock}); if that writer is gone, remove ${lock}`
+          })
+        case "Young":
+          return new LockHeld({
+            path,
+            lock,
+            ...none,
+            reason: `is locked by ${lock}, which holds no readable lock (${r.bytes} bytes, last written ${(r.ageMillis / 1000).toFixed(1)} s ago; a crash or a full disk while a lock was written leaves one). It is taken over once it is ${lockGraceMillis / 1000} s old; to take the log now, make sure no process is writing it and remove ${lock}`
+          })
+        case "Taking":
+          return new LockHeld({
+            path,
+            lock,
+            ...(r.holder === undefined ? none : { pid: r.holder.pid, host: r.holder.host, since: r.holder.since }),
+            reason: `is being taken over by ${r.holder === undefined ? "another process" : `pid ${r.holder.pid} on ${r.holder.host}`} (its lock file ${lock} was stale; marker ${r.marker}); try again`
+          })
+        case "Unsettled":
+          return new LockHeld({ path, lock, ...none, reason: `could not be locked: its lock file ${lock} kept changing hands; try again` })
+      }
+    })
   )
 }
 
@@ -323,6 +396,7 @@ export const makeFile = (
   options: FileOptions = {}
 ): Effect.Effect<StoreService, LockHeld | TornTail | NotALog | StoreError, FileSystem.FileSystem | Scope.Scope> =>
   Effect.gen(function* () {
+    const mode = checkMode(options.mode)
     const fs = yield* FileSystem.FileSystem
     const fail = (operation: string) => (e: unknown) => new StoreError({ path, operation, reason: describe(e) })
     const existed = yield* fs.exists(path).pipe(Effect.mapError(fail("open")))
@@ -330,12 +404,19 @@ export const makeFile = (
       const info = yield* fs.stat(path).pipe(Effect.mapError(fail("open")))
       if (info.type !== "File") return yield* new StoreError({ path, operation: "open", reason: `not a regular file (${info.type})` })
     }
-    yield* acquireLock(fs, path)
+    const lockTakenOver = yield* acquireLock(fs, path, mode)
     // the checks of what is there; appends go through a descriptor of their own (below)
     let size = yield* Effect.scoped(
       Effect.gen(function* () {
-        const file = yield* fs.open(path, { flag: "a+" }).pipe(Effect.mapError(fail("open")))
-        if (!existed) {
+        // created here, by the lock's holder, with the mode asked for; an existing log keeps its own
+        const created = yield* fs.open(path, { flag: "ax+", mode }).pipe(
+          Effect.map(Option.some),
+          Effect.catchIf((e) => e._tag === "SystemError" && e.reason === "AlreadyExists", () => Effect.succeedNone),
+          Effect.mapError(fail("open"))
+        )
+        const file = Option.isSome(created) ? created.value : yield* fs.open(path, { flag: "a+" }).pipe(Effect.mapError(fail("open")))
+        if (Option.isSome(created)) {
+          yield* fs.chmod(path, mode).pipe(Effect.mapError(fail("open")))
           yield* file.sync.pipe(Effect.mapError(fail("sync")))
           yield* syncDir(fs, dirname(path))
         }
@@ -386,7 +467,7 @@ export const makeFile = (
       if (lines.length === 0) return undefined
       const bytes = Buffer.from(lines.length === 1 ? lines[0] + "\n" : lines.join("\n") + "\n", "utf8")
       try {
-        for (let at = 0; at < bytes.length; ) at += nodeFs.writeSync(fd, bytes, at, bytes.length - at)
+        for (let at = 0; at < bytes.length;) at += nodeFs.writeSync(fd, bytes, at, bytes.length - at)
         nodeFs.fdatasyncSync(fd)
         size += bytes.length
         return undefined
@@ -442,7 +523,8 @@ export const makeFile = (
         return n === 0 ? Stream.empty : fs.stream(path, { bytesToRead: n, chunkSize: 1 << 20 }).pipe(Stream.mapError(fail("read")))
       }),
       evicted: Effect.succeed(0),
-      batching
+      batching,
+      lockTakenOver
     } satisfies StoreService
   })
 
@@ -476,7 +558,8 @@ export const layerFile = (path: string, options: FileOptions = {}): Layer.Layer<
 // Repair
 
 /**
- * What `repair` did: the bytes moved to the quarantine file (none when the log was whole).
+ * What `repair` did: the bytes moved to the quarantine file (none when the log was whole), and
+ * the lock it took over to do so, if any.
  *
  * @since 0.1.0
  * @category models
@@ -486,44 +569,60 @@ export interface Repaired {
   readonly quarantine: Option.Option<string>
   readonly tornBytes: number
   readonly keptBytes: number
+  readonly lockTakenOver: Option.Option<LockTakeover>
+}
+
+/**
+ * Options of `repair`: `mode`, the permission bits of its lock file (default 0o600).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RepairOptions {
+  readonly mode?: number | undefined
 }
 
 /**
  * Cut a torn tail off the log at `path`: the bytes after its last newline are first written to
- * `<path>.torn-<time>` beside it (and synced), then the log is truncated to its last whole line.
- * No byte is deleted. Refuses while a live writer holds the log.
+ * `<path>.torn-<time>` beside it (with the log's own mode, and synced), then the log is
+ * truncated in place to its last whole line (it keeps its mode). No byte is deleted. Refuses
+ * while a live writer holds the log; takes over a stale lock as a writer would.
  *
  * @since 0.1.0
  * @category repair
  */
-export const repair = (path: string): Effect.Effect<Repaired, LockHeld | StoreError, FileSystem.FileSystem> =>
+export const repair = (path: string, options: RepairOptions = {}): Effect.Effect<Repaired, LockHeld | StoreError, FileSystem.FileSystem> =>
   Effect.scoped(
     Effect.gen(function* () {
+      const mode = checkMode(options.mode)
       const fs = yield* FileSystem.FileSystem
       const fail = (operation: string) => (e: unknown) => new StoreError({ path, operation, reason: describe(e) })
       const info = yield* fs.stat(path).pipe(Effect.mapError(fail("open")))
       if (info.type !== "File") return yield* new StoreError({ path, operation: "open", reason: `not a regular file (${info.type})` })
-      yield* acquireLock(fs, path)
+      const lockTakenOver = Option.fromNullable(yield* acquireLock(fs, path, mode))
       const size = Number(info.size)
       const whole = yield* lastNewline(fs, path, size)
-      if (whole === size) return { path, quarantine: Option.none(), tornBytes: 0, keptBytes: size }
+      if (whole === size) return { path, quarantine: Option.none(), tornBytes: 0, keptBytes: size, lockTakenOver }
       const file = yield* fs.open(path, { flag: "r+" }).pipe(Effect.mapError(fail("open")))
       yield* file.seek(whole, "start")
       const torn = yield* file.readAlloc(size - whole).pipe(
         Effect.map(Option.getOrElse(() => new Uint8Array(0))),
         Effect.mapError(fail("read"))
       )
-      const quarantine = `${path}.torn-${new Date().toISOString().replace(/[:.]/g, "-")}`
+      // the torn bytes are the log's: readable by whom the log is, nobody else
+      const logMode = info.mode & 0o777
+      const quarantine = `${path}${TORN_INFIX}${new Date().toISOString().replace(/[:.]/g, "-")}`
       yield* Effect.scoped(
         Effect.gen(function* () {
-          const q = yield* fs.open(quarantine, { flag: "wx" })
+          const q = yield* fs.open(quarantine, { flag: "wx", mode: logMode })
+          yield* fs.chmod(quarantine, logMode)
           yield* q.writeAll(torn)
           yield* q.sync
         })
       ).pipe(Effect.mapError(fail("quarantine")))
       yield* syncDir(fs, dirname(path))
       yield* file.truncate(whole).pipe(Effect.andThen(file.sync), Effect.mapError(fail("truncate")))
-      return { path, quarantine: Option.some(quarantine), tornBytes: size - whole, keptBytes: whole }
+      return { path, quarantine: Option.some(quarantine), tornBytes: size - whole, keptBytes: whole, lockTakenOver }
     })
   )
 

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { hostname } from "node:os"
 import { join } from "node:path"
 import { NodeFileSystem } from "@effect/platform-node"
@@ -8,6 +8,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Store from "../src/Store.js"
 import { BIN, ROOT, tempDir } from "./helpers.js"
@@ -183,4 +184,51 @@ describe("Store.layerFile", () => {
     const none = await Effect.runPromiseExit(Store.readLog(join(tmp.dir, "missing.jsonl")).pipe(Effect.provide(NodeFileSystem.layer)))
     expect(failureOf(none)._tag).toBe("StoreError")
   })
+})
+
+describe("Store.layerFile: file modes", () => {
+  /** Run `f` with a permissive umask, restored after. */
+  const withUmask = async <A>(f: () => Promise<A>): Promise<A> => {
+    const old = process.umask(0o022)
+    try {
+      return await f()
+    } finally {
+      process.umask(old)
+    }
+  }
+  const modeOf = (p: string) => statSync(p).mode & 0o777
+  /** Open the store at `path`; the modes of the log and of its lock while it is open. */
+  const modesWhileOpen = (path: string, options: Store.FileOptions = {}) =>
+    Effect.runPromise(
+      Effect.scoped(
+        Effect.map(Store.Store, () => ({ log: modeOf(path), lock: modeOf(Store.lockPath(path)) })).pipe(
+          Effect.provide(Store.layerFile(path, options).pipe(Layer.provide(NodeFileSystem.layer)))
+        )
+      )
+    )
+
+  it("creates a new log and its lock 0600 under a permissive umask, or with the mode asked for", () =>
+    withUmask(async () => {
+      expect(await modesWhileOpen(freshPath())).toEqual({ log: 0o600, lock: 0o600 })
+      expect(await modesWhileOpen(freshPath(), { mode: 0o640 })).toEqual({ log: 0o640, lock: 0o640 })
+      // an existing log keeps its mode
+      const old = freshPath()
+      writeFileSync(old, "")
+      chmodSync(old, 0o640)
+      expect((await modesWhileOpen(old)).log).toBe(0o640)
+    }))
+
+  it("repair keeps a 0640 log 0640 and writes its quarantine with the log's mode (0600 for a 0600 log)", () =>
+    withUmask(async () => {
+      for (const mode of [0o640, 0o600]) {
+        const dir = join(tmp.dir, `modes-${++counter}`)
+        mkdirSync(dir)
+        const path = join(dir, "log.jsonl")
+        writeFileSync(path, '{"a":1}\n{"b":')
+        chmodSync(path, mode)
+        const r = await Effect.runPromise(Store.repair(path).pipe(Effect.provide(NodeFileSystem.layer)))
+        expect(modeOf(path)).toBe(mode)
+        expect(modeOf(Option.getOrThrow(r.quarantine))).toBe(mode)
+      }
+    }))
 })

@@ -1,0 +1,375 @@
+/**
+ * The lock of a log file (`LOG.lock`): one writer per log across processes, with a takeover of
+ * locks left by writers that died that stays correct when many processes race for it.
+ *
+ * Why files and not an OS lock. Node has no `flock`. A Linux abstract Unix socket held for the
+ * log's lifetime is released by the kernel when its process dies, but it exists per network
+ * namespace (two containers sharing a volume would both get it), not at all on macOS, and it
+ * would still need a lock file to name the holder; the file protocol below has to be right on
+ * its own anyway, and one protocol everywhere is what the tests then hold.
+ *
+ * The protocol, on any file system with hard links and atomic `rename` (every local POSIX one):
+ *
+ * - A lock file is never partial. A taker writes its lock (`pid`, `host`, `since`, a random
+ *   `token`, and on Linux the process's start time) in full under its own temporary name
+ *   `LOG.lock.tmp-<token>`, syncs it, then `link`s it to `LOG.lock`. `link` never replaces a
+ *   file, so of many takers of an absent lock exactly one succeeds.
+ * - A present lock is judged: a live holder on this host (`kill(pid, 0)`, and the start time
+ *   where /proc has it, so a reused pid is not taken for the holder), or one on another host
+ *   (whose processes cannot be checked): refused. A holder that is dead: stale. A lock that does
+ *   not parse (empty or garbage, from a crash or a full disk under an older writer, or tampering)
+ *   is refused until it is `GRACE_MILLIS` old, then stale too.
+ * - A stale lock S is taken over without ever leaving `LOG.lock` absent: the taker links its own
+ *   temporary file to a marker `LOG.lock.take-<key of S>` (again, exactly one taker succeeds),
+ *   re-reads `LOG.lock`, and only if it is still S (same inode, modification time and bytes,
+ *   which hold S's random token) `rename`s its own lock over it. Every change of `LOG.lock` from S
+ *   needs that marker, so once a taker holds it and has seen S, nobody else can move S; a taker
+ *   that finds `LOG.lock` no longer S has lost and removes its marker. A loser re-reads the lock
+ *   and finds a live holder.
+ * - A taker can die between its link and its rename. Its marker names it (it is a hard link to
+ *   its lock file), so the next taker sees a dead holder there and goes one marker further:
+ *   `LOG.lock.take-<key of (marker key, dead marker)>`, which again only one taker can create.
+ *   The dead taker cannot act any more, and the path of markers for S is one path, so at most one
+ *   live taker is ever past all the dead ones. Markers of S are never removed while `LOG.lock` is
+ *   S; once it is not, no marker of S can lead to a rename any more (the re-read fails), so the
+ *   winner removes the ones it walked, and every new holder sweeps what takers and writers that
+ *   died left beside the log (markers, and temporary files of dead processes).
+ *
+ * @internal
+ */
+import { createHash, randomBytes } from "node:crypto"
+import * as nodeFs from "node:fs"
+import { hostname } from "node:os"
+import { basename, dirname, join } from "node:path"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+
+/** How long an unreadable lock file must stay untouched before it is taken over. */
+export const GRACE_MILLIS = 10_000
+
+/** Name parts of the files the lock protocol puts beside `LOG.lock`. */
+export const TMP_INFIX = ".tmp-"
+export const MARKER_INFIX = ".take-"
+/** what an earlier version left when it died while moving a stale lock aside */
+export const OLD_ASIDE_INFIX = ".stale-"
+
+/** What a lock file says of its holder. */
+export interface Holder {
+  readonly pid: number
+  readonly host: string
+  readonly since: string
+  readonly token: string
+  /** the holder's start time (Linux: clock ticks after boot), to tell a reused pid */
+  readonly start?: string | undefined
+}
+
+/** A lock file as read: its identity and, when it parses, its holder. */
+interface LockFile {
+  readonly size: number
+  readonly mtimeMs: number
+  readonly bytes: Buffer
+  readonly holder: Holder | undefined
+  /** inode, modification time, size and bytes: never the same for two lock files */
+  readonly id: string
+}
+
+/** A stale lock taken over when the log was opened. */
+export interface Takeover {
+  readonly kind: "stale" | "unreadable"
+  readonly lock: string
+  readonly bytes: number
+  readonly ageMillis: number
+  /** the old lock's first bytes, as UTF-8 */
+  readonly content: string
+  readonly holder: Holder | undefined
+}
+
+/** Why the lock could not be taken. */
+export type Refusal =
+  | { readonly _tag: "Live"; readonly holder: Holder }
+  | { readonly _tag: "OtherHost"; readonly holder: Holder }
+  | { readonly _tag: "Young"; readonly bytes: number; readonly ageMillis: number }
+  | { readonly _tag: "Taking"; readonly holder: Holder | undefined; readonly marker: string }
+  | { readonly _tag: "Unsettled" }
+
+export class LockRefused extends Data.TaggedError("LockRefused")<{ readonly refusal: Refusal }> {}
+export class LockIo extends Data.TaggedError("LockIo")<{ readonly path: string; readonly operation: string; readonly reason: string }> {}
+
+const describe = (e: unknown): string => {
+  if (e !== null && typeof e === "object") {
+    // a platform error's own description is Node's message (`EACCES: permission denied, …`)
+    const d = (e as { description?: unknown }).description
+    if (typeof d === "string" && d.length > 0) return d
+    const m = (e as { message?: unknown }).message
+    if (typeof m === "string") return m
+  }
+  return String(e)
+}
+const io = (operation: string, path: string) => (e: unknown) => new LockIo({ path, operation, reason: describe(e) })
+const reasonOf = (e: unknown): string | undefined =>
+  e !== null && typeof e === "object" && (e as { _tag?: unknown })._tag === "SystemError" ? String((e as { reason?: unknown }).reason) : undefined
+
+const digest = (...parts: ReadonlyArray<string | Uint8Array>): string => {
+  const h = createHash("sha256")
+  for (const p of parts) h.update(p).update("\0")
+  return h.digest("hex").slice(0, 32)
+}
+
+/** Waits on the real clock: lock files live in real time, whatever the fiber's Clock says. */
+const pause = (millis: number) =>
+  Effect.async<void>((resume) => {
+    const t = setTimeout(() => resume(Effect.void), millis)
+    return Effect.sync(() => clearTimeout(t))
+  })
+
+// ---------------------------------------------------------------------------------------------
+// Holders
+
+let procFits: boolean | undefined
+/** The start time of process `pid` from /proc (field 22 of its stat), where /proc is this process's. */
+const startOf = (pid: number): string | undefined => {
+  const read = (p: number | "self") => {
+    try {
+      const stat = nodeFs.readFileSync(`/proc/${p}/stat`, "latin1")
+      // the command name (field 2) may hold spaces and parentheses: count after its last `)`
+      return { pid: stat.slice(0, stat.indexOf(" ")), start: stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] }
+    } catch {
+      return undefined
+    }
+  }
+  // a /proc of another pid namespace would name other processes
+  procFits ??= read("self")?.pid === String(process.pid)
+  return procFits ? read(pid)?.start : undefined
+}
+
+const parse = (bytes: Buffer): Holder | undefined => {
+  let v: unknown
+  try {
+    v = JSON.parse(bytes.toString("utf8"))
+  } catch {
+    return undefined
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return undefined
+  const { host, pid, since, start, token } = v as Record<string, unknown>
+  // pid 0 and negative pids name process groups to kill(): never a holder
+  if (typeof pid !== "number" || !Number.isSafeInteger(pid) || pid <= 0) return undefined
+  if (typeof host !== "string" || host.length === 0 || typeof since !== "string") return undefined
+  return { pid, host, since, token: typeof token === "string" ? token : "", ...(typeof start === "string" ? { start } : {}) }
+}
+
+type Life = "alive" | "dead" | "other host"
+
+const lifeOf = (h: Holder): Life => {
+  if (h.host !== hostname()) return "other host"
+  try {
+    process.kill(h.pid, 0)
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else
+    if ((e as NodeJS.ErrnoException).code !== "EPERM") return "dead"
+  }
+  if (h.start !== undefined) {
+    const now = startOf(h.pid)
+    if (now !== undefined && now !== h.start) return "dead"
+  }
+  return "alive"
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files
+
+const MAX_READ = 64 * 1024
+
+/** Read a lock file (or marker) with its identity; undefined when there is none. */
+const readLockFile = (fs: FileSystem.FileSystem, path: string): Effect.Effect<LockFile | undefined, LockIo> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const file = yield* fs.open(path, { flag: "r" })
+      const info = yield* file.stat
+      const size = Number(info.size)
+      const got = size === 0 ? Option.none() : yield* file.readAlloc(Math.min(size, MAX_READ))
+      const bytes = Option.match(got, { onNone: () => Buffer.alloc(0), onSome: (b) => Buffer.from(b) })
+      const ino = String(Option.getOrElse(info.ino, () => 0))
+      const mtimeMs = Option.match(info.mtime, { onNone: () => 0, onSome: (d) => d.getTime() })
+      return { size, mtimeMs, bytes, holder: parse(bytes), id: digest(ino, String(mtimeMs), String(size), bytes) }
+    })
+  ).pipe(Effect.catchAll((e) => (reasonOf(e) === "NotFound" ? Effect.succeed(undefined) : Effect.fail(io("read", path)(e)))))
+
+/** `link(from, to)`: true when made, false when `to` exists. */
+const link = (fs: FileSystem.FileSystem, from: string, to: string): Effect.Effect<boolean, LockIo> =>
+  fs.link(from, to).pipe(
+    Effect.as(true),
+    Effect.catchAll((e) => (reasonOf(e) === "AlreadyExists" ? Effect.succeed(false) : Effect.fail(io("link", to)(e))))
+  )
+
+const forget = (fs: FileSystem.FileSystem, path: string) => Effect.ignore(fs.remove(path))
+
+/** Write a holder's lock in full under its own name, with `mode` whatever the umask, and sync it. */
+const writeLock = (fs: FileSystem.FileSystem, path: string, holder: Holder, mode: number) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const file = yield* fs.open(path, { flag: "wx", mode })
+      yield* fs.chmod(path, mode)
+      yield* file.writeAll(Buffer.from(JSON.stringify(holder) + "\n", "utf8"))
+      yield* file.sync
+    })
+  ).pipe(Effect.mapError(io("write", path)))
+
+// ---------------------------------------------------------------------------------------------
+// Taking
+
+const ageOf = (f: LockFile) => Date.now() - f.mtimeMs
+/** An unreadable file within the grace period: possibly still being written by some writer. */
+const young = (f: LockFile) => Math.abs(ageOf(f)) < GRACE_MILLIS
+
+type Judged = { readonly _tag: "Refuse"; readonly refusal: Refusal } | { readonly _tag: "Take"; readonly takeover: Takeover }
+
+const judge = (lock: string, f: LockFile): Judged => {
+  const takeover = (kind: Takeover["kind"]): Judged => ({
+    _tag: "Take",
+    takeover: { kind, lock, bytes: f.size, ageMillis: ageOf(f), content: f.bytes.subarray(0, 256).toString("utf8"), holder: f.holder }
+  })
+  if (f.holder === undefined) {
+    return young(f) ? { _tag: "Refuse", refusal: { _tag: "Young", bytes: f.size, ageMillis: ageOf(f) } } : takeover("unreadable")
+  }
+  switch (lifeOf(f.holder)) {
+    case "alive":
+      return { _tag: "Refuse", refusal: { _tag: "Live", holder: f.holder } }
+    case "other host":
+      return { _tag: "Refuse", refusal: { _tag: "OtherHost", holder: f.holder } }
+    case "dead":
+      return takeover("stale")
+  }
+}
+
+const MAX_DEPTH = 64
+
+/**
+ * Try to move the stale lock `stale` out of the way for ours (at `tmp`): "won" (ours is the
+ * lock now), "lost" (the lock is not `stale` any more: look again), or a live taker at work.
+ */
+const takeOver = (
+  fs: FileSystem.FileSystem,
+  lock: string,
+  tmp: string,
+  stale: LockFile
+): Effect.Effect<"won" | "lost" | { readonly holder: Holder | undefined; readonly marker: string }, LockIo> =>
+  Effect.gen(function* () {
+    const walked: Array<string> = []
+    let key = digest("lock", stale.id)
+    for (let depth = 0; depth < MAX_DEPTH; depth++) {
+      const marker = `${lock}${MARKER_INFIX}${key}`
+      if (yield* link(fs, tmp, marker)) {
+        const now = yield* readLockFile(fs, lock)
+        if (now === undefined || now.id !== stale.id) {
+          // someone else moved it: this marker serves nobody
+          yield* forget(fs, marker)
+          return "lost"
+        }
+        yield* fs.rename(tmp, lock).pipe(Effect.mapError(io("rename", lock)))
+        for (const m of walked) yield* forget(fs, m)
+        yield* forget(fs, marker)
+        return "won"
+      }
+      const held = yield* readLockFile(fs, marker)
+      // removed meanwhile: that happens only once the lock has moved on
+      if (held === undefined) return "lost"
+      const dead = held.holder === undefined ? !young(held) : lifeOf(held.holder) === "dead"
+      if (!dead) return { holder: held.holder, marker }
+      // a taker died between its link and its rename: one marker further
+      walked.push(marker)
+      key = digest(key, held.id)
+    }
+    return yield* new LockIo({
+      path: lock,
+      operation: "take over",
+      reason: `${MAX_DEPTH} takers of this lock died while taking it over; remove ${lock} and ${basename(lock)}${MARKER_INFIX}* beside it if no process is writing the log`
+    })
+  })
+
+const ATTEMPTS = 200
+
+/** Remove what takers and writers that died left beside the lock (the lock is ours). */
+const sweep = (fs: FileSystem.FileSystem, lock: string) =>
+  Effect.gen(function* () {
+    const base = basename(lock)
+    const dir = dirname(lock)
+    for (const name of yield* fs.readDirectory(dir)) {
+      if (!name.startsWith(base)) continue
+      const rest = name.slice(base.length)
+      const path = join(dir, name)
+      if (rest.startsWith(MARKER_INFIX) || rest.startsWith(OLD_ASIDE_INFIX)) yield* forget(fs, path)
+      else if (rest.startsWith(TMP_INFIX)) {
+        // another taker's lock being written, or one that died writing it
+        const f = yield* readLockFile(fs, path)
+        if (f !== undefined && (f.holder === undefined ? !young(f) : lifeOf(f.holder) === "dead")) yield* forget(fs, path)
+      }
+    }
+  }).pipe(Effect.ignore)
+
+/** Take the lock `lock`, or fail with why not; what was taken over, if anything. */
+const take = (fs: FileSystem.FileSystem, lock: string, mode: number): Effect.Effect<{ readonly holder: Holder; readonly takeover: Takeover | undefined }, LockRefused | LockIo> =>
+  Effect.gen(function* () {
+    const token = `${process.pid}-${randomBytes(12).toString("hex")}`
+    const start = startOf(process.pid)
+    const mine: Holder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), token, ...(start === undefined ? {} : { start }) }
+    const tmp = `${lock}${TMP_INFIX}${token}`
+    const contend = Effect.gen(function* () {
+      yield* writeLock(fs, tmp, mine, mode)
+      let busy: { readonly holder: Holder | undefined; readonly marker: string } | undefined
+      for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+        if (yield* link(fs, tmp, lock)) return undefined
+        const seen = yield* readLockFile(fs, lock)
+        // released meanwhile
+        if (seen === undefined) continue
+        const judged = judge(lock, seen)
+        if (judged._tag === "Refuse") return yield* new LockRefused({ refusal: judged.refusal })
+        const outcome = yield* takeOver(fs, lock, tmp, seen)
+        if (outcome === "won") return judged.takeover
+        if (outcome !== "lost") {
+          // a live taker between its link and its rename: a few milliseconds
+          busy = outcome
+          yield* pause(2 + Math.floor(Math.random() * 10))
+        }
+      }
+      return yield* new LockRefused({ refusal: busy === undefined ? { _tag: "Unsettled" } : { _tag: "Taking", ...busy } })
+    })
+    // our temporary name goes whatever happens (after a rename it is gone already)
+    const takeover = yield* Effect.ensuring(contend, forget(fs, tmp))
+    yield* sweep(fs, lock)
+    return { holder: mine, takeover }
+  })
+
+/** Release the lock if it is still ours. */
+const release = (fs: FileSystem.FileSystem, lock: string, mine: Holder) =>
+  Effect.flatMap(Effect.orElseSucceed(readLockFile(fs, lock), () => undefined), (f) =>
+    f?.holder?.token === mine.token && f.holder.pid === mine.pid ? forget(fs, lock) : Effect.void
+  )
+
+/**
+ * Hold the lock `lock` for the scope, or fail with why not. Taking it is uninterruptible (a lock
+ * taken must be released), and bounded: a few seconds at most while other takers finish.
+ */
+export const acquire = (
+  fs: FileSystem.FileSystem,
+  lock: string,
+  mode: number
+): Effect.Effect<Takeover | undefined, LockRefused | LockIo, Scope.Scope> =>
+  Effect.map(
+    Effect.acquireRelease(take(fs, lock, mode), (got) => release(fs, lock, got.holder)),
+    (got) => got.takeover
+  )
+
+/** The name of the first takeover marker of a lock file as it stands (for tests). */
+export const firstMarker = (lock: string): Effect.Effect<string | undefined, LockIo, FileSystem.FileSystem> =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) =>
+    Effect.map(readLockFile(fs, lock), (f) => (f === undefined ? undefined : `${lock}${MARKER_INFIX}${digest("lock", f.id)}`))
+  )
+
+/** The name of the marker after a marker whose holder died (for tests). */
+export const nextMarker = (lock: string, marker: string): Effect.Effect<string | undefined, LockIo, FileSystem.FileSystem> =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) =>
+    Effect.map(readLockFile(fs, marker), (f) => (f === undefined ? undefined : `${lock}${MARKER_INFIX}${digest(marker.slice(marker.lastIndexOf(MARKER_INFIX) + MARKER_INFIX.length), f.id)}`))
+  )

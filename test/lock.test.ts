@@ -1,0 +1,272 @@
+// The file store's lock: who holds a log, when a lock is taken over, and what the log records of
+// it. Real files and real processes throughout; the race of many takers is in
+// test/harness/lock-race.test.ts.
+import { spawn, spawnSync } from "node:child_process"
+import { existsSync, linkSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs"
+import { hostname } from "node:os"
+import { join } from "node:path"
+import { NodeFileSystem } from "@effect/platform-node"
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as AuditLog from "../src/AuditLog.js"
+import * as Lock from "../src/internal/lock.js"
+import * as Redactor from "../src/Redactor.js"
+import * as Signer from "../src/Signer.js"
+import * as Store from "../src/Store.js"
+import { ROOT, tempDir, verifyFile } from "./helpers.js"
+
+const KEY = "lock-test-key"
+const tmp = tempDir()
+afterAll(tmp.cleanup)
+let counter = 0
+const freshPath = (name = "log") => join(tmp.dir, `${name}-${++counter}.jsonl`)
+const HOUR_AGO = new Date(Date.now() - 3_600_000)
+
+const open = (path: string) => Effect.runPromiseExit(Effect.scoped(Layer.build(Store.layerFile(path).pipe(Layer.provide(NodeFileSystem.layer)))))
+
+const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
+  if (Exit.isSuccess(exit)) throw new Error("expected a failure")
+  const f = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+  if (f === undefined) throw new Error(`expected a typed failure, got ${String(exit.cause)}`)
+  return f
+}
+
+/** Plant a lock file with the given content, last written at `when`. */
+const plant = (path: string, content: string | Buffer, when: Date = HOUR_AGO) => {
+  writeFileSync(Store.lockPath(path), content)
+  utimesSync(Store.lockPath(path), when, when)
+}
+
+const deadPid = (): number => Number(spawnSync(process.execPath, ["-e", "console.log(process.pid)"], { encoding: "utf8" }).stdout.trim())
+
+/** A live process that is not acttrace, until killed. */
+const liveProcess = async () => {
+  const child = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000); console.log('up')"], { stdio: ["ignore", "pipe", "ignore"] })
+  await new Promise((ok) => child.stdout.once("data", ok))
+  return child
+}
+
+/** Open an audit log over the file at `path` (the system writer-child.mjs names), append one record, close it; the log's rows. */
+const writeThroughLog = async (path: string) => {
+  await Effect.runPromise(
+    Effect.scoped(
+      Effect.flatMap(AuditLog.AuditLog, (log) => log.append("decision_record", { n: 1 })).pipe(
+        Effect.provide(
+          AuditLog.layer({ system: "crash-test", riskTier: "high" }).pipe(
+            Layer.provide(Store.layerFile(path)),
+            Layer.provide(Signer.layerHmac(Redacted.make(KEY))),
+            Layer.provide(Redactor.layerDefault),
+            Layer.provideMerge(NodeFileSystem.layer)
+          )
+        )
+      )
+    )
+  )
+  const v = await verifyFile(path, { key: Redacted.make(KEY) })
+  if (Either.isLeft(v.result)) throw new Error(v.result.left.message)
+  return readFileSync(path, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { type: string; payload: Record<string, unknown> })
+}
+
+describe("Store lock: unreadable lock files", () => {
+  it("takes over a garbage lock older than the grace period, and the log records a warning policy_flag naming it", async () => {
+    const path = freshPath()
+    plant(path, '{"pid": 4')
+    const rows = await writeThroughLog(path)
+    expect(rows.map((r) => r.type)).toEqual(["audit_open", "policy_flag", "decision_record"])
+    expect(rows[1]!.payload).toMatchObject({
+      decision_id: null,
+      action: "flagged",
+      severity: "warning",
+      auto: true,
+      data: { lock: Store.lockPath(path), kind: "unreadable", bytes: 9, content: '{"pid": 4' }
+    })
+    expect(String(rows[1]!.payload["reason"])).toContain(Store.lockPath(path))
+    expect((rows[1]!.payload["data"] as { age_ms: number }).age_ms).toBeGreaterThan(3_000_000)
+    // released on close
+    expect(existsSync(Store.lockPath(path))).toBe(false)
+  })
+
+  it("takes over an empty lock older than the grace period", async () => {
+    const path = freshPath()
+    plant(path, "")
+    expect(Exit.isSuccess(await open(path))).toBe(true)
+    expect(existsSync(Store.lockPath(path))).toBe(false)
+  })
+
+  it("refuses a garbage or empty lock younger than the grace period, naming the lock file and what to do", async () => {
+    for (const content of ['{"pid": 4', ""]) {
+      const path = freshPath()
+      plant(path, content, new Date())
+      const e = failureOf(await open(path))
+      expect(e._tag).toBe("LockHeld")
+      const held = e as Store.LockHeld
+      expect(held.lock).toBe(Store.lockPath(path))
+      expect(held.message).toContain(Store.lockPath(path))
+      expect(held.message).toMatch(/no readable lock/)
+      expect(held.message).toMatch(new RegExp(`taken over once it is ${Store.lockGraceMillis / 1000} s old`))
+      expect(held.message).toMatch(/remove/)
+      // and it is left as it was
+      expect(readFileSync(Store.lockPath(path), "utf8")).toBe(content)
+    }
+  })
+
+  it("treats a lock naming pid 0 or a negative pid as unreadable, not as a live holder", async () => {
+    for (const pid of [0, -1]) {
+      const path = freshPath()
+      plant(path, JSON.stringify({ pid, host: hostname(), since: HOUR_AGO.toISOString(), token: "t" }))
+      expect(Exit.isSuccess(await open(path)), `pid ${pid}`).toBe(true)
+    }
+  })
+
+  it("repair refuses a young unreadable lock naming it, and takes over an old one (saying so)", async () => {
+    const path = freshPath()
+    writeFileSync(path, '{"a":1}\n{"b":')
+    plant(path, "", new Date())
+    const young = await Effect.runPromiseExit(Store.repair(path).pipe(Effect.provide(NodeFileSystem.layer)))
+    const e = failureOf(young)
+    expect(e._tag).toBe("LockHeld")
+    expect(e.message).toContain(Store.lockPath(path))
+    utimesSync(Store.lockPath(path), HOUR_AGO, HOUR_AGO)
+    const r = await Effect.runPromise(Store.repair(path).pipe(Effect.provide(NodeFileSystem.layer)))
+    expect(r.tornBytes).toBe(5)
+    expect(Option.map(r.lockTakenOver, (t) => t.kind)).toEqual(Option.some("unreadable"))
+    expect(readFileSync(path, "utf8")).toBe('{"a":1}\n')
+    expect(existsSync(Store.lockPath(path))).toBe(false)
+  })
+})
+
+describe("Store lock: holders", () => {
+  it("refuses a lock held by a live process, naming its pid, host and the lock file, and leaves the lock alone", async () => {
+    const path = freshPath()
+    const child = await liveProcess()
+    try {
+      const content = JSON.stringify({ pid: child.pid, host: hostname(), since: HOUR_AGO.toISOString(), token: "live" })
+      plant(path, content)
+      const e = failureOf(await open(path))
+      expect(e).toMatchObject({ _tag: "LockHeld", pid: child.pid, host: hostname(), lock: Store.lockPath(path) })
+      expect(e.message).toMatch(new RegExp(`being written by pid ${child.pid} on `))
+      expect(e.message).toContain(Store.lockPath(path))
+      expect(readFileSync(Store.lockPath(path), "utf8")).toBe(content)
+    } finally {
+      child.kill("SIGKILL")
+    }
+  })
+
+  it("refuses a lock from another host even when its pid is dead here, naming the host and the lock file", async () => {
+    const path = freshPath()
+    plant(path, JSON.stringify({ pid: deadPid(), host: "elsewhere.example", since: HOUR_AGO.toISOString(), token: "far" }))
+    const e = failureOf(await open(path))
+    expect(e).toMatchObject({ _tag: "LockHeld", host: "elsewhere.example", lock: Store.lockPath(path) })
+    expect(e.message).toContain(Store.lockPath(path))
+    expect(e.message).toMatch(/another host/)
+  })
+
+  it.skipIf(!existsSync("/proc/self/stat"))("takes over a lock whose pid now belongs to another process (its start time differs)", async () => {
+    const path = freshPath()
+    const child = await liveProcess()
+    try {
+      plant(path, JSON.stringify({ pid: child.pid, host: hostname(), since: HOUR_AGO.toISOString(), token: "reused", start: "1" }))
+      expect(Exit.isSuccess(await open(path))).toBe(true)
+    } finally {
+      child.kill("SIGKILL")
+    }
+  })
+
+  it("takes over the lock of a writer killed with SIGKILL while holding, and the log records it", async () => {
+    const path = freshPath()
+    const child = spawn(process.execPath, [join(ROOT, "test/fixtures/writer-child.mjs"), path, "hold", KEY], { stdio: ["ignore", "pipe", "inherit"] })
+    await new Promise<void>((ok, fail) => {
+      child.stdout.on("data", (d: Buffer) => (d.toString().includes("ready") ? ok() : fail(new Error(d.toString()))))
+      child.on("exit", () => fail(new Error("child exited early")))
+    })
+    const e = failureOf(await open(path))
+    expect(e).toMatchObject({ _tag: "LockHeld", pid: child.pid })
+    child.kill("SIGKILL")
+    await new Promise((ok) => child.on("exit", ok))
+    const rows = await writeThroughLog(path)
+    expect(rows.map((r) => r.type)).toEqual(["audit_open", "policy_flag", "decision_record"])
+    expect(rows[1]!.payload).toMatchObject({
+      action: "flagged",
+      severity: "info",
+      auto: true,
+      data: { lock: Store.lockPath(path), kind: "stale", pid: child.pid, host: hostname() }
+    })
+    expect(readdirSync(tmp.dir).filter((n) => n.startsWith(`${path.split("/").pop()}.`))).toEqual([])
+  })
+})
+
+describe("Store lock: what takers that died leave behind", () => {
+  const fsRun = <A, E>(e: Effect.Effect<A, E, import("@effect/platform/FileSystem").FileSystem>) => Effect.runPromise(Effect.provide(e, NodeFileSystem.layer))
+  const staleLock = (token: string) => JSON.stringify({ pid: deadPid(), host: hostname(), since: HOUR_AGO.toISOString(), token })
+  /** What a taker leaves when it dies between linking its marker and renaming: its lock file and the marker. */
+  const deadTaker = (path: string, marker: string, pid = deadPid()) => {
+    const tmp = `${Store.lockPath(path)}.tmp-${pid}-dead`
+    writeFileSync(tmp, JSON.stringify({ pid, host: hostname(), since: HOUR_AGO.toISOString(), token: `${pid}-dead` }) + "\n")
+    linkSync(tmp, marker)
+  }
+  const besideLog = (path: string) => readdirSync(tmp.dir).filter((n) => n.startsWith(`${path.split("/").pop()}.`)).sort()
+
+  it("takes over past takers that died between their link and their rename (two deep), and sweeps what they left", async () => {
+    const path = freshPath()
+    plant(path, staleLock("s"))
+    const lock = Store.lockPath(path)
+    const first = (await fsRun(Lock.firstMarker(lock)))!
+    deadTaker(path, first)
+    const second = (await fsRun(Lock.nextMarker(lock, first)))!
+    deadTaker(path, second)
+    expect(besideLog(path)).toHaveLength(5)
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          yield* Store.Store
+          // only the lock is left beside the log, and it is ours
+          expect(besideLog(path)).toEqual([lock.split("/").pop()])
+          expect(JSON.parse(readFileSync(lock, "utf8"))).toMatchObject({ pid: process.pid })
+        }).pipe(Effect.provide(Store.layerFile(path).pipe(Layer.provide(NodeFileSystem.layer))))
+      )
+    )
+    expect(besideLog(path)).toEqual([])
+  })
+
+  it("sweeps markers of a lock that is gone (a winner that died before cleaning up) and an earlier version's aside files", async () => {
+    const path = freshPath()
+    const lock = Store.lockPath(path)
+    plant(path, staleLock("gone"))
+    const old = (await fsRun(Lock.firstMarker(lock)))!
+    deadTaker(path, old)
+    writeFileSync(`${lock}.stale-123-abc`, staleLock("aside"))
+    // the lock has moved on since
+    plant(path, staleLock("now"))
+    expect(Exit.isSuccess(await open(path))).toBe(true)
+    expect(besideLog(path)).toEqual([])
+  })
+
+  it("waits for a live taker between its link and its rename, then refuses naming it, leaving its marker alone", async () => {
+    const path = freshPath()
+    const lock = Store.lockPath(path)
+    plant(path, staleLock("s"))
+    const marker = (await fsRun(Lock.firstMarker(lock)))!
+    const child = await liveProcess()
+    try {
+      deadTaker(path, marker, child.pid!)
+      const e = failureOf(await open(path))
+      expect(e).toMatchObject({ _tag: "LockHeld", pid: child.pid, lock })
+      expect(e.message).toContain("is being taken over by pid")
+      expect(existsSync(marker)).toBe(true)
+    } finally {
+      child.kill("SIGKILL")
+    }
+    // once that taker is gone, the log opens
+    await new Promise((ok) => child.once("exit", ok))
+    expect(Exit.isSuccess(await open(path))).toBe(true)
+    expect(besideLog(path)).toEqual([])
+  })
+})
