@@ -1086,11 +1086,17 @@ class Copy implements Tally, BodyReader {
     if (this.watch.recorded) this.watch.readLate()
   }
 
-  /** This copy was read to its end, or reading it failed: the call is recorded from it. */
+  /**
+   * This copy was read to its end, or reading it failed: the call is recorded from it. A read
+   * that fails because the app aborted the request (`AbortController.abort()`, as SDK streams'
+   * `abort()` do) is an abort, as a cancel before the final event is.
+   */
   ended(ending: "end" | "failure", error?: string): void {
     if (this.state >= ENDED) return
     this.state = ENDED
-    if (!this.watch.recorded) this.watch.finish(ending, error, this)
+    if (this.watch.recorded) return
+    if (ending === "failure" && this.watch.signal?.aborted === true) this.watch.finish("aborted", error, this)
+    else this.watch.finish(ending, error, this)
   }
 
   /** The app cancelled this copy's body. */
@@ -1191,7 +1197,9 @@ class Watch extends Copy {
     private readonly started: number,
     private readonly retry: number,
     /** the request's JSON text, kept until the call ends (interceptors, a failure's model) */
-    private request: string | null
+    private request: string | null,
+    /** the request's abort signal: a body whose reading fails once it fired was aborted by the app */
+    readonly signal: AbortSignal | null
   ) {
     super()
   }
@@ -1478,7 +1486,8 @@ function captureFetch(hub: HubImpl, base: typeof globalThis.fetch): typeof globa
       text = await new Response(sent).text()
       sendInit = { ...sendInit, method, body: text }
     } else if (sent == null && input instanceof Request && input.body !== null) text = await input.clone().text()
-    const watch = new Watch(hub, call, explicit ?? here.decisionId, here.span, started, retryOf(headersIn), text)
+    const signal = init?.signal ?? (input instanceof Request ? input.signal : null)
+    const watch = new Watch(hub, call, explicit ?? here.decisionId, here.span, started, retryOf(headersIn), text, signal)
 
     const runner = hub.runner
     if (runner !== null) {
@@ -1498,7 +1507,7 @@ function captureFetch(hub: HubImpl, base: typeof globalThis.fetch): typeof globa
       response = await base(sendInput, sendInit)
     } catch (e) {
       // (a fetch that throws instead of rejecting lands here too)
-      watch.finish(init?.signal?.aborted === true ? "aborted" : "failure", describeError(e))
+      watch.finish(signal?.aborted === true ? "aborted" : "failure", describeError(e))
       throw e
     }
     if (!response.ok) {

@@ -322,7 +322,7 @@ describe("a response never read", () => {
 })
 
 describe("the SDKs' own paths", () => {
-  it("openai: asResponse() never read and a stream never iterated are unread; withResponse() and a tee()d stream are recorded once", async () => {
+  it("openai: asResponse() never read and streams never iterated are unread; withResponse(), tee(), toReadableStream(), the stream helper and Responses streams are recorded once; an abort through the controller is aborted", async () => {
     const hub = Capture.make({ unreadAfter: "1 hour" })
     const openai = new OpenAI({ apiKey: "k", baseURL: `${server.url}/v1`, fetch: hub.fetch, maxRetries: 0 })
     const tagged = (tag: string) => ({ headers: { [Capture.DECISION_HEADER]: tag } })
@@ -340,6 +340,22 @@ describe("the SDKs' own paths", () => {
         for await (const _ of a) n++
         for await (const _ of b) n--
         expect(n).toBe(0)
+        // the SDK's stream as a web stream (the shape a server hands on to a browser)
+        const web = (await openai.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } }, tagged("toReadableStream"))).toReadableStream()
+        expect(await new Response(web).text()).toContain("chatcmpl")
+        // the streaming helper, read to its end
+        const helper = openai.chat.completions.stream({ ...body, stream_options: { include_usage: true } }, tagged("helper"))
+        expect((await helper.finalChatCompletion()).choices[0]?.message.content?.trim()).toBe(RESPONSE_TEXT)
+        // a stream stopped through its controller after the first chunk
+        const stopped = await openai.chat.completions.create({ ...body, stream: true, metadata: { slow: "1" } }, tagged("controller.abort"))
+        for await (const _ of stopped) {
+          stopped.controller.abort()
+        }
+        // Responses: a stream iterated, one left
+        for await (const _ of await openai.responses.create({ model: "gpt-4.1", input: "q", stream: true }, tagged("responses-read"))) {
+          // to the end
+        }
+        await openai.responses.create({ model: "gpt-4.1", input: "q", stream: true }, tagged("responses-left"))
       }),
       { hub }
     )
@@ -348,7 +364,12 @@ describe("the SDKs' own paths", () => {
     expect(t.get("stream-left")).toMatchObject([{ outcome: "unread", usage: null, model: "gpt-4o" }])
     expect(t.get("withResponse")).toMatchObject([{ outcome: "success", model: "gpt-4o-2024-08-06" }])
     expect(t.get("tee")).toMatchObject([{ outcome: "success", usage: { input_tokens: 1200 } }])
-    expect(ofType(rows, "llm_call")).toHaveLength(4)
+    expect(t.get("toReadableStream")).toMatchObject([{ outcome: "success", usage: { input_tokens: 1200 } }])
+    expect(t.get("helper")).toMatchObject([{ outcome: "success", usage: { input_tokens: 1200 } }])
+    expect(t.get("controller.abort")).toMatchObject([{ outcome: "aborted", model: "gpt-4o-2024-08-06" }])
+    expect(t.get("responses-read")).toMatchObject([{ outcome: "success", usage: { input_tokens: 800 } }])
+    expect(t.get("responses-left")).toMatchObject([{ outcome: "unread", usage: null, model: "gpt-4.1" }])
+    expect(ofType(rows, "llm_call")).toHaveLength(9)
   })
 
   it("@anthropic-ai/sdk middleware: ctx.parse() (a clone) beside the client's read, a response replaced by its clone's text, a retry that drops the first response", async () => {
@@ -402,20 +423,33 @@ describe("the SDKs' own paths", () => {
     expect(server.received).toHaveLength(5)
   })
 
-  it("the app's stream is unchanged: a break still reaches the provider at once", async () => {
-    const hub = Capture.make()
+  it("@anthropic-ai/sdk: a break reaches the provider at once (aborted); a MessageStream aborted; a stream taken withResponse() and left unread", async () => {
+    const hub = Capture.make({ unreadAfter: "1 hour" })
     const anthropic = new Anthropic({ apiKey: "k", baseURL: server.url, fetch: hub.fetch, maxRetries: 0 })
+    const tagged = (tag: string) => ({ headers: { [Capture.DECISION_HEADER]: tag } })
+    // `metadata` makes the test server send slowly
+    const params = { model: "claude-haiku-4-5", max_tokens: 64, metadata: { user_id: "u" }, messages: [{ role: "user" as const, content: "q" }] }
     const { rows, exit } = await runLogged(
       Effect.promise(async () => {
-        const stream = await anthropic.messages.create({ model: "claude-haiku-4-5", max_tokens: 64, metadata: { user_id: "u" }, messages: [{ role: "user", content: "q" }], stream: true })
+        const stream = await anthropic.messages.create({ ...params, stream: true }, tagged("break"))
         let n = 0
         for await (const _ of stream) if (++n === 3) break
         await sleep(50)
         expect(server.cancelled).toBe(1)
+        const helper = anthropic.messages.stream(params, tagged("MessageStream.abort"))
+        await new Promise<void>((resolve) => helper.once("streamEvent", () => resolve()))
+        helper.abort()
+        await helper.done().catch(() => undefined)
+        const { data } = await anthropic.messages.create({ ...params, stream: true }, tagged("withResponse")).withResponse()
+        expect(data).toBeDefined()
       }),
       { hub }
     )
     expect(Exit.isSuccess(exit)).toBe(true)
-    expect(ofType(rows, "llm_call").map((c) => c.payload["outcome"])).toEqual(["aborted"])
+    const t = byTag(rows)
+    expect(t.get("break")).toMatchObject([{ outcome: "aborted", usage: { input_tokens: 100 } }])
+    expect(t.get("MessageStream.abort")).toMatchObject([{ outcome: "aborted", model: "claude-haiku-4-5" }])
+    expect(t.get("withResponse")).toMatchObject([{ outcome: "unread", usage: null, model: "claude-haiku-4-5" }])
+    expect(ofType(rows, "llm_call")).toHaveLength(3)
   })
 })
