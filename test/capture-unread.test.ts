@@ -212,24 +212,38 @@ describe("however a response body is read, the call is recorded once, with what 
 })
 
 describe("a response never read", () => {
-  it("is recorded as unread (usage and cost null, the request's model) after the hub's grace period, and counted", async () => {
+  it("is recorded as unread (usage and cost null, the request's model) after the hub's grace period, and counted; a body being read is not cut short", async () => {
     const hub = Capture.make({ unreadAfter: "100 millis" })
+    let arrivedWithin = 0
     const { rows } = await runLogged(
       Effect.promise(async () => {
+        const before = performance.now()
         const r = await ask(hub, "never-read", false)
+        arrivedWithin = performance.now() - before
         expect(r.ok).toBe(true)
         expect(hub.stats().open).toBe(1)
+        // a body being read when the grace period ends is not cut short: the app reads one
+        // chunk, waits past the grace period, then reads on
+        const slow = await ask(hub, "read-slowly", true)
+        const reader = slow.body!.getReader()
+        await reader.read()
         await sleep(400)
         // recorded (and written) without the log closing
-        expect(hub.stats()).toMatchObject({ unread: 1, open: 0, lateReads: 0 })
+        expect(hub.stats()).toMatchObject({ unread: 1, open: 1, lateReads: 0 })
         expect(hub.pending()).toBe(0)
+        while (!(await reader.read()).done) {
+          // to the end
+        }
+        expect(hub.stats()).toMatchObject({ unread: 1, open: 0 })
       }),
       { hub }
     )
-    const [call] = ofType(rows, "llm_call")
+    const [call, slow] = ofType(rows, "llm_call")
     expect(call?.payload).toMatchObject({ decision_id: "never-read", outcome: "unread", model: "gpt-4o", usage: null, cost: null, finish_reason: null, provider: "openai" })
-    expect(typeof call?.payload["latency_ms"]).toBe("number")
-    expect(ofType(rows, "llm_call")).toHaveLength(1)
+    // an unread call's latency is its response's: not the grace period
+    expect(call?.payload["latency_ms"]).toBeLessThanOrEqual(arrivedWithin)
+    expect(slow?.payload).toMatchObject({ decision_id: "read-slowly", outcome: "success", usage: { input_tokens: 1200 } })
+    expect(ofType(rows, "llm_call")).toHaveLength(2)
   })
 
   it("is recorded as unread when the log closes before the grace period ends", async () => {
