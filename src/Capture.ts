@@ -13,6 +13,17 @@
  *   Completions and Responses and Anthropic Messages, JSON and server-sent events, and records an
  *   `llm_call` with the model and token usage the provider reported. It never records prompt or
  *   response text, and never reads an error body (it can echo the request).
+ *
+ *   Every call whose response arrives is recorded exactly once, however the app reads the body:
+ *   through the response's `body` stream or any of its readers, or through a clone (a clone is
+ *   watched too; the first copy read to its end records the call, and reading the others records
+ *   nothing more). A body nobody starts to read is recorded with `outcome: "unread"` and usage
+ *   null once the hub's grace period is over (`make({ unreadAfter })`, 30 seconds by default)
+ *   or when the log closes, whichever comes first; if the app reads it after that, it gets the
+ *   body, nothing more is recorded, and `stats().lateReads` counts it. A body still being read
+ *   when the log closes is recorded then, with what was read so far (`aborted`, unless its final
+ *   event was already seen). A decision's closing does not count as unread: a stream started in
+ *   a decision is often read after it closed.
  * - `hub.tool(name, fn)` for plain async tool functions (`tool_call`).
  * - `acttrace/CaptureAi`, the `@effect/ai` `LanguageModel` decorator.
  *
