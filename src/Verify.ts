@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { isUtf8 } from "node:buffer"
+import { constants as bufferConstants, isUtf8 } from "node:buffer"
 import { createHash, type Hash, hash as sha256 } from "node:crypto"
 import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
@@ -215,6 +215,13 @@ export interface Options {
    */
   readonly startMidChain?: boolean | undefined
   /**
+   * The longest line accepted, in bytes, not counting its newline (default
+   * `DEFAULT_MAX_LINE_BYTES`, 64 MiB; at most `MAX_LINE_BYTES_CEILING`). A longer line is
+   * `MalformedLine`, found without holding more of it than this: verification needs memory for
+   * one line, and this bounds it.
+   */
+  readonly maxLineBytes?: number | undefined
+  /**
    * Take the shortcuts for canonical-first lines and hash-shaped fields (default true). Turning
    * them off gives the same verdicts more slowly; tests use it to hold the two paths together.
    */
@@ -232,6 +239,8 @@ interface Config {
   readonly fast: FastLine
   readonly fastReference: FastReference
   readonly fastPath: boolean
+  /** the longest line accepted (see `Options.maxLineBytes`) */
+  readonly maxLine: number
   /** the seal of a pack's `_meta` (FORMAT B.3), with the digest of the rows' controls so far */
   seal: SealCheck | undefined
   /** the pack's first entry is an `audit_open` naming acttrace as producer: a keyed check wants a seal */
@@ -325,6 +334,13 @@ const lazyKernel = (keyBytes: Buffer | undefined): (() => Kernel | undefined) =>
   }
 }
 
+const maxLineOf = (n: number | undefined): number => {
+  if (n === undefined) return DEFAULT_MAX_LINE_BYTES
+  // a programming error, like a negative capacity (the CLI checks its flag before it gets here)
+  if (!(n >= 1)) throw new RangeError(`Verify: maxLineBytes must be at least 1, got ${n}`)
+  return Math.min(Math.floor(n), MAX_LINE_BYTES_CEILING)
+}
+
 /**
  * The state before the first line. (Give a non-empty key: the CLI and `Signer` refuse empty ones,
  * and nothing a real writer signed verifies under one.)
@@ -345,6 +361,7 @@ export const initial = (options: Options = {}): State => {
     fast: new FastLine(),
     fastReference: new FastReference(),
     fastPath: options.fastPath ?? true,
+    maxLine: maxLineOf(options.maxLineBytes),
     seal: undefined,
     sealRequired: false,
     kernel: lazyKernel(keyBytes),
@@ -362,6 +379,40 @@ const NULL_BYTES = Buffer.from("null")
 
 /** Lines per batch of the fast path (see `Splitter.batch`). */
 const BATCH = 64
+
+/** The most the splitter takes from a chunk at once (the size of a file read). */
+const PIECE = 1 << 20
+
+/**
+ * The default longest line (FORMAT part C reads a pack as a stream; a line is held whole while it
+ * is checked). Real entries are a few kilobytes: a line beyond this is not an entry.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
+
+/**
+ * The highest `maxLineBytes` honoured: the longest string this JavaScript engine can make (a
+ * pack's rows are read as text). A larger option is taken as this.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MAX_LINE_BYTES_CEILING: number = bufferConstants.MAX_STRING_LENGTH
+
+const tooLong = (line: number, max: number) =>
+  new MalformedLine({ line, seq: null, reason: `line is longer than the limit of ${max} bytes (maxLineBytes, --max-line-bytes)` })
+
+/** Where the first line of buf[from, …) longer than `max` starts (its end may be past the buffer); -1 if none. */
+const longLineAt = (buf: Buffer, from: number, max: number): number => {
+  for (let p = from;;) {
+    const nl = buf.indexOf(0x0a, p)
+    if ((nl < 0 ? buf.length : nl) - p > max) return p
+    if (nl < 0) return -1
+    p = nl + 1
+  }
+}
 
 const asBuffer = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength))
 
@@ -473,6 +524,7 @@ const names = (ks: ReadonlyArray<string>): string => ks.map((k) => JSON.stringif
  * @category verification
  */
 export const step = (state: State, bytes: Uint8Array): Either.Either<State, VerifyError> => {
+  if (bytes.length > state.config.maxLine) return Either.left(tooLong(state.line + 1, state.config.maxLine))
   const r = stepAt(state, asBuffer(bytes), 0, bytes.length, false)
   return r instanceof StateImpl ? Either.right(r) : Either.left(r as VerifyError)
 }
@@ -746,8 +798,30 @@ class Splitter {
 
   push(chunk: Uint8Array): VerifyError | undefined {
     const buf = asBuffer(chunk)
+    if (buf.length <= PIECE) return this.pushPiece(buf)
+    // A large chunk (a source that hands over much at once) goes in pieces, as a file is read:
+    // the kernel then never copies in more than a piece.
+    for (let o = 0; o < buf.length; o += PIECE) {
+      const err = this.pushPiece(buf.subarray(o, Math.min(o + PIECE, buf.length)))
+      if (err !== undefined) return err
+    }
+    return undefined
+  }
+
+  private tooLong(): MalformedLine {
+    this.carry = []
+    this.carryLen = 0
+    return tooLong(this.state.line + 1, this.state.config.maxLine)
+  }
+
+  private pushPiece(buf: Buffer): VerifyError | undefined {
+    const max = this.state.config.maxLine
     let from = 0
     let nl = buf.indexOf(0x0a, 0)
+    if (this.carryLen > 0) {
+      // the line carried over stops growing once it passes the limit: nothing more is kept
+      if (this.carryLen + (nl >= 0 ? nl : buf.length) > max) return this.tooLong()
+    }
     if (nl >= 0 && this.carryLen > 0) {
       this.carry.push(buf.subarray(0, nl))
       const joined = Buffer.concat(this.carry, this.carryLen + nl)
@@ -758,6 +832,11 @@ class Splitter {
       this.state = r
       from = nl + 1
       nl = buf.indexOf(0x0a, from)
+    }
+    if (buf.length - from > max) {
+      // a line of this piece may pass the limit: verify the lines before it, then fail there
+      const cut = longLineAt(buf, from, max)
+      if (cut >= 0) return this.pushPiece(buf.subarray(from, cut)) ?? this.tooLong()
     }
     if (nl >= 0) {
       // One UTF-8 check for all whole lines of the chunk: a newline never sits inside a
@@ -1180,7 +1259,8 @@ const inWorker = (
         start: range.start,
         end: range.end,
         key: options.key === undefined ? undefined : Redacted.value(options.key),
-        fastPath: options.fastPath ?? true
+        fastPath: options.fastPath ?? true,
+        maxLineBytes: options.maxLineBytes
       }
     })
     let done = false

@@ -15,12 +15,14 @@ interface Job {
   readonly end: number
   readonly key: string | undefined
   readonly fastPath: boolean
+  readonly maxLineBytes: number | undefined
 }
 
 const job = workerData as Job
 Effect.runPromise(
   segment(job.path, { start: job.start, end: job.end }, {
     key: job.key === undefined ? undefined : Redacted.make(job.key),
-    fastPath: job.fastPath
+    fastPath: job.fastPath,
+    maxLineBytes: job.maxLineBytes
   }).pipe(Effect.provide(NodeFileSystem.layer))
 ).then((summary) => parentPort?.postMessage(summary))
