@@ -9,7 +9,7 @@
  */
 import { constants as bufferConstants, isUtf8 } from "node:buffer"
 import { createHash, type Hash, hash as sha256 } from "node:crypto"
-import { existsSync } from "node:fs"
+import { existsSync, read as readFd } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Worker } from "node:worker_threads"
 import type { PlatformError } from "@effect/platform/Error"
@@ -1040,6 +1040,15 @@ export interface Outcome {
   readonly result: Either.Either<Report, VerifyError>
   readonly entries: number
   readonly head: string
+  /**
+   * What was checked of the signatures of those `entries` entries, in the words of `Report`:
+   * `verified` when a key was given (each of them had its signature checked, and it held: an
+   * entry whose signature fails is the failure, not one of them); without a key, `not-checked`
+   * when any of them is signed and `absent` when none is. When no entry held (`entries` 0) no
+   * signature was checked and none can be said absent: `not-checked`. On success, the report's
+   * own `signatures`.
+   */
+  readonly signatures: Signatures
   /** how many threads' results make up this verdict (1 unless `fileParallel` joined ranges) */
   readonly threads: number
 }
@@ -1048,11 +1057,18 @@ class Stop {
   constructor(readonly error: VerifyError) {}
 }
 
-/** Fold the lines of `bytes` from `state`; the state reached, and the error that stopped it. */
+const signaturesOf = (state: State): Signatures =>
+  state.entries === 0 ? "not-checked" : state.config.mac !== undefined ? "verified" : state.anySigned ? "not-checked" : "absent"
+
+/**
+ * Fold the lines of `bytes` from `state`; the state reached, and the error that stopped it. An
+ * `Unreadable` from the source also stops it there (how far the chain held is kept); any other
+ * source error passes through.
+ */
 const driveState = <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>,
   state: State
-): Effect.Effect<{ readonly state: State; readonly error: VerifyError | undefined }, E, R> =>
+): Effect.Effect<{ readonly state: State; readonly error: VerifyError | undefined }, Exclude<E, Unreadable>, R> =>
   Effect.suspend(() => {
     const splitter = new Splitter(state)
     return bytes.pipe(
@@ -1066,21 +1082,45 @@ const driveState = <E, R>(
         })
       ),
       Effect.matchEffect({
-        // errors of the byte source itself (E) pass through untouched
-        onFailure: (e) => (e instanceof Stop ? Effect.succeed(e.error) : Effect.fail(e)),
+        // errors of the byte source itself (E) pass through untouched, but for Unreadable
+        onFailure: (e) =>
+          e instanceof Stop ? Effect.succeed(e.error) : e instanceof Unreadable ? Effect.succeed(e) : Effect.fail(e as Exclude<E, Unreadable>),
         onSuccess: () => Effect.succeed(splitter.flush())
       }),
       Effect.map((error) => ({ state: splitter.state, error }))
     )
   })
 
-const drive = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, options: Options): Effect.Effect<Outcome, E, R> =>
+const drive = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, options: Options): Effect.Effect<Outcome, Exclude<E, Unreadable>, R> =>
   Effect.map(driveState(bytes, initial(options)), ({ error, state }): Outcome => ({
     result: error !== undefined ? Either.left(error) : finish(state),
     entries: state.entries,
     head: state.head,
+    signatures: signaturesOf(state),
     threads: 1
   }))
+
+/**
+ * Like `stream`, but the verdict and how far the chain held (see `Outcome`), for reports such as
+ * the CLI's `--json`. A source failing with `Unreadable` (as `file`'s does) ends the verification
+ * there, as a verdict; any other source error fails the effect.
+ *
+ * @since 0.1.0
+ * @category verification
+ */
+export const streamOutcome = <E, R>(
+  bytes: Stream.Stream<Uint8Array, E, R>,
+  options: Options = {}
+): Effect.Effect<Outcome, Exclude<E, Unreadable>, R> => drive(bytes, options)
+
+/** The outcome of an input that could not be read at all. */
+const unreadOutcome = (error: VerifyError): Outcome => ({
+  result: Either.left(error),
+  entries: 0,
+  head: GENESIS,
+  signatures: "not-checked",
+  threads: 1
+})
 
 /**
  * Verify a stream of bytes (any chunking): the fold behind `file`, usable on any source.
@@ -1091,17 +1131,80 @@ const drive = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, options: Options): 
 export const stream = <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>,
   options: Options = {}
-): Effect.Effect<Report, VerifyError | E, R> =>
+): Effect.Effect<Report, VerifyError | Exclude<E, Unreadable>, R> =>
   Effect.flatMap(drive(bytes, options), (o) => o.result)
+
+/** What an error code of the system means, in plain words. */
+const SYSTEM_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: "no such file or directory",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EISDIR: "is a directory",
+  ENOTDIR: "a part of the path is not a directory",
+  ELOOP: "too many symbolic links (or a loop of them)",
+  ENAMETOOLONG: "the name is too long",
+  EIO: "input/output error (the disk or device failed to read)",
+  ENXIO: "no such device or address",
+  ENODEV: "no such device",
+  EMFILE: "too many open files",
+  ENFILE: "too many open files in the system",
+  ENOMEM: "out of memory",
+  EAGAIN: "the input had nothing to read and would not wait",
+  EBADF: "the input is not open for reading",
+  ESPIPE: "the input cannot be read at an offset",
+  EINVAL: "the input cannot be read",
+  EOVERFLOW: "the file is too large",
+  EFBIG: "the file is too large",
+  ETIMEDOUT: "the read timed out",
+  ECONNRESET: "the connection was reset",
+  ESTALE: "the file handle is stale (the file was removed on the server)",
+  EINTR: "the read was interrupted"
+}
+
+/** A system error in plain words: the code's meaning, else its own text without code and call. */
+const plainSystem = (code: string | undefined, text: string | undefined): string => {
+  const known = code === undefined ? undefined : SYSTEM_ERRORS[code]
+  if (known !== undefined) return known
+  // Node writes "CODE: what, syscall 'path'"
+  const what = (text ?? "").replace(/^[A-Z0-9_]+: /, "").replace(/, \w+( '.*')?$/, "").trim()
+  return what.length > 0 ? what : "the input cannot be read"
+}
 
 const unreadableAt = (path: string) => (e: PlatformError) =>
   new Unreadable({
     path,
-    reason: e._tag === "SystemError" && e.reason === "NotFound"
-      ? "no such file or directory"
-      : e._tag === "SystemError" && e.reason === "PermissionDenied"
-      ? "permission denied"
-      : e.message
+    reason: e._tag === "SystemError"
+      ? e.reason === "NotFound"
+        ? SYSTEM_ERRORS["ENOENT"]!
+        : e.reason === "PermissionDenied"
+        ? SYSTEM_ERRORS["EACCES"]!
+        : plainSystem((e.cause as { readonly code?: string } | undefined)?.code, e.description)
+      : e.description ?? "the input cannot be read"
+  })
+
+/**
+ * `Unreadable` for an error met while reading `path` (or a name such as "standard input"), said in
+ * plain words: for a source of your own fed to `stream` or `streamOutcome`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const unreadable = (path: string, error: unknown): Unreadable => {
+  if (error instanceof Unreadable) return error
+  if (typeof error === "object" && error !== null && (error as { _tag?: unknown })._tag === "SystemError") return unreadableAt(path)(error as PlatformError)
+  const e = error as { readonly code?: unknown; readonly message?: unknown } | null | undefined
+  return new Unreadable({
+    path,
+    reason: plainSystem(typeof e?.code === "string" ? e.code : undefined, typeof e?.message === "string" ? e.message : String(error))
+  })
+}
+
+/** `read(2)` at the descriptor's current position, for inputs that cannot be read at an offset. */
+const readOn = (path: string, fd: number, target: Uint8Array): Effect.Effect<number, Unreadable> =>
+  Effect.async<number, Unreadable>((resume) => {
+    readFd(fd, target, 0, target.length, null, (err, n) => {
+      resume(err === null ? Effect.succeed(n) : Effect.fail(new Unreadable({ path, reason: plainSystem(err.code, err.message) })))
+    })
   })
 
 const fileBytes = (path: string, chunkSize: number | undefined, range?: { readonly start: number; readonly end: number }) =>
@@ -1109,7 +1212,10 @@ const fileBytes = (path: string, chunkSize: number | undefined, range?: { readon
     const fs = yield* FileSystem.FileSystem
     const unreadable = unreadableAt(path)
     const info = yield* Effect.mapError(fs.stat(path), unreadable)
-    if (info.type === "Directory") return yield* new Unreadable({ path, reason: "is a directory" })
+    if (info.type === "Directory") return yield* new Unreadable({ path, reason: SYSTEM_ERRORS["EISDIR"]! })
+    // A FIFO, `<(…)`, a terminal or a socket can only be read in order: the FileSystem's reads are
+    // positioned (pread), which such inputs refuse (ESPIPE). Nothing here seeks them.
+    const inOrder = info.type !== "File"
     // Two buffers, read into in turn: while the fold works through one chunk, the next is read
     // into the other (file reads run off the main thread). The fold consumes each chunk before it
     // pulls the next and copies the partial line it carries over, so nothing refers to a buffer
@@ -1121,6 +1227,7 @@ const fileBytes = (path: string, chunkSize: number | undefined, range?: { readon
         const file = yield* Effect.mapError(fs.open(path), unreadable)
         let left = Infinity
         if (range !== undefined) {
+          if (inOrder) return yield* new Unreadable({ path, reason: "a byte range was asked of an input that can only be read in order" })
           yield* file.seek(range.start, "start")
           left = range.end - range.start
         }
@@ -1129,13 +1236,18 @@ const fileBytes = (path: string, chunkSize: number | undefined, range?: { readon
         let current = 0
         const readInto = (k: 0 | 1) => {
           const target = left < size ? buffers[k].subarray(0, left) : buffers[k]
-          return Effect.forkIn(Effect.mapError(target.length === 0 ? Effect.succeed(BigInt(0)) : file.read(target), unreadable), scope)
+          const read = target.length === 0
+            ? Effect.succeed(0)
+            : inOrder
+            ? readOn(path, file.fd, target)
+            : Effect.map(Effect.mapError(file.read(target), unreadable), Number)
+          return Effect.forkIn(read, scope)
         }
         let pending = yield* readInto(0)
         yield* Effect.yieldNow()
         return Stream.repeatEffectOption(
           Effect.gen(function*() {
-            const n = Number(yield* Effect.mapError(Fiber.join(pending), Option.some))
+            const n = yield* Effect.mapError(Fiber.join(pending), Option.some)
             if (n === 0) return yield* Effect.fail(Option.none())
             left -= n
             const chunk = buffers[current]!.subarray(0, n)
@@ -1175,8 +1287,10 @@ export const fileOutcome = (
   options: Options & { readonly chunkSize?: number | undefined } = {}
 ): Effect.Effect<Outcome, never, FileSystem.FileSystem> =>
   fileBytes(path, options.chunkSize).pipe(
+    // a read failing midway is a verdict of `drive`, with how far the chain held; an input that
+    // cannot be opened is one here
     Effect.flatMap((bytes) => drive(bytes, options)),
-    Effect.catchAll((error) => Effect.succeed<Outcome>({ result: Either.left(error), entries: 0, head: GENESIS, threads: 1 }))
+    Effect.catchAll((error) => Effect.succeed(unreadOutcome(error)))
   )
 
 /**
@@ -1363,5 +1477,5 @@ export const fileParallel = (
     state = new StateImpl(state.config, lines, entries, tip, lastSeq, lastLine, state.meta, anySigned, undefined)
     const result = finish(state)
     // a failed conclusion is reported by the one-thread run, with its exact wording
-    return Either.isRight(result) ? { result, entries, head: tip, threads: cuts.length - 1 } : yield* sequential
+    return Either.isRight(result) ? { result, entries, head: tip, signatures: signaturesOf(state), threads: cuts.length - 1 } : yield* sequential
   })
