@@ -15,6 +15,7 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import * as Chain from "../Chain.js"
 import * as Controls from "../Controls.js"
 import * as Detect from "../Detect.js"
@@ -42,7 +43,7 @@ export type ExitCode = 0 | 1 | 2
 let verdictCode: ExitCode = 0
 
 const VERIFY_USAGE =
-  "usage: acttrace verify PACK [--key K | --key-file F] [--pubkey FILE] [--expected-head H] [--expect-entries N] [--require-complete] [--threads N] [--json]"
+  "usage: acttrace verify PACK|- [--key K | --key-file F] [--pubkey FILE] [--expected-head H] [--expect-entries N] [--require-complete] [--threads N] [--max-line-bytes N] [--json]"
 
 const EXPORT_USAGE = "usage: acttrace export LOG --out PACK [--framework eu_ai_act|iso_42001|gdpr|nist_rmf] [--key K | --key-file F]"
 const REPAIR_USAGE = "usage: acttrace repair LOG"
@@ -103,10 +104,28 @@ const autoThreads = (path: string) =>
     return Either.isRight(info) && Number(info.right.size) >= PARALLEL_FROM ? Math.min(availableParallelism(), 4) : 1
   })
 
+/** `verify -`: the pack comes on standard input. */
+const STDIN = "-"
+
+/** Standard input as bytes, read in order (it may be a pipe or a terminal, which cannot seek). */
+const stdinBytes: Stream.Stream<Uint8Array, Verify.Unreadable> = Stream.suspend(() =>
+  Stream.fromAsyncIterable(process.stdin as AsyncIterable<Uint8Array>, (e) => Verify.unreadable("standard input", e))
+)
+
+/** A defect (a bug, or a limit of the machine) is said on stderr, never a silent exit: code 2. */
+const verifyDefect = (defect: unknown) =>
+  Effect.sync(() => {
+    verdictCode = 2
+  }).pipe(
+    Effect.andThen(
+      Console.error(`error: verification stopped unexpectedly: ${defect instanceof Error ? `${defect.name}: ${defect.message}` : String(defect)}`)
+    )
+  )
+
 const verify = Command.make(
   "verify",
   {
-    pack: Args.text({ name: "PACK" }).pipe(Args.withDescription("log or evidence pack (JSON Lines) to verify")),
+    pack: Args.text({ name: "PACK" }).pipe(Args.withDescription("log or evidence pack (JSON Lines) to verify; - for standard input (a FIFO or <(…) path is read as a stream too)")),
     key: Options.redacted("key").pipe(
       Options.withDescription("HMAC passphrase: checks every entry signature and the pack header (or set ACTTRACE_KEY)"),
       Options.optional
@@ -131,6 +150,10 @@ const verify = Command.make(
       Options.withDescription("threads to verify with (default: one per core for files of 64 MiB or more, else 1)"),
       Options.optional
     ),
+    maxLineBytes: Options.integer("max-line-bytes").pipe(
+      Options.withDescription(`the longest line accepted, in bytes (default ${Verify.DEFAULT_MAX_LINE_BYTES}, 64 MiB): a longer one is MalformedLine, found without reading more of it`),
+      Options.optional
+    ),
     requireComplete: Options.boolean("require-complete").pipe(
       Options.withDescription("fail unless completeness is authenticated (signed header) or given out of band")
     ),
@@ -146,21 +169,30 @@ const verify = Command.make(
         return yield* usage("--expect-entries must not be negative")
       }
       if (Option.isSome(opts.threads) && opts.threads.value < 1) return yield* usage("--threads must be at least 1")
+      if (Option.isSome(opts.maxLineBytes) && !(opts.maxLineBytes.value >= 1 && opts.maxLineBytes.value <= Verify.MAX_LINE_BYTES_CEILING)) {
+        return yield* usage(`--max-line-bytes must be between 1 and ${Verify.MAX_LINE_BYTES_CEILING}`)
+      }
       if (Option.isSome(opts.pubkey)) yield* checkPubkey(opts.pubkey.value)
-      const threads = Option.isSome(opts.threads) ? opts.threads.value : yield* autoThreads(opts.pack)
-      const outcome = yield* Verify.fileParallel(opts.pack, {
+      const options: Verify.Options = {
         key,
         expectedHead: Option.getOrUndefined(opts.expectedHead),
         expectedEntries: Option.getOrUndefined(opts.expectEntries),
         requireComplete: opts.requireComplete,
-        threads
-      })
+        maxLineBytes: Option.getOrUndefined(opts.maxLineBytes)
+      }
+      // a FIFO or <(…) path is read in order by fileParallel, on one thread
+      const outcome = opts.pack === STDIN
+        ? yield* Verify.streamOutcome(stdinBytes, options)
+        : yield* Verify.fileParallel(opts.pack, {
+          ...options,
+          threads: Option.isSome(opts.threads) ? opts.threads.value : yield* autoThreads(opts.pack)
+        })
       yield* Console.log(opts.json ? jsonVerdict(outcome) : textVerdict(outcome))
       if (Option.isSome(opts.pubkey)) {
         yield* Console.error("note: signed checkpoints are not checked by this version; --pubkey was only validated")
       }
       verdictCode = Either.isRight(outcome.result) ? 0 : outcome.result.left._tag === "Unreadable" ? 2 : 1
-    })
+    }).pipe(Effect.catchAllDefect(verifyDefect))
 ).pipe(Command.withDescription("Check a log or evidence pack: exit 0 when intact and complete, 1 when not, 2 on a usage error or unreadable input."))
 
 /** The one-line human verdict. */
@@ -180,7 +212,8 @@ export const jsonVerdict = (o: Verify.Outcome): string =>
         ok: false,
         entries: o.entries,
         head: o.head,
-        signatures: "not-checked",
+        // what was checked of the entries that held before the failure (see Verify.Outcome)
+        signatures: o.signatures,
         completeness: "none",
         error: { _tag: e._tag, line: e.line, seq: e.seq, message: e.message }
       })
