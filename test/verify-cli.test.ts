@@ -1,0 +1,196 @@
+/**
+ * `acttrace verify` on streams and hostile input, through the built CLI: standard input, FIFOs
+ * and process substitution; a line far beyond the limit streamed through a pipe, with the
+ * process's peak memory measured; what `--json` says about signatures when verification fails;
+ * and `Unreadable` in plain words.
+ */
+import { spawn, spawnSync } from "node:child_process"
+import { writeFileSync } from "node:fs"
+import { writeFile } from "node:fs/promises"
+import { join } from "node:path"
+import { NodeFileSystem } from "@effect/platform-node"
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Redacted from "effect/Redacted"
+import * as F from "../src/internal/fixtures.js"
+import { BIN, cli, ROOT, tempDir } from "./helpers.js"
+
+// `Verify.fileParallel` only has its worker in the build: drive the built module, as the CLI does
+type VerifyModule = typeof import("../src/Verify.js")
+const V = (await import(join(ROOT, "dist", "Verify.js"))) as VerifyModule
+
+const KEY = "verify-cli-key"
+const tmp = tempDir()
+afterAll(tmp.cleanup)
+let counter = 0
+const fresh = (name: string) => join(tmp.dir, `${name}-${++counter}`)
+
+const c = F.chain(F.mixed(40), { key: KEY })
+const packText = [F.metaLine({ system: "s", riskTier: "high", head: c.head, entries: 40, key: KEY }), ...c.lines].join("\n") + "\n"
+const okJson = { ok: true, entries: 40, head: c.head, signatures: "verified", completeness: "signed-header" }
+
+/** Run the CLI with `args` while `feed` writes to the FIFO it reads; stdout, stderr and exit code. */
+const viaFifo = async (args: ReadonlyArray<string>, text: string) => {
+  const fifo = fresh("fifo")
+  expect(spawnSync("mkfifo", [fifo]).status).toBe(0)
+  const child = spawn(process.execPath, [BIN, "verify", ...args, fifo], { env: { ...process.env, ACTTRACE_KEY: "" } })
+  let stdout = ""
+  let stderr = ""
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
+  // opening a FIFO for writing waits for its reader
+  await writeFile(fifo, text)
+  return { code: await exited, stdout, stderr }
+}
+
+describe("verify reads streams: standard input, FIFOs, process substitution", () => {
+  it("verify - reads standard input", () => {
+    const r = cli(["verify", "--key", KEY, "--json", "-"], {}, packText)
+    expect(r.stderr).toBe("")
+    expect(JSON.parse(r.stdout)).toEqual(okJson)
+    expect(r.code).toBe(0)
+    // the key from the environment, text output
+    const t = cli(["verify", "-"], { ACTTRACE_KEY: KEY }, packText)
+    expect(t.stdout).toMatch(/^ok: 40 entries, head [0-9a-f]{12}… \(signatures verified; completeness: signed-header\)/)
+    expect(t.code).toBe(0)
+    // a tampered pack through the pipe is reported as from a file
+    const tampered = packText.replace('"seq":7', '"seq":8')
+    const bad = cli(["verify", "--key", KEY, "--json", "-"], {}, tampered)
+    expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, error: { _tag: "EditDetected", line: 9, seq: 8 } })
+    expect(bad.code).toBe(1)
+    // an empty standard input has no entry
+    const empty = cli(["verify", "-"], {}, "")
+    expect(empty.stdout).toMatch(/^MalformedLine: no entry at all/)
+    expect(empty.code).toBe(1)
+  })
+
+  it("a FIFO (mkfifo), with any thread count", async () => {
+    for (const threads of ["1", "4"]) {
+      const r = await viaFifo(["--key", KEY, "--json", "--threads", threads], packText)
+      expect(r.stderr).toBe("")
+      expect(JSON.parse(r.stdout)).toEqual(okJson)
+      expect(r.code).toBe(0)
+    }
+    const t = await viaFifo(["--key", KEY], packText.replace('"seq":7', '"seq":8'))
+    expect(t.stdout).toMatch(/^EditDetected at line 9 \(seq 8\)/)
+    expect(t.code).toBe(1)
+  })
+
+  it("the library reads a FIFO without seeking, and fileParallel falls back to one thread", async () => {
+    for (const threads of [1, 3]) {
+      const fifo = fresh("fifo")
+      expect(spawnSync("mkfifo", [fifo]).status).toBe(0)
+      const [outcome] = await Promise.all([
+        Effect.runPromise(V.fileParallel(fifo, { key: Redacted.make(KEY), threads, chunkSize: 4096 }).pipe(Effect.provide(NodeFileSystem.layer))),
+        writeFile(fifo, packText)
+      ])
+      expect(Either.isRight(outcome.result) && outcome.result.right).toMatchObject({ entries: 40, head: c.head, signatures: "verified" })
+      expect(outcome.threads).toBe(1)
+    }
+  })
+
+  it("process substitution <(…)", () => {
+    const pack = fresh("pack.jsonl")
+    writeFileSync(pack, packText)
+    const r = spawnSync("bash", ["-c", `"${process.execPath}" "${BIN}" verify --key "${KEY}" --json <(cat "${pack}")`], { encoding: "utf8", env: { ...process.env, ACTTRACE_KEY: "" } })
+    expect(r.stderr).toBe("")
+    expect(JSON.parse(r.stdout)).toEqual(okJson)
+    expect(r.status).toBe(0)
+  })
+})
+
+describe("a line far beyond --max-line-bytes, streamed through a pipe", () => {
+  // the child reports its peak resident memory (kB) on stderr when it exits
+  const preload = join(tmp.dir, "maxrss.mjs")
+  writeFileSync(preload, 'import { writeSync } from "node:fs"\nprocess.on("exit", () => writeSync(2, `\\nMAXRSS ${process.resourceUsage().maxRSS}\\n`))\n')
+  const MB = 1 << 20
+  const run = (bytes: number, flags: string) => {
+    const r = spawnSync("sh", ["-c", `head -c ${bytes} /dev/zero | tr '\\0' x | "${process.execPath}" --import "${preload}" "${BIN}" verify ${flags} -`], { encoding: "utf8", env: { ...process.env, ACTTRACE_KEY: "" }, timeout: 120_000 })
+    const m = /MAXRSS (\d+)/.exec(r.stderr)
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr.replace(/\s*MAXRSS \d+\s*/, ""), maxRssMB: m === null ? Infinity : Number(m[1]) / 1024 }
+  }
+
+  it("fails with MalformedLine naming the limit, and memory stays bounded", () => {
+    const small = run(300 * MB, `--max-line-bytes ${MB}`)
+    expect(small.stdout).toBe(`MalformedLine at line 1: line is longer than the limit of ${MB} bytes (maxLineBytes, --max-line-bytes)\n`)
+    expect(small.stderr).toBe("")
+    expect(small.code).toBe(1)
+    // a 300 MB line held whole would take 600 MB or more
+    expect(small.maxRssMB).toBeLessThan(160)
+    // the default limit (64 MiB)
+    const dflt = run(300 * MB, "--json")
+    expect(JSON.parse(dflt.stdout)).toMatchObject({ ok: false, entries: 0, error: { _tag: "MalformedLine", line: 1, message: `MalformedLine at line 1: line is longer than the limit of ${64 * MB} bytes (maxLineBytes, --max-line-bytes)` } })
+    expect(dflt.code).toBe(1)
+    expect(dflt.maxRssMB).toBeLessThan(64 + 200)
+    console.log(`peak RSS: ${small.maxRssMB.toFixed(0)} MB with --max-line-bytes 1 MiB, ${dflt.maxRssMB.toFixed(0)} MB with the default limit (300 MB line)`)
+  })
+
+  it("rejects a limit it cannot honour", () => {
+    for (const v of ["0", "-5", String(2 ** 40)]) {
+      const r = cli(["verify", "--max-line-bytes", v, "-"], {}, packText)
+      expect(r.code, v).toBe(2)
+      expect(r.stderr, v).toMatch(/--max-line-bytes/)
+    }
+  })
+})
+
+describe("verify --json of a failed pack says what was checked up to the failure", () => {
+  const json = (args: ReadonlyArray<string>, text: string) => {
+    const path = fresh("case.jsonl")
+    writeFileSync(path, text)
+    const r = cli(["verify", "--json", ...args, path])
+    return JSON.parse(r.stdout) as { ok: boolean; entries: number; head: string; signatures: string; error?: { _tag: string } }
+  }
+  const edited = packText.replace('"seq":7', '"seq":8') // the entry at line 9
+
+  it("verified with a key, not-checked without one on a signed log, absent on an unsigned one", () => {
+    expect(json(["--key", KEY], edited)).toMatchObject({ ok: false, entries: 7, head: c.hashes[6], signatures: "verified", error: { _tag: "EditDetected" } })
+    expect(json([], edited)).toMatchObject({ ok: false, entries: 7, signatures: "not-checked", error: { _tag: "EditDetected" } })
+    const u = F.chain(F.mixed(10))
+    const uEdited = u.lines.join("\n").replace('"seq":7', '"seq":8')
+    expect(json([], uEdited)).toMatchObject({ ok: false, entries: 7, signatures: "absent", error: { _tag: "EditDetected" } })
+    // a bad signature: the entries before it were checked with the key
+    const badSig = c.lines.map((l, i) => (i === 5 ? l.replace(/"sig":"[0-9a-f]{4}/, '"sig":"0000') : l)).join("\n")
+    expect(json(["--key", KEY], badSig)).toMatchObject({ ok: false, entries: 5, signatures: "verified", error: { _tag: "SignatureInvalid" } })
+    // a failure of the header, after every entry verified
+    const badHeader = packText.replace(/"sig": "[0-9a-f]{4}/, '"sig": "0000')
+    expect(json(["--key", KEY], badHeader)).toMatchObject({ ok: false, entries: 40, signatures: "verified", error: { _tag: "HeaderInvalid" } })
+    // no entry held: no signature was checked, and none can be said absent
+    const other = F.chain(F.mixed(3), { key: "another key" }).lines.join("\n")
+    expect(json(["--key", KEY], other)).toMatchObject({ ok: false, entries: 0, signatures: "not-checked", error: { _tag: "SignatureInvalid" } })
+    expect(json([], "not json\n" + u.lines.join("\n"))).toMatchObject({ ok: false, entries: 0, signatures: "not-checked", error: { _tag: "MalformedLine" } })
+    const missing = JSON.parse(cli(["verify", "--json", "--key", KEY, join(tmp.dir, "missing.jsonl")]).stdout) as { signatures: string }
+    expect(missing.signatures).toBe("not-checked")
+    // and with threads, the same words
+    const r = cli(["verify", "--json", "--threads", "2", "--key", KEY, (() => {
+      const p = fresh("edited.jsonl")
+      writeFileSync(p, edited)
+      return p
+    })()])
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, entries: 7, signatures: "verified" })
+  })
+})
+
+describe("Unreadable says what went wrong in plain words", () => {
+  it("a missing file, a directory, a read error", () => {
+    const internals = /FileSystem\.|Unknown|\(\d+\)|E[A-Z]{2,}:/
+    const cases: Array<[string, RegExp]> = [
+      [join(tmp.dir, "missing.jsonl"), /: no such file or directory$/],
+      [tmp.dir, /: is a directory$/],
+      // reading a process's memory from its start fails with EIO
+      ["/proc/self/mem", /: (input\/output error|i\/o error)/]
+    ]
+    for (const [path, re] of cases) {
+      const r = cli(["verify", "--json", path])
+      const out = JSON.parse(r.stdout) as { error: { _tag: string; message: string } }
+      expect(out.error._tag, path).toBe("Unreadable")
+      expect(out.error.message, path).toMatch(re)
+      expect(out.error.message, path).not.toMatch(internals)
+      expect(r.code, path).toBe(2)
+      const t = cli(["verify", path])
+      expect(t.stdout.trim(), path).toBe(out.error.message)
+    }
+  })
+})
