@@ -164,10 +164,14 @@ export interface AuditLogService {
   readonly intercepting: boolean
   /** Run the log's interceptors over a call, in the call's decision. */
   readonly intercept: (call: Capture.Outbound) => Effect.Effect<Capture.Outbound, unknown>
-  /** Write an evidence pack of the log as it stands. */
+  /**
+   * Write an evidence pack of the log as it stands. The pack is never written over the log file,
+   * its lock or another file its store keeps beside it (`ExportError`); it takes the log file's
+   * mode (a memory log's pack: `0o600`) unless `mode` is given.
+   */
   readonly export: (
     path: string,
-    options?: { readonly framework?: Controls.Framework | null | undefined }
+    options?: { readonly framework?: Controls.Framework | null | undefined; readonly mode?: number | undefined }
   ) => Effect.Effect<Pack.Exported, Pack.ExportError | Controls.UnknownFramework | Store.StoreError | Chain.ChainClosed>
 }
 
@@ -363,10 +367,9 @@ export const make = (
         Capture.intercept(interceptors, call).pipe(Effect.provideService(AuditLog, service), Effect.provideService(Redactor.Redactor, redactor)),
       export: (path, o = {}) =>
         Effect.gen(function* () {
+          // given the log file, Pack.write refuses a target that is the log or one of its
+          // store's files before anything is read (Pack.checkTarget), and takes the log's mode
           const own = Option.getOrUndefined(store.path)
-          if (own !== undefined && resolve(own) === resolve(path)) {
-            return yield* new Pack.ExportError({ path, reason: "that is the live log itself; export to another path" })
-          }
           const snap = yield* chain.snapshot
           const missing = yield* store.evicted
           return yield* Pack.write(Effect.succeed(snap.bytes), store.name, path, {
@@ -374,7 +377,9 @@ export const make = (
             signer,
             system: options.system,
             riskTier: options.riskTier,
-            missing
+            missing,
+            log: own,
+            mode: o.mode
           })
         }).pipe(Effect.provide(fsContext))
     }

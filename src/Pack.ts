@@ -13,10 +13,12 @@
  * @since 0.1.0
  */
 import { createHash, randomBytes } from "node:crypto"
-import { dirname } from "node:path"
+import { hostname } from "node:os"
+import { basename, dirname, isAbsolute, join, resolve } from "node:path"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -24,8 +26,9 @@ import * as Canonical from "./Canonical.js"
 import * as Controls from "./Controls.js"
 import { sealDigest } from "./Hash.js"
 import { linesOf } from "./internal/lines.js"
+import { plainReason } from "./internal/messages.js"
 import type * as Signer from "./Signer.js"
-import type * as Store from "./Store.js"
+import * as Store from "./Store.js"
 import * as Verify from "./Verify.js"
 
 /**
@@ -36,8 +39,9 @@ export const DISCLAIMER = "Evidence to support compliance — not legal advice."
 
 
 /**
- * An export could not be made (the log does not verify, the target is the log itself, a write
- * failed). No pack is left behind.
+ * An export could not be made (the log does not verify, the target is the log or a file its
+ * store owns, the mode is not permission bits, a write failed). No pack is left behind, and the
+ * target is untouched. `path` is the target.
  *
  * @since 0.1.0
  * @category errors
@@ -46,8 +50,9 @@ export class ExportError extends Schema.TaggedError<ExportError>()("ExportError"
   path: Schema.String,
   reason: Schema.String
 }) {
+  // no tag in front: printed by Effect (`ExportError: …`) or the CLI (`error: …`), it would repeat
   override get message(): string {
-    return `ExportError: ${this.path}: ${this.reason}`
+    return `cannot export to ${this.path}: ${this.reason}`
   }
 }
 
@@ -102,6 +107,19 @@ export interface Options {
   readonly riskTier?: string | null | undefined
   /** entries evicted before the first one the source holds */
   readonly missing?: number | undefined
+  /**
+   * The path of the log file the bytes are read from, when they come from one (a memory log has
+   * none). The pack is then never written over the log, its lock file, or any other file its
+   * store keeps beside it, nor over a link to one of them (`ExportError`, see `checkTarget`); and
+   * it takes the log file's mode unless `mode` is given.
+   */
+  readonly log?: string | undefined
+  /**
+   * The pack's permission bits, e.g. `0o640` for a group that audits. Default: the mode of the
+   * `log` file, else `0o600` (a pack holds decisions about people). Applied exactly, whatever the
+   * umask; the temporary file is created with it.
+   */
+  readonly mode?: number | undefined
 }
 
 const emptySummary = (): Summary => ({
@@ -145,9 +163,155 @@ const rowOf = (line: string): Row | undefined => {
 
 const encode = (v: unknown): string => Either.getOrThrow(Canonical.encode(v))
 
+// ---------------------------------------------------------------------------------------------
+// The target: never the log or a file its store owns
+
+/**
+ * Which of the files the file store keeps beside the log at `place` (a real path) `name` is, if
+ * any: the store says which names it owns (`Store.ownedNames`); this says which one for messages.
+ */
+const ownedBy = (place: string, name: string): string | undefined => {
+  if (!Store.ownedNames(place)(name)) return undefined
+  const lock = basename(Store.lockPath(place))
+  if (name === basename(place)) return "log"
+  if (name === lock) return "the lock file"
+  if (name.startsWith(`${lock}.`)) return "a lock marker"
+  if (name.startsWith(`${basename(place)}.torn-`)) return "a quarantine file (written by repair)"
+  return "a file the store keeps"
+}
+
+/**
+ * Where a path leads for the purpose of naming: its real path when it exists; when it does not,
+ * where its symlinks point (a dangling link to `LOG.lock` names the lock), else its parent's real
+ * path and its own name.
+ */
+const nameOf = (fs: FileSystem.FileSystem, path: string): Effect.Effect<string> => {
+  const go = (p: string, hops: number): Effect.Effect<string> =>
+    fs.realPath(p).pipe(
+      Effect.orElse(() =>
+        fs.readLink(p).pipe(
+          Effect.flatMap((to) => (hops >= 40 ? Effect.succeed(resolve(p)) : go(isAbsolute(to) ? to : join(dirname(p), to), hops + 1))),
+          Effect.orElse(() =>
+            fs.realPath(dirname(p)).pipe(
+              Effect.map((d) => join(d, basename(p))),
+              Effect.orElseSucceed(() => resolve(p))
+            )
+          )
+        )
+      )
+    )
+  return go(path, 0)
+}
+
+const identity = (info: FileSystem.File.Info): string | undefined =>
+  Option.isSome(info.ino) ? `${info.dev}:${info.ino.value}` : undefined
+
+/**
+ * Refuse a target that is the log at `log`, its lock file, or any other file its store keeps
+ * beside it (lock markers, quarantine files), or a symbolic or hard link to one of them: writing a
+ * pack there would replace the live log (a running writer would go on appending to the unlinked
+ * file, and those entries would be lost) or block it. Files are compared by device and inode
+ * (symlinks followed); a name that does not exist yet by where it leads, after resolving symlinked
+ * directories, `.` and `..`, against the names the store uses beside the log.
+ *
+ * @since 0.1.0
+ * @category export
+ */
+export const checkTarget = (log: string, out: string): Effect.Effect<void, ExportError, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const refuse = (what: string, link: boolean) =>
+      new ExportError({
+        path: out,
+        reason: `${out} is ${link ? "a link to " : ""}${what === "log" ? `the log ${log}${link ? "" : " itself"}` : `${what} of the log ${log}`}; write the pack somewhere else`
+      })
+    // the log's names: beside the path as given (where the store puts its lock) and beside the
+    // file it leads to, when it is a symlink
+    const realDir = (p: string) => fs.realPath(dirname(p)).pipe(Effect.map((d) => join(d, basename(p))), Effect.orElseSucceed(() => resolve(p)))
+    const places = new Set<string>([yield* realDir(log)])
+    const real = yield* fs.realPath(log).pipe(Effect.option)
+    if (Option.isSome(real)) places.add(real.value)
+    // 1. by name (where the target leads, through symlinks to files that may not exist yet)
+    const target = yield* nameOf(fs, out)
+    const throughLink = target !== (yield* realDir(out))
+    for (const place of places) {
+      const what = dirname(target) === dirname(place) ? ownedBy(place, basename(target)) : undefined
+      if (what !== undefined) return yield* refuse(what, throughLink)
+    }
+    // 2. by device and inode: links to the log or its files, wherever they are
+    const info = yield* fs.stat(out).pipe(Effect.option)
+    if (Option.isNone(info)) return
+    const mine = identity(info.value)
+    if (mine === undefined) return
+    for (const place of places) {
+      const names = yield* fs.readDirectory(dirname(place)).pipe(Effect.orElseSucceed((): Array<string> => []))
+      for (const name of names) {
+        const what = ownedBy(place, name)
+        if (what === undefined) continue
+        const other = yield* fs.stat(join(dirname(place), name)).pipe(Effect.option)
+        if (Option.isSome(other) && identity(other.value) === mine) return yield* refuse(what, true)
+      }
+    }
+  })
+
+// ---------------------------------------------------------------------------------------------
+// Temporaries
+
+/**
+ * A pack is written to `PACK.tmp-<pid>-<host>-<random>` beside it and renamed into place. `<host>`
+ * is a digest of the host name, so that a temporary can be judged by its pid only on the host
+ * that wrote it (a shared directory may hold other hosts' exports).
+ */
+const HOST = createHash("sha256").update(hostname()).digest("hex").slice(0, 8)
+
+const tempName = (out: string): string => `${out}.tmp-${process.pid}-${HOST}-${randomBytes(6).toString("hex")}`
+
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+
+/**
+ * A temporary that no export is writing any more is removed by the next export to the same
+ * target: one whose process is gone (same host), or one not written for this long (any host; a
+ * live export writes its temporary at least every MiB, so an hour of silence is no live export).
+ */
+const STALE_AFTER_MILLIS = 60 * 60 * 1000
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else
+    return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/** Remove the stale temporaries of earlier exports to `out` (see `STALE_AFTER_MILLIS`). */
+const removeStaleTemps = (fs: FileSystem.FileSystem, out: string): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    const dir = dirname(out)
+    const pattern = new RegExp(`^${escapeRegExp(basename(out))}\\.tmp-(\\d+)-([0-9a-f]{8})-[0-9a-f]{12}$`)
+    const names = yield* fs.readDirectory(dir).pipe(Effect.orElseSucceed((): Array<string> => []))
+    for (const name of names) {
+      const m = pattern.exec(name)
+      if (m === null) continue
+      const path = join(dir, name)
+      const pid = Number(m[1])
+      const gone = m[2] === HOST && pid !== process.pid && !alive(pid)
+      const info = yield* fs.stat(path).pipe(Effect.option)
+      if (Option.isNone(info) || info.value.type !== "File") continue
+      const written = Option.getOrUndefined(info.value.mtime)?.getTime() ?? Date.now()
+      if (gone || Date.now() - written > STALE_AFTER_MILLIS) yield* Effect.ignore(fs.remove(path))
+    }
+  })
+
 /**
  * Write the pack of a log to `out`. `bytes` gives the log's bytes (it is read three times: to
- * verify it, to learn the header, to write the rows), `source` names it in messages.
+ * verify it, to learn the header, to write the rows), `source` names it in messages. When the
+ * bytes are a log file's, give its path as `options.log`: the target is then checked against the
+ * log and its store's files (`checkTarget`) before anything is read, and the pack takes the log's
+ * mode. The pack is written to a temporary file beside `out` (created with the pack's mode),
+ * synced and renamed into place; a failed or interrupted export removes its temporary, and an
+ * export removes the temporaries earlier exports to `out` left behind when they were killed.
  *
  * @since 0.1.0
  * @category export
@@ -165,6 +329,11 @@ export const write = (
     const framework: Controls.Framework | null = fw
     const signer = options.signer
     const missing = options.missing ?? 0
+    const mode = options.mode
+    if (mode !== undefined && !(Number.isInteger(mode) && mode >= 0 && mode <= 0o777)) {
+      return yield* new ExportError({ path: out, reason: `mode ${String(mode)} is not permission bits (0 to 0o777)` })
+    }
+    if (options.log !== undefined) yield* checkTarget(options.log, out)
 
     // 1. the log must verify (with the signer's key when it has one) before it is vouched for
     // (a bounded memory log starts after its evicted entries: verified from its first one on)
@@ -236,12 +405,22 @@ export const write = (
       meta["seal"] = { alg: "hmac-sha256", key_id: keyId, digest: d, sig: signer.signText(d) }
     }
 
-    // 3. the pack, written beside its target and renamed into place
-    const tmp = `${out}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`
-    const fail = (e: unknown) => new ExportError({ path: out, reason: e instanceof Error ? e.message : String(e) })
+    // 3. the pack, written beside its target and renamed into place, with its mode from the
+    // start: a log file's (a pack holds what the log holds), else private
+    const permissions =
+      mode ??
+      (options.log === undefined ? undefined : Option.getOrUndefined(Option.map(yield* Effect.option(fs.stat(options.log)), (i) => i.mode & 0o666))) ??
+      0o600
+    yield* removeStaleTemps(fs, out)
+    const tmp = tempName(out)
+    // (what went wrong, not the temporary's name: the message names the target)
+    const fail = (e: unknown) => new ExportError({ path: out, reason: plainReason(e) })
     const written = Effect.scoped(
       Effect.gen(function* () {
-        const file = yield* fs.open(tmp, { flag: "wx" }).pipe(Effect.mapError(fail))
+        // created with the pack's mode (the umask can only take bits away: set exactly next,
+        // before a byte is written)
+        const file = yield* fs.open(tmp, { flag: "wx", mode: permissions }).pipe(Effect.mapError(fail))
+        yield* fs.chmod(tmp, permissions).pipe(Effect.mapError(fail))
         let pending: Array<string> = [JSON.stringify({ _meta: meta })]
         let size = 0
         const flush = Effect.suspend(() => {
@@ -271,10 +450,9 @@ export const write = (
         yield* file.sync.pipe(Effect.mapError(fail))
       })
     )
-    yield* written.pipe(Effect.tapError(() => fs.remove(tmp).pipe(Effect.ignore)))
-    yield* fs.rename(tmp, out).pipe(
-      Effect.mapError(fail),
-      Effect.tapError(() => fs.remove(tmp).pipe(Effect.ignore))
+    // a failed or interrupted export leaves no temporary behind
+    yield* Effect.zipRight(written, fs.rename(tmp, out).pipe(Effect.mapError(fail))).pipe(
+      Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.ignore(fs.remove(tmp))))
     )
     yield* Effect.scoped(Effect.flatMap(fs.open(dirname(out), { flag: "r" }), (d) => d.sync)).pipe(Effect.ignore)
     return { path: out, entries, head: meta["head_hash"] as string, framework, controlsCovered, summary, signed, missing }
