@@ -3,7 +3,9 @@
  *
  * The step never throws: every problem is one of the tagged errors below, carrying the 1-based
  * line number and the entry's `seq` where known. Memory stays constant: only the current line is
- * held (plus one line of look-ahead state after a forward `seq` jump).
+ * held (plus one line of look-ahead state after a forward `seq` jump), and a line longer than
+ * `maxLineBytes` is an error found without holding more of it than that. Nothing is read at an
+ * offset, so pipes and FIFOs verify like files.
  *
  * @since 0.1.0
  */
@@ -116,7 +118,10 @@ export class SignatureInvalid extends Schema.TaggedError<SignatureInvalid>()("Si
 }
 
 /**
- * `_meta.sig` is missing or wrong under the given key.
+ * The pack header does not hold: with a key, `_meta.sig` is missing or wrong, or the header holds
+ * a member that neither `_meta.sig` nor a seal covers; a seal that does not match the header and
+ * the rows' controls, holds a member beyond its four, or (with a key) names another algorithm or
+ * key id than the key's, or carries a wrong signature.
  *
  * @since 0.1.0
  * @category errors
@@ -174,7 +179,8 @@ export type Completeness = "expected-head" | "signed-header" | "signed-checkpoin
 
 /**
  * `verified`: a key was given and every signature holds. `absent`: no key was given and no entry
- * carries a signature. `not-checked`: entries are signed but no key was given.
+ * carries a signature. `not-checked`: entries are signed but no key was given. (An `Outcome` of a
+ * failure says the same of the entries that held before it, and `not-checked` when none did.)
  *
  * @since 0.1.0
  * @category models
@@ -756,7 +762,8 @@ export const finish = (state: State): Either.Either<Report, VerifyError> => {
     } else if (config.mac !== undefined) {
       if (config.sealRequired) return invalid("_meta.seal is missing (this pack's log was written by acttrace, whose packs are sealed)")
       // without a seal, `sig` covers four members and FORMAT A.4 names four more; with a key,
-      // anything else would be accepted unauthenticated
+      // anything else would be accepted unauthenticated. (Without a key nothing in an unsealed
+      // header is authenticated, completeness says `unsigned-header`, and members are not judged.)
       if (m.unsealed.length > 0) {
         return invalid(`_meta ${m.unsealed.length === 1 ? "member" : "members"} ${names(m.unsealed)} ${m.unsealed.length === 1 ? "is" : "are"} covered by neither _meta.sig nor a seal`)
       }
@@ -1424,7 +1431,8 @@ const sealedPack = (path: string) =>
  * calling thread takes the first). The ranges' results are joined where they meet: each must pick
  * the chain up exactly where the previous one left it. The parallel run only ever concludes
  * success; whenever a range fails, a seam does not join, or the worker is not there (running from
- * sources), the file is verified again on one thread, so every verdict, line and seq is exactly
+ * sources), the file is verified again on one thread (and anything that is not a regular file, such
+ * as a FIFO, is only ever read once, in order, on one thread), so every verdict, line and seq is exactly
  * what `fileOutcome` reports.
  *
  * @since 0.1.0
