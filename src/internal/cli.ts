@@ -24,6 +24,7 @@ import * as Signer from "../Signer.js"
 import * as Store from "../Store.js"
 import * as Verify from "../Verify.js"
 import { runDemo } from "./demo.js"
+import { plainMessage, plainReason, plainText } from "./messages.js"
 import { VERSION } from "./version.js"
 
 /** A mistake in how the command was called: exit code 2. */
@@ -43,11 +44,11 @@ export type ExitCode = 0 | 1 | 2
 let verdictCode: ExitCode = 0
 
 const VERIFY_USAGE =
-  "usage: acttrace verify PACK|- [--key K | --key-file F] [--pubkey FILE] [--expected-head H] [--expect-entries N] [--require-complete] [--threads N] [--max-line-bytes N] [--json]"
+  "usage: acttrace verify PACK|- [--key-file F | --key K] [--pubkey FILE] [--expected-head H] [--expect-entries N] [--require-complete] [--threads N] [--max-line-bytes N] [--json]"
 
-const EXPORT_USAGE = "usage: acttrace export LOG --out PACK [--framework eu_ai_act|iso_42001|gdpr|nist_rmf] [--key K | --key-file F]"
+const EXPORT_USAGE = "usage: acttrace export LOG --out PACK [--framework eu_ai_act|iso_42001|gdpr|nist_rmf] [--key-file F | --key K] [--mode OCTAL]"
 const REPAIR_USAGE = "usage: acttrace repair LOG"
-const DEMO_USAGE = "usage: acttrace demo [--out DIR] [--key K]"
+const DEMO_USAGE = "usage: acttrace demo [--out DIR] [--key-file F | --key K]"
 const SCAN_USAGE = "usage: acttrace scan [FILE|-] [--policy default|gdpr|pci|strict|flag-only] [--json]"
 
 const usage = (reason: string, text: string = VERIFY_USAGE) => new UsageError({ reason, usage: text })
@@ -55,36 +56,46 @@ const usage = (reason: string, text: string = VERIFY_USAGE) => new UsageError({ 
 /** A failure of the job itself (not of how it was called): the message, exit code 1. */
 let failureCode: ExitCode | undefined
 
-const readKeyFile = (path: string) =>
+const readKeyFile = (path: string, usageText: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const text = yield* fs.readFileString(path).pipe(
-      Effect.mapError((e) => usage(`cannot read key file ${path}: ${e.message}`))
+      Effect.mapError((e) => usage(`cannot read key file ${path}: ${plainReason(e)}`, usageText))
     )
     // one trailing newline is how editors save a file; it is not part of the key
     return text.replace(/\r?\n$/, "")
   })
 
-const resolveKey = (key: Option.Option<Redacted.Redacted<string>>, keyFile: Option.Option<string>) =>
+/**
+ * Said once on stderr when `--key` is used at a terminal: a command line is readable by every
+ * user of the machine (`ps`, `/proc/PID/cmdline`) for as long as the process runs. Scripts (no
+ * terminal on standard input) are not nagged; the help and the docs say it for them.
+ */
+export const KEY_WARNING =
+  "warning: --key puts the key in the process list (ps), where every user of this machine can read it; use --key-file F or ACTTRACE_KEY instead"
+
+/** The key from `--key-file`, `ACTTRACE_KEY` or `--key`; usage errors carry `usageText`. */
+const resolveKey = (key: Option.Option<Redacted.Redacted<string>>, keyFile: Option.Option<string>, usageText: string = VERIFY_USAGE) =>
   Effect.gen(function*() {
-    if (Option.isSome(key) && Option.isSome(keyFile)) return yield* usage("give --key or --key-file, not both")
+    if (Option.isSome(key) && Option.isSome(keyFile)) return yield* usage("give --key-file or --key, not both", usageText)
+    if (Option.isSome(key) && process.stdin.isTTY === true) yield* Console.error(KEY_WARNING)
     let text: string | undefined
     if (Option.isSome(key)) text = Redacted.value(key.value)
-    else if (Option.isSome(keyFile)) text = yield* readKeyFile(keyFile.value)
+    else if (Option.isSome(keyFile)) text = yield* readKeyFile(keyFile.value, usageText)
     else {
       const env = process.env["ACTTRACE_KEY"]
       if (env !== undefined && env !== "") text = env
     }
     if (text === undefined) return undefined
-    if (text.length === 0) return yield* usage("the key is empty")
-    if (!text.isWellFormed()) return yield* usage("the key is not valid text")
+    if (text.length === 0) return yield* usage("the key is empty", usageText)
+    if (!text.isWellFormed()) return yield* usage("the key is not valid text", usageText)
     return Redacted.make(text)
   })
 
 const checkPubkey = (path: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const text = yield* fs.readFileString(path).pipe(Effect.mapError((e) => usage(`cannot read public key ${path}: ${e.message}`)))
+    const text = yield* fs.readFileString(path).pipe(Effect.mapError((e) => usage(`cannot read public key ${path}: ${plainReason(e)}`)))
     const key = yield* Effect.try({
       try: () => createPublicKey(text),
       catch: () => usage(`${path} is not a PEM public key`)
@@ -220,41 +231,64 @@ export const jsonVerdict = (o: Verify.Outcome): string =>
     })
   )
 
+/** `--mode 640`: permission bits in octal, as chmod takes them. */
+const parseMode = (text: string) =>
+  /^0?[0-7]{3}$/.test(text)
+    ? Effect.succeed(parseInt(text, 8))
+    : Effect.fail(usage(`--mode ${JSON.stringify(text)} is not permission bits in octal (such as 600 or 640)`, EXPORT_USAGE))
+
 const exportCommand = Command.make(
   "export",
   {
     log: Args.text({ name: "LOG" }).pipe(Args.withDescription("the live log (JSON Lines) to export")),
-    out: Options.text("out").pipe(Options.withDescription("where to write the evidence pack")),
+    out: Options.text("out").pipe(Options.withDescription("where to write the evidence pack (never the log, its lock, or another file beside it under the log's name)")),
     framework: Options.text("framework").pipe(
       Options.withDescription(`annotate rows with the control ids of ${Controls.frameworks.join(", ")}`),
       Options.optional
     ),
-    key: Options.redacted("key").pipe(Options.withDescription("the log's HMAC passphrase (or --key-file, or ACTTRACE_KEY); required for a signed log"), Options.optional),
-    keyFile: Options.text("key-file").pipe(Options.withDescription("read the passphrase from this file"), Options.optional)
+    keyFile: Options.text("key-file").pipe(
+      Options.withDescription("read the log's HMAC passphrase from this file (one trailing newline is ignored); or set ACTTRACE_KEY. Required for a signed log"),
+      Options.optional
+    ),
+    key: Options.redacted("key").pipe(
+      Options.withDescription("the passphrase itself: every user of this machine can read it in the process list (ps); prefer --key-file or ACTTRACE_KEY"),
+      Options.optional
+    ),
+    mode: Options.text("mode").pipe(
+      Options.withDescription("the pack's permission bits in octal, e.g. 640 for a group that audits (default: the log file's)"),
+      Options.optional
+    )
   },
   (opts) =>
     Effect.gen(function*() {
-      const key = yield* resolveKey(opts.key, opts.keyFile)
+      const key = yield* resolveKey(opts.key, opts.keyFile, EXPORT_USAGE)
       const framework = Option.getOrNull(opts.framework)
       if (framework !== null && !Controls.isFramework(framework)) {
-        return yield* usage(new Controls.UnknownFramework({ framework }).message, EXPORT_USAGE)
+        return yield* usage(`unknown framework ${JSON.stringify(framework)}: use one of ${Controls.frameworks.join(", ")}`, EXPORT_USAGE)
       }
+      const mode = Option.isSome(opts.mode) ? yield* parseMode(opts.mode.value) : undefined
+      // the pack must not land on the live log or a file its store owns: a mistake in the call
+      yield* Pack.checkTarget(opts.log, opts.out).pipe(Effect.mapError((e) => usage(e.reason, EXPORT_USAGE)))
       const bytes = yield* Store.readLog(opts.log)
       const open = yield* Effect.flatMap(bytes, Chain.auditOpenOf)
       const signing = Option.flatMap(open, (o) => Option.fromNullable(o["signing"] as { key_id?: unknown } | null | undefined))
       const signer = key === undefined ? Signer.none : yield* Signer.makeHmac(key)
       if (Option.isSome(signing)) {
         const expected = String(signing.value.key_id)
-        if (key === undefined) return yield* usage(`${opts.log} is signed (key id ${expected}); give its key with --key, --key-file or ACTTRACE_KEY`, EXPORT_USAGE)
+        if (key === undefined) return yield* usage(`${opts.log} is signed (key id ${expected}); give its key with --key-file, ACTTRACE_KEY or --key`, EXPORT_USAGE)
         const given = Option.getOrThrow(signer.identity).keyId
         if (given !== expected) return yield* usage(`${opts.log} is signed with key id ${expected}; the key given has id ${given}`, EXPORT_USAGE)
       }
-      const done = yield* Pack.write(bytes, opts.log, opts.out, { framework, signer })
+      const done = yield* Pack.write(bytes, opts.log, opts.out, { framework, signer, log: opts.log, mode })
       yield* Console.log(
         `exported ${done.entries} ${done.entries === 1 ? "entry" : "entries"} to ${done.path}, head ${done.head.slice(0, 12)}… (${done.signed ? "signed and sealed" : "unsigned"}; framework: ${done.framework ?? "none"}, ${done.controlsCovered.length} controls)`
       )
-    }).pipe(Effect.catchTags({ NotALog: fail, StoreError: fail, ExportError: fail, InvalidKey: (e) => usage(e.message, EXPORT_USAGE) }))
-).pipe(Command.withDescription("Write an evidence pack of a log: verified, with a signed _meta header, per-row controls for a framework, and a seal."))
+    }).pipe(Effect.catchTags({ NotALog: fail, StoreError: fail, ExportError: fail, UnknownFramework: fail, InvalidKey: (e) => usage(plainMessage(e), EXPORT_USAGE) }))
+).pipe(
+  Command.withDescription(
+    "Write an evidence pack of a log: verified, with a signed _meta header, per-row controls for a framework, and a seal. The key: --key-file F or ACTTRACE_KEY."
+  )
+)
 
 const repairCommand = Command.make(
   "repair",
@@ -268,14 +302,27 @@ const repairCommand = Command.make(
           onSome: (q) => `repaired ${r.path}: moved the torn last ${r.tornBytes} bytes to ${q}; the log now ends after its last whole entry (${r.keptBytes} bytes)`
         })
       )
-    }).pipe(Effect.catchTags({ LockHeld: fail, StoreError: fail }))
+    }).pipe(Effect.catchAll(fail))
 ).pipe(Command.withDescription("Move a torn last line (a crash mid-write) into a quarantine file beside the log and cut the log back to its last whole entry. No byte is deleted."))
 
+/**
+ * A failure as one plain line: what could not be done and why, without the error's tag or the
+ * platform's internals (`error: cannot open audit.jsonl: no such file or directory`).
+ */
+export const describeFailure = (e: unknown): string => {
+  const x = e as { readonly _tag?: unknown; readonly path?: unknown; readonly operation?: unknown; readonly reason?: unknown }
+  if (x !== null && typeof x === "object" && typeof x.path === "string" && typeof x.reason === "string") {
+    if (x._tag === "StoreError" && typeof x.operation === "string") return `cannot ${x.operation} ${x.path}: ${plainText(x.reason)}`
+    if (x._tag === "NotALog") return `${x.path} is not a live log: ${plainText(x.reason)}`
+  }
+  return plainMessage(e)
+}
+
 /** Report a failure of the job and end with exit code 1. */
-const fail = (e: { readonly message: string }) =>
+const fail = (e: unknown) =>
   Effect.sync(() => {
     failureCode = 1
-  }).pipe(Effect.andThen(Console.error(`error: ${e.message}`)))
+  }).pipe(Effect.andThen(Console.error(`error: ${describeFailure(e)}`)))
 
 /** The input of `scan`: one JSON value, JSON Lines (each line a value), or text. */
 const scanInput = (text: string): { readonly kind: "json" | "jsonl" | "text"; readonly values: ReadonlyArray<{ readonly line: number | null; readonly value: unknown }> } => {
@@ -318,9 +365,9 @@ const scanCommand = Command.make(
                 for await (const c of process.stdin) chunks.push(c as Buffer)
                 return Buffer.concat(chunks).toString("utf8")
               },
-              catch: (e) => usage(`cannot read standard input: ${String(e)}`, SCAN_USAGE)
+              catch: (e) => usage(`cannot read standard input: ${plainReason(e)}`, SCAN_USAGE)
             })
-          : yield* fs.readFileString(path).pipe(Effect.mapError((e) => usage(`cannot read ${path}: ${e.message}`, SCAN_USAGE)))
+          : yield* fs.readFileString(path).pipe(Effect.mapError((e) => usage(`cannot read ${path}: ${plainReason(e)}`, SCAN_USAGE)))
       const input = scanInput(text)
       const rows: Array<Detect.Finding & { readonly line?: number }> = []
       for (const { line, value } of input.values) {
@@ -351,13 +398,27 @@ const demo = Command.make(
       Options.withDescription("where to write the demo files"),
       Options.withDefault("acttrace-demo")
     ),
-    key: Options.redacted("key").pipe(Options.withDescription("HMAC passphrase (else a demo key is printed)"), Options.optional)
+    keyFile: Options.text("key-file").pipe(
+      Options.withDescription("read the HMAC passphrase from this file; or set ACTTRACE_KEY (else a demo key is used and printed)"),
+      Options.optional
+    ),
+    key: Options.redacted("key").pipe(
+      Options.withDescription("the passphrase itself: every user of this machine can read it in the process list (ps); prefer --key-file or ACTTRACE_KEY"),
+      Options.optional
+    )
   },
-  (opts) => runDemo(opts.out, Option.getOrUndefined(opts.key))
+  (opts) =>
+    Effect.flatMap(resolveKey(opts.key, opts.keyFile, DEMO_USAGE), (key) =>
+      // what goes wrong in the run (a log held by another writer, a torn log, a full disk) is a
+      // failure of the job: exit 1
+      runDemo(opts.out, key).pipe(Effect.catchAll(fail))
+    )
 ).pipe(Command.withDescription("Write a small signed log, verify it, tamper with copies and show each detection."))
 
 const root = Command.make("acttrace").pipe(
-  Command.withDescription("Tamper-evident, hash-chained record of AI decisions, verifiable offline."),
+  Command.withDescription(
+    "Tamper-evident, hash-chained record of AI decisions, verifiable offline. Give keys with --key-file F or the ACTTRACE_KEY environment variable: --key shows the key to every user of the machine through ps."
+  ),
   Command.withSubcommands([verify, exportCommand, repairCommand, scanCommand, demo])
 )
 
@@ -382,7 +443,10 @@ export const main = (argv: ReadonlyArray<string>) =>
           2 as ExitCode
         )
       }
-      if (e instanceof UsageError) return Effect.as(Console.error(`error: ${e.reason}\n${e.usage}`), 2 as ExitCode)
-      return Effect.as(Console.error(`error: ${String((e as { message?: unknown }).message ?? e)}`), 2 as ExitCode)
-    })
+      if (e instanceof UsageError) return Effect.as(Console.error(`error: ${plainText(e.reason)}\n${e.usage}`), 2 as ExitCode)
+      return Effect.as(Console.error(`error: ${describeFailure(e)}`), 2 as ExitCode)
+    }),
+    // a defect (a bug here or in a library, such as @effect/cli dying on an --out it cannot
+    // access): one plain line and exit 2, never a silent exit or a stack trace
+    Effect.catchAllDefect((d) => Effect.as(Console.error(`error: ${describeFailure(d)}`), 2 as ExitCode))
   )

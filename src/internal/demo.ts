@@ -8,6 +8,7 @@
  * tail) are verified to show each detection. Run twice, it continues the same log.
  * @internal
  */
+import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Console from "effect/Console"
@@ -87,13 +88,26 @@ const agent = Effect.gen(function*() {
   return decided
 })
 
+/**
+ * Create `dir` and its missing parents one level at a time. (Node's recursive mkdir never returns
+ * for a path it cannot create under some parents, such as `/proc/x`: it retries forever.)
+ */
+const makeDirectories = (fs: FileSystem.FileSystem, path: Path.Path, dir: string): Effect.Effect<void, PlatformError> =>
+  Effect.gen(function*() {
+    const exists = yield* fs.exists(dir)
+    if (exists) return
+    const parent = path.dirname(dir)
+    if (parent !== dir) yield* makeDirectories(fs, path, parent)
+    yield* fs.makeDirectory(dir).pipe(Effect.catchIf((e) => e._tag === "SystemError" && e.reason === "AlreadyExists", () => Effect.void))
+  })
+
 export const runDemo = (outDir: string, key: Redacted.Redacted<string> | undefined) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const usedKey = key ?? Redacted.make(DEMO_KEY)
-    if (key === undefined) yield* Console.log(`No --key given: signing with the demo key "${DEMO_KEY}".`)
-    yield* fs.makeDirectory(outDir, { recursive: true })
+    if (key === undefined) yield* Console.log(`No key given (--key-file F or ACTTRACE_KEY): signing with the demo key "${DEMO_KEY}".`)
+    yield* makeDirectories(fs, path, path.resolve(outDir))
     const logPath = path.join(outDir, "loan-triage.log.jsonl")
     const packPath = path.join(outDir, "loan-triage.pack.jsonl")
 
@@ -133,7 +147,8 @@ export const runDemo = (outDir: string, key: Redacted.Redacted<string> | undefin
     ]
     for (const [name, what, content] of tampered) {
       const file = path.join(outDir, name)
-      yield* fs.writeFileString(file, content.join("\n") + "\n")
+      // copies of a pack: as private as the pack
+      yield* fs.writeFileString(file, content.join("\n") + "\n", { mode: 0o600 })
       yield* Console.log(`\nverify ${file}   (${what})\n  ${yield* check(file)}`)
     }
     // name the CLI the way this process was started, so the hint can be pasted as it is
@@ -143,5 +158,6 @@ export const runDemo = (outDir: string, key: Redacted.Redacted<string> | undefin
     yield* Console.log(`  ${logPath}   the live log (run the demo again to continue it)`)
     yield* Console.log(`  ${packPath}   the evidence pack`)
     yield* Console.log(`  ${tampered.map(([n]) => path.join(outDir, n)).join(", ")}   tampered copies`)
-    yield* Console.log(`Try: ${self} verify ${packPath} --key ${key === undefined ? DEMO_KEY : "…"} --expected-head ${exported.head}`)
+    // the key through the environment, not the command line (where ps shows it to everyone)
+    yield* Console.log(`Try: ACTTRACE_KEY=${key === undefined ? DEMO_KEY : "…"} ${self} verify ${packPath} --expected-head ${exported.head}`)
   })
