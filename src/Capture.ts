@@ -1114,7 +1114,7 @@ class Copy implements Tally, BodyReader {
   cancelled(): void {
     if (this.state >= ENDED) return
     this.state = CANCELLED
-    this.watch.copyCancelled()
+    this.watch.copyCancelled(this)
   }
 
   /** Whether what is read through this copy still matters (not once the call is recorded from another). */
@@ -1263,10 +1263,15 @@ class Watch extends Copy {
     this.hub.lateReads++
   }
 
-  /** A copy was cancelled: the call is recorded unless another copy can still be read. */
-  copyCancelled(): void {
-    if (this.recorded || this.anyIn(READING) || this.anyIn(IDLE)) return
-    this.finish("cancel", undefined, this.best())
+  /**
+   * A copy was cancelled: the call is recorded now if that copy saw the final event (SDKs cancel
+   * right after it; another copy would read nothing more), or if no other copy can still be
+   * read. Otherwise another copy may still be read to its end, and decides.
+   */
+  copyCancelled(copy: Copy): void {
+    if (this.recorded) return
+    if (copy.done) this.finish("cancel", undefined, copy)
+    else if (!this.anyIn(READING) && !this.anyIn(IDLE)) this.finish("cancel", undefined, this.best())
   }
 
   private anyIn(state: number): boolean {

@@ -1,7 +1,8 @@
 import { NodeFileSystem } from "@effect/platform-node"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import type * as Exit from "effect/Exit"
+import * as Cause from "effect/Cause"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Redacted from "effect/Redacted"
@@ -72,6 +73,16 @@ export const runLogged = async <A, E>(
   const verdict = Verify.lines(lines, { key })
   if (verdict._tag === "Left") throw new Error(`the log does not verify: ${verdict.left.message}`)
   return { exit, rows: lines.map((l) => JSON.parse(l) as Row), text, warnings, errors }
+}
+
+/** `runLogged` for a program that must succeed: its failure (an `expect` inside it, too) fails the test. */
+export const runLoggedOk = async <A, E>(
+  program: Effect.Effect<A, E, AuditLog.AuditLog | Redactor.Redactor>,
+  setup: Setup = {}
+): Promise<Run<A, E>> => {
+  const run = await runLogged(program, setup)
+  if (Exit.isFailure(run.exit)) throw Cause.squash(run.exit.cause)
+  return run
 }
 
 export const ofType = (rows: ReadonlyArray<Row>, type: string) => rows.filter((r) => r.type === type)

@@ -7,11 +7,10 @@ import Anthropic, { type Middleware } from "@anthropic-ai/sdk"
 import { Readable } from "node:stream"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import OpenAI from "openai"
 import * as AuditLog from "../src/AuditLog.js"
 import * as Capture from "../src/Capture.js"
-import { ofType, type Row, runLogged } from "./capture-helpers.js"
+import { ofType, type Row, runLoggedOk } from "./capture-helpers.js"
 import { RESPONSE_TEXT, startProviderServer, type ProviderServer } from "./fixtures/provider-server.js"
 
 let server: ProviderServer
@@ -179,7 +178,7 @@ describe("however a response body is read, the call is recorded once, with what 
       const hub = Capture.make()
       const cases = readers.filter(([, , only]) => !(stream && only === "json-only"))
       const wrong: Array<string> = []
-      const { rows } = await runLogged(
+      const { rows } = await runLoggedOk(
         Effect.promise(async () => {
           for (const [name, read] of cases) {
             try {
@@ -211,11 +210,32 @@ describe("however a response body is read, the call is recorded once, with what 
   }
 })
 
+describe("a response and its clones", () => {
+  it("a stream read to its final event and cancelled is recorded at once, though a clone of it was never read", async () => {
+    const hub = Capture.make({ unreadAfter: "1 hour" })
+    const { rows } = await runLoggedOk(
+      Effect.promise(async () => {
+        const r = await ask(hub, "final-then-cancel", true)
+        const logged = r.clone()
+        const reader = r.body!.getReader()
+        let text = ""
+        while (!text.includes("[DONE]")) text += decode((await reader.read()).value!)
+        void reader.cancel()
+        await sleep(10)
+        expect(hub.stats().open).toBe(0)
+        expect(logged.bodyUsed).toBe(false)
+      }),
+      { hub }
+    )
+    expect(byTag(rows).get("final-then-cancel")).toMatchObject([{ outcome: "success", usage: { input_tokens: 1200 } }])
+  })
+})
+
 describe("a response never read", () => {
   it("is recorded as unread (usage and cost null, the request's model) after the hub's grace period, and counted; a body being read is not cut short", async () => {
     const hub = Capture.make({ unreadAfter: "100 millis" })
     let arrivedWithin = 0
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.promise(async () => {
         const before = performance.now()
         const r = await ask(hub, "never-read", false)
@@ -248,7 +268,7 @@ describe("a response never read", () => {
 
   it("is recorded as unread when the log closes before the grace period ends", async () => {
     const hub = Capture.make({ unreadAfter: "1 hour" })
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.promise(async () => {
         await ask(hub, "json", false)
         await ask(hub, "sse", true)
@@ -263,7 +283,7 @@ describe("a response never read", () => {
 
   it("read after it was recorded as unread: the app gets the body, nothing is recorded twice, lateReads counts it", async () => {
     const hub = Capture.make({ unreadAfter: "50 millis" })
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.promise(async () => {
         const late = await ask(hub, "late", false)
         const lateClone = await ask(hub, "late-clone", true)
@@ -284,7 +304,7 @@ describe("a response never read", () => {
     const hub = Capture.make({ unreadAfter: "150 millis" })
     const openai = new OpenAI({ apiKey: "k", baseURL: `${server.url}/v1`, fetch: hub.fetch, maxRetries: 0 })
     let id = ""
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.gen(function* () {
         const log = yield* AuditLog.AuditLog
         const [left, read] = yield* log.withDecision({ input: {}, actor: "agent" }, (d) =>
@@ -316,7 +336,7 @@ describe("a response never read", () => {
   it("a stream left mid-read (its reader released, never cancelled) is recorded when the log closes, with the usage seen", async () => {
     const hub = Capture.make({ unreadAfter: "1 hour" })
     const anthropic = new Anthropic({ apiKey: "k", baseURL: server.url, fetch: hub.fetch, maxRetries: 0 })
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.promise(async () => {
         // `metadata` makes the test server send slowly
         const response = await anthropic.messages
@@ -341,7 +361,7 @@ describe("the SDKs' own paths", () => {
     const openai = new OpenAI({ apiKey: "k", baseURL: `${server.url}/v1`, fetch: hub.fetch, maxRetries: 0 })
     const tagged = (tag: string) => ({ headers: { [Capture.DECISION_HEADER]: tag } })
     const body = { model: "gpt-4o", messages: [{ role: "user" as const, content: "q" }] }
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.promise(async () => {
         const raw = await openai.chat.completions.create(body, tagged("asResponse")).asResponse()
         expect(raw.status).toBe(200)
@@ -415,7 +435,7 @@ describe("the SDKs' own paths", () => {
       return next(request)
     })
     const params = { model: "claude-haiku-4-5", max_tokens: 64, messages: [{ role: "user" as const, content: "q" }] }
-    const { rows, exit } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.promise(async () => {
         await parsing.messages.create(params)
         const final = await parsing.messages.stream(params).finalMessage()
@@ -426,7 +446,6 @@ describe("the SDKs' own paths", () => {
       }),
       { hub }
     )
-    expect(Exit.isSuccess(exit) ? "ok" : String(Exit.isFailure(exit) && exit.cause)).toBe("ok")
     expect(seen).toHaveLength(2)
     const t = byTag(rows)
     const success = { outcome: "success", model: "claude-haiku-4-5", usage: { input_tokens: 100, output_tokens: 200 } }
@@ -443,7 +462,7 @@ describe("the SDKs' own paths", () => {
     const tagged = (tag: string) => ({ headers: { [Capture.DECISION_HEADER]: tag } })
     // `metadata` makes the test server send slowly
     const params = { model: "claude-haiku-4-5", max_tokens: 64, metadata: { user_id: "u" }, messages: [{ role: "user" as const, content: "q" }] }
-    const { rows, exit } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.promise(async () => {
         const stream = await anthropic.messages.create({ ...params, stream: true }, tagged("break"))
         let n = 0
@@ -459,7 +478,6 @@ describe("the SDKs' own paths", () => {
       }),
       { hub }
     )
-    expect(Exit.isSuccess(exit)).toBe(true)
     const t = byTag(rows)
     expect(t.get("break")).toMatchObject([{ outcome: "aborted", usage: { input_tokens: 100 } }])
     expect(t.get("MessageStream.abort")).toMatchObject([{ outcome: "aborted", model: "claude-haiku-4-5" }])

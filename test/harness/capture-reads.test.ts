@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Capture from "../../src/Capture.js"
-import { ofType, runLogged } from "../capture-helpers.js"
+import { ofType, runLoggedOk } from "../capture-helpers.js"
 import { startProviderServer, type ProviderServer } from "../fixtures/provider-server.js"
 
 const LONG = process.env["FUZZ_LONG"] === "1"
@@ -134,7 +134,7 @@ describe("capture harness: random reads of responses and their clones", () => {
       const plans = Array.from({ length: CALLS_PER_LOG }, (_, i) => plan(random, `h${log}-${i}`))
       const received = server.received.length
       const lateCopies: Array<() => Promise<void>> = []
-      const { rows } = await runLogged(
+      const { rows } = await runLoggedOk(
         Effect.promise(async () => {
           const run = async (p: Plan) => {
             const response = await hub.fetch(`${server.url}/v1/chat/completions`, {
