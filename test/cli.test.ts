@@ -2,7 +2,7 @@
  * The CLI run for real (issue 11, items 10 and 15): keys on the command line are warned about on a
  * terminal and the help leads with the safer ways; every error the CLI prints is one plain line.
  */
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { NodeFileSystem } from "@effect/platform-node"
@@ -213,6 +213,18 @@ describe("errors are one plain line (item 15)", () => {
     const torn = cli(["demo", "--out", dir])
     expect(torn.code).toBe(1)
     expect(plainError(torn.stderr, false)).toMatch(/partial line.*acttrace repair/)
+  })
+
+  it("a reader that closes the output early (| head) gets no stack trace, and the exit code stands", async () => {
+    const dir = join(tmp.dir, "demo-pipe")
+    // standard output is a pipe this test closes before the demo prints anything
+    const child = spawn(process.execPath, [BIN, "demo", "--out", dir], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ACTTRACE_KEY: "" } })
+    child.stdout.destroy()
+    let stderr = ""
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
+    const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)))
+    expect(stderr).toBe("")
+    expect(code).toBe(0)
   })
 
   it("a log that is not a log (garbage lines) says so plainly", () => {

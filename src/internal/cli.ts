@@ -424,9 +424,26 @@ const root = Command.make("acttrace").pipe(
 
 const cli = Command.run(root, { name: "acttrace", version: VERSION })
 
+let outputGuarded = false
+
+/**
+ * A reader that stops early (`acttrace demo | head`) closes the pipe: what is left to print is
+ * dropped and the run goes on to its own exit code, instead of Node throwing an unhandled `EPIPE`
+ * with a stack trace. Any other failure to write is said in one line on stderr.
+ */
+const guardOutput = () => {
+  if (outputGuarded) return
+  outputGuarded = true
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE" || e.code === "ERR_STREAM_DESTROYED") return
+    process.stderr.write(`error: cannot write to standard output: ${plainReason(e)}\n`)
+  })
+}
+
 /** Run the CLI on `process.argv`-shaped arguments; resolves to the exit code. */
 export const main = (argv: ReadonlyArray<string>) =>
   Effect.suspend(() => {
+    guardOutput()
     verdictCode = 0
     failureCode = undefined
     // `scan -` reads standard input, as `scan` alone does; @effect/cli stops reading options after
