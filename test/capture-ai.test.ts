@@ -17,7 +17,7 @@ import * as Capture from "../src/Capture.js"
 import * as CaptureAi from "../src/CaptureAi.js"
 import * as Guard from "../src/Guard.js"
 import type * as Redactor from "../src/Redactor.js"
-import { ofType, runLogged } from "./capture-helpers.js"
+import { ofType, runLogged, runLoggedOk } from "./capture-helpers.js"
 
 const TEXT = "Approve: income verified."
 const usage = { inputTokens: 500, outputTokens: 40, totalTokens: 540, reasoningTokens: 8, cachedInputTokens: 100 }
@@ -106,7 +106,7 @@ describe("CaptureAi: the @effect/ai LanguageModel decorator", () => {
   })
 
   it("generateObject is captured too", async () => {
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       withModel(LanguageModel.generateObject({ prompt: "x", schema: Schema.Struct({ ok: Schema.Boolean }) }).pipe(Effect.either))
     )
     // the local model answers with text that is not the object: the parse fails after the call
@@ -114,13 +114,13 @@ describe("CaptureAi: the @effect/ai LanguageModel decorator", () => {
   })
 
   it("streamText: recorded on completion, with the usage of the finish part", async () => {
-    const { rows } = await runLogged(withModel(Stream.runDrain(LanguageModel.streamText({ prompt: "Assess" }))))
+    const { rows } = await runLoggedOk(withModel(Stream.runDrain(LanguageModel.streamText({ prompt: "Assess" }))))
     const [call] = ofType(rows, "llm_call")
     expect(call?.payload).toMatchObject({ outcome: "success", finish_reason: "stop", model: "local-large-2025-10-01", usage: { input_tokens: 500 } })
   })
 
   it("streamText: recorded when the stream fails and when it is interrupted", async () => {
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       withModel(
         Effect.gen(function* () {
           yield* Effect.either(Stream.runDrain(LanguageModel.streamText({ prompt: "please fail" })))
@@ -139,7 +139,7 @@ describe("CaptureAi: the @effect/ai LanguageModel decorator", () => {
 
   it("a stream made inside a decision and run after it closed keeps the decision's id", async () => {
     let id = ""
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       withModel(
         Effect.gen(function* () {
           const log = yield* AuditLog.AuditLog
@@ -184,7 +184,7 @@ describe("CaptureAi: the @effect/ai LanguageModel decorator", () => {
 
   it("the guard redacts the prompt the model sees", async () => {
     prompts.length = 0
-    const { rows } = await runLogged(withModel(LanguageModel.generateText({ prompt: "write to jane.doe@example.com" })), {
+    const { rows } = await runLoggedOk(withModel(LanguageModel.generateText({ prompt: "write to jane.doe@example.com" })), {
       interceptors: [Guard.interceptor()]
     })
     expect(JSON.stringify(prompts[0]?.content)).toContain("write to <redacted>")

@@ -16,7 +16,7 @@ import * as Pricing from "../src/Pricing.js"
 import * as Redactor from "../src/Redactor.js"
 import * as Signer from "../src/Signer.js"
 import * as Store from "../src/Store.js"
-import { ofType, runLogged } from "./capture-helpers.js"
+import { ofType, runLogged, runLoggedOk } from "./capture-helpers.js"
 import { RESPONSE_TEXT, startProviderServer, type ProviderServer } from "./fixtures/provider-server.js"
 
 let server: ProviderServer
@@ -68,7 +68,7 @@ describe("Capture.fetch with the openai and @anthropic-ai/sdk clients", () => {
   it("OpenAI Chat Completions, SSE: usage when the app asked for it, null (and no cost) when not", async () => {
     const hub = Capture.make()
     const { openai } = clients(hub)
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.promise(async () => {
         let withUsage = ""
         for await (const chunk of await openai.chat.completions.create({
@@ -106,7 +106,7 @@ describe("Capture.fetch with the openai and @anthropic-ai/sdk clients", () => {
   it("OpenAI Responses, JSON and SSE", async () => {
     const hub = Capture.make()
     const { openai } = clients(hub)
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.promise(async () => {
         const r = await openai.responses.create({ model: "gpt-4.1", instructions: "Be brief.", input: PROMPT })
         expect(r.output_text).toBe(RESPONSE_TEXT)
@@ -135,7 +135,7 @@ describe("Capture.fetch with the openai and @anthropic-ai/sdk clients", () => {
   it("Anthropic Messages, JSON and SSE (cache reads and writes priced apart)", async () => {
     const hub = Capture.make()
     const { anthropic } = clients(hub)
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.promise(async () => {
         const m = await anthropic.messages.create({ model: "claude-sonnet-4-5-20250929", max_tokens: 256, messages: [{ role: "user", content: PROMPT }] })
         expect(m.content[0]?.type === "text" && m.content[0].text).toBe(RESPONSE_TEXT)
@@ -163,7 +163,7 @@ describe("Capture.fetch with the openai and @anthropic-ai/sdk clients", () => {
   it("a stream the app stops reading is recorded as aborted, and the provider sees the cancel", async () => {
     const hub = Capture.make()
     const { anthropic } = clients(hub)
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.promise(async () => {
         // `metadata` makes the test server send slowly, so the app stops mid-stream
         const stream = await anthropic.messages.create({
@@ -203,7 +203,7 @@ describe("Capture.fetch with the openai and @anthropic-ai/sdk clients", () => {
   it("an unknown model: cost null and one warning per model, never a guess", async () => {
     const hub = Capture.make()
     const { openai } = clients(hub)
-    const { rows, warnings } = await runLogged(
+    const { rows, warnings } = await runLoggedOk(
       Effect.promise(async () => {
         for (let i = 0; i < 3; i++) await openai.chat.completions.create({ model: "house-model-7b", messages: [{ role: "user", content: "hi" }] })
       }),
@@ -223,7 +223,7 @@ describe("Capture.fetch with the openai and @anthropic-ai/sdk clients", () => {
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "q" }] })
       })
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.promise(async () => {
         expect(JSON.parse(await (await post()).text()).model).toBe("gpt-4o-2024-08-06")
         expect(((await (await post()).json()) as { model: string }).model).toBe("gpt-4o-2024-08-06")
@@ -262,7 +262,7 @@ describe("Capture.fetch with the openai and @anthropic-ai/sdk clients", () => {
     const throwing = hub.wrapFetch(() => {
       throw new RangeError("bad init")
     })
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.promise(async () => {
         await expect(refused("http://127.0.0.1:9/v1/chat/completions", { method: "POST", body })).rejects.toThrow("fetch failed")
         await expect(throwing("http://127.0.0.1:9/v1/chat/completions", { method: "POST", body })).rejects.toThrow("bad init")
@@ -278,7 +278,7 @@ describe("Capture.fetch with the openai and @anthropic-ai/sdk clients", () => {
 
   it("requests to other endpoints pass through unrecorded", async () => {
     const hub = Capture.make()
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.promise(async () => {
         const r = await hub.fetch(`${server.url}/v1/models`)
         expect(r.status).toBe(404)
@@ -330,7 +330,7 @@ describe("decision tagging", () => {
   it("concurrent decisions each keep their own calls", async () => {
     const hub = Capture.make()
     const { openai } = clients(hub)
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.gen(function* () {
         const log = yield* AuditLog.AuditLog
         yield* Effect.forEach(
@@ -369,7 +369,7 @@ describe("decision tagging", () => {
     const hub = Capture.make()
     const { openai } = clients(hub)
     let id = ""
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.gen(function* () {
         const log = yield* AuditLog.AuditLog
         const stream = yield* log.withDecision({ input: {}, actor: "agent" }, (d) =>
@@ -396,7 +396,7 @@ describe("decision tagging", () => {
     const hub = Capture.make()
     const openai = new OpenAI({ apiKey: "k", baseURL: `${server.url}/v1`, fetch: hub.fetch, maxRetries: 0, defaultHeaders: { [Capture.DECISION_HEADER]: "a".repeat(32) } })
     const plain = clients(hub).openai
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.promise(async () => {
         await openai.chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "q" }] })
         await Capture.runInDecision("b".repeat(32), () => plain.chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "q" }] }))
@@ -411,7 +411,7 @@ describe("decision tagging", () => {
     const hub = Capture.make()
     const { openai } = clients(hub)
     let id = ""
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.gen(function* () {
         const log = yield* AuditLog.AuditLog
         yield* log.withDecision({ input: {}, actor: "agent" }, (d) =>
@@ -433,7 +433,7 @@ describe("decision tagging", () => {
     const hub = Capture.make()
     const { openai } = clients(hub)
     const ask = Effect.tryPromise(() => openai.chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "q" }] }))
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.gen(function* () {
         const log = yield* AuditLog.AuditLog
         yield* log.withDecision({ input: {}, actor: "agent" }, () => ask).pipe(Effect.withSpan("triage"))
@@ -463,7 +463,7 @@ describe("the capture queue", () => {
 
   it("10,000 events emitted from plain JS in a burst, then shutdown at once: none dropped", async () => {
     const hub = Capture.make()
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.sync(() => {
         for (let i = 0; i < 10_000; i++) {
           hub.emit({ type: "tool_call", decisionId: null, span: null, payload: Capture.toolPayload("lookup", { args: [i] }, "success", 0.1) })
@@ -481,7 +481,7 @@ describe("the capture queue", () => {
     hub.emit({ type: "tool_call", decisionId: null, span: null, payload: Capture.toolPayload("early", { args: [] }, "success", 1) })
     // a payload the chain refuses is reported, not thrown at the caller
     expect(() => hub.emit({ type: "tool_call", decisionId: null, span: null, payload: { name: "bad", arguments: { f: () => 1 } } })).not.toThrow()
-    const { rows } = await runLogged(Effect.void, { hub })
+    const { rows } = await runLoggedOk(Effect.void, { hub })
     expect(ofType(rows, "tool_call").map((r) => r.payload["name"])).toEqual(["early"])
   })
 
@@ -542,7 +542,7 @@ describe("the capture queue", () => {
       if (n < 0) throw new RangeError("n must be positive")
       return { found: true, n }
     })
-    const { rows, text } = await runLogged(
+    const { rows, text } = await runLoggedOk(
       Effect.promise(async () => {
         expect(await lookup("jane.doe@example.com", 2)).toEqual({ found: true, n: 2 })
         await expect(lookup("x@example.org", -1)).rejects.toThrow("n must be positive")
@@ -597,7 +597,7 @@ describe("guard and interceptors", () => {
   it("a request body sent as a stream or as bytes is inspected too", async () => {
     const hub = Capture.make()
     const body = JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: `key ${SECRET}` }] })
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.promise(async () => {
         const asStream = await hub.fetch(`${server.url}/v1/chat/completions`, {
           method: "POST",
@@ -619,13 +619,13 @@ describe("guard and interceptors", () => {
   it("flag: recorded, and the call goes as it is; allow: nothing recorded", async () => {
     const hub = Capture.make()
     const { openai } = clients(hub)
-    const flagged = await runLogged(ask(openai, "reply to jane.doe@example.com"), { hub, interceptors: [Guard.interceptor({ action: "flag" })] })
+    const flagged = await runLoggedOk(ask(openai, "reply to jane.doe@example.com"), { hub, interceptors: [Guard.interceptor({ action: "flag" })] })
     expect((server.received[0]?.body["messages"] as Array<{ content: string }>)[0]?.content).toBe("reply to jane.doe@example.com")
     expect(ofType(flagged.rows, "policy_flag").map((f) => f.payload["action"])).toEqual(["flagged"])
     expect(ofType(flagged.rows, "llm_call")).toHaveLength(1)
 
     const hub2 = Capture.make()
-    const allowed = await runLogged(ask(clients(hub2).openai, "reply to jane.doe@example.com"), { hub: hub2, interceptors: [Guard.interceptor({ categories: { email: "allow" } })] })
+    const allowed = await runLoggedOk(ask(clients(hub2).openai, "reply to jane.doe@example.com"), { hub: hub2, interceptors: [Guard.interceptor({ categories: { email: "allow" } })] })
     expect(ofType(allowed.rows, "policy_flag")).toHaveLength(0)
     expect(ofType(allowed.rows, "llm_call")).toHaveLength(1)
   })
@@ -670,7 +670,7 @@ describe("guard and interceptors", () => {
       call.kind === "tool" && call.tool === "transfer_funds"
         ? Effect.zipRight(AuditLog.flag("tool not allowed", { action: "blocked" }), Effect.fail(new Error("transfers are disabled")))
         : Effect.succeed(call)
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.gen(function* () {
         yield* ask(openai, "x")
         const r = yield* Effect.either(Effect.tryPromise({ try: () => transfer("acct-1"), catch: (e) => e }))
@@ -688,7 +688,7 @@ describe("guard and interceptors", () => {
 
 describe("context_assembly", () => {
   it("records model, budget, used and what was kept, dropped, truncated and summarized", async () => {
-    const { rows } = await runLogged(
+    const { rows } = await runLoggedOk(
       Effect.gen(function* () {
         const log = yield* AuditLog.AuditLog
         yield* log.withDecision({ input: {}, actor: "agent" }, () =>
