@@ -833,6 +833,7 @@ export const subscribe = (
           }
     const subscriber: Subscriber = { wake: null, runner, drain }
     if (!hub.subscribe(subscriber)) return yield* new CaptureInUse()
+    const unreadBefore = hub.unread
     let closing = false
     // a write that failed is retried on its own; the retry schedule is built only then (setting
     // it up costs more than a write)
@@ -883,6 +884,13 @@ export const subscribe = (
         if (wake !== null) wake()
         yield* Fiber.await(fiber)
         hub.unsubscribe(subscriber)
+        // said once, where an operator looks: the entries themselves say which calls
+        const unread = hub.unread - unreadBefore
+        if (unread > 0) {
+          yield* Effect.logWarning(
+            `acttrace: ${unread} model call${unread === 1 ? " was" : "s were"} recorded as unread: the app never read the response body (outcome "unread", usage unknown)`
+          )
+        }
       })
     )
   })

@@ -268,13 +268,17 @@ describe("a response never read", () => {
 
   it("is recorded as unread when the log closes before the grace period ends", async () => {
     const hub = Capture.make({ unreadAfter: "1 hour" })
-    const { rows } = await runLoggedOk(
+    const { rows, warnings } = await runLoggedOk(
       Effect.promise(async () => {
         await ask(hub, "json", false)
         await ask(hub, "sse", true)
       }),
       { hub }
     )
+    // and the log's closing says so
+    expect(warnings.filter((w) => w.includes("unread"))).toEqual([
+      `acttrace: 2 model calls were recorded as unread: the app never read the response body (outcome "unread", usage unknown)`
+    ])
     const tagged = byTag(rows)
     expect(tagged.get("json")).toMatchObject([{ outcome: "unread", usage: null, model: "gpt-4o" }])
     expect(tagged.get("sse")).toMatchObject([{ outcome: "unread", usage: null, model: "gpt-4o" }])
