@@ -176,7 +176,7 @@ const ownedBy = (place: string, name: string): string | undefined => {
   if (name === basename(place)) return "log"
   if (name === lock) return "the lock file"
   if (name.startsWith(`${lock}.`)) return "a lock marker"
-  if (name.startsWith(`${basename(place)}.torn-`)) return "a quarantine file (written by repair)"
+  if (name.startsWith(`${basename(place)}.torn-`)) return "a repair quarantine file"
   return "a file the store keeps"
 }
 
