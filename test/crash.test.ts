@@ -15,6 +15,8 @@ const tmp = tempDir()
 afterAll(tmp.cleanup)
 const CHILD = join(ROOT, "test/fixtures/writer-child.mjs")
 const KEY = "crash-key"
+/** the file store's ways of writing (writer-child.mjs): the default, group commit with a delay, one line per write, blocking */
+const MODES = ["append", "append-group", "append-single", "append-blocking"] as const
 
 /** Run the appending child and kill it with SIGKILL; the seqs it acknowledged. */
 const appendThenKill = (path: string, mode: string, ms: number, fromSpawn: boolean) =>
@@ -52,7 +54,7 @@ describe("crash safety", () => {
     let kills = 0
     for (let round = 0; round < 30; round++) {
       const fromSpawn = round % 5 === 4
-      const r = await appendThenKill(path, round % 2 === 0 ? "append" : "append-group", Math.floor(Math.random() * (fromSpawn ? 1200 : 300)), fromSpawn)
+      const r = await appendThenKill(path, MODES[round % MODES.length]!, Math.floor(Math.random() * (fromSpawn ? 1200 : 300)), fromSpawn)
       kills++
       expect(r.errors, `round ${round}`).toEqual([])
       if (r.acked.length > 0) {
@@ -82,7 +84,7 @@ describe("crash safety", () => {
     console.log(`crash test: 30 kills, ${acked + 1} entries acknowledged in all, ${torn} torn tails repaired`)
   }, 120_000)
 
-  it.each(["append", "append-group"])("fails a write that does not fit (%s) with StoreError, leaving nothing partial", async (mode) => {
+  it.each(MODES)("fails a write that does not fit (%s) with StoreError, leaving nothing partial", async (mode) => {
     const path = join(tmp.dir, `full-${mode}.jsonl`)
     // a file size limit stands in for a full disk: the write that crosses it is cut short (EFBIG)
     const r = spawnSync("bash", ["-c", `ulimit -f 64; exec "${process.execPath}" "${CHILD}" "${path}" ${mode} ${KEY}`], { encoding: "utf8", timeout: 60_000 })

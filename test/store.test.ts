@@ -29,6 +29,8 @@ const snapshotText = Effect.flatMap(Store.Store, (s) => Effect.flatMap(s.snapsho
 const layers: ReadonlyArray<[string, () => Layer.Layer<Store.Store, unknown>]> = [
   ["file", () => Store.layerFile(freshPath()).pipe(Layer.provide(NodeFileSystem.layer))],
   ["file with group commit", () => Store.layerFile(freshPath(), { groupCommit: { maxBatch: 8, maxDelayMillis: 1 } }).pipe(Layer.provide(NodeFileSystem.layer))],
+  ["file, one line per write", () => Store.layerFile(freshPath(), { groupCommit: false }).pipe(Layer.provide(NodeFileSystem.layer))],
+  ["file, blocking", () => Store.layerFile(freshPath(), { blocking: true }).pipe(Layer.provide(NodeFileSystem.layer))],
   ["memory", () => Store.layerMemory()],
   ["memory, bounded", () => Store.layerMemory({ capacity: 1000 })]
 ]
@@ -183,6 +185,45 @@ describe("Store.layerFile", () => {
     expect(got).toBe("x\ny\n")
     const none = await Effect.runPromiseExit(Store.readLog(join(tmp.dir, "missing.jsonl")).pipe(Effect.provide(NodeFileSystem.layer)))
     expect(failureOf(none)._tag).toBe("StoreError")
+  })
+})
+
+describe("Store.layerFile: appending off the event loop", () => {
+  it("by default writes off the event loop: the loop turns while an append is on its way to disk", async () => {
+    const path = freshPath()
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const s = yield* Store.Store
+          // no synchronous path for the chain to take
+          expect(s.appendSync).toBeUndefined()
+          for (let i = 0; i < 3; i++) {
+            let turned = false
+            setImmediate(() => (turned = true))
+            yield* s.append([`line ${i}`])
+            expect(turned, `append ${i}`).toBe(true)
+          }
+          // acknowledged means written
+          expect(readFileSync(path, "utf8")).toBe("line 0\nline 1\nline 2\n")
+        }).pipe(Effect.provide(Store.layerFile(path).pipe(Layer.provide(NodeFileSystem.layer))))
+      )
+    )
+  })
+
+  it("blocks the event loop only when asked to (blocking: true), appending synchronously", async () => {
+    const path = freshPath()
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const s = yield* Store.Store
+          expect(s.appendSync).toBeDefined()
+          expect(s.appendSync!(["a", "b"])).toBeUndefined()
+          expect(readFileSync(path, "utf8")).toBe("a\nb\n")
+        }).pipe(Effect.provide(Store.layerFile(path, { blocking: true }).pipe(Layer.provide(NodeFileSystem.layer))))
+      )
+    )
+    // the two ask for opposite things
+    await expect(Effect.runPromise(Effect.scoped(Store.makeFile(freshPath(), { blocking: true, groupCommit: true }).pipe(Effect.provide(NodeFileSystem.layer))))).rejects.toThrow(/blocking/)
   })
 })
 
