@@ -954,12 +954,20 @@ class Splitter {
       const hashAt = kernel.at(k - 1, R_HASH)
       this.state = acceptedRun(state, k, kernel.seq(k - 1), buf.toString("latin1", hashAt, hashAt + 64), signed)
     }
-    for (; k < n; k++) {
-      const r = stepAt(this.state, buf, kernel.at(k, R_START), kernel.at(k, R_NEXT) - 1, true)
+    // From the first line that does not hold, the run's bytes are stepped physical line by
+    // physical line: the kernel locates the 64-byte hash fields without looking inside them, so
+    // a newline there did not end its line, but it ends one here, as on every other path. (No
+    // line it took spans a newline: those fields equal hex strings.)
+    const end = kernel.at(n - 1, R_NEXT)
+    for (let p = k < n ? kernel.at(k, R_START) : end; p < end;) {
+      // the run ends just past a newline, so there is one before `end`
+      const nl = buf.indexOf(0x0a, p)
+      const r = stepAt(this.state, buf, p, nl, true)
       if (!(r instanceof StateImpl)) return r as VerifyError
       this.state = r
+      p = nl + 1
     }
-    return kernel.at(n - 1, R_NEXT)
+    return end
   }
 
   /** The batch of the JavaScript fast paths, for what the kernel does not take. */
