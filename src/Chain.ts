@@ -207,7 +207,10 @@ interface Job {
   readonly type: string
   readonly payload: Record<string, unknown>
   readonly flag: boolean
-  /** answers the waiting caller (`Effect.async`'s resume takes an Exit as it is) */
+  /**
+   * answers the waiting caller (`Effect.async`'s resume takes an Exit as it is); a queued job's
+   * first answer counts and a later one is ignored (a batch that dies answers what it took)
+   */
   readonly done: (result: Exit.Exit<Chained, AppendError>) => void
 }
 
@@ -221,6 +224,31 @@ interface SnapshotJob {
 }
 
 type Item = Job | SnapshotJob
+
+/**
+ * One answer, kept from the first time it is given, and the effect that waits for it: at once when
+ * it is there, in `Effect.async` otherwise (a Deferred per append costs more than the rest of it).
+ */
+const answerSlot = <A, E>() => {
+  let answer: Effect.Effect<A, E> | undefined
+  let resume: ((answer: Effect.Effect<A, E>) => void) | undefined
+  return {
+    give: (result: Effect.Effect<A, E>): void => {
+      if (answer !== undefined) return
+      answer = result
+      // (a resume whose caller was interrupted meanwhile is ignored by the runtime)
+      if (resume !== undefined) resume(result)
+    },
+    wait: Effect.suspend(
+      () =>
+        answer ??
+          Effect.async<A, E>((r) => {
+            if (answer !== undefined) r(answer)
+            else resume = r
+          })
+    )
+  }
+}
 
 /**
  * The payload of a log's first entry when it is an `audit_open` (system, risk tier, signing key).
@@ -285,20 +313,24 @@ export const make = Effect.gen(function* () {
   // The queue is a plain array and callers wait in `Effect.async`: a Deferred and an Effect Queue
   // per append cost several times what the rest of an append does.
   let pending: Array<Item> = []
-  // `writing` is the single-writer token: whoever holds it (an appender leading its own batch, or
-  // the writer fiber) builds and appends the next batch; everyone else queues.
+  // `writing` is the single-writer token: whoever holds it (a caller leading a batch in its own
+  // fiber, or the writer fiber) builds and appends the next batch; everyone else queues. It is
+  // taken only inside an uninterruptible stretch that goes straight on to `batch`, whose
+  // finalizer releases it: no interruption can come between taking and releasing it.
   let writing = false
   let idle: ((wake: Effect.Effect<void>) => void) | undefined
+  /** Resume the sleeping writer fiber when there is work it may do: the token is free, and something is queued or the log closes. */
   const wake = () => {
     const w = idle
-    // while someone holds the token, the writer fiber sleeps on: the holder wakes it when done
-    if (w !== undefined && (!writing || closed)) {
+    if (w !== undefined && !writing && (closed || pending.length > 0)) {
       idle = undefined
       w(Effect.void)
     }
   }
+  // While someone else holds the token the writer fiber sleeps on, closing included: the
+  // holder's release wakes it. It never spins.
   const waitForWork = Effect.async<void>((resume) => {
-    if (closed || (pending.length > 0 && !writing)) resume(Effect.void)
+    if (!writing && (closed || pending.length > 0)) resume(Effect.void)
     else idle = resume
   })
   const take = (max: number): Array<Item> => {
@@ -308,6 +340,24 @@ export const make = Effect.gen(function* () {
       return all
     }
     return pending.splice(0, max)
+  }
+  /** Take back what no batch has taken yet: its caller was interrupted while it waited. */
+  const withdraw = (items: ReadonlyArray<Item>) =>
+    Effect.sync(() => {
+      if (items.length === 1) {
+        const at = pending.indexOf(items[0]!)
+        if (at >= 0) pending.splice(at, 1)
+      } else {
+        const gone = new Set(items)
+        pending = pending.filter((item) => !gone.has(item))
+      }
+    })
+  /** Answer items that will not be written: jobs with `job`, snapshot requests with `snapshot`. */
+  const answerAll = (items: ReadonlyArray<Item>, job: Exit.Exit<never, AppendError>, snapshot: Effect.Effect<never, ChainClosed>) => {
+    for (const item of items) {
+      if ("snapshot" in item) item.snapshot(snapshot)
+      else item.done(job)
+    }
   }
   const { maxBatch, maxDelayMillis } = store.batching
 
@@ -402,51 +452,65 @@ export const make = Effect.gen(function* () {
       return Effect.map(Effect.exit(store.append(b.lines)), (written) => settle(b, written))
     })
 
+  /** A batch's items in order: jobs appended together, each snapshot taken where it stands. */
+  const write = (items: ReadonlyArray<Item>) =>
+    Effect.gen(function* () {
+      let jobs: Array<Job> = []
+      for (const item of items) {
+        if ("snapshot" in item) {
+          yield* runBatch(jobs)
+          jobs = []
+          const bytes = yield* store.snapshot
+          item.snapshot(Effect.succeed({ position: { head, entries }, bytes }))
+        } else jobs.push(item)
+      }
+      yield* runBatch(jobs)
+    })
+
   // One batch: what is queued (up to the store's batch size, after its delay), appended in one
-  // store call; a snapshot sees everything queued before it and nothing after.
-  const step = Effect.gen(function* () {
-    let items = take(maxBatch)
-    if (maxDelayMillis > 0 && items.length < maxBatch && !closed) {
-      yield* Effect.sleep(maxDelayMillis)
-      items = items.concat(take(maxBatch - items.length))
-    }
-    let jobs: Array<Job> = []
-    for (const item of items) {
-      if ("snapshot" in item) {
-        yield* runBatch(jobs)
-        jobs = []
-        const bytes = yield* store.snapshot
-        item.snapshot(Effect.succeed({ position: { head, entries }, bytes }))
-      } else jobs.push(item)
-    }
-    yield* runBatch(jobs)
+  // store call; a snapshot sees everything queued before it and nothing after. It never fails: a
+  // defect (a store that dies instead of failing) answers every item it took that is not answered
+  // yet, so nobody waits for ever, and whoever writes next goes on from the head as it stands.
+  const step: Effect.Effect<void> = Effect.suspend(() => {
+    const items = take(maxBatch)
+    const run = maxDelayMillis > 0 && items.length < maxBatch && !closed
+      ? Effect.zipRight(
+        Effect.sleep(maxDelayMillis),
+        Effect.suspend(() => {
+          for (const item of take(maxBatch - items.length)) items.push(item)
+          return write(items)
+        })
+      )
+      : write(items)
+    return Effect.catchAllCause(run, (cause) => Effect.sync(() => answerAll(items, Exit.failCause(cause), Effect.failCause(cause))))
   })
 
-  /** Run one batch holding the token; batches run uninterrupted, written and answered whole. */
-  const lead = Effect.uninterruptible(step).pipe(
-    Effect.ensuring(
-      Effect.sync(() => {
-        writing = false
-        if (pending.length > 0) wake()
-      })
-    )
+  /** Give the token back; the writer fiber takes what queued up meanwhile. */
+  const release = Effect.sync(() => {
+    writing = false
+    wake()
+  })
+  /**
+   * One batch by the holder of the token, then the token's release. Run only uninterruptibly, by
+   * whoever just took the token in the same stretch: batches are written and answered whole.
+   */
+  const batch = Effect.ensuring(step, release)
+
+  /** The writer fiber's turn: take the token if it is still free and something is queued, and write one batch. */
+  const lead = Effect.uninterruptible(
+    Effect.suspend(() => {
+      if (writing || pending.length === 0) return Effect.void
+      writing = true
+      return batch
+    })
   )
 
-  // The writer fiber takes what queued up while someone else held the token.
+  // The writer fiber takes what queued up while someone else held the token, and drains the
+  // queue when the log closes.
   const writer = Effect.gen(function* () {
     for (;;) {
       yield* waitForWork
-      if (writing) {
-        // only when closing: an appender is finishing its batch (no Clock here: a TestClock
-        // would never let this end)
-        yield* Effect.yieldNow()
-        continue
-      }
-      if (pending.length === 0) {
-        if (closed) return
-        continue
-      }
-      writing = true
+      if (closed && !writing && pending.length === 0) return
       yield* lead
     }
   })
@@ -454,47 +518,58 @@ export const make = Effect.gen(function* () {
   const fiber = yield* Effect.forkDaemon(writer)
   yield* Effect.addFinalizer(() =>
     Effect.gen(function* () {
-      // stop taking appends, let the writer drain what is queued, then wait for it
+      // stop taking appends, let the writer drain what is queued (once whoever holds the token is
+      // done), then wait for it
       closed = true
       wake()
       yield* Fiber.join(fiber).pipe(Effect.ignore)
-      for (const item of take(Infinity)) {
-        if ("snapshot" in item) item.snapshot(Effect.fail(new ChainClosed()))
-        else item.done(Exit.fail(new ChainClosed()))
-      }
+      // nothing is queued after `closed`; should the writer have ended otherwise, nobody waits
+      answerAll(take(Infinity), Exit.fail(new ChainClosed()), Effect.fail(new ChainClosed()))
     })
   )
 
-  /** Queue an entry for the token holder and wait for its answer. */
-  const queued = (type: string, payload: Record<string, unknown>, options: AppendOptions | undefined) =>
-    Effect.async<Chained, AppendError>((resume) => {
-      if (closed) return resume(Effect.fail(new ChainClosed()))
-      const job: Job = { type, payload, flag: options?.flagRedactions ?? false, done: resume }
-      pending.push(job)
-      wake()
-      // an interrupted caller's entry is withdrawn if no batch has taken it yet
-      return Effect.sync(() => {
-        const at = pending.indexOf(job)
-        if (at >= 0) pending.splice(at, 1)
+  /**
+   * Queue items and wait for their answers, leading their batch in this fiber when nobody holds
+   * the token. Queueing, taking the token, and installing what undoes both (the token's release;
+   * the withdrawal of items no batch has taken when the caller is interrupted while it waits) are
+   * one uninterruptible stretch. So an interruption comes either before it (nothing queued) or
+   * while the caller waits: its items not yet taken are withdrawn, and those in a batch already
+   * being written are written with it, their answers going to nobody.
+   */
+  const submit = <A, E>(items: ReadonlyArray<Item>, wait: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    Effect.uninterruptibleMask((restore) =>
+      Effect.suspend(() => {
+        if (closed) {
+          // the log closed since the caller looked: the writer may be gone, queue nothing
+          answerAll(items, Exit.fail(new ChainClosed()), Effect.fail(new ChainClosed()))
+          return wait
+        }
+        for (const item of items) pending.push(item)
+        const waiting = Effect.onInterrupt(restore(wait), () => withdraw(items))
+        // the holder of the token takes these after its batch, or wakes the writer fiber for them
+        if (writing) return waiting
+        writing = true
+        return Effect.zipRight(batch, waiting)
       })
-    })
+    )
+
+  /** One entry through the queue (an asynchronous store, or someone else writing), answered alone. */
+  const queued = (type: string, payload: Record<string, unknown>, flag: boolean) => {
+    const slot = answerSlot<Chained, AppendError>()
+    return submit([{ type, payload, flag, done: slot.give }], slot.wait)
+  }
 
   const service: ChainService = {
     append: (type, payload, options) =>
       Effect.suspend(() => {
         if (closed) return Effect.fail(new ChainClosed())
-        if (writing || pending.length > 0) return queued(type, payload, options)
+        const flag = options?.flagRedactions ?? false
+        if (store.appendSync === undefined || writing || pending.length > 0) return queued(type, payload, flag)
+        // a synchronous store and nobody writing: the whole append happens here and now, nothing
+        // can come between
         let answer: Exit.Exit<Chained, AppendError> | undefined
-        const job: Job = { type, payload, flag: options?.flagRedactions ?? false, done: (r) => (answer = r) }
-        if (store.appendSync !== undefined) {
-          // a synchronous store: the whole append happens here and now, nothing can come between
-          writeNow([job], store.appendSync)
-          return answer ?? Effect.die(new Error("acttrace: an append was not answered"))
-        }
-        // nobody is writing: lead a batch in this fiber, without a hop to the writer fiber
-        pending.push(job)
-        writing = true
-        return Effect.flatMap(lead, () => answer ?? Effect.die(new Error("acttrace: an append was not answered")))
+        writeNow([{ type, payload, flag, done: (r) => (answer = r) }], store.appendSync)
+        return answer ?? Effect.die(new Error("acttrace: an append was not answered"))
       }),
     appendAllNow: (items, options) => {
       if (closed || writing || pending.length > 0 || store.appendSync === undefined) return undefined
@@ -515,7 +590,7 @@ export const make = Effect.gen(function* () {
         if (now !== undefined) return Effect.succeed(now)
         const answers = new Array<Exit.Exit<Chained, AppendError>>(items.length)
         let left = items.length
-        let resume: ((done: Effect.Effect<void>) => void) | undefined
+        const all = answerSlot<ReadonlyArray<Exit.Exit<Chained, AppendError>>, never>()
         const flag = options?.flagRedactions ?? false
         const jobs = items.map(
           (item, i): Job => ({
@@ -523,32 +598,20 @@ export const make = Effect.gen(function* () {
             payload: item.payload,
             flag,
             done: (r) => {
+              if (answers[i] !== undefined) return
               answers[i] = r
-              if (--left === 0 && resume !== undefined) resume(Effect.void)
+              // every job is answered with an Exit, which is what the caller gets back
+              if (--left === 0) all.give(Effect.succeed(answers))
             }
           })
         )
-        for (const job of jobs) pending.push(job)
-        const all = Effect.zipRight(
-          Effect.async<void>((r) => {
-            if (left === 0) r(Effect.void)
-            else resume = r
-          }),
-          // every job is answered with an Exit, which is what the caller gets back
-          Effect.sync(() => answers)
-        )
-        if (writing) {
-          wake()
-          return all
-        }
-        writing = true
-        return Effect.zipRight(lead, all)
+        return submit(jobs, all.wait)
       }),
     position: Effect.sync(() => ({ head, entries })),
-    snapshot: Effect.async<Snapshot, ChainClosed>((resume) => {
-      if (closed) return resume(Effect.fail(new ChainClosed()))
-      pending.push({ snapshot: resume })
-      wake()
+    snapshot: Effect.suspend(() => {
+      if (closed) return Effect.fail(new ChainClosed())
+      const slot = answerSlot<Snapshot, ChainClosed>()
+      return submit([{ snapshot: slot.give }], slot.wait)
     }),
     opened
   }
