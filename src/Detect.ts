@@ -77,6 +77,8 @@ export interface Detector {
   /**
    * global; a named group `v` narrows what is replaced (`password is <redacted>`). A match that
    * would contain an earlier `<redacted>` is dropped, so open-ended patterns should stop before one.
+   * The engine runs on every append, on text an attacker may write: a pattern must search in time
+   * linear in the text (the rules the built-ins keep are written above them, in the source).
    */
   readonly pattern: RegExp
   readonly validate?: ((match: string, context: MatchContext) => boolean) | undefined
@@ -286,7 +288,41 @@ export const entropy = (s: string): number => {
   return h
 }
 
-const near = (pattern: RegExp) => (c: MatchContext) => pattern.test(c.before) || (c.key !== null && pattern.test(c.key))
+/** Short strings recur (keys, models, outcomes): their union verdict is remembered. */
+const SHORT = 48
+
+/**
+ * Memos of what a long field key passes, kept for one call of `redact` and emptied when it
+ * returns. Every string under a key is checked against it (the elements of an array share their
+ * field's key), so a long key is looked at once per call, not once per string or per match: a
+ * 1 MB key over 100,000 values costs 1 MB of searching, not 100 GB. A key of up to `SHORT`
+ * characters is tested as it comes (a memo costs more than such a test).
+ */
+const usedMemos: Array<Map<string, unknown>> = []
+const memoPerCall = <A>(f: (key: string) => A): ((key: string) => A) => {
+  const memo = new Map<string, A>()
+  return (key) => {
+    if (key.length <= SHORT) return f(key)
+    let v = memo.get(key)
+    if (v === undefined) {
+      v = f(key)
+      if (memo.size === 0) usedMemos.push(memo)
+      memo.set(key, v)
+    }
+    return v
+  }
+}
+/** Empty the memos a call used (nothing of a caller's value is held after it returns). */
+const endCall = (): void => {
+  for (const memo of usedMemos) memo.clear()
+  usedMemos.length = 0
+}
+
+/** A context check: the words within 40 characters before the match, or in the field's key. */
+const near = (pattern: RegExp) => {
+  const inKey = memoPerCall((key) => pattern.test(key))
+  return (c: MatchContext) => pattern.test(c.before) || (c.key !== null && inKey(c.key))
+}
 
 // ---------------------------------------------------------------------------------------------
 // detectors
@@ -298,7 +334,107 @@ const BIOMETRIC = "biometrics?|fingerprints?|face ?scans?|facial recognition|ret
 const GENETIC = "dna|genetic(?:s| test(?:ing)?)?|genome|genotype|brca[12]"
 const RELIGION = "religion|religious|muslim|christian|jewish|hindu|buddhist|sikh|catholic|protestant|atheist"
 const ETHNICITY = "ethnicity|ethnic origin|racial(?: origin)?|hispanic|latino|latina|caucasian|african american"
+const B64URL = "[A-Za-z0-9_-]"
+const nearSsn = near(/\b(?:ssn|social security|ss#)\b|\bssn/i)
+const nearRouting = near(/routing|\baba\b|\brtn\b|transit/i)
+const nearBank = near(/swift|\bbic\b|\bbank/i)
+
 const SPECIAL = `\\b(?:${HEALTH}|${BIOMETRIC}|${GENETIC}|${RELIGION}|${ETHNICITY})\\b`
+
+/**
+ * `X{n,}` for a character class X, written so that V8 needs no backtracking entry per character:
+ * it keeps one for each character of `X{5,}` and throws `RangeError: Maximum call stack size
+ * exceeded` on a run of a few million, where `X{5}X*` (the same strings) runs in constant space.
+ */
+const atLeast = (x: string, n: number): string => `${x}{${n}}${x}*`
+
+/** up to eight words before `PRIVATE KEY` (real ones have up to three: `OPENSSH`, `ENCRYPTED`, `RSA`) */
+const PEM_WORDS = "(?:[A-Z0-9]+ ){0,8}"
+const PEM_BEGIN = `-----BEGIN ${PEM_WORDS}PRIVATE KEY-----`
+const PEM_END = `-----END ${PEM_WORDS}PRIVATE KEY-----`
+const PEM_BEGIN_AT = new RegExp(PEM_BEGIN, "y")
+const PEM_END_AT = new RegExp(`${PEM_END}$`, "y")
+/**
+ * Whether a private-key match ends with an END line that starts after its BEGIN line (the block),
+ * rather than at the end of the text (a BEGIN line that no END line follows). Within an END line
+ * there is no second `-----END `, so the last one in the match is where it would start.
+ */
+const endsWithPemEnd = (m: string): boolean => {
+  PEM_BEGIN_AT.lastIndex = 0
+  if (!PEM_BEGIN_AT.test(m)) return false
+  const at = m.lastIndexOf("-----END ")
+  if (at < PEM_BEGIN_AT.lastIndex) return false
+  PEM_END_AT.lastIndex = at
+  return PEM_END_AT.test(m)
+}
+
+/*
+ * Linear time. The engine runs on every append through the default redactor, on text an attacker
+ * may write, so every search it makes runs in time linear in the text and in constant stack. The
+ * rules, and for each expression of this module why it keeps them:
+ *
+ * 1. No quantified group whose body can match the same text in two ways, and no two neighbouring
+ *    quantifiers over the same characters: a failing start then backtracks over what it read once,
+ *    not over every way of splitting it.
+ * 2. A start that can read far and then fail is either the only start in what it read, or it turns
+ *    its failure into a match that the validator drops, which moves the search past what it read
+ *    (`lastIndex` is the end of every match, accepted or not). Otherwise each later start in the
+ *    same stretch reads it again: quadratic (64 KB of `eyJ-` took 3.8 s).
+ * 3. Unbounded repetition only of a single character class (`X*`, `X+`, `X{n}X*`, lazy `X*?`):
+ *    V8 keeps a backtracking entry per iteration of a repeated group, and of `X{n,}`, and throws
+ *    `RangeError: Maximum call stack size exceeded` after a few million.
+ * 4. What depends on a field's key (its hints, a validator's context words) is computed once per
+ *    call for a key longer than 48 characters, not per string under it or per match (a shorter
+ *    key costs at most 48 characters a test); the text before a match that validators see is 40
+ *    characters.
+ *
+ * - private_key: a BEGIN line is at most eight words of `[A-Z0-9]` each ended by a space (a word
+ *   holds no space or `-`, so there is one way to read it, and it ends at the next `-`). The body
+ *   is a lazy loop that tries the END line (which opens with the literal `-----END `) at each
+ *   character and stops at the first. A BEGIN line with no END line after it takes the rest of the
+ *   text (`|[\s\S]*`), which `endsWithPemEnd` drops: no later BEGIN line has an END line after it
+ *   either, and the search is over (rule 2). `endsWithPemEnd`: a sticky BEGIN line at 0, one
+ *   `lastIndexOf`, a sticky END line at one place.
+ * - jwt: the first start in a run of token characters either matches or takes the run (its
+ *   failure alternative), and the validator drops it: a later start in that run would end its
+ *   first segment where this one did, so it cannot match either (rule 2). Each run is read a
+ *   constant number of times (as a first, second or third segment).
+ * - bearer_token, api_key, slack_token: a literal prefix, then a run of at least 16 (10) token
+ *   characters that nothing after it can reject (`=*` is optional): a start matches as soon as it
+ *   has read the minimum, or fails within it. The whitespace after `Bearer` belongs to that start.
+ * - aws_key, google_api_key, github_token: bounded (16, 35, at most 255 characters after a
+ *   prefix); a start that reads 255 characters has no other start inside them (`` before `g`).
+ * - password: keywords are literals; a whitespace run sits between a keyword and its operator or
+ *   an operator and its value, read by that start alone; the value is four characters checked for
+ *   `<redacted>`, then a lazy loop that stops at the first `<redacted>` or the end of the run, and
+ *   nothing after it can fail. The validator's expression starts at each operator and reads a
+ *   whitespace run and a fixed word, or a `*` run with nothing after it.
+ * - email: the local part starts only at the start of its run (the lookbehind is its own class),
+ *   one loop to `@`; the domain is one loop and one character. The validator splits the match once;
+ *   the top-level label is `X{2}X*`, anchored.
+ * - iban, credit_card, us_ssn, us_routing, swift_bic, phone, mac_address, ipv6, ipv4, and the
+ *   opt-in uk_nino and aadhaar: bounded, at most 58 characters from a start (IBAN: 11–30
+ *   characters or 2–7 groups of 4, 44 at most; card: 9–15 digits each after one optional
+ *   separator, one way to read them; SSN, routing, BIC, MAC, IPv4, NINO, Aadhaar: fixed lengths up
+ *   to 17, with backreferences to one-character groups; phone: 8–14 digits each with optional
+ *   separator and brackets, 58 at most; IPv6: 2–7 groups of 0–4 digits and a colon, 39). Their
+ *   validators see a match of that size.
+ * - special_category: a fixed list of words (the longest 18 characters) between `\b`s.
+ * - high_entropy (opt-in): starts only at the start of a run (lookbehind), one loop that nothing
+ *   after it can reject; the validator counts characters once and tests three classes.
+ * - Hints, alone and joined into one expression: literal words, or bounded (at most 15 characters
+ *   from a position: IBAN, card, SSN, phone, MAC, IPv6, IPv4, NINO, Aadhaar), or the special
+ *   words: the joined expression reads at most the sum of those bounds from each position.
+ * - The context words of us_ssn, us_routing and swift_bic (`near`): literal words, on the 40
+ *   characters before a match, and on the key once per call (rule 4).
+ * - `HEX_ID`: anchored at the start; a lookahead over digits, then one loop to the end.
+ *   `digitsOf`: one class. `abaRouting`, `ssnRanges`, the NINO validator: anchored, fixed length.
+ * - The engine: a detector's matches never overlap and each search starts where the last match
+ *   ended; overlaps with earlier spans are found by binary search and merged once per detector; a
+ *   string is scanned again at most 8 times (when a replacement joined a new match).
+ *
+ * `test/harness/redos.test.ts` feeds each detector megabytes of input built for it.
+ */
 
 /**
  * The 20 built-in detectors, most specific first: when two overlap, the earlier one keeps the
@@ -314,23 +450,31 @@ export const builtins: ReadonlyArray<Detector> = [
     group: "secret",
     severity: "critical",
     hint: /-----BEGIN/,
-    pattern: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----/g
+    // the block up to its first END line, however long; a BEGIN line with no END line after it
+    // takes the rest of the text as a match that the validator drops, so the search stops there
+    // instead of scanning to the end again from every later BEGIN line
+    pattern: new RegExp(`${PEM_BEGIN}(?:[\\s\\S]*?${PEM_END}|[\\s\\S]*)`, "g"),
+    validate: (m) => endsWithPemEnd(m)
   },
   {
     category: "jwt",
     group: "credential",
     severity: "critical",
     hint: /eyJ/,
-    pattern: /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{10,}/g
+    // a start whose first segment is not followed by the rest takes its run of token characters
+    // as a match that the validator drops: no later start inside that run can succeed (its first
+    // segment would end at the same place), and the search does not scan the run from each one
+    pattern: new RegExp(`\\beyJ${atLeast(B64URL, 5)}\\.eyJ${atLeast(B64URL, 5)}\\.${atLeast(B64URL, 10)}|\\beyJ${B64URL}*`, "g"),
+    validate: (m) => m.includes(".")
   },
   {
     category: "bearer_token",
     group: "credential",
     severity: "critical",
     hint: /[Bb]earer/,
-    pattern: /\b[Bb]earer\s+[A-Za-z0-9._~+/-]{16,}=*/g
+    pattern: new RegExp(`\\b[Bb]earer\\s+${atLeast("[A-Za-z0-9._~+/-]", 16)}=*`, "g")
   },
-  { category: "api_key", group: "secret", severity: "critical", hint: /sk-/, pattern: /\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}/g },
+  { category: "api_key", group: "secret", severity: "critical", hint: /sk-/, pattern: new RegExp(`\\bsk-(?:ant-|proj-)?${atLeast(B64URL, 16)}`, "g") },
   { category: "aws_key", group: "secret", severity: "critical", hint: /A[KS]IA|ABIA|ACCA/, pattern: /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/g },
   { category: "google_api_key", group: "secret", severity: "critical", hint: /AIza/, pattern: /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g },
   {
@@ -340,14 +484,16 @@ export const builtins: ReadonlyArray<Detector> = [
     hint: /gh[pousr]_|github_pat_/,
     pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b/g
   },
-  { category: "slack_token", group: "secret", severity: "critical", hint: /xox[abposr]-/, pattern: /\bxox[abposr]-[A-Za-z0-9-]{10,}/g },
+  { category: "slack_token", group: "secret", severity: "critical", hint: /xox[abposr]-/, pattern: new RegExp(`\\bxox[abposr]-${atLeast("[A-Za-z0-9-]", 10)}`, "g") },
   {
     category: "password",
     group: "credential",
     severity: "critical",
     hint: /pass|pwd/i,
-    // free text: "password is …", "password: …", "pwd=…", "passphrase = …"
-    pattern: /\b(?:password|passwd|passphrase|pwd)\b["']?\s*(?:is|was|:|=)\s*["']?(?<v>(?:(?!<redacted>)[^\s"',;]){4,})/gi,
+    // free text: "password is …", "password: …", "pwd=…", "passphrase = …"; the value runs to the
+    // end of its run or to an earlier `<redacted>`, whichever comes first (a lazy loop that stops
+    // where the lookahead holds: a group repeated per character overflowed V8's stack at 4 MB)
+    pattern: /\b(?:password|passwd|passphrase|pwd)\b["']?\s*(?:is|was|:|=)\s*["']?(?<v>(?:(?!<redacted>)[^\s"',;]){4}[^\s"',;]*?)(?=<redacted>|[\s"',;]|$)/gi,
     // not a placeholder or a word about the password
     validate: (m) => !/(?:is|was|:|=)\s*["']?(?:\*+|<redacted>|(?:null|none|required|incorrect|invalid|wrong|reset|expired|changed|missing)\b)/i.test(m)
   },
@@ -364,7 +510,7 @@ export const builtins: ReadonlyArray<Detector> = [
       const labels = domain.split(".")
       return (
         labels.length >= 2 &&
-        /^[A-Za-z]{2,}$/.test(labels[labels.length - 1]!) &&
+        /^[A-Za-z]{2}[A-Za-z]*$/.test(labels[labels.length - 1]!) &&
         labels.every((l) => l.length > 0 && l.length <= 63 && !l.startsWith("-") && !l.endsWith("-"))
       )
     }
@@ -403,7 +549,7 @@ export const builtins: ReadonlyArray<Detector> = [
     numeric: true,
     pattern: /(?<![\w-])\d{3}(?<sep>-?)\d{2}\k<sep>\d{4}(?![\w-])/g,
     // dashed anywhere; undashed only where labelled (a 9-digit number is usually something else)
-    validate: (m, c) => ssnRanges(digitsOf(m)) && (m.includes("-") || near(/\b(?:ssn|social security|ss#)\b|\bssn/i)(c))
+    validate: (m, c) => ssnRanges(digitsOf(m)) && (m.includes("-") || nearSsn(c))
   },
   {
     category: "us_routing",
@@ -412,7 +558,7 @@ export const builtins: ReadonlyArray<Detector> = [
     hint: /routing|\baba\b|\brtn\b|transit/i,
     numeric: true,
     pattern: /(?<![\w-])\d{9}(?![\w-])/g,
-    validate: (m, c) => abaRouting(m) && near(/routing|\baba\b|\brtn\b|transit/i)(c)
+    validate: (m, c) => abaRouting(m) && nearRouting(c)
   },
   {
     category: "swift_bic",
@@ -421,7 +567,7 @@ export const builtins: ReadonlyArray<Detector> = [
     hint: /swift|\bbic\b|\bbank/i,
     pattern: /\b[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?\b/g,
     // eight capitals are often a word: a BIC only where banking is named nearby
-    validate: (m, c) => isBIC(m) && near(/swift|\bbic\b|\bbank/i)(c)
+    validate: (m, c) => isBIC(m) && nearBank(c)
   },
   {
     category: "phone",
@@ -504,7 +650,9 @@ export const optIn = {
       category: "high_entropy",
       group: "secret",
       severity: "warning",
-      pattern: new RegExp(`[A-Za-z0-9+/_=-]{${minLength},}`, "g"),
+      // from the start of a run only: a later start in the same run matches nothing more, and
+      // each start of a run shorter than the minimum would scan to its end again
+      pattern: new RegExp(`(?<![A-Za-z0-9+/_=-])${atLeast("[A-Za-z0-9+/_=-]", minLength)}`, "g"),
       validate: (m) => entropy(m) >= minEntropy && /[A-Z]/.test(m) && /[a-z]/.test(m) && /\d/.test(m)
     }
   }
@@ -523,9 +671,17 @@ interface Span {
 /** The hints of a detector set joined into one case-insensitive expression (a looser test). */
 interface Union {
   readonly test: (s: string) => boolean
+  /** what a long field key passes, remembered for the call: the joined hint, then each detector's */
+  readonly key: (key: string) => KeyHints
   readonly unhinted: boolean
   readonly numeric: ReadonlyArray<Detector>
 }
+
+interface KeyHints {
+  readonly any: boolean
+  readonly detectors: ReadonlySet<Detector>
+}
+const NOT_HINTED: KeyHints = { any: false, detectors: new Set() }
 
 /**
  * A lowercase hex id with at least one letter (a UUID without dashes, a digest, a trace id): one
@@ -533,10 +689,8 @@ interface Union {
  * detectors need standalone digit runs, and no keyword is spelt in hex letters alone), so with the
  * built-in set such strings skip the hints.
  */
-const HEX_ID = /^(?=[0-9]*[a-f])[0-9a-f]{8,}$/
+const HEX_ID = /^(?=[0-9]*[a-f])[0-9a-f]{8}[0-9a-f]*$/
 const unions = new WeakMap<ReadonlyArray<Detector>, Union>()
-/** Short strings recur (keys, models, outcomes): their union verdict is remembered. */
-const SHORT = 48
 const REMEMBERED = 4096
 const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
   let u = unions.get(detectors)
@@ -556,7 +710,8 @@ const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
       }
       return hit
     }
-    u = { test, unhinted: detectors.some((d) => d.hint === undefined), numeric: detectors.filter((d) => d.numeric === true) }
+    const key = memoPerCall((k): KeyHints => (test(k) ? { any: true, detectors: new Set(detectors.filter((d) => d.hint !== undefined && d.hint.test(k))) } : NOT_HINTED))
+    u = { test, key, unhinted: detectors.some((d) => d.hint === undefined), numeric: detectors.filter((d) => d.numeric === true) }
     unions.set(detectors, u)
   }
   return u
@@ -592,10 +747,12 @@ const merge = (a: ReadonlyArray<Span>, b: ReadonlyArray<Span>): Array<Span> => {
 const spansOf = (s: string, detectors: ReadonlyArray<Detector>, key: string | null): Array<Span> => {
   let spans: Array<Span> = []
   const union = unionOf(detectors)
-  const hinted = union.test(s) || (key !== null && union.test(key))
+  // a long key's hints are remembered for the call; a short one is tested as it comes
+  const long = key !== null && key.length > SHORT ? union.key(key) : null
+  const hinted = union.test(s) || (key !== null && (long !== null ? long.any : union.test(key)))
   if (!hinted && !union.unhinted) return spans
   for (const d of detectors) {
-    if (d.hint !== undefined && (!hinted || !(d.hint.test(s) || (key !== null && d.hint.test(key))))) continue
+    if (d.hint !== undefined && (!hinted || !(d.hint.test(s) || (key !== null && (long !== null ? long.detectors.has(d) : d.hint.test(key)))))) continue
     const re = d.pattern
     re.lastIndex = 0
     let accepted: Array<Span> | null = null
@@ -720,6 +877,14 @@ export const redact = <A>(value: A, policy: Policy = Policy.default, detectors: 
   const numeric = union.numeric
   // most payloads hold nothing: find that out without copying or allocating per node
   if (!couldMatch(value, union, numeric.length > 0)) return { value, findings: [] }
+  const out = redactAll(value, policy, detectors, numeric)
+  // (a validator that throws leaves its memos to the next call, which empties them)
+  endCall()
+  return out
+}
+
+/** `redact` past the read-only first pass: every string, key and number, copied on write. */
+const redactAll = <A>(value: A, policy: Policy, detectors: ReadonlyArray<Detector>, numeric: ReadonlyArray<Detector>): { readonly value: A; readonly findings: ReadonlyArray<Finding> } => {
   const counts: Counts = new Map()
   // iterative, so a deep value cannot overflow the stack; containers are copied on write
   type Frame =

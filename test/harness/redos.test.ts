@@ -1,0 +1,425 @@
+/**
+ * Adversarial inputs for the detection engine: every detector (each built-in, each opt-in), the
+ * joined hint expression, the context lookups on a field's key, the password value and the
+ * special-category keywords get megabytes of text built to make their patterns backtrack
+ * (repeated prefixes, unterminated blocks, separators, digit runs, near-matches repeated, runs of
+ * the characters a pattern accepts). Each must run in time proportional to its input.
+ *
+ * Each case climbs a ladder of sizes (16 KB … 1 MB; 4 MB with FUZZ_LONG=1) and must stay under a
+ * bound per megabyte at every rung, so an engine that is quadratic fails at a small rung in a few
+ * seconds instead of running for minutes; then the time at 1 MB is held to about four times the
+ * time at 256 KB (linear), with room for a busy machine.
+ */
+import { NodeFileSystem } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as AuditLog from "../../src/AuditLog.js"
+import * as Detect from "../../src/Detect.js"
+import * as Guard from "../../src/Guard.js"
+import * as Redactor from "../../src/Redactor.js"
+import * as Signer from "../../src/Signer.js"
+import * as Store from "../../src/Store.js"
+import { cli, tempDir } from "../helpers.js"
+
+const LONG = process.env["FUZZ_LONG"] === "1"
+const KB = 1024
+const MB = 1024 * KB
+const LADDER = [16 * KB, 64 * KB, 256 * KB, MB, ...(LONG ? [4 * MB] : [])]
+/**
+ * The bound: a detector runs at tens of MB/s on such input, so 400 ms per MB leaves a busy
+ * two-core machine ten times the room it needs, and is still a hundred times below what the
+ * backtracking patterns took (3.8 s for 64 KB of `eyJ-`).
+ */
+const MS_PER_MB = 400
+/** what a garbage collection or a descheduled process can add to any one timing */
+const SLACK_MS = 60
+
+/** `unit` repeated to `size` characters. */
+const fill = (size: number, unit: string): string => unit.repeat(Math.ceil(size / unit.length)).slice(0, size)
+/** `head`, then `unit` repeated, `size` characters in all. */
+const tail = (size: number, head: string, unit: string, end = ""): string => head + fill(size - head.length - end.length, unit) + end
+
+type Input = (size: number) => unknown
+
+interface Case {
+  readonly name: string
+  readonly input: Input
+  readonly detectors: ReadonlyArray<Detect.Detector>
+}
+
+const byCategory = (category: string): Detect.Detector => Detect.builtins.find((d) => d.category === category)!
+const highEntropy = Detect.optIn.highEntropy()
+const highEntropyLong = Detect.optIn.highEntropy({ minLength: 4096 })
+
+/**
+ * Inputs per detector: strings made of its prefixes, separators and accepted characters, each a
+ * near-miss over and over, or one start followed by a run that never completes.
+ */
+const inputs: Record<string, ReadonlyArray<readonly [string, Input]>> = {
+  private_key: [
+    ["headers, no END line", (n) => fill(n, "-----BEGIN PRIVATE KEY-----\n")],
+    ["one header, an unterminated block", (n) => tail(n, "-----BEGIN RSA PRIVATE KEY-----\n", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n")],
+    ["headers sharing their dashes", (n) => fill(n, "-----BEGIN PRIVATE KEY")],
+    ["header words that never end", (n) => tail(n, "-----BEGIN ", "RSA ")],
+    ["END lines of other blocks", (n) => tail(n, "-----BEGIN EC PRIVATE KEY-----\n", "-----END EC PUBLIC KEY-----\n")],
+    ["END lines with words that never end", (n) => tail(n, "-----BEGIN PRIVATE KEY-----\n-----END ", "A ")],
+    ["dashes", (n) => fill(n, "-")]
+  ],
+  jwt: [
+    ["eyJ- repeated", (n) => fill(n, "eyJ-")],
+    ["one start, no dot", (n) => tail(n, "eyJ", "a")],
+    ["two segments, no third", (n) => fill(n, "eyJhbGciOi.eyJzdWIi.short ")],
+    ["second segment never ends", (n) => tail(n, "eyJhbGciOi.eyJ", "a-")],
+    ["dots and starts", (n) => fill(n, "eyJaaaaa.")]
+  ],
+  bearer_token: [
+    ["Bearer repeated", (n) => fill(n, "Bearer ")],
+    ["Bearer then spaces", (n) => tail(n, "Bearer", " ")],
+    ["short tokens", (n) => fill(n, "Bearer abcdefghijklmno ")],
+    ["token characters, each a start", (n) => fill(n, "/Bearer\t")]
+  ],
+  api_key: [
+    ["sk- repeated", (n) => fill(n, "sk-")],
+    ["short keys", (n) => fill(n, "sk-ant-abcdefghijklmno ")],
+    ["prefixes", (n) => fill(n, " sk-ant-proj-")]
+  ],
+  aws_key: [
+    ["AKIA repeated", (n) => fill(n, "AKIA")],
+    ["one short", (n) => fill(n, " AKIAIOSFODNN7EXAMPL")]
+  ],
+  google_api_key: [
+    ["AIza repeated", (n) => fill(n, "AIza")],
+    ["one short", (n) => fill(n, " AIzaSyA1234567890abcdefghijklmnopqrstu")]
+  ],
+  github_token: [
+    ["ghp_ repeated", (n) => fill(n, "ghp_")],
+    ["over the longest", (n) => fill(n, "-ghp_" + "a".repeat(300))],
+    ["github_pat_ over the longest", (n) => fill(n, "-github_pat_" + "a_".repeat(150))]
+  ],
+  slack_token: [
+    ["xoxb- repeated", (n) => fill(n, "xoxb-")],
+    ["one short", (n) => fill(n, " xoxb-123456789")]
+  ],
+  password: [
+    ["keywords", (n) => fill(n, "password ")],
+    ["keyword then spaces", (n) => tail(n, "password", " ", "x")],
+    ["keyword, operator, spaces", (n) => tail(n, "password is", " ")],
+    ["a value that never ends", (n) => tail(n, "pwd=", "=:is")],
+    ["a value of near-replacements", (n) => tail(n, "password: ", "<redacted")],
+    ["values of replacements", (n) => fill(n, "passwd = <redacted> ")],
+    ["keyword, quote, operator repeated", (n) => fill(n, "passphrase'=")]
+  ],
+  email: [
+    ["a@ repeated", (n) => fill(n, "a@")],
+    ["a local part that never meets @", (n) => tail(n, "", "a.", " @")],
+    ["a domain of dots", (n) => tail(n, "a@", "a.")],
+    ["a domain of dashes", (n) => tail(n, "a@", "a-", "!")],
+    ["local-part characters, each a start", (n) => fill(n, "%+-.")]
+  ],
+  iban: [
+    ["groups of four", (n) => fill(n, "DE89 ")],
+    ["a country code and a long run", (n) => tail(n, " DE89", "A")],
+    ["near-misses", (n) => fill(n, "DE89 3704 0044 0532 0130 01 ")]
+  ],
+  credit_card: [
+    ["a digit run", (n) => fill(n, "4")],
+    ["groups", (n) => fill(n, "4111 ")],
+    ["digits and spaces", (n) => fill(n, "4 1")],
+    ["failing Luhn", (n) => fill(n, "4111-1111-1111-1112 ")]
+  ],
+  us_ssn: [
+    ["dashed prefixes", (n) => fill(n, "123-45-")],
+    ["nine digits, unlabelled", (n) => fill(n, "123456789 ")],
+    ["near-misses", (n) => fill(n, "123-45-6789-")]
+  ],
+  us_routing: [
+    ["checksummed numbers, labelled once", (n) => tail(n, "routing ", "021000021 ")],
+    ["numbers and labels", (n) => fill(n, "RTN 021000022 ")]
+  ],
+  swift_bic: [
+    ["capitals", (n) => tail(n, "SWIFT ", "A")],
+    ["codes, labelled once", (n) => tail(n, "bank ", "DEUTDEFF ")]
+  ],
+  phone: [
+    ["plus and separators", (n) => fill(n, "+1 ")],
+    ["a plus and digits that never end", (n) => tail(n, "+1", " 1")],
+    ["brackets", (n) => fill(n, "+1(2)")],
+    ["area codes", (n) => fill(n, "(415) ")],
+    ["near-misses", (n) => fill(n, "415-555-")]
+  ],
+  mac_address: [
+    ["pairs and colons", (n) => fill(n, "00:")],
+    ["one pair too many", (n) => fill(n, "00:11:22:33:44:55:")],
+    ["mixed separators", (n) => fill(n, "0a-0b:")]
+  ],
+  ipv6: [
+    ["groups and colons", (n) => fill(n, "a:")],
+    ["colons", (n) => fill(n, ":")],
+    ["eight groups and one more", (n) => fill(n, "1:2:3:4:5:6:7:8:")],
+    ["long groups", (n) => fill(n, "ffff:")]
+  ],
+  ipv4: [
+    ["dotted digits", (n) => fill(n, "1.")],
+    ["addresses run together", (n) => fill(n, "1.2.3.4.")],
+    ["too large", (n) => fill(n, "255.255.255.256 ")]
+  ],
+  special_category: [
+    ["near keywords", (n) => fill(n, "diagnos bipolar retina face genetic test mental ")],
+    ["keywords run together", (n) => fill(n, "diagnosis")],
+    ["keywords", (n) => fill(n, "hiv aids dna ")]
+  ],
+  uk_nino: [
+    ["groups", (n) => fill(n, "AB 12 34 56 ")],
+    ["prefixes", (n) => fill(n, "AB12")]
+  ],
+  aadhaar: [
+    ["groups", (n) => fill(n, "2341 ")],
+    ["dashed groups", (n) => fill(n, "2341-2341-")],
+    ["a digit run", (n) => fill(n, "2")]
+  ],
+  high_entropy: [
+    ["runs one short", (n) => fill(n, "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF ")],
+    ["one long run", (n) => fill(n, "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF")],
+    ["runs of one character", (n) => fill(n, "a".repeat(40) + " ")]
+  ]
+}
+
+const optIns: Record<string, ReadonlyArray<Detect.Detector>> = {
+  uk_nino: [Detect.optIn.ukNino],
+  aadhaar: [Detect.optIn.aadhaar],
+  high_entropy: [highEntropy]
+}
+
+const cases: Array<Case> = []
+for (const [category, list] of Object.entries(inputs)) {
+  const detectors = optIns[category] ?? [byCategory(category)]
+  for (const [name, input] of list) cases.push({ name: `${category}: ${name}`, input, detectors })
+}
+// high entropy with a long minimum: every position of a shorter run was a start
+cases.push({ name: "high_entropy (minLength 4096): runs one short", input: (n) => fill(n, "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF".repeat(128).slice(0, 4095) + " "), detectors: [highEntropyLong] })
+
+// the joined hint expression and the engine around it, with every built-in at once
+const nearHints = "-----BEGI ey Beare s-k AKI AIz gh_ xox- pa pw 12:34:5 1.2.3 415 555 12 4111 111 123-45-678 DE89 swif ban diagnos "
+cases.push({ name: "all built-ins: near-misses of every hint", input: (n) => fill(n, nearHints), detectors: Detect.builtins })
+cases.push({ name: "all built-ins: a lowercase hex run", input: (n) => fill(n, "0123456789abcdef"), detectors: Detect.builtins })
+cases.push({ name: "all built-ins: digits, then a letter that is not hex", input: (n) => tail(n, "", "0", "g"), detectors: Detect.builtins })
+cases.push({ name: "all built-ins: every adversarial input above, joined", input: (n) => Object.values(inputs).flatMap((l) => l.map(([, f]) => f(Math.ceil(n / 90)))).join(" ").slice(0, n), detectors: Detect.builtins })
+
+// the context lookups: a validator reading the field's key, and the hints tested on the key, for
+// every value under it (the elements of an array share their field's key)
+const longKey = (n: number, word: string) => fill(n / 2, "x") + word
+cases.push({
+  name: "context: a long key, routing numbers in its value",
+  input: (n) => ({ [longKey(n, " routing")]: fill(n / 2, "021000021 ") }),
+  detectors: Detect.builtins
+})
+cases.push({ name: "context: a long key, SSNs in its value", input: (n) => ({ [longKey(n, " ssn")]: fill(n / 2, "123456789 ") }), detectors: Detect.builtins })
+cases.push({ name: "context: a long key, BICs in its value", input: (n) => ({ [longKey(n, " swift")]: fill(n / 2, "DEUTDEFF ") }), detectors: Detect.builtins })
+cases.push({
+  name: "context: a long key over an array of short values",
+  input: (n) => ({ [longKey(n, " note")]: [...Array.from({ length: Math.floor(n / 20) }, (_, i) => `item ${i}`), "mail a@example.com"] }),
+  detectors: Detect.builtins
+})
+cases.push({
+  name: "context: a long hinted key over an array of hinted values",
+  input: (n) => ({ [longKey(n, " routing swift ssn password")]: Array.from({ length: Math.floor(n / 20) }, () => "pwd 12 x@y") }),
+  detectors: Detect.builtins
+})
+
+/**
+ * The processor time of one run, in ms, or the best of up to three when it is over the bound by
+ * less than four times (a collection or a busy machine, not the code; a quadratic pattern is far
+ * over and fails at once). Processor time, not wall time: other processes on a shared machine
+ * (a load of 15 on 2 cores was seen while this was written) stretch the wall clock several times
+ * over, and what is held here is the work the engine does.
+ */
+const timed = (run: () => void, bound = Infinity): number => {
+  let best = Infinity
+  for (let i = 0; i === 0 || (i < 3 && best > bound && best < 4 * bound); i++) {
+    const start = process.cpuUsage()
+    run()
+    const used = process.cpuUsage(start)
+    best = Math.min(best, (used.user + used.system) / 1000)
+  }
+  return best
+}
+
+const boundAt = (size: number) => SLACK_MS + (MS_PER_MB * size) / MB
+
+/** Climb the ladder, one run at each rung (more only when it is over the bound). */
+const climb = (c: Case, policy: Detect.Policy): void => {
+  for (const size of LADDER) {
+    const value = c.input(size)
+    const ms = timed(() => void Detect.redact(value, policy, c.detectors), boundAt(size))
+    expect(ms, `${c.name} (${policy.name}): ${Math.round(ms)} ms for ${size / KB} KB (bound ${Math.round(boundAt(size))} ms)`).toBeLessThanOrEqual(boundAt(size))
+  }
+}
+
+/**
+ * The time at `large` against the time at `small`, each the best of three runs taken in turn (so
+ * both see the machine as busy as it is). Linear is 4 for four times the input, quadratic 16;
+ * the bound is 10, because a 256 KB input fits in a core's cache and 1 MB does not, which alone
+ * was measured to give up to 9 here.
+ */
+const RATIO = 10
+const scaling = (c: Case, policy: Detect.Policy, small: number, large: number): void => {
+  const a = c.input(small)
+  const b = c.input(large)
+  let ta = Infinity
+  let tb = Infinity
+  for (let i = 0; i < 3; i++) {
+    ta = Math.min(ta, timed(() => void Detect.redact(a, policy, c.detectors)))
+    tb = Math.min(tb, timed(() => void Detect.redact(b, policy, c.detectors)))
+  }
+  const what = `${c.name} (${policy.name}): ${Math.round(tb)} ms at ${large / KB} KB against ${Math.round(ta)} ms at ${small / KB} KB`
+  expect(tb, what).toBeLessThanOrEqual(((RATIO * large) / (4 * small)) * ta + SLACK_MS)
+}
+
+describe("Detect under adversarial input", () => {
+  it("has inputs for every built-in and every opt-in detector", () => {
+    for (const d of Detect.builtins) expect(inputs[d.category], d.category).toBeDefined()
+    for (const d of [Detect.optIn.ukNino, Detect.optIn.aadhaar, highEntropy]) expect(inputs[d.category], d.category).toBeDefined()
+  })
+
+  for (const c of cases) {
+    it(`${c.name}: within ${MS_PER_MB} ms per MB, and linear`, () => {
+      // flag-only finds everything and replaces nothing; the default policy replaces, which rescans
+      for (const policy of [Detect.Policy.flagOnly, Detect.Policy.default]) {
+        climb(c, policy)
+        scaling(c, policy, 256 * KB, MB)
+        if (LONG) scaling(c, policy, MB, 4 * MB)
+      }
+    })
+  }
+})
+
+/**
+ * One start followed by a run of the characters its pattern accepts, many megabytes long. V8 keeps
+ * a backtracking entry per character for some constructs (`X{5,}`, a group repeated per
+ * character) and throws `RangeError: Maximum call stack size exceeded` past a few million: an
+ * append would fail on a long enough value.
+ */
+const RUN = (LONG ? 64 : 16) * MB
+const runs: ReadonlyArray<readonly [string, (n: number) => string]> = [
+  ["private_key", (n) => tail(n, "-----BEGIN ", "A ")],
+  ["private_key", (n) => tail(n, "-----BEGIN PRIVATE KEY-----\n", "A", "\n-----END ")],
+  ["jwt", (n) => tail(n, "eyJ", "a")],
+  ["jwt", (n) => tail(n, "eyJaaaaa.eyJaaaaa.", "a")],
+  ["bearer_token", (n) => tail(n, "Bearer ", "a")],
+  ["bearer_token", (n) => tail(n, "Bearer abcdefghijklmnop", "=")],
+  ["api_key", (n) => tail(n, "sk-", "a")],
+  ["aws_key", (n) => tail(n, "AKIA", "A")],
+  ["google_api_key", (n) => tail(n, "AIza", "a")],
+  ["github_token", (n) => tail(n, "github_pat_", "a")],
+  ["slack_token", (n) => tail(n, "xoxb-", "a")],
+  ["password", (n) => tail(n, "password: ", "a")],
+  ["password", (n) => tail(n, "password: ", "<redacte")],
+  ["password", (n) => tail(n, "password", " ")],
+  ["email", (n) => tail(n, "", "a", "@")],
+  ["email", (n) => tail(n, "a@b.", "c")],
+  ["email", (n) => tail(n, "a@", "a-")],
+  ["iban", (n) => tail(n, "DE89", "A")],
+  ["credit_card", (n) => fill(n, "4")],
+  ["us_ssn", (n) => fill(n, "1")],
+  ["us_routing", (n) => tail(n, "routing ", "1")],
+  ["swift_bic", (n) => tail(n, "SWIFT ", "A")],
+  ["phone", (n) => tail(n, "+1", "1")],
+  ["mac_address", (n) => fill(n, "0")],
+  ["ipv6", (n) => fill(n, "a")],
+  ["ipv4", (n) => fill(n, "1")],
+  ["special_category", (n) => fill(n, "a")],
+  ["uk_nino", (n) => tail(n, "AB", "1")],
+  ["aadhaar", (n) => fill(n, "2")],
+  ["high_entropy", (n) => fill(n, "a")],
+  ["high_entropy", (n) => fill(n, "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF")]
+]
+
+describe(`Detect over one run of ${RUN / MB} MB`, () => {
+  for (const [category, input] of runs) {
+    it(`${category}: ${JSON.stringify(input(64).slice(0, 24))}… does not overflow the backtracking stack`, () => {
+      const detectors = optIns[category] ?? [byCategory(category)]
+      expect(() => Detect.redact(input(RUN), Detect.Policy.default, detectors)).not.toThrow()
+    })
+  }
+  it("all built-ins: a run of hex digits, then one that is not", () => {
+    expect(() => Detect.redact(tail(RUN, "", "a", "g"), Detect.Policy.default)).not.toThrow()
+    expect(() => Detect.redact(tail(RUN, "", "a"), Detect.Policy.default)).not.toThrow()
+  })
+})
+
+/**
+ * A tool argument of `size` characters: every adversarial input above, joined, plus the two
+ * reported ones in larger pieces (64 KB of `eyJ-` alone took 5.2 s through `AuditLog.append`;
+ * this holds 128 KB of it).
+ */
+const hostileArgument = (size: number) => ({
+  query: cases.find((c) => c.name.startsWith("all built-ins: every"))!.input(Math.floor(size * 0.6)) as string,
+  token: fill(Math.floor(size / 8), "eyJ-"),
+  pem: fill(size - Math.floor(size * 0.6) - Math.floor(size / 8), "-----BEGIN PRIVATE KEY-----\n")
+})
+/**
+ * 1 MB through the whole append (redaction, canonical text, hash, HMAC) takes about a tenth of a
+ * second of processor time here; the bound is that of the detectors with room to spare.
+ */
+const E2E_MS = 1500
+/** Processor and wall time of an effect, in ms. */
+const clock = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.suspend(() => {
+    const cpu = process.cpuUsage()
+    const wall = performance.now()
+    return Effect.map(effect, (a) => {
+      const used = process.cpuUsage(cpu)
+      return { a, cpu: (used.user + used.system) / 1000, wall: performance.now() - wall }
+    })
+  })
+
+describe("the engine's callers under a 1 MB hostile tool argument", () => {
+  const layer = AuditLog.layer({ system: "redos", riskTier: "high" }).pipe(
+    Layer.provide(Store.layerMemory()),
+    Layer.provide(Signer.layerHmac(Redacted.make("redos-key"))),
+    Layer.provide(Redactor.layerDefault),
+    Layer.provide(NodeFileSystem.layer)
+  )
+  const argument = hostileArgument(MB)
+
+  it.effect("AuditLog.append (default redactor) returns within the bound", () =>
+    Effect.gen(function* () {
+      const log = yield* AuditLog.AuditLog
+      const { a: chained, cpu, wall } = yield* clock(log.append("tool_call", { decision_id: null, name: "search", arguments: argument }))
+      expect(cpu, `${Math.round(cpu)} ms of processor time, ${Math.round(wall)} ms of wall time`).toBeLessThanOrEqual(E2E_MS)
+      expect(chained.type).toBe("tool_call")
+    }).pipe(Effect.provide(layer), Effect.scoped)
+  )
+
+  it.effect("Guard.interceptor acts on it within the bound", () =>
+    Effect.gen(function* () {
+      const { a: outcome, cpu, wall } = yield* clock(
+        Effect.either(Guard.interceptor()({ kind: "tool", provider: null, model: null, system: null, messages: null, tool: "search", arguments: argument, decisionId: null }))
+      )
+      expect(cpu, `${Math.round(cpu)} ms of processor time, ${Math.round(wall)} ms of wall time`).toBeLessThanOrEqual(E2E_MS)
+      // the password value in the joined input is a credential: the guard blocks the call
+      expect(outcome._tag).toBe("Left")
+    }).pipe(Effect.provide(Layer.merge(layer, Redactor.layerDefault)), Effect.scoped)
+  )
+
+  // a child process: wall time, with room for start-up on a busy machine (it took 25 s before)
+  it("acttrace scan of it (as JSON) exits within 5 s, start-up included", () => {
+    const tmp = tempDir()
+    try {
+      const path = join(tmp.dir, "hostile.json")
+      writeFileSync(path, JSON.stringify(argument))
+      const start = performance.now()
+      const r = cli(["scan", path, "--json"])
+      const ms = performance.now() - start
+      expect(r.code, r.stderr).toBe(0)
+      expect(JSON.parse(r.stdout)).toMatchObject({ input: "json" })
+      expect(ms, `${Math.round(ms)} ms`).toBeLessThanOrEqual(5000)
+    } finally {
+      tmp.cleanup()
+    }
+  })
+})
