@@ -5,10 +5,13 @@
  *   prose, ids, digests, timestamps, numbers, and now and then an e-mail address, a phone number,
  *   a card number or a key), parsed, then scanned with `Detect.scan` under the default policy.
  *   MB/s of JSON text.
+ * - Scan throughput on hostile input: every adversarial input of `test/harness/redos.test.ts`
+ *   (repeated prefixes, unterminated blocks, separators, digit runs, near-misses), as many
+ *   strings, the same number of MB as the corpus. The worst case an attacker can feed the engine.
  * - The cost of redaction on appending: the append benchmark's memory-store run with
  *   `Redactor.layerDefault` against the same run with `Redactor.layerNoop`, alternating.
  *
- * Set BENCH_QUICK=1 for a smaller corpus.
+ * Set BENCH_QUICK=1 for a smaller corpus (2 MB instead of 10) and 20,000 appends (not 100,000).
  */
 import { NodeFileSystem } from "@effect/platform-node"
 import * as Effect from "effect/Effect"
@@ -20,6 +23,7 @@ import * as F from "../src/internal/fixtures.js"
 import * as Redactor from "../src/Redactor.js"
 import * as Signer from "../src/Signer.js"
 import * as Store from "../src/Store.js"
+import { adversarial } from "../test/fixtures/detect-corpus.js"
 
 const QUICK = process.env["BENCH_QUICK"] === "1"
 const TARGET_BYTES = (QUICK ? 2 : 10) * 1024 * 1024
@@ -79,6 +83,12 @@ const scanRate = (values: ReadonlyArray<unknown>, bytes: number): number => {
   return bytes / 1024 / 1024 / s
 }
 
+/** Every adversarial input, each family as one string, `TARGET_BYTES` in all. */
+const hostile = (): Array<string> => {
+  const families = Object.values(adversarial).flat()
+  return families.map(([, input]) => input(Math.floor(TARGET_BYTES / families.length)))
+}
+
 const payloads = Array.from({ length: N_APPEND }, (_, i) => F.llmCall(i).payload)
 
 const appendMs = (redactor: Layer.Layer<Redactor.Redactor>) =>
@@ -110,6 +120,11 @@ const main = async () => {
   const rates: Array<number> = []
   for (let r = 0; r < 5; r++) rates.push(scanRate(values, text.length))
   console.log(`  Detect.scan, default policy               ${median(rates).toFixed(1).padStart(7)} MB/s   (median of 5: ${rates.map((x) => x.toFixed(1)).join(" ")}; target >= 20)`)
+  const attack = hostile()
+  const attackBytes = attack.reduce((n, s) => n + s.length, 0)
+  const hostileRates: Array<number> = []
+  for (let r = 0; r < 5; r++) hostileRates.push(scanRate(attack, attackBytes))
+  console.log(`  Detect.scan, hostile input (${(attackBytes / 1024 / 1024).toFixed(1)} MB)       ${median(hostileRates).toFixed(1).padStart(7)} MB/s   (median of 5: ${hostileRates.map((x) => x.toFixed(1)).join(" ")})`)
 
   await appendMs(Redactor.layerNoop) // warm up
   await appendMs(Redactor.layerDefault)

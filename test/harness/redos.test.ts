@@ -23,6 +23,7 @@ import * as Guard from "../../src/Guard.js"
 import * as Redactor from "../../src/Redactor.js"
 import * as Signer from "../../src/Signer.js"
 import * as Store from "../../src/Store.js"
+import { adversarial as inputs, fill, tail } from "../fixtures/detect-corpus.js"
 import { cli, tempDir } from "../helpers.js"
 
 const LONG = process.env["FUZZ_LONG"] === "1"
@@ -38,11 +39,6 @@ const MS_PER_MB = 400
 /** what a garbage collection or a descheduled process can add to any one timing */
 const SLACK_MS = 60
 
-/** `unit` repeated to `size` characters. */
-const fill = (size: number, unit: string): string => unit.repeat(Math.ceil(size / unit.length)).slice(0, size)
-/** `head`, then `unit` repeated, `size` characters in all. */
-const tail = (size: number, head: string, unit: string, end = ""): string => head + fill(size - head.length - end.length, unit) + end
-
 type Input = (size: number) => unknown
 
 interface Case {
@@ -55,138 +51,6 @@ const byCategory = (category: string): Detect.Detector => Detect.builtins.find((
 const highEntropy = Detect.optIn.highEntropy()
 const highEntropyLong = Detect.optIn.highEntropy({ minLength: 4096 })
 
-/**
- * Inputs per detector: strings made of its prefixes, separators and accepted characters, each a
- * near-miss over and over, or one start followed by a run that never completes.
- */
-const inputs: Record<string, ReadonlyArray<readonly [string, Input]>> = {
-  private_key: [
-    ["headers, no END line", (n) => fill(n, "-----BEGIN PRIVATE KEY-----\n")],
-    ["one header, an unterminated block", (n) => tail(n, "-----BEGIN RSA PRIVATE KEY-----\n", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n")],
-    ["headers sharing their dashes", (n) => fill(n, "-----BEGIN PRIVATE KEY")],
-    ["header words that never end", (n) => tail(n, "-----BEGIN ", "RSA ")],
-    ["END lines of other blocks", (n) => tail(n, "-----BEGIN EC PRIVATE KEY-----\n", "-----END EC PUBLIC KEY-----\n")],
-    ["END lines with words that never end", (n) => tail(n, "-----BEGIN PRIVATE KEY-----\n-----END ", "A ")],
-    ["dashes", (n) => fill(n, "-")]
-  ],
-  jwt: [
-    ["eyJ- repeated", (n) => fill(n, "eyJ-")],
-    ["one start, no dot", (n) => tail(n, "eyJ", "a")],
-    ["two segments, no third", (n) => fill(n, "eyJhbGciOi.eyJzdWIi.short ")],
-    ["second segment never ends", (n) => tail(n, "eyJhbGciOi.eyJ", "a-")],
-    ["dots and starts", (n) => fill(n, "eyJaaaaa.")]
-  ],
-  bearer_token: [
-    ["Bearer repeated", (n) => fill(n, "Bearer ")],
-    ["Bearer then spaces", (n) => tail(n, "Bearer", " ")],
-    ["short tokens", (n) => fill(n, "Bearer abcdefghijklmno ")],
-    ["token characters, each a start", (n) => fill(n, "/Bearer\t")]
-  ],
-  api_key: [
-    ["sk- repeated", (n) => fill(n, "sk-")],
-    ["short keys", (n) => fill(n, "sk-ant-abcdefghijklmno ")],
-    ["prefixes", (n) => fill(n, " sk-ant-proj-")]
-  ],
-  aws_key: [
-    ["AKIA repeated", (n) => fill(n, "AKIA")],
-    ["one short", (n) => fill(n, " AKIAIOSFODNN7EXAMPL")]
-  ],
-  google_api_key: [
-    ["AIza repeated", (n) => fill(n, "AIza")],
-    ["one short", (n) => fill(n, " AIzaSyA1234567890abcdefghijklmnopqrstu")]
-  ],
-  github_token: [
-    ["ghp_ repeated", (n) => fill(n, "ghp_")],
-    ["over the longest", (n) => fill(n, "-ghp_" + "a".repeat(300))],
-    ["github_pat_ over the longest", (n) => fill(n, "-github_pat_" + "a_".repeat(150))]
-  ],
-  slack_token: [
-    ["xoxb- repeated", (n) => fill(n, "xoxb-")],
-    ["one short", (n) => fill(n, " xoxb-123456789")]
-  ],
-  password: [
-    ["keywords", (n) => fill(n, "password ")],
-    ["keyword then spaces", (n) => tail(n, "password", " ", "x")],
-    ["keyword, operator, spaces", (n) => tail(n, "password is", " ")],
-    ["a value that never ends", (n) => tail(n, "pwd=", "=:is")],
-    ["a value of near-replacements", (n) => tail(n, "password: ", "<redacted")],
-    ["values of replacements", (n) => fill(n, "passwd = <redacted> ")],
-    ["keyword, quote, operator repeated", (n) => fill(n, "passphrase'=")]
-  ],
-  email: [
-    ["a@ repeated", (n) => fill(n, "a@")],
-    ["a local part that never meets @", (n) => tail(n, "", "a.", " @")],
-    ["a domain of dots", (n) => tail(n, "a@", "a.")],
-    ["a domain of dashes", (n) => tail(n, "a@", "a-", "!")],
-    ["local-part characters, each a start", (n) => fill(n, "%+-.")]
-  ],
-  iban: [
-    ["groups of four", (n) => fill(n, "DE89 ")],
-    ["a country code and a long run", (n) => tail(n, " DE89", "A")],
-    ["near-misses", (n) => fill(n, "DE89 3704 0044 0532 0130 01 ")]
-  ],
-  credit_card: [
-    ["a digit run", (n) => fill(n, "4")],
-    ["groups", (n) => fill(n, "4111 ")],
-    ["digits and spaces", (n) => fill(n, "4 1")],
-    ["failing Luhn", (n) => fill(n, "4111-1111-1111-1112 ")]
-  ],
-  us_ssn: [
-    ["dashed prefixes", (n) => fill(n, "123-45-")],
-    ["nine digits, unlabelled", (n) => fill(n, "123456789 ")],
-    ["near-misses", (n) => fill(n, "123-45-6789-")]
-  ],
-  us_routing: [
-    ["checksummed numbers, labelled once", (n) => tail(n, "routing ", "021000021 ")],
-    ["numbers and labels", (n) => fill(n, "RTN 021000022 ")]
-  ],
-  swift_bic: [
-    ["capitals", (n) => tail(n, "SWIFT ", "A")],
-    ["codes, labelled once", (n) => tail(n, "bank ", "DEUTDEFF ")]
-  ],
-  phone: [
-    ["plus and separators", (n) => fill(n, "+1 ")],
-    ["a plus and digits that never end", (n) => tail(n, "+1", " 1")],
-    ["brackets", (n) => fill(n, "+1(2)")],
-    ["area codes", (n) => fill(n, "(415) ")],
-    ["near-misses", (n) => fill(n, "415-555-")]
-  ],
-  mac_address: [
-    ["pairs and colons", (n) => fill(n, "00:")],
-    ["one pair too many", (n) => fill(n, "00:11:22:33:44:55:")],
-    ["mixed separators", (n) => fill(n, "0a-0b:")]
-  ],
-  ipv6: [
-    ["groups and colons", (n) => fill(n, "a:")],
-    ["colons", (n) => fill(n, ":")],
-    ["eight groups and one more", (n) => fill(n, "1:2:3:4:5:6:7:8:")],
-    ["long groups", (n) => fill(n, "ffff:")]
-  ],
-  ipv4: [
-    ["dotted digits", (n) => fill(n, "1.")],
-    ["addresses run together", (n) => fill(n, "1.2.3.4.")],
-    ["too large", (n) => fill(n, "255.255.255.256 ")]
-  ],
-  special_category: [
-    ["near keywords", (n) => fill(n, "diagnos bipolar retina face genetic test mental ")],
-    ["keywords run together", (n) => fill(n, "diagnosis")],
-    ["keywords", (n) => fill(n, "hiv aids dna ")]
-  ],
-  uk_nino: [
-    ["groups", (n) => fill(n, "AB 12 34 56 ")],
-    ["prefixes", (n) => fill(n, "AB12")]
-  ],
-  aadhaar: [
-    ["groups", (n) => fill(n, "2341 ")],
-    ["dashed groups", (n) => fill(n, "2341-2341-")],
-    ["a digit run", (n) => fill(n, "2")]
-  ],
-  high_entropy: [
-    ["runs one short", (n) => fill(n, "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF ")],
-    ["one long run", (n) => fill(n, "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF")],
-    ["runs of one character", (n) => fill(n, "a".repeat(40) + " ")]
-  ]
-}
 
 const optIns: Record<string, ReadonlyArray<Detect.Detector>> = {
   uk_nino: [Detect.optIn.ukNino],
