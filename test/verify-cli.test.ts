@@ -60,6 +60,11 @@ describe("verify reads streams: standard input, FIFOs, process substitution", ()
     const bad = cli(["verify", "--key", KEY, "--json", "-"], {}, tampered)
     expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, error: { _tag: "EditDetected", line: 9, seq: 8 } })
     expect(bad.code).toBe(1)
+    // `-` before the options, as a user writes it
+    const first = cli(["verify", "-", "--key", KEY, "--json"], {}, packText)
+    expect(first.stderr).toBe("")
+    expect(JSON.parse(first.stdout)).toEqual(okJson)
+    expect(first.code).toBe(0)
     // an empty standard input has no entry
     const empty = cli(["verify", "-"], {}, "")
     expect(empty.stdout).toMatch(/^MalformedLine: no entry at all/)

@@ -129,7 +129,7 @@ const verifyDefect = (defect: unknown) =>
     verdictCode = 2
   }).pipe(
     Effect.andThen(
-      Console.error(`error: verification stopped unexpectedly: ${defect instanceof Error ? `${defect.name}: ${defect.message}` : String(defect)}`)
+      Console.error(`error: verification stopped unexpectedly: ${describeFailure(defect)}`)
     )
   )
 
@@ -137,12 +137,12 @@ const verify = Command.make(
   "verify",
   {
     pack: Args.text({ name: "PACK" }).pipe(Args.withDescription("log or evidence pack (JSON Lines) to verify; - for standard input (a FIFO or <(…) path is read as a stream too)")),
-    key: Options.redacted("key").pipe(
-      Options.withDescription("HMAC passphrase: checks every entry signature and the pack header (or set ACTTRACE_KEY)"),
+    keyFile: Options.text("key-file").pipe(
+      Options.withDescription("read the HMAC passphrase from this file (one trailing newline is ignored); or set ACTTRACE_KEY. Checks every entry signature and the pack header"),
       Options.optional
     ),
-    keyFile: Options.text("key-file").pipe(
-      Options.withDescription("read the HMAC passphrase from this file (one trailing newline is ignored)"),
+    key: Options.redacted("key").pipe(
+      Options.withDescription("the passphrase itself: every user of this machine can read it in the process list (ps); prefer --key-file or ACTTRACE_KEY"),
       Options.optional
     ),
     pubkey: Options.text("pubkey").pipe(
@@ -440,15 +440,24 @@ const guardOutput = () => {
   })
 }
 
+/** The verify options that take a value (a `-` after one of them is that value, not the input). */
+const VERIFY_VALUED = new Set(["--key", "--key-file", "--pubkey", "--expected-head", "--expect-entries", "--threads", "--max-line-bytes"])
+
+/** `verify - --key-file F` as `verify --key-file F -`. */
+const stdinLast = (argv: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const at = argv.findIndex((a, i) => i > 2 && a === "-" && !VERIFY_VALUED.has(argv[i - 1]!))
+  return at < 0 || at === argv.length - 1 ? argv : [...argv.slice(0, at), ...argv.slice(at + 1), "-"]
+}
+
 /** Run the CLI on `process.argv`-shaped arguments; resolves to the exit code. */
 export const main = (argv: ReadonlyArray<string>) =>
   Effect.suspend(() => {
     guardOutput()
     verdictCode = 0
     failureCode = undefined
-    // `scan -` reads standard input, as `scan` alone does; @effect/cli stops reading options after
-    // a lone `-`, so it is dropped here
-    const args = argv[2] === "scan" ? argv.filter((a, i) => i < 3 || a !== "-") : argv
+    // @effect/cli stops reading options after a lone `-`: `scan -` reads standard input as `scan`
+    // alone does, so it is dropped; `verify -` names standard input, so it goes last
+    const args = argv[2] === "scan" ? argv.filter((a, i) => i < 3 || a !== "-") : argv[2] === "verify" ? stdinLast(argv) : argv
     return cli(args)
   }).pipe(
     Effect.map(() => failureCode ?? verdictCode),
