@@ -233,7 +233,7 @@ export const intercept = (
  */
 export class CaptureInUse extends Schema.TaggedError<CaptureInUse>()("CaptureInUse", {}) {
   override get message(): string {
-    return "CaptureInUse: this capture hub already feeds an open audit log; give each log its own hub (Capture.layerHub(Capture.make()))"
+    return "this capture hub already feeds an open audit log; give each log its own hub (Capture.layerHub(Capture.make()))"
   }
 }
 

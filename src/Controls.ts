@@ -31,7 +31,7 @@ export class UnknownFramework extends Schema.TaggedError<UnknownFramework>()("Un
   framework: Schema.String
 }) {
   override get message(): string {
-    return `UnknownFramework: "${this.framework}"; known frameworks: ${frameworks.join(", ")}`
+    return `unknown framework "${this.framework}": use one of ${frameworks.join(", ")}`
   }
 }
 

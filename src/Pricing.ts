@@ -128,7 +128,7 @@ export class InvalidPrice extends Schema.TaggedError<InvalidPrice>()("InvalidPri
   rate: Schema.String
 }) {
   override get message(): string {
-    return `InvalidPrice: ${this.provider}/${this.model}: "${this.rate}" is not a non-negative decimal number of USD per million tokens`
+    return `${this.provider}/${this.model}: "${this.rate}" is not a non-negative decimal number of USD per million tokens`
   }
 }
 

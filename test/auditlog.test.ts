@@ -545,7 +545,7 @@ describe("AuditLog: export", () => {
     return Effect.gen(function* () {
       const l = yield* log
       const unknown = yield* Effect.either(l.export(freshPath("pack"), { framework: "sox" as never }))
-      expect(Either.isLeft(unknown) && unknown.left.message).toBe('UnknownFramework: "sox"; known frameworks: eu_ai_act, iso_42001, gdpr, nist_rmf')
+      expect(Either.isLeft(unknown) && unknown.left.message).toBe('unknown framework "sox": use one of eu_ai_act, iso_42001, gdpr, nist_rmf')
       const onto = yield* Effect.either(l.export(path, { framework: "gdpr" }))
       expect(Either.isLeft(onto) && onto.left._tag).toBe("ExportError")
       expect(readFileSync(path, "utf8")).not.toContain("_meta")
