@@ -11,7 +11,7 @@
  * time at 256 KB (linear), with room for a busy machine.
  */
 import { NodeFileSystem } from "@effect/platform-node"
-import { describe, expect, it } from "@effect/vitest"
+import { afterEach, describe, expect, it } from "@effect/vitest"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as Effect from "effect/Effect"
@@ -25,6 +25,10 @@ import * as Signer from "../../src/Signer.js"
 import * as Store from "../../src/Store.js"
 import { adversarial as inputs, fill, tail } from "../fixtures/detect-corpus.js"
 import { cli, tempDir } from "../helpers.js"
+
+// Every test here holds the thread for seconds; between two of them, let the worker answer the
+// runner (otherwise its calls to the runner time out after 60 s of back-to-back tests).
+afterEach(() => new Promise<void>((resolve) => setImmediate(resolve)))
 
 const LONG = process.env["FUZZ_LONG"] === "1"
 const KB = 1024
