@@ -75,7 +75,7 @@ export class PolicyViolation extends Schema.TaggedError<PolicyViolation>()("Poli
   override get message(): string {
     const what = this.kind === "tool" ? `tool call ${this.tool}` : `${this.provider ?? "model"} call${this.model === null ? "" : ` to ${this.model}`}`
     const found = this.findings.filter((f) => f.action === "block").map((f) => `${f.category} ×${f.count}`)
-    return `PolicyViolation: blocked the ${what} before it was sent: ${found.join(", ")}`
+    return `blocked the ${what} before it was sent: ${found.join(", ")}`
   }
 }
 
