@@ -226,26 +226,26 @@ interface SnapshotJob {
 type Item = Job | SnapshotJob
 
 /**
- * One answer, kept from the first time it is given, and the effect that waits for it: at once when
- * it is there, in `Effect.async` otherwise (a Deferred per append costs more than the rest of it).
+ * One answer, kept from the first time it is given (later ones are ignored), and what waits for
+ * it: nothing when it is there, `Effect.async` otherwise (a Deferred per append costs more than
+ * the rest of it).
  */
-const answerSlot = <A, E>() => {
-  let answer: Effect.Effect<A, E> | undefined
-  let resume: ((answer: Effect.Effect<A, E>) => void) | undefined
-  return {
-    give: (result: Effect.Effect<A, E>): void => {
-      if (answer !== undefined) return
-      answer = result
-      // (a resume whose caller was interrupted meanwhile is ignored by the runtime)
-      if (resume !== undefined) resume(result)
-    },
-    wait: Effect.suspend(
-      () =>
-        answer ??
-          Effect.async<A, E>((r) => {
-            if (answer !== undefined) r(answer)
-            else resume = r
-          })
+class Answer<A, E> {
+  value: Effect.Effect<A, E> | undefined = undefined
+  private resume: ((answer: Effect.Effect<A, E>) => void) | undefined = undefined
+  readonly give = (result: Effect.Effect<A, E>): void => {
+    if (this.value !== undefined) return
+    this.value = result
+    // (a resume whose caller was interrupted meanwhile is ignored by the runtime)
+    if (this.resume !== undefined) this.resume(result)
+  }
+  wait(): Effect.Effect<A, E> {
+    return (
+      this.value ??
+        Effect.async<A, E>((resume) => {
+          if (this.value !== undefined) resume(this.value)
+          else this.resume = resume
+        })
     )
   }
 }
@@ -453,8 +453,12 @@ export const make = Effect.gen(function* () {
     })
 
   /** A batch's items in order: jobs appended together, each snapshot taken where it stands. */
-  const write = (items: ReadonlyArray<Item>) =>
-    Effect.gen(function* () {
+  const write = (items: ReadonlyArray<Item>): Effect.Effect<void> => {
+    let i = 0
+    while (i < items.length && !("snapshot" in items[i]!)) i++
+    // the usual batch: jobs only
+    if (i === items.length) return runBatch(items as ReadonlyArray<Job>)
+    return Effect.gen(function* () {
       let jobs: Array<Job> = []
       for (const item of items) {
         if ("snapshot" in item) {
@@ -466,27 +470,29 @@ export const make = Effect.gen(function* () {
       }
       yield* runBatch(jobs)
     })
+  }
 
   // One batch: what is queued (up to the store's batch size, after its delay), appended in one
   // store call; a snapshot sees everything queued before it and nothing after. It never fails: a
   // defect (a store that dies instead of failing) answers every item it took that is not answered
   // yet, so nobody waits for ever, and whoever writes next goes on from the head as it stands.
-  const step: Effect.Effect<void> = Effect.suspend(() => {
-    const items = take(maxBatch)
-    const run = maxDelayMillis > 0 && items.length < maxBatch && !closed
-      ? Effect.zipRight(
-        Effect.sleep(maxDelayMillis),
-        Effect.suspend(() => {
-          for (const item of take(maxBatch - items.length)) items.push(item)
-          return write(items)
-        })
-      )
-      : write(items)
-    return Effect.catchAllCause(run, (cause) => Effect.sync(() => answerAll(items, Exit.failCause(cause), Effect.failCause(cause))))
+  // `inFlight` is the batch being written: there is one at a time, by the token's holder.
+  let inFlight: Array<Item> = []
+  const topUp = Effect.suspend(() => {
+    for (const item of take(maxBatch - inFlight.length)) inFlight.push(item)
+    return write(inFlight)
   })
+  const step: Effect.Effect<void> = Effect.catchAllCause(
+    Effect.suspend(() => {
+      inFlight = take(maxBatch)
+      return maxDelayMillis > 0 && inFlight.length < maxBatch && !closed ? Effect.zipRight(Effect.sleep(maxDelayMillis), topUp) : write(inFlight)
+    }),
+    (cause) => Effect.sync(() => answerAll(inFlight, Exit.failCause(cause), Effect.failCause(cause)))
+  )
 
   /** Give the token back; the writer fiber takes what queued up meanwhile. */
   const release = Effect.sync(() => {
+    inFlight = []
     writing = false
     wake()
   })
@@ -529,34 +535,37 @@ export const make = Effect.gen(function* () {
   )
 
   /**
-   * Queue items and wait for their answers, leading their batch in this fiber when nobody holds
+   * Queue items and wait for their answer, leading their batch in this fiber when nobody holds
    * the token. Queueing, taking the token, and installing what undoes both (the token's release;
    * the withdrawal of items no batch has taken when the caller is interrupted while it waits) are
    * one uninterruptible stretch. So an interruption comes either before it (nothing queued) or
    * while the caller waits: its items not yet taken are withdrawn, and those in a batch already
    * being written are written with it, their answers going to nobody.
    */
-  const submit = <A, E>(items: ReadonlyArray<Item>, wait: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  const submit = <A, E>(items: ReadonlyArray<Item>, answer: Answer<A, E>): Effect.Effect<A, E> =>
     Effect.uninterruptibleMask((restore) =>
       Effect.suspend(() => {
         if (closed) {
           // the log closed since the caller looked: the writer may be gone, queue nothing
           answerAll(items, Exit.fail(new ChainClosed()), Effect.fail(new ChainClosed()))
-          return wait
+          return answer.wait()
         }
         for (const item of items) pending.push(item)
-        const waiting = Effect.onInterrupt(restore(wait), () => withdraw(items))
         // the holder of the token takes these after its batch, or wakes the writer fiber for them
-        if (writing) return waiting
+        if (writing) return awaitAnswer(restore, items, answer)
         writing = true
-        return Effect.zipRight(batch, waiting)
+        // the batch usually answers its leader: then there is nothing to wait for
+        return Effect.flatMap(batch, () => answer.value ?? awaitAnswer(restore, items, answer))
       })
     )
+  /** Wait for an answer, interruptibly; when interrupted, withdraw the items no batch has taken. */
+  const awaitAnswer = <A, E>(restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>, items: ReadonlyArray<Item>, answer: Answer<A, E>) =>
+    Effect.onInterrupt(restore(answer.wait()), () => withdraw(items))
 
   /** One entry through the queue (an asynchronous store, or someone else writing), answered alone. */
   const queued = (type: string, payload: Record<string, unknown>, flag: boolean) => {
-    const slot = answerSlot<Chained, AppendError>()
-    return submit([{ type, payload, flag, done: slot.give }], slot.wait)
+    const answer = new Answer<Chained, AppendError>()
+    return submit([{ type, payload, flag, done: answer.give }], answer)
   }
 
   const service: ChainService = {
@@ -590,7 +599,7 @@ export const make = Effect.gen(function* () {
         if (now !== undefined) return Effect.succeed(now)
         const answers = new Array<Exit.Exit<Chained, AppendError>>(items.length)
         let left = items.length
-        const all = answerSlot<ReadonlyArray<Exit.Exit<Chained, AppendError>>, never>()
+        const all = new Answer<ReadonlyArray<Exit.Exit<Chained, AppendError>>, never>()
         const flag = options?.flagRedactions ?? false
         const jobs = items.map(
           (item, i): Job => ({
@@ -605,13 +614,13 @@ export const make = Effect.gen(function* () {
             }
           })
         )
-        return submit(jobs, all.wait)
+        return submit(jobs, all)
       }),
     position: Effect.sync(() => ({ head, entries })),
     snapshot: Effect.suspend(() => {
       if (closed) return Effect.fail(new ChainClosed())
-      const slot = answerSlot<Snapshot, ChainClosed>()
-      return submit([{ snapshot: slot.give }], slot.wait)
+      const answer = new Answer<Snapshot, ChainClosed>()
+      return submit([{ snapshot: answer.give }], answer)
     }),
     opened
   }
