@@ -36,7 +36,7 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   reason: Schema.String
 }) {
   override get message(): string {
-    return `StoreError: ${this.operation} ${this.path}: ${this.reason}`
+    return `${this.operation} ${this.path}: ${this.reason}`
   }
 }
 
@@ -58,7 +58,7 @@ export class LockHeld extends Schema.TaggedError<LockHeld>()("LockHeld", {
   reason: Schema.String
 }) {
   override get message(): string {
-    return `LockHeld: ${this.path} ${this.reason}`
+    return `${this.path} ${this.reason}`
   }
 }
 
@@ -76,7 +76,7 @@ export class TornTail extends Schema.TaggedError<TornTail>()("TornTail", {
   tornBytes: Schema.Number
 }) {
   override get message(): string {
-    return `TornTail: ${this.path} ends in ${this.tornBytes} bytes of a partial line after ${this.wholeBytes} bytes of whole lines; run \`acttrace repair ${this.path}\``
+    return `${this.path} ends in ${this.tornBytes} bytes of a partial line after ${this.wholeBytes} bytes of whole lines; run \`acttrace repair ${this.path}\``
   }
 }
 
@@ -91,7 +91,7 @@ export class NotALog extends Schema.TaggedError<NotALog>()("NotALog", {
   reason: Schema.String
 }) {
   override get message(): string {
-    return `NotALog: ${this.path}: ${this.reason}`
+    return `${this.path}: ${this.reason}`
   }
 }
 

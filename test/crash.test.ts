@@ -90,7 +90,7 @@ describe("crash safety", () => {
     const r = spawnSync("bash", ["-c", `ulimit -f 64; exec "${process.execPath}" "${CHILD}" "${path}" ${mode} ${KEY}`], { encoding: "utf8", timeout: 60_000 })
     const lines = r.stdout.trim().split("\n")
     const acked = lines.filter((l) => /^\d+$/.test(l)).map(Number)
-    expect(lines[lines.length - 1]).toMatch(/^error StoreError StoreError: append .*EFBIG/)
+    expect(lines[lines.length - 1]).toMatch(/^error StoreError append .*EFBIG/)
     expect(r.status).toBe(3)
     expect(acked.length).toBeGreaterThan(10)
     const text = readFileSync(path, "utf8")

@@ -223,6 +223,8 @@ describe("Store lock: what takers that died leave behind", () => {
     const second = (await fsRun(Lock.nextMarker(lock, first)))!
     deadTaker(path, second)
     expect(besideLog(path)).toHaveLength(5)
+    // every file of the takeover is one the store says it owns
+    expect(besideLog(path).filter((n) => !Store.ownedNames(path)(n))).toEqual([])
     await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {
@@ -268,5 +270,17 @@ describe("Store lock: what takers that died leave behind", () => {
     await new Promise((ok) => child.once("exit", ok))
     expect(Exit.isSuccess(await open(path))).toBe(true)
     expect(besideLog(path)).toEqual([])
+  })
+})
+
+describe("Store.ownedNames", () => {
+  it("names the log, its lock, the lock's temporaries and markers, and repair's quarantine files, nothing else", () => {
+    const owned = Store.ownedNames("/data/audit.jsonl")
+    for (const n of ["audit.jsonl", "audit.jsonl.lock", "audit.jsonl.lock.tmp-12-ab", "audit.jsonl.lock.take-0f3a", "audit.jsonl.lock.stale-12-x", "audit.jsonl.torn-2026-12-04T10-00-00-000Z"]) {
+      expect(owned(n), n).toBe(true)
+    }
+    for (const n of ["audit.jsonl.pack", "audit.jsonl.lockx", "audit.jsonl.lock.bak", "audit.jsonl.lock-tmp-1", "other.jsonl", "audit.json", "xaudit.jsonl.lock"]) {
+      expect(owned(n), n).toBe(false)
+    }
   })
 })

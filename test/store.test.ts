@@ -178,6 +178,19 @@ describe("Store.layerFile", () => {
     expect(failureOf(await openFile(join(tmp.dir, "no", "such", "dir", "log.jsonl")))._tag).toBe("StoreError")
   })
 
+  it("says what failed without repeating its tag (Effect prints the tag before the message)", async () => {
+    const path = freshPath()
+    writeFileSync(path, "x\npartial")
+    const pack = freshPath("pack")
+    writeFileSync(pack, '{"_meta": {"system": "s"}}\n')
+    const errors = [failureOf(await openFile(path)), failureOf(await openFile(pack)), failureOf(await openFile(tmp.dir))]
+    expect(errors.map((e) => e._tag)).toEqual(["TornTail", "NotALog", "StoreError"])
+    for (const e of errors) {
+      expect(e.message.startsWith(e._tag), e.message).toBe(false)
+      expect(e.message, e.message).toContain(e._tag === "StoreError" ? tmp.dir : e._tag === "NotALog" ? pack : path)
+    }
+  })
+
   it("reads a log without the lock, up to its last whole line (readLog)", async () => {
     const path = freshPath()
     writeFileSync(path, "x\ny\npartial")
