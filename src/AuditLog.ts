@@ -23,7 +23,6 @@
  * @since 0.1.0
  */
 import { randomBytes } from "node:crypto"
-import { resolve } from "node:path"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
