@@ -599,7 +599,7 @@ describe("verify-mutate: a sealed pack written by acttrace", () => {
 
   beforeAll(async () => {
     const dir = mkdtempSync(join(work, "pack-"))
-    const built = await writePack(dir, { key: KEY, decisions: LONG ? 3 : 1, framework: "gdpr" })
+    const built = await writePack(dir, { key: KEY, decisions: LONG ? 2 : 1, framework: "gdpr" })
     pack = subjectOf("our sealed pack", readFileSync(built.path), KEY)
     expect(pack).toMatchObject({ sealed: true, entries: built.entries, head: built.head })
   }, TIMEOUT)
