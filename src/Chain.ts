@@ -142,11 +142,16 @@ export interface Opened extends Position {
  * @category models
  */
 export interface ChainService {
-  /** Chain one entry; it is in the store when this succeeds. */
+  /**
+   * Chain one entry; it is in the store when this succeeds, and not when it fails. A caller
+   * interrupted while it waits (a timeout, a race) has its entry withdrawn if no batch has taken
+   * it yet; one already in a batch being written is written with it, in order.
+   */
   readonly append: (type: string, payload: Record<string, unknown>, options?: AppendOptions) => Effect.Effect<Chained, AppendError>
   /**
    * Chain entries in the order given, as one batch where the store allows; each answered on its
-   * own (an entry the chain refuses does not stop the others).
+   * own (an entry the chain refuses does not stop the others). Interrupted while it waits, the
+   * entries no batch has taken are withdrawn; those already taken are written.
    */
   readonly appendAll: (
     entries: ReadonlyArray<{ readonly type: string; readonly payload: Record<string, unknown> }>,
