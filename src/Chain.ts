@@ -59,7 +59,7 @@ export class LogInvalid extends Schema.TaggedError<LogInvalid>()("LogInvalid", {
   reason: Schema.String
 }) {
   override get message(): string {
-    return `LogInvalid: ${this.store}: ${this.reason}`
+    return `${this.store} does not verify, so nothing may be appended to it: ${this.reason}`
   }
 }
 
@@ -77,7 +77,7 @@ export class LogMismatch extends Schema.TaggedError<LogMismatch>()("LogMismatch"
   found: Schema.String
 }) {
   override get message(): string {
-    return `LogMismatch: ${this.store} was opened with ${this.field} ${this.found}, not ${this.expected}`
+    return `${this.store} was opened with ${this.field} ${this.found}, not ${this.expected}`
   }
 }
 
@@ -89,7 +89,7 @@ export class LogMismatch extends Schema.TaggedError<LogMismatch>()("LogMismatch"
  */
 export class ChainClosed extends Schema.TaggedError<ChainClosed>()("ChainClosed", {}) {
   override get message(): string {
-    return "ChainClosed: the audit log's scope has ended; nothing more can be appended"
+    return "the audit log's scope has ended; nothing more can be appended"
   }
 }
 
