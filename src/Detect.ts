@@ -144,7 +144,17 @@ export const stricter = (a: Action, b: Action): Action => (RANK[a] >= RANK[b] ? 
  * @category policies
  */
 export const actionOf = (policy: Policy, d: { readonly category: string; readonly group: string }): Action =>
-  policy.categories?.[d.category] ?? policy.groups?.[d.group] ?? policy.default
+  ownMember(policy.categories, d.category) ?? ownMember(policy.groups, d.group) ?? policy.default
+
+/**
+ * A member of a record by name, own members only: `record["constructor"]` of an object literal is
+ * `Object`, inherited, so a category or group named `constructor` or `toString` would resolve to a
+ * function instead of falling through to the default.
+ */
+const ownMember = <A>(record: Readonly<Partial<Record<string, A>>> | undefined, name: string): A | undefined =>
+  record !== undefined && hasOwn(record, name) ? record[name] : undefined
+
+const hasOwn = (o: object, name: string): boolean => Object.prototype.hasOwnProperty.call(o, name)
 
 /**
  * The policy presets.
@@ -166,18 +176,19 @@ export const Policy = {
 } as const satisfies Record<string, Policy>
 
 /**
- * The presets by the names the CLI takes.
+ * The presets by the names the CLI takes. It has no prototype, so a name that is not a preset
+ * (`constructor`, `__proto__`, `toString`) is `undefined` rather than something inherited.
  *
  * @since 0.1.0
  * @category policies
  */
-export const policies: Readonly<Record<string, Policy>> = {
+export const policies: Readonly<Record<string, Policy | undefined>> = Object.assign(Object.create(null) as Record<string, Policy>, {
   default: Policy.default,
   gdpr: Policy.gdpr,
   pci: Policy.pci,
   strict: Policy.strict,
   "flag-only": Policy.flagOnly
-}
+})
 
 // ---------------------------------------------------------------------------------------------
 // validators
@@ -869,6 +880,14 @@ const couldMatch = (value: unknown, union: Union, numeric: boolean): boolean => 
  * Categories the policy allows are not reported. The caller's value is never changed; a value
  * with nothing to replace is returned as it is.
  *
+ * Object keys are scrubbed too, so two keys can come out as the same text (e-mail addresses used as
+ * keys all become `<redacted>`). No member is lost: a key that was not changed keeps its name, even
+ * one literally `<redacted>`; the first scrubbed key to come out as a name that is free takes it,
+ * and each later one with that text takes `<redacted>#2`, `<redacted>#3` … (the first number whose
+ * name is neither a key of the object nor given before), in the object's order, so the same input
+ * always gives the same names. Naming costs constant time per key. Members named `__proto__`,
+ * `constructor` or `toString` stay members of the copy (which keeps `Object.prototype`).
+ *
  * @since 0.1.0
  * @category engine
  */
@@ -883,6 +902,16 @@ export const redact = <A>(value: A, policy: Policy = Policy.default, detectors: 
   return out
 }
 
+/**
+ * Add a member to a plain object as an own data property: `o["__proto__"] = x` would run
+ * `Object.prototype`'s `__proto__` setter and replace the object's prototype (a member lost, or an
+ * `{"__proto__": {"admin": true}}` that makes `admin` readable on the copy) instead.
+ */
+const put = (o: Record<string, unknown>, name: string, x: unknown): void => {
+  if (name === "__proto__") Object.defineProperty(o, name, { value: x, enumerable: true, writable: true, configurable: true })
+  else o[name] = x
+}
+
 /** `redact` past the read-only first pass: every string, key and number, copied on write. */
 const redactAll = <A>(value: A, policy: Policy, detectors: ReadonlyArray<Detector>, numeric: ReadonlyArray<Detector>): { readonly value: A; readonly findings: ReadonlyArray<Finding> } => {
   const counts: Counts = new Map()
@@ -895,6 +924,8 @@ const redactAll = <A>(value: A, policy: Policy, detectors: ReadonlyArray<Detecto
         readonly entries: Array<[string, unknown]>
         i: number
         copy: Record<string, unknown> | null
+        /** per scrubbed name, the next suffix number to try (see `redact`) */
+        next: Map<string, number> | null
         readonly set: (x: unknown) => void
       }
   const stack: Array<Frame> = []
@@ -918,7 +949,7 @@ const redactAll = <A>(value: A, policy: Policy, detectors: ReadonlyArray<Detecto
       stack.push({ kind: "array", src: v, i: 0, copy: null, key, set })
     } else if (isPlainObject(v)) {
       open.add(v)
-      stack.push({ kind: "object", src: v as Record<string, unknown>, entries: Object.entries(v as Record<string, unknown>), i: 0, copy: null, set })
+      stack.push({ kind: "object", src: v as Record<string, unknown>, entries: Object.entries(v as Record<string, unknown>), i: 0, copy: null, next: null, set })
     } else set(v)
   }
   let result: unknown
@@ -953,12 +984,22 @@ const redactAll = <A>(value: A, policy: Policy, detectors: ReadonlyArray<Detecto
         if (x === orig && k2 === k && f.copy === null) return
         if (f.copy === null) {
           f.copy = {}
-          for (let j = 0; j < at; j++) f.copy[f.entries[j]![0]] = f.entries[j]![1]
+          for (let j = 0; j < at; j++) put(f.copy, f.entries[j]![0], f.entries[j]![1])
         }
         let name = k2
-        // two keys that scrub to the same text keep both values
-        while (Object.prototype.hasOwnProperty.call(f.copy, name)) name = `${name}#`
-        f.copy[name] = x
+        // Two keys that scrub to the same text keep both values. An unchanged key keeps its name
+        // (no two source keys are equal, and a scrubbed name never takes a source key), so only a
+        // scrubbed key is renamed: to `name#2`, `name#3` …, the first not a source key and not
+        // given before. Its base's counter only goes up, and a string is `base#n` for one base
+        // only, so each name is tried once per object: linear in the keys.
+        if (k2 !== k && (hasOwn(f.src, k2) || hasOwn(f.copy, k2))) {
+          const next = (f.next ??= new Map())
+          let n = next.get(k2) ?? 2
+          while (hasOwn(f.src, `${k2}#${n}`) || hasOwn(f.copy, `${k2}#${n}`)) n++
+          next.set(k2, n + 1)
+          name = `${k2}#${n}`
+        }
+        put(f.copy, name, x)
       })
     }
   }

@@ -3,9 +3,18 @@ import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as fc from "effect/FastCheck"
+import * as Chunk from "effect/Chunk"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
+import { NodeFileSystem } from "@effect/platform-node"
+import * as AuditLog from "../src/AuditLog.js"
 import * as Detect from "../src/Detect.js"
 import * as Redactor from "../src/Redactor.js"
+import * as Signer from "../src/Signer.js"
+import * as Store from "../src/Store.js"
+import * as Verify from "../src/Verify.js"
 import { golden, ordinary } from "./fixtures/detect-corpus.js"
 import { cli, CONFORMANCE, hasShared, tempDir } from "./helpers.js"
 
@@ -201,6 +210,126 @@ describe("Detect: properties", () => {
     const replaced = out.value.split(Detect.REPLACEMENT).length - 1
     expect(out.findings.reduce((n, f) => n + f.count, 0)).toBe(replaced)
   }, { fastCheck: { numRuns: Number(process.env["PROP_RUNS"] ?? 300) } })
+})
+
+describe("Detect: keys that scrub to the same text", () => {
+  const R = Detect.REPLACEMENT
+  it("keep every member: the first takes the scrubbed name, the next ones #2, #3 … in the object's order", () => {
+    const out = Detect.redact({ "a@example.com": 1, "b@example.com": 2, keep: "x", "c@example.com": 3 })
+    expect(Object.entries(out.value)).toEqual([
+      [R, 1],
+      [`${R}#2`, 2],
+      ["keep", "x"],
+      [`${R}#3`, 3]
+    ])
+    expect(out.findings).toEqual([{ category: "email", group: "pii", severity: "warning", action: "redact", count: 3 }])
+  })
+
+  it("never rename an app's own key, even one literally <redacted> or <redacted>#2: a scrubbed key takes the next free name", () => {
+    const out = Detect.redact({ "a@example.com": 1, [R]: "mine", "b@example.com": 2, [`${R}#2`]: "mine too", "c@example.com": 3 })
+    expect(Object.entries(out.value)).toEqual([
+      [`${R}#3`, 1],
+      [R, "mine"],
+      [`${R}#4`, 2],
+      [`${R}#2`, "mine too"],
+      [`${R}#5`, 3]
+    ])
+    // a scrubbed key whose text already looks like a suffixed name is a base of its own
+    const suffixed = Detect.redact({ "a@example.com": 1, "b@example.com#2": 2, "c@example.com": 3 })
+    expect(Object.entries(suffixed.value)).toEqual([
+      [R, 1],
+      [`${R}#2`, 2],
+      [`${R}#3`, 3]
+    ])
+    // the same input, the same names (nothing depends on an earlier call)
+    expect(Detect.redact({ "a@example.com": 1, "b@example.com#2": 2, "c@example.com": 3 }).value).toEqual(suffixed.value)
+  })
+
+  const keyPart = fc.constantFrom("a@example.com", "b@example.org", R, `${R}#2`, `${R}#3`, "#2", "#", "note", "x@y.io#2", "constructor", "__proto__")
+  it.prop("no member is lost or changed but for its scrubbed text, and an unchanged key keeps its name", [fc.uniqueArray(fc.array(keyPart, { minLength: 1, maxLength: 3 }).map((p) => p.join("")), { maxLength: 12 })], ([keys]) => {
+    const src: Record<string, unknown> = {}
+    keys.forEach((k, i) => Object.defineProperty(src, k, { value: i, enumerable: true, writable: true, configurable: true }))
+    const out = Detect.redact(src).value as Record<string, unknown>
+    expect(Object.keys(out).length).toBe(keys.length)
+    expect(Object.values(out).sort((a, b) => (a as number) - (b as number))).toEqual(keys.map((_, i) => i))
+    keys.forEach((k, i) => {
+      if (!k.includes("@")) expect(Object.getOwnPropertyDescriptor(out, k)?.value, k).toBe(i)
+    })
+    expect(Object.getPrototypeOf(out)).toBe(Object.prototype)
+  }, { fastCheck: { numRuns: Number(process.env["PROP_RUNS"] ?? 300) } })
+})
+
+describe("Detect: members named __proto__, constructor, toString", () => {
+  const own = (o: unknown, k: string) => Object.getOwnPropertyDescriptor(o, k)?.value
+  it("stay members through redaction, wherever they are in the object", () => {
+    for (const text of [
+      '{"__proto__":null,"constructor":1,"toString":"x","to":"a@b.com"}',
+      '{"to":"a@b.com","__proto__":null,"constructor":1,"toString":"x"}',
+      '{"a@b.com":0,"__proto__":null,"constructor":1,"toString":"x","to":"a@b.com"}'
+    ]) {
+      const out = Detect.redact(JSON.parse(text) as Record<string, unknown>).value
+      expect(Object.getPrototypeOf(out), text).toBe(Object.prototype)
+      expect(Object.keys(out).sort(), text).toEqual([...Object.keys(JSON.parse(text) as object).map((k) => (k.includes("@") ? Detect.REPLACEMENT : k))].sort())
+      expect(own(out, "__proto__"), text).toBe(null)
+      expect(own(out, "constructor"), text).toBe(1)
+      expect(own(out, "toString"), text).toBe("x")
+      expect(own(out, "to"), text).toBe(Detect.REPLACEMENT)
+    }
+    const polluting = Detect.redact(JSON.parse('{"__proto__":{"admin":true},"e":"a@b.com"}') as Record<string, unknown>).value
+    expect(polluting["admin"]).toBeUndefined()
+    expect(own(polluting, "__proto__")).toEqual({ admin: true })
+    // a scrubbed value under the key, and an array under it
+    const under = Detect.redact(JSON.parse('{"__proto__":{"e":"a@b.com"},"list":[1]}') as Record<string, unknown>).value
+    expect(own(under, "__proto__")).toEqual({ e: Detect.REPLACEMENT })
+    expect(own(Detect.redact(JSON.parse('{"__proto__":[1],"to":"a@b.com"}') as object).value, "__proto__")).toEqual([1])
+  })
+
+  it("name no policy and no category by accident: lookups by name read own members only", () => {
+    for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+      expect(Detect.policies[name], name).toBeUndefined()
+      expect(Detect.actionOf({ name: "p", default: "flag", groups: {}, categories: {} }, { category: name, group: name }), name).toBe("flag")
+    }
+    expect(cli(["scan", "-", "--policy", "constructor"], {}, '{"e":"a@b.com"}').code).toBe(2)
+  })
+
+  it.effect("stay members through AuditLog.append (default redactor): the entry holds them and the chain hashes them", () =>
+    Effect.gen(function* () {
+      const log = yield* AuditLog.AuditLog
+      for (const text of ['{"__proto__":null,"constructor":1,"toString":"x","to":"a@b.com"}', '{"__proto__":[1],"to":"a@b.com"}', '{"__proto__":{"admin":true},"e":"a@b.com"}']) {
+        yield* log.append("tool_call", { decision_id: null, name: "search", arguments: JSON.parse(text) })
+      }
+      const store = yield* Store.Store
+      const lines = Buffer.concat(Chunk.toArray(yield* Effect.flatMap(store.snapshot, Stream.runCollect))).toString("utf8").split("\n").filter((l) => l.length > 0)
+      const calls = lines.filter((l) => (JSON.parse(l) as { type: string }).type === "tool_call")
+      expect(calls).toHaveLength(3)
+      const args = calls.map((l) => (JSON.parse(l) as { payload: { arguments: object } }).payload.arguments)
+      expect(own(args[0], "__proto__")).toBe(null)
+      expect(own(args[0], "constructor")).toBe(1)
+      expect(own(args[0], "toString")).toBe("x")
+      expect(own(args[0], "to")).toBe(Detect.REPLACEMENT)
+      expect(own(args[1], "__proto__")).toEqual([1])
+      expect(own(args[2], "__proto__")).toEqual({ admin: true })
+      expect((args[2] as Record<string, unknown>)["admin"]).toBeUndefined()
+      const key = Redacted.make("detect-proto-key")
+      const ok = yield* Effect.either(Verify.stream(Stream.fromIterable(lines.map((l) => Buffer.from(l + "\n"))), { key }))
+      expect(Either.isRight(ok), String(Either.isLeft(ok) && ok.left)).toBe(true)
+      // the member is hashed: changing its value breaks the chain
+      const tampered = lines.map((l) => l.replace('"__proto__":null', '"__proto__":0'))
+      expect(tampered).not.toEqual(lines)
+      const bad = yield* Effect.either(Verify.stream(Stream.fromIterable(tampered.map((l) => Buffer.from(l + "\n"))), { key }))
+      expect(Either.isLeft(bad)).toBe(true)
+    }).pipe(
+      Effect.provide(
+        AuditLog.layer({ system: "detect-proto", riskTier: "high" }).pipe(
+          Layer.provideMerge(Store.layerMemory()),
+          Layer.provide(Signer.layerHmac(Redacted.make("detect-proto-key"))),
+          Layer.provide(Redactor.layerDefault),
+          Layer.provide(NodeFileSystem.layer)
+        )
+      ),
+      Effect.scoped
+    )
+  )
 })
 
 /**

@@ -291,3 +291,68 @@ describe("the engine's callers under a 1 MB hostile tool argument", () => {
     }
   })
 })
+
+/**
+ * Object keys that scrub to the same text (thousands of e-mail addresses used as keys, each
+ * becoming `<redacted>`): each must find its name in constant time. Naming by appending `#` until
+ * the name was free made the k-th key try k names k characters long (4,000 keys took 18 s in
+ * `acttrace scan`). Each shape climbs a ladder of key counts with a bound per key, then the time
+ * at 4k keys is held to about four times the time at k.
+ */
+const KEYS = [1_000, 5_000, 20_000, ...(LONG ? [80_000] : [])]
+/** a key costs 5 to 15 µs here (one scan of its text, one name); 40 µs leaves a busy machine room */
+const US_PER_KEY = 40
+const collisions: ReadonlyArray<readonly [string, (k: number) => Record<string, unknown>]> = [
+  ["e-mail addresses as keys", (k) => Object.fromEntries(Array.from({ length: k }, (_, i) => [`u${i}@example.com`, i]))],
+  [
+    "e-mail keys among the app's own <redacted>#n keys (every other name taken)",
+    (k) => Object.fromEntries(Array.from({ length: k }, (_, i) => (i % 2 === 0 ? [`u${i}@example.com`, i] : [`${Detect.REPLACEMENT}#${i + 1}`, i])))
+  ],
+  ["e-mail keys ending in #n (scrubbed names that look suffixed)", (k) => Object.fromEntries(Array.from({ length: k }, (_, i) => [`u${i}@example.com#${(i % 7) + 2}`, i]))],
+  ["e-mail keys under a long prefix", (k) => Object.fromEntries(Array.from({ length: k }, (_, i) => [`${"x".repeat(200)} u${i}@example.com`, i]))]
+]
+
+describe("Detect over keys that scrub to the same text", () => {
+  for (const [name, input] of collisions) {
+    it(`${name}: within ${US_PER_KEY} µs per key, and linear`, () => {
+      for (const k of KEYS) {
+        const value = input(k)
+        const bound = SLACK_MS + (US_PER_KEY * k) / 1000
+        let out: ReturnType<typeof Detect.redact<Record<string, unknown>>> | undefined
+        const ms = timed(() => void (out = Detect.redact(value)), bound)
+        expect(ms, `${name}: ${Math.round(ms)} ms for ${k} keys (bound ${Math.round(bound)} ms)`).toBeLessThanOrEqual(bound)
+        // every member is kept
+        expect(Object.keys(out!.value).length).toBe(k)
+      }
+      const a = input(5_000)
+      const b = input(20_000)
+      let ta = Infinity
+      let tb = Infinity
+      for (let i = 0; i < 3; i++) {
+        ta = Math.min(ta, timed(() => void Detect.redact(a)))
+        tb = Math.min(tb, timed(() => void Detect.redact(b)))
+      }
+      expect(tb, `${name}: ${Math.round(tb)} ms for 20,000 keys against ${Math.round(ta)} ms for 5,000`).toBeLessThanOrEqual((RATIO / 4) * 4 * ta + SLACK_MS)
+    })
+  }
+
+  it.effect("AuditLog.append of a tool argument with 20,000 e-mail keys returns within the bound", () =>
+    Effect.gen(function* () {
+      const log = yield* AuditLog.AuditLog
+      const argument = collisions[0]![1](20_000)
+      const { a: chained, cpu, wall } = yield* clock(log.append("tool_call", { decision_id: null, name: "search", arguments: argument }))
+      expect(cpu, `${Math.round(cpu)} ms of processor time, ${Math.round(wall)} ms of wall time`).toBeLessThanOrEqual(E2E_MS)
+      expect(chained.type).toBe("tool_call")
+    }).pipe(
+      Effect.provide(
+        AuditLog.layer({ system: "redos", riskTier: "high" }).pipe(
+          Layer.provide(Store.layerMemory()),
+          Layer.provide(Signer.layerHmac(Redacted.make("redos-key"))),
+          Layer.provide(Redactor.layerDefault),
+          Layer.provide(NodeFileSystem.layer)
+        )
+      ),
+      Effect.scoped
+    )
+  )
+})
