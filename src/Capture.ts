@@ -24,6 +24,13 @@
  *   when the log closes is recorded then, with what was read so far (`aborted`, unless its final
  *   event was already seen). A decision's closing does not count as unread: a stream started in
  *   a decision is often read after it closed.
+ *
+ *   A call belongs to the log open when it was made, and is written there or nowhere. A call
+ *   still waiting for its response when that log closes is recorded then, in it, with
+ *   `outcome: "pending"` (usage null, its latency until the close); what arrives for it later
+ *   reaches the app but is written to no log (`stats().lateResponses`). A call made while no log
+ *   is open waits for the next log to open, unless it names a decision (no later log holds it:
+ *   `stats().dropped`). The same holds for `hub.tool` calls still running when the log closes.
  * - `hub.tool(name, fn)` for plain async tool functions (`tool_call`).
  * - `acttrace/CaptureAi`, the `@effect/ai` `LanguageModel` decorator.
  *
@@ -93,15 +100,17 @@ export interface Captured {
 }
 
 /**
- * How a call ended: `aborted` is a stream the app stopped reading before its final event;
+ * How a call ended: `aborted` is a body the app stopped reading (or cancelled) before its end;
  * `unread` is a call whose response arrived but whose body the app never read (through the
  * response or any clone of it) within the hub's grace period or before the log closed: the
- * provider was called, what it reported is unknown (usage null).
+ * provider was called, what it reported is unknown (usage null); `pending` is a call still
+ * waiting for its response (a tool still running) when its log closed: it was made, its result is
+ * unknown (usage null, latency until the log closed).
  *
  * @since 0.1.0
  * @category models
  */
-export type Outcome = "success" | "failure" | "aborted" | "interrupted" | "unread"
+export type Outcome = "success" | "failure" | "aborted" | "interrupted" | "unread" | "pending"
 
 /**
  * What a model call reported, for `llmCall`.
@@ -448,6 +457,22 @@ export interface HubStats {
    * record stays `unread` and nothing more is written for the call.
    */
   readonly lateReads: number
+  /**
+   * Calls recorded as `pending`: their log closed while they waited for their response (a tool
+   * function, for its result).
+   */
+  readonly pendingAtClose: number
+  /**
+   * Calls recorded as `pending` whose response (or failure, or tool result) came after all. The
+   * app got it; the record stays `pending`, and nothing more is written for the call, in that log
+   * or any other.
+   */
+  readonly lateResponses: number
+  /**
+   * Captured calls written to no log: one that came in for a log already closing or closed, or
+   * one made while no log was open that names a decision (no log opened later holds it).
+   */
+  readonly dropped: number
 }
 
 /**
@@ -466,6 +491,11 @@ export interface HubOptions {
 }
 
 interface Subscriber {
+  /**
+   * Whether the log still takes calls: false from the moment it starts closing. A call belongs to
+   * the log open when it was made, and is written there or nowhere.
+   */
+  open: boolean
   wake: (() => void) | null
   readonly runner: Runner | null
   /**
@@ -482,6 +512,17 @@ interface Subscriber {
  * the caller's path.
  */
 type Queued = Captured | (Omit<Captured, "payload"> & { readonly build: () => Record<string, unknown> })
+
+/**
+ * A call made and not answered yet (a model call whose response has not arrived, a tool function
+ * still running), with the log it was made in: when that log closes, the call is recorded there
+ * as `pending`.
+ */
+interface InFlight {
+  readonly owner: Subscriber | null
+  /** Record the call as `pending` now (nothing, if it is recorded already). */
+  readonly logClosing: () => void
+}
 
 /** A queued call with its payload built. */
 const built = (q: Queued): Captured => ("payload" in q ? q : { type: q.type, decisionId: q.decisionId, span: q.span, payload: payloadOf(q) })
@@ -516,16 +557,30 @@ class HubImpl implements Hub {
   written = 0
   private flushes: Array<{ readonly target: number; readonly done: () => void }> = []
 
-  readonly emit = (event: Captured): void => this.queue(event)
+  readonly emit = (event: Captured): void => this.queue(event, this.subscriber)
+
+  /** The log a call starting now belongs to (null: no log is open). */
+  owner(): Subscriber | null {
+    return this.subscriber
+  }
 
   /**
-   * Queue an event. Its batch falls due 100 ms later (or at once when many are queued, a decision
+   * Queue an event of the log `owner` (the log open when the call was made). A call is written to
+   * that log or to none: one whose log is closing or closed, or was replaced, is dropped (and
+   * counted), never left for the next log. A call made while no log was open waits for the next
+   * one, unless it names a decision: no log opened later holds that decision.
+   *
+   * Its batch falls due Its batch falls due 100 ms later (or at once when many are queued, a decision
    * wants its calls written, or the log closes) and is written whole with what came in meanwhile.
    * The first entry of a batch costs about 100 µs of CPU (its code runs cold between SDK calls),
    * the next ones about 12 µs: against loopback calls of about 1 ms, writing cost 23 µs a call
    * with batches due after 50 ms, 18.5 µs after 100 ms, 17 µs after 200 ms.
    */
-  queue(event: Queued): void {
+  queue(event: Queued, owner: Subscriber | null): void {
+    if (owner === null ? event.decisionId !== null : owner !== this.subscriber || !owner.open) {
+      this.dropped++
+      return
+    }
     this.buffer.push(event)
     this.emitted++
     if (this.subscriber === null || this.subscriber.wake === null) return
@@ -590,7 +645,10 @@ class HubImpl implements Hub {
     writeMillis: this.writeMillis,
     open: this.open.size,
     unread: this.unread,
-    lateReads: this.lateReads
+    lateReads: this.lateReads,
+    pendingAtClose: this.pendingAtClose,
+    lateResponses: this.lateResponses,
+    dropped: this.dropped
   })
 
   // -- model calls whose response arrived, until they are recorded ---------------------------
@@ -604,6 +662,11 @@ class HubImpl implements Hub {
   private sweeping: ReturnType<typeof setTimeout> | undefined = undefined
   unread = 0
   lateReads = 0
+  pendingAtClose = 0
+  lateResponses = 0
+  dropped = 0
+  /** calls made and not answered yet (a Set: adding and deleting cost well under a microsecond) */
+  readonly inFlight = new Set<InFlight>()
 
   /** A call's response arrived: it is open until recorded. */
   opened(watch: Watch): void {
@@ -613,8 +676,10 @@ class HubImpl implements Hub {
 
   /** A call was recorded. */
   closed(watch: Watch, ending: Ending): void {
+    this.inFlight.delete(watch)
     this.open.delete(watch)
     if (ending === "unread") this.unread++
+    else if (ending === "pending") this.pendingAtClose++
   }
 
   private sweepIn(ms: number): void {
@@ -647,13 +712,22 @@ class HubImpl implements Hub {
     if (this.open.size > 0) this.sweepIn(next)
   }
 
-  /** The log closes: every open call is recorded now, so none is left out of it. */
-  closeOpen(): void {
+  /**
+   * The log `s` closes: every call of it still open is recorded now, in it, so none is left out
+   * of it or lands in another log: `pending` when its response has not arrived, `unread` (or what
+   * was read so far) when it has. Calls made while no log was open are recorded too, as they
+   * would be in the next log.
+   */
+  closeOpen(s: Subscriber): void {
     if (this.sweeping !== undefined) {
       clearTimeout(this.sweeping)
       this.sweeping = undefined
     }
+    // (deleting from a Set while iterating it is safe)
+    for (const call of this.inFlight) if (call.owner === s || call.owner === null) call.logClosing()
     for (const watch of this.open) watch.expire(true)
+    // from now on nothing more is written to this log
+    s.open = false
   }
 
   buffered(): number {
@@ -710,6 +784,7 @@ class HubImpl implements Hub {
   readonly tool = <Args extends ReadonlyArray<unknown>, R>(name: string, fn: (...args: Args) => R) =>
     async (...args: Args): Promise<Awaited<R>> => {
       const { decisionId, span } = currentOrigin()
+      const owner = this.owner()
       let actual: ReadonlyArray<unknown> = args
       const runner = this.runner
       if (runner !== null) {
@@ -722,8 +797,30 @@ class HubImpl implements Hub {
             : [rewritten]
       }
       const started = performance.now()
-      const record = (outcome: Outcome, error?: string) =>
-        this.emit({ type: "tool_call", decisionId, span, payload: toolPayload(name, { args: actual }, outcome, performance.now() - started, error) })
+      let recorded = false
+      const write = (outcome: Outcome, error?: string) =>
+        this.queue({ type: "tool_call", decisionId, span, payload: toolPayload(name, { args: actual }, outcome, performance.now() - started, error) }, owner)
+      // the log closing while the tool runs records it there as pending
+      const flight: InFlight = {
+        owner,
+        logClosing: () => {
+          if (recorded) return
+          recorded = true
+          this.inFlight.delete(flight)
+          this.pendingAtClose++
+          write("pending")
+        }
+      }
+      this.inFlight.add(flight)
+      const record = (outcome: Outcome, error?: string) => {
+        this.inFlight.delete(flight)
+        if (recorded) {
+          this.lateResponses++
+          return
+        }
+        recorded = true
+        write(outcome, error)
+      }
       try {
         const result = await fn(...(actual as unknown as Args))
         record("success")
@@ -831,7 +928,7 @@ export const subscribe = (
             }
             return failed
           }
-    const subscriber: Subscriber = { wake: null, runner, drain }
+    const subscriber: Subscriber = { open: true, wake: null, runner, drain }
     if (!hub.subscribe(subscriber)) return yield* new CaptureInUse()
     const unreadBefore = hub.unread
     let closing = false
@@ -875,15 +972,18 @@ export const subscribe = (
     const fiber = yield* Effect.forkDaemon(loop)
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
-        // calls whose body is unread, or still being read, are recorded now: after this, nothing
-        // would write them to this log
-        hub.closeOpen()
+        // calls waiting for their response, or whose body is unread or still being read, are
+        // recorded now: after this, nothing more is written to this log, nor (being its calls)
+        // to any other
+        hub.closeOpen(subscriber)
         closing = true
         const wake = subscriber.wake
         subscriber.wake = null
         if (wake !== null) wake()
         yield* Fiber.await(fiber)
         hub.unsubscribe(subscriber)
+        // (the consumer took everything of this log; calls of no log that came in meanwhile wait
+        // for the next one)
         // said once, where an operator looks: the entries themselves say which calls
         const unread = hub.unread - unreadBefore
         if (unread > 0) {
@@ -1133,10 +1233,14 @@ class Copy implements Tally, BodyReader {
   private pick(): BodyReader {
     if (this.inner === null) {
       const kind = this.watch.headers?.get("content-type") ?? ""
-      this.inner = kind.includes("text/event-stream") ? eventReader(this.watch.call, this) : jsonReader(this.watch.call, this)
+      this.events = kind.includes("text/event-stream")
+      this.inner = this.events ? eventReader(this.watch.call, this) : jsonReader(this.watch.call, this)
     }
     return this.inner
   }
+
+  /** whether the body is read as server-sent events (else as JSON), once known */
+  private events = false
 
   push(chunk: Uint8Array): void {
     this.bytes += chunk.length
@@ -1174,6 +1278,10 @@ class Copy implements Tally, BodyReader {
       this.value = undefined
     }
     r.settle()
+    // a JSON body the app stopped reading before its end: the part read does not parse, and that
+    // is the app's cancel (judged an abort), not a provider's malformed answer. (A body read whole
+    // before the cancel parsed, and keeps what it said.)
+    if (!this.events && this.state !== ENDED && !this.done) this.failed = null
   }
 }
 
@@ -1188,10 +1296,12 @@ const LOG_CLOSED = "the log closed before the response was read to its end"
  * When it is recorded: when a copy is read to its end or fails; when it is cancelled and no other
  * copy can still be read; else, with nothing being read, when the hub's grace period is over
  * (`unread` if no copy was read at all) or the log closes (then a body still being read is
- * recorded with what was read so far).
+ * recorded with what was read so far, and a call whose response has not arrived as `pending`).
  */
-class Watch extends Copy {
+class Watch extends Copy implements InFlight {
   readonly type = "llm_call" as const
+  /** the log open when the call was made: it is recorded there or nowhere */
+  readonly owner: Subscriber | null
   /** the response's headers, once it arrived */
   headers: Headers | null = null
   /** when the response arrived */
@@ -1221,6 +1331,24 @@ class Watch extends Copy {
     readonly signal: AbortSignal | null
   ) {
     super()
+    this.owner = hub.owner()
+    hub.inFlight.add(this)
+  }
+
+  /** Its log closes before the response arrived: recorded as `pending` there. */
+  logClosing(): void {
+    this.finish("pending")
+  }
+
+  /**
+   * The response (or the failure) arrived: false when the call was recorded as `pending` when its
+   * log closed, and what came is left out of capture (counted).
+   */
+  landed(): boolean {
+    this.hub.inFlight.delete(this)
+    if (!this.recorded) return true
+    this.hub.lateResponses++
+    return false
   }
 
   /** The request's JSON, parsed when first asked for. */
@@ -1321,7 +1449,8 @@ class Watch extends Copy {
     this.ending = ending
     this.error = error
     this.source = source
-    // an unread call's latency: until its response arrived
+    // an unread call's latency: until its response arrived (a pending call's: until now, its log's
+    // closing)
     this.latencyMs = (ending === "unread" ? this.arrived : performance.now()) - this.started
     // a call may have no response to name the model: the request's (parsed only when the call
     // did not end normally; a response's model is read with its body, by the writer)
@@ -1330,7 +1459,7 @@ class Watch extends Copy {
     this.request = null
     this.body = undefined
     this.hub.closed(this, ending)
-    this.hub.queue(this)
+    this.hub.queue(this, this.owner)
   }
 
   /** The queued entry's payload, built by the writer. */
@@ -1519,7 +1648,10 @@ function captureFetch(hub: HubImpl, base: typeof globalThis.fetch): typeof globa
       const outbound: Outbound = { kind: "llm", provider: call.provider, model: watch.requestModel(), ...call.messagesOf(request), tool: null, arguments: null, decisionId: watch.decisionId }
       const exit = await runner(outbound)
       // a refusal: the interceptor recorded it; nothing leaves, nothing else is recorded
-      if (Exit.isFailure(exit)) return refusalResponse(Cause.squash(exit.cause))
+      if (Exit.isFailure(exit)) {
+        hub.inFlight.delete(watch)
+        return refusalResponse(Cause.squash(exit.cause))
+      }
       if (exit.value !== outbound && request !== null) {
         sendInit = { ...sendInit, method, body: JSON.stringify(call.withMessages(request, exit.value)) }
         if (input instanceof Request) sendInput = input.url
@@ -1531,9 +1663,11 @@ function captureFetch(hub: HubImpl, base: typeof globalThis.fetch): typeof globa
       response = await base(sendInput, sendInit)
     } catch (e) {
       // (a fetch that throws instead of rejecting lands here too)
-      watch.finish(signal?.aborted === true ? "aborted" : "failure", describeError(e))
+      if (watch.landed()) watch.finish(signal?.aborted === true ? "aborted" : "failure", describeError(e))
       throw e
     }
+    // its log closed meanwhile: recorded there as pending; the app gets the response, unwatched
+    if (!watch.landed()) return response
     if (!response.ok) {
       // never the error body: it can echo the request
       watch.finish("failure", `HTTP ${response.status}`)
