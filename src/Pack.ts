@@ -206,6 +206,74 @@ const nameOf = (fs: FileSystem.FileSystem, path: string): Effect.Effect<string> 
 const identity = (info: FileSystem.File.Info): string | undefined =>
   Option.isSome(info.ino) ? `${info.dev}:${info.ino.value}` : undefined
 
+/** A file type in plain words, for messages (`Directory` → `a directory`). */
+export const fileKind = (type: FileSystem.File.Type): string => {
+  switch (type) {
+    case "File":
+      return "a regular file"
+    case "Directory":
+      return "a directory"
+    case "SymbolicLink":
+      return "a symbolic link that leads to no file (a loop)"
+    case "CharacterDevice":
+      return "a character device"
+    case "BlockDevice":
+      return "a block device"
+    case "FIFO":
+      return "a named pipe (FIFO)"
+    case "Socket":
+      return "a socket"
+    default:
+      return "not a regular file"
+  }
+}
+
+/** Where a pack for `out` is written: the file it names, or where its symlinks lead. */
+interface Target {
+  /** the file to replace or create (symlinks followed, in its real directory) */
+  readonly path: string
+  /** `out` in its real directory (its own name, not followed) */
+  readonly named: string
+  /** whether `out` is a symlink (so `path` is elsewhere) */
+  readonly throughLink: boolean
+}
+
+/**
+ * Resolve `out` (`nameOf`) and refuse what a pack must not replace: anything that exists and is
+ * not a regular file. A rename over a device, FIFO or socket would swap the special file for a
+ * regular one (as root, `--out /dev/null` would break /dev/null for the whole machine), and one
+ * over a directory fails with a platform message; both are refused, naming what the target is.
+ * A symlink is followed, so the link stays and the file it leads to is replaced; a link that
+ * leads into no directory is refused.
+ */
+const resolveTarget = (fs: FileSystem.FileSystem, out: string): Effect.Effect<Target, ExportError> =>
+  Effect.gen(function* () {
+    const path = yield* nameOf(fs, out)
+    const named = yield* fs.realPath(dirname(out)).pipe(Effect.map((d) => join(d, basename(out))), Effect.orElseSucceed(() => resolve(out)))
+    // `outdir/` names the directory itself
+    const throughLink = path !== named && (yield* fs.readLink(out).pipe(Effect.isSuccess))
+    const refuse = (what: string) =>
+      new ExportError({
+        path: out,
+        reason: `${throughLink ? `${out} leads to ${path}, ${what}` : `${out} is ${what}`}; a pack is written to a regular file`
+      })
+    const info = yield* fs.stat(path).pipe(Effect.option)
+    if (Option.isSome(info)) {
+      if (info.value.type !== "File") return yield* refuse(fileKind(info.value.type))
+    } else {
+      // a link in a loop (stat fails, but the name exists)
+      const self = yield* fs.readLink(path).pipe(Effect.option)
+      if (Option.isSome(self)) return yield* refuse(fileKind("SymbolicLink"))
+      if (throughLink) {
+        const dir = yield* fs.stat(dirname(path)).pipe(Effect.option)
+        if (Option.isNone(dir) || dir.value.type !== "Directory") {
+          return yield* new ExportError({ path: out, reason: `${out} is a symbolic link to ${path}, in a directory that does not exist` })
+        }
+      }
+    }
+    return { path, named, throughLink }
+  })
+
 /**
  * Refuse a target that is the log at `log`, its lock file, or any other file its store keeps
  * beside it (lock markers, quarantine files), or a symbolic or hard link to one of them: writing a
@@ -214,12 +282,23 @@ const identity = (info: FileSystem.File.Info): string | undefined =>
  * (symlinks followed); a name that does not exist yet by where it leads, after resolving symlinked
  * directories, `.` and `..`, against the names the store uses beside the log.
  *
+ * The log may be known under other names (a hard link, a symlink): a target named like a file
+ * the store of a log `X` keeps (`X.lock`, `X.lock.tmp-*`, `X.lock.take-*`, `X.lock.stale-*`,
+ * `X.torn-*`) is refused when `X` exists in the target's real directory and is the same file as
+ * the log (device and inode): whichever name a writer opened the log by, its lock is not
+ * replaced.
+ *
+ * The target must also be a regular file or not exist: a device, FIFO, socket or directory is
+ * refused, naming what it is. A symlink is followed: the pack replaces (or creates) the file it
+ * leads to, the link is kept; a symlink leading into a directory that does not exist is refused.
+ *
  * @since 0.1.0
  * @category export
  */
 export const checkTarget = (log: string, out: string): Effect.Effect<void, ExportError, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
+    const resolved = yield* resolveTarget(fs, out)
     const refuse = (what: string, link: boolean) =>
       new ExportError({
         path: out,
@@ -232,13 +311,34 @@ export const checkTarget = (log: string, out: string): Effect.Effect<void, Expor
     const real = yield* fs.realPath(log).pipe(Effect.option)
     if (Option.isSome(real)) places.add(real.value)
     // 1. by name (where the target leads, through symlinks to files that may not exist yet)
-    const target = yield* nameOf(fs, out)
+    const target = resolved.path
     const throughLink = target !== (yield* realDir(out))
     for (const place of places) {
       const what = dirname(target) === dirname(place) ? ownedBy(place, basename(target)) : undefined
       if (what !== undefined) return yield* refuse(what, throughLink)
     }
-    // 2. by device and inode: links to the log or its files, wherever they are
+    // 2. by shape: a name the store of some `X` beside it would own, where `X` is the log under
+    // another name (the target's own name and where it leads)
+    const logInfo = yield* fs.stat(log).pipe(Effect.option)
+    const logId = Option.isSome(logInfo) ? identity(logInfo.value) : undefined
+    if (logId !== undefined) {
+      for (const candidate of new Set([resolved.named, target])) {
+        const dir = dirname(candidate)
+        const name = basename(candidate)
+        for (let i = 1; i < name.length; i++) {
+          const x = join(dir, name.slice(0, i))
+          if (!Store.ownedNames(x)(name)) continue
+          const other = yield* fs.stat(x).pipe(Effect.option)
+          if (Option.isSome(other) && identity(other.value) === logId) {
+            return yield* new ExportError({
+              path: out,
+              reason: `${out} is ${ownedBy(x, name)} of ${x}, which is the log ${log} under another name (the same file); write the pack somewhere else`
+            })
+          }
+        }
+      }
+    }
+    // 3. by device and inode: links to the log or its files, wherever they are
     const info = yield* fs.stat(out).pipe(Effect.option)
     if (Option.isNone(info)) return
     const mine = identity(info.value)
@@ -334,6 +434,8 @@ export const write = (
       return yield* new ExportError({ path: out, reason: `mode ${String(mode)} is not permission bits (0 to 0o777)` })
     }
     if (options.log !== undefined) yield* checkTarget(options.log, out)
+    // where the pack goes: `out`, or the file its symlinks lead to (the link is kept)
+    const dest = (yield* resolveTarget(fs, out)).path
 
     // 1. the log must verify (with the signer's key when it has one) before it is vouched for
     // (a bounded memory log starts after its evicted entries: verified from its first one on)
@@ -411,8 +513,8 @@ export const write = (
       mode ??
       (options.log === undefined ? undefined : Option.getOrUndefined(Option.map(yield* Effect.option(fs.stat(options.log)), (i) => i.mode & 0o666))) ??
       0o600
-    yield* removeStaleTemps(fs, out)
-    const tmp = tempName(out)
+    yield* removeStaleTemps(fs, dest)
+    const tmp = tempName(dest)
     // (what went wrong, not the temporary's name: the message names the target)
     const fail = (e: unknown) => new ExportError({ path: out, reason: plainReason(e) })
     const written = Effect.scoped(
@@ -451,9 +553,11 @@ export const write = (
       })
     )
     // a failed or interrupted export leaves no temporary behind
-    yield* Effect.zipRight(written, fs.rename(tmp, out).pipe(Effect.mapError(fail))).pipe(
+    // (checked again just before the rename: a special file put there meanwhile is not replaced)
+    const place = Effect.zipRight(resolveTarget(fs, out), fs.rename(tmp, dest).pipe(Effect.mapError(fail)))
+    yield* Effect.zipRight(written, place).pipe(
       Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.ignore(fs.remove(tmp))))
     )
-    yield* Effect.scoped(Effect.flatMap(fs.open(dirname(out), { flag: "r" }), (d) => d.sync)).pipe(Effect.ignore)
+    yield* Effect.scoped(Effect.flatMap(fs.open(dirname(dest), { flag: "r" }), (d) => d.sync)).pipe(Effect.ignore)
     return { path: out, entries, head: meta["head_hash"] as string, framework, controlsCovered, summary, signed, missing }
   })

@@ -9,14 +9,17 @@ import {
   chmodSync,
   existsSync,
   linkSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   statSync,
   symlinkSync,
   utimesSync,
   writeFileSync
 } from "node:fs"
+import { createServer } from "node:net"
 import { basename, join } from "node:path"
 import { NodeFileSystem } from "@effect/platform-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
@@ -429,5 +432,168 @@ describe("export: temporaries of an interrupted export", () => {
     )
     expect(tempsOf(out)).toEqual([])
     expect(existsSync(out)).toBe(false)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// The lock of the log under another name (a hard or symbolic link to the log given as LOG)
+
+/** `Pack.checkTarget(log, out)` through the real file system: the error, or undefined. */
+const checked = (log: string, out: string) =>
+  Effect.runPromise(Effect.flip(Pack.checkTarget(log, out)).pipe(Effect.option, Effect.provide(NodeFileSystem.layer))).then((o) =>
+    o._tag === "Some" ? o.value : undefined
+  )
+
+describe("export: the files of the log under another name are refused", () => {
+  it("a hard link to a held log given as LOG, --out the log's real lock (and its markers) is refused", async () => {
+    const dir = freshDir()
+    mkdirSync(join(dir, "logs"))
+    const log = join(dir, "logs", "a.jsonl")
+    await writeLog(log)
+    const hard = join(dir, "hard.jsonl")
+    linkSync(log, hard)
+    const link = join(dir, "link.jsonl")
+    symlinkSync(log, link)
+    const lock = Store.lockPath(log)
+    await whileOpen(log, () =>
+      Effect.promise(async () => {
+        const lockBefore = readFileSync(lock)
+        for (const given of [hard, link]) {
+          for (const out of [lock, `${lock}.take-0123abcd`, `${lock}.tmp-1-2`, `${lock}.stale-4242-0123`, `${log}.torn-2099-01-01`]) {
+            const r = exportCli(given, out)
+            expect(r.code, `${given} → ${out}: ${r.stderr}`).toBe(2)
+            expect(r.stderr).toMatch(/^error: .*a\.jsonl/)
+            const e = await checked(given, out)
+            expect(e?._tag, out).toBe("ExportError")
+          }
+        }
+        expect(readFileSync(lock)).toEqual(lockBefore)
+        expect(readdirSync(join(dir, "logs")).sort()).toEqual(["a.jsonl", "a.jsonl.lock"])
+      })
+    )
+  })
+
+  it("another name of the log in the target's directory: its lock's name is refused too", async () => {
+    const dir = freshDir()
+    mkdirSync(join(dir, "logs"))
+    mkdirSync(join(dir, "other"))
+    const log = join(dir, "logs", "a.jsonl")
+    await writeLog(log)
+    linkSync(log, join(dir, "other", "b.jsonl"))
+    symlinkSync(log, join(dir, "other", "c.jsonl"))
+    for (const out of [join(dir, "other", "b.jsonl.lock"), join(dir, "other", "c.jsonl.lock"), join(dir, "other", "b.jsonl.torn-x")]) {
+      const e = await checked(log, out)
+      expect(e?._tag, out).toBe("ExportError")
+      expect(existsSync(out)).toBe(false)
+    }
+    // a lock's name of some other log, beside a file that is not this log, is fine
+    writeFileSync(join(dir, "other", "d.jsonl"), "")
+    expect(await checked(log, join(dir, "other", "d.jsonl.lock"))).toBeUndefined()
+    expect(await checked(log, join(dir, "other", "e.jsonl.lock"))).toBeUndefined()
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Targets that are not regular files
+
+const listen = (path: string) =>
+  new Promise<import("node:net").Server>((res, rej) => {
+    const s = createServer()
+    s.on("error", rej)
+    s.listen(path, () => res(s))
+  })
+
+describe("export: a target that is not a regular file", () => {
+  it("a FIFO, a directory (with or without a slash) and a socket are refused, exit 2, and left as they were", async () => {
+    const dir = freshDir()
+    const log = join(dir, "audit.jsonl")
+    await writeLog(log)
+    const fifo = join(dir, "fifo")
+    expect(spawnSync("mkfifo", [fifo]).status).toBe(0)
+    const sub = join(dir, "outdir")
+    mkdirSync(sub)
+    const sock = join(dir, "sock")
+    const server = await listen(sock)
+    try {
+      const cases: ReadonlyArray<readonly [string, RegExp, (p: string) => boolean]> = [
+        [fifo, /is a named pipe \(FIFO\)/, (p) => lstatSync(p).isFIFO()],
+        [sub, /is a directory/, (p) => lstatSync(p).isDirectory()],
+        [`${sub}/`, /is a directory/, (p) => lstatSync(p).isDirectory()],
+        [sock, /is a socket/, (p) => lstatSync(p).isSocket()]
+      ]
+      for (const [out, said, still] of cases) {
+        const r = exportCli(log, out)
+        expect(r.code, `${out}: ${r.stderr}`).toBe(2)
+        expect(r.stderr, out).toMatch(new RegExp(`^error: .*${said.source}`))
+        expect(r.stderr).toMatch(/usage: acttrace export/)
+        expect(still(out), out).toBe(true)
+        const e = await checked(log, out)
+        expect(e?.message, out).toMatch(said)
+      }
+      expect(readdirSync(sub)).toEqual([])
+      expect(readdirSync(dir).filter((n) => n.includes(".tmp-"))).toEqual([])
+      // a memory log's export (no log file to check against) refuses them too
+      const lib = await Effect.runPromise(
+        Effect.gen(function* () {
+          const l = yield* AuditLog.AuditLog
+          yield* l.append("decision_record", { x: 1 })
+          return yield* Effect.either(l.export(fifo))
+        }).pipe(Effect.provide(memoryLog), Effect.scoped)
+      )
+      expect(Either.isLeft(lib) && lib.left.message).toMatch(/is a named pipe \(FIFO\)/)
+      expect(lstatSync(fifo).isFIFO()).toBe(true)
+    } finally {
+      server.close()
+    }
+  })
+
+  it("a character device is refused before anything is written (checked, never exported to)", async () => {
+    const dir = freshDir()
+    const log = join(dir, "audit.jsonl")
+    await writeLog(log)
+    expect(statSync("/dev/null").isCharacterDevice()).toBe(true)
+    expect((await checked(log, "/dev/null"))?.message).toMatch(/\/dev\/null is a character device/)
+    symlinkSync("/dev/null", join(dir, "null-link"))
+    expect((await checked(log, join(dir, "null-link")))?.message).toMatch(/null-link leads to \/dev\/null, a character device/)
+  })
+
+  it("a symlink is written where it leads, and kept; one to a FIFO is refused", async () => {
+    const dir = freshDir()
+    const log = join(dir, "audit.jsonl")
+    await writeLog(log)
+    mkdirSync(join(dir, "packs"))
+    const real = join(dir, "packs", "cur.jsonl")
+    writeFileSync(real, "an older pack\n")
+    const cur = join(dir, "cur")
+    symlinkSync("packs/cur.jsonl", cur)
+    const r = exportCli(log, cur)
+    expect(r.code, r.stderr).toBe(0)
+    expect(lstatSync(cur).isSymbolicLink()).toBe(true)
+    expect(readlinkSync(cur)).toBe("packs/cur.jsonl")
+    expect(Either.isRight((await verifyFile(real, { key })).result)).toBe(true)
+    expect(readdirSync(join(dir, "packs"))).toEqual(["cur.jsonl"])
+    // a dangling link into an existing directory: the pack is created where it points
+    const next = join(dir, "next")
+    symlinkSync("packs/next.jsonl", next)
+    expect(exportCli(log, next).code).toBe(0)
+    expect(lstatSync(next).isSymbolicLink()).toBe(true)
+    expect(Either.isRight((await verifyFile(join(dir, "packs", "next.jsonl"), { key })).result)).toBe(true)
+    // a dangling link into no directory: refused, the link kept
+    const nowhere = join(dir, "nowhere")
+    symlinkSync("no-such-dir/p.jsonl", nowhere)
+    const n = exportCli(log, nowhere)
+    expect(n.code).not.toBe(0)
+    expect(n.stderr).toMatch(/no-such-dir/)
+    expect(lstatSync(nowhere).isSymbolicLink()).toBe(true)
+    // a link to a FIFO (as /dev/stdout may be): refused, link and FIFO kept
+    const fifo = join(dir, "fifo")
+    expect(spawnSync("mkfifo", [fifo]).status).toBe(0)
+    const out = join(dir, "stdout")
+    symlinkSync(fifo, out)
+    const f = exportCli(log, out)
+    expect(f.code, f.stderr).toBe(2)
+    expect(f.stderr).toMatch(/leads to .*fifo, a named pipe \(FIFO\)/)
+    expect(lstatSync(out).isSymbolicLink()).toBe(true)
+    expect(lstatSync(fifo).isFIFO()).toBe(true)
   })
 })
