@@ -471,6 +471,31 @@ const plainOf = (v: Canonical.Json): unknown => {
   return v
 }
 
+/**
+ * The deepest nesting accepted in a pack header, counting the `_meta` object itself as level 1
+ * (FORMAT A.4 needs 3: `_meta.summary.flags_by_action`). A deeper `_meta` is `MalformedLine`:
+ * checking a header must never depend on how much call stack is left, and no real header comes
+ * near this. Entries' payloads and rows' `controls` have no such limit (they are read without
+ * recursion).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const MAX_META_DEPTH = 64
+
+/** Whether `v` nests deeper than `max` levels (itself level 1). Iterative: any depth is measured. */
+const deeperThan = (v: Canonical.Json, max: number): boolean => {
+  const stack: Array<[Canonical.Json, number]> = [[v, 1]]
+  while (stack.length > 0) {
+    const [x, depth] = stack.pop()!
+    if (x === null || typeof x !== "object" || x instanceof Canonical.Num) continue
+    if (depth > max) return true
+    const children = Array.isArray(x) ? x : Object.values(x)
+    for (const c of children) if (c !== null && typeof c === "object" && !(c instanceof Canonical.Num)) stack.push([c, depth + 1])
+  }
+  return false
+}
+
 interface MetaParsed {
   readonly value: Entry.Meta
   readonly signedBody: string
@@ -484,6 +509,8 @@ const metaOf = (text: string, line: number): Either.Either<MetaParsed, Malformed
   // Canonical.parse builds objects without a prototype and refuses duplicate keys at any depth
   const parsed = Canonical.parse(text)
   if (Either.isLeft(parsed)) return malformed(`_meta: ${parsed.left.message}`)
+  // before anything that walks the value recursively (plainOf, the Schema decode)
+  if (deeperThan(parsed.right, MAX_META_DEPTH)) return malformed(`_meta is nested more than ${MAX_META_DEPTH} levels deep (MAX_META_DEPTH)`)
   const json = parsed.right as { readonly [k: string]: Canonical.Json }
   const members = Object.keys(json)
   const decoded = Schema.decodeUnknownEither(Entry.Meta)(plainOf(json))
@@ -540,13 +567,25 @@ export const step = (state: State, bytes: Uint8Array): Either.Either<State, Veri
  * return the next state or the error itself: no Either per line on the hot path.
  */
 const stepAt = (state: State, src: Buffer, start: number, end: number, utf8: boolean): State | VerifyError => {
-  const next = stepLine(state, src, start, end, utf8)
-  // in a pack, the first entry and (when sealed) every row's controls matter to the header checks
-  if (next instanceof StateImpl && next.entries > state.entries && Option.isSome(next.meta) && (state.entries === 0 || state.config.seal !== undefined)) {
-    packRow(state.config, src.toString("utf8", start, end), state.entries === 0)
+  try {
+    const next = stepLine(state, src, start, end, utf8)
+    // in a pack, the first entry and (when sealed) every row's controls matter to the header checks
+    if (next instanceof StateImpl && next.entries > state.entries && Option.isSome(next.meta) && (state.entries === 0 || state.config.seal !== undefined)) {
+      packRow(state.config, src.toString("utf8", start, end), state.entries === 0)
+    }
+    return next
+  } catch (e) {
+    // A safety net: every known input is a verdict without this, but a line that still exhausts
+    // the call stack or a string's length must be one too, never an exception past the Either.
+    if (e instanceof RangeError) return beyondLimits(state.line + 1, e)
+    throw e
   }
-  return next
 }
+
+/** A line that hit a limit of the engine (call stack, string length) while it was checked. */
+const beyondLimits = (line: number, e: RangeError): MalformedLine =>
+  // built without the Schema's validation, which needs call stack that may be what ran out
+  new MalformedLine({ line, seq: null, reason: `the line could not be checked within this verifier's limits (${e.message})` }, true)
 
 /** The header checks' part of a pack row: the producer of its first entry, its controls. */
 const packRow = (config: Config, text: string, first: boolean): void => {
@@ -642,6 +681,7 @@ const stepGeneral = (state0: State, src: Buffer, start: number, end: number, lin
       return new MalformedLine({ line, seq: null, reason: `${failure.reason} (byte ${failure.position - start + 1})` })
     }
     if (failure instanceof LineError) return new MalformedLine({ line, seq: null, reason: failure.reason })
+    if (failure instanceof RangeError) return beyondLimits(line, failure)
     return new MalformedLine({ line, seq: null, reason: String(failure) })
   }
 
@@ -1090,7 +1130,14 @@ const driveState = <E, R>(
       Stream.runForEachChunk((chunk) =>
         Effect.suspend(() => {
           for (const c of Chunk.toReadonlyArray(chunk)) {
-            const err = splitter.push(c)
+            let err: VerifyError | undefined
+            try {
+              err = splitter.push(c)
+            } catch (e) {
+              // the batched paths step lines outside `stepAt`: the same safety net (see there)
+              if (!(e instanceof RangeError)) throw e
+              err = beyondLimits(splitter.state.line + 1, e)
+            }
             if (err !== undefined) return Effect.fail(new Stop(err))
           }
           return Effect.void

@@ -8,6 +8,7 @@ import { spawn, spawnSync } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
+import { pathToFileURL } from "node:url"
 import { NodeFileSystem } from "@effect/platform-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -197,5 +198,74 @@ describe("Unreadable says what went wrong in plain words", () => {
       const t = cli(["verify", path])
       expect(t.stdout.trim(), path).toBe(out.error.message)
     }
+  })
+})
+
+describe("a _meta nested beyond the limit is a verdict, never a crash", () => {
+  it("5,000 levels (about 10 KB): MalformedLine, exit 1, and one JSON object under --json", () => {
+    const deep = "[".repeat(5_000) + "]".repeat(5_000)
+    const path = fresh("deep.jsonl")
+    writeFileSync(path, packText.replace('"summary": {}', `"summary": {"deep": ${deep}}`))
+    for (const args of [["--key", KEY], []]) {
+      const r = cli(["verify", "--json", ...args, path])
+      expect(r.stderr).toBe("")
+      expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, entries: 0, error: { _tag: "MalformedLine", line: 1, seq: null } })
+      expect((JSON.parse(r.stdout) as { error: { message: string } }).error.message).toMatch(/more than 64 levels deep/)
+      expect(r.code).toBe(1)
+      const t = cli(["verify", ...args, path])
+      expect(t.stdout).toMatch(/^MalformedLine at line 1: _meta is nested more than 64 levels deep/)
+      expect(t.code).toBe(1)
+    }
+  })
+})
+
+describe("a safety net: a line that exhausts the call stack is MalformedLine, never a throw past step", () => {
+  it("step called ever deeper, in a fresh process, until the stack runs out inside it", () => {
+    // A fresh process, so that the engine runs the verifier as it does the first time (in this
+    // test process other tests have already made its code use the stack differently). The
+    // header is within the depth limit (60 levels): only the caller's deep stack makes it fail.
+    const script = `${fresh("dive")}.mjs`
+    writeFileSync(
+      script,
+      `
+Error.stackTraceLimit = 200
+const V = await import(${JSON.stringify(pathToFileURL(join(ROOT, "dist", "Verify.js")).href)})
+const F = await import(${JSON.stringify(pathToFileURL(join(ROOT, "dist", "internal", "fixtures.js")).href)})
+const c = F.chain(F.mixed(3), { key: "k" })
+const deep = "[".repeat(60) + "]".repeat(60)
+const meta = Buffer.from(F.metaLine({ system: "s", riskTier: "high", head: c.head, entries: 3, key: "k" }).replace('"summary": {}', '"summary": {"deep": ' + deep + '}'))
+const s0 = V.initial({ key: F.keyOf("k") })
+const outcomes = []
+const dive = (n) => {
+  try { dive(n + 1) } catch {}
+  try {
+    const r = V.step(s0, meta)
+    outcomes[n] = r._tag === "Right" ? "ok" : r.left._tag + ": " + r.left.reason
+  } catch (e) {
+    outcomes[n] = e
+  }
+}
+dive(0)
+// a throw is allowed only where the stack left no room to report: no frame of the checking itself
+// (only this script, step and its net making the error, Effect's class constructors)
+const reporting = /^\\s+at (dive|Module\\.step|step|stepAt|asBuffer|beyondLimits|new MalformedLine|(new )?\\S+ \\(.*node_modules\\/effect\\/)/
+const kinds = {}
+for (const o of outcomes) {
+  const k = o instanceof Error
+    ? (o.stack.split("\\n").slice(1).every((f) => reporting.test(f)) ? "no room" : "escaped: " + o.stack.split("\\n").slice(0, 6).join(" | "))
+    : String(o)
+  kinds[k] = (kinds[k] ?? 0) + 1
+}
+console.log(JSON.stringify(kinds))
+`
+    )
+    const r = spawnSync(process.execPath, ["--stack-size=300", script], { encoding: "utf8", timeout: 120_000 })
+    expect(r.stderr).toBe("")
+    const kinds = JSON.parse(r.stdout) as Record<string, number>
+    expect(Object.keys(kinds).filter((k) => k.startsWith("escaped"))).toEqual([])
+    expect(kinds["ok"]).toBeGreaterThan(100)
+    // the net was reached, and said what happened
+    const net = Object.keys(kinds).filter((k) => k.startsWith("MalformedLine"))
+    expect(net).toEqual(["MalformedLine: the line could not be checked within this verifier's limits (Maximum call stack size exceeded)"])
   })
 })

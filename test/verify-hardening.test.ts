@@ -420,3 +420,75 @@ describe("a line longer than maxLineBytes is MalformedLine naming the limit", ()
     expect(pulled).toBeLessThanOrEqual((1 << 20) + (1 << 16))
   })
 })
+
+// ---------------------------------------------------------------------------------------------
+// Deep nesting
+
+describe("nesting: a _meta deeper than MAX_META_DEPTH is MalformedLine, and nothing deep throws", () => {
+  /** `depth` arrays, one inside the other: `[[[…]]]`. */
+  const arrays = (depth: number) => "[".repeat(depth) + "]".repeat(depth)
+  /** `depth` objects, one inside the other: `{"a":{"a":{…}}}`. */
+  const objects = (depth: number) => '{"a":'.repeat(depth - 1) + "{}" + "}".repeat(depth - 1)
+  const c = F.chain(F.mixed(5), { key: KEY, layout: "reference" })
+  const pack = [F.metaLine({ system: "s", riskTier: "high", head: c.head, entries: 5, key: KEY }), ...c.lines].join("\n") + "\n"
+  const inSummary = (text: string, value: string) =>
+    withMeta(text, (l) => (l.includes('"summary": {}') ? l.replace('"summary": {}', `"summary": {"deep": ${value}}`) : l.replace('"summary":{', `"summary":{"deep":${value},`)))
+
+  it("the limit is 64 levels, counting _meta itself as the first", () => {
+    expect(Verify.MAX_META_DEPTH).toBe(64)
+  })
+
+  it("5,000 and 100,000 levels in summary, in an unknown member and in the seal: MalformedLine naming the limit, with and without the key", async () => {
+    const wrong: Array<string> = []
+    for (const depth of [5_000, 100_000]) {
+      for (const deep of [arrays(depth), objects(depth)]) {
+        const cases: Array<[string, string]> = [
+          ["summary, sealed", inSummary(sealed, deep)],
+          ["summary, reference", inSummary(pack, deep)],
+          ["unknown member", withMeta(pack, addLast(`"x": ${deep}`))],
+          ["seal", withMeta(sealed, (l) => l.replace('"seal":{', `"seal":{"deep":${deep},`))],
+          ["controls_covered", withMeta(sealed, (l) => l.replace(/"controls_covered":\[/, `"controls_covered":[${deep},`))]
+        ]
+        for (const [label, text] of cases) {
+          for (const options of [{ key }, {}]) {
+            let verdict: string
+            try {
+              verdict = await check(text, options)
+            } catch (e) {
+              verdict = `threw ${String(e).slice(0, 120)}`
+            }
+            if (!/^MalformedLine: MalformedLine at line 1: _meta is nested more than 64 levels deep/.test(verdict)) {
+              wrong.push(`${label} ${depth}${"key" in options ? " (key)" : ""} -> ${verdict.slice(0, 200)}`)
+            }
+          }
+        }
+      }
+    }
+    expect(wrong).toEqual([])
+  })
+
+  it("exactly at the limit the header is judged as before; one level more is malformed", async () => {
+    // _meta is level 1, summary level 2, so the innermost of 62 arrays is level 64
+    expect(await check(inSummary(pack, arrays(62)), {})).toBe("ok unsigned-header")
+    expect(await check(inSummary(pack, arrays(62)), { key })).toBe("ok signed-header")
+    // the seal covers the summary: the edit is found
+    expect(await check(inSummary(sealed, arrays(62)), { key })).toMatch(/^HeaderInvalid: /)
+    expect(await check(inSummary(pack, arrays(63)), {})).toMatch(/^MalformedLine: MalformedLine at line 1: _meta is nested more than 64 levels deep \(MAX_META_DEPTH\)/)
+    expect(await check(inSummary(pack, objects(63)), { key })).toMatch(/^MalformedLine: .*more than 64 levels/)
+  })
+
+  it("deep payloads and controls still verify: the limit is the header's only", async () => {
+    for (const depth of [5_000, 100_000]) {
+      const specs = [...F.mixed(3), { type: "tool_call", payload: { decision_id: null, name: "deep", arguments: { a: JSON.parse(arrays(depth)) as unknown, o: JSON.parse(objects(depth)) as unknown } } }]
+      const deepChain = F.chain(specs, { key: KEY })
+      expect(await check(deepChain.lines.join("\n") + "\n", { key }), `payload ${depth}`).toBe("ok none")
+      expect(await check(deepChain.lines.join("\n") + "\n", { key, fastPath: false }), `payload ${depth}, general reader`).toBe("ok none")
+      // controls are not hashed: deep controls on a row of an unsealed pack verify
+      const withControls = pack.split("\n").map((l, i) => (i === 2 ? l.replace(/\}$/, `, "controls": ${arrays(depth)}}`) : l)).join("\n")
+      expect(await check(withControls, { key }), `controls ${depth}`).toBe("ok signed-header")
+      // in a sealed pack the seal's digest covers each row's controls: changed ones are found
+      const sealedControls = sealed.split("\n").map((l, i) => (i === 2 ? l.replace(/"controls":\[/, `"controls":[${arrays(depth)},`) : l)).join("\n")
+      expect(await check(sealedControls, { key }), `sealed controls ${depth}`).toMatch(/^HeaderInvalid: .*controls/)
+    }
+  })
+})
