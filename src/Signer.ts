@@ -14,7 +14,8 @@ import { sha256Hex } from "./Hash.js"
 import { equalConstantTime, FastHmac, keyBytesOf } from "./internal/hmac.js"
 
 /**
- * A key that cannot be used: empty, or not text.
+ * A key that cannot be used: empty, not text (a lone surrogate), or holding U+FFFD (the mark of
+ * bytes that were not UTF-8, decoded lossily).
  *
  * @since 0.1.0
  * @category errors
@@ -75,8 +76,9 @@ export const hmacKeyId = (key: Redacted.Redacted<string>): string =>
   sha256Hex(Redacted.value(key)).slice(0, 16)
 
 /**
- * An HMAC-SHA256 signer for a passphrase (its UTF-8 bytes are the key). Fails on an empty key or
- * one holding a lone surrogate (it has no UTF-8 form).
+ * An HMAC-SHA256 signer for a passphrase (its UTF-8 bytes are the key). Fails on an empty key,
+ * one holding a lone surrogate (it has no UTF-8 form), or one holding U+FFFD (what a lossy
+ * decoding leaves of bytes that are not UTF-8; read key files as bytes and check them).
  *
  * @since 0.1.0
  * @category constructors
@@ -86,6 +88,17 @@ export const makeHmac = (key: Redacted.Redacted<string>): Effect.Effect<SignerSe
     const text = Redacted.value(key)
     if (text.length === 0) return Effect.fail(new InvalidKey({ reason: "the key is empty" }))
     if (!text.isWellFormed()) return Effect.fail(new InvalidKey({ reason: "the key is not valid text (lone surrogate)" }))
+    // The key arrives as text: whatever read it (the environment, a Config file tree, a file read
+    // as a string) has turned each byte that is not UTF-8 into U+FFFD, so different keys become
+    // one. Only the mark is left to see, and a key holding it is refused (FORMAT A.3: the key is
+    // the UTF-8 bytes of a passphrase).
+    if (text.includes("\ufffd")) {
+      return Effect.fail(
+        new InvalidKey({
+          reason: "the key holds U+FFFD (the replacement character), which is what bytes that are not UTF-8 become when read as text: it cannot be told from other keys; use a key of UTF-8 text"
+        })
+      )
+    }
     // the key is held only in the closures of `mac` (see FastHmac); the service's one reference to
     // it is the Redacted `key`
     const bytes = keyBytesOf(text)

@@ -1,6 +1,12 @@
 import { createHmac, createHash } from "node:crypto"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { NodeContext } from "@effect/platform-node"
+import * as PlatformConfigProvider from "@effect/platform/PlatformConfigProvider"
 import { describe, expect, it, layer } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as fc from "effect/FastCheck"
@@ -63,4 +69,40 @@ describe("Signer", () => {
       expect(lone._tag).toBe("InvalidKey")
       expect(String(Redacted.make("secret"))).not.toContain("secret")
     }))
+
+  it.effect("a key holding U+FFFD (what bytes that are not UTF-8 become when decoded) is InvalidKey", () =>
+    Effect.gen(function*() {
+      for (const k of ["k\ufffd\ufffd", "\ufffd", "pass\ufffdword"]) {
+        const e = yield* Effect.flip(Signer.makeHmac(Redacted.make(k)))
+        expect(e._tag).toBe("InvalidKey")
+        expect(e.message).toMatch(/^invalid signing key: the key holds U\+FFFD/)
+      }
+    }))
+
+  it.effect("layerHmacConfig over key files (a Config file tree): bytes that are not UTF-8 are InvalidKey, not a lossy key", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "acttrace-signer-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+      const fromFiles = (bytes: Buffer) =>
+        Effect.gen(function*() {
+          writeFileSync(join(dir, "ACTTRACE_KEY"), bytes)
+          return yield* Effect.exit(Layer.build(Signer.layerHmacConfig()).pipe(
+            Effect.provide(PlatformConfigProvider.layerFileTree({ rootDirectory: dir })),
+            Effect.provide(NodeContext.layer)
+          ))
+        })
+      // the secret file of a container, with bytes that are not UTF-8 (each would read as U+FFFD)
+      for (const bytes of [Buffer.from([0x6b, 0xff, 0xfe]), Buffer.from([0x6b, 0x80, 0x81])]) {
+        const exit = yield* fromFiles(bytes)
+        expect(Exit.isFailure(exit)).toBe(true)
+        if (Exit.isFailure(exit)) expect(String(exit.cause)).toContain("InvalidKey")
+      }
+      // a UTF-8 key file signs with its text
+      const ok = yield* fromFiles(Buffer.from("clé ☕\n"))
+      expect(Exit.isSuccess(ok)).toBe(true)
+      if (Exit.isSuccess(ok)) {
+        const s = Context.get(ok.value, Signer.Signer)
+        expect(s.sign("0".repeat(64))).toBe(createHmac("sha256", "clé ☕").update("0".repeat(64)).digest("hex"))
+      }
+    }).pipe(Effect.scoped))
 })

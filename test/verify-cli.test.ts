@@ -269,3 +269,61 @@ console.log(JSON.stringify(kinds))
     expect(net).toEqual(["MalformedLine: the line could not be checked within this verifier's limits (Maximum call stack size exceeded)"])
   })
 })
+
+describe("a key that is not UTF-8 text is refused, never decoded lossily", () => {
+  // two different byte strings that a lossy decoding turns into the same text, "k\ufffd\ufffd"
+  const kA = fresh("kA")
+  const kB = fresh("kB")
+  writeFileSync(kA, Buffer.from([0x6b, 0xff, 0xfe]))
+  writeFileSync(kB, Buffer.from([0x6b, 0x80, 0x81]))
+  const lossy = "k\ufffd\ufffd"
+  const signed = F.chain(F.mixed(5), { key: lossy })
+  const lossyPack = fresh("lossy.jsonl")
+  writeFileSync(lossyPack, [F.metaLine({ system: "s", riskTier: "high", head: signed.head, entries: 5, key: lossy }), ...signed.lines].join("\n") + "\n")
+
+  it("--key-file: a usage error (exit 2) naming the file, for verify, export and demo", () => {
+    for (const file of [kA, kB]) {
+      const v = cli(["verify", "--json", "--key-file", file, lossyPack])
+      expect(v.stdout).toBe("")
+      expect(v.stderr).toContain(`error: key file ${file} is not UTF-8 text (byte 2 is not part of a UTF-8 character)`)
+      expect(v.code).toBe(2)
+    }
+    const e = cli(["export", lossyPack, "--out", fresh("out.jsonl"), "--key-file", kA])
+    expect(e.stderr).toContain(`key file ${kA} is not UTF-8 text`)
+    expect(e.code).toBe(2)
+    const d = cli(["demo", "--out", fresh("demo"), "--key-file", kB])
+    expect(d.stderr).toContain(`key file ${kB} is not UTF-8 text`)
+    expect(d.code).toBe(2)
+  })
+
+  it("a key holding U+FFFD, the mark of a lossy decoding, is refused from every source", () => {
+    // a file holding U+FFFD as valid UTF-8, the environment (decoded lossily by Node), --key
+    const literal = fresh("k-fffd")
+    writeFileSync(literal, `${lossy}\n`)
+    const f = cli(["verify", "--key-file", literal, lossyPack])
+    expect(f.stderr).toContain(`error: the key in key file ${literal} holds U+FFFD`)
+    expect(f.code).toBe(2)
+    const viaEnv = spawnSync("sh", ["-c", `ACTTRACE_KEY="$(printf 'k\\377\\376')" exec "$0" "$@"`, process.execPath, BIN, "verify", lossyPack], { encoding: "utf8" })
+    expect(viaEnv.stderr).toContain("error: the key in ACTTRACE_KEY holds U+FFFD")
+    expect(viaEnv.status).toBe(2)
+    const k = cli(["verify", "--key", lossy, lossyPack])
+    expect(k.stderr).toContain("error: the key in --key holds U+FFFD")
+    expect(k.code).toBe(2)
+  })
+
+  it("a UTF-8 key file verifies as before, its one trailing newline ignored", () => {
+    const good = fresh("k-good")
+    writeFileSync(good, `${KEY}\n`)
+    const path = fresh("good.jsonl")
+    writeFileSync(path, packText)
+    const r = cli(["verify", "--json", "--key-file", good, path])
+    expect(JSON.parse(r.stdout)).toEqual(okJson)
+    expect(r.code).toBe(0)
+    const accented = fresh("k-accented")
+    writeFileSync(accented, "clé ☕ 😀")
+    const s = F.chain(F.mixed(3), { key: "clé ☕ 😀" })
+    const p2 = fresh("accented.jsonl")
+    writeFileSync(p2, s.lines.join("\n") + "\n")
+    expect(cli(["verify", "--key-file", accented, p2]).code).toBe(0)
+  })
+})

@@ -7,6 +7,7 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as FileSystem from "@effect/platform/FileSystem"
+import { isUtf8 } from "node:buffer"
 import { createPublicKey } from "node:crypto"
 import { availableParallelism } from "node:os"
 import * as Console from "effect/Console"
@@ -56,14 +57,33 @@ const usage = (reason: string, text: string = VERIFY_USAGE) => new UsageError({ 
 /** A failure of the job itself (not of how it was called): the message, exit code 1. */
 let failureCode: ExitCode | undefined
 
+/** Where the first byte that is not part of a UTF-8 character sits (0-based); -1 when all are. */
+const firstNonUtf8 = (b: Uint8Array): number => {
+  for (let i = 0; i < b.length;) {
+    const c = b[i]!
+    const n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0
+    // isUtf8 of the one sequence also refuses overlong forms and surrogates
+    if (n === 0 || i + n > b.length || !isUtf8(b.subarray(i, i + n))) return i
+    i += n
+  }
+  return -1
+}
+
+/**
+ * The passphrase in a key file. FORMAT A.3: the key is the UTF-8 bytes of the passphrase, so the
+ * file is read as bytes and must be UTF-8 text: decoding other bytes would turn each into U+FFFD,
+ * and two different keys into one.
+ */
 const readKeyFile = (path: string, usageText: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const text = yield* fs.readFileString(path).pipe(
+    const bytes = yield* fs.readFile(path).pipe(
       Effect.mapError((e) => usage(`cannot read key file ${path}: ${plainReason(e)}`, usageText))
     )
+    const bad = firstNonUtf8(bytes)
+    if (bad >= 0) return yield* usage(`key file ${path} is not UTF-8 text (byte ${bad + 1} is not part of a UTF-8 character); the key is the UTF-8 bytes of a passphrase`, usageText)
     // one trailing newline is how editors save a file; it is not part of the key
-    return text.replace(/\r?\n$/, "")
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8").replace(/\r?\n$/, "")
   })
 
 /**
@@ -80,15 +100,27 @@ const resolveKey = (key: Option.Option<Redacted.Redacted<string>>, keyFile: Opti
     if (Option.isSome(key) && Option.isSome(keyFile)) return yield* usage("give --key-file or --key, not both", usageText)
     if (Option.isSome(key) && process.stdin.isTTY === true) yield* Console.error(KEY_WARNING)
     let text: string | undefined
+    let source = "--key"
     if (Option.isSome(key)) text = Redacted.value(key.value)
-    else if (Option.isSome(keyFile)) text = yield* readKeyFile(keyFile.value, usageText)
-    else {
+    else if (Option.isSome(keyFile)) {
+      text = yield* readKeyFile(keyFile.value, usageText)
+      source = `key file ${keyFile.value}`
+    } else {
       const env = process.env["ACTTRACE_KEY"]
       if (env !== undefined && env !== "") text = env
+      source = "ACTTRACE_KEY"
     }
     if (text === undefined) return undefined
     if (text.length === 0) return yield* usage("the key is empty", usageText)
     if (!text.isWellFormed()) return yield* usage("the key is not valid text", usageText)
+    // Node decodes the environment and the command line lossily: bytes that are not UTF-8 arrive
+    // as U+FFFD, so such a key cannot be told from others (Signer.makeHmac refuses it too)
+    if (text.includes("\ufffd")) {
+      return yield* usage(
+        `the key in ${source} holds U+FFFD (the replacement character), which is what bytes that are not UTF-8 become: it cannot be told from other keys; use a key of UTF-8 text`,
+        usageText
+      )
+    }
     return Redacted.make(text)
   })
 
