@@ -4,6 +4,7 @@
  */
 import { spawn, spawnSync } from "node:child_process"
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { hostname } from "node:os"
 import { join } from "node:path"
 import { NodeFileSystem } from "@effect/platform-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
@@ -233,5 +234,91 @@ describe("errors are one plain line (item 15)", () => {
     const r = cli(["export", g, "--out", join(tmp.dir, "g.pack.jsonl")])
     expect(r.code).toBe(1)
     plainError(r.stderr, false)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+
+const ESC = "\u001b"
+
+describe("help is plain text off a terminal, or with NO_COLOR", () => {
+  it("on a pipe: --help, verify --help, export --help and a parse error carry no escape codes", () => {
+    for (const args of [["--help"], ["verify", "--help"], ["export", "--help"], ["repair", "--help"]]) {
+      const r = cli(args)
+      expect(r.code, args.join(" ")).toBe(0)
+      expect(r.stdout, args.join(" ")).toMatch(/acttrace/)
+      expect(r.stdout.includes(ESC), args.join(" ")).toBe(false)
+      expect(r.stderr.includes(ESC), args.join(" ")).toBe(false)
+    }
+    const bad = cli(["verify", "x", "--expect-entries", "abc"])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/abc/)
+    expect(bad.stderr.includes(ESC)).toBe(false)
+  })
+
+  it.runIf(hasScript)("at a terminal: colours unless NO_COLOR is set (and not empty)", () => {
+    expect(onTerminal(["--help"]).out.includes(ESC)).toBe(true)
+    expect(onTerminal(["--help"], { NO_COLOR: "" }).out.includes(ESC)).toBe(true)
+    for (const args of [["--help"], ["export", "--help"], ["verify", "x", "--expect-entries", "abc"]]) {
+      const r = onTerminal(args, { NO_COLOR: "1" })
+      expect(r.out, args.join(" ")).toMatch(/acttrace|abc/)
+      expect(r.out.includes(ESC), args.join(" ")).toBe(false)
+    }
+  })
+})
+
+describe("repair says when it took a lock over", () => {
+  it("a stale lock (a dead writer's): one warning line naming the lock, its holder and its age", async () => {
+    const q = join(tmp.dir, "q.jsonl")
+    await Effect.runPromise(
+      Effect.gen(function* () {
+        const l = yield* AuditLog.AuditLog
+        yield* l.append("decision_record", { x: 1 })
+      }).pipe(Effect.provide(fileLog(q)), Effect.scoped)
+    )
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid!
+    const since = new Date(Date.now() - 3 * 3600_000).toISOString()
+    writeFileSync(Store.lockPath(q), JSON.stringify({ pid: dead, host: hostname(), since, token: "0123456789abcdef" }) + "\n")
+    const r = cli(["repair", q])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(/^nothing to repair/)
+    const lines = r.stderr.replace(/\n$/, "").split("\n")
+    expect(lines.length, r.stderr).toBe(1)
+    expect(lines[0]).toMatch(/^warning: /)
+    expect(lines[0]).toContain(Store.lockPath(q))
+    expect(lines[0]).toContain(`pid ${dead}`)
+    expect(lines[0]).toContain(hostname())
+    expect(lines[0]).toMatch(/\b(3 hours|2\d\d minutes|1\d,?\d\d\d seconds)\b|since/)
+    // no lock left: a second repair says nothing more
+    const again = cli(["repair", q])
+    expect(again.code).toBe(0)
+    expect(again.stderr).toBe("")
+  })
+})
+
+describe("message nits", () => {
+  it("a directory given as a log is called a directory", () => {
+    for (const args of [["export", ".", "--out", join(tmp.dir, "dot.pack.jsonl")], ["repair", "."]]) {
+      const r = cli(args, {}, "")
+      expect(r.code, args.join(" ")).toBe(1)
+      const first = plainError(r.stderr, false)
+      expect(first).toMatch(/cannot open \.: .*a directory/)
+      expect(first).not.toMatch(/\(Directory\)/)
+    }
+  })
+
+  it("after a parse error, only the usage of the command that was run", () => {
+    const r = cli(["verify", "x", "--expect-entries", "abc"])
+    expect(r.code).toBe(2)
+    expect(r.stderr.match(/^usage: /gm)?.length, r.stderr).toBe(1)
+    expect(r.stderr).toMatch(/^usage: acttrace verify /m)
+    const e = cli(["export", "x", "--out"])
+    expect(e.code).toBe(2)
+    expect(e.stderr.match(/^usage: /gm)?.length, e.stderr).toBe(1)
+    expect(e.stderr).toMatch(/^usage: acttrace export /m)
+    // no command, or one that does not exist: every command's usage
+    const none = cli(["bogus"])
+    expect(none.code).toBe(2)
+    expect(none.stderr.match(/^usage: /gm)?.length, none.stderr).toBe(5)
   })
 })

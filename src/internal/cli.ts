@@ -328,6 +328,9 @@ const repairCommand = Command.make(
   (opts) =>
     Effect.gen(function*() {
       const r = yield* Store.repair(opts.log)
+      // a lock taken over is said, as the log says it when a writer takes one over: whoever held
+      // it may still matter to the person repairing
+      if (Option.isSome(r.lockTakenOver)) yield* Console.error(takeoverWarning(r.lockTakenOver.value))
       yield* Console.log(
         Option.match(r.quarantine, {
           onNone: () => `nothing to repair: ${r.path} ends with a whole line (${r.keptBytes} bytes)`,
@@ -337,6 +340,30 @@ const repairCommand = Command.make(
     }).pipe(Effect.catchAll(fail))
 ).pipe(Command.withDescription("Move a torn last line (a crash mid-write) into a quarantine file beside the log and cut the log back to its last whole entry. No byte is deleted."))
 
+/** A duration in the largest unit that keeps it above one: `42 seconds`, `3 hours`. */
+const ageText = (millis: number): string => {
+  const s = Math.max(0, Math.round(millis / 1000))
+  const [n, unit] = s < 120 ? [s, "second"] : s < 7200 ? [Math.round(s / 60), "minute"] : s < 172_800 ? [Math.round(s / 3600), "hour"] : [Math.round(s / 86_400), "day"]
+  return `${n} ${unit}${n === 1 ? "" : "s"}`
+}
+
+/** The one `warning:` line for a lock `repair` took over (what lock, whose, how old). */
+export const takeoverWarning = (t: Store.LockTakeover): string =>
+  Option.match(t.holder, {
+    onSome: (h) => {
+      // how old: from when the holder took it, else (an unparsable time) the lock file's age
+      const since = Date.parse(h.since)
+      const age = ageText(Number.isNaN(since) ? t.ageMillis : Date.now() - since)
+      return `warning: took over the lock ${t.lock}: it named pid ${h.pid} on ${h.host}, which had ended without releasing it (held since ${h.since}, ${age} ago)`
+    },
+    onNone: () =>
+      `warning: took over the lock ${t.lock}: it held no readable lock (${t.bytes} bytes, ${ageText(t.ageMillis)} old); what wrote it is unknown`
+  })
+
+/** `not a regular file (Directory)` (the store's words) as plain words: `a directory, not a regular file`. */
+const plainKind = (reason: string): string =>
+  reason.replace(/not a regular file \((\w+)\)/, (_, type: string) => `${Pack.fileKind(type as FileSystem.File.Type)}, not a regular file`)
+
 /**
  * A failure as one plain line: what could not be done and why, without the error's tag or the
  * platform's internals (`error: cannot open audit.jsonl: no such file or directory`).
@@ -344,7 +371,7 @@ const repairCommand = Command.make(
 export const describeFailure = (e: unknown): string => {
   const x = e as { readonly _tag?: unknown; readonly path?: unknown; readonly operation?: unknown; readonly reason?: unknown }
   if (x !== null && typeof x === "object" && typeof x.path === "string" && typeof x.reason === "string") {
-    if (x._tag === "StoreError" && typeof x.operation === "string") return `cannot ${x.operation} ${x.path}: ${plainText(x.reason)}`
+    if (x._tag === "StoreError" && typeof x.operation === "string") return `cannot ${x.operation} ${x.path}: ${plainKind(plainText(x.reason))}`
     if (x._tag === "NotALog") return `${x.path} is not a live log: ${plainText(x.reason)}`
   }
   return plainMessage(e)
@@ -481,6 +508,42 @@ const stdinLast = (argv: ReadonlyArray<string>): ReadonlyArray<string> => {
   return at < 0 || at === argv.length - 1 ? argv : [...argv.slice(0, at), ...argv.slice(at + 1), "-"]
 }
 
+/** The usage line of each command, by name: after a parse error, the one of the command run. */
+const USAGES: Readonly<Record<string, ReadonlyArray<string>>> = {
+  verify: [VERIFY_USAGE],
+  export: [EXPORT_USAGE],
+  repair: [REPAIR_USAGE],
+  scan: [SCAN_USAGE],
+  demo: [DEMO_USAGE]
+}
+const ALL_USAGES = [VERIFY_USAGE, EXPORT_USAGE, REPAIR_USAGE, SCAN_USAGE, DEMO_USAGE]
+
+/**
+ * Escape sequences (CSI, such as colours, and OSC): @effect/cli renders help and its parse errors
+ * with @effect/printer-ansi in its "pretty" style, always coloured, with no option to turn it
+ * off; they are taken out of what is written to a stream that is not a terminal, or to any when
+ * `NO_COLOR` is set and not empty (https://no-color.org).
+ */
+const ESCAPES = /\u001b(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\))/g
+
+const colourless = (stream: { readonly isTTY?: boolean | undefined }): boolean =>
+  stream.isTTY !== true || (process.env["NO_COLOR"] ?? "") !== ""
+
+const stripArgs = (args: ReadonlyArray<unknown>): Array<unknown> => args.map((a) => (typeof a === "string" ? a.replace(ESCAPES, "") : a))
+
+/** `base`, writing no escape sequences to a stream that must be plain (see `ESCAPES`). */
+const plainConsole = (base: Console.Console): Console.Console => {
+  const out = colourless(process.stdout)
+  const err = colourless(process.stderr)
+  return {
+    ...base,
+    log: (...args) => base.log(...(out ? stripArgs(args) : args)),
+    info: (...args) => base.info(...(out ? stripArgs(args) : args)),
+    error: (...args) => base.error(...(err ? stripArgs(args) : args)),
+    warn: (...args) => base.warn(...(err ? stripArgs(args) : args))
+  }
+}
+
 /** Run the CLI on `process.argv`-shaped arguments; resolves to the exit code. */
 export const main = (argv: ReadonlyArray<string>) =>
   Effect.suspend(() => {
@@ -497,7 +560,7 @@ export const main = (argv: ReadonlyArray<string>) =>
       if (ValidationError.isValidationError(e)) {
         // @effect/cli has already printed what was wrong
         return Effect.as(
-          Console.error(`\n${[VERIFY_USAGE, EXPORT_USAGE, REPAIR_USAGE, SCAN_USAGE, DEMO_USAGE].join("\n")}\nRun 'acttrace --help' or 'acttrace <command> --help' for details.`),
+          Console.error(`\n${(USAGES[argv[2] ?? ""] ?? ALL_USAGES).join("\n")}\nRun 'acttrace --help' or 'acttrace <command> --help' for details.`),
           2 as ExitCode
         )
       }
@@ -506,5 +569,6 @@ export const main = (argv: ReadonlyArray<string>) =>
     }),
     // a defect (a bug here or in a library, such as @effect/cli dying on an --out it cannot
     // access): one plain line and exit 2, never a silent exit or a stack trace
-    Effect.catchAllDefect((d) => Effect.as(Console.error(`error: ${describeFailure(d)}`), 2 as ExitCode))
+    Effect.catchAllDefect((d) => Effect.as(Console.error(`error: ${describeFailure(d)}`), 2 as ExitCode)),
+    (run) => Effect.flatMap(Effect.console, (base) => Effect.withConsole(run, plainConsole(base)))
   )
