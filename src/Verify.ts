@@ -547,6 +547,19 @@ const metaOf = (text: string, line: number): Either.Either<MetaParsed, Malformed
   return Either.right({ value: decoded.right, signedBody: body.right, seal, unsealed })
 }
 
+/**
+ * Why a header line holds more than `_meta`, if it does. FORMAT A.4: the header line is
+ * `{"_meta": {...}}`. Nothing covers a member beside `_meta` (not `_meta.sig`, not the seal), so
+ * one is refused rather than passed over. (The line reader has accepted the line; it is read
+ * again here for its names, which that reader does not keep.)
+ */
+const besideMeta = (src: Buffer, start: number, end: number): string | undefined => {
+  const parsed = Canonical.parse(src.subarray(start, end))
+  if (Either.isLeft(parsed)) return `header line: ${parsed.left.message}`
+  const others = parsed.right !== null && typeof parsed.right === "object" ? Object.keys(parsed.right).filter((k) => k !== "_meta") : []
+  return others.length > 0 ? `the header line holds ${names(others)} beside _meta (a header line holds _meta only)` : undefined
+}
+
 /** `"a"`, or `"a", "b"`: member names as they would be written in JSON. */
 const names = (ks: ReadonlyArray<string>): string => ks.map((k) => JSON.stringify(k)).join(", ")
 
@@ -689,6 +702,8 @@ const stepGeneral = (state0: State, src: Buffer, start: number, end: number, lin
     if (state.entries > 0 || state.pending !== undefined || Option.isSome(state.meta) || state.head === FLOATING) {
       return new MalformedLine({ line, seq: null, reason: "_meta is only allowed on the first line" })
     }
+    const beside = besideMeta(src, start, end)
+    if (beside !== undefined) return new MalformedLine({ line, seq: null, reason: beside })
     const m = metaOf(r.metaText(), line)
     if (Either.isLeft(m)) return m.left
     const { seal, ...meta } = m.right

@@ -492,3 +492,41 @@ describe("nesting: a _meta deeper than MAX_META_DEPTH is MalformedLine, and noth
     }
   })
 })
+
+describe("the header line holds _meta only: any member beside it is MalformedLine, named", () => {
+  const c = F.chain(F.mixed(5), { key: KEY, layout: "reference" })
+  const pack = [F.metaLine({ system: "s", riskTier: "high", head: c.head, entries: 5, key: KEY }), ...c.lines].join("\n") + "\n"
+  const before = (member: string) => (line: string) => line.replace(/^\{/, `{${member}, `)
+  const after = (member: string) => (line: string) => line.replace(/\}$/, `, ${member}}`)
+  const members: Array<[string, string]> = [
+    [`"x": 1`, `"x"`],
+    [`"summary": {"decisions": 1}`, `"summary"`],
+    [`"__proto__": 1`, `"__proto__"`],
+    [`"__proto__": {"_meta": 1}`, `"__proto__"`],
+    [`"constructor": null`, `"constructor"`],
+    [`"seq": 0`, `"seq"`],
+    [`"sig": ""`, `"sig"`],
+    [`"x": 1, "y": [2]`, `"x", "y"`]
+  ]
+
+  it("before or after _meta, sealed or in the reference layout, with or without the key", async () => {
+    expect(await check(pack, { key })).toBe("ok signed-header")
+    const wrong: Array<string> = []
+    for (const [member, named] of members) {
+      for (const [where, edit] of [["before", before(member)], ["after", after(member)]] as const) {
+        for (const [label, base] of [["sealed", sealed], ["reference", pack]] as const) {
+          for (const options of [{ key }, {}]) {
+            const r = await check(withMeta(base, edit), options)
+            const expected = `MalformedLine: MalformedLine at line 1: the header line holds ${named} beside _meta (a header line holds _meta only)`
+            if (r !== expected) wrong.push(`${member} ${where} (${label}${"key" in options ? ", key" : ""}) -> ${r}`)
+          }
+        }
+      }
+    }
+    expect(wrong).toEqual([])
+  })
+
+  it("a duplicate _meta is still a duplicate key", async () => {
+    expect(await check(withMeta(pack, after(`"_meta": {}`)), { key })).toMatch(/^MalformedLine: .*duplicate key/)
+  })
+})
