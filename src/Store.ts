@@ -7,12 +7,15 @@
  *   than `lockGraceMillis`, is taken over, and the log records it), every append on disk before
  *   it is acknowledged, written off the event loop (group commit), a torn last line refused on
  *   open (`TornTail`, see `repair`). Its files are created 0600 unless `mode` says otherwise.
+ *   The lock, and every file the store keeps beside the log, is named after the log's real path
+ *   (`realLogPath`), so a log opened through a symlink, or through a symlinked directory, has the
+ *   one lock it has under its own name. A log with more than one name (a hard link) is refused.
  * - `layerMemory(options)`: lines in memory, optionally a bounded ring that evicts the oldest.
  *
  * @since 0.1.0
  */
 import * as nodeFs from "node:fs"
-import { basename, dirname } from "node:path"
+import { basename, dirname, isAbsolute, join } from "node:path"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -244,10 +247,11 @@ export interface FileOptions {
 }
 
 /**
- * A lock the file store took over when it opened: `stale` when it named a process on this host
- * that is gone (the log's last writer died holding it), `unreadable` when it was empty or
- * garbage and older than `lockGraceMillis` (a crash or a full disk while an older writer wrote
- * it). `content` is its first bytes as UTF-8.
+ * A lock the file store took over when it opened: `stale` when it parsed and named a process on
+ * this host that is gone (the log's last writer died holding it), `unreadable` when it did not
+ * parse (empty or garbage) and was older than `lockGraceMillis` (a crash or a full disk while an
+ * older writer wrote it). Its size, its age and the holder it named: none of its bytes, so
+ * nothing of whatever file sat at the lock's name can reach the log.
  *
  * @since 0.1.0
  * @category models
@@ -258,7 +262,11 @@ export interface LockTakeover {
   readonly lock: string
   readonly bytes: number
   readonly ageMillis: number
-  readonly content: string
+  /**
+   * Always absent: a takeover carries none of the old lock's bytes. (Declared only so that code
+   * written against the earlier shape, which copied them, compiles and copies nothing.)
+   */
+  readonly content?: undefined
   /** whom a stale lock named */
   readonly holder: Option.Option<{ readonly pid: number; readonly host: string; readonly since: string }>
 }
@@ -287,7 +295,9 @@ const describe = (e: unknown): string => {
 }
 
 /**
- * The lock file beside a log.
+ * The lock file beside a log: `LOG.lock`. The store names it after the log's real path
+ * (`lockPath(real)` with `real` from `realLogPath`); given any other spelling of the log, this
+ * only appends `.lock` to it.
  *
  * @since 0.1.0
  * @category locking
@@ -295,8 +305,54 @@ const describe = (e: unknown): string => {
 export const lockPath = (path: string): string => `${path}.lock`
 
 /**
+ * The real path of the log at `path`, after which the file store names its lock and every file it
+ * keeps beside the log: the path's real path when the log exists (symlinks, symlinked directories,
+ * `.` and `..` resolved); for a log not created yet, the real path of its directory and its name.
+ * A dangling symlink is refused (the store will not create a log at the far end of a link); so is
+ * a path whose directory does not exist.
+ *
+ * Two spellings of one log give one real path, hence one lock. Hard links do not: a file with two
+ * names has two real paths, which is why the store refuses a log with more than one link.
+ *
+ * @since 0.1.0
+ * @category locking
+ */
+export const realLogPath = (path: string): Effect.Effect<string, StoreError, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const notFound = (e: unknown) => e !== null && typeof e === "object" && (e as { reason?: unknown }).reason === "NotFound"
+    const real = yield* fs.realPath(path).pipe(Effect.either)
+    if (real._tag === "Right") return real.right
+    if (!notFound(real.left)) return yield* new StoreError({ path, operation: "open", reason: describe(real.left) })
+    // nothing there: a dangling symlink, or a log not created yet
+    const to = yield* fs.readLink(path).pipe(Effect.option)
+    if (to._tag === "Some") {
+      const target = isAbsolute(to.value) ? to.value : join(dirname(path), to.value)
+      return yield* new StoreError({
+        path,
+        operation: "open",
+        reason: `it is a symbolic link to ${target}, which does not exist; the store does not create a log at the far end of a link: create the log there first, or name the log by its own path`
+      })
+    }
+    const dir = yield* fs.realPath(dirname(path)).pipe(Effect.mapError((e) => new StoreError({ path, operation: "open", reason: describe(e) })))
+    return join(dir, basename(path))
+  })
+
+/** Refuse a log file with more than one name: its lock is found by name (see `realLogPath`). */
+const oneName = (path: string, real: string, nlink: number): Effect.Effect<void, StoreError> =>
+  nlink > 1
+    ? Effect.fail(
+      new StoreError({
+        path,
+        operation: "open",
+        reason: `the log has ${nlink} names (hard links) and must have one: its lock is found by its name, so a writer opening it by another name would not see the lock; remove the other names (\`find -samefile ${real}\` lists them)`
+      })
+    )
+    : Effect.void
+
+/**
  * Whether a file name, in the log's own directory, is one of the files the file store of the log
- * at `logPath` owns: the log itself, its lock (`LOG.lock`), the lock's temporaries and takeover
+ * at `logPath` (its real path: `realLogPath`, where the store keeps them) owns: the log itself, its lock (`LOG.lock`), the lock's temporaries and takeover
  * markers (`LOG.lock.tmp-*`, `LOG.lock.take-*`, and `LOG.lock.stale-*` from earlier versions),
  * and repair's quarantine files (`LOG.torn-*`). Names only: a caller that must not touch these
  * files compares its target's directory with the log's (real paths) and, for links, device and
@@ -326,9 +382,17 @@ const checkMode = (mode: number | undefined): number => {
   return m
 }
 
-/** Take the lock of the log at `path` for the scope, or fail saying who holds it and what to do. */
-const acquireLock = (fs: FileSystem.FileSystem, path: string, mode: number): Effect.Effect<LockTakeover | undefined, LockHeld | StoreError, Scope.Scope> => {
-  const lock = lockPath(path)
+/**
+ * Take the lock of the log at `path` (whose real path is `real`) for the scope, or fail saying who
+ * holds it and what to do.
+ */
+const acquireLock = (
+  fs: FileSystem.FileSystem,
+  path: string,
+  real: string,
+  mode: number
+): Effect.Effect<LockTakeover | undefined, LockHeld | StoreError, Scope.Scope> => {
+  const lock = lockPath(real)
   return internalLock.acquire(fs, lock, mode).pipe(
     Effect.map((t) =>
       t === undefined
@@ -338,7 +402,6 @@ const acquireLock = (fs: FileSystem.FileSystem, path: string, mode: number): Eff
           lock: t.lock,
           bytes: t.bytes,
           ageMillis: t.ageMillis,
-          content: t.content,
           holder: t.holder === undefined ? Option.none() : Option.some({ pid: t.holder.pid, host: t.holder.host, since: t.holder.since })
         }
     ),
@@ -370,8 +433,19 @@ const acquireLock = (fs: FileSystem.FileSystem, path: string, mode: number): Eff
             path,
             lock,
             ...none,
-            reason: `is locked by ${lock}, which holds no readable lock (${r.bytes} bytes, last written ${(r.ageMillis / 1000).toFixed(1)} s ago; a crash or a full disk while a lock was written leaves one). It is taken over once it is ${lockGraceMillis / 1000} s old; to take the log now, make sure no process is writing it and remove ${lock}`
+            reason: r.future
+              ? `is locked by ${lock}, which holds no readable lock (${r.bytes} bytes) and whose modification time is in the future (a clock set wrong, or a touch), so it is not old enough to take over until that time has passed; if no process writes the log, remove ${lock}`
+              : `is locked by ${lock}, which holds no readable lock (${r.bytes} bytes, last written ${(r.ageMillis / 1000).toFixed(1)} s ago; a crash or a full disk while a lock was written leaves one). It is taken over once it is ${lockGraceMillis / 1000} s old; to take the log now, make sure no process is writing it and remove ${lock}`
           })
+        case "NotAFile": {
+          const what = r.path === lock ? "its lock file" : "a takeover marker of its lock"
+          return new LockHeld({
+            path,
+            lock,
+            ...none,
+            reason: `cannot be locked: ${what} ${r.path} is a ${r.kind}, not a regular file, so no writer of this store made it; it is neither read nor taken over. If no process writes the log, remove it (${r.path})`
+          })
+        }
         case "Taking":
           return new LockHeld({
             path,
@@ -414,35 +488,42 @@ export const makeFile = (
     const mode = checkMode(options.mode)
     const fs = yield* FileSystem.FileSystem
     const fail = (operation: string) => (e: unknown) => new StoreError({ path, operation, reason: describe(e) })
-    const existed = yield* fs.exists(path).pipe(Effect.mapError(fail("open")))
+    // every file the store touches is named after the log's real path: one lock per file, however
+    // the caller spells it
+    const real = yield* realLogPath(path)
+    const existed = yield* fs.exists(real).pipe(Effect.mapError(fail("open")))
     if (existed) {
-      const info = yield* fs.stat(path).pipe(Effect.mapError(fail("open")))
+      const info = yield* fs.stat(real).pipe(Effect.mapError(fail("open")))
       if (info.type !== "File") return yield* new StoreError({ path, operation: "open", reason: `not a regular file (${info.type})` })
+      yield* oneName(path, real, Option.getOrElse(info.nlink, () => 1))
     }
-    const lockTakenOver = yield* acquireLock(fs, path, mode)
+    const lockTakenOver = yield* acquireLock(fs, path, real, mode)
     // the checks of what is there; appends go through a descriptor of their own (below)
     let size = yield* Effect.scoped(
       Effect.gen(function* () {
         // created here, by the lock's holder, with the mode asked for; an existing log keeps its own
-        const created = yield* fs.open(path, { flag: "ax+", mode }).pipe(
+        const created = yield* fs.open(real, { flag: "ax+", mode }).pipe(
           Effect.map(Option.some),
           Effect.catchIf((e) => e._tag === "SystemError" && e.reason === "AlreadyExists", () => Effect.succeedNone),
           Effect.mapError(fail("open"))
         )
-        const file = Option.isSome(created) ? created.value : yield* fs.open(path, { flag: "a+" }).pipe(Effect.mapError(fail("open")))
+        const file = Option.isSome(created) ? created.value : yield* fs.open(real, { flag: "a+" }).pipe(Effect.mapError(fail("open")))
         if (Option.isSome(created)) {
-          yield* fs.chmod(path, mode).pipe(Effect.mapError(fail("open")))
+          yield* fs.chmod(real, mode).pipe(Effect.mapError(fail("open")))
           yield* file.sync.pipe(Effect.mapError(fail("sync")))
-          yield* syncDir(fs, dirname(path))
+          yield* syncDir(fs, dirname(real))
         }
-        const size = Number((yield* file.stat.pipe(Effect.mapError(fail("stat")))).size)
+        const info = yield* file.stat.pipe(Effect.mapError(fail("stat")))
+        // again under the lock: a name added since the check above (or to a log created meanwhile)
+        yield* oneName(path, real, Option.getOrElse(info.nlink, () => 1))
+        const size = Number(info.size)
         if (size > 0) {
           // a torn tail: the last byte of a log is always a newline
           const last = Buffer.alloc(1)
           yield* file.seek(size - 1, "start")
           yield* file.read(last).pipe(Effect.mapError(fail("read")))
           if (last[0] !== LF) {
-            const whole = yield* lastNewline(fs, path, size)
+            const whole = yield* lastNewline(fs, real, size)
             return yield* new TornTail({ path, wholeBytes: whole, tornBytes: size - whole })
           }
           const head = Buffer.alloc(16)
@@ -466,9 +547,10 @@ export const makeFile = (
     // event loop runs on meanwhile; the next batch fills up while the disk works. The blocking
     // mode writes and fdatasyncs synchronously through a plain descriptor: a synchronous O_DSYNC
     // write burned CPU for as long as it waited on this machine.
-    const { O_APPEND, O_DSYNC, O_WRONLY } = nodeFs.constants
+    const { O_APPEND, O_DSYNC, O_NOFOLLOW, O_WRONLY } = nodeFs.constants
     const fd = yield* Effect.acquireRelease(
-      Effect.try({ try: () => nodeFs.openSync(path, O_WRONLY | O_APPEND | (blocking ? 0 : O_DSYNC)), catch: fail("open") }),
+      // O_NOFOLLOW: the real path's last part is no symlink; if it became one since, refuse
+      Effect.try({ try: () => nodeFs.openSync(real, O_WRONLY | O_APPEND | O_NOFOLLOW | (blocking ? 0 : O_DSYNC)), catch: fail("open") }),
       (fd) => Effect.sync(() => nodeFs.closeSync(fd))
     )
     const lock = yield* Effect.makeSemaphore(1)
@@ -524,12 +606,12 @@ export const makeFile = (
       )
     return {
       name: path,
-      path: Option.some(path),
+      path: Option.some(real),
       append,
       appendSync: blocking ? appendSync : undefined,
       snapshot: Effect.sync(() => {
         const n = size
-        return n === 0 ? Stream.empty : fs.stream(path, { bytesToRead: n, chunkSize: 1 << 20 }).pipe(Stream.mapError(fail("read")))
+        return n === 0 ? Stream.empty : fs.stream(real, { bytesToRead: n, chunkSize: 1 << 20 }).pipe(Stream.mapError(fail("read")))
       }),
       evicted: Effect.succeed(0),
       batching,
@@ -593,9 +675,11 @@ export interface RepairOptions {
 
 /**
  * Cut a torn tail off the log at `path`: the bytes after its last newline are first written to
- * `<path>.torn-<time>` beside it (with the log's own mode, and synced), then the log is
+ * `<real path>.torn-<time>` beside it (`realLogPath`) (with the log's own mode, and synced), then the log is
  * truncated in place to its last whole line (it keeps its mode). No byte is deleted. Refuses
- * while a live writer holds the log; takes over a stale lock as a writer would.
+ * while a live writer holds the log, by whatever name (the lock is the real path's); refuses a log
+ * with more than one hard link, as a writer does; takes over a stale lock as a writer would. The
+ * size is measured once the lock is held.
  *
  * @since 0.1.0
  * @category repair
@@ -606,13 +690,21 @@ export const repair = (path: string, options: RepairOptions = {}): Effect.Effect
       const mode = checkMode(options.mode)
       const fs = yield* FileSystem.FileSystem
       const fail = (operation: string) => (e: unknown) => new StoreError({ path, operation, reason: describe(e) })
-      const info = yield* fs.stat(path).pipe(Effect.mapError(fail("open")))
-      if (info.type !== "File") return yield* new StoreError({ path, operation: "open", reason: `not a regular file (${info.type})` })
-      const lockTakenOver = Option.fromNullable(yield* acquireLock(fs, path, mode))
+      // the lock and the quarantine file are named after the log's real path, as a writer's are
+      const real = yield* realLogPath(path)
+      const checked = (info: FileSystem.File.Info) =>
+        info.type !== "File"
+          ? Effect.fail(new StoreError({ path, operation: "open", reason: `not a regular file (${info.type})` }))
+          : oneName(path, real, Option.getOrElse(info.nlink, () => 1))
+      yield* Effect.flatMap(fs.stat(real).pipe(Effect.mapError(fail("open"))), checked)
+      const lockTakenOver = Option.fromNullable(yield* acquireLock(fs, path, real, mode))
+      // measured under the lock: a size from before it could predate a writer's last appends
+      const info = yield* fs.stat(real).pipe(Effect.mapError(fail("open")))
+      yield* checked(info)
       const size = Number(info.size)
-      const whole = yield* lastNewline(fs, path, size)
+      const whole = yield* lastNewline(fs, real, size)
       if (whole === size) return { path, quarantine: Option.none(), tornBytes: 0, keptBytes: size, lockTakenOver }
-      const file = yield* fs.open(path, { flag: "r+" }).pipe(Effect.mapError(fail("open")))
+      const file = yield* fs.open(real, { flag: "r+" }).pipe(Effect.mapError(fail("open")))
       yield* file.seek(whole, "start")
       const torn = yield* file.readAlloc(size - whole).pipe(
         Effect.map(Option.getOrElse(() => new Uint8Array(0))),
@@ -620,7 +712,7 @@ export const repair = (path: string, options: RepairOptions = {}): Effect.Effect
       )
       // the torn bytes are the log's: readable by whom the log is, nobody else
       const logMode = info.mode & 0o777
-      const quarantine = `${path}${TORN_INFIX}${new Date().toISOString().replace(/[:.]/g, "-")}`
+      const quarantine = `${real}${TORN_INFIX}${new Date().toISOString().replace(/[:.]/g, "-")}`
       yield* Effect.scoped(
         Effect.gen(function* () {
           const q = yield* fs.open(quarantine, { flag: "wx", mode: logMode })
@@ -629,7 +721,7 @@ export const repair = (path: string, options: RepairOptions = {}): Effect.Effect
           yield* q.sync
         })
       ).pipe(Effect.mapError(fail("quarantine")))
-      yield* syncDir(fs, dirname(path))
+      yield* syncDir(fs, dirname(real))
       yield* file.truncate(whole).pipe(Effect.andThen(file.sync), Effect.mapError(fail("truncate")))
       return { path, quarantine: Option.some(quarantine), tornBytes: size - whole, keptBytes: whole, lockTakenOver }
     })

@@ -2,7 +2,8 @@
 // it. Real files and real processes throughout; the race of many takers is in
 // test/harness/lock-race.test.ts.
 import { spawn, spawnSync } from "node:child_process"
-import { existsSync, linkSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs"
+import { appendFileSync, existsSync, linkSync, lutimesSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync, utimesSync, writeFileSync } from "node:fs"
+import { createServer } from "node:net"
 import { hostname } from "node:os"
 import { join } from "node:path"
 import { NodeFileSystem } from "@effect/platform-node"
@@ -18,13 +19,16 @@ import * as Lock from "../src/internal/lock.js"
 import * as Redactor from "../src/Redactor.js"
 import * as Signer from "../src/Signer.js"
 import * as Store from "../src/Store.js"
+import { Taker } from "./fixtures/lock-taker.js"
 import { ROOT, tempDir, verifyFile } from "./helpers.js"
 
 const KEY = "lock-test-key"
 const tmp = tempDir()
 afterAll(tmp.cleanup)
 let counter = 0
-const freshPath = (name = "log") => join(tmp.dir, `${name}-${++counter}.jsonl`)
+// the real directory: the store names its lock after the log's real path
+const dir = realpathSync(tmp.dir)
+const freshPath = (name = "log") => join(dir, `${name}-${++counter}.jsonl`)
 const HOUR_AGO = new Date(Date.now() - 3_600_000)
 
 const open = (path: string) => Effect.runPromiseExit(Effect.scoped(Layer.build(Store.layerFile(path).pipe(Layer.provide(NodeFileSystem.layer)))))
@@ -86,8 +90,11 @@ describe("Store lock: unreadable lock files", () => {
       action: "flagged",
       severity: "warning",
       auto: true,
-      data: { lock: Store.lockPath(path), kind: "unreadable", bytes: 9, content: '{"pid": 4' }
+      data: { lock: Store.lockPath(path), kind: "unreadable", bytes: 9 }
     })
+    // nothing of the old lock's bytes is on the record: the lock file could have been anything
+    expect(rows[1]!.payload["data"]).not.toHaveProperty("content")
+    expect(readFileSync(path, "utf8")).not.toContain("pid\\\": 4")
     expect(String(rows[1]!.payload["reason"])).toContain(Store.lockPath(path))
     expect((rows[1]!.payload["data"] as { age_ms: number }).age_ms).toBeGreaterThan(3_000_000)
     // released on close
@@ -270,6 +277,216 @@ describe("Store lock: what takers that died leave behind", () => {
     await new Promise((ok) => child.once("exit", ok))
     expect(Exit.isSuccess(await open(path))).toBe(true)
     expect(besideLog(path)).toEqual([])
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// One lock per file, however its path is spelled
+
+const takers: Array<Taker> = []
+afterAll(async () => {
+  for (const t of takers) await t.kill()
+})
+/** A real process holding the log at `path` (it answered "won"). */
+const holder = async (path: string) => {
+  const t = new Taker(path)
+  takers.push(t)
+  expect(await t.next()).toBe("ready")
+  expect(await t.ask("go")).toBe(`won ${t.pid}`)
+  return t
+}
+/** What a second real process gets when it opens the log at `path`. */
+const secondOpen = async (path: string) => {
+  const t = new Taker(path)
+  takers.push(t)
+  expect(await t.next()).toBe("ready")
+  const answer = await t.ask("go", 20_000)
+  await t.kill()
+  return answer
+}
+const fsRunExit = <A, E>(e: Effect.Effect<A, E, import("@effect/platform/FileSystem").FileSystem>) => Effect.runPromiseExit(Effect.provide(e, NodeFileSystem.layer))
+
+describe("Store lock: the log's real path, not its spelling", () => {
+  it("refuses a second writer (another process) that opens the log through a symlink, naming the real lock file", async () => {
+    const path = freshPath("c")
+    const link = join(dir, `s${counter}.jsonl`)
+    symlinkSync(path, link)
+    const first = await holder(path)
+    const answer = await secondOpen(link)
+    expect(answer).toMatch(new RegExp(`^lost LockHeld .*being written by pid ${first.pid} `))
+    expect(answer).toContain(Store.lockPath(path))
+    // no lock beside the symlink's own name
+    expect(existsSync(Store.lockPath(link))).toBe(false)
+  })
+
+  it("refuses a second writer (another process) that opens the log through a symlinked directory", async () => {
+    const sub = join(dir, `sub-${++counter}`)
+    mkdirSync(sub)
+    const path = join(sub, "c.jsonl")
+    const viaLink = join(dir, `sd-${counter}`)
+    symlinkSync(sub, viaLink)
+    const first = await holder(path)
+    expect(await secondOpen(join(viaLink, "c.jsonl"))).toMatch(new RegExp(`^lost LockHeld .*being written by pid ${first.pid} `))
+  })
+
+  it("refuses a symlinked writer that comes first too: the lock is the real file's, and the log itself opens after it", async () => {
+    const path = freshPath("c")
+    writeFileSync(path, "")
+    const link = join(dir, `s${counter}.jsonl`)
+    symlinkSync(path, link)
+    const first = await holder(link)
+    expect(readFileSync(Store.lockPath(path), "utf8")).toContain(`"pid":${first.pid}`)
+    expect(await secondOpen(path)).toMatch(/^lost LockHeld /)
+  })
+
+  it("refuses a log with a second name (a hard link), whichever name opens it, saying why", async () => {
+    const path = freshPath("h")
+    writeFileSync(path, "")
+    const other = join(dir, `hb-${counter}.jsonl`)
+    linkSync(path, other)
+    for (const p of [path, other]) {
+      const e = failureOf(await open(p))
+      expect(e._tag, p).toBe("StoreError")
+      expect(e.message).toMatch(/has 2 names \(hard links\)/)
+      expect(e.message).toMatch(/must have one/)
+    }
+    const r = failureOf(await fsRunExit(Store.repair(other)))
+    expect(r._tag).toBe("StoreError")
+    expect(r.message).toMatch(/has 2 names \(hard links\)/)
+    expect(readdirSync(dir).filter((n) => n.startsWith(`h-${counter}`) || n.startsWith(`hb-${counter}`)).sort()).toEqual([`h-${counter}.jsonl`, `hb-${counter}.jsonl`])
+  })
+
+  it("refuses a hard link made to a log while another process writes it", async () => {
+    const path = freshPath("h")
+    await holder(path)
+    const other = join(dir, `hb-${counter}.jsonl`)
+    linkSync(path, other)
+    expect(await secondOpen(other)).toMatch(/^lost StoreError .*has 2 names \(hard links\)/)
+  })
+
+  it("repair through a symlink refuses while another process writes the log, and leaves the write in progress alone", async () => {
+    const path = freshPath("e")
+    const link = join(dir, `se-${counter}.jsonl`)
+    symlinkSync(path, link)
+    const first = await holder(path)
+    // a line being written right now: no newline yet
+    appendFileSync(path, '{"seq":0}\n{"seq":1,"half')
+    const before = readFileSync(path, "utf8")
+    const e = failureOf(await fsRunExit(Store.repair(link)))
+    expect(e).toMatchObject({ _tag: "LockHeld", pid: first.pid, lock: Store.lockPath(path) })
+    expect(readFileSync(path, "utf8")).toBe(before)
+    expect(readdirSync(dir).filter((n) => n.startsWith(`e-${counter}.jsonl.torn-`))).toEqual([])
+  })
+
+  it("refuses a dangling symlink as the log, naming where it leads, and creates nothing there", async () => {
+    const target = join(dir, `nowhere-${++counter}`, "x.jsonl")
+    const link = join(dir, `dangling-${counter}.jsonl`)
+    symlinkSync(target, link)
+    const e = failureOf(await open(link))
+    expect(e._tag).toBe("StoreError")
+    expect(e.message).toContain(target)
+    expect(e.message).toMatch(/symbolic link/)
+    const sameDir = join(dir, `gone-${counter}.jsonl`)
+    const link2 = join(dir, `dangling2-${counter}.jsonl`)
+    symlinkSync(sameDir, link2)
+    expect(failureOf(await open(link2))._tag).toBe("StoreError")
+    expect(existsSync(sameDir)).toBe(false)
+    expect(readdirSync(dir).filter((n) => n.startsWith(`dangling2-${counter}`))).toEqual([`dangling2-${counter}.jsonl`])
+  })
+
+  it("realLogPath: the real path of a log, or of its directory and its name when it does not exist yet", async () => {
+    const path = freshPath("r")
+    writeFileSync(path, "")
+    const link = join(dir, `rs-${counter}.jsonl`)
+    symlinkSync(path, link)
+    const run = (p: string) => Effect.runPromise(Effect.provide(Store.realLogPath(p), NodeFileSystem.layer))
+    expect(await run(link)).toBe(path)
+    const viaDir = join(dir, `rd-${counter}`)
+    symlinkSync(dir, viaDir)
+    expect(await run(join(viaDir, `not-yet-${counter}.jsonl`))).toBe(join(dir, `not-yet-${counter}.jsonl`))
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Lock files that are not regular files, and lock times in the future
+
+describe("Store lock: a lock path that is not a regular file", () => {
+  const listing = (path: string) => readdirSync(dir).filter((n) => n.startsWith(`${path.split("/").pop()}.lock.`))
+
+  it("refuses a lock that is a symlink (to a secret file, older than the grace period) and copies none of its bytes anywhere", async () => {
+    const path = freshPath("s")
+    const secret = join(dir, `secret-${counter}.key`)
+    writeFileSync(secret, "TOP-SECRET-KEY-MATERIAL-0123456789")
+    symlinkSync(secret, Store.lockPath(path))
+    lutimesSync(Store.lockPath(path), HOUR_AGO, HOUR_AGO)
+    const e = failureOf(await open(path))
+    expect(e._tag).toBe("LockHeld")
+    expect((e as Store.LockHeld).lock).toBe(Store.lockPath(path))
+    expect(e.message).toContain(Store.lockPath(path))
+    expect(e.message).toMatch(/symbolic link/)
+    expect(e.message).toMatch(/remove it/)
+    expect(existsSync(path) ? readFileSync(path, "utf8") : "").not.toContain("TOP-SECRET")
+    expect(readFileSync(secret, "utf8")).toBe("TOP-SECRET-KEY-MATERIAL-0123456789")
+    expect(listing(path)).toEqual([])
+  })
+
+  it("refuses a dangling symlink lock as a symlink, not as a lock that kept changing hands", async () => {
+    const path = freshPath("s")
+    symlinkSync(join(dir, "no-such-file"), Store.lockPath(path))
+    const e = failureOf(await open(path))
+    expect(e._tag).toBe("LockHeld")
+    expect(e.message).toMatch(/symbolic link/)
+    expect(e.message).not.toMatch(/changing hands/)
+    expect(listing(path)).toEqual([])
+  })
+
+  it("refuses a directory as the lock", async () => {
+    const path = freshPath("s")
+    mkdirSync(Store.lockPath(path))
+    const e = failureOf(await open(path))
+    expect(e._tag).toBe("LockHeld")
+    expect(e.message).toMatch(/a directory/)
+    expect(listing(path)).toEqual([])
+  })
+
+  it("refuses a socket as the lock", async () => {
+    const path = freshPath("s")
+    const server = createServer()
+    await new Promise<void>((ok) => server.listen(Store.lockPath(path), ok))
+    try {
+      const e = failureOf(await open(path))
+      expect(e._tag).toBe("LockHeld")
+      expect(e.message).toMatch(/a socket/)
+      expect(listing(path)).toEqual([])
+    } finally {
+      server.close()
+    }
+  })
+
+  it("a process opening a log whose lock is a FIFO (or a symlink to one) is refused at once, and leaves no temporary behind", async () => {
+    for (const viaLink of [false, true]) {
+      const path = freshPath("f")
+      const fifo = viaLink ? join(dir, `fifo-${counter}`) : Store.lockPath(path)
+      expect(spawnSync("mkfifo", [fifo]).status).toBe(0)
+      if (viaLink) symlinkSync(fifo, Store.lockPath(path))
+      const answer = await secondOpen(path)
+      expect(answer).toMatch(/^lost LockHeld /)
+      expect(answer).toMatch(viaLink ? /symbolic link/ : /a FIFO/)
+      expect(answer).toMatch(/remove it/)
+      expect(listing(path)).toEqual([])
+    }
+  })
+})
+
+describe("Store lock: a lock time in the future", () => {
+  it("refuses a garbage lock whose modification time is in the future, saying so and to remove it", async () => {
+    const path = freshPath("t")
+    plant(path, "garbage", new Date(Date.now() + 365 * 24 * 3_600_000))
+    const e = failureOf(await open(path))
+    expect(e._tag).toBe("LockHeld")
+    expect(e.message).toMatch(/in the future/)
+    expect(e.message).toMatch(/remove/)
+    expect(readFileSync(Store.lockPath(path), "utf8")).toBe("garbage")
   })
 })
 

@@ -34,6 +34,15 @@
  *   S; once it is not, no marker of S can lead to a rename any more (the re-read fails), so the
  *   winner removes the ones it walked, and every new holder sweeps what takers and writers that
  *   died left beside the log (markers, and temporary files of dead processes).
+ * - Lock files and markers are read only when they are regular files: each is opened with
+ *   `O_NOFOLLOW | O_NONBLOCK` and checked with `fstat` on the descriptor before a byte is read.
+ *   A lock path that is a symlink, FIFO, socket, device or directory is no lock this protocol
+ *   wrote: it is refused, named, never read, never taken over (a symlink to a key file must not
+ *   be read into the log, and a FIFO must not hang the opener).
+ * - A modification time in the future does not make an unreadable lock old: its age counts as 0.
+ *
+ * What is recorded of a lock taken over is its size, its age and, when it parsed, its holder's
+ * pid, host and start: never its bytes.
  *
  * @internal
  */
@@ -44,7 +53,6 @@ import { basename, dirname, join } from "node:path"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 
 /** How long an unreadable lock file must stay untouched before it is taken over. */
@@ -70,28 +78,33 @@ export interface Holder {
 interface LockFile {
   readonly size: number
   readonly mtimeMs: number
-  readonly bytes: Buffer
   readonly holder: Holder | undefined
   /** inode, modification time, size and bytes: never the same for two lock files */
   readonly id: string
 }
 
-/** A stale lock taken over when the log was opened. */
+/**
+ * A stale lock taken over when the log was opened: whether it parsed (`kind`), its size, its age,
+ * and the holder it named. None of its bytes: whatever the file held stays out of the log.
+ */
 export interface Takeover {
   readonly kind: "stale" | "unreadable"
   readonly lock: string
   readonly bytes: number
   readonly ageMillis: number
-  /** the old lock's first bytes, as UTF-8 */
-  readonly content: string
   readonly holder: Holder | undefined
 }
+
+/** What a path holds that is not a regular file. */
+export type NotAFileKind = "symbolic link" | "FIFO" | "socket" | "device" | "directory" | "special file"
 
 /** Why the lock could not be taken. */
 export type Refusal =
   | { readonly _tag: "Live"; readonly holder: Holder }
   | { readonly _tag: "OtherHost"; readonly holder: Holder }
-  | { readonly _tag: "Young"; readonly bytes: number; readonly ageMillis: number }
+  | { readonly _tag: "Young"; readonly bytes: number; readonly ageMillis: number; readonly future: boolean }
+  /** `path` (the lock or one of its markers) is not a regular file: never read, never taken over */
+  | { readonly _tag: "NotAFile"; readonly path: string; readonly kind: NotAFileKind }
   | { readonly _tag: "Taking"; readonly holder: Holder | undefined; readonly marker: string }
   | { readonly _tag: "Unsettled" }
 
@@ -182,20 +195,75 @@ const lifeOf = (h: Holder): Life => {
 
 const MAX_READ = 64 * 1024
 
-/** Read a lock file (or marker) with its identity; undefined when there is none. */
-const readLockFile = (fs: FileSystem.FileSystem, path: string): Effect.Effect<LockFile | undefined, LockIo> =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const file = yield* fs.open(path, { flag: "r" })
-      const info = yield* file.stat
-      const size = Number(info.size)
-      const got = size === 0 ? Option.none() : yield* file.readAlloc(Math.min(size, MAX_READ))
-      const bytes = Option.match(got, { onNone: () => Buffer.alloc(0), onSome: (b) => Buffer.from(b) })
-      const ino = String(Option.getOrElse(info.ino, () => 0))
-      const mtimeMs = Option.match(info.mtime, { onNone: () => 0, onSome: (d) => d.getTime() })
-      return { size, mtimeMs, bytes, holder: parse(bytes), id: digest(ino, String(mtimeMs), String(size), bytes) }
-    })
-  ).pipe(Effect.catchAll((e) => (reasonOf(e) === "NotFound" ? Effect.succeed(undefined) : Effect.fail(io("read", path)(e)))))
+const kindOf = (st: nodeFs.Stats): NotAFileKind =>
+  st.isSymbolicLink()
+    ? "symbolic link"
+    : st.isFIFO()
+    ? "FIFO"
+    : st.isSocket()
+    ? "socket"
+    : st.isCharacterDevice() || st.isBlockDevice()
+    ? "device"
+    : st.isDirectory()
+    ? "directory"
+    : "special file"
+
+/** Why a lock path was not read: it is not a regular file. */
+class NotAFile {
+  constructor(readonly kind: NotAFileKind) {}
+}
+
+/**
+ * Read a lock file (or marker) with its identity; undefined when there is none; `NotAFile`
+ * refused when the path is anything but a regular file. The path is opened with `O_NOFOLLOW`
+ * (a symlink fails with ELOOP instead of leading elsewhere) and `O_NONBLOCK` (a FIFO opens at once
+ * instead of waiting for a writer), and the descriptor's own `fstat` decides before any read. The
+ * calls are synchronous: a lock file is a few hundred bytes, and an asynchronous open of a FIFO
+ * would hold a thread of the pool for ever.
+ */
+const readLockFile = (_fs: FileSystem.FileSystem, path: string): Effect.Effect<LockFile | undefined, LockIo | LockRefused> =>
+  Effect.suspend((): Effect.Effect<LockFile | undefined, LockIo | LockRefused> => {
+    const refuse = (kind: NotAFileKind) => Effect.fail(new LockRefused({ refusal: { _tag: "NotAFile", path, kind } }))
+    const { O_NOFOLLOW, O_NONBLOCK, O_RDONLY } = nodeFs.constants
+    let fd: number
+    try {
+      fd = nodeFs.openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code
+      if (code === "ENOENT") return Effect.succeed(undefined)
+      // ELOOP (Linux, macOS) or EMLINK (FreeBSD): a symlink; ENXIO: a socket; say what it is
+      if (code === "ELOOP" || code === "EMLINK" || code === "ENXIO" || code === "EOPNOTSUPP") {
+        let st: nodeFs.Stats | undefined
+        try {
+          st = nodeFs.lstatSync(path)
+        } catch {
+          st = undefined
+        }
+        if (st === undefined) return Effect.succeed(undefined)
+        if (!st.isFile()) return refuse(kindOf(st))
+      }
+      return Effect.fail(io("read", path)(e))
+    }
+    try {
+      const st = nodeFs.fstatSync(fd)
+      if (!st.isFile()) return refuse(kindOf(st))
+      const size = st.size
+      const bytes = Buffer.alloc(Math.min(size, MAX_READ))
+      let got = 0
+      while (got < bytes.length) {
+        const n = nodeFs.readSync(fd, bytes, got, bytes.length - got, got)
+        if (n === 0) break
+        got += n
+      }
+      const read = bytes.subarray(0, got)
+      const mtimeMs = st.mtimeMs
+      return Effect.succeed({ size, mtimeMs, holder: parse(read), id: digest(String(st.dev), String(st.ino), String(mtimeMs), String(size), read) })
+    } catch (e) {
+      return Effect.fail(io("read", path)(e))
+    } finally {
+      nodeFs.closeSync(fd)
+    }
+  })
 
 /** `link(from, to)`: true when made, false when `to` exists. */
 const link = (fs: FileSystem.FileSystem, from: string, to: string): Effect.Effect<boolean, LockIo> =>
@@ -220,19 +288,25 @@ const writeLock = (fs: FileSystem.FileSystem, path: string, holder: Holder, mode
 // ---------------------------------------------------------------------------------------------
 // Taking
 
-const ageOf = (f: LockFile) => Date.now() - f.mtimeMs
-/** An unreadable file within the grace period: possibly still being written by some writer. */
-const young = (f: LockFile) => Math.abs(ageOf(f)) < GRACE_MILLIS
+/** How long ago the file was last written; 0 when its time is in the future (a clock set wrong, or a `touch`). */
+const ageOf = (f: LockFile) => Math.max(0, Date.now() - f.mtimeMs)
+/** The file's time is ahead of this clock. */
+const future = (f: LockFile) => f.mtimeMs > Date.now()
+/**
+ * An unreadable file within the grace period: possibly still being written by some writer. A
+ * time in the future never makes it old: it stays young until that time has passed.
+ */
+const young = (f: LockFile) => ageOf(f) < GRACE_MILLIS
 
 type Judged = { readonly _tag: "Refuse"; readonly refusal: Refusal } | { readonly _tag: "Take"; readonly takeover: Takeover }
 
 const judge = (lock: string, f: LockFile): Judged => {
   const takeover = (kind: Takeover["kind"]): Judged => ({
     _tag: "Take",
-    takeover: { kind, lock, bytes: f.size, ageMillis: ageOf(f), content: f.bytes.subarray(0, 256).toString("utf8"), holder: f.holder }
+    takeover: { kind, lock, bytes: f.size, ageMillis: ageOf(f), holder: f.holder }
   })
   if (f.holder === undefined) {
-    return young(f) ? { _tag: "Refuse", refusal: { _tag: "Young", bytes: f.size, ageMillis: ageOf(f) } } : takeover("unreadable")
+    return young(f) ? { _tag: "Refuse", refusal: { _tag: "Young", bytes: f.size, ageMillis: ageOf(f), future: future(f) } } : takeover("unreadable")
   }
   switch (lifeOf(f.holder)) {
     case "alive":
@@ -255,23 +329,28 @@ const takeOver = (
   lock: string,
   tmp: string,
   stale: LockFile
-): Effect.Effect<"won" | "lost" | { readonly holder: Holder | undefined; readonly marker: string }, LockIo> =>
+): Effect.Effect<"won" | "lost" | { readonly holder: Holder | undefined; readonly marker: string }, LockIo | LockRefused> =>
   Effect.gen(function* () {
     const walked: Array<string> = []
     let key = digest("lock", stale.id)
     for (let depth = 0; depth < MAX_DEPTH; depth++) {
       const marker = `${lock}${MARKER_INFIX}${key}`
       if (yield* link(fs, tmp, marker)) {
-        const now = yield* readLockFile(fs, lock)
-        if (now === undefined || now.id !== stale.id) {
-          // someone else moved it: this marker serves nobody
+        const moved = Effect.gen(function* () {
+          const now = yield* readLockFile(fs, lock)
+          if (now === undefined || now.id !== stale.id) {
+            // someone else moved it: this marker serves nobody
+            yield* forget(fs, marker)
+            return "lost" as const
+          }
+          yield* fs.rename(tmp, lock).pipe(Effect.mapError(io("rename", lock)))
+          for (const m of walked) yield* forget(fs, m)
           yield* forget(fs, marker)
-          return "lost"
-        }
-        yield* fs.rename(tmp, lock).pipe(Effect.mapError(io("rename", lock)))
-        for (const m of walked) yield* forget(fs, m)
-        yield* forget(fs, marker)
-        return "won"
+          return "won" as const
+        })
+        // a failure after the link: the marker names this live process and would hold off every
+        // other taker until it exits
+        return yield* Effect.tapError(moved, () => forget(fs, marker))
       }
       const held = yield* readLockFile(fs, marker)
       // removed meanwhile: that happens only once the lock has moved on
@@ -302,8 +381,9 @@ const sweep = (fs: FileSystem.FileSystem, lock: string) =>
       const path = join(dir, name)
       if (rest.startsWith(MARKER_INFIX) || rest.startsWith(OLD_ASIDE_INFIX)) yield* forget(fs, path)
       else if (rest.startsWith(TMP_INFIX)) {
-        // another taker's lock being written, or one that died writing it
-        const f = yield* readLockFile(fs, path)
+        // another taker's lock being written, or one that died writing it (what is not a regular
+        // file is not ours to judge: left alone)
+        const f = yield* Effect.orElseSucceed(readLockFile(fs, path), () => undefined)
         if (f !== undefined && (f.holder === undefined ? !young(f) : lifeOf(f.holder) === "dead")) yield* forget(fs, path)
       }
     }
@@ -363,13 +443,13 @@ export const acquire = (
   )
 
 /** The name of the first takeover marker of a lock file as it stands (for tests). */
-export const firstMarker = (lock: string): Effect.Effect<string | undefined, LockIo, FileSystem.FileSystem> =>
+export const firstMarker = (lock: string): Effect.Effect<string | undefined, LockIo | LockRefused, FileSystem.FileSystem> =>
   Effect.flatMap(FileSystem.FileSystem, (fs) =>
     Effect.map(readLockFile(fs, lock), (f) => (f === undefined ? undefined : `${lock}${MARKER_INFIX}${digest("lock", f.id)}`))
   )
 
 /** The name of the marker after a marker whose holder died (for tests). */
-export const nextMarker = (lock: string, marker: string): Effect.Effect<string | undefined, LockIo, FileSystem.FileSystem> =>
+export const nextMarker = (lock: string, marker: string): Effect.Effect<string | undefined, LockIo | LockRefused, FileSystem.FileSystem> =>
   Effect.flatMap(FileSystem.FileSystem, (fs) =>
     Effect.map(readLockFile(fs, marker), (f) => (f === undefined ? undefined : `${lock}${MARKER_INFIX}${digest(marker.slice(marker.lastIndexOf(MARKER_INFIX) + MARKER_INFIX.length), f.id)}`))
   )

@@ -2,20 +2,22 @@
 // whose lock is stale (its holder was killed with SIGKILL, or it names a dead process), unreadable
 // (garbage or empty, older than the grace period) or absent. Exactly one may win each round; the
 // others are refused with LockHeld naming the lock file, and nothing of the takeover is left
-// beside the log. FUZZ_LONG=1 runs 200 rounds.
-import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process"
+// beside the log. The takers name the log three ways (its path, a symlink to it, and its path
+// through a symlinked directory): the lock is the file's, however it is spelled.
+// FUZZ_LONG=1 runs 200 rounds.
+import { spawnSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs"
+import { mkdirSync, readdirSync, realpathSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs"
 import { hostname } from "node:os"
 import { basename, join } from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Store from "../../src/Store.js"
-import { ROOT, tempDir } from "../helpers.js"
+import { Taker } from "../fixtures/lock-taker.js"
+import { tempDir } from "../helpers.js"
 
 const LONG = process.env["FUZZ_LONG"] === "1"
 const TAKERS = 8
 const ROUNDS = LONG ? 200 : 15
-const CHILD = join(ROOT, "test/fixtures/lock-child.mjs")
 
 const tmp = tempDir()
 const takers: Array<Taker> = []
@@ -23,54 +25,6 @@ afterAll(() => {
   for (const t of takers) t.child.kill("SIGKILL")
   tmp.cleanup()
 })
-
-/** A child process that opens the log when told to, and answers one line per command. */
-class Taker {
-  readonly child: ChildProcessWithoutNullStreams
-  private buffered = ""
-  private readonly lines: Array<string> = []
-  private waiting: ((line: string) => void) | undefined
-  constructor(path: string) {
-    this.child = spawn(process.execPath, [CHILD, path], { stdio: ["pipe", "pipe", "pipe"] })
-    const take = (d: Buffer) => {
-      this.buffered += d.toString()
-      let at: number
-      while ((at = this.buffered.indexOf("\n")) >= 0) {
-        const line = this.buffered.slice(0, at)
-        this.buffered = this.buffered.slice(at + 1)
-        const w = this.waiting
-        if (w !== undefined) {
-          this.waiting = undefined
-          w(line)
-        } else this.lines.push(line)
-      }
-    }
-    this.child.stdout.on("data", take)
-    this.child.stderr.on("data", (d: Buffer) => take(Buffer.from(`stderr ${d.toString().replace(/\n/g, " ")}\n`)))
-  }
-  get pid(): number {
-    return this.child.pid!
-  }
-  next(ms = 60_000): Promise<string> {
-    const line = this.lines.shift()
-    if (line !== undefined) return Promise.resolve(line)
-    return new Promise((ok, fail) => {
-      const timer = setTimeout(() => fail(new Error(`taker ${this.pid}: no answer in ${ms} ms`)), ms)
-      this.waiting = (l) => {
-        clearTimeout(timer)
-        ok(l)
-      }
-    })
-  }
-  send(command: string): void {
-    this.child.stdin.write(`${command}\n`)
-  }
-  async kill(): Promise<void> {
-    const exited = new Promise((ok) => this.child.once("exit", ok))
-    this.child.kill("SIGKILL")
-    await exited
-  }
-}
 
 const deadPid = (): number => Number(spawnSync(process.execPath, ["-e", "console.log(process.pid)"], { encoding: "utf8" }).stdout.trim())
 
@@ -81,9 +35,18 @@ const KINDS: ReadonlyArray<Kind> = ["killed holder", "garbage", "killed holder",
 
 describe("lock takeover race (harness)", () => {
   it(`exactly one of ${TAKERS} processes wins each of ${ROUNDS} rounds`, async () => {
-    const path = join(tmp.dir, "race.jsonl")
+    // the real path: the lock is named after it whichever way a taker spells the log
+    const path = join(realpathSync(tmp.dir), "race.jsonl")
     const lock = Store.lockPath(path)
-    for (let i = 0; i < TAKERS; i++) takers.push(new Taker(path))
+    // the log exists: the store refuses to create one at the far end of a symlink
+    writeFileSync(path, "")
+    const links = join(tmp.dir, "links")
+    mkdirSync(links)
+    symlinkSync("../race.jsonl", join(links, "s.jsonl"))
+    symlinkSync("..", join(links, "d"))
+    const spellings = [path, join(links, "s.jsonl"), join(links, "d", "race.jsonl")]
+    const spelling = (i: number) => spellings[i % spellings.length]!
+    for (let i = 0; i < TAKERS; i++) takers.push(new Taker(spelling(i)))
     for (const t of takers) expect(await t.next()).toBe("ready")
     let holder: Taker | undefined
     const tally: Record<string, number> = {}
@@ -93,8 +56,9 @@ describe("lock takeover race (harness)", () => {
         if (kind === "killed holder") {
           // the holder dies holding the log: its lock stays behind, naming a dead process
           await holder.kill()
-          const fresh = new Taker(path)
-          takers[takers.indexOf(holder)] = fresh
+          const at = takers.indexOf(holder)
+          const fresh = new Taker(spelling(at))
+          takers[at] = fresh
           expect(await fresh.next()).toBe("ready")
         } else {
           holder.send("release")
@@ -125,7 +89,7 @@ describe("lock takeover race (harness)", () => {
       holder = winners[0]!.t
       // the lock is the winner's, and nothing of the takeover is left beside the log
       expect(JSON.parse(readFileSync(lock, "utf8")), `round ${round} (${kind})`).toMatchObject({ pid: holder.pid, host: hostname() })
-      expect(readdirSync(tmp.dir).sort(), `round ${round} (${kind})`).toEqual([basename(path), basename(lock)])
+      expect(readdirSync(tmp.dir).sort(), `round ${round} (${kind})`).toEqual([basename(path), basename(lock), "links"].sort())
       tally[kind] = (tally[kind] ?? 0) + 1
     }
     console.log(`lock race: ${ROUNDS} rounds of ${TAKERS} takers, one winner each (${JSON.stringify(tally)})`)
