@@ -451,12 +451,14 @@ describe("export: the files of the log under another name are refused", () => {
     const log = join(dir, "logs", "a.jsonl")
     await writeLog(log)
     const hard = join(dir, "hard.jsonl")
-    linkSync(log, hard)
     const link = join(dir, "link.jsonl")
-    symlinkSync(log, link)
     const lock = Store.lockPath(log)
+    // (the links are made once the writer holds the log: a store refuses to open a log that has
+    // more than one name)
     await whileOpen(log, () =>
       Effect.promise(async () => {
+        linkSync(log, hard)
+        symlinkSync(log, link)
         const lockBefore = readFileSync(lock)
         for (const given of [hard, link]) {
           for (const out of [lock, `${lock}.take-0123abcd`, `${lock}.tmp-1-2`, `${lock}.stale-4242-0123`, `${log}.torn-2099-01-01`]) {
