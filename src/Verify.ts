@@ -21,6 +21,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -496,6 +497,47 @@ const deeperThan = (v: Canonical.Json, max: number): boolean => {
   return false
 }
 
+const isText = (v: Canonical.Json | undefined): boolean => typeof v === "string"
+const isTextOrNull = (v: Canonical.Json | undefined): boolean => v === null || typeof v === "string"
+
+/**
+ * What each member of `_meta` that FORMAT A.4 names must be, in that order, for messages that
+ * say which member is wrong and what it must be (`Entry.Meta` states the same types, and decodes
+ * what passes these). `summary` may be anything; `seal` is judged on its own (B.3).
+ */
+const META_MEMBERS: ReadonlyArray<{
+  readonly name: string
+  readonly required: boolean
+  readonly holds: (v: Canonical.Json | undefined) => boolean
+  readonly expected: string
+}> = [
+  { name: "system", required: true, holds: isText, expected: "a string" },
+  { name: "risk_tier", required: true, holds: isTextOrNull, expected: "a string or null" },
+  { name: "framework", required: false, holds: isTextOrNull, expected: "a string or null" },
+  { name: "controls_covered", required: false, holds: (v) => Array.isArray(v) && v.every(isText), expected: "an array of strings" },
+  { name: "head_hash", required: true, holds: isText, expected: "a string" },
+  {
+    name: "entries",
+    required: true,
+    // written as an integer (no fraction, no exponent), not negative, and exact as a number
+    holds: (v) => v instanceof Canonical.Num && v.isInteger && Number.isSafeInteger(v.toNumber()) && !v.lexeme.startsWith("-"),
+    expected: "a non-negative integer (below 2^53)"
+  },
+  { name: "disclaimer", required: false, holds: isText, expected: "a string" },
+  { name: "sig", required: false, holds: isText, expected: "a string" }
+]
+
+/** The first member of `_meta` that is missing or of the wrong type, said plainly; else undefined. */
+const mistyped = (json: { readonly [k: string]: Canonical.Json }): string | undefined => {
+  const present = new Set(Object.keys(json))
+  for (const m of META_MEMBERS) {
+    if (!present.has(m.name)) {
+      if (m.required) return `_meta.${m.name} is missing`
+    } else if (!m.holds(json[m.name])) return `_meta.${m.name} must be ${m.expected}`
+  }
+  return undefined
+}
+
 interface MetaParsed {
   readonly value: Entry.Meta
   readonly signedBody: string
@@ -513,10 +555,12 @@ const metaOf = (text: string, line: number): Either.Either<MetaParsed, Malformed
   if (deeperThan(parsed.right, MAX_META_DEPTH)) return malformed(`_meta is nested more than ${MAX_META_DEPTH} levels deep (MAX_META_DEPTH)`)
   const json = parsed.right as { readonly [k: string]: Canonical.Json }
   const members = Object.keys(json)
+  const wrong = mistyped(json)
+  if (wrong !== undefined) return malformed(wrong)
   const decoded = Schema.decodeUnknownEither(Entry.Meta)(plainOf(json))
-  if (Either.isLeft(decoded)) return malformed(`_meta: ${decoded.left.message.split("\n").slice(0, 3).join(" ")}`)
-  const entries = json["entries"]
-  if (!(entries instanceof Canonical.Num) || !entries.isInteger) return malformed("_meta.entries is not an integer")
+  // what passes `mistyped` decodes; should the two ever part, say where without the schema's text
+  if (Either.isLeft(decoded)) return malformed(`_meta does not have the form of FORMAT A.4 (${ParseResult.ArrayFormatter.formatErrorSync(decoded.left).map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")})`)
+  const entries = json["entries"] as Canonical.Num
   const body = Canonical.encode({
     entries,
     head_hash: json["head_hash"],

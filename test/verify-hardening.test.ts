@@ -530,3 +530,44 @@ describe("the header line holds _meta only: any member beside it is MalformedLin
     expect(await check(withMeta(pack, after(`"_meta": {}`)), { key })).toMatch(/^MalformedLine: .*duplicate key/)
   })
 })
+
+describe("a mistyped or missing _meta member is MalformedLine saying which member and what it must be", () => {
+  const c = F.chain(F.mixed(5), { key: KEY, layout: "reference" })
+  const pack = [F.metaLine({ system: "s", riskTier: "high", head: c.head, entries: 5, key: KEY }), ...c.lines].join("\n") + "\n"
+  const set = (name: string, value: string | undefined) => (line: string) =>
+    line.replace(new RegExp(`"${name}": ("[^"]*"|null|\\[\\]|\\{\\}|-?\\d+)(, )?`), (_m, _v, comma: string | undefined) => (value === undefined ? "" : `"${name}": ${value}${comma ?? ""}`))
+
+  it("each member of FORMAT A.4, with and without the key", async () => {
+    const cases: Array<[string, string | undefined, string]> = [
+      ["controls_covered", "[{}]", "_meta.controls_covered must be an array of strings"],
+      ["controls_covered", `"a"`, "_meta.controls_covered must be an array of strings"],
+      ["sig", "null", "_meta.sig must be a string"],
+      ["system", "1", "_meta.system must be a string"],
+      ["system", undefined, "_meta.system is missing"],
+      ["risk_tier", "5", "_meta.risk_tier must be a string or null"],
+      ["risk_tier", undefined, "_meta.risk_tier is missing"],
+      ["framework", "[]", "_meta.framework must be a string or null"],
+      ["head_hash", "null", "_meta.head_hash must be a string"],
+      ["head_hash", undefined, "_meta.head_hash is missing"],
+      ["entries", `"5"`, "_meta.entries must be a non-negative integer (below 2^53)"],
+      ["entries", "5.0", "_meta.entries must be a non-negative integer (below 2^53)"],
+      ["entries", "-1", "_meta.entries must be a non-negative integer (below 2^53)"],
+      ["entries", "123456789012345678901234567890", "_meta.entries must be a non-negative integer (below 2^53)"],
+      ["entries", undefined, "_meta.entries is missing"],
+      ["disclaimer", "false", "_meta.disclaimer must be a string"]
+    ]
+    const wrong: Array<string> = []
+    for (const [name, value, reason] of cases) {
+      for (const options of [{ key }, {}]) {
+        const r = await check(withMeta(pack, set(name, value)), options)
+        if (r !== `MalformedLine: MalformedLine at line 1: ${reason}`) wrong.push(`${name} = ${value} -> ${r}`)
+      }
+    }
+    expect(wrong).toEqual([])
+  })
+
+  it("two wrong members: the first in the order of FORMAT A.4 is named", async () => {
+    const r = await check(withMeta(withMeta(pack, set("sig", "null")), set("system", "1")), { key })
+    expect(r).toBe("MalformedLine: MalformedLine at line 1: _meta.system must be a string")
+  })
+})
