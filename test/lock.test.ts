@@ -417,6 +417,8 @@ describe("Store lock: a lock path that is not a regular file", () => {
     const path = freshPath("s")
     const secret = join(dir, `secret-${counter}.key`)
     writeFileSync(secret, "TOP-SECRET-KEY-MATERIAL-0123456789")
+    // old enough, read through the link, to be taken over as an unreadable lock
+    utimesSync(secret, HOUR_AGO, HOUR_AGO)
     symlinkSync(secret, Store.lockPath(path))
     lutimesSync(Store.lockPath(path), HOUR_AGO, HOUR_AGO)
     const e = failureOf(await open(path))
