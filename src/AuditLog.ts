@@ -284,7 +284,7 @@ export const make = (
           : `lock taken over: ${taken.lock} held no readable lock (${taken.bytes} bytes, ${Math.round(taken.ageMillis / 1000)} s old)`,
         action: "flagged",
         severity: taken.kind === "stale" ? "info" : "warning",
-        data: { lock: taken.lock, kind: taken.kind, bytes: taken.bytes, age_ms: Math.round(taken.ageMillis), content: taken.content, ...(holder ?? {}) },
+        data: { lock: taken.lock, kind: taken.kind, bytes: taken.bytes, age_ms: Math.round(taken.ageMillis), ...(holder ?? {}) },
         auto: true
       })
     }

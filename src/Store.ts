@@ -262,11 +262,6 @@ export interface LockTakeover {
   readonly lock: string
   readonly bytes: number
   readonly ageMillis: number
-  /**
-   * Always absent: a takeover carries none of the old lock's bytes. (Declared only so that code
-   * written against the earlier shape, which copied them, compiles and copies nothing.)
-   */
-  readonly content?: undefined
   /** whom a stale lock named */
   readonly holder: Option.Option<{ readonly pid: number; readonly host: string; readonly since: string }>
 }
