@@ -67,6 +67,11 @@ describe("keys on the command line (item 10)", () => {
     writeFileSync(kf, KEY + "\n")
     expect(onTerminal(["verify", pack, "--key-file", kf]).out).not.toMatch(/warning/)
     expect(onTerminal(["verify", pack], { ACTTRACE_KEY: KEY }).out).not.toMatch(/warning/)
+    // typed at a terminal with standard input redirected from the pack: stderr is the terminal
+    const command = [process.execPath, BIN, "verify", "-", "--key", KEY].map(shellQuote).join(" ") + " < " + shellQuote(pack)
+    const r = spawnSync("script", ["-qec", command, "/dev/null"], { encoding: "utf8", env: { ...process.env, ACTTRACE_KEY: "" } })
+    expect(r.status).toBe(0)
+    expect(r.stdout.replace(/\r\n/g, "\n")).toMatch(WARNING)
   })
 
   it("--key on a pipe prints no warning", async () => {

@@ -195,8 +195,11 @@ describe("Unreadable says what went wrong in plain words", () => {
       expect(out.error.message, path).toMatch(re)
       expect(out.error.message, path).not.toMatch(internals)
       expect(r.code, path).toBe(2)
+      // as text, an unreadable input is an error line on stderr, nothing on stdout
       const t = cli(["verify", path])
-      expect(t.stdout.trim(), path).toBe(out.error.message)
+      expect(t.stdout, path).toBe("")
+      expect(t.stderr, path).toBe(`error: cannot read ${out.error.message.replace(/^Unreadable: /, "")}\n`)
+      expect(t.code, path).toBe(2)
     }
   })
 })

@@ -98,7 +98,8 @@ export const KEY_WARNING =
 const resolveKey = (key: Option.Option<Redacted.Redacted<string>>, keyFile: Option.Option<string>, usageText: string = VERIFY_USAGE) =>
   Effect.gen(function*() {
     if (Option.isSome(key) && Option.isSome(keyFile)) return yield* usage("give --key-file or --key, not both", usageText)
-    if (Option.isSome(key) && process.stdin.isTTY === true) yield* Console.error(KEY_WARNING)
+    // someone at a terminal (stdin or stderr on one: `verify - --key K < pack` is typed there too)
+    if (Option.isSome(key) && (process.stdin.isTTY === true || process.stderr.isTTY === true)) yield* Console.error(KEY_WARNING)
     let text: string | undefined
     let source = "--key"
     if (Option.isSome(key)) text = Redacted.value(key.value)
@@ -230,7 +231,11 @@ const verify = Command.make(
           ...options,
           threads: Option.isSome(opts.threads) ? opts.threads.value : yield* autoThreads(opts.pack)
         })
-      yield* Console.log(opts.json ? jsonVerdict(outcome) : textVerdict(outcome))
+      // an input that cannot be read is an error, not a verdict: `error: …` on stderr (exit 2);
+      // --json still prints its one object on stdout
+      const unreadable = Either.isLeft(outcome.result) && outcome.result.left._tag === "Unreadable" ? outcome.result.left : undefined
+      if (unreadable !== undefined && !opts.json) yield* Console.error(`error: cannot read ${unreadable.path}: ${unreadable.reason}`)
+      else yield* Console.log(opts.json ? jsonVerdict(outcome) : textVerdict(outcome))
       if (Option.isSome(opts.pubkey)) {
         yield* Console.error("note: signed checkpoints are not checked by this version; --pubkey was only validated")
       }
