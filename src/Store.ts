@@ -278,16 +278,7 @@ export interface LockTakeover {
  */
 export const lockGraceMillis: number = internalLock.GRACE_MILLIS
 
-const describe = (e: unknown): string => {
-  if (e !== null && typeof e === "object") {
-    // a platform error's own description is Node's message (`ENOSPC: no space left on device, …`)
-    const d = (e as { description?: unknown }).description
-    if (typeof d === "string" && d.length > 0) return d
-    const m = (e as { message?: unknown }).message
-    if (typeof m === "string") return m
-  }
-  return String(e)
-}
+const describe = internalLock.describe
 
 /**
  * The lock file beside a log: `LOG.lock`. The store names it after the log's real path

@@ -166,18 +166,25 @@ const verifyDefect = (defect: unknown) =>
     )
   )
 
+/** `--key-file`, the first of the ways to give the key (see `resolveKey`); `what` says what it does in this command. */
+const keyFileOption = (what: string) =>
+  Options.text("key-file").pipe(
+    Options.withDescription(`read the HMAC passphrase from this file (one trailing newline is ignored); or set ACTTRACE_KEY. ${what}`),
+    Options.optional
+  )
+
+/** `--key`, the last of the ways, with why. */
+const keyOption = Options.redacted("key").pipe(
+  Options.withDescription("the passphrase itself: every user of this machine can read it in the process list (ps); prefer --key-file or ACTTRACE_KEY"),
+  Options.optional
+)
+
 const verify = Command.make(
   "verify",
   {
     pack: Args.text({ name: "PACK" }).pipe(Args.withDescription("log or evidence pack (JSON Lines) to verify; - for standard input (a FIFO or <(…) path is read as a stream too)")),
-    keyFile: Options.text("key-file").pipe(
-      Options.withDescription("read the HMAC passphrase from this file (one trailing newline is ignored); or set ACTTRACE_KEY. Checks every entry signature and the pack header"),
-      Options.optional
-    ),
-    key: Options.redacted("key").pipe(
-      Options.withDescription("the passphrase itself: every user of this machine can read it in the process list (ps); prefer --key-file or ACTTRACE_KEY"),
-      Options.optional
-    ),
+    keyFile: keyFileOption("Checks every entry signature and the pack header"),
+    key: keyOption,
     pubkey: Options.text("pubkey").pipe(
       Options.withDescription("Ed25519 public key (PEM) for signed checkpoints"),
       Options.optional
@@ -283,14 +290,8 @@ const exportCommand = Command.make(
       Options.withDescription(`annotate rows with the control ids of ${Controls.frameworks.join(", ")}`),
       Options.optional
     ),
-    keyFile: Options.text("key-file").pipe(
-      Options.withDescription("read the log's HMAC passphrase from this file (one trailing newline is ignored); or set ACTTRACE_KEY. Required for a signed log"),
-      Options.optional
-    ),
-    key: Options.redacted("key").pipe(
-      Options.withDescription("the passphrase itself: every user of this machine can read it in the process list (ps); prefer --key-file or ACTTRACE_KEY"),
-      Options.optional
-    ),
+    keyFile: keyFileOption("Required for a signed log"),
+    key: keyOption,
     mode: Options.text("mode").pipe(
       Options.withDescription("the pack's permission bits in octal, e.g. 640 for a group that audits (default: the log file's)"),
       Options.optional
@@ -462,14 +463,8 @@ const demo = Command.make(
       Options.withDescription("where to write the demo files"),
       Options.withDefault("acttrace-demo")
     ),
-    keyFile: Options.text("key-file").pipe(
-      Options.withDescription("read the HMAC passphrase from this file; or set ACTTRACE_KEY (else a demo key is used and printed)"),
-      Options.optional
-    ),
-    key: Options.redacted("key").pipe(
-      Options.withDescription("the passphrase itself: every user of this machine can read it in the process list (ps); prefer --key-file or ACTTRACE_KEY"),
-      Options.optional
-    )
+    keyFile: keyFileOption("Without either, a demo key is used and printed"),
+    key: keyOption
   },
   (opts) =>
     Effect.flatMap(resolveKey(opts.key, opts.keyFile, DEMO_USAGE), (key) =>

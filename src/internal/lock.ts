@@ -111,7 +111,8 @@ export type Refusal =
 export class LockRefused extends Data.TaggedError("LockRefused")<{ readonly refusal: Refusal }> {}
 export class LockIo extends Data.TaggedError("LockIo")<{ readonly path: string; readonly operation: string; readonly reason: string }> {}
 
-const describe = (e: unknown): string => {
+/** A failure in Node's own words (a platform error's description), for error reasons. */
+export const describe = (e: unknown): string => {
   if (e !== null && typeof e === "object") {
     // a platform error's own description is Node's message (`EACCES: permission denied, …`)
     const d = (e as { description?: unknown }).description
