@@ -30,6 +30,7 @@ import { plainReason } from "./internal/messages.js"
 import type * as Signer from "./Signer.js"
 import * as Store from "./Store.js"
 import * as Verify from "./Verify.js"
+import { realPath } from "./internal/realpath.js"
 
 /**
  * @since 0.1.0
@@ -187,12 +188,12 @@ const ownedBy = (place: string, name: string): string | undefined => {
  */
 const nameOf = (fs: FileSystem.FileSystem, path: string): Effect.Effect<string> => {
   const go = (p: string, hops: number): Effect.Effect<string> =>
-    fs.realPath(p).pipe(
+    realPath(p).pipe(
       Effect.orElse(() =>
         fs.readLink(p).pipe(
           Effect.flatMap((to) => (hops >= 40 ? Effect.succeed(resolve(p)) : go(isAbsolute(to) ? to : join(dirname(p), to), hops + 1))),
           Effect.orElse(() =>
-            fs.realPath(dirname(p)).pipe(
+            realPath(dirname(p)).pipe(
               Effect.map((d) => join(d, basename(p))),
               Effect.orElseSucceed(() => resolve(p))
             )
@@ -249,7 +250,7 @@ interface Target {
 const resolveTarget = (fs: FileSystem.FileSystem, out: string): Effect.Effect<Target, ExportError> =>
   Effect.gen(function* () {
     const path = yield* nameOf(fs, out)
-    const named = yield* fs.realPath(dirname(out)).pipe(Effect.map((d) => join(d, basename(out))), Effect.orElseSucceed(() => resolve(out)))
+    const named = yield* realPath(dirname(out)).pipe(Effect.map((d) => join(d, basename(out))), Effect.orElseSucceed(() => resolve(out)))
     // `outdir/` names the directory itself
     const throughLink = path !== named && (yield* fs.readLink(out).pipe(Effect.isSuccess))
     const refuse = (what: string) =>
@@ -306,9 +307,9 @@ export const checkTarget = (log: string, out: string): Effect.Effect<void, Expor
       })
     // the log's names: beside the path as given (where the store puts its lock) and beside the
     // file it leads to, when it is a symlink
-    const realDir = (p: string) => fs.realPath(dirname(p)).pipe(Effect.map((d) => join(d, basename(p))), Effect.orElseSucceed(() => resolve(p)))
+    const realDir = (p: string) => realPath(dirname(p)).pipe(Effect.map((d) => join(d, basename(p))), Effect.orElseSucceed(() => resolve(p)))
     const places = new Set<string>([yield* realDir(log)])
-    const real = yield* fs.realPath(log).pipe(Effect.option)
+    const real = yield* realPath(log).pipe(Effect.option)
     if (Option.isSome(real)) places.add(real.value)
     // 1. by name (where the target leads, through symlinks to files that may not exist yet)
     const target = resolved.path
@@ -317,25 +318,28 @@ export const checkTarget = (log: string, out: string): Effect.Effect<void, Expor
       const what = dirname(target) === dirname(place) ? ownedBy(place, basename(target)) : undefined
       if (what !== undefined) return yield* refuse(what, throughLink)
     }
-    // 2. by shape: a name the store of some `X` beside it would own, where `X` is the log under
-    // another name (the target's own name and where it leads)
+    // 2. by shape: a name the store of some file `X` beside it would own (its lock, the lock's
+    // temporaries and markers, its quarantine files), for the target's own name and where it
+    // leads. Whether `X` is this log under another name or another live log, a pack written there
+    // would stand in for its lock, be judged garbage after the grace period, and let a second
+    // writer in; so any existing regular file `X` is enough.
     const logInfo = yield* fs.stat(log).pipe(Effect.option)
     const logId = Option.isSome(logInfo) ? identity(logInfo.value) : undefined
-    if (logId !== undefined) {
-      for (const candidate of new Set([resolved.named, target])) {
-        const dir = dirname(candidate)
-        const name = basename(candidate)
-        for (let i = 1; i < name.length; i++) {
-          const x = join(dir, name.slice(0, i))
-          if (!Store.ownedNames(x)(name)) continue
-          const other = yield* fs.stat(x).pipe(Effect.option)
-          if (Option.isSome(other) && identity(other.value) === logId) {
-            return yield* new ExportError({
-              path: out,
-              reason: `${out} is ${ownedBy(x, name)} of ${x}, which is the log ${log} under another name (the same file); write the pack somewhere else`
-            })
-          }
-        }
+    for (const candidate of new Set([resolved.named, target])) {
+      const dir = dirname(candidate)
+      const name = basename(candidate)
+      for (let i = 1; i < name.length; i++) {
+        const x = join(dir, name.slice(0, i))
+        if (!Store.ownedNames(x)(name)) continue
+        const other = yield* fs.stat(x).pipe(Effect.option)
+        if (Option.isNone(other) || other.value.type !== "File") continue
+        const same = logId !== undefined && identity(other.value) === logId
+        return yield* new ExportError({
+          path: out,
+          reason: same
+            ? `${out} is ${ownedBy(x, name)} of ${x}, which is the log ${log} under another name (the same file); write the pack somewhere else`
+            : `${out} is ${ownedBy(x, name)} of ${x} (a pack there would stand in for that log's own file); write the pack somewhere else`
+        })
       }
     }
     // 3. by device and inode: links to the log or its files, wherever they are

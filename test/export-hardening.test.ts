@@ -246,6 +246,35 @@ describe("export: --out naming the live log or a file its store owns is refused"
   })
 })
 
+describe("export: .. after a symlinked directory goes where the shell goes", () => {
+  // `dl/../packs/p.jsonl`, with `dl` a symlink to `<dir>/deep/down`, is `<dir>/deep/packs/p.jsonl`
+  // to the shell and to open(2); resolving `..` in the text first would make it `./packs/p.jsonl`
+  it("writes the pack there, and refuses the log's lock named that way", async () => {
+    const dir = freshDir()
+    const log = join(dir, "deep", "audit.jsonl")
+    mkdirSync(join(dir, "deep", "down"), { recursive: true })
+    mkdirSync(join(dir, "deep", "packs"))
+    mkdirSync(join(dir, "links", "packs"), { recursive: true })
+    symlinkSync(join(dir, "deep", "down"), join(dir, "links", "dl"))
+    await writeLog(log)
+    // (spelled by hand: path.join would fold the .. away in the text)
+    const viaLink = `${join(dir, "links", "dl")}/../packs/p.jsonl`
+    const r = exportCli(log, viaLink)
+    expect(r.code, r.stderr).toBe(0)
+    expect(existsSync(join(dir, "deep", "packs", "p.jsonl"))).toBe(true)
+    expect(existsSync(join(dir, "links", "packs", "p.jsonl"))).toBe(false)
+    // the log's lock spelled through the link and ..
+    await whileOpen(log, () =>
+      Effect.sync(() => {
+        const lock = `${join(dir, "links", "dl")}/../audit.jsonl.lock`
+        const refused = exportCli(log, lock)
+        expect(refused.code, refused.stderr).toBe(2)
+        expect(existsSync(join(dir, "links", "audit.jsonl.lock"))).toBe(false)
+      })
+    )
+  })
+})
+
 // ---------------------------------------------------------------------------------------------
 // Item 9: the pack's mode
 
@@ -475,6 +504,26 @@ describe("export: the files of the log under another name are refused", () => {
     )
   })
 
+  it("another live log's lock (or any file a store keeps beside another log) is refused too", async () => {
+    const dir = freshDir()
+    const a = join(dir, "a.jsonl")
+    const b = join(dir, "b.jsonl")
+    await writeLog(a)
+    await writeLog(b)
+    await whileOpen(b, () =>
+      Effect.promise(async () => {
+        const lock = Store.lockPath(b)
+        const before = readFileSync(lock)
+        for (const out of [lock, `${lock}.take-0123abcd`, `${b}.torn-2099-01-01`]) {
+          const r = exportCli(a, out)
+          expect(r.code, `${out}: ${r.stderr}`).toBe(2)
+          expect(r.stderr).toMatch(/b\.jsonl/)
+        }
+        expect(readFileSync(lock)).toEqual(before)
+      })
+    )
+  })
+
   it("another name of the log in the target's directory: its lock's name is refused too", async () => {
     const dir = freshDir()
     mkdirSync(join(dir, "logs"))
@@ -488,9 +537,10 @@ describe("export: the files of the log under another name are refused", () => {
       expect(e?._tag, out).toBe("ExportError")
       expect(existsSync(out)).toBe(false)
     }
-    // a lock's name of some other log, beside a file that is not this log, is fine
+    // a lock's name beside another file is refused as well (it may be another live log's lock);
+    // a lock's name beside nothing is a plain name
     writeFileSync(join(dir, "other", "d.jsonl"), "")
-    expect(await checked(log, join(dir, "other", "d.jsonl.lock"))).toBeUndefined()
+    expect((await checked(log, join(dir, "other", "d.jsonl.lock")))?._tag).toBe("ExportError")
     expect(await checked(log, join(dir, "other", "e.jsonl.lock"))).toBeUndefined()
   })
 })
