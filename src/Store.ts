@@ -10,6 +10,8 @@
  *   The lock, and every file the store keeps beside the log, is named after the log's real path
  *   (`realLogPath`), so a log opened through a symlink, or through a symlinked directory, has the
  *   one lock it has under its own name. A log with more than one name (a hard link) is refused.
+ *   The lock records the log file (device and inode), so a log renamed while written (`mv`, or
+ *   `ln` then `rm`) is refused under its new name while its writer lives (same directory only).
  * - `layerMemory(options)`: lines in memory, optionally a bounded ring that evicts the oldest.
  *
  * @since 0.1.0
@@ -377,22 +379,14 @@ const acquireLock = (
   path: string,
   real: string,
   mode: number
-): Effect.Effect<LockTakeover | undefined, LockHeld | StoreError, Scope.Scope> => {
+): Effect.Effect<
+  { readonly takeover: LockTakeover | undefined; readonly claim: (info: FileSystem.File.Info) => Effect.Effect<void, LockHeld | StoreError> },
+  LockHeld | StoreError,
+  Scope.Scope
+> => {
   const lock = lockPath(real)
-  return internalLock.acquire(fs, lock, mode).pipe(
-    Effect.map((t) =>
-      t === undefined
-        ? undefined
-        : {
-          kind: t.kind,
-          lock: t.lock,
-          bytes: t.bytes,
-          ageMillis: t.ageMillis,
-          holder: t.holder === undefined ? Option.none() : Option.some({ pid: t.holder.pid, host: t.holder.host, since: t.holder.since })
-        }
-    ),
-    Effect.mapError((e) => {
-      if (e._tag === "LockIo") return new StoreError({ path: e.path, operation: e.operation === "read" || e.operation === "write" ? `lock (${e.operation})` : e.operation, reason: e.reason })
+  const failure = (e: internalLock.LockRefused | internalLock.LockIo): LockHeld | StoreError => {
+    if (e._tag === "LockIo") return new StoreError({ path: e.path, operation: e.operation === "read" || e.operation === "write" ? `lock (${e.operation})` : e.operation, reason: e.reason })
       const r = e.refusal
       const none = { pid: -1, host: "unknown", since: "unknown" }
       switch (r._tag) {
@@ -441,8 +435,34 @@ const acquireLock = (
           })
         case "Unsettled":
           return new LockHeld({ path, lock, ...none, reason: `could not be locked: its lock file ${lock} kept changing hands; try again` })
+        case "Elsewhere": {
+          const host = r.holder.host ?? "unknown"
+          const since = r.holder.since ?? "unknown"
+          return new LockHeld({
+            path,
+            lock: r.lock,
+            pid: r.holder.pid,
+            host,
+            since,
+            reason: `is being written under another name: the log is being written by pid ${r.holder.pid} on ${host} since ${since}, which holds it by the lock file ${r.lock} (the log was renamed, or linked and its first name removed, while written); wait for that writer to close the log`
+          })
+        }
       }
-    })
+  }
+  return internalLock.acquire(fs, lock, mode).pipe(
+    Effect.map(({ claim, takeover: t }) => ({
+      takeover: t === undefined ? undefined : {
+        kind: t.kind,
+        lock: t.lock,
+        bytes: t.bytes,
+        ageMillis: t.ageMillis,
+        // a stale lock's time or host that is not a bounded one is recorded as unknown
+        holder: t.holder === undefined ? Option.none() : Option.some({ pid: t.holder.pid, host: t.holder.host ?? "unknown", since: t.holder.since ?? "unknown" })
+      },
+      claim: (info: FileSystem.File.Info) =>
+        claim({ dev: String(info.dev), ino: String(Option.getOrElse(info.ino, () => -1)) }).pipe(Effect.mapError(failure))
+    })),
+    Effect.mapError(failure)
   )
 }
 
@@ -483,7 +503,8 @@ export const makeFile = (
       if (info.type !== "File") return yield* new StoreError({ path, operation: "open", reason: `not a regular file (${info.type})` })
       yield* oneName(path, real, Option.getOrElse(info.nlink, () => 1))
     }
-    const lockTakenOver = yield* acquireLock(fs, path, real, mode)
+    const locked = yield* acquireLock(fs, path, real, mode)
+    const lockTakenOver = locked.takeover
     // the checks of what is there; appends go through a descriptor of their own (below)
     let size = yield* Effect.scoped(
       Effect.gen(function* () {
@@ -500,6 +521,8 @@ export const makeFile = (
           yield* syncDir(fs, dirname(real))
         }
         const info = yield* file.stat.pipe(Effect.mapError(fail("stat")))
+        // the file itself, whatever its name: refused if another name's lock holds it (a rename)
+        yield* locked.claim(info)
         // again under the lock: a name added since the check above (or to a log created meanwhile)
         yield* oneName(path, real, Option.getOrElse(info.nlink, () => 1))
         const size = Number(info.size)
@@ -683,10 +706,13 @@ export const repair = (path: string, options: RepairOptions = {}): Effect.Effect
           ? Effect.fail(new StoreError({ path, operation: "open", reason: `not a regular file (${info.type})` }))
           : oneName(path, real, Option.getOrElse(info.nlink, () => 1))
       yield* Effect.flatMap(fs.stat(real).pipe(Effect.mapError(fail("open"))), checked)
-      const lockTakenOver = Option.fromNullable(yield* acquireLock(fs, path, real, mode))
+      const locked = yield* acquireLock(fs, path, real, mode)
+      const lockTakenOver = Option.fromNullable(locked.takeover)
       // measured under the lock: a size from before it could predate a writer's last appends
       const info = yield* fs.stat(real).pipe(Effect.mapError(fail("open")))
       yield* checked(info)
+      // the file itself, whatever its name: refused if another name's lock holds it (a rename)
+      yield* locked.claim(info)
       const size = Number(info.size)
       const whole = yield* lastNewline(fs, real, size)
       if (whole === size) return { path, quarantine: Option.none(), tornBytes: 0, keptBytes: size, lockTakenOver }

@@ -2,7 +2,7 @@
 // it. Real files and real processes throughout; the race of many takers is in
 // test/harness/lock-race.test.ts.
 import { spawn, spawnSync } from "node:child_process"
-import { appendFileSync, existsSync, linkSync, lutimesSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync, utimesSync, writeFileSync } from "node:fs"
+import { appendFileSync, existsSync, linkSync, lutimesSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { hostname } from "node:os"
 import { join } from "node:path"
@@ -409,6 +409,46 @@ describe("Store lock: the log's real path, not its spelling", () => {
 
 // ---------------------------------------------------------------------------------------------
 // Lock files that are not regular files, and lock times in the future
+
+describe("Store lock: a log renamed or relinked while written", () => {
+  // ordinary log rotation (`mv`), or a second name made and the first removed: the new name has a
+  // lock of its own, so the lock records the file (device and inode) and a taker looks for it
+  for (const how of ["rename", "link and unlink"] as const) {
+    it(`refuses a writer and repair of a log given a new name by ${how} while another process writes it, naming the holder's lock`, async () => {
+      const path = freshPath("m")
+      const first = await holder(path)
+      const moved = join(dir, `moved-${counter}.jsonl`)
+      if (how === "rename") renameSync(path, moved)
+      else {
+        linkSync(path, moved)
+        unlinkSync(path)
+      }
+      for (const e of [failureOf(await open(moved)), failureOf(await fsRunExit(Store.repair(moved)))]) {
+        expect(e).toMatchObject({ _tag: "LockHeld", pid: first.pid, lock: Store.lockPath(path) })
+        expect(e.message).toMatch(/under another name/)
+      }
+      // the refused taker's own lock is gone again
+      expect(existsSync(Store.lockPath(moved))).toBe(false)
+      // once the writer is gone, the new name opens
+      await first.kill()
+      expect(Exit.isSuccess(await open(moved))).toBe(true)
+    })
+  }
+
+  it("a takeover (open and repair) records no `since` of a stale lock that is not a short ISO-8601 time", async () => {
+    const path = freshPath("b")
+    const huge = "9".repeat(60_000)
+    plant(path, JSON.stringify({ pid: deadPid(), host: hostname(), since: huge, token: "big" }))
+    const rows = await writeThroughLog(path)
+    expect(rows[1]!.type).toBe("policy_flag")
+    expect(JSON.stringify(rows)).not.toContain(huge.slice(0, 100))
+    const repaired = join(dir, `b2-${counter}.jsonl`)
+    writeFileSync(repaired, "")
+    plant(repaired, JSON.stringify({ pid: deadPid(), host: hostname(), since: huge, token: "big" }))
+    const r = await Effect.runPromise(Effect.provide(Store.repair(repaired), NodeFileSystem.layer))
+    expect(Option.getOrThrow(r.lockTakenOver).holder).toEqual(Option.some(expect.objectContaining({ host: hostname(), since: "unknown" })))
+  })
+})
 
 describe("Store lock: a lock path that is not a regular file", () => {
   const listing = (path: string) => readdirSync(dir).filter((n) => n.startsWith(`${path.split("/").pop()}.lock.`))

@@ -42,7 +42,20 @@
  * - A modification time in the future does not make an unreadable lock old: its age counts as 0.
  *
  * What is recorded of a lock taken over is its size, its age and, when it parsed, its holder's
- * pid, host and start: never its bytes.
+ * pid, host and start: never its bytes. Its `since` is kept only when it is an ISO-8601 time of
+ * at most 40 characters and its host only when it is at most 255 characters: whatever else a
+ * lock file says there stays out of the log.
+ *
+ * One file under two names. The lock is found by the log's name, and a log can change names
+ * while it is written (`mv log.jsonl moved.jsonl` for rotation, or `ln` then `rm`): a writer
+ * opening the new name would find no lock there. So a holder, once it has its lock and the log
+ * open, `claim`s the file: it rewrites its lock (a temporary file renamed over its own lock, so
+ * the lock is never partial) with the log's device and inode, then lists the log's directory for
+ * other `*.lock` files (read as any lock is, regular files only) and refuses, releasing its own
+ * lock, when one names the same device and inode and a live holder on this host that is not
+ * itself. Every holder writes its claim before it looks, so of two processes claiming one file
+ * under two names at once at least one sees the other: both may refuse, never both win. A log
+ * moved to another directory is not covered: only its own directory is listed.
  *
  * @internal
  */
@@ -72,7 +85,27 @@ export interface Holder {
   readonly token: string
   /** the holder's start time (Linux: clock ticks after boot), to tell a reused pid */
   readonly start?: string | undefined
+  /** the log file's device and inode, once the holder has claimed it (see `claim`) */
+  readonly dev?: string | undefined
+  readonly ino?: string | undefined
 }
+
+/** What a takeover records of a stale lock's holder: `since` and `host` only when bounded. */
+export interface TakenHolder {
+  readonly pid: number
+  readonly host: string | undefined
+  readonly since: string | undefined
+  readonly start?: string | undefined
+}
+
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/
+/** A holder as a takeover may record it: no unbounded string a lock file held. */
+const bounded = (h: Holder): TakenHolder => ({
+  pid: h.pid,
+  host: h.host.length <= 255 ? h.host : undefined,
+  since: h.since.length <= 40 && ISO_8601.test(h.since) ? h.since : undefined,
+  ...(h.start !== undefined && h.start.length <= 40 ? { start: h.start } : {})
+})
 
 /** A lock file as read: its identity and, when it parses, its holder. */
 interface LockFile {
@@ -92,7 +125,7 @@ export interface Takeover {
   readonly lock: string
   readonly bytes: number
   readonly ageMillis: number
-  readonly holder: Holder | undefined
+  readonly holder: TakenHolder | undefined
 }
 
 /** What a path holds that is not a regular file. */
@@ -107,6 +140,8 @@ export type Refusal =
   | { readonly _tag: "NotAFile"; readonly path: string; readonly kind: NotAFileKind }
   | { readonly _tag: "Taking"; readonly holder: Holder | undefined; readonly marker: string }
   | { readonly _tag: "Unsettled" }
+  /** the log file is held under another name: `lock` is that name's lock */
+  | { readonly _tag: "Elsewhere"; readonly lock: string; readonly holder: TakenHolder }
 
 export class LockRefused extends Data.TaggedError("LockRefused")<{ readonly refusal: Refusal }> {}
 export class LockIo extends Data.TaggedError("LockIo")<{ readonly path: string; readonly operation: string; readonly reason: string }> {}
@@ -167,11 +202,13 @@ const parse = (bytes: Buffer): Holder | undefined => {
     return undefined
   }
   if (v === null || typeof v !== "object" || Array.isArray(v)) return undefined
-  const { host, pid, since, start, token } = v as Record<string, unknown>
+  const { dev, host, ino, pid, since, start, token } = v as Record<string, unknown>
   // pid 0 and negative pids name process groups to kill(): never a holder
   if (typeof pid !== "number" || !Number.isSafeInteger(pid) || pid <= 0) return undefined
   if (typeof host !== "string" || host.length === 0 || typeof since !== "string") return undefined
-  return { pid, host, since, token: typeof token === "string" ? token : "", ...(typeof start === "string" ? { start } : {}) }
+  const id = (x: unknown) => (typeof x === "string" || (typeof x === "number" && Number.isSafeInteger(x)) ? String(x) : undefined)
+  const file = id(dev) !== undefined && id(ino) !== undefined ? { dev: id(dev), ino: id(ino) } : {}
+  return { pid, host, since, token: typeof token === "string" ? token : "", ...(typeof start === "string" ? { start } : {}), ...file }
 }
 
 type Life = "alive" | "dead" | "other host"
@@ -304,7 +341,7 @@ type Judged = { readonly _tag: "Refuse"; readonly refusal: Refusal } | { readonl
 const judge = (lock: string, f: LockFile): Judged => {
   const takeover = (kind: Takeover["kind"]): Judged => ({
     _tag: "Take",
-    takeover: { kind, lock, bytes: f.size, ageMillis: ageOf(f), holder: f.holder }
+    takeover: { kind, lock, bytes: f.size, ageMillis: ageOf(f), holder: f.holder === undefined ? undefined : bounded(f.holder) }
   })
   if (f.holder === undefined) {
     return young(f) ? { _tag: "Refuse", refusal: { _tag: "Young", bytes: f.size, ageMillis: ageOf(f), future: future(f) } } : takeover("unreadable")
@@ -437,11 +474,61 @@ export const acquire = (
   fs: FileSystem.FileSystem,
   lock: string,
   mode: number
-): Effect.Effect<Takeover | undefined, LockRefused | LockIo, Scope.Scope> =>
+): Effect.Effect<Held, LockRefused | LockIo, Scope.Scope> =>
   Effect.map(
     Effect.acquireRelease(take(fs, lock, mode), (got) => release(fs, lock, got.holder)),
-    (got) => got.takeover
+    (got) => ({ takeover: got.takeover, claim: (file: FileId) => claim(fs, lock, mode, got.holder, file) })
   )
+
+/** A log file's identity: its device and inode. */
+export interface FileId {
+  readonly dev: string
+  readonly ino: string
+}
+
+/** A lock held: what it took over, and `claim`, to record the log file it guards (see the top). */
+export interface Held {
+  readonly takeover: Takeover | undefined
+  readonly claim: (file: FileId) => Effect.Effect<void, LockRefused | LockIo>
+}
+
+const LOCK_SUFFIX = ".lock"
+
+/**
+ * Record the log file's identity in our lock, then refuse (releasing the lock) if another lock in
+ * its directory names the same file and a live holder on this host other than us: the log is
+ * being written under another name.
+ */
+const claim = (fs: FileSystem.FileSystem, lock: string, mode: number, mine: Holder, file: FileId): Effect.Effect<void, LockRefused | LockIo> =>
+  Effect.gen(function* () {
+    const stamped: Holder = { ...mine, dev: file.dev, ino: file.ino }
+    const tmp = `${lock}${TMP_INFIX}${mine.token}`
+    yield* Effect.ensuring(
+      Effect.gen(function* () {
+        yield* writeLock(fs, tmp, stamped, mode)
+        // only over our own lock: it is ours while we live (nobody takes over a live holder)
+        const now = yield* readLockFile(fs, lock)
+        if (now?.holder?.token !== mine.token) {
+          return yield* new LockIo({ path: lock, operation: "claim", reason: `the lock file ${lock} no longer names this process (removed or replaced by hand while held)` })
+        }
+        yield* fs.rename(tmp, lock).pipe(Effect.mapError(io("rename", lock)))
+      }),
+      forget(fs, tmp)
+    )
+    const dir = dirname(lock)
+    const names = yield* fs.readDirectory(dir).pipe(Effect.mapError(io("list", dir)))
+    for (const name of names) {
+      if (!name.endsWith(LOCK_SUFFIX) || name === basename(lock)) continue
+      const other = join(dir, name)
+      // what is not a regular file, or vanished, or unreadable, is no claim on this file
+      const f = yield* Effect.orElseSucceed(readLockFile(fs, other), () => undefined)
+      const h = f?.holder
+      if (h === undefined || h.dev !== file.dev || h.ino !== file.ino || h.token === mine.token) continue
+      if (lifeOf(h) !== "alive") continue
+      yield* release(fs, lock, mine)
+      return yield* new LockRefused({ refusal: { _tag: "Elsewhere", lock: other, holder: bounded(h) } })
+    }
+  })
 
 /** The name of the first takeover marker of a lock file as it stands (for tests). */
 export const firstMarker = (lock: string): Effect.Effect<string | undefined, LockIo | LockRefused, FileSystem.FileSystem> =>
