@@ -27,6 +27,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as internalLock from "./internal/lock.js"
+import { realPath } from "./internal/realpath.js"
 
 /**
  * A store operation failed (disk full, permissions, a vanished file). Nothing of the failed
@@ -309,7 +310,7 @@ export const realLogPath = (path: string): Effect.Effect<string, StoreError, Fil
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     const notFound = (e: unknown) => e !== null && typeof e === "object" && (e as { reason?: unknown }).reason === "NotFound"
-    const real = yield* fs.realPath(path).pipe(Effect.either)
+    const real = yield* realPath(path).pipe(Effect.either)
     if (real._tag === "Right") return real.right
     if (!notFound(real.left)) return yield* new StoreError({ path, operation: "open", reason: describe(real.left) })
     // nothing there: a dangling symlink, or a log not created yet
@@ -322,7 +323,7 @@ export const realLogPath = (path: string): Effect.Effect<string, StoreError, Fil
         reason: `it is a symbolic link to ${target}, which does not exist; the store does not create a log at the far end of a link: create the log there first, or name the log by its own path`
       })
     }
-    const dir = yield* fs.realPath(dirname(path)).pipe(Effect.mapError((e) => new StoreError({ path, operation: "open", reason: describe(e) })))
+    const dir = yield* realPath(dirname(path)).pipe(Effect.mapError((e) => new StoreError({ path, operation: "open", reason: describe(e) })))
     return join(dir, basename(path))
   })
 
