@@ -389,64 +389,51 @@ const acquireLock = (
   const failure = (e: internalLock.LockRefused | internalLock.LockIo): LockHeld | StoreError => {
     if (e._tag === "LockIo") return new StoreError({ path: e.path, operation: e.operation === "read" || e.operation === "write" ? `lock (${e.operation})` : e.operation, reason: e.reason })
       const r = e.refusal
-      const none = { pid: -1, host: "unknown", since: "unknown" }
+      // a holder's pid, host and time when the refusal knows them, else the unknown holder
+      const held = (reason: string, holder?: { readonly pid: number; readonly host?: string | undefined; readonly since?: string | undefined }, at: string = lock) =>
+        new LockHeld({
+          path,
+          lock: at,
+          pid: holder?.pid ?? -1,
+          host: holder?.host ?? "unknown",
+          since: holder === undefined ? "unknown" : holder.since ?? "unknown",
+          reason
+        })
       switch (r._tag) {
         case "Live":
-          return new LockHeld({
-            path,
-            lock,
-            pid: r.holder.pid,
-            host: r.holder.host,
-            since: r.holder.since,
-            reason: `is being written by pid ${r.holder.pid} on ${r.holder.host} since ${r.holder.since} (lock file ${lock})`
-          })
+          return held(`is being written by pid ${r.holder.pid} on ${r.holder.host} since ${r.holder.since} (lock file ${lock})`, r.holder)
         case "OtherHost":
-          return new LockHeld({
-            path,
-            lock,
-            pid: r.holder.pid,
-            host: r.holder.host,
-            since: r.holder.since,
-            reason: `is being written by pid ${r.holder.pid} on ${r.holder.host} since ${r.holder.since}, another host, whose processes cannot be checked from here (lock file ${lock}); if that writer is gone, remove ${lock}`
-          })
+          return held(
+            `is being written by pid ${r.holder.pid} on ${r.holder.host} since ${r.holder.since}, another host, whose processes cannot be checked from here (lock file ${lock}); if that writer is gone, remove ${lock}`,
+            r.holder
+          )
         case "Young":
-          return new LockHeld({
-            path,
-            lock,
-            ...none,
-            reason: r.future
+          return held(
+            r.future
               ? `is locked by ${lock}, which holds no readable lock (${r.bytes} bytes) and whose modification time is in the future (a clock set wrong, or a touch), so it is not old enough to take over until that time has passed; if no process writes the log, remove ${lock}`
               : `is locked by ${lock}, which holds no readable lock (${r.bytes} bytes, last written ${(r.ageMillis / 1000).toFixed(1)} s ago; a crash or a full disk while a lock was written leaves one). It is taken over once it is ${lockGraceMillis / 1000} s old; to take the log now, make sure no process is writing it and remove ${lock}`
-          })
+          )
         case "NotAFile": {
           const what = r.path === lock ? "its lock file" : "a takeover marker of its lock"
-          return new LockHeld({
-            path,
-            lock,
-            ...none,
-            reason: `cannot be locked: ${what} ${r.path} is a ${r.kind}, not a regular file, so no writer of this store made it; it is neither read nor taken over. If no process writes the log, remove it (${r.path})`
-          })
+          return held(
+            `cannot be locked: ${what} ${r.path} is a ${r.kind}, not a regular file, so no writer of this store made it; it is neither read nor taken over. If no process writes the log, remove it (${r.path})`
+          )
         }
         case "Taking":
-          return new LockHeld({
-            path,
-            lock,
-            ...(r.holder === undefined ? none : { pid: r.holder.pid, host: r.holder.host, since: r.holder.since }),
-            reason: `is being taken over by ${r.holder === undefined ? "another process" : `pid ${r.holder.pid} on ${r.holder.host}`} (its lock file ${lock} was stale; marker ${r.marker}); try again`
-          })
+          return held(
+            `is being taken over by ${r.holder === undefined ? "another process" : `pid ${r.holder.pid} on ${r.holder.host}`} (its lock file ${lock} was stale; marker ${r.marker}); try again`,
+            r.holder
+          )
         case "Unsettled":
-          return new LockHeld({ path, lock, ...none, reason: `could not be locked: its lock file ${lock} kept changing hands; try again` })
+          return held(`could not be locked: its lock file ${lock} kept changing hands; try again`)
         case "Elsewhere": {
           const host = r.holder.host ?? "unknown"
           const since = r.holder.since ?? "unknown"
-          return new LockHeld({
-            path,
-            lock: r.lock,
-            pid: r.holder.pid,
-            host,
-            since,
-            reason: `is being written under another name: the log is being written by pid ${r.holder.pid} on ${host} since ${since}, which holds it by the lock file ${r.lock} (the log was renamed, or linked and its first name removed, while written); wait for that writer to close the log`
-          })
+          return held(
+            `is being written under another name: the log is being written by pid ${r.holder.pid} on ${host} since ${since}, which holds it by the lock file ${r.lock} (the log was renamed, or linked and its first name removed, while written); wait for that writer to close the log`,
+            r.holder,
+            r.lock
+          )
         }
       }
   }
