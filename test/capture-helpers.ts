@@ -1,4 +1,5 @@
 import { NodeFileSystem } from "@effect/platform-node"
+import { afterAll, beforeAll, beforeEach } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Cause from "effect/Cause"
@@ -14,6 +15,7 @@ import * as Redactor from "../src/Redactor.js"
 import * as Signer from "../src/Signer.js"
 import * as Store from "../src/Store.js"
 import * as Verify from "../src/Verify.js"
+import { startProviderServer, type ProviderServer } from "./fixtures/provider-server.js"
 
 export const key = Redacted.make("capture-test-key")
 
@@ -87,3 +89,21 @@ export const runLoggedOk = async <A, E>(
 
 export const ofType = (rows: ReadonlyArray<Row>, type: string) => rows.filter((r) => r.type === type)
 
+
+/**
+ * The loopback provider server for a test file: started once, closed at the end, its records
+ * and failure switch cleared before each test. Returns the running server.
+ */
+export const useProviderServer = (): (() => ProviderServer) => {
+  let server: ProviderServer | undefined
+  beforeAll(async () => {
+    server = await startProviderServer()
+  })
+  afterAll(() => server?.close())
+  beforeEach(() => {
+    server!.received.length = 0
+    server!.cancelled = 0
+    server!.failWith = null
+  })
+  return () => server!
+}

@@ -5,24 +5,15 @@
  */
 import Anthropic, { type Middleware } from "@anthropic-ai/sdk"
 import { Readable } from "node:stream"
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import OpenAI from "openai"
 import * as AuditLog from "../src/AuditLog.js"
 import * as Capture from "../src/Capture.js"
-import { ofType, type Row, runLoggedOk } from "./capture-helpers.js"
-import { RESPONSE_TEXT, startProviderServer, type ProviderServer } from "./fixtures/provider-server.js"
+import { ofType, type Row, runLoggedOk, useProviderServer } from "./capture-helpers.js"
+import { RESPONSE_TEXT } from "./fixtures/provider-server.js"
 
-let server: ProviderServer
-beforeAll(async () => {
-  server = await startProviderServer()
-})
-afterAll(() => server.close())
-beforeEach(() => {
-  server.received.length = 0
-  server.cancelled = 0
-  server.failWith = null
-})
+const server = useProviderServer()
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const decode = (b: ArrayBuffer | Uint8Array) => new TextDecoder().decode(b)
@@ -41,7 +32,7 @@ const drain = async (stream: ReadableStream<Uint8Array>): Promise<string> => {
 
 /** A Chat Completions call by plain fetch, tagged with `tag` through the decision header. */
 const ask = (hub: Capture.Hub, tag: string, stream: boolean, model = "gpt-4o") =>
-  hub.fetch(`${server.url}/v1/chat/completions`, {
+  hub.fetch(`${server().url}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json", [Capture.DECISION_HEADER]: tag },
     body: JSON.stringify({
@@ -306,7 +297,7 @@ describe("a response never read", () => {
 
   it("a stream started in a decision and left unread keeps the decision's id; one read after the decision closed is not unread", async () => {
     const hub = Capture.make({ unreadAfter: "150 millis" })
-    const openai = new OpenAI({ apiKey: "k", baseURL: `${server.url}/v1`, fetch: hub.fetch, maxRetries: 0 })
+    const openai = new OpenAI({ apiKey: "k", baseURL: `${server().url}/v1`, fetch: hub.fetch, maxRetries: 0 })
     let id = ""
     const { rows } = await runLoggedOk(
       Effect.gen(function* () {
@@ -339,7 +330,7 @@ describe("a response never read", () => {
 
   it("a stream left mid-read (its reader released, never cancelled) is recorded when the log closes, with the usage seen", async () => {
     const hub = Capture.make({ unreadAfter: "1 hour" })
-    const anthropic = new Anthropic({ apiKey: "k", baseURL: server.url, fetch: hub.fetch, maxRetries: 0 })
+    const anthropic = new Anthropic({ apiKey: "k", baseURL: server().url, fetch: hub.fetch, maxRetries: 0 })
     const { rows } = await runLoggedOk(
       Effect.promise(async () => {
         // `metadata` makes the test server send slowly
@@ -362,7 +353,7 @@ describe("a response never read", () => {
 describe("the SDKs' own paths", () => {
   it("openai: asResponse() never read and streams never iterated are unread; withResponse(), tee(), toReadableStream(), the stream helper and Responses streams are recorded once; an abort through the controller is aborted", async () => {
     const hub = Capture.make({ unreadAfter: "1 hour" })
-    const openai = new OpenAI({ apiKey: "k", baseURL: `${server.url}/v1`, fetch: hub.fetch, maxRetries: 0 })
+    const openai = new OpenAI({ apiKey: "k", baseURL: `${server().url}/v1`, fetch: hub.fetch, maxRetries: 0 })
     const tagged = (tag: string) => ({ headers: { [Capture.DECISION_HEADER]: tag } })
     const body = { model: "gpt-4o", messages: [{ role: "user" as const, content: "q" }] }
     const { rows } = await runLoggedOk(
@@ -414,7 +405,7 @@ describe("the SDKs' own paths", () => {
     const hub = Capture.make({ unreadAfter: "1 hour" })
     const seen: Array<unknown> = []
     const client = (tag: string, middleware: Middleware) =>
-      new Anthropic({ apiKey: "k", baseURL: server.url, fetch: hub.fetch, maxRetries: 0, defaultHeaders: { [Capture.DECISION_HEADER]: tag }, middleware: [middleware] })
+      new Anthropic({ apiKey: "k", baseURL: server().url, fetch: hub.fetch, maxRetries: 0, defaultHeaders: { [Capture.DECISION_HEADER]: tag }, middleware: [middleware] })
     const parsing = client("parse", async (request, next, ctx) => {
       const response = await next(request)
       const parsed = await ctx.parse<unknown>(response)
@@ -457,12 +448,12 @@ describe("the SDKs' own paths", () => {
     expect(t.get("replace")).toMatchObject([success])
     expect(t.get("retry")?.map((p) => p["outcome"]).sort()).toEqual(["success", "unread"])
     expect(ofType(rows, "llm_call")).toHaveLength(5)
-    expect(server.received).toHaveLength(5)
+    expect(server().received).toHaveLength(5)
   })
 
   it("@anthropic-ai/sdk: a break reaches the provider at once (aborted); a MessageStream aborted; a stream taken withResponse() and left unread", async () => {
     const hub = Capture.make({ unreadAfter: "1 hour" })
-    const anthropic = new Anthropic({ apiKey: "k", baseURL: server.url, fetch: hub.fetch, maxRetries: 0 })
+    const anthropic = new Anthropic({ apiKey: "k", baseURL: server().url, fetch: hub.fetch, maxRetries: 0 })
     const tagged = (tag: string) => ({ headers: { [Capture.DECISION_HEADER]: tag } })
     // `metadata` makes the test server send slowly
     const params = { model: "claude-haiku-4-5", max_tokens: 64, metadata: { user_id: "u" }, messages: [{ role: "user" as const, content: "q" }] }
@@ -472,7 +463,7 @@ describe("the SDKs' own paths", () => {
         let n = 0
         for await (const _ of stream) if (++n === 3) break
         await sleep(50)
-        expect(server.cancelled).toBe(1)
+        expect(server().cancelled).toBe(1)
         const helper = anthropic.messages.stream(params, tagged("MessageStream.abort"))
         await new Promise<void>((resolve) => helper.once("streamEvent", () => resolve()))
         helper.abort()

@@ -1,6 +1,6 @@
 import Anthropic from "@anthropic-ai/sdk"
 import { NodeFileSystem } from "@effect/platform-node"
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
@@ -16,23 +16,14 @@ import * as Pricing from "../src/Pricing.js"
 import * as Redactor from "../src/Redactor.js"
 import * as Signer from "../src/Signer.js"
 import * as Store from "../src/Store.js"
-import { ofType, runLogged, runLoggedOk } from "./capture-helpers.js"
-import { RESPONSE_TEXT, startProviderServer, type ProviderServer } from "./fixtures/provider-server.js"
+import { ofType, runLogged, runLoggedOk, useProviderServer } from "./capture-helpers.js"
+import { RESPONSE_TEXT } from "./fixtures/provider-server.js"
 
-let server: ProviderServer
-beforeAll(async () => {
-  server = await startProviderServer()
-})
-afterAll(() => server.close())
-beforeEach(() => {
-  server.received.length = 0
-  server.cancelled = 0
-  server.failWith = null
-})
+const server = useProviderServer()
 
 const clients = (hub: Capture.Hub) => ({
-  openai: new OpenAI({ apiKey: "sk-test-not-a-real-key-000000", baseURL: `${server.url}/v1`, fetch: hub.fetch, maxRetries: 0 }),
-  anthropic: new Anthropic({ apiKey: "test-key", baseURL: server.url, fetch: hub.fetch, maxRetries: 0 })
+  openai: new OpenAI({ apiKey: "sk-test-not-a-real-key-000000", baseURL: `${server().url}/v1`, fetch: hub.fetch, maxRetries: 0 }),
+  anthropic: new Anthropic({ apiKey: "test-key", baseURL: server().url, fetch: hub.fetch, maxRetries: 0 })
 })
 
 const PROMPT = "Summarize the credit file of applicant A-17 in one sentence."
@@ -100,7 +91,7 @@ describe("Capture.fetch with the openai and @anthropic-ai/sdk clients", () => {
     })
     expect(calls[1]?.payload).toMatchObject({ model: "gpt-4o-mini-2024-08-06", usage: null, cost: null, outcome: "success" })
     // the request went out as the app wrote it: no usage option added
-    expect(server.received[1]?.body["stream_options"]).toBeUndefined()
+    expect(server().received[1]?.body["stream_options"]).toBeUndefined()
   })
 
   it("OpenAI Responses, JSON and SSE", async () => {
@@ -183,13 +174,13 @@ describe("Capture.fetch with the openai and @anthropic-ai/sdk clients", () => {
     // the usage seen so far (message_start) is kept
     expect((call?.payload["usage"] as Pricing.Usage).input_tokens).toBe(100)
     await new Promise((r) => setTimeout(r, 50))
-    expect(server.cancelled).toBe(1)
+    expect(server().cancelled).toBe(1)
   })
 
   it("an HTTP error is a failure with its status, never its body", async () => {
     const hub = Capture.make()
     const { openai } = clients(hub)
-    server.failWith = 400
+    server().failWith = 400
     const { exit, rows, text } = await runLogged(
       Effect.tryPromise(() => openai.chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: PROMPT }] })),
       { hub }
@@ -218,7 +209,7 @@ describe("Capture.fetch with the openai and @anthropic-ai/sdk clients", () => {
   it("plain fetch callers: however the body is read (text, json, arrayBuffer, blob, body stream), the call is recorded once", async () => {
     const hub = Capture.make()
     const post = () =>
-      hub.fetch(`${server.url}/v1/chat/completions`, {
+      hub.fetch(`${server().url}/v1/chat/completions`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "q" }] })
@@ -280,13 +271,13 @@ describe("Capture.fetch with the openai and @anthropic-ai/sdk clients", () => {
     const hub = Capture.make()
     const { rows } = await runLoggedOk(
       Effect.promise(async () => {
-        const r = await hub.fetch(`${server.url}/v1/models`)
+        const r = await hub.fetch(`${server().url}/v1/models`)
         expect(r.status).toBe(404)
       }),
       { hub }
     )
     expect(ofType(rows, "llm_call")).toHaveLength(0)
-    expect(server.received).toHaveLength(1)
+    expect(server().received).toHaveLength(1)
   })
 })
 
@@ -361,7 +352,7 @@ describe("decision tagging", () => {
     }
     expect([...perDecision.values()]).toEqual(Array(8).fill(3))
     // the request each call made belongs to the decision it was tagged with
-    const sent = server.received.map((r) => ((r.body["messages"] as Array<{ content: string }>)[0]?.content ?? "").split("/")[0])
+    const sent = server().received.map((r) => ((r.body["messages"] as Array<{ content: string }>)[0]?.content ?? "").split("/")[0])
     expect(new Set(sent).size).toBe(8)
   })
 
@@ -394,7 +385,7 @@ describe("decision tagging", () => {
 
   it("an explicit header names the decision and never leaves the process; runInDecision tags plain code", async () => {
     const hub = Capture.make()
-    const openai = new OpenAI({ apiKey: "k", baseURL: `${server.url}/v1`, fetch: hub.fetch, maxRetries: 0, defaultHeaders: { [Capture.DECISION_HEADER]: "a".repeat(32) } })
+    const openai = new OpenAI({ apiKey: "k", baseURL: `${server().url}/v1`, fetch: hub.fetch, maxRetries: 0, defaultHeaders: { [Capture.DECISION_HEADER]: "a".repeat(32) } })
     const plain = clients(hub).openai
     const { rows } = await runLoggedOk(
       Effect.promise(async () => {
@@ -404,7 +395,7 @@ describe("decision tagging", () => {
       { hub }
     )
     expect(ofType(rows, "llm_call").map((r) => r.payload["decision_id"])).toEqual(["a".repeat(32), "b".repeat(32)])
-    expect(server.received[0]?.headers[Capture.DECISION_HEADER]).toBeUndefined()
+    expect(server().received[0]?.headers[Capture.DECISION_HEADER]).toBeUndefined()
   })
 
   it("with tagPromiseCalls: false, promise-based calls are not tagged (the header still is)", async () => {
@@ -568,7 +559,7 @@ describe("guard and interceptors", () => {
     const hub = Capture.make()
     const { openai } = clients(hub)
     const { exit, rows, text } = await runLogged(ask(openai, `use the key ${SECRET} to call the bureau`), { hub, interceptors: [Guard.interceptor()] })
-    expect(server.received).toHaveLength(0)
+    expect(server().received).toHaveLength(0)
     expect(Exit.isFailure(exit)).toBe(true)
     const failure = Exit.isFailure(exit) ? Option.getOrThrow(Exit.causeOption(exit).pipe(Option.flatMap((c) => Option.fromNullable(c._tag === "Fail" ? c.error : null)))) : null
     const refusal = Capture.refusalOf(failure)
@@ -588,7 +579,7 @@ describe("guard and interceptors", () => {
     const { openai } = clients(hub)
     const { exit, rows } = await runLogged(ask(openai, "reply to jane.doe@example.com about her loan"), { hub, interceptors: [Guard.interceptor()] })
     expect(Exit.isSuccess(exit)).toBe(true)
-    const sent = (server.received[0]?.body["messages"] as Array<{ content: string }>)[0]?.content
+    const sent = (server().received[0]?.body["messages"] as Array<{ content: string }>)[0]?.content
     expect(sent).toBe("reply to <redacted> about her loan")
     expect(ofType(rows, "policy_flag").map((f) => [f.payload["action"], f.payload["severity"]])).toEqual([["redacted", "info"]])
     expect(ofType(rows, "llm_call")).toHaveLength(1)
@@ -599,20 +590,20 @@ describe("guard and interceptors", () => {
     const body = JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: `key ${SECRET}` }] })
     const { rows } = await runLoggedOk(
       Effect.promise(async () => {
-        const asStream = await hub.fetch(`${server.url}/v1/chat/completions`, {
+        const asStream = await hub.fetch(`${server().url}/v1/chat/completions`, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: new Blob([body]).stream(),
           duplex: "half"
         } as RequestInit)
         expect(asStream.status).toBe(403)
-        const asBytes = await hub.fetch(`${server.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: new TextEncoder().encode(body) })
+        const asBytes = await hub.fetch(`${server().url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: new TextEncoder().encode(body) })
         expect(asBytes.status).toBe(403)
         expect(asBytes.headers.get("x-should-retry")).toBe("false")
       }),
       { hub, interceptors: [Guard.interceptor()] }
     )
-    expect(server.received).toHaveLength(0)
+    expect(server().received).toHaveLength(0)
     expect(ofType(rows, "policy_flag").map((f) => f.payload["action"])).toEqual(["blocked", "blocked"])
   })
 
@@ -620,7 +611,7 @@ describe("guard and interceptors", () => {
     const hub = Capture.make()
     const { openai } = clients(hub)
     const flagged = await runLoggedOk(ask(openai, "reply to jane.doe@example.com"), { hub, interceptors: [Guard.interceptor({ action: "flag" })] })
-    expect((server.received[0]?.body["messages"] as Array<{ content: string }>)[0]?.content).toBe("reply to jane.doe@example.com")
+    expect((server().received[0]?.body["messages"] as Array<{ content: string }>)[0]?.content).toBe("reply to jane.doe@example.com")
     expect(ofType(flagged.rows, "policy_flag").map((f) => f.payload["action"])).toEqual(["flagged"])
     expect(ofType(flagged.rows, "llm_call")).toHaveLength(1)
 
@@ -640,7 +631,7 @@ describe("guard and interceptors", () => {
         ? Effect.zipRight(AuditLog.flag("weekend freeze", { action: "blocked", data: { model: call.model } }), Effect.fail(new NotOnWeekends({ model: call.model })))
         : Effect.succeed(call)
     const { exit, rows } = await runLogged(ask(openai, "hello"), { hub, interceptors: [refuse] })
-    expect(server.received).toHaveLength(0)
+    expect(server().received).toHaveLength(0)
     const error = Exit.isFailure(exit) ? Exit.causeOption(exit).pipe(Option.flatMap((c) => Option.fromNullable(c._tag === "Fail" ? c.error : null))) : Option.none()
     const own = Option.flatMap(error, Capture.refusalOf)
     expect(Option.isSome(own) && own.value instanceof NotOnWeekends).toBe(true)
@@ -679,7 +670,7 @@ describe("guard and interceptors", () => {
       { hub, interceptors: [tag("a"), noTransfers, tag("b")] }
     )
     expect(seen).toEqual(["a:x", "b:x+a"])
-    expect((server.received[0]?.body["messages"] as Array<{ content: string }>)[0]?.content).toBe("x+a+b")
+    expect((server().received[0]?.body["messages"] as Array<{ content: string }>)[0]?.content).toBe("x+a+b")
     expect(ran).toBe(0)
     expect(ofType(rows, "tool_call")).toHaveLength(0)
     expect(ofType(rows, "policy_flag").map((f) => f.payload["reason"])).toEqual(["tool not allowed"])
