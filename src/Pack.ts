@@ -31,6 +31,7 @@ import type * as Signer from "./Signer.js"
 import * as Store from "./Store.js"
 import * as Verify from "./Verify.js"
 import { realPath } from "./internal/realpath.js"
+import * as messages from "./internal/messages.js"
 
 /**
  * @since 0.1.0
@@ -207,27 +208,13 @@ const nameOf = (fs: FileSystem.FileSystem, path: string): Effect.Effect<string> 
 const identity = (info: FileSystem.File.Info): string | undefined =>
   Option.isSome(info.ino) ? `${info.dev}:${info.ino.value}` : undefined
 
-/** A file type in plain words, for messages (`Directory` → `a directory`). */
-export const fileKind = (type: FileSystem.File.Type): string => {
-  switch (type) {
-    case "File":
-      return "a regular file"
-    case "Directory":
-      return "a directory"
-    case "SymbolicLink":
-      return "a symbolic link that leads to no file (a loop)"
-    case "CharacterDevice":
-      return "a character device"
-    case "BlockDevice":
-      return "a block device"
-    case "FIFO":
-      return "a named pipe (FIFO)"
-    case "Socket":
-      return "a socket"
-    default:
-      return "not a regular file"
-  }
-}
+/**
+ * A file type in plain words, for messages (`Directory` → `a directory`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const fileKind: (type: FileSystem.File.Type) => string = messages.fileKind
 
 /** Where a pack for `out` is written: the file it names, or where its symlinks lead. */
 interface Target {

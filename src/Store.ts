@@ -28,6 +28,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as internalLock from "./internal/lock.js"
 import { realPath } from "./internal/realpath.js"
+import { fileKind } from "./internal/messages.js"
 
 /**
  * A store operation failed (disk full, permissions, a vanished file). Nothing of the failed
@@ -488,7 +489,7 @@ export const makeFile = (
     const existed = yield* fs.exists(real).pipe(Effect.mapError(fail("open")))
     if (existed) {
       const info = yield* fs.stat(real).pipe(Effect.mapError(fail("open")))
-      if (info.type !== "File") return yield* new StoreError({ path, operation: "open", reason: `not a regular file (${info.type})` })
+      if (info.type !== "File") return yield* new StoreError({ path, operation: "open", reason: `${fileKind(info.type)}, not a regular file` })
       yield* oneName(path, real, Option.getOrElse(info.nlink, () => 1))
     }
     const locked = yield* acquireLock(fs, path, real, mode)
@@ -691,7 +692,7 @@ export const repair = (path: string, options: RepairOptions = {}): Effect.Effect
       const real = yield* realLogPath(path)
       const checked = (info: FileSystem.File.Info) =>
         info.type !== "File"
-          ? Effect.fail(new StoreError({ path, operation: "open", reason: `not a regular file (${info.type})` }))
+          ? Effect.fail(new StoreError({ path, operation: "open", reason: `${fileKind(info.type)}, not a regular file` }))
           : oneName(path, real, Option.getOrElse(info.nlink, () => 1))
       yield* Effect.flatMap(fs.stat(real).pipe(Effect.mapError(fail("open"))), checked)
       const locked = yield* acquireLock(fs, path, real, mode)
@@ -742,7 +743,7 @@ export const readLog = (path: string): Effect.Effect<Effect.Effect<Stream.Stream
     const fs = yield* FileSystem.FileSystem
     const fail = (operation: string) => (e: unknown) => new StoreError({ path, operation, reason: describe(e) })
     const info = yield* fs.stat(path).pipe(Effect.mapError(fail("open")))
-    if (info.type !== "File") return yield* new StoreError({ path, operation: "open", reason: `not a regular file (${info.type})` })
+    if (info.type !== "File") return yield* new StoreError({ path, operation: "open", reason: `${fileKind(info.type)}, not a regular file` })
     const whole = yield* lastNewline(fs, path, Number(info.size))
     const head = yield* Effect.scoped(
       Effect.flatMap(fs.open(path, { flag: "r" }), (f) => f.readAlloc(Math.min(16, whole)))

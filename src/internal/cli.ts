@@ -366,10 +366,6 @@ export const takeoverWarning = (t: Store.LockTakeover): string =>
       `warning: took over the lock ${t.lock}: it held no readable lock (${t.bytes} bytes, ${ageText(t.ageMillis)} old); what wrote it is unknown`
   })
 
-/** `not a regular file (Directory)` (the store's words) as plain words: `a directory, not a regular file`. */
-const plainKind = (reason: string): string =>
-  reason.replace(/not a regular file \((\w+)\)/, (_, type: string) => `${Pack.fileKind(type as FileSystem.File.Type)}, not a regular file`)
-
 /**
  * A failure as one plain line: what could not be done and why, without the error's tag or the
  * platform's internals (`error: cannot open audit.jsonl: no such file or directory`).
@@ -377,7 +373,7 @@ const plainKind = (reason: string): string =>
 export const describeFailure = (e: unknown): string => {
   const x = e as { readonly _tag?: unknown; readonly path?: unknown; readonly operation?: unknown; readonly reason?: unknown }
   if (x !== null && typeof x === "object" && typeof x.path === "string" && typeof x.reason === "string") {
-    if (x._tag === "StoreError" && typeof x.operation === "string") return `cannot ${x.operation} ${x.path}: ${plainKind(plainText(x.reason))}`
+    if (x._tag === "StoreError" && typeof x.operation === "string") return `cannot ${x.operation} ${x.path}: ${plainText(x.reason)}`
     if (x._tag === "NotALog") return `${x.path} is not a live log: ${plainText(x.reason)}`
   }
   return plainMessage(e)

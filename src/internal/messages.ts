@@ -6,6 +6,8 @@
  * @internal
  */
 
+import type * as FileSystem from "@effect/platform/FileSystem"
+
 /**
  * A platform `SystemError` or `BadArgument` message (`Reason: Module.method (path or fd):
  * description`), at the end of a text, and Node's own `ECODE: text, syscall 'path'`.
@@ -76,4 +78,26 @@ export const plainMessage = (e: unknown): string => {
   }
   if (e instanceof Error) return plainText(e.message === "" ? e.name : e.message)
   return plainText(String(e))
+}
+
+/** A file type in plain words, for messages (`Directory` → `a directory`). */
+export const fileKind = (type: FileSystem.File.Type): string => {
+  switch (type) {
+    case "File":
+      return "a regular file"
+    case "Directory":
+      return "a directory"
+    case "SymbolicLink":
+      return "a symbolic link that leads to no file (a loop)"
+    case "CharacterDevice":
+      return "a character device"
+    case "BlockDevice":
+      return "a block device"
+    case "FIFO":
+      return "a named pipe (FIFO)"
+    case "Socket":
+      return "a socket"
+    default:
+      return "not a regular file"
+  }
 }
