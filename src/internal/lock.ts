@@ -246,14 +246,9 @@ const kindOf = (st: nodeFs.Stats): NotAFileKind =>
     ? "directory"
     : "special file"
 
-/** Why a lock path was not read: it is not a regular file. */
-class NotAFile {
-  constructor(readonly kind: NotAFileKind) {}
-}
-
 /**
- * Read a lock file (or marker) with its identity; undefined when there is none; `NotAFile`
- * refused when the path is anything but a regular file. The path is opened with `O_NOFOLLOW`
+ * Read a lock file (or marker) with its identity; undefined when there is none; a `NotAFile`
+ * refusal when the path is anything but a regular file. The path is opened with `O_NOFOLLOW`
  * (a symlink fails with ELOOP instead of leading elsewhere) and `O_NONBLOCK` (a FIFO opens at once
  * instead of waiting for a writer), and the descriptor's own `fstat` decides before any read. The
  * calls are synchronous: a lock file is a few hundred bytes, and an asynchronous open of a FIFO
