@@ -158,9 +158,11 @@ export interface ChainService {
     options?: AppendOptions
   ) => Effect.Effect<ReadonlyArray<Exit.Exit<Chained, AppendError>>>
   /**
-   * `appendAll`, done now, without a fiber: when the store is synchronous (memory, a file without
-   * group commit) and no batch is being written. Otherwise `undefined`, and nothing is appended
-   * (`appendAll` then queues). Auto-capture drains through here.
+   * `appendAll`, done now, without a fiber: when the store's `append` is synchronous (made with
+   * `Store.synchronousAppend`, as the memory store's and a `blocking: true` file store's are) and
+   * no batch is being written. Otherwise `undefined`, and nothing is appended (`appendAll` then
+   * queues). Either way every line goes through the store's `append`. Auto-capture drains
+   * through here.
    */
   readonly appendAllNow: (
     entries: ReadonlyArray<{ readonly type: string; readonly payload: Record<string, unknown> }>,
@@ -440,11 +442,16 @@ export const make = Effect.gen(function* () {
     }
   }
 
+  // The store's append run at once, when the store made it with `Store.synchronousAppend`: the
+  // very function `store.append` runs, so a store whose `append` is any other function (a double)
+  // is written only through that function.
+  const appendNow = Store.appendNow(store.append)
+
   /** Build and write a batch with a synchronous store, in the caller's own stretch, and answer it. */
-  const writeNow = (jobs: ReadonlyArray<Job>, appendSync: NonNullable<Store.StoreService["appendSync"]>) => {
+  const writeNow = (jobs: ReadonlyArray<Job>, appendNow: Store.WriteNow) => {
     const b = build(jobs)
     if (b.made.length > 0) {
-      const failed = appendSync(b.lines)
+      const failed = appendNow(b.lines)
       settle(b, failed === undefined ? Exit.void : Exit.fail(failed))
     }
   }
@@ -578,20 +585,20 @@ export const make = Effect.gen(function* () {
       Effect.suspend(() => {
         if (closed) return Effect.fail(new ChainClosed())
         const flag = options?.flagRedactions ?? false
-        if (store.appendSync === undefined || writing || pending.length > 0) return queued(type, payload, flag)
+        if (appendNow === undefined || writing || pending.length > 0) return queued(type, payload, flag)
         // a synchronous store and nobody writing: the whole append happens here and now, nothing
         // can come between
         let answer: Exit.Exit<Chained, AppendError> | undefined
-        writeNow([{ type, payload, flag, done: (r) => (answer = r) }], store.appendSync)
+        writeNow([{ type, payload, flag, done: (r) => (answer = r) }], appendNow)
         return answer ?? Effect.die(new Error("acttrace: an append was not answered"))
       }),
     appendAllNow: (items, options) => {
-      if (closed || writing || pending.length > 0 || store.appendSync === undefined) return undefined
+      if (closed || writing || pending.length > 0 || appendNow === undefined) return undefined
       const answers = new Array<Exit.Exit<Chained, AppendError>>(items.length)
       const flag = options?.flagRedactions ?? false
       writeNow(
         items.map((item, i): Job => ({ type: item.type, payload: item.payload, flag, done: (r) => (answers[i] = r) })),
-        store.appendSync
+        appendNow
       )
       return answers
     },

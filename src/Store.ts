@@ -21,6 +21,7 @@ import { basename, dirname, isAbsolute, join } from "node:path"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import { globalValue } from "effect/GlobalValue"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -123,20 +124,20 @@ export interface StoreService {
   readonly name: string
   /** the file path of a file store */
   readonly path: Option.Option<string>
-  /** Append whole lines (without newlines): all of them or none, durable when it succeeds. */
+  /**
+   * Append whole lines (without newlines): all of them or none, durable when it succeeds. The
+   * chain writes every line through this function and through nothing else. A store whose write
+   * is synchronous (memory; a file with `blocking: true`) makes it with `synchronousAppend`, which
+   * lets the chain run it at once, without a fiber hop (`appendNow`); a store that replaces
+   * `append` with a function of its own (a test double: `{ ...real, append: double }`) is called
+   * for every write, and is fast in the same way only if it too is made with `synchronousAppend`.
+   */
   readonly append: (lines: ReadonlyArray<string>) => Effect.Effect<void, StoreError>
   /**
    * The bytes of every line held at this moment, in order, each ending in a newline (lines
    * appended after the snapshot is taken are not in its stream).
    */
   readonly snapshot: Effect.Effect<Stream.Stream<Uint8Array, StoreError>>
-  /**
-   * For stores whose append is synchronous (memory, and a file store with `blocking: true`): the
-   * same as `append`, done at once, returning the failure instead of failing. The chain then appends
-   * without a fiber hop or an Effect per entry. A store that wraps another and changes `append`
-   * must set this too (or leave it out), or the chain goes around its change.
-   */
-  readonly appendSync?: ((lines: ReadonlyArray<string>) => StoreError | undefined) | undefined
   /** Lines evicted from a bounded memory store (what an export of it lacks); 0 elsewhere. */
   readonly evicted: Effect.Effect<number>
   readonly batching: Batching
@@ -146,6 +147,50 @@ export interface StoreService {
    */
   readonly lockTakenOver?: LockTakeover | undefined
 }
+
+/**
+ * A store's write done at once, on the calling thread: `undefined` when the lines are in the store
+ * (durably, for a file), the failure otherwise (and then none of them is).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type WriteNow = (lines: ReadonlyArray<string>) => StoreError | undefined
+
+// The synchronous form of each append made by `synchronousAppend`, keyed by the append function
+// itself: a store whose `append` is another function (a double, a wrapper, a bound copy, a Proxy)
+// finds nothing here, so the chain calls that function for every write. (A property on the
+// function would be copied by `Object.assign` and forwarded by a Proxy, and the double bypassed.)
+// One map per process, however many copies of this module are loaded.
+const writesNow = globalValue(Symbol.for("acttrace/Store/writesNow"), () => new WeakMap<object, WriteNow>())
+
+/**
+ * An `append` made from a synchronous write: it runs `write` when its Effect runs, and the chain,
+ * finding its synchronous form with `appendNow`, calls `write` directly (no fiber hop, no Effect
+ * per entry) when nothing else is being written. Both ways run the same function, so a store
+ * cannot be written to except through it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const synchronousAppend = (write: WriteNow): StoreService["append"] => {
+  const append = (lines: ReadonlyArray<string>): Effect.Effect<void, StoreError> =>
+    Effect.suspend(() => {
+      const failed = write(lines)
+      return failed === undefined ? Effect.void : Effect.fail(failed)
+    })
+  writesNow.set(append, write)
+  return append
+}
+
+/**
+ * The synchronous form of an `append` made by `synchronousAppend`; `undefined` for any other
+ * function (which the chain then runs as the Effect it returns).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const appendNow = (append: StoreService["append"]): WriteNow | undefined => writesNow.get(append)
 
 /**
  * @since 0.1.0
@@ -190,14 +235,10 @@ export const makeMemory = (options: MemoryOptions = {}): Effect.Effect<StoreServ
     return {
       name: "memory",
       path: Option.none(),
-      append: (lines) =>
-        Effect.sync(() => {
-          for (const l of lines) push(l)
-        }),
-      appendSync: (lines) => {
+      append: synchronousAppend((lines) => {
         for (const l of lines) push(l)
         return undefined
-      },
+      }),
       snapshot: Effect.sync(() => {
         const n = ring.length
         const start = first
@@ -552,7 +593,7 @@ export const makeFile = (
       (fd) => Effect.sync(() => nodeFs.closeSync(fd))
     )
     const lock = yield* Effect.makeSemaphore(1)
-    const appendSync = (lines: ReadonlyArray<string>): StoreError | undefined => {
+    const writeNow: WriteNow = (lines) => {
       if (lines.length === 0) return undefined
       const bytes = Buffer.from(lines.length === 1 ? lines[0] + "\n" : lines.join("\n") + "\n", "utf8")
       try {
@@ -585,14 +626,12 @@ export const makeFile = (
     const cutBack = Effect.async<void>((resume) => {
       nodeFs.ftruncate(fd, size, () => nodeFs.fdatasync(fd, () => resume(Effect.void)))
     })
-    const append = (lines: ReadonlyArray<string>): Effect.Effect<void, StoreError> =>
+    // blocking: every append is one synchronous write, so nothing can come between two of them
+    // and no permit is needed; otherwise one write at a time on the thread pool
+    const append = blocking ? synchronousAppend(writeNow) : (lines: ReadonlyArray<string>): Effect.Effect<void, StoreError> =>
       lock.withPermits(1)(
         Effect.suspend(() => {
           if (lines.length === 0) return Effect.void
-          if (blocking) {
-            const e = appendSync(lines)
-            return e === undefined ? Effect.void : Effect.fail(e)
-          }
           const bytes = Buffer.from(lines.length === 1 ? lines[0] + "\n" : lines.join("\n") + "\n", "utf8")
           return writeAsync(bytes).pipe(
             Effect.tap(() => {
@@ -606,7 +645,6 @@ export const makeFile = (
       name: path,
       path: Option.some(real),
       append,
-      appendSync: blocking ? appendSync : undefined,
       snapshot: Effect.sync(() => {
         const n = size
         return n === 0 ? Stream.empty : fs.stream(real, { bytesToRead: n, chunkSize: 1 << 20 }).pipe(Stream.mapError(fail("read")))

@@ -209,7 +209,7 @@ describe("Store.layerFile: appending off the event loop", () => {
         Effect.gen(function* () {
           const s = yield* Store.Store
           // no synchronous path for the chain to take
-          expect(s.appendSync).toBeUndefined()
+          expect(Store.appendNow(s.append)).toBeUndefined()
           for (let i = 0; i < 3; i++) {
             let turned = false
             setImmediate(() => (turned = true))
@@ -229,9 +229,13 @@ describe("Store.layerFile: appending off the event loop", () => {
       Effect.scoped(
         Effect.gen(function* () {
           const s = yield* Store.Store
-          expect(s.appendSync).toBeDefined()
-          expect(s.appendSync!(["a", "b"])).toBeUndefined()
+          const now = Store.appendNow(s.append)
+          expect(now).toBeDefined()
+          expect(now!(["a", "b"])).toBeUndefined()
           expect(readFileSync(path, "utf8")).toBe("a\nb\n")
+          // the append's Effect is the same write
+          yield* s.append(["c"])
+          expect(readFileSync(path, "utf8")).toBe("a\nb\nc\n")
         }).pipe(Effect.provide(Store.layerFile(path, { blocking: true }).pipe(Layer.provide(NodeFileSystem.layer))))
       )
     )
