@@ -26,6 +26,7 @@ import * as Canonical from "./Canonical.js"
 import * as Entry from "./Entry.js"
 import { GENESIS } from "./Hash.js"
 import { linesOf } from "./internal/lines.js"
+import { verdictText } from "./internal/messages.js"
 import { normalize } from "./internal/normalize.js"
 import * as Redactor from "./Redactor.js"
 import * as Signer from "./Signer.js"
@@ -309,7 +310,7 @@ export const make = Effect.gen(function* () {
       if (e._tag === "StoreError") return Effect.fail(e)
       // an empty log is no entry at all to the verifier, and a fine start to a writer
       if (e._tag === "MalformedLine" && e.line === 0) return Effect.succeed({ head: GENESIS, entries: 0 })
-      return Effect.fail(new LogInvalid({ store: store.name, reason: e.message }))
+      return Effect.fail(new LogInvalid({ store: store.name, reason: verdictText(e) }))
     })
   )
   const opened: Opened = { ...outcome, auditOpen: outcome.entries === 0 ? Option.none() : auditOpen }

@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -25,6 +26,22 @@ export class InvalidKey extends Schema.TaggedError<InvalidKey>()("InvalidKey", {
 }) {
   override get message(): string {
     return `invalid signing key: ${this.reason}`
+  }
+}
+
+/**
+ * No signing key where `layerHmacConfig` looks for it (`ACTTRACE_KEY` by default): `variable` is
+ * the Config path that is missing (an environment variable with the default provider). The message says how to give one, or how to go without.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class MissingKey extends Schema.TaggedError<MissingKey>()("MissingKey", {
+  // (not `name`: that is the tag an Error prints in front of its message)
+  variable: Schema.String
+}) {
+  override get message(): string {
+    return `no signing key: ${this.variable} is not set. Set ${this.variable} to the HMAC passphrase (or read it from a file: the acttrace CLI takes --key-file F), give Signer.layerHmac a key, or provide Signer.layerNone for an unsigned log`
   }
 }
 
@@ -138,15 +155,46 @@ export const layerHmac = (key: Redacted.Redacted<string>): Layer.Layer<Signer, I
   Layer.effect(Signer, makeHmac(key))
 
 /**
- * HMAC signer whose key comes from `Config` (default: the `ACTTRACE_KEY` variable).
+ * The Config paths a `ConfigError` says are missing, when that is all it says (`Or` of missing
+ * alternatives included); `undefined` when it says anything else (a value that is there but
+ * invalid, a source that cannot be read).
+ */
+const missingPaths = (e: ConfigError.ConfigError): ReadonlyArray<string> | undefined => {
+  if (!ConfigError.isMissingDataOnly(e)) return undefined
+  const paths: Array<string> = []
+  const walk = (x: ConfigError.ConfigError): void => {
+    if (ConfigError.isMissingData(x)) paths.push(x.path.join("."))
+    else if (ConfigError.isAnd(x) || ConfigError.isOr(x)) {
+      walk(x.left)
+      walk(x.right)
+    }
+  }
+  walk(e)
+  return paths
+}
+
+/**
+ * HMAC signer whose key comes from `Config` (default: the `ACTTRACE_KEY` variable). A key that is
+ * not there fails with `MissingKey`, which says what to set (Effect's own words would be
+ * `Missing data at ACTTRACE_KEY`); other Config failures stay `ConfigError`.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerHmacConfig = (
   config: Config.Config<Redacted.Redacted<string>> = Config.redacted("ACTTRACE_KEY")
-): Layer.Layer<Signer, InvalidKey | import("effect/ConfigError").ConfigError> =>
-  Layer.effect(Signer, Effect.flatMap(config, makeHmac))
+): Layer.Layer<Signer, InvalidKey | MissingKey | ConfigError.ConfigError> =>
+  Layer.effect(
+    Signer,
+    Effect.flatMap(
+      Effect.catchIf(
+        config,
+        (e) => missingPaths(e) !== undefined,
+        (e) => Effect.fail(new MissingKey({ variable: [...new Set(missingPaths(e))].join(" or ") }))
+      ),
+      makeHmac
+    )
+  )
 
 /**
  * @since 0.1.0

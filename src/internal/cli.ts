@@ -25,7 +25,7 @@ import * as Signer from "../Signer.js"
 import * as Store from "../Store.js"
 import * as Verify from "../Verify.js"
 import { runDemo } from "./demo.js"
-import { plainMessage, plainReason, plainText } from "./messages.js"
+import { plainMessage, plainReason, plainText, verdictText } from "./messages.js"
 import { VERSION } from "./version.js"
 
 /** A mistake in how the command was called: exit code 2. */
@@ -255,7 +255,7 @@ export const textVerdict = (o: Verify.Outcome): string =>
   Either.match(o.result, {
     onRight: (r) =>
       `ok: ${r.entries} ${r.entries === 1 ? "entry" : "entries"}, head ${r.head.slice(0, 12)}… (signatures ${r.signatures}; completeness: ${r.completeness})`,
-    onLeft: (e) => e.message
+    onLeft: verdictText
   })
 
 /** The `--json` verdict of FORMAT part C. */
@@ -270,7 +270,7 @@ export const jsonVerdict = (o: Verify.Outcome): string =>
         // what was checked of the entries that held before the failure (see Verify.Outcome)
         signatures: o.signatures,
         completeness: "none",
-        error: { _tag: e._tag, line: e.line, seq: e.seq, message: e.message }
+        error: { _tag: e._tag, line: e.line, seq: e.seq, message: verdictText(e) }
       })
     })
   )

@@ -143,8 +143,34 @@ export type Refusal =
   /** the log file is held under another name: `lock` is that name's lock */
   | { readonly _tag: "Elsewhere"; readonly lock: string; readonly holder: TakenHolder }
 
-export class LockRefused extends Data.TaggedError("LockRefused")<{ readonly refusal: Refusal }> {}
-export class LockIo extends Data.TaggedError("LockIo")<{ readonly path: string; readonly operation: string; readonly reason: string }> {}
+// (Store turns both into LockHeld or StoreError with the whole story; these messages are for
+// whoever meets one unmapped, so it never prints as "An error has occurred")
+export class LockRefused extends Data.TaggedError("LockRefused")<{ readonly refusal: Refusal }> {
+  override get message(): string {
+    const r = this.refusal
+    switch (r._tag) {
+      case "Live":
+        return `the lock is held by pid ${r.holder.pid} on ${r.holder.host}`
+      case "OtherHost":
+        return `the lock is held by pid ${r.holder.pid} on ${r.holder.host}, another host`
+      case "Young":
+        return `the lock holds no readable lock (${r.bytes} bytes) and is too young to take over`
+      case "NotAFile":
+        return `${r.path} is a ${r.kind}, not a regular file`
+      case "Taking":
+        return `the lock is being taken over by ${r.holder === undefined ? "another process" : `pid ${r.holder.pid} on ${r.holder.host}`}`
+      case "Unsettled":
+        return "the lock kept changing hands"
+      case "Elsewhere":
+        return `the log is held under another name, by the lock ${r.lock}`
+    }
+  }
+}
+export class LockIo extends Data.TaggedError("LockIo")<{ readonly path: string; readonly operation: string; readonly reason: string }> {
+  override get message(): string {
+    return `${this.operation} ${this.path}: ${this.reason}`
+  }
+}
 
 /** A failure in Node's own words (a platform error's description), for error reasons. */
 export const describe = (e: unknown): string => {

@@ -7,6 +7,7 @@
  */
 
 import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as Verify from "../Verify.js"
 
 /**
  * A platform `SystemError` or `BadArgument` message (`Reason: Module.method (path or fd):
@@ -100,4 +101,16 @@ export const fileKind = (type: FileSystem.File.Type): string => {
     default:
       return "not a regular file"
   }
+}
+
+/**
+ * A verification failure as one line that names it once, built from its fields (never from its
+ * `message`, which holds no tag): `EditDetected at line 18 (seq 16): content does not match its
+ * hash`, `MalformedLine: no entry` (line 0: no line), `Unreadable: pack.jsonl: no such file or
+ * directory`. The CLI's verdict and `--json` message, and the reason of `Chain.LogInvalid`.
+ */
+export const verdictText = (e: Verify.VerifyError): string => {
+  if (e._tag === "Unreadable") return `Unreadable: ${e.path}: ${e.reason}`
+  const where = e.line === 0 ? "" : e.seq === null ? ` at line ${e.line}` : ` at line ${e.line} (seq ${e.seq})`
+  return `${e._tag}${where}: ${e.reason}`
 }
