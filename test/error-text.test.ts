@@ -15,7 +15,6 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import { inspect } from "node:util"
 import * as Canonical from "../src/Canonical.js"
-import * as Capture from "../src/Capture.js"
 import * as Chain from "../src/Chain.js"
 import * as Controls from "../src/Controls.js"
 import * as Guard from "../src/Guard.js"
@@ -28,6 +27,7 @@ import * as Pricing from "../src/Pricing.js"
 import * as Redactor from "../src/Redactor.js"
 import * as Signer from "../src/Signer.js"
 import * as Store from "../src/Store.js"
+import * as Root from "../src/index.js"
 import * as Verify from "../src/Verify.js"
 
 const at = { line: 18, seq: 16, reason: "content does not match its hash" }
@@ -35,7 +35,6 @@ const at = { line: 18, seq: 16, reason: "content does not match its hash" }
 /** One of every tagged error class in src/, with the fields a user would see. */
 const samples = (): ReadonlyArray<{ readonly _tag: string; readonly message: string } & Error> => [
   new Canonical.CanonicalError({ reason: "NonFinite", at: "$.x", detail: "NaN has no JSON form" }),
-  new Capture.CaptureInUse(),
   new Chain.LogInvalid({ store: "audit.jsonl", reason: "EditDetected at line 3 (seq 2): content does not match its hash" }),
   new Chain.LogMismatch({ store: "audit.jsonl", field: "signing key id", expected: "0123456789abcdef", found: "fedcba9876543210" }),
   new Chain.ChainClosed(),
@@ -66,6 +65,21 @@ const samples = (): ReadonlyArray<{ readonly _tag: string; readonly message: str
 const count = (text: string, tag: string) => text.split(new RegExp(`\\b${tag}\\b`)).length - 1
 
 describe("errors read once", () => {
+  it("the samples hold every tagged error class the package exports", () => {
+    const exported = new Set<string>()
+    for (const module of Object.values(Root) as Array<Record<string, unknown>>) {
+      for (const value of Object.values(module)) {
+        // a Schema.TaggedError class: a constructor whose instances are Errors with a fixed tag
+        if (typeof value === "function" && value.prototype instanceof Error && typeof (value as { _tag?: unknown })._tag === "string") {
+          exported.add((value as unknown as { _tag: string })._tag)
+        }
+      }
+    }
+    expect(exported.size).toBeGreaterThan(10)
+    const sampled = new Set(samples().map((e) => e._tag))
+    expect([...exported].filter((tag) => !sampled.has(tag))).toEqual([])
+  })
+
   for (const e of samples()) {
     it(`${e._tag}: the tag once, in front, wherever it is printed; a message without it`, () => {
       const tag = e._tag

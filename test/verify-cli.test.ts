@@ -5,16 +5,21 @@
  * and `Unreadable` in plain words.
  */
 import { spawn, spawnSync } from "node:child_process"
-import { writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { NodeFileSystem } from "@effect/platform-node"
-import { afterAll, describe, expect, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as AuditLog from "../src/AuditLog.js"
 import * as F from "../src/internal/fixtures.js"
+import * as Redactor from "../src/Redactor.js"
+import * as Signer from "../src/Signer.js"
+import * as Store from "../src/Store.js"
 import { BIN, cli, ROOT, tempDir } from "./helpers.js"
 
 // `Verify.fileParallel` only has its worker in the build: drive the built module, as the CLI does
@@ -328,5 +333,93 @@ describe("a key that is not UTF-8 text is refused, never decoded lossily", () =>
     const p2 = fresh("accented.jsonl")
     writeFileSync(p2, s.lines.join("\n") + "\n")
     expect(cli(["verify", "--key-file", accented, p2]).code).toBe(0)
+  })
+})
+
+describe("a signed log or pack verified without its key says so (issue 12, item 14)", () => {
+  // a real log, signed by the library, and its pack exported by the CLI
+  const log = fresh("signed.jsonl")
+  const pack = fresh("signed.pack.jsonl")
+  const keyFile = fresh("signed.key")
+  const keyId = Signer.hmacKeyId(Redacted.make(KEY))
+  const unsigned = fresh("unsigned.jsonl")
+  beforeAll(async () => {
+    writeFileSync(keyFile, KEY)
+    const write = (path: string, signer: Layer.Layer<Signer.Signer, unknown>) =>
+      Effect.runPromise(
+        Effect.gen(function* () {
+          const l = yield* AuditLog.AuditLog
+          yield* l.append("decision_record", { x: 1 })
+        }).pipe(
+          Effect.provide(
+            AuditLog.layer({ system: "verify-cli", riskTier: "high", tagPromiseCalls: false }).pipe(
+              Layer.provide(Store.layerFile(path)),
+              Layer.provide(signer),
+              Layer.provide(Redactor.layerNoop),
+              Layer.provideMerge(NodeFileSystem.layer)
+            )
+          ),
+          Effect.scoped
+        )
+      )
+    await write(log, Signer.layerHmac(Redacted.make(KEY)))
+    await write(unsigned, Signer.layerNone)
+    expect(cli(["export", log, "--out", pack, "--key-file", keyFile]).code).toBe(0)
+  })
+  const warning = (id: string) => `warning: signed by key id ${id}; signatures were not checked; pass --key-file F or ACTTRACE_KEY (or --key K) to check them\n`
+
+  it("a pack, a log, standard input: a warning on stderr naming the key id, exit 0 and the verdict unchanged", () => {
+    for (const path of [pack, log]) {
+      const r = cli(["verify", path])
+      expect(r.stdout, path).toMatch(/^ok: \d+ entries, .*signatures not-checked/)
+      expect(r.stderr, path).toBe(warning(keyId))
+      expect(r.code, path).toBe(0)
+      // --json: the one object on stdout, the warning on stderr
+      const j = cli(["verify", "--json", path])
+      expect(JSON.parse(j.stdout), path).toMatchObject({ ok: true, signatures: "not-checked" })
+      expect(j.stderr, path).toBe(warning(keyId))
+      expect(j.code, path).toBe(0)
+    }
+    const viaStdin = cli(["verify", "-"], {}, readFileSync(pack, "utf8"))
+    expect(viaStdin.stderr).toBe(warning(keyId))
+    expect(viaStdin.code).toBe(0)
+    // a signed chain that states no key id (no signing member in its audit_open)
+    const anonymous = fresh("anonymous.jsonl")
+    writeFileSync(anonymous, c.lines.join("\n") + "\n")
+    const a = cli(["verify", anonymous])
+    expect(a.stderr).toBe("warning: signed (the file states no key id); signatures were not checked; pass --key-file F or ACTTRACE_KEY (or --key K) to check them\n")
+    expect(a.code).toBe(0)
+  })
+
+  it("with the key, or on an unsigned log, nothing is said", () => {
+    for (const args of [["--key-file", keyFile, pack], ["--key-file", keyFile, log], [unsigned]]) {
+      const r = cli(["verify", ...args])
+      expect(r.stderr, args.join(" ")).toBe("")
+      expect(r.code, args.join(" ")).toBe(0)
+    }
+  })
+
+  it("--require-signatures: signatures not checked, or absent, fail the verification (exit 1, text and --json); verified ones pass", () => {
+    const t = cli(["verify", "--require-signatures", pack])
+    expect(t.stdout).toBe(`SignaturesNotVerified: signed by key id ${keyId}; signatures were not checked; pass --key-file F or ACTTRACE_KEY (or --key K) to check them\n`)
+    expect(t.stderr).toBe("")
+    expect(t.code).toBe(1)
+    const j = cli(["verify", "--json", "--require-signatures", log])
+    const o = JSON.parse(j.stdout) as { ok: boolean; signatures: string; entries: number; error: { _tag: string; line: number; seq: number | null; message: string } }
+    expect(o).toMatchObject({ ok: false, signatures: "not-checked", entries: 2, error: { _tag: "SignaturesNotVerified", line: 0, seq: null } })
+    expect(o.error.message).toBe(`SignaturesNotVerified: signed by key id ${keyId}; signatures were not checked; pass --key-file F or ACTTRACE_KEY (or --key K) to check them`)
+    expect(j.code).toBe(1)
+    const u = cli(["verify", "--require-signatures", unsigned])
+    expect(u.stdout).toMatch(/^SignaturesNotVerified: no entry is signed/)
+    expect(u.code).toBe(1)
+    const ok = cli(["verify", "--require-signatures", "--key-file", keyFile, pack])
+    expect(ok.stdout).toMatch(/^ok: .*signatures verified/)
+    expect(ok.code).toBe(0)
+    // a failure of the chain stays that failure
+    const edited = fresh("edited.pack.jsonl")
+    writeFileSync(edited, readFileSync(pack, "utf8").replace('"x":1', '"x":2'))
+    const e = cli(["verify", "--require-signatures", edited])
+    expect(e.stdout).toMatch(/^EditDetected at line 3/)
+    expect(e.code).toBe(1)
   })
 })

@@ -45,7 +45,7 @@ export type ExitCode = 0 | 1 | 2
 let verdictCode: ExitCode = 0
 
 const VERIFY_USAGE =
-  "usage: acttrace verify PACK|- [--key-file F | --key K] [--pubkey FILE] [--expected-head H] [--expect-entries N] [--require-complete] [--threads N] [--max-line-bytes N] [--json]"
+  "usage: acttrace verify PACK|- [--key-file F | --key K] [--pubkey FILE] [--expected-head H] [--expect-entries N] [--require-complete] [--require-signatures] [--threads N] [--max-line-bytes N] [--json]"
 
 const EXPORT_USAGE = "usage: acttrace export LOG --out PACK [--framework eu_ai_act|iso_42001|gdpr|nist_rmf] [--key-file F | --key K] [--mode OCTAL]"
 const REPAIR_USAGE = "usage: acttrace repair LOG"
@@ -156,6 +156,71 @@ const stdinBytes: Stream.Stream<Uint8Array, Verify.Unreadable> = Stream.suspend(
   Stream.fromAsyncIterable(process.stdin as AsyncIterable<Uint8Array>, (e) => Verify.unreadable("standard input", e))
 )
 
+/**
+ * How much of the input's start is looked at for the key id it states: its first lines (a pack's
+ * `_meta`, then the first entry) are well within this.
+ */
+const HEAD_BYTES = 1 << 20
+
+/** `bytes`, with a copy of their first `HEAD_BYTES` kept in `head` as they go by. */
+const keepingHead = <E>(bytes: Stream.Stream<Uint8Array, E>, head: Array<Uint8Array>): Stream.Stream<Uint8Array, E> => {
+  let kept = 0
+  return Stream.map(bytes, (chunk) => {
+    if (kept < HEAD_BYTES) {
+      const part = chunk.slice(0, HEAD_BYTES - kept)
+      head.push(part)
+      kept += part.length
+    }
+    return chunk
+  })
+}
+
+/** The first `HEAD_BYTES` of a regular file; nothing for anything else (a FIFO is read only once). */
+const fileHead = (path: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const info = yield* fs.stat(path)
+    if (info.type !== "File") return []
+    const bytes = yield* Effect.scoped(Effect.flatMap(fs.open(path, { flag: "r" }), (f) => f.readAlloc(HEAD_BYTES)))
+    return Option.isSome(bytes) ? [bytes.value] : []
+  }).pipe(Effect.orElseSucceed((): Array<Uint8Array> => []))
+
+/** A key id as FORMAT B.1 makes them (16 hex digits): anything else in a file is not repeated to a terminal. */
+const KEY_ID = /^[0-9a-f]{16}$/
+
+/**
+ * The signing key id an input states, unverified (no key was given to check it): its pack seal's
+ * `key_id`, else the `signing.key_id` of its first entry when that is an `audit_open`. `None` when
+ * it states none that is a key id; `undefined` when its start could not be read again.
+ */
+const statedKeyId = (report: Verify.Report, head: ReadonlyArray<Uint8Array> | undefined): Option.Option<string> | undefined => {
+  const seal = Option.getOrUndefined(report.meta)?.seal as { readonly key_id?: unknown } | null | undefined
+  if (seal !== null && typeof seal === "object" && typeof seal.key_id === "string" && KEY_ID.test(seal.key_id)) return Option.some(seal.key_id)
+  if (head === undefined || head.length === 0) return undefined
+  const text = Buffer.concat(head).toString("utf8").replace(/^\ufeff/, "")
+  for (const line of text.split("\n").filter((l) => l.trim() !== "").slice(0, 2)) {
+    let value: unknown
+    try {
+      value = JSON.parse(line)
+    } catch {
+      return Option.none()
+    }
+    if (value === null || typeof value !== "object") return Option.none()
+    if ("_meta" in value) continue
+    const entry = value as { readonly type?: unknown; readonly payload?: { readonly signing?: { readonly key_id?: unknown } | null } | null }
+    const id = entry.type === "audit_open" ? entry.payload?.signing?.key_id : undefined
+    return typeof id === "string" && KEY_ID.test(id) ? Option.some(id) : Option.none()
+  }
+  return Option.none()
+}
+
+/** What to say of signatures a verification found but could not check (no key was given). */
+export const notCheckedText = (keyId: Option.Option<string> | undefined): string =>
+  `${keyId === undefined ? "signed" : Option.match(keyId, { onNone: () => "signed (the file states no key id)", onSome: (id) => `signed by key id ${id}` })}; signatures were not checked; pass --key-file F or ACTTRACE_KEY (or --key K) to check them`
+
+/** The failure `--require-signatures` reports when the signatures were not verified. */
+const SIGNATURES_NOT_VERIFIED = "SignaturesNotVerified"
+
 /** A defect (a bug, or a limit of the machine) is said on stderr, never a silent exit: code 2. */
 const verifyDefect = (defect: unknown) =>
   Effect.sync(() => {
@@ -208,6 +273,9 @@ const verify = Command.make(
     requireComplete: Options.boolean("require-complete").pipe(
       Options.withDescription("fail unless completeness is authenticated (signed header) or given out of band")
     ),
+    requireSignatures: Options.boolean("require-signatures").pipe(
+      Options.withDescription("fail (SignaturesNotVerified, exit 1) unless every entry's signature was checked with the key and held: a signed log verified without its key, or an unsigned one, fails")
+    ),
     json: Options.boolean("json").pipe(Options.withDescription("print one JSON object instead of a line of text"))
   },
   (opts) =>
@@ -231,24 +299,55 @@ const verify = Command.make(
         requireComplete: opts.requireComplete,
         maxLineBytes: Option.getOrUndefined(opts.maxLineBytes)
       }
+      // standard input is read once: its start is kept on the way, for the key id it states
+      const stdinHead: Array<Uint8Array> = []
       // a FIFO or <(…) path is read in order by fileParallel, on one thread
       const outcome = opts.pack === STDIN
-        ? yield* Verify.streamOutcome(stdinBytes, options)
+        ? yield* Verify.streamOutcome(keepingHead(stdinBytes, stdinHead), options)
         : yield* Verify.fileParallel(opts.pack, {
           ...options,
           threads: Option.isSome(opts.threads) ? opts.threads.value : yield* autoThreads(opts.pack)
         })
+      // an intact chain whose signatures no key checked: said on stderr, or with
+      // --require-signatures the verdict (a failure)
+      const report = Either.getOrUndefined(outcome.result)
+      let unverified: string | undefined
+      if (report !== undefined && report.signatures === "not-checked") {
+        const head = opts.pack === STDIN ? stdinHead : yield* fileHead(opts.pack)
+        unverified = notCheckedText(statedKeyId(report, head))
+      } else if (report !== undefined && report.signatures === "absent" && opts.requireSignatures) {
+        unverified = "no entry is signed (signatures absent); --require-signatures needs a log signed with an HMAC key, verified with that key"
+      }
+      const failed = opts.requireSignatures && unverified !== undefined && report !== undefined
       // an input that cannot be read is an error, not a verdict: `error: …` on stderr (exit 2);
       // --json still prints its one object on stdout
       const unreadable = Either.isLeft(outcome.result) && outcome.result.left._tag === "Unreadable" ? outcome.result.left : undefined
       if (unreadable !== undefined && !opts.json) yield* Console.error(`error: cannot read ${unreadable.path}: ${unreadable.reason}`)
+      else if (failed) yield* Console.log(opts.json ? unverifiedJson(report, unverified!) : `${SIGNATURES_NOT_VERIFIED}: ${unverified}`)
       else yield* Console.log(opts.json ? jsonVerdict(outcome) : textVerdict(outcome))
+      if (unverified !== undefined && !failed) yield* Console.error(`warning: ${unverified}`)
       if (Option.isSome(opts.pubkey)) {
         yield* Console.error("note: signed checkpoints are not checked by this version; --pubkey was only validated")
       }
-      verdictCode = Either.isRight(outcome.result) ? 0 : outcome.result.left._tag === "Unreadable" ? 2 : 1
+      verdictCode = failed ? 1 : Either.isRight(outcome.result) ? 0 : outcome.result.left._tag === "Unreadable" ? 2 : 1
     }).pipe(Effect.catchAllDefect(verifyDefect))
-).pipe(Command.withDescription("Check a log or evidence pack: exit 0 when intact and complete, 1 when not, 2 on a usage error or unreadable input."))
+).pipe(
+  Command.withDescription(
+    "Check a log or evidence pack: exit 0 when intact and complete, 1 when not (or, with --require-signatures, when its signatures were not checked with the key), 2 on a usage error or unreadable input."
+  )
+)
+
+/** The `--json` verdict of an intact chain whose signatures `--require-signatures` wanted verified. */
+const unverifiedJson = (r: Verify.Report, reason: string): string =>
+  JSON.stringify({
+    ok: false,
+    entries: r.entries,
+    head: r.head,
+    signatures: r.signatures,
+    // the chain held: how completeness was established stays as it was found
+    completeness: r.completeness,
+    error: { _tag: SIGNATURES_NOT_VERIFIED, line: 0, seq: null, message: `${SIGNATURES_NOT_VERIFIED}: ${reason}` }
+  })
 
 /** The one-line human verdict. */
 export const textVerdict = (o: Verify.Outcome): string =>
