@@ -19,11 +19,14 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import { dual } from "effect/Function"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
+import { hasProperty } from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import * as Canonical from "./Canonical.js"
 import * as Entry from "./Entry.js"
@@ -235,6 +238,11 @@ export interface Options {
   readonly fastPath?: boolean | undefined
 }
 
+/**
+ * What a verification is given, made once by `initial` and shared by every state that follows
+ * from it. Nothing here carries meaning from one step to the next: the options, the key (in
+ * closures), and reusable scratch (readers, the kernel) that each step uses and leaves behind.
+ */
 interface Config {
   readonly mac: FastHmac | undefined
   /** the key's id (FORMAT B.1), which a seal must name */
@@ -248,23 +256,15 @@ interface Config {
   readonly fastPath: boolean
   /** the longest line accepted (see `Options.maxLineBytes`) */
   readonly maxLine: number
-  /** the seal of a pack's `_meta` (FORMAT B.3), with the digest of the rows' controls so far */
-  seal: SealCheck | undefined
-  /** the pack's first entry is an `audit_open` naming acttrace as producer: a keyed check wants a seal */
-  sealRequired: boolean
   /**
    * The WebAssembly kernel of the batched fast path, made on first use (undefined: not
    * available). A function, so that neither the key it is made with nor the kernel's memory
    * (which holds the key's HMAC midstates) is a property of any state.
    */
   readonly kernel: () => Kernel | undefined
-  /**
-   * Where a segment that began mid-chain picked the chain up (see `segment`). Written once, by
-   * the step that meets the segment's first entry; scratch like the readers above, not state.
-   */
-  start: { prev: string; seq: number } | undefined
 }
 
+/** The seal of a pack's `_meta` (FORMAT B.3), as read from the header. */
 interface SealCheck {
   readonly canonicalMeta: string
   readonly alg: string
@@ -273,9 +273,84 @@ interface SealCheck {
   readonly extra: ReadonlyArray<string>
   readonly digest: string
   readonly sig: string
-  readonly rows: Hash
 }
 
+/** A pack's header, as the header checks of `finish` need it. */
+interface Header {
+  readonly value: Entry.Meta
+  readonly line: number
+  readonly signedBody: string
+  /** members nothing covers unless a seal does */
+  readonly unsealed: ReadonlyArray<string>
+  readonly seal: SealCheck | undefined
+  /** the pack's first entry is an `audit_open` naming acttrace as producer: a keyed check wants a seal */
+  readonly sealRequired: boolean
+}
+
+/** Bytes of rows a `RowsDigest` holds before it hashes them. */
+const ROWS_PENDING = 1 << 14
+
+/**
+ * The running SHA-256 of a sealed pack's rows' controls (FORMAT B.3), as a value: adding to it
+ * never changes what an earlier `RowsDigest` holds, so a state can be stepped again, or forked,
+ * and its seal still sees its own rows.
+ *
+ * A native hash cannot be rewound, so none is ever updated once a `RowsDigest` holds it: rows are
+ * gathered as bytes, and every `ROWS_PENDING` bytes a copy of the hash takes them in and becomes
+ * the next one's. The gathered bytes sit in a buffer that only grows at its end; a digest holds
+ * its first `length` bytes. The newest digest (`length` equal to what the buffer holds) adds in
+ * place, as a linear pass always does; an older one, stepped again, first copies its own bytes.
+ */
+class RowsDigest {
+  private constructor(
+    /** the hash of every row before the gathered bytes; never updated (copied to go on) */
+    private readonly base: Hash,
+    /** the gathered bytes: [0, used) are fixed, later bytes are only ever appended */
+    private readonly pending: { buf: Buffer; used: number },
+    private readonly length: number
+  ) {}
+
+  static empty(): RowsDigest {
+    return new RowsDigest(createHash("sha256"), { buf: Buffer.allocUnsafe(4096), used: 0 }, 0)
+  }
+
+  /** The digest with `bytes` (one or more rows, each ending in a newline) added. */
+  add(bytes: Uint8Array): RowsDigest {
+    const n = bytes.length
+    if (this.length + n > ROWS_PENDING) {
+      // (the first `length` bytes are this digest's, whoever added after them)
+      const next = this.base.copy()
+      next.update(this.pending.buf.subarray(0, this.length))
+      next.update(bytes)
+      return new RowsDigest(next, { buf: Buffer.allocUnsafe(4096), used: 0 }, 0)
+    }
+    let pending = this.pending
+    if (this.length !== pending.used) {
+      // not the newest digest: the bytes past `length` belong to another path through the fold
+      const own = Buffer.allocUnsafe(Math.max(4096, 2 * (this.length + n)))
+      pending.buf.copy(own, 0, 0, this.length)
+      pending = { buf: own, used: this.length }
+    }
+    if (pending.buf.length < this.length + n) {
+      const bigger = Buffer.allocUnsafe(Math.max(2 * pending.buf.length, this.length + n))
+      pending.buf.copy(bigger, 0, 0, this.length)
+      // the digests that share this buffer read only its first bytes, which the copy keeps
+      pending.buf = bigger
+    }
+    pending.buf.set(bytes, this.length)
+    pending.used = this.length + n
+    return new RowsDigest(this.base, pending, this.length + n)
+  }
+
+  /** The SHA-256 of every row added (nothing here changes). */
+  digest(): Buffer {
+    const h = this.base.copy()
+    h.update(this.pending.buf.subarray(0, this.length))
+    return h.digest()
+  }
+}
+
+/** A forward `seq` jump, judged by the next line (see `stepGeneral`). */
 interface Pending {
   readonly line: number
   readonly seq: number
@@ -283,26 +358,44 @@ interface Pending {
 }
 
 /**
- * Where a verification stands after some lines. Treat it as opaque; `step` returns a new one.
+ * The brand of a verification `State`.
+ *
+ * @since 0.1.0
+ * @category symbols
+ */
+export const StateTypeId: unique symbol = Symbol.for("acttrace/Verify/State")
+
+/**
+ * @since 0.1.0
+ * @category symbols
+ */
+export type StateTypeId = typeof StateTypeId
+
+/**
+ * Where a verification stands after some lines: an immutable value. `step` returns a new state
+ * and leaves the one it was given as it was, so a state can be stepped again, forked (stepped
+ * with different lines), or kept, and every path through it gives the verdict a fresh pass over
+ * the same lines gives. Everything else about it is private to this module.
  *
  * @since 0.1.0
  * @category models
  */
 export interface State {
-  readonly config: Config
-  /** physical lines seen */
+  readonly [StateTypeId]: StateTypeId
+  /** physical lines stepped, blank ones included */
   readonly line: number
+  /** entries verified */
   readonly entries: number
+  /**
+   * the hash of the last entry verified: `GENESIS` before the first, and "" before the first of
+   * a log verified with `startMidChain`
+   */
   readonly head: string
-  readonly lastSeq: number
-  readonly lastLine: number
-  readonly meta: Option.Option<{ readonly value: Entry.Meta; readonly line: number; readonly signedBody: string; readonly unsealed: ReadonlyArray<string> }>
-  readonly anySigned: boolean
-  readonly pending: Pending | undefined
 }
 
 /** One shape for every state (monomorphic property access on the hot path). */
 class StateImpl implements State {
+  declare readonly [StateTypeId]: StateTypeId
   constructor(
     readonly config: Config,
     readonly line: number,
@@ -310,21 +403,28 @@ class StateImpl implements State {
     readonly head: string,
     readonly lastSeq: number,
     readonly lastLine: number,
-    readonly meta: State["meta"],
+    /** the pack header, once its line is read */
+    readonly header: Header | undefined,
+    /** the seal's digest of the rows' controls so far (a sealed pack only) */
+    readonly rows: RowsDigest | undefined,
     readonly anySigned: boolean,
-    readonly pending: Pending | undefined
+    readonly pending: Pending | undefined,
+    /** where a log that starts mid-chain picked the chain up: its first entry's link and `seq` */
+    readonly start: { readonly prev: string; readonly seq: number } | undefined
   ) {}
 }
+// on the prototype: one brand for every state, nothing per state
+Object.defineProperty(StateImpl.prototype, StateTypeId, { value: StateTypeId })
 
-const withLine = (s: State, line: number): State =>
-  new StateImpl(s.config, line, s.entries, s.head, s.lastSeq, s.lastLine, s.meta, s.anySigned, s.pending)
+const withLine = (s: StateImpl, line: number): StateImpl =>
+  new StateImpl(s.config, line, s.entries, s.head, s.lastSeq, s.lastLine, s.header, s.rows, s.anySigned, s.pending, s.start)
 
-const accepted = (s: State, line: number, seq: number, head: string, signed: boolean): State =>
-  new StateImpl(s.config, line, s.entries + 1, head, seq, line, s.meta, s.anySigned || signed, undefined)
+const accepted = (s: StateImpl, line: number, seq: number, head: string, signed: boolean): StateImpl =>
+  new StateImpl(s.config, line, s.entries + 1, head, seq, line, s.header, s.rows, s.anySigned || signed, undefined, s.start)
 
-/** The state after `count` more lines, each an entry that verified. */
-const acceptedRun = (s: State, count: number, seq: number, head: string, signed: boolean): State =>
-  new StateImpl(s.config, s.line + count, s.entries + count, head, seq, s.line + count, s.meta, s.anySigned || signed, undefined)
+/** The state after `count` more lines, each an entry that verified (their rows in `rows`). */
+const acceptedRun = (s: StateImpl, count: number, seq: number, head: string, signed: boolean, rows: RowsDigest | undefined): StateImpl =>
+  new StateImpl(s.config, s.line + count, s.entries + count, head, seq, s.line + count, s.header, rows, s.anySigned || signed, undefined, s.start)
 
 const kernelOf = (config: Config): Kernel | undefined => config.kernel()
 
@@ -369,12 +469,9 @@ export const initial = (options: Options = {}): State => {
     fastReference: new FastReference(),
     fastPath: options.fastPath ?? true,
     maxLine: maxLineOf(options.maxLineBytes),
-    seal: undefined,
-    sealRequired: false,
-    kernel: lazyKernel(keyBytes),
-    start: undefined
+    kernel: lazyKernel(keyBytes)
   }
-  return new StateImpl(config, 0, 0, options.startMidChain === true ? FLOATING : GENESIS, -1, 0, Option.none(), false, undefined)
+  return new StateImpl(config, 0, 0, options.startMidChain === true ? FLOATING : GENESIS, -1, 0, undefined, undefined, false, undefined, undefined)
 }
 
 const BOM0 = 0xef, BOM1 = 0xbb, BOM2 = 0xbf
@@ -541,7 +638,7 @@ const mistyped = (json: { readonly [k: string]: Canonical.Json }): string | unde
 interface MetaParsed {
   readonly value: Entry.Meta
   readonly signedBody: string
-  readonly seal: Omit<SealCheck, "rows"> | undefined
+  readonly seal: SealCheck | undefined
   /** members nothing covers unless a seal does: reported as HeaderInvalid when a key is given */
   readonly unsealed: ReadonlyArray<string>
 }
@@ -568,7 +665,7 @@ const metaOf = (text: string, line: number): Either.Either<MetaParsed, Malformed
     system: json["system"]
   })
   if (Either.isLeft(body)) return malformed(`_meta: ${body.left.message}`)
-  let seal: Omit<SealCheck, "rows"> | undefined
+  let seal: SealCheck | undefined
   if (members.includes("seal")) {
     const v = json["seal"]!
     const fields = v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Canonical.Num)
@@ -614,8 +711,10 @@ const names = (ks: ReadonlyArray<string>): string => ks.map((k) => JSON.stringif
  * @category verification
  */
 export const step = (state: State, bytes: Uint8Array): Either.Either<State, VerifyError> => {
-  if (bytes.length > state.config.maxLine) return Either.left(tooLong(state.line + 1, state.config.maxLine))
-  const r = stepAt(state, asBuffer(bytes), 0, bytes.length, false)
+  // every State is a StateImpl (the brand keeps others out of the type)
+  const s = state as StateImpl
+  if (bytes.length > s.config.maxLine) return Either.left(tooLong(s.line + 1, s.config.maxLine))
+  const r = stepAt(s, asBuffer(bytes), 0, bytes.length, false)
   return r instanceof StateImpl ? Either.right(r) : Either.left(r as VerifyError)
 }
 
@@ -623,12 +722,12 @@ export const step = (state: State, bytes: Uint8Array): Either.Either<State, Veri
  * `step` on src[start, end), with the UTF-8 check already done when `utf8` is true. Internal steps
  * return the next state or the error itself: no Either per line on the hot path.
  */
-const stepAt = (state: State, src: Buffer, start: number, end: number, utf8: boolean): State | VerifyError => {
+const stepAt = (state: StateImpl, src: Buffer, start: number, end: number, utf8: boolean): StateImpl | VerifyError => {
   try {
     const next = stepLine(state, src, start, end, utf8)
     // in a pack, the first entry and (when sealed) every row's controls matter to the header checks
-    if (next instanceof StateImpl && next.entries > state.entries && Option.isSome(next.meta) && (state.entries === 0 || state.config.seal !== undefined)) {
-      packRow(state.config, src.toString("utf8", start, end), state.entries === 0)
+    if (next instanceof StateImpl && next.entries > state.entries && next.header !== undefined && (state.entries === 0 || next.rows !== undefined)) {
+      return packRow(next, src.toString("utf8", start, end), state.entries === 0)
     }
     return next
   } catch (e) {
@@ -644,25 +743,33 @@ const beyondLimits = (line: number, e: RangeError): MalformedLine =>
   // built without the Schema's validation, which needs call stack that may be what ran out
   new MalformedLine({ line, seq: null, reason: `the line could not be checked within this verifier's limits (${e.message})` }, true)
 
-/** The header checks' part of a pack row: the producer of its first entry, its controls. */
-const packRow = (config: Config, text: string, first: boolean): void => {
+/**
+ * The header checks' part of a pack row, taken into the state that accepted it: the producer of
+ * its first entry, its controls.
+ */
+const packRow = (s: StateImpl, text: string, first: boolean): StateImpl => {
   let row: { type?: unknown; payload?: { producer?: unknown }; controls?: unknown }
   try {
     row = JSON.parse(text.replace(/^\ufeff/, "")) as typeof row
   } catch {
-    return
+    return s
   }
+  let header = s.header!
   if (first && row.type === "audit_open" && typeof row.payload?.producer === "string" && row.payload.producer.startsWith("acttrace/")) {
-    config.sealRequired = true
+    header = { ...header, sealRequired: true }
   }
-  if (config.seal !== undefined) {
+  let rows = s.rows
+  if (rows !== undefined) {
     const c = Canonical.encode(row.controls === undefined ? null : row.controls)
     // controls that have no canonical form can match no seal
-    config.seal.rows.update(Either.isRight(c) ? c.right + "\n" : "\u0000\n")
+    rows = rows.add(Buffer.from(Either.isRight(c) ? c.right + "\n" : "\u0000\n", "utf8"))
   }
+  return header === s.header && rows === s.rows
+    ? s
+    : new StateImpl(s.config, s.line, s.entries, s.head, s.lastSeq, s.lastLine, header, rows, s.anySigned, s.pending, s.start)
 }
 
-const stepLine = (state: State, src: Buffer, start: number, end: number, utf8: boolean): State | VerifyError => {
+const stepLine = (state: StateImpl, src: Buffer, start: number, end: number, utf8: boolean): StateImpl | VerifyError => {
   const line = state.line + 1
   if (line === 1 && state.head === GENESIS && end - start >= 3 && src[start] === BOM0 && src[start + 1] === BOM1 && src[start + 2] === BOM2) start += 3
   if (end > start && src[end - 1] === 0x0d) end--
@@ -694,7 +801,7 @@ const tryParse = (r: LineReader, src: Buffer, start: number, end: number, defer:
 }
 
 /** Whether a fast-parsed line with this `seq` and `prev_hash` (at prevAt) follows `state`. */
-const links = (state: State, src: Buffer, seq: number, prevAt: number): boolean =>
+const links = (state: StateImpl, src: Buffer, seq: number, prevAt: number): boolean =>
   seq === state.lastSeq + 1 && hexAt(src, prevAt, state.head)
 
 /**
@@ -702,7 +809,7 @@ const links = (state: State, src: Buffer, seq: number, prevAt: number): boolean 
  * signature. Equality with hex strings also vouches that the unscanned 64-byte fields are
  * well-formed.
  */
-const holds = (state: State, src: Buffer, hashAt: number, sigAt: number, sigLen: number, computed: string): boolean => {
+const holds = (state: StateImpl, src: Buffer, hashAt: number, sigAt: number, sigLen: number, computed: string): boolean => {
   if (!hexAt(src, hashAt, computed)) return false
   const mac = state.config.mac
   return mac === undefined
@@ -711,14 +818,14 @@ const holds = (state: State, src: Buffer, hashAt: number, sigAt: number, sigLen:
 }
 
 /** The next state when a fast-parsed line links, hashes and signs as expected; else undefined. */
-const fastAccept = (state: State, src: Buffer, start: number, line: number, p: FastParsed): State | undefined => {
+const fastAccept = (state: StateImpl, src: Buffer, start: number, line: number, p: FastParsed): StateImpl | undefined => {
   // the link is checked before hashing, so a line that cannot link costs no hash
   if (!links(state, src, p.seq, p.prevAt)) return undefined
   const computed = sha256("sha256", p.message(src, start), "hex")
   return holds(state, src, p.hashAt, p.sigAt, p.sigLen, computed) ? accepted(state, line, p.seq, computed, p.sigLen > 0) : undefined
 }
 
-const stepGeneral = (state0: State, src: Buffer, start: number, end: number, line: number): State | VerifyError => {
+const stepGeneral = (state0: StateImpl, src: Buffer, start: number, end: number, line: number): StateImpl | VerifyError => {
   let state = state0
   const r = state.config.reader
   let computed: string | undefined
@@ -743,16 +850,28 @@ const stepGeneral = (state0: State, src: Buffer, start: number, end: number, lin
   }
 
   if (r.isMeta) {
-    if (state.entries > 0 || state.pending !== undefined || Option.isSome(state.meta) || state.head === FLOATING) {
+    if (state.entries > 0 || state.pending !== undefined || state.header !== undefined || state.head === FLOATING) {
       return new MalformedLine({ line, seq: null, reason: "_meta is only allowed on the first line" })
     }
     const beside = besideMeta(src, start, end)
     if (beside !== undefined) return new MalformedLine({ line, seq: null, reason: beside })
     const m = metaOf(r.metaText(), line)
     if (Either.isLeft(m)) return m.left
-    const { seal, ...meta } = m.right
-    if (seal !== undefined) state.config.seal = { ...seal, rows: createHash("sha256") }
-    return new StateImpl(state.config, line, state.entries, state.head, state.lastSeq, state.lastLine, Option.some({ ...meta, line }), state.anySigned, state.pending)
+    const { seal, signedBody, unsealed, value } = m.right
+    const header: Header = { value, line, signedBody, unsealed, seal, sealRequired: false }
+    return new StateImpl(
+      state.config,
+      line,
+      state.entries,
+      state.head,
+      state.lastSeq,
+      state.lastLine,
+      header,
+      seal === undefined ? undefined : RowsDigest.empty(),
+      state.anySigned,
+      state.pending,
+      state.start
+    )
   }
 
   const seq = r.seq
@@ -767,8 +886,8 @@ const stepGeneral = (state0: State, src: Buffer, start: number, end: number, lin
 
   if (state.head === FLOATING) {
     // a segment that begins mid-chain takes the chain up from its first entry's link
-    state.config.start = { prev: r.prevHash.value, seq }
-    state = new StateImpl(state.config, state.line, 0, r.prevHash.value, seq - 1, state.lastLine, state.meta, false, undefined)
+    const prev = r.prevHash.value
+    state = new StateImpl(state.config, state.line, 0, prev, seq - 1, state.lastLine, state.header, state.rows, false, undefined, { prev, seq })
   }
   computed ??= sha256("sha256", r.message(), "hex")
   const expectedSeq = state.lastSeq + 1
@@ -785,7 +904,7 @@ const stepGeneral = (state0: State, src: Buffer, start: number, end: number, lin
     return new ReorderDetected({ line, seq, reason: `seq ${seq} after seq ${state.lastSeq}` })
   } else {
     // A forward jump: the next line tells a swap (the skipped entry follows) from a deletion.
-    return new StateImpl(state.config, line, state.entries, state.head, state.lastSeq, state.lastLine, state.meta, state.anySigned, { line, seq, lastSeq: state.lastSeq })
+    return new StateImpl(state.config, line, state.entries, state.head, state.lastSeq, state.lastLine, state.header, state.rows, state.anySigned, { line, seq, lastSeq: state.lastSeq }, state.start)
   }
 
   const mac = state.config.mac
@@ -806,16 +925,17 @@ const stepGeneral = (state0: State, src: Buffer, start: number, end: number, lin
  * @since 0.1.0
  * @category verification
  */
-export const finish = (state: State): Either.Either<Report, VerifyError> => {
-  const { config } = state
+export const finish = (s: State): Either.Either<Report, VerifyError> => {
+  const state = s as StateImpl
+  const { config, header } = state
   if (state.pending !== undefined) {
     const p = state.pending
     return Either.left(new DeletionDetected({ line: p.line, seq: p.seq, reason: `chain link broken: seq jumps from ${p.lastSeq} to ${p.seq}` }))
   }
   if (state.entries === 0) return Either.left(new MalformedLine({ line: state.line, seq: null, reason: "no entry at all" }))
   const at = { line: state.lastLine, seq: state.lastSeq }
-  if (config.mac !== undefined && Option.isSome(state.meta)) {
-    const m = state.meta.value
+  if (config.mac !== undefined && header !== undefined) {
+    const m = header
     if (m.value.sig === undefined) return Either.left(new HeaderInvalid({ line: m.line, seq: null, reason: "_meta is not signed" }))
     if (!equalConstantTime(config.mac.hex(m.signedBody), m.value.sig)) {
       return Either.left(new HeaderInvalid({ line: m.line, seq: null, reason: "_meta signature does not match the key" }))
@@ -831,8 +951,8 @@ export const finish = (state: State): Either.Either<Report, VerifyError> => {
     }
     completeness = "expected-head"
   }
-  if (Option.isSome(state.meta)) {
-    const m = state.meta.value.value
+  if (header !== undefined) {
+    const m = header.value
     if (m.head_hash !== state.head || m.entries !== state.entries) {
       return Either.left(
         new TruncationDetected({ ...at, reason: `_meta claims ${m.entries} entries ending at ${m.head_hash.slice(0, 12)}…, found ${state.entries} ending at ${state.head.slice(0, 12)}…` })
@@ -840,9 +960,9 @@ export const finish = (state: State): Either.Either<Report, VerifyError> => {
     }
     if (completeness === "none") completeness = config.mac !== undefined ? "signed-header" : "unsigned-header"
   }
-  if (Option.isSome(state.meta)) {
-    const m = state.meta.value
-    const seal = config.seal
+  if (header !== undefined) {
+    const m = header
+    const seal = header.seal
     const invalid = (reason: string) => Either.left(new HeaderInvalid({ line: m.line, seq: null, reason }))
     if (seal !== undefined) {
       // the seal has four members: a fifth would be covered by nothing, key or no key
@@ -853,13 +973,13 @@ export const finish = (state: State): Either.Either<Report, VerifyError> => {
         if (seal.keyId !== config.keyId) return invalid(`_meta.seal.key_id is ${JSON.stringify(seal.keyId)}, but the key given has key id ${config.keyId}`)
       }
       // the digest alone catches an accidental edit; the key proves who sealed it
-      const digest = sealDigest(seal.canonicalMeta, seal.rows.copy().digest())
+      const digest = sealDigest(seal.canonicalMeta, state.rows!.digest())
       if (digest !== seal.digest) return invalid("_meta.seal does not match the header or the rows' controls")
       if (config.mac !== undefined && !equalConstantTime(config.mac.hex(digest), seal.sig)) {
         return invalid("_meta.seal signature does not match the key")
       }
     } else if (config.mac !== undefined) {
-      if (config.sealRequired) return invalid("_meta.seal is missing (this pack's log was written by acttrace, whose packs are sealed)")
+      if (header.sealRequired) return invalid("_meta.seal is missing (this pack's log was written by acttrace, whose packs are sealed)")
       // without a seal, `sig` covers four members and FORMAT A.4 names four more; with a key,
       // anything else would be accepted unauthenticated. (Without a key nothing in an unsealed
       // header is authenticated, completeness says `unsigned-header`, and members are not judged.)
@@ -876,7 +996,7 @@ export const finish = (state: State): Either.Either<Report, VerifyError> => {
     head: state.head,
     signatures: config.mac !== undefined ? "verified" : state.anySigned ? "not-checked" : "absent",
     completeness,
-    meta: Option.map(state.meta, (m) => m.value)
+    meta: header === undefined ? Option.none() : Option.some(header.value)
   })
 }
 
@@ -900,7 +1020,7 @@ export const lines = (input: Iterable<Uint8Array | string>, options: Options = {
 class Splitter {
   private carry: Array<Buffer> = []
   private carryLen = 0
-  constructor(public state: State) {}
+  constructor(public state: StateImpl) {}
 
   push(chunk: Uint8Array): VerifyError | undefined {
     const buf = asBuffer(chunk)
@@ -1014,7 +1134,7 @@ class Splitter {
       if (n > 0) return this.run(kernel, buf, n)
     }
     // a sealed pack's rows go one by one (see `packRow`) unless the kernel took them
-    if (this.state.config.seal !== undefined) return from
+    if (this.state.rows !== undefined) return from
     return this.batchJs(buf, from)
   }
 
@@ -1025,13 +1145,12 @@ class Splitter {
     const state = this.state
     let good = links(state, buf, kernel.seq(0), kernel.at(0, R_PREV)) ? n : 0
     if (good > 0 && state.config.mac !== undefined) good = kernel.macCheck(n)
-    const seal = state.config.seal
+    const seal = state.rows
     let k = 0
     let signed = false
     let digestAt = 0
     for (; k < good; k++) {
       if (!kernel.hashHolds(k)) break
-      if (kernel.sigLen(k) > 0) signed = true
       if (seal !== undefined) {
         // a sealed pack: each row's canonical controls (the kernel checked them) go into the
         // digest, gathered here and hashed once per run
@@ -1047,11 +1166,13 @@ class Splitter {
         digestAt += bytes.length
         this.sealBuf[digestAt++] = 0x0a
       }
+      if (kernel.sigLen(k) > 0) signed = true
     }
-    if (seal !== undefined && digestAt > 0) seal.rows.update(this.sealBuf.subarray(0, digestAt))
     if (k > 0) {
       const hashAt = kernel.at(k - 1, R_HASH)
-      this.state = acceptedRun(state, k, kernel.seq(k - 1), buf.toString("latin1", hashAt, hashAt + 64), signed)
+      // the rows' controls were gathered in order; the digest takes them in once per run
+      const rows = seal === undefined ? undefined : seal.add(this.sealBuf.subarray(0, digestAt))
+      this.state = acceptedRun(state, k, kernel.seq(k - 1), buf.toString("latin1", hashAt, hashAt + 64), signed, rows)
     }
     // From the first line that does not hold, the run's bytes are stepped physical line by
     // physical line: the kernel locates the 64-byte hash fields without looking inside them, so
@@ -1167,12 +1288,36 @@ export interface Outcome {
   readonly threads: number
 }
 
-class Stop {
-  constructor(readonly error: VerifyError) {}
+const signaturesOf = (state: StateImpl): Signatures =>
+  state.entries === 0 ? "not-checked" : state.config.mac !== undefined ? "verified" : state.anySigned ? "not-checked" : "absent"
+
+/** Feed one chunk of the input to the splitter; the error that stops the fold, if any. */
+const pushChunk = (splitter: Splitter, chunk: Chunk.Chunk<Uint8Array>): VerifyError | undefined => {
+  for (const c of Chunk.toReadonlyArray(chunk)) {
+    let err: VerifyError | undefined
+    try {
+      err = splitter.push(c)
+    } catch (e) {
+      // the batched paths step lines outside `stepAt`: the same safety net (see there)
+      if (!(e instanceof RangeError)) throw e
+      err = beyondLimits(splitter.state.line + 1, e)
+    }
+    if (err !== undefined) return err
+  }
+  return undefined
 }
 
-const signaturesOf = (state: State): Signatures =>
-  state.entries === 0 ? "not-checked" : state.config.mac !== undefined ? "verified" : state.anySigned ? "not-checked" : "absent"
+/**
+ * The fold over bytes, as a `Sink`: every byte driver (`sink`, `stream`, `streamOutcome`, `file`,
+ * `fileOutcome`, `fileParallel` and its workers) runs this one. It ends at the first error, without
+ * pulling more of the input, or at the end of the input with the last line (one without a
+ * newline) stepped; either way `splitter.state` is how far the chain held.
+ */
+const foldInto = (splitter: Splitter): Sink.Sink<VerifyError | undefined, Uint8Array> =>
+  Sink.map(
+    Sink.foldChunks<VerifyError | undefined, Uint8Array>(undefined, (error) => error === undefined, (_, chunk) => pushChunk(splitter, chunk)),
+    (error) => error ?? splitter.flush()
+  )
 
 /**
  * Fold the lines of `bytes` from `state`; the state reached, and the error that stopped it. An
@@ -1181,39 +1326,19 @@ const signaturesOf = (state: State): Signatures =>
  */
 const driveState = <E, R>(
   bytes: Stream.Stream<Uint8Array, E, R>,
-  state: State
-): Effect.Effect<{ readonly state: State; readonly error: VerifyError | undefined }, Exclude<E, Unreadable>, R> =>
+  state: StateImpl
+): Effect.Effect<{ readonly state: StateImpl; readonly error: VerifyError | undefined }, Exclude<E, Unreadable>, R> =>
   Effect.suspend(() => {
     const splitter = new Splitter(state)
-    return bytes.pipe(
-      Stream.runForEachChunk((chunk) =>
-        Effect.suspend(() => {
-          for (const c of Chunk.toReadonlyArray(chunk)) {
-            let err: VerifyError | undefined
-            try {
-              err = splitter.push(c)
-            } catch (e) {
-              // the batched paths step lines outside `stepAt`: the same safety net (see there)
-              if (!(e instanceof RangeError)) throw e
-              err = beyondLimits(splitter.state.line + 1, e)
-            }
-            if (err !== undefined) return Effect.fail(new Stop(err))
-          }
-          return Effect.void
-        })
-      ),
-      Effect.matchEffect({
-        // errors of the byte source itself (E) pass through untouched, but for Unreadable
-        onFailure: (e) =>
-          e instanceof Stop ? Effect.succeed(e.error) : e instanceof Unreadable ? Effect.succeed(e) : Effect.fail(e as Exclude<E, Unreadable>),
-        onSuccess: () => Effect.succeed(splitter.flush())
-      }),
+    return Stream.run(bytes, foldInto(splitter)).pipe(
+      // errors of the byte source itself (E) pass through untouched, but for Unreadable
+      Effect.catchAll((e) => (e instanceof Unreadable ? Effect.succeed(e) : Effect.fail(e as Exclude<E, Unreadable>))),
       Effect.map((error) => ({ state: splitter.state, error }))
     )
   })
 
 const drive = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, options: Options): Effect.Effect<Outcome, Exclude<E, Unreadable>, R> =>
-  Effect.map(driveState(bytes, initial(options)), ({ error, state }): Outcome => ({
+  Effect.map(driveState(bytes, initial(options) as StateImpl), ({ error, state }): Outcome => ({
     result: error !== undefined ? Either.left(error) : finish(state),
     entries: state.entries,
     head: state.head,
@@ -1221,18 +1346,66 @@ const drive = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, options: Options): 
     threads: 1
   }))
 
+/** Whether the first argument of a dual function is the byte stream (data-first). */
+const isStream = (u: unknown): u is Stream.Stream<Uint8Array, unknown, unknown> => hasProperty(u, Stream.StreamTypeId)
+
 /**
- * Like `stream`, but the verdict and how far the chain held (see `Outcome`), for reports such as
- * the CLI's `--json`. A source failing with `Unreadable` (as `file`'s does) ends the verification
- * there, as a verdict; any other source error fails the effect.
+ * Verification as a `Sink`: feed it the bytes of a log or a pack in chunks of any size (a line
+ * may be split across chunks; `\r\n` line ends and a leading byte order mark are accepted, as
+ * `file` accepts them), and it concludes with the `Report`, or fails with the `VerifyError` (at
+ * the first one, without reading further). Memory stays that of one line, whatever the input.
+ *
+ * `Stream.run(bytes, Verify.sink(options))` verifies any byte stream: a file
+ * (`FileSystem.stream`), an HTTP body, an object store download. An error of the stream itself
+ * fails the run as that error. The sink is a description: each run starts from the beginning, and
+ * one sink may verify many streams, at once too.
+ *
+ * @example
+ * ```ts
+ * import * as FileSystem from "@effect/platform/FileSystem"
+ * import * as Effect from "effect/Effect"
+ * import * as Stream from "effect/Stream"
+ * import * as Verify from "acttrace/Verify"
+ *
+ * const program = Effect.gen(function*() {
+ *   const fs = yield* FileSystem.FileSystem
+ *   const report = yield* Stream.run(fs.stream("pack.jsonl"), Verify.sink({ requireComplete: true }))
+ *   console.log(`${report.entries} entries, head ${report.head}`)
+ * })
+ * ```
  *
  * @since 0.1.0
  * @category verification
  */
-export const streamOutcome = <E, R>(
-  bytes: Stream.Stream<Uint8Array, E, R>,
-  options: Options = {}
-): Effect.Effect<Outcome, Exclude<E, Unreadable>, R> => drive(bytes, options)
+export const sink = (options: Options = {}): Sink.Sink<Report, Uint8Array, never, VerifyError> => {
+  // made once, here, so that a wrong option is reported where the sink is made; every run starts
+  // from this state (states are values: stepping one never changes it)
+  const start = initial(options) as StateImpl
+  return Sink.suspend(() => {
+    const splitter = new Splitter(start)
+    return Sink.mapEffect(foldInto(splitter), (error) => {
+      const result = error !== undefined ? Either.left(error) : finish(splitter.state)
+      return Either.isRight(result) ? Effect.succeed(result.right) : Effect.fail(result.left)
+    })
+  })
+}
+
+/**
+ * Like `stream`, but the verdict and how far the chain held (see `Outcome`), for reports such as
+ * the CLI's `--json`. A source failing with `Unreadable` (as `file`'s does) ends the verification
+ * there, as a verdict; any other source error fails the effect. Data-first
+ * (`streamOutcome(bytes, options)`) or data-last (`bytes.pipe(streamOutcome(options))`).
+ *
+ * @since 0.1.0
+ * @category verification
+ */
+export const streamOutcome: {
+  (options?: Options): <E, R>(bytes: Stream.Stream<Uint8Array, E, R>) => Effect.Effect<Outcome, Exclude<E, Unreadable>, R>
+  <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, options?: Options): Effect.Effect<Outcome, Exclude<E, Unreadable>, R>
+} = dual(
+  (args) => isStream(args[0]),
+  <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, options: Options = {}): Effect.Effect<Outcome, Exclude<E, Unreadable>, R> => drive(bytes, options)
+)
 
 /** The outcome of an input that could not be read at all. */
 const unreadOutcome = (error: VerifyError): Outcome => ({
@@ -1244,16 +1417,21 @@ const unreadOutcome = (error: VerifyError): Outcome => ({
 })
 
 /**
- * Verify a stream of bytes (any chunking): the fold behind `file`, usable on any source.
+ * Verify a stream of bytes (any chunking): `Stream.run(bytes, sink(options))`, with the stream's
+ * own `Unreadable` counted among the verification's errors. Data-first
+ * (`stream(bytes, options)`) or data-last (`bytes.pipe(stream(options))`).
  *
  * @since 0.1.0
  * @category verification
  */
-export const stream = <E, R>(
-  bytes: Stream.Stream<Uint8Array, E, R>,
-  options: Options = {}
-): Effect.Effect<Report, VerifyError | Exclude<E, Unreadable>, R> =>
-  Effect.flatMap(drive(bytes, options), (o) => o.result)
+export const stream: {
+  (options?: Options): <E, R>(bytes: Stream.Stream<Uint8Array, E, R>) => Effect.Effect<Report, VerifyError | Exclude<E, Unreadable>, R>
+  <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, options?: Options): Effect.Effect<Report, VerifyError | Exclude<E, Unreadable>, R>
+} = dual(
+  (args) => isStream(args[0]),
+  <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, options: Options = {}): Effect.Effect<Report, VerifyError | Exclude<E, Unreadable>, R> =>
+    Stream.run(bytes, sink(options)) as Effect.Effect<Report, VerifyError | Exclude<E, Unreadable>, R>
+)
 
 /** What an error code of the system means, in plain words. */
 const SYSTEM_ERRORS: Readonly<Record<string, string>> = {
@@ -1461,10 +1639,8 @@ export const segment = (
   options: Options & { readonly chunkSize?: number | undefined } = {}
 ): Effect.Effect<SegmentSummary, never, FileSystem.FileSystem> =>
   fileBytes(path, options.chunkSize, range).pipe(
-    Effect.flatMap((bytes) => {
-      const s0 = initial(options)
-      return driveState(bytes, new StateImpl(s0.config, 0, 0, FLOATING, -1, 0, Option.none(), false, undefined))
-    }),
+    // a range begins mid-chain: it takes the chain up from its first entry, and says where
+    Effect.flatMap((bytes) => driveState(bytes, initial({ ...options, startMidChain: true }) as StateImpl)),
     Effect.map(({ error, state }): SegmentSummary => ({
       ok: error === undefined && state.pending === undefined && state.entries > 0,
       lines: state.line,
@@ -1473,8 +1649,8 @@ export const segment = (
       head: state.head,
       lastSeq: state.lastSeq,
       anySigned: state.anySigned,
-      startPrev: state.config.start?.prev,
-      startSeq: state.config.start?.seq
+      startPrev: state.start?.prev,
+      startSeq: state.start?.seq
     })),
     Effect.catchAll(() => Effect.succeed(failedSegment))
   )
@@ -1574,7 +1750,7 @@ export const fileParallel = (
     }
     cuts.push(size)
     const first = fileBytes(path, options.chunkSize, { start: 0, end: cuts[1]! }).pipe(
-      Effect.flatMap((bytes) => driveState(bytes, initial(options))),
+      Effect.flatMap((bytes) => driveState(bytes, initial(options) as StateImpl)),
       Effect.either
     )
     const rest = cuts.slice(1, -1).map((start, k) => inWorker(path, { start, end: cuts[k + 2]! }, options))
@@ -1596,7 +1772,8 @@ export const fileParallel = (
       tip = s.head
       lastSeq = s.lastSeq
     }
-    state = new StateImpl(state.config, lines, entries, tip, lastSeq, lastLine, state.meta, anySigned, undefined)
+    // the joined state: the first range's header and seal (a sealed pack is read on one thread)
+    state = new StateImpl(state.config, lines, entries, tip, lastSeq, lastLine, state.header, state.rows, anySigned, undefined, state.start)
     const result = finish(state)
     // a failed conclusion is reported by the one-thread run, with its exact wording
     return Either.isRight(result) ? { result, entries, head: tip, signatures: signaturesOf(state), threads: cuts.length - 1 } : yield* sequential
