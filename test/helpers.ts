@@ -1,8 +1,10 @@
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
+import { randomInt } from "node:crypto"
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { NodeFileSystem } from "@effect/platform-node"
+import { beforeEach } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Verify from "../src/Verify.js"
@@ -37,6 +39,62 @@ export const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {
     input
   })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+/** `cli`, without blocking the test's process: several can run at once. */
+export const cliAsync = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<CliResult> =>
+  new Promise((ok, fail) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ACTTRACE_KEY: "", ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
+    child.on("error", fail)
+    child.on("close", (code) => ok({ code, stdout, stderr }))
+  })
+
+/** Run `f` over `items`, at most `limit` at a time; the results in order. */
+export const mapLimit = async <A, B>(items: ReadonlyArray<A>, limit: number, f: (a: A, i: number) => Promise<B>): Promise<Array<B>> => {
+  const out: Array<B> = new Array(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await f(items[i]!, i)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return out
+}
+
+/** Whether the long forms of the harnesses and suites run (`npm run fuzz`, `test:long`). */
+export const LONG = process.env["FUZZ_LONG"] === "1"
+
+/**
+ * The seed of a test file's randomness. `ACTTRACE_SEED=n` replays a run (the older `FUZZ_SEED`
+ * is read too); otherwise the normal suite uses `fixed`, the same every run, and the long form a
+ * fresh one. Every failing test of the file prints the seed and how to replay it.
+ */
+export const testSeed = (name: string, fixed: number): number => {
+  const given = process.env["ACTTRACE_SEED"] || process.env["FUZZ_SEED"]
+  const seed = given ? Number(given) >>> 0 : LONG ? randomInt(2 ** 31) : fixed
+  if (LONG || given) console.log(`${name}: seed ${seed}`)
+  beforeEach((ctx) => {
+    ctx.onTestFailed(() => console.error(`${name}: this run's seed is ${seed}; replay it with ACTTRACE_SEED=${seed}`))
+  })
+  return seed
+}
+
+/** A small seeded generator (mulberry32): the same seed gives the same draws on every machine. */
+export const rng = (seed: number): (() => number) => {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
 }
 
 export const tempDir = (): { readonly dir: string; readonly cleanup: () => void } => {
