@@ -1,12 +1,14 @@
 /**
  * Real stores for the interruption tests of the chain: the memory store, made asynchronous (no
- * `appendSync`, so every append goes through the chain's writer: the leading caller, the writer
- * fiber, the queue), either slowed by real timers and failing now and then, or held at a gate the
- * test opens. Plus what every such test needs: a chain opened in a scope of its own, closed
- * within a bound, and the store's lines read back.
+ * synchronous write, so every append goes through the chain's writer: the leading caller, the
+ * writer fiber, the queue), either slowed by turns of the event loop and failing now and then, or
+ * held at a gate the test opens. Plus what every such test needs: a chain opened in a scope of its
+ * own, closed within a bound, and the store's lines read back.
  */
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -23,30 +25,40 @@ import * as Store from "../../src/Store.js"
 export const KEY = Redacted.make("interrupt-harness-key")
 
 /** A small seeded generator (mulberry32), so a failing round can be run again. */
-export const random = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { rng as random } from "../helpers.js"
 
 /**
- * A real pause on the event loop: one `setImmediate` (tens to a few hundred microseconds on a
- * busy machine) or a `setTimeout` of 0 to 2 ms (about 1 to 3 ms), chosen by `r` in [0, 1).
+ * A pause of `n` turns of the event loop (`setImmediate`): other fibers and the store's callbacks
+ * run meanwhile, as they would during a slow write, but how far they get depends on the turns
+ * taken, not on the wall clock or the machine's load.
  */
-export const pause = (r: number): Effect.Effect<void> =>
-  Effect.async<void>((resume) => {
-    if (r < 0.4) {
-      const h = setImmediate(() => resume(Effect.void))
-      return Effect.sync(() => clearImmediate(h))
-    }
-    const t = setTimeout(() => resume(Effect.void), Math.floor(((r - 0.4) / 0.6) * 3))
-    return Effect.sync(() => clearTimeout(t))
-  })
+export const turns = (n: number): Effect.Effect<void> =>
+  n <= 0
+    ? Effect.void
+    : Effect.zipRight(
+      Effect.async<void>((resume) => {
+        const h = setImmediate(() => resume(Effect.void))
+        return Effect.sync(() => clearImmediate(h))
+      }),
+      Effect.suspend(() => turns(n - 1))
+    )
+
+/** A pause of 1 to 6 turns of the event loop, chosen by `r` in [0, 1) (most often one). */
+export const pause = (r: number): Effect.Effect<void> => turns(r < 0.4 ? 1 : 1 + Math.floor(((r - 0.4) / 0.6) * 6))
+
+/**
+ * A clock whose `sleep` of n milliseconds is n turns of the event loop (its time is the real
+ * time): under it `Effect.timeout(program, n)` interrupts after n turns, not after n ms of a busy
+ * machine.
+ */
+export const turnClock: Clock.Clock = {
+  [Clock.ClockTypeId]: Clock.ClockTypeId,
+  unsafeCurrentTimeMillis: () => Date.now(),
+  currentTimeMillis: Effect.sync(() => Date.now()),
+  unsafeCurrentTimeNanos: () => process.hrtime.bigint(),
+  currentTimeNanos: Effect.sync(() => process.hrtime.bigint()),
+  sleep: (d) => turns(Math.ceil(Duration.toMillis(d)))
+}
 
 /**
  * About 2n operations of nothing: run before a call, it moves the point where the runtime yields
@@ -59,15 +71,15 @@ export const padding = (n: number): Effect.Effect<void> => (n <= 0 ? Effect.void
 const asynchronous = (mem: Store.StoreService, append: Store.StoreService["append"], maxBatch: number): Store.StoreService => ({
   name: mem.name,
   path: mem.path,
+  // (a plain function, not made with Store.synchronousAppend: the chain cannot write at once)
   append,
-  appendSync: undefined,
   snapshot: mem.snapshot,
   evicted: mem.evicted,
   batching: { maxBatch, maxDelayMillis: 0 }
 })
 
 /**
- * A memory store whose every append takes a random real pause first, then fails (writing
+ * A memory store whose every append takes a random pause first (turns of the event loop), then fails (writing
  * nothing, as a store failure must) with probability `failRate`.
  */
 export const slowMemory = (rand: () => number, options: { readonly failRate: number; readonly maxBatch: number }) =>

@@ -1,9 +1,10 @@
 /**
  * Interrupted appenders, over many rounds. Each round opens a chain over a slow asynchronous
- * store (the memory store with real-timer pauses before each append, failing now and then, no
- * synchronous append), starts several callers (`append`, `appendAll`, `snapshot`), interrupts some
- * of them at random points (`Fiber.interrupt` after a random number of scheduler turns or a real
- * pause, or `Effect.timeout`), sometimes closes the log while they run, and then holds the round
+ * store (the memory store with pauses of a few event-loop turns before each append, failing now
+ * and then, no synchronous append), starts several callers (`append`, `appendAll`, `snapshot`),
+ * interrupts some of them at random points (`Fiber.interrupt` after a random number of scheduler
+ * or event-loop turns, or `Effect.timeout` on a clock that counts turns), sometimes closes the log
+ * while they run, and then holds the round
  * to the chain's promises:
  *
  * - no caller hangs, and the log closes, each within a bound;
@@ -19,7 +20,9 @@
  * start with a random padding of about 2,048 operations and are interrupted at their first
  * yield, so interruptions land between any two steps of a call, not only where it waits.
  *
- * FUZZ_LONG=1 runs 10,000 rounds; FUZZ_SEED=n repeats a run's choices (its timing is real time).
+ * Every choice comes from a seed (fixed in the normal suite, fresh under FUZZ_LONG=1, printed on a
+ * failure; ACTTRACE_SEED=n replays it), and no pause is wall-clock time: only the bounds that call
+ * a caller or a close hung are real time. FUZZ_LONG=1 runs 10,000 rounds.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -33,11 +36,12 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as Chain from "../../src/Chain.js"
 import * as Verify from "../../src/Verify.js"
-import { closeWithin, KEY, linesOf, open, padding, pause, random, slowMemory } from "./interrupt-stores.js"
+import { testSeed } from "../helpers.js"
+import { closeWithin, KEY, linesOf, open, padding, pause, random, slowMemory, turnClock } from "./interrupt-stores.js"
 
 const LONG = process.env["FUZZ_LONG"] === "1"
 const ROUNDS = LONG ? 10_000 : 400
-const SEED = process.env["FUZZ_SEED"] !== undefined ? Number(process.env["FUZZ_SEED"]) : Math.floor(Math.random() * 2 ** 31)
+const SEED = testSeed("interrupt harness", 0x1e7a11)
 /** how long any caller, or the close, may take before the round counts it as hung (real time) */
 const HANG_MILLIS = 5_000
 
@@ -81,7 +85,7 @@ const round = (n: number, tally: Tally) =>
   Effect.gen(function* () {
     const rand = random(SEED + n * 7919)
     const pick = <T>(xs: ReadonlyArray<T>): T => xs[Math.floor(rand() * xs.length)]!
-    const where = `round ${n} (FUZZ_SEED=${SEED})`
+    const where = `round ${n} (ACTTRACE_SEED=${SEED})`
     const store = yield* slowMemory(rand, { failRate: 0.05, maxBatch: pick([1, 2, 3, 4096]) })
     const { chain, scope } = yield* open(store)
 
@@ -122,7 +126,8 @@ const round = (n: number, tally: Tally) =>
         ).pipe(Effect.tap((e) => Effect.sync(() => (exit = e))))
         snapshots.push(() => exit)
       }
-      if (stop === "timeout") program = Effect.timeout(program, Math.floor(rand() * 4))
+      // (0 to 3 "ms" of a clock that counts turns of the event loop, not real time)
+      if (stop === "timeout") program = Effect.withClock(Effect.timeout(program, Math.floor(rand() * 4)), turnClock)
       let fiber: Fiber.RuntimeFiber<unknown, unknown>
       if (stop === "op") {
         // The runtime yields a fiber after 2,048 operations (the default), and only then can
@@ -224,7 +229,7 @@ describe("harness: interrupted appenders", () => {
       const started = performance.now()
       for (let n = 0; n < ROUNDS; n++) yield* round(n, tally)
       console.log(
-        `interrupt harness (FUZZ_SEED=${SEED}): ${ROUNDS} rounds in ${((performance.now() - started) / 1000).toFixed(1)} s; entries landed ${tally.landed}, ` +
+        `interrupt harness (ACTTRACE_SEED=${SEED}): ${ROUNDS} rounds in ${((performance.now() - started) / 1000).toFixed(1)} s; entries landed ${tally.landed}, ` +
           `refused ${tally.refused}, interrupted and written ${tally.interruptedPresent}, interrupted and withdrawn ${tally.interruptedAbsent}; ` +
           `snapshots checked ${tally.snapshots}; rounds closed while callers ran ${tally.closedWhileRunning}`
       )
