@@ -6,11 +6,13 @@
  * The property is seeded (VERIFY_FOLD_SEED overrides the seed; FUZZ_LONG=1 runs it longer); a
  * failure prints the seed and the counterexample's path, so it can be run again.
  */
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as fc from "effect/FastCheck"
 import * as Verify from "../src/Verify.js"
-import { tempDir } from "./helpers.js"
+import { ROOT, tempDir } from "./helpers.js"
 import { type Case, cases, exportPack, KEY, key, linesOf, show } from "./verify-cases.js"
 
 const SEED = Number(process.env["VERIFY_FOLD_SEED"] ?? 20261127)
@@ -177,5 +179,25 @@ describe("Verify: initial, step and finish are a pure fold", () => {
       }
       expect(from(s0, c.lines), c.name).toBe(alone)
     }
+  })
+})
+
+describe("Verify.State is opaque", () => {
+  it("its published declaration names no internals and no Node types", () => {
+    // the declarations `npm run build` writes (npm test builds first), as a user's compiler reads them
+    const dts = readFileSync(join(ROOT, "dist", "Verify.d.ts"), "utf8")
+    expect(dts).not.toMatch(/from "node:|import\("node:|\bBuffer\b|\bHash\b/)
+    const state = /export interface State \{([\s\S]*?)\n\}/.exec(dts)?.[1]
+    expect(state).toBeDefined()
+    const members = [...state!.matchAll(/^ {4}readonly (\[?\w+\]?)\??:/gm)].map((m) => m[1])
+    expect(members).toEqual(["[StateTypeId]", "line", "entries", "head"])
+  })
+
+  it("what a user reads of a state: lines, entries and head, and nothing else is typed", () => {
+    const s = Either.getOrThrow(Verify.step(Verify.initial({ key }), all[0]!.lines[0]!))
+    expect([s.line, s.entries, s.head.length]).toEqual([1, 1, 64])
+    expect(s[Verify.StateTypeId]).toBe(Verify.StateTypeId)
+    // @ts-expect-error the configuration (key, scratch) is not part of the type
+    expect(s.config).toBeDefined()
   })
 })
