@@ -8,7 +8,7 @@ import { formatDouble } from "../src/internal/number.js"
 const canon = (text: string | Uint8Array): string => {
   const r = Canonical.canonicalize(text)
   if (Either.isLeft(r)) throw new Error(r.left.message)
-  return r.right.toString("utf8")
+  return Buffer.from(r.right).toString("utf8")
 }
 const reason = (text: string | Uint8Array): string => {
   const r = Canonical.canonicalize(text)

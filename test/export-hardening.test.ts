@@ -21,6 +21,7 @@ import {
 } from "node:fs"
 import { createServer } from "node:net"
 import { basename, join } from "node:path"
+import type * as FileSystem from "@effect/platform/FileSystem"
 import { NodeFileSystem } from "@effect/platform-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -74,8 +75,10 @@ const writeLog = (path: string): Promise<void> =>
   )
 
 /** Run `f` while this process holds the log at `path` open (its lock file exists). */
-const whileOpen = <A>(path: string, f: (log: AuditLog.AuditLogService) => Effect.Effect<A, unknown>): Promise<A> =>
-  Effect.runPromise(Effect.flatMap(AuditLog.AuditLog, f).pipe(Effect.provide(fileLog(path)), Effect.scoped) as Effect.Effect<A>)
+const whileOpen = <A>(path: string, f: (log: AuditLog.AuditLogService) => Effect.Effect<A, unknown, FileSystem.FileSystem>): Promise<A> =>
+  Effect.runPromise(
+    Effect.flatMap(AuditLog.AuditLog, f).pipe(Effect.provide(fileLog(path)), Effect.scoped, Effect.provide(NodeFileSystem.layer)) as Effect.Effect<A>
+  )
 
 const exportCli = (log: string, out: string, ...more: Array<string>) => cli(["export", log, "--out", out, "--key", KEY, ...more])
 

@@ -11,12 +11,14 @@ import * as Verify from "../src/Verify.js"
 
 export const ROOT = resolve(import.meta.dirname, "..")
 export const BIN = join(ROOT, "bin", "acttrace.js")
-export const SHARED = resolve(ROOT, "..", "shared")
+/** `../shared` beside the repository; ACTTRACE_SHARED names another place (or none: a clone without it). */
+export const SHARED = process.env["ACTTRACE_SHARED"] ? resolve(process.env["ACTTRACE_SHARED"]) : resolve(ROOT, "..", "shared")
 export const CONFORMANCE = join(SHARED, "conformance")
 
 /**
  * The shared conformance material sits beside the repository. A user's clone has none: those
- * suites skip with a visible message. CI always has it, so there a missing folder fails.
+ * suites are reported as skipped, by name, with a message (the project's own vectors in
+ * test/fixtures/vectors run either way). CI always has it, so there a missing folder fails.
  */
 export const hasShared = (): boolean => {
   if (existsSync(join(CONFORMANCE, "cases.json"))) return true

@@ -88,5 +88,5 @@ export const writePack = (
     yield* l.flag("policy check outside a decision", { action: "blocked", severity: "critical", data: { group: "secret", ratio: 1e-9 } })
     const done = yield* l.export(pack, { framework: options.framework })
     return { path: pack, entries: done.entries, head: done.head }
-  }).pipe(Effect.provide(layer), Effect.scoped, Effect.runPromise)
+  }).pipe(Effect.provide(layer), Effect.scoped, Effect.provide(NodeFileSystem.layer), Effect.runPromise)
 }

@@ -48,7 +48,7 @@ import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Canonical from "../../src/Canonical.js"
 import * as Verify from "../../src/Verify.js"
-import { BIN, CONFORMANCE, hasShared } from "../helpers.js"
+import { BIN, CONFORMANCE, hasShared, ROOT } from "../helpers.js"
 import * as M from "./verify-mutate-mutations.js"
 import * as O from "./verify-mutate-oracle.js"
 import { writePack } from "./verify-mutate-pack.js"
@@ -58,6 +58,23 @@ const KEY = "fuzz passphrase ✓"
 const SEED = 0x11c0de
 /** generous: the machine is shared; under FUZZ_LONG a run takes many minutes */
 const TIMEOUT = LONG ? 4 * 3600_000 : 600_000
+
+/** The project's own conformance vectors (test/fixtures/vectors, made by make_vectors.py). */
+const VECTORS = join(ROOT, "test/fixtures/vectors")
+const OWN = JSON.parse(readFileSync(join(VECTORS, "cases.json"), "utf8")) as { files: Array<string>; keys: { py: string } }
+
+/**
+ * A pack the Python reference wrote (../shared), or without that material the same kind of pack
+ * from the project's own Python writer: no seal, written by another producer.
+ */
+const referencePack = (signed: boolean): { readonly path: string; readonly key: string | undefined } =>
+  hasShared()
+    ? signed
+      ? { path: join(CONFORMANCE, "written-by-python-reference/py-ref-tricky-signed.pack.jsonl"), key: "py-tricky-key" }
+      : { path: join(CONFORMANCE, "written-by-python-reference/py-ref-tricky-unsigned.pack.jsonl"), key: undefined }
+    : signed
+    ? { path: join(VECTORS, "py/signed-unsealed.pack.jsonl"), key: OWN.keys.py }
+    : { path: join(VECTORS, "py/unsigned.pack.jsonl"), key: undefined }
 
 const work = mkdtempSync(join(tmpdir(), "acttrace-verify-mutate-"))
 afterAll(() => rmSync(work, { recursive: true, force: true }))
@@ -556,22 +573,26 @@ describe("verify-mutate: the oracle", () => {
     expect(O.canonical(O.parseLine(Buffer.from('{"s":"\\u001f\\b\\f\\n\\r\\t\\u007f\\u2028\\"\\\\"}')))).toBe('{"s":"\\u001f\\b\\f\\n\\r\\t\u007f\u2028\\"\\\\"}')
   })
 
-  it("agrees with FORMAT's worked example and, on every conformance line, with Canonical.canonicalize", (ctx) => {
+  it("agrees with FORMAT's worked example and, on every line of the conformance material, with Canonical.canonicalize", () => {
     const anchor = '{"payload":{"risk_tier":"limited","system":"s"},"seq":0,"ts":"2026-07-05T12:00:00+00:00","type":"audit_open"}'
     expect(O.canonical(O.parseLine(Buffer.from(anchor)))).toBe(anchor)
-    if (!hasShared()) return ctx.skip()
-    const cases = JSON.parse(readFileSync(join(CONFORMANCE, "cases.json"), "utf8")) as Array<{ file: string }>
+    // the project's own vectors, and the shared material when it is there
+    const files = [
+      ...OWN.files.map((f) => join(VECTORS, f)),
+      ...(hasShared() ? [...new Set((JSON.parse(readFileSync(join(CONFORMANCE, "cases.json"), "utf8")) as Array<{ file: string }>).map((c) => join(CONFORMANCE, c.file)))] : [])
+    ]
     let n = 0
-    for (const file of new Set(cases.map((c) => c.file))) {
-      for (const l of O.readFile(readFileSync(join(CONFORMANCE, file)))) {
-        const raw = readFileSync(join(CONFORMANCE, file), "utf8").split("\n")[l.number - 1]!
-        const theirs = Canonical.canonicalize(raw)
-        if (Either.isRight(theirs)) expect(l.canonical, `${file}:${l.number}`).toBe(theirs.right.toString("utf8"))
+    for (const file of files) {
+      const bytes = readFileSync(file)
+      const raw = physicalLines(bytes)
+      for (const l of O.readFile(bytes)) {
+        const theirs = Canonical.canonicalize(raw[l.number - 1]!)
+        if (Either.isRight(theirs)) expect(l.canonical, `${file}:${l.number}`).toBe(Buffer.from(theirs.right).toString("utf8"))
         else expect(l.canonical, `${file}:${l.number}`).toMatch(/^!/)
         n++
       }
     }
-    expect(n).toBeGreaterThan(100)
+    expect(n).toBeGreaterThan(1000)
   })
 
   it("tells a respelling from a change", () => {
@@ -682,10 +703,8 @@ describe("verify-mutate: a sealed pack written by acttrace", () => {
       }
     }
     for (const options of [{ key: Redacted.make(KEY) }, {}]) damage("our pack", pack.bytes, options, '"prev_hash":"')
-    if (hasShared()) {
-      const ref = readFileSync(join(CONFORMANCE, "written-by-python-reference/py-ref-tricky-signed.pack.jsonl"))
-      for (const options of [{ key: Redacted.make("py-tricky-key") }, {}]) damage("reference pack", ref, options, '"prev_hash": "')
-    }
+    const ref = referencePack(true)
+    for (const options of [{ key: Redacted.make(ref.key!) }, {}]) damage("reference pack", readFileSync(ref.path), options, '"prev_hash": "')
     const seen = cases.map(([name, bytes, options]) => {
       const lines = viaLines(bytes, options)
       const stream = viaStream(bytes, options, [])
@@ -707,11 +726,11 @@ describe("verify-mutate: a sealed pack written by acttrace", () => {
 // ---------------------------------------------------------------------------------------------
 // reference packs (written by the Python reference implementation; no seal)
 
-describe("verify-mutate: reference packs from the conformance material", () => {
-  const reference = (name: string, file: string, key: string | undefined) =>
-    it(`${name}: accepts no mutation whose covered content changed`, (ctx) => {
-      if (!hasShared()) return ctx.skip()
-      const s = subjectOf(name, readFileSync(join(CONFORMANCE, file)), key)
+describe("verify-mutate: packs in the reference layout written by a Python writer", () => {
+  const reference = (name: string, signed: boolean) =>
+    it(`${name}: accepts no mutation whose covered content changed`, () => {
+      const { path, key } = referencePack(signed)
+      const s = subjectOf(`${name} (${path})`, readFileSync(path), key)
       expect(s.sealed).toBe(false)
       const mutations = function* () {
         // one mutation per position in the normal suite (drawn from the seed), the full menu under FUZZ_LONG
@@ -732,6 +751,6 @@ describe("verify-mutate: reference packs from the conformance material", () => {
       expect(run.findings.map(line), keep(s, run.findings)).toEqual([])
     }, TIMEOUT)
 
-  reference("signed reference pack", "written-by-python-reference/py-ref-tricky-signed.pack.jsonl", "py-tricky-key")
-  reference("unsigned reference pack", "written-by-python-reference/py-ref-tricky-unsigned.pack.jsonl", undefined)
+  reference("signed reference pack", true)
+  reference("unsigned reference pack", false)
 })
