@@ -20,11 +20,15 @@
  * )
  * ```
  *
+ * In an app's own tests, `AuditLog.layerTest()` gives a memory log (unsigned, unredacted, with a
+ * capture hub of its own) and `AuditLog.entries` reads back what it holds.
+ *
  * @since 0.1.0
  */
 import { randomBytes } from "node:crypto"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -32,12 +36,15 @@ import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
-import * as Tracer from "effect/Tracer"
 import * as Runtime from "effect/Runtime"
-import * as Capture from "./Capture.js"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as Tracer from "effect/Tracer"
 import * as Chain from "./Chain.js"
 import type * as Controls from "./Controls.js"
+import type * as Entry from "./Entry.js"
+// the capture machinery, not `Capture`: that module's interceptor types name this one
+import * as Capture from "./internal/capture.js"
 import * as internalDecision from "./internal/decision.js"
 import { describeError } from "./internal/providers.js"
 import { VERSION } from "./internal/version.js"
@@ -115,6 +122,17 @@ export interface ContextAssembly {
 }
 
 /**
+ * What a decision is opened with: its input (redacted like every payload) and who acts.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface DecisionInput {
+  readonly input: unknown
+  readonly actor: string
+}
+
+/**
  * What a decision's handle writes, each tagged with the decision's id.
  *
  * @since 0.1.0
@@ -143,12 +161,9 @@ export interface AuditLogService {
    * `decision_end` with the outcome of the scope's `Exit`. Inside it, every entry (automatically
    * captured ones included) carries its id.
    */
-  readonly decision: (input: { readonly input: unknown; readonly actor: string }) => Effect.Effect<Decision, Chain.AppendError, Scope.Scope>
+  readonly decision: (input: DecisionInput) => Effect.Effect<Decision, Chain.AppendError, Scope.Scope>
   /** Run `f` inside a decision of its own. */
-  readonly withDecision: <A, E, R>(
-    input: { readonly input: unknown; readonly actor: string },
-    f: (d: Decision) => Effect.Effect<A, E, R>
-  ) => Effect.Effect<A, E | Chain.AppendError, Exclude<R, Scope.Scope>>
+  readonly withDecision: <A, E, R>(input: DecisionInput, f: (d: Decision) => Effect.Effect<A, E, R>) => Effect.Effect<A, E | Chain.AppendError, Exclude<R, Scope.Scope>>
   /** A `policy_flag`, tagged with the current decision (or `null` outside one). */
   readonly flag: (reason: string, options?: FlagOptions) => Effect.Effect<Chain.Chained, Chain.AppendError>
   /** Any entry, tagged with the current decision; for captured calls and custom types. */
@@ -157,8 +172,19 @@ export interface AuditLogService {
   readonly contextAssembly: (context: ContextAssembly) => Effect.Effect<Chain.Chained, Chain.AppendError>
   /** the head hash and entry count, for capture out of band */
   readonly position: Effect.Effect<Chain.Position>
+  /**
+   * The entries the log holds (a bounded memory store: the ones it kept), parsed, in order; the
+   * calls captured for the log so far are written first. For tests and inspection: numbers
+   * are JavaScript numbers (an integer above 2^53 loses digits).
+   */
+  readonly entries: Effect.Effect<ReadonlyArray<Entry.Entry>, Store.StoreError | Chain.ChainClosed>
   /** the capture hub this log consumes */
   readonly capture: Capture.Hub
+  /**
+   * Queue a captured call made for this log (as `CaptureAi` does for a model built over it): it is
+   * written in the log holding its decision open, when another log on the hub does, else here.
+   */
+  readonly emit: (event: Capture.Captured) => void
   /** whether any interceptors are installed (`Capture.Interceptors` where the log was built) */
   readonly intercepting: boolean
   /** Run the log's interceptors over a call, in the call's decision. */
@@ -166,12 +192,13 @@ export interface AuditLogService {
   /**
    * Write an evidence pack of the log as it stands. The pack is never written over the log file,
    * its lock or another file its store keeps beside it (`ExportError`); it takes the log file's
-   * mode (a memory log's pack: `0o600`) unless `mode` is given.
+   * mode (a memory log's pack: `0o600`) unless `mode` is given. Writing a file, it asks for the
+   * `FileSystem` (the log itself needs none: a memory log is built without one).
    */
   readonly export: (
     path: string,
     options?: { readonly framework?: Controls.Framework | null | undefined; readonly mode?: number | undefined }
-  ) => Effect.Effect<Pack.Exported, Pack.ExportError | Controls.UnknownFramework | Store.StoreError | Chain.ChainClosed>
+  ) => Effect.Effect<Pack.Exported, Pack.ExportError | Controls.UnknownFramework | Store.StoreError | Chain.ChainClosed, FileSystem.FileSystem>
 }
 
 /**
@@ -229,6 +256,19 @@ const withMembers = (payload: Record<string, unknown>, added: ReadonlyArray<read
   return out
 }
 
+/** The entries in a store's bytes, parsed (lines written by the chain: one JSON object each). */
+const parseEntries = <E>(bytes: Stream.Stream<Uint8Array, E>): Effect.Effect<ReadonlyArray<Entry.Entry>, E> =>
+  Effect.map(Stream.runCollect(bytes), (chunks) => {
+    const text = Buffer.concat(Chunk.toArray(chunks)).toString("utf8")
+    const out: Array<Entry.Entry> = []
+    for (const line of text.split("\n")) {
+      if (line.length === 0) continue
+      const e = JSON.parse(line) as Entry.Entry
+      out.push(e.sig === undefined ? { ...e, sig: "" } : e)
+    }
+    return out
+  })
+
 /** A new decision id: 32 lowercase hex characters. */
 const newId = (): string => randomBytes(16).toString("hex")
 
@@ -241,11 +281,7 @@ const describeCause = (cause: Cause.Cause<unknown>): string => describeError(Cau
  */
 export const make = (
   options: Options
-): Effect.Effect<
-  AuditLogService,
-  Chain.LogMismatch | Chain.AppendError | Capture.CaptureInUse,
-  Chain.Chain | Store.Store | Signer.Signer | Redactor.Redactor | FileSystem.FileSystem | Scope.Scope
-> =>
+): Effect.Effect<AuditLogService, Chain.LogMismatch | Chain.AppendError, Chain.Chain | Store.Store | Signer.Signer | Redactor.Redactor | Scope.Scope> =>
   Effect.gen(function* () {
     const chain = yield* Chain.Chain
     const store = yield* Store.Store
@@ -254,7 +290,8 @@ export const make = (
     const hub = yield* Capture.CaptureHub
     const interceptors = yield* Capture.Interceptors
     const pricing = yield* Pricing.Pricing
-    const fsContext = yield* Effect.context<FileSystem.FileSystem>()
+    // the chain stamps `ts` with this clock, and the calls routed here their `started_at`
+    const clock = yield* Effect.clock
 
     const opened = chain.opened
     if (opened.entries === 0) {
@@ -289,14 +326,21 @@ export const make = (
       })
     }
 
+    // the log's subscription to its hub (taken once `audit_open` is written: no call can precede it)
+    let subscription: Capture.Subscription | undefined
+
     // Every entry the app writes goes through here: inside a tracing span it carries the span's
-    // ids (FORMAT A.6), so a log entry and a trace can be matched up.
+    // ids (FORMAT A.6), so a log entry and a trace can be matched up. The calls captured for
+    // this log that completed before it are written first, so the chain shows a decision's events
+    // in the order they happened (at once when they can be written synchronously: a memory
+    // store, a file without group commit; else by waiting for the consumer).
     const write = (type: string, payload: Record<string, unknown>) =>
       // (serviceOption, not currentSpan: outside a span the latter fails, and building that
       // failure cost a third of an append)
-      Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (span) =>
-        chain.append(type, Option.isSome(span) ? correlate(payload, span.value) : payload, { flagRedactions: true })
-      )
+      Effect.flatMap(Effect.serviceOption(Tracer.ParentSpan), (span) => {
+        const appended = chain.append(type, Option.isSome(span) ? correlate(payload, span.value) : payload, { flagRedactions: true })
+        return subscription === undefined || subscription.caughtUp() ? appended : Effect.zipRight(subscription.flush, appended)
+      })
 
     const append = (type: string, payload: Record<string, unknown>) =>
       Effect.flatMap(currentDecisionId, (id) => write(type, { decision_id: id, ...payload }))
@@ -323,11 +367,15 @@ export const make = (
         const parent = yield* currentDecisionId
         const started = yield* Clock.currentTimeMillis
         yield* Effect.acquireRelease(
-          write("decision", { decision_id: id, input: input.input, actor: input.actor, ...(parent === null ? {} : { parent_decision_id: parent }) }),
+          Effect.tap(
+            write("decision", { decision_id: id, input: input.input, actor: input.actor, ...(parent === null ? {} : { parent_decision_id: parent }) }),
+            // calls made in this decision are this log's, whichever logs are open on its hub
+            () => Effect.sync(() => subscription?.hold(id))
+          ),
           (_, exit) =>
             Effect.gen(function* () {
               // the calls captured in the decision come before its end
-              yield* Capture.flush(hub)
+              if (subscription !== undefined) yield* subscription.flush
               const ended = yield* Clock.currentTimeMillis
               const outcome = Exit.isSuccess(exit) ? "success" : Cause.isInterruptedOnly(exit.cause) ? "interrupted" : "failure"
               const payload: Record<string, unknown> = { decision_id: id, outcome, duration_ms: ended - started }
@@ -336,6 +384,9 @@ export const make = (
                 // a finalizer cannot fail; the entry that could not be written is reported instead
                 Effect.catchAll((e) => Effect.logError(`acttrace: decision_end of ${id} could not be written: ${e.message}`))
               )
+              // a call started in it from now on (a late header, `runInDecision`) is routed as
+              // one of no known decision
+              subscription?.release(id)
             })
         )
         if (options.tagPromiseCalls !== false) Capture.trackOrigin()
@@ -360,10 +411,16 @@ export const make = (
           decisions: { kept: c.kept ?? [], dropped: c.dropped ?? [], truncated: c.truncated ?? [], summarized: c.summarized ?? [] }
         }),
       position: chain.position,
+      entries: Effect.suspend(() => {
+        const read = Effect.flatMap(chain.snapshot, (snap) => parseEntries(snap.bytes))
+        return subscription === undefined ? read : Effect.zipRight(subscription.flush, read)
+      }),
       capture: hub,
+      emit: (event) => (subscription === undefined ? hub.emit(event) : subscription.emit(event)),
       intercepting: interceptors.length > 0,
       intercept: (call) =>
-        Capture.intercept(interceptors, call).pipe(Effect.provideService(AuditLog, service), Effect.provideService(Redactor.Redactor, redactor)),
+        // an interceptor requires the log and its redactor (`Capture.Interceptor`): given here
+        Capture.runInterceptors(interceptors, call).pipe(Effect.provideService(AuditLog, service), Effect.provideService(Redactor.Redactor, redactor)),
       export: (path, o = {}) =>
         Effect.gen(function* () {
           // given the log file, Pack.write refuses a target that is the log or one of its
@@ -380,7 +437,7 @@ export const make = (
             log: own,
             mode: o.mode
           })
-        }).pipe(Effect.provide(fsContext))
+        })
     }
 
     // captured calls: written in the order captured, each tagged with the decision and span it
@@ -421,7 +478,12 @@ export const make = (
       return exits
     }
     const runner = interceptors.length === 0 ? null : (call: Capture.Outbound) => Runtime.runPromiseExit(runtime)(service.intercept(call))
-    yield* Capture.subscribe(hub, writeCaptured, runner, writeCapturedNow)
+    subscription = yield* Capture.subscribe(hub, {
+      write: writeCaptured,
+      writeNow: writeCapturedNow,
+      runner,
+      now: () => clock.unsafeCurrentTimeNanos()
+    })
     return service
   })
 
@@ -432,16 +494,16 @@ export const make = (
  * another) for as long as it is open, and installs the supervisor that lets promise-based calls
  * find their decision (`Capture.layerOrigin`).
  *
+ * Several logs may be open at once in one process, on the default hub or not: each captured call
+ * is written in the log of the decision it was made in (see `Capture`). The layer needs no
+ * `FileSystem` (a memory log has none); `export` asks for one when it writes its file.
+ *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (
   options: Options
-): Layer.Layer<
-  AuditLog | Chain.Chain,
-  Chain.LogMismatch | Chain.AppendError | Chain.LogInvalid | Capture.CaptureInUse,
-  Store.Store | Signer.Signer | Redactor.Redactor | FileSystem.FileSystem
-> => {
+): Layer.Layer<AuditLog | Chain.Chain, Chain.LogMismatch | Chain.AppendError | Chain.LogInvalid, Store.Store | Signer.Signer | Redactor.Redactor> => {
   const log = Layer.scoped(AuditLog, make(options)).pipe(Layer.provideMerge(Chain.layer))
   return options.tagPromiseCalls === false ? log : Layer.merge(log, Capture.layerOrigin)
 }
@@ -472,3 +534,110 @@ export const append = (type: string, payload: Record<string, unknown>): Effect.E
  */
 export const contextAssembly = (context: ContextAssembly): Effect.Effect<Chain.Chained, Chain.AppendError, AuditLog> =>
   Effect.flatMap(AuditLog, (log) => log.contextAssembly(context))
+
+/**
+ * Open a decision in the log in context, as a scoped resource (`AuditLogService.decision`).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const decision = (input: DecisionInput): Effect.Effect<Decision, Chain.AppendError, AuditLog | Scope.Scope> =>
+  Effect.flatMap(AuditLog, (log) => log.decision(input))
+
+/**
+ * Run an effect inside a decision of its own, in the log in context: with the decision's handle,
+ * `withDecision(input, (d) => …)`, as the service's `withDecision`; or wrapping an effect,
+ * data-first `withDecision(effect, input)` or in a pipe, `effect.pipe(withDecision(input))`. The
+ * decision ends with the effect, its outcome the effect's `Exit`.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const withDecision: {
+  <A, E, R>(input: DecisionInput, f: (d: Decision) => Effect.Effect<A, E, R>): Effect.Effect<A, E | Chain.AppendError, Exclude<R, Scope.Scope> | AuditLog>
+  (input: DecisionInput): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | Chain.AppendError, Exclude<R, Scope.Scope> | AuditLog>
+  <A, E, R>(self: Effect.Effect<A, E, R>, input: DecisionInput): Effect.Effect<A, E | Chain.AppendError, Exclude<R, Scope.Scope> | AuditLog>
+} = function (this: unknown): unknown {
+  const run = <A, E, R>(input: DecisionInput, f: (d: Decision) => Effect.Effect<A, E, R>) =>
+    Effect.flatMap(AuditLog, (log) => log.withDecision(input, f))
+  // (an input is never an Effect: the data-first form is told apart by its first argument)
+  if (arguments.length === 1) {
+    const input = arguments[0] as DecisionInput
+    return <A, E, R>(self: Effect.Effect<A, E, R>) => run(input, () => self)
+  }
+  if (Effect.isEffect(arguments[0])) {
+    const self = arguments[0] as Effect.Effect<unknown, unknown, unknown>
+    return run(arguments[1] as DecisionInput, () => self)
+  }
+  return run(arguments[0] as DecisionInput, arguments[1] as (d: Decision) => Effect.Effect<unknown, unknown, unknown>)
+} as never
+
+/**
+ * The entries of the log in context, parsed, in order, after the calls captured for it so far
+ * are written (`AuditLogService.entries`): what a test asserts on.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const entries: Effect.Effect<ReadonlyArray<Entry.Entry>, Store.StoreError | Chain.ChainClosed, AuditLog> = Effect.flatMap(
+  AuditLog,
+  (log) => log.entries
+)
+
+/**
+ * Options of `layerTest`: the log's `system` (default `"test"`) and `riskTier` (default `null`),
+ * and layers to use instead of the defaults.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TestOptions<ES = never, RS = never, EG = never, RG = never, ER = never, RR = never> {
+  readonly system?: string | undefined
+  readonly riskTier?: string | null | undefined
+  /** the store (default: `Store.layerMemory()`, a fresh one for each build of the layer) */
+  readonly store?: Layer.Layer<Store.Store, ES, RS> | undefined
+  /** the signer (default: `Signer.layerNone`, an unsigned log) */
+  readonly signer?: Layer.Layer<Signer.Signer, EG, RG> | undefined
+  /** the redactor (default: `Redactor.layerNoop`, payloads as written) */
+  readonly redactor?: Layer.Layer<Redactor.Redactor, ER, RR> | undefined
+  /**
+   * the capture hub (default: a new one for each build of the layer, so a test captures only the
+   * calls made through `log.capture.fetch` / `log.capture.tool`; `Capture.defaultHub` to capture
+   * the app's `Capture.fetch` calls too)
+   */
+  readonly hub?: Capture.Hub | undefined
+  readonly tagPromiseCalls?: boolean | undefined
+}
+
+/**
+ * An audit log for an app's tests: a memory store, no signer, no redaction (or the layers given),
+ * a capture hub of its own, no file system, and the clock of the test (`TestClock` under
+ * `it.effect`). Read back what it holds with `AuditLog.entries`. Each build is a new, empty log.
+ *
+ * ```ts
+ * it.effect("records the decision", () =>
+ *   Effect.gen(function* () {
+ *     yield* AuditLog.withDecision({ input: { id: 1 }, actor: "agent" }, (d) => d.record({ ok: true }))
+ *     const entries = yield* AuditLog.entries
+ *     expect(entries.map((e) => e.type)).toEqual(["audit_open", "decision", "decision_record", "decision_end"])
+ *   }).pipe(Effect.provide(AuditLog.layerTest()))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerTest = <ES = never, RS = never, EG = never, RG = never, ER = never, RR = never>(
+  options: TestOptions<ES, RS, EG, RG, ER, RR> = {}
+): Layer.Layer<
+  AuditLog | Chain.Chain | Store.Store,
+  Chain.LogMismatch | Chain.AppendError | Chain.LogInvalid | ES | EG | ER,
+  RS | RG | RR
+> =>
+  layer({ system: options.system ?? "test", riskTier: options.riskTier ?? null, tagPromiseCalls: options.tagPromiseCalls }).pipe(
+    Layer.provideMerge(options.store ?? Layer.suspend(() => Store.layerMemory())),
+    Layer.provide(options.signer ?? Signer.layerNone),
+    Layer.provide(options.redactor ?? Redactor.layerNoop),
+    // (suspended: a new hub for each build, so two test logs never share their calls)
+    Layer.provide(options.hub === undefined ? Layer.suspend(() => Capture.layerHub(Capture.make())) : Capture.layerHub(options.hub))
+  )

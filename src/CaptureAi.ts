@@ -31,6 +31,7 @@ import type * as Response from "@effect/ai/Response"
 import type * as Tool from "@effect/ai/Tool"
 import type * as Toolkit from "@effect/ai/Toolkit"
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -40,6 +41,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as AuditLog from "./AuditLog.js"
 import * as Capture from "./Capture.js"
+import { formatTimestamp } from "./Chain.js"
 import { describeError } from "./internal/providers.js"
 import type * as Pricing from "./Pricing.js"
 
@@ -55,6 +57,14 @@ export interface Options {
 }
 
 const originNow = Capture.currentOriginEffect
+
+/** When a call starts: the fiber's clock (the log's, as a rule) for `started_at`, and a monotonic instant for its latency. */
+interface Start {
+  readonly at: string
+  readonly mark: number
+}
+
+const startNow: Effect.Effect<Start> = Effect.map(Clock.currentTimeNanos, (nanos) => ({ at: formatTimestamp(nanos), mark: performance.now() }))
 
 const encodePrompt = Schema.encodeSync(Prompt.Prompt)
 
@@ -118,13 +128,13 @@ export const decorate = (
 ): Effect.Effect<LanguageModel.Service, never, AuditLog.AuditLog> =>
   Effect.gen(function* () {
     const log = yield* AuditLog.AuditLog
-    const hub = log.capture
 
     const refused = (method: string) => (error: unknown) =>
       new AiError.UnknownError({ module: Capture.REFUSING_MODULE, method, description: `refused: ${describeError(error)}`, cause: error })
 
-    const emitLlm = (origin: Capture.CallOrigin, seen: Seen, started: number, outcome: Capture.Outcome, error?: string) =>
-      hub.emit({
+    // into the log of the call's decision when another log holds it, else into this model's log
+    const emitLlm = (origin: Capture.CallOrigin, seen: Seen, started: Start, outcome: Capture.Outcome, error?: string) =>
+      log.emit({
         type: "llm_call",
         decisionId: origin.decisionId,
         span: origin.span,
@@ -132,7 +142,8 @@ export const decorate = (
           provider: options.provider,
           model: seen.model ?? options.model,
           usage: seen.usage,
-          latencyMs: performance.now() - started,
+          startedAt: started.at,
+          latencyMs: performance.now() - started.mark,
           finishReason: seen.finishReason,
           outcome,
           error
@@ -148,15 +159,22 @@ export const decorate = (
           const call = !log.intercepting ? { arguments: params } : yield* log
             .intercept({ kind: "tool", provider: null, model: null, system: null, messages: null, tool: name, arguments: params, decisionId: origin.decisionId })
             .pipe(Effect.mapError(refused("handle")))
-          const started = performance.now()
+          const started = yield* startNow
           return yield* kit.handle(name, call.arguments as never).pipe(
             Effect.onExit((exit) =>
               Effect.sync(() =>
-                hub.emit({
+                log.emit({
                   type: "tool_call",
                   decisionId: origin.decisionId,
                   span: origin.span,
-                  payload: Capture.toolPayload(name, call.arguments, outcomeOf(exit), performance.now() - started, errorOf(exit))
+                  payload: Capture.toolPayload({
+                    name,
+                    arguments: call.arguments,
+                    outcome: outcomeOf(exit),
+                    startedAt: started.at,
+                    latencyMs: performance.now() - started.mark,
+                    error: errorOf(exit)
+                  })
                 })
               )
             )
@@ -194,7 +212,7 @@ export const decorate = (
         Effect.gen(function* () {
           const origin = yield* originNow
           const actual = yield* prepare(method, opts, origin)
-          const started = performance.now()
+          const started = yield* startNow
           const run = inner[method] as (o: unknown) => Effect.Effect<LanguageModel.GenerateTextResponse<any>, unknown, unknown>
           return yield* run(actual).pipe(
             Effect.onExit((exit) =>
@@ -214,7 +232,7 @@ export const decorate = (
         Effect.gen(function* () {
           const origin = made ?? (yield* originNow)
           const actual = yield* prepare("streamText", opts, origin)
-          const started = performance.now()
+          const started = yield* startNow
           const seen: Seen = { model: null, usage: null, finishReason: null, finished: false }
           let failure: Cause.Cause<unknown> | null = null
           yield* Effect.addFinalizer((exit) =>

@@ -132,7 +132,6 @@ describe("AuditLog: writing", () => {
       Store.Store,
       Effect.map(Store.makeMemory(), (inner) => ({
         ...inner,
-        appendSync: undefined,
         append: (lines: ReadonlyArray<string>) =>
           Effect.suspend(() => (++calls === 3 ? Effect.fail(new Store.StoreError({ path: "memory", operation: "append", reason: "injected failure" })) : inner.append(lines)))
       }))
@@ -158,7 +157,6 @@ describe("AuditLog: writing", () => {
       Store.Store,
       Effect.map(Store.makeFile(path, { groupCommit: { maxBatch: 64 } }), (inner) => ({
         ...inner,
-        appendSync: undefined,
         append: (lines: ReadonlyArray<string>) => Effect.suspend(() => (appends++, inner.append(lines)))
       }))
     ).pipe(Layer.provide(NodeFileSystem.layer))

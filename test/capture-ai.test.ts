@@ -5,6 +5,7 @@ import type * as Response from "@effect/ai/Response"
 import * as Tool from "@effect/ai/Tool"
 import * as Toolkit from "@effect/ai/Toolkit"
 import { describe, expect, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -25,10 +26,14 @@ const usage = { inputTokens: 500, outputTokens: 40, totalTokens: 540, reasoningT
 /** What the local model saw, for the tests to inspect. */
 const prompts: Array<Prompt.Prompt> = []
 
+/** Completed by a stream whose prompt says "hang" when it has sent its first parts (and waits for ever). */
+let midway: Deferred.Deferred<void> | undefined
+
 /**
  * A local LanguageModel: answers with text (or a tool call when tools are offered and no tool
  * result is in the prompt), reports usage and its model id; "fail" in the prompt fails the call;
- * streams send one word per part with a pause, so a test can stop them midway.
+ * streams send one word per part; "hang" stops a stream after its first two parts (saying so
+ * through `midway`), so a test can interrupt it there.
  */
 const localModel = LanguageModel.make({
   generateText: (options) =>
@@ -53,8 +58,12 @@ const localModel = LanguageModel.make({
       { type: "text-end", id: "t" },
       { type: "finish", reason: "stop", usage }
     ]
-    const base = Stream.fromIterable(parts).pipe(Stream.tap(() => Effect.sleep("2 millis")))
-    return JSON.stringify(options.prompt.content).includes("fail")
+    const base = Stream.fromIterable(parts)
+    const prompt = JSON.stringify(options.prompt.content)
+    if (prompt.includes("hang")) {
+      return Stream.concat(Stream.take(base, 2), Stream.fromEffect(Effect.zipRight(midway === undefined ? Effect.void : Deferred.succeed(midway, undefined), Effect.never)))
+    }
+    return prompt.includes("fail")
       ? Stream.concat(Stream.take(base, 2), Stream.fail(new AiError.UnknownError({ module: "Local", method: "streamText", description: "connection reset" })))
       : base
   }
@@ -124,8 +133,11 @@ describe("CaptureAi: the @effect/ai LanguageModel decorator", () => {
       withModel(
         Effect.gen(function* () {
           yield* Effect.either(Stream.runDrain(LanguageModel.streamText({ prompt: "please fail" })))
-          const fiber = yield* Effect.fork(Stream.runDrain(LanguageModel.streamText({ prompt: "Assess" })))
-          yield* Effect.sleep("5 millis")
+          const reached = yield* Deferred.make<void>()
+          midway = reached
+          const fiber = yield* Effect.fork(Stream.runDrain(LanguageModel.streamText({ prompt: "Assess, then hang" })))
+          // interrupted midway: after its first parts, before its end
+          yield* Deferred.await(reached)
           yield* Fiber.interrupt(fiber)
           // a consumer that takes only the first parts ends the stream early too
           yield* Stream.runDrain(Stream.take(LanguageModel.streamText({ prompt: "Assess" }), 2))
@@ -135,6 +147,35 @@ describe("CaptureAi: the @effect/ai LanguageModel decorator", () => {
     const calls = ofType(rows, "llm_call")
     expect(calls.map((c) => c.payload["outcome"])).toEqual(["failure", "interrupted", "interrupted"])
     expect(calls[0]?.payload["error"]).toContain("connection reset")
+  })
+
+  it("a call and a tool call come before the app's entry that follows them, each with started_at and latency_ms", async () => {
+    const { rows } = await runLoggedOk(
+      withModel(
+        AuditLog.withDecision({ input: {}, actor: "agent" }, (d) =>
+          Effect.gen(function* () {
+            yield* LanguageModel.generateText({ prompt: "Score applicant A-17", toolkit: Kit })
+            yield* d.record({ after: "the model" })
+            yield* Stream.runDrain(LanguageModel.streamText({ prompt: "Assess" }))
+            yield* d.humanOversight({ reviewer: "r", action: "approved" })
+          })
+        ).pipe(Effect.provide(KitLayer))
+      )
+    )
+    expect(rows.map((r) => r.type).filter((t) => t !== "policy_flag")).toEqual([
+      "audit_open",
+      "decision",
+      "tool_call",
+      "llm_call",
+      "decision_record",
+      "llm_call",
+      "human_oversight",
+      "decision_end"
+    ])
+    for (const r of [...ofType(rows, "llm_call"), ...ofType(rows, "tool_call")]) {
+      expect(r.payload["started_at"]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00$/)
+      expect(typeof r.payload["latency_ms"]).toBe("number")
+    }
   })
 
   it("a stream made inside a decision and run after it closed keeps the decision's id", async () => {

@@ -10,25 +10,46 @@ import type { AddressInfo } from "node:net"
 import * as Effect from "effect/Effect"
 import * as AuditLog from "../src/AuditLog.js"
 import * as Capture from "../src/Capture.js"
-import { ofType, runLoggedOk } from "./capture-helpers.js"
+import { ofType, runLoggedOk, until } from "./capture-helpers.js"
 
 /**
- * A Chat Completions server on 127.0.0.1 whose answers wait for the test: `delayMs` before the
- * headers, and a JSON body sent in two parts with `splitMs` between them.
+ * A Chat Completions server on 127.0.0.1 whose answers wait for the test: with `hold`, a request
+ * gets no answer until the test releases it (by its `x-test-tag` header); with `split`,
+ * the JSON body is sent in two parts, the second only when the test releases it.
  */
 interface SlowServer {
   readonly url: string
   received: number
   answered: number
-  delayMs: number
-  splitMs: number
+  hold: boolean
+  split: boolean
+  /** Answer the held requests whose decision header `which` accepts (all, by default). */
+  release: (which?: (tag: string) => boolean) => void
   close: () => Promise<void>
+}
+
+interface Held {
+  readonly tag: string
+  readonly answer: () => void
 }
 
 const USAGE = { prompt_tokens: 1200, completion_tokens: 300, total_tokens: 1500 }
 
 const startSlowServer = async (): Promise<SlowServer> => {
-  const state: SlowServer = { url: "", received: 0, answered: 0, delayMs: 0, splitMs: 0, close: async () => {} }
+  let held: Array<Held> = []
+  const state: SlowServer = {
+    url: "",
+    received: 0,
+    answered: 0,
+    hold: false,
+    split: false,
+    release: (which = () => true) => {
+      const now = held.filter((h) => which(h.tag))
+      held = held.filter((h) => !which(h.tag))
+      for (const h of now) h.answer()
+    },
+    close: async () => {}
+  }
   const answer = (res: ServerResponse, model: string) => {
     const body = JSON.stringify({
       id: "chatcmpl-slow",
@@ -47,7 +68,7 @@ const startSlowServer = async (): Promise<SlowServer> => {
       res.end(body.slice(half))
       state.answered++
     }
-    if (state.splitMs > 0) setTimeout(rest, state.splitMs)
+    if (state.split) held.push({ tag: "rest", answer: rest })
     else rest()
   }
   const http = createServer((req, res) => {
@@ -56,7 +77,9 @@ const startSlowServer = async (): Promise<SlowServer> => {
     req.on("end", () => {
       state.received++
       const model = String((JSON.parse(Buffer.concat(chunks).toString("utf8")) as { model?: unknown }).model)
-      if (state.delayMs > 0) setTimeout(() => answer(res, model), state.delayMs)
+      // (the decision header never reaches a server: the test names its requests apart)
+      const tag = String(req.headers["x-test-tag"] ?? "")
+      if (state.hold) held.push({ tag, answer: () => answer(res, model) })
       else answer(res, model)
     })
   })
@@ -65,6 +88,7 @@ const startSlowServer = async (): Promise<SlowServer> => {
     url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
     close: () =>
       new Promise<void>((resolve) => {
+        held = []
         http.closeAllConnections()
         http.close(() => resolve())
       })
@@ -77,21 +101,12 @@ beforeAll(async () => {
 })
 afterAll(() => server.close())
 beforeEach(() => {
+  server.release()
   server.received = 0
   server.answered = 0
-  server.delayMs = 0
-  server.splitMs = 0
+  server.hold = false
+  server.split = false
 })
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-const until = async (what: () => boolean, ms = 5000) => {
-  const end = Date.now() + ms
-  while (!what()) {
-    if (Date.now() > end) throw new Error("timed out waiting")
-    await sleep(5)
-  }
-}
 
 const ask = (hub: Capture.Hub, model = "gpt-4o", headers: Record<string, string> = {}) =>
   hub.fetch(`${server.url}/v1/chat/completions`, {
@@ -100,14 +115,17 @@ const ask = (hub: Capture.Hub, model = "gpt-4o", headers: Record<string, string>
     body: JSON.stringify({ model, messages: [{ role: "user", content: "q" }] })
   })
 
+/** A call named `tag`: in the decision `tag` (header), and known to the server by it. */
+const tagged = (tag: string) => ({ [Capture.DECISION_HEADER]: tag, "x-test-tag": tag })
+
 describe("a call in flight when its log closes", () => {
   it("is recorded in that log as pending (usage null, the request's model, latency so far); nothing of it lands in the next log on the hub; the stats count it", async () => {
     const hub = Capture.make()
-    server.delayMs = 300
+    server.hold = true
     let inFlight: Promise<Response> | undefined
     let decisionId = ""
     let started = 0
-    let closedAfter = 0
+    let receivedAfter = 0
     const a = await runLoggedOk(
       Effect.gen(function* () {
         const log = yield* AuditLog.AuditLog
@@ -118,9 +136,9 @@ describe("a call in flight when its log closes", () => {
             inFlight = ask(hub)
           })
         )
-        // the provider has the call; its answer is 300 ms away
-        yield* Effect.promise(() => until(() => server.received === 1))
-        closedAfter = performance.now() - started
+        // the provider has the call, and answers only when the test says so
+        yield* Effect.promise(() => until(() => server.received === 1, "the request at the server"))
+        receivedAfter = performance.now() - started
       }),
       { hub }
     )
@@ -128,56 +146,58 @@ describe("a call in flight when its log closes", () => {
     const [call, ...more] = ofType(a.rows, "llm_call")
     expect(more).toEqual([])
     expect(call?.payload).toMatchObject({ decision_id: decisionId, outcome: "pending", usage: null, cost: null, model: "gpt-4o", provider: "openai" })
-    expect(call?.payload["latency_ms"]).toBeGreaterThanOrEqual(closedAfter * 0.5)
-    expect(call?.payload["latency_ms"]).toBeLessThan(300)
-    // the call is recorded before the log's end
-    expect(a.rows.findIndex((r) => r === call)).toBeLessThan(a.rows.length)
+    // its latency runs until the log closed: past the moment the provider had it
+    expect(call?.payload["latency_ms"]).toBeGreaterThanOrEqual(receivedAfter * 0.5)
+    expect(typeof call?.payload["started_at"]).toBe("string")
     expect(hub.stats()).toMatchObject({ pendingAtClose: 1, open: 0 })
 
     // a log opened later on the same hub: the app gets its answer, the log gets nothing of it
     const b = await runLoggedOk(
       Effect.promise(async () => {
+        server.release()
         const response = await inFlight!
         expect((await response.json()) as unknown).toMatchObject({ usage: USAGE })
-        // past the hub's batch delay
-        await sleep(250)
+        // (its landing is counted at once: nothing of it is queued for this log to write)
+        expect(hub.stats()).toMatchObject({ lateResponses: 1, emitted: 1 })
       }),
       { hub }
     )
     expect(ofType(b.rows, "llm_call")).toEqual([])
     expect(b.text).not.toContain(decisionId)
-    expect(hub.stats()).toMatchObject({ pendingAtClose: 1, lateResponses: 1, open: 0 })
+    expect(hub.stats()).toMatchObject({ pendingAtClose: 1, lateResponses: 1, open: 0, emitted: 1, written: 1 })
   })
 
   it("of many calls, some answered before the close and some after: each is recorded once, in the log it was made in", async () => {
     const hub = Capture.make()
-    server.delayMs = 150
+    server.hold = true
     const calls: Array<Promise<Response>> = []
+    const answered = (i: number) => i % 2 === 0
     const a = await runLoggedOk(
       Effect.promise(async () => {
-        for (let i = 0; i < 30; i++) {
-          calls.push(ask(hub, "gpt-4o", { [Capture.DECISION_HEADER]: `a-${i}` }).then(async (r) => (await r.json(), r)))
-          // the first calls are answered (and read) before the log closes, the last are not
-          await sleep(10)
-        }
+        for (let i = 0; i < 30; i++) calls.push(ask(hub, "gpt-4o", tagged(`a-${i}`)).then(async (r) => (await r.json(), r)))
+        await until(() => server.received === 30, "the 30 requests at the server")
+        // half are answered (and read) before the log closes, the others after
+        server.release((tag) => answered(Number(tag.slice(2))))
+        await Promise.all(calls.filter((_, i) => answered(i)))
       }),
       { hub }
     )
     const inA = ofType(a.rows, "llm_call")
     expect(inA).toHaveLength(30)
-    expect(new Set(inA.map((r) => r.payload["decision_id"])).size).toBe(30)
-    const pending = inA.filter((r) => r.payload["outcome"] === "pending").length
-    expect(pending).toBeGreaterThan(0)
-    expect(inA.filter((r) => r.payload["outcome"] === "success").length).toBe(30 - pending)
+    expect(inA.map((r) => [r.payload["decision_id"], r.payload["outcome"]]).sort()).toEqual(
+      Array.from({ length: 30 }, (_, i) => [`a-${i}`, answered(i) ? "success" : "pending"]).sort()
+    )
     const b = await runLoggedOk(
       Effect.promise(async () => {
+        server.release()
+        server.hold = false
         await Promise.all(calls)
-        for (let i = 0; i < 5; i++) await (await ask(hub, "gpt-4o", { [Capture.DECISION_HEADER]: `b-${i}` })).json()
+        for (let i = 0; i < 5; i++) await (await ask(hub, "gpt-4o", tagged(`b-${i}`))).json()
       }),
       { hub }
     )
     expect(ofType(b.rows, "llm_call").map((r) => r.payload["decision_id"])).toEqual(["b-0", "b-1", "b-2", "b-3", "b-4"])
-    expect(hub.stats()).toMatchObject({ pendingAtClose: pending, lateResponses: pending })
+    expect(hub.stats()).toMatchObject({ pendingAtClose: 15, lateResponses: 15 })
   })
 
   it("a tool call still running when its log closes is recorded there as pending; its result is not written anywhere", async () => {
@@ -196,7 +216,8 @@ describe("a call in flight when its log closes", () => {
       Effect.promise(async () => {
         release()
         expect(await running).toBe("done")
-        await sleep(250)
+        // (counted as it lands: nothing of it is queued for this log)
+        expect(hub.stats()).toMatchObject({ lateResponses: 1, emitted: 1 })
       }),
       { hub }
     )
@@ -204,20 +225,22 @@ describe("a call in flight when its log closes", () => {
     expect(hub.stats()).toMatchObject({ pendingAtClose: 1, lateResponses: 1 })
   })
 
-  it("a call made while no log is open that names a decision is not written into the next log; one that names none still is", async () => {
+  it("a call made while no log is open, naming a decision or not, is passed through and counted, and written into no log that opens later", async () => {
     const hub = Capture.make()
     await (await Capture.runInDecision("elsewhere", () => ask(hub))).json()
     await (await ask(hub)).json()
-    const { rows } = await runLoggedOk(Effect.promise(() => sleep(150)), { hub })
-    expect(ofType(rows, "llm_call").map((r) => r.payload["decision_id"])).toEqual([null])
-    expect(hub.stats().dropped).toBe(1)
+    expect(server.received).toBe(2)
+    expect(hub.stats()).toMatchObject({ unrouted: 2, emitted: 0, open: 0 })
+    const { rows } = await runLoggedOk(Effect.void, { hub })
+    expect(ofType(rows, "llm_call")).toEqual([])
   })
 })
 
 describe("a JSON body the app cancels", () => {
   it("is aborted whether it was partly read first or not", async () => {
     const hub = Capture.make()
-    server.splitMs = 200
+    // the body's second part waits for the test, which never sends it
+    server.split = true
     const { rows } = await runLoggedOk(
       Effect.promise(async () => {
         const partly = await ask(hub, "gpt-4o", { [Capture.DECISION_HEADER]: "read-then-cancel" })
@@ -235,5 +258,6 @@ describe("a JSON body the app cancels", () => {
       ["read-then-cancel", "aborted", undefined],
       ["cancel", "aborted", undefined]
     ])
+    expect(server.answered).toBe(0)
   })
 })

@@ -1,4 +1,3 @@
-import { NodeFileSystem } from "@effect/platform-node"
 import { afterAll, beforeAll, beforeEach } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -38,7 +37,10 @@ export interface Setup {
   readonly interceptors?: ReadonlyArray<Capture.Interceptor<any>>
   readonly pricing?: Layer.Layer<Pricing.Pricing, unknown>
   readonly tagPromiseCalls?: boolean
-  /** a store without a synchronous append (as a file store with group commit is) */
+  /**
+   * a store without a synchronous append (as a file store with group commit is): the memory store
+   * behind an `append` of its own, which the chain cannot run synchronously
+   */
   readonly asyncStore?: boolean
 }
 
@@ -48,7 +50,7 @@ export const runLogged = async <A, E>(
   setup: Setup = {}
 ): Promise<Run<A, E>> => {
   const memory = Effect.runSync(Store.makeMemory())
-  const store: Store.StoreService = setup.asyncStore === true ? { ...memory, appendSync: undefined } : memory
+  const store: Store.StoreService = setup.asyncStore === true ? { ...memory, append: (lines) => memory.append(lines) } : memory
   const warnings: Array<string> = []
   const errors: Array<string> = []
   const logger = Logger.replace(
@@ -63,7 +65,6 @@ export const runLogged = async <A, E>(
     Layer.provideMerge(Redactor.layerDefault),
     Layer.provide(Layer.succeed(Store.Store, store)),
     Layer.provide(Signer.layerHmac(key)),
-    Layer.provide(NodeFileSystem.layer),
     Layer.provide(Capture.layerHub(setup.hub ?? Capture.make())),
     Layer.provide(Capture.layerInterceptors(...(setup.interceptors ?? []))),
     Layer.provide(setup.pricing ?? Pricing.layer)
@@ -106,4 +107,16 @@ export const useProviderServer = (): (() => ProviderServer) => {
     server!.failWith = null
   })
   return () => server!
+}
+
+/**
+ * Wait until `what()` holds: the event a test waits for (a batch written, a call recorded), looked
+ * at every few milliseconds, never a guess at how long it takes. Fails after `ms`, naming it.
+ */
+export const until = async (what: () => boolean, label = "the condition", ms = 10_000): Promise<void> => {
+  const end = Date.now() + ms
+  while (!what()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${label}`)
+    await new Promise((r) => setTimeout(r, 2))
+  }
 }

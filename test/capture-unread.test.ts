@@ -10,12 +10,11 @@ import * as Effect from "effect/Effect"
 import OpenAI from "openai"
 import * as AuditLog from "../src/AuditLog.js"
 import * as Capture from "../src/Capture.js"
-import { ofType, type Row, runLoggedOk, useProviderServer } from "./capture-helpers.js"
+import { ofType, type Row, runLoggedOk, until, useProviderServer } from "./capture-helpers.js"
 import { RESPONSE_TEXT } from "./fixtures/provider-server.js"
 
 const server = useProviderServer()
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const decode = (b: ArrayBuffer | Uint8Array) => new TextDecoder().decode(b)
 
 /** Everything a stream holds, as text. */
@@ -212,8 +211,9 @@ describe("a response and its clones", () => {
         let text = ""
         while (!text.includes("[DONE]")) text += decode((await reader.read()).value!)
         void reader.cancel()
-        await sleep(10)
-        expect(hub.stats().open).toBe(0)
+        // recorded on the cancel, not on a grace period (an hour) nor the log's closing
+        await until(() => hub.stats().open === 0, "the call recorded")
+        expect(hub.stats().unread).toBe(0)
         expect(logged.bodyUsed).toBe(false)
       }),
       { hub }
@@ -228,20 +228,21 @@ describe("a response never read", () => {
     let arrivedWithin = 0
     const { rows } = await runLoggedOk(
       Effect.promise(async () => {
+        // a body being read when its grace period ends is not cut short: the app reads one chunk
+        // of a stream that arrived first, and reads on only once a call that arrived after it
+        // was recorded as unread (so the stream's own grace period is over too)
+        const slow = await ask(hub, "read-slowly", true)
+        const reader = slow.body!.getReader()
+        await reader.read()
         const before = performance.now()
         const r = await ask(hub, "never-read", false)
         arrivedWithin = performance.now() - before
         expect(r.ok).toBe(true)
-        expect(hub.stats().open).toBe(1)
-        // a body being read when the grace period ends is not cut short: the app reads one
-        // chunk, waits past the grace period, then reads on
-        const slow = await ask(hub, "read-slowly", true)
-        const reader = slow.body!.getReader()
-        await reader.read()
-        await sleep(400)
+        expect(hub.stats().open).toBe(2)
+        await until(() => hub.stats().unread === 1, "the unread call recorded")
         // recorded (and written) without the log closing
+        await until(() => hub.pending() === 0, "the unread call written")
         expect(hub.stats()).toMatchObject({ unread: 1, open: 1, lateReads: 0 })
-        expect(hub.pending()).toBe(0)
         while (!(await reader.read()).done) {
           // to the end
         }
@@ -282,7 +283,7 @@ describe("a response never read", () => {
       Effect.promise(async () => {
         const late = await ask(hub, "late", false)
         const lateClone = await ask(hub, "late-clone", true)
-        await sleep(300)
+        await until(() => hub.stats().unread === 2, "both calls recorded as unread")
         expect(await late.text()).toContain(RESPONSE_TEXT)
         expect(await drain(lateClone.clone().body!)).toContain("[DONE]")
         expect(hub.stats()).toMatchObject({ unread: 2, lateReads: 2 })
@@ -296,7 +297,8 @@ describe("a response never read", () => {
   })
 
   it("a stream started in a decision and left unread keeps the decision's id; one read after the decision closed is not unread", async () => {
-    const hub = Capture.make({ unreadAfter: "150 millis" })
+    // (the one left is recorded when the log closes: a decision's end does not make it unread)
+    const hub = Capture.make({ unreadAfter: "1 hour" })
     const openai = new OpenAI({ apiKey: "k", baseURL: `${server().url}/v1`, fetch: hub.fetch, maxRetries: 0 })
     let id = ""
     const { rows } = await runLoggedOk(
@@ -311,9 +313,10 @@ describe("a response never read", () => {
         )
         yield* Effect.promise(async () => {
           for await (const _ of read) {
-            // read after the decision ended, within the grace period
+            // read after the decision ended
           }
-          await sleep(400)
+          // the decision's end recorded neither
+          expect(hub.stats()).toMatchObject({ open: 1, unread: 0 })
         })
         expect(left).toBeDefined()
       }),
@@ -333,7 +336,7 @@ describe("a response never read", () => {
     const anthropic = new Anthropic({ apiKey: "k", baseURL: server().url, fetch: hub.fetch, maxRetries: 0 })
     const { rows } = await runLoggedOk(
       Effect.promise(async () => {
-        // `metadata` makes the test server send slowly
+        // `metadata` makes the test server stall after its first events
         const response = await anthropic.messages
           .create({ model: "claude-haiku-4-5", max_tokens: 64, metadata: { user_id: "u" }, messages: [{ role: "user", content: "q" }], stream: true })
           .asResponse()
@@ -455,14 +458,15 @@ describe("the SDKs' own paths", () => {
     const hub = Capture.make({ unreadAfter: "1 hour" })
     const anthropic = new Anthropic({ apiKey: "k", baseURL: server().url, fetch: hub.fetch, maxRetries: 0 })
     const tagged = (tag: string) => ({ headers: { [Capture.DECISION_HEADER]: tag } })
-    // `metadata` makes the test server send slowly
+    // `metadata` makes the test server stall after its first events
     const params = { model: "claude-haiku-4-5", max_tokens: 64, metadata: { user_id: "u" }, messages: [{ role: "user" as const, content: "q" }] }
     const { rows } = await runLoggedOk(
       Effect.promise(async () => {
         const stream = await anthropic.messages.create({ ...params, stream: true }, tagged("break"))
         let n = 0
         for await (const _ of stream) if (++n === 3) break
-        await sleep(50)
+        // the server sees the connection close (it would go on sending otherwise)
+        await server().cancellations(1)
         expect(server().cancelled).toBe(1)
         const helper = anthropic.messages.stream(params, tagged("MessageStream.abort"))
         await new Promise<void>((resolve) => helper.once("streamEvent", () => resolve()))

@@ -11,12 +11,14 @@
 import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
+import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as AuditLog from "../AuditLog.js"
+import { formatTimestamp } from "../Chain.js"
 import * as Redactor from "../Redactor.js"
 import * as Signer from "../Signer.js"
 import * as Store from "../Store.js"
@@ -58,6 +60,8 @@ const agent = Effect.gen(function*() {
   for (const a of APPLICATIONS) {
     const run = log.withDecision({ input: { application: a.id, applicant: a.email, amount: a.amount }, actor: "triage-agent" }, (d) =>
       Effect.gen(function*() {
+        // every call says when it started, as captured calls do
+        const startedAt = formatTimestamp(yield* Clock.currentTimeNanos)
         const started = performance.now()
         const verdict = model(a)
         yield* log.append("llm_call", {
@@ -66,16 +70,18 @@ const agent = Effect.gen(function*() {
           usage: verdict.usage,
           cost: "0.000000 USD",
           latency_ms: Math.round((performance.now() - started) * 1000) / 1000,
+          started_at: startedAt,
           replayed: false,
           finish_reason: "stop",
           outcome: "success"
         })
+        const lookupAt = formatTimestamp(yield* Clock.currentTimeNanos)
         // the bureau is down for one applicant: that decision ends in failure, and the log says so
         if (a.id === "app-1003") {
-          yield* log.append("tool_call", { name: "credit_bureau.lookup", arguments: { application: a.id }, outcome: "failure", latency_ms: 0.5 })
+          yield* log.append("tool_call", { name: "credit_bureau.lookup", arguments: { application: a.id }, outcome: "failure", latency_ms: 0.5, started_at: lookupAt })
           return yield* Effect.fail(new BureauUnavailable("credit bureau did not answer"))
         }
-        yield* log.append("tool_call", { name: "credit_bureau.lookup", arguments: { application: a.id }, outcome: "success", latency_ms: 0.25 })
+        yield* log.append("tool_call", { name: "credit_bureau.lookup", arguments: { application: a.id }, outcome: "success", latency_ms: 0.25, started_at: lookupAt })
         yield* d.record({ debt_to_income: verdict.ratio, recommendation: verdict.label })
         if (verdict.label !== "approve") {
           yield* d.humanOversight({ reviewer: "underwriter-7", action: verdict.label === "refer" ? "approved" : "confirmed", note: "checked income documents" })

@@ -3,15 +3,17 @@
 // whole (by any of the body's readers), streamed (by any of the stream's ways), read partly and
 // cancelled, read partly and left, cancelled at once, left alone, or read only after the hub's
 // grace period. Whatever the mix, every request the server received has exactly one `llm_call`,
-// with the outcome the reads call for, and the hub's counts agree. FUZZ_LONG=1 runs more logs.
+// with the outcome the reads call for, and the hub's counts agree. FUZZ_LONG=1 runs more logs;
+// CAPTURE_SEED=n runs the log of that seed alone (each test names its seed, and so does a failure).
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Capture from "../../src/Capture.js"
-import { ofType, runLoggedOk } from "../capture-helpers.js"
+import { ofType, runLoggedOk, until } from "../capture-helpers.js"
 import { startProviderServer, type ProviderServer } from "../fixtures/provider-server.js"
 
 const LONG = process.env["FUZZ_LONG"] === "1"
 const LOGS = LONG ? 60 : 3
+const SEED = process.env["CAPTURE_SEED"] === undefined ? undefined : Number(process.env["CAPTURE_SEED"])
 const CALLS_PER_LOG = 24
 const GROUP = 4
 const GRACE_MS = 80
@@ -43,8 +45,6 @@ interface Plan {
   /** which whole reader or stream way each copy uses */
   readonly way: ReadonlyArray<number>
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 const WHOLE: ReadonlyArray<(r: Response) => Promise<unknown>> = [
   (r) => r.text(),
@@ -126,9 +126,9 @@ const expected = (p: Plan): { outcomes: ReadonlyArray<string>; open: boolean; la
 }
 
 describe("capture harness: random reads of responses and their clones", () => {
-  for (let log = 0; log < LOGS; log++) {
-    const seed = 0x5eed0000 + log
-    it(`log ${log + 1} of ${LOGS} (seed ${seed}): every request the server received has exactly one llm_call, with the outcome its reads call for`, async () => {
+  const seeds = SEED === undefined ? Array.from({ length: LOGS }, (_, log) => 0x5eed0000 + log) : [SEED]
+  for (const [log, seed] of seeds.entries()) {
+    it(`log ${log + 1} of ${seeds.length} (seed ${seed}): every request the server received has exactly one llm_call, with the outcome its reads call for`, async () => {
       const random = rng(seed)
       const hub = Capture.make({ unreadAfter: `${GRACE_MS} millis` })
       const plans = Array.from({ length: CALLS_PER_LOG }, (_, i) => plan(random, `h${log}-${i}`))
@@ -160,10 +160,7 @@ describe("capture harness: random reads of responses and their clones", () => {
           for (let i = 0; i < plans.length; i += GROUP) await Promise.all(plans.slice(i, i + GROUP).map(run))
           // past the grace period, only the calls with a body left mid-read are still open
           const stillOpen = plans.filter((p) => expected(p).open).length
-          const deadline = Date.now() + 10_000
-          while (hub.stats().open !== stillOpen && Date.now() < deadline) await sleep(GRACE_MS)
-          expect(hub.stats().open, `seed ${seed}`).toBe(stillOpen)
-          await sleep(GRACE_MS)
+          await until(() => hub.stats().open === stillOpen, `${stillOpen} calls left open (seed ${seed})`)
           for (const read of lateCopies) await read()
         }),
         { hub }
