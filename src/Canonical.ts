@@ -394,7 +394,13 @@ const scanError = (e: unknown): CanonicalError => {
  * @since 0.1.0
  * @category decoding
  */
-export const canonicalize = (text: string | Uint8Array): Either.Either<Buffer, CanonicalError> => {
+export const canonicalize = (text: string | Uint8Array): Either.Either<Uint8Array, CanonicalError> =>
+  // Typed as the platform's Uint8Array, not Node's Buffer (which it is at run time): the public
+  // declarations then need no @types/node.
+  canonicalBuffer(text)
+
+/** `canonicalize` as the Buffer it makes, for `parse`. */
+const canonicalBuffer = (text: string | Uint8Array): Either.Either<Buffer, CanonicalError> => {
   if (typeof text === "string" ? !text.isWellFormed() : !isUtf8(text)) {
     return Either.left(
       new CanonicalError({
@@ -423,7 +429,7 @@ export const parse = (text: string | Uint8Array): Either.Either<Json, CanonicalE
   // The byte scanner validates (duplicate keys, UTF-8, surrogates, number range) and yields
   // canonical text, which a small iterative builder then turns into a tree. `Num` therefore holds
   // the canonical lexeme: the same value Python reads, spelled the way Python writes it.
-  const checked = canonicalize(text)
+  const checked = canonicalBuffer(text)
   if (Either.isLeft(checked)) return Either.left(checked.left)
   return Either.right(build(checked.right.toString("utf8")))
 }
