@@ -128,11 +128,15 @@ export function* allAt(src: Buffer, at: number, random: number): Generator<Mutat
 
 /**
  * The byte mutations of a run: with `full`, the whole menu at every position (and an insertion at
- * the end of the file); otherwise two at every position, drawn from the seed: a byte changed in
- * place (a bit flipped or a value written over it) and the length changed (a value inserted
- * before it, or the byte deleted); then `extra` more drawn at random from the whole menu.
+ * the end of the file); otherwise `perPosition` (2 unless given) at every position, drawn from the
+ * seed: a byte changed in place (a bit flipped or a value written over it) and the length changed
+ * (a value inserted before it, or the byte deleted), or with 1 one of the two; then `extra` more
+ * drawn at random from the whole menu.
  */
-export function* byteMutations(src: Buffer, options: { readonly full: boolean; readonly seed: number; readonly extra: number }): Generator<Mutation> {
+export function* byteMutations(
+  src: Buffer,
+  options: { readonly full: boolean; readonly seed: number; readonly extra: number; readonly perPosition?: 1 | 2 | undefined }
+): Generator<Mutation> {
   const r = rng(options.seed)
   const pick = () => (r.int(VALUES.length + 1) === VALUES.length ? r.int(256) : VALUES[r.int(VALUES.length)]!)
   for (let at = 0; at < src.length; at++) {
@@ -142,8 +146,10 @@ export function* byteMutations(src: Buffer, options: { readonly full: boolean; r
       continue
     }
     const v = pick()
-    yield r.next() < 0.4 || v === src[at] ? byteMutation(src, "flip", at, r.int(8)) : byteMutation(src, "set", at, v)
-    yield r.next() < 0.25 ? byteMutation(src, "delete", at) : byteMutation(src, "insert", at, pick())
+    const both = options.perPosition !== 1
+    const inPlace = both || r.next() < 0.5
+    if (inPlace) yield r.next() < 0.4 || v === src[at] ? byteMutation(src, "flip", at, r.int(8)) : byteMutation(src, "set", at, v)
+    if (both || !inPlace) yield r.next() < 0.25 ? byteMutation(src, "delete", at) : byteMutation(src, "insert", at, pick())
   }
   for (const v of [...VALUES, r.int(256)]) yield byteMutation(src, "insert", src.length, v)
   if (!options.full) {
