@@ -7,6 +7,7 @@ import { spawn, spawnSync } from "node:child_process"
 import {
   appendFileSync,
   chmodSync,
+  copyFileSync,
   existsSync,
   linkSync,
   lstatSync,
@@ -17,10 +18,11 @@ import {
   statSync,
   symlinkSync,
   utimesSync,
+  watch,
   writeFileSync
 } from "node:fs"
 import { createServer } from "node:net"
-import { basename, join } from "node:path"
+import { basename, dirname, join } from "node:path"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { NodeFileSystem } from "@effect/platform-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
@@ -350,13 +352,46 @@ describe("export: a pack's mode", () => {
 // ---------------------------------------------------------------------------------------------
 // Item 14: temporaries of an interrupted export
 
-/** A signed log big enough (about 25 MB) that an export of it can be caught midway. */
+/**
+ * A signed log big enough (about 25 MB) that an export of it can be caught midway: made once (it
+ * takes a while), copied for each test that needs one.
+ */
+let bigTemplate: string | undefined
 const bigLog = (path: string): void => {
-  const specs = [F.mixed(1)[0]!, ...Array.from({ length: 40_000 }, (_, i) => F.llmCall(i))]
-  writeFileSync(path, F.chain(specs, { key: KEY }).lines.join("\n") + "\n")
+  if (bigTemplate === undefined) {
+    bigTemplate = join(tmp.dir, "big-template.jsonl")
+    const specs = [F.mixed(1)[0]!, ...Array.from({ length: 40_000 }, (_, i) => F.llmCall(i))]
+    writeFileSync(bigTemplate, F.chain(specs, { key: KEY }).lines.join("\n") + "\n")
+  }
+  copyFileSync(bigTemplate, path)
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/**
+ * The temporary of an export to `out` once it holds some bytes: told by the file system's events
+ * on its directory (inotify), not found by polling. Fails if `done` settles first (the export
+ * ended without being seen midway).
+ */
+const tempWithBytes = (out: string, done: Promise<unknown>): Promise<string> =>
+  new Promise((ok, fail) => {
+    const dir = dirname(out)
+    const prefix = `${basename(out)}.tmp-`
+    let settled = false
+    const finish = (f: () => void) => {
+      if (settled) return
+      settled = true
+      watcher.close()
+      f()
+    }
+    const look = () => {
+      const t = readdirSync(dir).find((n) => n.startsWith(prefix))
+      if (t !== undefined && statSync(join(dir, t), { throwIfNoEntry: false })?.size) finish(() => ok(join(dir, t)))
+    }
+    const watcher = watch(dir, look)
+    watcher.on("error", (e) => finish(() => fail(e)))
+    void done.then(() => finish(() => fail(new Error(`the export to ${out} ended before its temporary was seen holding bytes`))))
+    // (written before the watch began)
+    look()
+  })
 
 /** Start a real export child process and wait until its temporary holds some bytes. */
 const exportCaughtMidway = async (log: string, out: string, umask0 = false) => {
@@ -365,15 +400,8 @@ const exportCaughtMidway = async (log: string, out: string, umask0 = false) => {
     ? spawn("sh", ["-c", 'umask 000; exec "$0" "$@"', process.execPath, ...args], { stdio: "ignore" })
     : spawn(process.execPath, args, { stdio: "ignore" })
   const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)))
-  const dir = join(out, "..")
-  const prefix = `${basename(out)}.tmp-`
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    const t = readdirSync(dir).find((n) => n.startsWith(prefix))
-    if (t !== undefined && statSync(join(dir, t), { throwIfNoEntry: false })?.size) return { child, exited, temp: join(dir, t) }
-    if (Date.now() > deadline) throw new Error("the export never wrote its temporary")
-    await sleep(1)
-  }
+  const temp = await tempWithBytes(out, exited)
+  return { child, exited, temp }
 }
 
 const tempsOf = (out: string) => readdirSync(join(out, "..")).filter((n) => n.startsWith(`${basename(out)}.tmp-`))
@@ -453,11 +481,7 @@ describe("export: temporaries of an interrupted export", () => {
         const signer = yield* Signer.makeHmac(key)
         const fiber = yield* Effect.fork(Pack.write(bytes, log, out, { signer, log, framework: "eu_ai_act" }))
         // wait for the temporary to hold bytes, then interrupt
-        for (let i = 0; i < 60_000; i++) {
-          const t = tempsOf(out)
-          if (t.length > 0 && statSync(join(dir, t[0]!), { throwIfNoEntry: false })?.size) break
-          yield* Effect.sleep("1 millis")
-        }
+        yield* Effect.promise(() => tempWithBytes(out, Effect.runPromise(Fiber.await(fiber))))
         expect(tempsOf(out).length).toBe(1)
         yield* Fiber.interrupt(fiber)
       }).pipe(Effect.provide(NodeFileSystem.layer))
