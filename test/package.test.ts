@@ -108,8 +108,9 @@ const locate = (from: string, name: string): string | undefined => {
 /**
  * An app's lockfile: APP at the versions this repository locks, with everything they need (their
  * dependencies and required peers, and the tarball's own dependencies), and acttrace from the
- * tarball. `npm ci --offline` installs it from the cache the repository's `npm ci` filled, and
- * refuses (ENOTCACHED, or a lockfile out of step) if the tarball asks for anything else.
+ * tarball. `npm ci --offline` installs it from the cache the repository's `npm ci` filled (the
+ * tarballs, and the packuments npm reads where a lockfile names no tarball URL), and refuses
+ * (ENOTCACHED, or a lockfile out of step) if the tarball asks for anything else.
  */
 const consumerLock = (tarball: string, packed: Manifest) => {
   const packages: Record<string, Omit<LockEntry, "dev">> = {}
