@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config"
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // property tests draw from one seed (ACTTRACE_SEED replays a run): see test/setup.ts
+    setupFiles: ["test/setup.ts"],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // CLI tests start processes; two cores, so keep parallelism modest

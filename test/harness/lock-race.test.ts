@@ -6,14 +6,13 @@
 // through a symlinked directory): the lock is the file's, however it is spelled.
 // FUZZ_LONG=1 runs 200 rounds.
 import { spawnSync } from "node:child_process"
-import { randomBytes } from "node:crypto"
 import { mkdirSync, readdirSync, realpathSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs"
 import { hostname } from "node:os"
 import { basename, join } from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Store from "../../src/Store.js"
 import { Taker } from "../fixtures/lock-taker.js"
-import { tempDir } from "../helpers.js"
+import { rng, tempDir, testSeed } from "../helpers.js"
 
 const LONG = process.env["FUZZ_LONG"] === "1"
 const TAKERS = 8
@@ -29,6 +28,9 @@ afterAll(() => {
 const deadPid = (): number => Number(spawnSync(process.execPath, ["-e", "console.log(process.pid)"], { encoding: "utf8" }).stdout.trim())
 
 const HOUR_AGO = new Date(Date.now() - 3_600_000)
+const draw = rng(testSeed("lock race", 0x10c4))
+/** Bytes for an unreadable lock file, from the seed. */
+const garbage = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(draw() * 256)))
 
 type Kind = "killed holder" | "garbage" | "empty" | "dead pid" | "none"
 const KINDS: ReadonlyArray<Kind> = ["killed holder", "garbage", "killed holder", "empty", "dead pid", "none"]
@@ -69,7 +71,7 @@ describe("lock takeover race (harness)", () => {
         writeFileSync(
           lock,
           kind === "garbage"
-            ? randomBytes(1 + (round % 40))
+            ? garbage(1 + (round % 40))
             : kind === "empty"
             ? ""
             : JSON.stringify({ pid: deadPid(), host: hostname(), since: HOUR_AGO.toISOString(), token: `dead-${round}` })
