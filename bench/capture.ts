@@ -12,7 +12,7 @@
  * - The target's measure, "added wall time at 1,000 calls": rounds of 1,000 plain and 1,000
  *   captured calls, made alternately call by call (which one goes first alternates too), so the
  *   machine's drift, tens of percent within a second here, falls on both arms alike. The hub
- *   writes its batches as it does in an app (due 50 ms after a call), in its own timer callback,
+ *   writes its batches as it does in an app (due 100 ms after a call), in its own timer callback,
  *   which runs during whichever call is in flight; the hub's `stats().writeMillis`, read around
  *   every call, takes that time out of the call it fell in and charges it to the captured arm.
  *   A round ends with a flush, also charged to it. A round's ratio is (captured calls + all the
@@ -29,7 +29,6 @@
  */
 import { spawn } from "node:child_process"
 import { join } from "node:path"
-import { NodeFileSystem } from "@effect/platform-node"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -62,7 +61,6 @@ const logLayer = (hub: Capture.Hub) =>
     Layer.provide(Store.layerMemory()),
     Layer.provide(Signer.layerHmac(Redacted.make("bench-key"))),
     Layer.provide(Redactor.layerDefault),
-    Layer.provide(NodeFileSystem.layer),
     Layer.provide(Capture.layerHub(hub))
   )
 
