@@ -181,6 +181,46 @@ describe("two audit logs open at once, both on the default hub", () => {
   )
 })
 
+describe("one log closing while another stays open", () => {
+  it.live("records its own open calls (unread, pending) and leaves the other log's alone", () =>
+    Effect.gen(function* () {
+      const hub = Capture.make({ unreadAfter: "1 hour" })
+      const openai = new OpenAI({ apiKey: "k", baseURL: `${server().url}/v1`, fetch: hub.fetch, maxRetries: 0 })
+      const stream = (content: string) =>
+        Effect.tryPromise(() => openai.chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content }], stream: true, stream_options: { include_usage: true } }))
+      let release = () => {}
+      const slowTool = hub.tool("slow", () => new Promise<string>((resolve) => (release = () => resolve("done"))))
+      const scopeA = yield* Scope.make()
+      const scopeB = yield* Scope.make()
+      const a = yield* openLog("closing", scopeA, hub)
+      const b = yield* openLog("staying", scopeB, hub)
+      yield* a.run(AuditLog.withDecision({ input: {}, actor: "agent" }, () => stream("a")))
+      const [inB, running] = yield* b.run(
+        AuditLog.withDecision({ input: {}, actor: "agent" }, () => Effect.zip(stream("b"), Effect.sync(() => slowTool())))
+      )
+      expect(hub.stats().open).toBe(2)
+      yield* Scope.close(scopeA, Exit.void)
+      // a's unread call is recorded in a; b's response and b's running tool are still open
+      expect(hub.stats()).toMatchObject({ open: 1, unread: 1, pendingAtClose: 0 })
+      for (const r of calls(yield* a.rows)) expect(r.payload).toMatchObject({ outcome: "unread" })
+      yield* Effect.promise(async () => {
+        for await (const _ of inB) {
+          // read in b, after a closed
+        }
+      })
+      release()
+      expect(yield* Effect.promise(() => running)).toBe("done")
+      yield* Scope.close(scopeB, Exit.void)
+      expect(calls(yield* a.rows)).toHaveLength(1)
+      expect(calls(yield* b.rows).map((r) => [r.type, r.payload["outcome"]])).toEqual([
+        ["llm_call", "success"],
+        ["tool_call", "success"]
+      ])
+      expect(hub.stats()).toMatchObject({ open: 0, unread: 1, pendingAtClose: 0, lateResponses: 0, dropped: 0 })
+    })
+  )
+})
+
 describe("calls made while no log is open", () => {
   it.live("are passed through and counted, never buffered, and never written into a log that opens later", () =>
     Effect.gen(function* () {
