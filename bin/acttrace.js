@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The built CLI (one bundled file, for a quick start) lives in dist/ (made by `npm run build`, which `npm ci` runs through `prepare`).
+// The built CLI (one bundled file, for a quick start) lives in dist/, made by `npm run build`, which `npm test`, `npm run demo` and `npm pack` run (installing runs no build).
 import("../dist/acttrace.bundle.js").catch((e) => {
   if (e && e.code === "ERR_MODULE_NOT_FOUND" && String(e.message).includes("dist")) {
     console.error("acttrace: the package is not built; run `npm run build` in its folder")
