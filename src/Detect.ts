@@ -538,8 +538,10 @@ export const builtins: ReadonlyArray<Detector> = [
     category: "credit_card",
     group: "financial",
     severity: "critical",
-    // the pattern's own first eight digits, so any grouping it accepts is a candidate
-    hint: /(?<![\w.-])[2-6]\d{3}(?:[ -]?\d){4}/,
+    // the pattern's own first eight digits, so any grouping it accepts is a candidate; a
+    // timestamp (`2026-12-04T10:00`, as every captured call's `started_at` holds) is not one: the
+    // pattern can never match from there (the time's colon ends the run of digits at six)
+    hint: /(?<![\w.-])(?!\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d))[2-6]\d{3}(?:[ -]?\d){4}/,
     numeric: true,
     pattern: /(?<![\w.-])[2-6]\d{3}(?:[ -]?\d){9,15}(?![\w-]|\.\d)/g,
     validate: (m) => {
