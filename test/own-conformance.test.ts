@@ -19,15 +19,12 @@ import { tmpdir } from "node:os"
 import { join, relative } from "node:path"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import * as NodePath from "@effect/platform-node/NodePath"
-import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { main } from "../src/internal/cli.js"
 import * as Verify from "../src/Verify.js"
+import { cliInProcess } from "./cli-in-process.js"
 import { cliAsync, LONG, mapLimit, ROOT } from "./helpers.js"
 
 const VECTORS = join(ROOT, "test/fixtures/vectors")
@@ -169,21 +166,6 @@ const saidByCli = (code: number | null, stdout: string): Said & { readonly code:
     : { code, verdict: out.error!._tag, line: out.error!.line, seq: out.error!.seq }
 }
 
-/** The CLI's own code (src/internal/cli.ts `main`), run in this process with its output caught. */
-const cliInProcess = (args: ReadonlyArray<string>) =>
-  Effect.gen(function* () {
-    const stdout: Array<string> = []
-    const stderr: Array<string> = []
-    const base = yield* Effect.console
-    const caught = {
-      ...base,
-      log: (...xs: ReadonlyArray<unknown>) => Effect.sync(() => void stdout.push(xs.join(" "))),
-      error: (...xs: ReadonlyArray<unknown>) => Effect.sync(() => void stderr.push(xs.join(" ")))
-    }
-    const code = yield* Effect.withConsole(main(["node", "acttrace", ...args]), caught)
-    return { code, stdout: stdout.join("\n"), stderr: stderr.join("\n") }
-  }).pipe(Effect.provide(Layer.mergeAll(NodeFileSystem.layer, NodePath.layer, NodeTerminal.layer)))
-
 const withCode = (c: Case) => ({ ...expected(c), code: c.verdict === "ok" ? 0 : 1 })
 
 describe("own conformance vectors through the CLI", () => {
@@ -191,7 +173,7 @@ describe("own conformance vectors through the CLI", () => {
   delete process.env["ACTTRACE_KEY"]
 
   it.each(cases)("in process: $id $name", async (c) => {
-    const r = await Effect.runPromise(cliInProcess(argsOf(c)))
+    const r = await cliInProcess(argsOf(c))
     expect(saidByCli(r.code, r.stdout), `${label(c)}\n${r.stderr}`).toEqual(withCode(c))
   })
 
