@@ -3,6 +3,7 @@ import { join } from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Redacted from "effect/Redacted"
 import * as F from "../src/internal/fixtures.js"
+import { cliInProcess } from "./cli-in-process.js"
 import { cli, tagOf, tempDir, verifyFile } from "./helpers.js"
 
 const KEY = "bad-input-key"
@@ -23,6 +24,12 @@ interface Case {
   readonly verdict: string
   readonly code: number
   readonly line?: number
+  /**
+   * Through the built executable too (a file it cannot open, bytes that are no text, a line of
+   * 50 MB, nesting that would overflow a stack: what a real process must survive); the CLI's code
+   * runs in this process for every case.
+   */
+  readonly process?: true
 }
 
 const deep = '{"seq":0,"ts":"t","type":"x","prev_hash":"' + "0".repeat(64) + '","hash":"' + "0".repeat(64) + '","payload":' + '{"a":'.repeat(10_000) + "1" + "}".repeat(10_000) + "}"
@@ -32,16 +39,16 @@ const bigLine = () => {
 }
 
 const cases: ReadonlyArray<Case> = [
-  { name: "missing path", path: () => join(tmp.dir, "nope.jsonl"), verdict: "Unreadable", code: 2 },
-  { name: "a directory", path: () => tmp.dir, verdict: "Unreadable", code: 2 },
+  { name: "missing path", path: () => join(tmp.dir, "nope.jsonl"), verdict: "Unreadable", code: 2, process: true },
+  { name: "a directory", path: () => tmp.dir, verdict: "Unreadable", code: 2, process: true },
   { name: "empty file", path: () => file("empty.jsonl", ""), verdict: "MalformedLine", code: 1 },
   { name: "blank lines only", path: () => file("blank.jsonl", "\n  \n\r\n"), verdict: "MalformedLine", code: 1 },
-  { name: "binary garbage", path: () => file("garbage.bin", Buffer.from([0x00, 0xff, 0xfe, 0x80, 0x0a, 0xc3, 0x28])), verdict: "MalformedLine", code: 1, line: 1 },
+  { name: "binary garbage", path: () => file("garbage.bin", Buffer.from([0x00, 0xff, 0xfe, 0x80, 0x0a, 0xc3, 0x28])), verdict: "MalformedLine", code: 1, line: 1, process: true },
   { name: "a BOM before the first line", path: () => file("bom.jsonl", Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(good.lines.join("\n") + "\n")])), verdict: "ok", code: 0 },
   { name: "a BOM on a later line", path: () => file("bom2.jsonl", good.lines[0] + "\n\ufeff" + good.lines.slice(1).join("\n")), verdict: "MalformedLine", code: 1, line: 2 },
   { name: "CRLF lines and blank lines", path: () => file("crlf.jsonl", "\r\n" + good.lines.join("\r\n\r\n") + "\r\n"), verdict: "ok", code: 0 },
-  { name: "a 50 MB line", path: () => file("big.jsonl", bigLine().lines.join("\n") + "\n"), verdict: "ok", code: 0 },
-  { name: "10,000-deep nesting", path: () => file("deep.jsonl", deep + "\n"), verdict: "EditDetected", code: 1, line: 1 },
+  { name: "a 50 MB line", path: () => file("big.jsonl", bigLine().lines.join("\n") + "\n"), verdict: "ok", code: 0, process: true },
+  { name: "10,000-deep nesting", path: () => file("deep.jsonl", deep + "\n"), verdict: "EditDetected", code: 1, line: 1, process: true },
   { name: "_meta on line 5", path: () => file("meta5.jsonl", [...good.lines.slice(0, 4), F.metaLine({ system: "s", riskTier: "high", head: good.head, entries: 6 }), ...good.lines.slice(4)].join("\n")), verdict: "MalformedLine", code: 1, line: 5 },
   { name: "a NaN token", path: () => file("nan.jsonl", good.lines.map((l, i) => (i === 1 ? l.replace('"ratio":', '"ratio":NaN,"r":') : l)).join("\n")), verdict: "MalformedLine", code: 1, line: 2 },
   { name: "Infinity token", path: () => file("inf.jsonl", good.lines.map((l, i) => (i === 4 ? l.replace('"ratio":', '"ratio":-Infinity,"r":') : l)).join("\n")), verdict: "MalformedLine", code: 1, line: 5 },
@@ -61,15 +68,17 @@ describe("bad input: library and CLI agree, nothing throws or hangs", () => {
     const keyArg = c.args?.[1]
     const o = await verifyFile(path, keyArg ? { key: Redacted.make(keyArg) } : {})
     expect(tagOf(o)).toBe(c.verdict)
-    const r = cli(["verify", path, "--json", ...(c.args ?? [])])
-    expect(r.code).toBe(c.code)
-    const out = JSON.parse(r.stdout)
-    expect(out.ok).toBe(c.verdict === "ok")
-    if (c.verdict !== "ok") {
-      expect(out.error._tag).toBe(c.verdict)
-      if (c.line !== undefined) expect(out.error.line).toBe(c.line)
+    const args = ["verify", path, "--json", ...(c.args ?? [])]
+    for (const r of [await cliInProcess(args), ...(c.process ? [cli(args)] : [])]) {
+      expect(r.code).toBe(c.code)
+      const out = JSON.parse(r.stdout)
+      expect(out.ok).toBe(c.verdict === "ok")
+      if (c.verdict !== "ok") {
+        expect(out.error._tag).toBe(c.verdict)
+        if (c.line !== undefined) expect(out.error.line).toBe(c.line)
+      }
+      expect(r.stderr).not.toMatch(/at .*\.js:\d+/) // no stack trace
     }
-    expect(r.stderr).not.toMatch(/at .*\.js:\d+/) // no stack trace
   })
 })
 
