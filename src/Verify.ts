@@ -1757,6 +1757,10 @@ export const fileParallel = (
     const [head, others] = yield* Effect.all([first, Effect.all(rest, { concurrency: "unbounded" })], { concurrency: "unbounded" })
     if (Either.isLeft(head) || head.right.error !== undefined || head.right.state.pending !== undefined) return yield* sequential
     let state = head.right.state
+    // The header as verification read it decides: a seal digests the rows of every range, which
+    // no range holds alone. (The look at the file's first bytes above only saves the threads'
+    // work; a header it misses, say behind a blank line, is still found here.)
+    if (state.header?.seal !== undefined) return yield* sequential
     let lines = state.line
     let lastLine = state.lastLine
     let entries = state.entries

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto"
 import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { NodeFileSystem } from "@effect/platform-node"
@@ -6,8 +7,11 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as fc from "effect/FastCheck"
 import * as Redacted from "effect/Redacted"
+import * as Canonical from "../src/Canonical.js"
+import { sealDigest } from "../src/Hash.js"
 import * as F from "../src/internal/fixtures.js"
 import { CONFORMANCE, hasShared, ROOT, tempDir } from "./helpers.js"
+import { exportPack } from "./verify-cases.js"
 
 // The worker thread only exists in the build (dist/), so this suite drives the built module.
 type VerifyModule = typeof import("../src/Verify.js")
@@ -82,4 +86,44 @@ describe("fileParallel gives the verdicts of one thread", () => {
       const [one, many] = await both(path, keyed ? { key: Redacted.make(KEY) } : {}, 2)
       expect(many).toBe(one)
     }), { fastCheck: { numRuns: 25 } })
+})
+
+describe("fileParallel: a sealed pack the file's first bytes do not announce", () => {
+  // The seal digests every row's controls in order, so a sealed pack is verified on one thread.
+  // Whether a pack is sealed must come from its header as verification read it, not from a look
+  // at the file's first bytes: a blank line before the header (which verification passes over)
+  // hides it from such a look.
+  it("a leading blank line: the seal is judged over every row, as one thread judges it", async () => {
+    const pack = await exportPack(tmp.dir, "hidden-seal", { key: KEY, decisions: 120 })
+    const text = "\n" + pack
+    // the cut of a two-thread run: the first line start at or after half the file
+    const size = Buffer.byteLength(text)
+    const cut = Buffer.from(text).indexOf(0x0a, Math.floor(size / 2)) + 1
+    const [meta, ...rows] = text.slice(1).split("\n").filter((l) => l.length > 0)
+    const inFirst = rows.filter((r) => Buffer.byteLength(text.slice(0, text.indexOf(r) + r.length)) <= cut)
+    expect(inFirst.length).toBeGreaterThan(0)
+    expect(inFirst.length).toBeLessThan(rows.length)
+    // without a key, nothing authenticates the seal: anyone may write a digest into it. Write the
+    // digest of the first range's rows only, which the whole pack does not have.
+    const controls = (r: string) => {
+      const c = (JSON.parse(r) as { controls?: unknown }).controls
+      return Either.getOrThrow(Canonical.encode((c ?? null) as Canonical.Json)) + "\n"
+    }
+    const partial = createHash("sha256").update(inFirst.map(controls).join("")).digest()
+    const m = JSON.parse(meta!) as { _meta: Record<string, unknown> & { seal: { digest: string } } }
+    const rest = Object.fromEntries(Object.entries(m._meta).filter(([k]) => k !== "sig" && k !== "seal"))
+    const forged = sealDigest(Either.getOrThrow(Canonical.encode(rest as Canonical.Json)), partial)
+    const crafted = text.replace(m._meta.seal.digest, forged)
+    expect(Buffer.byteLength(crafted)).toBe(size)
+    const path = join(tmp.dir, "hidden-seal-crafted.jsonl")
+    writeFileSync(path, crafted)
+    const [one, many] = await both(path, {}, 2)
+    expect(one).toMatch(/^HeaderInvalid .*_meta\.seal does not match/)
+    expect(many).toBe(one)
+    // the honest pack with a blank line before it verifies, both ways
+    writeFileSync(path, text)
+    const [honest, honestMany] = await both(path, { key: Redacted.make(KEY) }, 2)
+    expect(honest).toMatch(/^ok /)
+    expect(honestMany).toBe(honest)
+  }, 60_000)
 })
