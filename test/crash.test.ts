@@ -9,7 +9,8 @@
  *
  * After every kill each log must reopen (or say TornTail, and reopen after `Store.repair`),
  * verify with the key, and hold every entry it acknowledged; the next child continues it.
- * ACTTRACE_SEED=n replays a run's kill points (printed on failure); FUZZ_LONG=1 runs 100 kills.
+ * ACTTRACE_SEED=n replays a run's kill points (printed on failure); `npm run test:long`
+ * (ACTTRACE_LONG=1) runs 100 kills.
  */
 import { spawn, spawnSync } from "node:child_process"
 import { readFileSync } from "node:fs"

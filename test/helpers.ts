@@ -69,13 +69,19 @@ export const mapLimit = async <A, B>(items: ReadonlyArray<A>, limit: number, f: 
   return out
 }
 
-/** Whether the long forms of the harnesses and suites run (`npm run fuzz`, `test:long`). */
-export const LONG = process.env["FUZZ_LONG"] === "1"
+/**
+ * How deep the randomized and repeated tests go. The normal suite (`npm test`) runs them at a
+ * modest size; `npm run test:long` (ACTTRACE_LONG=1, minutes) at the depth the normal suite used
+ * to have and more; `npm run fuzz` (FUZZ_LONG=1, the harnesses, about an hour) at full length.
+ * `LONG` is true for both of the longer forms.
+ */
+export const FUZZ = process.env["FUZZ_LONG"] === "1"
+export const LONG = FUZZ || process.env["ACTTRACE_LONG"] === "1"
 
 /**
  * The seed of a test file's randomness. `ACTTRACE_SEED=n` replays a run (the older `FUZZ_SEED`
- * is read too); otherwise the normal suite uses `fixed`, the same every run, and the long form a
- * fresh one. Every failing test of the file prints the seed and how to replay it.
+ * is read too); otherwise the normal suite uses `fixed`, the same every run, and the longer forms
+ * a fresh one, printed. Every failing test of the file prints the seed and how to replay it.
  */
 export const testSeed = (name: string, fixed: number): number => {
   const given = process.env["ACTTRACE_SEED"] || process.env["FUZZ_SEED"]

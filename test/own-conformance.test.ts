@@ -8,7 +8,7 @@
  * - through the library, four ways (the file fold, the same in small chunks, `Verify.lines`
  *   without the fast paths, and `fileParallel` across threads);
  * - through the CLI's code in this process (every case) and through the built executable
- *   (`bin/acttrace.js`: one case of each kind of verdict here, every case under FUZZ_LONG=1);
+ *   (`bin/acttrace.js`: one case of each kind of verdict here, every case in `npm run test:long`);
  * - through test/fixtures/verify_pack.py, a checker written from FORMAT part A, where it applies.
  *
  * They need nothing beside the repository: a clone without ../shared runs all of this.
@@ -179,7 +179,7 @@ describe("own conformance vectors through the CLI", () => {
 
   // The executable adds only its wiring (bin, bundle, arguments, exit code) to the code above:
   // one case of each kind (verdict, key or not, what is given out of band) goes through it;
-  // every case under FUZZ_LONG=1.
+  // every case in the long form (ACTTRACE_LONG=1, `npm run test:long`).
   const kinds = new Map<string, Case>()
   for (const c of cases) {
     const kind = [c.verdict, c.key === null, c.expected_head !== undefined, c.expect_entries !== undefined, c.require_complete].join()
@@ -187,7 +187,7 @@ describe("own conformance vectors through the CLI", () => {
   }
   const sample = LONG ? cases : [...kinds.values()]
 
-  it(`the built executable: ${sample.length} cases${LONG ? "" : " (one of each kind; all under FUZZ_LONG=1)"}`, async () => {
+  it(`the built executable: ${sample.length} cases${LONG ? "" : " (one of each kind; all under ACTTRACE_LONG=1)"}`, async () => {
     const results = await mapLimit(sample, 2, (c) => cliAsync(argsOf(c)))
     sample.forEach((c, i) => {
       const r = results[i]!

@@ -4,8 +4,8 @@
 // loop runs a 1 ms timer while the load lasts. Three arms alternate in one run: the synchronous
 // file store (`blocking: true`, the old default: write + fdatasync on the main thread per
 // append), the default file store (the durable write on Node's thread pool), and a memory store,
-// the reference for what serving and appending cost the loop without any disk. FUZZ_LONG=1 runs
-// more and longer rounds.
+// the reference for what serving and appending cost the loop without any disk. ACTTRACE_LONG=1
+// runs three rounds, FUZZ_LONG=1 more and longer rounds.
 import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { createServer } from "node:http"
@@ -29,7 +29,7 @@ import { ROOT, tempDir, verifyFile } from "../helpers.js"
 
 const LONG = process.env["FUZZ_LONG"] === "1"
 const REQUESTS = LONG ? 20_000 : 2_000
-const ROUNDS = LONG ? 5 : 2
+const ROUNDS = LONG ? 5 : process.env["ACTTRACE_LONG"] === "1" ? 3 : 2
 const CONCURRENCY = 64
 const KEY = "event-loop-key"
 const LOAD = join(ROOT, "test/fixtures/http-load.mjs")

@@ -22,7 +22,7 @@
  *
  * Every choice comes from a seed (fixed in the normal suite, fresh under FUZZ_LONG=1, printed on a
  * failure; ACTTRACE_SEED=n replays it), and no pause is wall-clock time: only the bounds that call
- * a caller or a close hung are real time. FUZZ_LONG=1 runs 10,000 rounds.
+ * a caller or a close hung are real time. ACTTRACE_LONG=1 runs 2,000 rounds, FUZZ_LONG=1 10,000.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -40,7 +40,7 @@ import { testSeed } from "../helpers.js"
 import { closeWithin, KEY, linesOf, open, padding, pause, random, slowMemory, turnClock } from "./interrupt-stores.js"
 
 const LONG = process.env["FUZZ_LONG"] === "1"
-const ROUNDS = LONG ? 10_000 : 400
+const ROUNDS = LONG ? 10_000 : process.env["ACTTRACE_LONG"] === "1" ? 2_000 : 400
 const SEED = testSeed("interrupt harness", 0x1e7a11)
 /** how long any caller, or the close, may take before the round counts it as hung (real time) */
 const HANG_MILLIS = 5_000

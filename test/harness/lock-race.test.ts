@@ -4,7 +4,7 @@
 // others are refused with LockHeld naming the lock file, and nothing of the takeover is left
 // beside the log. The takers name the log three ways (its path, a symlink to it, and its path
 // through a symlinked directory): the lock is the file's, however it is spelled.
-// FUZZ_LONG=1 runs 200 rounds.
+// ACTTRACE_LONG=1 runs 40 rounds, FUZZ_LONG=1 200.
 import { spawnSync } from "node:child_process"
 import { mkdirSync, readdirSync, realpathSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from "node:fs"
 import { hostname } from "node:os"
@@ -16,7 +16,7 @@ import { rng, tempDir, testSeed } from "../helpers.js"
 
 const LONG = process.env["FUZZ_LONG"] === "1"
 const TAKERS = 8
-const ROUNDS = LONG ? 200 : 15
+const ROUNDS = LONG ? 200 : process.env["ACTTRACE_LONG"] === "1" ? 40 : 15
 
 const tmp = tempDir()
 const takers: Array<Taker> = []

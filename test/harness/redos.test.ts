@@ -134,9 +134,9 @@ const climb = (c: Case, policy: Detect.Policy): Map<number, number> => {
 /**
  * How many runs in turn `scaling` takes at each size, on top of the ladder's own run there: one
  * in the normal suite (the best of two timings at each size; processor time, which a busy machine
- * stretches far less than wall time), three under FUZZ_LONG.
+ * stretches far less than wall time), two under ACTTRACE_LONG, three under FUZZ_LONG.
  */
-const ROUNDS = LONG ? 3 : 1
+const ROUNDS = LONG ? 3 : process.env["ACTTRACE_LONG"] === "1" ? 2 : 1
 
 /**
  * The time at `large` against the time at `small`, each the best of three runs taken in turn (so

@@ -54,6 +54,8 @@ import * as O from "./verify-mutate-oracle.js"
 import { writePack } from "./verify-mutate-pack.js"
 
 const LONG = process.env["FUZZ_LONG"] === "1"
+/** `npm run test:long`: the depth the normal suite had before it was trimmed (see below) */
+const MID = !LONG && process.env["ACTTRACE_LONG"] === "1"
 const KEY = "fuzz passphrase ✓"
 const SEED = testSeed("verify-mutate", 0x11c0de)
 /** generous: the machine is shared; under FUZZ_LONG a run takes many minutes */
@@ -656,12 +658,13 @@ describe("verify-mutate: a sealed pack written by acttrace", () => {
   it("accepts no mutation whose canonical content changed (bytes, lines, members), with the key or without", () => {
     const mutations = function* () {
       // the normal suite: one byte mutation at every position (drawn from the seed) and 250 more;
-      // FUZZ_LONG=1: the whole menu at every position of a pack twice the size
-      yield* M.byteMutations(pack.bytes, { full: LONG, seed: SEED, extra: LONG ? 0 : 250, perPosition: 1 })
+      // ACTTRACE_LONG=1: two at every position and 500 more; FUZZ_LONG=1: the whole menu at every
+      // position of a pack twice the size
+      yield* M.byteMutations(pack.bytes, { full: LONG, seed: SEED, extra: LONG ? 0 : MID ? 500 : 250, perPosition: MID ? 2 : 1 })
       yield* M.lineMutations(pack.bytes)
       yield* M.memberInsertions(pack.bytes)
     }
-    const run = fuzz(pack, mutations(), { seed: SEED, streamShare: LONG ? 0.2 : 0.05, sampleSize: LONG ? 300 : 8 })
+    const run = fuzz(pack, mutations(), { seed: SEED, streamShare: LONG ? 0.2 : 0.05, sampleSize: LONG ? 300 : MID ? 20 : 8 })
     main = run
     console.log(summary(run))
     // the harness finds what it looks for: flips inside hashes, signatures and the header are caught
@@ -740,11 +743,12 @@ describe("verify-mutate: packs in the reference layout written by a Python write
       expect(s.sealed).toBe(false)
       const mutations = function* () {
         // the normal suite: one mutation at every second position on average (which positions,
-        // and which mutation, drawn from the seed); FUZZ_LONG=1: the full menu at every position
+        // and which mutation, drawn from the seed); ACTTRACE_LONG=1: one at every position;
+        // FUZZ_LONG=1: the full menu at every position
         if (LONG) yield* M.byteMutations(s.bytes, { full: true, seed: SEED, extra: 0 })
         else {
           const r = M.rng(SEED + s.bytes.length)
-          for (let at = r.int(2); at < s.bytes.length; at += 1 + r.int(3)) {
+          for (let at = MID ? 0 : r.int(2); at < s.bytes.length; at += MID ? 1 : 1 + r.int(3)) {
             const all = [...M.allAt(s.bytes, at, r.int(256))]
             yield all[r.int(all.length)]!
           }
