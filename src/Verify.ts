@@ -1761,6 +1761,10 @@ export const fileParallel = (
     // no range holds alone. (The look at the file's first bytes above only saves the threads'
     // work; a header it misses, say behind a blank line, is still found here.)
     if (state.header?.seal !== undefined) return yield* sequential
+    // A pack's first entry says whether its header must be sealed (see `packRow`), and only the
+    // first range reads a header: a first range of the header alone (a header longer than the
+    // rest) has not seen that entry, and the other ranges do not look for it.
+    if (state.entries === 0) return yield* sequential
     let lines = state.line
     let lastLine = state.lastLine
     let entries = state.entries

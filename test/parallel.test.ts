@@ -127,3 +127,23 @@ describe("fileParallel: a sealed pack the file's first bytes do not announce", (
     expect(honestMany).toBe(honest)
   }, 60_000)
 })
+
+describe("fileParallel: a first range that holds the header and no entry", () => {
+  // A keyed check of a pack whose log acttrace wrote wants a seal (its first entry, an audit_open
+  // naming acttrace, says so). The first entry is where that is read: when the header alone fills
+  // the first range, that entry opens the second.
+  it("a seal taken out and the header padded past half the file: refused as one thread refuses it", async () => {
+    const pack = await exportPack(tmp.dir, "padded", { key: KEY, decisions: 30 })
+    const [meta, ...rows] = pack.split("\n").filter((l) => l.length > 0)
+    const m = JSON.parse(meta!) as { _meta: Record<string, unknown> }
+    expect(m._meta["seal"]).toBeDefined()
+    // nothing but the seal covers `summary`: without one, anyone may write there
+    const { seal: _seal, ...unsealed } = m._meta
+    const padded = JSON.stringify({ _meta: { ...unsealed, summary: { note: "x".repeat(2 * rows.join("\n").length) } } })
+    const path = join(tmp.dir, "padded-unsealed.jsonl")
+    writeFileSync(path, [padded, ...rows].join("\n") + "\n")
+    const [one, many] = await both(path, { key: Redacted.make(KEY) }, 2)
+    expect(one).toMatch(/^HeaderInvalid .*_meta\.seal is missing/)
+    expect(many).toBe(one)
+  }, 60_000)
+})
