@@ -164,7 +164,10 @@ export interface AuditLogService {
   readonly decision: (input: DecisionInput) => Effect.Effect<Decision, Chain.AppendError, Scope.Scope>
   /** Run `f` inside a decision of its own. */
   readonly withDecision: <A, E, R>(input: DecisionInput, f: (d: Decision) => Effect.Effect<A, E, R>) => Effect.Effect<A, E | Chain.AppendError, Exclude<R, Scope.Scope>>
-  /** A `policy_flag`, tagged with the current decision (or `null` outside one). */
+  /**
+   * A `policy_flag`, tagged with the current decision (or `null` outside one). With several logs
+   * open, "the current decision" of a log is its own innermost open one.
+   */
   readonly flag: (reason: string, options?: FlagOptions) => Effect.Effect<Chain.Chained, Chain.AppendError>
   /** Any entry, tagged with the current decision; for captured calls and custom types. */
   readonly append: (type: string, payload: Record<string, unknown>) => Effect.Effect<Chain.Chained, Chain.AppendError>
@@ -208,7 +211,9 @@ export interface AuditLogService {
 export class AuditLog extends Context.Tag("acttrace/AuditLog")<AuditLog, AuditLogService>() {}
 
 /**
- * The innermost open decision of the current fiber (`null` outside any).
+ * The innermost open decision of the current fiber (`null` outside any), of whichever log holds
+ * it. (A log tags its own entries with its own innermost decision: with two logs open, a decision
+ * of one can be opened inside a decision of the other.)
  *
  * @since 0.1.0
  * @category decisions
@@ -328,6 +333,16 @@ export const make = (
 
     // the log's subscription to its hub (taken once `audit_open` is written: no call can precede it)
     let subscription: Capture.Subscription | undefined
+    // the log as its decisions' frames name it (the subscription's, once taken; decisions are
+    // opened only after that)
+    let self: object = {}
+
+    // The decision an entry of this log is tagged with: its own innermost open decision. With two
+    // logs open, a decision of the other one may be opened inside one of ours; its id means
+    // nothing in this log.
+    const ownDecisionId: Effect.Effect<string | null> = Effect.withFiberRuntime((fiber) =>
+      Effect.succeed(internalDecision.decisionOf(self, fiber.getFiberRef(currentDecision), fiber.getFiberRef(internalDecision.currentFrame)))
+    )
 
     // Every entry the app writes goes through here: inside a tracing span it carries the span's
     // ids (FORMAT A.6), so a log entry and a trace can be matched up. The calls captured for
@@ -343,7 +358,7 @@ export const make = (
       })
 
     const append = (type: string, payload: Record<string, unknown>) =>
-      Effect.flatMap(currentDecisionId, (id) => write(type, { decision_id: id, ...payload }))
+      Effect.flatMap(ownDecisionId, (id) => write(type, { decision_id: id, ...payload }))
 
     const flagPayload = (id: string | null, reason: string, o: FlagOptions = {}) => ({
       decision_id: id,
@@ -364,7 +379,9 @@ export const make = (
     const decision: AuditLogService["decision"] = (input) =>
       Effect.gen(function* () {
         const id = newId()
-        const parent = yield* currentDecisionId
+        // the decision of this log it is opened in
+        const parent = yield* ownDecisionId
+        const outer = yield* FiberRef.get(internalDecision.currentFrame)
         const started = yield* Clock.currentTimeMillis
         yield* Effect.acquireRelease(
           Effect.tap(
@@ -384,13 +401,14 @@ export const make = (
                 // a finalizer cannot fail; the entry that could not be written is reported instead
                 Effect.catchAll((e) => Effect.logError(`acttrace: decision_end of ${id} could not be written: ${e.message}`))
               )
-              // a call started in it from now on (a late header, `runInDecision`) is routed as
-              // one of no known decision
+              // a call started in it from now on (a fiber or a promise that outlived it, a late
+              // header, `runInDecision`) is still this log's: the hub remembers whose it was
               subscription?.release(id)
             })
         )
         if (options.tagPromiseCalls !== false) Capture.trackOrigin()
         yield* Effect.locallyScoped(currentDecision, id)
+        yield* Effect.locallyScoped(internalDecision.currentFrame, { id, log: self, outer })
         // resumed, the fiber is known to the supervisor that tags promise-based calls with it
         // (Capture.layerOrigin)
         yield* Effect.yieldNow()
@@ -401,7 +419,7 @@ export const make = (
       system: options.system,
       decision,
       withDecision: (input, f) => Effect.scoped(Effect.flatMap(decision(input), f)),
-      flag: (reason, o) => Effect.flatMap(currentDecisionId, (id) => write("policy_flag", flagPayload(id, reason, o))),
+      flag: (reason, o) => Effect.flatMap(ownDecisionId, (id) => write("policy_flag", flagPayload(id, reason, o))),
       append,
       contextAssembly: (c) =>
         append("context_assembly", {
@@ -447,7 +465,14 @@ export const make = (
       // in canonical order, as `withMembers` wants them
       const added: Array<readonly [string, unknown]> = []
       if (event.type === "llm_call" && !("cost" in p)) {
-        const q = pricing.quote(p["provider"] as string | null, p["model"] as string | null, p["usage"] as Pricing.Usage | null)
+        // (a payload emitted by hand is any record: only a provider and model that are text can
+        // be priced)
+        const provider = p["provider"]
+        const model = p["model"]
+        const q =
+          (provider === null || typeof provider === "string") && (model === null || typeof model === "string")
+            ? pricing.quote(provider, model, p["usage"] as Pricing.Usage | null)
+            : { cost: null, known: true }
         added.push(["cost", q.cost])
         if (!q.known && p["model"] !== null) unpriced.push(p)
       }
@@ -456,13 +481,46 @@ export const make = (
       return { type: event.type, payload: withMembers(p, added) }
     }
     // an unknown model: one warning per model (Pricing keeps count)
+    // (a pricing service of the app's own that dies here costs the warning, never the entries)
     const warnUnpriced = (unpriced: ReadonlyArray<Record<string, unknown>>) =>
-      Effect.forEach(unpriced, (p) => pricing.cost(p["provider"] as string | null, p["model"] as string | null, null), { discard: true })
+      Effect.forEach(unpriced, (p) => pricing.cost(p["provider"] as string | null, p["model"] as string | null, null), { discard: true }).pipe(
+        Effect.catchAllDefect((d) => Effect.logError(`acttrace: the pricing service failed warning of an unpriced model: ${describeError(d)}`))
+      )
+    // Entries of a batch. An event whose entry cannot be built (a payload emitted by hand that
+    // is no record, a pricing table that throws) is left out and said, with its error: it must
+    // not stop the batch, nor the consumer, on which every entry the app writes waits.
+    type Unbuilt = { readonly index: number; readonly message: string }
+    const entriesOf = (events: ReadonlyArray<Capture.Captured>, unpriced: Array<Record<string, unknown>>, unbuilt: Array<Unbuilt>) => {
+      const out: Array<{ type: string; payload: Record<string, unknown> }> = []
+      for (let i = 0; i < events.length; i++) {
+        try {
+          out.push(entryOf(events[i]!, unpriced))
+        } catch (error) {
+          unbuilt.push({ index: i, message: `acttrace: a captured ${String(events[i]!.type)} could not be written: ${describeError(error)}` })
+        }
+      }
+      return out
+    }
     const writeCaptured = (events: ReadonlyArray<Capture.Captured>) =>
       Effect.suspend(() => {
         const unpriced: Array<Record<string, unknown>> = []
-        const entries = events.map((e) => entryOf(e, unpriced))
-        const written = chain.appendAll(entries, { flagRedactions: true })
+        const unbuilt: Array<Unbuilt> = []
+        const entries = entriesOf(events, unpriced, unbuilt)
+        let written: Effect.Effect<ReadonlyArray<Exit.Exit<unknown, Chain.AppendError>>> = chain.appendAll(entries, { flagRedactions: true })
+        if (unbuilt.length > 0) {
+          // one exit per event, in the events' order: one left out counts as done (said, not
+          // retried)
+          const left = new Set(unbuilt.map((u) => u.index))
+          written = Effect.zipRight(
+            Effect.forEach(unbuilt, (u) => Effect.logError(u.message), { discard: true }),
+            Effect.map(written, (exits) => {
+              const all: Array<Exit.Exit<unknown, Chain.AppendError>> = []
+              let next = 0
+              for (let i = 0; i < events.length; i++) all.push(left.has(i) ? Exit.void : exits[next++]!)
+              return all
+            })
+          )
+        }
         return unpriced.length === 0 ? written : Effect.zipRight(warnUnpriced(unpriced), written)
       })
     // interceptors for calls made outside Effect, and the warnings of a batch written outside
@@ -470,10 +528,11 @@ export const make = (
     const runtime = yield* Effect.runtime<never>()
     const writeCapturedNow = (events: ReadonlyArray<Capture.Captured>) => {
       const unpriced: Array<Record<string, unknown>> = []
-      const exits = chain.appendAllNow(
-        events.map((e) => entryOf(e, unpriced)),
-        { flagRedactions: true }
-      )
+      const unbuilt: Array<Unbuilt> = []
+      const entries = entriesOf(events, unpriced, unbuilt)
+      // (the consumer fiber writes a batch with an entry that cannot be built, and says so)
+      if (unbuilt.length > 0) return undefined
+      const exits = chain.appendAllNow(entries, { flagRedactions: true })
       if (exits !== undefined && unpriced.length > 0) Runtime.runFork(runtime)(warnUnpriced(unpriced))
       return exits
     }
@@ -484,6 +543,7 @@ export const make = (
       runner,
       now: () => clock.unsafeCurrentTimeNanos()
     })
+    self = subscription.owner
     return service
   })
 

@@ -8,10 +8,19 @@
  * chained entries, in the order captured, and drains what is queued before it closes.
  *
  * Which log a call goes to is decided when the call starts: the log of the decision it was made
- * in; else, when exactly one log is open on the hub, that log. A call made while no log is open,
- * or while several are and it names no decision of theirs, is passed through unrecorded and
- * counted (`stats().unrouted`): nothing is kept for a log that opens later, so a hub with no log
- * holds nothing. A call belongs to the log it was routed to, and is written there or nowhere.
+ * in, whether that decision is still open or ended (a fiber or a promise that outlived it; the
+ * hub remembers the logs of its last 4096 ended decisions, and a fiber's own decisions always);
+ * else, when exactly one log is open on the hub, that log. A call of a decision whose log has
+ * closed is written nowhere (`stats().dropped`), never in a log opened later on the hub. A call
+ * made while no log is open, or while several are and it names no decision of theirs, is passed
+ * through unrecorded and counted (`stats().unrouted`): nothing is kept for a log that opens
+ * later, so a hub with no log holds nothing. A call belongs to the log it was routed to, and is
+ * written there or nowhere.
+ *
+ * With several logs open, a decision of one can be opened inside a decision of another (a tool
+ * of one agent that is an agent with a log of its own). Each log tags its own entries (records,
+ * flags, a decision's `parent_decision_id`) with its own innermost open decision, never with one
+ * the other log holds; a call is the innermost decision's.
  *
  * What feeds a hub:
  * - `hub.fetch` (and `Capture.fetch` for the default hub), a `fetch` for the `openai` and

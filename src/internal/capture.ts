@@ -25,7 +25,7 @@ import type * as Tracer from "effect/Tracer"
 import type * as Chain from "../Chain.js"
 import { formatTimestamp } from "../Chain.js"
 import type * as Pricing from "../Pricing.js"
-import { currentDecision } from "./decision.js"
+import { currentDecision, currentFrame, logOf } from "./decision.js"
 import { type BodyReader, describeError, eventReader, jsonReader, providerCall, type ProviderCall, type Tally } from "./providers.js"
 
 // ---------------------------------------------------------------------------------------------
@@ -315,13 +315,23 @@ export const correlationOf = (span: Tracer.AnySpan): Correlation | null =>
 export interface CallOrigin {
   readonly decisionId: string | null
   readonly span: Correlation | null
+  /**
+   * The log holding the decision (opaque), when the decision is the one a fiber opened: a call
+   * made after its decision ended still goes to that log, or, once it closed, to none.
+   */
+  readonly log?: object | null | undefined
 }
 
 const fromFiber = (fiber: Fiber.RuntimeFiber<unknown, unknown>): CallOrigin => {
   // the fiber's own cached span (its context's `Tracer.ParentSpan`): looking the context up
   // measured several microseconds a call in the SDK's midst
   const span = fiber.currentSpan
-  return { decisionId: fiber.getFiberRef(currentDecision), span: span === undefined ? null : correlationOf(span) }
+  const decisionId = fiber.getFiberRef(currentDecision)
+  return {
+    decisionId,
+    span: span === undefined ? null : correlationOf(span),
+    log: decisionId === null ? null : logOf(decisionId, fiber.getFiberRef(currentFrame))
+  }
 }
 
 /**
@@ -431,7 +441,7 @@ export interface HubStats {
   readonly lateResponses: number
   /**
    * Calls written to no log because theirs was closing or closed: captured after the log they
-   * belong to began to close.
+   * belong to began to close (a call of a decision of a closed log among them).
    */
   readonly dropped: number
   /**
@@ -459,6 +469,8 @@ export interface HubOptions {
 
 /** One log subscribed to a hub: its queue, its consumer, and what it has written. */
 interface Subscriber {
+  /** the hub it is subscribed to (a decision's log is routed to only on its own hub) */
+  readonly hub: object
   /**
    * Whether the log still takes calls: false from the moment it starts closing. A call belongs to
    * the log it was routed to when it was made, and is written there or nowhere.
@@ -526,6 +538,13 @@ const UNREAD_AFTER_MS = 30_000
 /** The longest delay `setTimeout` takes. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
+/**
+ * How many ended decisions a hub remembers the log of: a call that names one (a fiber or a
+ * promise that outlived its decision, `runInDecision`, the decision header) goes to that log, or
+ * nowhere once it closed, never to another. About 100 bytes each.
+ */
+const ENDED_KEPT = 4096
+
 /** The wall clock in nanoseconds, for a subscriber that names no clock of its own. */
 const wallNanos = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6))
 
@@ -540,6 +559,8 @@ class HubImpl implements Hub {
   private only: Subscriber | null = null
   /** the open decisions of the subscribed logs, by id: where a call made in one of them goes */
   private readonly decisions = new Map<string, Subscriber>()
+  /** the logs of decisions that ended, the most recent `ENDED_KEPT`, in the order they ended */
+  private readonly ended = new Map<string, Subscriber>()
   emitted = 0
   written = 0
 
@@ -550,21 +571,30 @@ class HubImpl implements Hub {
   }
 
   /**
-   * The log a call made now in `decisionId` belongs to: the log holding that decision open, else
-   * the only open log; null when no log is open, or several are and none holds the decision. (A
-   * log that is closing still holds its decisions: their calls are dropped, not sent elsewhere.)
+   * The log a call made now in `decisionId` belongs to: the log holding that decision open; else
+   * the log whose decision it was (`log`, the fiber's, or one the hub remembers), open or not;
+   * else the only open log. Null when no log is open, or several are and the call is of none of
+   * them. A log that is closing or closed is answered too: the caller drops the call (a call of a
+   * log is written there or nowhere, never in a log opened later).
    */
-  route(decisionId: string | null): Subscriber | null {
-    if (decisionId !== null && this.decisions.size > 0) {
-      const held = this.decisions.get(decisionId)
-      if (held !== undefined) return held
+  route(decisionId: string | null, log: object | null = null): Subscriber | null {
+    if (decisionId !== null) {
+      if (this.decisions.size > 0) {
+        const held = this.decisions.get(decisionId)
+        if (held !== undefined) return held
+      }
+      if (log !== null && (log as Subscriber).hub === this) return log as Subscriber
+      if (this.ended.size > 0) {
+        const was = this.ended.get(decisionId)
+        if (was !== undefined) return was
+      }
     }
     return this.only
   }
 
-  /** The log holding decision `id` open, if any. */
+  /** The log holding decision `id` open, or whose decision it was (open or not), if known. */
   holder(id: string): Subscriber | undefined {
-    return this.decisions.get(id)
+    return this.decisions.get(id) ?? this.ended.get(id)
   }
 
   /** A call that belongs to no open log goes through unrecorded: counted. */
@@ -787,7 +817,12 @@ class HubImpl implements Hub {
   unsubscribe(s: Subscriber): void {
     const i = this.logs.indexOf(s)
     if (i >= 0) this.logs.splice(i, 1)
-    for (const [id, held] of this.decisions) if (held === s) this.decisions.delete(id)
+    // decisions still open when their log closed: their calls are dropped from now on
+    for (const [id, held] of this.decisions) {
+      if (held !== s) continue
+      this.decisions.delete(id)
+      this.remember(id, s)
+    }
     this.recount()
   }
 
@@ -797,7 +832,15 @@ class HubImpl implements Hub {
   }
 
   release(s: Subscriber, id: string): void {
-    if (this.decisions.get(id) === s) this.decisions.delete(id)
+    if (this.decisions.get(id) !== s) return
+    this.decisions.delete(id)
+    this.remember(id, s)
+  }
+
+  /** Decision `id` of `s` ended: remembered (a bounded number of them) for calls that name it later. */
+  private remember(id: string, s: Subscriber): void {
+    this.ended.set(id, s)
+    if (this.ended.size > ENDED_KEPT) this.ended.delete(this.ended.keys().next().value as string)
   }
 
   wrote(s: Subscriber, n: number): void {
@@ -832,6 +875,7 @@ class HubImpl implements Hub {
   /** A new subscriber's state (not subscribed yet). */
   newSubscriber(runner: Runner | null, drain: Subscriber["drain"], now: () => bigint): Subscriber {
     const s: Subscriber = {
+      hub: this,
       open: true,
       wake: null,
       runner,
@@ -855,8 +899,8 @@ class HubImpl implements Hub {
 
   readonly tool = <Args extends ReadonlyArray<unknown>, R>(name: string, fn: (...args: Args) => R) =>
     async (...args: Args): Promise<Awaited<R>> => {
-      const { decisionId, span } = currentOrigin()
-      const owner = this.route(decisionId)
+      const { decisionId, span, log } = currentOrigin()
+      const owner = this.route(decisionId, log ?? null)
       if (owner === null || !owner.open) {
         this.passed(owner)
         return await fn(...args)
@@ -987,6 +1031,8 @@ const RETRY = Schedule.exponential("10 millis").pipe(Schedule.intersect(Schedule
  * @category models
  */
 export interface Subscription {
+  /** The log as its decisions name it to the hub (opaque): `AuditLog` keeps it in its decisions' frames. */
+  readonly owner: object
   /** Wait until every call queued for this log so far is written. */
   readonly flush: Effect.Effect<void>
   /**
@@ -1038,7 +1084,7 @@ export const subscribe = (hub: Hub, options: SubscribeOptions): Effect.Effect<Su
   Effect.gen(function* () {
     if (!(hub instanceof HubImpl)) {
       // a hub of the app's own making: it is fed, not consumed
-      return { flush: Effect.void, caughtUp: () => true, emit: hub.emit, hold: () => {}, release: () => {} }
+      return { owner: {}, flush: Effect.void, caughtUp: () => true, emit: hub.emit, hold: () => {}, release: () => {} }
     }
     const { write, writeNow } = options
     const drain =
@@ -1063,7 +1109,18 @@ export const subscribe = (hub: Hub, options: SubscribeOptions): Effect.Effect<Su
     const retry = (event: Captured) =>
       Effect.flatMap(write([event]), ([exit]) => (exit === undefined ? Effect.void : exit)).pipe(
         Effect.retry(RETRY),
-        Effect.catchAll((e) => Effect.logError(`acttrace: a captured ${event.type} could not be written: ${e.message}`))
+        Effect.catchAll((e) => Effect.logError(`acttrace: a captured ${event.type} could not be written: ${e.message}`)),
+        Effect.catchAllDefect((d) => Effect.logError(`acttrace: a captured ${event.type} could not be written: ${describeError(d)}`))
+      )
+    // A writer that dies (a defect, not a failed append) must not end the consumer: every entry
+    // the app writes waits for the log's calls to be written, and would wait forever. The batch is
+    // said lost, never written twice.
+    const writeBatch = (events: ReadonlyArray<Captured>) =>
+      Effect.catchAllDefect(write(events), (d) =>
+        Effect.as(
+          Effect.logError(`acttrace: ${events.length} captured call${events.length === 1 ? "" : "s"} could not be written: ${describeError(d)}`),
+          []
+        )
       )
     const loop = Effect.gen(function* () {
       while (true) {
@@ -1085,7 +1142,7 @@ export const subscribe = (hub: Hub, options: SubscribeOptions): Effect.Effect<Su
         }
         const started = performance.now()
         const events = batch.map(built)
-        const exits = yield* write(events)
+        const exits = yield* writeBatch(events)
         hub.writeMillis += performance.now() - started
         hub.batches++
         for (let i = 0; i < events.length; i++) {
@@ -1118,8 +1175,10 @@ export const subscribe = (hub: Hub, options: SubscribeOptions): Effect.Effect<Su
       })
     )
     return {
+      owner: subscriber,
       flush: hub.flush(subscriber),
       caughtUp: () => hub.caughtUp(subscriber),
+      // (a decision of another log on the hub, open or ended: that log's, or nowhere once it closed)
       emit: (event) => hub.queue(event, (event.decisionId === null ? undefined : hub.holder(event.decisionId)) ?? subscriber),
       hold: (id) => hub.hold(subscriber, id),
       release: (id) => hub.release(subscriber, id)
@@ -1763,7 +1822,7 @@ function captureFetch(hub: HubImpl, base: typeof globalThis.fetch): typeof globa
     if (call === null) return base(sendInput, sendInit)
     const here = currentOrigin()
     const decisionId = explicit ?? here.decisionId
-    const owner = hub.route(decisionId)
+    const owner = explicit !== null ? hub.route(explicit) : hub.route(decisionId, here.log ?? null)
     if (owner === null || !owner.open) {
       // no open log to record it in: it goes as it is, counted
       hub.passed(owner)

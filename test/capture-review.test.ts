@@ -1,0 +1,301 @@
+/**
+ * Several logs on one hub, as an adversarial app uses them: decisions of two logs nested in one
+ * fiber, fibers and promises that outlive the decision (and the log) they were started in, a log
+ * rebuilt on the same hub, calls an app emits by hand with odd payloads, and the clock a test
+ * runs on. Each entry names only decisions of its own log, a call is written in the log of its
+ * decision or nowhere, and nothing an app emits can stop a log from writing.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as AuditLog from "../src/AuditLog.js"
+import * as Capture from "../src/Capture.js"
+import * as Pricing from "../src/Pricing.js"
+import * as Redactor from "../src/Redactor.js"
+import * as Signer from "../src/Signer.js"
+import * as Store from "../src/Store.js"
+
+interface Row {
+  readonly type: string
+  readonly payload: Record<string, unknown>
+}
+
+/** An audit log over a memory store of its own on `hub`, opened in `scope`. */
+const openLog = (system: string, scope: Scope.Scope, hub: Capture.Hub) =>
+  Effect.gen(function* () {
+    const memory = yield* Store.makeMemory()
+    const layer = AuditLog.layer({ system, riskTier: null }).pipe(
+      Layer.provide(Layer.succeed(Store.Store, memory)),
+      Layer.provide(Signer.layerNone),
+      Layer.provide(Redactor.layerNoop),
+      Layer.provide(Capture.layerHub(hub))
+    )
+    const context = yield* Layer.buildWithScope(layer, scope)
+    const rows = Effect.gen(function* () {
+      const bytes = yield* Effect.flatMap(memory.snapshot, Stream.runCollect)
+      return Buffer.concat(Chunk.toArray(bytes))
+        .toString("utf8")
+        .split("\n")
+        .filter((l) => l.length > 0)
+        .map((l) => JSON.parse(l) as Row)
+    })
+    return { log: Context.get(context, AuditLog.AuditLog), rows }
+  })
+
+/** Each entry as `[type, decision_id]`, with `parent_decision_id` when it has one. */
+const tags = (rows: ReadonlyArray<Row>) =>
+  rows.map((r) => {
+    const parent = r.payload["parent_decision_id"]
+    return parent === undefined ? [r.type, r.payload["decision_id"]] : [r.type, r.payload["decision_id"], parent]
+  })
+
+describe("two logs, decisions nested across them in one fiber", () => {
+  it.live("each log's entries name only its own decisions: the innermost of that log, never one the other log holds", () =>
+    Effect.gen(function* () {
+      const hub = Capture.make()
+      const scope = yield* Scope.make()
+      const a = yield* openLog("a", scope, hub)
+      const b = yield* openLog("b", scope, hub)
+      const tool = hub.tool("t", async () => 1)
+      const ids = { a: "", b: "", a2: "" }
+      yield* a.log.withDecision({ input: {}, actor: "x" }, (da) =>
+        Effect.gen(function* () {
+          ids.a = da.id
+          yield* b.log.withDecision({ input: {}, actor: "y" }, (db) =>
+            Effect.gen(function* () {
+              ids.b = db.id
+              // written in a, inside b's decision: a's innermost decision is da
+              yield* a.log.flag("in b's decision, written in a")
+              yield* a.log.append("decision_record", { step: 1 })
+              // the call is made in b's decision: b's
+              yield* Effect.promise(() => tool())
+              // a decision of a opened inside b's: its parent is a's decision da
+              yield* a.log.withDecision({ input: {}, actor: "z" }, (da2) =>
+                Effect.gen(function* () {
+                  ids.a2 = da2.id
+                  yield* b.log.flag("in a's inner decision, written in b")
+                  yield* Effect.promise(() => tool())
+                })
+              )
+            })
+          )
+        })
+      )
+      yield* Scope.close(scope, Exit.void)
+      expect(tags(yield* a.rows)).toEqual([
+        ["audit_open", undefined],
+        ["decision", ids.a],
+        ["policy_flag", ids.a],
+        ["decision_record", ids.a],
+        ["decision", ids.a2, ids.a],
+        ["tool_call", ids.a2],
+        ["decision_end", ids.a2],
+        ["decision_end", ids.a]
+      ])
+      expect(tags(yield* b.rows)).toEqual([
+        ["audit_open", undefined],
+        ["decision", ids.b],
+        ["tool_call", ids.b],
+        ["policy_flag", ids.b],
+        ["decision_end", ids.b]
+      ])
+    })
+  )
+})
+
+describe("a call made after its decision ended", () => {
+  it.live("goes to the log of its decision while that log is open, with two logs open (not passed through)", () =>
+    Effect.gen(function* () {
+      const hub = Capture.make()
+      const scope = yield* Scope.make()
+      const a = yield* openLog("a", scope, hub)
+      const b = yield* openLog("b", scope, hub)
+      const tool = hub.tool("late", async () => 1)
+      const go = yield* Deferred.make<void>()
+      let id = ""
+      // a fiber forked in b's decision, outliving it
+      const late = yield* b.log.withDecision({ input: {}, actor: "x" }, (d) =>
+        Effect.sync(() => (id = d.id)).pipe(Effect.zipRight(Effect.forkDaemon(Effect.zipRight(Deferred.await(go), Effect.promise(() => tool())))))
+      )
+      yield* Deferred.succeed(go, undefined)
+      yield* Fiber.join(late)
+      // and plain code naming it
+      yield* Effect.promise(() => Capture.runInDecision(id, () => tool()))
+      yield* Scope.close(scope, Exit.void)
+      expect(tags(yield* b.rows).slice(1)).toEqual([
+        ["decision", id],
+        ["decision_end", id],
+        ["tool_call", id],
+        ["tool_call", id]
+      ])
+      expect(tags(yield* a.rows)).toEqual([["audit_open", undefined]])
+      expect(hub.stats()).toMatchObject({ unrouted: 0, dropped: 0, written: 2 })
+    })
+  )
+
+  it.live("of a log since closed is written nowhere (counted as dropped), not into a log opened later on the same hub", () =>
+    Effect.gen(function* () {
+      const hub = Capture.make()
+      const tool = hub.tool("stale", async () => 1)
+      const first = yield* Scope.make()
+      const old = yield* openLog("app", first, hub)
+      const go = yield* Deferred.make<void>()
+      let id = ""
+      const late = yield* old.log.withDecision({ input: {}, actor: "x" }, (d) =>
+        Effect.sync(() => (id = d.id)).pipe(Effect.zipRight(Effect.forkDaemon(Effect.zipRight(Deferred.await(go), Effect.promise(() => tool())))))
+      )
+      yield* Scope.close(first, Exit.void)
+      // the layer built again: a new log on the same hub, the only one open
+      const second = yield* Scope.make()
+      const fresh = yield* openLog("app", second, hub)
+      yield* Deferred.succeed(go, undefined)
+      yield* Fiber.join(late)
+      yield* Effect.promise(() => Capture.runInDecision(id, () => tool()))
+      // a call of no decision is the new log's
+      yield* Effect.promise(() => tool())
+      yield* Scope.close(second, Exit.void)
+      expect(tags(yield* fresh.rows)).toEqual([
+        ["audit_open", undefined],
+        ["tool_call", null]
+      ])
+      expect(hub.stats()).toMatchObject({ dropped: 2, unrouted: 0 })
+    })
+  )
+})
+
+describe("what an app emits by hand", () => {
+  it.live("a call with a model that is no string is reported, and the log goes on writing (an app entry does not wait forever)", () =>
+    Effect.gen(function* () {
+      const hub = Capture.make()
+      const errors: Array<string> = []
+      const logger = Logger.replace(
+        Logger.defaultLogger,
+        Logger.make(({ logLevel, message }) => {
+          if (logLevel._tag === "Error") errors.push(String(Array.isArray(message) ? message.join(" ") : message))
+        })
+      )
+      const scope = yield* Scope.make()
+      const a = yield* Effect.provide(openLog("a", scope, hub), logger)
+      // type-correct: a payload is any record
+      hub.emit({ type: "llm_call", decisionId: null, span: null, payload: { provider: "openai", model: 4, usage: null } })
+      hub.emit({ type: "tool_call", decisionId: null, span: null, payload: { name: "after", arguments: {} } })
+      const flagged = yield* a.log.flag("after the odd call").pipe(Effect.timeout("5 seconds"), Effect.either)
+      expect(flagged._tag).toBe("Right")
+      hub.emit({ type: "tool_call", decisionId: null, span: null, payload: { name: "later", arguments: {} } })
+      yield* Scope.close(scope, Exit.void)
+      const rows = yield* a.rows
+      expect(rows.map((r) => [r.type, r.payload["name"] ?? r.payload["model"] ?? r.payload["reason"]])).toEqual([
+        ["audit_open", undefined],
+        ["llm_call", 4],
+        ["tool_call", "after"],
+        ["policy_flag", "after the odd call"],
+        ["tool_call", "later"]
+      ])
+      expect(rows[1]!.payload["cost"]).toBeNull()
+      expect(hub.stats()).toMatchObject({ emitted: 3, written: 3 })
+    })
+  )
+
+  it.live("a store that dies writing a batch of calls: said, and the log goes on writing (an app entry does not wait forever)", () =>
+    Effect.gen(function* () {
+      const hub = Capture.make()
+      const errors: Array<string> = []
+      const logger = Logger.replace(
+        Logger.defaultLogger,
+        Logger.make(({ logLevel, message }) => {
+          if (logLevel._tag === "Error") errors.push(String(Array.isArray(message) ? message.join(" ") : message))
+        })
+      )
+      const memory = yield* Store.makeMemory()
+      let dying = true
+      // (no synchronous append: the consumer fiber writes the calls)
+      const store: Store.StoreService = {
+        ...memory,
+        append: (lines) => (dying && lines.some((l) => l.includes('"tool_call"')) ? Effect.die(new Error("the disk is gone")) : memory.append(lines))
+      }
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(
+        AuditLog.layer({ system: "a", riskTier: null }).pipe(
+          Layer.provide(Layer.succeed(Store.Store, store)),
+          Layer.provide(Signer.layerNone),
+          Layer.provide(Redactor.layerNoop),
+          Layer.provide(Capture.layerHub(hub)),
+          Layer.provide(logger)
+        ),
+        scope
+      )
+      const log = Context.get(context, AuditLog.AuditLog)
+      yield* Effect.promise(() => hub.tool("lost", async () => 1)())
+      const flagged = yield* log.flag("after the lost call").pipe(Effect.timeout("5 seconds"), Effect.either)
+      expect(flagged._tag).toBe("Right")
+      dying = false
+      yield* Effect.promise(() => hub.tool("kept", async () => 1)())
+      const entries = yield* log.entries.pipe(Effect.timeout("5 seconds"))
+      yield* Scope.close(scope, Exit.void)
+      expect(entries.map((e) => [e.type, e.payload["name"] ?? e.payload["reason"]])).toEqual([
+        ["audit_open", undefined],
+        ["policy_flag", "after the lost call"],
+        ["tool_call", "kept"]
+      ])
+      expect(errors.join("\n")).toMatch(/captured tool_call could not be written: .*the disk is gone/)
+    })
+  )
+
+  it.live("a pricing service that dies on a call: said, the call written unpriced, and the log goes on writing (an app entry does not wait forever)", () =>
+    Effect.gen(function* () {
+      const hub = Capture.make()
+      const errors: Array<string> = []
+      const logger = Logger.replace(
+        Logger.defaultLogger,
+        Logger.make(({ logLevel, message }) => {
+          if (logLevel._tag === "Error") errors.push(String(Array.isArray(message) ? message.join(" ") : message))
+        })
+      )
+      // an app's own table: it knows no model, and its warning for one dies
+      const pricing: Pricing.PricingService = {
+        price: () => Option.none(),
+        quote: () => ({ cost: null, known: false }),
+        cost: () => Effect.die(new Error("the price list is gone"))
+      }
+      const scope = yield* Scope.make()
+      const memory = yield* Store.makeMemory()
+      // (no synchronous append, as a file with group commit: the consumer fiber writes the calls)
+      const store: Store.StoreService = { ...memory, append: (lines) => memory.append(lines) }
+      const context = yield* Layer.buildWithScope(
+        AuditLog.layer({ system: "a", riskTier: null }).pipe(
+          Layer.provide(Layer.succeed(Store.Store, store)),
+          Layer.provide(Signer.layerNone),
+          Layer.provide(Redactor.layerNoop),
+          Layer.provide(Capture.layerHub(hub)),
+          Layer.provide(Layer.succeed(Pricing.Pricing, pricing)),
+          Layer.provide(logger)
+        ),
+        scope
+      )
+      const log = Context.get(context, AuditLog.AuditLog)
+      hub.emit({ type: "llm_call", decisionId: null, span: null, payload: { provider: "acme", model: "m-1", usage: null } })
+      const flagged = yield* log.flag("after the call").pipe(Effect.timeout("5 seconds"), Effect.either)
+      expect(flagged._tag).toBe("Right")
+      hub.emit({ type: "tool_call", decisionId: null, span: null, payload: { name: "kept", arguments: {} } })
+      const entries = yield* log.entries.pipe(Effect.timeout("5 seconds"))
+      yield* Scope.close(scope, Exit.void)
+      // the call is written all the same, unpriced
+      expect(entries.map((e) => [e.type, e.payload["cost"]])).toEqual([
+        ["audit_open", undefined],
+        ["llm_call", null],
+        ["policy_flag", undefined],
+        ["tool_call", undefined]
+      ])
+      expect(errors.join("\n")).toMatch(/the pricing service failed .*the price list is gone/)
+    })
+  )
+})
