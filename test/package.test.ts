@@ -12,6 +12,7 @@ const run = (code: string) => spawnSync(process.execPath, ["--input-type=module"
 
 interface Manifest {
   readonly version: string
+  readonly license?: string
   readonly engines: { readonly node: string }
   readonly files: ReadonlyArray<string>
   readonly scripts: Record<string, string>
@@ -306,6 +307,7 @@ describe("the packed package, installed into an app without network", () => {
   let dir = ""
   let app = ""
   let files: ReadonlyArray<string> = []
+  let tarballPath = ""
   let packed: Manifest
   const checks: Partial<Record<Resolution, Promise<{ readonly code: number | null; readonly output: string }>>> = {}
 
@@ -320,6 +322,7 @@ describe("the packed package, installed into an app without network", () => {
     }>
     files = info!.files.map((f) => f.path)
     const tarball = join(dir, info!.filename)
+    tarballPath = tarball
     packed = JSON.parse(spawnSync("tar", ["-xzOf", tarball, "package/package.json"], { encoding: "utf8" }).stdout) as Manifest
     const { lock: appLock, manifest: appManifest } = consumerLock(tarball, packed)
     mkdirSync(app)
@@ -367,6 +370,21 @@ describe("the packed package, installed into an app without network", () => {
     expect(linked.length).toBeGreaterThan(4)
     expect(linked.filter((f) => !files.includes(f))).toEqual([])
     expect(packed.scripts["prepare"]).toBeUndefined()
+  })
+
+  it("ships the license package.json names (MIT), as a LICENSE file", () => {
+    expect(manifest.license).toBe("MIT")
+    expect(files).toContain("LICENSE")
+    const text = spawnSync("tar", ["-xzOf", tarballPath, "package/LICENSE"], { encoding: "utf8" }).stdout
+    expect(text).toMatch(/^MIT License\n\nCopyright \(c\) \d{4} acttrace contributors\n/)
+    expect(text).toContain("THE SOFTWARE IS PROVIDED \"AS IS\", WITHOUT WARRANTY OF ANY KIND")
+  })
+
+  it("ships no test material: no tests, benches, fixtures or their builds", () => {
+    const testOnly = files.filter((f) => /^(test|bench|dist-bench|wasm|scripts)\/|(^|\/)fixtures[./]|\.test\.|(^|\/)\.ci\//.test(f))
+    expect(testOnly).toEqual([])
+    // what the package does ship: the build, the sources its source maps name, the bin and the docs
+    expect(files.filter((f) => !/^(dist|src|docs|bin)\//.test(f)).sort()).toEqual(["LICENSE", "README.md", "package.json"])
   })
 
   it("installs beside the app's own effect and @effect packages: one copy of each, every peer met (issue 12 item 6)", () => {
