@@ -26,12 +26,11 @@ import * as Canonical from "./Canonical.js"
 import * as Controls from "./Controls.js"
 import { sealDigest } from "./Hash.js"
 import { linesOf } from "./internal/lines.js"
-import { plainReason } from "./internal/messages.js"
+import { fileKind as fileKindOf, plainReason, verdictText } from "./internal/messages.js"
 import type * as Signer from "./Signer.js"
 import * as Store from "./Store.js"
 import * as Verify from "./Verify.js"
 import { realPath } from "./internal/realpath.js"
-import * as messages from "./internal/messages.js"
 
 /**
  * @since 0.1.0
@@ -214,7 +213,7 @@ const identity = (info: FileSystem.File.Info): string | undefined =>
  * @since 0.1.0
  * @category errors
  */
-export const fileKind: (type: FileSystem.File.Type) => string = messages.fileKind
+export const fileKind: (type: FileSystem.File.Type) => string = fileKindOf
 
 /** Where a pack for `out` is written: the file it names, or where its symlinks lead. */
 interface Target {
@@ -433,7 +432,7 @@ export const write = (
     const report = yield* Effect.flatMap(bytes, (b) => Verify.stream(b, { key: Option.getOrUndefined(signer.key), startMidChain: missing > 0 })).pipe(
       Effect.catchAll((e): Effect.Effect<Verify.Report, ExportError | Store.StoreError> => {
         if (e._tag === "StoreError") return Effect.fail(e)
-        return Effect.fail(new ExportError({ path: out, reason: `the log ${source} does not verify: ${e.message}` }))
+        return Effect.fail(new ExportError({ path: out, reason: `the log ${source} does not verify: ${verdictText(e)}` }))
       })
     )
 

@@ -23,6 +23,7 @@ import * as Redactor from "../Redactor.js"
 import * as Signer from "../Signer.js"
 import * as Store from "../Store.js"
 import * as Verify from "../Verify.js"
+import { verdictText } from "./messages.js"
 
 const DEMO_KEY = "acttrace-demo-key"
 
@@ -140,7 +141,7 @@ export const runDemo = (outDir: string, key: Redacted.Redacted<string> | undefin
       Effect.map(Verify.fileOutcome(file, { key: usedKey }), (o) =>
         Either.match(o.result, {
           onRight: (r) => `ok: ${r.entries} entries, head ${r.head.slice(0, 12)}… (signatures ${r.signatures}; completeness: ${r.completeness})`,
-          onLeft: (err) => err.message
+          onLeft: verdictText
         })
       )
     yield* Console.log(`\nverify ${packPath}\n  ${yield* check(packPath)}`)
