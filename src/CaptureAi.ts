@@ -58,13 +58,15 @@ export interface Options {
 
 const originNow = Capture.currentOriginEffect
 
-/** When a call starts: the fiber's clock (the log's, as a rule) for `started_at`, and a monotonic instant for its latency. */
-interface Start {
-  readonly at: string
-  readonly mark: number
-}
+/**
+ * When a call starts and ends: on the fiber's clock (the log's, as a rule), for `started_at` and
+ * for its latency, so that the two agree with each other and with the entries' `ts` (under a
+ * `TestClock`, a call takes the time the test moved the clock by).
+ */
+const now: Effect.Effect<bigint> = Clock.currentTimeNanos
 
-const startNow: Effect.Effect<Start> = Effect.map(Clock.currentTimeNanos, (nanos) => ({ at: formatTimestamp(nanos), mark: performance.now() }))
+/** Milliseconds from `from` to `to` (nanoseconds; a clock that went back counts as no time). */
+const millisBetween = (from: bigint, to: bigint): number => (to > from ? Number(to - from) / 1e6 : 0)
 
 const encodePrompt = Schema.encodeSync(Prompt.Prompt)
 
@@ -133,7 +135,7 @@ export const decorate = (
       new AiError.UnknownError({ module: Capture.REFUSING_MODULE, method, description: `refused: ${describeError(error)}`, cause: error })
 
     // into the log of the call's decision when another log holds it, else into this model's log
-    const emitLlm = (origin: Capture.CallOrigin, seen: Seen, started: Start, outcome: Capture.Outcome, error?: string) =>
+    const emitLlm = (origin: Capture.CallOrigin, seen: Seen, started: bigint, ended: bigint, outcome: Capture.Outcome, error?: string) =>
       log.emit({
         type: "llm_call",
         decisionId: origin.decisionId,
@@ -142,8 +144,8 @@ export const decorate = (
           provider: options.provider,
           model: seen.model ?? options.model,
           usage: seen.usage,
-          startedAt: started.at,
-          latencyMs: performance.now() - started.mark,
+          startedAt: formatTimestamp(started),
+          latencyMs: millisBetween(started, ended),
           finishReason: seen.finishReason,
           outcome,
           error
@@ -159,10 +161,10 @@ export const decorate = (
           const call = !log.intercepting ? { arguments: params } : yield* log
             .intercept({ kind: "tool", provider: null, model: null, system: null, messages: null, tool: name, arguments: params, decisionId: origin.decisionId })
             .pipe(Effect.mapError(refused("handle")))
-          const started = yield* startNow
+          const started = yield* now
           return yield* kit.handle(name, call.arguments as never).pipe(
             Effect.onExit((exit) =>
-              Effect.sync(() =>
+              Effect.map(now, (ended) =>
                 log.emit({
                   type: "tool_call",
                   decisionId: origin.decisionId,
@@ -171,8 +173,8 @@ export const decorate = (
                     name,
                     arguments: call.arguments,
                     outcome: outcomeOf(exit),
-                    startedAt: started.at,
-                    latencyMs: performance.now() - started.mark,
+                    startedAt: formatTimestamp(started),
+                    latencyMs: millisBetween(started, ended),
                     error: errorOf(exit)
                   })
                 })
@@ -212,14 +214,14 @@ export const decorate = (
         Effect.gen(function* () {
           const origin = yield* originNow
           const actual = yield* prepare(method, opts, origin)
-          const started = yield* startNow
+          const started = yield* now
           const run = inner[method] as (o: unknown) => Effect.Effect<LanguageModel.GenerateTextResponse<any>, unknown, unknown>
           return yield* run(actual).pipe(
             Effect.onExit((exit) =>
-              Effect.sync(() => {
+              Effect.map(now, (ended) => {
                 const seen: Seen = { model: null, usage: null, finishReason: null, finished: false }
                 if (Exit.isSuccess(exit)) for (const part of exit.value.content) see(seen, part)
-                emitLlm(origin, seen, started, outcomeOf(exit), errorOf(exit))
+                emitLlm(origin, seen, started, ended, outcomeOf(exit), errorOf(exit))
               })
             )
           )
@@ -232,16 +234,16 @@ export const decorate = (
         Effect.gen(function* () {
           const origin = made ?? (yield* originNow)
           const actual = yield* prepare("streamText", opts, origin)
-          const started = yield* startNow
+          const started = yield* now
           const seen: Seen = { model: null, usage: null, finishReason: null, finished: false }
           let failure: Cause.Cause<unknown> | null = null
           yield* Effect.addFinalizer((exit) =>
-            Effect.sync(() => {
+            Effect.map(now, (ended) => {
               if (failure !== null) {
                 const interrupted = Cause.isInterruptedOnly(failure)
-                emitLlm(origin, seen, started, interrupted ? "interrupted" : "failure", interrupted ? undefined : describeError(Cause.squash(failure)))
-              } else if (seen.finished && Exit.isSuccess(exit)) emitLlm(origin, seen, started, "success")
-              else emitLlm(origin, seen, started, "interrupted")
+                emitLlm(origin, seen, started, ended, interrupted ? "interrupted" : "failure", interrupted ? undefined : describeError(Cause.squash(failure)))
+              } else if (seen.finished && Exit.isSuccess(exit)) emitLlm(origin, seen, started, ended, "success")
+              else emitLlm(origin, seen, started, ended, "interrupted")
             })
           )
           return (inner.streamText as (o: unknown) => Stream.Stream<Response.StreamPart<any>, unknown, unknown>)(actual).pipe(

@@ -5,6 +5,8 @@
  * runs on. Each entry names only decisions of its own log, a call is written in the log of its
  * decision or nowhere, and nothing an app emits can stop a log from writing.
  */
+import * as LanguageModel from "@effect/ai/LanguageModel"
+import type * as Response from "@effect/ai/Response"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
@@ -17,8 +19,10 @@ import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
 import * as AuditLog from "../src/AuditLog.js"
 import * as Capture from "../src/Capture.js"
+import * as CaptureAi from "../src/CaptureAi.js"
 import * as Pricing from "../src/Pricing.js"
 import * as Redactor from "../src/Redactor.js"
 import * as Signer from "../src/Signer.js"
@@ -297,5 +301,56 @@ describe("what an app emits by hand", () => {
       ])
       expect(errors.join("\n")).toMatch(/the pricing service failed .*the price list is gone/)
     })
+  )
+})
+
+describe("a call's time, on the log's clock", () => {
+  it.effect("under TestClock, started_at, latency_ms and ts tell one story: a call over which the clock moved 250 ms took 250 ms, and one over which it stood still took 0", () =>
+    Effect.gen(function* () {
+      const log = yield* AuditLog.AuditLog
+      let release = () => {}
+      const slow = log.capture.tool("slow", () => new Promise<number>((resolve) => (release = () => resolve(1))))
+      // real time passes during this one, the test's clock does not
+      const still = log.capture.tool("still", () => new Promise<number>((resolve) => setTimeout(() => resolve(2), 30)))
+      yield* TestClock.adjust("1 second")
+      yield* AuditLog.withDecision({ input: {}, actor: "a" }, () =>
+        Effect.gen(function* () {
+          const running = yield* Effect.sync(() => slow())
+          yield* TestClock.adjust("250 millis")
+          release()
+          yield* Effect.promise(() => running)
+          yield* Effect.promise(() => still())
+          yield* AuditLog.flag("after")
+        })
+      )
+      const entries = yield* AuditLog.entries
+      const calls = entries.filter((e) => e.type === "tool_call").map((e) => [e.payload["name"], e.payload["started_at"], e.payload["latency_ms"]])
+      expect(calls).toEqual([
+        ["slow", "1970-01-01T00:00:01.000000+00:00", 250],
+        ["still", "1970-01-01T00:00:01.250000+00:00", 0]
+      ])
+      expect(entries.find((e) => e.type === "policy_flag")?.ts).toBe("1970-01-01T00:00:01.250000+00:00")
+    }).pipe(Effect.provide(AuditLog.layerTest()))
+  )
+
+  it.effect("CaptureAi: a model call that took 300 ms of the test's clock has latency_ms 300", () =>
+    Effect.gen(function* () {
+      const inner = yield* LanguageModel.make({
+        generateText: () =>
+          Effect.as(Effect.sleep("300 millis"), [
+            { type: "text", text: "ok" },
+            { type: "finish", reason: "stop", usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } }
+          ] as Array<Response.PartEncoded>),
+        streamText: () => Stream.empty
+      })
+      const model = yield* CaptureAi.decorate(inner, { provider: "local", model: "m" })
+      yield* TestClock.adjust("2 seconds")
+      const running = yield* Effect.fork(model.generateText({ prompt: "x" }))
+      yield* TestClock.adjust("300 millis")
+      yield* Fiber.join(running)
+      const call = (yield* AuditLog.entries).find((e) => e.type === "llm_call")
+      expect(call?.payload).toMatchObject({ started_at: "1970-01-01T00:00:02.000000+00:00", latency_ms: 300 })
+      expect(call?.ts).toBe("1970-01-01T00:00:02.300000+00:00")
+    }).pipe(Effect.provide(AuditLog.layerTest()))
   )
 })

@@ -545,6 +545,14 @@ const MAX_TIMER_MS = 2 ** 31 - 1
  */
 const ENDED_KEPT = 4096
 
+/**
+ * Milliseconds from `from` to `to` on a log's clock (nanoseconds). A call's latency is read on the
+ * clock its `started_at` and the entries' `ts` are read on, so the three agree: under a
+ * `TestClock`, a call takes the time the test moved the clock by. (A clock that went back
+ * counts as no time.)
+ */
+const millisBetween = (from: bigint, to: bigint): number => (to > from ? Number(to - from) / 1e6 : 0)
+
 /** The wall clock in nanoseconds, for a subscriber that names no clock of its own. */
 const wallNanos = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6))
 
@@ -917,10 +925,9 @@ class HubImpl implements Hub {
             : [rewritten]
       }
       const startedAt = owner.now()
-      const started = performance.now()
       let recorded = false
       const write = (outcome: Outcome, error?: string) => {
-        const latencyMs = performance.now() - started
+        const latencyMs = millisBetween(startedAt, owner.now())
         // built by the writer, off the caller's path
         this.queue(
           { type: "tool_call", decisionId, span, build: () => toolPayload({ name, arguments: { args: actual }, outcome, startedAt: formatTimestamp(startedAt), latencyMs, error }) },
@@ -1494,8 +1501,10 @@ class Watch extends Copy implements InFlight {
   readonly owner: Subscriber
   /** the response's headers, once it arrived */
   headers: Headers | null = null
-  /** when the response arrived */
+  /** when the response arrived (a monotonic instant, for the grace period) */
   arrived = 0
+  /** when the response arrived, on the log's clock (for an unread call's latency) */
+  private arrivedAt = 0n
   /** the response's clones (null until the first) */
   clones: Array<Copy> | null = null
   recorded = false
@@ -1514,9 +1523,8 @@ class Watch extends Copy implements InFlight {
     readonly call: ProviderCall,
     readonly decisionId: string | null,
     readonly span: Correlation | null,
-    /** when the call started: on the log's clock (nanoseconds since the epoch), and for its latency */
+    /** when the call started, on the log's clock (nanoseconds since the epoch) */
     private readonly startedAt: bigint,
-    private readonly started: number,
     private readonly retry: number,
     /** the request's JSON text, kept until the call ends (interceptors, a failure's model) */
     private request: string | null,
@@ -1568,6 +1576,7 @@ class Watch extends Copy implements InFlight {
   watching(headers: Headers): void {
     this.headers = headers
     this.arrived = performance.now()
+    this.arrivedAt = this.owner.now()
     // the request's model, for a record the response names none in: read now when it is the
     // body's first member, and the request's text let go (an open call can wait a while)
     const leading = leadingModel(this.request)
@@ -1644,7 +1653,7 @@ class Watch extends Copy implements InFlight {
     this.source = source
     // an unread call's latency: until its response arrived (a pending call's: until now, its log's
     // closing)
-    this.latencyMs = (ending === "unread" ? this.arrived : performance.now()) - this.started
+    this.latencyMs = millisBetween(this.startedAt, ending === "unread" ? this.arrivedAt : this.owner.now())
     // a call may have no response to name the model: the request's (parsed only when the call
     // did not end normally; a response's model is read with its body, by the writer)
     if (this.fallbackModel === null && ending !== "end" && ending !== "cancel") this.fallbackModel = this.requestModel()
@@ -1829,7 +1838,6 @@ function captureFetch(hub: HubImpl, base: typeof globalThis.fetch): typeof globa
       return base(sendInput, sendInit)
     }
     const startedAt = owner.now()
-    const started = performance.now()
 
     // the request's JSON, read only when needed (interceptors, or a failure with no model)
     const sent = init?.body
@@ -1842,7 +1850,7 @@ function captureFetch(hub: HubImpl, base: typeof globalThis.fetch): typeof globa
       sendInit = { ...sendInit, method, body: text }
     } else if (sent == null && input instanceof Request && input.body !== null) text = await input.clone().text()
     const signal = init?.signal ?? (input instanceof Request ? input.signal : null)
-    const watch = new Watch(hub, owner, call, decisionId, here.span, startedAt, started, retryOf(headersIn), text, signal)
+    const watch = new Watch(hub, owner, call, decisionId, here.span, startedAt, retryOf(headersIn), text, signal)
 
     const runner = owner.runner
     if (runner !== null) {
