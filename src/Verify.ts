@@ -257,6 +257,11 @@ interface Config {
   /** the longest line accepted (see `Options.maxLineBytes`) */
   readonly maxLine: number
   /**
+   * The input is a byte range of a file that begins after the file's first line (a range of
+   * `fileParallel`): a header there is not on the file's first line.
+   */
+  readonly range: boolean
+  /**
    * The WebAssembly kernel of the batched fast path, made on first use (undefined: not
    * available). A function, so that neither the key it is made with nor the kernel's memory
    * (which holds the key's HMAC midstates) is a property of any state.
@@ -455,7 +460,9 @@ const maxLineOf = (n: number | undefined): number => {
  * @since 0.1.0
  * @category constructors
  */
-export const initial = (options: Options = {}): State => {
+export const initial = (options: Options = {}): State => initialOf(options, false)
+
+const initialOf = (options: Options, range: boolean): StateImpl => {
   // the key's bytes live only in closures: in `mac` (see FastHmac) and in `kernel` until it is made
   const keyBytes = options.key === undefined ? undefined : keyBytesOf(Redacted.value(options.key))
   const config: Config = {
@@ -469,9 +476,10 @@ export const initial = (options: Options = {}): State => {
     fastReference: new FastReference(),
     fastPath: options.fastPath ?? true,
     maxLine: maxLineOf(options.maxLineBytes),
+    range,
     kernel: lazyKernel(keyBytes)
   }
-  return new StateImpl(config, 0, 0, options.startMidChain === true ? FLOATING : GENESIS, -1, 0, undefined, undefined, false, undefined, undefined)
+  return new StateImpl(config, 0, 0, range || options.startMidChain === true ? FLOATING : GENESIS, -1, 0, undefined, undefined, false, undefined, undefined)
 }
 
 const BOM0 = 0xef, BOM1 = 0xbb, BOM2 = 0xbf
@@ -771,7 +779,8 @@ const packRow = (s: StateImpl, text: string, first: boolean): StateImpl => {
 
 const stepLine = (state: StateImpl, src: Buffer, start: number, end: number, utf8: boolean): StateImpl | VerifyError => {
   const line = state.line + 1
-  if (line === 1 && state.head === GENESIS && end - start >= 3 && src[start] === BOM0 && src[start + 1] === BOM1 && src[start + 2] === BOM2) start += 3
+  // a byte order mark where the input begins (a range of a file begins elsewhere)
+  if (line === 1 && !state.config.range && end - start >= 3 && src[start] === BOM0 && src[start + 1] === BOM1 && src[start + 2] === BOM2) start += 3
   if (end > start && src[end - 1] === 0x0d) end--
   if (end === start || (src[start]! <= 0x20 && isBlank(src, start, end))) return withLine(state, line)
   if (!utf8 && !isUtf8(src.subarray(start, end))) return new MalformedLine({ line, seq: null, reason: "not UTF-8" })
@@ -850,7 +859,9 @@ const stepGeneral = (state0: StateImpl, src: Buffer, start: number, end: number,
   }
 
   if (r.isMeta) {
-    if (state.entries > 0 || state.pending !== undefined || state.header !== undefined || state.head === FLOATING) {
+    // (a log that begins mid-chain may still begin with a header: the pack of a bounded memory
+    // log does; a range of a file after its first line may not)
+    if (state.entries > 0 || state.pending !== undefined || state.header !== undefined || state.config.range) {
       return new MalformedLine({ line, seq: null, reason: "_meta is only allowed on the first line" })
     }
     const beside = besideMeta(src, start, end)
@@ -1640,7 +1651,7 @@ export const segment = (
 ): Effect.Effect<SegmentSummary, never, FileSystem.FileSystem> =>
   fileBytes(path, options.chunkSize, range).pipe(
     // a range begins mid-chain: it takes the chain up from its first entry, and says where
-    Effect.flatMap((bytes) => driveState(bytes, initial({ ...options, startMidChain: true }) as StateImpl)),
+    Effect.flatMap((bytes) => driveState(bytes, initialOf(options, true))),
     Effect.map(({ error, state }): SegmentSummary => ({
       ok: error === undefined && state.pending === undefined && state.entries > 0,
       lines: state.line,

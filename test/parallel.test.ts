@@ -147,3 +147,37 @@ describe("fileParallel: a first range that holds the header and no entry", () =>
     expect(many).toBe(one)
   }, 60_000)
 })
+
+describe("fileParallel: the pack of a log whose beginning is gone", () => {
+  it("verifies from its first retained entry on (startMidChain), as fileOutcome does", async () => {
+    const { AuditLog, Layer, Redactor, Signer, Store } = {
+      AuditLog: await import("../src/AuditLog.js"),
+      Layer: await import("effect/Layer"),
+      Redactor: await import("../src/Redactor.js"),
+      Signer: await import("../src/Signer.js"),
+      Store: await import("../src/Store.js")
+    }
+    const path = join(tmp.dir, "evicted.jsonl")
+    await Effect.gen(function*() {
+      const log = yield* AuditLog.AuditLog
+      for (let i = 0; i < 300; i++) yield* log.withDecision({ input: { i } }, (d) => d.record({ i }))
+      yield* log.export(path, { framework: "gdpr" })
+    }).pipe(
+      Effect.provide(
+        AuditLog.layer({ system: "evicted", riskTier: "high" }).pipe(
+          Layer.provide(Store.layerMemory({ capacity: 400 })),
+          Layer.provide(Signer.layerHmac(Redacted.make(KEY))),
+          Layer.provide(Redactor.layerDefault),
+          Layer.provideMerge(NodeFileSystem.layer)
+        )
+      ),
+      Effect.runPromise
+    )
+    const options = { key: Redacted.make(KEY), startMidChain: true }
+    const [one, many] = await both(path, options, 2)
+    expect(one).toMatch(/^ok 400 .* verified signed-header$/)
+    expect(many).toBe(one)
+    // our packs are sealed: one thread reads it all
+    expect((await run(V.fileParallel(path, { ...options, threads: 2 }))).threads).toBe(1)
+  }, 60_000)
+})

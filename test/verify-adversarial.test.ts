@@ -4,13 +4,21 @@
  * finished after newer ones, one sink value run on streams that interleave, a source that fails
  * midway and is run again.
  */
+import { join } from "node:path"
+import { NodeFileSystem } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as AuditLog from "../src/AuditLog.js"
+import * as Redactor from "../src/Redactor.js"
+import * as Signer from "../src/Signer.js"
+import * as Store from "../src/Store.js"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import * as Data from "effect/Data"
 import * as Verify from "../src/Verify.js"
-import { tempDir, testSeed, rng } from "./helpers.js"
+import { rng, tempDir, testSeed, verifyFile } from "./helpers.js"
 import { exportPack, KEY, key, linesOf, show } from "./verify-cases.js"
 
 const SEED = testSeed("verify-adversarial", 20261204)
@@ -154,4 +162,49 @@ describe("Verify.sink: one sink value, many runs", () => {
       attempt = 0
       expect(yield* Effect.flip(Stream.run(flaky, sink))).toEqual(new SourceFailed({ attempt: 1 }))
     }))
+})
+
+describe("Verify: the pack of a log whose beginning is gone (startMidChain)", () => {
+  // A bounded memory log evicts its oldest entries; its pack begins with a header and then the
+  // first retained entry. The user guide sends such a pack to `startMidChain`.
+  const exportEvicted = (out: string) =>
+    Effect.gen(function*() {
+      const log = yield* AuditLog.AuditLog
+      for (let i = 0; i < 20; i++) yield* log.withDecision({ input: { i } }, (d) => d.record({ i }))
+      return yield* log.export(out, { framework: "gdpr" })
+    }).pipe(
+      Effect.provide(
+        AuditLog.layer({ system: "evicted", riskTier: "high" }).pipe(
+          Layer.provide(Store.layerMemory({ capacity: 10 })),
+          Layer.provide(Signer.layerHmac(key)),
+          Layer.provide(Redactor.layerDefault),
+          Layer.provideMerge(NodeFileSystem.layer)
+        )
+      ),
+      Effect.runPromise
+    )
+
+  it("verifies from its header and first retained entry on, and still finds what was done to it", async () => {
+    const out = join(tmp.dir, "evicted.jsonl")
+    const exported = await exportEvicted(out)
+    expect(exported.missing).toBeGreaterThan(0)
+    const verdict = async (options: Verify.Options) => show((await verifyFile(out, options)).result)
+    // read from the start, the gap before the first retained entry is the verdict
+    expect(await verdict({ key })).toMatch(/^DeletionDetected line 2 /)
+    // from the first retained entry on: every entry, the header's signature and its seal hold
+    expect(await verdict({ key, startMidChain: true })).toBe(`ok 10 ${exported.head} verified signed-header evicted/10/${exported.head}`)
+    expect(await verdict({ startMidChain: true })).toMatch(/^ok 10 .* unsigned-header /)
+    const lines = linesOf((await import("node:fs")).readFileSync(out, "utf8"))
+    expect(show(Verify.lines(lines, { key, startMidChain: true }))).toBe(await verdict({ key, startMidChain: true }))
+    // the first retained entry taken away too: the header's count and head no longer hold
+    expect(show(Verify.lines([lines[0]!, ...lines.slice(2)], { key, startMidChain: true }))).toMatch(/^TruncationDetected /)
+    // a row's controls changed: the seal no longer holds
+    expect(show(Verify.lines(lines.map((l, i) => (i === 3 ? withControlsChanged(l) : l)), { key, startMidChain: true }))).toMatch(/^HeaderInvalid /)
+    // a byte order mark before the header, as anywhere else a file begins
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), lines[0]!])
+    expect(show(Verify.lines([bom, ...lines.slice(1)], { key, startMidChain: true }))).toBe(await verdict({ key, startMidChain: true }))
+    expect(show(Verify.lines([Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), lines[1]!]), ...lines.slice(2)], { key, startMidChain: true }))).toMatch(/^ok 10 [0-9a-f]{64} verified none -$/)
+    // a header anywhere but the first line is still refused
+    expect(show(Verify.lines([lines[1]!, lines[0]!, ...lines.slice(2)], { key, startMidChain: true }))).toMatch(/^MalformedLine line 2 .*_meta is only allowed on the first line/)
+  })
 })
