@@ -40,6 +40,7 @@ import * as Runtime from "effect/Runtime"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
+import * as Canonical from "./Canonical.js"
 import * as Chain from "./Chain.js"
 import type * as Controls from "./Controls.js"
 import type * as Entry from "./Entry.js"
@@ -177,8 +178,9 @@ export interface AuditLogService {
   readonly position: Effect.Effect<Chain.Position>
   /**
    * The entries the log holds (a bounded memory store: the ones it kept), parsed, in order; the
-   * calls captured for the log so far are written first. For tests and inspection: numbers
-   * are JavaScript numbers (an integer above 2^53 loses digits).
+   * calls captured for the log so far are written first. For tests and inspection. Numbers are
+   * JavaScript numbers, except an integer no double holds exactly (one the app wrote as a
+   * `bigint`), which is a `bigint`: nothing read back differs from what the chain holds.
    */
   readonly entries: Effect.Effect<ReadonlyArray<Entry.Entry>, Store.StoreError | Chain.ChainClosed>
   /** the capture hub this log consumes */
@@ -261,6 +263,31 @@ const withMembers = (payload: Record<string, unknown>, added: ReadonlyArray<read
   return out
 }
 
+/**
+ * A parsed value as JavaScript: a number as a `number` when a double holds it exactly, else (an
+ * integer the app wrote as a `bigint`) as a `bigint`, so that nothing read back differs from what
+ * the chain holds.
+ */
+const plain = (v: Canonical.Json): unknown => {
+  if (v === null || typeof v !== "object") return v
+  if (v instanceof Canonical.Num) {
+    const n = v.toNumber()
+    return v.isInteger && !Number.isSafeInteger(n) && BigInt(n) !== v.toBigInt() ? v.toBigInt() : n
+  }
+  if (Array.isArray(v)) return v.map(plain)
+  const out: Record<string, unknown> = {}
+  for (const k of Object.keys(v)) {
+    const x = plain((v as Record<string, Canonical.Json>)[k]!)
+    // (a member named `__proto__` is defined, not assigned: assigning would set the prototype)
+    if (k === "__proto__") Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true })
+    else out[k] = x
+  }
+  return out
+}
+
+/** An integer of 16 digits or more: a number `JSON.parse` may not read exactly. */
+const LONG_INTEGER = /\d{16}/
+
 /** The entries in a store's bytes, parsed (lines written by the chain: one JSON object each). */
 const parseEntries = <E>(bytes: Stream.Stream<Uint8Array, E>): Effect.Effect<ReadonlyArray<Entry.Entry>, E> =>
   Effect.map(Stream.runCollect(bytes), (chunks) => {
@@ -268,7 +295,9 @@ const parseEntries = <E>(bytes: Stream.Stream<Uint8Array, E>): Effect.Effect<Rea
     const out: Array<Entry.Entry> = []
     for (const line of text.split("\n")) {
       if (line.length === 0) continue
-      const e = JSON.parse(line) as Entry.Entry
+      // a line with a long integer is read with its lexemes (JSON.parse rounds one beyond 2^53)
+      const read = LONG_INTEGER.test(line) ? Canonical.parse(line) : undefined
+      const e = (read !== undefined && read._tag === "Right" ? plain(read.right) : JSON.parse(line)) as Entry.Entry
       out.push(e.sig === undefined ? { ...e, sig: "" } : e)
     }
     return out

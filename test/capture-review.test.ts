@@ -354,3 +354,34 @@ describe("a call's time, on the log's clock", () => {
     }).pipe(Effect.provide(AuditLog.layerTest()))
   )
 })
+
+describe("AuditLog.entries", () => {
+  it.effect("gives back what the chain holds: a number no double holds exactly (an integer written as a bigint) as a bigint, every other number as a number", () =>
+    Effect.gen(function* () {
+      yield* AuditLog.append("decision_record", {
+        big: 9007199254740993n,
+        huge: -(2n ** 70n + 1n),
+        pow: 2 ** 60,
+        safe: 9007199254740991,
+        float: 0.1,
+        tiny: 5e-324,
+        large: 1e21,
+        nested: [{ id: 12345678901234567890n }]
+      })
+      const entries = yield* AuditLog.entries
+      expect(entries[1]?.payload).toEqual({
+        decision_id: null,
+        big: 9007199254740993n,
+        huge: -(2n ** 70n + 1n),
+        pow: 2 ** 60,
+        safe: 9007199254740991,
+        float: 0.1,
+        tiny: 5e-324,
+        large: 1e21,
+        nested: [{ id: 12345678901234567890n }]
+      })
+      // seq and the other fields stay numbers
+      expect(entries.map((e) => e.seq)).toEqual([0, 1])
+    }).pipe(Effect.provide(AuditLog.layerTest()))
+  )
+})
