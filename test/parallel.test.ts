@@ -160,7 +160,7 @@ describe("fileParallel: the pack of a log whose beginning is gone", () => {
     const path = join(tmp.dir, "evicted.jsonl")
     await Effect.gen(function*() {
       const log = yield* AuditLog.AuditLog
-      for (let i = 0; i < 300; i++) yield* log.withDecision({ input: { i } }, (d) => d.record({ i }))
+      for (let i = 0; i < 300; i++) yield* log.withDecision({ input: { i }, actor: "agent" }, (d) => d.record({ i }))
       yield* log.export(path, { framework: "gdpr" })
     }).pipe(
       Effect.provide(

@@ -170,7 +170,7 @@ describe("Verify: the pack of a log whose beginning is gone (startMidChain)", ()
   const exportEvicted = (out: string) =>
     Effect.gen(function*() {
       const log = yield* AuditLog.AuditLog
-      for (let i = 0; i < 20; i++) yield* log.withDecision({ input: { i } }, (d) => d.record({ i }))
+      for (let i = 0; i < 20; i++) yield* log.withDecision({ input: { i }, actor: "agent" }, (d) => d.record({ i }))
       return yield* log.export(out, { framework: "gdpr" })
     }).pipe(
       Effect.provide(
