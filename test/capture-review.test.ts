@@ -116,6 +116,41 @@ describe("two logs, decisions nested across them in one fiber", () => {
   )
 })
 
+describe("two logs, decisions interleaved across fibers", () => {
+  it.live("promise-based calls of two fibers, each in a decision of its own log, interleaving turn by turn, land each in its own log and decision", () =>
+    Effect.gen(function* () {
+      const hub = Capture.make()
+      const scope = yield* Scope.make()
+      const a = yield* openLog("a", scope, hub)
+      const b = yield* openLog("b", scope, hub)
+      const tool = hub.tool("step", async (n: number) => n)
+      // plain JavaScript: awaits between calls, so the two fibers' promises interleave
+      const agent = () =>
+        Effect.promise(async () => {
+          for (let i = 0; i < 20; i++) {
+            await tool(i)
+            await new Promise((r) => setImmediate(r))
+          }
+        })
+      const ids: Record<string, string> = {}
+      yield* Effect.all(
+        [
+          a.log.withDecision({ input: {}, actor: "a" }, (d) => Effect.zipRight(Effect.sync(() => (ids["a"] = d.id)), agent())),
+          b.log.withDecision({ input: {}, actor: "b" }, (d) => Effect.zipRight(Effect.sync(() => (ids["b"] = d.id)), agent()))
+        ],
+        { concurrency: 2 }
+      )
+      yield* Scope.close(scope, Exit.void)
+      for (const [name, log] of [["a", a], ["b", b]] as const) {
+        const calls = (yield* log.rows).filter((r) => r.type === "tool_call")
+        expect(calls.map((r) => r.payload["decision_id"])).toEqual(Array(20).fill(ids[name]))
+        expect(calls.map((r) => (r.payload["arguments"] as { args: Array<number> }).args[0])).toEqual([...Array(20).keys()])
+      }
+      expect(hub.stats()).toMatchObject({ unrouted: 0, dropped: 0, written: 40 })
+    })
+  )
+})
+
 describe("a call made after its decision ended", () => {
   it.live("goes to the log of its decision while that log is open, with two logs open (not passed through)", () =>
     Effect.gen(function* () {
@@ -383,5 +418,85 @@ describe("AuditLog.entries", () => {
       // seq and the other fields stay numbers
       expect(entries.map((e) => e.seq)).toEqual([0, 1])
     }).pipe(Effect.provide(AuditLog.layerTest()))
+  )
+})
+
+describe("a slow store", () => {
+  it.live("an app entry waits for the calls before it; interrupted while it waits, it is not written, and nothing else is lost or written twice", () =>
+    Effect.gen(function* () {
+      const hub = Capture.make()
+      const memory = yield* Store.makeMemory()
+      let open: () => void = () => {}
+      let gate: Promise<void> = Promise.resolve()
+      const hold = () => (gate = new Promise<void>((resolve) => (open = resolve)))
+      // appends asynchronously, and only when the test opens the gate
+      const store: Store.StoreService = {
+        ...memory,
+        append: (lines) => Effect.zipRight(Effect.promise(() => gate), memory.append(lines))
+      }
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(
+        AuditLog.layer({ system: "slow", riskTier: null }).pipe(
+          Layer.provide(Layer.succeed(Store.Store, store)),
+          Layer.provide(Signer.layerNone),
+          Layer.provide(Redactor.layerNoop),
+          Layer.provide(Capture.layerHub(hub))
+        ),
+        scope
+      )
+      const log = Context.get(context, AuditLog.AuditLog)
+      hold()
+      yield* Effect.promise(() => hub.tool("first", async () => 1)())
+      // waits for "first", which waits for the store
+      const waiting = yield* Effect.fork(log.flag("interrupted while waiting"))
+      yield* Effect.promise(() => new Promise((r) => setImmediate(r)))
+      yield* Effect.yieldNow()
+      expect(hub.stats().written).toBe(0)
+      yield* Fiber.interrupt(waiting)
+      yield* Effect.promise(() => hub.tool("second", async () => 2)())
+      const after = yield* Effect.fork(log.flag("after"))
+      yield* Effect.yieldNow()
+      open()
+      yield* Fiber.join(after)
+      const entries = yield* log.entries
+      yield* Scope.close(scope, Exit.void)
+      expect(entries.map((e) => [e.type, e.payload["name"] ?? e.payload["reason"]])).toEqual([
+        ["audit_open", undefined],
+        ["tool_call", "first"],
+        ["tool_call", "second"],
+        ["policy_flag", "after"]
+      ])
+      expect(hub.stats()).toMatchObject({ emitted: 2, written: 2 })
+    })
+  )
+})
+
+describe("AuditLog.layerTest twice in one test", () => {
+  it.effect("each build is a new, empty log with its own hub, the same layer value built twice included; nested, the inner log is the one in context", () =>
+    Effect.gen(function* () {
+      const Test = AuditLog.layerTest()
+      const write = (n: number) => Effect.zipRight(AuditLog.append("decision_record", { n }), AuditLog.entries)
+      const first = yield* Effect.provide(write(1), Test)
+      const second = yield* Effect.provide(write(2), Test)
+      expect(first.map((e) => e.payload["n"])).toEqual([undefined, 1])
+      expect(second.map((e) => e.payload["n"])).toEqual([undefined, 2])
+      const [outer, inner, outerAfter] = yield* Effect.gen(function* () {
+        const outerLog = yield* AuditLog.AuditLog
+        yield* AuditLog.append("decision_record", { n: "outer" })
+        const inner = yield* Effect.gen(function* () {
+          const innerLog = yield* AuditLog.AuditLog
+          expect(innerLog.capture).not.toBe(outerLog.capture)
+          yield* Effect.promise(() => innerLog.capture.tool("t", async () => 1)())
+          yield* AuditLog.append("decision_record", { n: "inner" })
+          return yield* AuditLog.entries
+        }).pipe(Effect.provide(AuditLog.layerTest({ system: "inner" })))
+        yield* Effect.promise(() => outerLog.capture.tool("t", async () => 1)())
+        return [yield* AuditLog.entries, inner, yield* outerLog.entries] as const
+      }).pipe(Effect.provide(AuditLog.layerTest({ system: "outer" })))
+      expect(inner.map((e) => e.type)).toEqual(["audit_open", "tool_call", "decision_record"])
+      expect(inner[0]?.payload["system"]).toBe("inner")
+      expect(outer.map((e) => e.type)).toEqual(["audit_open", "decision_record", "tool_call"])
+      expect(outerAfter).toEqual(outer)
+    })
   )
 })
