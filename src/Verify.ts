@@ -713,7 +713,8 @@ const besideMeta = (src: Buffer, start: number, end: number): string | undefined
 const names = (ks: ReadonlyArray<string>): string => ks.map((k) => JSON.stringify(k)).join(", ")
 
 /**
- * Verify one physical line (without its `\n`). Blank lines only advance the line count.
+ * Verify one physical line (with or without its `\n`; a newline before its end is
+ * `MalformedLine`). Blank lines only advance the line count.
  *
  * @since 0.1.0
  * @category verification
@@ -721,8 +722,18 @@ const names = (ks: ReadonlyArray<string>): string => ks.map((k) => JSON.stringif
 export const step = (state: State, bytes: Uint8Array): Either.Either<State, VerifyError> => {
   // every State is a StateImpl (the brand keeps others out of the type)
   const s = state as StateImpl
-  if (bytes.length > s.config.maxLine) return Either.left(tooLong(s.line + 1, s.config.maxLine))
-  const r = stepAt(s, asBuffer(bytes), 0, bytes.length, false)
+  const buf = asBuffer(bytes)
+  // a line given with its line end is that line; a newline before its end makes it two lines,
+  // which a file or a stream of the same bytes reads as two (JSON would take the newline as
+  // whitespace, and the entry would verify here and nowhere else)
+  let end = buf.length
+  if (end > 0 && buf[end - 1] === 0x0a) end--
+  const inner = buf.indexOf(0x0a)
+  if (inner >= 0 && inner < end) {
+    return Either.left(new MalformedLine({ line: s.line + 1, seq: null, reason: `a newline inside the line (byte ${inner + 1}): step takes one physical line` }))
+  }
+  if (end > s.config.maxLine) return Either.left(tooLong(s.line + 1, s.config.maxLine))
+  const r = stepAt(s, buf, 0, end, false)
   return r instanceof StateImpl ? Either.right(r) : Either.left(r as VerifyError)
 }
 

@@ -208,3 +208,21 @@ describe("Verify: the pack of a log whose beginning is gone (startMidChain)", ()
     expect(show(Verify.lines([lines[1]!, lines[0]!, ...lines.slice(2)], { key, startMidChain: true }))).toMatch(/^MalformedLine line 2 .*_meta is only allowed on the first line/)
   })
 })
+
+describe("Verify.step: one physical line", () => {
+  it("bytes holding a newline inside are not one line: refused, as the byte drivers, which split there, refuse them", () => {
+    const lines = big.slice(0, 6).map((l) => l.toString())
+    // JSON allows whitespace between members: the hashed body is the same with a newline there
+    const split = lines[2]!.replace(',"ts"', ',\n"ts"')
+    expect(split).not.toBe(lines[2])
+    const given = [...lines.slice(0, 2), split, ...lines.slice(3)]
+    const bytes = Buffer.from(given.join("\n") + "\n")
+    const viaSink = show(Effect.runSync(Effect.either(Stream.run(Stream.make(bytes), Verify.sink({ key })))))
+    expect(viaSink).toMatch(/^MalformedLine line 3 /)
+    const viaLines = show(Verify.lines(given, { key }))
+    expect(viaLines).toMatch(/^MalformedLine line 3 seq null: .*newline/)
+    // a line given with its own line end is that line
+    expect(show(Verify.lines(lines.map((l) => l + "\n"), { key }))).toBe(show(Verify.lines(lines, { key })))
+    expect(show(Verify.lines(lines.map((l) => l + "\r\n"), { key }))).toBe(show(Verify.lines(lines, { key })))
+  })
+})
