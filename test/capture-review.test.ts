@@ -27,6 +27,7 @@ import * as Pricing from "../src/Pricing.js"
 import * as Redactor from "../src/Redactor.js"
 import * as Signer from "../src/Signer.js"
 import * as Store from "../src/Store.js"
+import { until } from "./capture-helpers.js"
 
 interface Row {
   readonly type: string
@@ -467,6 +468,59 @@ describe("a slow store", () => {
         ["policy_flag", "after"]
       ])
       expect(hub.stats()).toMatchObject({ emitted: 2, written: 2 })
+    })
+  )
+  it.live("an app entry written while the log is closing still comes after the calls that completed before it", () =>
+    Effect.gen(function* () {
+      const hub = Capture.make()
+      const memory = yield* Store.makeMemory()
+      let open: () => void = () => {}
+      let gate: Promise<void> = Promise.resolve()
+      let appends = 0
+      const store: Store.StoreService = {
+        ...memory,
+        append: (lines) => Effect.zipRight(Effect.promise(() => ((appends += 1), gate)), memory.append(lines))
+      }
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(
+        AuditLog.layer({ system: "closing", riskTier: null }).pipe(
+          Layer.provide(Layer.succeed(Store.Store, store)),
+          Layer.provide(Signer.layerNone),
+          Layer.provide(Redactor.layerNoop),
+          Layer.provide(Capture.layerHub(hub))
+        ),
+        scope
+      )
+      const log = Context.get(context, AuditLog.AuditLog)
+      gate = new Promise<void>((resolve) => (open = resolve))
+      // the first call's batch is taken and waits for the store; the second waits in the queue
+      hub.emit({ type: "tool_call", decisionId: null, span: null, payload: { name: "first", arguments: {} } })
+      yield* Effect.fork(Capture.flush(hub))
+      const before = appends
+      yield* Effect.promise(() => until(() => appends > before, "the first batch at the store"))
+      hub.emit({ type: "tool_call", decisionId: null, span: null, payload: { name: "second", arguments: {} } })
+      // a second log on the hub: once the first begins to close, a call of no decision is its
+      const sentinel = yield* openLog("sentinel", yield* Scope.make(), hub)
+      // the log begins to close (a shutdown) while a request still writes its record
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* Effect.promise(() =>
+        until(() => {
+          hub.emit({ type: "tool_call", decisionId: null, span: null, payload: { name: "probe", arguments: {} } })
+          return hub.stats().emitted > 2
+        }, "the log closing")
+      )
+      const late = yield* Effect.fork(Effect.either(log.flag("written during the close")))
+      yield* Effect.yieldNow()
+      open()
+      yield* Fiber.join(closing)
+      yield* Fiber.join(late)
+      const bytes = yield* Effect.flatMap(memory.snapshot, Stream.runCollect)
+      const rows = Buffer.concat(Chunk.toArray(bytes)).toString("utf8").split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as Row)
+      const story = rows.map((r) => r.payload["name"] ?? r.payload["reason"] ?? r.type)
+      expect((yield* sentinel.rows).every((r) => r.type === "audit_open" || r.payload["name"] === "probe")).toBe(true)
+      // the flag, if it was written at all, comes after both calls
+      if (story.includes("written during the close")) expect(story).toEqual(["audit_open", "first", "second", "written during the close"])
+      else expect(story).toEqual(["audit_open", "first", "second"])
     })
   )
 })

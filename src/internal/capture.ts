@@ -497,6 +497,8 @@ interface Subscriber {
   waking: boolean
   /** `wakeNow` for this log, made once (a timer callback per batch allocates nothing) */
   readonly wakeNow: () => void
+  /** its consumer has ended: nothing more will be written for it */
+  stopped: boolean
 }
 
 /**
@@ -861,11 +863,16 @@ class HubImpl implements Hub {
     }
   }
 
-  /** Wait until everything queued for the log so far is written. */
+  /**
+   * Wait until everything queued for the log so far is written. A log that is closing still
+   * writes what was queued for it before it began to close: an entry the app writes meanwhile
+   * waits for those too (its consumer ends only once they are written, and then lets every
+   * waiter go).
+   */
   flush(s: Subscriber): Effect.Effect<void> {
     return Effect.async<void>((resume) => {
       const target = s.emitted
-      if (target <= s.written || !s.open) return resume(Effect.void)
+      if (target <= s.written || s.stopped) return resume(Effect.void)
       const entry = { target, done: () => resume(Effect.void) }
       s.flushes.push(entry)
       this.wakeSoon(s)
@@ -896,7 +903,8 @@ class HubImpl implements Hub {
       flushes: [],
       timer: undefined,
       waking: false,
-      wakeNow: () => this.wakeNow(s)
+      wakeNow: () => this.wakeNow(s),
+      stopped: false
     }
     return s
   }
@@ -1171,6 +1179,10 @@ export const subscribe = (hub: Hub, options: SubscribeOptions): Effect.Effect<Su
         subscriber.wake = null
         if (wake !== null) wake()
         yield* Fiber.await(fiber)
+        // (what it wrote let its waiters go; any left, were the consumer ever cut short, go now)
+        subscriber.stopped = true
+        for (const f of subscriber.flushes) f.done()
+        subscriber.flushes = []
         hub.unsubscribe(subscriber)
         // said once, where an operator looks: the entries themselves say which calls
         const unread = subscriber.unread
