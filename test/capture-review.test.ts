@@ -7,6 +7,8 @@
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Response from "@effect/ai/Response"
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
@@ -500,7 +502,8 @@ describe("a slow store", () => {
       yield* Effect.promise(() => until(() => appends > before, "the first batch at the store"))
       hub.emit({ type: "tool_call", decisionId: null, span: null, payload: { name: "second", arguments: {} } })
       // a second log on the hub: once the first begins to close, a call of no decision is its
-      const sentinel = yield* openLog("sentinel", yield* Scope.make(), hub)
+      const sentinelScope = yield* Scope.make()
+      const sentinel = yield* openLog("sentinel", sentinelScope, hub)
       // the log begins to close (a shutdown) while a request still writes its record
       const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
       yield* Effect.promise(() =>
@@ -517,6 +520,7 @@ describe("a slow store", () => {
       const bytes = yield* Effect.flatMap(memory.snapshot, Stream.runCollect)
       const rows = Buffer.concat(Chunk.toArray(bytes)).toString("utf8").split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as Row)
       const story = rows.map((r) => r.payload["name"] ?? r.payload["reason"] ?? r.type)
+      yield* Scope.close(sentinelScope, Exit.void)
       expect((yield* sentinel.rows).every((r) => r.type === "audit_open" || r.payload["name"] === "probe")).toBe(true)
       // the flag, if it was written at all, comes after both calls
       if (story.includes("written during the close")) expect(story).toEqual(["audit_open", "first", "second", "written during the close"])
@@ -551,6 +555,50 @@ describe("AuditLog.layerTest twice in one test", () => {
       expect(inner[0]?.payload["system"]).toBe("inner")
       expect(outer.map((e) => e.type)).toEqual(["audit_open", "decision_record", "tool_call"])
       expect(outerAfter).toEqual(outer)
+    })
+  )
+})
+
+describe("a hub remembering closed logs", () => {
+  it.live("keeps nothing of what a closed log wrote with alive (its memory store can be collected while the hub lives on)", () =>
+    Effect.gen(function* () {
+      // (every other test here closes its logs: while one is open, async context tracking is on,
+      // and a finished fiber can be held a while by the promises and timers made while it ran)
+      setFlagsFromString("--expose-gc")
+      const gc = runInNewContext("gc") as () => void
+      const hub = Capture.make()
+      let id = ""
+      // the store, held only weakly from here on
+      const opened = yield* Effect.gen(function* () {
+        const memory = yield* Store.makeMemory()
+        const scope = yield* Scope.make()
+        const context = yield* Layer.buildWithScope(
+          AuditLog.layer({ system: "gone", riskTier: null }).pipe(
+            Layer.provide(Layer.succeed(Store.Store, memory)),
+            Layer.provide(Signer.layerNone),
+            Layer.provide(Redactor.layerNoop),
+            Layer.provide(Capture.layerHub(hub))
+          ),
+          scope
+        )
+        const log = Context.get(context, AuditLog.AuditLog)
+        yield* log.withDecision({ input: {}, actor: "a" }, (d) => Effect.zipRight(Effect.sync(() => (id = d.id)), d.record({ blob: "x".repeat(1 << 20) })))
+        yield* Scope.close(scope, Exit.void)
+        return new WeakRef(memory)
+      })
+      for (let i = 0; i < 5 && opened.deref() !== undefined; i++) {
+        yield* Effect.promise(() => new Promise((r) => setImmediate(r)))
+        gc()
+      }
+      expect(opened.deref()).toBeUndefined()
+      // the hub still knows the closed log's decision: a late call of it is dropped, not written
+      // in a log opened since
+      const scope = yield* Scope.make()
+      const next = yield* openLog("next", scope, hub)
+      yield* Effect.promise(() => Capture.runInDecision(id, () => hub.tool("late", async () => 1)()))
+      yield* Scope.close(scope, Exit.void)
+      expect(hub.stats().dropped).toBe(1)
+      expect((yield* next.rows).map((r) => r.type)).toEqual(["audit_open"])
     })
   )
 })

@@ -477,15 +477,16 @@ interface Subscriber {
    */
   open: boolean
   wake: (() => void) | null
-  readonly runner: Runner | null
+  /** (let go when the log is unsubscribed, as `drain` is: the hub may remember a closed log a while) */
+  runner: Runner | null
   /**
    * Write a batch now, outside the consumer fiber. What it could not write (all of it, when the
    * log cannot write synchronously now; entries whose write failed, for the fiber to retry) comes
    * back, built, to be queued again in front.
    */
-  readonly drain: ((batch: ReadonlyArray<Queued>) => ReadonlyArray<Captured>) | null
+  drain: ((batch: ReadonlyArray<Queued>) => ReadonlyArray<Captured>) | null
   /** The log's clock, in nanoseconds since the epoch: the start of its calls, as its entries' `ts`. */
-  readonly now: () => bigint
+  now: () => bigint
   /** the log's calls not taken by its consumer yet, in the order captured */
   buffer: Array<Queued>
   emitted: number
@@ -827,6 +828,12 @@ class HubImpl implements Hub {
   unsubscribe(s: Subscriber): void {
     const i = this.logs.indexOf(s)
     if (i >= 0) this.logs.splice(i, 1)
+    // the hub remembers the log (its ended decisions name it, so their late calls are dropped),
+    // but nothing of what it wrote with: a closed memory log's entries are not kept alive here
+    // (the log's closures share its scope, store and chain included)
+    s.runner = null
+    s.drain = null
+    s.now = wallNanos
     // decisions still open when their log closed: their calls are dropped from now on
     for (const [id, held] of this.decisions) {
       if (held !== s) continue
