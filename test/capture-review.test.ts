@@ -7,9 +7,12 @@
  */
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Response from "@effect/ai/Response"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
 import { setFlagsFromString } from "node:v8"
+import { NodeFileSystem } from "@effect/platform-node"
 import { runInNewContext } from "node:vm"
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
@@ -30,6 +33,10 @@ import * as Redactor from "../src/Redactor.js"
 import * as Signer from "../src/Signer.js"
 import * as Store from "../src/Store.js"
 import { until } from "./capture-helpers.js"
+import { tempDir } from "./helpers.js"
+
+const tmp = tempDir()
+afterAll(tmp.cleanup)
 
 interface Row {
   readonly type: string
@@ -599,6 +606,58 @@ describe("a hub remembering closed logs", () => {
       yield* Scope.close(scope, Exit.void)
       expect(hub.stats().dropped).toBe(1)
       expect((yield* next.rows).map((r) => r.type)).toEqual(["audit_open"])
+    })
+  )
+})
+
+describe("a file log with group commit (appends off the event loop)", () => {
+  it.live("two logs, concurrent decisions of each: in each file, every decision's calls come before the entry the app wrote after them, and before its end", () =>
+    Effect.gen(function* () {
+      const hub = Capture.make()
+      const tool = hub.tool("step", async (n: number) => n)
+      const scope = yield* Scope.make()
+      const open = (name: string) =>
+        Effect.map(
+          Layer.buildWithScope(
+            AuditLog.layer({ system: name, riskTier: null }).pipe(
+              Layer.provide(Store.layerFile(join(tmp.dir, `${name}.jsonl`))),
+              Layer.provide(Signer.layerNone),
+              Layer.provide(Redactor.layerNoop),
+              Layer.provide(Capture.layerHub(hub)),
+              Layer.provide(NodeFileSystem.layer)
+            ),
+            scope
+          ),
+          (context) => Context.get(context, AuditLog.AuditLog)
+        )
+      const logs = [yield* open("group-a"), yield* open("group-b")]
+      // four decisions in each log at once, each: a call, a record, a call, a record
+      const decision = (log: AuditLog.AuditLogService, k: number) =>
+        log.withDecision({ input: { k }, actor: "agent" }, (d) =>
+          Effect.gen(function* () {
+            for (let step = 0; step < 2; step++) {
+              yield* Effect.promise(() => tool(k * 10 + step))
+              yield* d.record({ step })
+            }
+          })
+        )
+      yield* Effect.all(
+        logs.flatMap((log) => [0, 1, 2, 3].map((k) => decision(log, k))),
+        { concurrency: "unbounded" }
+      )
+      yield* Scope.close(scope, Exit.void)
+      for (const name of ["group-a", "group-b"]) {
+        const rows = readFileSync(join(tmp.dir, `${name}.jsonl`), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Row)
+        const ids = [...new Set(rows.filter((r) => r.type === "decision").map((r) => r.payload["decision_id"] as string))]
+        expect(ids).toHaveLength(4)
+        for (const id of ids) {
+          const story = rows
+            .filter((r) => r.payload["decision_id"] === id)
+            .map((r) => (r.type === "tool_call" ? "call" : r.type === "decision_record" ? `record:${String(r.payload["step"])}` : r.type))
+          expect(story).toEqual(["decision", "call", "record:0", "call", "record:1", "decision_end"])
+        }
+      }
+      expect(hub.stats()).toMatchObject({ emitted: 16, written: 16, unrouted: 0, dropped: 0 })
     })
   )
 })
