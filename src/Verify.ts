@@ -45,8 +45,9 @@ const located = {
   reason: Schema.String
 }
 
+// the message holds no tag: `String(e)` and `Cause.pretty` put the tag in front of it once
 const where = (e: { readonly line: number; readonly seq: number | null }) =>
-  e.line === 0 ? "" : e.seq === null ? ` at line ${e.line}` : ` at line ${e.line} (seq ${e.seq})`
+  e.line === 0 ? "" : e.seq === null ? `line ${e.line}: ` : `line ${e.line} (seq ${e.seq}): `
 
 /**
  * Not UTF-8, not a JSON object, duplicate key, missing or mistyped field, non-finite number,
@@ -57,7 +58,7 @@ const where = (e: { readonly line: number; readonly seq: number | null }) =>
  */
 export class MalformedLine extends Schema.TaggedError<MalformedLine>()("MalformedLine", located) {
   override get message(): string {
-    return `MalformedLine${where(this)}: ${this.reason}`
+    return `${where(this)}${this.reason}`
   }
 }
 
@@ -69,7 +70,7 @@ export class MalformedLine extends Schema.TaggedError<MalformedLine>()("Malforme
  */
 export class EditDetected extends Schema.TaggedError<EditDetected>()("EditDetected", located) {
   override get message(): string {
-    return `EditDetected${where(this)}: ${this.reason}`
+    return `${where(this)}${this.reason}`
   }
 }
 
@@ -81,7 +82,7 @@ export class EditDetected extends Schema.TaggedError<EditDetected>()("EditDetect
  */
 export class ReorderDetected extends Schema.TaggedError<ReorderDetected>()("ReorderDetected", located) {
   override get message(): string {
-    return `ReorderDetected${where(this)}: ${this.reason}`
+    return `${where(this)}${this.reason}`
   }
 }
 
@@ -93,7 +94,7 @@ export class ReorderDetected extends Schema.TaggedError<ReorderDetected>()("Reor
  */
 export class DeletionDetected extends Schema.TaggedError<DeletionDetected>()("DeletionDetected", located) {
   override get message(): string {
-    return `DeletionDetected${where(this)}: ${this.reason}`
+    return `${where(this)}${this.reason}`
   }
 }
 
@@ -105,7 +106,7 @@ export class DeletionDetected extends Schema.TaggedError<DeletionDetected>()("De
  */
 export class TruncationDetected extends Schema.TaggedError<TruncationDetected>()("TruncationDetected", located) {
   override get message(): string {
-    return `TruncationDetected${where(this)}: ${this.reason}`
+    return `${where(this)}${this.reason}`
   }
 }
 
@@ -117,7 +118,7 @@ export class TruncationDetected extends Schema.TaggedError<TruncationDetected>()
  */
 export class SignatureInvalid extends Schema.TaggedError<SignatureInvalid>()("SignatureInvalid", located) {
   override get message(): string {
-    return `SignatureInvalid${where(this)}: ${this.reason}`
+    return `${where(this)}${this.reason}`
   }
 }
 
@@ -132,7 +133,7 @@ export class SignatureInvalid extends Schema.TaggedError<SignatureInvalid>()("Si
  */
 export class HeaderInvalid extends Schema.TaggedError<HeaderInvalid>()("HeaderInvalid", located) {
   override get message(): string {
-    return `HeaderInvalid${where(this)}: ${this.reason}`
+    return `${where(this)}${this.reason}`
   }
 }
 
@@ -153,7 +154,7 @@ export class Unreadable extends Schema.TaggedError<Unreadable>()("Unreadable", {
     return null
   }
   override get message(): string {
-    return `Unreadable: ${this.path}: ${this.reason}`
+    return `${this.path}: ${this.reason}`
   }
 }
 
@@ -722,6 +723,18 @@ const names = (ks: ReadonlyArray<string>): string => ks.map((k) => JSON.stringif
 export const step = (state: State, bytes: Uint8Array): Either.Either<State, VerifyError> => {
   // every State is a StateImpl (the brand keeps others out of the type)
   const s = state as StateImpl
+  let r: StateImpl | VerifyError
+  try {
+    r = stepBytes(s, bytes)
+  } catch (e) {
+    // the safety net of stepAt, for the checks before it (see there)
+    if (e instanceof RangeError) r = beyondLimits(s.line + 1, e)
+    else throw e
+  }
+  return r instanceof StateImpl ? Either.right(r) : Either.left(r)
+}
+
+const stepBytes = (s: StateImpl, bytes: Uint8Array): StateImpl | VerifyError => {
   const buf = asBuffer(bytes)
   // a line given with its line end is that line; a newline before its end makes it two lines,
   // which a file or a stream of the same bytes reads as two (JSON would take the newline as
@@ -730,11 +743,10 @@ export const step = (state: State, bytes: Uint8Array): Either.Either<State, Veri
   if (end > 0 && buf[end - 1] === 0x0a) end--
   const inner = buf.indexOf(0x0a)
   if (inner >= 0 && inner < end) {
-    return Either.left(new MalformedLine({ line: s.line + 1, seq: null, reason: `a newline inside the line (byte ${inner + 1}): step takes one physical line` }))
+    return new MalformedLine({ line: s.line + 1, seq: null, reason: `a newline inside the line (byte ${inner + 1}): step takes one physical line` })
   }
-  if (end > s.config.maxLine) return Either.left(tooLong(s.line + 1, s.config.maxLine))
-  const r = stepAt(s, buf, 0, end, false)
-  return r instanceof StateImpl ? Either.right(r) : Either.left(r as VerifyError)
+  if (end > s.config.maxLine) return tooLong(s.line + 1, s.config.maxLine)
+  return stepAt(s, buf, 0, end, false)
 }
 
 /**

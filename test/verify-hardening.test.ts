@@ -143,7 +143,7 @@ describe("_meta: every member is covered by the signature and seal, or verificat
         const name = member.slice(0, member.indexOf(":"))
         for (const [where, edit] of [["first", addFirst(member)], ["last", addLast(member)]] as const) {
           const r = await check(withMeta(pack, edit), { key })
-          if (!r.startsWith("HeaderInvalid: HeaderInvalid at line 1: ") || !r.includes(name)) wrong.push(`${member} (${where}) -> ${r}`)
+          if (!r.startsWith("HeaderInvalid: line 1: ") || !r.includes(name)) wrong.push(`${member} (${where}) -> ${r}`)
         }
       }
       expect(wrong).toEqual([])
@@ -182,18 +182,18 @@ describe("_meta.seal: its algorithm and key id must match the key it is checked 
   it("an altered algorithm or key id is HeaderInvalid naming the mismatch", async () => {
     expect(sealed.split("\n")[0]).toContain(`"key_id":"${KEY_ID}"`)
     const alg = await check(withMeta(sealed, swap("alg", "ed25519")), { key })
-    expect(alg).toMatch(/^HeaderInvalid: HeaderInvalid at line 1: /)
+    expect(alg).toMatch(/^HeaderInvalid: line 1: /)
     expect(alg).toContain('"ed25519"')
     expect(alg).toContain("hmac-sha256")
     const id = await check(withMeta(sealed, swap("key_id", "0000000000000000")), { key })
-    expect(id).toMatch(/^HeaderInvalid: HeaderInvalid at line 1: /)
+    expect(id).toMatch(/^HeaderInvalid: line 1: /)
     expect(id).toContain("0000000000000000")
     expect(id).toContain(KEY_ID)
     const both = await check(withMeta(withMeta(sealed, swap("alg", "ed25519")), swap("key_id", "0000000000000000")), { key })
-    expect(both).toMatch(/^HeaderInvalid: HeaderInvalid at line 1: /)
+    expect(both).toMatch(/^HeaderInvalid: line 1: /)
     // a key id of the right form but another key's
     const other = createHash("sha256").update("another key").digest("hex").slice(0, 16)
-    expect(await check(withMeta(sealed, swap("key_id", other)), { key })).toMatch(/^HeaderInvalid: HeaderInvalid at line 1: .*key id/)
+    expect(await check(withMeta(sealed, swap("key_id", other)), { key })).toMatch(/^HeaderInvalid: line 1: .*key id/)
   })
 
   it("a seal field that is not a string is malformed", async () => {
@@ -376,7 +376,7 @@ describe("a line longer than maxLineBytes is MalformedLine naming the limit", ()
   it("in memory, streamed in any chunking, and from a file", async () => {
     expect(c.lines[long]!.length).toBeGreaterThan(LIMIT)
     expect(c.lines[long]!.length).toBeLessThan(LIMIT + 600)
-    const expected = `MalformedLine@${long + 1}/null: MalformedLine at line ${long + 1}: line is longer than the limit of ${LIMIT} bytes (maxLineBytes, --max-line-bytes)`
+    const expected = `MalformedLine@${long + 1}/null: line ${long + 1}: line is longer than the limit of ${LIMIT} bytes (maxLineBytes, --max-line-bytes)`
     expect(show(Verify.lines(c.lines, { key, maxLineBytes: LIMIT }))).toBe(expected)
     for (const size of [1, 333, 4096, 5000, 1 << 16, text.length]) expect(chunked(text, size, { key, maxLineBytes: LIMIT }), `chunks of ${size}`).toBe(expected)
     const path = fresh("long")
@@ -457,7 +457,7 @@ describe("nesting: a _meta deeper than MAX_META_DEPTH is MalformedLine, and noth
             } catch (e) {
               verdict = `threw ${String(e).slice(0, 120)}`
             }
-            if (!/^MalformedLine: MalformedLine at line 1: _meta is nested more than 64 levels deep/.test(verdict)) {
+            if (!/^MalformedLine: line 1: _meta is nested more than 64 levels deep/.test(verdict)) {
               wrong.push(`${label} ${depth}${"key" in options ? " (key)" : ""} -> ${verdict.slice(0, 200)}`)
             }
           }
@@ -473,7 +473,7 @@ describe("nesting: a _meta deeper than MAX_META_DEPTH is MalformedLine, and noth
     expect(await check(inSummary(pack, arrays(62)), { key })).toBe("ok signed-header")
     // the seal covers the summary: the edit is found
     expect(await check(inSummary(sealed, arrays(62)), { key })).toMatch(/^HeaderInvalid: /)
-    expect(await check(inSummary(pack, arrays(63)), {})).toMatch(/^MalformedLine: MalformedLine at line 1: _meta is nested more than 64 levels deep \(MAX_META_DEPTH\)/)
+    expect(await check(inSummary(pack, arrays(63)), {})).toMatch(/^MalformedLine: line 1: _meta is nested more than 64 levels deep \(MAX_META_DEPTH\)/)
     expect(await check(inSummary(pack, objects(63)), { key })).toMatch(/^MalformedLine: .*more than 64 levels/)
   })
 
@@ -517,7 +517,7 @@ describe("the header line holds _meta only: any member beside it is MalformedLin
         for (const [label, base] of [["sealed", sealed], ["reference", pack]] as const) {
           for (const options of [{ key }, {}]) {
             const r = await check(withMeta(base, edit), options)
-            const expected = `MalformedLine: MalformedLine at line 1: the header line holds ${named} beside _meta (a header line holds _meta only)`
+            const expected = `MalformedLine: line 1: the header line holds ${named} beside _meta (a header line holds _meta only)`
             if (r !== expected) wrong.push(`${member} ${where} (${label}${"key" in options ? ", key" : ""}) -> ${r}`)
           }
         }
@@ -560,7 +560,7 @@ describe("a mistyped or missing _meta member is MalformedLine saying which membe
     for (const [name, value, reason] of cases) {
       for (const options of [{ key }, {}]) {
         const r = await check(withMeta(pack, set(name, value)), options)
-        if (r !== `MalformedLine: MalformedLine at line 1: ${reason}`) wrong.push(`${name} = ${value} -> ${r}`)
+        if (r !== `MalformedLine: line 1: ${reason}`) wrong.push(`${name} = ${value} -> ${r}`)
       }
     }
     expect(wrong).toEqual([])
@@ -568,6 +568,6 @@ describe("a mistyped or missing _meta member is MalformedLine saying which membe
 
   it("two wrong members: the first in the order of FORMAT A.4 is named", async () => {
     const r = await check(withMeta(withMeta(pack, set("sig", "null")), set("system", "1")), { key })
-    expect(r).toBe("MalformedLine: MalformedLine at line 1: _meta.system must be a string")
+    expect(r).toBe("MalformedLine: line 1: _meta.system must be a string")
   })
 })

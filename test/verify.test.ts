@@ -147,7 +147,7 @@ describe("Verify: tampering", () => {
     expect(Either.isLeft(r)).toBe(true)
     const e = (r as Either.Left<Verify.VerifyError, Verify.Report>).left
     expect(e).toMatchObject({ _tag: "EditDetected", line: 6, seq: 5 })
-    expect(e.message).toMatch(/^EditDetected at line 6 \(seq 5\): /)
+    expect(e.message).toMatch(/^line 6 \(seq 5\): /)
   })
 })
 
