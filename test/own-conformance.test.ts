@@ -195,7 +195,7 @@ describe("own conformance vectors through the CLI", () => {
       expect(saidByCli(r.code, r.stdout), `${label(c)}\n${r.stderr}`).toEqual(withCode(c))
       expect(r.stderr, label(c)).not.toMatch(/\n\s+at /)
     })
-  })
+  }, LONG ? 1_800_000 : 120_000)
 })
 
 // ---------------------------------------------------------------------------------------------
