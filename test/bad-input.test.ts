@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Redacted from "effect/Redacted"
 import * as F from "../src/internal/fixtures.js"
 import { cliInProcess } from "./cli-in-process.js"
-import { cli, tagOf, tempDir, verifyFile } from "./helpers.js"
+import { cli as spawned, tagOf, tempDir, verifyFile } from "./helpers.js"
 
 const KEY = "bad-input-key"
 const tmp = tempDir()
@@ -69,7 +69,7 @@ describe("bad input: library and CLI agree, nothing throws or hangs", () => {
     const o = await verifyFile(path, keyArg ? { key: Redacted.make(keyArg) } : {})
     expect(tagOf(o)).toBe(c.verdict)
     const args = ["verify", path, "--json", ...(c.args ?? [])]
-    for (const r of [await cliInProcess(args), ...(c.process ? [cli(args)] : [])]) {
+    for (const r of [await cliInProcess(args), ...(c.process ? [spawned(args)] : [])]) {
       expect(r.code).toBe(c.code)
       const out = JSON.parse(r.stdout)
       expect(out.ok).toBe(c.verdict === "ok")
@@ -85,26 +85,29 @@ describe("bad input: library and CLI agree, nothing throws or hangs", () => {
 describe("CLI usage and keys", () => {
   const pack = file("pack.jsonl", [F.metaLine({ system: "s", riskTier: "high", head: good.head, entries: 6, key: KEY }), ...good.lines].join("\n") + "\n")
 
-  it("takes the key from --key, --key-file or ACTTRACE_KEY", () => {
-    expect(cli(["verify", pack, "--key", KEY]).stdout).toMatch(/^ok: 6 entries, head [0-9a-f]{12}… \(signatures verified; completeness: signed-header\)/)
+  // The CLI's code in this process where what is held is its reading of keys and options; the
+  // executable (spawned) where it is what a process prints and exits with (usage, help).
+  const cli = cliInProcess
+  it("takes the key from --key, --key-file or ACTTRACE_KEY", async () => {
+    expect((await cli(["verify", pack, "--key", KEY])).stdout).toMatch(/^ok: 6 entries, head [0-9a-f]{12}… \(signatures verified; completeness: signed-header\)/)
     const kf = file("key.txt", KEY + "\n")
-    expect(cli(["verify", pack, "--key-file", kf]).code).toBe(0)
-    expect(cli(["verify", pack], { ACTTRACE_KEY: KEY }).stdout).toMatch(/signatures verified/)
-    expect(cli(["verify", pack], { ACTTRACE_KEY: "wrong" }).code).toBe(1)
-    expect(cli(["verify", pack]).stdout).toMatch(/signatures not-checked; completeness: unsigned-header/)
+    expect((await cli(["verify", pack, "--key-file", kf])).code).toBe(0)
+    expect((await cli(["verify", pack], { ACTTRACE_KEY: KEY })).stdout).toMatch(/signatures verified/)
+    expect((await cli(["verify", pack], { ACTTRACE_KEY: "wrong" })).code).toBe(1)
+    expect((await cli(["verify", pack])).stdout).toMatch(/signatures not-checked; completeness: unsigned-header/)
   })
 
-  it("treats key problems as usage errors (exit 2)", () => {
-    const missing = cli(["verify", pack, "--key-file", join(tmp.dir, "no-such-key")])
+  it("treats key problems as usage errors (exit 2)", async () => {
+    const missing = await cli(["verify", pack, "--key-file", join(tmp.dir, "no-such-key")])
     expect(missing.code).toBe(2)
     expect(missing.stderr).toMatch(/cannot read key file/)
     expect(missing.stderr).toMatch(/usage: acttrace verify/)
     const unreadable = file("locked.key", "k")
     chmodSync(unreadable, 0o000)
-    if (process.getuid?.() !== 0) expect(cli(["verify", pack, "--key-file", unreadable]).code).toBe(2)
-    expect(cli(["verify", pack, "--key-file", file("empty.key", "\n")]).code).toBe(2)
-    expect(cli(["verify", pack, "--key", KEY, "--key-file", file("k2", KEY)]).code).toBe(2)
-    expect(cli(["verify", pack, "--key", ""]).code).toBe(2)
+    if (process.getuid?.() !== 0) expect((await cli(["verify", pack, "--key-file", unreadable])).code).toBe(2)
+    expect((await cli(["verify", pack, "--key-file", file("empty.key", "\n")])).code).toBe(2)
+    expect((await cli(["verify", pack, "--key", KEY, "--key-file", file("k2", KEY)])).code).toBe(2)
+    expect((await cli(["verify", pack, "--key", ""])).code).toBe(2)
   })
 
   it("rejects unknown flags and malformed numbers with usage text and no stack trace", () => {
@@ -116,35 +119,35 @@ describe("CLI usage and keys", () => {
       ["verify"],
       ["frobnicate"]
     ]) {
-      const r = cli(args)
+      const r = spawned(args)
       expect(r.code, args.join(" ")).toBe(2)
       expect(r.stderr, args.join(" ")).toMatch(/usage/i)
       expect(r.stderr).not.toMatch(/\n\s+at /)
     }
   })
 
-  it("checks expected head and count given out of band", () => {
-    expect(cli(["verify", pack, "--expected-head", good.head, "--expect-entries", "6"]).stdout).toMatch(/completeness: expected-head/)
-    const r = cli(["verify", pack, "--expect-entries", "7", "--json"])
+  it("checks expected head and count given out of band", async () => {
+    expect((await cli(["verify", pack, "--expected-head", good.head, "--expect-entries", "6"])).stdout).toMatch(/completeness: expected-head/)
+    const r = await cli(["verify", pack, "--expect-entries", "7", "--json"])
     expect(r.code).toBe(1)
     expect(JSON.parse(r.stdout).error._tag).toBe("TruncationDetected")
-    expect(cli(["verify", file("raw.jsonl", good.lines.join("\n")), "--require-complete"]).code).toBe(1)
+    expect((await cli(["verify", file("raw.jsonl", good.lines.join("\n")), "--require-complete"])).code).toBe(1)
   })
 
   it("validates --pubkey as an Ed25519 public key", async () => {
     const { generateKeyPairSync } = await import("node:crypto")
     const { publicKey } = generateKeyPairSync("ed25519")
     const pem = file("pub.pem", publicKey.export({ type: "spki", format: "pem" }).toString())
-    expect(cli(["verify", pack, "--pubkey", pem]).code).toBe(0)
-    expect(cli(["verify", pack, "--pubkey", file("notkey.pem", "hello")]).code).toBe(2)
+    expect((await cli(["verify", pack, "--pubkey", pem])).code).toBe(0)
+    expect((await cli(["verify", pack, "--pubkey", file("notkey.pem", "hello")])).code).toBe(2)
     const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey
-    expect(cli(["verify", pack, "--pubkey", file("rsa.pem", rsa.export({ type: "spki", format: "pem" }).toString())]).code).toBe(2)
+    expect((await cli(["verify", pack, "--pubkey", file("rsa.pem", rsa.export({ type: "spki", format: "pem" }).toString())])).code).toBe(2)
   })
 
   it("has useful --help", () => {
-    const r = cli(["verify", "--help"])
+    const r = spawned(["verify", "--help"])
     expect(r.code).toBe(0)
     for (const flag of ["--key", "--key-file", "--pubkey", "--expected-head", "--expect-entries", "--require-complete", "--json"]) expect(r.stdout).toContain(flag)
-    expect(cli(["--help"]).stdout).toContain("verify")
+    expect(spawned(["--help"]).stdout).toContain("verify")
   })
 })

@@ -12,8 +12,26 @@ import * as Layer from "effect/Layer"
 import { main } from "../src/internal/cli.js"
 import type { CliResult } from "./helpers.js"
 
-/** `acttrace ARGS` in this process; what it printed and its exit code. */
-export const cliInProcess = (args: ReadonlyArray<string>): Promise<CliResult> =>
+/**
+ * `acttrace ARGS` in this process; what it printed and its exit code. `env` is set in
+ * `process.env` for the run (as `cli` gives it to the child: ACTTRACE_KEY empty unless given) and
+ * put back after it.
+ */
+export const cliInProcess = async (args: ReadonlyArray<string>, env: Record<string, string> = {}): Promise<CliResult> => {
+  const given: Record<string, string> = { ACTTRACE_KEY: "", ...env }
+  const before = Object.fromEntries(Object.keys(given).map((k) => [k, process.env[k]]))
+  Object.assign(process.env, given)
+  try {
+    return await run(args)
+  } finally {
+    for (const [k, v] of Object.entries(before)) {
+      if (v === undefined) delete process.env[k]
+      else process.env[k] = v
+    }
+  }
+}
+
+const run = (args: ReadonlyArray<string>): Promise<CliResult> =>
   Effect.runPromise(
     Effect.gen(function* () {
       const stdout: Array<string> = []

@@ -353,14 +353,15 @@ describe("export: a pack's mode", () => {
 // Item 14: temporaries of an interrupted export
 
 /**
- * A signed log big enough (about 25 MB) that an export of it can be caught midway: made once (it
- * takes a while), copied for each test that needs one.
+ * A signed log big enough (about 10 MB) that an export of it can be caught midway (its temporary
+ * is seen the moment it holds bytes; about ten more 1 MB writes and a sync follow): made once,
+ * copied for each test that needs one.
  */
 let bigTemplate: string | undefined
 const bigLog = (path: string): void => {
   if (bigTemplate === undefined) {
     bigTemplate = join(tmp.dir, "big-template.jsonl")
-    const specs = [F.mixed(1)[0]!, ...Array.from({ length: 40_000 }, (_, i) => F.llmCall(i))]
+    const specs = [F.mixed(1)[0]!, ...Array.from({ length: 16_000 }, (_, i) => F.llmCall(i))]
     writeFileSync(bigTemplate, F.chain(specs, { key: KEY }).lines.join("\n") + "\n")
   }
   copyFileSync(bigTemplate, path)
