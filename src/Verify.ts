@@ -463,9 +463,22 @@ const maxLineOf = (n: number | undefined): number => {
  */
 export const initial = (options: Options = {}): State => initialOf(options, false)
 
+/**
+ * The key's text. A key that is not a string is a programming error, like a `maxLineBytes` below
+ * 1, said where the verification is made: `Redacted.make(process.env.ACTTRACE_KEY!)` with the
+ * variable unset would otherwise fail inside Buffer, in words that name neither the key nor a fix.
+ */
+const keyText = (key: Redacted.Redacted<string>): string => {
+  const text: unknown = Redacted.value(key)
+  if (typeof text === "string") return text
+  throw new TypeError(
+    `Verify: options.key holds ${text === undefined || text === null ? String(text) : `a ${typeof text}`}, not a string (read the key with Config.redacted("ACTTRACE_KEY"), which fails with a ConfigError naming a missing variable)`
+  )
+}
+
 const initialOf = (options: Options, range: boolean): StateImpl => {
   // the key's bytes live only in closures: in `mac` (see FastHmac) and in `kernel` until it is made
-  const keyBytes = options.key === undefined ? undefined : keyBytesOf(Redacted.value(options.key))
+  const keyBytes = options.key === undefined ? undefined : keyBytesOf(keyText(options.key))
   const config: Config = {
     mac: keyBytes === undefined ? undefined : new FastHmac(keyBytes),
     keyId: keyBytes === undefined ? undefined : sha256("sha256", keyBytes, "hex").slice(0, 16),
@@ -914,7 +927,7 @@ const stepGeneral = (state0: StateImpl, src: Buffer, start: number, end: number,
     return (
       seq > p.lastSeq && seq < p.seq
         ? new ReorderDetected({ line: p.line, seq: p.seq, reason: `seq ${p.seq} comes before seq ${seq} (entries swapped)` })
-        : new DeletionDetected({ line: p.line, seq: p.seq, reason: `chain link broken: seq jumps from ${p.lastSeq} to ${p.seq}` })
+        : new DeletionDetected({ line: p.line, seq: p.seq, reason: jumpReason(p) })
     )
   }
 
@@ -954,6 +967,16 @@ const stepGeneral = (state0: StateImpl, src: Buffer, start: number, end: number,
 }
 
 /**
+ * Why a forward jump in `seq` is a deletion, in the reader's words: a chain whose first entries
+ * are gone has no entry before the jump (`lastSeq` is -1, a value no entry has), so it says where
+ * the chain starts and what is missing instead.
+ */
+const jumpReason = (p: { readonly seq: number; readonly lastSeq: number }): string =>
+  p.lastSeq < 0
+    ? `chain link broken: the chain starts at seq ${p.seq} (${p.seq === 1 ? "entry 0 is" : `entries 0 to ${p.seq - 1} are`} missing)`
+    : `chain link broken: seq jumps from ${p.lastSeq} to ${p.seq}`
+
+/**
  * Conclude after the last line: pending jumps, header signature, completeness.
  *
  * @since 0.1.0
@@ -964,7 +987,7 @@ export const finish = (s: State): Either.Either<Report, VerifyError> => {
   const { config, header } = state
   if (state.pending !== undefined) {
     const p = state.pending
-    return Either.left(new DeletionDetected({ line: p.line, seq: p.seq, reason: `chain link broken: seq jumps from ${p.lastSeq} to ${p.seq}` }))
+    return Either.left(new DeletionDetected({ line: p.line, seq: p.seq, reason: jumpReason(p) }))
   }
   if (state.entries === 0) return Either.left(new MalformedLine({ line: state.line, seq: null, reason: "no entry at all" }))
   const at = { line: state.lastLine, seq: state.lastSeq }
