@@ -17,14 +17,13 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { NodeFileSystem } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { build } from "esbuild"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Store from "../src/Store.js"
-import { LONG, ROOT, rng, tempDir, testSeed, verifyFile } from "./helpers.js"
+import { bundledFixture, LONG, rng, tempDir, testSeed, verifyFile } from "./helpers.js"
 
 const tmp = tempDir()
 afterAll(tmp.cleanup)
@@ -34,23 +33,10 @@ const MODES = ["append", "append-group", "append-single", "append-blocking"] as 
 const KILLS = LONG ? 100 : 10
 const SEED = testSeed("crash test", 0xc4a54)
 
-/**
- * The child, bundled into one file (esbuild, from the built dist/): it starts in a third of the
- * time the module graph takes to load, which is most of what a round costs.
- */
+/** The child, bundled (see `bundledFixture`): most of what a round costs is its start. */
 let child = ""
-beforeAll(async () => {
-  child = join(tmp.dir, "crash-child.bundle.mjs")
-  await build({
-    entryPoints: [join(ROOT, "test/fixtures/crash-child.mjs")],
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    outfile: child,
-    logLevel: "warning",
-    // CommonJS dependencies in the bundle call require for Node's own modules
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" }
-  })
+beforeAll(() => {
+  child = bundledFixture("crash-child.mjs")
 })
 
 /** Where the child is killed: after `acks` acknowledgements in all, or `turns` event-loop turns after "opening". */
