@@ -960,10 +960,28 @@ const stepGeneral = (state0: StateImpl, src: Buffer, start: number, end: number,
     if (!signed) return new SignatureInvalid({ line, seq, reason: "entry is not signed" })
     // `computed` equals the line's hash here
     if (!r.sig.equalsConstantTime(mac.ofHash(computed))) {
-      return new SignatureInvalid({ line, seq, reason: "signature does not match the key" })
+      return new SignatureInvalid({ line, seq, reason: state.entries === 0 ? otherKey(state.config, src, start, end) : "signature does not match the key" })
     }
   }
   return accepted(state, line, seq, computed, signed)
+}
+
+/**
+ * Why the first entry's signature does not match: when it is the log's `audit_open` and names
+ * another signing key id than the key given (FORMAT B.1), the key is another one, and the words
+ * say so with both ids, which a reader can tell from tampering. Read only on this failure.
+ */
+const otherKey = (config: Config, src: Buffer, start: number, end: number): string => {
+  const plain = "signature does not match the key"
+  try {
+    const row = JSON.parse(src.toString("utf8", start, end).replace(/^\ufeff/, "")) as { type?: unknown; payload?: { signing?: { key_id?: unknown } } }
+    const signedWith = row.type === "audit_open" ? row.payload?.signing?.key_id : undefined
+    return typeof signedWith === "string" && config.keyId !== undefined && signedWith !== config.keyId
+      ? `${plain}: the log was signed with key id ${signedWith}, the key given has key id ${config.keyId}`
+      : plain
+  } catch {
+    return plain
+  }
 }
 
 /**

@@ -72,3 +72,24 @@ describe("a key that is not a string", () => {
     expect(() => Verify.sink({ key: Redacted.make(42 as unknown as string) })).toThrow(/options\.key holds a number, not a string/)
   })
 })
+
+describe("a pack checked with another key than the one it was signed with", () => {
+  it("says which key signed it and which was given, not only that a signature does not match", async () => {
+    const lines = linesOf(await exportPack(dir, "other-key", { key: KEY, decisions: 1 }))
+    const given = Redacted.make("not-the-key")
+    const e = failure(Verify.lines(lines, { key: given }))
+    expect(e._tag).toBe("SignatureInvalid")
+    expect(e.message).toBe(
+      `line 2 (seq 0): signature does not match the key: the log was signed with key id ${Signer.hmacKeyId(key)}, the key given has key id ${Signer.hmacKeyId(given)}`
+    )
+    // the right key and a signature changed: the plain words, since the key ids agree
+    const forged = lines[1]!.toString().replace(/"sig":"[0-9a-f]/, (m) => m.slice(0, -1) + (m.endsWith("0") ? "1" : "0"))
+    const changed = failure(Verify.lines([lines[0]!, Buffer.from(forged), ...lines.slice(2)], { key }))
+    expect(changed.message).toBe("line 2 (seq 0): signature does not match the key")
+    // and the CLI prints the same
+    const pack = join(dir, "other-key.jsonl")
+    const r = cli(["verify", pack], { ACTTRACE_KEY: "not-the-key" })
+    expect(r.code).toBe(1)
+    expect(r.stdout.trim()).toBe(`SignatureInvalid at line 2 (seq 0): signature does not match the key: the log was signed with key id ${Signer.hmacKeyId(key)}, the key given has key id ${Signer.hmacKeyId(given)}`)
+  })
+})
