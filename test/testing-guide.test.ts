@@ -20,7 +20,7 @@ describe("triage", () => {
     }).pipe(Effect.provide(AuditLog.layerTest()))
   )
 
-  // the store and redactor of production instead of the test's defaults
+  // a bounded memory store and the default redactor instead of the test's defaults
   const Redacting = AuditLog.layerTest({
     store: Store.layerMemory({ capacity: 1_000 }),
     redactor: Redactor.layerDefault
