@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, beforeEach } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as AuditLog from "../src/AuditLog.js"
 import * as Capture from "../src/Capture.js"
@@ -50,17 +52,8 @@ export const runLogged = async <A, E>(
   setup: Setup = {}
 ): Promise<Run<A, E>> => {
   const memory = Effect.runSync(Store.makeMemory())
-  const store: Store.StoreService = setup.asyncStore === true ? { ...memory, append: (lines) => memory.append(lines) } : memory
-  const warnings: Array<string> = []
-  const errors: Array<string> = []
-  const logger = Logger.replace(
-    Logger.defaultLogger,
-    Logger.make(({ logLevel, message }) => {
-      const text = String(Array.isArray(message) ? message.join(" ") : message)
-      if (logLevel._tag === "Warning") warnings.push(text)
-      if (logLevel._tag === "Error") errors.push(text)
-    })
-  )
+  const store: Store.StoreService = setup.asyncStore === true ? withoutSyncAppend(memory) : memory
+  const { warnings, errors, logger } = collectLogs()
   const layer = AuditLog.layer({ system: "capture-test", riskTier: "high", tagPromiseCalls: setup.tagPromiseCalls }).pipe(
     Layer.provideMerge(Redactor.layerDefault),
     Layer.provide(Layer.succeed(Store.Store, store)),
@@ -89,6 +82,77 @@ export const runLoggedOk = async <A, E>(
 }
 
 export const ofType = (rows: ReadonlyArray<Row>, type: string) => rows.filter((r) => r.type === type)
+
+/**
+ * A logger in place of the default one that keeps what is logged at Warning and at Error (the
+ * texts, in order) for the test to read, and prints nothing.
+ */
+export const collectLogs = (): {
+  readonly warnings: ReadonlyArray<string>
+  readonly errors: ReadonlyArray<string>
+  readonly logger: Layer.Layer<never>
+} => {
+  const warnings: Array<string> = []
+  const errors: Array<string> = []
+  const logger = Logger.replace(
+    Logger.defaultLogger,
+    Logger.make(({ logLevel, message }) => {
+      const text = String(Array.isArray(message) ? message.join(" ") : message)
+      if (logLevel._tag === "Warning") warnings.push(text)
+      if (logLevel._tag === "Error") errors.push(text)
+    })
+  )
+  return { warnings, errors, logger }
+}
+
+/**
+ * `store` behind an `append` of its own, as a file store with group commit is: the chain cannot
+ * run it synchronously, so the log's consumer fiber writes the captured calls.
+ */
+export const withoutSyncAppend = (store: Store.StoreService): Store.StoreService => ({ ...store, append: (lines) => store.append(lines) })
+
+/** The rows a memory store holds now, parsed (a memory log read without verifying it). */
+export const memoryRows = (memory: Store.StoreService): Effect.Effect<ReadonlyArray<Row>, Store.StoreError> =>
+  Effect.gen(function* () {
+    const bytes = yield* Effect.flatMap(memory.snapshot, Stream.runCollect)
+    return Buffer.concat(Chunk.toArray(bytes))
+      .toString("utf8")
+      .split("\n")
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as Row)
+  })
+
+export interface OpenLog {
+  /** the hub the log subscribes to; the process-wide default hub when not given */
+  readonly hub?: Capture.Hub | undefined
+  /** the store the log writes through, made from its memory store (a slow one, one that dies); the memory store itself when not given */
+  readonly store?: ((memory: Store.StoreService) => Store.StoreService) | undefined
+  /** the pricing the log prices calls with; the built-in table when not given */
+  readonly pricing?: Pricing.PricingService | undefined
+  /** the logger the log's fibers log with (see `collectLogs`) */
+  readonly logger?: Layer.Layer<never> | undefined
+}
+
+/**
+ * An unsigned audit log over a memory store of its own, opened in `scope` (closed with it): the
+ * service, `run` to run an effect with its context, its rows as the store holds them, and the
+ * memory store itself.
+ */
+export const openLog = (system: string, scope: Scope.Scope, options: OpenLog = {}) =>
+  Effect.gen(function* () {
+    const memory = yield* Store.makeMemory()
+    let layer = AuditLog.layer({ system, riskTier: null }).pipe(
+      Layer.provide(Layer.succeed(Store.Store, options.store?.(memory) ?? memory)),
+      Layer.provide(Signer.layerNone),
+      Layer.provide(Redactor.layerNoop)
+    )
+    if (options.hub !== undefined) layer = layer.pipe(Layer.provide(Capture.layerHub(options.hub)))
+    if (options.pricing !== undefined) layer = layer.pipe(Layer.provide(Layer.succeed(Pricing.Pricing, options.pricing)))
+    if (options.logger !== undefined) layer = layer.pipe(Layer.provide(options.logger))
+    const context = yield* Layer.buildWithScope(layer, scope)
+    const run = <A, E>(effect: Effect.Effect<A, E, AuditLog.AuditLog>) => Effect.provide(effect, context)
+    return { log: Context.get(context, AuditLog.AuditLog), run, rows: memoryRows(memory), memory }
+  })
 
 
 /**

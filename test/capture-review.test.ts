@@ -13,14 +13,12 @@ import { setFlagsFromString } from "node:v8"
 import { NodeFileSystem } from "@effect/platform-node"
 import { runInNewContext } from "node:vm"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -32,38 +30,24 @@ import * as Pricing from "../src/Pricing.js"
 import * as Redactor from "../src/Redactor.js"
 import * as Signer from "../src/Signer.js"
 import * as Store from "../src/Store.js"
-import { until } from "./capture-helpers.js"
+import { collectLogs, type OpenLog, openLog as openLogOn, type Row, until, withoutSyncAppend } from "./capture-helpers.js"
 import { tempDir } from "./helpers.js"
 
 const tmp = tempDir()
 afterAll(tmp.cleanup)
 
-interface Row {
-  readonly type: string
-  readonly payload: Record<string, unknown>
-}
-
 /** An audit log over a memory store of its own on `hub`, opened in `scope`. */
-const openLog = (system: string, scope: Scope.Scope, hub: Capture.Hub) =>
-  Effect.gen(function* () {
-    const memory = yield* Store.makeMemory()
-    const layer = AuditLog.layer({ system, riskTier: null }).pipe(
-      Layer.provide(Layer.succeed(Store.Store, memory)),
-      Layer.provide(Signer.layerNone),
-      Layer.provide(Redactor.layerNoop),
-      Layer.provide(Capture.layerHub(hub))
-    )
-    const context = yield* Layer.buildWithScope(layer, scope)
-    const rows = Effect.gen(function* () {
-      const bytes = yield* Effect.flatMap(memory.snapshot, Stream.runCollect)
-      return Buffer.concat(Chunk.toArray(bytes))
-        .toString("utf8")
-        .split("\n")
-        .filter((l) => l.length > 0)
-        .map((l) => JSON.parse(l) as Row)
-    })
-    return { log: Context.get(context, AuditLog.AuditLog), rows }
-  })
+const openLog = (system: string, scope: Scope.Scope, hub: Capture.Hub, options: Omit<OpenLog, "hub"> = {}) =>
+  openLogOn(system, scope, { ...options, hub })
+
+/** Two logs, "a" and "b", on one new hub, both opened in one scope (the test closes it). */
+const twoLogs = Effect.gen(function* () {
+  const hub = Capture.make()
+  const scope = yield* Scope.make()
+  const a = yield* openLog("a", scope, hub)
+  const b = yield* openLog("b", scope, hub)
+  return { hub, scope, a, b }
+})
 
 /** Each entry as `[type, decision_id]`, with `parent_decision_id` when it has one. */
 const tags = (rows: ReadonlyArray<Row>) =>
@@ -75,10 +59,7 @@ const tags = (rows: ReadonlyArray<Row>) =>
 describe("two logs, decisions nested across them in one fiber", () => {
   it.live("each log's entries name only its own decisions: the innermost of that log, never one the other log holds", () =>
     Effect.gen(function* () {
-      const hub = Capture.make()
-      const scope = yield* Scope.make()
-      const a = yield* openLog("a", scope, hub)
-      const b = yield* openLog("b", scope, hub)
+      const { hub, scope, a, b } = yield* twoLogs
       const tool = hub.tool("t", async () => 1)
       const ids = { a: "", b: "", a2: "" }
       yield* a.log.withDecision({ input: {}, actor: "x" }, (da) =>
@@ -129,10 +110,7 @@ describe("two logs, decisions nested across them in one fiber", () => {
 describe("two logs, decisions interleaved across fibers", () => {
   it.live("promise-based calls of two fibers, each in a decision of its own log, interleaving turn by turn, land each in its own log and decision", () =>
     Effect.gen(function* () {
-      const hub = Capture.make()
-      const scope = yield* Scope.make()
-      const a = yield* openLog("a", scope, hub)
-      const b = yield* openLog("b", scope, hub)
+      const { hub, scope, a, b } = yield* twoLogs
       const tool = hub.tool("step", async (n: number) => n)
       // plain JavaScript: awaits between calls, so the two fibers' promises interleave
       const agent = () =>
@@ -164,10 +142,7 @@ describe("two logs, decisions interleaved across fibers", () => {
 describe("a call made after its decision ended", () => {
   it.live("goes to the log of its decision while that log is open, with two logs open (not passed through)", () =>
     Effect.gen(function* () {
-      const hub = Capture.make()
-      const scope = yield* Scope.make()
-      const a = yield* openLog("a", scope, hub)
-      const b = yield* openLog("b", scope, hub)
+      const { hub, scope, a, b } = yield* twoLogs
       const tool = hub.tool("late", async () => 1)
       const go = yield* Deferred.make<void>()
       let id = ""
@@ -225,13 +200,7 @@ describe("what an app emits by hand", () => {
   it.live("a call with a model that is no string is reported, and the log goes on writing (an app entry does not wait forever)", () =>
     Effect.gen(function* () {
       const hub = Capture.make()
-      const errors: Array<string> = []
-      const logger = Logger.replace(
-        Logger.defaultLogger,
-        Logger.make(({ logLevel, message }) => {
-          if (logLevel._tag === "Error") errors.push(String(Array.isArray(message) ? message.join(" ") : message))
-        })
-      )
+      const { logger } = collectLogs()
       const scope = yield* Scope.make()
       const a = yield* Effect.provide(openLog("a", scope, hub), logger)
       // type-correct: a payload is any record
@@ -257,32 +226,17 @@ describe("what an app emits by hand", () => {
   it.live("a store that dies writing a batch of calls: said, and the log goes on writing (an app entry does not wait forever)", () =>
     Effect.gen(function* () {
       const hub = Capture.make()
-      const errors: Array<string> = []
-      const logger = Logger.replace(
-        Logger.defaultLogger,
-        Logger.make(({ logLevel, message }) => {
-          if (logLevel._tag === "Error") errors.push(String(Array.isArray(message) ? message.join(" ") : message))
-        })
-      )
-      const memory = yield* Store.makeMemory()
+      const { errors, logger } = collectLogs()
       let dying = true
-      // (no synchronous append: the consumer fiber writes the calls)
-      const store: Store.StoreService = {
-        ...memory,
-        append: (lines) => (dying && lines.some((l) => l.includes('"tool_call"')) ? Effect.die(new Error("the disk is gone")) : memory.append(lines))
-      }
       const scope = yield* Scope.make()
-      const context = yield* Layer.buildWithScope(
-        AuditLog.layer({ system: "a", riskTier: null }).pipe(
-          Layer.provide(Layer.succeed(Store.Store, store)),
-          Layer.provide(Signer.layerNone),
-          Layer.provide(Redactor.layerNoop),
-          Layer.provide(Capture.layerHub(hub)),
-          Layer.provide(logger)
-        ),
-        scope
-      )
-      const log = Context.get(context, AuditLog.AuditLog)
+      const { log } = yield* openLog("a", scope, hub, {
+        logger,
+        // (no synchronous append: the consumer fiber writes the calls)
+        store: (memory) => ({
+          ...memory,
+          append: (lines) => (dying && lines.some((l) => l.includes('"tool_call"')) ? Effect.die(new Error("the disk is gone")) : memory.append(lines))
+        })
+      })
       yield* Effect.promise(() => hub.tool("lost", async () => 1)())
       const flagged = yield* log.flag("after the lost call").pipe(Effect.timeout("5 seconds"), Effect.either)
       expect(flagged._tag).toBe("Right")
@@ -302,13 +256,7 @@ describe("what an app emits by hand", () => {
   it.live("a pricing service that dies on a call: said, the call written unpriced, and the log goes on writing (an app entry does not wait forever)", () =>
     Effect.gen(function* () {
       const hub = Capture.make()
-      const errors: Array<string> = []
-      const logger = Logger.replace(
-        Logger.defaultLogger,
-        Logger.make(({ logLevel, message }) => {
-          if (logLevel._tag === "Error") errors.push(String(Array.isArray(message) ? message.join(" ") : message))
-        })
-      )
+      const { errors, logger } = collectLogs()
       // an app's own table: it knows no model, and its warning for one dies
       const pricing: Pricing.PricingService = {
         price: () => Option.none(),
@@ -316,21 +264,8 @@ describe("what an app emits by hand", () => {
         cost: () => Effect.die(new Error("the price list is gone"))
       }
       const scope = yield* Scope.make()
-      const memory = yield* Store.makeMemory()
       // (no synchronous append, as a file with group commit: the consumer fiber writes the calls)
-      const store: Store.StoreService = { ...memory, append: (lines) => memory.append(lines) }
-      const context = yield* Layer.buildWithScope(
-        AuditLog.layer({ system: "a", riskTier: null }).pipe(
-          Layer.provide(Layer.succeed(Store.Store, store)),
-          Layer.provide(Signer.layerNone),
-          Layer.provide(Redactor.layerNoop),
-          Layer.provide(Capture.layerHub(hub)),
-          Layer.provide(Layer.succeed(Pricing.Pricing, pricing)),
-          Layer.provide(logger)
-        ),
-        scope
-      )
-      const log = Context.get(context, AuditLog.AuditLog)
+      const { log } = yield* openLog("a", scope, hub, { store: withoutSyncAppend, pricing, logger })
       hub.emit({ type: "llm_call", decisionId: null, span: null, payload: { provider: "acme", model: "m-1", usage: null } })
       const flagged = yield* log.flag("after the call").pipe(Effect.timeout("5 seconds"), Effect.either)
       expect(flagged._tag).toBe("Right")
@@ -403,7 +338,9 @@ describe("a call's time, on the log's clock", () => {
 describe("AuditLog.entries", () => {
   it.effect("gives back what the chain holds: a number no double holds exactly (an integer written as a bigint) as a bigint, every other number as a number", () =>
     Effect.gen(function* () {
-      yield* AuditLog.append("decision_record", {
+      // made anew for the append and for the comparison: the value the log was given is not the one
+      // it is compared with, so a change the append made to it would not go unseen
+      const numbers = () => ({
         big: 9007199254740993n,
         huge: -(2n ** 70n + 1n),
         pow: 2 ** 60,
@@ -413,18 +350,9 @@ describe("AuditLog.entries", () => {
         large: 1e21,
         nested: [{ id: 12345678901234567890n }]
       })
+      yield* AuditLog.append("decision_record", numbers())
       const entries = yield* AuditLog.entries
-      expect(entries[1]?.payload).toEqual({
-        decision_id: null,
-        big: 9007199254740993n,
-        huge: -(2n ** 70n + 1n),
-        pow: 2 ** 60,
-        safe: 9007199254740991,
-        float: 0.1,
-        tiny: 5e-324,
-        large: 1e21,
-        nested: [{ id: 12345678901234567890n }]
-      })
+      expect(entries[1]?.payload).toEqual({ decision_id: null, ...numbers() })
       // seq and the other fields stay numbers
       expect(entries.map((e) => e.seq)).toEqual([0, 1])
     }).pipe(Effect.provide(AuditLog.layerTest()))
@@ -435,26 +363,14 @@ describe("a slow store", () => {
   it.live("an app entry waits for the calls before it; interrupted while it waits, it is not written, and nothing else is lost or written twice", () =>
     Effect.gen(function* () {
       const hub = Capture.make()
-      const memory = yield* Store.makeMemory()
       let open: () => void = () => {}
       let gate: Promise<void> = Promise.resolve()
       const hold = () => (gate = new Promise<void>((resolve) => (open = resolve)))
-      // appends asynchronously, and only when the test opens the gate
-      const store: Store.StoreService = {
-        ...memory,
-        append: (lines) => Effect.zipRight(Effect.promise(() => gate), memory.append(lines))
-      }
       const scope = yield* Scope.make()
-      const context = yield* Layer.buildWithScope(
-        AuditLog.layer({ system: "slow", riskTier: null }).pipe(
-          Layer.provide(Layer.succeed(Store.Store, store)),
-          Layer.provide(Signer.layerNone),
-          Layer.provide(Redactor.layerNoop),
-          Layer.provide(Capture.layerHub(hub))
-        ),
-        scope
-      )
-      const log = Context.get(context, AuditLog.AuditLog)
+      const { log } = yield* openLog("slow", scope, hub, {
+        // appends asynchronously, and only when the test opens the gate
+        store: (memory) => ({ ...memory, append: (lines) => Effect.zipRight(Effect.promise(() => gate), memory.append(lines)) })
+      })
       hold()
       yield* Effect.promise(() => hub.tool("first", async () => 1)())
       // waits for "first", which waits for the store
@@ -482,25 +398,13 @@ describe("a slow store", () => {
   it.live("an app entry written while the log is closing still comes after the calls that completed before it", () =>
     Effect.gen(function* () {
       const hub = Capture.make()
-      const memory = yield* Store.makeMemory()
       let open: () => void = () => {}
       let gate: Promise<void> = Promise.resolve()
       let appends = 0
-      const store: Store.StoreService = {
-        ...memory,
-        append: (lines) => Effect.zipRight(Effect.promise(() => ((appends += 1), gate)), memory.append(lines))
-      }
       const scope = yield* Scope.make()
-      const context = yield* Layer.buildWithScope(
-        AuditLog.layer({ system: "closing", riskTier: null }).pipe(
-          Layer.provide(Layer.succeed(Store.Store, store)),
-          Layer.provide(Signer.layerNone),
-          Layer.provide(Redactor.layerNoop),
-          Layer.provide(Capture.layerHub(hub))
-        ),
-        scope
-      )
-      const log = Context.get(context, AuditLog.AuditLog)
+      const { log, rows: logRows } = yield* openLog("closing", scope, hub, {
+        store: (memory) => ({ ...memory, append: (lines) => Effect.zipRight(Effect.promise(() => ((appends += 1), gate)), memory.append(lines)) })
+      })
       gate = new Promise<void>((resolve) => (open = resolve))
       // the first call's batch is taken and waits for the store; the second waits in the queue
       hub.emit({ type: "tool_call", decisionId: null, span: null, payload: { name: "first", arguments: {} } })
@@ -524,9 +428,7 @@ describe("a slow store", () => {
       open()
       yield* Fiber.join(closing)
       yield* Fiber.join(late)
-      const bytes = yield* Effect.flatMap(memory.snapshot, Stream.runCollect)
-      const rows = Buffer.concat(Chunk.toArray(bytes)).toString("utf8").split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as Row)
-      const story = rows.map((r) => r.payload["name"] ?? r.payload["reason"] ?? r.type)
+      const story = (yield* logRows).map((r) => r.payload["name"] ?? r.payload["reason"] ?? r.type)
       yield* Scope.close(sentinelScope, Exit.void)
       expect((yield* sentinel.rows).every((r) => r.type === "audit_open" || r.payload["name"] === "probe")).toBe(true)
       // the flag, if it was written at all, comes after both calls
@@ -577,18 +479,8 @@ describe("a hub remembering closed logs", () => {
       let id = ""
       // the store, held only weakly from here on
       const opened = yield* Effect.gen(function* () {
-        const memory = yield* Store.makeMemory()
         const scope = yield* Scope.make()
-        const context = yield* Layer.buildWithScope(
-          AuditLog.layer({ system: "gone", riskTier: null }).pipe(
-            Layer.provide(Layer.succeed(Store.Store, memory)),
-            Layer.provide(Signer.layerNone),
-            Layer.provide(Redactor.layerNoop),
-            Layer.provide(Capture.layerHub(hub))
-          ),
-          scope
-        )
-        const log = Context.get(context, AuditLog.AuditLog)
+        const { log, memory } = yield* openLog("gone", scope, hub)
         yield* log.withDecision({ input: {}, actor: "a" }, (d) => Effect.zipRight(Effect.sync(() => (id = d.id)), d.record({ blob: "x".repeat(1 << 20) })))
         yield* Scope.close(scope, Exit.void)
         return new WeakRef(memory)
