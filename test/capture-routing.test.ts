@@ -7,56 +7,22 @@
 import * as LanguageModel from "@effect/ai/LanguageModel"
 import type * as Response from "@effect/ai/Response"
 import { describe, expect, it } from "@effect/vitest"
-import * as Chunk from "effect/Chunk"
-import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import OpenAI from "openai"
 import * as AuditLog from "../src/AuditLog.js"
 import * as Capture from "../src/Capture.js"
 import * as CaptureAi from "../src/CaptureAi.js"
-import * as Redactor from "../src/Redactor.js"
-import * as Signer from "../src/Signer.js"
-import * as Store from "../src/Store.js"
-import { useProviderServer } from "./capture-helpers.js"
+import { openLog as openLogWith, type Row, useProviderServer } from "./capture-helpers.js"
 
 const server = useProviderServer()
 
-interface Row {
-  readonly type: string
-  readonly payload: Record<string, unknown>
-}
-
-/**
- * An audit log over a memory store of its own, on the default hub unless `hub` is given, opened
- * in `scope`: its context (to run effects with) and its rows.
- */
-const openLog = (system: string, scope: Scope.Scope, hub?: Capture.Hub) =>
-  Effect.gen(function* () {
-    const memory = yield* Store.makeMemory()
-    let layer = AuditLog.layer({ system, riskTier: null }).pipe(
-      Layer.provide(Layer.succeed(Store.Store, memory)),
-      Layer.provide(Signer.layerNone),
-      Layer.provide(Redactor.layerNoop)
-    )
-    if (hub !== undefined) layer = layer.pipe(Layer.provide(Capture.layerHub(hub)))
-    const context = yield* Layer.buildWithScope(layer, scope)
-    const rows = Effect.gen(function* () {
-      const bytes = yield* Effect.flatMap(memory.snapshot, Stream.runCollect)
-      return Buffer.concat(Chunk.toArray(bytes))
-        .toString("utf8")
-        .split("\n")
-        .filter((l) => l.length > 0)
-        .map((l) => JSON.parse(l) as Row)
-    })
-    const run = <A, E>(effect: Effect.Effect<A, E, AuditLog.AuditLog>) => Effect.provide(effect, context)
-    return { log: Context.get(context, AuditLog.AuditLog), run, rows }
-  })
+/** An audit log over a memory store of its own, on the default hub unless `hub` is given, opened in `scope`. */
+const openLog = (system: string, scope: Scope.Scope, hub?: Capture.Hub) => openLogWith(system, scope, { hub })
 
 const calls = (rows: ReadonlyArray<Row>) => rows.filter((r) => r.type === "llm_call" || r.type === "tool_call")
 
