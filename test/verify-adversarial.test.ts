@@ -19,7 +19,7 @@ import * as Stream from "effect/Stream"
 import * as Data from "effect/Data"
 import * as Verify from "../src/Verify.js"
 import { rng, tempDir, testSeed, verifyFile } from "./helpers.js"
-import { exportPack, KEY, key, linesOf, show } from "./verify-cases.js"
+import { exportPack, KEY, key, linesOf, show, verdictFrom } from "./verify-cases.js"
 
 const SEED = testSeed("verify-adversarial", 20261204)
 const tmp = tempDir()
@@ -36,16 +36,6 @@ beforeAll(async () => {
   if (controls < 4 * 16384) throw new Error(`the pack's controls are ${controls} bytes: too few to cross the digest's flushes`)
 }, 60_000)
 
-const stepAll = (state: Verify.State, lines: ReadonlyArray<Uint8Array>): Either.Either<Verify.State, Verify.VerifyError> => {
-  let s = state
-  for (const l of lines) {
-    const r = Verify.step(s, l)
-    if (Either.isLeft(r)) return r
-    s = r.right
-  }
-  return Either.right(s)
-}
-const verdictFrom = (state: Verify.State, lines: ReadonlyArray<Uint8Array>) => show(Either.flatMap(stepAll(state, lines), Verify.finish))
 const linear = (lines: ReadonlyArray<Uint8Array>) => verdictFrom(Verify.initial({ key }), lines)
 
 /** A row with one byte of its `controls` changed (the seal no longer matches; the chain still may not). */

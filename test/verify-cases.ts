@@ -29,6 +29,20 @@ export const show = (r: Either.Either<Verify.Report, Verify.VerifyError>): strin
       `ok ${r.entries} ${r.head} ${r.signatures} ${r.completeness} ${Option.match(r.meta, { onNone: () => "-", onSome: (m) => `${m.system}/${m.entries}/${m.head_hash}` })}`
   })
 
+/** Step `lines` from `state`: the state reached, or the first error. */
+export const stepAll = (state: Verify.State, lines: ReadonlyArray<Uint8Array>): Either.Either<Verify.State, Verify.VerifyError> => {
+  let s = state
+  for (const l of lines) {
+    const r = Verify.step(s, l)
+    if (Either.isLeft(r)) return r
+    s = r.right
+  }
+  return Either.right(s)
+}
+
+/** The verdict of `lines` stepped from `state` and finished, as text (see `show`). */
+export const verdictFrom = (state: Verify.State, lines: ReadonlyArray<Uint8Array>): string => show(Either.flatMap(stepAll(state, lines), Verify.finish))
+
 /**
  * A pack written by our exporter (sealed when `key` is given), from a memory log of `decisions`
  * decisions, each with records and some with flags, under the GDPR controls.

@@ -13,7 +13,7 @@ import * as Either from "effect/Either"
 import * as fc from "effect/FastCheck"
 import * as Verify from "../src/Verify.js"
 import { ROOT, tempDir } from "./helpers.js"
-import { type Case, cases, exportPack, KEY, key, linesOf, show } from "./verify-cases.js"
+import { type Case, cases, exportPack, KEY, key, linesOf, show, verdictFrom } from "./verify-cases.js"
 
 const SEED = Number(process.env["VERIFY_FOLD_SEED"] ?? 20261127)
 const RUNS = process.env["FUZZ_LONG"] === "1" ? 3000 : 250
@@ -28,22 +28,8 @@ beforeAll(async () => {
   big = linesOf(await exportPack(tmp.dir, "big", { key: KEY, decisions: 150 }))
 }, 60_000)
 
-/** Step `lines` from `state`: the state reached, or the error. */
-const stepAll = (state: Verify.State, lines: ReadonlyArray<Uint8Array>): Either.Either<Verify.State, Verify.VerifyError> => {
-  let s = state
-  for (const l of lines) {
-    const r = Verify.step(s, l)
-    if (Either.isLeft(r)) return r
-    s = r.right
-  }
-  return Either.right(s)
-}
-
-/** The verdict of `lines` stepped from `state` and finished. */
-const from = (state: Verify.State, lines: ReadonlyArray<Uint8Array>): string => show(Either.flatMap(stepAll(state, lines), Verify.finish))
-
 /** The verdict of one linear pass from a fresh initial state. */
-const linear = (lines: ReadonlyArray<Uint8Array>, options: Verify.Options): string => from(Verify.initial(options), lines)
+const linear = (lines: ReadonlyArray<Uint8Array>, options: Verify.Options): string => verdictFrom(Verify.initial(options), lines)
 
 type Tamper =
   | { readonly kind: "none" }
@@ -102,13 +88,13 @@ describe("Verify: initial, step and finish are a pure fold", () => {
         states.push(r.right)
       }
       // the pass above is the linear one: stepping it all gives the same verdict
-      expect(from(states[0]!, lines), `${label}: the initial state, stepped again`).toBe(once)
+      expect(verdictFrom(states[0]!, lines), `${label}: the initial state, stepped again`).toBe(once)
 
       // a prefix stepped twice on to the end: the same verdict both times
       const k = prefixAt % states.length
       const rest = lines.slice(k)
-      expect(from(states[k]!, rest), `${label}: from line ${k}, first time`).toBe(once)
-      expect(from(states[k]!, rest), `${label}: from line ${k}, second time`).toBe(once)
+      expect(verdictFrom(states[k]!, rest), `${label}: from line ${k}, first time`).toBe(once)
+      expect(verdictFrom(states[k]!, rest), `${label}: from line ${k}, second time`).toBe(once)
 
       // kept states conclude as a fresh pass over their prefix does, however often they are asked
       for (let i = 0; i < states.length; i++) {
@@ -132,7 +118,7 @@ describe("Verify: initial, step and finish are a pure fold", () => {
       expect(show(Either.flatMap(a, Verify.finish)), `${label}: the original, forked at line ${j}`).toBe(once)
       expect(show(Either.flatMap(b, Verify.finish)), `${label}: another continuation, forked at line ${j}`).toBe(linear(forked, c.options))
       // and the state the fork began from still gives the original verdict
-      expect(from(states[j]!, mine), `${label}: from line ${j} after the fork`).toBe(once)
+      expect(verdictFrom(states[j]!, mine), `${label}: from line ${j} after the fork`).toBe(once)
     },
     { fastCheck: { seed: SEED, numRuns: RUNS } }
   )
@@ -148,7 +134,7 @@ describe("Verify: initial, step and finish are a pure fold", () => {
       for (const l of big) states.push(Either.getOrThrow(Verify.step(states[states.length - 1]!, l)))
       for (const p of prefixes) {
         const k = p % states.length
-        expect(from(states[k]!, big.slice(k)), `from line ${k} (seed ${SEED})`).toBe(once)
+        expect(verdictFrom(states[k]!, big.slice(k)), `from line ${k} (seed ${SEED})`).toBe(once)
         expect(show(Verify.finish(states[k]!)), `finish after ${k} lines (seed ${SEED})`).toBe(linear(big.slice(0, k), options))
       }
       // the pack and a damaged copy of it, stepped in turn from the same state: both add rows to
@@ -175,9 +161,9 @@ describe("Verify: initial, step and finish are a pure fold", () => {
       const alone = linear(c.lines, c.options)
       for (const d of all) {
         if (JSON.stringify(d.options) !== JSON.stringify(c.options)) continue
-        from(s0, d.lines)
+        verdictFrom(s0, d.lines)
       }
-      expect(from(s0, c.lines), c.name).toBe(alone)
+      expect(verdictFrom(s0, c.lines), c.name).toBe(alone)
     }
   })
 })
