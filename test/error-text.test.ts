@@ -32,6 +32,18 @@ import * as Verify from "../src/Verify.js"
 
 const at = { line: 18, seq: 16, reason: "content does not match its hash" }
 
+/** One of every verdict error of Verify, with the fields a user would see. */
+const verdicts = (): ReadonlyArray<Verify.VerifyError> => [
+  new Verify.MalformedLine(at),
+  new Verify.EditDetected(at),
+  new Verify.ReorderDetected(at),
+  new Verify.DeletionDetected(at),
+  new Verify.TruncationDetected(at),
+  new Verify.SignatureInvalid(at),
+  new Verify.HeaderInvalid({ line: 1, seq: null, reason: "_meta.sig does not match" }),
+  new Verify.Unreadable({ path: "pack.jsonl", reason: "no such file or directory" })
+]
+
 /** One of every tagged error class in src/, with the fields a user would see. */
 const samples = (): ReadonlyArray<{ readonly _tag: string; readonly message: string } & Error> => [
   new Canonical.CanonicalError({ reason: "NonFinite", at: "$.x", detail: "NaN has no JSON form" }),
@@ -48,14 +60,7 @@ const samples = (): ReadonlyArray<{ readonly _tag: string; readonly message: str
   new Store.LockHeld({ path: "audit.jsonl", lock: "audit.jsonl.lock", pid: 12, host: "h", since: "2026-01-01T00:00:00Z", reason: "is being written by pid 12 on h" }),
   new Store.TornTail({ path: "audit.jsonl", wholeBytes: 100, tornBytes: 7 }),
   new Store.NotALog({ path: "pack.jsonl", reason: "it is an evidence pack" }),
-  new Verify.MalformedLine(at),
-  new Verify.EditDetected(at),
-  new Verify.ReorderDetected(at),
-  new Verify.DeletionDetected(at),
-  new Verify.TruncationDetected(at),
-  new Verify.SignatureInvalid(at),
-  new Verify.HeaderInvalid({ line: 1, seq: null, reason: "_meta.sig does not match" }),
-  new Verify.Unreadable({ path: "pack.jsonl", reason: "no such file or directory" }),
+  ...verdicts(),
   new UsageError({ reason: "give --key-file or --key, not both", usage: "usage: acttrace verify …" }),
   new Lock.LockIo({ path: "audit.jsonl.lock", operation: "read", reason: "EACCES: permission denied" }),
   new Lock.LockRefused({ refusal: { _tag: "Unsettled" } })
@@ -101,17 +106,7 @@ describe("errors read once", () => {
 
   it.effect("a verdict names its error once: the CLI's line and the reason of LogInvalid", () =>
     Effect.gen(function* () {
-      const verdicts: ReadonlyArray<Verify.VerifyError> = [
-        new Verify.MalformedLine(at),
-        new Verify.EditDetected(at),
-        new Verify.ReorderDetected(at),
-        new Verify.DeletionDetected(at),
-        new Verify.TruncationDetected(at),
-        new Verify.SignatureInvalid(at),
-        new Verify.HeaderInvalid({ line: 1, seq: null, reason: "_meta.sig does not match" }),
-        new Verify.Unreadable({ path: "pack.jsonl", reason: "no such file or directory" })
-      ]
-      for (const e of verdicts) {
+      for (const e of verdicts()) {
         const text = verdictText(e)
         expect(count(text, e._tag), text).toBe(1)
         expect(text).toMatch(new RegExp(`^${e._tag}\\b`))
