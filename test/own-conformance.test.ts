@@ -29,14 +29,8 @@ import { cliAsync, LONG, mapLimit, ROOT } from "./helpers.js"
 
 const VECTORS = join(ROOT, "test/fixtures/vectors")
 
-interface Case {
-  readonly id: number
-  readonly name: string
-  readonly file: string
-  readonly key: string | null
-  readonly expected_head?: string
-  readonly expect_entries?: number
-  readonly require_complete?: boolean
+/** What a verdict says, in the words of the cases file (and of `--json`). */
+interface Said {
   readonly verdict: string
   readonly line?: number
   readonly seq?: number | null
@@ -44,6 +38,17 @@ interface Case {
   readonly head?: string
   readonly signatures?: string
   readonly completeness?: string
+}
+
+/** A case of cases.json: the file, how to verify it, and (as a `Said`) the verdict FORMAT requires. */
+interface Case extends Said {
+  readonly id: number
+  readonly name: string
+  readonly file: string
+  readonly key: string | null
+  readonly expected_head?: string
+  readonly expect_entries?: number
+  readonly require_complete?: boolean
   /** what verify_pack.py says, checking with the key (or as unsigned when there is none) */
   readonly python?: "ok" | "fail"
 }
@@ -57,17 +62,6 @@ const optionsOf = (c: Case): Verify.Options => ({
   expectedEntries: c.expect_entries,
   requireComplete: c.require_complete
 })
-
-/** What a verdict says, in the words of the cases file (and of `--json`). */
-interface Said {
-  readonly verdict: string
-  readonly line?: number
-  readonly seq?: number | null
-  readonly entries?: number
-  readonly head?: string
-  readonly signatures?: string
-  readonly completeness?: string
-}
 
 const expected = (c: Case): Said =>
   c.verdict === "ok"
