@@ -197,7 +197,7 @@ describe("a call made after its decision ended", () => {
 })
 
 describe("what an app emits by hand", () => {
-  it.live("a call with a model that is no string is reported, and the log goes on writing (an app entry does not wait forever)", () =>
+  it.live("a call with a model that is no string is recorded (cost null), and the log goes on writing (an app entry does not wait forever)", () =>
     Effect.gen(function* () {
       const hub = Capture.make()
       const { logger } = collectLogs()
