@@ -216,10 +216,11 @@ const origin = new AsyncLocalStorage<Origin | undefined>()
  * Whether async context is tracked. Tracking costs every promise of the process something while
  * it is on (with Node 20's async hooks, 8–16 % of a loopback SDK call, measured), so it starts with
  * the first decision: the first time a promise-based call has a decision to be tagged with. It
- * stays on until the log closes: switching it on and off flips V8's promise-hook state, which
- * throws away optimized code (measured: a hundredfold slowdown when done once per decision).
+ * stays on until the last open log closes: switching it on and off flips V8's promise-hook state,
+ * which throws away optimized code (measured: a hundredfold slowdown when done once per decision).
  */
 let tracking = false
+/** the logs open with `layerOrigin` installed: the last to close switches tracking off */
 let openLogs = 0
 
 /**
@@ -1064,7 +1065,8 @@ export interface Subscription {
   readonly caughtUp: () => boolean
   /**
    * Queue a captured call made for this log (an `@effect/ai` call of a model built over it):
-   * written in the log that holds its decision open, else in this one.
+   * written in the log whose decision it was made in, when that is another log on the hub (open
+   * or ended; nowhere once that log closed), else in this one.
    */
   readonly emit: (event: Captured) => void
   /** Calls made in decision `id` belong to this log from now on, until `release`. */
