@@ -187,7 +187,8 @@ export interface AuditLogService {
   readonly capture: Capture.Hub
   /**
    * Queue a captured call made for this log (as `CaptureAi` does for a model built over it): it is
-   * written in the log holding its decision open, when another log on the hub does, else here.
+   * written in the log whose decision it was made in, when that is another log on the hub (open or
+   * ended; nowhere once that log closed), else here.
    */
   readonly emit: (event: Capture.Captured) => void
   /** whether any interceptors are installed (`Capture.Interceptors` where the log was built) */
@@ -691,8 +692,8 @@ export interface TestOptions<ES = never, RS = never, EG = never, RG = never, ER 
   readonly redactor?: Layer.Layer<Redactor.Redactor, ER, RR> | undefined
   /**
    * the capture hub (default: a new one for each build of the layer, so a test captures only the
-   * calls made through `log.capture.fetch` / `log.capture.tool`; `Capture.defaultHub` to capture
-   * the app's `Capture.fetch` calls too)
+   * calls made through `log.capture.fetch` / `log.capture.tool`, besides those of a `CaptureAi`
+   * model built over the log; `Capture.defaultHub` to capture the app's `Capture.fetch` calls too)
    */
   readonly hub?: Capture.Hub | undefined
   readonly tagPromiseCalls?: boolean | undefined
