@@ -378,7 +378,7 @@ export const make = (
     // ids (FORMAT A.6), so a log entry and a trace can be matched up. The calls captured for
     // this log that completed before it are written first, so the chain shows a decision's events
     // in the order they happened (at once when they can be written synchronously: a memory
-    // store, a file without group commit; else by waiting for the consumer).
+    // store, a file store with `blocking: true`; else by waiting for the consumer).
     const write = (type: string, payload: Record<string, unknown>) =>
       // (serviceOption, not currentSpan: outside a span the latter fails, and building that
       // failure cost a third of an append)

@@ -414,7 +414,7 @@ export interface HubStats {
   /**
    * Milliseconds spent building and writing batches: the part of capture's cost that is not in
    * the calls themselves. Work on this thread, except that a store writing asynchronously (a file
-   * with group commit) adds the time its batches wait for the disk.
+   * store, unless `blocking: true`) adds the time its batches wait for the disk.
    */
   readonly writeMillis: number
   /**
