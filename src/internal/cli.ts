@@ -215,7 +215,7 @@ const statedKeyId = (report: Verify.Report, head: ReadonlyArray<Uint8Array> | un
 }
 
 /** What to say of signatures a verification found but could not check (no key was given). */
-export const notCheckedText = (keyId: Option.Option<string> | undefined): string =>
+const notCheckedText = (keyId: Option.Option<string> | undefined): string =>
   `${keyId === undefined ? "signed" : Option.match(keyId, { onNone: () => "signed (the file states no key id)", onSome: (id) => `signed by key id ${id}` })}; signatures were not checked; pass --key-file F or ACTTRACE_KEY (or --key K) to check them`
 
 /** The failure `--require-signatures` reports when the signatures were not verified. */
@@ -263,7 +263,7 @@ const verify = Command.make(
       Options.optional
     ),
     threads: Options.integer("threads").pipe(
-      Options.withDescription("threads to verify with (default: one per core for files of 64 MiB or more, else 1)"),
+      Options.withDescription("threads to verify with (default: one per core, at most 4, for files of 64 MiB or more; else 1)"),
       Options.optional
     ),
     maxLineBytes: Options.integer("max-line-bytes").pipe(
