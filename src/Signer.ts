@@ -31,7 +31,8 @@ export class InvalidKey extends Schema.TaggedError<InvalidKey>()("InvalidKey", {
 
 /**
  * No signing key where `layerHmacConfig` looks for it (`ACTTRACE_KEY` by default): `variable` is
- * the Config path that is missing (an environment variable with the default provider). The message says how to give one, or how to go without.
+ * the Config path that is missing (an environment variable with the default provider). The
+ * message says how to give one, or how to go without.
  *
  * @since 0.1.0
  * @category errors

@@ -106,7 +106,7 @@ export const fileKind = (type: FileSystem.File.Type): string => {
 /**
  * A verification failure as one line that names it once, built from its fields (never from its
  * `message`, which holds no tag): `EditDetected at line 18 (seq 16): content does not match its
- * hash`, `MalformedLine: no entry` (line 0: no line), `Unreadable: pack.jsonl: no such file or
+ * hash`, `MalformedLine: no entry at all` (line 0: no line), `Unreadable: pack.jsonl: no such file or
  * directory`. The CLI's verdict and `--json` message, and the reason of `Chain.LogInvalid`.
  */
 export const verdictText = (e: Verify.VerifyError): string => {
