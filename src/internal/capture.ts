@@ -202,7 +202,6 @@ export const runInterceptors = (interceptors: ReadonlyArray<AnyInterceptor>, cal
   return Effect.locally(run, currentDecision, call.decisionId)
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // which decision a call belongs to
 // ---------------------------------------------------------------------------------------------
@@ -378,6 +377,8 @@ export const DECISION_HEADER = "x-acttrace-decision"
 type Runner = (call: Outbound) => Promise<Exit.Exit<Outbound, unknown>>
 
 /**
+ * Where captured calls go: it routes each to an open log subscribed to it (see `Capture`).
+ *
  * @since 0.1.0
  * @category models
  */
@@ -401,6 +402,8 @@ export interface Hub {
 }
 
 /**
+ * What a hub has done so far (`hub.stats()`), for all its logs together.
+ *
  * @since 0.1.0
  * @category models
  */
