@@ -154,7 +154,7 @@ export class LockRefused extends Data.TaggedError("LockRefused")<{ readonly refu
       case "OtherHost":
         return `the lock is held by pid ${r.holder.pid} on ${r.holder.host}, another host`
       case "Young":
-        return `the lock holds no readable lock (${r.bytes} bytes) and is too young to take over`
+        return `the lock file holds no readable lock (${r.bytes} bytes) and is too young to take over`
       case "NotAFile":
         return `${r.path} is a ${r.kind}, not a regular file`
       case "Taking":
