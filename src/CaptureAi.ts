@@ -42,6 +42,7 @@ import * as Stream from "effect/Stream"
 import * as AuditLog from "./AuditLog.js"
 import * as Capture from "./Capture.js"
 import { formatTimestamp } from "./Chain.js"
+import { millisBetween } from "./internal/capture.js"
 import { describeError } from "./internal/providers.js"
 import type * as Pricing from "./Pricing.js"
 
@@ -65,8 +66,6 @@ const originNow = Capture.currentOriginEffect
  */
 const now: Effect.Effect<bigint> = Clock.currentTimeNanos
 
-/** Milliseconds from `from` to `to` (nanoseconds; a clock that went back counts as no time). */
-const millisBetween = (from: bigint, to: bigint): number => (to > from ? Number(to - from) / 1e6 : 0)
 
 const encodePrompt = Schema.encodeSync(Prompt.Prompt)
 

@@ -558,7 +558,7 @@ const ENDED_KEPT = 4096
  * `TestClock`, a call takes the time the test moved the clock by. (A clock that went back
  * counts as no time.)
  */
-const millisBetween = (from: bigint, to: bigint): number => (to > from ? Number(to - from) / 1e6 : 0)
+export const millisBetween = (from: bigint, to: bigint): number => (to > from ? Number(to - from) / 1e6 : 0)
 
 /** The wall clock in nanoseconds, for a subscriber that names no clock of its own. */
 const wallNanos = (): bigint => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e6))
