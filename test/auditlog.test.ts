@@ -2,7 +2,6 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { NodeFileSystem } from "@effect/platform-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
@@ -10,7 +9,6 @@ import * as fc from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as AuditLog from "../src/AuditLog.js"
 import * as Chain from "../src/Chain.js"
@@ -19,6 +17,7 @@ import * as Signer from "../src/Signer.js"
 import * as Store from "../src/Store.js"
 import * as Verify from "../src/Verify.js"
 import { tempDir, verifyFile } from "./helpers.js"
+import { memoryRows } from "./capture-helpers.js"
 
 const KEY = "auditlog-test-key"
 const key = Redacted.make(KEY)
@@ -48,15 +47,7 @@ interface Row {
 }
 
 /** The rows the store holds, parsed. */
-const rows = Effect.gen(function* () {
-  const s = yield* Store.Store
-  const bytes = yield* Effect.flatMap(s.snapshot, Stream.runCollect)
-  return Buffer.concat(Chunk.toArray(bytes))
-    .toString("utf8")
-    .split("\n")
-    .filter((l) => l.length > 0)
-    .map((l) => JSON.parse(l) as Row)
-})
+const rows = Effect.flatMap(Store.Store, (s) => memoryRows<Row>(s))
 
 /** The store's content through the verifier, with the test key. */
 const verifyStore = Effect.flatMap(Store.Store, (s) => Effect.flatMap(s.snapshot, (b) => Effect.either(Verify.stream(b, { key }))))

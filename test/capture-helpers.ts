@@ -112,14 +112,14 @@ export const collectLogs = (): {
 export const withoutSyncAppend = (store: Store.StoreService): Store.StoreService => ({ ...store, append: (lines) => store.append(lines) })
 
 /** The rows a memory store holds now, parsed (a memory log read without verifying it). */
-export const memoryRows = (memory: Store.StoreService): Effect.Effect<ReadonlyArray<Row>, Store.StoreError> =>
+export const memoryRows = <R = Row>(memory: Store.StoreService): Effect.Effect<ReadonlyArray<R>, Store.StoreError> =>
   Effect.gen(function* () {
     const bytes = yield* Effect.flatMap(memory.snapshot, Stream.runCollect)
     return Buffer.concat(Chunk.toArray(bytes))
       .toString("utf8")
       .split("\n")
       .filter((l) => l.length > 0)
-      .map((l) => JSON.parse(l) as Row)
+      .map((l) => JSON.parse(l) as R)
   })
 
 export interface OpenLog {
