@@ -45,6 +45,15 @@ const until = (ready: () => boolean) =>
 const hung = (message: string) =>
   Effect.sync(() => process.stderr.write(`HANG: ${message}\n`)).pipe(Effect.zipRight(Effect.dieMessage(message)))
 
+/** A chain over a gated memory store whose first append is forked and held at the store's gate. */
+const firstAtTheGate = Effect.gen(function* () {
+  const g = yield* gatedMemory()
+  const { chain, scope } = yield* open(g.store)
+  const first = yield* Effect.fork(chain.append("tool_call", { marker: "first" }))
+  yield* until(() => g.waiting() === 1)
+  return { g, chain, scope, first }
+})
+
 const isInterrupted = (exit: Exit.Exit<unknown, unknown>) => Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
 
 describe("Chain: the writer's token under interruption", () => {
@@ -88,10 +97,7 @@ describe("Chain: the writer's token under interruption", () => {
 
   it.live("an append queued behind a batch and interrupted is withdrawn; one already in a batch is written, its caller interrupted", () =>
     Effect.gen(function* () {
-      const g = yield* gatedMemory()
-      const { chain, scope } = yield* open(g.store)
-      const first = yield* Effect.fork(chain.append("tool_call", { marker: "first" }))
-      yield* until(() => g.waiting() === 1)
+      const { g, chain, scope, first } = yield* firstAtTheGate
       // queued behind the first batch, interrupted before any batch takes it: never written
       const queued = yield* Effect.fork(chain.append("tool_call", { marker: "queued" }))
       yield* pause(0)
@@ -139,10 +145,7 @@ describe("Chain: the writer's token under interruption", () => {
 
   it.live("a snapshot request interrupted while queued is withdrawn: the store is not read for it", () =>
     Effect.gen(function* () {
-      const g = yield* gatedMemory()
-      const { chain, scope } = yield* open(g.store)
-      const first = yield* Effect.fork(chain.append("tool_call", { marker: "first" }))
-      yield* until(() => g.waiting() === 1)
+      const { g, chain, scope, first } = yield* firstAtTheGate
       const snap = yield* Effect.fork(chain.snapshot)
       yield* pause(0)
       yield* Fiber.interrupt(snap)
@@ -200,10 +203,7 @@ describe("Chain: the writer's token under interruption", () => {
         }
       }
       yield* Effect.gen(function* () {
-        const g = yield* gatedMemory()
-        const { chain, scope } = yield* open(g.store)
-        const first = yield* Effect.fork(chain.append("tool_call", { marker: "first" }))
-        yield* until(() => g.waiting() === 1)
+        const { g, chain, scope, first } = yield* firstAtTheGate
         const queued = yield* Effect.fork(chain.append("tool_call", { marker: "queued" }))
         yield* pause(0)
         const closing = yield* Effect.fork(closeWithin(scope, BOUND))
