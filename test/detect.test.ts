@@ -8,7 +8,6 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import { NodeFileSystem } from "@effect/platform-node"
 import * as AuditLog from "../src/AuditLog.js"
 import * as Detect from "../src/Detect.js"
 import * as Redactor from "../src/Redactor.js"
@@ -323,8 +322,7 @@ describe("Detect: members named __proto__, constructor, toString", () => {
         AuditLog.layer({ system: "detect-proto", riskTier: "high" }).pipe(
           Layer.provideMerge(Store.layerMemory()),
           Layer.provide(Signer.layerHmac(Redacted.make("detect-proto-key"))),
-          Layer.provide(Redactor.layerDefault),
-          Layer.provide(NodeFileSystem.layer)
+          Layer.provide(Redactor.layerDefault)
         )
       ),
       Effect.scoped

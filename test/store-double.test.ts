@@ -89,7 +89,6 @@ describe("Store: a double that replaces only append sees every write", () => {
           Layer.provide(Layer.succeed(Store.Store, store)),
           Layer.provide(Signer.layerNone),
           Layer.provide(Redactor.layerNoop),
-          Layer.provide(NodeFileSystem.layer),
           Layer.provide(Capture.layerHub(hub))
         )
         yield* Effect.scoped(

@@ -11,7 +11,6 @@
  * time at 256 KB (linear), with room for a busy machine: the best of the ladder's run and one more
  * at each size (three more under FUZZ_LONG, and 4 MB against 1 MB too).
  */
-import { NodeFileSystem } from "@effect/platform-node"
 import { afterEach, describe, expect, it } from "@effect/vitest"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -256,13 +255,14 @@ const clock = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     })
   })
 
+/** A signed, redacting memory log for the tests that append hostile input through AuditLog. */
+const hostileLog = AuditLog.layer({ system: "redos", riskTier: "high" }).pipe(
+  Layer.provide(Store.layerMemory()),
+  Layer.provide(Signer.layerHmac(Redacted.make("redos-key"))),
+  Layer.provide(Redactor.layerDefault)
+)
+
 describe("the engine's callers under a 1 MB hostile tool argument", () => {
-  const layer = AuditLog.layer({ system: "redos", riskTier: "high" }).pipe(
-    Layer.provide(Store.layerMemory()),
-    Layer.provide(Signer.layerHmac(Redacted.make("redos-key"))),
-    Layer.provide(Redactor.layerDefault),
-    Layer.provide(NodeFileSystem.layer)
-  )
   const argument = hostileArgument(MB)
 
   it.effect("AuditLog.append (default redactor) returns within the bound", () =>
@@ -271,7 +271,7 @@ describe("the engine's callers under a 1 MB hostile tool argument", () => {
       const { a: chained, cpu, wall } = yield* clock(log.append("tool_call", { decision_id: null, name: "search", arguments: argument }))
       expect(cpu, `${Math.round(cpu)} ms of processor time, ${Math.round(wall)} ms of wall time`).toBeLessThanOrEqual(E2E_MS)
       expect(chained.type).toBe("tool_call")
-    }).pipe(Effect.provide(layer), Effect.scoped)
+    }).pipe(Effect.provide(hostileLog), Effect.scoped)
   )
 
   it.effect("Guard.interceptor acts on it within the bound", () =>
@@ -282,7 +282,7 @@ describe("the engine's callers under a 1 MB hostile tool argument", () => {
       expect(cpu, `${Math.round(cpu)} ms of processor time, ${Math.round(wall)} ms of wall time`).toBeLessThanOrEqual(E2E_MS)
       // the password value in the joined input is a credential: the guard blocks the call
       expect(outcome._tag).toBe("Left")
-    }).pipe(Effect.provide(Layer.merge(layer, Redactor.layerDefault)), Effect.scoped)
+    }).pipe(Effect.provide(Layer.merge(hostileLog, Redactor.layerDefault)), Effect.scoped)
   )
 
   // a child process: wall time, with room for start-up on a busy machine (it took 25 s before)
@@ -357,16 +357,6 @@ describe("Detect over keys that scrub to the same text", () => {
       const { a: chained, cpu, wall } = yield* clock(log.append("tool_call", { decision_id: null, name: "search", arguments: argument }))
       expect(cpu, `${Math.round(cpu)} ms of processor time, ${Math.round(wall)} ms of wall time`).toBeLessThanOrEqual(E2E_MS)
       expect(chained.type).toBe("tool_call")
-    }).pipe(
-      Effect.provide(
-        AuditLog.layer({ system: "redos", riskTier: "high" }).pipe(
-          Layer.provide(Store.layerMemory()),
-          Layer.provide(Signer.layerHmac(Redacted.make("redos-key"))),
-          Layer.provide(Redactor.layerDefault),
-          Layer.provide(NodeFileSystem.layer)
-        )
-      ),
-      Effect.scoped
-    )
+    }).pipe(Effect.provide(hostileLog), Effect.scoped)
   )
 })
