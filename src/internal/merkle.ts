@@ -347,11 +347,9 @@ export const verifyInclusion = (
     if (odd(fn) || fn === sn) {
       r = nodeHash(p, r)
       // The left-edge siblings above a right-most, unbalanced node are skipped levels.
-      if (!odd(fn)) {
-        while (!odd(fn) && fn !== 0) {
-          fn = half(fn)
-          sn = half(sn)
-        }
+      while (!odd(fn) && fn !== 0) {
+        fn = half(fn)
+        sn = half(sn)
       }
     } else {
       r = nodeHash(r, p)
@@ -409,11 +407,9 @@ export const verifyConsistency = (
     if (odd(fn) || fn === sn) {
       fr = nodeHash(c, fr)
       sr = nodeHash(c, sr)
-      if (!odd(fn)) {
-        while (!odd(fn) && fn !== 0) {
-          fn = half(fn)
-          sn = half(sn)
-        }
+      while (!odd(fn) && fn !== 0) {
+        fn = half(fn)
+        sn = half(sn)
       }
     } else {
       sr = nodeHash(sr, c)
