@@ -595,7 +595,7 @@ export const makeFile = (
     const lock = yield* Effect.makeSemaphore(1)
     const writeNow: WriteNow = (lines) => {
       if (lines.length === 0) return undefined
-      const bytes = Buffer.from(lines.length === 1 ? lines[0] + "\n" : lines.join("\n") + "\n", "utf8")
+      const bytes = linesBytes(lines)
       try {
         for (let at = 0; at < bytes.length;) at += nodeFs.writeSync(fd, bytes, at, bytes.length - at)
         nodeFs.fdatasyncSync(fd)
@@ -632,7 +632,7 @@ export const makeFile = (
       lock.withPermits(1)(
         Effect.suspend(() => {
           if (lines.length === 0) return Effect.void
-          const bytes = Buffer.from(lines.length === 1 ? lines[0] + "\n" : lines.join("\n") + "\n", "utf8")
+          const bytes = linesBytes(lines)
           return writeAsync(bytes).pipe(
             Effect.tap(() => {
               size += bytes.length
@@ -654,6 +654,10 @@ export const makeFile = (
       lockTakenOver
     } satisfies StoreService
   })
+
+/** Lines as the bytes appended to a log file: each one ended by a newline. */
+const linesBytes = (lines: ReadonlyArray<string>): Buffer =>
+  Buffer.from(lines.length === 1 ? lines[0] + "\n" : lines.join("\n") + "\n", "utf8")
 
 /** The number of bytes up to and including the last newline in the first `size` bytes of path. */
 const lastNewline = (fs: FileSystem.FileSystem, path: string, size: number): Effect.Effect<number, StoreError> =>
