@@ -58,6 +58,28 @@ export interface Identity {
 }
 
 /**
+ * The Ed25519 key that signs a log's checkpoints (FORMAT B.2) as C2SP signed notes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CheckpointSigner {
+  readonly alg: "ed25519"
+  /** the key's name */
+  readonly name: string
+  /** the C2SP key hash, 8 lowercase hex digits */
+  readonly keyId: string
+  /** the verifier key text, `name+hash+base64` (public) */
+  readonly verifierKey: string
+  /** the checkpoint origin to use instead of the one derived from the system name */
+  readonly origin: Option.Option<string>
+  /** a signed note over `body` (which ends in a newline) */
+  readonly signNote: (body: string) => string
+  /** the key this one replaces (key rotation): it signs the checkpoint that vouches for this one */
+  readonly previous: Option.Option<CheckpointSigner>
+}
+
+/**
  * Signs entry hashes and checks signatures. `identity` is `None` for unsigned logs.
  *
  * @since 0.1.0
@@ -75,6 +97,8 @@ export interface SignerService {
   readonly verify: (hash: string, sig: string) => boolean
   /** constant-time check of a signature over arbitrary text */
   readonly verifyText: (text: string, sig: string) => boolean
+  /** the Ed25519 key that signs checkpoints, when the log has one */
+  readonly checkpoints: Option.Option<CheckpointSigner>
 }
 
 /**
@@ -129,7 +153,8 @@ export const makeHmac = (key: Redacted.Redacted<string>): Effect.Effect<SignerSe
       sign: (hash) => mac.ofHash(hash),
       signText: (t) => mac.hex(t),
       verify: (hash, sig) => equalConstantTime(mac.ofHash(hash), sig),
-      verifyText: (t, sig) => equalConstantTime(mac.hex(t), sig)
+      verifyText: (t, sig) => equalConstantTime(mac.hex(t), sig),
+      checkpoints: Option.none()
     })
   })
 
@@ -145,7 +170,8 @@ export const none: SignerService = {
   sign: () => "",
   signText: () => "",
   verify: () => false,
-  verifyText: () => false
+  verifyText: () => false,
+  checkpoints: Option.none()
 }
 
 /**

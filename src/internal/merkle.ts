@@ -144,6 +144,36 @@ export const appendLeafHash = (frontier: Frontier, leaf: Uint8Array): Frontier =
 export const append = (frontier: Frontier, leafData: Uint8Array): Frontier =>
   appendLeafHash(frontier, leafHash(leafData))
 
+/**
+ * The frontier with `count` more leaves whose data (entries' 32 raw `hash` bytes) lie one after
+ * another in `digests` from byte `offset`. Does not change `frontier`. The batch entry point the
+ * writer and the verifier use.
+ * @since 0.1.0
+ * @category combinators
+ */
+export const appendDigests = (frontier: Frontier, digests: Uint8Array, offset: number, count: number): Frontier => {
+  if (count === 0) return frontier
+  const nodes = frontier.nodes.slice()
+  for (let i = 0; i < count; i++) {
+    const at = offset + i * HASH_SIZE
+    push(nodes, frontier.size + i, leafHash(digests.subarray(at, at + HASH_SIZE)))
+  }
+  return { size: frontier.size + count, nodes }
+}
+
+/**
+ * The frontier with more leaves given as entries' hex `hash` texts (64 lowercase hex digits each).
+ * Does not change `frontier`.
+ * @since 0.1.0
+ * @category combinators
+ */
+export const appendHexHashes = (frontier: Frontier, hashes: ReadonlyArray<string>): Frontier => {
+  if (hashes.length === 0) return frontier
+  const digests = new Uint8Array(hashes.length * HASH_SIZE)
+  for (let i = 0; i < hashes.length; i++) digests.set(Buffer.from(hashes[i] as string, "hex"), i * HASH_SIZE)
+  return appendDigests(frontier, digests, 0, hashes.length)
+}
+
 /** Folds the frontier's subtree roots right to left into the tree head. */
 const foldRoot = (nodes: ReadonlyArray<Uint8Array>): Uint8Array => {
   if (nodes.length === 0) return emptyRoot
