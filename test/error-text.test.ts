@@ -19,6 +19,7 @@ import * as Chain from "../src/Chain.js"
 import * as Controls from "../src/Controls.js"
 import * as Guard from "../src/Guard.js"
 import { UsageError } from "../src/internal/cli.js"
+import * as Keygen from "../src/internal/keygen.js"
 import * as F from "../src/internal/fixtures.js"
 import * as Lock from "../src/internal/lock.js"
 import { verdictText } from "../src/internal/messages.js"
@@ -56,6 +57,11 @@ const samples = (): ReadonlyArray<{ readonly _tag: string; readonly message: str
   new Pricing.InvalidPrice({ provider: "openai", model: "gpt-x", rate: "-1" }),
   new Signer.InvalidKey({ reason: "the key is empty" }),
   new Signer.MissingKey({ variable: "ACTTRACE_KEY" }),
+  new Signer.MissingKey({ variable: "ACTTRACE_SIGNING_KEY or ACTTRACE_SIGNING_KEY_FILE", alg: "ed25519" }),
+  new Signer.NoteKeyInvalid({ kind: "signer", reason: "it is a verifier (public) key, not a signer (private) key" }),
+  new Signer.InvalidOrigin({ origin: "a b", reason: "it holds a space" }),
+  new Signer.KeyFileInvalid({ path: "keys/acttrace.key", kind: "signer", reason: "it is empty" }),
+  new Keygen.KeygenError({ path: "keys/acttrace.key", reason: "it exists already" }),
   new Store.StoreError({ path: "audit.jsonl", operation: "append", reason: "no space left on device" }),
   new Store.LockHeld({ path: "audit.jsonl", lock: "audit.jsonl.lock", pid: 12, host: "h", since: "2026-01-01T00:00:00Z", reason: "is being written by pid 12 on h" }),
   new Store.TornTail({ path: "audit.jsonl", wholeBytes: 100, tornBytes: 7 }),

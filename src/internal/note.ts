@@ -254,8 +254,10 @@ const splitKey = (
   const name = text.slice(0, a)
   const hash16 = text.slice(a + 1, b)
   const key64 = text.slice(b + 1)
-  if (!isValidName(name)) return fail(`the key name ${JSON.stringify(name)} is empty or holds a space or '+'`)
-  if (!/^[0-9a-fA-F]{8}$/.test(hash16)) return fail(`the key hash ${JSON.stringify(hash16)} is not 8 hex digits`)
+  // Neither part is quoted: in a text that is not a key (a passphrase given where a key belongs, a
+  // signer key with its name left out) they may be key material, and reasons end up in logs.
+  if (!isValidName(name)) return fail("the key name is empty or holds a space or '+'")
+  if (!/^[0-9a-fA-F]{8}$/.test(hash16)) return fail("the key hash is not 8 hex digits")
   const key = decodeBase64(key64)
   if (key === undefined) return fail("the key is not canonical standard base64")
   if (key.length === 0 || key[0] !== ALG_ED25519) {
