@@ -816,7 +816,7 @@ function compress1(st: usize, block: usize): void {
  */
 export function setKey(ptr: usize, len: i32): void {
   initTables()
-  for (let t = 0; t < 64; t++) v128.store(KV + (t << 4), i32x4.splat(load<u32>(K + (t << 2))))
+  initKV()
   for (let pass = 0; pass < 2; pass++) {
     const pad: u8 = pass == 0 ? 0x36 : 0x5c
     for (let i = 0; i < 64; i++) store<u8>(KEYBLOCK + i, (i < len ? load<u8>(ptr + i) : 0) ^ pad)
@@ -901,6 +901,174 @@ export function macCheck(rec: usize, n: i32): i32 {
 export function hmacOne(m: usize, out: usize): void {
   hmac4(m, m, m, m, m, m, m, m)
   for (let i = 0; i < 8; i++) store<u32>(out + (i << 2), bswap<u32>(load<u32>(ST + (i << 4))))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merkle tree hashing (RFC 9162 §2.1.1), four hashes at a time in SIMD lanes
+//
+// A leaf over an entry hash is SHA-256(0x00 || 32 bytes): 33 bytes, one block. An interior node
+// is SHA-256(0x01 || left || right): 65 bytes, two blocks, the second nothing but the last byte
+// of `right` and padding. The hashes of one level of the tree do not depend on each other, so a
+// batch of leaves is folded level by level, four nodes per compression, into the frontier (the
+// roots of the perfect subtrees so far, one per set bit of the size) held here at FR by level.
+
+/** The frontier, by level: FR + 32 h holds the root of the perfect subtree of 2^h leaves. */
+const FR = memory.data(64 * 32, 16)
+
+let kvReady = false
+
+/** K in four lanes (for compress4); idempotent. */
+function initKV(): void {
+  if (kvReady) return
+  for (let t = 0; t < 64; t++) v128.store(KV + (t << 4), i32x4.splat(load<u32>(K + (t << 2))))
+  kvReady = true
+}
+
+/** The schedule's word at byte offset o of each lane's message, big-endian (o may be -1). */
+@inline function be4(p0: usize, p1: usize, p2: usize, p3: usize, o: isize): v128 {
+  let v = i32x4.splat(bswap<u32>(load<u32>(<usize>(<isize>p0 + o))))
+  v = i32x4.replace_lane(v, 1, bswap<u32>(load<u32>(<usize>(<isize>p1 + o))))
+  v = i32x4.replace_lane(v, 2, bswap<u32>(load<u32>(<usize>(<isize>p2 + o))))
+  return i32x4.replace_lane(v, 3, bswap<u32>(load<u32>(<usize>(<isize>p3 + o))))
+}
+
+/** Store lane l of the state in ST as a 32-byte big-endian digest at out. */
+@inline function digestLane(l: i32, out: usize): void {
+  for (let i = 0; i < 8; i++) store<u32>(out + (i << 2), bswap<u32>(load<u32>(ST + (i << 4) + (l << 2))))
+}
+
+@inline function stateIV(): void {
+  for (let i = 0; i < 8; i++) v128.store(ST + (i << 4), i32x4.splat(load<u32>(IV + (i << 2))))
+}
+
+/**
+ * Leaf hashes of the four 32-byte data at p0..p3 into o0..o3 (an output may be its own input:
+ * everything is read before anything is written). Reads the byte before each input.
+ */
+function leaf4(p0: usize, p1: usize, p2: usize, p3: usize, o0: usize, o1: usize, o2: usize, o3: usize): void {
+  // 0x00 || d[0..3) and then d shifted by one byte: the word at d - 1 with its top byte cleared
+  v128.store(W, v128.and(be4(p0, p1, p2, p3, -1), i32x4.splat(0x00ffffff)))
+  for (let t = 1; t < 8; t++) v128.store(W + (t << 4), be4(p0, p1, p2, p3, (t << 2) - 1))
+  // d[31], then the 0x80 that ends the message
+  let v = i32x4.splat(<i32>(<u32>load<u8>(p0 + 31) << 24))
+  v = i32x4.replace_lane(v, 1, <i32>(<u32>load<u8>(p1 + 31) << 24))
+  v = i32x4.replace_lane(v, 2, <i32>(<u32>load<u8>(p2 + 31) << 24))
+  v = i32x4.replace_lane(v, 3, <i32>(<u32>load<u8>(p3 + 31) << 24))
+  v128.store(W + (8 << 4), v128.or(v, i32x4.splat(0x00800000)))
+  for (let t = 9; t < 15; t++) v128.store(W + (t << 4), i32x4.splat(0))
+  v128.store(W + (15 << 4), i32x4.splat(33 * 8))
+  expand4(W)
+  stateIV()
+  compress4(ST, W)
+  digestLane(0, o0)
+  digestLane(1, o1)
+  digestLane(2, o2)
+  digestLane(3, o3)
+}
+
+/**
+ * Node hashes of the four 64-byte pairs (left || right) at p0..p3 into o0..o3 (an output may
+ * overlap its input). Reads the byte before each input.
+ */
+function node4(p0: usize, p1: usize, p2: usize, p3: usize, o0: usize, o1: usize, o2: usize, o3: usize): void {
+  // first block: 0x01 || the first 63 bytes of the pair
+  v128.store(W, v128.or(v128.and(be4(p0, p1, p2, p3, -1), i32x4.splat(0x00ffffff)), i32x4.splat(0x01000000)))
+  for (let t = 1; t < 16; t++) v128.store(W + (t << 4), be4(p0, p1, p2, p3, (t << 2) - 1))
+  // the last byte of the pair must be read before an output can overwrite it
+  let v = i32x4.splat(<i32>(<u32>load<u8>(p0 + 63) << 24))
+  v = i32x4.replace_lane(v, 1, <i32>(<u32>load<u8>(p1 + 63) << 24))
+  v = i32x4.replace_lane(v, 2, <i32>(<u32>load<u8>(p2 + 63) << 24))
+  v = i32x4.replace_lane(v, 3, <i32>(<u32>load<u8>(p3 + 63) << 24))
+  expand4(W)
+  stateIV()
+  compress4(ST, W)
+  // second block: that last byte, 0x80, zeros, the length (65 bytes)
+  v128.store(W, v128.or(v, i32x4.splat(0x00800000)))
+  for (let t = 1; t < 15; t++) v128.store(W + (t << 4), i32x4.splat(0))
+  v128.store(W + (15 << 4), i32x4.splat(65 * 8))
+  expand4(W)
+  compress4(ST, W)
+  digestLane(0, o0)
+  digestLane(1, o1)
+  digestLane(2, o2)
+  digestLane(3, o3)
+}
+
+/** Leaf hashes of the n 32-byte data at src into dst (dst may be src). */
+function leaves(src: usize, dst: usize, n: i32): void {
+  for (let k = 0; k < n; k += 4) {
+    // lanes past the end repeat the last one (and write the same hash to the same place)
+    const l = n - 1
+    const k1 = min(k + 1, l), k2 = min(k + 2, l), k3 = min(k + 3, l)
+    leaf4(
+      src + (<usize>k << 5), src + (<usize>k1 << 5), src + (<usize>k2 << 5), src + (<usize>k3 << 5),
+      dst + (<usize>k << 5), dst + (<usize>k1 << 5), dst + (<usize>k2 << 5), dst + (<usize>k3 << 5)
+    )
+  }
+}
+
+/**
+ * Node hashes of the n pairs at src (64 bytes each) into dst, 32 bytes each. dst may be src or
+ * src + 32: output k is written after the pairs up to 4 (k / 4) + 3 are read, and lies below
+ * the next group's inputs.
+ */
+function nodes(src: usize, dst: usize, n: i32): void {
+  for (let k = 0; k < n; k += 4) {
+    const l = n - 1
+    const k1 = min(k + 1, l), k2 = min(k + 2, l), k3 = min(k + 3, l)
+    node4(
+      src + (<usize>k << 6), src + (<usize>k1 << 6), src + (<usize>k2 << 6), src + (<usize>k3 << 6),
+      dst + (<usize>k << 5), dst + (<usize>k1 << 5), dst + (<usize>k2 << 5), dst + (<usize>k3 << 5)
+    )
+  }
+}
+
+/** Sets the kernel up for Merkle work only (no HMAC key); call it once per instance. */
+export function merkleInit(): void {
+  initKV()
+}
+
+/** Where the frontier lies: 64 levels of 32 bytes, level h at frontier() + 32 h. */
+export function frontier(): usize {
+  return FR
+}
+
+/**
+ * Append n leaves to the frontier at FR of a tree of `size` leaves: their data are the n 32-byte
+ * values at buf, and the 32 bytes before buf are scratch. Overwrites buf. On return FR holds the
+ * frontier of size + n leaves at the levels of the set bits of size + n (other levels are stale).
+ */
+export function merkleAppend(buf: usize, n: i32, size: f64): void {
+  leaves(buf, buf, n)
+  let a = <u64>size // the index, at the current level, of the first item
+  let len = n
+  let h: usize = 0
+  while (len > 0) {
+    let start = buf
+    if ((a & 1) != 0) {
+      // the frontier's subtree at this level is the left half of the first pair
+      start = buf - 32
+      memory.copy(start, FR + (h << 5), 32)
+      len++
+      a--
+    }
+    // an odd one out is the new frontier's subtree at this level
+    if ((len & 1) != 0) memory.copy(FR + (h << 5), start + (<usize>(len - 1) << 5), 32)
+    nodes(start, buf, len >> 1)
+    len >>= 1
+    a >>= 1
+    h++
+  }
+}
+
+/** The leaf hashes of n 32-byte data at src, into dst (for tests of the lanes). */
+export function merkleLeaves(src: usize, dst: usize, n: i32): void {
+  leaves(src, dst, n)
+}
+
+/** The node hashes of n 64-byte pairs at src, into dst (for tests of the lanes). */
+export function merkleNodes(src: usize, dst: usize, n: i32): void {
+  nodes(src, dst, n)
 }
 
 /** Where the host's memory begins. */

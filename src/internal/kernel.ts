@@ -1,7 +1,8 @@
 /**
  * The host side of the verification kernel (`wasm/kernel.ts`, compiled to WebAssembly at build
  * time and embedded in `kernel-wasm.ts`): one instance per verification, holding its HMAC key and
- * a copy of the chunk being verified.
+ * a copy of the chunk being verified; and one more instance per thread, without a key, for the
+ * Merkle tree's hashing (`MerkleKernel`).
  *
  * Memory, above the module's own data: the key, the records of one run, the messages of one run,
  * then the input (the whole lines of a chunk), followed by padding the kernel may read past.
@@ -28,6 +29,11 @@ interface Exports {
   readonly scan: (from: number, end: number, msg: number, msgCap: number, rec: number, max: number) => number
   readonly macCheck: (rec: number, n: number) => number
   readonly hmacOne: (m: number, out: number) => void
+  readonly merkleInit: () => void
+  readonly frontier: () => number
+  readonly merkleAppend: (buf: number, n: number, size: number) => void
+  readonly merkleLeaves: (src: number, dst: number, n: number) => void
+  readonly merkleNodes: (src: number, dst: number, n: number) => void
 }
 
 /** Bytes per record (see the kernel); its fields as 32-bit and 64-bit word indexes. */
@@ -56,6 +62,9 @@ const PAGE = 65536
 const PAD = 64
 
 let compiled: object | undefined | null
+
+const instantiate = (m: object): Exports =>
+  new wasm!.Instance(m, { env: { abort: () => { throw new Error("kernel abort") } } }).exports as unknown as Exports
 
 const module = (): object | undefined => {
   if (compiled === undefined) {
@@ -107,8 +116,7 @@ export class Kernel {
   static make(key: Uint8Array | undefined): Kernel | undefined {
     const m = module()
     if (m === undefined || wasm === undefined) return undefined
-    const instance = new wasm.Instance(m, { env: { abort: () => { throw new Error("kernel abort") } } })
-    return new Kernel(instance.exports as unknown as Exports, key)
+    return new Kernel(instantiate(m), key)
   }
 
   private ensure(bytes: number): void {
@@ -209,5 +217,125 @@ export class Kernel {
     this.mem.set(message64.subarray(0, 64), this.msg)
     this.x.hmacOne(this.msg, this.msg + 64)
     return this.mem.toString("hex", this.msg + 64, this.msg + 96)
+  }
+}
+
+/** Leaves per kernel call of a Merkle batch: 128 KiB of digests. */
+const MERKLE_CHUNK = 4096
+
+/**
+ * The Merkle tree's hashing in the kernel: leaf and node hashes four at a time in SIMD lanes, a
+ * batch of leaves folded level by level into a frontier held in the kernel's memory.
+ *
+ * One instance per thread (a module-level one, made on first use), apart from the per-verification
+ * kernels: it holds no key and no state between calls, only a batch's frontier while the batch
+ * runs, and every call is synchronous, so no two batches can interleave in it. The frontier stays
+ * an immutable value for callers: its O(log n) hashes are copied in and out once per batch.
+ * @internal
+ */
+export class MerkleKernel {
+  private readonly x: Exports
+  private mem: Buffer
+  private readonly fr: number
+  /** where the leaves of a chunk go; the 64 bytes before it are scratch the kernel may use */
+  private readonly buf: number
+
+  private constructor(x: Exports) {
+    this.x = x
+    x.merkleInit()
+    this.fr = x.frontier()
+    this.buf = x.heapBase() + 64
+    const need = this.buf + MERKLE_CHUNK * 64 + 64
+    const have = x.memory.buffer.byteLength
+    if (need > have) x.memory.grow(Math.ceil((need - have) / PAGE))
+    this.mem = Buffer.from(x.memory.buffer)
+  }
+
+  private static instance: MerkleKernel | null | undefined
+
+  /** This thread's Merkle kernel, or undefined where WebAssembly is not available. */
+  static get(): MerkleKernel | undefined {
+    if (MerkleKernel.instance === undefined) {
+      const m = module()
+      MerkleKernel.instance = m === undefined || wasm === undefined ? null : new MerkleKernel(instantiate(m))
+    }
+    return MerkleKernel.instance ?? undefined
+  }
+
+  /**
+   * The frontier nodes (largest subtree first, one per set bit of `size`) after appending the
+   * `count` leaves whose data lie 32 bytes each in `digests` from `offset`, to the frontier
+   * `nodes` of a tree of `size` leaves. Every returned node is a fresh copy.
+   */
+  append(size: number, nodes: ReadonlyArray<Uint8Array>, digests: Uint8Array, offset: number, count: number): Array<Uint8Array> {
+    const mem = this.mem
+    const fr = this.fr
+    // The frontier in, by level (nodes[0] is the highest set bit of size), unless the kernel
+    // still holds it: a writer appends to the frontier the last batch returned. Held means the
+    // same size and the very same node objects, which the kernel's levels were copied from.
+    if (!this.holds(size, nodes)) {
+      this.held = undefined
+      let i = nodes.length
+      for (let s = size, h = 0; s > 0; s = Math.floor(s / 2), h++) if (s % 2 === 1) mem.set(nodes[--i]!, fr + 32 * h)
+    }
+    this.held = undefined
+    let n = size
+    for (let done = 0; done < count; ) {
+      const k = Math.min(MERKLE_CHUNK, count - done)
+      const at = offset + 32 * done
+      mem.set(digests.subarray(at, at + 32 * k), this.buf)
+      this.x.merkleAppend(this.buf, k, n)
+      n += k
+      done += k
+    }
+    // The frontier out. Above the highest level the batch reached (where size and size + count
+    // agree), the subtrees are the same ones: their nodes are kept (they are immutable values);
+    // below, each node is a fresh copy of the kernel's level.
+    let levels = 0
+    let keep = nodes.length
+    for (let a = size, b = n; a !== b; a = Math.floor(a / 2), b = Math.floor(b / 2)) {
+      if (a % 2 === 1) keep--
+      levels++
+    }
+    const out: Array<Uint8Array> = nodes.slice(0, keep)
+    for (let h = levels - 1, s = Math.floor(n / 2 ** h); h >= 0; h--, s = Math.floor(n / 2 ** h)) {
+      if (s % 2 === 1) out.push(Uint8Array.prototype.slice.call(mem, fr + 32 * h, fr + 32 * h + 32))
+    }
+    // its own list of the node objects: a caller that (against the readonly type) swaps a node
+    // in the returned array makes the next batch copy its frontier in
+    this.held = out.slice()
+    this.heldSize = n
+    return out
+  }
+
+  /** the frontier the kernel's levels hold (the last one returned), by its node objects */
+  private held: ReadonlyArray<Uint8Array> | undefined
+  private heldSize = 0
+
+  private holds(size: number, nodes: ReadonlyArray<Uint8Array>): boolean {
+    const held = this.held
+    if (held === undefined || size !== this.heldSize || nodes.length !== held.length) return false
+    for (let i = 0; i < nodes.length; i++) if (nodes[i] !== held[i]) return false
+    return true
+  }
+
+  /** Leaf hashes (RFC 9162) of 32-byte data, concatenated; for tests of the lanes. */
+  leafHashes(data: Uint8Array): Buffer {
+    this.held = undefined
+    const n = data.length / 32
+    if (!Number.isInteger(n) || data.length > MERKLE_CHUNK * 32) throw new RangeError("merkle kernel: up to 4096 leaves of 32 bytes")
+    this.mem.set(data, this.buf)
+    this.x.merkleLeaves(this.buf, this.buf + data.length, n)
+    return Buffer.from(this.mem.subarray(this.buf + data.length, this.buf + data.length + 32 * n))
+  }
+
+  /** Node hashes (RFC 9162) of 64-byte pairs, concatenated; for tests of the lanes. */
+  nodeHashes(pairs: Uint8Array): Buffer {
+    this.held = undefined
+    const n = pairs.length / 64
+    if (!Number.isInteger(n) || pairs.length > MERKLE_CHUNK * 32) throw new RangeError("merkle kernel: up to 2048 pairs of 64 bytes")
+    this.mem.set(pairs, this.buf)
+    this.x.merkleNodes(this.buf, this.buf + pairs.length, n)
+    return Buffer.from(this.mem.subarray(this.buf + pairs.length, this.buf + pairs.length + 32 * n))
   }
 }

@@ -12,6 +12,7 @@
  * @since 0.1.0
  */
 import { hash } from "node:crypto"
+import { MerkleKernel } from "./kernel.js"
 
 /**
  * Size in bytes of every hash in the tree (SHA-256).
@@ -145,13 +146,34 @@ export const append = (frontier: Frontier, leafData: Uint8Array): Frontier =>
   appendLeafHash(frontier, leafHash(leafData))
 
 /**
- * The frontier with `count` more leaves whose data (entries' 32 raw `hash` bytes) lie one after
- * another in `digests` from byte `offset`. Does not change `frontier`. The batch entry point the
- * writer and the verifier use.
+ * Batches of at least this many leaves are hashed in the WebAssembly kernel (four hashes at a
+ * time in SIMD lanes; see `MerkleKernel` in `./kernel.ts`), smaller ones one by one with
+ * node:crypto. Measured on the project's 2-core machine, the kernel wins from a single leaf on:
+ * about 1.5 µs for one leaf appended to the frontier the kernel still holds (2.7 µs when it must
+ * copy another frontier in) against 3.1 µs through two native hash calls, and 0.3 µs a leaf
+ * from 64 leaves on. So the threshold is 1, and the node:crypto path is for runtimes without
+ * WebAssembly (for example `node --jitless`).
+ * @internal
+ * @since 0.1.0
+ * @category constants
+ */
+export const KERNEL_MIN_BATCH = 1
+
+const checkBatch = (digests: Uint8Array, offset: number, count: number): void => {
+  if (!isCount(offset) || !isCount(count) || offset + count * HASH_SIZE > digests.length) {
+    throw new RangeError(`merkle: ${count} digests from byte ${offset} do not fit in ${digests.length} bytes`)
+  }
+}
+
+/**
+ * {@link appendDigests} one leaf at a time with node:crypto: the path where WebAssembly is not
+ * available, and for small batches.
+ * @internal
  * @since 0.1.0
  * @category combinators
  */
-export const appendDigests = (frontier: Frontier, digests: Uint8Array, offset: number, count: number): Frontier => {
+export const appendDigestsPortable = (frontier: Frontier, digests: Uint8Array, offset: number, count: number): Frontier => {
+  checkBatch(digests, offset, count)
   if (count === 0) return frontier
   const nodes = frontier.nodes.slice()
   for (let i = 0; i < count; i++) {
@@ -162,17 +184,57 @@ export const appendDigests = (frontier: Frontier, digests: Uint8Array, offset: n
 }
 
 /**
- * The frontier with more leaves given as entries' hex `hash` texts (64 lowercase hex digits each).
- * Does not change `frontier`.
+ * {@link appendDigests} in the WebAssembly kernel, whatever the batch size; `undefined` where
+ * WebAssembly is not available.
+ * @internal
+ * @since 0.1.0
+ * @category combinators
+ */
+export const appendDigestsKernel = (frontier: Frontier, digests: Uint8Array, offset: number, count: number): Frontier | undefined => {
+  checkBatch(digests, offset, count)
+  const k = MerkleKernel.get()
+  if (k === undefined) return undefined
+  if (count === 0) return frontier
+  return { size: frontier.size + count, nodes: k.append(frontier.size, frontier.nodes, digests, offset, count) }
+}
+
+/**
+ * The frontier with `count` more leaves whose data (entries' 32 raw `hash` bytes) lie one after
+ * another in `digests` from byte `offset`. Does not change `frontier` or `digests`. The batch
+ * entry point the writer and the verifier use. The leaves are hashed in the WebAssembly
+ * kernel where there is one (up to ten times as fast per leaf as one by one with node:crypto,
+ * in large batches), else with node:crypto; the result is the same either way. Appending to the
+ * frontier the previous call returned is the fast case: the kernel still holds it. Throws a `RangeError` when the digests
+ * do not fit in `digests`.
+ * @since 0.1.0
+ * @category combinators
+ */
+export const appendDigests = (frontier: Frontier, digests: Uint8Array, offset: number, count: number): Frontier =>
+  (count >= KERNEL_MIN_BATCH ? appendDigestsKernel(frontier, digests, offset, count) : undefined) ??
+    appendDigestsPortable(frontier, digests, offset, count)
+
+/**
+ * The frontier with more leaves given as entries' hex `hash` texts (64 hex digits each). Does not
+ * change `frontier`. Throws a `RangeError` when a text is not 64 hex digits.
  * @since 0.1.0
  * @category combinators
  */
 export const appendHexHashes = (frontier: Frontier, hashes: ReadonlyArray<string>): Frontier => {
   if (hashes.length === 0) return frontier
-  const digests = new Uint8Array(hashes.length * HASH_SIZE)
-  for (let i = 0; i < hashes.length; i++) digests.set(Buffer.from(hashes[i] as string, "hex"), i * HASH_SIZE)
+  for (let i = 0; i < hashes.length; i++) {
+    if ((hashes[i] as string).length !== 2 * HASH_SIZE) throw notHex(hashes, i)
+  }
+  // One native decode for the whole batch; it stops at the first byte that is not hex, so a
+  // short result names a bad text.
+  const digests = Buffer.from(hashes.length === 1 ? (hashes[0] as string) : hashes.join(""), "hex")
+  if (digests.length !== hashes.length * HASH_SIZE) {
+    throw notHex(hashes, Math.floor(digests.length / HASH_SIZE))
+  }
   return appendDigests(frontier, digests, 0, hashes.length)
 }
+
+const notHex = (hashes: ReadonlyArray<string>, i: number): RangeError =>
+  new RangeError(`merkle: hash ${i} of the batch is not 64 hex digits (${JSON.stringify((hashes[i] as string).slice(0, 80))})`)
 
 /** Folds the frontier's subtree roots right to left into the tree head. */
 const foldRoot = (nodes: ReadonlyArray<Uint8Array>): Uint8Array => {
