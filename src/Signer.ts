@@ -1,5 +1,6 @@
 /**
- * Entry signatures (FORMAT A.3) with a key id (B.1), as an Effect service.
+ * Entry signatures (FORMAT A.3) with a key id (B.1), and the Ed25519 key that signs checkpoints
+ * (B.2) as C2SP signed notes, as an Effect service.
  *
  * @since 0.1.0
  */
