@@ -10,7 +10,8 @@ import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
-import { MerkleKernel } from "../src/internal/kernel.js"
+import * as F from "../src/internal/fixtures.js"
+import { Kernel, MerkleKernel, R_NEXT } from "../src/internal/kernel.js"
 import * as Merkle from "../src/internal/merkle.js"
 import { ROOT } from "./helpers.js"
 
@@ -256,6 +257,28 @@ describe("internal/merkle batches", () => {
         expect(() => Merkle.appendHexHashes(Merkle.empty, batch.slice(i, i + 1))).toThrow("hash 0 of the batch")
       }
     })
+  })
+
+  it("the verification kernel hands a run's hash fields over as leaves: the tree of the hex hashes", () => {
+    for (const layout of ["ours", "reference"] as const) {
+      const { lines, hashes } = F.chain(Array.from({ length: 700 }, (_, i) => F.llmCall(i)), { key: "k", layout })
+      const text = Buffer.from(lines.join("\n") + "\n")
+      const k = Kernel.make(Buffer.from("k"))
+      if (k === undefined) throw new Error("no WebAssembly in the test runtime")
+      k.load(text, 0, text.length)
+      let f = Merkle.empty
+      for (let p = 0; ; ) {
+        const n = k.scan(p)
+        if (n === 0) break
+        const d = k.digests(n)
+        expect(Buffer.from(d).toString("hex")).toBe(hashes.slice(f.size, f.size + n).join(""))
+        f = Merkle.appendDigests(f, d, 0, n)
+        p = k.at(n - 1, R_NEXT)
+      }
+      expect(f.size).toBe(700)
+      expect(show(f)).toEqual(show(Merkle.appendHexHashes(Merkle.empty, hashes)))
+      expect(hex(Merkle.rootOf(f))).toBe(hex(Merkle.root(hashes.map((h) => Buffer.from(h, "hex")))))
+    }
   })
 
   it("without WebAssembly (node --jitless) a batch gives the same frontier, one by one with node:crypto", () => {

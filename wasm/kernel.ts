@@ -1071,6 +1071,16 @@ export function merkleNodes(src: usize, dst: usize, n: i32): void {
   nodes(src, dst, n)
 }
 
+/** The hash fields of records [0, n) at rec, 32 bytes each, one after another at out. */
+export function gatherDigests(rec: usize, n: i32, out: usize): void {
+  for (let k = 0; k < n; k++) {
+    const r = rec + <usize>(k * REC) + 40
+    const o = out + (<usize>k << 5)
+    v128.store(o, v128.load(r))
+    v128.store(o, v128.load(r, 16), 16)
+  }
+}
+
 /** Where the host's memory begins. */
 export function heapBase(): usize {
   return (__heap_base + 15) & ~15

@@ -4,8 +4,8 @@
  * a copy of the chunk being verified; and one more instance per thread, without a key, for the
  * Merkle tree's hashing (`MerkleKernel`).
  *
- * Memory, above the module's own data: the key, the records of one run, the messages of one run,
- * then the input (the whole lines of a chunk), followed by padding the kernel may read past.
+ * Memory, above the module's own data: the key, the records of one run, their hash fields side
+ * by side (for the Merkle tree), the messages of one run, then the input (the whole lines of a chunk), followed by padding the kernel may read past.
  * @internal
  */
 import { hash } from "node:crypto"
@@ -29,6 +29,7 @@ interface Exports {
   readonly scan: (from: number, end: number, msg: number, msgCap: number, rec: number, max: number) => number
   readonly macCheck: (rec: number, n: number) => number
   readonly hmacOne: (m: number, out: number) => void
+  readonly gatherDigests: (rec: number, n: number, out: number) => void
   readonly merkleInit: () => void
   readonly frontier: () => number
   readonly merkleAppend: (buf: number, n: number, size: number) => void
@@ -84,6 +85,7 @@ export class Kernel {
   private i32: Int32Array
   private f64: Float64Array
   private readonly rec: number
+  private readonly dig: number
   private readonly msg: number
   private msgCap: number
   private input: number
@@ -97,7 +99,8 @@ export class Kernel {
     this.x = x
     const heap = x.heapBase()
     this.rec = heap + PAD
-    this.msg = this.rec + RUN * REC
+    this.dig = this.rec + RUN * REC
+    this.msg = this.dig + RUN * 32
     this.msgCap = 0
     this.input = this.msg
     this.mem = Buffer.from(x.memory.buffer)
@@ -210,6 +213,17 @@ export class Kernel {
     this.i32[r + R_HASH] = hashAt - this.base + this.input
     this.i32[r + R_SIG] = sigAt - this.base + this.input
     this.i32[r + R_SIGLEN] = sigLen
+  }
+
+  /**
+   * The hash fields of records [0, n) of the run, 32 raw bytes each, one after another: the
+   * leaves of the Merkle tree, for `Merkle.appendDigests(frontier, kernel.digests(n), 0, n)`.
+   * A view of the kernel's memory, valid until the next call of `digests`.
+   */
+  digests(n: number): Uint8Array {
+    if (!Number.isInteger(n) || n < 0 || n > RUN) throw new RangeError(`kernel: ${n} records (a run has at most ${RUN})`)
+    this.x.gatherDigests(this.rec, n, this.dig)
+    return this.mem.subarray(this.dig, this.dig + 32 * n)
   }
 
   /** HMAC of a 64-byte message, as lowercase hex (tests hold the SIMD lanes to `createHmac`). */
