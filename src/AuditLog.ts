@@ -335,7 +335,18 @@ export const make = (
         risk_tier: options.riskTier,
         format: "acttrace-chain/1",
         producer: `acttrace/${VERSION}`,
-        ...Option.match(signer.identity, { onNone: () => ({}), onSome: (i) => ({ signing: { alg: i.alg, key_id: i.keyId } }) })
+        ...Option.match(signer.identity, { onNone: () => ({}), onSome: (i) => ({ signing: { alg: i.alg, key_id: i.keyId } }) }),
+        // the Ed25519 key that signs the log's checkpoints, and their origin (FORMAT B.2)
+        ...Option.match(signer.checkpoints, {
+          onNone: () => ({}),
+          onSome: (k) => ({
+            checkpoints: {
+              alg: k.alg,
+              key: k.verifierKey,
+              origin: Chain.checkpointOrigin(Option.some({ system: options.system }), signer.checkpoints)
+            }
+          })
+        })
       })
     } else if (Option.isSome(opened.auditOpen)) {
       // resume: the same system (the chain has checked the signing key)
@@ -474,6 +485,10 @@ export const make = (
           // given the log file, Pack.write refuses a target that is the log or one of its
           // store's files before anything is read (Pack.checkTarget), and takes the log's mode
           const own = Option.getOrUndefined(store.path)
+          // with a checkpoint key, the log's last entry is a checkpoint first (when anything was
+          // added since the last one): the log itself then holds a signed note over all of it
+          // (a checkpoint payload is plain data: it always encodes)
+          yield* chain.checkpoint.pipe(Effect.catchTag("CanonicalError", Effect.die))
           const snap = yield* chain.snapshot
           const missing = yield* store.evicted
           return yield* Pack.write(Effect.succeed(snap.bytes), store.name, path, {

@@ -11,9 +11,16 @@
  * Opening a non-empty log checks it first (a full verification with the signer's key) and
  * continues its sequence.
  *
+ * With a checkpoint key (`Signer.checkpoints`, Ed25519) the chain also keeps the RFC 9162 Merkle
+ * tree of its entries (an O(log n) frontier, advanced like the head: only after a batch is
+ * written) and appends signed `checkpoint` entries (FORMAT B.2) as `CheckpointPolicy` says, when
+ * the log closes, and when asked (`ChainService.checkpoint`, which an export uses).
+ *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
@@ -26,6 +33,7 @@ import * as Canonical from "./Canonical.js"
 import * as Entry from "./Entry.js"
 import { GENESIS } from "./Hash.js"
 import { linesOf } from "./internal/lines.js"
+import * as Merkle from "./internal/merkle.js"
 import { verdictText } from "./internal/messages.js"
 import { normalize } from "./internal/normalize.js"
 import * as Redactor from "./Redactor.js"
@@ -139,6 +147,94 @@ export interface Opened extends Position {
 }
 
 /**
+ * When the chain appends `checkpoint` entries (with a checkpoint key; without one it never does):
+ * after every `every` entries (counted since the last checkpoint; a checkpoint never separates an
+ * entry from the automatic `policy_flag`s that follow it, so one may come a few entries later),
+ * and every `interval` while entries were added since the last one. `every: 0` (or `Infinity`)
+ * turns the count off, `interval: Duration.infinity` (or zero) the timer. Whatever the policy, a
+ * checkpoint is also appended when the log closes and when `ChainService.checkpoint` asks
+ * (exports), each only if something was added since the last one.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CheckpointPolicyValue {
+  readonly every: number
+  readonly interval: Duration.Duration
+}
+
+/**
+ * The checkpoint policy a chain reads when it opens. The default, `{ every: 1000, interval:
+ * Duration.seconds(60) }`, bounds what an unpublished tail can hold to about a thousand entries or
+ * a minute; it costs one Ed25519 signature per thousand entries. Change it with
+ * `layerCheckpointPolicy` or `Effect.provideService(Chain.CheckpointPolicy, …)`.
+ *
+ * @since 0.1.0
+ * @category checkpoints
+ */
+export class CheckpointPolicy extends Context.Reference<CheckpointPolicy>()("acttrace/Chain/CheckpointPolicy", {
+  defaultValue: (): CheckpointPolicyValue => ({ every: 1000, interval: Duration.seconds(60) })
+}) {}
+
+/**
+ * A layer setting the `CheckpointPolicy` (the fields not given keep their defaults).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerCheckpointPolicy = (policy: {
+  readonly every?: number | undefined
+  readonly interval?: Duration.DurationInput | undefined
+}): Layer.Layer<never> =>
+  Layer.succeedContext(
+    Context.make(CheckpointPolicy, {
+      every: policy.every ?? 1000,
+      interval: policy.interval === undefined ? Duration.seconds(60) : Duration.decode(policy.interval)
+    })
+  )
+
+/**
+ * The Merkle tree over the entries written so far (FORMAT B.2: leaf data = the 32 bytes of each
+ * entry's `hash`, RFC 9162 hashing): its size and root.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Tree {
+  readonly size: number
+  readonly root: Uint8Array
+}
+
+/**
+ * The origin line of a log's checkpoints: the one its `audit_open` states
+ * (`checkpoints.origin`), else the signer's override, else `acttrace/` and the log's system
+ * (URI-encoded), else `acttrace` (a log with no `audit_open`). Writer and exporter use this one
+ * rule, so a pack's note and the log's checkpoints name the same log.
+ *
+ * @since 0.1.0
+ * @category checkpoints
+ */
+export const checkpointOrigin = (auditOpen: Option.Option<Record<string, unknown>>, signer: Option.Option<Signer.CheckpointSigner>): string => {
+  const open = Option.getOrUndefined(auditOpen)
+  const declared = (open?.["checkpoints"] as { origin?: unknown } | null | undefined)?.origin
+  if (typeof declared === "string") return declared
+  const override = Option.flatMap(signer, (s) => s.origin)
+  if (Option.isSome(override)) return override.value
+  const system = open?.["system"]
+  return typeof system === "string" ? `acttrace/${encodeURIComponent(system)}` : "acttrace"
+}
+
+/**
+ * The body of a checkpoint's note (C2SP tlog-checkpoint, FORMAT B.2): origin, size, base64 root,
+ * `head <hex>`, and any further extension lines.
+ *
+ * @since 0.1.0
+ * @category checkpoints
+ */
+export const checkpointBody = (origin: string, size: number, root: Uint8Array, head: string, extra: ReadonlyArray<string> = []): string =>
+  [origin, String(size), Buffer.from(root).toString("base64"), `head ${head}`, ...extra].join("\n") + "\n"
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -170,6 +266,17 @@ export interface ChainService {
     options?: AppendOptions
   ) => ReadonlyArray<Exit.Exit<Chained, AppendError>> | undefined
   readonly position: Effect.Effect<Position>
+  /**
+   * Append a `checkpoint` entry now, through the queue like any entry, when the signer has a
+   * checkpoint key and something was added since the last checkpoint; `None` otherwise. Its note
+   * covers every entry before it. An export calls this first.
+   */
+  readonly checkpoint: Effect.Effect<Option.Option<Chained>, AppendError>
+  /**
+   * The Merkle tree of the entries written (the head's tree), when the chain keeps one: with a
+   * checkpoint key only (without one it does no tree work at all).
+   */
+  readonly tree: Effect.Effect<Option.Option<Tree>>
   /** The store's lines up to the head at this moment, taken in order with the appends. */
   readonly snapshot: Effect.Effect<Snapshot, ChainClosed>
   readonly opened: Opened
@@ -215,6 +322,14 @@ interface Job {
   readonly type: string
   readonly payload: Record<string, unknown>
   readonly flag: boolean
+  /** written as given: no normalization, no redaction (entries the chain makes itself) */
+  readonly raw?: boolean | undefined
+  /**
+   * a request for a checkpoint entry (its payload is made when its batch is built): written with
+   * `key` (default: the current checkpoint key) when something was added since the last one, else
+   * answered with `none`
+   */
+  readonly checkpoint?: { readonly key: Signer.CheckpointSigner | undefined; readonly none: () => void } | undefined
   /**
    * answers the waiting caller (`Effect.async`'s resume takes an Exit as it is); a queued job's
    * first answer counts and a later one is ignored (a batch that dies answers what it took)
@@ -282,6 +397,55 @@ export const auditOpenOf = (bytes: Stream.Stream<Uint8Array, Store.StoreError>):
     )
   )
 
+/** Our lines end with the entry's hash and signature (Entry.seal's layout). */
+const HASH_TAIL = /^"hash":"([0-9a-f]{64})","sig":"[0-9a-f]*"\}$/
+
+/**
+ * What a resumed log's writer needs to go on with its checkpoints, in one streaming pass over the
+ * log (constant memory: the hashes of one chunk of lines at a time): the Merkle frontier of its
+ * entries (when `tree`), how many entries follow its last checkpoint, and its checkpoint key (the
+ * audit_open's, replaced by each key_rotation's). Only lines that may be a checkpoint or a
+ * key_rotation are parsed whole; the hash is read from our line layout, or parsed when the line
+ * has another (the log has verified: every line is an entry).
+ */
+const scanLog = (store: Store.StoreService, tree: boolean) =>
+  Effect.gen(function* () {
+    const bytes = yield* store.snapshot
+    let frontier: Merkle.Frontier | undefined = tree ? Merkle.empty : undefined
+    let since = 0
+    let key: string | undefined
+    let first = true
+    yield* linesOf(bytes).pipe(
+      Stream.runForEachChunk((chunk) =>
+        Effect.sync(() => {
+          const hashes: Array<string> = []
+          for (const line of chunk) {
+            const special = first || line.includes(`"type":"checkpoint"`) || line.includes(`"type":"key_rotation"`)
+            let entry: { type?: unknown; payload?: Record<string, unknown> | null; hash?: unknown } | undefined
+            if (special) entry = JSON.parse(line) as typeof entry
+            if (frontier !== undefined) {
+              const at = line.lastIndexOf(`"hash":"`)
+              const m = at < 0 ? null : HASH_TAIL.exec(line.slice(at))
+              hashes.push(m !== null ? m[1]! : String((entry ?? (JSON.parse(line) as { hash?: unknown })).hash))
+            }
+            if (entry !== undefined && entry.payload !== null && typeof entry.payload === "object") {
+              if (first && entry.type === "audit_open") {
+                const declared = (entry.payload["checkpoints"] as { key?: unknown } | null | undefined)?.key
+                if (typeof declared === "string") key = declared
+              } else if (entry.type === "key_rotation" && typeof entry.payload["key"] === "string") {
+                key = entry.payload["key"]
+              }
+            }
+            since = entry?.type === "checkpoint" ? 0 : since + 1
+            first = false
+          }
+          if (frontier !== undefined) frontier = Merkle.appendHexHashes(frontier, hashes)
+        })
+      )
+    )
+    return { frontier, since, key }
+  })
+
 /**
  * Open the chain over the store: verify what it holds, then start the writer. The scope's end
  * drains every queued append before the store closes.
@@ -314,6 +478,36 @@ export const make = Effect.gen(function* () {
     })
   )
   const opened: Opened = { ...outcome, auditOpen: outcome.entries === 0 ? Option.none() : auditOpen }
+
+  // Checkpoints (FORMAT B.2). The log's checkpoint key is the one its audit_open states, replaced
+  // by each key_rotation; on resume the signer's key must be it, or the rotation away from it.
+  const policy = yield* CheckpointPolicy
+  const every = Number.isFinite(policy.every) && policy.every > 0 ? Math.ceil(policy.every) : 0
+  const interval = Duration.isFinite(policy.interval) && Duration.toMillis(policy.interval) > 0 ? policy.interval : undefined
+  const key = Option.getOrUndefined(signer.checkpoints)
+  const resumed = outcome.entries === 0 ? undefined : yield* scanLog(store, key !== undefined)
+  // the tree is kept only with a key: a log without one pays nothing for it
+  let frontier: Merkle.Frontier | undefined = key === undefined ? undefined : (resumed?.frontier ?? Merkle.empty)
+  /** entries written since the last checkpoint entry */
+  let since = resumed?.since ?? 0
+  let origin: string | undefined = resumed === undefined ? undefined : checkpointOrigin(opened.auditOpen, signer.checkpoints)
+  let rotation: { readonly payload: Record<string, unknown>; readonly confirmBy: Signer.CheckpointSigner | undefined } | undefined
+  if (resumed !== undefined) {
+    const found = resumed.key ?? "none"
+    const expected = key?.verifierKey ?? "none"
+    if (found !== expected) {
+      const previous = Option.getOrUndefined(Option.flatMap(signer.checkpoints, (k) => k.previous))
+      if (key !== undefined && resumed.key === undefined) {
+        // the log had no checkpoint key: nothing can vouch for the new one but the auditor's own
+        // trust in it (--pubkey)
+        rotation = { payload: { alg: "ed25519", key: key.verifierKey, previous: null }, confirmBy: undefined }
+      } else if (key !== undefined && previous !== undefined && previous.verifierKey === resumed.key) {
+        rotation = { payload: { alg: "ed25519", key: key.verifierKey, previous: previous.verifierKey }, confirmBy: previous }
+      } else {
+        return yield* new LogMismatch({ store: store.name, field: "checkpoint key", expected, found })
+      }
+    }
+  }
 
   let head = outcome.head
   let entries = outcome.entries
@@ -377,6 +571,12 @@ export const make = Effect.gen(function* () {
     const made: Array<{ job: Job; entry: Chained }> = []
     let prev = head
     let seq = entries
+    // the tree as the batch builds it: `tree` plus `hashes`, added to it in one batched call when
+    // a checkpoint needs the root and once at the end (never a leaf at a time)
+    let tree = frontier
+    let hashes: Array<string> = []
+    let sinceHere = since
+    let originHere = origin
     const add = (type: string, payload: Record<string, unknown>): Either.Either<Chained, Canonical.CanonicalError> => {
       const ts = formatTimestamp(clock.unsafeCurrentTimeNanos())
       return Either.map(Entry.seal({ prevHash: prev, seq, ts, type, payload }, signer.sign), (sealed) => {
@@ -384,10 +584,42 @@ export const make = Effect.gen(function* () {
         lines.push(sealed.line)
         prev = sealed.hash
         seq++
+        if (tree !== undefined) {
+          hashes.push(sealed.hash)
+          sinceHere++
+        }
         return entry
       })
     }
+    /** A checkpoint entry over everything before it, signed by `by`. */
+    const addCheckpoint = (by: Signer.CheckpointSigner): Either.Either<Chained, Canonical.CanonicalError> => {
+      tree = Merkle.appendHexHashes(tree!, hashes)
+      hashes = []
+      const root = Merkle.rootOf(tree)
+      originHere ??= checkpointOrigin(Option.none(), signer.checkpoints)
+      const note = by.signNote(checkpointBody(originHere, tree.size, root, prev))
+      const entry = add("checkpoint", { size: tree.size, root: Buffer.from(root).toString("base64"), head: prev, note })
+      if (Either.isRight(entry)) sinceHere = 0
+      return entry
+    }
     for (const job of jobs) {
+      if (job.checkpoint !== undefined) {
+        const by = job.checkpoint.key ?? key
+        if (by === undefined || tree === undefined || sinceHere === 0) {
+          job.checkpoint.none()
+          continue
+        }
+        const entry = addCheckpoint(by)
+        if (Either.isLeft(entry)) job.done(Exit.fail(entry.left))
+        else made.push({ job, entry: entry.right })
+        continue
+      }
+      if (job.raw === true) {
+        const entry = add(job.type, job.payload)
+        if (Either.isLeft(entry)) job.done(Exit.fail(entry.left))
+        else made.push({ job, entry: entry.right })
+        continue
+      }
       const normal = normalize(job.payload)
       if (Either.isLeft(normal)) {
         job.done(Exit.fail(normal.left))
@@ -402,12 +634,14 @@ export const make = Effect.gen(function* () {
         continue
       }
       const { value, findings } = redaction
-      const mark = { lines: lines.length, prev, seq }
+      const mark = { lines: lines.length, prev, seq, hashes: hashes.length, since: sinceHere }
       const entry = add(job.type, value)
       if (Either.isLeft(entry)) {
         job.done(Exit.fail(entry.left))
         continue
       }
+      // a new log's audit_open states the origin its checkpoints carry
+      if (entry.right.seq === 0 && job.type === "audit_open") originHere = checkpointOrigin(Option.some(value), signer.checkpoints)
       if (job.flag && findings.length > 0 && redactor.autoFlag && job.type !== "policy_flag") {
         let failed: Canonical.CanonicalError | undefined
         for (const payload of autoFlags(entry.right, findings)) {
@@ -422,13 +656,22 @@ export const make = Effect.gen(function* () {
           lines.length = mark.lines
           prev = mark.prev
           seq = mark.seq
+          hashes.length = mark.hashes
+          sinceHere = mark.since
           job.done(Exit.fail(failed))
           continue
         }
       }
       made.push({ job, entry: entry.right })
+      // the count trigger: after the entry and its flags, never between them
+      if (every > 0 && sinceHere >= every && key !== undefined) {
+        const cp = addCheckpoint(key)
+        // (a checkpoint payload is plain data: it cannot fail to encode)
+        if (Either.isLeft(cp)) throw cp.left
+      }
     }
-    return { lines, made, head: prev, entries: seq }
+    if (tree !== undefined) tree = Merkle.appendHexHashes(tree, hashes)
+    return { lines, made, head: prev, entries: seq, tree, since: sinceHere, origin: originHere }
   }
 
   /** Advance past a written batch and answer its callers, or answer them with the failure. */
@@ -436,6 +679,9 @@ export const make = Effect.gen(function* () {
     if (Exit.isSuccess(written)) {
       head = b.head
       entries = b.entries
+      frontier = b.tree
+      since = b.since
+      origin = b.origin
       for (const { job, entry } of b.made) job.done(Exit.succeed(entry))
     } else {
       const failed = Exit.failCause(written.cause)
@@ -535,13 +781,56 @@ export const make = Effect.gen(function* () {
   })
 
   const fiber = yield* Effect.forkDaemon(writer)
+
+  // The checkpoint timer: every `interval`, a checkpoint request is queued if entries were added
+  // since the last checkpoint and none is queued yet. It only queues (it waits for no answer), so
+  // interrupting it never withdraws a request: one queued when the log closes is drained with the
+  // rest. A daemon, interrupted first thing at close: it keeps no scope open and delays no close.
+  let timerQueued = false
+  const tick = () => {
+    if (closed || timerQueued || since === 0) return
+    timerQueued = true
+    const settled = () => {
+      timerQueued = false
+    }
+    pending.push({ type: "checkpoint", payload: {}, flag: false, checkpoint: { key: undefined, none: settled }, done: settled })
+    wake()
+  }
+  const timer = key === undefined || interval === undefined
+    ? undefined
+    : yield* Effect.forkDaemon(Effect.forever(Effect.zipRight(Effect.sleep(interval), Effect.sync(tick))))
+
   yield* Effect.addFinalizer(() =>
     Effect.gen(function* () {
+      if (timer !== undefined) yield* Fiber.interrupt(timer)
       // stop taking appends, let the writer drain what is queued (once whoever holds the token is
       // done), then wait for it
       closed = true
       wake()
       yield* Fiber.join(fiber).pipe(Effect.ignore)
+      // the closing checkpoint, when anything was added since the last one: written by the
+      // finalizer itself (the writer has ended and nobody holds the token)
+      if (key !== undefined && since > 0 && !writing) {
+        let failed: Exit.Exit<unknown, unknown> | undefined
+        writing = true
+        yield* Effect.ensuring(
+          runBatch([{
+            type: "checkpoint",
+            payload: {},
+            flag: false,
+            checkpoint: { key: undefined, none: () => {} },
+            done: (r) => {
+              if (Exit.isFailure(r)) failed = r
+            }
+          }]),
+          Effect.sync(() => {
+            writing = false
+          })
+        ).pipe(Effect.catchAllCause((cause) => Effect.sync(() => (failed = Exit.failCause(cause)))))
+        if (failed !== undefined && Exit.isFailure(failed)) {
+          yield* Effect.logWarning(`acttrace: the closing checkpoint of ${store.name} could not be written`, failed.cause)
+        }
+      }
       // nothing is queued after `closed`; should the writer have ended otherwise, nobody waits
       answerAll(take(Infinity), Exit.fail(new ChainClosed()), Effect.fail(new ChainClosed()))
     })
@@ -630,12 +919,58 @@ export const make = Effect.gen(function* () {
         return submit(jobs, all)
       }),
     position: Effect.sync(() => ({ head, entries })),
+    checkpoint: Effect.suspend(() => {
+      if (closed) return Effect.fail(new ChainClosed())
+      if (key === undefined) return Effect.succeedNone
+      const answer = new Answer<Option.Option<Chained>, AppendError>()
+      return submit(
+        [{
+          type: "checkpoint",
+          payload: {},
+          flag: false,
+          checkpoint: { key: undefined, none: () => answer.give(Effect.succeedNone) },
+          done: (r) => answer.give(Exit.map(r, Option.some))
+        }],
+        answer
+      )
+    }),
+    tree: Effect.sync(() => (frontier === undefined ? Option.none() : Option.some({ size: frontier.size, root: Merkle.rootOf(frontier) }))),
     snapshot: Effect.suspend(() => {
       if (closed) return Effect.fail(new ChainClosed())
       const answer = new Answer<Snapshot, ChainClosed>()
       return submit([{ snapshot: answer.give }], answer)
     }),
     opened
+  }
+
+  // a rotation of the checkpoint key: the key_rotation entry, then (when there was a key) a
+  // checkpoint signed with the previous key that covers it; later checkpoints use the new key
+  if (rotation !== undefined) {
+    const answers: Array<Exit.Exit<Option.Option<Chained>, AppendError>> = []
+    const all = new Answer<void, never>()
+    const expected = rotation.confirmBy === undefined ? 1 : 2
+    const give = (r: Exit.Exit<Option.Option<Chained>, AppendError>) => {
+      answers.push(r)
+      if (answers.length === expected) all.give(Effect.void)
+    }
+    const jobs: Array<Job> = [{ type: "key_rotation", payload: rotation.payload, flag: false, raw: true, done: (r) => give(Exit.map(r, Option.some)) }]
+    if (rotation.confirmBy !== undefined) {
+      jobs.push({
+        type: "checkpoint",
+        payload: {},
+        flag: false,
+        checkpoint: { key: rotation.confirmBy, none: () => give(Exit.succeed(Option.none())) },
+        done: (r) => give(Exit.map(r, Option.some))
+      })
+    }
+    yield* submit(jobs, all)
+    for (const r of answers) {
+      if (Exit.isFailure(r)) {
+        const e = Cause.failureOption(r.cause)
+        if (Option.isSome(e) && e.value._tag === "StoreError") return yield* Effect.fail(e.value)
+        return yield* Effect.die(Cause.squash(r.cause))
+      }
+    }
   }
   return service
 })

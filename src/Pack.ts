@@ -10,6 +10,11 @@
  * the canonical JSON of its `controls` (`null` when it has none) and `"\n"`. `sig` is the HMAC of
  * the `digest` text with the log's key.
  *
+ * With a checkpoint key (Ed25519, `Signer.checkpoints`), `_meta.checkpoint` is a signed note whose
+ * body is `<origin>\n<entries>\n<base64 Merkle root of every entry>\nhead <head_hash>\npack
+ * <digest>\n`: the public-key form of the seal. The digest then leaves out `checkpoint` as well as
+ * `sig` and `seal` (a pack without a checkpoint key is byte for byte what it was before).
+ *
  * @since 0.1.0
  */
 import { createHash, randomBytes } from "node:crypto"
@@ -24,8 +29,10 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Canonical from "./Canonical.js"
 import * as Controls from "./Controls.js"
+import * as Chain from "./Chain.js"
 import { sealDigest } from "./Hash.js"
 import { linesOf } from "./internal/lines.js"
+import * as Merkle from "./internal/merkle.js"
 import { fileKind as fileKindOf, plainReason, verdictText } from "./internal/messages.js"
 import type * as Signer from "./Signer.js"
 import * as Store from "./Store.js"
@@ -93,6 +100,12 @@ export interface Exported {
    * after them, says so in `_meta.partial`, and a verifier reports the gap.
    */
   readonly missing: number
+  /**
+   * The pack's `_meta.checkpoint`: a signed note (FORMAT B.2–B.3) over all its entries, its head
+   * and its seal digest, when the signer has a checkpoint key (and the pack is whole: a pack
+   * missing its first entries carries none, having not the leaves of the log's tree).
+   */
+  readonly checkpoint: Option.Option<string>
 }
 
 /**
@@ -444,6 +457,12 @@ export const write = (
     let entries = 0
     let firstSeq = -1
     let head = ""
+    // the Merkle tree of the pack's entries, for its checkpoint note (hashes added in batches),
+    // and the log's checkpoint key (its audit_open's, replaced by each key_rotation's)
+    const cpKey = missing > 0 ? undefined : Option.getOrUndefined(signer.checkpoints)
+    let tree = Merkle.empty
+    let hashes: Array<string> = []
+    let logKey: string | undefined
     yield* Effect.flatMap(bytes, (b) =>
       linesOf(b).pipe(
         Stream.runForEach((line) =>
@@ -456,6 +475,17 @@ export const write = (
             }
             entries++
             head = row.hash
+            if (cpKey !== undefined) {
+              hashes.push(row.hash)
+              if (hashes.length >= 1024) {
+                tree = Merkle.appendHexHashes(tree, hashes)
+                hashes = []
+              }
+              if (entries === 1 && row.type === "audit_open") {
+                const declared = (row.payload["checkpoints"] as { key?: unknown } | null | undefined)?.key
+                if (typeof declared === "string") logKey = declared
+              } else if (row.type === "key_rotation" && typeof row.payload["key"] === "string") logKey = row.payload["key"]
+            }
             const counted = COUNTED[row.type]
             if (counted !== undefined) summary[counted]++
             if (row.type === "policy_flag") {
@@ -490,11 +520,28 @@ export const write = (
     if (missing > 0) meta["partial"] = { evicted: missing, first_seq: firstSeq }
     meta["disclaimer"] = DISCLAIMER
     const signed = Option.isSome(signer.identity)
+    // the seal digest (B.3) over `_meta` as it stands: without `sig`, `seal` and `checkpoint`
+    const digest = signed || cpKey !== undefined ? sealDigest(encode(meta), rowsDigest.digest()) : ""
     if (signed) {
       const keyId = Option.getOrThrow(signer.identity).keyId
-      const d = sealDigest(encode(meta), rowsDigest.digest())
       meta["sig"] = signer.signText(encode({ entries, head_hash: meta["head_hash"], risk_tier: riskTier, system }))
-      meta["seal"] = { alg: "hmac-sha256", key_id: keyId, digest: d, sig: signer.signText(d) }
+      meta["seal"] = { alg: "hmac-sha256", key_id: keyId, digest, sig: signer.signText(digest) }
+    }
+    let checkpoint: Option.Option<string> = Option.none()
+    if (cpKey !== undefined) {
+      // a note under another key than the log's would not verify where the log's checkpoints do
+      if (logKey !== undefined && logKey !== cpKey.verifierKey) {
+        return yield* new ExportError({
+          path: out,
+          reason: `the log ${source} signs its checkpoints with the key ${logKey}, not ${cpKey.verifierKey}: export it with that key (or rotate the log to this one by opening it with the old key as the previous one)`
+        })
+      }
+      tree = Merkle.appendHexHashes(tree, hashes)
+      hashes = []
+      const origin = Chain.checkpointOrigin(Option.fromNullable(auditOpen), signer.checkpoints)
+      const note = cpKey.signNote(Chain.checkpointBody(origin, entries, Merkle.rootOf(tree), meta["head_hash"] as string, [`pack ${digest}`]))
+      meta["checkpoint"] = note
+      checkpoint = Option.some(note)
     }
 
     // 3. the pack, written beside its target and renamed into place, with its mode from the
@@ -549,5 +596,5 @@ export const write = (
       Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Effect.ignore(fs.remove(tmp))))
     )
     yield* Effect.scoped(Effect.flatMap(fs.open(dirname(dest), { flag: "r" }), (d) => d.sync)).pipe(Effect.ignore)
-    return { path: out, entries, head: meta["head_hash"] as string, framework, controlsCovered, summary, signed, missing }
+    return { path: out, entries, head: meta["head_hash"] as string, framework, controlsCovered, summary, signed, missing, checkpoint }
   })
