@@ -28,6 +28,13 @@ export * as Entry from "./Entry.js"
 export * as Hash from "./Hash.js"
 
 /**
+ * The Merkle tree over a log's entries (RFC 9162): roots, inclusion and consistency proofs.
+ *
+ * @since 0.1.0
+ */
+export * as Merkle from "./Merkle.js"
+
+/**
  * Entry signatures as an Effect service.
  *
  * @since 0.1.0
@@ -40,6 +47,14 @@ export * as Signer from "./Signer.js"
  * @since 0.1.0
  */
 export * as Verify from "./Verify.js"
+
+/**
+ * Proof files (chosen entries with their inclusion proofs against a signed checkpoint) and
+ * consistency between packs, checked with the public key alone.
+ *
+ * @since 0.1.0
+ */
+export * as Proof from "./Proof.js"
 
 /**
  * The audit log an app writes: decisions, records, oversight, flags, export.
