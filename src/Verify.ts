@@ -33,8 +33,10 @@ import * as Entry from "./Entry.js"
 import { GENESIS, sealDigest } from "./Hash.js"
 import { type FastParsed, FastLine, FastReference, hexAt, plainAt } from "./internal/fast.js"
 import { equalBytesConstantTime, equalConstantTime, FastHmac, keyBytesOf } from "./internal/hmac.js"
-import { Kernel, R_HASH, R_NEXT, R_PREV, R_START } from "./internal/kernel.js"
+import { Kernel, R_HASH, R_NEXT, R_PREV, R_START, RUN } from "./internal/kernel.js"
 import { LineError, LineReader } from "./internal/line.js"
+import * as Merkle from "./internal/merkle.js"
+import * as Note from "./internal/note.js"
 import { ScanFailure } from "./internal/scanner.js"
 
 const located = {
@@ -138,6 +140,84 @@ export class HeaderInvalid extends Schema.TaggedError<HeaderInvalid>()("HeaderIn
 }
 
 /**
+ * A checkpoint (FORMAT B.2) that does not hold: its note is malformed or was altered after
+ * signing, its body does not parse, or it does not describe the log at its position (origin,
+ * tree size, root, chain head), or its payload differs from its note; also a `key_rotation` or
+ * an `audit_open` naming a checkpoint key that cannot be one, and a published checkpoint
+ * (`since`) that cannot be read (line 0). Tampering, or a wrong tree: never a key nobody trusts
+ * (that is `CheckpointUntrusted`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CheckpointInvalid extends Schema.TaggedError<CheckpointInvalid>()("CheckpointInvalid", located) {
+  override get message(): string {
+    return `${where(this)}${this.reason}`
+  }
+}
+
+/**
+ * A checkpoint that may well be genuine but that no trusted key vouches for: signed only by keys
+ * not among `publicKeys`, by a key other than the log's checkpoint key, or by a rotated-in key
+ * before a checkpoint under the previous key confirmed the rotation. `signers` names the keys
+ * that did sign (`name+keyid`). Distinct from tampering (`CheckpointInvalid`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CheckpointUntrusted extends Schema.TaggedError<CheckpointUntrusted>()("CheckpointUntrusted", {
+  ...located,
+  /** the keys that signed the note, as `name+keyid` */
+  signers: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    return `${where(this)}${this.reason}`
+  }
+}
+
+/**
+ * The input does not extend the checkpoint published out of band (`since`): its tree at the
+ * published size has another root, it belongs to another log, or it ends before that size.
+ * `publishedSize` is the published tree size; `firstDiffering` the `seq` of the first entry that
+ * differs when it can be pinned (a note alone says only that the history differs at or before
+ * `seq` `publishedSize - 1`, the entry this error is located at).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class HistoryRewritten extends Schema.TaggedError<HistoryRewritten>()("HistoryRewritten", {
+  ...located,
+  publishedSize: Schema.Number,
+  firstDiffering: Schema.optional(Schema.Number)
+}) {
+  override get message(): string {
+    return `${where(this)}${this.reason}`
+  }
+}
+
+/**
+ * A public key given in `publicKeys` that is not a C2SP verifier key text
+ * (`name+hash+base64`), or two of them that cannot be told apart. `key` is its index.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PublicKeyInvalid extends Schema.TaggedError<PublicKeyInvalid>()("PublicKeyInvalid", {
+  key: Schema.Number,
+  reason: Schema.String
+}) {
+  get line(): number {
+    return 0
+  }
+  get seq(): null {
+    return null
+  }
+  override get message(): string {
+    return `publicKeys[${this.key}]: ${this.reason}`
+  }
+}
+
+/**
  * The input cannot be opened or read.
  *
  * @since 0.1.0
@@ -172,6 +252,10 @@ export type VerifyError =
   | TruncationDetected
   | SignatureInvalid
   | HeaderInvalid
+  | CheckpointInvalid
+  | CheckpointUntrusted
+  | HistoryRewritten
+  | PublicKeyInvalid
   | Unreadable
 
 /**
@@ -193,6 +277,30 @@ export type Completeness = "expected-head" | "signed-header" | "signed-checkpoin
 export type Signatures = "verified" | "absent" | "not-checked"
 
 /**
+ * `verified`: public keys were given and every checkpoint (entries and a pack's
+ * `_meta.checkpoint`) holds under them, at least one of them there. `absent`: public keys were
+ * given and the input holds no checkpoint. `not-checked`: no public key was given (nothing is
+ * looked at, and no tree is built), or the input starts mid-chain, where the tree cannot be
+ * recomputed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Checkpoints = "verified" | "absent" | "not-checked"
+
+/**
+ * A checkpoint that verified: its tree size, its root (standard base64) and its signed note.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CheckpointSeen {
+  readonly size: number
+  readonly root: string
+  readonly note: string
+}
+
+/**
  * A successful verification.
  *
  * @since 0.1.0
@@ -205,6 +313,18 @@ export interface Report {
   readonly completeness: Completeness
   /** the pack header, when the input is an evidence pack */
   readonly meta: Option.Option<Entry.Meta>
+  /** what was checked of the checkpoints (see `Checkpoints`) */
+  readonly checkpoints: Checkpoints
+  /** checkpoint entries in the input (each verified when `checkpoints` is `verified`) */
+  readonly checkpointCount: number
+  /**
+   * Entries no verified checkpoint covers: those after the last position one covers (a
+   * checkpoint entry right after the position it covers counts as covered). 0 when a pack's
+   * `_meta.checkpoint` covers it whole; every entry when no checkpoint was verified.
+   */
+  readonly unsealedTail: number
+  /** the last checkpoint that verified: the pack's `_meta.checkpoint` when it has one */
+  readonly lastCheckpoint: Option.Option<CheckpointSeen>
 }
 
 /**
@@ -237,6 +357,21 @@ export interface Options {
    * them off gives the same verdicts more slowly; tests use it to hold the two paths together.
    */
   readonly fastPath?: boolean | undefined
+  /**
+   * Trusted Ed25519 verifier keys (C2SP key texts `name+hash+base64`, one trailing newline
+   * allowed, as a key file holds it). Given, every checkpoint entry is checked against the tree
+   * and the chain at its position, a pack's `_meta.checkpoint` against the whole pack (and its
+   * seal, FORMAT B.3), and a log's `key_rotation` is followed once a checkpoint under the old key
+   * confirms it. Parsed once, by `initial`; a bad one is `PublicKeyInvalid`. Without it, no
+   * tree is built and checkpoints are not looked at.
+   */
+  readonly publicKeys?: ReadonlyArray<string> | undefined
+  /**
+   * A checkpoint published out of band (a signed note): the input must extend it, its tree at
+   * the published size having the published root, or verification fails with `HistoryRewritten`.
+   * It must open under `publicKeys`.
+   */
+  readonly since?: string | undefined
 }
 
 /**
@@ -268,11 +403,57 @@ interface Config {
    * (which holds the key's HMAC midstates) is a property of any state.
    */
   readonly kernel: () => Kernel | undefined
+  /** the checkpoint checks (undefined: neither `publicKeys` nor `since` given, nothing to do) */
+  readonly ck: CkConfig | undefined
+}
+
+/** A checkpoint published out of band (`Options.since`), opened and parsed. */
+interface Since {
+  readonly origin: string
+  readonly size: number
+  readonly root: Uint8Array
+}
+
+/** What the checkpoint checks are given (made once by `initial`). */
+interface CkConfig {
+  readonly trusted: ReadonlyArray<Note.Verifier>
+  readonly since: Since | undefined
+  /** a bad option, reported on the first step (or by `finish`) */
+  readonly fault: VerifyError | undefined
+  /** scratch: the raw hashes of a batch of entries, for the tree (used and left behind per batch) */
+  digests: Buffer
+  /** verifier keys named in logs, parsed once (a pure cache) */
+  readonly keys: Map<string, Note.Verifier | Note.NoteKeyInvalid>
+}
+
+/**
+ * Where the checkpoint checks stand: an immutable value like the state that holds it (a new one
+ * whenever anything changes; the frontier is immutable too).
+ */
+interface CkState {
+  /** the Merkle frontier of every entry so far; undefined when the input starts mid-chain */
+  readonly tree: Merkle.Frontier | undefined
+  /** the log's checkpoint origin (audit_open's, else the first checkpoint's) */
+  readonly origin: string | undefined
+  /** the log's current checkpoint key (audit_open's, replaced by confirmed rotations) */
+  readonly key: Note.Verifier | undefined
+  /** audit_open names a checkpoint key: the log's packs carry `_meta.checkpoint` */
+  readonly named: boolean
+  /** keys trusted now: `publicKeys`, and rotated-in keys once confirmed */
+  readonly trusted: ReadonlyArray<Note.Verifier>
+  /** a key_rotation no checkpoint under the old key has covered yet */
+  readonly rotation: { readonly seq: number; readonly key: Note.Verifier } | undefined
+  /** checkpoint entries seen */
+  readonly count: number
+  /** entries [0, covered) are covered by a verified checkpoint */
+  readonly covered: number
+  readonly last: CheckpointSeen | undefined
+  /** the published checkpoint (`since`) was compared with the tree of its size */
+  readonly sinceDone: boolean
 }
 
 /** The seal of a pack's `_meta` (FORMAT B.3), as read from the header. */
 interface SealCheck {
-  readonly canonicalMeta: string
   readonly alg: string
   readonly keyId: string
   /** members of the seal beyond its four: covered by nothing */
@@ -291,6 +472,10 @@ interface Header {
   readonly seal: SealCheck | undefined
   /** the pack's first entry is an `audit_open` naming acttrace as producer: a keyed check wants a seal */
   readonly sealRequired: boolean
+  /** the canonical `_meta` without `sig`, `seal` and `checkpoint` (what a seal digests), when it has a seal or a checkpoint */
+  readonly canonicalMeta: string | undefined
+  /** `_meta.checkpoint` as read (a signed note text, if it is what it should be) */
+  readonly checkpoint: Canonical.Json | undefined
 }
 
 /** Bytes of rows a `RowsDigest` holds before it hashes them. */
@@ -416,21 +601,27 @@ class StateImpl implements State {
     readonly anySigned: boolean,
     readonly pending: Pending | undefined,
     /** where a log that starts mid-chain picked the chain up: its first entry's link and `seq` */
-    readonly start: { readonly prev: string; readonly seq: number } | undefined
+    readonly start: { readonly prev: string; readonly seq: number } | undefined,
+    /** the checkpoint checks (only with `publicKeys` or `since`) */
+    readonly ck: CkState | undefined
   ) {}
 }
 // on the prototype: one brand for every state, nothing per state
 Object.defineProperty(StateImpl.prototype, StateTypeId, { value: StateTypeId })
 
 const withLine = (s: StateImpl, line: number): StateImpl =>
-  new StateImpl(s.config, line, s.entries, s.head, s.lastSeq, s.lastLine, s.header, s.rows, s.anySigned, s.pending, s.start)
+  new StateImpl(s.config, line, s.entries, s.head, s.lastSeq, s.lastLine, s.header, s.rows, s.anySigned, s.pending, s.start, s.ck)
 
+/** (`ck` is left as it was: the caller brings the tree up to date, see `ckRow` and the batches) */
 const accepted = (s: StateImpl, line: number, seq: number, head: string, signed: boolean): StateImpl =>
-  new StateImpl(s.config, line, s.entries + 1, head, seq, line, s.header, s.rows, s.anySigned || signed, undefined, s.start)
+  new StateImpl(s.config, line, s.entries + 1, head, seq, line, s.header, s.rows, s.anySigned || signed, undefined, s.start, s.ck)
 
-/** The state after `count` more lines, each an entry that verified (their rows in `rows`). */
-const acceptedRun = (s: StateImpl, count: number, seq: number, head: string, signed: boolean, rows: RowsDigest | undefined): StateImpl =>
-  new StateImpl(s.config, s.line + count, s.entries + count, head, seq, s.line + count, s.header, rows, s.anySigned || signed, undefined, s.start)
+/** The state after `count` more lines, each an entry that verified (their rows in `rows`, their leaves in `ck`). */
+const acceptedRun = (s: StateImpl, count: number, seq: number, head: string, signed: boolean, rows: RowsDigest | undefined, ck: CkState | undefined): StateImpl =>
+  new StateImpl(s.config, s.line + count, s.entries + count, head, seq, s.line + count, s.header, rows, s.anySigned || signed, undefined, s.start, ck)
+
+const withCk = (s: StateImpl, ck: CkState): StateImpl =>
+  new StateImpl(s.config, s.line, s.entries, s.head, s.lastSeq, s.lastLine, s.header, s.rows, s.anySigned, s.pending, s.start, ck)
 
 const kernelOf = (config: Config): Kernel | undefined => config.kernel()
 
@@ -491,12 +682,342 @@ const initialOf = (options: Options, range: boolean): StateImpl => {
     fastPath: options.fastPath ?? true,
     maxLine: maxLineOf(options.maxLineBytes),
     range,
-    kernel: lazyKernel(keyBytes)
+    kernel: lazyKernel(keyBytes),
+    ck: ckConfigOf(options)
   }
-  return new StateImpl(config, 0, 0, range || options.startMidChain === true ? FLOATING : GENESIS, -1, 0, undefined, undefined, false, undefined, undefined)
+  const ck: CkState | undefined = config.ck === undefined ? undefined : {
+    tree: Merkle.empty,
+    origin: undefined,
+    key: undefined,
+    named: false,
+    trusted: config.ck.trusted,
+    rotation: undefined,
+    count: 0,
+    covered: 0,
+    last: undefined,
+    sinceDone: false
+  }
+  return new StateImpl(config, 0, 0, range || options.startMidChain === true ? FLOATING : GENESIS, -1, 0, undefined, undefined, false, undefined, undefined, ck)
 }
 
 const BOM0 = 0xef, BOM1 = 0xbb, BOM2 = 0xbf
+
+// ---------------------------------------------------------------------------------------------
+// Checkpoints (FORMAT B.2): the Merkle tree of the entries, checkpoint entries, key rotation, and
+// a published checkpoint (`since`). None of this runs without `publicKeys` or `since`.
+// ---------------------------------------------------------------------------------------------
+
+/** Opening a note or parsing a key: the internal module's Effects are synchronous. */
+const now = <A, E>(effect: Effect.Effect<A, E>): Either.Either<A, E> => Effect.runSync(Effect.either(effect))
+
+/** A key file's text: exactly one trailing newline (or CRLF) is not part of the key. */
+const keyTextOf = (text: string): string => text.endsWith("\r\n") ? text.slice(0, -2) : text.endsWith("\n") ? text.slice(0, -1) : text
+
+const idOf = (v: { readonly name: string; readonly keyId: string }): string => `${v.name}+${v.keyId}`
+
+const ckConfigOf = (options: Options): CkConfig | undefined => {
+  if (options.publicKeys === undefined && options.since === undefined) return undefined
+  const trusted: Array<Note.Verifier> = []
+  let fault: VerifyError | undefined
+  for (const [i, text] of (options.publicKeys ?? []).entries()) {
+    if (typeof text !== "string") {
+      fault ??= new PublicKeyInvalid({ key: i, reason: `holds ${text === null ? "null" : `a ${typeof text}`}, not a verifier key text` })
+      continue
+    }
+    const v = now(Note.parseVerifierKey(keyTextOf(text)))
+    if (Either.isLeft(v)) fault ??= new PublicKeyInvalid({ key: i, reason: v.left.reason })
+    else {
+      const twin = trusted.findIndex((t) => idOf(t) === idOf(v.right) && t.text !== v.right.text)
+      if (twin >= 0) fault ??= new PublicKeyInvalid({ key: i, reason: `names ${idOf(v.right)}, as publicKeys[${twin}] does with another key: a signature by either cannot be told apart` })
+      trusted.push(v.right)
+    }
+  }
+  let since: Since | undefined
+  if (options.since !== undefined && fault === undefined) {
+    const at = { line: 0, seq: null }
+    const opened = now(Note.open(options.since, trusted))
+    if (Either.isLeft(opened)) {
+      const e = opened.left
+      fault = e._tag === "NoteUnverified"
+        ? new CheckpointUntrusted({ ...at, signers: e.signers, reason: trusted.length === 0 ? "the published checkpoint (since) cannot be checked: no public key is given (publicKeys)" : `the published checkpoint (since) is ${untrustedWords(e.signers)}` })
+        : new CheckpointInvalid({ ...at, reason: `the published checkpoint (since): ${noteWords(e)}` })
+    } else {
+      const body = now(Note.parseCheckpoint(opened.right.text))
+      if (Either.isLeft(body)) fault = new CheckpointInvalid({ ...at, reason: `the published checkpoint (since): ${body.left.reason}` })
+      else since = { origin: body.right.origin, size: body.right.size, root: body.right.root }
+    }
+  }
+  return { trusted, since, fault, digests: Buffer.allocUnsafe(Math.max(RUN, BATCH) * Merkle.HASH_SIZE), keys: new Map() }
+}
+
+/** Why a note did not open, in words (tampering; an untrusted signer is said by `untrustedWords`). */
+const noteWords = (e: Note.OpenError): string =>
+  e._tag === "NoteSignatureInvalid"
+    ? `the signature of trusted key ${e.keyName}+${e.keyId} does not verify: the note was altered after signing`
+    : e._tag === "NoteMalformed"
+    ? `not a well-formed signed note (${e.reason})`
+    : e.message
+
+const untrustedWords = (signers: ReadonlyArray<string>): string =>
+  signers.length === 0 ? "not signed at all" : `signed only by keys that are not trusted (${signers.join(", ")})`
+
+/** A verifier key text named in a log, parsed (once per text: the cache is the config's). */
+const keyNamed = (cc: CkConfig, text: unknown): Note.Verifier | string => {
+  if (typeof text !== "string") return "is not a verifier key text"
+  let v = cc.keys.get(text)
+  if (v === undefined) {
+    const parsed = now(Note.parseVerifierKey(text))
+    v = Either.isLeft(parsed) ? parsed.left : parsed.right
+    cc.keys.set(text, v)
+  }
+  return v instanceof Note.NoteKeyInvalid ? `is not a verifier key (${v.reason})` : v
+}
+
+const HEX_VALUE = new Int8Array(256).fill(0)
+for (let c = 0; c < 16; c++) HEX_VALUE["0123456789abcdef".charCodeAt(c)] = c
+
+/** The 32 raw bytes of the lowercase hex at src[at, at + 64) (checked hex: an entry's own hash field). */
+const hexInto = (src: Uint8Array, at: number, dst: Uint8Array, to: number): void => {
+  for (let j = 0; j < 32; j++) dst[to + j] = (HEX_VALUE[src[at + 2 * j]!]! << 4) | HEX_VALUE[src[at + 2 * j + 1]!]!
+}
+
+const lit = (s: string) => Buffer.from(s, "latin1")
+/** The end of our layout's body before `prev_hash`, for the two entry types the checks read. */
+const OURS_CHECKPOINT = lit('"type":"checkpoint","prev_hash":"')
+const OURS_ROTATION = lit('"type":"key_rotation","prev_hash":"')
+/** The reference layout's `type` member, after `seq` and `ts` (see `FastReference`). */
+const REF_TYPE = lit('", "type": "')
+const REF_CHECKPOINT = lit('checkpoint", ')
+const REF_ROTATION = lit('key_rotation", ')
+
+const endsAt = (src: Uint8Array, end: number, l: Uint8Array): boolean => {
+  const from = end - l.length
+  if (from < 0) return false
+  for (let k = 0; k < l.length; k++) if (src[from + k] !== l[k]) return false
+  return true
+}
+const startsAt = (src: Uint8Array, at: number, l: Uint8Array): boolean => {
+  for (let k = 0; k < l.length; k++) if (src[at + k] !== l[k]) return false
+  return true
+}
+
+/**
+ * Whether a line a fast path took (either layout: `{"payload":…` or `{"seq": …`, canonical
+ * strings, so a type is spelled literally) is a `checkpoint` or `key_rotation` entry. Our layout
+ * puts `type` last before `prev_hash` (at `prevAt`): one byte rules out most types; the reference
+ * layout puts it after `ts`, which holds no unescaped quote.
+ */
+const isCheckpointish = (src: Buffer, start: number, prevAt: number): boolean => {
+  if (src[start + 2] === 0x70) {
+    const c = src[prevAt - 16]
+    return (c === 0x74 && endsAt(src, prevAt, OURS_CHECKPOINT)) || (c === 0x6e && endsAt(src, prevAt, OURS_ROTATION))
+  }
+  const t = src.indexOf(REF_TYPE, start)
+  if (t < 0 || t > prevAt) return false
+  return startsAt(src, t + REF_TYPE.length, REF_CHECKPOINT) || startsAt(src, t + REF_TYPE.length, REF_ROTATION)
+}
+
+const NEEDLE_CHECKPOINT = lit('checkpoint"')
+const NEEDLE_ROTATION = lit('key_rotation"')
+/** a `\u` escape: the only way a type can be spelled other than literally */
+const NEEDLE_ESCAPE = lit("\\u")
+
+/**
+ * The entry a single line holds, when the checks must read it (the first entry, a checkpoint, a
+ * key rotation); otherwise undefined. Any layout: the line has verified, so it is JSON without
+ * duplicate keys, and a type that is not spelled literally is escaped, which a parse resolves.
+ */
+const rowToRead = (src: Buffer, start: number, end: number, first: boolean): { type?: unknown; payload?: Record<string, unknown> } | undefined => {
+  const line = src.subarray(start, end)
+  if (!first && line.indexOf(NEEDLE_CHECKPOINT) < 0 && line.indexOf(NEEDLE_ROTATION) < 0 && line.indexOf(NEEDLE_ESCAPE) < 0) return undefined
+  try {
+    const row = JSON.parse(line.toString("utf8").replace(/^\ufeff/, "")) as { type?: unknown; payload?: Record<string, unknown> }
+    return first || row.type === "checkpoint" || row.type === "key_rotation" ? row : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const equalRoots = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.compare(a, b) === 0
+
+/**
+ * The checks' state with `count` more leaves (raw hashes in `digests` from 0), the first of them
+ * entry `firstSeq`; or the `seq` at which the tree stops extending the published checkpoint.
+ */
+const grow = (cc: CkConfig, ck: CkState, digests: Uint8Array, count: number): CkState | { readonly differs: number; readonly reason: string } => {
+  const tree = ck.tree
+  if (tree === undefined || count === 0) return ck
+  const since = cc.since
+  if (since !== undefined && !ck.sinceDone && tree.size < since.size && tree.size + count >= since.size) {
+    const m = since.size - tree.size
+    const at = Merkle.appendDigests(tree, digests, 0, m)
+    const differs = sinceDiffers(since, ck.origin, at)
+    if (differs !== undefined) return { differs: since.size - 1, reason: differs }
+    return { ...ck, tree: Merkle.appendDigests(at, digests, m * Merkle.HASH_SIZE, count - m), sinceDone: true }
+  }
+  return { ...ck, tree: Merkle.appendDigests(tree, digests, 0, count) }
+}
+
+/** Why the tree of the published size does not match the published checkpoint, if it does not. */
+const sinceDiffers = (since: Since, origin: string | undefined, tree: Merkle.Frontier): string | undefined => {
+  if (origin !== undefined && origin !== since.origin) {
+    return `the published checkpoint is of another log (origin ${JSON.stringify(since.origin)}; this log's is ${JSON.stringify(origin)})`
+  }
+  return equalRoots(Merkle.rootOf(tree), since.root)
+    ? undefined
+    : `the history differs from the published checkpoint at or before seq ${since.size - 1}: the tree of the first ${since.size} entries has another root than the one published`
+}
+
+const rewritten = (cc: CkConfig, line: number, seq: number, reason: string) =>
+  new HistoryRewritten({ line, seq, publishedSize: cc.since!.size, reason })
+
+/**
+ * The checks' part of one accepted line: its leaf in the tree, and, for the first entry, a
+ * checkpoint or a key rotation, what it says. `before` is the state before the line.
+ */
+const ckRow = (before: StateImpl, next: StateImpl, src: Buffer, start: number, end: number): StateImpl | VerifyError => {
+  const cc = next.config.ck!
+  let ck = next.ck!
+  const seq = next.lastSeq
+  const line = next.lastLine
+  const first = before.entries === 0
+  // a log that starts mid-chain has no tree to recompute: its checkpoints are not checked
+  if (first && seq !== 0) ck = { ...ck, tree: undefined }
+  const row = rowToRead(src, start, end, first)
+  if (row !== undefined && typeof row.payload === "object" && row.payload !== null) {
+    const r = ckEntry(cc, ck, row.type, row.payload, line, seq, before.head)
+    if (!("tree" in r)) return r
+    ck = r
+  }
+  if (ck.tree !== undefined) {
+    const d = cc.digests
+    d.write(next.head, 0, Merkle.HASH_SIZE, "hex")
+    const grown = grow(cc, ck, d, 1)
+    if (!("tree" in grown)) return rewritten(cc, line, seq, grown.reason)
+    ck = grown
+  }
+  return withCk(next, ck)
+}
+
+/** What an `audit_open`, a `checkpoint` or a `key_rotation` entry says, checked (see the design). */
+const ckEntry = (cc: CkConfig, ck: CkState, type: unknown, payload: Record<string, unknown>, line: number, seq: number, headBefore: string): CkState | VerifyError => {
+  const invalid = (reason: string) => new CheckpointInvalid({ line, seq, reason })
+  if (type === "audit_open") {
+    const named = payload["checkpoints"]
+    if (named === undefined || seq !== 0) return ck
+    const c = (named ?? {}) as Record<string, unknown>
+    if (c["alg"] !== "ed25519") return invalid(`audit_open.checkpoints.alg is ${JSON.stringify(c["alg"] ?? null)}, not "ed25519"`)
+    const key = keyNamed(cc, c["key"])
+    if (typeof key === "string") return invalid(`audit_open.checkpoints.key ${key}`)
+    if (typeof c["origin"] !== "string") return invalid("audit_open.checkpoints.origin is not a string")
+    return { ...ck, key, origin: c["origin"], named: true }
+  }
+  if (type === "key_rotation") {
+    if (payload["alg"] !== "ed25519") return invalid(`key_rotation.alg is ${JSON.stringify(payload["alg"] ?? null)}, not "ed25519"`)
+    const key = keyNamed(cc, payload["key"])
+    if (typeof key === "string") return invalid(`key_rotation.key ${key}`)
+    const previous = payload["previous"]
+    if (previous === null) {
+      // a log that had no checkpoint key takes one: nothing can vouch for it but `publicKeys`
+      if (ck.key !== undefined) return invalid(`key_rotation names no previous key, but the log's checkpoint key is ${idOf(ck.key)}`)
+      return { ...ck, key }
+    }
+    const prev = keyNamed(cc, previous)
+    if (typeof prev === "string") return invalid(`key_rotation.previous ${prev}`)
+    if (ck.key === undefined || prev.text !== ck.key.text) {
+      return invalid(`key_rotation's previous key is ${idOf(prev)}, but the log's checkpoint key is ${ck.key === undefined ? "none" : idOf(ck.key)}`)
+    }
+    return { ...ck, rotation: { seq, key } }
+  }
+  if (type !== "checkpoint") return ck
+  const count = ck.count + 1
+  // without the log's beginning there is no tree to check a checkpoint against
+  if (ck.tree === undefined) return { ...ck, count }
+  const note = payload["note"]
+  if (typeof note !== "string") return invalid("checkpoint.note is not a signed note text")
+  const opened = now(Note.open(note, ck.trusted))
+  if (Either.isLeft(opened)) {
+    const e = opened.left
+    if (e._tag !== "NoteUnverified") return invalid(`the checkpoint's note: ${noteWords(e)}`)
+    const r = ck.rotation
+    if (r !== undefined && e.signers.includes(idOf(r.key))) return notConfirmed(line, seq, e.signers, ck)
+    return new CheckpointUntrusted({ line, seq, signers: e.signers, reason: `the checkpoint is ${untrustedWords(e.signers)}` })
+  }
+  const signers = opened.right.verified.map(idOf)
+  if (ck.key !== undefined && !signers.includes(idOf(ck.key))) {
+    const r = ck.rotation
+    if (r !== undefined && signers.includes(idOf(r.key))) return notConfirmed(line, seq, signers, ck)
+    return new CheckpointUntrusted({ line, seq, signers, reason: `the checkpoint is signed by ${signers.join(", ")}, not by the log's checkpoint key ${idOf(ck.key)}` })
+  }
+  const parsed = now(Note.parseCheckpoint(opened.right.text))
+  if (Either.isLeft(parsed)) return invalid(`the checkpoint's note: ${parsed.left.reason}`)
+  const body = parsed.right
+  const origin = ck.origin ?? body.origin
+  if (body.origin !== origin) return invalid(`the checkpoint's origin is ${JSON.stringify(body.origin)}, the log's is ${JSON.stringify(origin)}`)
+  if (body.size !== seq || body.size !== ck.tree.size) {
+    return invalid(`the checkpoint's tree size is ${body.size}, but it stands at seq ${seq}: it must cover the ${seq} entries before it`)
+  }
+  if (body.extensions.length !== 1 || !body.extensions[0]!.startsWith("head ")) {
+    return invalid(`the checkpoint's note must hold one extension line, the chain head (${body.extensions.length} found${body.extensions.some((x) => x.startsWith("pack ")) ? "; a pack line belongs to a pack's _meta.checkpoint only" : ""})`)
+  }
+  const head = body.extensions[0]!.slice(5)
+  if (head !== headBefore) return invalid(`the checkpoint's head is ${head.slice(0, 12)}…, but the entry before it has hash ${headBefore.slice(0, 12)}…`)
+  const root = Merkle.rootOf(ck.tree)
+  if (!equalRoots(root, body.root)) return invalid(`the checkpoint's root is not the root of the tree of the ${seq} entries before it`)
+  const rootText = Buffer.from(body.root).toString("base64")
+  if (payload["size"] !== body.size || payload["root"] !== rootText || payload["head"] !== head) {
+    return invalid("the checkpoint's payload (size, root, head) differs from its note")
+  }
+  let next: CkState = { ...ck, origin, count, covered: seq + 1, last: { size: body.size, root: rootText, note } }
+  const r = ck.rotation
+  // a checkpoint under the current key that covers a key_rotation confirms the new key
+  if (r !== undefined && body.size > r.seq) {
+    next = { ...next, key: r.key, rotation: undefined, trusted: next.trusted.some((t) => t.text === r.key.text) ? next.trusted : [...next.trusted, r.key] }
+  }
+  return next
+}
+
+const notConfirmed = (line: number, seq: number, signers: ReadonlyArray<string>, ck: CkState) =>
+  new CheckpointUntrusted({
+    line,
+    seq,
+    signers,
+    reason: `the checkpoint is signed by ${ck.rotation!.key.name}+${ck.rotation!.key.keyId}, the key the log rotated to at seq ${ck.rotation!.seq}, but no checkpoint under ${ck.key === undefined ? "the previous key" : idOf(ck.key)} covers that rotation: rotation not confirmed`
+  })
+
+/**
+ * The checks of a pack's `_meta.checkpoint` (design 13): it opens under the trusted keys, is
+ * signed by the log's checkpoint key, and covers exactly this pack: its entries, head, the root
+ * of all its entries, and (its `pack` line) the seal digest of its header and rows' controls.
+ * The reason it does not, if it does not.
+ */
+const metaCheckpointProblem = (state: StateImpl, header: Header, ck: CkState): { readonly reason: string } | CheckpointSeen => {
+  const note = header.checkpoint
+  if (typeof note !== "string") return { reason: "_meta.checkpoint is not a signed note text" }
+  const opened = now(Note.open(note, ck.trusted))
+  if (Either.isLeft(opened)) {
+    const e = opened.left
+    return { reason: `_meta.checkpoint is ${e._tag === "NoteUnverified" ? untrustedWords(e.signers) : noteWords(e)}` }
+  }
+  const signers = opened.right.verified.map(idOf)
+  if (ck.key !== undefined && !signers.includes(idOf(ck.key))) {
+    return { reason: `_meta.checkpoint is signed by ${signers.join(", ")}, not by the log's checkpoint key ${idOf(ck.key)}` }
+  }
+  const parsed = now(Note.parseCheckpoint(opened.right.text))
+  if (Either.isLeft(parsed)) return { reason: `_meta.checkpoint: ${parsed.left.reason}` }
+  const body = parsed.right
+  if (ck.origin !== undefined && body.origin !== ck.origin) return { reason: `_meta.checkpoint's origin is ${JSON.stringify(body.origin)}, the log's is ${JSON.stringify(ck.origin)}` }
+  const pack = body.extensions.length === 2 && body.extensions[1]!.startsWith("pack ") ? body.extensions[1]!.slice(5) : undefined
+  if (pack === undefined || !body.extensions[0]!.startsWith("head ")) {
+    return { reason: "_meta.checkpoint is not an export note (a head line, then a pack line): an in-chain checkpoint's note does not vouch for a pack" }
+  }
+  if (body.size !== state.entries) return { reason: `_meta.checkpoint covers ${body.size} entries, the pack holds ${state.entries}` }
+  if (body.extensions[0]!.slice(5) !== state.head) return { reason: "_meta.checkpoint's head is not the pack's last entry" }
+  if (!equalRoots(Merkle.rootOf(ck.tree!), body.root)) return { reason: "_meta.checkpoint's root is not the root of the pack's entries" }
+  const digest = sealDigest(header.canonicalMeta!, state.rows!.digest())
+  if (pack !== digest) return { reason: "_meta.checkpoint's pack line does not match the header or the rows' controls" }
+  return { size: body.size, root: Buffer.from(body.root).toString("base64"), note }
+}
 
 /** The head of a segment that starts mid-chain, before its first entry says where it stands. */
 const FLOATING = ""
@@ -661,6 +1182,8 @@ interface MetaParsed {
   readonly value: Entry.Meta
   readonly signedBody: string
   readonly seal: SealCheck | undefined
+  readonly canonicalMeta: string | undefined
+  readonly checkpoint: Canonical.Json | undefined
   /** members nothing covers unless a seal does: reported as HeaderInvalid when a key is given */
   readonly unsealed: ReadonlyArray<string>
 }
@@ -688,6 +1211,16 @@ const metaOf = (text: string, line: number): Either.Either<MetaParsed, Malformed
   })
   if (Either.isLeft(body)) return malformed(`_meta: ${body.left.message}`)
   let seal: SealCheck | undefined
+  let canonicalMeta: string | undefined
+  if (members.includes("seal") || members.includes("checkpoint")) {
+    // a seal's digest, and an export note's `pack` line, cover every member of _meta but the
+    // signatures: `sig`, `seal` and `checkpoint` (FORMAT B.3)
+    const rest: Record<string, Canonical.Json> = Object.create(null)
+    for (const k of members) if (k !== "sig" && k !== "seal" && k !== "checkpoint") rest[k] = json[k]!
+    const c = Canonical.encode(rest)
+    if (Either.isLeft(c)) return malformed(`_meta: ${c.left.message}`)
+    canonicalMeta = c.right
+  }
   if (members.includes("seal")) {
     const v = json["seal"]!
     const fields = v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Canonical.Num)
@@ -698,16 +1231,12 @@ const metaOf = (text: string, line: number): Either.Either<MetaParsed, Malformed
     if (alg === undefined || keyId === undefined || digest === undefined || sig === undefined) {
       return malformed(`_meta.seal needs ${SEAL_MEMBERS.join(", ")}, each a string`)
     }
-    // the seal's digest covers every member of _meta but the two signatures
-    const rest: Record<string, Canonical.Json> = Object.create(null)
-    for (const k of members) if (k !== "sig" && k !== "seal") rest[k] = json[k]!
-    const canonicalMeta = Canonical.encode(rest)
-    if (Either.isLeft(canonicalMeta)) return malformed(`_meta: ${canonicalMeta.left.message}`)
     const extra = Object.keys(fields!).filter((k) => !(SEAL_MEMBERS as ReadonlyArray<string>).includes(k))
-    seal = { canonicalMeta: canonicalMeta.right, alg, keyId, digest, sig, extra }
+    seal = { alg, keyId, digest, sig, extra }
   }
   const unsealed = members.filter((k) => k !== "seal" && !A4_MEMBERS.has(k))
-  return Either.right({ value: decoded.right, signedBody: body.right, seal, unsealed })
+  const checkpoint = members.includes("checkpoint") ? json["checkpoint"] : undefined
+  return Either.right({ value: decoded.right, signedBody: body.right, seal, unsealed, canonicalMeta, checkpoint })
 }
 
 /**
@@ -767,8 +1296,14 @@ const stepBytes = (s: StateImpl, bytes: Uint8Array): StateImpl | VerifyError => 
  * return the next state or the error itself: no Either per line on the hot path.
  */
 const stepAt = (state: StateImpl, src: Buffer, start: number, end: number, utf8: boolean): StateImpl | VerifyError => {
+  const cc = state.config.ck
+  if (cc !== undefined && cc.fault !== undefined) return cc.fault
   try {
-    const next = stepLine(state, src, start, end, utf8)
+    let next = stepLine(state, src, start, end, utf8)
+    if (cc !== undefined && next instanceof StateImpl && next.entries > state.entries) {
+      next = ckRow(state, next, src, start, end)
+      if (!(next instanceof StateImpl)) return next
+    }
     // in a pack, the first entry and (when sealed) every row's controls matter to the header checks
     if (next instanceof StateImpl && next.entries > state.entries && next.header !== undefined && (state.entries === 0 || next.rows !== undefined)) {
       return packRow(next, src.toString("utf8", start, end), state.entries === 0)
@@ -810,7 +1345,7 @@ const packRow = (s: StateImpl, text: string, first: boolean): StateImpl => {
   }
   return header === s.header && rows === s.rows
     ? s
-    : new StateImpl(s.config, s.line, s.entries, s.head, s.lastSeq, s.lastLine, header, rows, s.anySigned, s.pending, s.start)
+    : new StateImpl(s.config, s.line, s.entries, s.head, s.lastSeq, s.lastLine, header, rows, s.anySigned, s.pending, s.start, s.ck)
 }
 
 const stepLine = (state: StateImpl, src: Buffer, start: number, end: number, utf8: boolean): StateImpl | VerifyError => {
@@ -904,8 +1439,10 @@ const stepGeneral = (state0: StateImpl, src: Buffer, start: number, end: number,
     if (beside !== undefined) return new MalformedLine({ line, seq: null, reason: beside })
     const m = metaOf(r.metaText(), line)
     if (Either.isLeft(m)) return m.left
-    const { seal, signedBody, unsealed, value } = m.right
-    const header: Header = { value, line, signedBody, unsealed, seal, sealRequired: false }
+    const { canonicalMeta, checkpoint, seal, signedBody, unsealed, value } = m.right
+    const header: Header = { value, line, signedBody, unsealed, seal, sealRequired: false, canonicalMeta, checkpoint }
+    // the rows' controls are digested for a seal, and for the export note's `pack` line when it is checked
+    const digestRows = seal !== undefined || (checkpoint !== undefined && state.config.ck !== undefined)
     return new StateImpl(
       state.config,
       line,
@@ -914,10 +1451,11 @@ const stepGeneral = (state0: StateImpl, src: Buffer, start: number, end: number,
       state.lastSeq,
       state.lastLine,
       header,
-      seal === undefined ? undefined : RowsDigest.empty(),
+      digestRows ? RowsDigest.empty() : undefined,
       state.anySigned,
       state.pending,
-      state.start
+      state.start,
+      state.ck
     )
   }
 
@@ -934,7 +1472,7 @@ const stepGeneral = (state0: StateImpl, src: Buffer, start: number, end: number,
   if (state.head === FLOATING) {
     // a segment that begins mid-chain takes the chain up from its first entry's link
     const prev = r.prevHash.value
-    state = new StateImpl(state.config, state.line, 0, prev, seq - 1, state.lastLine, state.header, state.rows, false, undefined, { prev, seq })
+    state = new StateImpl(state.config, state.line, 0, prev, seq - 1, state.lastLine, state.header, state.rows, false, undefined, { prev, seq }, state.ck)
   }
   computed ??= sha256("sha256", r.message(), "hex")
   const expectedSeq = state.lastSeq + 1
@@ -951,7 +1489,7 @@ const stepGeneral = (state0: StateImpl, src: Buffer, start: number, end: number,
     return new ReorderDetected({ line, seq, reason: `seq ${seq} after seq ${state.lastSeq}` })
   } else {
     // A forward jump: the next line tells a swap (the skipped entry follows) from a deletion.
-    return new StateImpl(state.config, line, state.entries, state.head, state.lastSeq, state.lastLine, state.header, state.rows, state.anySigned, { line, seq, lastSeq: state.lastSeq }, state.start)
+    return new StateImpl(state.config, line, state.entries, state.head, state.lastSeq, state.lastLine, state.header, state.rows, state.anySigned, { line, seq, lastSeq: state.lastSeq }, state.start, state.ck)
   }
 
   const mac = state.config.mac
@@ -1003,12 +1541,27 @@ const jumpReason = (p: { readonly seq: number; readonly lastSeq: number }): stri
 export const finish = (s: State): Either.Either<Report, VerifyError> => {
   const state = s as StateImpl
   const { config, header } = state
+  const cc = config.ck
+  if (cc !== undefined && cc.fault !== undefined) return Either.left(cc.fault)
   if (state.pending !== undefined) {
     const p = state.pending
     return Either.left(new DeletionDetected({ line: p.line, seq: p.seq, reason: jumpReason(p) }))
   }
   if (state.entries === 0) return Either.left(new MalformedLine({ line: state.line, seq: null, reason: "no entry at all" }))
   const at = { line: state.lastLine, seq: state.lastSeq }
+  let ck = state.ck
+  if (cc !== undefined && cc.since !== undefined && ck !== undefined && !ck.sinceDone) {
+    const since = cc.since
+    if (ck.tree === undefined) {
+      return Either.left(new CheckpointInvalid({ line: 0, seq: null, reason: `the published checkpoint (since) cannot be checked: this log starts at seq ${state.start?.seq ?? state.lastSeq}, so the tree of its first ${since.size} entries cannot be recomputed` }))
+    }
+    if (since.size > ck.tree.size) {
+      return Either.left(rewritten(cc, at.line, at.seq, `the input holds ${ck.tree.size} entries, but the published checkpoint covers ${since.size}: this history ends before it`))
+    }
+    // (only the empty tree is left: every other size was compared when the tree reached it)
+    const differs = sinceDiffers(since, ck.origin, ck.tree)
+    if (differs !== undefined) return Either.left(rewritten(cc, at.line, at.seq, differs))
+  }
   if (config.mac !== undefined && header !== undefined) {
     const m = header
     if (m.value.sig === undefined) return Either.left(new HeaderInvalid({ line: m.line, seq: null, reason: "_meta is not signed" }))
@@ -1048,7 +1601,7 @@ export const finish = (s: State): Either.Either<Report, VerifyError> => {
         if (seal.keyId !== config.keyId) return invalid(`_meta.seal.key_id is ${JSON.stringify(seal.keyId)}, but the key given has key id ${config.keyId}`)
       }
       // the digest alone catches an accidental edit; the key proves who sealed it
-      const digest = sealDigest(seal.canonicalMeta, state.rows!.digest())
+      const digest = sealDigest(header.canonicalMeta!, state.rows!.digest())
       if (digest !== seal.digest) return invalid("_meta.seal does not match the header or the rows' controls")
       if (config.mac !== undefined && !equalConstantTime(config.mac.hex(digest), seal.sig)) {
         return invalid("_meta.seal signature does not match the key")
@@ -1063,6 +1616,21 @@ export const finish = (s: State): Either.Either<Report, VerifyError> => {
       }
     }
   }
+  // the export note (design 13): with public keys, a pack of a log that signs checkpoints must
+  // carry one, and it must cover exactly this pack
+  let metaCheckpoint: CheckpointSeen | undefined
+  if (cc !== undefined && ck !== undefined && ck.tree !== undefined && header !== undefined) {
+    const invalid = (reason: string) => Either.left(new HeaderInvalid({ line: header.line, seq: null, reason }))
+    if (header.checkpoint === undefined) {
+      if (ck.named) return invalid(`_meta.checkpoint is missing (this pack's log signs checkpoints${ck.key === undefined ? "" : ` with key ${idOf(ck.key)}`}, so its packs carry a signed export note)`)
+    } else {
+      const seen = metaCheckpointProblem(state, header, ck)
+      if ("reason" in seen) return invalid(seen.reason)
+      metaCheckpoint = seen
+      ck = { ...ck, covered: state.entries, last: seen }
+      if (completeness !== "expected-head") completeness = "signed-checkpoint"
+    }
+  }
   if (config.requireComplete && (completeness === "none" || completeness === "unsigned-header")) {
     return Either.left(new TruncationDetected({ ...at, reason: `completeness is ${completeness === "none" ? "not claimed" : "claimed but not authenticated"} (--require-complete)` }))
   }
@@ -1071,7 +1639,11 @@ export const finish = (s: State): Either.Either<Report, VerifyError> => {
     head: state.head,
     signatures: config.mac !== undefined ? "verified" : state.anySigned ? "not-checked" : "absent",
     completeness,
-    meta: header === undefined ? Option.none() : Option.some(header.value)
+    meta: header === undefined ? Option.none() : Option.some(header.value),
+    checkpoints: ck === undefined || ck.tree === undefined ? "not-checked" : ck.count > 0 || metaCheckpoint !== undefined ? "verified" : "absent",
+    checkpointCount: ck?.count ?? 0,
+    unsealedTail: state.entries - (ck?.covered ?? 0),
+    lastCheckpoint: Option.fromNullable(ck?.last)
   })
 }
 
@@ -1221,11 +1793,27 @@ class Splitter {
     let good = links(state, buf, kernel.seq(0), kernel.at(0, R_PREV)) ? n : 0
     if (good > 0 && state.config.mac !== undefined) good = kernel.macCheck(n)
     const seal = state.rows
+    const ck = state.ck
+    const cc = state.config.ck
+    // with checkpoint checks, the run stops before a checkpoint or key rotation entry, which is
+    // stepped on its own (it is checked against the tree of the entries before it)
+    let special = -1
+    if (ck !== undefined) {
+      for (let i = 0; i < good; i++) {
+        if (isCheckpointish(buf, kernel.at(i, R_START), kernel.at(i, R_PREV))) {
+          special = good = i
+          break
+        }
+      }
+    }
+    const tree = ck !== undefined && ck.tree !== undefined ? cc!.digests : undefined
     let k = 0
     let signed = false
     let digestAt = 0
     for (; k < good; k++) {
       if (!kernel.hashHolds(k)) break
+      // the leaf: the hash field's 32 bytes (it equals the hash just computed)
+      if (tree !== undefined) hexInto(buf, kernel.at(k, R_HASH), tree, k * Merkle.HASH_SIZE)
       if (seal !== undefined) {
         // a sealed pack: each row's canonical controls (the kernel checked them) go into the
         // digest, gathered here and hashed once per run
@@ -1247,7 +1835,21 @@ class Splitter {
       const hashAt = kernel.at(k - 1, R_HASH)
       // the rows' controls were gathered in order; the digest takes them in once per run
       const rows = seal === undefined ? undefined : seal.add(this.sealBuf.subarray(0, digestAt))
-      this.state = acceptedRun(state, k, kernel.seq(k - 1), buf.toString("latin1", hashAt, hashAt + 64), signed, rows)
+      const grown = tree === undefined ? ck : grow(cc!, ck!, tree, k)
+      if (grown !== undefined && !("tree" in grown)) {
+        this.state = acceptedRun(state, k, kernel.seq(k - 1), buf.toString("latin1", hashAt, hashAt + 64), signed, rows, ck)
+        return rewritten(cc!, this.state.line - (this.state.lastSeq - grown.differs), grown.differs, grown.reason)
+      }
+      this.state = acceptedRun(state, k, kernel.seq(k - 1), buf.toString("latin1", hashAt, hashAt + 64), signed, rows, grown)
+    }
+    if (special >= 0 && k === special) {
+      // the checkpoint or rotation on its own; the kernel takes up the lines after it again
+      const at = kernel.at(special, R_START)
+      const nl = buf.indexOf(0x0a, at)
+      const r = stepAt(this.state, buf, at, nl, true)
+      if (!(r instanceof StateImpl)) return r as VerifyError
+      this.state = r
+      return nl + 1
     }
     // From the first line that does not hold, the run's bytes are stepped physical line by
     // physical line: the kernel locates the 64-byte hash fields without looking inside them, so
@@ -1309,13 +1911,34 @@ class Splitter {
       for (let k = 0; k < n; k++) kernel.setFields(k, b.hashAt[k]!, b.sigAt[k]!, b.sigLen[k]!)
       signedUpTo = kernel.macCheck(n)
     }
+    const ck = this.state.ck
+    let special = false
     let k = 0
     for (; k < n; k++) {
       const state = this.state
       const seq = b.seq[k]!
+      // with checkpoint checks, a checkpoint or key rotation entry is stepped on its own
+      if (ck !== undefined && isCheckpointish(buf, b.start[k]!, b.prevAt[k]!)) {
+        special = true
+        break
+      }
       if (!links(state, buf, seq, b.prevAt[k]!)) break
       if (kernel === undefined ? !holds(state, buf, b.hashAt[k]!, b.sigAt[k]!, b.sigLen[k]!, b.hash[k]!) : k >= signedUpTo || !hexAt(buf, b.hashAt[k]!, b.hash[k]!)) break
       this.state = accepted(state, state.line + 1, seq, b.hash[k]!, b.sigLen[k]! > 0)
+    }
+    if (ck !== undefined && ck.tree !== undefined && k > 0) {
+      // the accepted lines' leaves, in one batch, before any line is stepped on its own
+      const cc = config.ck!
+      for (let i = 0; i < k; i++) cc.digests.write(b.hash[i]!, i * Merkle.HASH_SIZE, Merkle.HASH_SIZE, "hex")
+      const grown = grow(cc, ck, cc.digests, k)
+      if (!("tree" in grown)) return rewritten(cc, this.state.line - (this.state.lastSeq - grown.differs), grown.differs, grown.reason)
+      this.state = withCk(this.state, grown)
+    }
+    if (special) {
+      const r = stepAt(this.state, buf, b.start[k]!, b.end[k]!, true)
+      if (!(r instanceof StateImpl)) return r as VerifyError
+      this.state = r
+      return k + 1 < n ? b.start[k + 1]! : p
     }
     for (; k < n; k++) {
       const r = stepAt(this.state, buf, b.start[k]!, b.end[k]!, true)
@@ -1811,6 +2434,9 @@ export const fileParallel = (
     const threads = Math.max(1, Math.floor(options.threads ?? 1))
     const sequential = fileOutcome(path, options)
     if (threads < 2 || !existsSync(fileURLToPath(workerUrl))) return yield* sequential
+    // checkpoints are checked against the tree of every entry before them, which no range but
+    // the first holds: with public keys or a published checkpoint, one thread reads it all
+    if (options.publicKeys !== undefined || options.since !== undefined) return yield* sequential
     const fs = yield* FileSystem.FileSystem
     const info = yield* Effect.either(fs.stat(path))
     if (Either.isLeft(info) || info.right.type !== "File") return yield* sequential
@@ -1856,7 +2482,7 @@ export const fileParallel = (
       lastSeq = s.lastSeq
     }
     // the joined state: the first range's header and seal (a sealed pack is read on one thread)
-    state = new StateImpl(state.config, lines, entries, tip, lastSeq, lastLine, state.header, state.rows, anySigned, undefined, state.start)
+    state = new StateImpl(state.config, lines, entries, tip, lastSeq, lastLine, state.header, state.rows, anySigned, undefined, state.start, state.ck)
     const result = finish(state)
     // a failed conclusion is reported by the one-thread run, with its exact wording
     return Either.isRight(result) ? { result, entries, head: tip, signatures: signaturesOf(state), threads: cuts.length - 1 } : yield* sequential
