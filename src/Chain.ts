@@ -207,8 +207,8 @@ export interface Tree {
 
 /**
  * The origin line of a log's checkpoints: the one its `audit_open` states
- * (`checkpoints.origin`), else the signer's override, else `acttrace/` and the log's system
- * (URI-encoded), else `acttrace` (a log with no `audit_open`). Writer and exporter use this one
+ * (`checkpoints.origin`), else the signer's override, else `Signer.checkpointOrigin` of the
+ * log's system, else `acttrace` (a log with no `audit_open`). Writer and exporter use this one
  * rule, so a pack's note and the log's checkpoints name the same log.
  *
  * @since 0.1.0
@@ -221,7 +221,7 @@ export const checkpointOrigin = (auditOpen: Option.Option<Record<string, unknown
   const override = Option.flatMap(signer, (s) => s.origin)
   if (Option.isSome(override)) return override.value
   const system = open?.["system"]
-  return typeof system === "string" ? `acttrace/${encodeURIComponent(system)}` : "acttrace"
+  return typeof system === "string" ? Signer.checkpointOrigin(system) : "acttrace"
 }
 
 /**

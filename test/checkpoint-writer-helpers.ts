@@ -25,13 +25,16 @@ import * as Store from "../src/Store.js"
 export const HMAC = Redacted.make("checkpoint-writer-key")
 
 export interface Key {
+  /** the checkpoint signer made here from internal/note (for direct use) */
   readonly checkpoint: Signer.CheckpointSigner
   readonly verifier: note.Verifier
   readonly verifierKey: string
+  readonly signerKey: string
+  readonly previous: Key | undefined
 }
 
 /** A real Ed25519 checkpoint key (deterministic from `seed`), rotating away from `previous`. */
-export const makeKey = (seed: number, name = `key${seed}`, previous?: Key) =>
+export const makeKey = (seed: number, name = `key${seed}`, previous?: Key): Effect.Effect<Key> =>
   Effect.gen(function* () {
     const pair = yield* note.generate(name, { seed: new Uint8Array(32).fill(seed) })
     const signer = yield* note.parseSignerKey(pair.signerKey)
@@ -44,12 +47,20 @@ export const makeKey = (seed: number, name = `key${seed}`, previous?: Key) =>
       signNote: (body) => Effect.runSync(note.sign(body, [signer])),
       previous: Option.fromNullable(previous?.checkpoint)
     }
-    return { checkpoint, verifier: signer.verifier, verifierKey: pair.verifierKey } satisfies Key
+    return { checkpoint, verifier: signer.verifier, verifierKey: pair.verifierKey, signerKey: pair.signerKey, previous } satisfies Key
   }).pipe(Effect.orDie)
 
-/** The HMAC signer with the checkpoint key (or none). */
-export const signerWith = (key: Key | undefined) =>
-  Effect.map(Signer.makeHmac(HMAC), (s): Signer.SignerService => ({ ...s, checkpoints: Option.fromNullable(key?.checkpoint) })).pipe(Effect.orDie)
+/**
+ * The signer of a log with HMAC entry signatures and, when given, the Ed25519 checkpoint key (and
+ * the key it rotates away from): `Signer.makeEd25519`, as an app builds it.
+ */
+export const signerWith = (key: Key | undefined): Effect.Effect<Signer.SignerService> =>
+  (key === undefined
+    ? Signer.makeHmac(HMAC)
+    : Signer.makeEd25519(Redacted.make(key.signerKey), {
+      hmac: HMAC,
+      previous: key.previous === undefined ? undefined : Redacted.make(key.previous.signerKey)
+    })).pipe(Effect.orDie)
 
 export const layerSigner = (key: Key | undefined) => Layer.effect(Signer.Signer, signerWith(key))
 
