@@ -9,18 +9,31 @@
  * when it can write them.
  */
 import { createHash, randomFillSync } from "node:crypto"
-import { describe, expect, it } from "@effect/vitest"
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import { NodeFileSystem } from "@effect/platform-node"
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as fc from "effect/FastCheck"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
+import * as AuditLog from "../src/AuditLog.js"
 import * as Canonical from "../src/Canonical.js"
+import * as Chain from "../src/Chain.js"
 import * as Entry from "../src/Entry.js"
 import * as Hash from "../src/Hash.js"
 import * as Merkle from "../src/Merkle.js"
 import * as Proof from "../src/Proof.js"
+import * as Redactor from "../src/Redactor.js"
+import * as Signer from "../src/Signer.js"
+import * as Store from "../src/Store.js"
 import * as Note from "../src/internal/note.js"
 import { FUZZ } from "./helpers.js"
 
@@ -611,5 +624,81 @@ describe("measured", () => {
       const millis = Number(process.hrtime.bigint() - start) / 1e6
       console.log(`proof file for 2 of ${log.lines.length} entries: ${Buffer.byteLength(proved.text)} bytes, ${proved.entries.map((e) => e.proofLength).join(" + ")} hashes; verify-proof ${millis.toFixed(2)} ms (note signature included)`)
       expect(proved.entries.every((e) => e.proofLength <= 13)).toBe(true)
+    }))
+})
+
+// ---------------------------------------------------------------------------------------------
+// Packs the writer itself exports (AuditLog over a file store, Signer.layerEd25519)
+// ---------------------------------------------------------------------------------------------
+
+describe("packs the writer exports", () => {
+  const dir = mkdtempSync(join(tmpdir(), "acttrace-proof-"))
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  /** Runs `f` against the log at `path`, written with the Ed25519 key and a checkpoint every 7 entries. */
+  const withLog = <A, E>(path: string, f: Effect.Effect<A, E, AuditLog.AuditLog | FileSystem.FileSystem>) =>
+    Effect.scoped(
+      Effect.flatMap(
+        Layer.build(
+          AuditLog.layer({ system: "loan triage", riskTier: "high" }).pipe(
+            Layer.provide(Store.layerFile(path)),
+            Layer.provide(Signer.layerEd25519(Redacted.make(KEY.signerKey))),
+            Layer.provide(Redactor.layerDefault),
+            Layer.provide(Chain.layerCheckpointPolicy({ every: 7, interval: Duration.infinity })),
+            Layer.provideMerge(NodeFileSystem.layer)
+          )
+        ),
+        (context) => Effect.provide(f, context)
+      )
+    )
+
+  const decisions = (from: number, to: number, tag: string) =>
+    Effect.gen(function*() {
+      const log = yield* AuditLog.AuditLog
+      for (let i = from; i < to; i++) {
+        yield* log.withDecision({ input: { applicant: `A-${i}` }, actor: tag }, (d) => d.record({ score: i / 8, small: 1e-7, tag }))
+      }
+    })
+
+  it.live("prove / verify-proof, latest checkpoint, consistency of an extension and of a fork", () =>
+    Effect.gen(function*() {
+      const log = join(dir, "log.jsonl")
+      const fork = join(dir, "fork.jsonl")
+      const p1 = join(dir, "p1.pack.jsonl")
+      const p2 = join(dir, "p2.pack.jsonl")
+      const p3 = join(dir, "p3.pack.jsonl")
+      const first = yield* withLog(log, Effect.zipRight(decisions(0, 10, "agent"), Effect.flatMap(AuditLog.AuditLog, (l) => l.export(p1, { framework: "eu_ai_act" }))))
+      copyFileSync(log, fork)
+      const splitAt = readFileSync(log, "utf8").split("\n").filter((l) => l.length > 0).length
+      yield* withLog(log, Effect.zipRight(decisions(10, 20, "agent"), Effect.flatMap(AuditLog.AuditLog, (l) => l.export(p2))))
+      yield* withLog(fork, Effect.zipRight(decisions(10, 20, "someone else"), Effect.flatMap(AuditLog.AuditLog, (l) => l.export(p3))))
+      const text = (path: string) => readFileSync(path, "utf8")
+
+      // the latest checkpoint of a pack is the note its export wrote
+      const latest = yield* Proof.latestCheckpoint(text(p1), { publicKeys: keys })
+      expect(Option.some(latest.note)).toEqual(first.checkpoint)
+      expect(latest.origin).toBe("acttrace/loan%20triage")
+      expect(latest.size).toBe(first.entries)
+
+      // a proof of two decisions of the second pack verifies alone
+      const packRows = text(p2).split("\n").slice(1).filter((l) => l.length > 0).map((l) => JSON.parse(l) as { seq: number; type: string; hash: string })
+      const chosen = packRows.filter((r) => r.type === "decision_record").map((r) => r.seq)
+      const seqs = [chosen[1]!, chosen[chosen.length - 2]!]
+      const proved = yield* Proof.prove(text(p2), { seqs, publicKeys: keys })
+      const proven = yield* Proof.verifyProof(proved.text, { publicKeys: keys })
+      expect(proven.entries.map((e) => [e.seq, e.hash])).toEqual(seqs.map((s) => [s, packRows[s]!.hash]))
+      expect(proven.entries[0]!.payload["small"]).toEqual(new Canonical.Num("1e-07"))
+      // the raw log gives a proof against its latest checkpoint entry (the export's)
+      const fromLog = yield* Proof.prove(text(log), { seqs: [seqs[0]!] })
+      expect(fromLog.checkpoint.source).toBe("entry")
+      expect((yield* Proof.verifyProof(fromLog.text, { publicKeys: keys })).entries[0]!.hash).toBe(packRows[seqs[0]!]!.hash)
+
+      // consistency: both later packs extend the first; they fork from each other where the copy was made
+      const ok = yield* Proof.consistency(text(p1), text(p2), { publicKeys: keys })
+      yield* Proof.verifyConsistencyDocument(ok.text, { publicKeys: keys })
+      yield* Proof.consistency(text(p1), text(p3), { publicKeys: keys })
+      const forked = yield* failureOf(Proof.consistency(text(p2), text(p3), { publicKeys: keys }))
+      expect(forked).toMatchObject({ _tag: "NotConsistent", firstDiffering: splitAt })
+      expect(yield* Proof.firstDifference(text(p2), text(p3))).toMatchObject({ _tag: "Differs", seq: splitAt })
     }))
 })
