@@ -773,14 +773,6 @@ const keyNamed = (cc: CkConfig, text: unknown): Note.Verifier | string => {
   return v instanceof Note.NoteKeyInvalid ? `is not a verifier key (${v.reason})` : v
 }
 
-const HEX_VALUE = new Int8Array(256).fill(0)
-for (let c = 0; c < 16; c++) HEX_VALUE["0123456789abcdef".charCodeAt(c)] = c
-
-/** The 32 raw bytes of the lowercase hex at src[at, at + 64) (checked hex: an entry's own hash field). */
-const hexInto = (src: Uint8Array, at: number, dst: Uint8Array, to: number): void => {
-  for (let j = 0; j < 32; j++) dst[to + j] = (HEX_VALUE[src[at + 2 * j]!]! << 4) | HEX_VALUE[src[at + 2 * j + 1]!]!
-}
-
 const lit = (s: string) => Buffer.from(s, "latin1")
 /** The end of our layout's body before `prev_hash`, for the two entry types the checks read. */
 const OURS_CHECKPOINT = lit('"type":"checkpoint","prev_hash":"')
@@ -1806,14 +1798,12 @@ class Splitter {
         }
       }
     }
-    const tree = ck !== undefined && ck.tree !== undefined ? cc!.digests : undefined
+    const tree = ck !== undefined && ck.tree !== undefined
     let k = 0
     let signed = false
     let digestAt = 0
     for (; k < good; k++) {
       if (!kernel.hashHolds(k)) break
-      // the leaf: the hash field's 32 bytes (it equals the hash just computed)
-      if (tree !== undefined) hexInto(buf, kernel.at(k, R_HASH), tree, k * Merkle.HASH_SIZE)
       if (seal !== undefined) {
         // a sealed pack: each row's canonical controls (the kernel checked them) go into the
         // digest, gathered here and hashed once per run
@@ -1835,7 +1825,8 @@ class Splitter {
       const hashAt = kernel.at(k - 1, R_HASH)
       // the rows' controls were gathered in order; the digest takes them in once per run
       const rows = seal === undefined ? undefined : seal.add(this.sealBuf.subarray(0, digestAt))
-      const grown = tree === undefined ? ck : grow(cc!, ck!, tree, k)
+      // the leaves: the run's hash fields, 32 raw bytes each (each equals the hash computed of its line)
+      const grown = tree ? grow(cc!, ck!, kernel.digests(k), k) : ck
       if (grown !== undefined && !("tree" in grown)) {
         this.state = acceptedRun(state, k, kernel.seq(k - 1), buf.toString("latin1", hashAt, hashAt + 64), signed, rows, ck)
         return rewritten(cc!, this.state.line - (this.state.lastSeq - grown.differs), grown.differs, grown.reason)

@@ -42,6 +42,10 @@ const verdicts = (): ReadonlyArray<Verify.VerifyError> => [
   new Verify.TruncationDetected(at),
   new Verify.SignatureInvalid(at),
   new Verify.HeaderInvalid({ line: 1, seq: null, reason: "_meta.sig does not match" }),
+  new Verify.CheckpointInvalid({ line: 1002, seq: 1000, reason: "the checkpoint's root is not the root of the tree of the 1000 entries before it" }),
+  new Verify.CheckpointUntrusted({ line: 1002, seq: 1000, signers: ["carol+0a1b2c3d"], reason: "the checkpoint is signed only by keys that are not trusted (carol+0a1b2c3d)" }),
+  new Verify.HistoryRewritten({ line: 36, seq: 34, publishedSize: 35, reason: "the history differs from the published checkpoint at or before seq 34" }),
+  new Verify.PublicKeyInvalid({ key: 1, reason: "the key hash 00000000 does not match the name and key (their hash is 0a1b2c3d)" }),
   new Verify.Unreadable({ path: "pack.jsonl", reason: "no such file or directory" })
 ]
 
@@ -119,6 +123,11 @@ describe("errors read once", () => {
       }
       expect(verdictText(new Verify.EditDetected(at))).toBe("EditDetected at line 18 (seq 16): content does not match its hash")
       expect(verdictText(new Verify.MalformedLine({ line: 0, seq: null, reason: "no entry" }))).toBe("MalformedLine: no entry")
+      // checkpoint verdicts are located like the others; a bad public key names which one
+      expect(verdictText(new Verify.CheckpointUntrusted({ line: 12, seq: 11, signers: ["carol+0a1b2c3d"], reason: "the checkpoint is signed only by keys that are not trusted (carol+0a1b2c3d)" })))
+        .toBe("CheckpointUntrusted at line 12 (seq 11): the checkpoint is signed only by keys that are not trusted (carol+0a1b2c3d)")
+      expect(verdictText(new Verify.PublicKeyInvalid({ key: 1, reason: "the key is not canonical standard base64" })))
+        .toBe("PublicKeyInvalid: publicKeys[1]: the key is not canonical standard base64")
       // a chain over a log that does not verify
       const c = F.chain(F.mixed(4))
       const mem = yield* Store.makeMemory()

@@ -107,10 +107,12 @@ export const fileKind = (type: FileSystem.File.Type): string => {
  * A verification failure as one line that names it once, built from its fields (never from its
  * `message`, which holds no tag): `EditDetected at line 18 (seq 16): content does not match its
  * hash`, `MalformedLine: no entry at all` (line 0: no line), `Unreadable: pack.jsonl: no such file or
- * directory`. The CLI's verdict and `--json` message, and the reason of `Chain.LogInvalid`.
+ * directory`, `PublicKeyInvalid: publicKeys[0]: …`. The CLI's verdict and `--json` message, and the reason of `Chain.LogInvalid`.
  */
 export const verdictText = (e: Verify.VerifyError): string => {
   if (e._tag === "Unreadable") return `Unreadable: ${e.path}: ${e.reason}`
+  // (not located in the input: which of the keys given, and why)
+  if (e._tag === "PublicKeyInvalid") return `PublicKeyInvalid: ${e.message}`
   const where = e.line === 0 ? "" : e.seq === null ? ` at line ${e.line}` : ` at line ${e.line} (seq ${e.seq})`
   return `${e._tag}${where}: ${e.reason}`
 }
