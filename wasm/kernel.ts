@@ -994,8 +994,46 @@ function node4(p0: usize, p1: usize, p2: usize, p3: usize, o0: usize, o1: usize,
   digestLane(3, o3)
 }
 
+// One hash alone goes through the scalar compression: four lanes for one hash would cost
+// about twice as much (a batch of one leaf is a writer's usual case).
+const BLK = memory.data(128, 16)
+const S1 = memory.data(32, 16)
+
+@inline function scalarDigest(out: usize): void {
+  for (let i = 0; i < 8; i++) store<u32>(out + (i << 2), bswap<u32>(load<u32>(S1 + (i << 2))))
+}
+
+/** The leaf hash of the 32 bytes at p, into o (o may be p). */
+function leaf1(p: usize, o: usize): void {
+  store<u8>(BLK, 0)
+  memory.copy(BLK + 1, p, 32)
+  store<u8>(BLK + 33, 0x80)
+  memory.fill(BLK + 34, 0, 28)
+  store<u32>(BLK + 60, bswap<u32>(33 * 8))
+  memory.copy(S1, IV, 32)
+  compress1(S1, BLK)
+  scalarDigest(o)
+}
+
+/** The node hash of the 64-byte pair at p, into o (o may overlap p). */
+function node1(p: usize, o: usize): void {
+  store<u8>(BLK, 1)
+  memory.copy(BLK + 1, p, 64)
+  store<u8>(BLK + 65, 0x80)
+  memory.fill(BLK + 66, 0, 58)
+  store<u32>(BLK + 124, bswap<u32>(65 * 8))
+  memory.copy(S1, IV, 32)
+  compress1(S1, BLK)
+  compress1(S1, BLK + 64)
+  scalarDigest(o)
+}
+
 /** Leaf hashes of the n 32-byte data at src into dst (dst may be src). */
 function leaves(src: usize, dst: usize, n: i32): void {
+  if (n == 1) {
+    leaf1(src, dst)
+    return
+  }
   for (let k = 0; k < n; k += 4) {
     // lanes past the end repeat the last one (and write the same hash to the same place)
     const l = n - 1
@@ -1013,6 +1051,10 @@ function leaves(src: usize, dst: usize, n: i32): void {
  * the next group's inputs.
  */
 function nodes(src: usize, dst: usize, n: i32): void {
+  if (n == 1) {
+    node1(src, dst)
+    return
+  }
   for (let k = 0; k < n; k += 4) {
     const l = n - 1
     const k1 = min(k + 1, l), k2 = min(k + 2, l), k3 = min(k + 3, l)
