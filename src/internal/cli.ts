@@ -3,6 +3,7 @@
  * @internal
  */
 import * as Args from "@effect/cli/Args"
+import type * as CliApp from "@effect/cli/CliApp"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
@@ -21,10 +22,13 @@ import * as Chain from "../Chain.js"
 import * as Controls from "../Controls.js"
 import * as Detect from "../Detect.js"
 import * as Pack from "../Pack.js"
+import * as Proof from "../Proof.js"
 import * as Signer from "../Signer.js"
 import * as Store from "../Store.js"
 import * as Verify from "../Verify.js"
-import { runDemo } from "./demo.js"
+import * as NoteFormat from "./note.js"
+import { type RunCommand, runDemo } from "./demo.js"
+import * as Keygen from "./keygen.js"
 import { plainMessage, plainReason, plainText, verdictText } from "./messages.js"
 import { VERSION } from "./version.js"
 
@@ -38,6 +42,17 @@ export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
   }
 }
 
+/** A job that could not be done (a pack without a checkpoint, a proof that does not hold): exit 1. */
+class CommandFailed extends Schema.TaggedError<CommandFailed>()("CommandFailed", {
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return this.reason
+  }
+}
+
+const failWith = (reason: string) => Effect.fail(new CommandFailed({ reason }))
+
 /** How the process ends. */
 export type ExitCode = 0 | 1 | 2
 
@@ -45,11 +60,16 @@ export type ExitCode = 0 | 1 | 2
 let verdictCode: ExitCode = 0
 
 const VERIFY_USAGE =
-  "usage: acttrace verify PACK|- [--key-file F | --key K] [--pubkey FILE] [--expected-head H] [--expect-entries N] [--require-complete] [--require-signatures] [--threads N] [--max-line-bytes N] [--json]"
+  "usage: acttrace verify PACK|- [--key-file F | --key K] [--pubkey FILE]... [--since NOTE_OR_PACK] [--expected-head H] [--expect-entries N] [--require-complete] [--require-signatures] [--threads N] [--max-line-bytes N] [--json]"
 
-const EXPORT_USAGE = "usage: acttrace export LOG --out PACK [--framework eu_ai_act|iso_42001|gdpr|nist_rmf] [--key-file F | --key K] [--mode OCTAL]"
+const EXPORT_USAGE = "usage: acttrace export LOG --out PACK [--framework eu_ai_act|iso_42001|gdpr|nist_rmf] [--key-file F | --key K] [--private-key FILE] [--mode OCTAL]"
 const REPAIR_USAGE = "usage: acttrace repair LOG"
-const DEMO_USAGE = "usage: acttrace demo [--out DIR] [--key-file F | --key K]"
+const DEMO_USAGE = "usage: acttrace demo [--out DIR] [--key-file F | --key K] [--private-key FILE]"
+const KEYGEN_USAGE = "usage: acttrace keygen --out DIR [--name NAME]"
+const CHECKPOINT_USAGE = "usage: acttrace checkpoint PACK_OR_LOG [--pubkey FILE]..."
+const PROVE_USAGE = "usage: acttrace prove PACK --seq N[,N...] --out PROOF [--pubkey FILE]..."
+const VERIFY_PROOF_USAGE = "usage: acttrace verify-proof PROOF --pubkey FILE [--pubkey FILE]... [--json]"
+const CONSISTENCY_USAGE = "usage: acttrace consistency OLD NEW --pubkey FILE [--pubkey FILE]... [--out FILE]"
 const SCAN_USAGE = "usage: acttrace scan [FILE|-] [--policy default|gdpr|pci|strict|flag-only] [--json]"
 
 const usage = (reason: string, text: string = VERIFY_USAGE) => new UsageError({ reason, usage: text })
@@ -125,15 +145,84 @@ const resolveKey = (key: Option.Option<Redacted.Redacted<string>>, keyFile: Opti
     return Redacted.make(text)
   })
 
-const checkPubkey = (path: string) =>
+/**
+ * The trusted verifier keys of `--pubkey FILE` (repeatable), as their key texts. A file that does
+ * not hold one verifier key (C2SP `name+hash+base64`, as `acttrace keygen` writes it) is a usage
+ * error naming the file: a key that cannot be read must never quietly shrink the trusted set.
+ */
+const readPubkeys = (paths: ReadonlyArray<string>, usageText: string) =>
+  Effect.forEach(paths, (path) =>
+    Signer.readVerifierKeyFile(path).pipe(Effect.mapError((e) => usage(`--pubkey: ${describeFailure(e)}`, usageText))))
+
+/**
+ * A signed note as a user saved it: line ends `\r\n` (a note that went through e-mail or an
+ * editor on Windows) become `\n`, and blank lines after the last signature are dropped. Neither
+ * can change what was signed: a note holds no `\r`, and its signed text ends at the blank line
+ * before the signatures.
+ */
+const noteAsSaved = (text: string): string => text.replace(/^\ufeff/, "").replace(/\r\n/g, "\n").replace(/\n+$/, "\n")
+
+/** A published checkpoint, for `--since`: the note, and the pack it was taken from when one was given. */
+interface Published {
+  readonly note: string
+  readonly body: NoteFormat.Checkpoint
+  readonly pack: string | undefined
+}
+
+/**
+ * The signed note in `path`: a note file (what `acttrace checkpoint` prints), or a pack or log
+ * (its `_meta.checkpoint`, else its last checkpoint entry's note). A file that holds none, or a note
+ * that does not parse as a signed checkpoint, is a usage error (exit 2): the caller gave the wrong
+ * file, which is not a verdict on the pack.
+ */
+const readPublished = (path: string, usageText: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const text = yield* fs.readFileString(path).pipe(Effect.mapError((e) => usage(`cannot read public key ${path}: ${plainReason(e)}`)))
-    const key = yield* Effect.try({
-      try: () => createPublicKey(text),
-      catch: () => usage(`${path} is not a PEM public key`)
+    const text = yield* fs.readFileString(path).pipe(Effect.mapError((e) => usage(`cannot read ${path}: ${plainReason(e)}`, usageText)))
+    const isJson = /^\ufeff?\s*\{/.test(text)
+    // a pack or log: its latest checkpoint, checked against its own entries (its signature is
+    // checked by the verification, under the trusted keys)
+    const note = isJson
+      ? (yield* Proof.latestCheckpoint(text, { source: path }).pipe(Effect.mapError((e) => usage(`--since: ${describeFailure(e)}`, usageText)))).note
+      : noteAsSaved(text)
+    const body = yield* checkpointBody(note).pipe(Effect.mapError((reason) => usage(`--since ${path}: ${reason}`, usageText)))
+    return { note, body, pack: isJson ? path : undefined } satisfies Published
+  })
+
+/**
+ * `HistoryRewritten` located at the first entry where `pack` differs from the old pack `oldPack`
+ * (compared hash by hash: each hash covers every entry before it). When they do not differ within
+ * the old pack (the origins differ, or the pack is shorter), the error stays as it was.
+ */
+const pinRewrite = (e: Verify.HistoryRewritten, oldPack: string, pack: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const diff = yield* Effect.either(Proof.firstDifference(fs.stream(oldPack), fs.stream(pack), { oldSource: oldPack, newSource: pack }))
+    if (Either.isLeft(diff) || diff.right._tag !== "Differs") return e
+    const d = diff.right
+    return new Verify.HistoryRewritten({
+      // entries sit on consecutive lines up to the one the error names
+      line: d.seq <= (e.seq ?? -1) ? e.line - ((e.seq ?? 0) - d.seq) : e.line,
+      seq: d.seq,
+      publishedSize: e.publishedSize,
+      firstDiffering: d.seq,
+      reason: `the entry at seq ${d.seq} differs from the one in ${oldPack} (hash ${d.newHash.slice(0, 12)}…, there ${d.oldHash.slice(0, 12)}…): the history was rewritten from there on, inside the published checkpoint of ${e.publishedSize} entries`
     })
-    if (key.asymmetricKeyType !== "ed25519") return yield* usage(`${path} is not an Ed25519 public key`)
+  })
+
+/**
+ * The checkpoint a signed note carries, when it is one: well formed as a note (opened against no
+ * key, a well-formed note is only "unverified") and with a C2SP tlog-checkpoint body. Says why
+ * not, otherwise. Its signatures are checked by whoever trusts a key.
+ */
+const checkpointBody = (note: string): Effect.Effect<NoteFormat.Checkpoint, string> =>
+  Effect.gen(function*() {
+    const opened = yield* Effect.either(NoteFormat.open(note, []))
+    if (Either.isLeft(opened) && opened.left._tag === "NoteMalformed") return yield* Effect.fail(`not a signed note: ${opened.left.reason}`)
+    const split = note.lastIndexOf("\n\n")
+    return yield* NoteFormat.parseCheckpoint(note.slice(0, split + 1)).pipe(
+      Effect.mapError((e) => `a signed note that is not a checkpoint: ${e.reason}`)
+    )
   })
 
 const HEX64 = /^[0-9a-f]{64}$/
@@ -214,6 +303,37 @@ const statedKeyId = (report: Verify.Report, head: ReadonlyArray<Uint8Array> | un
   return Option.none()
 }
 
+/**
+ * What an input says of its signed checkpoints, unverified (no public key was given): the key its
+ * `_meta.checkpoint` is signed by, else the checkpoint key its first entry (`audit_open`) names.
+ * Undefined when it states none (nothing to warn about).
+ */
+const statedCheckpointKey = (report: Verify.Report, head: ReadonlyArray<Uint8Array>): string | undefined => {
+  const meta = Option.getOrUndefined(report.meta) as { readonly checkpoint?: unknown } | undefined
+  if (typeof meta?.checkpoint === "string") {
+    const signer = /\n\u2014 (\S+) /.exec(meta.checkpoint)?.[1]
+    return `the pack carries a signed checkpoint${signer !== undefined && NoteFormat.isValidName(signer) ? ` (signed by ${signer})` : ""}`
+  }
+  if (head.length === 0) return undefined
+  const text = Buffer.concat(head).toString("utf8").replace(/^\ufeff/, "")
+  for (const line of text.split("\n").filter((l) => l.trim() !== "").slice(0, 2)) {
+    let value: unknown
+    try {
+      value = JSON.parse(line)
+    } catch {
+      return undefined
+    }
+    if (value === null || typeof value !== "object") return undefined
+    if ("_meta" in value) continue
+    const entry = value as { readonly type?: unknown; readonly payload?: { readonly checkpoints?: { readonly key?: unknown } | null } | null }
+    const key = entry.type === "audit_open" ? entry.payload?.checkpoints?.key : undefined
+    if (typeof key !== "string") return undefined
+    const named = key.split("+").slice(0, 2).join("+")
+    return `the log signs checkpoints${/^[^\s+]+\+[0-9a-f]{8}$/.test(named) ? ` with key ${named}` : ""}`
+  }
+  return undefined
+}
+
 /** What to say of signatures a verification found but could not check (no key was given). */
 const notCheckedText = (keyId: Option.Option<string> | undefined): string =>
   `${keyId === undefined ? "signed" : Option.match(keyId, { onNone: () => "signed (the file states no key id)", onSome: (id) => `signed by key id ${id}` })}; signatures were not checked; pass --key-file F or ACTTRACE_KEY (or --key K) to check them`
@@ -238,6 +358,27 @@ const keyFileOption = (what: string) =>
     Options.optional
   )
 
+/** `--pubkey FILE`, repeatable: the trusted set of verifier keys; `what` says what they check here. */
+const pubkeyOption = (what: string) =>
+  Options.text("pubkey").pipe(
+    Options.withDescription(`a verifier key file (C2SP name+hash+base64, the .pub that acttrace keygen writes); repeat it to trust several keys. ${what}`),
+    Options.repeated
+  )
+
+/** `--private-key FILE`: the Ed25519 signer key file (`acttrace keygen`'s NAME.key). */
+const privateKeyOption = (what: string) =>
+  Options.text("private-key").pipe(
+    Options.withDescription(`the Ed25519 signing key file (PRIVATE+KEY+..., the .key that acttrace keygen writes; keep it 0600): checkpoints signed with it verify with its .pub alone. ${what}`),
+    Options.optional
+  )
+
+/** The signer key text of `--private-key`, read once; a file that is not one is a usage error naming it. */
+const readPrivateKey = (file: Option.Option<string>, usageText: string) =>
+  Option.match(file, {
+    onNone: () => Effect.succeed(undefined),
+    onSome: (path) => Signer.readSignerKeyFile(path).pipe(Effect.mapError((e) => usage(`--private-key: ${describeFailure(e)}`, usageText)))
+  })
+
 /** `--key`, the last of the ways, with why. */
 const keyOption = Options.redacted("key").pipe(
   Options.withDescription("the passphrase itself: every user of this machine can read it in the process list (ps); prefer --key-file or ACTTRACE_KEY"),
@@ -250,8 +391,9 @@ const verify = Command.make(
     pack: Args.text({ name: "PACK" }).pipe(Args.withDescription("log or evidence pack (JSON Lines) to verify; - for standard input (a FIFO or <(…) path is read as a stream too)")),
     keyFile: keyFileOption("Checks every entry signature and the pack header"),
     key: keyOption,
-    pubkey: Options.text("pubkey").pipe(
-      Options.withDescription("Ed25519 public key (PEM) for signed checkpoints"),
+    pubkey: pubkeyOption("Checks every checkpoint entry, the signed pack header (_meta.checkpoint) and the pack seal under these keys"),
+    since: Options.text("since").pipe(
+      Options.withDescription("a published checkpoint: a file holding its signed note (as acttrace checkpoint prints it), or the old pack it came from; the pack must extend it (else HistoryRewritten). Needs --pubkey"),
       Options.optional
     ),
     expectedHead: Options.text("expected-head").pipe(
@@ -291,9 +433,15 @@ const verify = Command.make(
       if (Option.isSome(opts.maxLineBytes) && !(opts.maxLineBytes.value >= 1 && opts.maxLineBytes.value <= Verify.MAX_LINE_BYTES_CEILING)) {
         return yield* usage(`--max-line-bytes must be between 1 and ${Verify.MAX_LINE_BYTES_CEILING}`)
       }
-      if (Option.isSome(opts.pubkey)) yield* checkPubkey(opts.pubkey.value)
+      const publicKeys = yield* readPubkeys(opts.pubkey, VERIFY_USAGE)
+      if (Option.isSome(opts.since) && publicKeys.length === 0) {
+        return yield* usage("--since needs --pubkey: a published checkpoint means something only under a key you trust")
+      }
+      const since = Option.isSome(opts.since) ? yield* readPublished(opts.since.value, VERIFY_USAGE) : undefined
       const options: Verify.Options = {
         key,
+        publicKeys: publicKeys.length === 0 ? undefined : publicKeys,
+        since: since?.note,
         expectedHead: Option.getOrUndefined(opts.expectedHead),
         expectedEntries: Option.getOrUndefined(opts.expectEntries),
         requireComplete: opts.requireComplete,
@@ -302,12 +450,17 @@ const verify = Command.make(
       // standard input is read once: its start is kept on the way, for the key id it states
       const stdinHead: Array<Uint8Array> = []
       // a FIFO or <(…) path is read in order by fileParallel, on one thread
-      const outcome = opts.pack === STDIN
+      let outcome = opts.pack === STDIN
         ? yield* Verify.streamOutcome(keepingHead(stdinBytes, stdinHead), options)
         : yield* Verify.fileParallel(opts.pack, {
           ...options,
           threads: Option.isSome(opts.threads) ? opts.threads.value : yield* autoThreads(opts.pack)
         })
+      // a history rewritten after a checkpoint published from an old pack: that pack names the
+      // first entry that differs (a note alone cannot)
+      if (since?.pack !== undefined && opts.pack !== STDIN && Either.isLeft(outcome.result) && outcome.result.left._tag === "HistoryRewritten") {
+        outcome = { ...outcome, result: Either.left(yield* pinRewrite(outcome.result.left, since.pack, opts.pack)) }
+      }
       // an intact chain whose signatures no key checked: said on stderr, or with
       // --require-signatures the verdict (a failure)
       const report = Either.getOrUndefined(outcome.result)
@@ -326,8 +479,11 @@ const verify = Command.make(
       else if (failed) yield* Console.log(opts.json ? unverifiedJson(report, unverified!) : `${SIGNATURES_NOT_VERIFIED}: ${unverified}`)
       else yield* Console.log(opts.json ? jsonVerdict(outcome) : textVerdict(outcome))
       if (unverified !== undefined && !failed) yield* Console.error(`warning: ${unverified}`)
-      if (Option.isSome(opts.pubkey)) {
-        yield* Console.error("note: signed checkpoints are not checked by this version; --pubkey was only validated")
+      // signed checkpoints no key checked: said on stderr, as signatures not checked are
+      if (report !== undefined && report.checkpoints === "not-checked") {
+        const head = opts.pack === STDIN ? stdinHead : yield* fileHead(opts.pack)
+        const cpKey = statedCheckpointKey(report, head)
+        if (cpKey !== undefined) yield* Console.error(`warning: ${cpKey}; checkpoints were not checked; pass --pubkey FILE (the log's verifier key) to check them`)
       }
       verdictCode = failed ? 1 : Either.isRight(outcome.result) ? 0 : outcome.result.left._tag === "Unreadable" ? 2 : 1
     }).pipe(Effect.catchAllDefect(verifyDefect))
@@ -346,6 +502,9 @@ const unverifiedJson = (r: Verify.Report, reason: string): string =>
     signatures: r.signatures,
     // the chain held: how completeness was established stays as it was found
     completeness: r.completeness,
+    checkpoints: r.checkpoints,
+    checkpoint_count: r.checkpointCount,
+    unsealed_tail: r.unsealedTail,
     error: { _tag: SIGNATURES_NOT_VERIFIED, line: 0, seq: null, message: `${SIGNATURES_NOT_VERIFIED}: ${reason}` }
   })
 
@@ -353,15 +512,32 @@ const unverifiedJson = (r: Verify.Report, reason: string): string =>
 export const textVerdict = (o: Verify.Outcome): string =>
   Either.match(o.result, {
     onRight: (r) =>
-      `ok: ${r.entries} ${r.entries === 1 ? "entry" : "entries"}, head ${r.head.slice(0, 12)}… (signatures ${r.signatures}; completeness: ${r.completeness})`,
+      `ok: ${r.entries} ${r.entries === 1 ? "entry" : "entries"}, head ${r.head.slice(0, 12)}… (signatures ${r.signatures}; completeness: ${r.completeness})${checkpointsText(r)}`,
     onLeft: verdictText
   })
+
+/** What the checkpoints proved, after the verdict, when public keys checked them. */
+export const checkpointsText = (r: Verify.Report): string =>
+  r.checkpoints === "verified"
+    ? `; checkpoints verified: ${r.checkpointCount}${Option.isSome(r.lastCheckpoint) && r.checkpointCount === 0 ? " (and the pack's)" : ""}, unsealed tail ${r.unsealedTail}`
+    : r.checkpoints === "absent"
+    ? `; no signed checkpoint (unsealed tail ${r.unsealedTail})`
+    : ""
 
 /** The `--json` verdict of FORMAT part C. */
 export const jsonVerdict = (o: Verify.Outcome): string =>
   JSON.stringify(
     Either.match(o.result, {
-      onRight: (r) => ({ ok: true, entries: r.entries, head: r.head, signatures: r.signatures, completeness: r.completeness }),
+      onRight: (r) => ({
+        ok: true,
+        entries: r.entries,
+        head: r.head,
+        signatures: r.signatures,
+        completeness: r.completeness,
+        checkpoints: r.checkpoints,
+        checkpoint_count: r.checkpointCount,
+        unsealed_tail: r.unsealedTail
+      }),
       onLeft: (e) => ({
         ok: false,
         entries: o.entries,
@@ -369,7 +545,14 @@ export const jsonVerdict = (o: Verify.Outcome): string =>
         // what was checked of the entries that held before the failure (see Verify.Outcome)
         signatures: o.signatures,
         completeness: "none",
-        error: { _tag: e._tag, line: e.line, seq: e.seq, message: verdictText(e) }
+        error: {
+          _tag: e._tag,
+          line: e.line,
+          seq: e.seq,
+          message: verdictText(e),
+          ...(e._tag === "HistoryRewritten" ? { published_size: e.publishedSize, first_differing: e.firstDiffering ?? null } : {}),
+          ...(e._tag === "CheckpointUntrusted" ? { signers: e.signers } : {})
+        }
       })
     })
   )
@@ -391,6 +574,7 @@ const exportCommand = Command.make(
     ),
     keyFile: keyFileOption("Required for a signed log"),
     key: keyOption,
+    privateKey: privateKeyOption("Required for a log with signed checkpoints: the pack then carries _meta.checkpoint, which verifies with the .pub alone"),
     mode: Options.text("mode").pipe(
       Options.withDescription("the pack's permission bits in octal, e.g. 640 for a group that audits (default: the log file's)"),
       Options.optional
@@ -409,7 +593,17 @@ const exportCommand = Command.make(
       const bytes = yield* Store.readLog(opts.log)
       const open = yield* Effect.flatMap(bytes, Chain.auditOpenOf)
       const signing = Option.flatMap(open, (o) => Option.fromNullable(o["signing"] as { key_id?: unknown } | null | undefined))
-      const signer = key === undefined ? Signer.none : yield* Signer.makeHmac(key)
+      const checkpoints = Option.flatMap(open, (o) => Option.fromNullable(o["checkpoints"] as { key?: unknown } | null | undefined))
+      const privateKey = yield* readPrivateKey(opts.privateKey, EXPORT_USAGE)
+      if (Option.isSome(checkpoints) && privateKey === undefined) {
+        // without it the pack would carry no _meta.checkpoint, and fail where the log's checkpoints verify
+        return yield* usage(`${opts.log} signs its checkpoints (key ${String(checkpoints.value.key).split("+").slice(0, 2).join("+")}); give its private key with --private-key FILE`, EXPORT_USAGE)
+      }
+      const signer = privateKey !== undefined
+        ? yield* Signer.makeEd25519(privateKey, key === undefined ? {} : { hmac: key }).pipe(Effect.mapError((e) => usage(`--private-key: ${describeFailure(e)}`, EXPORT_USAGE)))
+        : key === undefined
+        ? Signer.none
+        : yield* Signer.makeHmac(key)
       if (Option.isSome(signing)) {
         const expected = String(signing.value.key_id)
         if (key === undefined) return yield* usage(`${opts.log} is signed (key id ${expected}); give its key with --key-file, ACTTRACE_KEY or --key`, EXPORT_USAGE)
@@ -418,7 +612,7 @@ const exportCommand = Command.make(
       }
       const done = yield* Pack.write(bytes, opts.log, opts.out, { framework, signer, log: opts.log, mode })
       yield* Console.log(
-        `exported ${done.entries} ${done.entries === 1 ? "entry" : "entries"} to ${done.path}, head ${done.head.slice(0, 12)}… (${done.signed ? "signed and sealed" : "unsigned"}; framework: ${done.framework ?? "none"}, ${done.controlsCovered.length} controls)`
+        `exported ${done.entries} ${done.entries === 1 ? "entry" : "entries"} to ${done.path}, head ${done.head.slice(0, 12)}… (${done.signed ? "signed and sealed" : Option.isSome(done.checkpoint) ? "sealed by its signed checkpoint" : "unsigned"}${done.signed && Option.isSome(done.checkpoint) ? ", with a signed checkpoint" : ""}; framework: ${done.framework ?? "none"}, ${done.controlsCovered.length} controls)`
       )
     }).pipe(Effect.catchTags({ NotALog: fail, StoreError: fail, ExportError: fail, UnknownFramework: fail, InvalidKey: (e) => usage(plainMessage(e), EXPORT_USAGE) }))
 ).pipe(
@@ -551,6 +745,210 @@ const scanCommand = Command.make(
   )
 )
 
+const checkpointCommand = Command.make(
+  "checkpoint",
+  {
+    input: Args.text({ name: "PACK_OR_LOG" }).pipe(Args.withDescription("an evidence pack (its _meta.checkpoint) or a log (its last checkpoint entry)")),
+    pubkey: pubkeyOption("When given, the whole file is verified under these keys first, and nothing is printed unless it holds")
+  },
+  (opts) =>
+    Effect.gen(function*() {
+      const publicKeys = yield* readPubkeys(opts.pubkey, CHECKPOINT_USAGE)
+      const input = yield* fileStream(opts.input, CHECKPOINT_USAGE)
+      // checked against the entries beside it (and with --pubkey, its signature): a note that does
+      // not describe its pack is never printed for publishing
+      const found = yield* Proof.latestCheckpoint(input, { source: opts.input, publicKeys: publicKeys.length === 0 ? undefined : publicKeys })
+      if (publicKeys.length > 0) {
+        const outcome = yield* Verify.fileOutcome(opts.input, { publicKeys })
+        if (Either.isLeft(outcome.result)) return yield* failWith(`${opts.input} does not verify, so its checkpoint is not printed: ${verdictText(outcome.result.left)}`)
+      }
+      // exactly the note's bytes (it ends in its newline): Console.log adds that newline
+      yield* Console.log(found.note.slice(0, -1))
+    }).pipe(Effect.catchAll(failUnlessUsage))
+).pipe(
+  Command.withDescription(
+    "Print the latest signed checkpoint (a C2SP signed note) of a pack or log, to publish out of band (a ticket, an e-mail, a repository, a write-once bucket); later, verify --since NOTE proves a pack extends it. Only the note goes to stdout."
+  )
+)
+
+const keygenCommand = Command.make(
+  "keygen",
+  {
+    out: Options.text("out").pipe(Options.withDescription("the directory to write NAME.key (private, mode 0600, never overwritten) and NAME.pub (the verifier key to hand out) in; created if missing")),
+    name: Options.text("name").pipe(
+      Options.withDescription("the key's name (no spaces, no '+'): it names the files and every signature line. Default acttrace"),
+      Options.withDefault("acttrace")
+    )
+  },
+  (opts) =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      // a directory made for a private key is private too
+      const exists = yield* fs.exists(opts.out).pipe(Effect.orElseSucceed(() => false))
+      if (!exists) yield* fs.makeDirectory(opts.out, { recursive: true, mode: 0o700 }).pipe(Effect.mapError((e) => usage(`cannot create ${opts.out}: ${plainReason(e)}`, KEYGEN_USAGE)))
+      const made = yield* Keygen.keygen({ out: opts.out, name: opts.name }).pipe(
+        Effect.mapError((e) => usage(e._tag === "NoteKeyInvalid" ? `--name ${JSON.stringify(opts.name)} cannot name a key: ${e.reason}` : describeFailure(e), KEYGEN_USAGE))
+      )
+      // the private key is never printed: only where it is
+      yield* Console.log(`wrote ${made.signerKeyPath} (private signing key, mode 0600: keep it secret, give it to the writer only)`)
+      yield* Console.log(`wrote ${made.verifierKeyPath} (verifier key: give it to whoever verifies)`)
+      yield* Console.log(`verifier key: ${made.verifierKey}`)
+    })
+).pipe(
+  Command.withDescription(
+    "Make an Ed25519 key pair for signed checkpoints, in the C2SP signed-note key formats other tools read: DIR/NAME.key (private, 0600, refused if it exists) and DIR/NAME.pub. Prints the paths and the public verifier key, never the private key."
+  )
+)
+
+/** `--seq 12,40,50-52`: entry seqs, sorted, each once. */
+const parseSeqs = (text: string) =>
+  Effect.gen(function*() {
+    const seqs = new Set<number>()
+    for (const part of text.split(",")) {
+      const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part)
+      const from = m === null ? NaN : Number(m[1])
+      const to = m === null ? NaN : m[2] === undefined ? from : Number(m[2])
+      if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || to < from) {
+        return yield* usage(`--seq ${JSON.stringify(text)}: ${JSON.stringify(part)} is not a seq or a range of seqs (such as 12 or 50-52)`, PROVE_USAGE)
+      }
+      if (to - from >= MAX_PROVE_SEQS) return yield* usage(`--seq: the range ${from}-${to} holds more than ${MAX_PROVE_SEQS} entries`, PROVE_USAGE)
+      for (let q = from; q <= to; q++) seqs.add(q)
+      if (seqs.size > MAX_PROVE_SEQS) return yield* usage(`--seq names more than ${MAX_PROVE_SEQS} entries; a proof is for the few a reviewer needs`, PROVE_USAGE)
+    }
+    return [...seqs].sort((a, b) => a - b)
+  })
+
+/** The most entries one proof file holds: a proof is for the few entries a reviewer needs. */
+const MAX_PROVE_SEQS = 100_000
+
+/** The bytes of a file, read in chunks as a stream; a file that cannot be opened is a usage error. */
+const fileStream = (path: string, usageText: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const info = yield* fs.stat(path).pipe(Effect.mapError((e) => usage(`cannot read ${path}: ${plainReason(e)}`, usageText)))
+    if (info.type === "Directory") return yield* usage(`cannot read ${path}: it is a directory`, usageText)
+    return fs.stream(path).pipe(Stream.mapError((e) => Verify.unreadable(path, e)))
+  })
+
+/** Every failure but a usage error is the job's: one `error:` line on stderr, exit 1. */
+const failUnlessUsage = (e: unknown) => (e instanceof UsageError ? Effect.fail(e) : fail(e))
+
+/** `NotConsistent`, naming the first entry where the two differ when it is known. */
+const notConsistentText = (e: { readonly firstDiffering: number | null; readonly message: string }, oldPath: string, newPath: string): string => {
+  const said = plainMessage(e)
+  const where = e.firstDiffering === null || said.includes(`seq ${e.firstDiffering}`) ? "" : ` (${newPath} and ${oldPath} first differ at seq ${e.firstDiffering})`
+  return `NotConsistent: ${said}${where}`
+}
+
+const proveCommand = Command.make(
+  "prove",
+  {
+    pack: Args.text({ name: "PACK" }).pipe(Args.withDescription("the evidence pack (or log) that holds the entries")),
+    seq: Options.text("seq").pipe(Options.withDescription("the seqs of the entries to prove, comma-separated; ranges too (12,40,50-52)")),
+    out: Options.text("out").pipe(Options.withDescription("where to write the proof file (JSON, acttrace-proof/1)")),
+    pubkey: pubkeyOption("When given, the checkpoint the proof rests on must be signed by one of them, or no proof is written")
+  },
+  (opts) =>
+    Effect.gen(function*() {
+      const seqs = yield* parseSeqs(opts.seq)
+      const publicKeys = yield* readPubkeys(opts.pubkey, PROVE_USAGE)
+      const input = yield* fileStream(opts.pack, PROVE_USAGE)
+      const proved = yield* Proof.prove(input, { seqs, publicKeys: publicKeys.length === 0 ? undefined : publicKeys })
+      const fs = yield* FileSystem.FileSystem
+      yield* fs.writeFileString(opts.out, proved.text).pipe(Effect.mapError((e) => new CommandFailed({ reason: `cannot write ${opts.out}: ${plainReason(e)}` })))
+      const shown = proved.entries.map((e) => e.seq).join(", ")
+      yield* Console.log(
+        `wrote ${opts.out}: ${proved.entries.length === 1 ? "entry" : "entries"} ${shown} with their inclusion proofs in the tree of ${proved.checkpoint.size} entries (${proved.checkpoint.source === "pack" ? "the pack's signed checkpoint" : `the checkpoint entry at seq ${Option.getOrElse(proved.checkpoint.seq, () => proved.checkpoint.size)}`})${publicKeys.length === 0 ? "; its signature was not checked (no --pubkey)" : ""}`
+      )
+    }).pipe(Effect.catchAll(failUnlessUsage))
+).pipe(
+  Command.withDescription(
+    "Write a proof file for chosen entries: the entries, their Merkle inclusion proofs and the signed checkpoint, and nothing of any other entry. Anyone with the public key checks it with verify-proof, without the pack."
+  )
+)
+
+const verifyProofCommand = Command.make(
+  "verify-proof",
+  {
+    proof: Args.text({ name: "PROOF" }).pipe(Args.withDescription("a proof file written by acttrace prove")),
+    pubkey: pubkeyOption("At least one is needed: the proof's checkpoint must be signed by one of them"),
+    json: Options.boolean("json").pipe(Options.withDescription("print one JSON object instead of lines of text"))
+  },
+  (opts) =>
+    Effect.gen(function*() {
+      const publicKeys = yield* readPubkeys(opts.pubkey, VERIFY_PROOF_USAGE)
+      if (publicKeys.length === 0) return yield* usage("give the verifier key with --pubkey FILE: a proof means something only under a key you trust", VERIFY_PROOF_USAGE)
+      const fs = yield* FileSystem.FileSystem
+      const bytes = yield* fs.readFile(opts.proof).pipe(Effect.mapError((e) => usage(`cannot read ${opts.proof}: ${plainReason(e)}`, VERIFY_PROOF_USAGE)))
+      const result = yield* Effect.either(Proof.verifyProof(bytes, { publicKeys }))
+      if (Either.isLeft(result)) {
+        const e = result.left
+        // a file that is not a proof at all is the wrong file, not a verdict on a proof
+        if (e._tag === "ProofMalformed" && !looksLikeProof(bytes)) {
+          return yield* usage(`${opts.proof} is not a proof file (acttrace-proof/1): ${plainMessage(e)}`, VERIFY_PROOF_USAGE)
+        }
+        verdictCode = 1
+        yield* Console.log(opts.json ? JSON.stringify({ ok: false, error: { _tag: e._tag, message: `${e._tag}: ${plainMessage(e)}` } }) : `${e._tag}: ${plainMessage(e)}`)
+        return
+      }
+      const p = result.right
+      if (opts.json) {
+        yield* Console.log(JSON.stringify({ ok: true, size: p.size, origin: p.origin, signers: p.signers, proven: p.entries.map((e) => e.seq) }))
+        return
+      }
+      for (const e of p.entries) yield* Console.log(`proven: seq ${e.seq} ${e.type}${e.ts === undefined ? "" : ` ${e.ts}`}, hash ${e.hash.slice(0, 12)}…`)
+      yield* Console.log(`ok: ${p.entries.length} ${p.entries.length === 1 ? "entry" : "entries"} proven in the tree of ${p.size} entries (origin ${p.origin}), signed by ${p.signers.join(", ")}`)
+    })
+).pipe(
+  Command.withDescription(
+    "Check a proof file alone (no pack needed): its checkpoint must be signed by a trusted key, each entry's hash is recomputed and its inclusion proof checked against the checkpoint's root. Exit 0 when every entry is proven, 1 when not, 2 on a usage error."
+  )
+)
+
+/** Whether bytes look like a proof document at all (its format member), whatever else is wrong. */
+const looksLikeProof = (bytes: Uint8Array): boolean => Buffer.from(bytes.subarray(0, 4096)).toString("utf8").includes('"acttrace-proof/')
+
+const consistencyCommand = Command.make(
+  "consistency",
+  {
+    old: Args.text({ name: "OLD" }).pipe(Args.withDescription("the older pack (or log)")),
+    new: Args.text({ name: "NEW" }).pipe(Args.withDescription("the newer pack (or log) of the same log")),
+    pubkey: pubkeyOption("At least one is needed: both checkpoints must be signed by them"),
+    out: Options.text("out").pipe(Options.withDescription("write the consistency proof here (JSON, acttrace-consistency/1), when NEW extends OLD"), Options.optional),
+    json: Options.boolean("json").pipe(Options.withDescription("print one JSON object instead of a line of text"))
+  },
+  (opts) =>
+    Effect.gen(function*() {
+      const publicKeys = yield* readPubkeys(opts.pubkey, CONSISTENCY_USAGE)
+      if (publicKeys.length === 0) return yield* usage("give the verifier key with --pubkey FILE: both checkpoints must be signed by a key you trust", CONSISTENCY_USAGE)
+      const oldInput = yield* fileStream(opts.old, CONSISTENCY_USAGE)
+      const newInput = yield* fileStream(opts.new, CONSISTENCY_USAGE)
+      const result = yield* Effect.either(Proof.consistency(oldInput, newInput, { publicKeys }))
+      if (Either.isLeft(result)) {
+        const e = result.left
+        verdictCode = 1
+        const text = e._tag === "NotConsistent" ? notConsistentText(e, opts.old, opts.new) : `${e._tag}: ${plainMessage(e)}`
+        yield* Console.log(
+          opts.json
+            ? JSON.stringify({ ok: false, error: { _tag: e._tag, first_differing: e._tag === "NotConsistent" ? e.firstDiffering : null, message: text } })
+            : text
+        )
+        return
+      }
+      const c = result.right
+      if (Option.isSome(opts.out)) {
+        const fs = yield* FileSystem.FileSystem
+        yield* fs.writeFileString(opts.out.value, c.text).pipe(Effect.mapError((e) => new CommandFailed({ reason: `cannot write ${opts.out.pipe(Option.getOrElse(() => ""))}: ${plainReason(e)}` })))
+      }
+      const text = `ok: ${opts.new} (${c.new.size} entries) extends ${opts.old} (${c.old.size} entries): consistency proof of ${c.proofLength} ${c.proofLength === 1 ? "hash" : "hashes"}${Option.isSome(opts.out) ? `, written to ${opts.out.value}` : ""}`
+      yield* Console.log(opts.json ? JSON.stringify({ ok: true, old_size: c.old.size, new_size: c.new.size, proof_length: c.proofLength }) : text)
+    }).pipe(Effect.catchTags({ CommandFailed: fail }))
+).pipe(
+  Command.withDescription(
+    "Prove that NEW extends OLD (two exports of one log): both checkpoints signed by a trusted key, and a Merkle consistency proof from OLD's tree to NEW's. Exit 0 when it does, 1 naming the first entry where they diverge, 2 on a usage error."
+  )
+)
+
 const demo = Command.make(
   "demo",
   {
@@ -558,25 +956,53 @@ const demo = Command.make(
       Options.withDescription("where to write the demo files"),
       Options.withDefault("acttrace-demo")
     ),
-    keyFile: keyFileOption("Without either, a demo key is used and printed"),
-    key: keyOption
+    keyFile: keyFileOption("Without either (and without --private-key), a demo key is used and printed"),
+    key: keyOption,
+    privateKey: privateKeyOption("The demo log gets signed checkpoints, and the demo goes on to checkpoint, prove, verify-proof and verify --since with the public key")
   },
   (opts) =>
-    Effect.flatMap(resolveKey(opts.key, opts.keyFile, DEMO_USAGE), (key) =>
+    Effect.gen(function*() {
+      const key = yield* resolveKey(opts.key, opts.keyFile, DEMO_USAGE)
+      const privateKey = yield* readPrivateKey(opts.privateKey, DEMO_USAGE)
+      const context = yield* Effect.context<CliApp.CliApp.Environment>()
+      const run: RunCommand = (args) => runCaptured(args).pipe(Effect.provide(context))
       // what goes wrong in the run (a log held by another writer, a torn log, a full disk) is a
       // failure of the job: exit 1
-      runDemo(opts.out, key).pipe(Effect.catchAll(fail))
-    )
-).pipe(Command.withDescription("Write a small signed log, verify it, tamper with copies and show each detection."))
+      yield* runDemo(opts.out, { key, privateKey, run }).pipe(Effect.catchAll(fail))
+    })
+).pipe(Command.withDescription("Write a small signed log, verify it, tamper with copies and show each detection. With --private-key, also publish its checkpoint, prove one decision, and show a rewritten history caught."))
 
 const root = Command.make("acttrace").pipe(
   Command.withDescription(
     "Tamper-evident, hash-chained record of AI decisions, verifiable offline. Give keys with --key-file F or the ACTTRACE_KEY environment variable: --key shows the key to every user of the machine through ps."
   ),
-  Command.withSubcommands([verify, exportCommand, repairCommand, scanCommand, demo])
+  Command.withSubcommands([verify, exportCommand, keygenCommand, checkpointCommand, proveCommand, verifyProofCommand, consistencyCommand, repairCommand, scanCommand, demo])
 )
 
 const cli = Command.run(root, { name: "acttrace", version: VERSION })
+
+/**
+ * `acttrace ARGS` run in this process with its output caught, for the demo to show what the
+ * commands print. The exit code the outer command will end with is kept aside meanwhile.
+ */
+const runCaptured = (
+  args: ReadonlyArray<string>
+): Effect.Effect<{ readonly code: ExitCode; readonly stdout: string; readonly stderr: string }, never, CliApp.CliApp.Environment> =>
+  Effect.gen(function*() {
+    const saved = { verdictCode, failureCode }
+    const stdout: Array<string> = []
+    const stderr: Array<string> = []
+    const base = yield* Effect.console
+    const caught: Console.Console = {
+      ...base,
+      log: (...xs: ReadonlyArray<unknown>) => Effect.sync(() => void stdout.push(xs.join(" "))),
+      error: (...xs: ReadonlyArray<unknown>) => Effect.sync(() => void stderr.push(xs.join(" ")))
+    }
+    const code = yield* Effect.withConsole(main(["node", "acttrace", ...args]), caught)
+    verdictCode = saved.verdictCode
+    failureCode = saved.failureCode
+    return { code, stdout: stdout.join("\n"), stderr: stderr.join("\n") }
+  })
 
 let outputGuarded = false
 
@@ -595,7 +1021,7 @@ const guardOutput = () => {
 }
 
 /** The verify options that take a value (a `-` after one of them is that value, not the input). */
-const VERIFY_VALUED = new Set(["--key", "--key-file", "--pubkey", "--expected-head", "--expect-entries", "--threads", "--max-line-bytes"])
+const VERIFY_VALUED = new Set(["--key", "--key-file", "--pubkey", "--since", "--expected-head", "--expect-entries", "--threads", "--max-line-bytes"])
 
 /** `verify - --key-file F` as `verify --key-file F -`. */
 const stdinLast = (argv: ReadonlyArray<string>): ReadonlyArray<string> => {
@@ -609,9 +1035,14 @@ const USAGES: Readonly<Record<string, ReadonlyArray<string>>> = {
   export: [EXPORT_USAGE],
   repair: [REPAIR_USAGE],
   scan: [SCAN_USAGE],
-  demo: [DEMO_USAGE]
+  demo: [DEMO_USAGE],
+  keygen: [KEYGEN_USAGE],
+  checkpoint: [CHECKPOINT_USAGE],
+  prove: [PROVE_USAGE],
+  "verify-proof": [VERIFY_PROOF_USAGE],
+  consistency: [CONSISTENCY_USAGE]
 }
-const ALL_USAGES = [VERIFY_USAGE, EXPORT_USAGE, REPAIR_USAGE, SCAN_USAGE, DEMO_USAGE]
+const ALL_USAGES = [VERIFY_USAGE, EXPORT_USAGE, KEYGEN_USAGE, CHECKPOINT_USAGE, PROVE_USAGE, VERIFY_PROOF_USAGE, CONSISTENCY_USAGE, REPAIR_USAGE, SCAN_USAGE, DEMO_USAGE]
 
 /**
  * Escape sequences (CSI, such as colours, and OSC): @effect/cli renders help and its parse errors
@@ -640,7 +1071,7 @@ const plainConsole = (base: Console.Console): Console.Console => {
 }
 
 /** Run the CLI on `process.argv`-shaped arguments; resolves to the exit code. */
-export const main = (argv: ReadonlyArray<string>) =>
+export const main = (argv: ReadonlyArray<string>): Effect.Effect<ExitCode, never, CliApp.CliApp.Environment> =>
   Effect.suspend(() => {
     guardOutput()
     verdictCode = 0

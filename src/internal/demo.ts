@@ -24,6 +24,7 @@ import * as Signer from "../Signer.js"
 import * as Store from "../Store.js"
 import * as Verify from "../Verify.js"
 import { verdictText } from "./messages.js"
+import * as Note from "./note.js"
 
 const DEMO_KEY = "acttrace-demo-key"
 
@@ -108,28 +109,50 @@ const makeDirectories = (fs: FileSystem.FileSystem, path: Path.Path, dir: string
     yield* fs.makeDirectory(dir).pipe(Effect.catchIf((e) => e._tag === "SystemError" && e.reason === "AlreadyExists", () => Effect.void))
   })
 
-export const runDemo = (outDir: string, key: Redacted.Redacted<string> | undefined) =>
+/** A CLI command run inside this process, its output caught (the demo shows what it printed). */
+export type RunCommand = (args: ReadonlyArray<string>) => Effect.Effect<{ readonly code: number; readonly stdout: string; readonly stderr: string }>
+
+/** What `acttrace demo` is given. */
+export interface DemoOptions {
+  /** the HMAC passphrase (`--key-file`, `ACTTRACE_KEY`, `--key`) */
+  readonly key: Redacted.Redacted<string> | undefined
+  /** the Ed25519 signer key text (`--private-key FILE`): checkpoints, and the public-key part of the demo */
+  readonly privateKey?: Redacted.Redacted<string> | undefined
+  /** runs `acttrace ARGS` (the CLI's own code, in this process) for the public-key part */
+  readonly run?: RunCommand | undefined
+}
+
+export const runDemo = (outDir: string, options: DemoOptions) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
-    const usedKey = key ?? Redacted.make(DEMO_KEY)
-    if (key === undefined) yield* Console.log(`No key given (--key-file F or ACTTRACE_KEY): signing with the demo key "${DEMO_KEY}".`)
+    const { key, privateKey } = options
+    // with an Ed25519 key alone the demo signs checkpoints only; the demo HMAC key stands in when
+    // no key of either kind is given, so the demo always shows a signed log
+    const hmac = key ?? (privateKey === undefined ? Redacted.make(DEMO_KEY) : undefined)
+    if (key === undefined && privateKey === undefined) yield* Console.log(`No key given (--key-file F or ACTTRACE_KEY): signing with the demo key "${DEMO_KEY}".`)
     yield* makeDirectories(fs, path, path.resolve(outDir))
     const logPath = path.join(outDir, "loan-triage.log.jsonl")
     const packPath = path.join(outDir, "loan-triage.pack.jsonl")
+    // the verifier key of --private-key, written beside the demo's files: what an auditor is given
+    const verifier = privateKey === undefined ? undefined : yield* Note.parseSignerKey(Redacted.value(privateKey)).pipe(Effect.map((s) => s.verifier))
+    const pubPath = verifier === undefined ? undefined : path.join(outDir, `${verifier.name}.pub`)
+    if (verifier !== undefined && pubPath !== undefined) yield* fs.writeFileString(pubPath, verifier.text + "\n", { mode: 0o644 })
 
-    const live = AuditLog.layer({ system: "loan-triage", riskTier: "high" }).pipe(
-      Layer.provide(Store.layerFile(logPath)),
-      Layer.provide(Signer.layerHmac(usedKey)),
-      Layer.provide(Redactor.layerDefault)
-    )
+    const signer = privateKey !== undefined ? Signer.layerEd25519(privateKey, hmac === undefined ? {} : { hmac }) : Signer.layerHmac(hmac!)
+    const live = (file: string) =>
+      AuditLog.layer({ system: "loan-triage", riskTier: "high" }).pipe(
+        Layer.provide(Store.layerFile(file)),
+        Layer.provide(signer),
+        Layer.provide(Redactor.layerDefault)
+      )
     const { decided, exported } = yield* Effect.gen(function*() {
       const log = yield* AuditLog.AuditLog
       const before = yield* log.position
       const decided = yield* agent
       const exported = yield* log.export(packPath, { framework: "eu_ai_act" })
       return { decided, exported, before }
-    }).pipe(Effect.provide(live))
+    }).pipe(Effect.provide(live(logPath)))
 
     yield* Console.log(`\nThe triage agent decided ${decided} of ${APPLICATIONS.length} applications (the credit bureau failed one); every call is in ${logPath}`)
     yield* Console.log(
@@ -137,14 +160,16 @@ export const runDemo = (outDir: string, key: Redacted.Redacted<string> | undefin
     )
     yield* Console.log(`Head (keep it out of band): ${exported.head}`)
 
+    const verifyOptions: Verify.Options = { key: hmac, publicKeys: verifier === undefined ? undefined : [verifier.text] }
     const check = (file: string) =>
-      Effect.map(Verify.fileOutcome(file, { key: usedKey }), (o) =>
+      Effect.map(Verify.fileOutcome(file, verifyOptions), (o) =>
         Either.match(o.result, {
-          onRight: (r) => `ok: ${r.entries} entries, head ${r.head.slice(0, 12)}… (signatures ${r.signatures}; completeness: ${r.completeness})`,
+          onRight: (r) =>
+            `ok: ${r.entries} entries, head ${r.head.slice(0, 12)}… (signatures ${r.signatures}; completeness: ${r.completeness})${r.checkpoints === "verified" ? `; checkpoints verified: ${r.checkpointCount}, unsealed tail ${r.unsealedTail}` : ""}`,
           onLeft: verdictText
         })
       )
-    yield* Console.log(`\nverify ${packPath}\n  ${yield* check(packPath)}`)
+    yield* Console.log(`\nverify ${packPath}${pubPath === undefined ? "" : ` --pubkey ${pubPath}`}\n  ${yield* check(packPath)}`)
 
     const pack = (yield* fs.readFileString(packPath)).split("\n").filter((l) => l.length > 0)
     const tampered: Array<[string, string, Array<string>]> = [
@@ -161,10 +186,101 @@ export const runDemo = (outDir: string, key: Redacted.Redacted<string> | undefin
     // name the CLI the way this process was started, so the hint can be pasted as it is
     const started = process.argv[1] ?? ""
     const self = started.endsWith(path.join("bin", "acttrace.js")) ? `node ${path.relative(process.cwd(), started)}` : "acttrace"
+    const extra: Array<string> = []
+    if (privateKey !== undefined && pubPath !== undefined && options.run !== undefined) {
+      extra.push(...(yield* publicKeyPart({ run: options.run, self, outDir, packPath, pubPath, pack, layer: live })))
+    }
     yield* Console.log(`\nEverything is in ${outDir}:`)
     yield* Console.log(`  ${logPath}   the live log (run the demo again to continue it)`)
     yield* Console.log(`  ${packPath}   the evidence pack`)
     yield* Console.log(`  ${tampered.map(([n]) => path.join(outDir, n)).join(", ")}   tampered copies`)
+    for (const line of extra) yield* Console.log(`  ${line}`)
     // the key through the environment, not the command line (where ps shows it to everyone)
-    yield* Console.log(`Try: ACTTRACE_KEY=${key === undefined ? DEMO_KEY : "…"} ${self} verify ${packPath} --expected-head ${exported.head}`)
+    if (pubPath !== undefined) yield* Console.log(`Try: ${self} verify ${packPath} --pubkey ${pubPath}   (no secret needed)`)
+    if (hmac !== undefined) yield* Console.log(`Try: ACTTRACE_KEY=${key === undefined ? DEMO_KEY : "…"} ${self} verify ${packPath} --expected-head ${exported.head}`)
+  })
+
+/**
+ * With an Ed25519 key: what a holder of the public key alone can do with the demo's pack, each step
+ * a real `acttrace` command run in this process, printed with what it printed. The latest checkpoint
+ * is published; one decision is proven without the rest of the pack; the log goes on and a newer
+ * export is shown to extend what was published; and a history rewritten with the signing key itself
+ * verifies under the key but not against what was published. Returns the files it made.
+ */
+const publicKeyPart = (a: {
+  readonly run: RunCommand
+  readonly self: string
+  readonly outDir: string
+  readonly packPath: string
+  readonly pubPath: string
+  readonly pack: ReadonlyArray<string>
+  readonly layer: (file: string) => Layer.Layer<AuditLog.AuditLog, unknown, FileSystem.FileSystem>
+}) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const show = (args: ReadonlyArray<string>, shown: string = `${a.self} ${args.join(" ")}`) =>
+      Effect.gen(function*() {
+        const r = yield* a.run(args)
+        const out = [r.stdout, r.stderr].filter((t) => t.length > 0).join("\n")
+        yield* Console.log(`\n$ ${shown}\n${out.split("\n").map((l) => `  ${l}`).join("\n")}${r.code === 0 ? "" : `\n  (exit ${r.code})`}`)
+        return r
+      })
+    yield* Console.log(`\nWith the public key ${a.pubPath} alone (no secret), anyone can do more than verify the whole pack:`)
+
+    // 1. publish the latest checkpoint (here: a file; in practice a ticket, an e-mail, a repository)
+    const notePath = path.join(a.outDir, "published.note")
+    const published = yield* show(["checkpoint", a.packPath], `${a.self} checkpoint ${a.packPath} > ${notePath}`)
+    yield* fs.writeFileString(notePath, published.stdout + "\n")
+
+    // 2. prove one decision: the declined application's record and its review, nothing else
+    const rows = a.pack.map((l) => JSON.parse(l) as { readonly seq?: number; readonly type?: string; readonly payload?: Record<string, unknown> })
+    const declined = rows.find((r) => r.type === "decision_record" && JSON.stringify(r.payload).includes('"recommendation":"decline"'))
+    const review = declined === undefined ? undefined : rows.find((r) => r.type === "human_oversight" && (r.seq ?? 0) > (declined.seq ?? 0))
+    const seqs = [declined?.seq, review?.seq].filter((q): q is number => typeof q === "number")
+    const proofPath = path.join(a.outDir, "decision.proof.json")
+    if (seqs.length > 0) {
+      yield* show(["prove", a.packPath, "--seq", seqs.join(","), "--out", proofPath, "--pubkey", a.pubPath])
+      yield* show(["verify-proof", proofPath, "--pubkey", a.pubPath])
+    }
+
+    // 3. the log goes on, is exported again, and the new pack extends what was published
+    const logPath = path.join(a.outDir, "loan-triage.log.jsonl")
+    const laterPath = path.join(a.outDir, "loan-triage.later.pack.jsonl")
+    yield* Effect.gen(function*() {
+      const log = yield* AuditLog.AuditLog
+      yield* agent
+      yield* log.export(laterPath, { framework: "eu_ai_act" })
+    }).pipe(Effect.provide(a.layer(logPath)))
+    yield* Console.log(`\nThe agent decides three more applications; the log is exported again to ${laterPath}.`)
+    yield* show(["verify", laterPath, "--pubkey", a.pubPath, "--since", notePath])
+
+    // 4. whoever holds the signing key rewrites history: the declined loan approved, re-signed
+    const forgedLog = path.join(a.outDir, "rewritten.log.jsonl")
+    const forgedPack = path.join(a.outDir, "rewritten.pack.jsonl")
+    // the log's entries before the declined decision, then another record in its place
+    const logLines = (yield* fs.readFileString(logPath)).split("\n").filter((l) => l.length > 0)
+    const cut = declined === undefined ? -1 : logLines.findIndex((l) => (JSON.parse(l) as { seq?: number }).seq === declined.seq)
+    if (cut > 0) {
+      yield* fs.remove(forgedLog).pipe(Effect.ignore)
+      yield* fs.writeFileString(forgedLog, logLines.slice(0, cut).join("\n") + "\n", { mode: 0o600 })
+      yield* Effect.gen(function*() {
+        const log = yield* AuditLog.AuditLog
+        yield* log.append("decision_record", { ...declined!.payload, recommendation: "approve" })
+        // and goes on, past what was published, as a genuine log would
+        while ((yield* log.position).entries <= a.pack.length) yield* agent
+        yield* log.export(forgedPack, { framework: "eu_ai_act" })
+      }).pipe(Effect.provide(a.layer(forgedLog)))
+      yield* Console.log(`\nWhoever holds the signing key rewrites history: ${forgedPack} approves the declined loan (seq ${declined!.seq}), goes on, and is signed again.`)
+      yield* show(["verify", forgedPack, "--pubkey", a.pubPath])
+      yield* show(["verify", forgedPack, "--pubkey", a.pubPath, "--since", notePath])
+      yield* show(["consistency", a.packPath, forgedPack, "--pubkey", a.pubPath])
+    }
+    return [
+      `${a.pubPath}   the verifier key (public)`,
+      `${notePath}   the published checkpoint`,
+      ...(seqs.length > 0 ? [`${proofPath}   a proof of one decision, without the rest of the pack`] : []),
+      `${laterPath}   a later export, which extends the published checkpoint`,
+      ...(cut > 0 ? [`${forgedPack}   a history rewritten with the signing key, which does not`] : [])
+    ]
   })

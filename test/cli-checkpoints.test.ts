@@ -1,0 +1,374 @@
+/**
+ * Public-key evidence on the command line (issue 13, items 1, 4, 5, 6, 8): `keygen`, `verify
+ * --pubkey` (repeatable) and `--since`, `checkpoint`, `prove`, `verify-proof`, `consistency` and
+ * `demo --private-key`, on real files, with real keys that `acttrace keygen` made, logs written by
+ * the library with Ed25519 checkpoints, and the CLI run in this process (its `main`) or, where the
+ * bytes of its output or its process matter, as the built executable.
+ */
+import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { NodeFileSystem } from "@effect/platform-node"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as AuditLog from "../src/AuditLog.js"
+import * as Chain from "../src/Chain.js"
+import * as Redactor from "../src/Redactor.js"
+import * as Signer from "../src/Signer.js"
+import * as Store from "../src/Store.js"
+import { cliInProcess as run } from "./cli-in-process.js"
+import { cli as spawned, tempDir } from "./helpers.js"
+
+const tmp = tempDir()
+afterAll(tmp.cleanup)
+const at = (name: string) => join(tmp.dir, name)
+
+/** A checkpoint every 5 entries and none on a timer: positions the tests can name. */
+const EVERY = 5
+
+/**
+ * A file log written with the Ed25519 key in `keyFile` (and the HMAC key `hmac`, when given): `n`
+ * entries appended (payload `{i, tag}`), then, when `pack` is given, exported there.
+ */
+const write = (log: string, keyFile: string, n: number, options: { readonly tag?: string; readonly pack?: string; readonly hmac?: string } = {}) =>
+  Effect.runPromise(
+    Effect.gen(function*() {
+      const l = yield* AuditLog.AuditLog
+      for (let i = 0; i < n; i++) yield* l.append("decision_record", { i, tag: options.tag ?? "original" })
+      if (options.pack !== undefined) yield* l.export(options.pack, { framework: "eu_ai_act" })
+    }).pipe(
+      Effect.provide(
+        AuditLog.layer({ system: "cli-checkpoints", riskTier: "high" }).pipe(
+          Layer.provideMerge(Store.layerFile(log)),
+          Layer.provide(
+            Signer.layerEd25519(
+              Redacted.make(readFileSync(keyFile, "utf8").replace(/\r?\n$/, "")),
+              options.hmac === undefined ? {} : { hmac: Redacted.make(options.hmac) }
+            )
+          ),
+          Layer.provide(Redactor.layerDefault),
+          Layer.provide(Chain.layerCheckpointPolicy({ every: EVERY, interval: Duration.infinity })),
+          Layer.provideMerge(NodeFileSystem.layer)
+        )
+      ),
+      Effect.scoped
+    )
+  )
+
+const lines = (path: string) => readFileSync(path, "utf8").split("\n").filter((l) => l.length > 0)
+const json = (stdout: string) => JSON.parse(stdout) as Record<string, any>
+
+let alphaKey = ""
+let alphaPub = ""
+let betaPub = ""
+// the original log and its pack; the same log continued and exported again; a fork of it
+const log = at("audit.jsonl")
+const pack = at("pack.jsonl")
+const longer = at("pack-longer.jsonl")
+const forkLog = at("fork.jsonl")
+const forkPack = at("fork-pack.jsonl")
+/** where the fork's history leaves the original's: its first entry after the copied prefix */
+let forkAt = 0
+
+beforeAll(async () => {
+  const a = await run(["keygen", "--out", at("keys"), "--name", "alpha"])
+  expect(a.code, a.stderr).toBe(0)
+  const b = await run(["keygen", "--out", at("keys"), "--name", "beta"])
+  expect(b.code, b.stderr).toBe(0)
+  alphaKey = at("keys/alpha.key")
+  alphaPub = at("keys/alpha.pub")
+  betaPub = at("keys/beta.pub")
+  await write(log, alphaKey, 23, { pack })
+  // the fork: the original's first lines (up to and including the checkpoint after entry 10),
+  // then other entries under the same key: a genuine-looking history that is not the published one
+  const original = lines(log)
+  const cut = original.findIndex((l, i) => i > 10 && l.includes('"type":"checkpoint"'))
+  forkAt = cut + 1
+  writeFileSync(forkLog, original.slice(0, forkAt).join("\n") + "\n")
+  await write(forkLog, alphaKey, 30, { tag: "rewritten", pack: forkPack })
+  // the original log continued, exported again
+  await write(log, alphaKey, 12, { pack: longer })
+})
+
+describe("acttrace keygen (item 1)", () => {
+  it("writes NAME.key (0600, C2SP signer key) and NAME.pub (verifier key); prints the public key, never the private", async () => {
+    const r = await run(["keygen", "--out", at("kg"), "--name", "gamma"])
+    expect(r.code, r.stderr).toBe(0)
+    const key = readFileSync(at("kg/gamma.key"), "utf8")
+    const pub = readFileSync(at("kg/gamma.pub"), "utf8")
+    // base64 of 0x01 and 32 key bytes: 44 characters, no padding
+    expect(key).toMatch(/^PRIVATE\+KEY\+gamma\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}\n$/)
+    expect(pub).toMatch(/^gamma\+[0-9a-f]{8}\+[A-Za-z0-9+/]{44}\n$/)
+    expect(statSync(at("kg/gamma.key")).mode & 0o777).toBe(0o600)
+    expect(statSync(at("kg/gamma.pub")).mode & 0o777).toBe(0o644)
+    expect(r.stdout).toContain(pub.trim())
+    expect(r.stdout).toContain(at("kg/gamma.key"))
+    // the private key's material is in no output
+    const secret = key.trim().split("+").at(-1)!
+    expect(r.stdout + r.stderr).not.toContain(secret)
+  })
+
+  it("never overwrites a key; refuses a bad name (exit 2)", async () => {
+    const before = readFileSync(alphaKey, "utf8")
+    const again = await run(["keygen", "--out", at("keys"), "--name", "alpha"])
+    expect(again.code).toBe(2)
+    expect(again.stderr).toMatch(/^error: .*alpha\.key/m)
+    expect(readFileSync(alphaKey, "utf8")).toBe(before)
+    const bad = await run(["keygen", "--out", at("kg"), "--name", "two words"])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/--name/)
+    expect(existsSync(at("kg/two words.key"))).toBe(false)
+  })
+
+  it("default name acttrace", async () => {
+    const r = await run(["keygen", "--out", at("kg-default")])
+    expect(r.code, r.stderr).toBe(0)
+    expect(readFileSync(at("kg-default/acttrace.pub"), "utf8")).toMatch(/^acttrace\+/)
+  })
+})
+
+describe("verify --pubkey (item 4)", () => {
+  it("a pack verifies under its public key alone: signed-checkpoint, every checkpoint checked, no unsealed tail", async () => {
+    const r = await run(["verify", pack, "--pubkey", alphaPub, "--json"])
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    const v = json(r.stdout)
+    expect(v).toMatchObject({ ok: true, completeness: "signed-checkpoint", checkpoints: "verified", unsealed_tail: 0 })
+    expect(v["checkpoint_count"]).toBeGreaterThanOrEqual(4)
+    const text = await run(["verify", pack, "--pubkey", alphaPub])
+    expect(text.stdout).toMatch(/^ok: \d+ entries, .*completeness: signed-checkpoint\); checkpoints verified: \d+, unsealed tail 0$/)
+  })
+
+  it("a key that is not trusted is CheckpointUntrusted (exit 1), not tampering; repeated --pubkey trusts each", async () => {
+    const r = await run(["verify", pack, "--pubkey", betaPub, "--json"])
+    expect(r.code).toBe(1)
+    const v = json(r.stdout)
+    expect(v["error"]["_tag"]).toBe("CheckpointUntrusted")
+    expect(v["error"]["message"]).toContain("alpha")
+    const both = await run(["verify", pack, "--pubkey", betaPub, "--pubkey", alphaPub, "--json"])
+    expect(both.code, both.stdout).toBe(0)
+    expect(json(both.stdout)["completeness"]).toBe("signed-checkpoint")
+  })
+
+  it("a tampered pack fails under the public key (exit 1)", async () => {
+    const edited = at("edited.pack.jsonl")
+    // an entry rewritten and its hash left: the chain breaks
+    writeFileSync(edited, readFileSync(pack, "utf8").replace('"i":7,', '"i":70,'))
+    const r = await run(["verify", edited, "--pubkey", alphaPub, "--json"])
+    expect(r.code).toBe(1)
+    expect(json(r.stdout)["error"]["_tag"]).toBe("EditDetected")
+    // the header's signed checkpoint swapped for another genuine one (the fork's, same key)
+    const swapped = at("swapped-note.pack.jsonl")
+    const rows = lines(pack)
+    const meta = JSON.parse(rows[0]!)
+    meta._meta.checkpoint = JSON.parse(lines(forkPack)[0]!)._meta.checkpoint
+    writeFileSync(swapped, [JSON.stringify(meta), ...rows.slice(1)].join("\n") + "\n")
+    const s = await run(["verify", swapped, "--pubkey", alphaPub, "--json"])
+    expect(s.code).toBe(1)
+    expect(json(s.stdout)["error"]["_tag"]).toBe("HeaderInvalid")
+    // the header's summary edited: the pack line of its signed note no longer matches
+    const summary = at("summary.pack.jsonl")
+    const edited2 = JSON.parse(rows[0]!)
+    edited2._meta.summary.decisions = 999
+    writeFileSync(summary, [JSON.stringify(edited2), ...rows.slice(1)].join("\n") + "\n")
+    const h = await run(["verify", summary, "--pubkey", alphaPub, "--json"])
+    expect(h.code).toBe(1)
+    expect(json(h.stdout)["error"]["_tag"]).toBe("HeaderInvalid")
+  })
+
+  it("--require-complete fails on a log cut back to an earlier checkpoint; without it the cut is reported as such", async () => {
+    const all = lines(pack)
+    // drop the header (a raw log) and everything after the third checkpoint entry
+    const entries = all.slice(1)
+    let seen = 0
+    const end = entries.findIndex((l) => l.includes('"type":"checkpoint"') && ++seen === 3)
+    const cut = at("cut.jsonl")
+    writeFileSync(cut, entries.slice(0, end + 1).join("\n") + "\n")
+    const plain = await run(["verify", cut, "--pubkey", alphaPub, "--json"])
+    expect(plain.code, plain.stdout).toBe(0)
+    expect(json(plain.stdout)).toMatchObject({ ok: true, completeness: "none", checkpoints: "verified", checkpoint_count: 3, unsealed_tail: 0 })
+    const strict = await run(["verify", cut, "--pubkey", alphaPub, "--require-complete", "--json"])
+    expect(strict.code).toBe(1)
+    expect(json(strict.stdout)["error"]["_tag"]).toBe("TruncationDetected")
+    // the same cut behind a header rewritten to claim it is whole (its checkpoint cannot be re-signed)
+    const meta = JSON.parse(all[0]!)._meta
+    delete meta.checkpoint
+    delete meta.seal
+    const last = JSON.parse(entries[end]!)
+    meta.entries = end + 1
+    meta.head_hash = last.hash
+    const rewritten = at("cut-meta.jsonl")
+    writeFileSync(rewritten, [JSON.stringify({ _meta: meta }), ...entries.slice(0, end + 1)].join("\n") + "\n")
+    const r = await run(["verify", rewritten, "--pubkey", alphaPub, "--require-complete", "--json"])
+    expect(r.code).toBe(1)
+    expect(["HeaderInvalid", "TruncationDetected"]).toContain(json(r.stdout)["error"]["_tag"])
+  })
+
+  it("a log with an unsealed tail says how many entries no checkpoint covers", async () => {
+    const all = lines(pack).slice(1)
+    const i = all.findIndex((l) => l.includes('"type":"checkpoint"'))
+    const tail = at("tail.jsonl")
+    writeFileSync(tail, all.slice(0, i + 4).join("\n") + "\n")
+    const r = await run(["verify", tail, "--pubkey", alphaPub, "--json"])
+    expect(r.code, r.stdout).toBe(0)
+    expect(json(r.stdout)).toMatchObject({ checkpoints: "verified", checkpoint_count: 1, unsealed_tail: 3 })
+  })
+
+  it("without --pubkey a checkpointed pack verifies as a chain and says on stderr that its checkpoints were not checked", async () => {
+    const r = await run(["verify", pack, "--json"])
+    expect(r.code).toBe(0)
+    expect(json(r.stdout)["checkpoints"]).toBe("not-checked")
+    expect(r.stderr).toMatch(/^warning: .*checkpoint.*--pubkey/m)
+  })
+
+  it("a bad --pubkey file is a usage error naming it (exit 2): a PEM key, a private key, a missing file; the private key is never quoted", async () => {
+    const { generateKeyPairSync } = await import("node:crypto")
+    const pem = at("pub.pem")
+    writeFileSync(pem, generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" }).toString())
+    for (const file of [pem, alphaKey, at("missing.pub")]) {
+      const r = await run(["verify", pack, "--pubkey", file])
+      expect(r.code, file).toBe(2)
+      expect(r.stderr, file).toContain(file)
+      expect(r.stdout).toBe("")
+    }
+    const secret = readFileSync(alphaKey, "utf8").trim().split("+").at(-1)!
+    expect((await run(["verify", pack, "--pubkey", alphaKey])).stderr).not.toContain(secret)
+  })
+})
+
+describe("published checkpoints: acttrace checkpoint and verify --since (item 5)", () => {
+  it("checkpoint prints exactly the pack's signed note (the built executable: the bytes on stdout)", () => {
+    const r = spawned(["checkpoint", pack])
+    expect(r.code, r.stderr).toBe(0)
+    const meta = JSON.parse(lines(pack)[0]!)._meta
+    expect(r.stdout).toBe(meta.checkpoint)
+    expect(r.stdout.endsWith("\n")).toBe(true)
+    expect(r.stderr).toBe("")
+    // a raw log: the note of its last checkpoint entry
+    const l = spawned(["checkpoint", log])
+    expect(l.code).toBe(0)
+    const last = lines(log).filter((x) => x.includes('"type":"checkpoint"')).at(-1)!
+    expect(l.stdout).toBe(JSON.parse(last).payload.note)
+  })
+
+  it("the printed note is what --since accepts: the same pack and a longer one extend it", async () => {
+    const published = at("published.note")
+    writeFileSync(published, spawned(["checkpoint", pack]).stdout)
+    for (const p of [pack, longer]) {
+      const r = await run(["verify", p, "--pubkey", alphaPub, "--since", published, "--json"])
+      expect(r.code, r.stdout + r.stderr).toBe(0)
+    }
+    // the old pack itself as --since
+    const r = await run(["verify", longer, "--pubkey", alphaPub, "--since", pack])
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+  })
+
+  it("a forked history under the same key verifies on its own, but fails --since the original's note (HistoryRewritten, exit 1)", async () => {
+    const alone = await run(["verify", forkPack, "--pubkey", alphaPub])
+    expect(alone.code, alone.stdout).toBe(0)
+    const published = at("published-original.note")
+    writeFileSync(published, spawned(["checkpoint", pack]).stdout)
+    const r = await run(["verify", forkPack, "--pubkey", alphaPub, "--since", published, "--json"])
+    expect(r.code).toBe(1)
+    const v = json(r.stdout)
+    expect(v["error"]["_tag"]).toBe("HistoryRewritten")
+    const text = await run(["verify", forkPack, "--pubkey", alphaPub, "--since", published])
+    expect(text.stdout).toMatch(/^HistoryRewritten/)
+    // with the original pack, the first differing entry is named
+    const named = await run(["verify", forkPack, "--pubkey", alphaPub, "--since", pack])
+    expect(named.code).toBe(1)
+    expect(named.stdout).toMatch(new RegExp(`^HistoryRewritten.*seq ${forkAt}\\b`))
+  })
+
+  it("--since a file that is no signed checkpoint, or without --pubkey, is a usage error (exit 2)", async () => {
+    const junk = at("junk.note")
+    writeFileSync(junk, "not a note\n")
+    const r = await run(["verify", pack, "--pubkey", alphaPub, "--since", junk])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^error: .*junk\.note.*signed note/m)
+    expect((await run(["verify", pack, "--pubkey", alphaPub, "--since", at("nope.note")])).code).toBe(2)
+    expect((await run(["verify", pack, "--since", pack])).code).toBe(2)
+  })
+})
+
+describe("proof files: prove, verify-proof, consistency (item 6)", () => {
+  it("prove writes the chosen entries and nothing of the others; verify-proof proves them with the public key alone", async () => {
+    const proof = at("proof.json")
+    const p = await run(["prove", pack, "--seq", "12,3", "--out", proof, "--pubkey", alphaPub])
+    expect(p.code, p.stderr).toBe(0)
+    const doc = JSON.parse(readFileSync(proof, "utf8"))
+    expect(doc.format).toBe("acttrace-proof/1")
+    expect(doc.entries.map((e: any) => e.entry.seq).sort((a: number, b: number) => a - b)).toEqual([3, 12])
+    // no other entry's hash or content
+    // (a proven entry's prev_hash names the entry before it: seqs 2 and 11)
+    const others = lines(pack).slice(1).map((l) => JSON.parse(l)).filter((e) => ![2, 3, 11, 12].includes(e.seq))
+    const text = readFileSync(proof, "utf8")
+    // (and the checkpoint's head line names the last entry's hash)
+    const last = others.at(-1).seq
+    for (const e of others) if (e.seq !== last) expect(text).not.toContain(e.hash)
+    const v = await run(["verify-proof", proof, "--pubkey", alphaPub])
+    expect(v.code, v.stdout + v.stderr).toBe(0)
+    expect(v.stdout).toMatch(/seq 3\b/)
+    expect(v.stdout).toMatch(/seq 12\b/)
+    expect(v.stdout).toMatch(/^ok: 2 entries proven/m)
+  })
+
+  it("an edited proof is rejected (exit 1); a proof under a key not trusted is untrusted", async () => {
+    const proof = at("proof-2.json")
+    expect((await run(["prove", pack, "--seq", "7", "--out", proof])).code).toBe(0)
+    const doc = JSON.parse(readFileSync(proof, "utf8"))
+    const edited = at("proof-edited.json")
+    writeFileSync(edited, readFileSync(proof, "utf8").replace('"tag":"original"', '"tag":"edited"'))
+    expect(readFileSync(edited, "utf8")).not.toBe(readFileSync(proof, "utf8"))
+    const e = await run(["verify-proof", edited, "--pubkey", alphaPub])
+    expect(e.code).toBe(1)
+    // the proof of another entry swapped in
+    const other = at("proof-3.json")
+    expect((await run(["prove", pack, "--seq", "8", "--out", other])).code).toBe(0)
+    const swapped = at("proof-swapped.json")
+    writeFileSync(swapped, JSON.stringify({ ...doc, entries: [{ ...doc.entries[0], proof: JSON.parse(readFileSync(other, "utf8")).entries[0].proof }] }))
+    expect((await run(["verify-proof", swapped, "--pubkey", alphaPub])).code).toBe(1)
+    const untrusted = await run(["verify-proof", proof, "--pubkey", betaPub])
+    expect(untrusted.code).toBe(1)
+    expect(untrusted.stdout + untrusted.stderr).toMatch(/untrusted|not trusted/i)
+    // not a proof at all, or no key: usage errors
+    expect((await run(["verify-proof", pack, "--pubkey", alphaPub])).code).toBe(2)
+    expect((await run(["verify-proof", proof])).code).toBe(2)
+  })
+
+  it("prove refuses a seq the pack does not hold (exit 1) and a malformed --seq (exit 2)", async () => {
+    expect((await run(["prove", pack, "--seq", "9999", "--out", at("p.json")])).code).toBe(1)
+    expect((await run(["prove", pack, "--seq", "x", "--out", at("p.json")])).code).toBe(2)
+  })
+
+  it("consistency: exit 0 when NEW extends OLD (and --out writes the proof); exit 1 naming where a fork diverges", async () => {
+    const out = at("consistency.json")
+    const ok = await run(["consistency", pack, longer, "--pubkey", alphaPub, "--out", out])
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0)
+    expect(ok.stdout).toMatch(/^ok: /)
+    expect(JSON.parse(readFileSync(out, "utf8")).format).toBe("acttrace-consistency/1")
+    const bad = await run(["consistency", pack, forkPack, "--pubkey", alphaPub])
+    expect(bad.code).toBe(1)
+    expect(bad.stdout).toMatch(new RegExp(`seq ${forkAt}\\b`))
+  })
+})
+
+describe("acttrace demo --private-key (item 8)", () => {
+  it("writes its log with Ed25519 checkpoints and runs prove, verify-proof and verify --since on its pack", async () => {
+    const dir = at("demo")
+    const r = spawned(["demo", "--out", dir, "--private-key", alphaKey])
+    expect(r.code, r.stderr).toBe(0)
+    // each command as it was run, and what it printed
+    expect(r.stdout).toMatch(/^\$ .*acttrace(\.js)? checkpoint .*\n  .+\n  \d+\n/m)
+    expect(r.stdout).toMatch(/^\$ .*acttrace(\.js)? prove .*--seq \d+,\d+ .*\n  wrote .*decision\.proof\.json/m)
+    expect(r.stdout).toMatch(/^\$ .*acttrace(\.js)? verify-proof .*\n(  proven: seq \d+ .*\n){2}  ok: 2 entries proven/m)
+    expect(r.stdout).toMatch(/^\$ .*acttrace(\.js)? verify .*later\.pack\.jsonl --pubkey .* --since .*published\.note\n  ok: /m)
+    // the history rewritten with the key itself: verifies alone, fails --since and consistency
+    expect(r.stdout).toMatch(/^\$ .*acttrace(\.js)? verify \S*rewritten\.pack\.jsonl --pubkey \S+\n  ok: /m)
+    expect(r.stdout).toMatch(/^\$ .*acttrace(\.js)? verify \S*rewritten\.pack\.jsonl --pubkey \S+ --since \S+\n  HistoryRewritten.*\n  \(exit 1\)/m)
+    expect(r.stdout).toMatch(/^\$ .*acttrace(\.js)? consistency .*\n  NotConsistent: .*seq \d+/m)
+    const v = await run(["verify", join(dir, "loan-triage.pack.jsonl"), "--pubkey", alphaPub, "--json"])
+    expect(json(v.stdout)).toMatchObject({ ok: true, completeness: "signed-checkpoint", checkpoints: "verified" })
+  })
+})
