@@ -326,6 +326,28 @@ describe("Proof.prove and Proof.verifyProof", () => {
       expect(e.message).toMatch(/seq 0|leaf/)
     }))
 
+  it.effect("a log in another writer's layout (members in another order, spaces, escaped member names) gives the same proofs", () =>
+    Effect.gen(function*() {
+      const log = logOf(40, { every: 9 })
+      // every member written by hand around its canonical value; a third of the lines spell a
+      // member name with an escape (read by the general reader), the rest are read plainly
+      const relaid = log.lines.map((line, i) => {
+        const entry = docOf(line)
+        const members = Object.keys(entry).reverse().map((k) => {
+          const name = i % 3 === 0 && k === "hash" ? '"h\\u0061sh"' : JSON.stringify(k)
+          return `${name} : ${textOf(entry[k])}`
+        })
+        return `  { ${members.join(" ,\t")} }\r`
+      })
+      const text = relaid.join("\n") + "\n"
+      expect(text).toContain('"h\\u0061sh"')
+      const proved = yield* Proof.prove(chunked(text, 50), { seqs: [0, 7, 26] })
+      const proven = yield* Proof.verifyProof(proved.text, { publicKeys: keys })
+      expect(proven.entries.map((e) => e.hash)).toEqual([0, 7, 26].map((s) => log.hashes[s]))
+      expect(proved.text).toBe((yield* Proof.prove(rawOf(log), { seqs: [26, 0, 7] })).text)
+      expect(yield* Proof.firstDifference(rawOf(log), text)).toEqual({ _tag: "Prefix", oldEntries: log.lines.length, newEntries: log.lines.length })
+    }))
+
   describe("verifyProof rejects", () => {
     const log = logOf(64, { every: 20, close: true })
     const pack = packOf(log)
