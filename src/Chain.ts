@@ -397,6 +397,9 @@ export const auditOpenOf = (bytes: Stream.Stream<Uint8Array, Store.StoreError>):
     )
   )
 
+/** How many written hashes the writer gathers before it adds them to its tree in one call. */
+const FOLD = 256
+
 /** Our lines end with the entry's hash and signature (Entry.seal's layout). */
 const HASH_TAIL = /^"hash":"([0-9a-f]{64})","sig":"[0-9a-f]*"\}$/
 
@@ -486,8 +489,20 @@ export const make = Effect.gen(function* () {
   const interval = Duration.isFinite(policy.interval) && Duration.toMillis(policy.interval) > 0 ? policy.interval : undefined
   const key = Option.getOrUndefined(signer.checkpoints)
   const resumed = outcome.entries === 0 ? undefined : yield* scanLog(store, key !== undefined)
-  // the tree is kept only with a key: a log without one pays nothing for it
+  // The tree is kept only with a key: a log without one pays nothing for it. The tree of the
+  // entries written is `frontier` plus `unfolded`, the hashes written since it was last folded:
+  // they are added to it in batches of FOLD (one leaf at a time costs several times as much per
+  // leaf as a batch does, and a lone caller's batches are one entry each), when a checkpoint
+  // needs the root, and when the tree is read.
   let frontier: Merkle.Frontier | undefined = key === undefined ? undefined : (resumed?.frontier ?? Merkle.empty)
+  let unfolded: Array<string> = []
+  const fold = (): Merkle.Frontier | undefined => {
+    if (frontier !== undefined && unfolded.length > 0) {
+      frontier = Merkle.appendHexHashes(frontier, unfolded)
+      unfolded = []
+    }
+    return frontier
+  }
   /** entries written since the last checkpoint entry */
   let since = resumed?.since ?? 0
   let origin: string | undefined = resumed === undefined ? undefined : checkpointOrigin(opened.auditOpen, signer.checkpoints)
@@ -571,9 +586,10 @@ export const make = Effect.gen(function* () {
     const made: Array<{ job: Job; entry: Chained }> = []
     let prev = head
     let seq = entries
-    // the tree as the batch builds it: `tree` plus `hashes`, added to it in one batched call when
-    // a checkpoint needs the root and once at the end (never a leaf at a time)
-    let tree = frontier
+    // the tree as the batch builds it: the written tree (`frontier` and `unfolded`, folded only
+    // when a checkpoint needs the root: `folded`) and the batch's own `hashes`
+    const tracking = frontier !== undefined
+    let folded: Merkle.Frontier | undefined
     let hashes: Array<string> = []
     let sinceHere = since
     let originHere = origin
@@ -584,7 +600,7 @@ export const make = Effect.gen(function* () {
         lines.push(sealed.line)
         prev = sealed.hash
         seq++
-        if (tree !== undefined) {
+        if (tracking) {
           hashes.push(sealed.hash)
           sinceHere++
         }
@@ -593,7 +609,10 @@ export const make = Effect.gen(function* () {
     }
     /** A checkpoint entry over everything before it, signed by `by`. */
     const addCheckpoint = (by: Signer.CheckpointSigner): Either.Either<Chained, Canonical.CanonicalError> => {
-      tree = Merkle.appendHexHashes(tree!, hashes)
+      // (the written tree is folded in place: it stays the same tree whether this batch is
+      // written or not)
+      const tree = Merkle.appendHexHashes(folded ?? fold()!, hashes)
+      folded = tree
       hashes = []
       const root = Merkle.rootOf(tree)
       originHere ??= checkpointOrigin(Option.none(), signer.checkpoints)
@@ -605,7 +624,7 @@ export const make = Effect.gen(function* () {
     for (const job of jobs) {
       if (job.checkpoint !== undefined) {
         const by = job.checkpoint.key ?? key
-        if (by === undefined || tree === undefined || sinceHere === 0) {
+        if (by === undefined || !tracking || sinceHere === 0) {
           job.checkpoint.none()
           continue
         }
@@ -670,8 +689,7 @@ export const make = Effect.gen(function* () {
         if (Either.isLeft(cp)) throw cp.left
       }
     }
-    if (tree !== undefined) tree = Merkle.appendHexHashes(tree, hashes)
-    return { lines, made, head: prev, entries: seq, tree, since: sinceHere, origin: originHere }
+    return { lines, made, head: prev, entries: seq, folded, hashes, since: sinceHere, origin: originHere }
   }
 
   /** Advance past a written batch and answer its callers, or answer them with the failure. */
@@ -679,7 +697,13 @@ export const make = Effect.gen(function* () {
     if (Exit.isSuccess(written)) {
       head = b.head
       entries = b.entries
-      frontier = b.tree
+      if (b.folded !== undefined) {
+        frontier = b.folded
+        unfolded = b.hashes
+      } else {
+        for (const h of b.hashes) unfolded.push(h)
+      }
+      if (unfolded.length >= FOLD) fold()
       since = b.since
       origin = b.origin
       for (const { job, entry } of b.made) job.done(Exit.succeed(entry))
@@ -934,7 +958,10 @@ export const make = Effect.gen(function* () {
         answer
       )
     }),
-    tree: Effect.sync(() => (frontier === undefined ? Option.none() : Option.some({ size: frontier.size, root: Merkle.rootOf(frontier) }))),
+    tree: Effect.sync(() => {
+      const tree = fold()
+      return tree === undefined ? Option.none() : Option.some({ size: tree.size, root: Merkle.rootOf(tree) })
+    }),
     snapshot: Effect.suspend(() => {
       if (closed) return Effect.fail(new ChainClosed())
       const answer = new Answer<Snapshot, ChainClosed>()

@@ -18,10 +18,13 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as AuditLog from "../src/AuditLog.js"
 import * as Canonical from "../src/Canonical.js"
+import * as Pack from "../src/Pack.js"
 import * as Chain from "../src/Chain.js"
 import { sealDigest } from "../src/Hash.js"
 import * as merkle from "../src/internal/merkle.js"
@@ -294,5 +297,46 @@ describe("audit_open and export", () => {
       expect(checkCheckpoints(rows, () => a, "acttrace/loan%20triage").map((c) => c.size)).toEqual([5, 9, 15, 19])
       expect(rows.at(-1)!.type).toBe("checkpoint")
       expect(Either.isRight(Verify.lines(readFileSync(path, "utf8").split("\n").filter((l) => l.length > 0), { key: HMAC }))).toBe(true)
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.live("an export under another checkpoint key than the log's is refused; a pack missing its first entries carries no checkpoint", () =>
+    Effect.gen(function* () {
+      const a = yield* makeKey(9, "alpha")
+      const b = yield* makeKey(10, "beta")
+      const path = join(dir, "other-key.jsonl")
+      yield* runLog(path, a, Effect.flatMap(AuditLog.AuditLog, (log) => log.append("note", { i: 0 })))
+      const bytes = Effect.sync(() => Stream.make(new Uint8Array(readFileSync(path))))
+      const withB = yield* Signer.makeEd25519(Redacted.make(b.signerKey), { hmac: HMAC })
+      const out = join(dir, "other-key.pack.jsonl")
+      const refused = yield* Effect.flip(Pack.write(bytes, path, out, { signer: withB }))
+      expect(refused._tag).toBe("ExportError")
+      expect(refused.message).toContain(`signs its checkpoints with the key ${a.verifierKey}, not ${b.verifierKey}`)
+      const withA = yield* Signer.makeEd25519(Redacted.make(a.signerKey), { hmac: HMAC })
+      const ok = yield* Pack.write(bytes, path, out, { signer: withA })
+      expect(Option.isSome(ok.checkpoint)).toBe(true)
+
+      // a bounded memory log that evicted its first entries: its pack has not the leaves of the
+      // log's tree, and claims no checkpoint over them
+      const partial = yield* Effect.scoped(
+        Effect.flatMap(
+          Layer.build(
+            AuditLog.layer({ system: "bounded", riskTier: null }).pipe(
+              Layer.provide(Store.layerMemory({ capacity: 4 })),
+              Layer.provide(layerSigner(a)),
+              Layer.provide(Redactor.layerNoop),
+              Layer.provide(Chain.layerCheckpointPolicy({ every: 3 }))
+            )
+          ),
+          (context) =>
+            Effect.gen(function* () {
+              const log = yield* AuditLog.AuditLog
+              for (let i = 0; i < 10; i++) yield* log.append("note", { i })
+              return yield* log.export(join(dir, "bounded.pack.jsonl"))
+            }).pipe(Effect.provide(context))
+        )
+      )
+      expect(partial.missing).toBeGreaterThan(0)
+      expect(Option.isNone(partial.checkpoint)).toBe(true)
+      expect(JSON.parse(readFileSync(join(dir, "bounded.pack.jsonl"), "utf8").split("\n")[0]!)._meta.checkpoint).toBeUndefined()
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 })
