@@ -34,6 +34,7 @@ import * as Proof from "../src/Proof.js"
 import * as Redactor from "../src/Redactor.js"
 import * as Signer from "../src/Signer.js"
 import * as Store from "../src/Store.js"
+import * as Verify from "../src/Verify.js"
 import * as Note from "../src/internal/note.js"
 import { FUZZ } from "./helpers.js"
 
@@ -695,6 +696,14 @@ describe("packs the writer exports", () => {
       yield* withLog(log, Effect.zipRight(decisions(10, 20, "agent"), Effect.flatMap(AuditLog.AuditLog, (l) => l.export(p2))))
       yield* withLog(fork, Effect.zipRight(decisions(10, 20, "someone else"), Effect.flatMap(AuditLog.AuditLog, (l) => l.export(p3))))
       const text = (path: string) => readFileSync(path, "utf8")
+
+      // the packs verify under the public key, and Verify's `since` agrees with `consistency`
+      for (const pack of [p1, p2, p3]) {
+        const report = yield* Verify.stream(Stream.succeed(Buffer.from(text(pack))), { publicKeys: keys })
+        expect(report.completeness).toBe("signed-checkpoint")
+      }
+      const published = (yield* Proof.latestCheckpoint(text(p2))).note
+      expect((yield* Effect.flip(Verify.stream(Stream.succeed(Buffer.from(text(p3))), { publicKeys: keys, since: published })))._tag).toBe("HistoryRewritten")
 
       // the latest checkpoint of a pack is the note its export wrote
       const latest = yield* Proof.latestCheckpoint(text(p1), { publicKeys: keys })
