@@ -278,7 +278,43 @@ describe("published checkpoints: acttrace checkpoint and verify --since (item 5)
     // with the original pack, the first differing entry is named
     const named = await run(["verify", forkPack, "--pubkey", alphaPub, "--since", pack])
     expect(named.code).toBe(1)
-    expect(named.stdout).toMatch(new RegExp(`^HistoryRewritten.*seq ${forkAt}\\b`))
+    expect(named.stdout).toMatch(new RegExp(`^HistoryRewritten at line ${forkAt + 2} \\(seq ${forkAt}\\): the entry at seq ${forkAt} differs`))
+    const namedJson = json((await run(["verify", forkPack, "--pubkey", alphaPub, "--since", pack, "--json"])).stdout)
+    expect(namedJson["error"]).toMatchObject({ _tag: "HistoryRewritten", seq: forkAt, first_differing: forkAt })
+    // a note alone cannot name it
+    expect(v["error"]).toMatchObject({ first_differing: null })
+    expect(v["error"]["published_size"]).toBe(JSON.parse(lines(pack)[0]!)._meta.entries)
+  })
+
+  it("checkpoint refuses a file without checkpoints, and with --pubkey a file another key signed (exit 1, nothing on stdout)", async () => {
+    const hmacLog = at("hmac-only.jsonl")
+    await Effect.runPromise(
+      Effect.gen(function*() {
+        const l = yield* AuditLog.AuditLog
+        yield* l.append("decision_record", { i: 1 })
+      }).pipe(
+        Effect.provide(
+          AuditLog.layer({ system: "hmac-only", riskTier: "high" }).pipe(
+            Layer.provideMerge(Store.layerFile(hmacLog)),
+            Layer.provide(Signer.layerHmac(Redacted.make("k"))),
+            Layer.provide(Redactor.layerDefault),
+            Layer.provideMerge(NodeFileSystem.layer)
+          )
+        ),
+        Effect.scoped
+      )
+    )
+    const none = await run(["checkpoint", hmacLog])
+    expect(none.code).toBe(1)
+    expect(none.stdout).toBe("")
+    expect(none.stderr).toMatch(/^error: .*no signed checkpoint/m)
+    const other = await run(["checkpoint", pack, "--pubkey", betaPub])
+    expect(other.code).toBe(1)
+    expect(other.stdout).toBe("")
+    const ok = await run(["checkpoint", pack, "--pubkey", alphaPub])
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(ok.stdout + "\n").toBe(JSON.parse(lines(pack)[0]!)._meta.checkpoint)
+    expect((await run(["checkpoint", at("no-such-pack.jsonl")])).code).toBe(2)
   })
 
   it("--since a file that is no signed checkpoint, or without --pubkey, is a usage error (exit 2)", async () => {
@@ -312,6 +348,8 @@ describe("proof files: prove, verify-proof, consistency (item 6)", () => {
     expect(v.stdout).toMatch(/seq 3\b/)
     expect(v.stdout).toMatch(/seq 12\b/)
     expect(v.stdout).toMatch(/^ok: 2 entries proven/m)
+    const j = await run(["verify-proof", proof, "--pubkey", alphaPub, "--json"])
+    expect(json(j.stdout)).toMatchObject({ ok: true, proven: [3, 12], signers: [expect.stringMatching(/^alpha\+[0-9a-f]{8}$/)] })
   })
 
   it("an edited proof is rejected (exit 1); a proof under a key not trusted is untrusted", async () => {
@@ -351,6 +389,29 @@ describe("proof files: prove, verify-proof, consistency (item 6)", () => {
     const bad = await run(["consistency", pack, forkPack, "--pubkey", alphaPub])
     expect(bad.code).toBe(1)
     expect(bad.stdout).toMatch(new RegExp(`seq ${forkAt}\\b`))
+  })
+})
+
+describe("acttrace export --private-key", () => {
+  it("a log with signed checkpoints exports with its private key to a pack that verifies with the .pub alone; without it, or with another key, it is refused", async () => {
+    const out = at("exported.pack.jsonl")
+    const missing = await run(["export", log, "--out", out])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toMatch(/^error: .*--private-key/m)
+    const ok = await run(["export", log, "--out", out, "--private-key", alphaKey, "--framework", "gdpr"])
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(ok.stdout).toMatch(/sealed by its signed checkpoint/)
+    const v = await run(["verify", out, "--pubkey", alphaPub, "--require-complete", "--json"])
+    expect(v.code, v.stdout).toBe(0)
+    expect(json(v.stdout)).toMatchObject({ completeness: "signed-checkpoint", checkpoints: "verified", unsealed_tail: 0 })
+    expect((await run(["keygen", "--out", at("export-keys"), "--name", "delta"])).code).toBe(0)
+    const other = await run(["export", log, "--out", at("other.pack.jsonl"), "--private-key", at("export-keys/delta.key")])
+    expect(other.code).toBe(1)
+    expect(other.stderr).toMatch(/^error: .*checkpoints with the key alpha\+/m)
+    // a file that is not a signer key (the .pub): a usage error naming it
+    const pub = await run(["export", log, "--out", at("x.pack.jsonl"), "--private-key", alphaPub])
+    expect(pub.code).toBe(2)
+    expect(pub.stderr).toContain(alphaPub)
   })
 })
 
