@@ -609,7 +609,10 @@ export const make = (
 export const layer = (
   options: Options
 ): Layer.Layer<AuditLog | Chain.Chain, Chain.LogMismatch | Chain.AppendError | Chain.LogInvalid, Store.Store | Signer.Signer | Redactor.Redactor> => {
-  const log = Layer.scoped(AuditLog, make(options)).pipe(Layer.provideMerge(Chain.layer))
+  // the chain checks the system when it opens, before it writes anything (a checkpoint key
+  // rotation included)
+  const chain = Chain.layer.pipe(Layer.provide(Layer.succeedContext(Context.make(Chain.OpenAs, { system: options.system }))))
+  const log = Layer.scoped(AuditLog, make(options)).pipe(Layer.provideMerge(chain))
   return options.tagPromiseCalls === false ? log : Layer.merge(log, Capture.layerOrigin)
 }
 

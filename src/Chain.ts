@@ -194,6 +194,18 @@ export const layerCheckpointPolicy = (policy: {
   )
 
 /**
+ * What the opener of a log expects it to be, checked when the chain opens, before the log is
+ * verified or anything is written to it (a checkpoint key rotation included): `AuditLog.layer`
+ * sets the system it writes for. A log of another system is `LogMismatch` (field `system`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class OpenAs extends Context.Reference<OpenAs>()("acttrace/Chain/OpenAs", {
+  defaultValue: (): { readonly system: string | undefined } => ({ system: undefined })
+}) {}
+
+/**
  * The Merkle tree over the entries written so far (FORMAT B.2: leaf data = the 32 bytes of each
  * entry's `hash`, RFC 9162 hashing): its size and root.
  *
@@ -469,6 +481,10 @@ export const make = Effect.gen(function* () {
     const found = signing === undefined || signing === null ? "none" : String(signing.key_id)
     const keyId = Option.match(signer.identity, { onNone: () => "none", onSome: (i) => i.keyId })
     if (found !== keyId) return yield* new LogMismatch({ store: store.name, field: "signing key id", expected: keyId, found })
+    const { system } = yield* OpenAs
+    if (system !== undefined && auditOpen.value["system"] !== system) {
+      return yield* new LogMismatch({ store: store.name, field: "system", expected: system, found: String(auditOpen.value["system"]) })
+    }
   }
   const existing = yield* store.snapshot
   const outcome = yield* Verify.stream(existing, { key: Option.getOrUndefined(signer.key) }).pipe(

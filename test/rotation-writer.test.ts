@@ -27,11 +27,11 @@ let logs = 0
 const ORIGIN = "acttrace/rotation"
 
 /** Open the log at `path` with the checkpoint key, append `n` notes, close it. */
-const session = (path: string, key: Key | undefined, n: number, every = 4) =>
+const session = (path: string, key: Key | undefined, n: number, every = 4, system = "rotation") =>
   Effect.scoped(
     Effect.flatMap(
       Layer.build(
-        AuditLog.layer({ system: "rotation", riskTier: null }).pipe(
+        AuditLog.layer({ system, riskTier: null }).pipe(
           Layer.provide(Store.layerFile(path)),
           Layer.provide(layerSigner(key)),
           Layer.provide(Redactor.layerNoop),
@@ -141,5 +141,19 @@ describe("checkpoint key rotation on open", () => {
       yield* session(path, a, 1)
       expect(rowsAt(path).filter((r) => r.type === "key_rotation").length).toBe(1)
       verifies(path)
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.effect("a log of another system is refused before anything is written, rotation included", () =>
+    Effect.gen(function* () {
+      const a = yield* makeKey(61, "alpha")
+      const b = yield* makeKey(62, "beta", a)
+      const path = newLog()
+      yield* session(path, a, 2)
+      const bytes = readFileSync(path)
+      const exit = yield* Effect.exit(session(path, b, 1, 4, "another system"))
+      expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined).toEqual(
+        new Chain.LogMismatch({ store: path, field: "system", expected: "another system", found: "rotation" })
+      )
+      expect(readFileSync(path).equals(bytes)).toBe(true)
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 })
