@@ -522,6 +522,11 @@ export const make = Effect.gen(function* () {
   /** entries written since the last checkpoint entry */
   let since = resumed?.since ?? 0
   let origin: string | undefined = resumed === undefined ? undefined : checkpointOrigin(opened.auditOpen, signer.checkpoints)
+  // an origin no note can carry (a log whose audit_open states one with a control character)
+  // would fail every checkpoint, and with it every batch that brings one: refused here instead
+  if (key !== undefined && origin !== undefined && !(origin.isWellFormed() && /^[^\u0000-\u001f]+$/.test(origin))) {
+    return yield* new LogInvalid({ store: store.name, reason: `its checkpoint origin ${JSON.stringify(origin)} cannot be the first line of a signed note` })
+  }
   let rotation: { readonly payload: Record<string, unknown>; readonly confirmBy: Signer.CheckpointSigner | undefined } | undefined
   if (resumed !== undefined) {
     const found = resumed.key ?? "none"

@@ -129,6 +129,19 @@ describe("checkpoint entries", () => {
       expect(rows.length).toBe(4)
     }))
 
+  it.effect("a log whose audit_open states an origin no note can carry is refused when opened with a checkpoint key", () =>
+    Effect.gen(function* () {
+      const a = yield* makeKey(12)
+      const store = yield* Store.makeMemory()
+      const first = yield* openChain(store, undefined, { every: 0, ...NO_TIMER })
+      yield* first.chain.append("audit_open", { system: "test", signing: { alg: "hmac-sha256", key_id: Signer.hmacKeyId(HMAC) }, checkpoints: { alg: "ed25519", key: a.verifierKey, origin: "bad\torigin" } })
+      yield* first.close
+      const refused = yield* Effect.flip(openChain(store, a, { every: 1 }))
+      expect(refused._tag).toBe("LogInvalid")
+      expect(refused.message).toContain("cannot be the first line of a signed note")
+      expect((yield* rowsOf(store)).length).toBe(1)
+    }))
+
   it.effect("ChainService.checkpoint appends one now when anything was added, None otherwise; none at all without a key", () =>
     Effect.gen(function* () {
       const a = yield* makeKey(4)
