@@ -947,13 +947,12 @@ const findCheckpoint = (
     const c = scanned.checkpoints[i]!
     last ??= c
     const size = c.payload["size"]
-    if (size instanceof Canonical.Num && size.toNumber() >= cover) {
-      const note = c.payload["note"]
-      if (typeof note !== "string") {
-        return Either.left(new PackUnreadable({ source: scanned.source, line: c.line, reason: `the checkpoint entry at seq ${c.seq} has no note` }))
-      }
-      return Either.right({ note, from: { source: "entry", seq: Option.some(c.seq) }, entry: c })
+    const note = c.payload["note"]
+    // (a checkpoint entry that is not one is an error, never silently passed over for an older one)
+    if (!(size instanceof Canonical.Num) || !size.isInteger || typeof note !== "string") {
+      return Either.left(new PackUnreadable({ source: scanned.source, line: c.line, reason: `the checkpoint entry at seq ${c.seq} has no whole-number size and note` }))
     }
+    if (size.toNumber() >= cover) return Either.right({ note, from: { source: "entry", seq: Option.some(c.seq) }, entry: c })
   }
   if (last !== undefined) return Either.left({ notCovering: last })
   return Either.left(

@@ -78,11 +78,19 @@ describe("Proof.latestCheckpoint", () => {
       expect(Option.isNone(fromLog.pack)).toBe(true)
     }))
 
-  it.effect("no checkpoint anywhere: NoCheckpoint; an unreadable line: PackUnreadable with its line", () =>
+  it.effect("no checkpoint anywhere: NoCheckpoint; an unreadable line, or a checkpoint entry without its note: PackUnreadable with its line", () =>
     Effect.gen(function*() {
       const none = yield* failureOf(Proof.latestCheckpoint(rawOf(logOf(5))))
       expect(none._tag).toBe("NoCheckpoint")
       expect(none.message).toMatch(/no signed checkpoint/)
+      // the last checkpoint entry without its note: an error naming it, not the one before it
+      const log = logOf(9, { every: 3 })
+      const last = log.types.lastIndexOf("checkpoint")
+      const lines = [...log.lines]
+      lines[last] = lines[last]!.replace('"note":', '"nate":')
+      const noNote = yield* failureOf(Proof.latestCheckpoint(lines.join("\n")))
+      expect(noNote).toMatchObject({ _tag: "PackUnreadable", line: last + 1 })
+      expect(noNote.message).toMatch(new RegExp(`seq ${last}`))
       const broken = rawOf(logOf(5, { every: 2 })).replace(/\n/, "\n{not json\n")
       const bad = yield* failureOf(Proof.latestCheckpoint(broken))
       expect(bad._tag).toBe("PackUnreadable")
