@@ -370,9 +370,31 @@ describe("proof files: prove, verify-proof, consistency (item 6)", () => {
     const untrusted = await run(["verify-proof", proof, "--pubkey", betaPub])
     expect(untrusted.code).toBe(1)
     expect(untrusted.stdout + untrusted.stderr).toMatch(/untrusted|not trusted/i)
-    // not a proof at all, or no key: usage errors
-    expect((await run(["verify-proof", pack, "--pubkey", alphaPub])).code).toBe(2)
-    expect((await run(["verify-proof", proof])).code).toBe(2)
+    // a proof whose format member was edited is a rejected proof, not the wrong file
+    const format = at("proof-format.json")
+    writeFileSync(format, readFileSync(proof, "utf8").replace("acttrace-proof/1", "acttrace-proof/9"))
+    const f = await run(["verify-proof", format, "--pubkey", alphaPub])
+    expect(f.code).toBe(1)
+    expect(f.stdout).toMatch(/^ProofMalformed: /)
+    // not a proof at all (a pack, a note), no key, no file: usage errors
+    for (const args of [[pack, "--pubkey", alphaPub], [at("keys/alpha.pub"), "--pubkey", alphaPub], [proof], [at("nope.json"), "--pubkey", alphaPub]]) {
+      const r = await run(["verify-proof", ...args])
+      expect(r.code, args.join(" ")).toBe(2)
+      expect(r.stderr, args.join(" ")).toMatch(/^error: /m)
+    }
+  })
+
+  it("prove never writes its proof over the pack it reads (exit 2, the pack unchanged)", async () => {
+    const copy = at("prove-over.pack.jsonl")
+    copyFileSync(pack, copy)
+    const before = readFileSync(copy, "utf8")
+    const r = await run(["prove", copy, "--seq", "3", "--out", copy])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^error: --out .* was read/m)
+    expect(readFileSync(copy, "utf8")).toBe(before)
+    const c = await run(["consistency", pack, copy, "--pubkey", alphaPub, "--out", copy])
+    expect(c.code).toBe(2)
+    expect(readFileSync(copy, "utf8")).toBe(before)
   })
 
   it("prove refuses a seq the pack does not hold (exit 1) and a malformed --seq (exit 2)", async () => {

@@ -178,16 +178,29 @@ interface Published {
 const readPublished = (path: string, usageText: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const text = yield* fs.readFileString(path).pipe(Effect.mapError((e) => usage(`cannot read ${path}: ${plainReason(e)}`, usageText)))
-    const isJson = /^\ufeff?\s*\{/.test(text)
-    // a pack or log: its latest checkpoint, checked against its own entries (its signature is
-    // checked by the verification, under the trusted keys)
-    const note = isJson
-      ? (yield* Proof.latestCheckpoint(text, { source: path }).pipe(Effect.mapError((e) => usage(`--since: ${describeFailure(e)}`, usageText)))).note
-      : noteAsSaved(text)
+    const info = yield* fs.stat(path).pipe(Effect.mapError((e) => usage(`cannot read ${path}: ${plainReason(e)}`, usageText)))
+    if (info.type === "Directory") return yield* usage(`cannot read ${path}: it is a directory`, usageText)
+    // a note is a few hundred bytes; a pack or log (JSON Lines) is read as a stream
+    const start = (yield* fileHead(path)).map((b) => Buffer.from(b).subarray(0, 64).toString("utf8")).join("")
+    const isJson = /^\ufeff?\s*\{/.test(start)
+    let note: string
+    if (isJson) {
+      // its latest checkpoint, checked against its own entries (its signature is checked by the
+      // verification, under the trusted keys)
+      const found = yield* Proof.latestCheckpoint(fs.stream(path), { source: path }).pipe(
+        Effect.mapError((e) => usage(`--since: ${describeFailure(e)}`, usageText))
+      )
+      note = found.note
+    } else {
+      if (Number(info.size) > MAX_NOTE_BYTES) return yield* usage(`--since ${path}: ${info.size} bytes is too large to be a signed note`, usageText)
+      note = noteAsSaved(yield* fs.readFileString(path).pipe(Effect.mapError((e) => usage(`cannot read ${path}: ${plainReason(e)}`, usageText))))
+    }
     const body = yield* checkpointBody(note).pipe(Effect.mapError((reason) => usage(`--since ${path}: ${reason}`, usageText)))
     return { note, body, pack: isJson ? path : undefined } satisfies Published
   })
+
+/** The largest note file `--since` reads: a checkpoint with 100 signature lines is far below it. */
+const MAX_NOTE_BYTES = 1 << 20
 
 /**
  * `HistoryRewritten` located at the first entry where `pack` differs from the old pack `oldPack`
@@ -519,7 +532,7 @@ export const textVerdict = (o: Verify.Outcome): string =>
 /** What the checkpoints proved, after the verdict, when public keys checked them. */
 export const checkpointsText = (r: Verify.Report): string =>
   r.checkpoints === "verified"
-    ? `; checkpoints verified: ${r.checkpointCount}${Option.isSome(r.lastCheckpoint) && r.checkpointCount === 0 ? " (and the pack's)" : ""}, unsealed tail ${r.unsealedTail}`
+    ? `; checkpoints verified: ${r.checkpointCount}, unsealed tail ${r.unsealedTail}`
     : r.checkpoints === "absent"
     ? `; no signed checkpoint (unsealed tail ${r.unsealedTail})`
     : ""
@@ -853,9 +866,8 @@ const proveCommand = Command.make(
       const seqs = yield* parseSeqs(opts.seq)
       const publicKeys = yield* readPubkeys(opts.pubkey, PROVE_USAGE)
       const input = yield* fileStream(opts.pack, PROVE_USAGE)
-      const proved = yield* Proof.prove(input, { seqs, publicKeys: publicKeys.length === 0 ? undefined : publicKeys })
-      const fs = yield* FileSystem.FileSystem
-      yield* fs.writeFileString(opts.out, proved.text).pipe(Effect.mapError((e) => new CommandFailed({ reason: `cannot write ${opts.out}: ${plainReason(e)}` })))
+      const proved = yield* Proof.prove(input, { seqs, source: opts.pack, publicKeys: publicKeys.length === 0 ? undefined : publicKeys })
+      yield* writeOutput(opts.out, proved.text, [opts.pack], PROVE_USAGE)
       const shown = proved.entries.map((e) => e.seq).join(", ")
       yield* Console.log(
         `wrote ${opts.out}: ${proved.entries.length === 1 ? "entry" : "entries"} ${shown} with their inclusion proofs in the tree of ${proved.checkpoint.size} entries (${proved.checkpoint.source === "pack" ? "the pack's signed checkpoint" : `the checkpoint entry at seq ${Option.getOrElse(proved.checkpoint.seq, () => proved.checkpoint.size)}`})${publicKeys.length === 0 ? "; its signature was not checked (no --pubkey)" : ""}`
@@ -884,7 +896,7 @@ const verifyProofCommand = Command.make(
       if (Either.isLeft(result)) {
         const e = result.left
         // a file that is not a proof at all is the wrong file, not a verdict on a proof
-        if (e._tag === "ProofMalformed" && !looksLikeProof(bytes)) {
+        if (e._tag === "ProofMalformed" && notAProof(bytes)) {
           return yield* usage(`${opts.proof} is not a proof file (acttrace-proof/1): ${plainMessage(e)}`, VERIFY_PROOF_USAGE)
         }
         verdictCode = 1
@@ -905,8 +917,46 @@ const verifyProofCommand = Command.make(
   )
 )
 
-/** Whether bytes look like a proof document at all (its format member), whatever else is wrong. */
-const looksLikeProof = (bytes: Uint8Array): boolean => Buffer.from(bytes.subarray(0, 4096)).toString("utf8").includes('"acttrace-proof/')
+/**
+ * Whether bytes are some other file than a proof (a pack or log, whose first line is a header or
+ * an entry; or no JSON object at all): the wrong file given, a usage error. A JSON object that
+ * fails as a proof (an edited one) is a verdict instead.
+ */
+const notAProof = (bytes: Uint8Array): boolean => {
+  const text = Buffer.from(bytes.subarray(0, 65_536)).toString("utf8").replace(/^\ufeff/, "")
+  try {
+    const first = JSON.parse(text.split("\n")[0]!) as unknown
+    return first === null || typeof first !== "object" || "_meta" in first || "prev_hash" in first
+  } catch {
+    return !/^\s*\{/.test(text)
+  }
+}
+
+/**
+ * Writes `text` to `out` through a temporary file beside it, renamed into place: a reader never
+ * sees half a document. `inputs` are the files read: `out` may not be one of them (a proof
+ * written over the pack it came from would destroy the pack).
+ */
+const writeOutput = (out: string, text: string, inputs: ReadonlyArray<string>, usageText: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const target = yield* Effect.option(fs.stat(out))
+    if (Option.isSome(target)) {
+      for (const input of inputs) {
+        const info = yield* Effect.option(fs.stat(input))
+        if (Option.isSome(info) && info.value.dev === target.value.dev && Option.getOrUndefined(info.value.ino) === Option.getOrUndefined(target.value.ino)) {
+          return yield* usage(`--out ${out} is ${input}, which was read: choose another file`, usageText)
+        }
+      }
+      if (target.value.type !== "File") return yield* usage(`--out ${out} is not a regular file`, usageText)
+    }
+    const tmp = `${out}.tmp-${process.pid}`
+    yield* fs.writeFileString(tmp, text).pipe(
+      Effect.zipRight(fs.rename(tmp, out)),
+      Effect.tapError(() => fs.remove(tmp).pipe(Effect.ignore)),
+      Effect.mapError((e) => new CommandFailed({ reason: `cannot write ${out}: ${plainReason(e)}` }))
+    )
+  })
 
 const consistencyCommand = Command.make(
   "consistency",
@@ -923,7 +973,7 @@ const consistencyCommand = Command.make(
       if (publicKeys.length === 0) return yield* usage("give the verifier key with --pubkey FILE: both checkpoints must be signed by a key you trust", CONSISTENCY_USAGE)
       const oldInput = yield* fileStream(opts.old, CONSISTENCY_USAGE)
       const newInput = yield* fileStream(opts.new, CONSISTENCY_USAGE)
-      const result = yield* Effect.either(Proof.consistency(oldInput, newInput, { publicKeys }))
+      const result = yield* Effect.either(Proof.consistency(oldInput, newInput, { publicKeys, oldSource: opts.old, newSource: opts.new }))
       if (Either.isLeft(result)) {
         const e = result.left
         verdictCode = 1
@@ -937,8 +987,7 @@ const consistencyCommand = Command.make(
       }
       const c = result.right
       if (Option.isSome(opts.out)) {
-        const fs = yield* FileSystem.FileSystem
-        yield* fs.writeFileString(opts.out.value, c.text).pipe(Effect.mapError((e) => new CommandFailed({ reason: `cannot write ${opts.out.pipe(Option.getOrElse(() => ""))}: ${plainReason(e)}` })))
+        yield* writeOutput(opts.out.value, c.text, [opts.old, opts.new], CONSISTENCY_USAGE)
       }
       const text = `ok: ${opts.new} (${c.new.size} entries) extends ${opts.old} (${c.old.size} entries): consistency proof of ${c.proofLength} ${c.proofLength === 1 ? "hash" : "hashes"}${Option.isSome(opts.out) ? `, written to ${opts.out.value}` : ""}`
       yield* Console.log(opts.json ? JSON.stringify({ ok: true, old_size: c.old.size, new_size: c.new.size, proof_length: c.proofLength }) : text)
