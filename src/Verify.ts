@@ -941,6 +941,16 @@ const ckEntry = (cc: CkConfig, ck: CkState, type: unknown, payload: Record<strin
     if (r !== undefined && signers.includes(idOf(r.key))) return notConfirmed(line, seq, signers, ck)
     return new CheckpointUntrusted({ line, seq, signers, reason: `the checkpoint is signed by ${signers.join(", ")}, not by the log's checkpoint key ${idOf(ck.key)}` })
   }
+  const root = Merkle.rootOf(ck.tree)
+  const rootText = Buffer.from(root).toString("base64")
+  // the body a checkpoint at this position must have, exactly (C2SP tlog-checkpoint, design 13):
+  // when it is that, nothing is left to parse; otherwise the parse below says what differs
+  if (ck.origin !== undefined && opened.right.text === `${ck.origin}\n${seq}\n${rootText}\nhead ${headBefore}\n`) {
+    if (payload["size"] !== seq || payload["root"] !== rootText || payload["head"] !== headBefore) {
+      return invalid("the checkpoint's payload (size, root, head) differs from its note")
+    }
+    return confirmed(ck, { ...ck, count, covered: seq + 1, last: { size: seq, root: rootText, note } })
+  }
   const parsed = now(Note.parseCheckpoint(opened.right.text))
   if (Either.isLeft(parsed)) return invalid(`the checkpoint's note: ${parsed.left.reason}`)
   const body = parsed.right
@@ -954,19 +964,19 @@ const ckEntry = (cc: CkConfig, ck: CkState, type: unknown, payload: Record<strin
   }
   const head = body.extensions[0]!.slice(5)
   if (head !== headBefore) return invalid(`the checkpoint's head is ${head.slice(0, 12)}…, but the entry before it has hash ${headBefore.slice(0, 12)}…`)
-  const root = Merkle.rootOf(ck.tree)
   if (!equalRoots(root, body.root)) return invalid(`the checkpoint's root is not the root of the tree of the ${seq} entries before it`)
-  const rootText = Buffer.from(body.root).toString("base64")
   if (payload["size"] !== body.size || payload["root"] !== rootText || payload["head"] !== head) {
     return invalid("the checkpoint's payload (size, root, head) differs from its note")
   }
-  let next: CkState = { ...ck, origin, count, covered: seq + 1, last: { size: body.size, root: rootText, note } }
+  return confirmed(ck, { ...ck, origin, count, covered: seq + 1, last: { size: body.size, root: rootText, note } })
+}
+
+/** `next`, with a pending key rotation confirmed: a checkpoint under the current key covers it. */
+const confirmed = (ck: CkState, next: CkState): CkState => {
   const r = ck.rotation
-  // a checkpoint under the current key that covers a key_rotation confirms the new key
-  if (r !== undefined && body.size > r.seq) {
-    next = { ...next, key: r.key, rotation: undefined, trusted: next.trusted.some((t) => t.text === r.key.text) ? next.trusted : [...next.trusted, r.key] }
-  }
-  return next
+  return r === undefined
+    ? next
+    : { ...next, key: r.key, rotation: undefined, trusted: next.trusted.some((t) => t.text === r.key.text) ? next.trusted : [...next.trusted, r.key] }
 }
 
 const notConfirmed = (line: number, seq: number, signers: ReadonlyArray<string>, ck: CkState) =>

@@ -10,10 +10,14 @@ import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
+import * as Effect from "effect/Effect"
 import * as fc from "effect/FastCheck"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import * as Verify from "../src/Verify.js"
 import { ROOT, tempDir } from "./helpers.js"
-import { type Case, cases, exportPack, KEY, key, linesOf, show, verdictFrom } from "./verify-cases.js"
+import { type Case, cases, exportPack, KEY, key, linesOf, show, stepAll, verdictFrom } from "./verify-cases.js"
+import * as CK from "./verify-checkpoint-logs.js"
 
 const SEED = Number(process.env["VERIFY_FOLD_SEED"] ?? 20261127)
 const RUNS = process.env["FUZZ_LONG"] === "1" ? 3000 : 250
@@ -27,6 +31,44 @@ beforeAll(async () => {
   all = await cases(tmp.dir)
   big = linesOf(await exportPack(tmp.dir, "big", { key: KEY, decisions: 150 }))
 }, 60_000)
+
+/** Checkpointed inputs (design 13) with the options that check their checkpoints. */
+const checkpointCases: ReadonlyArray<Case> = (() => {
+  const trustA = { publicKeys: [CK.A.verifierKey] }
+  const rotated = CK.build({
+    key: CK.A,
+    items: [
+      ...CK.checkpointed(12, 5),
+      { kind: "rotation", to: CK.B, previous: CK.A },
+      { kind: "checkpoint", forge: (f) => void (f.signers = [CK.A.signer]) },
+      ...CK.checkpointed(12, 5, 100)
+    ]
+  })
+  const plain = CK.build({ key: CK.A, items: [...CK.checkpointed(30, 7), { kind: "checkpoint" }] })
+  const packed = CK.pack(plain, { key: CK.A })
+  const published = (JSON.parse(CK.pack(CK.build({ key: CK.A, items: [...CK.checkpointed(10, 7), { kind: "checkpoint" }] }), { key: CK.A })[0]!) as { _meta: { checkpoint: string } })._meta.checkpoint
+  const asBytes = (ls: ReadonlyArray<string>) => ls.map((l) => Buffer.from(l))
+  return [
+    { name: "a rotated log (A then B), A trusted", lines: asBytes(rotated.lines), options: trustA },
+    { name: "a checkpointed pack, A trusted", lines: asBytes(packed), options: { ...trustA, requireComplete: true } },
+    { name: "a checkpointed pack since a published note", lines: asBytes(packed), options: { ...trustA, since: published } },
+    { name: "a checkpointed log, nobody trusted", lines: asBytes(plain.lines), options: { publicKeys: [CK.C.verifierKey] } }
+  ]
+})()
+
+/** A verdict with what it says of checkpoints. */
+const ckVerdict = (r: Either.Either<Verify.Report, Verify.VerifyError>): string =>
+  show(r) + Either.match(r, {
+    onLeft: () => "",
+    onRight: (x) => ` ${x.checkpoints} ${x.checkpointCount} ${x.unsealedTail} ${Option.match(x.lastCheckpoint, { onNone: () => "-", onSome: (c) => `${c.size}/${c.root}` })}`
+  })
+
+const NL = Buffer.from("\n")
+const chunksOf = (b: Buffer, size: number): Array<Buffer> => {
+  const out: Array<Buffer> = []
+  for (let o = 0; o < b.length; o += size) out.push(b.subarray(o, o + size))
+  return out
+}
 
 /** The verdict of one linear pass from a fresh initial state. */
 const linear = (lines: ReadonlyArray<Uint8Array>, options: Verify.Options): string => verdictFrom(Verify.initial(options), lines)
@@ -152,6 +194,46 @@ describe("Verify: initial, step and finish are a pure fold", () => {
       expect(show(Either.flatMap(b, Verify.finish)), `${JSON.stringify(t)}, forked at line ${j} (seed ${SEED})`).toBe(linear([...big.slice(0, j), ...other], options))
     },
     { fastCheck: { seed: SEED, numRuns: process.env["FUZZ_LONG"] === "1" ? 300 : 15 } }
+  )
+
+  it.prop(
+    `checkpointed logs and packs under public keys: kept, stepped-twice and forked states keep their own trees (seed ${SEED})`,
+    [fc.nat(), tamper, fc.nat(), fc.nat(), fc.nat()],
+    ([which, t, prefixAt, forkAt, otherWhich]) => {
+      const c = checkpointCases[which % checkpointCases.length]!
+      const lines = tampered(c.lines, t)
+      const label = `${c.name}, ${JSON.stringify(t)} (seed ${SEED})`
+      const once = ckVerdict(Verify.lines(lines, c.options))
+      const states: Array<Verify.State> = [Verify.initial(c.options)]
+      for (const l of lines) {
+        const r = Verify.step(states[states.length - 1]!, l)
+        if (Either.isLeft(r)) break
+        states.push(r.right)
+      }
+      const from = (s: Verify.State, ls: ReadonlyArray<Uint8Array>) => ckVerdict(Either.flatMap(stepAll(s, ls), Verify.finish))
+      expect(from(states[0]!, lines), `${label}: the initial state, stepped again`).toBe(once)
+      const k = prefixAt % states.length
+      expect(from(states[k]!, lines.slice(k)), `${label}: from line ${k}`).toBe(once)
+      expect(from(states[k]!, lines.slice(k)), `${label}: from line ${k}, again`).toBe(once)
+      expect(ckVerdict(Verify.finish(states[k]!)), `${label}: finish after ${k} lines`).toBe(ckVerdict(Verify.lines(lines.slice(0, k), c.options)))
+      // a fork into another checkpointed input: each side keeps its own tree
+      const j = forkAt % states.length
+      const other = checkpointCases[otherWhich % checkpointCases.length]!.lines.slice(j)
+      let a: Either.Either<Verify.State, Verify.VerifyError> = Either.right(states[j]!)
+      let b: Either.Either<Verify.State, Verify.VerifyError> = Either.right(states[j]!)
+      const mine = lines.slice(j)
+      for (let i = 0; i < Math.max(mine.length, other.length); i++) {
+        if (i < other.length) b = Either.flatMap(b, (s) => Verify.step(s, other[i]!))
+        if (i < mine.length) a = Either.flatMap(a, (s) => Verify.step(s, mine[i]!))
+      }
+      expect(ckVerdict(Either.flatMap(a, Verify.finish)), `${label}: the original, forked at line ${j}`).toBe(once)
+      expect(ckVerdict(Either.flatMap(b, Verify.finish)), `${label}: the other, forked at line ${j}`).toBe(ckVerdict(Verify.lines([...lines.slice(0, j), ...other], c.options)))
+      // and the chunked driver (kernel runs split at checkpoints) and the general reader agree
+      const chunked = Effect.runSync(Effect.either(Stream.run(Stream.fromIterable(chunksOf(Buffer.concat(lines.map((l) => Buffer.concat([l, NL]))), 1 + ((which * 7919) % 3000))), Verify.sink(c.options))))
+      expect(ckVerdict(chunked), `${label}: the sink over chunks`).toBe(once)
+      expect(ckVerdict(Verify.lines(lines, { ...c.options, fastPath: false })), `${label}: the general reader`).toBe(once)
+    },
+    { fastCheck: { seed: SEED, numRuns: process.env["FUZZ_LONG"] === "1" ? 1000 : 60 } }
   )
 
   it("one initial state verifies several logs in turn, each as if it were alone", () => {
