@@ -43,6 +43,7 @@ import * as Stream from "effect/Stream"
 import * as Canonical from "./Canonical.js"
 import * as Hash from "./Hash.js"
 import * as Merkle from "./Merkle.js"
+import * as Verify from "./Verify.js"
 import { LineError, LineReader } from "./internal/line.js"
 import * as Note from "./internal/note.js"
 import { ScanFailure } from "./internal/scanner.js"
@@ -163,19 +164,20 @@ export class NoteUntrusted extends Schema.TaggedError<NoteUntrusted>()("NoteUntr
 }
 
 /**
- * A trusted public key that cannot be used (not a verifier key text `name+hash+base64`), or no
- * trusted key at all where one is needed. The reason never quotes the key text.
+ * A trusted public key that cannot be used (not a C2SP verifier key text `name+hash+base64`), or
+ * no trusted key at all where one is needed: `key` is its index in `publicKeys`. The very class of
+ * `Verify.PublicKeyInvalid`, so that one tag means one thing across the library.
  *
  * @since 0.1.0
  * @category errors
  */
-export class PublicKeyInvalid extends Schema.TaggedError<PublicKeyInvalid>()("PublicKeyInvalid", {
-  reason: Schema.String
-}) {
-  override get message(): string {
-    return `public key: ${this.reason}`
-  }
-}
+export const PublicKeyInvalid: typeof Verify.PublicKeyInvalid = Verify.PublicKeyInvalid
+
+/**
+ * @since 0.1.0
+ * @category errors
+ */
+export type PublicKeyInvalid = Verify.PublicKeyInvalid
 
 /**
  * A chosen `seq` that cannot be proven: not an entry of the pack, after the last checkpoint,
@@ -509,13 +511,19 @@ const decodeDocument = <A, I>(
 
 const verifiersOf = (publicKeys: ReadonlyArray<string>): Effect.Effect<Array<Note.Verifier>, PublicKeyInvalid> =>
   Effect.forEach(publicKeys, (key, i) =>
-    Note.parseVerifierKey(key).pipe(
-      Effect.mapError((e) => new PublicKeyInvalid({ reason: `key ${i + 1} of ${publicKeys.length}: ${e.reason}` }))
-    ))
+    Note.parseVerifierKey(key).pipe(Effect.mapError((e) => new PublicKeyInvalid({ key: i, reason: e.reason }))))
+
+/** Two trusted keys with the same name and key hash (a signature by either cannot be told apart): the second. */
+const ambiguousKey = (verifiers: ReadonlyArray<Note.Verifier>): number => {
+  for (let i = 1; i < verifiers.length; i++) {
+    for (let j = 0; j < i; j++) if (verifiers[j]!.name === verifiers[i]!.name && verifiers[j]!.keyId === verifiers[i]!.keyId) return i
+  }
+  return 0
+}
 
 const requireKeys = (publicKeys: ReadonlyArray<string> | undefined): Effect.Effect<Array<Note.Verifier>, PublicKeyInvalid> =>
   publicKeys === undefined || publicKeys.length === 0
-    ? Effect.fail(new PublicKeyInvalid({ reason: "no trusted public key given: a checkpoint proves nothing unless it is checked under the producer's key" }))
+    ? Effect.fail(new PublicKeyInvalid({ key: 0, reason: "no trusted public key given: a checkpoint proves nothing unless it is checked under the producer's key" }))
     : verifiersOf(publicKeys)
 
 const HEAD_LINE = /^head ([0-9a-f]{64})$/
@@ -548,7 +556,7 @@ const readNote = (
             case "NoteUnverified":
               return new NoteUntrusted({ source, signers: e.signers })
             case "NoteKeyInvalid":
-              return new PublicKeyInvalid({ reason: e.reason })
+              return new PublicKeyInvalid({ key: ambiguousKey(verifiers), reason: e.reason })
             default:
               return invalid(e.message)
           }

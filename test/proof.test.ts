@@ -346,7 +346,12 @@ describe("Proof.prove and Proof.verifyProof", () => {
     it.effect("no trusted key at all, or one that is not a key: PublicKeyInvalid", () =>
       Effect.gen(function*() {
         expect((yield* failureOf(Proof.verifyProof(proved.text, { publicKeys: [] })))._tag).toBe("PublicKeyInvalid")
-        expect((yield* failureOf(Proof.verifyProof(proved.text, { publicKeys: [KEY.signerKey] })))._tag).toBe("PublicKeyInvalid")
+        const second = yield* failureOf(Proof.verifyProof(proved.text, { publicKeys: [KEY.verifierKey, KEY.signerKey] }))
+        expect(second).toBeInstanceOf(Verify.PublicKeyInvalid)
+        expect(second).toMatchObject({ _tag: "PublicKeyInvalid", key: 1 })
+        // the private key text is never quoted back
+        expect(second.message).not.toContain(KEY.signerKey.slice(-20))
+        expect(Proof.PublicKeyInvalid).toBe(Verify.PublicKeyInvalid)
       }))
 
     it.effect("trusting several keys, one of them the signer's, verifies", () =>
