@@ -5,7 +5,7 @@
  * from, the result must be the frontier one-leaf-at-a-time `append` gives.
  */
 import { spawnSync } from "node:child_process"
-import { createHash, randomBytes } from "node:crypto"
+import { createHash } from "node:crypto"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
@@ -13,7 +13,7 @@ import * as fc from "effect/FastCheck"
 import * as F from "../src/internal/fixtures.js"
 import { Kernel, MerkleKernel, R_NEXT } from "../src/internal/kernel.js"
 import * as Merkle from "../src/internal/merkle.js"
-import { ROOT } from "./helpers.js"
+import { rng, ROOT } from "./helpers.js"
 
 const LONG = process.env["FUZZ_LONG"] === "1"
 
@@ -40,6 +40,14 @@ const digestsOf = (n: number, salt: number): Buffer => {
     seed.writeUInt32LE(i, 4)
     sha(seed).copy(out, 32 * i)
   }
+  return out
+}
+
+/** n pseudo-random bytes (seeded: a failure replays). */
+const bytesOf = (n: number, seed: number): Buffer => {
+  const random = rng(seed)
+  const out = Buffer.allocUnsafe(n)
+  for (let i = 0; i < n; i++) out[i] = Math.floor(random() * 256)
   return out
 }
 
@@ -79,7 +87,7 @@ describe("internal/merkle batches", () => {
     it("hash leaves (0x00 || 32 bytes) as SHA-256 does, for every count of lanes in use", () => {
       const k = kernel()
       for (const n of [1, 2, 3, 4, 5, 7, 8, 9, 63, 64, 65, 1000]) {
-        const d = randomBytes(32 * n)
+        const d = bytesOf(32 * n, n)
         const want = Buffer.concat(Array.from({ length: n }, (_, i) => sha(Uint8Array.of(0), d.subarray(32 * i, 32 * i + 32))))
         expect(k.leafHashes(d).toString("hex"), `${n} leaves`).toBe(want.toString("hex"))
       }
@@ -88,7 +96,7 @@ describe("internal/merkle batches", () => {
     it("hash nodes (0x01 || left || right) as SHA-256 does, for every count of lanes in use", () => {
       const k = kernel()
       for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9, 100, 1000]) {
-        const d = randomBytes(64 * n)
+        const d = bytesOf(64 * n, 1000 + n)
         const want = Buffer.concat(Array.from({ length: n }, (_, i) => sha(Uint8Array.of(1), d.subarray(64 * i, 64 * i + 64))))
         expect(k.nodeHashes(d).toString("hex"), `${n} nodes`).toBe(want.toString("hex"))
       }
@@ -166,7 +174,8 @@ describe("internal/merkle batches", () => {
         const want = show(Merkle.appendDigestsPortable(Merkle.empty, d, 0, n))
         expect(want.nodes.length).toBe(1)
         expect(show(Merkle.appendDigests(Merkle.empty, d, 0, n))).toEqual(want)
-        const splits = Array.from({ length: 300 }, () => Math.floor(Math.random() * n))
+        const random = rng(20)
+        const splits = Array.from({ length: 300 }, () => Math.floor(random() * n))
         expect(show(inBatches(Merkle.appendDigests, Merkle.empty, d, splits))).toEqual(want)
         expect(show(oneByOne(Merkle.empty, d, 0, n))).toEqual(want)
     })
@@ -215,7 +224,7 @@ describe("internal/merkle batches", () => {
     })
 
     it("reads the digests from any offset of any view (not only multiples of 32)", () => {
-      const raw = randomBytes(32 * 50 + 7)
+      const raw = bytesOf(32 * 50 + 7, 3)
       const view = raw.subarray(3)
       const want = show(oneByOne(Merkle.empty, view, 5, 40))
       expect(show(Merkle.appendDigests(Merkle.empty, view, 5, 40))).toEqual(want)
