@@ -15,6 +15,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as AuditLog from "../src/AuditLog.js"
 import * as Chain from "../src/Chain.js"
+import * as F from "../src/internal/fixtures.js"
 import * as Redactor from "../src/Redactor.js"
 import * as Signer from "../src/Signer.js"
 import * as Store from "../src/Store.js"
@@ -220,6 +221,19 @@ describe("verify --pubkey (item 4)", () => {
     expect(r.code).toBe(0)
     expect(json(r.stdout)["checkpoints"]).toBe("not-checked")
     expect(r.stderr).toMatch(/^warning: .*checkpoint.*--pubkey/m)
+  })
+
+  it("the warning repeats a key name the file states only when it is fit for a terminal (no control characters)", async () => {
+    const evil = at("evil-name.jsonl")
+    const c = F.chain([{ type: "audit_open", payload: { system: "s", checkpoints: { alg: "ed25519", key: "\u001b[2Jevil+deadbeef+AQ==", origin: "o" } } }])
+    writeFileSync(evil, c.lines.join("\n") + "\n")
+    const r = await run(["verify", evil])
+    expect(r.code).toBe(0)
+    expect(r.stderr).toMatch(/^warning: the log signs checkpoints; checkpoints were not checked/m)
+    expect(r.stderr).not.toContain("\u001b")
+    const fine = at("fine-name.jsonl")
+    writeFileSync(fine, F.chain([{ type: "audit_open", payload: { system: "s", checkpoints: { alg: "ed25519", key: "prod-2026+deadbeef+AQ==", origin: "o" } } }]).lines.join("\n") + "\n")
+    expect((await run(["verify", fine])).stderr).toMatch(/^warning: the log signs checkpoints with key prod-2026\+deadbeef; /m)
   })
 
   it("a bad --pubkey file is a usage error naming it (exit 2): a PEM key, a private key, a missing file; the private key is never quoted", async () => {

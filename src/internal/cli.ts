@@ -317,6 +317,13 @@ const statedKeyId = (report: Verify.Report, head: ReadonlyArray<Uint8Array> | un
 }
 
 /**
+ * A key name an unverified file states, fit to repeat to a terminal: a valid key name without
+ * control characters (which could move the cursor or recolour what follows), at most 64 long.
+ */
+const printableName = (name: string): boolean =>
+  name.length <= 64 && NoteFormat.isValidName(name) && !/[\u0000-\u001f\u007f-\u009f]/.test(name)
+
+/**
  * What an input says of its signed checkpoints, unverified (no public key was given): the key its
  * `_meta.checkpoint` is signed by, else the checkpoint key its first entry (`audit_open`) names.
  * Undefined when it states none (nothing to warn about).
@@ -325,7 +332,7 @@ const statedCheckpointKey = (report: Verify.Report, head: ReadonlyArray<Uint8Arr
   const meta = Option.getOrUndefined(report.meta) as { readonly checkpoint?: unknown } | undefined
   if (typeof meta?.checkpoint === "string") {
     const signer = /\n\u2014 (\S+) /.exec(meta.checkpoint)?.[1]
-    return `the pack carries a signed checkpoint${signer !== undefined && NoteFormat.isValidName(signer) ? ` (signed by ${signer})` : ""}`
+    return `the pack carries a signed checkpoint${signer !== undefined && printableName(signer) ? ` (signed by ${signer})` : ""}`
   }
   if (head.length === 0) return undefined
   const text = Buffer.concat(head).toString("utf8").replace(/^\ufeff/, "")
@@ -341,8 +348,8 @@ const statedCheckpointKey = (report: Verify.Report, head: ReadonlyArray<Uint8Arr
     const entry = value as { readonly type?: unknown; readonly payload?: { readonly checkpoints?: { readonly key?: unknown } | null } | null }
     const key = entry.type === "audit_open" ? entry.payload?.checkpoints?.key : undefined
     if (typeof key !== "string") return undefined
-    const named = key.split("+").slice(0, 2).join("+")
-    return `the log signs checkpoints${/^[^\s+]+\+[0-9a-f]{8}$/.test(named) ? ` with key ${named}` : ""}`
+    const [name, id] = key.split("+")
+    return `the log signs checkpoints${name !== undefined && printableName(name) && id !== undefined && /^[0-9a-f]{8}$/.test(id) ? ` with key ${name}+${id}` : ""}`
   }
   return undefined
 }
@@ -469,6 +476,12 @@ const verify = Command.make(
           ...options,
           threads: Option.isSome(opts.threads) ? opts.threads.value : yield* autoThreads(opts.pack)
         })
+      // two key files that cannot be told apart (one name and key hash, two keys): a mistake in
+      // the call, not a verdict on the pack
+      if (Either.isLeft(outcome.result) && outcome.result.left._tag === "PublicKeyInvalid") {
+        const e = outcome.result.left
+        return yield* usage(`--pubkey ${opts.pubkey[e.key] ?? ""}: ${e.reason}`)
+      }
       // a history rewritten after a checkpoint published from an old pack: that pack names the
       // first entry that differs (a note alone cannot)
       if (since?.pack !== undefined && opts.pack !== STDIN && Either.isLeft(outcome.result) && outcome.result.left._tag === "HistoryRewritten") {
