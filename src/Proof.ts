@@ -485,7 +485,7 @@ export const ConsistencyFile = Schema.Struct({
 const decodeDocument = <A, I>(
   schema: Schema.Schema<A, I>,
   document: string | Uint8Array
-): Effect.Effect<{ readonly json: Canonical.Json; readonly value: A }, ProofMalformed> =>
+): Effect.Effect<A, ProofMalformed> =>
   Effect.suspend(() => {
     const json = Canonical.parse(document)
     if (Either.isLeft(json)) return Effect.fail(new ProofMalformed({ reason: `not JSON the canonical reader accepts: ${json.left.message}` }))
@@ -502,7 +502,7 @@ const decodeDocument = <A, I>(
       }
       return Effect.fail(new ProofMalformed({ reason }))
     }
-    return Effect.succeed({ json: json.right, value: decoded.right })
+    return Effect.succeed(decoded.right)
   })
 
 // ---------------------------------------------------------------------------------------------
@@ -1185,7 +1185,7 @@ export interface CheckOptions {
 export const verifyProof = (document: string | Uint8Array, options: CheckOptions): Effect.Effect<Proven, VerifyProofError> =>
   Effect.gen(function*() {
     const verifiers = yield* requireKeys(options.publicKeys)
-    const { value: file } = yield* decodeDocument(ProofFile, document)
+    const file = yield* decodeDocument(ProofFile, document)
     const checkpoint = yield* readNote(file.checkpoint, verifiers, "the proof's checkpoint", { source: "document", seq: Option.none() })
     if (file.size !== checkpoint.size) {
       return yield* new ProofMalformed({ reason: `its size ${file.size} is not its checkpoint's tree size ${checkpoint.size}` })
@@ -1332,7 +1332,7 @@ export const verifyConsistencyDocument = (
 ): Effect.Effect<{ readonly old: SignedCheckpoint; readonly new: SignedCheckpoint }, VerifyConsistencyError> =>
   Effect.gen(function*() {
     const verifiers = yield* requireKeys(options.publicKeys)
-    const { value: doc } = yield* decodeDocument(ConsistencyFile, document)
+    const doc = yield* decodeDocument(ConsistencyFile, document)
     const from = { source: "document", seq: Option.none() } as const
     const old = yield* readNote(doc.old, verifiers, "the old checkpoint", from)
     const neu = yield* readNote(doc.new, verifiers, "the new checkpoint", from)
