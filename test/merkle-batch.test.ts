@@ -242,6 +242,22 @@ describe("internal/merkle batches", () => {
     })
   })
 
+  it("a frontier that is not one (a node missing, extra or short; a size that is no count) is a RangeError on every path", () => {
+    const d = digestsOf(20, 1)
+    const f = Merkle.appendDigests(Merkle.empty, d, 0, 11) // 11 = 0b1011: three nodes
+    const bad: Array<Merkle.Frontier> = [
+      { size: 11, nodes: f.nodes.slice(1) },
+      { size: 11, nodes: [...f.nodes, f.nodes[0]!] },
+      { size: 11, nodes: [f.nodes[0]!, f.nodes[1]!.subarray(0, 31), f.nodes[2]!] },
+      { size: 12, nodes: f.nodes },
+      { size: -1, nodes: [] },
+      { size: 2.5, nodes: f.nodes.slice(0, 1) }
+    ]
+    for (const add of [Merkle.appendDigests, Merkle.appendDigestsPortable, forced]) {
+      for (const b of bad) expect(() => add(b, d, 0, 3), JSON.stringify({ size: b.size, nodes: b.nodes.length })).toThrow("not a frontier")
+    }
+  })
+
   describe("appendHexHashes", () => {
     it("equals appendDigests over the decoded hashes, below and above the threshold", () => {
       const d = digestsOf(300, 4)

@@ -159,9 +159,16 @@ export const append = (frontier: Frontier, leafData: Uint8Array): Frontier =>
  */
 export const KERNEL_MIN_BATCH = 1
 
-const checkBatch = (digests: Uint8Array, offset: number, count: number): void => {
+const checkBatch = (frontier: Frontier, digests: Uint8Array, offset: number, count: number): void => {
   if (!isCount(offset) || !isCount(count) || offset + count * HASH_SIZE > digests.length) {
     throw new RangeError(`merkle: ${count} digests from byte ${offset} do not fit in ${digests.length} bytes`)
+  }
+  // A frontier holds one 32-byte node per set bit of its size. One that does not (built by hand,
+  // not by this module) would fold into a tree of no log at all: a caller's mistake, said here.
+  let bits = 0
+  for (let s = frontier.size; s > 0; s = half(s)) bits += s % 2
+  if (!isCount(frontier.size) || frontier.nodes.length !== bits || !allHashes(frontier.nodes)) {
+    throw new RangeError(`merkle: not a frontier (size ${frontier.size} needs ${bits} nodes of ${HASH_SIZE} bytes, it has ${frontier.nodes.length})`)
   }
 }
 
@@ -173,7 +180,7 @@ const checkBatch = (digests: Uint8Array, offset: number, count: number): void =>
  * @category combinators
  */
 export const appendDigestsPortable = (frontier: Frontier, digests: Uint8Array, offset: number, count: number): Frontier => {
-  checkBatch(digests, offset, count)
+  checkBatch(frontier, digests, offset, count)
   if (count === 0) return frontier
   const nodes = frontier.nodes.slice()
   for (let i = 0; i < count; i++) {
@@ -191,7 +198,7 @@ export const appendDigestsPortable = (frontier: Frontier, digests: Uint8Array, o
  * @category combinators
  */
 export const appendDigestsKernel = (frontier: Frontier, digests: Uint8Array, offset: number, count: number): Frontier | undefined => {
-  checkBatch(digests, offset, count)
+  checkBatch(frontier, digests, offset, count)
   const k = MerkleKernel.get()
   if (k === undefined) return undefined
   if (count === 0) return frontier
@@ -205,7 +212,8 @@ export const appendDigestsKernel = (frontier: Frontier, digests: Uint8Array, off
  * kernel where there is one (up to ten times as fast per leaf as one by one with node:crypto,
  * in large batches), else with node:crypto; the result is the same either way. Appending to the
  * frontier the previous call returned is the fast case: the kernel still holds it. Throws a `RangeError` when the digests
- * do not fit in `digests`.
+ * do not fit in `digests` or `frontier` is not a frontier (one 32-byte node per set bit of its
+ * size).
  * @since 0.1.0
  * @category combinators
  */
