@@ -224,6 +224,35 @@ describe("checkpoint entries", () => {
       expect(rows.map((r) => r.type)).toEqual(["note", "note", "checkpoint"])
       expect(checkCheckpoints(rows, () => a, "acttrace").map((c) => c.size)).toEqual([2])
     }))
+
+  it.effect("interrupting the callers around a queued timer checkpoint withdraws only their own entries", () =>
+    Effect.gen(function* () {
+      const a = yield* makeKey(13)
+      const g = yield* gatedMemory()
+      const { chain, close } = yield* openChain(g.store, a, { every: 0, interval: Duration.seconds(60) })
+      const first = yield* Effect.fork(chain.append("note", { i: 0 }))
+      yield* until(() => g.waiting() === 1)
+      g.release()
+      yield* Fiber.join(first)
+      // the second append's batch waits at the gate; the timer queues a checkpoint behind it, and
+      // a third append queues behind that
+      const second = yield* Effect.fork(chain.append("note", { i: 1 }))
+      yield* until(() => g.waiting() === 1)
+      yield* TestClock.adjust(Duration.seconds(60))
+      const third = yield* Effect.fork(chain.append("note", { i: 2 }))
+      yield* Effect.yieldNow()
+      // interrupted: the second is in a batch being written (written with it), the third is
+      // withdrawn; the checkpoint, which nobody waits for, stays queued
+      yield* Fiber.interrupt(second).pipe(Effect.fork)
+      yield* Fiber.interrupt(third)
+      g.openAll()
+      const rows = () => Effect.flatMap(chain.snapshot, () => rowsOf(g.store))
+      expect((yield* rows()).map((r) => r.type)).toEqual(["note", "note", "checkpoint"])
+      yield* close
+      const after = yield* rowsOf(g.store)
+      expect(after.map((r) => r.type)).toEqual(["note", "note", "checkpoint"])
+      expect(checkCheckpoints(after, () => a, "acttrace").map((c) => c.size)).toEqual([2])
+    }))
 })
 
 const runLog = <A, E>(path: string, key: Key | undefined, f: Effect.Effect<A, E, AuditLog.AuditLog | Chain.Chain | FileSystem.FileSystem>, policy: { readonly every?: number } = {}) =>
