@@ -199,7 +199,10 @@ export interface AuditLogService {
    * Write an evidence pack of the log as it stands. The pack is never written over the log file,
    * its lock or another file its store keeps beside it (`ExportError`); it takes the log file's
    * mode (a memory log's pack: `0o600`) unless `mode` is given. Writing a file, it asks for the
-   * `FileSystem` (the log itself needs none: a memory log is built without one).
+   * `FileSystem` (the log itself needs none: a memory log is built without one). With a
+   * checkpoint key (`Signer.layerEd25519`) it first appends a `checkpoint` entry (when anything
+   * was added since the last one), and the pack's `_meta.checkpoint` is a signed note over all its
+   * entries and its seal digest (`Pack`).
    */
   readonly export: (
     path: string,
@@ -594,7 +597,9 @@ export const make = (
 
 /**
  * The audit log over the `Chain` (built here too, from the `Store`, `Signer` and `Redactor`).
- * On a new log it writes `audit_open`; on an existing one it checks the system and signing key.
+ * On a new log it writes `audit_open` (naming the checkpoint key and origin when the signer has
+ * one); on an existing one the chain checks the system, the signing key and the checkpoint key,
+ * and writes a key rotation when the signer rotates away from the log's key (`Chain`).
  * It consumes the capture hub (`Capture.CaptureHub`, the default hub unless a layer names
  * another) for as long as it is open, and installs the supervisor that lets promise-based calls
  * find their decision (`Capture.layerOrigin`).
