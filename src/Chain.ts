@@ -16,6 +16,13 @@
  * written) and appends signed `checkpoint` entries (FORMAT B.2) as `CheckpointPolicy` says, when
  * the log closes, and when asked (`ChainService.checkpoint`, which an export uses).
  *
+ * The log's checkpoint key is the one its `audit_open` names (`checkpoints.key`), replaced by each
+ * `key_rotation`. Resumed with another key, the chain refuses (`LogMismatch`, field
+ * `checkpoint key`) unless the signer names the log's key as its `previous`: then it appends a
+ * `key_rotation` entry and, right after it, a checkpoint signed with the previous key that covers
+ * it. A log without a key given one gets a `key_rotation` with `previous: null`; a log with a key
+ * opened without one is refused.
+ *
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
