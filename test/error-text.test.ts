@@ -25,6 +25,7 @@ import * as Lock from "../src/internal/lock.js"
 import { verdictText } from "../src/internal/messages.js"
 import * as Pack from "../src/Pack.js"
 import * as Pricing from "../src/Pricing.js"
+import * as Proof from "../src/Proof.js"
 import * as Redactor from "../src/Redactor.js"
 import * as Signer from "../src/Signer.js"
 import * as Store from "../src/Store.js"
@@ -59,6 +60,15 @@ const samples = (): ReadonlyArray<{ readonly _tag: string; readonly message: str
   new Guard.PolicyViolation({ kind: "tool", provider: null, model: null, tool: "send", findings: [{ category: "aws_key", group: "secret", count: 1, action: "block" }] }),
   new Pack.ExportError({ path: "pack.jsonl", reason: "it is the log itself" }),
   new Pricing.InvalidPrice({ provider: "openai", model: "gpt-x", rate: "-1" }),
+  new Proof.PackUnreadable({ source: "pack.jsonl", line: 3, reason: "not a JSON object" }),
+  new Proof.NoCheckpoint({ source: "audit.jsonl", reason: "it holds no checkpoint: write it with a checkpoint key" }),
+  new Proof.CheckpointMismatch({ source: "pack.jsonl", size: 40, reason: "its root is not the root of the entries" }),
+  new Proof.NoteInvalid({ source: "proof.json", reason: "the signature of trusted key alpha+0a1b2c3d does not verify" }),
+  new Proof.NoteUntrusted({ source: "proof.json", signers: ["carol+0a1b2c3d"] }),
+  new Proof.SeqNotProvable({ seq: 99, reason: "the checkpoint covers seq 0 to 39" }),
+  new Proof.ProofMalformed({ reason: "entries[0].proof is not a list of base64 hashes" }),
+  new Proof.EntryNotProven({ position: 0, seq: 12, reason: "its inclusion proof does not lead to the checkpoint's root" }),
+  new Proof.NotConsistent({ oldSize: 40, newSize: 60, firstDiffering: 12, reason: "the entry at seq 12 differs" }),
   new Signer.InvalidKey({ reason: "the key is empty" }),
   new Signer.MissingKey({ variable: "ACTTRACE_KEY" }),
   new Signer.MissingKey({ variable: "ACTTRACE_SIGNING_KEY or ACTTRACE_SIGNING_KEY_FILE", alg: "ed25519" }),
