@@ -412,6 +412,12 @@ interface Since {
   readonly origin: string
   readonly size: number
   readonly root: Uint8Array
+  /**
+   * The note, when no key of `publicKeys` signed it but it is well formed: it may be signed by a
+   * key the log rotates to, trusted once a checkpoint under the old key confirms it. `finish`
+   * opens it again under the keys trusted then; until then a difference is only recorded.
+   */
+  readonly deferred: string | undefined
 }
 
 /** What the checkpoint checks are given (made once by `initial`). */
@@ -450,6 +456,8 @@ interface CkState {
   readonly last: CheckpointSeen | undefined
   /** the published checkpoint (`since`) was compared with the tree of its size */
   readonly sinceDone: boolean
+  /** how the tree differed from a published checkpoint not yet trusted (see `Since.deferred`) */
+  readonly sinceDiffers: HistoryRewritten | undefined
 }
 
 /** The seal of a pack's `_meta` (FORMAT B.3), as read from the header. */
@@ -695,7 +703,8 @@ const initialOf = (options: Options, range: boolean): StateImpl => {
     count: 0,
     covered: 0,
     last: undefined,
-    sinceDone: false
+    sinceDone: false,
+    sinceDiffers: undefined
   }
   return new StateImpl(config, 0, 0, range || options.startMidChain === true ? FLOATING : GENESIS, -1, 0, undefined, undefined, false, undefined, undefined, ck)
 }
@@ -736,15 +745,19 @@ const ckConfigOf = (options: Options): CkConfig | undefined => {
   if (options.since !== undefined && fault === undefined) {
     const at = { line: 0, seq: null }
     const opened = now(Note.open(options.since, trusted))
-    if (Either.isLeft(opened)) {
+    // a well-formed note signed by none of the keys given may be signed by a key the log rotates to
+    const deferred = Either.isLeft(opened) && opened.left._tag === "NoteUnverified" && trusted.length > 0
+    if (Either.isLeft(opened) && !deferred) {
       const e = opened.left
       fault = e._tag === "NoteUnverified"
-        ? new CheckpointUntrusted({ ...at, signers: e.signers, reason: trusted.length === 0 ? "the published checkpoint (since) cannot be checked: no public key is given (publicKeys)" : `the published checkpoint (since) is ${untrustedWords(e.signers)}` })
+        ? new CheckpointUntrusted({ ...at, signers: e.signers, reason: "the published checkpoint (since) cannot be checked: no public key is given (publicKeys)" })
         : new CheckpointInvalid({ ...at, reason: `the published checkpoint (since): ${noteWords(e)}` })
     } else {
-      const body = now(Note.parseCheckpoint(opened.right.text))
+      // (a note open refused as unverified is well formed: its text ends at the last blank line)
+      const text = Either.isRight(opened) ? opened.right.text : options.since.slice(0, options.since.lastIndexOf("\n\n") + 1)
+      const body = now(Note.parseCheckpoint(text))
       if (Either.isLeft(body)) fault = new CheckpointInvalid({ ...at, reason: `the published checkpoint (since): ${body.left.reason}` })
-      else since = { origin: body.right.origin, size: body.right.size, root: body.right.root }
+      else since = { origin: body.right.origin, size: body.right.size, root: body.right.root, deferred: deferred ? options.since : undefined }
     }
   }
   return { trusted, since, fault, digests: Buffer.allocUnsafe(Math.max(RUN, BATCH) * Merkle.HASH_SIZE), keys: new Map() }
@@ -836,7 +849,7 @@ const equalRoots = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.len
  * The checks' state with `count` more leaves (raw hashes in `digests` from 0), the first of them
  * entry `firstSeq`; or the `seq` at which the tree stops extending the published checkpoint.
  */
-const grow = (cc: CkConfig, ck: CkState, digests: Uint8Array, count: number): CkState | { readonly differs: number; readonly reason: string } => {
+const grow = (cc: CkConfig, ck: CkState, digests: Uint8Array, count: number, lastLine: number): CkState | { readonly differs: number; readonly reason: string } => {
   const tree = ck.tree
   if (tree === undefined || count === 0) return ck
   const since = cc.since
@@ -844,8 +857,13 @@ const grow = (cc: CkConfig, ck: CkState, digests: Uint8Array, count: number): Ck
     const m = since.size - tree.size
     const at = Merkle.appendDigests(tree, digests, 0, m)
     const differs = sinceDiffers(since, ck.origin, at)
-    if (differs !== undefined) return { differs: since.size - 1, reason: differs }
-    return { ...ck, tree: Merkle.appendDigests(at, digests, m * Merkle.HASH_SIZE, count - m), sinceDone: true }
+    const rest = Merkle.appendDigests(at, digests, m * Merkle.HASH_SIZE, count - m)
+    if (differs !== undefined) {
+      if (since.deferred === undefined) return { differs: since.size - 1, reason: differs }
+      // judged by `finish`, once it knows whether the note is trusted (located at its entry)
+      return { ...ck, tree: rest, sinceDone: true, sinceDiffers: new HistoryRewritten({ line: lastLine - (count - m), seq: since.size - 1, publishedSize: since.size, reason: differs }) }
+    }
+    return { ...ck, tree: rest, sinceDone: true }
   }
   return { ...ck, tree: Merkle.appendDigests(tree, digests, 0, count) }
 }
@@ -884,7 +902,7 @@ const ckRow = (before: StateImpl, next: StateImpl, src: Buffer, start: number, e
   if (ck.tree !== undefined) {
     const d = cc.digests
     d.write(next.head, 0, Merkle.HASH_SIZE, "hex")
-    const grown = grow(cc, ck, d, 1)
+    const grown = grow(cc, ck, d, 1, line)
     if (!("tree" in grown)) return rewritten(cc, line, seq, grown.reason)
     ck = grown
   }
@@ -1552,6 +1570,19 @@ export const finish = (s: State): Either.Either<Report, VerifyError> => {
   if (state.entries === 0) return Either.left(new MalformedLine({ line: state.line, seq: null, reason: "no entry at all" }))
   const at = { line: state.lastLine, seq: state.lastSeq }
   let ck = state.ck
+  if (cc !== undefined && cc.since?.deferred !== undefined && ck !== undefined) {
+    // a published note no key given signed: trusted now if the log rotated to its key (confirmed)
+    const opened = now(Note.open(cc.since.deferred, ck.trusted))
+    if (Either.isLeft(opened)) {
+      const e = opened.left
+      return Either.left(
+        e._tag === "NoteUnverified"
+          ? new CheckpointUntrusted({ line: 0, seq: null, signers: e.signers, reason: `the published checkpoint (since) is ${untrustedWords(e.signers)}` })
+          : new CheckpointInvalid({ line: 0, seq: null, reason: `the published checkpoint (since): ${noteWords(e)}` })
+      )
+    }
+    if (ck.sinceDiffers !== undefined) return Either.left(ck.sinceDiffers)
+  }
   if (cc !== undefined && cc.since !== undefined && ck !== undefined && !ck.sinceDone) {
     const since = cc.since
     if (ck.tree === undefined) {
@@ -1836,7 +1867,7 @@ class Splitter {
       // the rows' controls were gathered in order; the digest takes them in once per run
       const rows = seal === undefined ? undefined : seal.add(this.sealBuf.subarray(0, digestAt))
       // the leaves: the run's hash fields, 32 raw bytes each (each equals the hash computed of its line)
-      const grown = tree ? grow(cc!, ck!, kernel.digests(k), k) : ck
+      const grown = tree ? grow(cc!, ck!, kernel.digests(k), k, state.line + k) : ck
       if (grown !== undefined && !("tree" in grown)) {
         this.state = acceptedRun(state, k, kernel.seq(k - 1), buf.toString("latin1", hashAt, hashAt + 64), signed, rows, ck)
         return rewritten(cc!, this.state.line - (this.state.lastSeq - grown.differs), grown.differs, grown.reason)
@@ -1931,7 +1962,7 @@ class Splitter {
       // the accepted lines' leaves, in one batch, before any line is stepped on its own
       const cc = config.ck!
       for (let i = 0; i < k; i++) cc.digests.write(b.hash[i]!, i * Merkle.HASH_SIZE, Merkle.HASH_SIZE, "hex")
-      const grown = grow(cc, ck, cc.digests, k)
+      const grown = grow(cc, ck, cc.digests, k, this.state.line)
       if (!("tree" in grown)) return rewritten(cc, this.state.line - (this.state.lastSeq - grown.differs), grown.differs, grown.reason)
       this.state = withCk(this.state, grown)
     }

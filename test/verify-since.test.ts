@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as Verify from "../src/Verify.js"
 import { tempDir } from "./helpers.js"
-import { A, build, C, calls, checkpointed, pack, verifyFile } from "./verify-checkpoint-logs.js"
+import { A, B, build, C, calls, checkpointed, type Item, pack, verifyFile } from "./verify-checkpoint-logs.js"
 
 const tmp = tempDir()
 afterAll(tmp.cleanup)
@@ -69,5 +69,25 @@ describe("Verify: since a published checkpoint", () => {
     const edited = published.replace(/\n35\n/, "\n34\n")
     expect(tag(Verify.lines(originalPack, { ...trustA, since: edited }))).toBe("CheckpointInvalid")
     expect(tag(Verify.lines(originalPack, { ...trustA, since: "not a note" }))).toBe("CheckpointInvalid")
+  })
+
+  it("a note published after a rotation (signed by B) is trusted through the log's confirmed rotation, with only A given", () => {
+    const rotated = (tail: ReadonlyArray<Item>): Array<Item> => [
+      ...checkpointed(12, 5),
+      { kind: "rotation", to: B, previous: A },
+      { kind: "checkpoint", forge: (f) => void (f.signers = [A.signer]) },
+      ...tail
+    ]
+    const first = build({ key: A, items: rotated([...checkpointed(8, 5, 40), { kind: "checkpoint" }]) })
+    const note = (JSON.parse(pack(first, { key: B })[0]!) as { _meta: { checkpoint: string } })._meta.checkpoint
+    const later = build({ key: A, items: rotated([...checkpointed(8, 5, 40), { kind: "checkpoint" }, ...checkpointed(9, 5, 70), { kind: "checkpoint" }]) })
+    expect(tag(Verify.lines(pack(later, { key: B }), { ...trustA, since: note, requireComplete: true }))).toBe("ok")
+    // a fork after the published point, re-signed by B: the note (trusted through the rotation) shows it
+    const fork = build({ key: A, items: rotated([...checkpointed(8, 5, 600), { kind: "checkpoint" }, ...checkpointed(9, 5, 70), { kind: "checkpoint" }]) })
+    const r = Verify.lines(pack(fork, { key: B }), { ...trustA, since: note })
+    expect(r).toMatchObject({ left: { _tag: "HistoryRewritten", publishedSize: first.lines.length, seq: first.lines.length - 1, line: first.lines.length + 1 } })
+    // without the rotation in the log, a note by B stays untrusted
+    const plain = build({ key: A, items: [...checkpointed(30, 10), { kind: "checkpoint" }] })
+    expect(tag(Verify.lines(pack(plain, { key: A }), { ...trustA, since: note }))).toBe("CheckpointUntrusted")
   })
 })
