@@ -134,14 +134,22 @@ describe("CLI usage and keys", () => {
     expect((await cli(["verify", file("raw.jsonl", good.lines.join("\n")), "--require-complete"])).code).toBe(1)
   })
 
-  it("validates --pubkey as an Ed25519 public key", async () => {
+  it("takes --pubkey as a C2SP verifier key file, and refuses anything else with exit 2", async () => {
+    const { generate } = await import("../src/internal/note.js")
+    const { Effect } = await import("effect")
+    const keys = Effect.runSync(generate("alpha"))
+    const pub = file("alpha.pub", keys.verifierKey + "\n")
+    // a pack with no checkpoints verifies under any trusted key (nothing to check), and says so
+    const ok = await cli(["verify", pack, "--pubkey", pub, "--json"])
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(JSON.parse(ok.stdout).checkpoints).toBe("absent")
     const { generateKeyPairSync } = await import("node:crypto")
-    const { publicKey } = generateKeyPairSync("ed25519")
-    const pem = file("pub.pem", publicKey.export({ type: "spki", format: "pem" }).toString())
-    expect((await cli(["verify", pack, "--pubkey", pem])).code).toBe(0)
-    expect((await cli(["verify", pack, "--pubkey", file("notkey.pem", "hello")])).code).toBe(2)
-    const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 }).publicKey
-    expect((await cli(["verify", pack, "--pubkey", file("rsa.pem", rsa.export({ type: "spki", format: "pem" }).toString())])).code).toBe(2)
+    const pem = file("pub.pem", generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" }).toString())
+    for (const bad of [pem, file("notkey.pub", "hello"), file("alpha.key", keys.signerKey + "\n"), join(tmp.dir, "missing.pub")]) {
+      const r = await cli(["verify", pack, "--pubkey", bad])
+      expect(r.code, bad).toBe(2)
+      expect(r.stderr, bad).not.toContain(keys.signerKey.slice("PRIVATE+KEY+alpha+".length + 9))
+    }
   })
 
   it("has useful --help", () => {
