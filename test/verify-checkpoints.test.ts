@@ -4,12 +4,21 @@
  * completeness `signed-checkpoint` and seals the whole pack, entries after the last checkpoint are
  * an unsealed tail, and a checkpoint signed by a key nobody trusts is told apart from tampering.
  */
-import { writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { NodeFileSystem } from "@effect/platform-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as AuditLog from "../src/AuditLog.js"
+import * as Chain from "../src/Chain.js"
+import * as Redactor from "../src/Redactor.js"
+import * as Signer from "../src/Signer.js"
+import * as Store from "../src/Store.js"
 import * as Verify from "../src/Verify.js"
 import { tempDir } from "./helpers.js"
 import { A, b64, build, C, calls, checkpointed, type Item, pack, rootOver, verifyFile } from "./verify-checkpoint-logs.js"
@@ -236,5 +245,65 @@ describe("Verify: evidence packs under public keys", () => {
     const lines = pack(plain, { key: null })
     expect(report(Verify.lines(lines, trustA))).toMatchObject({ checkpoints: "absent", completeness: "unsigned-header" })
     expect(failure(Verify.lines(lines, { ...trustA, requireComplete: true }))._tag).toBe("TruncationDetected")
+  })
+})
+
+describe("Verify: what the writer writes, under public keys", () => {
+  /** A log file written by AuditLog with key A (Ed25519 only), `n` entries, checkpoints every 40. */
+  const write = (path: string, out: string, n: number, from = 0) =>
+    Effect.gen(function* () {
+      const log = yield* AuditLog.AuditLog
+      for (let i = 0; i < n; i++) yield* log.append("note", { i: from + i })
+      return yield* log.export(out, { framework: "gdpr" })
+    }).pipe(
+      Effect.provide(
+        AuditLog.layer({ system: "writer-under-pubkey", riskTier: "high" }).pipe(
+          Layer.provide(Store.layerFile(path)),
+          Layer.provide(Signer.layerEd25519(Redacted.make(A.signerKey))),
+          Layer.provide(Redactor.layerNoop),
+          Layer.provide(Chain.layerCheckpointPolicy({ every: 40, interval: Duration.infinity })),
+          Layer.provideMerge(NodeFileSystem.layer)
+        )
+      ),
+      Effect.scoped,
+      Effect.runPromise
+    )
+  const read = (p: string) => readFileSync(p, "utf8").split("\n").filter((l) => l.length > 0)
+
+  it("a pack the writer exported verifies complete; cut back with its _meta rewritten, or edited, it fails", async () => {
+    const log = join(tmp.dir, "w.jsonl")
+    const out = join(tmp.dir, "w.pack.jsonl")
+    await write(log, out, 130)
+    const lines = read(out)
+    expect(report(Verify.lines(lines, { ...trustA, requireComplete: true }))).toMatchObject({ completeness: "signed-checkpoint", checkpoints: "verified", unsealedTail: 0 })
+    // cut back to the checkpoint entry at seq 40 (it covers 40 entries): a forger rewrites _meta
+    // for what is left and puts the in-chain note in place of the export note
+    const rows = lines.slice(1, 42)
+    const cp = JSON.parse(rows[40]!) as { seq: number; type: string; payload: { note: string }; hash: string }
+    expect([cp.seq, cp.type]).toEqual([40, "checkpoint"])
+    const meta = (JSON.parse(lines[0]!) as { _meta: Record<string, unknown> })._meta
+    const forged = { ...meta, entries: 41, head_hash: cp.hash, checkpoint: cp.payload.note }
+    const e = failure(Verify.lines([JSON.stringify({ _meta: forged }), ...rows], { ...trustA, requireComplete: true }))
+    expect(e._tag).toBe("HeaderInvalid")
+    const { checkpoint: _, ...stripped } = forged
+    expect(failure(Verify.lines([JSON.stringify({ _meta: stripped }), ...rows], { ...trustA, requireComplete: true }))._tag).toBe("HeaderInvalid")
+    // an edited summary
+    const edited = { ...meta, summary: { ...(meta["summary"] as object), policy_flags: 99 } }
+    expect(failure(Verify.lines([JSON.stringify({ _meta: edited }), ...lines.slice(1)], trustA))._tag).toBe("HeaderInvalid")
+  })
+
+  it("a later export extends the published one; a log forked with the same key does not", async () => {
+    const log = join(tmp.dir, "grow.jsonl")
+    const first = await write(log, join(tmp.dir, "grow-1.pack.jsonl"), 60)
+    const note = Option.getOrThrow(first.checkpoint)
+    await write(log, join(tmp.dir, "grow-2.pack.jsonl"), 70, 1000)
+    expect(report(await viaFile("grow-2.copy.jsonl", read(join(tmp.dir, "grow-2.pack.jsonl")), { ...trustA, since: note, requireComplete: true })).completeness).toBe("signed-checkpoint")
+    // the same key, another history: the first 30 entries again, then others
+    const forked = join(tmp.dir, "fork.jsonl")
+    await write(forked, join(tmp.dir, "fork-1.pack.jsonl"), 30)
+    await write(forked, join(tmp.dir, "fork-2.pack.jsonl"), 100, 5000)
+    const forkedPack = read(join(tmp.dir, "fork-2.pack.jsonl"))
+    expect(report(Verify.lines(forkedPack, { ...trustA, requireComplete: true })).completeness).toBe("signed-checkpoint")
+    expect(failure(Verify.lines(forkedPack, { ...trustA, since: note }))._tag).toBe("HistoryRewritten")
   })
 })
