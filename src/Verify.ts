@@ -7,6 +7,11 @@
  * `maxLineBytes` is an error found without holding more of it than that. Nothing is read at an
  * offset, so pipes and FIFOs verify like files.
  *
+ * With `publicKeys` (Ed25519 verifier keys) the fold also keeps the Merkle frontier of the entries
+ * (FORMAT B.2) and checks every checkpoint entry, key rotation and a pack's `_meta.checkpoint`
+ * against it; with `since`, that the input extends a published checkpoint. Without them no tree
+ * is built.
+ *
  * @since 0.1.0
  */
 import { constants as bufferConstants, isUtf8 } from "node:buffer"
@@ -2453,7 +2458,9 @@ const sealedPack = (path: string) =>
  * success; whenever a range fails, a seam does not join, or the worker is not there (running from
  * sources), the file is verified again on one thread (and anything that is not a regular file, such
  * as a FIFO, is only ever read once, in order, on one thread), so every verdict, line and seq is exactly
- * what `fileOutcome` reports.
+ * what `fileOutcome` reports. With `publicKeys` or `since` the file is read on one thread: each
+ * checkpoint is checked against the Merkle tree of every entry before it, which only a pass
+ * from the first entry holds.
  *
  * @since 0.1.0
  * @category verification

@@ -15,6 +15,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as AuditLog from "../src/AuditLog.js"
+import * as F from "../src/internal/fixtures.js"
 import * as Chain from "../src/Chain.js"
 import * as Redactor from "../src/Redactor.js"
 import * as Signer from "../src/Signer.js"
@@ -68,6 +69,24 @@ describe("Verify: checkpoints under public keys", () => {
     const r = report(await viaFile("long.jsonl", log.lines, trustA))
     expect(r).toMatchObject({ entries: 3013, checkpoints: "verified", checkpointCount: 12, unsealedTail: 0 })
     expect(report(Verify.lines(log.lines, trustA))).toEqual(r)
+  })
+
+  it("the same log in the reference layout: every checkpoint found and checked on every path", async () => {
+    const log = build({ key: A, items: [...checkpointed(700, 100), ...calls(5, 900)] })
+    const reference = log.lines.map((l) => {
+      const e = JSON.parse(l) as Record<string, unknown>
+      return F.pyDumps({ seq: e["seq"], ts: e["ts"], type: e["type"], payload: e["payload"], prev_hash: e["prev_hash"], hash: e["hash"], sig: e["sig"] })
+    })
+    const ours = report(Verify.lines(log.lines, trustA))
+    expect(ours).toMatchObject({ checkpointCount: 7, unsealedTail: 5 })
+    expect(report(Verify.lines(reference, trustA))).toEqual(ours)
+    expect(report(await viaFile("reference.jsonl", reference, trustA))).toEqual(ours)
+    // a forged checkpoint in the reference layout is found there too
+    const forged = build({ key: A, items: forgedAt(300, 100, 202, (f) => void (f.root = new Uint8Array(32))) }).lines.map((l) => {
+      const e = JSON.parse(l) as Record<string, unknown>
+      return F.pyDumps({ seq: e["seq"], ts: e["ts"], type: e["type"], payload: e["payload"], prev_hash: e["prev_hash"], hash: e["hash"], sig: e["sig"] })
+    })
+    expect(failure(await viaFile("reference-forged.jsonl", forged, trustA))).toMatchObject({ _tag: "CheckpointInvalid", seq: 202 })
   })
 
   it("without public keys nothing is checked: checkpoints not-checked, no tree built", () => {
