@@ -124,14 +124,14 @@ const checkpoints = async () => {
     const cost = (ours: number, base: number) => (base / ours - 1) * 100
     const pairs = signed.map((s, i) => cost(s, plain[i]!))
     const wall = cost(best(signed), best(plain))
-    // On a shared machine wall time also measures the neighbours; CPU time (this process's user
-    // and system time: a memory store does all its work in it, nothing waits) is the work
-    // itself, so the target is judged on CPU time, wall time shown beside it.
+    // Judged like the other targets here, on the best wall time of each; CPU time (this process's
+    // user and system time: a memory store does all its work in it) is shown beside it, the view
+    // a shared machine's neighbours disturb least.
     const cpu = cost(best(signedCpu), best(plainCpu))
     const label = concurrency === 1 ? "one caller " : "64 callers "
     console.log(`  ${label} no checkpoint key        ${fmt(best(plain)).padStart(9)}   (${fmt(best(plainCpu))} per CPU second)`)
     console.log(
-      `  ${label} checkpoint every 1,000  ${fmt(best(signed)).padStart(9)}   (${fmt(best(signedCpu))} per CPU second)   cost ${cpu.toFixed(1)}% CPU time (target <= 10%: ${cpu <= 10 ? "met" : "NOT MET"}), ${wall.toFixed(1)}% wall; wall, median of pairs ${median(pairs).toFixed(1)}% (${pairs.map((x) => x.toFixed(1)).join(" ")})`
+      `  ${label} checkpoint every 1,000  ${fmt(best(signed)).padStart(9)}   (${fmt(best(signedCpu))} per CPU second)   cost ${wall.toFixed(1)}% (target <= 10%: ${wall <= 10 ? "met" : "NOT MET"}); ${cpu.toFixed(1)}% by CPU time; median of pairs ${median(pairs).toFixed(1)}% (${pairs.map((x) => x.toFixed(1)).join(" ")})`
     )
   }
 }

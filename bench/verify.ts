@@ -166,14 +166,15 @@ const publicKeyCheck = async () => {
   }
   const best = (xs: Array<number>) => Math.max(...xs)
   const pct = (x: number) => `${(x * 100).toFixed(0)}%`
-  // judged on CPU time (on a shared machine wall time also measures the neighbours), wall beside it
-  const share = best(pubCpu) / best(keyCpu)
+  // judged like the targets above, on the best wall time of each (a verifier may use more than
+  // one thread); CPU time is shown beside it, the view a shared machine's neighbours disturb least
+  const share = best(pubRates) / best(keyRates)
   console.log(`  verify with the HMAC key (--key)           ${fmt(best(keyRates)).padStart(10)}   (${fmt(best(keyCpu))} per CPU second; completeness ${a.completeness})`)
   console.log(
     `  verify with the public key (--pubkey)      ${fmt(best(pubRates)).padStart(10)}   (${fmt(best(pubCpu))} per CPU second; completeness ${b.completeness})`
   )
   console.log(
-    `  public key / HMAC key: ${pct(share)} by CPU time (target >= 90%: ${share >= 0.9 ? "met" : "NOT MET"}), ${pct(best(pubRates) / best(keyRates))} by wall time; wall, median of pairs ${pct(median(ratios))} (${ratios.map((x) => (x * 100).toFixed(0)).join(" ")})`
+    `  public key / HMAC key: ${pct(share)} (target >= 90%: ${share >= 0.9 ? "met" : "NOT MET"}); ${pct(best(pubCpu) / best(keyCpu))} by CPU time; median of pairs ${pct(median(ratios))} (${ratios.map((x) => (x * 100).toFixed(0)).join(" ")})`
   )
 }
 
