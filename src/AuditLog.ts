@@ -170,7 +170,11 @@ export interface AuditLogService {
    * open, "the current decision" of a log is its own innermost open one.
    */
   readonly flag: (reason: string, options?: FlagOptions) => Effect.Effect<Chain.Chained, Chain.AppendError>
-  /** Any entry, tagged with the current decision; for captured calls and custom types. */
+  /**
+   * Any entry, tagged with the current decision; for captured calls and custom types. The types
+   * only the library writes (`checkpoint`, `key_rotation`, and `audit_open` after the first entry)
+   * are refused with `Chain.ReservedType`, and nothing is written.
+   */
   readonly append: (type: string, payload: Record<string, unknown>) => Effect.Effect<Chain.Chained, Chain.AppendError>
   /** A `context_assembly`, tagged with the current decision. */
   readonly contextAssembly: (context: ContextAssembly) => Effect.Effect<Chain.Chained, Chain.AppendError>
@@ -491,7 +495,8 @@ export const make = (
           // with a checkpoint key, the log's last entry is a checkpoint first (when anything was
           // added since the last one): the log itself then holds a signed note over all of it
           // (a checkpoint payload is plain data: it always encodes)
-          yield* chain.checkpoint.pipe(Effect.catchTag("CanonicalError", Effect.die))
+          // (the chain's own checkpoint is never a reserved type a caller wrote)
+          yield* chain.checkpoint.pipe(Effect.catchTags({ CanonicalError: Effect.die, ReservedType: Effect.die }))
           const snap = yield* chain.snapshot
           const missing = yield* store.evicted
           return yield* Pack.write(Effect.succeed(snap.bytes), store.name, path, {

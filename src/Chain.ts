@@ -110,12 +110,41 @@ export class ChainClosed extends Schema.TaggedError<ChainClosed>()("ChainClosed"
 }
 
 /**
+ * An append of an entry type only the library writes: `checkpoint` and `key_rotation` (the chain
+ * writes them itself, signed with the checkpoint key: one appended by hand would be a forged
+ * checkpoint or an unconfirmed key in the log), and `audit_open` anywhere but as a log's first
+ * entry (it states the log's system and keys). Nothing is written.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ReservedType extends Schema.TaggedError<ReservedType>()("ReservedType", {
+  type: Schema.String,
+  seq: Schema.Number
+}) {
+  override get message(): string {
+    return this.type === "audit_open"
+      ? `an "audit_open" entry opens a log and may only be its first entry, not seq ${this.seq}: append yours under another type`
+      : `"${this.type}" entries are written by the library only (signed with the log's checkpoint key): append yours under another type`
+  }
+}
+
+/**
+ * Whether the chain refuses an entry of `type` at `seq` from a caller (`ReservedType`).
+ *
+ * @since 0.1.0
+ * @category checkpoints
+ */
+export const isReserved = (type: string, seq: number): boolean =>
+  type === "checkpoint" || type === "key_rotation" || (type === "audit_open" && seq > 0)
+
+/**
  * What can make an append fail. Nothing is written in any of these cases.
  *
  * @since 0.1.0
  * @category errors
  */
-export type AppendError = Canonical.CanonicalError | Store.StoreError | ChainClosed
+export type AppendError = Canonical.CanonicalError | Store.StoreError | ChainClosed | ReservedType
 
 /**
  * Options of one append.
@@ -665,6 +694,11 @@ export const make = Effect.gen(function* () {
         const entry = add(job.type, job.payload)
         if (Either.isLeft(entry)) job.done(Exit.fail(entry.left))
         else made.push({ job, entry: entry.right })
+        continue
+      }
+      // (the chain's own checkpoint and key_rotation entries come as requests or raw jobs above)
+      if (isReserved(job.type, seq)) {
+        job.done(Exit.fail(new ReservedType({ type: job.type, seq })))
         continue
       }
       const normal = normalize(job.payload)

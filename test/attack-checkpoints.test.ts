@@ -1,0 +1,156 @@
+/**
+ * A hostile review of the public-key evidence the writer produces (issue 13): a careless user and
+ * an adversary try to make the log, its checkpoints and its packs say something false. Each test
+ * holds one guarantee; the writer side refuses what only the library may write, keeps a rotation
+ * confirmable across a crash, and keeps a log's checkpoint origin fixed.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import { NodeFileSystem } from "@effect/platform-node"
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+import * as AuditLog from "../src/AuditLog.js"
+import * as Chain from "../src/Chain.js"
+import * as Entry from "../src/Entry.js"
+import * as merkle from "../src/internal/merkle.js"
+import * as Redactor from "../src/Redactor.js"
+import * as Signer from "../src/Signer.js"
+import * as Store from "../src/Store.js"
+import * as Verify from "../src/Verify.js"
+import { HMAC, type Key, layerSigner, makeKey, openChain, type Row } from "./checkpoint-writer-helpers.js"
+
+const dir = mkdtempSync(join(tmpdir(), "acttrace-attack-checkpoints-"))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+let files = 0
+const next = (name: string) => join(dir, `${++files}-${name}`)
+
+type Work<A, E> = Effect.Effect<A, E, AuditLog.AuditLog | Chain.Chain | FileSystem.FileSystem>
+
+/** Open the log at `path` as `system` with `signer`, run `f`, close it. */
+const session = <A, E>(path: string, signer: Layer.Layer<Signer.Signer>, f: Work<A, E>, system = "attack", every = 4) =>
+  Effect.scoped(
+    Effect.flatMap(
+      Layer.build(
+        AuditLog.layer({ system, riskTier: "high" }).pipe(
+          Layer.provide(Store.layerFile(path)),
+          Layer.provide(signer),
+          Layer.provide(Redactor.layerNoop),
+          Layer.provide(Chain.layerCheckpointPolicy({ every, interval: Duration.infinity })),
+          Layer.provideMerge(NodeFileSystem.layer)
+        )
+      ),
+      (context) => Effect.provide(f, context)
+    )
+  )
+
+const notes = (n: number): Work<void, Chain.AppendError> =>
+  Effect.gen(function* () {
+    const log = yield* AuditLog.AuditLog
+    for (let i = 0; i < n; i++) yield* log.append("note", { i })
+  })
+
+/** Ed25519 checkpoints alone (no HMAC: anyone can recompute the hash chain). */
+const ed25519Only = (key: Key, options: { readonly origin?: string; readonly previous?: Key } = {}) =>
+  Layer.effect(
+    Signer.Signer,
+    Signer.makeEd25519(Redacted.make(key.signerKey), {
+      ...(options.origin === undefined ? {} : { origin: options.origin }),
+      ...(options.previous === undefined ? {} : { previous: Redacted.make(options.previous.signerKey) })
+    }).pipe(Effect.orDie)
+  )
+/** HMAC and Ed25519, with an origin override. */
+const withOrigin = (key: Key, origin: string) =>
+  Layer.effect(Signer.Signer, Signer.makeEd25519(Redacted.make(key.signerKey), { hmac: HMAC, origin }).pipe(Effect.orDie))
+
+const rowsAt = (path: string): Array<Row> =>
+  readFileSync(path, "utf8").split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as Row)
+const linesAt = (path: string): Array<string> => readFileSync(path, "utf8").split("\n").filter((l) => l.length > 0)
+
+const verdict = (path: string, options: Verify.Options) =>
+  Effect.map(Effect.either(Verify.file(path, options)), (r) => (Either.isRight(r) ? "ok" : r.left._tag))
+
+const failureOf = <A, E>(exit: Exit.Exit<A, E>): E | undefined =>
+  Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+
+describe("(1) reserved entry types", () => {
+  it.effect("AuditLog.append, a decision's record and Chain.append refuse checkpoint, key_rotation (and AuditLog audit_open) with ReservedType; nothing is written", () =>
+    Effect.gen(function* () {
+      const a = yield* makeKey(41)
+      const path = next("reserved.jsonl")
+      const tries = yield* session(
+        path,
+        layerSigner(a),
+        Effect.gen(function* () {
+          const log = yield* AuditLog.AuditLog
+          const chain = yield* Chain.Chain
+          yield* notes(2)
+          const before = (yield* chain.position).entries
+          const forged = { size: 3, root: "AAAA", head: "00", note: "x" }
+          const out = [
+            yield* Effect.exit(log.append("checkpoint", forged)),
+            yield* Effect.exit(log.append("key_rotation", { alg: "ed25519", key: "evil+01234567+AAAA", previous: a.verifierKey })),
+            yield* Effect.exit(log.append("audit_open", { system: "attack", checkpoints: { alg: "ed25519", key: "evil+01234567+AAAA", origin: "o" } })),
+            yield* Effect.exit(chain.append("checkpoint", forged)),
+            yield* Effect.exit(chain.append("key_rotation", { key: "evil" }))
+          ]
+          // in a batch, the reserved one is refused and the others are written
+          const all = yield* chain.appendAll([{ type: "note", payload: { i: 100 } }, { type: "checkpoint", payload: forged }, { type: "note", payload: { i: 101 } }])
+          const after = (yield* chain.position).entries
+          return { out, all, written: after - before }
+        }),
+        "attack",
+        1000
+      )
+      for (const exit of tries.out) expect(failureOf(exit)).toMatchObject({ _tag: "ReservedType" })
+      expect((failureOf(tries.out[0]!) as { message: string }).message).toContain("checkpoint")
+      expect(tries.all.map((e) => (Exit.isSuccess(e) ? "ok" : failureOf(e)?._tag))).toEqual(["ok", "ReservedType", "ok"])
+      expect(tries.written).toBe(2)
+      // the log holds only the library's own checkpoints and verifies under the public key
+      expect(yield* verdict(path, { key: HMAC, publicKeys: [a.verifierKey] })).toBe("ok")
+      expect(rowsAt(path).filter((r) => r.type === "key_rotation")).toEqual([])
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.effect("a forged key_rotation to an attacker's key, written into an Ed25519-only log with a checkpoint under the attacker's key, is not trusted", () =>
+    Effect.gen(function* () {
+      const a = yield* makeKey(42)
+      const x = yield* makeKey(43, "attacker")
+      const path = next("forged-rotation.jsonl")
+      yield* session(path, ed25519Only(a), notes(5))
+      // the attacker holds no secret: the hash chain of an Ed25519-only log is public
+      const rows = rowsAt(path)
+      const lines = linesAt(path)
+      let prev = rows[rows.length - 1]!.hash
+      let seq = rows.length
+      const hashes = rows.map((r) => Buffer.from(r.hash, "hex"))
+      const add = (type: string, payload: Record<string, unknown>) => {
+        const sealed = Either.getOrThrow(Entry.seal({ prevHash: prev, seq, ts: "2026-01-01T00:00:00.000000+00:00", type, payload }, () => ""))
+        lines.push(sealed.line)
+        hashes.push(Buffer.from(sealed.hash, "hex"))
+        prev = sealed.hash
+        seq++
+      }
+      add("key_rotation", { alg: "ed25519", key: x.verifierKey, previous: a.verifierKey })
+      // alone, the rotation is an unsealed tail: nothing vouches for it
+      writeFileSync(path, lines.join("\n") + "\n")
+      const report = yield* Verify.file(path, { publicKeys: [a.verifierKey] })
+      expect(report.unsealedTail).toBe(1)
+      // the attacker cannot sign a confirming checkpoint under A; one under X does not confirm it
+      const root = merkle.root(hashes)
+      const body = Chain.checkpointBody(`acttrace/attack`, seq, root, prev)
+      add("checkpoint", { size: seq, root: Buffer.from(root).toString("base64"), head: prev, note: x.checkpoint.signNote(body) })
+      writeFileSync(path, lines.join("\n") + "\n")
+      expect(yield* verdict(path, { publicKeys: [a.verifierKey] })).toBe("CheckpointUntrusted")
+      expect(yield* verdict(path, { publicKeys: [a.verifierKey, x.verifierKey] })).toBe("CheckpointUntrusted")
+      // the writer (holding A) refuses to go on under the attacker's key
+      const exit = yield* Effect.exit(session(path, ed25519Only(a), notes(1)))
+      expect(failureOf(exit)).toMatchObject({ _tag: "LogMismatch", field: "checkpoint key" })
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+})
