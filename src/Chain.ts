@@ -21,7 +21,9 @@
  * `checkpoint key`) unless the signer names the log's key as its `previous`: then it appends a
  * `key_rotation` entry and, right after it, a checkpoint signed with the previous key that covers
  * it. A log without a key given one gets a `key_rotation` with `previous: null`; a log with a key
- * opened without one is refused.
+ * opened without one is refused. A rotation whose confirming checkpoint a crash kept out of the
+ * log is confirmed when the log is next opened, which needs the previous key again (`LogMismatch`,
+ * field `previous checkpoint key`, without it).
  *
  * @since 0.1.0
  */
@@ -455,7 +457,8 @@ const HASH_TAIL = /^"hash":"([0-9a-f]{64})","sig":"[0-9a-f]*"\}$/
  * What a resumed log's writer needs to go on with its checkpoints, in one streaming pass over the
  * log (constant memory: the hashes of one chunk of lines at a time): the Merkle frontier of its
  * entries (when `tree`), how many entries follow its last checkpoint, and its checkpoint key (the
- * audit_open's, replaced by each key_rotation's). Only lines that may be a checkpoint or a
+ * audit_open's, replaced by each key_rotation's; and the previous key of a last rotation no
+ * checkpoint confirms). Only lines that may be a checkpoint or a
  * key_rotation are parsed whole; the hash is read from our line layout, or parsed when the line
  * has another (the log has verified: every line is an entry).
  */
@@ -465,6 +468,9 @@ const scanLog = (store: Store.StoreService, tree: boolean) =>
     let frontier: Merkle.Frontier | undefined = tree ? Merkle.empty : undefined
     let since = 0
     let key: string | undefined
+    // the previous key of the last key_rotation when no checkpoint follows it: the store failed
+    // (or the process died) between the rotation and its confirming checkpoint
+    let unconfirmed: string | undefined
     let first = true
     yield* linesOf(bytes).pipe(
       Stream.runForEachChunk((chunk) =>
@@ -485,8 +491,11 @@ const scanLog = (store: Store.StoreService, tree: boolean) =>
                 if (typeof declared === "string") key = declared
               } else if (entry.type === "key_rotation" && typeof entry.payload["key"] === "string") {
                 key = entry.payload["key"]
+                const previous = entry.payload["previous"]
+                unconfirmed = typeof previous === "string" ? previous : undefined
               }
             }
+            if (entry?.type === "checkpoint") unconfirmed = undefined
             since = entry?.type === "checkpoint" ? 0 : since + 1
             first = false
           }
@@ -494,7 +503,7 @@ const scanLog = (store: Store.StoreService, tree: boolean) =>
         })
       )
     )
-    return { frontier, since, key }
+    return { frontier, since, key, unconfirmed }
   })
 
 /**
@@ -563,12 +572,26 @@ export const make = Effect.gen(function* () {
   if (key !== undefined && origin !== undefined && !(origin.isWellFormed() && /^[^\u0000-\u001f]+$/.test(origin))) {
     return yield* new LogInvalid({ store: store.name, reason: `its checkpoint origin ${JSON.stringify(origin)} cannot be the first line of a signed note` })
   }
-  let rotation: { readonly payload: Record<string, unknown>; readonly confirmBy: Signer.CheckpointSigner | undefined } | undefined
+  let rotation: { readonly payload: Record<string, unknown> | undefined; readonly confirmBy: Signer.CheckpointSigner | undefined } | undefined
   if (resumed !== undefined) {
     const found = resumed.key ?? "none"
     const expected = key?.verifierKey ?? "none"
-    if (found !== expected) {
-      const previous = Option.getOrUndefined(Option.flatMap(signer.checkpoints, (k) => k.previous))
+    const previous = Option.getOrUndefined(Option.flatMap(signer.checkpoints, (k) => k.previous))
+    if (resumed.unconfirmed !== undefined) {
+      // The log's last rotation has no confirming checkpoint (a crash or a store failure came
+      // between the two). Until a checkpoint under the previous key covers it, no verifier trusts
+      // the new key: it is written now, first thing, when the signer holds that key; going on
+      // without it (or rotating again) would leave every later checkpoint unverifiable.
+      if (key === undefined || found !== expected || previous?.verifierKey !== resumed.unconfirmed) {
+        return yield* new LogMismatch({
+          store: store.name,
+          field: "previous checkpoint key",
+          expected: resumed.unconfirmed,
+          found: previous?.verifierKey ?? "none"
+        })
+      }
+      rotation = { payload: undefined, confirmBy: previous }
+    } else if (found !== expected) {
       if (key !== undefined && resumed.key === undefined) {
         // the log had no checkpoint key: nothing can vouch for the new one but the auditor's own
         // trust in it (--pubkey)
@@ -1033,16 +1056,18 @@ export const make = Effect.gen(function* () {
   }
 
   // a rotation of the checkpoint key: the key_rotation entry, then (when there was a key) a
-  // checkpoint signed with the previous key that covers it; later checkpoints use the new key
+  // checkpoint signed with the previous key that covers it; later checkpoints use the new key.
+  // (A rotation written before a crash that kept its checkpoint out gets only the checkpoint.)
   if (rotation !== undefined) {
     const answers: Array<Exit.Exit<Option.Option<Chained>, AppendError>> = []
     const all = new Answer<void, never>()
-    const expected = rotation.confirmBy === undefined ? 1 : 2
+    const expected = (rotation.payload === undefined ? 0 : 1) + (rotation.confirmBy === undefined ? 0 : 1)
     const give = (r: Exit.Exit<Option.Option<Chained>, AppendError>) => {
       answers.push(r)
       if (answers.length === expected) all.give(Effect.void)
     }
-    const jobs: Array<Job> = [{ type: "key_rotation", payload: rotation.payload, flag: false, raw: true, done: (r) => give(Exit.map(r, Option.some)) }]
+    const jobs: Array<Job> = []
+    if (rotation.payload !== undefined) jobs.push({ type: "key_rotation", payload: rotation.payload, flag: false, raw: true, done: (r) => give(Exit.map(r, Option.some)) })
     if (rotation.confirmBy !== undefined) {
       jobs.push({
         type: "checkpoint",

@@ -10,6 +10,7 @@ import { join } from "node:path"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { NodeFileSystem } from "@effect/platform-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -17,6 +18,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import * as AuditLog from "../src/AuditLog.js"
 import * as Chain from "../src/Chain.js"
 import * as Entry from "../src/Entry.js"
@@ -153,4 +155,71 @@ describe("(1) reserved entry types", () => {
       const exit = yield* Effect.exit(session(path, ed25519Only(a), notes(1)))
       expect(failureOf(exit)).toMatchObject({ _tag: "LogMismatch", field: "checkpoint key" })
     }).pipe(Effect.provide(NodeFileSystem.layer)))
+})
+
+const textOf = (store: Store.StoreService) =>
+  Effect.map(Effect.flatMap(Effect.flatMap(store.snapshot, Stream.runCollect), (c) => Effect.succeed(Chunk.toArray(c))), (chunks) =>
+    Buffer.concat(chunks.map((c) => Buffer.from(c))).toString("utf8")).pipe(Effect.orDie)
+
+/** The log at `path` without its last `n` lines (a crash that wrote only part of the last batch, then `acttrace repair`). */
+const dropLast = (path: string, n: number) => {
+  const lines = linesAt(path)
+  writeFileSync(path, lines.slice(0, lines.length - n).join("\n") + "\n")
+}
+
+describe("(4) resume after a crash, and rotations", () => {
+  it.effect("a rotation whose confirming checkpoint was lost in a crash is confirmed on the next open with the previous key; without it, the open is refused", () =>
+    Effect.gen(function* () {
+      const a = yield* makeKey(51, "alpha")
+      const b = yield* makeKey(52, "beta", a)
+      const bAlone = yield* makeKey(52, "beta")
+      const path = next("torn-rotation.jsonl")
+      yield* session(path, layerSigner(a), notes(5))
+      yield* session(path, layerSigner(b), Effect.void)
+      expect(rowsAt(path).slice(-2).map((r) => r.type)).toEqual(["key_rotation", "checkpoint"])
+      // the store wrote the key_rotation line of the batch, not the checkpoint after it
+      dropLast(path, 1)
+      const cut = linesAt(path)
+      // without the previous key, nothing can confirm the rotation: refused, nothing written
+      const refused = yield* Effect.exit(session(path, layerSigner(bAlone), notes(1)))
+      expect(failureOf(refused)).toMatchObject({ _tag: "LogMismatch", field: "previous checkpoint key", expected: a.verifierKey, found: "none" })
+      expect(linesAt(path)).toEqual(cut)
+      // with it, the confirming checkpoint (signed by A) comes first
+      yield* session(path, layerSigner(b), notes(5))
+      const rows = rowsAt(path)
+      const at = rows.findIndex((r) => r.type === "key_rotation")
+      expect(rows[at + 1]!.type).toBe("checkpoint")
+      expect(rows[at + 1]!.payload["note"]).toContain("— alpha ")
+      const report = yield* Verify.file(path, { key: HMAC, publicKeys: [a.verifierKey] })
+      expect(report).toMatchObject({ checkpoints: "verified", unsealedTail: 0 })
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.effect("a store failing on the rotation's batch: the open fails with StoreError, nothing is written, and the next open rotates", () =>
+    Effect.gen(function* () {
+      const a = yield* makeKey(53, "alpha")
+      const b = yield* makeKey(54, "beta", a)
+      const store = yield* Store.makeMemory()
+      const first = yield* openChain(store, a, { every: 1000, interval: Duration.infinity })
+      yield* first.chain.append("audit_open", { system: "attack", signing: { alg: "hmac-sha256", key_id: Signer.hmacKeyId(HMAC) }, checkpoints: { alg: "ed25519", key: a.verifierKey, origin: "acttrace/attack" } })
+      for (let i = 0; i < 3; i++) yield* first.chain.append("note", { i })
+      yield* first.close
+      const before = yield* textOf(store)
+      let fail = true
+      const failing: Store.StoreService = {
+        ...store,
+        append: (lines) => (fail ? Effect.fail(new Store.StoreError({ path: "memory", operation: "append", reason: "disk full" })) : store.append(lines))
+      }
+      const exit = yield* Effect.exit(openChain(failing, b, { every: 1000, interval: Duration.infinity }))
+      expect(failureOf(exit)).toMatchObject({ _tag: "StoreError" })
+      expect(yield* textOf(store)).toBe(before)
+      fail = false
+      const second = yield* openChain(failing, b, { every: 1000, interval: Duration.infinity })
+      yield* second.chain.append("note", { i: 9 })
+      yield* second.close
+      const text = yield* textOf(store)
+      const types = text.split("\n").filter((l) => l.length > 0).map((l) => (JSON.parse(l) as Row).type)
+      expect(types.slice(5)).toEqual(["key_rotation", "checkpoint", "note", "checkpoint"])
+      const report = Either.getOrThrow(Verify.lines(text.split("\n").filter((l) => l.length > 0), { key: HMAC, publicKeys: [a.verifierKey] }))
+      expect(report).toMatchObject({ checkpoints: "verified", unsealedTail: 0 })
+    }))
 })
