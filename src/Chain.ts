@@ -256,22 +256,54 @@ export interface Tree {
 }
 
 /**
- * The origin line of a log's checkpoints: the one its `audit_open` states
- * (`checkpoints.origin`), else the signer's override, else `Signer.checkpointOrigin` of the
- * log's system, else `acttrace` (a log with no `audit_open`). Writer and exporter use this one
- * rule, so a pack's note and the log's checkpoints name the same log.
+ * The origin line of a log's checkpoints: the one it states (`statedOrigin`: its `audit_open`'s
+ * `checkpoints.origin`, else `logged`, the origin its checkpoints carry), else the signer's
+ * override, else `Signer.checkpointOrigin` of the log's system, else `acttrace` (a log with no
+ * `audit_open`). Writer and exporter use this one rule, so a pack's note and the log's
+ * checkpoints name the same log.
  *
  * @since 0.1.0
  * @category checkpoints
  */
-export const checkpointOrigin = (auditOpen: Option.Option<Record<string, unknown>>, signer: Option.Option<Signer.CheckpointSigner>): string => {
+export const checkpointOrigin = (
+  auditOpen: Option.Option<Record<string, unknown>>,
+  signer: Option.Option<Signer.CheckpointSigner>,
+  logged?: string | undefined
+): string => {
+  const stated = statedOrigin(auditOpen, logged)
+  if (stated !== undefined) return stated
   const open = Option.getOrUndefined(auditOpen)
-  const declared = (open?.["checkpoints"] as { origin?: unknown } | null | undefined)?.origin
-  if (typeof declared === "string") return declared
   const override = Option.flatMap(signer, (s) => s.origin)
   if (Option.isSome(override)) return override.value
   const system = open?.["system"]
   return typeof system === "string" ? Signer.checkpointOrigin(system) : "acttrace"
+}
+
+/**
+ * The origin a log states for its checkpoints: its `audit_open`'s (`checkpoints.origin`), else
+ * `logged`, the origin of the checkpoints it holds (a log whose first key came by a rotation
+ * states it only there). `undefined` when it states none yet.
+ *
+ * @since 0.1.0
+ * @category checkpoints
+ */
+export const statedOrigin = (auditOpen: Option.Option<Record<string, unknown>>, logged?: string | undefined): string | undefined => {
+  const open = Option.getOrUndefined(auditOpen)
+  const declared = (open?.["checkpoints"] as { origin?: unknown } | null | undefined)?.origin
+  return typeof declared === "string" ? declared : logged
+}
+
+/**
+ * The origin line of a checkpoint entry's note (its text up to the first newline), if it has one.
+ *
+ * @since 0.1.0
+ * @category checkpoints
+ */
+export const noteOrigin = (payload: Record<string, unknown>): string | undefined => {
+  const note = payload["note"]
+  if (typeof note !== "string") return undefined
+  const end = note.indexOf("\n")
+  return end > 0 ? note.slice(0, end) : undefined
 }
 
 /**
@@ -471,6 +503,8 @@ const scanLog = (store: Store.StoreService, tree: boolean) =>
     // the previous key of the last key_rotation when no checkpoint follows it: the store failed
     // (or the process died) between the rotation and its confirming checkpoint
     let unconfirmed: string | undefined
+    // the origin the log's first checkpoint names
+    let origin: string | undefined
     let first = true
     yield* linesOf(bytes).pipe(
       Stream.runForEachChunk((chunk) =>
@@ -495,7 +529,10 @@ const scanLog = (store: Store.StoreService, tree: boolean) =>
                 unconfirmed = typeof previous === "string" ? previous : undefined
               }
             }
-            if (entry?.type === "checkpoint") unconfirmed = undefined
+            if (entry?.type === "checkpoint") {
+              unconfirmed = undefined
+              if (entry.payload !== null && typeof entry.payload === "object") origin ??= noteOrigin(entry.payload)
+            }
             since = entry?.type === "checkpoint" ? 0 : since + 1
             first = false
           }
@@ -503,7 +540,7 @@ const scanLog = (store: Store.StoreService, tree: boolean) =>
         })
       )
     )
-    return { frontier, since, key, unconfirmed }
+    return { frontier, since, key, unconfirmed, origin }
   })
 
 /**
@@ -566,7 +603,15 @@ export const make = Effect.gen(function* () {
   }
   /** entries written since the last checkpoint entry */
   let since = resumed?.since ?? 0
-  let origin: string | undefined = resumed === undefined ? undefined : checkpointOrigin(opened.auditOpen, signer.checkpoints)
+  // A log's origin names it in every note: once the log states one (its audit_open, or its
+  // checkpoints when its first key came by a rotation) it is kept, and a signer whose override
+  // names another is refused rather than silently ignored or let split the log in two
+  const stated = resumed === undefined ? undefined : statedOrigin(opened.auditOpen, resumed.origin)
+  const override = Option.getOrUndefined(Option.flatMap(signer.checkpoints, (k) => k.origin))
+  if (key !== undefined && stated !== undefined && override !== undefined && override !== stated) {
+    return yield* new LogMismatch({ store: store.name, field: "checkpoint origin", expected: override, found: stated })
+  }
+  let origin: string | undefined = resumed === undefined ? undefined : checkpointOrigin(opened.auditOpen, signer.checkpoints, resumed.origin)
   // an origin no note can carry (a log whose audit_open states one with a control character)
   // would fail every checkpoint, and with it every batch that brings one: refused here instead
   if (key !== undefined && origin !== undefined && !(origin.isWellFormed() && /^[^\u0000-\u001f]+$/.test(origin))) {

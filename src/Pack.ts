@@ -463,6 +463,8 @@ export const write = (
     let tree = Merkle.empty
     let hashes: Array<string> = []
     let logKey: string | undefined
+    // the origin the log's first checkpoint names (the log's when its audit_open states none)
+    let logOrigin: string | undefined
     yield* Effect.flatMap(bytes, (b) =>
       linesOf(b).pipe(
         Stream.runForEach((line) =>
@@ -485,6 +487,7 @@ export const write = (
                 const declared = (row.payload["checkpoints"] as { key?: unknown } | null | undefined)?.key
                 if (typeof declared === "string") logKey = declared
               } else if (row.type === "key_rotation" && typeof row.payload["key"] === "string") logKey = row.payload["key"]
+              else if (row.type === "checkpoint") logOrigin ??= Chain.noteOrigin(row.payload)
             }
             const counted = COUNTED[row.type]
             if (counted !== undefined) summary[counted]++
@@ -538,7 +541,16 @@ export const write = (
       }
       tree = Merkle.appendHexHashes(tree, hashes)
       hashes = []
-      const origin = Chain.checkpointOrigin(Option.fromNullable(auditOpen), signer.checkpoints)
+      // the log's origin when it states one: a note under another would name another log
+      const stated = Chain.statedOrigin(Option.fromNullable(auditOpen), logOrigin)
+      const override = Option.getOrUndefined(cpKey.origin)
+      if (stated !== undefined && override !== undefined && override !== stated) {
+        return yield* new ExportError({
+          path: out,
+          reason: `the log ${source} names its checkpoints' origin ${JSON.stringify(stated)}, not ${JSON.stringify(override)}: export it without the origin override (or with that origin)`
+        })
+      }
+      const origin = Chain.checkpointOrigin(Option.fromNullable(auditOpen), signer.checkpoints, logOrigin)
       const note = cpKey.signNote(Chain.checkpointBody(origin, entries, Merkle.rootOf(tree), meta["head_hash"] as string, [`pack ${digest}`]))
       meta["checkpoint"] = note
       checkpoint = Option.some(note)

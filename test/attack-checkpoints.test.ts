@@ -22,6 +22,7 @@ import * as Stream from "effect/Stream"
 import * as AuditLog from "../src/AuditLog.js"
 import * as Chain from "../src/Chain.js"
 import * as Entry from "../src/Entry.js"
+import * as Pack from "../src/Pack.js"
 import * as merkle from "../src/internal/merkle.js"
 import * as Redactor from "../src/Redactor.js"
 import * as Signer from "../src/Signer.js"
@@ -222,4 +223,68 @@ describe("(4) resume after a crash, and rotations", () => {
       const report = Either.getOrThrow(Verify.lines(text.split("\n").filter((l) => l.length > 0), { key: HMAC, publicKeys: [a.verifierKey] }))
       expect(report).toMatchObject({ checkpoints: "verified", unsealedTail: 0 })
     }))
+})
+
+/** The origin line of every checkpoint note in the log at `path`. */
+const originsAt = (path: string) => [...new Set(rowsAt(path).filter((r) => r.type === "checkpoint").map((r) => String(r.payload["note"]).split("\n")[0]))]
+
+describe("(7) origins", () => {
+  it.effect("an origin override that differs from the one a log states is refused on resume (LogMismatch, checkpoint origin); none keeps the log's", () =>
+    Effect.gen(function* () {
+      const a = yield* makeKey(71)
+      const path = next("origin-override.jsonl")
+      yield* session(path, withOrigin(a, "example.com/prod-a"), notes(3))
+      const before = linesAt(path)
+      const exit = yield* Effect.exit(session(path, withOrigin(a, "example.com/prod-b"), notes(1)))
+      expect(failureOf(exit)).toMatchObject({ _tag: "LogMismatch", field: "checkpoint origin", expected: "example.com/prod-b", found: "example.com/prod-a" })
+      expect(linesAt(path)).toEqual(before)
+      // the same origin, or none at all, goes on under the log's
+      yield* session(path, withOrigin(a, "example.com/prod-a"), notes(2))
+      yield* session(path, layerSigner(a), notes(2))
+      expect(originsAt(path)).toEqual(["example.com/prod-a"])
+      expect(yield* verdict(path, { key: HMAC, publicKeys: [a.verifierKey] })).toBe("ok")
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.effect("a log whose first key came by rotation (previous null) keeps the origin of its checkpoints across sessions and exports", () =>
+    Effect.gen(function* () {
+      const a = yield* makeKey(72)
+      const path = next("origin-rotated-in.jsonl")
+      // an HMAC-only log, then given a checkpoint key with an origin of its own
+      yield* session(path, layerSigner(undefined), notes(3))
+      yield* session(path, withOrigin(a, "example.com/late"), notes(5))
+      // resumed without the override: the log's checkpoints already name their origin
+      yield* session(path, layerSigner(a), notes(5))
+      expect(originsAt(path)).toEqual(["example.com/late"])
+      // another override is refused as above
+      const exit = yield* Effect.exit(session(path, withOrigin(a, "example.com/other"), notes(1)))
+      expect(failureOf(exit)).toMatchObject({ _tag: "LogMismatch", field: "checkpoint origin", found: "example.com/late" })
+      // an export (through the log, and by Pack.write as the CLI does) names it too
+      const out = next("origin-rotated-in.pack.jsonl")
+      yield* session(path, layerSigner(a), Effect.flatMap(AuditLog.AuditLog, (log) => Effect.flatMap(log.append("note", {}), () => log.export(out))))
+      const meta = (JSON.parse(linesAt(out)[0]!) as { _meta: { checkpoint: string } })._meta
+      expect(meta.checkpoint.split("\n")[0]).toBe("example.com/late")
+      const signer = yield* Signer.makeEd25519(Redacted.make(a.signerKey), { hmac: HMAC }).pipe(Effect.orDie)
+      const out2 = next("origin-rotated-in.cli.pack.jsonl")
+      const exported = yield* Pack.write(Effect.succeed(Stream.make(readFileSync(path))), path, out2, { signer, framework: null })
+      expect(Option.getOrThrow(exported.checkpoint).split("\n")[0]).toBe("example.com/late")
+      expect(yield* verdict(path, { key: HMAC, publicKeys: [a.verifierKey] })).toBe("ok")
+      expect(yield* verdict(out, { key: HMAC, publicKeys: [a.verifierKey], requireComplete: true })).toBe("ok")
+      expect(yield* verdict(out2, { key: HMAC, publicKeys: [a.verifierKey], requireComplete: true })).toBe("ok")
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.effect("huge and odd system names (10 KB, unicode, slashes, newlines, NUL, plus) give origins every checkpoint and pack note carries and the verifier accepts", () =>
+    Effect.gen(function* () {
+      const a = yield* makeKey(73)
+      const names = ["é/../ü 😀 /x?y#z&" .repeat(600), "line\nbreak\u0000nul+plus", "a".repeat(10_240)]
+      for (const system of names) {
+        const path = next("odd.jsonl")
+        yield* session(path, layerSigner(a), notes(5), system)
+        yield* session(path, layerSigner(a), notes(3), system)
+        const out = next("odd.pack.jsonl")
+        yield* session(path, layerSigner(a), Effect.flatMap(AuditLog.AuditLog, (log) => log.export(out)), system)
+        expect(originsAt(path)).toEqual([Signer.checkpointOrigin(system)])
+        expect(yield* verdict(path, { key: HMAC, publicKeys: [a.verifierKey] })).toBe("ok")
+        expect(yield* verdict(out, { key: HMAC, publicKeys: [a.verifierKey], requireComplete: true })).toBe("ok")
+      }
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
 })
