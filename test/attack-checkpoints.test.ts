@@ -288,3 +288,128 @@ describe("(7) origins", () => {
       }
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 })
+
+interface PackFile {
+  readonly meta: Record<string, unknown>
+  readonly rows: Array<string>
+}
+const readPack = (path: string): PackFile => {
+  const [head, ...rows] = linesAt(path)
+  return { meta: (JSON.parse(head!) as { _meta: Record<string, unknown> })._meta, rows }
+}
+const writePack = (path: string, pack: PackFile) => writeFileSync(path, [JSON.stringify({ _meta: pack.meta }), ...pack.rows].join("\n") + "\n")
+const exportTo = (out: string) => Effect.flatMap(AuditLog.AuditLog, (log) => log.export(out))
+
+describe("(2) replayed and cut-back packs, (3) two systems under one key", () => {
+  it.effect("a pack cut back (to an earlier export, to an in-chain checkpoint, or anywhere) with its _meta rewritten in any way fails --require-complete under the public key", () =>
+    Effect.gen(function* () {
+      const a = yield* makeKey(81)
+      const signer = ed25519Only(a)
+      const log = next("cut.jsonl")
+      const p1 = next("cut-1.pack.jsonl")
+      const p2 = next("cut-2.pack.jsonl")
+      yield* session(log, signer, Effect.zipRight(notes(5), exportTo(p1)))
+      // (a flag: the later pack's summary differs from the earlier one's)
+      yield* session(log, signer, Effect.zipRight(Effect.zipRight(notes(6), AuditLog.flag("late")), exportTo(p2)))
+      const options = { publicKeys: [a.verifierKey], requireComplete: true }
+      expect(yield* verdict(p1, options)).toBe("ok")
+      expect(yield* verdict(p2, options)).toBe("ok")
+      const one = readPack(p1)
+      const two = readPack(p2)
+      // replaying the older genuine export as the latest: it verifies alone (nothing in it can
+      // know of later entries), and fails against the later export's published note
+      expect(yield* verdict(p1, { ...options, since: String(two.meta["checkpoint"]) })).toBe("HistoryRewritten")
+      const rowOf = (line: string) => JSON.parse(line) as Row
+      const checkpoints = two.rows.map(rowOf).filter((r) => r.type === "checkpoint")
+      const attempts: Array<[string, PackFile]> = []
+      const n1 = one.rows.length
+      const cut = two.rows.slice(0, n1)
+      const headOf = (rows: Array<string>) => rowOf(rows[rows.length - 1]!).hash
+      attempts.push(["rows cut, _meta as it was", { meta: two.meta, rows: cut }])
+      attempts.push(["rows cut, entries and head_hash rewritten", { meta: { ...two.meta, entries: n1, head_hash: headOf(cut) }, rows: cut }])
+      attempts.push(["rows cut, _meta.checkpoint removed", { meta: { ...two.meta, entries: n1, head_hash: headOf(cut), checkpoint: undefined }, rows: cut }])
+      attempts.push(["the later rows under the earlier export's note", { meta: { ...two.meta, checkpoint: one.meta["checkpoint"] }, rows: two.rows }])
+      attempts.push(["rows cut, the earlier export's note, counts rewritten", { meta: { ...two.meta, entries: n1, head_hash: headOf(cut), checkpoint: one.meta["checkpoint"] }, rows: cut }])
+      for (const cp of checkpoints) {
+        const rows = two.rows.slice(0, cp.seq)
+        const meta = { ...two.meta, entries: rows.length, head_hash: headOf(rows), checkpoint: cp.payload["note"] }
+        attempts.push([`cut to the in-chain checkpoint at seq ${cp.seq}, its note as _meta.checkpoint`, { meta, rows }])
+        attempts.push([`cut to the in-chain checkpoint at seq ${cp.seq} (kept), its note as _meta.checkpoint`, { meta: { ...meta, entries: cp.seq + 1, head_hash: cp.hash }, rows: two.rows.slice(0, cp.seq + 1) }])
+      }
+      for (const [what, pack] of attempts) {
+        const path = next("cut-attempt.pack.jsonl")
+        writePack(path, pack)
+        const v = yield* verdict(path, options)
+        expect(v, what).not.toBe("ok")
+      }
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.effect("two systems signed with the same key (default origins, or one shared origin): neither's notes or header pass for the other's", () =>
+    Effect.gen(function* () {
+      const a = yield* makeKey(82)
+      for (const signer of [ed25519Only(a), ed25519Only(a, { origin: "example.com/shared" })]) {
+        const [l1, l2, p1, p2] = [next("sys1.jsonl"), next("sys2.jsonl"), next("sys1.pack.jsonl"), next("sys2.pack.jsonl")]
+        yield* session(l1, signer, Effect.zipRight(notes(6), exportTo(p1)), "system one")
+        yield* session(l2, signer, Effect.zipRight(notes(6), exportTo(p2)), "system two")
+        const options = { publicKeys: [a.verifierKey], requireComplete: true }
+        const one = readPack(p1)
+        const two = readPack(p2)
+        // the other system's published notes: export note and in-chain checkpoints
+        const noteOf2 = String(two.meta["checkpoint"])
+        expect(yield* verdict(p1, { ...options, since: noteOf2 })).toBe("HistoryRewritten")
+        for (const r of two.rows.map((l) => JSON.parse(l) as Row).filter((r) => r.type === "checkpoint")) {
+          expect(yield* verdict(p1, { ...options, since: String(r.payload["note"]) })).toBe("HistoryRewritten")
+        }
+        // system two's header (all of it, or its checkpoint) over system one's rows, and the reverse
+        for (const pack of [{ meta: two.meta, rows: one.rows }, { meta: { ...one.meta, checkpoint: two.meta["checkpoint"] }, rows: one.rows }, { meta: { ...two.meta, system: "system one" }, rows: two.rows }]) {
+          const path = next("sys-swap.pack.jsonl")
+          writePack(path, pack)
+          expect(yield* verdict(path, options)).not.toBe("ok")
+        }
+      }
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+})
+
+describe("(4) rotations in a row, (6) exports of an unsealed tail", () => {
+  it.effect("A → B → C, back to A, and B with previous A on a log already at B: every step verifies with only A trusted", () =>
+    Effect.gen(function* () {
+      const a = yield* makeKey(91, "alpha")
+      const b = yield* makeKey(92, "beta", a)
+      const c = yield* makeKey(93, "gamma", b)
+      const aAgain = yield* makeKey(91, "alpha", c)
+      const path = next("rotations.jsonl")
+      yield* session(path, layerSigner(a), notes(3))
+      yield* session(path, layerSigner(b), notes(3))
+      yield* session(path, layerSigner(b), notes(3)) // already at B: no second rotation
+      yield* session(path, layerSigner(c), notes(3))
+      yield* session(path, layerSigner(aAgain), notes(3))
+      const rotations = rowsAt(path).filter((r) => r.type === "key_rotation").map((r) => [r.payload["previous"], r.payload["key"]])
+      expect(rotations).toEqual([[a.verifierKey, b.verifierKey], [b.verifierKey, c.verifierKey], [c.verifierKey, a.verifierKey]])
+      const report = yield* Verify.file(path, { key: HMAC, publicKeys: [a.verifierKey] })
+      expect(report).toMatchObject({ checkpoints: "verified", unsealedTail: 0 })
+      // B without a previous key, on a log now at A again, is refused
+      const bAlone = yield* makeKey(92, "beta")
+      const exit = yield* Effect.exit(session(path, layerSigner(bAlone), notes(1)))
+      expect(failureOf(exit)).toMatchObject({ _tag: "LogMismatch", field: "checkpoint key" })
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
+  it.effect("a log left with an unsealed tail by a crash exports a pack complete by its signed checkpoint, through the log and by Pack.write", () =>
+    Effect.gen(function* () {
+      const a = yield* makeKey(94)
+      const path = next("tail.jsonl")
+      yield* session(path, ed25519Only(a), notes(6), "attack", 1000)
+      dropLast(path, 1) // the closing checkpoint never made it
+      expect(rowsAt(path).at(-1)!.type).toBe("note")
+      const raw = yield* Verify.file(path, { publicKeys: [a.verifierKey] })
+      expect(raw.unsealedTail).toBe(7)
+      const cli = next("tail-cli.pack.jsonl")
+      const signer = yield* Signer.makeEd25519(Redacted.make(a.signerKey)).pipe(Effect.orDie)
+      yield* Pack.write(Effect.succeed(Stream.make(readFileSync(path))), path, cli, { signer, framework: null })
+      const out = next("tail.pack.jsonl")
+      yield* session(path, ed25519Only(a), exportTo(out), "attack", 1000)
+      for (const p of [cli, out]) {
+        const report = yield* Verify.file(p, { publicKeys: [a.verifierKey], requireComplete: true })
+        expect(report).toMatchObject({ completeness: "signed-checkpoint", unsealedTail: 0 })
+      }
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+})
