@@ -21,6 +21,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, randomBytes, sign as edSign, verify as edVerify } from "node:crypto"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 
 /** Signature type byte of Ed25519 in the signed-note spec. */
@@ -388,6 +389,144 @@ export const sign = (text: string, signers: ReadonlyArray<Signer>): Effect.Effec
 export type OpenError = NoteMalformed | NoteSignatureInvalid | NoteUnverified | NoteKeyInvalid
 
 /**
+ * A note read against the trusted keys, its signatures not yet checked (see `read`): its text,
+ * the trusted keys that claim to have signed it (by name and key hash, each once), the signature
+ * lines of other keys, and every signature line of a trusted key (repeats included), to check.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReadNote {
+  readonly text: string
+  readonly signers: ReadonlyArray<SignatureRef>
+  readonly unknown: ReadonlyArray<SignatureRef>
+  readonly lines: ReadonlyArray<{ readonly verifier: Verifier; readonly signature: Uint8Array }>
+}
+
+/** A caller's verifiers by `name+keyid`, or why two of them cannot be told apart. */
+const keyring = (verifiers: ReadonlyArray<Verifier>): Map<string, Verifier> | NoteKeyInvalid => {
+  const known = new Map<string, Verifier>()
+  for (const v of verifiers) {
+    const id = `${v.name}+${v.keyId}`
+    const other = known.get(id)
+    if (other !== undefined && Buffer.compare(other.publicKey, v.publicKey) !== 0) {
+      return new NoteKeyInvalid({ kind: "verifier", reason: `two trusted keys are both ${id}: a signature by either cannot be told apart` })
+    }
+    known.set(id, v)
+  }
+  return known
+}
+
+/**
+ * The one reading of a note behind `open` and `read`: with `check`, each trusted signature is
+ * verified where its line stands (the order `open` reports problems in); without, the trusted
+ * lines are kept for `verifySignatures`.
+ */
+const scan = (note: string, verifiers: ReadonlyArray<Verifier>, check: boolean): ReadNote | OpenError => {
+  const malformed = (reason: string) => new NoteMalformed({ reason })
+  const known = keyring(verifiers)
+  if (known instanceof NoteKeyInvalid) return known
+  const bad = badCharacters(note)
+  if (bad !== undefined) return malformed(bad)
+  const split = note.lastIndexOf("\n\n")
+  if (split < 0) return malformed("no blank line before the signatures")
+  const text = note.slice(0, split + 1)
+  const block = note.slice(split + 2)
+  if (block.length === 0) return malformed("no signature line after the blank line")
+  if (!block.endsWith("\n")) return malformed("the last signature line does not end in a newline")
+  const lines = block.slice(0, -1).split("\n")
+  if (lines.length > MAX_SIGNATURES) return malformed(`more than ${MAX_SIGNATURES} signature lines`)
+  const message = check ? Buffer.from(text, "utf8") : undefined
+  const signers: Array<SignatureRef> = []
+  const unknown: Array<SignatureRef> = []
+  const trusted: Array<{ readonly verifier: Verifier; readonly signature: Uint8Array }> = []
+  const seenKnown = new Set<string>()
+  const seenUnknown = new Set<string>()
+  for (const [i, line] of lines.entries()) {
+    const where = `signature line ${i + 1}`
+    if (!line.startsWith(SIG_PREFIX)) return malformed(`${where} does not start with an em dash and a space`)
+    const rest = line.slice(SIG_PREFIX.length)
+    const space = rest.indexOf(" ")
+    if (space < 0) return malformed(`${where} has no space between key name and signature`)
+    const name = rest.slice(0, space)
+    const b64 = rest.slice(space + 1)
+    if (!isValidName(name)) return malformed(`${where} names no valid key (${JSON.stringify(name)})`)
+    const blob = decodeBase64(b64)
+    if (blob === undefined || blob.length < 5) return malformed(`${where} does not hold a canonical base64 key hash and signature`)
+    const keyHash = blob.readUInt32BE(0)
+    const ref: SignatureRef = { name, keyHash, keyId: hex8(keyHash) }
+    const id = `${name}+${ref.keyId}`
+    const v = known.get(id)
+    if (v === undefined) {
+      if (!seenUnknown.has(id)) {
+        seenUnknown.add(id)
+        unknown.push(ref)
+      }
+      continue
+    }
+    // Every line of a trusted key is checked, repeats included (the spec: verifiers MUST verify
+    // it; Go's reference checks only the first): a forged extra line is tampering, not noise.
+    if (message !== undefined) {
+      if (!v.verify(message, blob.subarray(4))) return new NoteSignatureInvalid({ keyName: name, keyId: ref.keyId })
+    } else {
+      trusted.push({ verifier: v, signature: blob.subarray(4) })
+    }
+    if (seenKnown.has(id)) continue
+    seenKnown.add(id)
+    signers.push(ref)
+  }
+  // (with `check`, a trusted signature that does not verify has ended the scan: none is unverified
+  // unless no trusted key signed at all, which is decided here alike for both)
+  if (signers.length === 0) return new NoteUnverified({ signers: unknown.map((r) => `${r.name}+${r.keyId}`) })
+  return { text, signers, unknown, lines: trusted }
+}
+
+const isOpenError = (x: ReadNote | OpenError): x is OpenError => "_tag" in x
+
+/**
+ * Reads a signed note against the trusted `verifiers` by the rules of `open`, except that no
+ * signature is verified yet: a note that is not well formed (`NoteMalformed`), that no trusted key
+ * claims to have signed (`NoteUnverified`), or two trusted keys that cannot be told apart
+ * (`NoteKeyInvalid`) are found here; `verifySignatures` then does the Ed25519 work. `open` is
+ * both in one. For a caller that decides when a signature must be checked (a verifier whose later
+ * signed checkpoint covers an earlier one), and runs synchronously: no Effect per note.
+ *
+ * @since 0.1.0
+ * @category notes
+ */
+export const read = (note: string, verifiers: ReadonlyArray<Verifier>): Either.Either<ReadNote, NoteMalformed | NoteUnverified | NoteKeyInvalid> => {
+  const r = scan(note, verifiers, false)
+  return isOpenError(r) ? Either.left(r as NoteMalformed | NoteUnverified | NoteKeyInvalid) : Either.right(r)
+}
+
+/**
+ * Verifies every trusted signature line of a note `read` returned, in order: `undefined` when all
+ * hold, else the first that does not (`NoteSignatureInvalid`, tampering).
+ *
+ * @since 0.1.0
+ * @category notes
+ */
+export const verifySignatures = (note: ReadNote): NoteSignatureInvalid | undefined => {
+  if (note.lines.length === 0) return undefined
+  const message = Buffer.from(note.text, "utf8")
+  for (const { signature, verifier } of note.lines) {
+    if (!verifier.verify(message, signature)) return new NoteSignatureInvalid({ keyName: verifier.name, keyId: verifier.keyId })
+  }
+  return undefined
+}
+
+/**
+ * `open`, synchronously: the opened note, or why it cannot be opened.
+ *
+ * @since 0.1.0
+ * @category notes
+ */
+export const openSync = (note: string, verifiers: ReadonlyArray<Verifier>): Either.Either<OpenedNote, OpenError> => {
+  const r = scan(note, verifiers, true)
+  return isOpenError(r) ? Either.left(r) : Either.right({ text: r.text, verified: r.signers, unknown: r.unknown })
+}
+
+/**
  * Opens a signed note against the trusted `verifiers`, by the spec's rules:
  * - the note must be well formed (`NoteMalformed`): valid text without control characters other
  *   than newline, a text ending in a newline, a blank line, then only signature lines, each
@@ -407,69 +546,7 @@ export type OpenError = NoteMalformed | NoteSignatureInvalid | NoteUnverified | 
 export const open = (
   note: string,
   verifiers: ReadonlyArray<Verifier>
-): Effect.Effect<OpenedNote, OpenError> =>
-  Effect.suspend((): Effect.Effect<OpenedNote, OpenError> => {
-    const malformed = (reason: string) => Effect.fail(new NoteMalformed({ reason }))
-    const known = new Map<string, Verifier>()
-    for (const v of verifiers) {
-      const id = `${v.name}+${v.keyId}`
-      const other = known.get(id)
-      if (other !== undefined && Buffer.compare(other.publicKey, v.publicKey) !== 0) {
-        return Effect.fail(new NoteKeyInvalid({ kind: "verifier", reason: `two trusted keys are both ${id}: a signature by either cannot be told apart` }))
-      }
-      known.set(id, v)
-    }
-    const bad = badCharacters(note)
-    if (bad !== undefined) return malformed(bad)
-    const split = note.lastIndexOf("\n\n")
-    if (split < 0) return malformed("no blank line before the signatures")
-    const text = note.slice(0, split + 1)
-    const block = note.slice(split + 2)
-    if (block.length === 0) return malformed("no signature line after the blank line")
-    if (!block.endsWith("\n")) return malformed("the last signature line does not end in a newline")
-    const lines = block.slice(0, -1).split("\n")
-    if (lines.length > MAX_SIGNATURES) return malformed(`more than ${MAX_SIGNATURES} signature lines`)
-    const message = Buffer.from(text, "utf8")
-    const verified: Array<SignatureRef> = []
-    const unknown: Array<SignatureRef> = []
-    const seenKnown = new Set<string>()
-    const seenUnknown = new Set<string>()
-    for (const [i, line] of lines.entries()) {
-      const where = `signature line ${i + 1}`
-      if (!line.startsWith(SIG_PREFIX)) return malformed(`${where} does not start with an em dash and a space`)
-      const rest = line.slice(SIG_PREFIX.length)
-      const space = rest.indexOf(" ")
-      if (space < 0) return malformed(`${where} has no space between key name and signature`)
-      const name = rest.slice(0, space)
-      const b64 = rest.slice(space + 1)
-      if (!isValidName(name)) return malformed(`${where} names no valid key (${JSON.stringify(name)})`)
-      const blob = decodeBase64(b64)
-      if (blob === undefined || blob.length < 5) return malformed(`${where} does not hold a canonical base64 key hash and signature`)
-      const keyHash = blob.readUInt32BE(0)
-      const ref: SignatureRef = { name, keyHash, keyId: hex8(keyHash) }
-      const id = `${name}+${ref.keyId}`
-      const v = known.get(id)
-      if (v === undefined) {
-        if (!seenUnknown.has(id)) {
-          seenUnknown.add(id)
-          unknown.push(ref)
-        }
-        continue
-      }
-      // Every line of a trusted key is checked, repeats included (the spec: verifiers MUST verify
-      // it; Go's reference checks only the first): a forged extra line is tampering, not noise.
-      if (!v.verify(message, blob.subarray(4))) {
-        return Effect.fail(new NoteSignatureInvalid({ keyName: name, keyId: ref.keyId }))
-      }
-      if (seenKnown.has(id)) continue
-      seenKnown.add(id)
-      verified.push(ref)
-    }
-    if (verified.length === 0) {
-      return Effect.fail(new NoteUnverified({ signers: unknown.map((r) => `${r.name}+${r.keyId}`) }))
-    }
-    return Effect.succeed({ text, verified, unknown })
-  })
+): Effect.Effect<OpenedNote, OpenError> => Effect.suspend(() => openSync(note, verifiers))
 
 /**
  * A transparency log checkpoint (C2SP tlog-checkpoint): the log's origin, its tree size, the
@@ -526,23 +603,31 @@ export const formatCheckpoint = (checkpoint: Checkpoint): Effect.Effect<string, 
  * @category checkpoints
  */
 export const parseCheckpoint = (text: string): Effect.Effect<Checkpoint, CheckpointInvalid> =>
-  Effect.suspend(() => {
-    const fail = (reason: string) => Effect.fail(new CheckpointInvalid({ reason }))
-    if (!text.endsWith("\n")) return fail("the body does not end in a newline")
-    const lines = text.slice(0, -1).split("\n")
-    if (lines.length < 3) return fail(`the body has ${lines.length} line(s), a checkpoint needs origin, size and root`)
-    const [origin, size, root, ...extensions] = lines as [string, string, string, ...Array<string>]
-    const originProblem = lineProblem("origin", origin)
-    if (originProblem !== undefined) return fail(originProblem)
-    if (!/^(0|[1-9][0-9]*)$/.test(size)) return fail(`the tree size ${JSON.stringify(size)} is not decimal without leading zeros`)
-    const n = Number(size)
-    if (!Number.isSafeInteger(n)) return fail(`the tree size ${size} is larger than 2^53-1`)
-    const bytes = decodeBase64(root)
-    if (bytes === undefined) return fail("the root hash is not canonical standard base64")
-    if (bytes.length !== 32) return fail(`the root hash holds ${bytes.length} bytes, not 32`)
-    for (const [i, ext] of extensions.entries()) {
-      const p = lineProblem(`extension line ${i + 1}`, ext)
-      if (p !== undefined) return fail(p)
-    }
-    return Effect.succeed({ origin, size: n, root: Uint8Array.from(bytes), extensions })
-  })
+  Effect.suspend(() => parseCheckpointSync(text))
+
+/**
+ * `parseCheckpoint`, synchronously.
+ *
+ * @since 0.1.0
+ * @category checkpoints
+ */
+export const parseCheckpointSync = (text: string): Either.Either<Checkpoint, CheckpointInvalid> => {
+  const fail = (reason: string) => Either.left(new CheckpointInvalid({ reason }))
+  if (!text.endsWith("\n")) return fail("the body does not end in a newline")
+  const lines = text.slice(0, -1).split("\n")
+  if (lines.length < 3) return fail(`the body has ${lines.length} line(s), a checkpoint needs origin, size and root`)
+  const [origin, size, root, ...extensions] = lines as [string, string, string, ...Array<string>]
+  const originProblem = lineProblem("origin", origin)
+  if (originProblem !== undefined) return fail(originProblem)
+  if (!/^(0|[1-9][0-9]*)$/.test(size)) return fail(`the tree size ${JSON.stringify(size)} is not decimal without leading zeros`)
+  const n = Number(size)
+  if (!Number.isSafeInteger(n)) return fail(`the tree size ${size} is larger than 2^53-1`)
+  const bytes = decodeBase64(root)
+  if (bytes === undefined) return fail("the root hash is not canonical standard base64")
+  if (bytes.length !== 32) return fail(`the root hash holds ${bytes.length} bytes, not 32`)
+  for (const [i, ext] of extensions.entries()) {
+    const p = lineProblem(`extension line ${i + 1}`, ext)
+    if (p !== undefined) return fail(p)
+  }
+  return Either.right({ origin, size: n, root: Uint8Array.from(bytes), extensions })
+}
