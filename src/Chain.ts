@@ -479,6 +479,55 @@ export const auditOpenOf = (bytes: Stream.Stream<Uint8Array, Store.StoreError>):
     )
   )
 
+/**
+ * The keys a writer (or an exporter) with a checkpoint key checks the log in `bytes` under before
+ * it signs anything more over it: the log's first key (its audit_open's, else its first
+ * key_rotation's), its own key and the key it rotates away from. A history its own checkpoints
+ * contradict (edited, with the hash chain recomputed, which needs no secret without HMAC) is then
+ * refused instead of vouched for by a new note. Without a checkpoint key nothing is signed:
+ * `undefined`, and no checkpoint is checked. (Pinning the first key is the auditor's part,
+ * `--pubkey`: the writer checks that the log agrees with itself.)
+ *
+ * @since 0.1.0
+ * @category checkpoints
+ */
+export const trustedKeys = (
+  bytes: Stream.Stream<Uint8Array, Store.StoreError>,
+  signer: Option.Option<Signer.CheckpointSigner>
+): Effect.Effect<ReadonlyArray<string> | undefined, Store.StoreError> =>
+  Effect.gen(function* () {
+    if (Option.isNone(signer)) return undefined
+    const keys = new Set<string>()
+    for (const first of Option.toArray(yield* firstKeyOf(bytes))) keys.add(first)
+    keys.add(signer.value.verifierKey)
+    for (const previous of Option.toArray(signer.value.previous)) keys.add(previous.verifierKey)
+    return [...keys]
+  })
+
+/**
+ * A log's first checkpoint key: its audit_open's (`checkpoints.key`), else the key of its first
+ * `key_rotation` (a log given its first key by rotation, `previous: null`). Read before the log
+ * is verified: a line that does not parse is passed over (the verification judges it).
+ */
+const firstKeyOf = (bytes: Stream.Stream<Uint8Array, Store.StoreError>): Effect.Effect<Option.Option<string>, Store.StoreError> =>
+  linesOf(bytes).pipe(
+    Stream.zipWithIndex,
+    Stream.filterMap(([line, i]) => {
+      if (i > 0 && !line.includes(`"key_rotation"`)) return Option.none()
+      try {
+        const v = JSON.parse(line) as { type?: unknown; payload?: Record<string, unknown> | null }
+        if (v.payload === null || typeof v.payload !== "object") return Option.none()
+        const key = v.type === "audit_open" && i === 0
+          ? (v.payload["checkpoints"] as { key?: unknown } | null | undefined)?.key
+          : v.type === "key_rotation" ? v.payload["key"] : undefined
+        return typeof key === "string" ? Option.some(key) : Option.none()
+      } catch {
+        return Option.none()
+      }
+    }),
+    Stream.runHead
+  )
+
 /** How many written hashes the writer gathers before it adds them to its tree in one call. */
 const FOLD = 256
 
@@ -568,8 +617,11 @@ export const make = Effect.gen(function* () {
       return yield* new LogMismatch({ store: store.name, field: "system", expected: system, found: String(auditOpen.value["system"]) })
     }
   }
+  // (a log opened without a checkpoint key signs no note: no checkpoint is checked, and the store
+  // is read no more than before)
+  const publicKeys = Option.isNone(signer.checkpoints) ? undefined : yield* Effect.flatMap(store.snapshot, (bytes) => trustedKeys(bytes, signer.checkpoints))
   const existing = yield* store.snapshot
-  const outcome = yield* Verify.stream(existing, { key: Option.getOrUndefined(signer.key) }).pipe(
+  const outcome = yield* Verify.stream(existing, { key: Option.getOrUndefined(signer.key), publicKeys }).pipe(
     Effect.map((r) => ({ head: r.head, entries: r.entries })),
     Effect.catchAll((e): Effect.Effect<Position, LogInvalid | Store.StoreError> => {
       if (e._tag === "StoreError") return Effect.fail(e)

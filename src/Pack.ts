@@ -442,7 +442,12 @@ export const write = (
 
     // 1. the log must verify (with the signer's key when it has one) before it is vouched for
     // (a bounded memory log starts after its evicted entries: verified from its first one on)
-    const report = yield* Effect.flatMap(bytes, (b) => Verify.stream(b, { key: Option.getOrUndefined(signer.key), startMidChain: missing > 0 })).pipe(
+    // with a checkpoint key, the log's own checkpoints are checked too: a note of ours never
+    // vouches for a history they contradict (Chain.trustedKeys)
+    const publicKeys = missing > 0 || Option.isNone(signer.checkpoints)
+      ? undefined
+      : yield* Effect.flatMap(bytes, (b) => Chain.trustedKeys(b, signer.checkpoints))
+    const report = yield* Effect.flatMap(bytes, (b) => Verify.stream(b, { key: Option.getOrUndefined(signer.key), startMidChain: missing > 0, publicKeys })).pipe(
       Effect.catchAll((e): Effect.Effect<Verify.Report, ExportError | Store.StoreError> => {
         if (e._tag === "StoreError") return Effect.fail(e)
         return Effect.fail(new ExportError({ path: out, reason: `the log ${source} does not verify: ${verdictText(e)}` }))

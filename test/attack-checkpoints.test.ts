@@ -152,9 +152,10 @@ describe("(1) reserved entry types", () => {
       writeFileSync(path, lines.join("\n") + "\n")
       expect(yield* verdict(path, { publicKeys: [a.verifierKey] })).toBe("CheckpointUntrusted")
       expect(yield* verdict(path, { publicKeys: [a.verifierKey, x.verifierKey] })).toBe("CheckpointUntrusted")
-      // the writer (holding A) refuses to go on under the attacker's key
+      // the writer (holding A) refuses to go on: the log does not verify under its keys
       const exit = yield* Effect.exit(session(path, ed25519Only(a), notes(1)))
-      expect(failureOf(exit)).toMatchObject({ _tag: "LogMismatch", field: "checkpoint key" })
+      expect(failureOf(exit)).toMatchObject({ _tag: "LogInvalid" })
+      expect((failureOf(exit) as { message: string }).message).toContain("CheckpointUntrusted")
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 })
 
@@ -411,5 +412,63 @@ describe("(4) rotations in a row, (6) exports of an unsealed tail", () => {
         const report = yield* Verify.file(p, { publicKeys: [a.verifierKey], requireComplete: true })
         expect(report).toMatchObject({ completeness: "signed-checkpoint", unsealedTail: 0 })
       }
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+})
+
+/**
+ * An Ed25519-only log rewritten by someone without any secret: entry `at` edited and every later
+ * hash recomputed (its checkpoint entries kept as they were, so they no longer match the tree).
+ */
+const rewriteFrom = (path: string, at: number) => {
+  const rows = rowsAt(path)
+  const out: Array<string> = []
+  let prev = ""
+  for (const r of rows) {
+    if (r.seq < at) {
+      out.push(linesAt(path)[r.seq]!)
+      prev = r.hash
+      continue
+    }
+    const payload = r.seq === at ? { ...r.payload, i: "forged" } : r.payload
+    const e = r as Row & { ts: string }
+    const sealed = Either.getOrThrow(Entry.seal({ prevHash: prev, seq: r.seq, ts: e.ts, type: r.type, payload }, () => ""))
+    out.push(sealed.line)
+    prev = sealed.hash
+  }
+  writeFileSync(path, out.join("\n") + "\n")
+}
+
+describe("(8) the writer never signs over a history its own checkpoints contradict", () => {
+  it.effect("an Ed25519-only log rewritten under its checkpoints is refused on resume (LogInvalid) and on export (ExportError), so no new note vouches for the forgery", () =>
+    Effect.gen(function* () {
+      const a = yield* makeKey(101, "alpha")
+      const b = yield* makeKey(102, "beta", a)
+      const path = next("rewritten.jsonl")
+      yield* session(path, ed25519Only(a), notes(10))
+      rewriteFrom(path, 2)
+      const forged = linesAt(path)
+      // the hash chain holds (anyone can recompute it); the checkpoints do not
+      expect(yield* verdict(path, {})).toBe("ok")
+      expect(yield* verdict(path, { publicKeys: [a.verifierKey] })).toBe("CheckpointInvalid")
+      for (const signer of [ed25519Only(a), ed25519Only(b, { previous: a })]) {
+        const exit = yield* Effect.exit(session(path, signer, notes(1)))
+        expect(failureOf(exit)).toMatchObject({ _tag: "LogInvalid" })
+        expect((failureOf(exit) as { message: string }).message).toContain("CheckpointInvalid")
+        expect(linesAt(path)).toEqual(forged)
+      }
+      const signer = yield* Signer.makeEd25519(Redacted.make(a.signerKey)).pipe(Effect.orDie)
+      const out = next("rewritten.pack.jsonl")
+      const exit = yield* Effect.exit(Pack.write(Effect.succeed(Stream.make(readFileSync(path))), path, out, { signer, framework: null }))
+      expect(failureOf(exit)).toMatchObject({ _tag: "ExportError" })
+      // a log with no checkpoint key yet may still be given one: nothing of it is contradicted
+      const plain = next("plain.jsonl")
+      yield* session(plain, layerSigner(undefined), notes(3))
+      yield* session(plain, layerSigner(a), notes(3))
+      expect(yield* verdict(plain, { key: HMAC, publicKeys: [a.verifierKey] })).toBe("ok")
+      // and rotated on from that first key, then opened with the new key alone
+      yield* session(plain, layerSigner(b), notes(3))
+      const bAlone = yield* makeKey(102, "beta")
+      yield* session(plain, layerSigner(bAlone), notes(3))
+      expect(yield* verdict(plain, { key: HMAC, publicKeys: [a.verifierKey] })).toBe("ok")
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 })
