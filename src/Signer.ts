@@ -19,6 +19,7 @@ import { sha256Hex } from "./Hash.js"
 import { equalConstantTime, FastHmac, keyBytesOf } from "./internal/hmac.js"
 import { fileKind, plainReason } from "./internal/messages.js"
 import * as Note from "./internal/note.js"
+import { readSmallFile } from "./internal/smallfile.js"
 import { NoteKeyInvalid } from "./internal/note.js"
 
 export {
@@ -355,37 +356,24 @@ const parseVerifier = (raw: string): Effect.Effect<Note.Verifier, NoteKeyInvalid
  */
 const MAX_KEY_FILE = 4096
 
-/** The text of a key file, read as bytes (at most MAX_KEY_FILE + 1 of them) and decoded strictly. */
+/**
+ * The text of a key file, read as bytes (at most MAX_KEY_FILE + 1 of them) and decoded strictly.
+ * A name that leads to a device that never ends or a named pipe nobody writes to is refused, never
+ * read for ever or waited on (internal/smallfile).
+ */
 const readKeyText = (path: string, kind: "signer" | "verifier") =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const fail = (reason: string) => new KeyFileInvalid({ path, kind, reason })
-    const file = yield* fs.open(path, { flag: "r" })
-    const info = yield* file.stat
-    if (info.type === "Directory") return yield* Effect.fail(fail(`it is ${fileKind(info.type)}, not a key file`))
-    // read until the end (a pipe, as in --key-file <(…), may give it in pieces) or past the bound
-    const buffer = new Uint8Array(MAX_KEY_FILE + 1)
-    let length = 0
-    while (length < buffer.length) {
-      const got = Number(yield* file.read(buffer.subarray(length)))
-      if (got === 0) break
-      length += got
-    }
+    const bytes = yield* readSmallFile(path, MAX_KEY_FILE).pipe(
+      Effect.mapError((e) => new KeyFileInvalid({ path, kind, reason: e.reason.startsWith("it is too large") ? `it is too large for a key file (over ${MAX_KEY_FILE} bytes)` : e.reason.startsWith("it is a directory") ? "it is a directory, not a key file" : e.reason }))
+    )
     try {
-      if (length > MAX_KEY_FILE) return yield* Effect.fail(fail(`it is too large for a key file (over ${MAX_KEY_FILE} bytes)`))
-      const decoded = Either.try(() => new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(buffer.subarray(0, length)))
-      if (Either.isLeft(decoded)) return yield* Effect.fail(fail("it is not UTF-8 text"))
+      const decoded = Either.try(() => new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes))
+      if (Either.isLeft(decoded)) return yield* Effect.fail(new KeyFileInvalid({ path, kind, reason: "it is not UTF-8 text" }))
       return decoded.right
     } finally {
-      buffer.fill(0)
+      bytes.fill(0)
     }
-  }).pipe(
-    Effect.scoped,
-    Effect.catchIf(
-      (e): e is Exclude<typeof e, KeyFileInvalid> => !(e instanceof KeyFileInvalid),
-      (e) => Effect.fail(new KeyFileInvalid({ path, kind, reason: plainReason(e) }))
-    )
-  )
+  })
 
 /** A signer key file's text and the signer it holds, parsed once. */
 const readSigner = (path: string): Effect.Effect<{ readonly text: string; readonly signer: Note.Signer }, KeyFileInvalid, FileSystem.FileSystem> =>

@@ -29,6 +29,7 @@ import * as Verify from "../Verify.js"
 import * as NoteFormat from "./note.js"
 import { type RunCommand, runDemo } from "./demo.js"
 import * as Keygen from "./keygen.js"
+import { readSmallFile } from "./smallfile.js"
 import { plainMessage, plainReason, plainText, verdictText } from "./messages.js"
 import { VERSION } from "./version.js"
 
@@ -94,11 +95,15 @@ const firstNonUtf8 = (b: Uint8Array): number => {
  * file is read as bytes and must be UTF-8 text: decoding other bytes would turn each into U+FFFD,
  * and two different keys into one.
  */
+/** The longest passphrase file read: far above any passphrase, far below a device's endless bytes. */
+const MAX_PASSPHRASE_FILE = 64 * 1024
+
 const readKeyFile = (path: string, usageText: string) =>
   Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const bytes = yield* fs.readFile(path).pipe(
-      Effect.mapError((e) => usage(`cannot read key file ${path}: ${plainReason(e)}`, usageText))
+    // bounded, and never waiting on a named pipe nobody writes to: a wrong name (a device, a FIFO)
+    // is an error, not a hung or memory-filling process
+    const bytes = yield* readSmallFile(path, MAX_PASSPHRASE_FILE).pipe(
+      Effect.mapError((e) => usage(`cannot read key file ${path}: ${e.reason}`, usageText))
     )
     const bad = firstNonUtf8(bytes)
     if (bad >= 0) return yield* usage(`key file ${path} is not UTF-8 text (byte ${bad + 1} is not part of a UTF-8 character); the key is the UTF-8 bytes of a passphrase`, usageText)
@@ -152,7 +157,7 @@ const resolveKey = (key: Option.Option<Redacted.Redacted<string>>, keyFile: Opti
  */
 const readPubkeys = (paths: ReadonlyArray<string>, usageText: string) =>
   Effect.forEach(paths, (path) =>
-    Signer.readVerifierKeyFile(path).pipe(Effect.mapError((e) => usage(`--pubkey: ${describeFailure(e)}`, usageText))))
+    notStdin(path, "--pubkey", usageText).pipe(Effect.zipRight(Signer.readVerifierKeyFile(path))).pipe(Effect.mapError((e) => usage(`--pubkey: ${describeFailure(e)}`, usageText))))
 
 /**
  * A signed note as a user saved it: line ends `\r\n` (a note that went through e-mail or an
@@ -177,6 +182,7 @@ interface Published {
  */
 const readPublished = (path: string, usageText: string) =>
   Effect.gen(function*() {
+    yield* notStdin(path, "--since", usageText)
     const fs = yield* FileSystem.FileSystem
     const info = yield* fs.stat(path).pipe(Effect.mapError((e) => usage(`cannot read ${path}: ${plainReason(e)}`, usageText)))
     if (info.type === "Directory") return yield* usage(`cannot read ${path}: it is a directory`, usageText)
@@ -193,7 +199,11 @@ const readPublished = (path: string, usageText: string) =>
       note = found.note
     } else {
       if (Number(info.size) > MAX_NOTE_BYTES) return yield* usage(`--since ${path}: ${info.size} bytes is too large to be a signed note`, usageText)
-      note = noteAsSaved(yield* fs.readFileString(path).pipe(Effect.mapError((e) => usage(`cannot read ${path}: ${plainReason(e)}`, usageText))))
+      // bounded whatever the file is (a device states no size) and never waiting on a FIFO
+      const bytes = yield* readSmallFile(path, MAX_NOTE_BYTES).pipe(Effect.mapError((e) => usage(`--since ${path}: ${e.reason.startsWith("it is too large") ? `it is too large to be a signed note (over ${MAX_NOTE_BYTES} bytes)` : `cannot read it: ${e.reason}`}`, usageText)))
+      const text = Either.try(() => new TextDecoder("utf-8", { fatal: true }).decode(bytes))
+      if (Either.isLeft(text)) return yield* usage(`--since ${path}: not a signed note: it is not UTF-8 text`, usageText)
+      note = noteAsSaved(text.right)
     }
     const body = yield* checkpointBody(note).pipe(Effect.mapError((reason) => usage(`--since ${path}: ${reason}`, usageText)))
     return { note, body, pack: isJson ? path : undefined } satisfies Published
@@ -252,6 +262,36 @@ const autoThreads = (path: string) =>
 
 /** `verify -`: the pack comes on standard input. */
 const STDIN = "-"
+
+/**
+ * `-` where a command takes a file it reads more than once, or writes, or a key: refused as a usage
+ * error naming the option, instead of being taken as a file named `-` in the current directory
+ * (`keygen --out -` made a directory named `-`; `checkpoint -` said "cannot read -: no such file").
+ * Only `verify PACK` and `verify-proof PROOF` read standard input.
+ */
+const notStdin = (path: string, what: string, usageText: string) =>
+  path === STDIN
+    ? usage(`${what} -: standard input is not read here; give a file (only verify PACK and verify-proof PROOF read standard input as -)`, usageText)
+    : Effect.void
+
+/** The largest proof file verify-proof reads (a proof is for the entries a reviewer needs). */
+const MAX_PROOF_BYTES = 256 * 1024 * 1024
+
+/** Standard input, at most `max` bytes (the answer is undefined past them). */
+const stdinAtMost = (max: number) =>
+  Effect.tryPromise({
+    try: async () => {
+      const chunks: Array<Buffer> = []
+      let length = 0
+      for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+        length += chunk.length
+        if (length > max) return undefined
+        chunks.push(chunk)
+      }
+      return new Uint8Array(Buffer.concat(chunks))
+    },
+    catch: (e) => plainReason(e)
+  })
 
 /** Standard input as bytes, read in order (it may be a pipe or a terminal, which cannot seek). */
 const stdinBytes: Stream.Stream<Uint8Array, Verify.Unreadable> = Stream.suspend(() =>
@@ -396,7 +436,7 @@ const privateKeyOption = (what: string) =>
 const readPrivateKey = (file: Option.Option<string>, usageText: string) =>
   Option.match(file, {
     onNone: () => Effect.succeed(undefined),
-    onSome: (path) => Signer.readSignerKeyFile(path).pipe(Effect.mapError((e) => usage(`--private-key: ${describeFailure(e)}`, usageText)))
+    onSome: (path) => notStdin(path, "--private-key", usageText).pipe(Effect.zipRight(Signer.readSignerKeyFile(path))).pipe(Effect.mapError((e) => usage(`--private-key: ${describeFailure(e)}`, usageText)))
   })
 
 /** `--key`, the last of the ways, with why. */
@@ -809,6 +849,7 @@ const keygenCommand = Command.make(
   (opts) =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
+      yield* notStdin(opts.out, "--out", KEYGEN_USAGE)
       // a directory made for a private key is private too
       const exists = yield* fs.exists(opts.out).pipe(Effect.orElseSucceed(() => false))
       if (!exists) yield* fs.makeDirectory(opts.out, { recursive: true, mode: 0o700 }).pipe(Effect.mapError((e) => usage(`cannot create ${opts.out}: ${plainReason(e)}`, KEYGEN_USAGE)))
@@ -850,6 +891,7 @@ const MAX_PROVE_SEQS = 100_000
 /** The bytes of a file, read in chunks as a stream; a file that cannot be opened is a usage error. */
 const fileStream = (path: string, usageText: string) =>
   Effect.gen(function*() {
+    yield* notStdin(path, "input", usageText)
     const fs = yield* FileSystem.FileSystem
     const info = yield* fs.stat(path).pipe(Effect.mapError((e) => usage(`cannot read ${path}: ${plainReason(e)}`, usageText)))
     if (info.type === "Directory") return yield* usage(`cannot read ${path}: it is a directory`, usageText)
@@ -903,8 +945,15 @@ const verifyProofCommand = Command.make(
     Effect.gen(function*() {
       const publicKeys = yield* readPubkeys(opts.pubkey, VERIFY_PROOF_USAGE)
       if (publicKeys.length === 0) return yield* usage("give the verifier key with --pubkey FILE: a proof means something only under a key you trust", VERIFY_PROOF_USAGE)
-      const fs = yield* FileSystem.FileSystem
-      const bytes = yield* fs.readFile(opts.proof).pipe(Effect.mapError((e) => usage(`cannot read ${opts.proof}: ${plainReason(e)}`, VERIFY_PROOF_USAGE)))
+      // bounded, and never waiting on a named pipe nobody writes to; `-` is standard input
+      const bytes = opts.proof === STDIN
+        ? yield* stdinAtMost(MAX_PROOF_BYTES).pipe(
+          Effect.mapError((reason) => usage(`cannot read standard input: ${reason}`, VERIFY_PROOF_USAGE)),
+          Effect.flatMap((b) => b === undefined ? usage(`standard input: it is too large for a proof file (over ${MAX_PROOF_BYTES} bytes)`, VERIFY_PROOF_USAGE) : Effect.succeed(b))
+        )
+        : yield* readSmallFile(opts.proof, MAX_PROOF_BYTES).pipe(
+          Effect.mapError((e) => usage(`cannot read ${opts.proof}: ${e.reason.startsWith("it is too large") ? `it is too large for a proof file (over ${MAX_PROOF_BYTES} bytes)` : e.reason}`, VERIFY_PROOF_USAGE))
+        )
       const result = yield* Effect.either(Proof.verifyProof(bytes, { publicKeys }))
       if (Either.isLeft(result)) {
         const e = result.left
@@ -952,6 +1001,7 @@ const notAProof = (bytes: Uint8Array): boolean => {
  */
 const writeOutput = (out: string, text: string, inputs: ReadonlyArray<string>, usageText: string) =>
   Effect.gen(function*() {
+    yield* notStdin(out, "--out", usageText)
     const fs = yield* FileSystem.FileSystem
     const target = yield* Effect.option(fs.stat(out))
     if (Option.isSome(target)) {
