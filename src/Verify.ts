@@ -1945,18 +1945,20 @@ class Splitter {
     const seal = state.rows
     const ck = state.ck
     const cc = state.config.ck
-    // with checkpoint checks, the run stops before a checkpoint or key rotation entry, which is
-    // stepped on its own (it is checked against the tree of the entries before it)
+    const tree = ck !== undefined && ck.tree !== undefined
+    // with checkpoint checks, the run ends with a checkpoint or key rotation entry, which is
+    // checked against the tree of the entries before it. Its line is the kernel's like any other
+    // (form, link, hash, HMAC, controls); without a tree it ends the run and is stepped alone.
     let special = -1
     if (ck !== undefined) {
       for (let i = 0; i < good; i++) {
         if (isCheckpointish(buf, kernel.at(i, R_START), kernel.at(i, R_PREV))) {
-          special = good = i
+          special = i
+          good = tree ? i + 1 : i
           break
         }
       }
     }
-    const tree = ck !== undefined && ck.tree !== undefined
     let k = 0
     let signed = false
     let digestAt = 0
@@ -1984,13 +1986,29 @@ class Splitter {
       // the rows' controls were gathered in order; the digest takes them in once per run
       const rows = seal === undefined ? undefined : seal.add(this.sealBuf.subarray(0, digestAt))
       // the leaves: the run's hash fields, 32 raw bytes each (each equals the hash computed of its line)
-      const grown = tree ? grow(cc!, ck!, kernel.digests(k), k, state.line + k) : ck
+      const digests = tree ? kernel.digests(k) : undefined
+      // the checkpoint (or rotation) that ends the run, when its line held: its entries before it
+      // go into the tree, then it is checked, then its own leaf goes in
+      const ends = special >= 0 && k === special + 1
+      let grown = digests === undefined ? ck : grow(cc!, ck!, digests, ends ? special : k, state.line + (ends ? special : k))
+      if (ends && grown !== undefined && "tree" in grown) {
+        const at = kernel.at(special, R_START)
+        const row = rowToRead(buf, at, kernel.at(special, R_NEXT) - 1, false)
+        if (row !== undefined && typeof row.payload === "object" && row.payload !== null) {
+          const headBefore = special === 0 ? state.head : buf.toString("latin1", kernel.at(special - 1, R_HASH), kernel.at(special - 1, R_HASH) + 64)
+          const checked = ckEntry(cc!, grown, row.type, row.payload, state.line + k, kernel.seq(special), headBefore)
+          if (!("tree" in checked)) return checked
+          grown = checked
+        }
+        grown = grow(cc!, grown, digests!.subarray(special * Merkle.HASH_SIZE), 1, state.line + k)
+      }
       if (grown !== undefined && !("tree" in grown)) {
         this.state = acceptedRun(state, k, kernel.seq(k - 1), buf.toString("latin1", hashAt, hashAt + 64), signed, rows, ck)
         return rewritten(cc!, this.state.line - (this.state.lastSeq - grown.differs), grown.differs, grown.reason)
       }
       this.state = acceptedRun(state, k, kernel.seq(k - 1), buf.toString("latin1", hashAt, hashAt + 64), signed, rows, grown)
     }
+    if (special >= 0 && k === special + 1) return kernel.at(special, R_NEXT)
     if (special >= 0 && k === special) {
       // the checkpoint or rotation on its own; the kernel takes up the lines after it again
       const at = kernel.at(special, R_START)

@@ -16,8 +16,10 @@
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as fc from "effect/FastCheck"
+import * as Stream from "effect/Stream"
 import * as Entry from "../src/Entry.js"
 import { GENESIS } from "../src/Hash.js"
 import * as Verify from "../src/Verify.js"
@@ -220,6 +222,13 @@ describe("Verify: checkpoint signatures, checked at once or later", () => {
   })
 })
 
+const NL = Buffer.from("\n")
+const chunksOf = (b: Buffer, size: number): Array<Buffer> => {
+  const out: Array<Buffer> = []
+  for (let o = 0; o < b.length; o += size) out.push(b.subarray(o, o + size))
+  return out
+}
+
 type Damage =
   | { readonly kind: "signature" | "body" | "payload"; readonly which: number }
   | { readonly kind: "byte"; readonly at: number; readonly pos: number }
@@ -284,6 +293,13 @@ describe("Verify: checking signatures later never changes a verdict", () => {
       const lines = damaged(log, d, isPack, rotate ? B : A)
       const lazy = Verify.lines(lines, trustA)
       const eager = Verify.lines(lines, everyA)
+      // the same verdicts through the sink, whose kernel runs check checkpoints inside them
+      const bytes = Buffer.concat(lines.flatMap((l) => [l, NL]))
+      for (const [options, verdict] of [[trustA, lazy], [everyA, eager]] as const) {
+        for (const chunk of [bytes.length, 1 + (n * 131) % 4000]) {
+          expect(Effect.runSync(Effect.either(Stream.run(Stream.fromIterable(chunksOf(bytes, chunk)), Verify.sink(options))))).toEqual(verdict)
+        }
+      }
       const label = `${n}/${every} rotate=${rotate} pack=${isPack} ${JSON.stringify(d)}: ${Either.isLeft(eager) ? eager.left.message : "ok"} / ${Either.isLeft(lazy) ? lazy.left.message : "ok"}`
       expect(Either.isLeft(lazy), label).toBe(Either.isLeft(eager))
       if (Either.isLeft(lazy) && Either.isLeft(eager) && (lazy.left._tag !== eager.left._tag || lazy.left.line !== eager.left.line)) {
