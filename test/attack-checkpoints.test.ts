@@ -472,3 +472,58 @@ describe("(8) the writer never signs over a history its own checkpoints contradi
       expect(yield* verdict(plain, { key: HMAC, publicKeys: [a.verifierKey] })).toBe("ok")
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 })
+
+describe("(5) timer checkpoints racing appends, interrupts, exports and close", () => {
+  it.live("with a 1 ms timer: every acknowledged entry is in the log once, the log and every pack verify complete under the public key", () =>
+    Effect.gen(function* () {
+      const a = yield* makeKey(111)
+      const path = next("race.jsonl")
+      const rounds = process.env.FUZZ_LONG === "1" ? 20 : 3
+      for (let round = 0; round < rounds; round++) {
+        const acked: Array<number> = []
+        const packs: Array<string> = []
+        yield* Effect.scoped(
+          Effect.flatMap(
+            Layer.build(
+              AuditLog.layer({ system: "race", riskTier: null }).pipe(
+                Layer.provide(Store.layerFile(path)),
+                Layer.provide(layerSigner(a)),
+                Layer.provide(Redactor.layerNoop),
+                Layer.provide(Chain.layerCheckpointPolicy({ every: 7, interval: Duration.millis(1) })),
+                Layer.provideMerge(NodeFileSystem.layer)
+              )
+            ),
+            (context) =>
+              Effect.gen(function* () {
+                const log = yield* AuditLog.AuditLog
+                const appender = (w: number) =>
+                  Effect.forEach(Array.from({ length: 40 }, (_, i) => w * 1000 + i + round * 100_000), (n) =>
+                    // some callers give up (a timeout): their entry is withdrawn or written, never half
+                    log.append("note", { n }).pipe(
+                      Effect.timeoutOption(Duration.micros(n % 3 === 0 ? 50n : 1_000_000n)),
+                      Effect.tap((r) => Effect.sync(() => Option.isSome(r) && acked.push(n))),
+                      Effect.zipLeft(n % 5 === 0 ? Effect.sleep(Duration.millis(1)) : Effect.void)
+                    ), { discard: true })
+                const exporter = Effect.forEach([0, 1, 2], () => {
+                  const out = next("race.pack.jsonl")
+                  packs.push(out)
+                  return Effect.zipRight(Effect.sleep(Duration.millis(2)), log.export(out))
+                }, { discard: true })
+                yield* Effect.all([appender(1), appender(2), appender(3), exporter], { concurrency: "unbounded", discard: true })
+              }).pipe(Effect.provide(context))
+          )
+        )
+        const rows = rowsAt(path)
+        const ns = rows.filter((r) => r.type === "note").map((r) => r.payload["n"] as number)
+        expect(new Set(ns).size).toBe(ns.length)
+        for (const n of acked) expect(ns).toContain(n)
+        expect(rows.at(-1)!.type).toBe("checkpoint")
+        const report = yield* Verify.file(path, { key: HMAC, publicKeys: [a.verifierKey] })
+        expect(report).toMatchObject({ checkpoints: "verified", unsealedTail: 0 })
+        for (const p of packs) {
+          const r = yield* Verify.file(p, { key: HMAC, publicKeys: [a.verifierKey], requireComplete: true })
+          expect(r).toMatchObject({ completeness: "signed-checkpoint", unsealedTail: 0 })
+        }
+      }
+    }).pipe(Effect.provide(NodeFileSystem.layer)), 120_000)
+})
