@@ -21,6 +21,7 @@ import * as Either from "effect/Either"
 import * as fc from "effect/FastCheck"
 import * as Stream from "effect/Stream"
 import * as Entry from "../src/Entry.js"
+import * as Note from "../src/internal/note.js"
 import { GENESIS } from "../src/Hash.js"
 import * as Verify from "../src/Verify.js"
 import { tempDir } from "./helpers.js"
@@ -186,6 +187,27 @@ describe("Verify: checkpoint signatures, checked at once or later", () => {
     expect(report(Verify.lines(good.lines, trustA))).toMatchObject({ checkpoints: "verified", checkpointCount: 5 })
   })
 
+  it("a log that takes its first key (previous null) settles the checkpoint that waits before the key changes", () => {
+    const underA = (f: { signers: ReadonlyArray<unknown> }) => void (f.signers = [A.signer])
+    const items: Array<Item> = [
+      ...calls(10),
+      { kind: "checkpoint", forge: underA },
+      ...calls(10, 50),
+      { kind: "checkpoint", forge: (f) => void (underA(f), producerCorrupts(f)) },
+      ...calls(3, 80),
+      { kind: "rotation", to: B, previous: null },
+      ...checkpointed(20, 10, 100)
+    ]
+    const log = build({ key: null, items })
+    const both: Verify.Options = { publicKeys: [A.verifierKey, B.verifierKey] }
+    // the corrupt checkpoint is at seq 22; the rotation at seq 26 (line 27) settles it
+    expect(failure(Verify.lines(log.lines, both))).toMatchObject({ _tag: "CheckpointInvalid", line: 23, seq: 22 })
+    expect(stopsAt(log.lines, both)).toBe(27)
+    expect(stopsAt(log.lines, { ...both, everySignature: true })).toBe(23)
+    const fine = build({ key: null, items: items.map((i, k) => (k === 21 ? ({ kind: "checkpoint", forge: underA } as Item) : i)) })
+    expect(report(Verify.lines(fine.lines, both))).toMatchObject({ checkpoints: "verified", checkpointCount: 4 })
+  })
+
   it("an untrusted signer is found at the first checkpoint, and a malformed note at once", () => {
     const other = build({ key: C, items: checkpointed(50, 10) })
     for (const options of [trustA, everyA]) {
@@ -312,5 +334,37 @@ describe("Verify: checking signatures later never changes a verdict", () => {
       if (Either.isRight(lazy) && Either.isRight(eager)) expect(lazy.right).toEqual(eager.right)
     },
     { fastCheck: { numRuns: process.env.FUZZ_LONG === "1" ? 2000 : 150 } }
+  )
+})
+
+describe("note: read, then verifySignatures, is open in two steps", () => {
+  const text = "acttrace/loan-desk\n7\n" + "A".repeat(43) + "=\nhead " + "ab".repeat(32) + "\n"
+  const signed = Effect.runSync(Note.sign(text, [A.signer, C.signer]))
+  const verifiers = [A, B, C].map((k) => Effect.runSync(Note.parseVerifierKey(k.verifierKey)))
+  it.prop(
+    "for notes with one edit and any set of trusted keys: the same outcome, the same error",
+    [fc.integer({ min: 0, max: 7 }), fc.nat(), fc.subarray([0, 1, 2])],
+    ([edit, at, keys]) => {
+      const trusted = keys.map((i) => verifiers[i]!)
+      const i = at % signed.length
+      const note = [
+        signed,
+        corruptSignature(signed),
+        signed.replace("\n7\n", "\n8\n"),
+        signed + signed.slice(signed.indexOf("\u2014")),
+        signed.slice(0, i) + signed.slice(i + 1),
+        signed.slice(0, i) + "x" + signed.slice(i),
+        signed.replace("\n\n", "\n"),
+        text + "\n"
+      ][edit]!
+      const opened = Note.openSync(note, trusted)
+      const read = Note.read(note, trusted)
+      const twoSteps = Either.flatMap(read, (r) => {
+        const bad = Note.verifySignatures(r)
+        return bad === undefined ? Either.right({ text: r.text, verified: r.signers, unknown: r.unknown }) : Either.left(bad)
+      })
+      expect(twoSteps).toEqual(opened)
+      expect(Effect.runSync(Effect.either(Note.open(note, trusted)))).toEqual(opened)
+    }
   )
 })

@@ -488,7 +488,9 @@ const isOpenError = (x: ReadNote | OpenError): x is OpenError => "_tag" in x
  * signature is verified yet: a note that is not well formed (`NoteMalformed`), that no trusted key
  * claims to have signed (`NoteUnverified`), or two trusted keys that cannot be told apart
  * (`NoteKeyInvalid`) are found here; `verifySignatures` then does the Ed25519 work. `open` is
- * both in one. For a caller that decides when a signature must be checked (a verifier whose later
+ * both in one, except that it reports what it meets first: a note with a trusted signature that
+ * does not verify and, after it, a malformed line is `NoteSignatureInvalid` there, `NoteMalformed`
+ * here. For a caller that decides when a signature must be checked (a verifier whose later
  * signed checkpoint covers an earlier one), and runs synchronously: no Effect per note.
  *
  * @since 0.1.0
