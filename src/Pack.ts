@@ -470,6 +470,8 @@ export const write = (
     let logKey: string | undefined
     // the origin the log's first checkpoint names (the log's when its audit_open states none)
     let logOrigin: string | undefined
+    // the previous key of a last key_rotation no checkpoint follows (a crash between the two)
+    let unconfirmed: string | undefined
     yield* Effect.flatMap(bytes, (b) =>
       linesOf(b).pipe(
         Stream.runForEach((line) =>
@@ -491,8 +493,14 @@ export const write = (
               if (entries === 1 && row.type === "audit_open") {
                 const declared = (row.payload["checkpoints"] as { key?: unknown } | null | undefined)?.key
                 if (typeof declared === "string") logKey = declared
-              } else if (row.type === "key_rotation" && typeof row.payload["key"] === "string") logKey = row.payload["key"]
-              else if (row.type === "checkpoint") logOrigin ??= Chain.noteOrigin(row.payload)
+              } else if (row.type === "key_rotation" && typeof row.payload["key"] === "string") {
+                logKey = row.payload["key"]
+                const previous = row.payload["previous"]
+                unconfirmed = typeof previous === "string" ? previous : undefined
+              } else if (row.type === "checkpoint") {
+                unconfirmed = undefined
+                logOrigin ??= Chain.noteOrigin(row.payload)
+              }
             }
             const counted = COUNTED[row.type]
             if (counted !== undefined) summary[counted]++
@@ -542,6 +550,14 @@ export const write = (
         return yield* new ExportError({
           path: out,
           reason: `the log ${source} signs its checkpoints with the key ${logKey}, not ${cpKey.verifierKey}: export it with that key (or rotate the log to this one by opening it with the old key as the previous one)`
+        })
+      }
+      // until a checkpoint under the previous key confirms the rotation, nothing trusts the new
+      // key: a note under it would not verify (the chain confirms it when the log is next opened)
+      if (unconfirmed !== undefined) {
+        return yield* new ExportError({
+          path: out,
+          reason: `the log ${source} rotated its checkpoint key to ${logKey} but no checkpoint under ${unconfirmed} follows, so the rotation is not confirmed: open the log once with that key as the previous one, then export it`
         })
       }
       tree = Merkle.appendHexHashes(tree, hashes)

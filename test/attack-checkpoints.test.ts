@@ -196,6 +196,23 @@ describe("(4) resume after a crash, and rotations", () => {
       expect(report).toMatchObject({ checkpoints: "verified", unsealedTail: 0 })
     }).pipe(Effect.provide(NodeFileSystem.layer)))
 
+  it.effect("a log file whose rotation is unconfirmed is not exported under the new key by Pack.write (the CLI's export): ExportError saying how to confirm it", () =>
+    Effect.gen(function* () {
+      const a = yield* makeKey(55, "alpha")
+      const b = yield* makeKey(56, "beta", a)
+      const path = next("unconfirmed-export.jsonl")
+      yield* session(path, layerSigner(a), notes(5))
+      yield* session(path, layerSigner(b), Effect.void)
+      dropLast(path, 1)
+      for (const previous of [undefined, a]) {
+        const signer = yield* Signer.makeEd25519(Redacted.make(b.signerKey), { hmac: HMAC, ...(previous === undefined ? {} : { previous: Redacted.make(previous.signerKey) }) }).pipe(Effect.orDie)
+        const out = next("unconfirmed-export.pack.jsonl")
+        const exit = yield* Effect.exit(Pack.write(Effect.succeed(Stream.make(readFileSync(path))), path, out, { signer, framework: null }))
+        expect(failureOf(exit)).toMatchObject({ _tag: "ExportError" })
+        expect((failureOf(exit) as { message: string }).message).toContain("not confirmed")
+      }
+    }).pipe(Effect.provide(NodeFileSystem.layer)))
+
   it.effect("a store failing on the rotation's batch: the open fails with StoreError, nothing is written, and the next open rotates", () =>
     Effect.gen(function* () {
       const a = yield* makeKey(53, "alpha")
