@@ -1169,6 +1169,12 @@ export const prove = <E = never, R = never>(input: Input<E, R>, options: ProveOp
 export interface CheckOptions {
   /** trusted verifier key texts (`name+hash+base64`); at least one */
   readonly publicKeys: ReadonlyArray<string>
+  /**
+   * The origin (the system's log) the checkpoint must name. One key may sign the logs of several
+   * systems: without it, an entry of another system's log proves under that log's origin (which
+   * the result names), and a caller who did not compare it would take it for one of this system's.
+   */
+  readonly origin?: string | undefined
 }
 
 /**
@@ -1187,6 +1193,12 @@ export const verifyProof = (document: string | Uint8Array, options: CheckOptions
     const verifiers = yield* requireKeys(options.publicKeys)
     const file = yield* decodeDocument(ProofFile, document)
     const checkpoint = yield* readNote(file.checkpoint, verifiers, "the proof's checkpoint", { source: "document", seq: Option.none() })
+    if (options.origin !== undefined && checkpoint.origin !== options.origin) {
+      return yield* new NoteInvalid({
+        source: "the proof's checkpoint",
+        reason: `it is of the log ${JSON.stringify(checkpoint.origin)}, not of ${JSON.stringify(options.origin)}: the entries are another log's`
+      })
+    }
     if (file.size !== checkpoint.size) {
       return yield* new ProofMalformed({ reason: `its size ${file.size} is not its checkpoint's tree size ${checkpoint.size}` })
     }
@@ -1261,7 +1273,7 @@ const firstDiffering = (a: Uint8Array, b: Uint8Array, n: number): number | undef
 }
 
 /** Reads a pack's final checkpoint under the trusted keys and checks it against its entries. */
-const finalCheckpoint = <E, R>(input: Input<E, R>, source: string, verifiers: ReadonlyArray<Note.Verifier>) =>
+const finalCheckpoint = <E, R>(input: Input<E, R>, source: string, verifiers: ReadonlyArray<Note.Verifier>, publicKeys: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const scanned = yield* scan(input, source, new Set())
     const found = findCheckpoint(scanned, 0)
@@ -1269,9 +1281,39 @@ const finalCheckpoint = <E, R>(input: Input<E, R>, source: string, verifiers: Re
       const e = found.left
       return yield* ("notCovering" in e ? Effect.die(new Error("unreachable: every checkpoint covers 0 entries")) : Effect.fail(e))
     }
-    const checkpoint = yield* readNote(found.right.note, verifiers, source, found.right.from)
+    const checkpoint = yield* readNote(found.right.note, verifiers, source, found.right.from).pipe(
+      Effect.catchTag("NoteUntrusted", (untrusted) => throughRotation(input, source, found.right, publicKeys, untrusted))
+    )
     yield* checkAgainstEntries(scanned, checkpoint, found.right, undefined)
     return { scanned, checkpoint }
+  })
+
+/**
+ * A final checkpoint signed by a key the trusted keys do not hold may still be trusted: the log
+ * rotated to that key (`key_rotation`) and a checkpoint under a trusted key confirmed it (item 7).
+ * Following that is the verifier's job, so the whole input is verified under the trusted keys; when
+ * it holds and its last verified checkpoint is this very note (or, for a pack, its
+ * `_meta.checkpoint` gave it `signed-checkpoint` completeness), the note is taken, its signature
+ * having been checked there under the key the rotation made trusted. Otherwise the note stays
+ * `untrusted`.
+ */
+const throughRotation = <E, R>(
+  input: Input<E, R>,
+  source: string,
+  found: { readonly note: string; readonly from: { readonly source: SignedCheckpoint["source"]; readonly seq: Option.Option<number> } },
+  publicKeys: ReadonlyArray<string>,
+  untrusted: NoteUntrusted
+) =>
+  Effect.gen(function*() {
+    const verdict = yield* Effect.either(Verify.stream(toStream(input), { publicKeys }))
+    if (Either.isLeft(verdict)) return yield* Effect.fail(untrusted)
+    const report = verdict.right
+    const last = Option.getOrUndefined(report.lastCheckpoint)
+    const covered = found.from.source === "pack" ? report.completeness === "signed-checkpoint" : last !== undefined && last.note === found.note
+    if (!covered || report.checkpoints !== "verified") return yield* Effect.fail(untrusted)
+    // its signature was checked by the verification, under the key the rotation made trusted
+    const form = yield* readNote(found.note, undefined, source, found.from)
+    return { ...form, signers: untrusted.signers }
   })
 
 /**
@@ -1292,8 +1334,8 @@ export const consistency = <E1 = never, R1 = never, E2 = never, R2 = never>(
 ): Effect.Effect<ConsistencyProved, E1 | E2 | ConsistencyError, R1 | R2> =>
   Effect.gen(function*() {
     const verifiers = yield* requireKeys(options.publicKeys)
-    const old = yield* finalCheckpoint(oldInput, options.oldSource ?? "OLD", verifiers)
-    const neu = yield* finalCheckpoint(newInput, options.newSource ?? "NEW", verifiers)
+    const old = yield* finalCheckpoint(oldInput, options.oldSource ?? "OLD", verifiers, options.publicKeys)
+    const neu = yield* finalCheckpoint(newInput, options.newSource ?? "NEW", verifiers, options.publicKeys)
     const m = old.checkpoint.size
     const n = neu.checkpoint.size
     const notConsistent = (firstDiffering: number | null, reason: string) =>

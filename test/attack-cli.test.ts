@@ -40,8 +40,8 @@ const run = (args: ReadonlyArray<string>, options: { readonly input?: string; re
       killed = true
       child.kill("SIGKILL")
     }, options.deadline ?? 30_000)
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
+    child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()))
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()))
     child.on("error", fail)
     child.on("close", (code) => {
       clearTimeout(timer)
@@ -178,4 +178,15 @@ describe("nothing secret is ever printed", () => {
       expect(o.stdout + o.stderr).not.toContain(material.slice(0, 12))
     }
   }, 60_000)
+})
+
+describe("verify-proof --origin", () => {
+  it("the checkpoint must be of the log named; another origin is NoteInvalid, exit 1", async () => {
+    const ok = await run(["verify-proof", proof, "--pubkey", pub, "--origin", "acttrace/loan-triage", "--json"])
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, origin: "acttrace/loan-triage", proven: [11, 12] })
+    const other = await run(["verify-proof", proof, "--pubkey", pub, "--origin", "acttrace/hiring"])
+    expect(other.code, other.stderr).toBe(1)
+    expect(other.stdout).toMatch(/^NoteInvalid: .*not of "acttrace\/hiring"/)
+  })
 })

@@ -69,7 +69,7 @@ const DEMO_USAGE = "usage: acttrace demo [--out DIR] [--key-file F | --key K] [-
 const KEYGEN_USAGE = "usage: acttrace keygen --out DIR [--name NAME]"
 const CHECKPOINT_USAGE = "usage: acttrace checkpoint PACK_OR_LOG [--pubkey FILE]..."
 const PROVE_USAGE = "usage: acttrace prove PACK --seq N[,N...] --out PROOF [--pubkey FILE]..."
-const VERIFY_PROOF_USAGE = "usage: acttrace verify-proof PROOF --pubkey FILE [--pubkey FILE]... [--json]"
+const VERIFY_PROOF_USAGE = "usage: acttrace verify-proof PROOF|- --pubkey FILE [--pubkey FILE]... [--origin ORIGIN] [--json]"
 const CONSISTENCY_USAGE = "usage: acttrace consistency OLD NEW --pubkey FILE [--pubkey FILE]... [--out FILE]"
 const SCAN_USAGE = "usage: acttrace scan [FILE|-] [--policy default|gdpr|pci|strict|flag-only] [--json]"
 
@@ -939,6 +939,10 @@ const verifyProofCommand = Command.make(
   {
     proof: Args.text({ name: "PROOF" }).pipe(Args.withDescription("a proof file written by acttrace prove")),
     pubkey: pubkeyOption("At least one is needed: the proof's checkpoint must be signed by one of them"),
+    origin: Options.text("origin").pipe(
+      Options.withDescription("the log the entries must belong to (the checkpoint's origin, e.g. acttrace/loan-triage): one key may sign the logs of several systems"),
+      Options.optional
+    ),
     json: Options.boolean("json").pipe(Options.withDescription("print one JSON object instead of lines of text"))
   },
   (opts) =>
@@ -954,7 +958,7 @@ const verifyProofCommand = Command.make(
         : yield* readSmallFile(opts.proof, MAX_PROOF_BYTES).pipe(
           Effect.mapError((e) => usage(`cannot read ${opts.proof}: ${e.reason.startsWith("it is too large") ? `it is too large for a proof file (over ${MAX_PROOF_BYTES} bytes)` : e.reason}`, VERIFY_PROOF_USAGE))
         )
-      const result = yield* Effect.either(Proof.verifyProof(bytes, { publicKeys }))
+      const result = yield* Effect.either(Proof.verifyProof(bytes, { publicKeys, origin: Option.getOrUndefined(opts.origin) }))
       if (Either.isLeft(result)) {
         const e = result.left
         // a file that is not a proof at all is the wrong file, not a verdict on a proof
