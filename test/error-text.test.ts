@@ -56,6 +56,8 @@ const samples = (): ReadonlyArray<{ readonly _tag: string; readonly message: str
   new Chain.LogInvalid({ store: "audit.jsonl", reason: "EditDetected at line 3 (seq 2): content does not match its hash" }),
   new Chain.LogMismatch({ store: "audit.jsonl", field: "signing key id", expected: "0123456789abcdef", found: "fedcba9876543210" }),
   new Chain.ChainClosed(),
+  new Chain.ReservedType({ type: "checkpoint", seq: 12 }),
+  new Chain.ReservedType({ type: "audit_open", seq: 3 }),
   new Controls.UnknownFramework({ framework: "sox" }),
   new Guard.PolicyViolation({ kind: "tool", provider: null, model: null, tool: "send", findings: [{ category: "aws_key", group: "secret", count: 1, action: "block" }] }),
   new Pack.ExportError({ path: "pack.jsonl", reason: "it is the log itself" }),
