@@ -190,3 +190,18 @@ describe("verify-proof --origin", () => {
     expect(other.stdout).toMatch(/^NoteInvalid: .*not of "acttrace\/hiring"/)
   })
 })
+
+describe("prove and consistency write their documents safely", () => {
+  it("a symlink planted at the temporary name is not written through (the victim file is unchanged)", async () => {
+    const { cliInProcess } = await import("./cli-in-process.js")
+    const victim = at("victim.txt")
+    writeFileSync(victim, "precious\n")
+    const out = at("planted.proof.json")
+    // the temporary file's name is predictable: OUT.tmp-<pid> (the pid of this process, in-process)
+    symlinkSync(victim, `${out}.tmp-${process.pid}`)
+    const r = await cliInProcess(["prove", pack, "--seq", "3", "--out", out])
+    expect(readFileSync(victim, "utf8")).toBe("precious\n")
+    expect(r.code, r.stderr).toBe(0)
+    expect(readFileSync(out, "utf8")).toMatch(/^\{"format":"acttrace-proof\/1"/)
+  })
+})

@@ -129,3 +129,38 @@ describe("proof files: what a proof says and what it does not", () => {
       expect(proto._tag === "Left" ? proto.left._tag : "accepted").toBe("EntryNotProven")
     }).pipe(Effect.provide(NodeFileSystem.layer)), 60_000)
 })
+
+describe("--since a published note (Verify's since) from a careless or hostile publisher", () => {
+  const lines = (path: string) => text(path).split("\n").filter((l) => l.length > 0)
+
+  it.effect("a note of another system under the same key: refused (HistoryRewritten or CheckpointInvalid), never accepted", () =>
+    Effect.gen(function*() {
+      const a = yield* makeKey(71, "alpha")
+      const loans = fresh("loans.pack.jsonl")
+      const hiring = fresh("hiring.pack.jsonl")
+      yield* session(fresh("loans.jsonl"), a, 6, { pack: loans, system: "loans" })
+      yield* session(fresh("hiring.jsonl"), a, 6, { pack: hiring, system: "hiring" })
+      const published = (yield* Proof.latestCheckpoint(text(hiring), { publicKeys: [a.verifierKey] })).note
+      const r = Verify.lines(lines(loans), { publicKeys: [a.verifierKey], since: published })
+      expect(r._tag).toBe("Left")
+      if (r._tag === "Left") expect(["HistoryRewritten", "CheckpointInvalid"]).toContain(r.left._tag)
+    }).pipe(Effect.provide(NodeFileSystem.layer)), 60_000)
+
+  it.effect("a note with signatures by untrusted keys beside the trusted one: accepted (the trusted signature is what counts)", () =>
+    Effect.gen(function*() {
+      const a = yield* makeKey(81, "alpha")
+      const x = yield* makeKey(82, "mallory")
+      const pack = fresh("multi.pack.jsonl")
+      yield* session(fresh("multi.jsonl"), a, 6, { pack })
+      const note = (yield* Proof.latestCheckpoint(text(pack), { publicKeys: [a.verifierKey] })).note
+      // append mallory's signature line (the same body signed by another key)
+      const body = note.slice(0, note.lastIndexOf("\n\n") + 1)
+      const mallory = x.checkpoint.signNote(body)
+      const extra = note + mallory.slice(mallory.lastIndexOf("\n\n") + 2)
+      const r = Verify.lines(lines(pack), { publicKeys: [a.verifierKey], since: extra })
+      expect(r._tag === "Right" ? "accepted" : r.left.message).toBe("accepted")
+      // and a note only mallory signed is untrusted, not a rewrite
+      const only = Verify.lines(lines(pack), { publicKeys: [a.verifierKey], since: mallory })
+      expect(only._tag === "Left" ? only.left._tag : "accepted").toBe("CheckpointUntrusted")
+    }).pipe(Effect.provide(NodeFileSystem.layer)), 60_000)
+})

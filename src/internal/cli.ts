@@ -9,7 +9,7 @@ import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { isUtf8 } from "node:buffer"
-import { createPublicKey } from "node:crypto"
+import { createPublicKey, randomBytes } from "node:crypto"
 import { availableParallelism } from "node:os"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
@@ -1017,10 +1017,14 @@ const writeOutput = (out: string, text: string, inputs: ReadonlyArray<string>, u
       }
       if (target.value.type !== "File") return yield* usage(`--out ${out} is not a regular file`, usageText)
     }
-    const tmp = `${out}.tmp-${process.pid}`
-    yield* fs.writeFileString(tmp, text).pipe(
+    // an unguessable name, created exclusively ("wx": O_EXCL, which never follows a symbolic
+    // link): in a shared directory, a link planted at a predictable temporary name would have the
+    // document written through it, over whatever file it leads to
+    const tmp = `${out}.tmp-${process.pid}-${randomBytes(8).toString("hex")}`
+    yield* fs.writeFileString(tmp, text, { flag: "wx" }).pipe(
       Effect.zipRight(fs.rename(tmp, out)),
-      Effect.tapError(() => fs.remove(tmp).pipe(Effect.ignore)),
+      // a name that was already there is not ours to remove
+      Effect.tapError((e) => (e._tag === "SystemError" && e.reason === "AlreadyExists" ? Effect.void : fs.remove(tmp).pipe(Effect.ignore))),
       Effect.mapError((e) => new CommandFailed({ reason: `cannot write ${out}: ${plainReason(e)}` }))
     )
   })
