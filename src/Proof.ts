@@ -1170,7 +1170,7 @@ export interface CheckOptions {
   /** trusted verifier key texts (`name+hash+base64`); at least one */
   readonly publicKeys: ReadonlyArray<string>
   /**
-   * The origin (the system's log) the checkpoint must name. One key may sign the logs of several
+   * The origin (the system's log) the checkpoint (for consistency: both) must name. One key may sign the logs of several
    * systems: without it, an entry of another system's log proves under that log's origin (which
    * the result names), and a caller who did not compare it would take it for one of this system's.
    */
@@ -1346,6 +1346,12 @@ export const consistency = <E1 = never, R1 = never, E2 = never, R2 = never>(
     if (old.checkpoint.origin !== neu.checkpoint.origin) {
       return yield* notConsistent(differing ?? null, `they are checkpoints of different logs (origins ${JSON.stringify(old.checkpoint.origin)} and ${JSON.stringify(neu.checkpoint.origin)})`)
     }
+    if (options.origin !== undefined && old.checkpoint.origin !== options.origin) {
+      return yield* new NoteInvalid({
+        source: options.oldSource ?? "OLD",
+        reason: `its checkpoint is of the log ${JSON.stringify(old.checkpoint.origin)}, not of ${JSON.stringify(options.origin)}`
+      })
+    }
     if (m > n) {
       if (differing !== undefined) return yield* differs(differing)
       return yield* notConsistent(null, `OLD is longer: its checkpoint covers ${m} entries, NEW's only ${n}`)
@@ -1380,6 +1386,12 @@ export const verifyConsistencyDocument = (
     const neu = yield* readNote(doc.new, verifiers, "the new checkpoint", from)
     const fail = (reason: string) => new NotConsistent({ oldSize: old.size, newSize: neu.size, firstDiffering: null, reason })
     if (old.origin !== neu.origin) return yield* fail(`they are checkpoints of different logs (origins ${JSON.stringify(old.origin)} and ${JSON.stringify(neu.origin)})`)
+    if (options.origin !== undefined && old.origin !== options.origin) {
+      return yield* new NoteInvalid({
+        source: "the old checkpoint",
+        reason: `it is of the log ${JSON.stringify(old.origin)}, not of ${JSON.stringify(options.origin)}`
+      })
+    }
     if (old.size > neu.size) return yield* fail("the old checkpoint is the longer one")
     const proof = doc.proof.map((p) => hashOfBase64(p)!)
     if (!Merkle.verifyConsistency(old.size, neu.size, old.rootBytes, neu.rootBytes, proof)) {

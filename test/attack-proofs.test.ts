@@ -100,6 +100,17 @@ describe("proof files: what a proof says and what it does not", () => {
       const r = yield* Effect.either(Proof.verifyProof(proved.text, { publicKeys: [a.verifierKey], origin: "acttrace/loans" }))
       expect(r._tag).toBe("Left")
       if (r._tag === "Left") expect(r.left._tag).toBe("NoteInvalid")
+      // the consistency functions take the same option, and do not pass it by
+      const theirs2 = fresh("theirs2.pack.jsonl")
+      const theirsLog = fresh("theirs2.jsonl")
+      yield* session(theirsLog, a, 3, { system: "hiring" })
+      yield* session(theirsLog, a, 3, { pack: theirs2, system: "hiring" })
+      const c = yield* Proof.consistency(text(theirsLog), text(theirs2), { publicKeys: [a.verifierKey] })
+      const wrongC = yield* Effect.either(Proof.consistency(text(theirsLog), text(theirs2), { publicKeys: [a.verifierKey], origin: "acttrace/loans" }))
+      expect(wrongC._tag === "Left" ? wrongC.left._tag : "accepted").toBe("NoteInvalid")
+      const wrongD = yield* Effect.either(Proof.verifyConsistencyDocument(c.text, { publicKeys: [a.verifierKey], origin: "acttrace/loans" }))
+      expect(wrongD._tag === "Left" ? wrongD.left._tag : "accepted").toBe("NoteInvalid")
+      expect((yield* Proof.verifyConsistencyDocument(c.text, { publicKeys: [a.verifierKey], origin: "acttrace/hiring" })).new.origin).toBe("acttrace/hiring")
       const ok = yield* Proof.verifyProof(proved.text, { publicKeys: [a.verifierKey], origin: "acttrace/hiring" })
       expect(ok.entries.map((e) => e.seq)).toEqual([2])
       void mine
