@@ -295,7 +295,10 @@ export type Signatures = "verified" | "absent" | "not-checked"
 
 /**
  * `verified`: public keys were given and every checkpoint (entries and a pack's
- * `_meta.checkpoint`) holds under them, at least one of them there. `absent`: public keys were
+ * `_meta.checkpoint`) holds under them, at least one of them there: each matches the tree and
+ * chain at its position and is signed by the log's key, its signature verified or (by default,
+ * see `Options.everySignature`) vouched for by a later verified signature of that key whose root
+ * covers it. `absent`: public keys were
  * given and the input holds no checkpoint. `not-checked`: no public key was given (nothing is
  * looked at, and no tree is built), or the input starts mid-chain, where the tree cannot be
  * recomputed.
@@ -399,8 +402,9 @@ export interface Options {
    * the next checkpoint under the same key that passes its tree check takes its place, since its
    * root covers every earlier entry, the earlier note's text included (an earlier note changed
    * and the chain re-hashed after it makes that later root fail its tree check). The one left is
-   * verified by `finish`, unless the pack's `_meta.checkpoint` verifies and covers everything;
-   * a failure is `CheckpointInvalid` located at that checkpoint. Signatures that are the only
+   * verified by `finish` (or when the log takes another key), unless the pack's
+   * `_meta.checkpoint` verifies and covers everything; a failure is `CheckpointInvalid` located
+   * at that checkpoint. Signatures that are the only
    * ones covering something are verified at once: a rotation's confirming checkpoint, the export
    * note, a published note (`since`).
    *
