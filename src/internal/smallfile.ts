@@ -33,7 +33,7 @@ export class SmallFileProblem {
  * substitution's pipe, a device) is read with node:fs, opened non-blocking: a plain open of a named
  * pipe waits in the thread pool, uninterruptibly, until some process opens it for writing (for
  * ever, if none does), and `FileSystem`'s positioned reads fail on a pipe ("invalid seek"). A pipe
- * without a writer then reads as empty; one whose writer gives nothing within `patience` is
+ * without a writer then reads as empty; one not at its end within `patience` of the open is
  * refused.
  */
 export const readSmallFile = (
