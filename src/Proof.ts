@@ -511,7 +511,8 @@ const decodeDocument = <A, I>(
 
 const verifiersOf = (publicKeys: ReadonlyArray<string>): Effect.Effect<Array<Note.Verifier>, PublicKeyInvalid> =>
   Effect.forEach(publicKeys, (key, i) =>
-    Note.parseVerifierKey(key).pipe(Effect.mapError((e) => new PublicKeyInvalid({ key: i, reason: e.reason }))))
+    // a key file's text, as Verify takes it: exactly one trailing `\n` or `\r\n` is not the key's
+    Note.parseVerifierKey(key.endsWith("\r\n") ? key.slice(0, -2) : key.endsWith("\n") ? key.slice(0, -1) : key).pipe(Effect.mapError((e) => new PublicKeyInvalid({ key: i, reason: e.reason }))))
 
 /** Two trusted keys with the same name and key hash (a signature by either cannot be told apart): the second. */
 const ambiguousKey = (verifiers: ReadonlyArray<Note.Verifier>): number => {

@@ -175,3 +175,16 @@ describe("--since a published note (Verify's since) from a careless or hostile p
       expect(only._tag === "Left" ? only.left._tag : "accepted").toBe("CheckpointUntrusted")
     }).pipe(Effect.provide(NodeFileSystem.layer)), 60_000)
 })
+
+describe("trusted keys as a key file holds them", () => {
+  it.effect("a verifier key text with its file's one trailing newline (LF or CRLF) is taken by Proof as by Verify; two are refused", () =>
+    Effect.gen(function*() {
+      const a = yield* makeKey(91, "alpha")
+      const pack = fresh("nl.pack.jsonl")
+      yield* session(fresh("nl.jsonl"), a, 4, { pack })
+      const proved = yield* Proof.prove(text(pack), { seqs: [1], publicKeys: [a.verifierKey + "\n"] })
+      expect((yield* Proof.verifyProof(proved.text, { publicKeys: [a.verifierKey + "\r\n"] })).entries.length).toBe(1)
+      const two = yield* Effect.either(Proof.verifyProof(proved.text, { publicKeys: [a.verifierKey + "\n\n"] }))
+      expect(two._tag === "Left" ? two.left._tag : "accepted").toBe("PublicKeyInvalid")
+    }).pipe(Effect.provide(NodeFileSystem.layer)), 60_000)
+})
