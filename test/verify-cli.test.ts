@@ -34,7 +34,7 @@ const fresh = (name: string) => join(tmp.dir, `${name}-${++counter}`)
 
 const c = F.chain(F.mixed(40), { key: KEY })
 const packText = [F.metaLine({ system: "s", riskTier: "high", head: c.head, entries: 40, key: KEY }), ...c.lines].join("\n") + "\n"
-const okJson = { ok: true, entries: 40, head: c.head, signatures: "verified", completeness: "signed-header" }
+const okJson = { ok: true, entries: 40, head: c.head, signatures: "verified", completeness: "signed-header", checkpoints: "not-checked", checkpoint_count: 0, unsealed_tail: 40 }
 
 /** Run the CLI with `args` while `feed` writes to the FIFO it reads; stdout, stderr and exit code. */
 const viaFifo = async (args: ReadonlyArray<string>, text: string) => {
