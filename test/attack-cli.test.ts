@@ -205,3 +205,24 @@ describe("prove and consistency write their documents safely", () => {
     expect(readFileSync(out, "utf8")).toMatch(/^\{"format":"acttrace-proof\/1"/)
   })
 })
+
+describe("keygen names", () => {
+  it("a 1,000-character name is refused before anything is made (no directory, no file), exit 2", async () => {
+    const out = at("keys-long")
+    const r = await run(["keygen", "--out", out, "--name", "a".repeat(1000)])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/1000 bytes long: at most 251/)
+    expect(r.stderr.length).toBeLessThan(600)
+    expect(existsSync(out)).toBe(false)
+  })
+
+  it("a Unicode name names the files and the key; a 251-byte name is the longest taken", async () => {
+    const out = at("keys-unicode")
+    const r = await run(["keygen", "--out", out, "--name", "clé-été"])
+    expect(r.code, r.stderr).toBe(0)
+    expect(readFileSync(join(out, "clé-été.pub"), "utf8")).toMatch(/^clé-été\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*\n$/)
+    // a 251-byte name is the longest taken
+    const long = await run(["keygen", "--out", out, "--name", "b".repeat(251)])
+    expect(long.code, long.stderr).toBe(0)
+  })
+})

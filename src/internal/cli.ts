@@ -850,6 +850,9 @@ const keygenCommand = Command.make(
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       yield* notStdin(opts.out, "--out", KEYGEN_USAGE)
+      // a name keygen refuses makes no directory either
+      const bad = Keygen.nameProblem(opts.name)
+      if (bad !== undefined) return yield* usage(`--name ${JSON.stringify(opts.name.length > 80 ? opts.name.slice(0, 80) + "…" : opts.name)} cannot name a key: ${bad}`, KEYGEN_USAGE)
       // a directory made for a private key is private too
       const exists = yield* fs.exists(opts.out).pipe(Effect.orElseSucceed(() => false))
       if (!exists) yield* fs.makeDirectory(opts.out, { recursive: true, mode: 0o700 }).pipe(Effect.mapError((e) => usage(`cannot create ${opts.out}: ${plainReason(e)}`, KEYGEN_USAGE)))

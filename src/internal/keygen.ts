@@ -57,13 +57,19 @@ export interface Keygen {
   readonly verifierKey: string
 }
 
+/** The longest key name keygen takes: NAME.key within the usual 255-byte file name limit. */
+const MAX_NAME_BYTES = 251
+
 /** Why `name` cannot name a key written by keygen, if it cannot. */
-const nameProblem = (name: string): string | undefined => {
+export const nameProblem = (name: string): string | undefined => {
   if (!Note.isValidName(name)) return "it must be non-empty text without spaces or '+'"
   // a signed note cannot carry them, so the key could never sign (Go's names allow them)
   if (/[\u0000-\u001f\u007f]/.test(name)) return "it holds a control character"
   // the name is also the files' name: it must not lead out of the directory
   if (/[/\\]/.test(name)) return "it holds '/' or '\\', and it names the key files"
+  // NAME.key must fit a file name (255 bytes on the usual file systems): found here, before any
+  // directory is made, rather than as "name too long" from the file system
+  if (Buffer.byteLength(name, "utf8") > MAX_NAME_BYTES) return `it is ${Buffer.byteLength(name, "utf8")} bytes long: at most ${MAX_NAME_BYTES}, since NAME.key must be a file name`
   return undefined
 }
 
