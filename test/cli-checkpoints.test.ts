@@ -141,6 +141,16 @@ describe("verify --pubkey (item 4)", () => {
     expect(text.stdout).toMatch(/^ok: \d+ entries, .*completeness: signed-checkpoint\); checkpoints verified: \d+, unsealed tail 0$/)
   })
 
+  it("--every-signature checks each checkpoint signature where it stands: same verdict on an intact pack; it needs --pubkey", async () => {
+    const every = await run(["verify", pack, "--pubkey", alphaPub, "--every-signature", "--json"])
+    expect(every.code, every.stdout + every.stderr).toBe(0)
+    const lazy = await run(["verify", pack, "--pubkey", alphaPub, "--json"])
+    expect(json(every.stdout)).toEqual(json(lazy.stdout))
+    const alone = await run(["verify", pack, "--every-signature"])
+    expect(alone.code).toBe(2)
+    expect(alone.stderr).toMatch(/--every-signature needs --pubkey/)
+  })
+
   it("a key that is not trusted is CheckpointUntrusted (exit 1), not tampering; repeated --pubkey trusts each", async () => {
     const r = await run(["verify", pack, "--pubkey", betaPub, "--json"])
     expect(r.code).toBe(1)

@@ -326,7 +326,7 @@ describe("checkpoint vectors: the proof file and the consistency document", () =
   // Verify takes a verifier key file's text as it is (one trailing newline allowed, design 13:
   // "readers strip exactly one trailing \n"); Proof refuses the same text with "the key is not
   // canonical standard base64". Expected: the same key text works for both.
-  it.skip("Proof takes a key file's text (with its one trailing newline) as Verify does (skipped: Proof refuses it; reported)", async () => {
+  it("Proof takes a key file's text (with its one trailing newline) as Verify does", async () => {
     const r = await Effect.runPromise(Effect.either(Proof.verifyProof(text(proof.file), { publicKeys: keysOf(proof.public_keys) })))
     expect(Either.isRight(r)).toBe(true)
   })

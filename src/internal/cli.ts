@@ -61,7 +61,7 @@ export type ExitCode = 0 | 1 | 2
 let verdictCode: ExitCode = 0
 
 const VERIFY_USAGE =
-  "usage: acttrace verify PACK|- [--key-file F | --key K] [--pubkey FILE]... [--since NOTE_OR_PACK] [--expected-head H] [--expect-entries N] [--require-complete] [--require-signatures] [--threads N] [--max-line-bytes N] [--json]"
+  "usage: acttrace verify PACK|- [--key-file F | --key K] [--pubkey FILE]... [--since NOTE_OR_PACK] [--every-signature] [--expected-head H] [--expect-entries N] [--require-complete] [--require-signatures] [--threads N] [--max-line-bytes N] [--json]"
 
 const EXPORT_USAGE = "usage: acttrace export LOG --out PACK [--framework eu_ai_act|iso_42001|gdpr|nist_rmf] [--key-file F | --key K] [--private-key FILE] [--mode OCTAL]"
 const REPAIR_USAGE = "usage: acttrace repair LOG"
@@ -456,6 +456,9 @@ const verify = Command.make(
       Options.withDescription("a published checkpoint: a file holding its signed note (as acttrace checkpoint prints it), or the old pack it came from; the pack must extend it (else HistoryRewritten). Needs --pubkey"),
       Options.optional
     ),
+    everySignature: Options.boolean("every-signature").pipe(
+      Options.withDescription("check every checkpoint's Ed25519 signature where it stands (by default an in-chain checkpoint's signature is checked when no later checkpoint of its key covers it; the result differs only in where a forgery is reported, and in a bad signature the key holder covered with a good one). Needs --pubkey")
+    ),
     expectedHead: Options.text("expected-head").pipe(
       Options.withDescription("head hash known out of band: anything else is TruncationDetected"),
       Options.optional
@@ -497,11 +500,15 @@ const verify = Command.make(
       if (Option.isSome(opts.since) && publicKeys.length === 0) {
         return yield* usage("--since needs --pubkey: a published checkpoint means something only under a key you trust")
       }
+      if (opts.everySignature && publicKeys.length === 0) {
+        return yield* usage("--every-signature needs --pubkey: it is about checkpoint signatures", VERIFY_USAGE)
+      }
       const since = Option.isSome(opts.since) ? yield* readPublished(opts.since.value, VERIFY_USAGE) : undefined
       const options: Verify.Options = {
         key,
         publicKeys: publicKeys.length === 0 ? undefined : publicKeys,
         since: since?.note,
+        everySignature: opts.everySignature,
         expectedHead: Option.getOrUndefined(opts.expectedHead),
         expectedEntries: Option.getOrUndefined(opts.expectEntries),
         requireComplete: opts.requireComplete,
