@@ -306,25 +306,5 @@ export const consistencyProofOfDigests = (digests: Uint8Array, m: number, n: num
   checkSize(digests, n)
   if (!isCount(m) || m > n) throw new RangeError(`merkle: old size ${m} is out of range (0 <= m <= ${n})`)
   if (m === 0 || m === n) return []
-  // SUBPROOF(m, D[lo:hi], b) unrolled, as in `consistencyProof`: the subtrees it names are
-  // disjoint, so the whole proof hashes each leaf at most once.
-  const out: Array<Uint8Array> = []
-  let lo = 0
-  let hi = n
-  let mm = m
-  let whole = true
-  while (mm !== hi - lo) {
-    const k = splitOf(hi - lo)
-    if (mm <= k) {
-      out.push(rangeRoot(digests, lo + k, hi))
-      hi = lo + k
-    } else {
-      out.push(rangeRoot(digests, lo, lo + k))
-      lo = lo + k
-      mm -= k
-      whole = false
-    }
-  }
-  if (!whole) out.push(rangeRoot(digests, lo, hi))
-  return out.reverse()
+  return internal.consistencyPath(m, n, (lo, hi) => rangeRoot(digests, lo, hi))
 }

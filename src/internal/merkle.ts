@@ -340,26 +340,42 @@ export const consistencyProof = (leaves: ReadonlyArray<Uint8Array>, m: number): 
   checkIndex("old size", m, `0 <= m <= ${leaves.length}`, m <= leaves.length)
   if (m === 0 || m === leaves.length) return []
   const hs = leaves.map(leafHash)
+  return consistencyPath(m, leaves.length, (lo, hi) => subtree(hs, lo, hi))
+}
+
+/**
+ * The consistency proof from a tree of `m` leaves to one of `n` (`0 < m < n`, unchecked), naming
+ * each subtree it needs by its leaf range `[lo, hi)` and asking `subtreeRoot` for its head: one
+ * walk for every way of holding the leaves (their data, their digests).
+ * @since 0.1.0
+ * @category proofs
+ */
+export const consistencyPath = (
+  m: number,
+  n: number,
+  subtreeRoot: (lo: number, hi: number) => Uint8Array
+): Array<Uint8Array> => {
   // SUBPROOF(m, D[lo:hi], b) unrolled: each step appends one subtree hash *after* the proof of the
-  // part it descends into, so the hashes are collected top-down and reversed at the end.
+  // part it descends into, so the hashes are collected top-down and reversed at the end. The
+  // subtrees it names are disjoint, so the whole proof hashes each leaf at most once.
   const out: Array<Uint8Array> = []
   let lo = 0
-  let hi = hs.length
+  let hi = n
   let mm = m
   let whole = true
   while (mm !== hi - lo) {
     const k = splitOf(hi - lo)
     if (mm <= k) {
-      out.push(subtree(hs, lo + k, hi))
+      out.push(subtreeRoot(lo + k, hi))
       hi = lo + k
     } else {
-      out.push(subtree(hs, lo, lo + k))
+      out.push(subtreeRoot(lo, lo + k))
       lo = lo + k
       mm -= k
       whole = false
     }
   }
-  if (!whole) out.push(subtree(hs, lo, hi))
+  if (!whole) out.push(subtreeRoot(lo, hi))
   return out.reverse()
 }
 
