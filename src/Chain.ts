@@ -95,7 +95,7 @@ export class LogMismatch extends Schema.TaggedError<LogMismatch>()("LogMismatch"
   found: Schema.String
 }) {
   override get message(): string {
-    return `${this.store} was opened with ${this.field} ${this.found}, not ${this.expected}`
+    return `${this.store} was written with ${this.field} ${this.found}, but is being opened with ${this.expected}`
   }
 }
 

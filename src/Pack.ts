@@ -549,7 +549,7 @@ export const write = (
       if (logKey !== undefined && logKey !== cpKey.verifierKey) {
         return yield* new ExportError({
           path: out,
-          reason: `the log ${source} signs its checkpoints with the key ${logKey}, not ${cpKey.verifierKey}: export it with that key (or rotate the log to this one by opening it with the old key as the previous one)`
+          reason: `the log ${source} signs its checkpoints with the key ${logKey}, not ${cpKey.verifierKey}: export it with that key`
         })
       }
       // until a checkpoint under the previous key confirms the rotation, nothing trusts the new

@@ -187,6 +187,15 @@ export const makeHmac = (key: Redacted.Redacted<string>): Effect.Effect<SignerSe
     const text = Redacted.value(key)
     if (text.length === 0) return Effect.fail(new InvalidKey({ reason: "the key is empty" }))
     if (!text.isWellFormed()) return Effect.fail(new InvalidKey({ reason: "the key is not valid text (lone surrogate)" }))
+    // an Ed25519 signing key taken for a passphrase would be handed to every HMAC verifier, who
+    // could then sign checkpoints: refused (it is recognizable by its C2SP prefix)
+    if (text.startsWith("PRIVATE+KEY+")) {
+      return Effect.fail(
+        new InvalidKey({
+          reason: "this is an Ed25519 signing key (a .key file of acttrace keygen), not an HMAC passphrase: it signs checkpoints (Signer.layerEd25519, --private-key) and must not be shared with verifiers; use a passphrase of its own for HMAC"
+        })
+      )
+    }
     // The key arrives as text: whatever read it (the environment, a Config file tree, a file read
     // as a string) has turned each byte that is not UTF-8 into U+FFFD, so different keys become
     // one. Only the mark is left to see, and a key holding it is refused (FORMAT A.3: the key is

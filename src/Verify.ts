@@ -791,6 +791,11 @@ const ckConfigOf = (options: Options): CkConfig | undefined => {
       fault ??= new PublicKeyInvalid({ key: i, reason: `holds ${text === null ? "null" : `a ${typeof text}`}, not a verifier key text` })
       continue
     }
+    if (text.startsWith("PRIVATE+KEY+")) {
+      // (the text is never quoted: it is the private key)
+      fault ??= new PublicKeyInvalid({ key: i, reason: "is a signer (private) key, not a verifier key: give the verifier key (the .pub file of acttrace keygen), and keep the private one secret" })
+      continue
+    }
     const v = now(Note.parseVerifierKey(keyTextOf(text)))
     if (Either.isLeft(v)) fault ??= new PublicKeyInvalid({ key: i, reason: v.left.reason })
     else {
