@@ -18,6 +18,7 @@ import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import type * as Types from "effect/Types"
 import * as Chain from "../Chain.js"
 import * as Controls from "../Controls.js"
 import * as Detect from "../Detect.js"
@@ -182,10 +183,8 @@ interface Published {
  */
 const readPublished = (path: string, usageText: string) =>
   Effect.gen(function*() {
-    yield* notStdin(path, "--since", usageText)
     const fs = yield* FileSystem.FileSystem
-    const info = yield* fs.stat(path).pipe(Effect.mapError((e) => usage(`cannot read ${path}: ${plainReason(e)}`, usageText)))
-    if (info.type === "Directory") return yield* usage(`cannot read ${path}: it is a directory`, usageText)
+    const info = yield* statInput(path, "--since", usageText)
     // a note is a few hundred bytes; a pack or log (JSON Lines) is read as a stream
     const start = (yield* fileHead(path)).map((b) => Buffer.from(b).subarray(0, 64).toString("utf8")).join("")
     const isJson = /^\ufeff?\s*\{/.test(start)
@@ -339,21 +338,30 @@ const statedKeyId = (report: Verify.Report, head: ReadonlyArray<Uint8Array> | un
   const seal = Option.getOrUndefined(report.meta)?.seal as { readonly key_id?: unknown } | null | undefined
   if (seal !== null && typeof seal === "object" && typeof seal.key_id === "string" && KEY_ID.test(seal.key_id)) return Option.some(seal.key_id)
   if (head === undefined || head.length === 0) return undefined
+  const entry = firstEntry(head) as { readonly type?: unknown; readonly payload?: { readonly signing?: { readonly key_id?: unknown } | null } | null } | undefined
+  const id = entry?.type === "audit_open" ? entry.payload?.signing?.key_id : undefined
+  return typeof id === "string" && KEY_ID.test(id) ? Option.some(id) : Option.none()
+}
+
+/**
+ * The first entry of an input's start (the line after a pack's `_meta` line, else its first
+ * line), parsed and unverified; undefined when that line is not a JSON object. Both stated-key
+ * texts below read it: one parse, one set of rules for what counts as the first entry.
+ */
+const firstEntry = (head: ReadonlyArray<Uint8Array>): object | undefined => {
   const text = Buffer.concat(head).toString("utf8").replace(/^\ufeff/, "")
   for (const line of text.split("\n").filter((l) => l.trim() !== "").slice(0, 2)) {
     let value: unknown
     try {
       value = JSON.parse(line)
     } catch {
-      return Option.none()
+      return undefined
     }
-    if (value === null || typeof value !== "object") return Option.none()
+    if (value === null || typeof value !== "object") return undefined
     if ("_meta" in value) continue
-    const entry = value as { readonly type?: unknown; readonly payload?: { readonly signing?: { readonly key_id?: unknown } | null } | null }
-    const id = entry.type === "audit_open" ? entry.payload?.signing?.key_id : undefined
-    return typeof id === "string" && KEY_ID.test(id) ? Option.some(id) : Option.none()
+    return value
   }
-  return Option.none()
+  return undefined
 }
 
 /**
@@ -375,23 +383,11 @@ const statedCheckpointKey = (report: Verify.Report, head: ReadonlyArray<Uint8Arr
     return `the pack carries a signed checkpoint${signer !== undefined && printableName(signer) ? ` (signed by ${signer})` : ""}`
   }
   if (head.length === 0) return undefined
-  const text = Buffer.concat(head).toString("utf8").replace(/^\ufeff/, "")
-  for (const line of text.split("\n").filter((l) => l.trim() !== "").slice(0, 2)) {
-    let value: unknown
-    try {
-      value = JSON.parse(line)
-    } catch {
-      return undefined
-    }
-    if (value === null || typeof value !== "object") return undefined
-    if ("_meta" in value) continue
-    const entry = value as { readonly type?: unknown; readonly payload?: { readonly checkpoints?: { readonly key?: unknown } | null } | null }
-    const key = entry.type === "audit_open" ? entry.payload?.checkpoints?.key : undefined
-    if (typeof key !== "string") return undefined
-    const [name, id] = key.split("+")
-    return `the log signs checkpoints${name !== undefined && printableName(name) && id !== undefined && /^[0-9a-f]{8}$/.test(id) ? ` with key ${name}+${id}` : ""}`
-  }
-  return undefined
+  const entry = firstEntry(head) as { readonly type?: unknown; readonly payload?: { readonly checkpoints?: { readonly key?: unknown } | null } | null } | undefined
+  const key = entry?.type === "audit_open" ? entry.payload?.checkpoints?.key : undefined
+  if (typeof key !== "string") return undefined
+  const [name, id] = key.split("+")
+  return `the log signs checkpoints${name !== undefined && printableName(name) && id !== undefined && /^[0-9a-f]{8}$/.test(id) ? ` with key ${name}+${id}` : ""}`
 }
 
 /** What to say of signatures a verification found but could not check (no key was given). */
@@ -445,8 +441,20 @@ const keyOption = Options.redacted("key").pipe(
   Options.optional
 )
 
-const verify = Command.make(
+/**
+ * `Command.make` with its description given beside its name: every subcommand is one call, the
+ * text a user reads in `--help` standing at the top of the command it describes.
+ */
+const command = <Name extends string, const Config extends Command.Command.Config, R, E>(
+  name: Name,
+  description: string,
+  config: Config,
+  handler: (_: Types.Simplify<Command.Command.ParseConfig<Config>>) => Effect.Effect<void, E, R>
+) => Command.withDescription(Command.make(name, config, handler), description)
+
+const verify = command(
   "verify",
+  "Check a log or evidence pack: exit 0 when intact and complete, 1 when not (or, with --require-signatures, when its signatures were not checked with the key), 2 on a usage error or unreadable input.",
   {
     pack: Args.text({ name: "PACK" }).pipe(Args.withDescription("log or evidence pack (JSON Lines) to verify; - for standard input (a FIFO or <(…) path is read as a stream too)")),
     keyFile: keyFileOption("Checks every entry signature and the pack header"),
@@ -560,26 +568,27 @@ const verify = Command.make(
       }
       verdictCode = failed ? 1 : Either.isRight(outcome.result) ? 0 : outcome.result.left._tag === "Unreadable" ? 2 : 1
     }).pipe(Effect.catchAllDefect(verifyDefect))
-).pipe(
-  Command.withDescription(
-    "Check a log or evidence pack: exit 0 when intact and complete, 1 when not (or, with --require-signatures, when its signatures were not checked with the key), 2 on a usage error or unreadable input."
-  )
 )
 
 /** The `--json` verdict of an intact chain whose signatures `--require-signatures` wanted verified. */
 const unverifiedJson = (r: Verify.Report, reason: string): string =>
   JSON.stringify({
     ok: false,
-    entries: r.entries,
-    head: r.head,
-    signatures: r.signatures,
     // the chain held: how completeness was established stays as it was found
-    completeness: r.completeness,
-    checkpoints: r.checkpoints,
-    checkpoint_count: r.checkpointCount,
-    unsealed_tail: r.unsealedTail,
+    ...reportJson(r),
     error: { _tag: SIGNATURES_NOT_VERIFIED, line: 0, seq: null, message: `${SIGNATURES_NOT_VERIFIED}: ${reason}` }
   })
+
+/** A report's fields in the `--json` verdict (FORMAT part C), in their order there. */
+const reportJson = (r: Verify.Report) => ({
+  entries: r.entries,
+  head: r.head,
+  signatures: r.signatures,
+  completeness: r.completeness,
+  checkpoints: r.checkpoints,
+  checkpoint_count: r.checkpointCount,
+  unsealed_tail: r.unsealedTail
+})
 
 /** The one-line human verdict. */
 export const textVerdict = (o: Verify.Outcome): string =>
@@ -601,16 +610,7 @@ export const checkpointsText = (r: Verify.Report): string =>
 export const jsonVerdict = (o: Verify.Outcome): string =>
   JSON.stringify(
     Either.match(o.result, {
-      onRight: (r) => ({
-        ok: true,
-        entries: r.entries,
-        head: r.head,
-        signatures: r.signatures,
-        completeness: r.completeness,
-        checkpoints: r.checkpoints,
-        checkpoint_count: r.checkpointCount,
-        unsealed_tail: r.unsealedTail
-      }),
+      onRight: (r) => ({ ok: true, ...reportJson(r) }),
       onLeft: (e) => ({
         ok: false,
         entries: o.entries,
@@ -636,8 +636,9 @@ const parseMode = (text: string) =>
     ? Effect.succeed(parseInt(text, 8))
     : Effect.fail(usage(`--mode ${JSON.stringify(text)} is not permission bits in octal (such as 600 or 640)`, EXPORT_USAGE))
 
-const exportCommand = Command.make(
+const exportCommand = command(
   "export",
+  "Write an evidence pack of a log: verified, with a signed _meta header, per-row controls for a framework, and a seal. The key: --key-file F or ACTTRACE_KEY.",
   {
     log: Args.text({ name: "LOG" }).pipe(Args.withDescription("the live log (JSON Lines) to export")),
     out: Options.text("out").pipe(Options.withDescription("where to write the evidence pack (never the log, its lock, or another file beside it under the log's name)")),
@@ -688,14 +689,11 @@ const exportCommand = Command.make(
         `exported ${done.entries} ${done.entries === 1 ? "entry" : "entries"} to ${done.path}, head ${done.head.slice(0, 12)}… (${done.signed ? "signed and sealed" : Option.isSome(done.checkpoint) ? "sealed by its signed checkpoint" : "unsigned"}${done.signed && Option.isSome(done.checkpoint) ? ", with a signed checkpoint" : ""}; framework: ${done.framework ?? "none"}, ${done.controlsCovered.length} controls)`
       )
     }).pipe(Effect.catchTags({ NotALog: fail, StoreError: fail, ExportError: fail, UnknownFramework: fail, InvalidKey: (e) => usage(plainMessage(e), EXPORT_USAGE) }))
-).pipe(
-  Command.withDescription(
-    "Write an evidence pack of a log: verified, with a signed _meta header, per-row controls for a framework, and a seal. The key: --key-file F or ACTTRACE_KEY."
-  )
 )
 
-const repairCommand = Command.make(
+const repairCommand = command(
   "repair",
+  "Move a torn last line (a crash mid-write) into a quarantine file beside the log and cut the log back to its last whole entry. No byte is deleted.",
   { log: Args.text({ name: "LOG" }).pipe(Args.withDescription("the log whose torn last line to move aside")) },
   (opts) =>
     Effect.gen(function*() {
@@ -710,7 +708,7 @@ const repairCommand = Command.make(
         })
       )
     }).pipe(Effect.catchAll(fail))
-).pipe(Command.withDescription("Move a torn last line (a crash mid-write) into a quarantine file beside the log and cut the log back to its last whole entry. No byte is deleted."))
+)
 
 /** A duration in the largest unit that keeps it above one: `42 seconds`, `3 hours`. */
 const ageText = (millis: number): string => {
@@ -771,8 +769,9 @@ const scanInput = (text: string): { readonly kind: "json" | "jsonl" | "text"; re
   return { kind: "text", values: [{ line: null, value: text }] }
 }
 
-const scanCommand = Command.make(
+const scanCommand = command(
   "scan",
+  "Scan text, JSON or JSON Lines for secrets and personal data before they reach a model or a log. Prints what was found (never the values); exit 1 when any finding resolves to block.",
   {
     input: Args.text({ name: "FILE" }).pipe(Args.withDescription("text, JSON or JSON Lines to scan; - or nothing for standard input"), Args.optional),
     policy: Options.text("policy").pipe(Options.withDescription(`what each finding resolves to: ${Object.keys(Detect.policies).join(", ")}`), Options.withDefault("default")),
@@ -812,14 +811,11 @@ const scanCommand = Command.make(
       const total = rows.reduce((n, r) => n + r.count, 0)
       yield* Console.log(`${total === 0 ? "nothing found" : `${total} ${total === 1 ? "finding" : "findings"}`} in ${input.kind === "jsonl" ? `${input.values.length} lines of JSON` : input.kind === "json" ? "JSON" : "text"}; policy ${policy.name}: ${verdict}`)
     })
-).pipe(
-  Command.withDescription(
-    "Scan text, JSON or JSON Lines for secrets and personal data before they reach a model or a log. Prints what was found (never the values); exit 1 when any finding resolves to block."
-  )
 )
 
-const checkpointCommand = Command.make(
+const checkpointCommand = command(
   "checkpoint",
+  "Print the latest signed checkpoint (a C2SP signed note) of a pack or log, to publish out of band (a ticket, an e-mail, a repository, a write-once bucket); later, verify --since NOTE proves a pack extends it. Only the note goes to stdout.",
   {
     input: Args.text({ name: "PACK_OR_LOG" }).pipe(Args.withDescription("an evidence pack (its _meta.checkpoint) or a log (its last checkpoint entry)")),
     pubkey: pubkeyOption("When given, the whole file is verified under these keys first, and nothing is printed unless it holds")
@@ -838,14 +834,11 @@ const checkpointCommand = Command.make(
       // exactly the note's bytes (it ends in its newline): Console.log adds that newline
       yield* Console.log(found.note.slice(0, -1))
     }).pipe(Effect.catchAll(failUnlessUsage))
-).pipe(
-  Command.withDescription(
-    "Print the latest signed checkpoint (a C2SP signed note) of a pack or log, to publish out of band (a ticket, an e-mail, a repository, a write-once bucket); later, verify --since NOTE proves a pack extends it. Only the note goes to stdout."
-  )
 )
 
-const keygenCommand = Command.make(
+const keygenCommand = command(
   "keygen",
+  "Make an Ed25519 key pair for signed checkpoints, in the C2SP signed-note key formats other tools read: DIR/NAME.key (private, 0600, refused if it exists) and DIR/NAME.pub. Prints the paths and the public verifier key, never the private key.",
   {
     out: Options.text("out").pipe(Options.withDescription("the directory to write NAME.key (private, mode 0600, never overwritten) and NAME.pub (the verifier key to hand out) in; created if missing")),
     name: Options.text("name").pipe(
@@ -871,10 +864,6 @@ const keygenCommand = Command.make(
       yield* Console.log(`wrote ${made.verifierKeyPath} (verifier key: give it to whoever verifies)`)
       yield* Console.log(`verifier key: ${made.verifierKey}`)
     })
-).pipe(
-  Command.withDescription(
-    "Make an Ed25519 key pair for signed checkpoints, in the C2SP signed-note key formats other tools read: DIR/NAME.key (private, 0600, refused if it exists) and DIR/NAME.pub. Prints the paths and the public verifier key, never the private key."
-  )
 )
 
 /** `--seq 12,40,50-52`: entry seqs, sorted, each once. */
@@ -901,11 +890,22 @@ const MAX_PROVE_SEQS = 100_000
 /** The bytes of a file, read in chunks as a stream; a file that cannot be opened is a usage error. */
 const fileStream = (path: string, usageText: string) =>
   Effect.gen(function*() {
-    yield* notStdin(path, "input", usageText)
+    const fs = yield* FileSystem.FileSystem
+    yield* statInput(path, "input", usageText)
+    return fs.stream(path).pipe(Stream.mapError((e) => Verify.unreadable(path, e)))
+  })
+
+/**
+ * What `stat` says of a file a command reads (given as `what`): `-`, a path that cannot be
+ * stat'ed, or a directory is a usage error naming it, before anything is read.
+ */
+const statInput = (path: string, what: string, usageText: string) =>
+  Effect.gen(function*() {
+    yield* notStdin(path, what, usageText)
     const fs = yield* FileSystem.FileSystem
     const info = yield* fs.stat(path).pipe(Effect.mapError((e) => usage(`cannot read ${path}: ${plainReason(e)}`, usageText)))
     if (info.type === "Directory") return yield* usage(`cannot read ${path}: it is a directory`, usageText)
-    return fs.stream(path).pipe(Stream.mapError((e) => Verify.unreadable(path, e)))
+    return info
   })
 
 /** Every failure but a usage error is the job's: one `error:` line on stderr, exit 1. */
@@ -918,8 +918,9 @@ const notConsistentText = (e: { readonly firstDiffering: number | null; readonly
   return `NotConsistent: ${said}${where}`
 }
 
-const proveCommand = Command.make(
+const proveCommand = command(
   "prove",
+  "Write a proof file for chosen entries: the entries, their Merkle inclusion proofs and the signed checkpoint, and nothing of any other entry. Anyone with the public key checks it with verify-proof, without the pack.",
   {
     pack: Args.text({ name: "PACK" }).pipe(Args.withDescription("the evidence pack (or log) that holds the entries")),
     seq: Options.text("seq").pipe(Options.withDescription("the seqs of the entries to prove, comma-separated; ranges too (12,40,50-52)")),
@@ -938,14 +939,11 @@ const proveCommand = Command.make(
         `wrote ${opts.out}: ${proved.entries.length === 1 ? "entry" : "entries"} ${shown} with their inclusion proofs in the tree of ${proved.checkpoint.size} entries (${proved.checkpoint.source === "pack" ? "the pack's signed checkpoint" : `the checkpoint entry at seq ${Option.getOrElse(proved.checkpoint.seq, () => proved.checkpoint.size)}`})${publicKeys.length === 0 ? "; its signature was not checked (no --pubkey)" : ""}`
       )
     }).pipe(Effect.catchAll(failUnlessUsage))
-).pipe(
-  Command.withDescription(
-    "Write a proof file for chosen entries: the entries, their Merkle inclusion proofs and the signed checkpoint, and nothing of any other entry. Anyone with the public key checks it with verify-proof, without the pack."
-  )
 )
 
-const verifyProofCommand = Command.make(
+const verifyProofCommand = command(
   "verify-proof",
+  "Check a proof file alone (no pack needed): its checkpoint must be signed by a trusted key, each entry's hash is recomputed and its inclusion proof checked against the checkpoint's root. Exit 0 when every entry is proven, 1 when not, 2 on a usage error.",
   {
     proof: Args.text({ name: "PROOF" }).pipe(Args.withDescription("a proof file written by acttrace prove")),
     pubkey: pubkeyOption("At least one is needed: the proof's checkpoint must be signed by one of them"),
@@ -987,10 +985,6 @@ const verifyProofCommand = Command.make(
       for (const e of p.entries) yield* Console.log(`proven: seq ${e.seq} ${e.type}${e.ts === undefined ? "" : ` ${e.ts}`}, hash ${e.hash.slice(0, 12)}…`)
       yield* Console.log(`ok: ${p.entries.length} ${p.entries.length === 1 ? "entry" : "entries"} proven in the tree of ${p.size} entries (origin ${p.origin}), signed by ${p.signers.join(", ")}`)
     })
-).pipe(
-  Command.withDescription(
-    "Check a proof file alone (no pack needed): its checkpoint must be signed by a trusted key, each entry's hash is recomputed and its inclusion proof checked against the checkpoint's root. Exit 0 when every entry is proven, 1 when not, 2 on a usage error."
-  )
 )
 
 /**
@@ -1039,8 +1033,9 @@ const writeOutput = (out: string, text: string, inputs: ReadonlyArray<string>, u
     )
   })
 
-const consistencyCommand = Command.make(
+const consistencyCommand = command(
   "consistency",
+  "Prove that NEW extends OLD (two exports of one log): both checkpoints signed by a trusted key, and a Merkle consistency proof from OLD's tree to NEW's. Exit 0 when it does, 1 naming the first entry where they diverge, 2 on a usage error.",
   {
     old: Args.text({ name: "OLD" }).pipe(Args.withDescription("the older pack (or log)")),
     new: Args.text({ name: "NEW" }).pipe(Args.withDescription("the newer pack (or log) of the same log")),
@@ -1073,14 +1068,11 @@ const consistencyCommand = Command.make(
       const text = `ok: ${opts.new} (${c.new.size} entries) extends ${opts.old} (${c.old.size} entries): consistency proof of ${c.proofLength} ${c.proofLength === 1 ? "hash" : "hashes"}${Option.isSome(opts.out) ? `, written to ${opts.out.value}` : ""}`
       yield* Console.log(opts.json ? JSON.stringify({ ok: true, old_size: c.old.size, new_size: c.new.size, proof_length: c.proofLength }) : text)
     }).pipe(Effect.catchTags({ CommandFailed: fail }))
-).pipe(
-  Command.withDescription(
-    "Prove that NEW extends OLD (two exports of one log): both checkpoints signed by a trusted key, and a Merkle consistency proof from OLD's tree to NEW's. Exit 0 when it does, 1 naming the first entry where they diverge, 2 on a usage error."
-  )
 )
 
-const demo = Command.make(
+const demo = command(
   "demo",
+  "Write a small signed log, verify it, tamper with copies and show each detection. With --private-key, also publish its checkpoint, prove one decision, and show a rewritten history caught.",
   {
     out: Options.directory("out", { exists: "either" }).pipe(
       Options.withDescription("where to write the demo files"),
@@ -1100,7 +1092,7 @@ const demo = Command.make(
       // failure of the job: exit 1
       yield* runDemo(opts.out, { key, privateKey, run }).pipe(Effect.catchAll(fail))
     })
-).pipe(Command.withDescription("Write a small signed log, verify it, tamper with copies and show each detection. With --private-key, also publish its checkpoint, prove one decision, and show a rewritten history caught."))
+)
 
 const root = Command.make("acttrace").pipe(
   Command.withDescription(
