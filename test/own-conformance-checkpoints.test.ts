@@ -31,20 +31,14 @@ import * as Stream from "effect/Stream"
 import * as Proof from "../src/Proof.js"
 import * as Verify from "../src/Verify.js"
 import { cliInProcess } from "./cli-in-process.js"
-import { cliAsync, LONG, mapLimit, ROOT } from "./helpers.js"
+import { type Said as BaseSaid, executableSample, expectExecutable, linesOf } from "./conformance-helpers.js"
+import { cliAsync, LONG, ROOT } from "./helpers.js"
 
 const VECTORS = join(ROOT, "test/fixtures/vectors")
 const DIR = join(VECTORS, "checkpoints")
 
-/** What a verdict says, in the words of the cases file (and of `--json`). */
-interface Said {
-  readonly verdict: string
-  readonly line?: number
-  readonly seq?: number | null
-  readonly entries?: number
-  readonly head?: string
-  readonly signatures?: string
-  readonly completeness?: string
+/** What a verdict says, in the words of the cases file (and of `--json`), with what public keys add. */
+interface Said extends BaseSaid {
   readonly checkpoints?: string
   readonly checkpoint_count?: number
   readonly unsealed_tail?: number
@@ -135,21 +129,6 @@ const saidBy = (r: Either.Either<Verify.Report, Verify.VerifyError>): Said => {
   return e._tag === "HistoryRewritten"
     ? { verdict: e._tag, line: e.line, seq: e.seq, published_size: e.publishedSize, first_differing: e.firstDiffering ?? null }
     : { verdict: e._tag, line: e.line, seq: e.seq }
-}
-
-/** The file's lines as `Verify.lines` takes them (split at `\n` only). */
-const linesOf = (path: string): Array<Buffer> => {
-  const bytes = readFileSync(path)
-  const out: Array<Buffer> = []
-  let start = 0
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] === 0x0a) {
-      out.push(bytes.subarray(start, i))
-      start = i + 1
-    }
-  }
-  if (start < bytes.length) out.push(bytes.subarray(start))
-  return out
 }
 
 const chunks = (path: string, size: number): Stream.Stream<Uint8Array> => {
@@ -272,22 +251,10 @@ describe("checkpoint vectors through the CLI", () => {
 
   // one case of each verdict through the executable (and the one where the CLI says more than
   // the library: --since PACK); every case under ACTTRACE_LONG=1
-  const kinds = new Map<string, Case>()
-  for (const c of cases) {
-    if (c.skip !== undefined) continue
-    const kind = c.cli === undefined ? c.verdict : `${c.verdict} (cli)`
-    if (!kinds.has(kind)) kinds.set(kind, c)
-  }
-  const sample = LONG ? cases.filter((c) => c.skip === undefined) : [...kinds.values()]
+  const sample = executableSample(cases, (c) => (c.skip !== undefined ? undefined : c.cli === undefined ? c.verdict : `${c.verdict} (cli)`))
 
   it(`the built executable: ${sample.length} cases${LONG ? "" : " (one of each verdict; all under ACTTRACE_LONG=1)"}`, async () => {
-    const results = await mapLimit(sample, 2, (c) => cliAsync(argsOf(c)))
-    sample.forEach((c, i) => {
-      const r = results[i]!
-      expect(r.stdout, `${label(c)}: ${r.stderr}`).not.toBe("")
-      expect(saidByCli(r.code, r.stdout), `${label(c)}\n${r.stderr}`).toEqual(cliExpected(c))
-      expect(r.stderr, label(c)).not.toMatch(/\n\s+at /)
-    })
+    await expectExecutable(sample, argsOf, saidByCli, cliExpected, label)
   }, LONG ? 600_000 : 120_000)
 })
 

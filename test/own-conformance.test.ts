@@ -25,20 +25,11 @@ import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import * as Verify from "../src/Verify.js"
 import { cliInProcess } from "./cli-in-process.js"
-import { cliAsync, LONG, mapLimit, ROOT } from "./helpers.js"
+import { executableSample, expectExecutable, linesOf, type Said } from "./conformance-helpers.js"
+import { LONG, ROOT } from "./helpers.js"
 
 const VECTORS = join(ROOT, "test/fixtures/vectors")
 
-/** What a verdict says, in the words of the cases file (and of `--json`). */
-interface Said {
-  readonly verdict: string
-  readonly line?: number
-  readonly seq?: number | null
-  readonly entries?: number
-  readonly head?: string
-  readonly signatures?: string
-  readonly completeness?: string
-}
 
 /** A case of cases.json: the file, how to verify it, and (as a `Said`) the verdict FORMAT requires. */
 interface Case extends Said {
@@ -74,21 +65,6 @@ const saidBy = (r: Either.Either<Verify.Report, Verify.VerifyError>): Said =>
     : { verdict: r.left._tag, line: r.left.line, seq: r.left.seq }
 
 const run = <A>(e: Effect.Effect<A, never, FileSystem.FileSystem>) => Effect.runPromise(Effect.provide(e, NodeFileSystem.layer))
-
-/** The file's lines as `Verify.lines` takes them (split at `\n` only; the verifier drops a `\r`). */
-const linesOf = (path: string): Array<Buffer> => {
-  const bytes = readFileSync(path)
-  const out: Array<Buffer> = []
-  let start = 0
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] === 0x0a) {
-      out.push(bytes.subarray(start, i))
-      start = i + 1
-    }
-  }
-  if (start < bytes.length) out.push(bytes.subarray(start))
-  return out
-}
 
 describe("own conformance vectors: the material", () => {
   it("holds exactly the files cases.json names, each checked by a case", () => {
@@ -179,21 +155,10 @@ describe("own conformance vectors through the CLI", () => {
   // The executable adds only its wiring (bin, bundle, arguments, exit code) to the code above:
   // one case of each kind (verdict, with a key or without) goes through it; every case in the
   // long form (ACTTRACE_LONG=1, `npm run test:long`).
-  const kinds = new Map<string, Case>()
-  for (const c of cases) {
-    const kind = [c.verdict, c.key === null].join()
-    if (!kinds.has(kind)) kinds.set(kind, c)
-  }
-  const sample = LONG ? cases : [...kinds.values()]
+  const sample = executableSample(cases, (c) => [c.verdict, c.key === null].join())
 
   it(`the built executable: ${sample.length} cases${LONG ? "" : " (one of each kind; all under ACTTRACE_LONG=1)"}`, async () => {
-    const results = await mapLimit(sample, 2, (c) => cliAsync(argsOf(c)))
-    sample.forEach((c, i) => {
-      const r = results[i]!
-      expect(r.stdout, `${label(c)}: ${r.stderr}`).not.toBe("")
-      expect(saidByCli(r.code, r.stdout), `${label(c)}\n${r.stderr}`).toEqual(withCode(c))
-      expect(r.stderr, label(c)).not.toMatch(/\n\s+at /)
-    })
+    await expectExecutable(sample, argsOf, saidByCli, withCode, label)
   }, LONG ? 1_800_000 : 120_000)
 })
 
