@@ -202,19 +202,30 @@ describe("checkpoint entries", () => {
       expect((yield* rowsOf(store)).length).toBe(5)
     }))
 
-  it.effect("closing while a timer checkpoint is queued behind a batch at the store loses nothing", () =>
+  /**
+   * A chain on a gated store with a 60-second checkpoint timer: one entry written, a second
+   * append's batch waiting at the store's gate, and the timer fired, its checkpoint queued behind
+   * that batch.
+   */
+  const timerQueuedBehindBatch = (seed: number) =>
     Effect.gen(function* () {
-      const a = yield* makeKey(6)
+      const a = yield* makeKey(seed)
       const g = yield* gatedMemory()
-      const { chain, scope } = yield* openChain(g.store, a, { every: 0, interval: Duration.seconds(60) })
-      const first = yield* Effect.fork(chain.append("note", { i: 0 }))
+      const opened = yield* openChain(g.store, a, { every: 0, interval: Duration.seconds(60) })
+      const first = yield* Effect.fork(opened.chain.append("note", { i: 0 }))
       yield* until(() => g.waiting() === 1)
       g.release()
       yield* Fiber.join(first)
-      // the second append waits at the gate; the timer queues its checkpoint behind it
-      const second = yield* Effect.fork(chain.append("note", { i: 1 }))
+      const second = yield* Effect.fork(opened.chain.append("note", { i: 1 }))
       yield* until(() => g.waiting() === 1)
       yield* TestClock.adjust(Duration.seconds(60))
+      return { ...opened, a, g, second }
+    })
+
+  it.effect("closing while a timer checkpoint is queued behind a batch at the store loses nothing", () =>
+    Effect.gen(function* () {
+      // the second append waits at the gate; the timer queues its checkpoint behind it
+      const { a, g, scope, second } = yield* timerQueuedBehindBatch(6)
       const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
       yield* Effect.yieldNow()
       g.openAll()
@@ -227,18 +238,9 @@ describe("checkpoint entries", () => {
 
   it.effect("interrupting the callers around a queued timer checkpoint withdraws only their own entries", () =>
     Effect.gen(function* () {
-      const a = yield* makeKey(13)
-      const g = yield* gatedMemory()
-      const { chain, close } = yield* openChain(g.store, a, { every: 0, interval: Duration.seconds(60) })
-      const first = yield* Effect.fork(chain.append("note", { i: 0 }))
-      yield* until(() => g.waiting() === 1)
-      g.release()
-      yield* Fiber.join(first)
       // the second append's batch waits at the gate; the timer queues a checkpoint behind it, and
       // a third append queues behind that
-      const second = yield* Effect.fork(chain.append("note", { i: 1 }))
-      yield* until(() => g.waiting() === 1)
-      yield* TestClock.adjust(Duration.seconds(60))
+      const { a, chain, close, g, second } = yield* timerQueuedBehindBatch(13)
       const third = yield* Effect.fork(chain.append("note", { i: 2 }))
       yield* Effect.yieldNow()
       // interrupted: the second is in a batch being written (written with it), the third is
