@@ -229,3 +229,15 @@ export const pack = (
 /** Verify a file through the library (chunks of `chunkSize`, so lines cross chunks and kernel runs). */
 export const verifyFile = (path: string, options: Verify.Options & { readonly chunkSize?: number | undefined }) =>
   Effect.runPromise(Verify.fileOutcome(path, options).pipe(Effect.provide(NodeFileSystem.layer)))
+
+/** The report of a verdict that must be a success (a failure throws, naming it). */
+export const report = (r: Either.Either<Verify.Report, Verify.VerifyError>): Verify.Report => {
+  if (Either.isLeft(r)) throw new Error(`expected success, got ${r.left._tag}: ${r.left.message}`)
+  return r.right
+}
+
+/** The error of a verdict that must be a failure (a success throws). */
+export const failure = (r: Either.Either<Verify.Report, Verify.VerifyError>): Verify.VerifyError => {
+  if (Either.isRight(r)) throw new Error("expected a failure, the input verified")
+  return r.left
+}

@@ -10,7 +10,6 @@ import { NodeFileSystem } from "@effect/platform-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -22,21 +21,12 @@ import * as Signer from "../src/Signer.js"
 import * as Store from "../src/Store.js"
 import * as Verify from "../src/Verify.js"
 import { tempDir } from "./helpers.js"
-import { A, b64, build, C, calls, checkpointed, type Item, pack, rootOver, verifyFile } from "./verify-checkpoint-logs.js"
+import { A, b64, build, C, calls, checkpointed, failure, type Item, pack, report, rootOver, verifyFile } from "./verify-checkpoint-logs.js"
 
 const tmp = tempDir()
 afterAll(tmp.cleanup)
 
 const trustA = { publicKeys: [A.verifierKey] }
-
-const report = (r: Either.Either<Verify.Report, Verify.VerifyError>): Verify.Report => {
-  if (Either.isLeft(r)) throw new Error(`expected success, got ${r.left._tag}: ${r.left.message}`)
-  return r.right
-}
-const failure = (r: Either.Either<Verify.Report, Verify.VerifyError>): Verify.VerifyError => {
-  if (Either.isRight(r)) throw new Error("expected a failure, the input verified")
-  return r.left
-}
 
 /** The same verdict through a file (chunks, the kernel's runs) as through lines. */
 const viaFile = async (name: string, lines: ReadonlyArray<string>, options: Verify.Options) => {

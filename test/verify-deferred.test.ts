@@ -25,22 +25,13 @@ import * as Note from "../src/internal/note.js"
 import { GENESIS } from "../src/Hash.js"
 import * as Verify from "../src/Verify.js"
 import { tempDir } from "./helpers.js"
-import { A, B, build, type Built, C, calls, checkpointed, type Item, type Key, pack, verifyFile } from "./verify-checkpoint-logs.js"
+import { A, B, build, type Built, C, calls, checkpointed, failure, type Item, type Key, pack, report, verifyFile } from "./verify-checkpoint-logs.js"
 
 const tmp = tempDir()
 afterAll(tmp.cleanup)
 
 const trustA: Verify.Options = { publicKeys: [A.verifierKey] }
 const everyA: Verify.Options = { ...trustA, everySignature: true }
-
-const report = (r: Either.Either<Verify.Report, Verify.VerifyError>): Verify.Report => {
-  if (Either.isLeft(r)) throw new Error(`expected success, got ${r.left._tag}: ${r.left.message}`)
-  return r.right
-}
-const failure = (r: Either.Either<Verify.Report, Verify.VerifyError>): Verify.VerifyError => {
-  if (Either.isRight(r)) throw new Error("expected a failure, the input verified")
-  return r.left
-}
 
 let files = 0
 /** The verdict through a file (chunks, the kernel's runs), which must equal the one of `lines`. */
