@@ -217,13 +217,6 @@ export const verifyConsistency: (
 // Proofs over digests (every leaf of a log, 32 bytes each)
 // ---------------------------------------------------------------------------------------------
 
-/** The largest power of two strictly smaller than `n >= 2` (RFC 9162's `k`), without 32-bit shifts. */
-const splitOf = (n: number): number => {
-  let k = 1
-  while (k * 2 < n) k *= 2
-  return k
-}
-
 const isCount = (n: number): boolean => Number.isSafeInteger(n) && n >= 0
 
 const checkSize = (digests: Uint8Array, size: number): void => {
@@ -281,7 +274,7 @@ export const inclusionProofs = (
   const walk = (lo: number, hi: number, from: number, to: number): Uint8Array => {
     if (from === to) return rangeRoot(digests, lo, hi)
     if (hi - lo === 1) return internal.leafHash(digests.subarray(lo * HASH_SIZE, (lo + 1) * HASH_SIZE))
-    const k = lo + splitOf(hi - lo)
+    const k = lo + internal.splitOf(hi - lo)
     let mid = from
     while (mid < to && order[mid]!.index < k) mid++
     const left = walk(lo, k, from, mid)

@@ -78,8 +78,12 @@ const isCount = (n: number): boolean => Number.isSafeInteger(n) && n >= 0
 const odd = (n: number): boolean => n % 2 === 1
 const half = (n: number): number => Math.floor(n / 2)
 
-/** The largest power of two strictly smaller than `n` (`n >= 2`): RFC 9162's split point `k`. */
-const splitOf = (n: number): number => {
+/**
+ * The largest power of two strictly smaller than `n` (`n >= 2`): RFC 9162's split point `k`.
+ * @since 0.1.0
+ * @category proofs
+ */
+export const splitOf = (n: number): number => {
   if (n <= 0x1_0000_0000) return 2 ** (31 - Math.clz32(n - 1))
   let k = 0x1_0000_0000
   while (k * 2 < n) k *= 2
