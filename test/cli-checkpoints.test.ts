@@ -141,6 +141,22 @@ describe("verify --pubkey (item 4)", () => {
     expect(text.stdout).toMatch(/^ok: \d+ entries, .*completeness: signed-checkpoint\); checkpoints verified: \d+, unsealed tail 0$/)
   })
 
+  it("a pack with HMAC entry signatures verified under --pubkey alone: a note, not a warning to fetch the HMAC key; the signing key is never taken for an HMAC key", async () => {
+    const both = at("both.jsonl")
+    const bothPack = at("both.pack.jsonl")
+    await write(both, alphaKey, 3, { pack: bothPack, hmac: "cli-checkpoints-hmac" })
+    const r = await run(["verify", bothPack, "--pubkey", alphaPub])
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    expect(r.stderr).not.toMatch(/^warning:/m)
+    expect(r.stderr).toMatch(/^note: the entries also carry HMAC signatures .*not checked without the HMAC key; the checkpoints, checked under --pubkey, cover them$/m)
+    for (const args of [["verify", bothPack, "--key-file", alphaKey], ["export", both, "--out", at("x.pack.jsonl"), "--key-file", alphaKey, "--private-key", alphaKey]]) {
+      const wrong = await run(args)
+      expect(wrong.code, args.join(" ")).toBe(2)
+      expect(wrong.stderr).toMatch(/is an Ed25519 signing key .* not an HMAC passphrase/)
+      expect(wrong.stderr + wrong.stdout).not.toContain(readFileSync(alphaKey, "utf8").trim().split("+").at(-1)!)
+    }
+  })
+
   it("--every-signature checks each checkpoint signature where it stands: same verdict on an intact pack; it needs --pubkey", async () => {
     const every = await run(["verify", pack, "--pubkey", alphaPub, "--every-signature", "--json"])
     expect(every.code, every.stdout + every.stderr).toBe(0)

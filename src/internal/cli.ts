@@ -139,6 +139,13 @@ const resolveKey = (key: Option.Option<Redacted.Redacted<string>>, keyFile: Opti
     }
     if (text === undefined) return undefined
     if (text.length === 0) return yield* usage("the key is empty", usageText)
+    // the Ed25519 signing key taken for the HMAC passphrase: it would be handed to every verifier
+    if (text.startsWith("PRIVATE+KEY+")) {
+      return yield* usage(
+        `the key in ${source} is an Ed25519 signing key (a .key file of acttrace keygen), not an HMAC passphrase: give it with --private-key FILE where a command signs checkpoints, and to verify give its .pub with --pubkey FILE`,
+        usageText
+      )
+    }
     if (!text.isWellFormed()) return yield* usage("the key is not valid text", usageText)
     // Node decodes the environment and the command line lossily: bytes that are not UTF-8 arrive
     // as U+FFFD, so such a key cannot be told from others (Signer.makeHmac refuses it too)
@@ -559,7 +566,15 @@ const verify = command(
       if (unreadable !== undefined && !opts.json) yield* Console.error(`error: cannot read ${unreadable.path}: ${unreadable.reason}`)
       else if (failed) yield* Console.log(opts.json ? unverifiedJson(report, unverified!) : `${SIGNATURES_NOT_VERIFIED}: ${unverified}`)
       else yield* Console.log(opts.json ? jsonVerdict(outcome) : textVerdict(outcome))
-      if (unverified !== undefined && !failed) yield* Console.error(`warning: ${unverified}`)
+      // with the public key the checkpoints vouch for the entries: the entries' HMAC signatures are
+      // a note, not a warning (an auditor outside holds no HMAC key, and should not)
+      if (unverified !== undefined && !failed) {
+        yield* Console.error(
+          report?.checkpoints === "verified"
+            ? `note: the entries also carry HMAC signatures (${unverified.split(";")[0]}), not checked without the HMAC key; the checkpoints, checked under --pubkey, cover them`
+            : `warning: ${unverified}`
+        )
+      }
       // signed checkpoints no key checked: said on stderr, as signatures not checked are
       if (report !== undefined && report.checkpoints === "not-checked") {
         const head = opts.pack === STDIN ? stdinHead : yield* fileHead(opts.pack)
@@ -671,7 +686,7 @@ const exportCommand = command(
       const privateKey = yield* readPrivateKey(opts.privateKey, EXPORT_USAGE)
       if (Option.isSome(checkpoints) && privateKey === undefined) {
         // without it the pack would carry no _meta.checkpoint, and fail where the log's checkpoints verify
-        return yield* usage(`${opts.log} signs its checkpoints (key ${String(checkpoints.value.key).split("+").slice(0, 2).join("+")}); give its private key with --private-key FILE`, EXPORT_USAGE)
+        return yield* usage(`${opts.log} signs its checkpoints; give the private key it signs them with now (after a rotation, the newest) with --private-key FILE`, EXPORT_USAGE)
       }
       const signer = privateKey !== undefined
         ? yield* Signer.makeEd25519(privateKey, key === undefined ? {} : { hmac: key }).pipe(Effect.mapError((e) => usage(`--private-key: ${describeFailure(e)}`, EXPORT_USAGE)))
