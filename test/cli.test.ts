@@ -94,8 +94,8 @@ describe("keys on the command line (item 10)", () => {
     for (const doc of ["README.md", "docs/cli.md"]) {
       const text = readFileSync(join(ROOT, doc), "utf8")
       // every synopsis line offers --key-file first
-      // (a line verifying with the public key alone takes no HMAC key: nothing to offer first)
-      for (const line of text.split("\n").filter((l) => /^acttrace (verify|export|demo)(?![\w-])/.test(l.trim()) && !(/--pubkey/.test(l) && !/--key/.test(l)))) {
+      // (a line with Ed25519 keys alone, --pubkey or --private-key, takes no HMAC key: nothing to offer first)
+      for (const line of text.split("\n").filter((l) => /^acttrace (verify|export|demo)(?![\w-])/.test(l.trim()) && !(/--pubkey|--private-key/.test(l) && !/--key/.test(l)))) {
         expect(line.indexOf("--key-file"), `${doc}: ${line}`).toBeGreaterThan(-1)
         const k = line.search(/--key(?!-)/)
         if (k >= 0) expect(line.indexOf("--key-file"), `${doc}: ${line}`).toBeLessThan(k)
