@@ -269,7 +269,11 @@ const main = async () => {
     const n = Math.ceil(target / (statSync(packs.reference).size / N))
     const { bytes } = await writePack(big, "reference", n)
     // the verifying process reports its own high-water mark of resident memory as it exits
-    const report = "data:text/javascript,process.on('exit',()=>process.stderr.write('MAXRSS '+process.resourceUsage().maxRSS+'\\n'))"
+    // (VmHWM, the peak of this process's own memory map, which starts afresh at exec: getrusage's
+    // maxRSS survives the exec and so counts the bench process the child was forked from; it
+    // stands in only where /proc is missing)
+    const report =
+      "data:text/javascript,import{readFileSync}from'node:fs';process.on('exit',()=>{let k=process.resourceUsage().maxRSS;try{k=Number(/VmHWM:\\s+(\\d+)/.exec(readFileSync('/proc/self/status','utf8'))[1])}catch{}process.stderr.write('MAXRSS '+k+'\\n')})"
     console.log(`\n1 GB pack: ${(bytes / 1e9).toFixed(2)} GB, ${fmt(n)} entries (reference layout), CLI verify --key:`)
     for (const threads of ["1", "2"]) {
       const t = process.hrtime.bigint()
