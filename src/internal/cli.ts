@@ -951,7 +951,7 @@ const proveCommand = command(
       yield* writeOutput(opts.out, proved.text, [opts.pack], PROVE_USAGE)
       const shown = proved.entries.map((e) => e.seq).join(", ")
       yield* Console.log(
-        `wrote ${opts.out}: ${proved.entries.length === 1 ? "entry" : "entries"} ${shown} with their inclusion proofs in the tree of ${proved.checkpoint.size} entries (${proved.checkpoint.source === "pack" ? "the pack's signed checkpoint" : `the checkpoint entry at seq ${Option.getOrElse(proved.checkpoint.seq, () => proved.checkpoint.size)}`})${publicKeys.length === 0 ? "; its signature was not checked (no --pubkey)" : ""}`
+        `wrote ${opts.out}: ${proved.entries.length === 1 ? "entry" : "entries"} ${shown} with ${proved.entries.length === 1 ? "its inclusion proof" : "their inclusion proofs"} in the tree of ${proved.checkpoint.size} entries (${proved.checkpoint.source === "pack" ? "the pack's signed checkpoint" : `the checkpoint entry at seq ${Option.getOrElse(proved.checkpoint.seq, () => proved.checkpoint.size)}`})${publicKeys.length === 0 ? "; its signature was not checked (no --pubkey)" : ""}`
       )
     }).pipe(Effect.catchAll(failUnlessUsage))
 )
