@@ -1048,7 +1048,7 @@ export const latestCheckpoint = <E = never, R = never>(
     }
     // (a note under a key the log rotated to is trusted through the rotation, as Verify has it)
     const checkpoint = yield* readNote(found.right.note, verifiers, source, found.right.from).pipe(
-      Effect.catchTag("NoteUntrusted", (untrusted) => throughRotation(input, source, found.right, options!.publicKeys!, untrusted))
+      Effect.catchTag("NoteUntrusted", (untrusted) => throughRotation(input, source, found.right, options?.publicKeys ?? [], untrusted))
     )
     yield* checkAgainstEntries(scanned, checkpoint, found.right, undefined)
     return publicCheckpoint(checkpoint)
@@ -1136,7 +1136,7 @@ export const prove = <E = never, R = never>(input: Input<E, R>, options: ProveOp
       return yield* Effect.fail(e)
     }
     const checkpoint = yield* readNote(found.right.note, verifiers, source, found.right.from).pipe(
-      Effect.catchTag("NoteUntrusted", (untrusted) => throughRotation(input, source, found.right, options.publicKeys!, untrusted))
+      Effect.catchTag("NoteUntrusted", (untrusted) => throughRotation(input, source, found.right, options.publicKeys ?? [], untrusted))
     )
     if (checkpoint.size > scanned.count) {
       return yield* new CheckpointMismatch({ source, size: checkpoint.size, reason: `it covers ${checkpoint.size} entries, ${source} holds ${scanned.count}` })
