@@ -164,7 +164,7 @@ describe("--since: a note as an operator saved it", () => {
 describe("nothing secret is ever printed", () => {
   it("the private key text is on no output of keygen, demo, export, or an error about the key", async () => {
     const secret = readFileSync(key, "utf8").trim()
-    const material = secret.split("+").at(-1)!
+    const material = secret.split("+").slice(4).join("+")
     const outputs: Array<Run> = []
     outputs.push(await run(["verify", pack, "--pubkey", key]))
     outputs.push(await run(["verify-proof", proof, "--pubkey", key]))

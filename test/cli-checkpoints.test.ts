@@ -107,7 +107,7 @@ describe("acttrace keygen (item 1)", () => {
     expect(r.stdout).toContain(pub.trim())
     expect(r.stdout).toContain(at("kg/gamma.key"))
     // the private key's material is in no output
-    const secret = key.trim().split("+").at(-1)!
+    const secret = key.trim().split("+").slice(4).join("+")
     expect(r.stdout + r.stderr).not.toContain(secret)
   })
 
@@ -153,7 +153,7 @@ describe("verify --pubkey (item 4)", () => {
       const wrong = await run(args)
       expect(wrong.code, args.join(" ")).toBe(2)
       expect(wrong.stderr).toMatch(/is an Ed25519 signing key .* not an HMAC passphrase/)
-      expect(wrong.stderr + wrong.stdout).not.toContain(readFileSync(alphaKey, "utf8").trim().split("+").at(-1)!)
+      expect(wrong.stderr + wrong.stdout).not.toContain(readFileSync(alphaKey, "utf8").trim().split("+").slice(4).join("+"))
     }
   })
 
@@ -272,7 +272,7 @@ describe("verify --pubkey (item 4)", () => {
       expect(r.stderr, file).toContain(file)
       expect(r.stdout).toBe("")
     }
-    const secret = readFileSync(alphaKey, "utf8").trim().split("+").at(-1)!
+    const secret = readFileSync(alphaKey, "utf8").trim().split("+").slice(4).join("+")
     expect((await run(["verify", pack, "--pubkey", alphaKey])).stderr).not.toContain(secret)
   })
 })

@@ -12,7 +12,7 @@ import * as Verify from "../src/Verify.js"
 import * as F from "../src/internal/fixtures.js"
 
 const keys = Effect.runSync(Note.generate("mixup"))
-const secretPart = keys.signerKey.split("+").at(-1)!
+const secretPart = keys.signerKey.split("+").slice(4).join("+")
 
 describe("key mix-ups", () => {
   it.effect("an Ed25519 signing key is refused as an HMAC passphrase (makeHmac, layerEd25519's hmac)", () =>
