@@ -1040,17 +1040,7 @@ export const latestCheckpoint = <E = never, R = never>(
   Effect.gen(function*() {
     const source = options?.source ?? "the pack"
     const verifiers = options?.publicKeys === undefined ? undefined : yield* requireKeys(options.publicKeys)
-    const scanned = yield* scan(input, source, new Set())
-    const found = findCheckpoint(scanned, 0)
-    if (Either.isLeft(found)) {
-      const e = found.left
-      return yield* ("notCovering" in e ? Effect.die(new Error("unreachable: every checkpoint covers 0 entries")) : Effect.fail(e))
-    }
-    // (a note under a key the log rotated to is trusted through the rotation, as Verify has it)
-    const checkpoint = yield* readNote(found.right.note, verifiers, source, found.right.from).pipe(
-      Effect.catchTag("NoteUntrusted", (untrusted) => throughRotation(input, source, found.right, options?.publicKeys ?? [], untrusted))
-    )
-    yield* checkAgainstEntries(scanned, checkpoint, found.right, undefined)
+    const { checkpoint } = yield* finalCheckpoint(input, source, verifiers, options?.publicKeys ?? [])
     return publicCheckpoint(checkpoint)
   })
 
@@ -1135,9 +1125,7 @@ export const prove = <E = never, R = never>(input: Input<E, R>, options: ProveOp
       }
       return yield* Effect.fail(e)
     }
-    const checkpoint = yield* readNote(found.right.note, verifiers, source, found.right.from).pipe(
-      Effect.catchTag("NoteUntrusted", (untrusted) => throughRotation(input, source, found.right, options.publicKeys ?? [], untrusted))
-    )
+    const checkpoint = yield* trustedNote(input, source, found.right, verifiers, options.publicKeys ?? [])
     if (checkpoint.size > scanned.count) {
       return yield* new CheckpointMismatch({ source, size: checkpoint.size, reason: `it covers ${checkpoint.size} entries, ${source} holds ${scanned.count}` })
     }
@@ -1278,8 +1266,23 @@ const firstDiffering = (a: Uint8Array, b: Uint8Array, n: number): number | undef
   return undefined
 }
 
-/** Reads a pack's final checkpoint under the trusted keys and checks it against its entries. */
-const finalCheckpoint = <E, R>(input: Input<E, R>, source: string, verifiers: ReadonlyArray<Note.Verifier>, publicKeys: ReadonlyArray<string>) =>
+/**
+ * A checkpoint's note read under the trusted keys (none: its signature is not checked); a note
+ * under a key the log rotated to is trusted through the rotation, as Verify has it.
+ */
+const trustedNote = <E, R>(
+  input: Input<E, R>,
+  source: string,
+  found: { readonly note: string; readonly from: { readonly source: SignedCheckpoint["source"]; readonly seq: Option.Option<number> } },
+  verifiers: ReadonlyArray<Note.Verifier> | undefined,
+  publicKeys: ReadonlyArray<string>
+) =>
+  readNote(found.note, verifiers, source, found.from).pipe(
+    Effect.catchTag("NoteUntrusted", (untrusted) => throughRotation(input, source, found, publicKeys, untrusted))
+  )
+
+/** Reads a pack's final checkpoint under the trusted keys (if any) and checks it against its entries. */
+const finalCheckpoint = <E, R>(input: Input<E, R>, source: string, verifiers: ReadonlyArray<Note.Verifier> | undefined, publicKeys: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     const scanned = yield* scan(input, source, new Set())
     const found = findCheckpoint(scanned, 0)
@@ -1287,9 +1290,7 @@ const finalCheckpoint = <E, R>(input: Input<E, R>, source: string, verifiers: Re
       const e = found.left
       return yield* ("notCovering" in e ? Effect.die(new Error("unreachable: every checkpoint covers 0 entries")) : Effect.fail(e))
     }
-    const checkpoint = yield* readNote(found.right.note, verifiers, source, found.right.from).pipe(
-      Effect.catchTag("NoteUntrusted", (untrusted) => throughRotation(input, source, found.right, publicKeys, untrusted))
-    )
+    const checkpoint = yield* trustedNote(input, source, found.right, verifiers, publicKeys)
     yield* checkAgainstEntries(scanned, checkpoint, found.right, undefined)
     return { scanned, checkpoint }
   })
