@@ -19,11 +19,16 @@
 import * as nodeFs from "node:fs"
 import { basename, dirname, isAbsolute, join } from "node:path"
 import * as FileSystem from "@effect/platform/FileSystem"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as Either from "effect/Either"
 import { globalValue } from "effect/GlobalValue"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
@@ -146,6 +151,12 @@ export interface StoreService {
    * unreadable lock file), for the log to record; absent otherwise.
    */
   readonly lockTakenOver?: LockTakeover | undefined
+  /**
+   * A store several writers share (the SQL stores): turns as the chain's only writer, which the
+   * chain uses instead of `append` to catch up on what the others wrote. Absent for the file and
+   * memory stores, which have one writer.
+   */
+  readonly shared?: Shared | undefined
 }
 
 /**
@@ -795,3 +806,178 @@ export const readLog = (path: string): Effect.Effect<Effect.Effect<Stream.Stream
     }
     return Effect.sync(() => (whole === 0 ? Stream.empty : fs.stream(path, { bytesToRead: whole, chunkSize: 1 << 20 }).pipe(Stream.mapError(fail("read")))))
   })
+
+// ---------------------------------------------------------------------------------------------
+// Shared stores: PostgreSQL and SQLite through @effect/sql
+
+/**
+ * A line that a shared chain's other writers appended since this writer last looked, as a turn
+ * hands it to `build`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Written {
+  readonly seq: number
+  /** the entry's `type`; null for a line that is not an entry (a bare line a store test appends) */
+  readonly type: string | null
+  /** the entry's `hash`; null for a line that is not an entry */
+  readonly hash: string | null
+  /**
+   * the whole line when `type` is `audit_open`, `checkpoint` or `key_rotation` (the lines a
+   * chain reads to stay in step: its opening, its checkpoint key and origin); undefined otherwise,
+   * which spares reading every other writer's entries back
+   */
+  readonly line: string | undefined
+}
+
+/**
+ * What a store shared by several writers (processes, hosts) offers beside `append`: a turn as
+ * the chain's only writer. The SQL stores have it; the file and memory stores have one writer and
+ * do not.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Shared {
+  /**
+   * One turn as the chain's only writer, in one transaction holding the chain's lock: read the
+   * chain's end; read the rows from seq `known` on (others' appends, in seq order); call
+   * `build(written)` synchronously; insert the lines it returns (maybe none) at the end and
+   * advance the chain row (its head the last entry's hash, its count the number of lines);
+   * commit. Nothing of a failed turn is written: the chain row only moves with the rows it
+   * describes.
+   *
+   * `build` returning Left aborts the turn (rolled back) with that error. A turn that wrote
+   * nothing and may be run again (a serialization failure or deadlock, SQLITE_BUSY, a connection
+   * refused or lost before COMMIT was sent) is run again with backoff, calling `build` again with
+   * the rows from `known`: `build` must be safe to call again. A connection lost while COMMIT was
+   * in flight: the store reads the row at the turn's first seq on a fresh connection; the turn's
+   * first line there means it committed, anything else that it did not (run again); if that cannot
+   * be found out, a `StoreError` (operation `commit`) says the outcome is unknown and that the
+   * next turn will see it.
+   */
+  readonly turn: <E>(
+    known: number,
+    build: (written: ReadonlyArray<Written>) => Either.Either<ReadonlyArray<string>, E>
+  ) => Effect.Effect<void, StoreError | E>
+}
+
+/**
+ * Options of the SQL stores (`layerSql`, `layerSqlUrl`, `layerSqlConfig`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SqlOptions {
+  /** the chain's name: 1 to 200 characters, no control characters. One database holds many chains. */
+  readonly chain: string
+  /**
+   * The tables' prefix (default `acttrace`): `<prefix>_entries`, `<prefix>_chains`,
+   * `<prefix>_migrations`. Lower-case letters, digits and `_`, starting with a letter or `_`,
+   * at most 31 characters.
+   */
+  readonly tablePrefix?: string | undefined
+  /**
+   * `true` (the default): create the tables (migrations) and the chain when missing. `false`:
+   * open read-only (verify, export): a missing table or chain is a `StoreError` naming the chains
+   * the database holds, and appends are refused.
+   */
+  readonly create?: boolean | undefined
+  /** how appends are grouped; default `{ maxBatch: 1000, maxDelayMillis: 0 }` */
+  readonly batching?: Partial<Batching> | undefined
+  /**
+   * How a turn that wrote nothing is tried again (serialization failure, deadlock, busy database,
+   * lost connection): `times` tries in all (default 6), waiting `baseMillis` (default 20) then
+   * doubling, jittered.
+   */
+  readonly retry?: { readonly times?: number | undefined; readonly baseMillis?: number | undefined } | undefined
+}
+
+/**
+ * Load an optional package (or the module that imports it) on first use: a failed import, the
+ * package not being installed, is a `StoreError` (operation `open`) naming the package to install.
+ */
+const loadOptional = <A>(name: string, packages: string, load: () => Promise<A>): Effect.Effect<A, StoreError> =>
+  Effect.tryPromise({
+    try: load,
+    catch: (e) => missingPackage(name, packages, e)
+  })
+
+/**
+ * The `StoreError` for an optional package that failed to load: which package is missing (read
+ * from the loader's message when it names one, else the one expected) and what to install.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const missingPackage = (name: string, packages: string, cause: unknown): StoreError => {
+  const text = cause instanceof Error ? cause.message : String(cause)
+  const named = /Cannot find (?:package|module) '((?:@[^/'\s]+\/)?[^/'\s]+)/.exec(text)?.[1]
+  const missing = named !== undefined && !named.startsWith(".") && !named.startsWith("/") ? named : undefined
+  return new StoreError({
+    path: name,
+    operation: "open",
+    reason: missing !== undefined
+      ? `the optional package ${missing} is not installed (the SQL stores need it): npm install ${packages}`
+      : `the SQL store could not be loaded (${text.split("\n")[0]}): are its optional packages installed? npm install ${packages}`
+  })
+}
+
+const SQL_PACKAGES = "@effect/sql@^0.52"
+
+/**
+ * A store on a database through `@effect/sql`, shared by every writer of the chain: PostgreSQL
+ * (`@effect/sql-pg`) for a chain many processes or hosts append to, SQLite
+ * (`@effect/sql-sqlite-node`) for an embedded, queryable one. Takes any `SqlClient` whose dialect
+ * is `pg` or `sqlite`; with `create` (the default) the tables are created on first use.
+ *
+ * Each append and each `shared.turn` is one transaction holding the chain row's lock: no gap, no
+ * duplicate, no fork, whatever the number of writers; the chain row moves only with the rows it
+ * describes.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSql = (options: SqlOptions): Layer.Layer<Store, StoreError, SqlClient.SqlClient> =>
+  Layer.scoped(
+    Store,
+    Effect.flatMap(
+      loadOptional(`chain ${String(options.chain)}`, SQL_PACKAGES, () => import("./internal/sql.js")),
+      (sql) => sql.make(options)
+    )
+  )
+
+/**
+ * A SQL store on the database at `url`: `postgres://` or `postgresql://` (through
+ * `@effect/sql-pg`), or a SQLite file path, optionally written `sqlite:PATH` (through
+ * `@effect/sql-sqlite-node`, in WAL mode). Any other scheme is a `StoreError`. The URL's password
+ * never appears in the store's name or in any error.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSqlUrl = (url: string | Redacted.Redacted<string>, options: SqlOptions): Layer.Layer<Store, StoreError> =>
+  Layer.scoped(
+    Store,
+    Effect.flatMap(
+      loadOptional(`chain ${String(options.chain)}`, SQL_PACKAGES, () => import("./internal/sql.js")),
+      (sql) => sql.makeUrl(Redacted.isRedacted(url) ? url : Redacted.make(url), options)
+    )
+  )
+
+/**
+ * `layerSqlUrl` with the URL read from `Config`: `url`, by default `Config.redacted("DATABASE_URL")`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSqlConfig = (
+  options: SqlOptions & { readonly url?: Config.Config<Redacted.Redacted<string>> | undefined }
+): Layer.Layer<Store, StoreError | ConfigError.ConfigError> =>
+  Layer.unwrapEffect(
+    Effect.map(options.url ?? Config.redacted("DATABASE_URL"), (url) => {
+      const { url: _, ...rest } = options
+      return layerSqlUrl(url, rest)
+    })
+  )
