@@ -5,6 +5,7 @@
  * through the library.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
+import { readdirSync, readFileSync, readlinkSync } from "node:fs"
 import { join } from "node:path"
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
@@ -197,4 +198,39 @@ export const chainProblems = (
   const twice = acks.length - new Set(acks.map((a) => a.seq)).size
   if (twice > 0) problems.push(`${twice} seqs acknowledged to more than one writer`)
   return problems
+}
+
+/**
+ * The local TCP ports of process `pid`'s open sockets (Linux, from /proc): with PostgreSQL's
+ * `pg_stat_activity.client_port` they name that process's database sessions, whatever its
+ * queries say. Undefined where /proc cannot tell.
+ */
+export const socketPorts = (pid: number): ReadonlyArray<number> | undefined => {
+  try {
+    const inodes = new Set<string>()
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))
+        if (m !== null) inodes.add(m[1]!)
+      } catch {
+        // closed meanwhile
+      }
+    }
+    const ports: Array<number> = []
+    for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+      let text = ""
+      try {
+        text = readFileSync(table, "utf8")
+      } catch {
+        continue
+      }
+      for (const line of text.split("\n").slice(1)) {
+        const f = line.trim().split(/\s+/)
+        if (f.length > 9 && inodes.has(f[9]!)) ports.push(parseInt(f[1]!.split(":")[1]!, 16))
+      }
+    }
+    return ports
+  } catch {
+    return undefined
+  }
 }

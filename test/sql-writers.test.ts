@@ -29,7 +29,7 @@ import * as Signer from "../src/Signer.js"
 import * as Store from "../src/Store.js"
 import { cli, cliAsync, LONG, ROOT, tempDir } from "./helpers.js"
 import { describePg, freshChain, freshPrefix, pgLayer } from "./sql-helpers.js"
-import { type Ack, chainProblems, readChain, verifyDb, Writer, type WriterResult } from "./sql-writers-helpers.js"
+import { type Ack, chainProblems, readChain, socketPorts, verifyDb, Writer, type WriterResult } from "./sql-writers-helpers.js"
 
 const KEY = "sql-writers-key"
 const PREFIX = "acttrace"
@@ -95,6 +95,8 @@ describePg("many writers on one PostgreSQL chain", (url) => {
     expect(r.code, r.stdout).toBe(0)
     return JSON.parse(r.stdout) as { ok: boolean; entries: number; head: string }
   }
+
+  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(new URL(url).hostname)
 
   const read = (chain: string, prefix = PREFIX) => db.runPromise(readChain(prefix, chain))
 
@@ -196,6 +198,19 @@ describePg("many writers on one PostgreSQL chain", (url) => {
       Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ state: string }>`SELECT state FROM pg_stat_activity WHERE pid = ${pid}`)
     )
 
+  /** the sessions whose client is at one of `ports` (of this machine), and whether each is in a transaction */
+  const backendsAt = (ports: ReadonlyArray<number>) =>
+    ports.length === 0
+      ? Promise.resolve([])
+      : db.runPromise(
+        Effect.flatMap(
+          SqlClient.SqlClient,
+          (sql) => sql<{ pid: number; state: string; xact: boolean }>`
+            SELECT pid, state, xact_start IS NOT NULL AS xact FROM pg_stat_activity
+            WHERE client_port IN ${sql.in(ports)}`
+        )
+      )
+
   const poll = async <A>(what: string, f: () => Promise<A | undefined>, seconds = 20): Promise<A> => {
     const until = Date.now() + seconds * 1000
     for (;;) {
@@ -235,8 +250,10 @@ describePg("many writers on one PostgreSQL chain", (url) => {
     await poll("the killed writer's backend to end", async () => ((await backend(blocked[0]!.pid)).length === 0 ? true : undefined))
     const after = await read(chain)
     expect(chainProblems(after, killed.acks)).toEqual([])
-    expect(after.rows.length).toBe(before.rows.length)
-    return { killed, rows: after.rows.length, query: blocked[0]!.query }
+    // all of the turn or none of it: none, as the writer died before it could send COMMIT
+    // (a client that pipelines its COMMIT behind the INSERT would have the whole turn written)
+    expect([before.rows.length, before.rows.length + 50]).toContain(after.rows.length)
+    return { killed, rows: after.rows.length, query: blocked[0]!.query, rolledBack: after.rows.length === before.rows.length }
   }
 
   /** the next writer continues the chain; it verifies (library and CLI) with every entry acknowledged */
@@ -259,6 +276,7 @@ describePg("many writers on one PostgreSQL chain", (url) => {
       sql`INSERT INTO acttrace_entries (chain, seq, line) VALUES (${chain}, ${entries + 25}, ${"a row the test holds uncommitted"})`
     )
     expect(r.query).toMatch(/insert/i)
+    console.log(`killed inside its INSERT (waiting on the test's row): ${r.rolledBack ? "the turn rolled back" : "the whole turn committed"}; query: ${r.query.replace(/\s+/g, " ").slice(0, 120)}`)
     await continues(chain, r.killed.acks, r.rows)
   })
 
@@ -272,23 +290,34 @@ describePg("many writers on one PostgreSQL chain", (url) => {
     const chain = freshChain("killed-free")
     const acks: Array<Ack> = []
     const points = LONG ? [37, 501, 1203, 64, 999, 2500, 5, 777] : [137, 901, 333]
+    let sessions = 0
+    let inTransaction = 0
     for (const point of points) {
       const w = writer({ chain, id: `kill-${point}`, count: 100_000, batch: 50, inFlight: 2 })
       await poll(`${point} acknowledgements`, async () => (w.acks.length >= point || w.child.exitCode !== null ? true : undefined))
+      // the writer's own database sessions (by its sockets' ports), taken just before the kill
+      // (on loopback only: a remote server sees other ports)
+      const ports = loopback ? socketPorts(w.child.pid!) : undefined
+      const mine = ports === undefined ? [] : await backendsAt(ports)
       const r = await w.kill()
       expect(r.errors).toEqual([])
       acks.push(...r.acks)
+      if (ports === undefined) continue
+      expect(mine.length, "the writer's sessions, found by port").toBeGreaterThan(0)
+      sessions += mine.length
+      inTransaction += mine.filter((b) => b.xact).length
+      // each of them ends (on loopback the backend sees the socket close at once): none stays
+      // idle in a transaction holding the chain's lock
+      await poll("the killed writer's sessions to end", async () => {
+        const left = await db.runPromise(
+          Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ pid: number }>`SELECT pid FROM pg_stat_activity WHERE pid IN ${sql.in(mine.map((b) => b.pid))}`)
+        )
+        return left.length === 0 ? true : undefined
+      })
     }
-    // the dead writers' backends end (loopback: at once); none stays idle in a transaction
-    const left = await poll("the killed writers' backends to end", async () => {
-      const rows = await db.runPromise(
-        Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: string }>`SELECT count(*) AS n FROM pg_stat_activity WHERE state LIKE 'idle in transaction%' AND query LIKE ${`%${chain}%`}`)
-      )
-      return Number(rows[0]!.n) === 0 ? 0 : undefined
-    })
-    expect(left).toBe(0)
     const after = await read(chain)
     expect(chainProblems(after, acks)).toEqual([])
+    console.log(`free kills at ${points.join(", ")} acknowledgements: ${sessions} sessions of the killed writers ended, ${inTransaction} of them were inside a transaction when killed`)
     await continues(chain, acks, after.rows.length)
   })
 
@@ -359,7 +388,7 @@ describePg("many writers on one PostgreSQL chain", (url) => {
   it("4 `acttrace demo --db URL --chain NAME` at once: the chain verifies from the database and holds every run's model calls", async () => {
     const chain = freshChain("demo")
     const runs = await Promise.all(
-      Array.from({ length: 4 }, (_, i) => cliAsync(["demo", join(tmp.dir, `demo-${chain}-${i}`), "--db", url, "--chain", chain], {}))
+      Array.from({ length: 4 }, (_, i) => cliAsync(["demo", "--out", join(tmp.dir, `demo-${chain}-${i}`), "--db", url, "--chain", chain]))
     )
     for (const [i, r] of runs.entries()) {
       expect(r.stderr, `run ${i}`).toBe("")
@@ -368,7 +397,8 @@ describePg("many writers on one PostgreSQL chain", (url) => {
     const chainRead = await read(chain)
     expect(chainProblems(chainRead, [])).toEqual([])
     const entries = chainRead.rows.map((r) => JSON.parse(r.line) as { type: string; payload: Record<string, unknown> })
-    // each run decides the same three applications: four decisions of each, each with its model call
+    // every run decides the same three applications, one after another: each application has
+    // four decisions (one per run), each decision its one model call
     const decisions = entries.filter((e) => e.type === "decision")
     const calls = entries.filter((e) => e.type === "llm_call")
     expect(decisions.length).toBe(12)
@@ -376,6 +406,24 @@ describePg("many writers on one PostgreSQL chain", (url) => {
     const callsOf = new Map<string, number>()
     for (const c of calls) callsOf.set(String(c.payload["decision_id"]), (callsOf.get(String(c.payload["decision_id"])) ?? 0) + 1)
     for (const d of decisions) expect(callsOf.get(String(d.payload["decision_id"])), JSON.stringify(d.payload)).toBe(1)
+    const perApplication = new Map<string, number>()
+    for (const d of decisions) {
+      const app = String((d.payload["input"] as { application?: unknown }).application)
+      perApplication.set(app, (perApplication.get(app) ?? 0) + 1)
+    }
+    expect(Object.fromEntries(perApplication)).toEqual({ "app-1001": 4, "app-1002": 4, "app-1003": 4 })
+    // each run's own export (taken after its decisions, while others wrote) is a prefix of the
+    // chain that holds at least its own three model calls, and the head it printed is the
+    // chain's hash at that point
+    for (const [i, r] of runs.entries()) {
+      const pack = readFileSync(join(tmp.dir, `demo-${chain}-${i}`, "loan-triage.pack.jsonl"), "utf8").trim().split("\n").slice(1)
+      // (a pack's rows carry their controls: compared by hash)
+      expect(pack.map((l) => (JSON.parse(l) as { hash: string }).hash), `run ${i}`).toEqual(chainRead.rows.slice(0, pack.length).map((row) => row.hash))
+      expect(pack.filter((l) => (JSON.parse(l) as { type: string }).type === "llm_call").length, `run ${i}`).toBeGreaterThanOrEqual(3)
+      const head = /Head \(keep it out of band\): ([0-9a-f]{64})/.exec(r.stdout)?.[1]
+      expect(head, `run ${i}`).toBe(chainRead.rows[pack.length - 1]!.hash)
+      expect(r.stdout, `run ${i}`).toMatch(/The triage agent decided 2 of 3 applications/)
+    }
     // the demo signs with its demo key when given none
     const v = cliVerify(chain, "acttrace-demo-key")
     expect(v).toMatchObject({ ok: true, entries: chainRead.rows.length })
