@@ -335,6 +335,47 @@ describePg("many writers on one PostgreSQL chain", (url) => {
     await continues(chain, acks, after.rows.length)
   })
 
+  it.skipIf(!loopback)("writers whose sessions the server ends (pg_terminate_backend) while they append: retried, nothing lost, nothing written twice", async () => {
+    const chain = freshChain("terminated")
+    const per = LONG ? 6_000 : 1_000
+    const ws = Array.from({ length: 4 }, (_, i) => writer({ chain, id: `t${i}`, count: per, batch: 25, inFlight: 2 }))
+    await Promise.all(ws.map((w) => w.until("opened")))
+    // end one writer's sessions every 150 ms, round the writers, until they are done
+    let terminated = 0
+    const running = () => ws.filter((w) => w.child.exitCode === null && w.child.signalCode === null)
+    for (let k = 0; running().length > 0 && k < 400; k++) {
+      const alive = running()
+      const w = alive[k % alive.length]!
+      const ports = socketPorts(w.child.pid!) ?? []
+      if (ports.length > 0) {
+        const ended = await db.runPromise(
+          Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ ok: boolean }>`SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE client_port IN ${sql.in(ports)}`)
+        )
+        terminated += ended.filter((e) => e.ok).length
+      }
+      await new Promise((ok) => setTimeout(ok, 150))
+    }
+    const results = await Promise.all(ws.map((w) => w.exited))
+    const chainRead = await read(chain)
+    const acks = results.flatMap((r) => r.acks)
+    expect(chainProblems(chainRead, acks)).toEqual([])
+    // no entry twice: a turn whose COMMIT was cut off is found committed, not written again
+    const written = chainRead.rows.slice(1).map((row) => {
+      const p = (JSON.parse(row.line) as { payload: { writer: string; n: number } }).payload
+      return `${p.writer}/${p.n}`
+    })
+    expect(written.length - new Set(written).size, "entries written twice").toBe(0)
+    for (const r of results) {
+      // each writer got through (its turns retried), or stopped on a typed error saying why
+      if (r.code !== 0) expect(r.errors.join(" | "), r.id).toMatch(/^error StoreError /)
+      else expect(r.acks.length, r.id).toBe(per)
+    }
+    const finished = results.filter((r) => r.code === 0).length
+    console.log(`sessions ended by the server: ${terminated}; writers that finished anyway: ${finished} of 4; entries: ${chainRead.rows.length}`)
+    expect(terminated).toBeGreaterThan(3)
+    expect((await verifyDb(url, chain, KEY)).entries).toBe(chainRead.rows.length)
+  })
+
   it("an export from PostgreSQL verifies (CLI, Python reference) and equals, entry for entry, a file store's export of the same appends", async () => {
     const chain = freshChain("export")
     const clock = "2026-06-01T12:00:00.000Z"
