@@ -365,13 +365,11 @@ describePg("many writers on one PostgreSQL chain", (url) => {
       return `${p.writer}/${p.n}`
     })
     expect(written.length - new Set(written).size, "entries written twice").toBe(0)
-    for (const r of results) {
-      // each writer got through (its turns retried), or stopped on a typed error saying why
-      if (r.code !== 0) expect(r.errors.join(" | "), r.id).toMatch(/^error StoreError /)
-      else expect(r.acks.length, r.id).toBe(per)
-    }
-    const finished = results.filter((r) => r.code === 0).length
-    console.log(`sessions ended by the server: ${terminated}; writers that finished anyway: ${finished} of 4; entries: ${chainRead.rows.length}`)
+    console.log(`sessions ended by the server: ${terminated}; entries: ${chainRead.rows.length}`)
+    // each writer got through: a session lost before COMMIT is a turn that wrote nothing, tried
+    // again on a new connection (one writer loses one session every 600 ms or so, far fewer than
+    // its retries allow)
+    expectClean(results, per)
     expect(terminated).toBeGreaterThan(3)
     expect((await verifyDb(url, chain, KEY)).entries).toBe(chainRead.rows.length)
   })
