@@ -11,9 +11,12 @@ import * as FileSystem from "@effect/platform/FileSystem"
 import { isUtf8 } from "node:buffer"
 import { createPublicKey, randomBytes } from "node:crypto"
 import { availableParallelism } from "node:os"
+import { resolve as resolvePath } from "node:path"
 import * as Console from "effect/Console"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
@@ -62,11 +65,11 @@ export type ExitCode = 0 | 1 | 2
 let verdictCode: ExitCode = 0
 
 const VERIFY_USAGE =
-  "usage: acttrace verify PACK|- [--key-file F | --key K] [--pubkey FILE]... [--since NOTE_OR_PACK] [--every-signature] [--expected-head H] [--expect-entries N] [--require-complete] [--require-signatures] [--threads N] [--max-line-bytes N] [--json]"
+  "usage: acttrace verify (PACK|- | --db URL --chain NAME) [--key-file F | --key K] [--pubkey FILE]... [--since NOTE_OR_PACK] [--every-signature] [--expected-head H] [--expect-entries N] [--require-complete] [--require-signatures] [--threads N] [--max-line-bytes N] [--json]"
 
-const EXPORT_USAGE = "usage: acttrace export LOG --out PACK [--framework eu_ai_act|iso_42001|gdpr|nist_rmf] [--key-file F | --key K] [--private-key FILE] [--mode OCTAL]"
+const EXPORT_USAGE = "usage: acttrace export (LOG | --db URL --chain NAME) --out PACK [--framework eu_ai_act|iso_42001|gdpr|nist_rmf] [--key-file F | --key K] [--private-key FILE] [--mode OCTAL]"
 const REPAIR_USAGE = "usage: acttrace repair LOG"
-const DEMO_USAGE = "usage: acttrace demo [--out DIR] [--key-file F | --key K] [--private-key FILE]"
+const DEMO_USAGE = "usage: acttrace demo [--out DIR] [--db URL --chain NAME] [--key-file F | --key K] [--private-key FILE]"
 const KEYGEN_USAGE = "usage: acttrace keygen --out DIR [--name NAME]"
 const CHECKPOINT_USAGE = "usage: acttrace checkpoint PACK_OR_LOG [--pubkey FILE]..."
 const PROVE_USAGE = "usage: acttrace prove PACK --seq N[,N...] --out PROOF [--pubkey FILE]..."
@@ -223,10 +226,10 @@ const MAX_NOTE_BYTES = 1 << 20
  * (compared hash by hash: each hash covers every entry before it). When they do not differ within
  * the old pack (the origins differ, or the pack is shorter), the error stays as it was.
  */
-const pinRewrite = (e: Verify.HistoryRewritten, oldPack: string, pack: string) =>
+const pinRewrite = <E>(e: Verify.HistoryRewritten, oldPack: string, pack: Stream.Stream<Uint8Array, E>, source: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const diff = yield* Effect.either(Proof.firstDifference(fs.stream(oldPack), fs.stream(pack), { oldSource: oldPack, newSource: pack }))
+    const diff = yield* Effect.either(Proof.firstDifference(fs.stream(oldPack), pack, { oldSource: oldPack, newSource: source }))
     if (Either.isLeft(diff) || diff.right._tag !== "Differs") return e
     const d = diff.right
     return new Verify.HistoryRewritten({
@@ -448,6 +451,170 @@ const keyOption = Options.redacted("key").pipe(
   Options.optional
 )
 
+// ---------------------------------------------------------------------------------------------
+// --db URL --chain NAME: a chain in a database (Store.layerSqlUrl) in place of a file
+
+/** `--db URL`: where the chain is, when it is in a database. */
+const dbOption = (what: string) =>
+  Options.text("db").pipe(
+    Options.withDescription(
+      `a database holding the chain, in place of a file: a postgres:// or postgresql:// URL, or a SQLite file path (sqlite:PATH too); needs --chain. Leave the password out of the URL (the process list shows it to every user of the machine): set PGPASSWORD or use ~/.pgpass. ${what}`
+    ),
+    Options.optional
+  )
+
+/** `--chain NAME`: which of the database's chains. */
+const chainOption = Options.text("chain").pipe(
+  Options.withDescription("the chain's name in the database of --db (one database holds many chains)"),
+  Options.optional
+)
+
+/** A chain in a database, as the command line gave it. */
+interface DbTarget {
+  /** the URL or path as given (it may hold a password: never printed) */
+  readonly url: Redacted.Redacted<string>
+  readonly chain: string
+  /** the URL as it may be shown: without its password */
+  readonly shown: string
+  /** the SQLite file, for a SQLite database (checked against --out, and to exist before reading) */
+  readonly file: string | undefined
+}
+
+/** The schemes `--db` takes as URLs; anything else with `://` is refused, and the rest is a SQLite file path. */
+const PG_URL = /^postgres(?:ql)?:\/\//i
+const SCHEME_URL = /^([a-z][a-z0-9+.-]*):\/\//i
+
+/**
+ * A database URL without its password (in its user part, or a `password` query parameter, which
+ * the PostgreSQL driver reads too): what may be shown. A URL the parser refuses loses everything
+ * between `://` and `@`, where a password would be.
+ */
+export const shownUrl = (url: string): string => {
+  if (!SCHEME_URL.test(url)) return url
+  try {
+    const u = new URL(url)
+    if (u.password !== "") u.password = ""
+    for (const name of [...u.searchParams.keys()]) if (name.toLowerCase() === "password") u.searchParams.set(name, "…")
+    return u.toString()
+  } catch {
+    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, "$1…@")
+  }
+}
+
+/** The secret parts of a URL (its password, as written and decoded), for scrubbing output. */
+const secretsOf = (url: string): ReadonlyArray<string> => {
+  if (!SCHEME_URL.test(url)) return []
+  const found = new Set<string>()
+  try {
+    const u = new URL(url)
+    for (const p of [u.password, ...[...u.searchParams.entries()].filter(([k]) => k.toLowerCase() === "password").map(([, v]) => v)]) {
+      if (p !== "") {
+        found.add(p)
+        const decoded = Either.try(() => decodeURIComponent(p))
+        if (Either.isRight(decoded) && decoded.right !== "") found.add(decoded.right)
+      }
+    }
+  } catch {
+    const m = /^[a-z][a-z0-9+.-]*:\/\/[^/?#@]*?:([^/?#@]*)@/i.exec(url)
+    if (m !== null && m[1] !== "") found.add(m[1]!)
+  }
+  return [...found]
+}
+
+/**
+ * Said once on stderr when `--db` holds a password at a terminal, as for `--key`: a command line
+ * is readable by every user of the machine for as long as the process runs.
+ */
+export const DB_PASSWORD_WARNING =
+  "warning: the password in --db URL is in the process list (ps), where every user of this machine can read it; leave it out of the URL and set PGPASSWORD (or use ~/.pgpass)"
+
+/** The longest chain name (Store.SqlOptions): longer is a usage error before any connection. */
+const MAX_CHAIN_NAME = 200
+
+/**
+ * The database chain `--db URL --chain NAME` name, or undefined when neither is given. Usage
+ * errors (exit 2): one without the other, both with a file `input` too, an empty URL, a URL
+ * scheme no store reads (`mysql://`), a chain name the store refuses.
+ */
+const dbTarget = (
+  db: Option.Option<string>,
+  chain: Option.Option<string>,
+  input: Option.Option<string> | undefined,
+  inputName: string,
+  usageText: string
+): Effect.Effect<DbTarget | undefined, UsageError> =>
+  Effect.gen(function*() {
+    if (Option.isNone(db) && Option.isNone(chain)) return undefined
+    if (Option.isNone(db)) return yield* usage("--chain names a chain in a database: give the database with --db URL (a postgres:// URL or a SQLite file path)", usageText)
+    const url = db.value
+    if (Option.isNone(chain)) return yield* usage(`--db needs --chain NAME: one database holds many chains (the chain's name is the one its writers open it with)`, usageText)
+    if (input !== undefined && Option.isSome(input)) {
+      return yield* usage(`give ${inputName} or --db URL --chain NAME, not both: ${inputName} is a file, --db a database`, usageText)
+    }
+    if (url.trim() === "") return yield* usage("--db is empty: give a postgres:// or postgresql:// URL, or a SQLite file path", usageText)
+    const scheme = SCHEME_URL.exec(url)
+    if (scheme !== null && !PG_URL.test(url)) {
+      return yield* usage(`--db: the ${scheme[1]}:// scheme is not supported: give a postgres:// or postgresql:// URL (PostgreSQL), or a SQLite file path`, usageText)
+    }
+    const name = chain.value
+    if (name.length === 0 || name.length > MAX_CHAIN_NAME) return yield* usage(`--chain: a chain's name is 1 to ${MAX_CHAIN_NAME} characters`, usageText)
+    if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return yield* usage("--chain: a chain's name holds no control characters", usageText)
+    const file = scheme !== null ? undefined : url.replace(/^sqlite:/i, "")
+    if (file === "") return yield* usage("--db sqlite: needs a file path after it (sqlite:PATH)", usageText)
+    // someone at a terminal typed a password into the process list
+    if (secretsOf(url).length > 0 && (process.stdin.isTTY === true || process.stderr.isTTY === true)) yield* Console.error(DB_PASSWORD_WARNING)
+    return { url: Redacted.make(url), chain: name, shown: shownUrl(url), file } satisfies DbTarget
+  })
+
+/**
+ * `run` with every line it prints cleared of the password of the `--db` URL. What acttrace says
+ * never holds it (the stores name a database by its URL without the password); this also covers
+ * a driver or library message that would repeat the URL.
+ */
+const scrubbing = <A, E, R>(db: Option.Option<string>, run: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  const raw = Option.getOrElse(db, () => "")
+  const secrets = secretsOf(raw)
+  if (secrets.length === 0) return run
+  const shown = shownUrl(raw)
+  const scrub = (x: unknown): unknown => {
+    if (typeof x !== "string") return x
+    let t = x.split(raw).join(shown)
+    for (const p of secrets) t = t.split(p).join("…")
+    return t
+  }
+  return Effect.flatMap(Effect.console, (base) =>
+    Effect.withConsole(run, {
+      ...base,
+      log: (...xs) => base.log(...xs.map(scrub)),
+      info: (...xs) => base.info(...xs.map(scrub)),
+      warn: (...xs) => base.warn(...xs.map(scrub)),
+      error: (...xs) => base.error(...xs.map(scrub))
+    }))
+}
+
+/**
+ * The store of a database chain, opened to read (`create: false`: no table or chain is made,
+ * and a chain that is not there is an error naming those that are). A SQLite file must exist:
+ * opening a missing one would create it.
+ */
+const readDb = (target: DbTarget) =>
+  Effect.gen(function*() {
+    if (target.file !== undefined) {
+      const fs = yield* FileSystem.FileSystem
+      const info = yield* fs.stat(target.file).pipe(Effect.mapError((e) => new Store.StoreError({ path: target.shown, operation: "open", reason: plainReason(e) })))
+      if (info.type !== "File") return yield* new Store.StoreError({ path: target.shown, operation: "open", reason: `it is ${info.type === "Directory" ? "a directory" : "not a regular file"}, not a SQLite database` })
+    }
+    const context = yield* Layer.build(Store.layerSqlUrl(target.url, { chain: target.chain, create: false }))
+    return Context.get(context, Store.Store)
+  })
+
+/**
+ * Whether a store could not be opened because the chain is not in the database (nor, maybe, any
+ * acttrace table), rather than because the database could not be reached or read. (The SQL store
+ * says so in its reason, naming the chains the database holds.)
+ */
+const chainMissing = (e: Store.StoreError): boolean => e.operation === "open" && /^no chain |^no \S+ tables /.test(e.reason)
+
 /**
  * `Command.make` with its description given beside its name: every subcommand is one call, the
  * text a user reads in `--help` standing at the top of the command it describes.
@@ -463,7 +630,12 @@ const verify = command(
   "verify",
   "Check a log or evidence pack: exit 0 when intact and complete, 1 when not (or, with --require-signatures, when its signatures were not checked with the key), 2 on a usage error or unreadable input.",
   {
-    pack: Args.text({ name: "PACK" }).pipe(Args.withDescription("log or evidence pack (JSON Lines) to verify; - for standard input (a FIFO or <(…) path is read as a stream too)")),
+    pack: Args.text({ name: "PACK" }).pipe(
+      Args.withDescription("log or evidence pack (JSON Lines) to verify; - for standard input (a FIFO or <(…) path is read as a stream too). Or --db URL --chain NAME instead"),
+      Args.optional
+    ),
+    db: dbOption("The chain's rows are read in order, a page at a time, and verified as the lines of a log file are"),
+    chain: chainOption,
     keyFile: keyFileOption("Checks every entry signature and the pack header"),
     key: keyOption,
     pubkey: pubkeyOption("Checks every checkpoint entry, the signed pack header (_meta.checkpoint) and the pack seal under these keys"),
@@ -500,6 +672,11 @@ const verify = command(
   },
   (opts) =>
     Effect.gen(function*() {
+      const db = yield* dbTarget(opts.db, opts.chain, opts.pack, "PACK", VERIFY_USAGE)
+      if (db === undefined && Option.isNone(opts.pack)) return yield* usage("give the PACK to verify (a file, or - for standard input), or --db URL --chain NAME")
+      // rows come from the database in order, one page after another, on one thread
+      if (db !== undefined && Option.isSome(opts.threads)) return yield* usage("--threads is for files: the rows of --db are verified in order as they arrive")
+      const pack = Option.getOrElse(opts.pack, () => "")
       const key = yield* resolveKey(opts.key, opts.keyFile)
       if (Option.isSome(opts.expectedHead) && !HEX64.test(opts.expectedHead.value)) {
         return yield* usage("--expected-head must be 64 lowercase hex characters")
@@ -529,14 +706,32 @@ const verify = command(
         requireComplete: opts.requireComplete,
         maxLineBytes: Option.getOrUndefined(opts.maxLineBytes)
       }
-      // standard input is read once: its start is kept on the way, for the key id it states
+      // standard input (and a database) is read once: its start is kept on the way, for the key
+      // id it states
       const stdinHead: Array<Uint8Array> = []
+      // the database's rows as a log file's bytes, read again (the same rows) to locate a rewrite
+      let dbBytes: Stream.Stream<Uint8Array, Verify.Unreadable> | undefined
+      if (db !== undefined) {
+        const opened = yield* Effect.either(readDb(db))
+        if (Either.isLeft(opened)) {
+          // the chain is not in the database: the chain is the finding (exit 1), as a verdict is
+          if (chainMissing(opened.left)) return yield* failWith(describeFailure(opened.left))
+          // a database that cannot be reached or read is an input that cannot be read (exit 2)
+          dbBytes = Stream.fail(new Verify.Unreadable({ path: db.shown, reason: plainText(opened.left.reason) }))
+        } else {
+          const store = opened.right
+          const rows = yield* store.snapshot
+          dbBytes = rows.pipe(Stream.mapError((e) => new Verify.Unreadable({ path: store.name, reason: plainText(e.reason) })))
+        }
+      }
       // a FIFO or <(…) path is read in order by fileParallel, on one thread
-      let outcome = opts.pack === STDIN
+      let outcome = dbBytes !== undefined
+        ? yield* Verify.streamOutcome(keepingHead(dbBytes, stdinHead), options)
+        : pack === STDIN
         ? yield* Verify.streamOutcome(keepingHead(stdinBytes, stdinHead), options)
-        : yield* Verify.fileParallel(opts.pack, {
+        : yield* Verify.fileParallel(pack, {
           ...options,
-          threads: Option.isSome(opts.threads) ? opts.threads.value : yield* autoThreads(opts.pack)
+          threads: Option.isSome(opts.threads) ? opts.threads.value : yield* autoThreads(pack)
         })
       // two key files that cannot be told apart (one name and key hash, two keys): a mistake in
       // the call, not a verdict on the pack
@@ -546,15 +741,17 @@ const verify = command(
       }
       // a history rewritten after a checkpoint published from an old pack: that pack names the
       // first entry that differs (a note alone cannot)
-      if (since?.pack !== undefined && opts.pack !== STDIN && Either.isLeft(outcome.result) && outcome.result.left._tag === "HistoryRewritten") {
-        outcome = { ...outcome, result: Either.left(yield* pinRewrite(outcome.result.left, since.pack, opts.pack)) }
+      if (since?.pack !== undefined && pack !== STDIN && Either.isLeft(outcome.result) && outcome.result.left._tag === "HistoryRewritten") {
+        const fs = yield* FileSystem.FileSystem
+        const newBytes: Stream.Stream<Uint8Array, unknown> = dbBytes ?? fs.stream(pack)
+        outcome = { ...outcome, result: Either.left(yield* pinRewrite(outcome.result.left, since.pack, newBytes, db?.shown ?? pack)) }
       }
       // an intact chain whose signatures no key checked: said on stderr, or with
       // --require-signatures the verdict (a failure)
       const report = Either.getOrUndefined(outcome.result)
       let unverified: string | undefined
       if (report !== undefined && report.signatures === "not-checked") {
-        const head = opts.pack === STDIN ? stdinHead : yield* fileHead(opts.pack)
+        const head = db !== undefined || pack === STDIN ? stdinHead : yield* fileHead(pack)
         unverified = notCheckedText(statedKeyId(report, head))
       } else if (report !== undefined && report.signatures === "absent" && opts.requireSignatures) {
         unverified = "no entry is signed (signatures absent); --require-signatures needs a log signed with an HMAC key, verified with that key"
@@ -577,12 +774,17 @@ const verify = command(
       }
       // signed checkpoints no key checked: said on stderr, as signatures not checked are
       if (report !== undefined && report.checkpoints === "not-checked") {
-        const head = opts.pack === STDIN ? stdinHead : yield* fileHead(opts.pack)
+        const head = db !== undefined || pack === STDIN ? stdinHead : yield* fileHead(pack)
         const cpKey = statedCheckpointKey(report, head)
         if (cpKey !== undefined) yield* Console.error(`warning: ${cpKey}; checkpoints were not checked; pass --pubkey FILE (the log's verifier key) to check them`)
       }
       verdictCode = failed ? 1 : Either.isRight(outcome.result) ? 0 : outcome.result.left._tag === "Unreadable" ? 2 : 1
-    }).pipe(Effect.catchAllDefect(verifyDefect))
+    }).pipe(
+      Effect.scoped,
+      Effect.catchTags({ CommandFailed: fail }),
+      Effect.catchAllDefect(verifyDefect),
+      (run) => scrubbing(opts.db, run)
+    )
 )
 
 /** The `--json` verdict of an intact chain whose signatures `--require-signatures` wanted verified. */
@@ -655,7 +857,9 @@ const exportCommand = command(
   "export",
   "Write an evidence pack of a log: verified, with a signed _meta header, per-row controls for a framework, and a seal. The key: --key-file F or ACTTRACE_KEY.",
   {
-    log: Args.text({ name: "LOG" }).pipe(Args.withDescription("the live log (JSON Lines) to export")),
+    log: Args.text({ name: "LOG" }).pipe(Args.withDescription("the live log (JSON Lines) to export. Or --db URL --chain NAME instead"), Args.optional),
+    db: dbOption("Its rows are read in order, a page at a time, verified and written to the pack; nothing is written to the database"),
+    chain: chainOption,
     out: Options.text("out").pipe(Options.withDescription("where to write the evidence pack (never the log, its lock, or another file beside it under the log's name)")),
     framework: Options.text("framework").pipe(
       Options.withDescription(`annotate rows with the control ids of ${Controls.frameworks.join(", ")}`),
@@ -671,6 +875,9 @@ const exportCommand = command(
   },
   (opts) =>
     Effect.gen(function*() {
+      const db = yield* dbTarget(opts.db, opts.chain, opts.log, "LOG", EXPORT_USAGE)
+      if (db === undefined && Option.isNone(opts.log)) return yield* usage("give the LOG to export, or --db URL --chain NAME", EXPORT_USAGE)
+      const log = Option.getOrElse(opts.log, () => "")
       const key = yield* resolveKey(opts.key, opts.keyFile, EXPORT_USAGE)
       const framework = Option.getOrNull(opts.framework)
       if (framework !== null && !Controls.isFramework(framework)) {
@@ -678,15 +885,21 @@ const exportCommand = command(
       }
       const mode = Option.isSome(opts.mode) ? yield* parseMode(opts.mode.value) : undefined
       // the pack must not land on the live log or a file its store owns: a mistake in the call
-      yield* Pack.checkTarget(opts.log, opts.out).pipe(Effect.mapError((e) => usage(e.reason, EXPORT_USAGE)))
-      const bytes = yield* Store.readLog(opts.log)
+      if (db === undefined) yield* Pack.checkTarget(log, opts.out).pipe(Effect.mapError((e) => usage(e.reason, EXPORT_USAGE)))
+      else yield* notOnDatabase(db, opts.out, EXPORT_USAGE)
+      // a database chain is read through one snapshot: each of the pack's passes over it reads the
+      // same rows, however many the chain's writers append meanwhile
+      const dbStore = db === undefined ? undefined : yield* readDb(db)
+      const bytes = dbStore === undefined ? yield* Store.readLog(log) : Effect.succeed(yield* dbStore.snapshot)
+      // what messages call the chain: the file, or the database (without its password) and chain
+      const source = dbStore === undefined ? log : dbStore.name
       const open = yield* Effect.flatMap(bytes, Chain.auditOpenOf)
       const signing = Option.flatMap(open, (o) => Option.fromNullable(o["signing"] as { key_id?: unknown } | null | undefined))
       const checkpoints = Option.flatMap(open, (o) => Option.fromNullable(o["checkpoints"] as { key?: unknown } | null | undefined))
       const privateKey = yield* readPrivateKey(opts.privateKey, EXPORT_USAGE)
       if (Option.isSome(checkpoints) && privateKey === undefined) {
         // without it the pack would carry no _meta.checkpoint, and fail where the log's checkpoints verify
-        return yield* usage(`${opts.log} signs its checkpoints; give the private key it signs them with now (after a rotation, the newest) with --private-key FILE`, EXPORT_USAGE)
+        return yield* usage(`${source} signs its checkpoints; give the private key it signs them with now (after a rotation, the newest) with --private-key FILE`, EXPORT_USAGE)
       }
       const signer = privateKey !== undefined
         ? yield* Signer.makeEd25519(privateKey, key === undefined ? {} : { hmac: key }).pipe(Effect.mapError((e) => usage(`--private-key: ${describeFailure(e)}`, EXPORT_USAGE)))
@@ -695,16 +908,43 @@ const exportCommand = command(
         : yield* Signer.makeHmac(key)
       if (Option.isSome(signing)) {
         const expected = String(signing.value.key_id)
-        if (key === undefined) return yield* usage(`${opts.log} is signed (key id ${expected}); give its key with --key-file, ACTTRACE_KEY or --key`, EXPORT_USAGE)
+        if (key === undefined) return yield* usage(`${source} is signed (key id ${expected}); give its key with --key-file, ACTTRACE_KEY or --key`, EXPORT_USAGE)
         const given = Option.getOrThrow(signer.identity).keyId
-        if (given !== expected) return yield* usage(`${opts.log} is signed with key id ${expected}; the key given has id ${given}`, EXPORT_USAGE)
+        if (given !== expected) return yield* usage(`${source} is signed with key id ${expected}; the key given has id ${given}`, EXPORT_USAGE)
       }
-      const done = yield* Pack.write(bytes, opts.log, opts.out, { framework, signer, log: opts.log, mode })
+      // a SQLite database's pack is as private as the database file, as a log's pack is as its log
+      const dbMode = mode === undefined && db?.file !== undefined ? Option.getOrUndefined(Option.map(yield* Effect.option((yield* FileSystem.FileSystem).stat(db.file)), (i) => i.mode & 0o666)) : undefined
+      const done = yield* Pack.write(bytes, source, opts.out, { framework, signer, log: db === undefined ? log : undefined, mode: mode ?? dbMode })
       yield* Console.log(
         `exported ${done.entries} ${done.entries === 1 ? "entry" : "entries"} to ${done.path}, head ${done.head.slice(0, 12)}… (${done.signed ? "signed and sealed" : Option.isSome(done.checkpoint) ? "sealed by its signed checkpoint" : "unsigned"}${done.signed && Option.isSome(done.checkpoint) ? ", with a signed checkpoint" : ""}; framework: ${done.framework ?? "none"}, ${done.controlsCovered.length} controls)`
       )
-    }).pipe(Effect.catchTags({ NotALog: fail, StoreError: fail, ExportError: fail, UnknownFramework: fail, InvalidKey: (e) => usage(plainMessage(e), EXPORT_USAGE) }))
+    }).pipe(
+      Effect.scoped,
+      Effect.catchTags({ NotALog: fail, StoreError: fail, ExportError: fail, UnknownFramework: fail, InvalidKey: (e) => usage(plainMessage(e), EXPORT_USAGE) }),
+      (run) => scrubbing(opts.db, run)
+    )
 )
+
+/**
+ * A usage error when `out` is the SQLite database of `db`, or one of the files SQLite keeps beside
+ * it (`-wal`, `-shm`, `-journal`): a pack written there would destroy the chain it was read from.
+ */
+const notOnDatabase = (db: DbTarget, out: string, usageText: string) =>
+  Effect.gen(function*() {
+    yield* notStdin(out, "--out", usageText)
+    if (db.file === undefined) return
+    const fs = yield* FileSystem.FileSystem
+    const target = yield* Effect.option(fs.stat(out))
+    for (const suffix of ["", "-wal", "-shm", "-journal"]) {
+      const file = db.file + suffix
+      const same = resolvePath(file) === resolvePath(out) ||
+        (Option.isSome(target) && Option.match(yield* Effect.option(fs.stat(file)), {
+          onNone: () => false,
+          onSome: (info) => info.dev === target.value.dev && Option.getOrUndefined(info.ino) === Option.getOrUndefined(target.value.ino)
+        }))
+      if (same) return yield* usage(`--out ${out} is ${suffix === "" ? "the SQLite database of --db" : `${file}, a file of the SQLite database of --db`}: choose another file`, usageText)
+    }
+  })
 
 const repairCommand = command(
   "repair",
@@ -1093,20 +1333,23 @@ const demo = command(
       Options.withDescription("where to write the demo files"),
       Options.withDefault("acttrace-demo")
     ),
+    db: dbOption("The demo's decisions go into that chain (created on first use; several demos may write it at once) instead of a log file in --out, and it is verified from the database; the packs still go to --out"),
+    chain: chainOption,
     keyFile: keyFileOption("Without either (and without --private-key), a demo key is used and printed"),
     key: keyOption,
     privateKey: privateKeyOption("The demo log gets signed checkpoints, and the demo goes on to checkpoint, prove, verify-proof and verify --since with the public key")
   },
   (opts) =>
     Effect.gen(function*() {
+      const db = yield* dbTarget(opts.db, opts.chain, undefined, "", DEMO_USAGE)
       const key = yield* resolveKey(opts.key, opts.keyFile, DEMO_USAGE)
       const privateKey = yield* readPrivateKey(opts.privateKey, DEMO_USAGE)
       const context = yield* Effect.context<CliApp.CliApp.Environment>()
       const run: RunCommand = (args) => runCaptured(args).pipe(Effect.provide(context))
-      // what goes wrong in the run (a log held by another writer, a torn log, a full disk) is a
-      // failure of the job: exit 1
-      yield* runDemo(opts.out, { key, privateKey, run }).pipe(Effect.catchAll(fail))
-    })
+      // what goes wrong in the run (a log held by another writer, a torn log, a full disk, a
+      // database that cannot be reached) is a failure of the job: exit 1
+      yield* runDemo(opts.out, { key, privateKey, run, db: db === undefined ? undefined : { url: db.url, chain: db.chain, shown: db.shown } }).pipe(Effect.catchAll(fail))
+    }).pipe((run) => scrubbing(opts.db, run))
 )
 
 const root = Command.make("acttrace").pipe(
@@ -1158,7 +1401,7 @@ const guardOutput = () => {
 }
 
 /** The verify options that take a value (a `-` after one of them is that value, not the input). */
-const VERIFY_VALUED = new Set(["--key", "--key-file", "--pubkey", "--since", "--expected-head", "--expect-entries", "--threads", "--max-line-bytes"])
+const VERIFY_VALUED = new Set(["--key", "--key-file", "--pubkey", "--since", "--expected-head", "--expect-entries", "--threads", "--max-line-bytes", "--db", "--chain"])
 
 /** `verify - --key-file F` as `verify --key-file F -`. */
 const stdinLast = (argv: ReadonlyArray<string>): ReadonlyArray<string> => {

@@ -17,6 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
+import * as Stream from "effect/Stream"
 import * as AuditLog from "../AuditLog.js"
 import { formatTimestamp } from "../Chain.js"
 import * as Redactor from "../Redactor.js"
@@ -120,7 +121,32 @@ export interface DemoOptions {
   readonly privateKey?: Redacted.Redacted<string> | undefined
   /** runs `acttrace ARGS` (the CLI's own code, in this process) for the public-key part */
   readonly run?: RunCommand | undefined
+  /**
+   * `--db URL --chain NAME`: the log is that chain in a database (PostgreSQL or SQLite, created on
+   * first use) instead of the file in the demo's directory. Several demos may write it at once.
+   */
+  readonly db?: DemoDatabase | undefined
 }
+
+/** The chain a demo writes to in a database. */
+export interface DemoDatabase {
+  /** the URL or SQLite path, as given (it may hold a password: never printed) */
+  readonly url: Redacted.Redacted<string>
+  readonly chain: string
+  /** the URL without its password: what is printed */
+  readonly shown: string
+}
+
+/** A word of a command line as it can be pasted into a shell. */
+const shellWord = (w: string): string => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)
+
+/** A verdict in one line, as `acttrace verify` prints it. */
+const verdictLine = (o: Verify.Outcome): string =>
+  Either.match(o.result, {
+    onRight: (r) =>
+      `ok: ${r.entries} entries, head ${r.head.slice(0, 12)}… (signatures ${r.signatures}; completeness: ${r.completeness})${r.checkpoints === "verified" ? `; checkpoints verified: ${r.checkpointCount}, unsealed tail ${r.unsealedTail}` : ""}`,
+    onLeft: verdictText
+  })
 
 export const runDemo = (outDir: string, options: DemoOptions) =>
   Effect.gen(function*() {
@@ -140,35 +166,41 @@ export const runDemo = (outDir: string, options: DemoOptions) =>
     if (verifier !== undefined && pubPath !== undefined) yield* fs.writeFileString(pubPath, verifier.text + "\n", { mode: 0o644 })
 
     const signer = privateKey !== undefined ? Signer.layerEd25519(privateKey, hmac === undefined ? {} : { hmac }) : Signer.layerHmac(hmac!)
-    const live = (file: string) =>
+    const onStore = <E, R>(store: Layer.Layer<Store.Store, E, R>) =>
       AuditLog.layer({ system: "loan-triage", riskTier: "high" }).pipe(
-        Layer.provide(Store.layerFile(file)),
+        Layer.provide(store),
         Layer.provide(signer),
         Layer.provide(Redactor.layerDefault)
       )
+    const { db } = options
+    // the live log: the file in the demo's directory, or the chain in the database (made on first
+    // use; other demos may be writing it at the same time)
+    const live = db === undefined ? onStore(Store.layerFile(logPath)) : onStore(Store.layerSqlUrl(db.url, { chain: db.chain }))
+    const where = db === undefined ? logPath : `the chain ${db.chain} of ${db.shown}`
     const { decided, exported } = yield* Effect.gen(function*() {
       const log = yield* AuditLog.AuditLog
       const before = yield* log.position
       const decided = yield* agent
       const exported = yield* log.export(packPath, { framework: "eu_ai_act" })
       return { decided, exported, before }
-    }).pipe(Effect.provide(live(logPath)))
+    }).pipe(Effect.provide(live))
 
-    yield* Console.log(`\nThe triage agent decided ${decided} of ${APPLICATIONS.length} applications (the credit bureau failed one); every call is in ${logPath}`)
+    yield* Console.log(`\nThe triage agent decided ${decided} of ${APPLICATIONS.length} applications (the credit bureau failed one); every call is in ${where}`)
     yield* Console.log(
       `Exported ${exported.entries} entries to ${packPath} for eu_ai_act (${exported.controlsCovered.length} controls; ${exported.summary.decisions} decisions, ${exported.summary.llm_calls} model calls, ${exported.summary.policy_flags} policy flags)`
     )
     yield* Console.log(`Head (keep it out of band): ${exported.head}`)
 
     const verifyOptions: Verify.Options = { key: hmac, publicKeys: verifier === undefined ? undefined : [verifier.text] }
-    const check = (file: string) =>
-      Effect.map(Verify.fileOutcome(file, verifyOptions), (o) =>
-        Either.match(o.result, {
-          onRight: (r) =>
-            `ok: ${r.entries} entries, head ${r.head.slice(0, 12)}… (signatures ${r.signatures}; completeness: ${r.completeness})${r.checkpoints === "verified" ? `; checkpoints verified: ${r.checkpointCount}, unsealed tail ${r.unsealedTail}` : ""}`,
-          onLeft: verdictText
-        })
-      )
+    const check = (file: string) => Effect.map(Verify.fileOutcome(file, verifyOptions), verdictLine)
+    // the chain itself, read back from the database (every writer's entries, in seq order)
+    if (db !== undefined) {
+      const fromDatabase = yield* Effect.gen(function*() {
+        const store = yield* Store.Store
+        return yield* Verify.streamOutcome(yield* store.snapshot, verifyOptions)
+      }).pipe(Effect.provide(Store.layerSqlUrl(db.url, { chain: db.chain, create: false })))
+      yield* Console.log(`\nverify --db ${db.shown} --chain ${db.chain}${pubPath === undefined ? "" : ` --pubkey ${pubPath}`}\n  ${verdictLine(fromDatabase)}`)
+    }
     yield* Console.log(`\nverify ${packPath}${pubPath === undefined ? "" : ` --pubkey ${pubPath}`}\n  ${yield* check(packPath)}`)
 
     const pack = (yield* fs.readFileString(packPath)).split("\n").filter((l) => l.length > 0)
@@ -188,16 +220,31 @@ export const runDemo = (outDir: string, options: DemoOptions) =>
     const self = started.endsWith(path.join("bin", "acttrace.js")) ? `node ${path.relative(process.cwd(), started)}` : "acttrace"
     const extra: Array<string> = []
     if (privateKey !== undefined && pubPath !== undefined && options.run !== undefined) {
-      extra.push(...(yield* publicKeyPart({ run: options.run, self, outDir, packPath, pubPath, pack, layer: live })))
+      // the log's lines as they stand (every writer's, for a database chain)
+      const lines = (text: string) => text.split("\n").filter((l) => l.length > 0)
+      const logLines = db === undefined
+        ? Effect.map(fs.readFileString(logPath), lines)
+        : Effect.gen(function*() {
+          const store = yield* Store.Store
+          const bytes = yield* Stream.runCollect(yield* store.snapshot)
+          return lines(Buffer.concat([...bytes]).toString("utf8"))
+        }).pipe(Effect.provide(Store.layerSqlUrl(db.url, { chain: db.chain, create: false })))
+      extra.push(...(yield* publicKeyPart({ run: options.run, self, outDir, packPath, pubPath, pack, live, logLines, layer: (file) => onStore(Store.layerFile(file)) })))
     }
-    yield* Console.log(`\nEverything is in ${outDir}:`)
-    yield* Console.log(`  ${logPath}   the live log (run the demo again to continue it)`)
+    yield* Console.log(`\nEverything is in ${outDir}${db === undefined ? "" : ` and ${where}`}:`)
+    yield* Console.log(`  ${db === undefined ? logPath : where}   the live log (run the demo again to continue it)`)
     yield* Console.log(`  ${packPath}   the evidence pack`)
     yield* Console.log(`  ${tampered.map(([n]) => path.join(outDir, n)).join(", ")}   tampered copies`)
     for (const line of extra) yield* Console.log(`  ${line}`)
     // the key through the environment, not the command line (where ps shows it to everyone)
     if (pubPath !== undefined) yield* Console.log(`Try: ${self} verify ${packPath} --pubkey ${pubPath}   (no secret needed)`)
     if (hmac !== undefined) yield* Console.log(`Try: ACTTRACE_KEY=${key === undefined ? DEMO_KEY : "…"} ${self} verify ${packPath} --expected-head ${exported.head}`)
+    // (the URL without its password: the driver reads PGPASSWORD)
+    if (db !== undefined) {
+      yield* Console.log(
+        `Try: ${hmac === undefined ? "" : `ACTTRACE_KEY=${key === undefined ? DEMO_KEY : "…"} `}${self} verify --db ${shellWord(db.shown)} --chain ${shellWord(db.chain)}${pubPath === undefined ? "" : ` --pubkey ${pubPath}`}`
+      )
+    }
   })
 
 /**
@@ -214,6 +261,11 @@ const publicKeyPart = (a: {
   readonly packPath: string
   readonly pubPath: string
   readonly pack: ReadonlyArray<string>
+  /** the demo's live log (a file, or a database chain) */
+  readonly live: Layer.Layer<AuditLog.AuditLog, unknown, FileSystem.FileSystem>
+  /** the live log's lines as they stand */
+  readonly logLines: Effect.Effect<ReadonlyArray<string>, unknown, FileSystem.FileSystem>
+  /** a log on a file (the rewritten history) */
   readonly layer: (file: string) => Layer.Layer<AuditLog.AuditLog, unknown, FileSystem.FileSystem>
 }) =>
   Effect.gen(function*() {
@@ -245,13 +297,12 @@ const publicKeyPart = (a: {
     }
 
     // 3. the log goes on, is exported again, and the new pack extends what was published
-    const logPath = path.join(a.outDir, "loan-triage.log.jsonl")
     const laterPath = path.join(a.outDir, "loan-triage.later.pack.jsonl")
     yield* Effect.gen(function*() {
       const log = yield* AuditLog.AuditLog
       yield* agent
       yield* log.export(laterPath, { framework: "eu_ai_act" })
-    }).pipe(Effect.provide(a.layer(logPath)))
+    }).pipe(Effect.provide(a.live))
     yield* Console.log(`\nThe agent decides three more applications; the log is exported again to ${laterPath}.`)
     yield* show(["verify", laterPath, "--pubkey", a.pubPath, "--since", notePath])
 
@@ -259,7 +310,7 @@ const publicKeyPart = (a: {
     const forgedLog = path.join(a.outDir, "rewritten.log.jsonl")
     const forgedPack = path.join(a.outDir, "rewritten.pack.jsonl")
     // the log's entries before the declined decision, then another record in its place
-    const logLines = (yield* fs.readFileString(logPath)).split("\n").filter((l) => l.length > 0)
+    const logLines = yield* a.logLines
     const cut = declined === undefined ? -1 : logLines.findIndex((l) => (JSON.parse(l) as { seq?: number }).seq === declined.seq)
     if (cut > 0) {
       yield* fs.remove(forgedLog).pipe(Effect.ignore)
