@@ -18,7 +18,8 @@
  * committed), p50 and p99. PostgreSQL: `DATABASE_URL` when set (tables under a prefix of the
  * bench's own, dropped at the end); else, when PostgreSQL's server binaries are there, the bench
  * runs itself again through `scripts/with-postgres.sh` (a private server, stopped after); else the
- * PostgreSQL part is skipped, and the bench says so. Set BENCH_QUICK=1 for smaller counts.
+ * PostgreSQL part is skipped, and the bench says so. Set BENCH_QUICK=1 for smaller counts, and
+ * BENCH_SQL=pg or BENCH_SQL=sqlite for one engine only.
  */
 import { spawnSync } from "node:child_process"
 import { fork } from "node:child_process"
@@ -55,6 +56,7 @@ const WRITER_CALLERS = 64
 const N_SQLITE = QUICK ? 20_000 : 100_000
 const VERIFY_ROUNDS = QUICK ? 3 : 5
 const PAGE = 5_000
+const ONLY = process.env["BENCH_SQL"]
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US")
 const ms = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(1))
@@ -172,6 +174,22 @@ const bareLoop = (sql: SqlClient.SqlClient, rows: ReadonlyArray<Row>, batch: num
 
 const pgClient = (url: string, maxConnections: number) => PgClient.layer({ url: Redacted.make(url), maxConnections })
 
+/**
+ * How many transactions have moved chain rows of the bench's tables so far: one per turn that
+ * wrote (PostgreSQL's statistics; a closed connection's are in once it has gone, hence the wait).
+ * Entries over turns is how many appends one transaction carried.
+ */
+const turnsSoFar = (url: string) =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      yield* Effect.sleep("300 millis")
+      const sql = yield* SqlClient.SqlClient
+      const rows = yield* sql<{ n: string | number | null }>`SELECT n_tup_upd AS n FROM pg_stat_user_tables WHERE relname = ${`${prefix}_chains`}`
+      return Number(rows[0]?.n ?? 0)
+    }).pipe(Effect.provide(pgClient(url, 1)))
+  )
+const perTurn = (entries: number, turns: number) => `${fmt(turns)} turns, ${(entries / Math.max(1, turns)).toFixed(1)} entries a turn`
+
 const pgStore = (url: string, chain: string, create = true) => Store.layerSqlUrl(url, { chain, tablePrefix: prefix, create })
 
 // ---------------------------------------------------------------------------------------------
@@ -182,10 +200,13 @@ const pgOneWriter = async (url: string): Promise<string> => {
   await appendRun(pgStore(url, freshChain("warm")), Math.min(N_PG, 2_000), CALLERS) // warm up
   const ours: Array<Run> = []
   const bare: Array<Run> = []
+  const turns: Array<number> = []
   let last = ""
   for (let r = 0; r < ROUNDS; r++) {
     const chain = freshChain("one")
+    const before = await turnsSoFar(url)
     ours.push(await appendRun(pgStore(url, chain), N_PG, CALLERS))
+    turns.push((await turnsSoFar(url)) - before)
     last = chain
     bare.push(
       await Effect.runPromise(
@@ -204,11 +225,13 @@ const pgOneWriter = async (url: string): Promise<string> => {
   row(
     `${CALLERS} callers, ${fmt(N_PG)} entries`,
     o.rate,
-    `(${verdict(o.rate, 5_000)}; ${pcts(o.latencies)}; ${Math.round((o.rate / b.rate) * 100)}% of the bare loop; rounds ${ours.map((x) => fmt(x.rate)).join(" ")})`
+    `(${verdict(o.rate, 5_000)}; ${pcts(o.latencies)}; ${Math.round((o.rate / b.rate) * 100)}% of the bare loop; rounds ${ours.map((x) => fmt(x.rate)).join(" ")}; ${perTurn(N_PG, turns[ours.indexOf(o)]!)})`
   )
   // one caller: every append is a turn of its own (lock, read, insert, advance, commit)
   const chain = freshChain("single")
+  const beforeSingle = await turnsSoFar(url)
   const single = await appendRun(pgStore(url, chain), N_ONE, 1)
+  const singleTurns = (await turnsSoFar(url)) - beforeSingle
   const bareSingle = await Effect.runPromise(
     Effect.gen(function* () {
       const sql = yield* SqlClient.SqlClient
@@ -216,7 +239,7 @@ const pgOneWriter = async (url: string): Promise<string> => {
     }).pipe(Effect.provide(pgClient(url, 2)))
   )
   row("bare INSERT loop, one row a statement", bareSingle.rate, `(${pcts(bareSingle.latencies)})`)
-  row(`one caller, ${fmt(N_ONE)} entries`, single.rate, `(${pcts(single.latencies)}; ${Math.round((single.rate / bareSingle.rate) * 100)}% of the bare loop)`)
+  row(`one caller, ${fmt(N_ONE)} entries`, single.rate, `(${pcts(single.latencies)}; ${Math.round((single.rate / bareSingle.rate) * 100)}% of the bare loop; ${perTurn(N_ONE, singleTurns)})`)
   return last
 }
 
@@ -225,6 +248,7 @@ const pgManyWriters = async (url: string): Promise<string> => {
   const warmup = 100
   console.log(`\nPostgreSQL, ${WRITERS} writer processes on one chain, ${fmt(PER_WRITER)} entries each, ${WRITER_CALLERS} callers each (timed from all connected to all done)`)
   const script = join(import.meta.dirname, "sql-writer.js")
+  const turnsBefore = await turnsSoFar(url)
   const children = Array.from({ length: WRITERS }, (_, index) =>
     fork(script, [], {
       env: {
@@ -263,6 +287,8 @@ const pgManyWriters = async (url: string): Promise<string> => {
   const seconds = (Math.max(...results.map((r) => r.at)) - start) / 1000
   await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((ok) => c.once("exit", ok)))))
   const latencies = results.flatMap((r) => ("done" in r.m ? r.m.latencies : []))
+  // every turn of the run, warm-ups and opening included (the writers have exited)
+  const turns = (await turnsSoFar(url)) - turnsBefore
   const total = WRITERS * PER_WRITER
   const rate = total / seconds
   // the bare loop: the same rows on 8 connections at once, 64 rows a statement, no chain
@@ -278,7 +304,7 @@ const pgManyWriters = async (url: string): Promise<string> => {
   row(
     `${WRITERS} writers aggregate, ${fmt(total)} entries`,
     rate,
-    `(${verdict(rate, 5_000)}; ${pcts(latencies)}; ${Math.round((rate / bare.rate) * 100)}% of the bare loop; each writer alone ${fmt(Math.min(...own))}-${fmt(Math.max(...own))}/s over its own span)`
+    `(${verdict(rate, 5_000)}; ${pcts(latencies)}; ${Math.round((rate / bare.rate) * 100)}% of the bare loop; each writer alone ${fmt(Math.min(...own))}-${fmt(Math.max(...own))}/s over its own span; ${perTurn(WRITERS * (PER_WRITER + warmup) + 1, turns)})`
   )
   return chain
 }
@@ -420,7 +446,7 @@ const serverBinaries = (): boolean => {
 
 const main = async () => {
   const url = process.env["DATABASE_URL"] || undefined
-  if (url === undefined) {
+  if (url === undefined && ONLY !== "sqlite") {
     if (process.env["ACTTRACE_BENCH_SQL_SERVER"] === "1") throw new Error("scripts/with-postgres.sh gave no DATABASE_URL")
     if (serverBinaries()) {
       // the whole bench again beside a private server (its start-up is not timed)
@@ -434,12 +460,15 @@ const main = async () => {
   // a shared machine's load weighs on every figure here: say what it was
   const load = () => loadavg().map((x) => x.toFixed(1)).join(" ")
   console.log(`\nSQL stores (node ${process.version}${QUICK ? ", BENCH_QUICK" : ""}; load average ${load()})`)
-  if (url === undefined) {
+  if (ONLY === "sqlite") {
+    console.log("  PostgreSQL part skipped: BENCH_SQL=sqlite")
+  } else if (url === undefined) {
     console.log("  PostgreSQL part skipped: DATABASE_URL is not set and no PostgreSQL server binaries were found (Debian: apt-get install postgresql; or set PGBIN or DATABASE_URL)")
   } else {
     await postgres(url)
   }
-  await sqlite()
+  if (ONLY === "pg") console.log("  SQLite part skipped: BENCH_SQL=pg")
+  else await sqlite()
   console.log(`  (load average at the end ${load()})`)
 }
 
