@@ -197,6 +197,26 @@ const engineSuite = (engine: Engine) => {
     }
   })
 
+  it("a history rewritten in the database after a published checkpoint: HistoryRewritten at the first row that differs, as for the file", async () => {
+    // published: the pack of the log; then a fork of the log, from just after its second checkpoint
+    const published = at(`published-${engine.name}.pack.jsonl`)
+    const e = await run(["export", log, "--out", published, "--key-file", keyFile, "--private-key", privateKey])
+    expect(e.code, e.stderr).toBe(0)
+    const cut = logLines.findIndex((l, i) => i > 10 && l.includes('"type":"checkpoint"')) + 1
+    const fork = at(`fork-${engine.name}.jsonl`)
+    writeFileSync(fork, logLines.slice(0, cut).join("\n") + "\n")
+    await writeLog(fork, 30, "rewritten")
+    const forked = freshChain("cli-sql-fork")
+    await copyToDb(url(), forked, lines(fork))
+    for (const args of [["--pubkey", pub, "--since", published], ["--pubkey", pub, "--since", published, "--json"], ["--pubkey", pub, "--since", log]]) {
+      const [f, d] = await both(url(), forked, fork, args)
+      expect({ args, ...d }).toEqual({ args, ...f })
+      expect(d.code).toBe(1)
+    }
+    const v = json((await run(["verify", "--db", url(), "--chain", forked, "--pubkey", pub, "--since", published, "--json"])).stdout)
+    expect(v["error"]).toMatchObject({ _tag: "HistoryRewritten", seq: cut, first_differing: cut })
+  })
+
   it("export --db writes a pack that verify accepts, entry for entry the pack of the file, and writes nothing to the chain", async () => {
     const pack = at(`db-${engine.name}.pack.jsonl`)
     const filePack = at(`file-${engine.name}.pack.jsonl`)
@@ -239,8 +259,17 @@ const engineSuite = (engine: Engine) => {
       expect(r.code, r.stderr).toBe(1)
       expect(r.stderr).toMatch(/^error: .*no chain "no-such-chain-here"/m)
       expect(r.stderr).toContain(chain)
+      expect(r.stdout).toBe("")
     }
     expect(existsSync(at("never.pack.jsonl"))).toBe(false)
+    // --json: still one object on stdout, the error in it
+    const j = await run(["verify", "--db", url(), "--chain", "no-such-chain-here", "--json"])
+    expect(j.code).toBe(1)
+    expect(j.stderr).toBe("")
+    const v = json(j.stdout)
+    expect(v).toMatchObject({ ok: false, entries: 0, head: "0".repeat(64), signatures: "not-checked", completeness: "none", error: { _tag: "ChainNotFound", line: 0, seq: null } })
+    expect(v["error"]["message"]).toMatch(/^ChainNotFound: cannot open .* chain no-such-chain-here: no chain "no-such-chain-here" in this database; it holds /)
+    expect(v["error"]["message"]).toContain(chain)
   })
 
   it("demo --db: the decisions go into the chain, which verifies from the database; the pack goes to --out", async () => {
@@ -286,6 +315,25 @@ describe("--db with a SQLite file", () => {
     expect(v.code, v.stdout + v.stderr).toBe(0)
   })
 
+  it("demo --db --private-key: the public-key part runs on the chain's packs, and the rewritten history is caught", async () => {
+    const chain = freshChain("cli-sql-demo-pk")
+    const dir = at("demo-pk")
+    const r = await run(["demo", "--out", dir, "--db", file, "--chain", chain, "--private-key", privateKey])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toMatch(new RegExp(`verify --db \\S+ --chain ${chain} --pubkey \\S+\\n  ok: \\d+ entries.*checkpoints verified`))
+    expect(r.stdout).toMatch(/^\$ .*acttrace(\.js)? verify-proof .*\n(  proven: seq \d+ .*\n){2}  ok: 2 entries proven/m)
+    expect(r.stdout).toMatch(/^\$ .*acttrace(\.js)? verify .*later\.pack\.jsonl --pubkey .* --since .*published\.note\n  ok: /m)
+    expect(r.stdout).toMatch(/^\$ .*acttrace(\.js)? verify \S*rewritten\.pack\.jsonl --pubkey \S+ --since \S+\n  HistoryRewritten.*\n  \(exit 1\)/m)
+    expect(r.stdout).toMatch(/^\$ .*acttrace(\.js)? consistency .*\n  NotConsistent: .*seq \d+/m)
+    // the chain went on (the agent decided three more) and verifies under the public key alone
+    const v = await run(["verify", "--db", file, "--chain", chain, "--pubkey", pub, "--json"])
+    expect(v.code, v.stdout).toBe(0)
+    expect(json(v.stdout)).toMatchObject({ ok: true, checkpoints: "verified" })
+    const e = await run(["export", "--db", file, "--chain", chain, "--out", at("demo-pk.pack.jsonl"), "--private-key", privateKey])
+    expect(e.code, e.stderr).toBe(0)
+    expect(lines(at("demo-pk.pack.jsonl")).filter((l) => l.includes('"type":"llm_call"'))).toHaveLength(6)
+  })
+
   it("a SQLite file that does not exist is not created: verify cannot read it (exit 2), export fails (exit 1)", async () => {
     const missing = at("no-such.db")
     const v = await run(["verify", "--db", missing, "--chain", "c", "--key-file", keyFile])
@@ -320,13 +368,17 @@ describePg("--db with PostgreSQL", () => {
       [["verify", "--db", withPassword(password, (u) => (u.port = "9")), "--chain", "c"], 2],
       [["export", "--db", withPassword(password, (u) => (u.port = "9")), "--chain", "c", "--out", at("pw.pack.jsonl")], 1],
       [["verify", "--db", withPassword(password, (u) => (u.pathname = "/no_such_database_pw")), "--chain", "c"], 2],
+      [["verify", `--db=${withPassword(password)}`, "--chain", "no-such-chain-pw"], 1],
+      // the URL where no URL belongs: the argument parser repeats what it did not expect
+      [["demo", withPassword(password)], 2],
+      [["verify", "--chain", "c", withPassword(password)], 2],
       [["demo", "--out", at("demo-pw"), "--db", withPassword(password), "--chain", freshChain("cli-sql-pw")], 0]
     ]
     for (const [args, code] of cases) {
       const r = await run(args)
       expect({ args, code: r.code }).toEqual({ args, code })
       expect(r.stdout + r.stderr).not.toContain(password)
-      if (code !== 0) expect(r.stdout + r.stderr).toMatch(/postgres(ql)?:\/\/postgres@127\.0\.0\.1/)
+      if (code === 1) expect(r.stdout + r.stderr).toMatch(/postgres(ql)?:\/\/postgres@127\.0\.0\.1/)
     }
   }, 60_000)
 })

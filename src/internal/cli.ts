@@ -24,6 +24,7 @@ import * as Stream from "effect/Stream"
 import type * as Types from "effect/Types"
 import * as Chain from "../Chain.js"
 import * as Controls from "../Controls.js"
+import { GENESIS } from "../Hash.js"
 import * as Detect from "../Detect.js"
 import * as Pack from "../Pack.js"
 import * as Proof from "../Proof.js"
@@ -404,6 +405,9 @@ const statedCheckpointKey = (report: Verify.Report, head: ReadonlyArray<Uint8Arr
 const notCheckedText = (keyId: Option.Option<string> | undefined): string =>
   `${keyId === undefined ? "signed" : Option.match(keyId, { onNone: () => "signed (the file states no key id)", onSome: (id) => `signed by key id ${id}` })}; signatures were not checked; pass --key-file F or ACTTRACE_KEY (or --key K) to check them`
 
+/** The failure `verify --db --json` reports when the chain is not in the database. */
+const CHAIN_NOT_FOUND = "ChainNotFound"
+
 /** The failure `--require-signatures` reports when the signatures were not verified. */
 const SIGNATURES_NOT_VERIFIED = "SignaturesNotVerified"
 
@@ -567,29 +571,26 @@ const dbTarget = (
   })
 
 /**
- * `run` with every line it prints cleared of the password of the `--db` URL. What acttrace says
- * never holds it (the stores name a database by its URL without the password); this also covers
- * a driver or library message that would repeat the URL.
+ * What is written, cleared of the passwords of the URLs among the arguments (`--db URL`, or a URL
+ * given in the wrong place, which the argument parser repeats in its error). What acttrace says
+ * never holds one (the stores name a database by its URL without the password); this also covers
+ * a parser, driver or library message that would repeat what it was given. A password is taken
+ * out where it follows `:` and precedes `@`, and anywhere when it is 4 characters or longer.
  */
-const scrubbing = <A, E, R>(db: Option.Option<string>, run: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
-  const raw = Option.getOrElse(db, () => "")
-  const secrets = secretsOf(raw)
-  if (secrets.length === 0) return run
-  const shown = shownUrl(raw)
-  const scrub = (x: unknown): unknown => {
-    if (typeof x !== "string") return x
-    let t = x.split(raw).join(shown)
-    for (const p of secrets) t = t.split(p).join("…")
+const scrubber = (argv: ReadonlyArray<string>): ((text: string) => string) | undefined => {
+  const urls = argv.map((a) => a.replace(/^--[a-z-]+=/, "")).filter((a) => secretsOf(a).length > 0)
+  if (urls.length === 0) return undefined
+  const pairs = urls.map((url) => [url, shownUrl(url)] as const)
+  const secrets = [...new Set(urls.flatMap(secretsOf))].sort((a, b) => b.length - a.length)
+  return (text) => {
+    let t = text
+    for (const [url, shown] of pairs) t = t.split(url).join(shown)
+    for (const p of secrets) {
+      t = t.split(`:${p}@`).join(":…@")
+      if (p.length >= 4) t = t.split(p).join("…")
+    }
     return t
   }
-  return Effect.flatMap(Effect.console, (base) =>
-    Effect.withConsole(run, {
-      ...base,
-      log: (...xs) => base.log(...xs.map(scrub)),
-      info: (...xs) => base.info(...xs.map(scrub)),
-      warn: (...xs) => base.warn(...xs.map(scrub)),
-      error: (...xs) => base.error(...xs.map(scrub))
-    }))
 }
 
 /**
@@ -714,8 +715,20 @@ const verify = command(
       if (db !== undefined) {
         const opened = yield* Effect.either(readDb(db))
         if (Either.isLeft(opened)) {
-          // the chain is not in the database: the chain is the finding (exit 1), as a verdict is
-          if (chainMissing(opened.left)) return yield* failWith(describeFailure(opened.left))
+          // the chain is not in the database: the chain is the finding (exit 1), as a verdict is;
+          // --json still prints its one object
+          if (chainMissing(opened.left)) {
+            if (!opts.json) return yield* failWith(describeFailure(opened.left))
+            verdictCode = 1
+            return yield* Console.log(JSON.stringify({
+              ok: false,
+              entries: 0,
+              head: GENESIS,
+              signatures: "not-checked",
+              completeness: "none",
+              error: { _tag: CHAIN_NOT_FOUND, line: 0, seq: null, message: `${CHAIN_NOT_FOUND}: ${describeFailure(opened.left)}` }
+            }))
+          }
           // a database that cannot be reached or read is an input that cannot be read (exit 2)
           dbBytes = Stream.fail(new Verify.Unreadable({ path: db.shown, reason: plainText(opened.left.reason) }))
         } else {
@@ -782,8 +795,7 @@ const verify = command(
     }).pipe(
       Effect.scoped,
       Effect.catchTags({ CommandFailed: fail }),
-      Effect.catchAllDefect(verifyDefect),
-      (run) => scrubbing(opts.db, run)
+      Effect.catchAllDefect(verifyDefect)
     )
 )
 
@@ -920,8 +932,7 @@ const exportCommand = command(
       )
     }).pipe(
       Effect.scoped,
-      Effect.catchTags({ NotALog: fail, StoreError: fail, ExportError: fail, UnknownFramework: fail, InvalidKey: (e) => usage(plainMessage(e), EXPORT_USAGE) }),
-      (run) => scrubbing(opts.db, run)
+      Effect.catchTags({ NotALog: fail, StoreError: fail, ExportError: fail, UnknownFramework: fail, InvalidKey: (e) => usage(plainMessage(e), EXPORT_USAGE) })
     )
 )
 
@@ -1349,7 +1360,7 @@ const demo = command(
       // what goes wrong in the run (a log held by another writer, a torn log, a full disk, a
       // database that cannot be reached) is a failure of the job: exit 1
       yield* runDemo(opts.out, { key, privateKey, run, db: db === undefined ? undefined : { url: db.url, chain: db.chain, shown: db.shown } }).pipe(Effect.catchAll(fail))
-    }).pipe((run) => scrubbing(opts.db, run))
+    })
 )
 
 const root = Command.make("acttrace").pipe(
@@ -1437,16 +1448,24 @@ const colourless = (stream: { readonly isTTY?: boolean | undefined }): boolean =
 
 const stripArgs = (args: ReadonlyArray<unknown>): Array<unknown> => args.map((a) => (typeof a === "string" ? a.replace(ESCAPES, "") : a))
 
-/** `base`, writing no escape sequences to a stream that must be plain (see `ESCAPES`). */
-const plainConsole = (base: Console.Console): Console.Console => {
+/**
+ * `base`, writing no escape sequences to a stream that must be plain (see `ESCAPES`), and no
+ * password of a URL among the arguments (see `scrubber`).
+ */
+const plainConsole = (base: Console.Console, argv: ReadonlyArray<string>): Console.Console => {
   const out = colourless(process.stdout)
   const err = colourless(process.stderr)
+  const scrub = scrubber(argv)
+  const clean = (args: ReadonlyArray<unknown>, plain: boolean): Array<unknown> => {
+    const stripped = plain ? stripArgs(args) : [...args]
+    return scrub === undefined ? stripped : stripped.map((a) => (typeof a === "string" ? scrub(a) : a))
+  }
   return {
     ...base,
-    log: (...args) => base.log(...(out ? stripArgs(args) : args)),
-    info: (...args) => base.info(...(out ? stripArgs(args) : args)),
-    error: (...args) => base.error(...(err ? stripArgs(args) : args)),
-    warn: (...args) => base.warn(...(err ? stripArgs(args) : args))
+    log: (...args) => base.log(...clean(args, out)),
+    info: (...args) => base.info(...clean(args, out)),
+    error: (...args) => base.error(...clean(args, err)),
+    warn: (...args) => base.warn(...clean(args, err))
   }
 }
 
@@ -1476,5 +1495,5 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<ExitCode, never
     // a defect (a bug here or in a library, such as @effect/cli dying on an --out it cannot
     // access): one plain line and exit 2, never a silent exit or a stack trace
     Effect.catchAllDefect((d) => Effect.as(Console.error(`error: ${describeFailure(d)}`), 2 as ExitCode)),
-    (run) => Effect.flatMap(Effect.console, (base) => Effect.withConsole(run, plainConsole(base)))
+    (run) => Effect.flatMap(Effect.console, (base) => Effect.withConsole(run, plainConsole(base, argv)))
   )

@@ -6,6 +6,10 @@
  * and the underwriter's review land in a signed log. The log is exported as an `eu_ai_act`
  * evidence pack, the pack is verified, and tampered copies of it (an edit, a deletion, a cut
  * tail) are verified to show each detection. Run twice, it continues the same log.
+ *
+ * With `--db URL --chain NAME` the live log is that chain in a database (PostgreSQL or SQLite,
+ * through `Store.layerSqlUrl`, created on first use) and is verified from the database too; the
+ * packs still go to the demo's directory. Several demos may write one chain at once.
  * @internal
  */
 import type { PlatformError } from "@effect/platform/Error"
