@@ -495,8 +495,10 @@ export const make = (
           // with a checkpoint key, the log's last entry is a checkpoint first (when anything was
           // added since the last one): the log itself then holds a signed note over all of it
           // (a checkpoint payload is plain data: it always encodes)
-          // (the chain's own checkpoint is never a reserved type a caller wrote)
-          yield* chain.checkpoint.pipe(Effect.catchTags({ CanonicalError: Effect.die, ReservedType: Effect.die }))
+          // (the chain's own checkpoint is never a reserved type a caller wrote; and a log that
+          // opened is its own: a shared chain refuses another writer's log as LogMismatch only
+          // on the audit_open this log's opening waits for)
+          yield* chain.checkpoint.pipe(Effect.catchTags({ CanonicalError: Effect.die, ReservedType: Effect.die, LogMismatch: Effect.die }))
           const snap = yield* chain.snapshot
           const missing = yield* store.evicted
           return yield* Pack.write(Effect.succeed(snap.bytes), store.name, path, {

@@ -25,6 +25,21 @@
  * log is confirmed when the log is next opened, which needs the previous key again (`LogMismatch`,
  * field `previous checkpoint key`, without it).
  *
+ * **Writers.** A file or memory store has one writer (the file store's lock keeps a second one
+ * out): this chain. A shared store (`StoreService.shared`: the SQL stores) has as many as open
+ * it, in one process or many, and each batch is then one `turn` of the store: a transaction
+ * holding the chain's lock in which the chain first catches up on what the other writers
+ * appended since it last looked (its head, count and Merkle tree, the checkpoint count, key and
+ * origin), then builds its lines on the end it found, and the store inserts them and moves the
+ * chain row, or nothing. So no two writers ever build on the same end: no gap, no duplicate, no
+ * fork, and write-then-advance holds for each of them. Checkpoints are counted over every
+ * writer's entries. Several writers opening an empty chain at once each write its `audit_open`
+ * through `AuditLog`; the first to commit opens the log, and the others are answered with that
+ * entry when it states what they would have (else `LogMismatch`). A writer whose checkpoint key
+ * another writer rotated away writes no more checkpoints (and says so once, in a warning); a
+ * rotation another writer already made is not made again. `position`, `opened` and `tree` are
+ * the writer's own view: the chain as it stood after this writer's last turn.
+ *
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
@@ -141,12 +156,14 @@ export const isReserved = (type: string, seq: number): boolean =>
   type === "checkpoint" || type === "key_rotation" || (type === "audit_open" && seq > 0)
 
 /**
- * What can make an append fail. Nothing is written in any of these cases.
+ * What can make an append fail. Nothing is written in any of these cases. `LogMismatch` comes
+ * only from a shared store: another writer opened the chain as another system or with other keys
+ * (its `audit_open` came first), so nothing this writer signs would belong in it.
  *
  * @since 0.1.0
  * @category errors
  */
-export type AppendError = Canonical.CanonicalError | Store.StoreError | ChainClosed | ReservedType
+export type AppendError = Canonical.CanonicalError | Store.StoreError | ChainClosed | ReservedType | LogMismatch
 
 /**
  * Options of one append.
@@ -347,6 +364,10 @@ export interface ChainService {
     entries: ReadonlyArray<{ readonly type: string; readonly payload: Record<string, unknown> }>,
     options?: AppendOptions
   ) => ReadonlyArray<Exit.Exit<Chained, AppendError>> | undefined
+  /**
+   * The head and count after this writer's last batch (with a shared store, other writers may
+   * have appended since: the next batch catches up on them).
+   */
   readonly position: Effect.Effect<Position>
   /**
    * Append a `checkpoint` entry now, through the queue like any entry, when the signer has a
@@ -356,11 +377,17 @@ export interface ChainService {
   readonly checkpoint: Effect.Effect<Option.Option<Chained>, AppendError>
   /**
    * The Merkle tree of the entries written (the head's tree), when the chain keeps one: with a
-   * checkpoint key only (without one it does no tree work at all).
+   * checkpoint key only (without one it does no tree work at all). With a shared store: the
+   * tree of every writer's entries up to `position`.
    */
   readonly tree: Effect.Effect<Option.Option<Tree>>
-  /** The store's lines up to the head at this moment, taken in order with the appends. */
+  /**
+   * The store's lines up to the head at this moment, taken in order with the appends. With a
+   * shared store the lines are every line in the store when the snapshot is first read (other
+   * writers' included), and `position` is this writer's.
+   */
   readonly snapshot: Effect.Effect<Snapshot, ChainClosed>
+  /** What the log held when this chain opened it (with a shared store: when it took its snapshot). */
   readonly opened: Opened
 }
 
@@ -413,6 +440,12 @@ interface Job {
    */
   readonly checkpoint?: { readonly key: Signer.CheckpointSigner | undefined; readonly none: () => void } | undefined
   /**
+   * this raw job is the `key_rotation` of the signer's rotation: left out (answered with `none`)
+   * when the log's key is already the new one (another writer of a shared store made the
+   * rotation) or no longer the one rotated away from
+   */
+  readonly rotation?: { readonly none: () => void } | undefined
+  /**
    * answers the waiting caller (`Effect.async`'s resume takes an Exit as it is); a queued job's
    * first answer counts and a later one is ignored (a batch that dies answers what it took)
    */
@@ -429,6 +462,26 @@ interface SnapshotJob {
 }
 
 type Item = Job | SnapshotJob
+
+/** A batch as built on the chain's end: its lines, and the chain's state should they be written. */
+interface Built {
+  readonly lines: Array<string>
+  /** the jobs written, with their entries (answered when the batch is settled) */
+  readonly made: Array<{ readonly job: Job; readonly entry: Chained }>
+  /** the answers of the jobs not written (refused, or with nothing to write) */
+  readonly later: Array<() => void>
+  readonly head: string
+  readonly entries: number
+  readonly folded: Merkle.Frontier | undefined
+  readonly hashes: Array<string>
+  readonly since: number
+  readonly origin: string | undefined
+  readonly logKey: string | undefined
+  readonly unconfirmed: string | undefined
+  readonly openAnswerable: boolean
+  /** an audit_open was answered with the one another writer wrote */
+  readonly matched: boolean
+}
 
 /**
  * One answer, kept from the first time it is given (later ones are ignored), and what waits for
@@ -543,9 +596,8 @@ const HASH_TAIL = /^"hash":"([0-9a-f]{64})","sig":"[0-9a-f]*"\}$/
  * key_rotation are parsed whole; the hash is read from our line layout, or parsed when the line
  * has another (the log has verified: every line is an entry).
  */
-const scanLog = (store: Store.StoreService, tree: boolean) =>
+const scanLog = (bytes: Stream.Stream<Uint8Array, Store.StoreError>, tree: boolean) =>
   Effect.gen(function* () {
-    const bytes = yield* store.snapshot
     let frontier: Merkle.Frontier | undefined = tree ? Merkle.empty : undefined
     let since = 0
     let key: string | undefined
@@ -604,9 +656,14 @@ export const make = Effect.gen(function* () {
   const signer = yield* Signer.Signer
   const redactor = yield* Redactor.Redactor
 
+  // One snapshot, read four times (its first entry, its first checkpoint key, its verification,
+  // the scan for the tree and the checkpoint state): with other writers appending to a shared
+  // store, four snapshots could each end elsewhere, and the chain would go on from a head its
+  // tree does not match. (Every store's snapshot yields the same lines each time it is run.)
+  const existing = yield* store.snapshot
   // resume: the same signing key as before (or none, as before), then the whole log must verify
   // under it before anything is added
-  const auditOpen = yield* Effect.flatMap(store.snapshot, auditOpenOf)
+  const auditOpen = yield* auditOpenOf(existing)
   if (Option.isSome(auditOpen)) {
     const signing = auditOpen.value["signing"] as { key_id?: unknown } | null | undefined
     const found = signing === undefined || signing === null ? "none" : String(signing.key_id)
@@ -619,8 +676,7 @@ export const make = Effect.gen(function* () {
   }
   // (a log opened without a checkpoint key signs no note: no checkpoint is checked, and the store
   // is read no more than before)
-  const publicKeys = Option.isNone(signer.checkpoints) ? undefined : yield* Effect.flatMap(store.snapshot, (bytes) => trustedKeys(bytes, signer.checkpoints))
-  const existing = yield* store.snapshot
+  const publicKeys = Option.isNone(signer.checkpoints) ? undefined : yield* trustedKeys(existing, signer.checkpoints)
   const outcome = yield* Verify.stream(existing, { key: Option.getOrUndefined(signer.key), publicKeys }).pipe(
     Effect.map((r) => ({ head: r.head, entries: r.entries })),
     Effect.catchAll((e): Effect.Effect<Position, LogInvalid | Store.StoreError> => {
@@ -638,7 +694,7 @@ export const make = Effect.gen(function* () {
   const every = Number.isFinite(policy.every) && policy.every > 0 ? Math.ceil(policy.every) : 0
   const interval = Duration.isFinite(policy.interval) && Duration.toMillis(policy.interval) > 0 ? policy.interval : undefined
   const key = Option.getOrUndefined(signer.checkpoints)
-  const resumed = outcome.entries === 0 ? undefined : yield* scanLog(store, key !== undefined)
+  const resumed = outcome.entries === 0 ? undefined : yield* scanLog(existing, key !== undefined)
   // The tree is kept only with a key: a log without one pays nothing for it. The tree of the
   // entries written is `frontier` plus `unfolded`, the hashes written since it was last folded:
   // they are added to it in batches of FOLD (one leaf at a time costs several times as much per
@@ -757,10 +813,166 @@ export const make = Effect.gen(function* () {
 
   const clock = yield* Effect.clock
 
+  // The log's checkpoint key and its unconfirmed rotation, kept as the log goes (this writer's
+  // rotation, another writer's): a checkpoint is signed only by the log's key, or, while a
+  // rotation waits for its confirming checkpoint, by the key it rotated away from. A new log takes
+  // this writer's key (its audit_open states it).
+  let logKey: string | undefined = resumed === undefined ? key?.verifierKey : resumed.key
+  let unconfirmed: string | undefined = resumed?.unconfirmed
+  const previousKey = Option.getOrUndefined(Option.flatMap(signer.checkpoints, (k) => k.previous))
+  const shared = store.shared
+  const { system: openAs } = yield* OpenAs
+  // A shared chain found empty at open: another writer may write its audit_open first. The first
+  // audit_open job after that is answered with that entry when it states the same log.
+  let openAnswerable = shared !== undefined && outcome.entries === 0
+  /** the seq-0 line another writer wrote, when this writer caught up on it */
+  let firstEntry: { readonly type: string; readonly entry: Chained | undefined } | undefined
+  // Set when the log turns out to be another one than this writer's (a shared chain opened empty
+  // whose audit_open another writer wrote for another system or with other keys): every later
+  // job fails with it, and no checkpoint is written (not even the closing one).
+  let mismatch: LogMismatch | undefined
+  // Warnings found while a turn is built (synchronously), logged once the turn is over.
+  let warnings: Array<string> = []
+  let warnedRotatedAway = false
+
+  /** What the log's seq-0 audit_open states that this writer does not: the first such field. */
+  const openMismatch = (payload: Record<string, unknown>): LogMismatch | undefined => {
+    const signing = payload["signing"] as { key_id?: unknown } | null | undefined
+    const foundId = signing === undefined || signing === null ? "none" : String(signing.key_id)
+    const keyId = Option.match(signer.identity, { onNone: () => "none", onSome: (i) => i.keyId })
+    if (foundId !== keyId) return new LogMismatch({ store: store.name, field: "signing key id", expected: keyId, found: foundId })
+    if (openAs !== undefined && payload["system"] !== openAs) {
+      return new LogMismatch({ store: store.name, field: "system", expected: openAs, found: String(payload["system"]) })
+    }
+    const checkpoints = payload["checkpoints"] as { key?: unknown; origin?: unknown } | null | undefined
+    const foundKey = typeof checkpoints?.key === "string" ? checkpoints.key : "none"
+    if (foundKey !== (key?.verifierKey ?? "none")) {
+      return new LogMismatch({ store: store.name, field: "checkpoint key", expected: key?.verifierKey ?? "none", found: foundKey })
+    }
+    const stated = statedOrigin(Option.some(payload))
+    if (key !== undefined && stated !== undefined && override !== undefined && override !== stated) {
+      return new LogMismatch({ store: store.name, field: "checkpoint origin", expected: override, found: stated })
+    }
+    return undefined
+  }
+
+  /** An entry as its line states it (a line another writer wrote). */
+  const chainedOf = (line: string): Chained | undefined => {
+    try {
+      const v = JSON.parse(line) as Record<string, unknown>
+      const payload = v["payload"]
+      if (typeof v["seq"] !== "number" || typeof v["type"] !== "string" || payload === null || typeof payload !== "object") return undefined
+      return {
+        seq: v["seq"],
+        ts: String(v["ts"]),
+        type: v["type"],
+        payload: payload as Record<string, unknown>,
+        prevHash: String(v["prev_hash"]),
+        hash: String(v["hash"]),
+        sig: typeof v["sig"] === "string" ? v["sig"] : ""
+      }
+    } catch {
+      return undefined
+    }
+  }
+
+  /**
+   * Catch up on what other writers of a shared store appended (in a turn, holding the chain's
+   * lock, so these are committed rows and stay so whatever becomes of the turn): each moves the
+   * head, the count and the tree, and the lines the chain reads move its checkpoint count, key,
+   * rotation and origin. Rows this writer already has are passed over (a turn run again hands
+   * them over again). A row out of place or not an entry is a `StoreError`: the chain cannot be
+   * continued from it.
+   */
+  const catchUp = (written: ReadonlyArray<Store.Written>): Store.StoreError | undefined => {
+    for (const w of written) {
+      if (w.seq < entries) continue
+      if (w.seq !== entries || w.hash === null || w.type === null) {
+        return new Store.StoreError({
+          path: store.name,
+          operation: "read",
+          reason: w.seq !== entries
+            ? `the store handed over seq ${w.seq} where seq ${entries} comes next: a gap in the chain`
+            : `seq ${w.seq} is not an entry, so the chain cannot go on from it`
+        })
+      }
+      head = w.hash
+      entries++
+      if (frontier !== undefined) {
+        unfolded.push(w.hash)
+        if (unfolded.length >= FOLD) fold()
+      }
+      const entry = w.line === undefined ? undefined : chainedOf(w.line)
+      if (w.type === "checkpoint") {
+        since = 0
+        unconfirmed = undefined
+        if (entry !== undefined) origin ??= noteOrigin(entry.payload)
+      } else {
+        since++
+      }
+      if (w.type === "key_rotation" && entry !== undefined && typeof entry.payload["key"] === "string") {
+        const next = entry.payload["key"]
+        const previous = entry.payload["previous"]
+        logKey = next
+        unconfirmed = typeof previous === "string" ? previous : undefined
+        if (key !== undefined && next !== key.verifierKey && !warnedRotatedAway) {
+          warnedRotatedAway = true
+          warnings.push(
+            `acttrace: another writer of ${store.name} rotated its checkpoint key to ${next} (seq ${w.seq}); this writer's key ${key.verifierKey} signs no more checkpoints: open it with the new key to sign them again`
+          )
+        }
+      }
+      if (w.seq === 0) {
+        firstEntry = { type: w.type, entry }
+        if (w.type === "audit_open" && entry !== undefined) {
+          mismatch ??= openMismatch(entry.payload)
+          const declared = (entry.payload["checkpoints"] as { key?: unknown } | null | undefined)?.key
+          logKey = typeof declared === "string" ? declared : undefined
+          origin = checkpointOrigin(Option.some(entry.payload), signer.checkpoints)
+        }
+      }
+    }
+    return undefined
+  }
+
+  /**
+   * The answer to this writer's audit_open (shared store, opened empty) when another writer's
+   * came first: that entry, if it states the same log (system, risk tier, signing key id,
+   * checkpoint key and origin), else `LogMismatch` naming the first field that differs.
+   */
+  const answerOpen = (value: Record<string, unknown>): Exit.Exit<Chained, LogMismatch> => {
+    const first = firstEntry
+    if (first === undefined || first.type !== "audit_open" || first.entry === undefined) {
+      return Exit.fail(new LogMismatch({ store: store.name, field: "first entry", expected: "audit_open", found: first?.type ?? "none" }))
+    }
+    const theirs = first.entry.payload
+    const pick = (p: Record<string, unknown>, path: ReadonlyArray<string>): string => {
+      let v: unknown = p
+      for (const k of path) v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined
+      return v === undefined || v === null ? "none" : typeof v === "string" ? v : JSON.stringify(v)
+    }
+    const fields: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
+      ["system", ["system"]],
+      ["risk tier", ["risk_tier"]],
+      ["signing key id", ["signing", "key_id"]],
+      ["checkpoint key", ["checkpoints", "key"]],
+      ["checkpoint origin", ["checkpoints", "origin"]]
+    ]
+    for (const [field, path] of fields) {
+      const expected = pick(value, path)
+      const found = pick(theirs, path)
+      if (expected !== found) return Exit.fail(new LogMismatch({ store: store.name, field, expected, found }))
+    }
+    return Exit.succeed(first.entry)
+  }
+
   /** Lines for a batch of jobs from the current head; the jobs that made it in, with their entries. */
-  const build = (jobs: ReadonlyArray<Job>) => {
+  const build = (jobs: ReadonlyArray<Job>): Built => {
     const lines: Array<string> = []
     const made: Array<{ job: Job; entry: Chained }> = []
+    // answers for the jobs that are not written (refused, or nothing to do), given when the batch
+    // is settled: a shared store's turn may build a batch again, and only its last build counts
+    const later: Array<() => void> = []
     let prev = head
     let seq = entries
     // the tree as the batch builds it: the written tree (`frontier` and `unfolded`, folded only
@@ -770,6 +982,10 @@ export const make = Effect.gen(function* () {
     let hashes: Array<string> = []
     let sinceHere = since
     let originHere = origin
+    let logKeyHere = logKey
+    let unconfirmedHere = unconfirmed
+    let openHere = openAnswerable
+    let matched = false
     const add = (type: string, payload: Record<string, unknown>): Either.Either<Chained, Canonical.CanonicalError> => {
       const ts = formatTimestamp(clock.unsafeCurrentTimeNanos())
       return Either.map(Entry.seal({ prevHash: prev, seq, ts, type, payload }, signer.sign), (sealed) => {
@@ -784,6 +1000,20 @@ export const make = Effect.gen(function* () {
         return entry
       })
     }
+    /**
+     * The key a checkpoint is signed with now (`explicit`: the rotation's confirmation asks for
+     * the previous key), or undefined when this writer may sign none: while a rotation waits for
+     * its confirmation only the key it rotated away from confirms it; otherwise only the log's key
+     * signs (a writer whose key another writer rotated away signs nothing more).
+     */
+    const checkpointKey = (explicit: Signer.CheckpointSigner | undefined): Signer.CheckpointSigner | undefined => {
+      if (key === undefined || mismatch !== undefined) return undefined
+      if (unconfirmedHere !== undefined) {
+        const by = explicit ?? previousKey
+        return by !== undefined && by.verifierKey === unconfirmedHere && logKeyHere === key.verifierKey ? by : undefined
+      }
+      return explicit === undefined && logKeyHere === key.verifierKey ? key : undefined
+    }
     /** A checkpoint entry over everything before it, signed by `by`. */
     const addCheckpoint = (by: Signer.CheckpointSigner): Either.Either<Chained, Canonical.CanonicalError> => {
       // (the written tree is folded in place: it stays the same tree whether this batch is
@@ -795,35 +1025,63 @@ export const make = Effect.gen(function* () {
       originHere ??= checkpointOrigin(Option.none(), signer.checkpoints)
       const note = by.signNote(checkpointBody(originHere, tree.size, root, prev))
       const entry = add("checkpoint", { size: tree.size, root: Buffer.from(root).toString("base64"), head: prev, note })
-      if (Either.isRight(entry)) sinceHere = 0
+      if (Either.isRight(entry)) {
+        sinceHere = 0
+        unconfirmedHere = undefined
+      }
       return entry
     }
+    const refuse = (job: Job, result: Exit.Exit<Chained, AppendError>) => {
+      later.push(() => job.done(result))
+    }
     for (const job of jobs) {
+      if (mismatch !== undefined) {
+        // the log is another writer's record of another system, or signed with other keys
+        refuse(job, Exit.fail(mismatch))
+        continue
+      }
       if (job.checkpoint !== undefined) {
-        const by = job.checkpoint.key ?? key
+        const by = checkpointKey(job.checkpoint.key)
         if (by === undefined || !tracking || sinceHere === 0) {
-          job.checkpoint.none()
+          later.push(job.checkpoint.none)
           continue
         }
         const entry = addCheckpoint(by)
-        if (Either.isLeft(entry)) job.done(Exit.fail(entry.left))
+        if (Either.isLeft(entry)) refuse(job, Exit.fail(entry.left))
         else made.push({ job, entry: entry.right })
         continue
       }
       if (job.raw === true) {
+        if (job.rotation !== undefined) {
+          // another writer made this rotation already, or rotated the log's key elsewhere
+          const previous = job.payload["previous"]
+          if (job.payload["key"] === logKeyHere || (typeof previous === "string" ? previous : undefined) !== logKeyHere) {
+            later.push(job.rotation.none)
+            continue
+          }
+        }
         const entry = add(job.type, job.payload)
-        if (Either.isLeft(entry)) job.done(Exit.fail(entry.left))
-        else made.push({ job, entry: entry.right })
+        if (Either.isLeft(entry)) {
+          refuse(job, Exit.fail(entry.left))
+          continue
+        }
+        made.push({ job, entry: entry.right })
+        if (job.type === "key_rotation") {
+          logKeyHere = job.payload["key"] as string
+          const previous = job.payload["previous"]
+          unconfirmedHere = typeof previous === "string" ? previous : undefined
+        }
         continue
       }
       // (the chain's own checkpoint and key_rotation entries come as requests or raw jobs above)
-      if (isReserved(job.type, seq)) {
-        job.done(Exit.fail(new ReservedType({ type: job.type, seq })))
+      const answersOpen = job.type === "audit_open" && seq > 0 && openHere
+      if (!answersOpen && isReserved(job.type, seq)) {
+        refuse(job, Exit.fail(new ReservedType({ type: job.type, seq })))
         continue
       }
       const normal = normalize(job.payload)
       if (Either.isLeft(normal)) {
-        job.done(Exit.fail(normal.left))
+        refuse(job, Exit.fail(normal.left))
         continue
       }
       let redaction: Redactor.Redaction<Record<string, unknown>>
@@ -831,18 +1089,35 @@ export const make = Effect.gen(function* () {
         redaction = redactor.redact(normal.right)
       } catch (e) {
         // a custom redactor that throws fails its own entry, never the batch
-        job.done(Exit.die(e))
+        refuse(job, Exit.die(e))
         continue
       }
       const { value, findings } = redaction
+      if (answersOpen) {
+        // a shared chain another writer opened first: its audit_open is this one's answer, when
+        // it states the same log
+        const answer = answerOpen(value)
+        refuse(job, answer)
+        if (Exit.isSuccess(answer)) {
+          openHere = false
+          matched = true
+        }
+        // (a writer refused here must write nothing more, not even its closing checkpoint: the
+        // seq-0 row it is judged on is committed, so this holds whatever becomes of the turn)
+        else mismatch = Option.getOrUndefined(Cause.failureOption(answer.cause))
+        continue
+      }
       const mark = { lines: lines.length, prev, seq, hashes: hashes.length, since: sinceHere }
       const entry = add(job.type, value)
       if (Either.isLeft(entry)) {
-        job.done(Exit.fail(entry.left))
+        refuse(job, Exit.fail(entry.left))
         continue
       }
       // a new log's audit_open states the origin its checkpoints carry
-      if (entry.right.seq === 0 && job.type === "audit_open") originHere = checkpointOrigin(Option.some(value), signer.checkpoints)
+      if (entry.right.seq === 0 && job.type === "audit_open") {
+        originHere = checkpointOrigin(Option.some(value), signer.checkpoints)
+        openHere = false
+      }
       if (job.flag && findings.length > 0 && redactor.autoFlag && job.type !== "policy_flag") {
         let failed: Canonical.CanonicalError | undefined
         for (const payload of autoFlags(entry.right, findings)) {
@@ -859,23 +1134,43 @@ export const make = Effect.gen(function* () {
           seq = mark.seq
           hashes.length = mark.hashes
           sinceHere = mark.since
-          job.done(Exit.fail(failed))
+          refuse(job, Exit.fail(failed))
           continue
         }
       }
       made.push({ job, entry: entry.right })
       // the count trigger: after the entry and its flags, never between them
-      if (every > 0 && sinceHere >= every && key !== undefined) {
-        const cp = addCheckpoint(key)
-        // (a checkpoint payload is plain data: it cannot fail to encode)
-        if (Either.isLeft(cp)) throw cp.left
+      if (every > 0 && sinceHere >= every) {
+        const by = checkpointKey(undefined)
+        if (by !== undefined) {
+          const cp = addCheckpoint(by)
+          // (a checkpoint payload is plain data: it cannot fail to encode)
+          if (Either.isLeft(cp)) throw cp.left
+        }
       }
     }
-    return { lines, made, head: prev, entries: seq, folded, hashes, since: sinceHere, origin: originHere }
+    return {
+      lines,
+      made,
+      later,
+      head: prev,
+      entries: seq,
+      folded,
+      hashes,
+      since: sinceHere,
+      origin: originHere,
+      logKey: logKeyHere,
+      unconfirmed: unconfirmedHere,
+      openAnswerable: openHere,
+      matched
+    }
   }
 
-  /** Advance past a written batch and answer its callers, or answer them with the failure. */
-  const settle = (b: ReturnType<typeof build>, written: Exit.Exit<void, Store.StoreError>) => {
+  /**
+   * Advance past a written batch and answer its callers, or answer them with the failure; then
+   * answer the jobs the batch did not write.
+   */
+  const settle = (b: Built, written: Exit.Exit<void, unknown>) => {
     if (Exit.isSuccess(written)) {
       head = b.head
       entries = b.entries
@@ -888,17 +1183,26 @@ export const make = Effect.gen(function* () {
       if (unfolded.length >= FOLD) fold()
       since = b.since
       origin = b.origin
+      logKey = b.logKey
+      unconfirmed = b.unconfirmed
+      openAnswerable = b.openAnswerable
       for (const { job, entry } of b.made) job.done(Exit.succeed(entry))
     } else {
-      const failed = Exit.failCause(written.cause)
+      const failed = Exit.failCause(written.cause) as Exit.Exit<never, AppendError>
       for (const { job } of b.made) job.done(failed)
+      // (an audit_open answered with another writer's is answered whatever became of the rest)
+      if (b.matched) openAnswerable = false
     }
+    answerLater(b)
+  }
+  const answerLater = (b: Built) => {
+    for (const answer of b.later) answer()
   }
 
   // The store's append run at once, when the store made it with `Store.synchronousAppend`: the
   // very function `store.append` runs, so a store whose `append` is any other function (a double)
-  // is written only through that function.
-  const appendNow = Store.appendNow(store.append)
+  // is written only through that function. (A shared store's writes are turns: never at once.)
+  const appendNow = shared === undefined ? Store.appendNow(store.append) : undefined
 
   /** Build and write a batch with a synchronous store, in the caller's own stretch, and answer it. */
   const writeNow = (jobs: ReadonlyArray<Job>, appendNow: Store.WriteNow) => {
@@ -906,14 +1210,55 @@ export const make = Effect.gen(function* () {
     if (b.made.length > 0) {
       const failed = appendNow(b.lines)
       settle(b, failed === undefined ? Exit.void : Exit.fail(failed))
-    }
+    } else answerLater(b)
   }
+
+  /** The warnings found while building, logged once. */
+  const logWarnings = Effect.suspend(() => {
+    if (warnings.length === 0) return Effect.void
+    const told = warnings
+    warnings = []
+    return Effect.forEach(told, (w) => Effect.logWarning(w), { discard: true })
+  })
+
+  /**
+   * A batch as one turn of a shared store: catch up on the other writers' rows, build on the end
+   * they left, and let the store write the lines (or nothing) in the same transaction. The store
+   * may run `build` again (a turn retried after a serialization failure, a busy database, a lost
+   * connection): each run catches up from where the last one left and builds afresh, and only the
+   * last build is settled. A catch-up that finds the chain broken aborts the turn.
+   */
+  const runTurn = (shared: Store.Shared, jobs: ReadonlyArray<Job>) =>
+    Effect.suspend(() => {
+      let last: Built | undefined
+      const turn = shared.turn(entries, (written) => {
+        last = undefined
+        const broken = catchUp(written)
+        if (broken !== undefined) return Either.left(broken)
+        const b = build(jobs)
+        last = b
+        return Either.right(b.lines)
+      })
+      return Effect.flatMap(Effect.exit(turn), (exit) => {
+        if (last !== undefined) settle(last, exit)
+        else if (Exit.isFailure(exit)) {
+          // (no build to settle: the turn failed before it, or its catch-up found the chain broken)
+          const failed = Exit.failCause(exit.cause)
+          for (const job of jobs) job.done(failed)
+        }
+        return logWarnings
+      })
+    })
 
   const runBatch = (jobs: ReadonlyArray<Job>) =>
     Effect.suspend(() => {
       if (jobs.length === 0) return Effect.void
+      if (shared !== undefined) return runTurn(shared, jobs)
       const b = build(jobs)
-      if (b.made.length === 0) return Effect.void
+      if (b.made.length === 0) {
+        answerLater(b)
+        return Effect.void
+      }
       return Effect.map(Effect.exit(store.append(b.lines)), (written) => settle(b, written))
     })
 
@@ -1016,7 +1361,8 @@ export const make = Effect.gen(function* () {
       yield* Fiber.join(fiber).pipe(Effect.ignore)
       // the closing checkpoint, when anything was added since the last one: written by the
       // finalizer itself (the writer has ended and nobody holds the token)
-      if (key !== undefined && since > 0 && !writing) {
+      // (not by a writer refused as another log's: it writes nothing)
+      if (key !== undefined && since > 0 && !writing && mismatch === undefined) {
         let failed: Exit.Exit<unknown, unknown> | undefined
         writing = true
         yield* Effect.ensuring(
@@ -1164,7 +1510,17 @@ export const make = Effect.gen(function* () {
       if (answers.length === expected) all.give(Effect.void)
     }
     const jobs: Array<Job> = []
-    if (rotation.payload !== undefined) jobs.push({ type: "key_rotation", payload: rotation.payload, flag: false, raw: true, done: (r) => give(Exit.map(r, Option.some)) })
+    if (rotation.payload !== undefined) {
+      jobs.push({
+        type: "key_rotation",
+        payload: rotation.payload,
+        flag: false,
+        raw: true,
+        // (with a shared store, another writer may have made it since this one opened)
+        rotation: { none: () => give(Exit.succeed(Option.none())) },
+        done: (r) => give(Exit.map(r, Option.some))
+      })
+    }
     if (rotation.confirmBy !== undefined) {
       jobs.push({
         type: "checkpoint",
