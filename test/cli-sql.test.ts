@@ -179,10 +179,29 @@ const engineSuite = (engine: Engine) => {
     expect(v["error"]).toMatchObject({ _tag: "EditDetected", line: seq + 1, seq })
   })
 
+  it("a row deleted from the database is a deletion found at its place (exit 1), not an input that could not be read", async () => {
+    const cut = freshChain("cli-sql-gap")
+    await copyToDb(url(), cut, logLines)
+    const seq = 20
+    await engine.exec((sql) => sql`DELETE FROM acttrace_entries WHERE chain = ${cut} AND seq = ${seq}`)
+    const text = await run(["verify", "--db", url(), "--chain", cut, "--key-file", keyFile])
+    expect(text.code, text.stderr).toBe(1)
+    expect(text.stderr).toBe("")
+    // (the store may name the missing seq, or the fold the seq after it, as in a file)
+    expect(text.stdout).toMatch(new RegExp(`^DeletionDetected at line ${seq + 1} \\(seq (${seq}|${seq + 1})\\): `))
+    const j = await run(["verify", "--db", url(), "--chain", cut, "--key-file", keyFile, "--json"])
+    expect(j.code).toBe(1)
+    const v = json(j.stdout)
+    expect(v).toMatchObject({ ok: false, error: { _tag: "DeletionDetected", line: seq + 1 } })
+    expect([seq, seq + 1]).toContain(v["error"]["seq"])
+    // (entries and head: what verified before it, the rows the store gave, at most `seq`)
+    expect(v["entries"]).toBeLessThanOrEqual(seq)
+  })
+
   // Pending a change of the SQL store (src/internal/sql.ts): its snapshot fails with a StoreError
   // ("the entry at seq 20 is missing although the chain holds 47") where a row is missing, which
-  // verify can only report as input it cannot read (exit 2); the rows that are there, gap and all,
-  // would let the verification report the deletion as it does in a file.
+  // verify turns into a deletion at that seq (above); the rows that are there, gap and all, would
+  // let the verification report it in the very words it uses for a file.
   it.skip("a row deleted from the database is a verdict (exit 1) at its place, as the line deleted from a file", async () => {
     const cut = freshChain("cli-sql-delete")
     await copyToDb(url(), cut, logLines)

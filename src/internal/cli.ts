@@ -610,6 +610,15 @@ const readDb = (target: DbTarget) =>
   })
 
 /**
+ * The seq of a row the SQL store found missing while it read a chain (a row deleted below the
+ * chain's count), from its read error; undefined for any other error.
+ */
+const deletedRow = (e: Store.StoreError): number | undefined => {
+  const m = e.operation === "read" ? /\bthe entry at seq (\d+) is missing\b/.exec(e.reason) : null
+  return m === null ? undefined : Number(m[1])
+}
+
+/**
  * Whether a store could not be opened because the chain is not in the database (nor, maybe, any
  * acttrace table), rather than because the database could not be reached or read. (The SQL store
  * says so in its reason, naming the chains the database holds.)
@@ -712,6 +721,8 @@ const verify = command(
       const stdinHead: Array<Uint8Array> = []
       // the database's rows as a log file's bytes, read again (the same rows) to locate a rewrite
       let dbBytes: Stream.Stream<Uint8Array, Verify.Unreadable> | undefined
+      // a row the store found missing below the chain's count (deleted): where, and what it said
+      let deleted: { readonly seq: number; readonly reason: string } | undefined
       if (db !== undefined) {
         const opened = yield* Effect.either(readDb(db))
         if (Either.isLeft(opened)) {
@@ -734,7 +745,17 @@ const verify = command(
         } else {
           const store = opened.right
           const rows = yield* store.snapshot
-          dbBytes = rows.pipe(Stream.mapError((e) => new Verify.Unreadable({ path: store.name, reason: plainText(e.reason) })))
+          dbBytes = rows.pipe(
+            Stream.catchAll((e) => {
+              // what the store gave before the gap is verified; the gap itself is the verdict (below)
+              const seq = deletedRow(e)
+              if (seq !== undefined) {
+                deleted = { seq, reason: plainText(e.reason) }
+                return Stream.empty
+              }
+              return Stream.fail(new Verify.Unreadable({ path: store.name, reason: plainText(e.reason) }))
+            })
+          )
         }
       }
       // a FIFO or <(…) path is read in order by fileParallel, on one thread
@@ -746,6 +767,11 @@ const verify = command(
           ...options,
           threads: Option.isSome(opts.threads) ? opts.threads.value : yield* autoThreads(pack)
         })
+      // a row deleted from the database is a deletion found at its place (unless the rows before
+      // it failed first), not an input that could not be read
+      if (deleted !== undefined && (Either.isRight(outcome.result) || outcome.result.left.line === 0 || outcome.result.left.line > deleted.seq)) {
+        outcome = { ...outcome, result: Either.left(new Verify.DeletionDetected({ line: deleted.seq + 1, seq: deleted.seq, reason: `chain link broken: ${deleted.reason}` })) }
+      }
       // two key files that cannot be told apart (one name and key hash, two keys): a mistake in
       // the call, not a verdict on the pack
       if (Either.isLeft(outcome.result) && outcome.result.left._tag === "PublicKeyInvalid") {
