@@ -462,7 +462,7 @@ const keyOption = Options.redacted("key").pipe(
 const dbOption = (what: string) =>
   Options.text("db").pipe(
     Options.withDescription(
-      `a database holding the chain, in place of a file: a postgres:// or postgresql:// URL, or a SQLite file path (sqlite:PATH too); needs --chain. Leave the password out of the URL (the process list shows it to every user of the machine): set PGPASSWORD or use ~/.pgpass. ${what}`
+      `a database holding the chain, in place of a file: a postgres:// or postgresql:// URL, or a SQLite file path (sqlite:PATH too); needs --chain. Leave the password out of the URL (the process list shows it to every user of the machine): set PGPASSWORD instead. ${what}`
     ),
     Options.optional
   )
@@ -530,7 +530,7 @@ const secretsOf = (url: string): ReadonlyArray<string> => {
  * is readable by every user of the machine for as long as the process runs.
  */
 export const DB_PASSWORD_WARNING =
-  "warning: the password in --db URL is in the process list (ps), where every user of this machine can read it; leave it out of the URL and set PGPASSWORD (or use ~/.pgpass)"
+  "warning: the password in --db URL is in the process list (ps), where every user of this machine can read it; leave it out of the URL and set PGPASSWORD instead"
 
 /** The longest chain name (Store.SqlOptions): longer is a usage error before any connection. */
 const MAX_CHAIN_NAME = 200
@@ -638,7 +638,7 @@ const command = <Name extends string, const Config extends Command.Command.Confi
 
 const verify = command(
   "verify",
-  "Check a log or evidence pack: exit 0 when intact and complete, 1 when not (or, with --require-signatures, when its signatures were not checked with the key), 2 on a usage error or unreadable input.",
+  "Check a log or evidence pack (or, with --db URL --chain NAME, a chain in a database): exit 0 when intact and complete, 1 when not (or, with --require-signatures, when its signatures were not checked with the key), 2 on a usage error or unreadable input.",
   {
     pack: Args.text({ name: "PACK" }).pipe(
       Args.withDescription("log or evidence pack (JSON Lines) to verify; - for standard input (a FIFO or <(…) path is read as a stream too). Or --db URL --chain NAME instead"),
@@ -893,7 +893,7 @@ const parseMode = (text: string) =>
 
 const exportCommand = command(
   "export",
-  "Write an evidence pack of a log: verified, with a signed _meta header, per-row controls for a framework, and a seal. The key: --key-file F or ACTTRACE_KEY.",
+  "Write an evidence pack of a log (or, with --db URL --chain NAME, of a chain in a database): verified, with a signed _meta header, per-row controls for a framework, and a seal. The key: --key-file F or ACTTRACE_KEY.",
   {
     log: Args.text({ name: "LOG" }).pipe(Args.withDescription("the live log (JSON Lines) to export. Or --db URL --chain NAME instead"), Args.optional),
     db: dbOption("Its rows are read in order, a page at a time, verified and written to the pack; nothing is written to the database"),
@@ -1364,7 +1364,7 @@ const consistencyCommand = command(
 
 const demo = command(
   "demo",
-  "Write a small signed log, verify it, tamper with copies and show each detection. With --private-key, also publish its checkpoint, prove one decision, and show a rewritten history caught.",
+  "Write a small signed log, verify it, tamper with copies and show each detection. With --private-key, also publish its checkpoint, prove one decision, and show a rewritten history caught. With --db URL --chain NAME, the log is that chain in a database.",
   {
     out: Options.directory("out", { exists: "either" }).pipe(
       Options.withDescription("where to write the demo files"),
