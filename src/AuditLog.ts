@@ -606,7 +606,10 @@ export const make = (
  * The audit log over the `Chain` (built here too, from the `Store`, `Signer` and `Redactor`).
  * On a new log it writes `audit_open` (naming the checkpoint key and origin when the signer has
  * one); on an existing one the chain checks the system, the signing key and the checkpoint key,
- * and writes a key rotation when the signer rotates away from the log's key (`Chain`).
+ * and writes a key rotation when the signer rotates away from the log's key (`Chain`). On a
+ * shared store (`Store.layerSql`) several logs may open one empty chain at once: the first
+ * `audit_open` to commit opens it, and each other log is answered with that entry when it states
+ * the same system, risk tier and keys (else `Chain.LogMismatch`, and that log writes nothing).
  * It consumes the capture hub (`Capture.CaptureHub`, the default hub unless a layer names
  * another) for as long as it is open, and installs the supervisor that lets promise-based calls
  * find their decision (`Capture.layerOrigin`).

@@ -1113,10 +1113,11 @@ export const make = Effect.gen(function* () {
         refuse(job, Exit.fail(entry.left))
         continue
       }
-      // a new log's audit_open states the origin its checkpoints carry
-      if (entry.right.seq === 0 && job.type === "audit_open") {
-        originHere = checkpointOrigin(Option.some(value), signer.checkpoints)
+      if (entry.right.seq === 0) {
+        // this writer opens the log: an audit_open after this is an ordinary (refused) one
         openHere = false
+        // a new log's audit_open states the origin its checkpoints carry
+        if (job.type === "audit_open") originHere = checkpointOrigin(Option.some(value), signer.checkpoints)
       }
       if (job.flag && findings.length > 0 && redactor.autoFlag && job.type !== "policy_flag") {
         let failed: Canonical.CanonicalError | undefined
@@ -1339,7 +1340,9 @@ export const make = Effect.gen(function* () {
   // rest. A daemon, interrupted first thing at close: it keeps no scope open and delays no close.
   let timerQueued = false
   const tick = () => {
-    if (closed || timerQueued || since === 0) return
+    // (a writer refused as another log's, or whose key another writer rotated away, signs none:
+    // no turn for nothing)
+    if (closed || timerQueued || since === 0 || mismatch !== undefined || (logKey !== key?.verifierKey && unconfirmed === undefined)) return
     timerQueued = true
     const settled = () => {
       timerQueued = false
