@@ -33,6 +33,8 @@ import { type Ack, chainProblems, readChain, socketPorts, verifyDb, Writer, type
 
 const KEY = "sql-writers-key"
 const PREFIX = "acttrace"
+/** demos run at once */
+const DEMOS = LONG ? 8 : 4
 const tmp = tempDir()
 afterAll(tmp.cleanup)
 
@@ -374,6 +376,31 @@ describePg("many writers on one PostgreSQL chain", (url) => {
     expect((await verifyDb(url, chain, KEY)).entries).toBe(chainRead.rows.length)
   })
 
+  it("writers signing with two keys open one new chain at once: the log is the first committer's, the others are refused with LogMismatch and write nothing", async () => {
+    const chain = freshChain("two-keys")
+    const OTHER = "another-key"
+    const { results } = await race(4, { chain, count: 200, batch: 20 }, (i) => (i % 2 === 0 ? {} : { key: OTHER }))
+    const chainRead = await read(chain)
+    const open = JSON.parse(chainRead.rows[0]!.line) as { payload: { signing: { key_id: string } } }
+    // whose log it is: the key its audit_open names
+    const keyOf = (k: string) => Signer.hmacKeyId(Redacted.make(k))
+    const winner = open.payload.signing.key_id === keyOf(KEY) ? KEY : OTHER
+    expect(open.payload.signing.key_id).toBe(keyOf(winner))
+    const won = results.filter((_, i) => (i % 2 === 0 ? KEY : OTHER) === winner)
+    const lost = results.filter((_, i) => (i % 2 === 0 ? KEY : OTHER) !== winner)
+    expectClean(won, 200)
+    for (const r of lost) {
+      expect(r.code, r.id).toBe(3)
+      expect(r.errors.join(" | "), r.id).toMatch(/^error LogMismatch /)
+    }
+    expect(chainProblems(chainRead, won.flatMap((r) => r.acks))).toEqual([])
+    expect(chainRead.rows.length).toBe(1 + 2 * 200)
+    // nothing of the refused writers is in the chain
+    const writers = new Set(chainRead.rows.slice(1).map((row) => (JSON.parse(row.line) as { payload: { writer: string } }).payload.writer))
+    expect([...writers].sort()).toEqual(won.map((r) => r.id).sort())
+    expect((await verifyDb(url, chain, winner)).entries).toBe(1 + 2 * 200)
+  })
+
   it("an export from PostgreSQL verifies (CLI, Python reference) and equals, entry for entry, a file store's export of the same appends", async () => {
     const chain = freshChain("export")
     const clock = "2026-06-01T12:00:00.000Z"
@@ -438,10 +465,10 @@ describePg("many writers on one PostgreSQL chain", (url) => {
     for (const field of ["entries", "head_hash", "system", "risk_tier", "framework", "summary"]) expect(pm[field], field).toEqual(fm[field])
   })
 
-  it("4 `acttrace demo --db URL --chain NAME` at once: the chain verifies from the database and holds every run's model calls", async () => {
+  it(`${DEMOS} \`acttrace demo --db URL --chain NAME\` at once: the chain verifies from the database and holds every run's model calls`, async () => {
     const chain = freshChain("demo")
     const runs = await Promise.all(
-      Array.from({ length: 4 }, (_, i) => cliAsync(["demo", "--out", join(tmp.dir, `demo-${chain}-${i}`), "--db", url, "--chain", chain]))
+      Array.from({ length: DEMOS }, (_, i) => cliAsync(["demo", "--out", join(tmp.dir, `demo-${chain}-${i}`), "--db", url, "--chain", chain]))
     )
     for (const [i, r] of runs.entries()) {
       expect(r.stderr, `run ${i}`).toBe("")
@@ -454,8 +481,8 @@ describePg("many writers on one PostgreSQL chain", (url) => {
     // four decisions (one per run), each decision its one model call
     const decisions = entries.filter((e) => e.type === "decision")
     const calls = entries.filter((e) => e.type === "llm_call")
-    expect(decisions.length).toBe(12)
-    expect(calls.length).toBe(12)
+    expect(decisions.length).toBe(3 * DEMOS)
+    expect(calls.length).toBe(3 * DEMOS)
     const callsOf = new Map<string, number>()
     for (const c of calls) callsOf.set(String(c.payload["decision_id"]), (callsOf.get(String(c.payload["decision_id"])) ?? 0) + 1)
     for (const d of decisions) expect(callsOf.get(String(d.payload["decision_id"])), JSON.stringify(d.payload)).toBe(1)
@@ -464,7 +491,7 @@ describePg("many writers on one PostgreSQL chain", (url) => {
       const app = String((d.payload["input"] as { application?: unknown }).application)
       perApplication.set(app, (perApplication.get(app) ?? 0) + 1)
     }
-    expect(Object.fromEntries(perApplication)).toEqual({ "app-1001": 4, "app-1002": 4, "app-1003": 4 })
+    expect(Object.fromEntries(perApplication)).toEqual({ "app-1001": DEMOS, "app-1002": DEMOS, "app-1003": DEMOS })
     // each run's own export (taken after its decisions, while others wrote) is a prefix of the
     // chain that holds at least its own three model calls, and the head it printed is the
     // chain's hash at that point
