@@ -393,6 +393,7 @@ describePg("many writers on one PostgreSQL chain", (url) => {
       expect(r.code, r.id).toBe(3)
       expect(r.errors.join(" | "), r.id).toMatch(/^error LogMismatch /)
     }
+    console.log(`two keys: ${winner === KEY ? "the first" : "the second"} key's writers opened the chain; the others said: ${lost[0]!.errors[0]}`)
     expect(chainProblems(chainRead, won.flatMap((r) => r.acks))).toEqual([])
     expect(chainRead.rows.length).toBe(1 + 2 * 200)
     // nothing of the refused writers is in the chain
