@@ -35,6 +35,8 @@ import * as Stream from "effect/Stream"
 import * as internalLock from "./internal/lock.js"
 import { realPath } from "./internal/realpath.js"
 import { fileKind } from "./internal/messages.js"
+import { missingPackageReason } from "./internal/optional.js"
+import { targetOf } from "./internal/sqlurl.js"
 
 /**
  * A store operation failed (disk full, permissions, a vanished file). Nothing of the failed
@@ -901,28 +903,8 @@ export interface SqlOptions {
 const loadOptional = <A>(name: string, packages: string, load: () => Promise<A>): Effect.Effect<A, StoreError> =>
   Effect.tryPromise({
     try: load,
-    catch: (e) => missingPackage(name, packages, e)
+    catch: (e) => new StoreError({ path: name, operation: "open", reason: missingPackageReason(packages, e) })
   })
-
-/**
- * The `StoreError` for an optional package that failed to load: which package is missing (read
- * from the loader's message when it names one, else the one expected) and what to install.
- *
- * @since 0.1.0
- * @category errors
- */
-export const missingPackage = (name: string, packages: string, cause: unknown): StoreError => {
-  const text = cause instanceof Error ? cause.message : String(cause)
-  const named = /Cannot find (?:package|module) '((?:@[^/'\s]+\/)?[^/'\s]+)/.exec(text)?.[1]
-  const missing = named !== undefined && !named.startsWith(".") && !named.startsWith("/") ? named : undefined
-  return new StoreError({
-    path: name,
-    operation: "open",
-    reason: missing !== undefined
-      ? `the optional package ${missing} is not installed (the SQL stores need it): npm install ${packages}`
-      : `the SQL store could not be loaded (${text.split("\n")[0]}): are its optional packages installed? npm install ${packages}`
-  })
-}
 
 const SQL_PACKAGES = "@effect/sql@^0.52"
 
@@ -960,10 +942,15 @@ export const layerSql = (options: SqlOptions): Layer.Layer<Store, StoreError, Sq
 export const layerSqlUrl = (url: string | Redacted.Redacted<string>, options: SqlOptions): Layer.Layer<Store, StoreError> =>
   Layer.scoped(
     Store,
-    Effect.flatMap(
-      loadOptional(`chain ${String(options.chain)}`, SQL_PACKAGES, () => import("./internal/sql.js")),
-      (sql) => sql.makeUrl(Redacted.isRedacted(url) ? url : Redacted.make(url), options)
-    )
+    Effect.suspend(() => {
+      const redacted = Redacted.isRedacted(url) ? url : Redacted.make(url)
+      const target = targetOf(Redacted.value(redacted))
+      const shown = target._tag === "sqlite" ? target.path : target.shown
+      return Effect.flatMap(
+        loadOptional(`${shown} chain ${String(options.chain)}`, SQL_PACKAGES, () => import("./internal/sql.js")),
+        (sql) => sql.makeUrl(redacted, options)
+      )
+    })
   )
 
 /**

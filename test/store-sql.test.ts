@@ -21,6 +21,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import { missingPackageReason } from "../src/internal/optional.js"
 import * as Store from "../src/Store.js"
 import { ROOT, tempDir } from "./helpers.js"
 import { closedPort, databaseUrl, describePg, freshChain, freshPrefix, pgLayer, pgProxy, sqliteLayer } from "./sql-helpers.js"
@@ -409,11 +410,9 @@ describe("Store: a missing optional package", () => {
     // a real failed import, of a package that is not installed
     const cause = await import(/* @vite-ignore */ ["@effect", "sql-not-installed"].join("/")).then(() => undefined, (e: unknown) => e)
     expect(cause).toBeDefined()
-    const e = Store.missingPackage("db chain c", "@effect/sql-not-installed@^1", cause)
-    expect(e).toBeInstanceOf(Store.StoreError)
-    expect(e.operation).toBe("open")
-    expect(e.reason).toContain("@effect/sql-not-installed")
-    expect(e.reason).toContain("npm install")
+    expect(missingPackageReason("@effect/sql-not-installed@^1", cause)).toBe(
+      "the optional package @effect/sql-not-installed is not installed (the SQL stores need it): npm install @effect/sql-not-installed@^1"
+    )
   })
 
   // The built library in a directory of its own, beside an app whose node_modules holds effect and
@@ -439,7 +438,7 @@ describe("Store: a missing optional package", () => {
     expect(noSql.stderr).toBe("")
     const [memory, sql] = noSql.stdout.trim().split("\n")
     expect(memory).toBe("ok")
-    expect(JSON.parse(sql!)).toMatchObject({ _tag: "StoreError", operation: "open" })
+    expect(JSON.parse(sql!)).toMatchObject({ _tag: "StoreError", operation: "open", path: `${join(dir, "x.db")} chain c` })
     expect(JSON.parse(sql!).reason).toMatch(/optional package @effect\/sql is not installed .*npm install @effect\/sql/)
     // @effect/sql there, the SQLite driver not
     symlinkSync(join(ROOT, "node_modules", "@effect", "sql"), join(dir, "node_modules", "@effect", "sql"))
@@ -450,6 +449,7 @@ describe("Store: a missing optional package", () => {
     const noPg = run("postgres://u:secret@127.0.0.1:1/db")
     const pgReason = JSON.parse(noPg.stdout.trim().split("\n")[1]!).reason as string
     expect(pgReason).toMatch(/optional package @effect\/sql-pg is not installed/)
+    expect(JSON.parse(noPg.stdout.trim().split("\n")[1]!).path).toBe("postgres://u@127.0.0.1:1/db chain c")
     expect(noPg.stdout).not.toContain("secret")
   })
 })

@@ -27,7 +27,9 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { missingPackage, StoreError } from "../Store.js"
+import { StoreError } from "../Store.js"
+import { missingPackageReason } from "./optional.js"
+import { targetOf } from "./sqlurl.js"
 import type { Batching, Shared, SqlOptions, StoreService, Written } from "../Store.js"
 
 type Dialect = "pg" | "sqlite"
@@ -113,34 +115,6 @@ const scrub = (text: string, secrets: ReadonlyArray<string>): string => {
 
 const storeError = (named: Named, operation: string, reason: string): StoreError =>
   new StoreError({ path: named.name, operation, reason: scrub(reason, named.secrets) })
-
-/**
- * The parts of a PostgreSQL URL that may be shown (scheme, user, host, port, database) and the
- * secrets in it (its password, as written and decoded, and any password parameter).
- */
-export const describeUrl = (url: string): { readonly shown: string; readonly secrets: ReadonlyArray<string> } | undefined => {
-  let u: URL
-  try {
-    u = new URL(url)
-  } catch {
-    return undefined
-  }
-  const secrets: Array<string> = []
-  const add = (s: string) => {
-    if (s.length === 0) return
-    secrets.push(s)
-    try {
-      const d = decodeURIComponent(s)
-      if (d !== s) secrets.push(d)
-    } catch {
-      // not percent-encoded: the raw form is enough
-    }
-  }
-  add(u.password)
-  for (const [k, v] of u.searchParams) if (/pass|key|secret|token/i.test(k)) add(v)
-  const user = u.username.length > 0 ? `${u.username}@` : ""
-  return { shown: `${u.protocol}//${user}${u.host}${u.pathname}`, secrets }
-}
 
 /** A name a SqlClient gives of itself (its config's host and database, or file), for messages. */
 const clientName = (sql: SqlClient.SqlClient, dialect: Dialect): string => {
@@ -546,29 +520,6 @@ const open = (
 export const make = (options: SqlOptions): Effect.Effect<StoreService, StoreError, SqlClient.SqlClient | Scope.Scope> =>
   Effect.flatMap(SqlClient.SqlClient, (sql) => open(sql, options, { label: undefined, secrets: [] }))
 
-/** What a URL names: a PostgreSQL server, or a SQLite file. */
-type Target =
-  | { readonly _tag: "pg"; readonly shown: string; readonly secrets: ReadonlyArray<string> }
-  | { readonly _tag: "sqlite"; readonly path: string }
-  | { readonly _tag: "bad"; readonly reason: string; readonly shown: string }
-
-export const targetOf = (url: string): Target => {
-  if (/^postgres(ql)?:\/\//i.test(url)) {
-    const d = describeUrl(url)
-    return d === undefined
-      ? { _tag: "bad", shown: "postgres://…", reason: "the PostgreSQL URL does not parse (postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE)" }
-      : { _tag: "pg", shown: d.shown, secrets: d.secrets }
-  }
-  const sqlite = /^sqlite:(?:\/\/)?(.*)$/i.exec(url)
-  if (sqlite !== null) return sqlite[1]! === "" ? { _tag: "bad", shown: "sqlite:", reason: "sqlite: names no file (sqlite:PATH)" } : { _tag: "sqlite", path: sqlite[1]! }
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)
-  if (scheme !== null) {
-    return { _tag: "bad", shown: `${scheme[1]}://…`, reason: `${scheme[1]}:// is not a database this store supports: give a postgres:// or postgresql:// URL, or a SQLite file path` }
-  }
-  if (url.length === 0) return { _tag: "bad", shown: "(empty)", reason: "the database URL is empty: give a postgres:// or postgresql:// URL, or a SQLite file path" }
-  return { _tag: "sqlite", path: url }
-}
-
 /**
  * The store on the database at `url` (`Store.layerSqlUrl`): the driver loaded on demand, its
  * connection retried like a turn, the password never in a message.
@@ -590,7 +541,7 @@ export const makeUrl = (url: Redacted.Redacted<string>, options: SqlOptions): Ef
     if (target._tag === "pg") {
       const { PgClient } = yield* Effect.tryPromise({
         try: () => import("@effect/sql-pg"),
-        catch: (e) => missingPackage(named.name, "@effect/sql-pg@^0.53", e)
+        catch: (e) => storeError(named, "open", missingPackageReason("@effect/sql-pg@^0.53", e))
       })
       layer = PgClient.layer({ url, applicationName: "acttrace" })
     } else {
@@ -599,7 +550,7 @@ export const makeUrl = (url: Redacted.Redacted<string>, options: SqlOptions): Ef
       }
       const { SqliteClient } = yield* Effect.tryPromise({
         try: () => import("@effect/sql-sqlite-node"),
-        catch: (e) => missingPackage(named.name, "@effect/sql-sqlite-node@^0.53", e)
+        catch: (e) => storeError(named, "open", missingPackageReason("@effect/sql-sqlite-node@^0.53", e))
       })
       // read-only: no journal-mode change (a read-only connection cannot make one)
       layer = SqliteClient.layer({ filename: target.path, readonly: !create, disableWAL: !create })
