@@ -32,6 +32,8 @@ export interface WriterConfig {
   readonly pauseAt?: number | undefined
   readonly clock?: string | undefined
   readonly entries?: ReadonlyArray<{ readonly type: string; readonly payload: Record<string, unknown> }> | undefined
+  readonly signerKey?: string | undefined
+  readonly checkpointEvery?: number | undefined
 }
 
 export interface Ack {

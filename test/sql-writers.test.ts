@@ -402,6 +402,34 @@ describePg("many writers on one PostgreSQL chain", (url) => {
     expect((await verifyDb(url, chain, winner)).entries).toBe(1 + 2 * 200)
   })
 
+  it("writers sharing an Ed25519 checkpoint key: every checkpoint any of them signs covers the whole chain before it (the other writers' entries too)", async () => {
+    const chain = freshChain("checkpoints")
+    const keys = join(tmp.dir, `keys-${chain}`)
+    const made = cli(["keygen", "--out", keys, "--name", "writers"])
+    expect(made.code, made.stderr).toBe(0)
+    const signerKey = readFileSync(join(keys, "writers.key"), "utf8")
+    const pub = join(keys, "writers.pub")
+    const per = 400
+    const { results } = await race(4, { chain, count: per, batch: 20, signerKey, checkpointEvery: 100 })
+    expectClean(results, per)
+    const chainRead = await read(chain)
+    expect(chainProblems(chainRead, results.flatMap((r) => r.acks))).toEqual([])
+    const checkpoints = chainRead.rows.filter((r) => r.type === "checkpoint").length
+    // about one checkpoint per hundred entries, whichever writer crossed the count
+    expect(checkpoints).toBeGreaterThanOrEqual(10)
+    // each one's note checked where it stands: its Merkle root is the tree of every entry before it
+    const r = cli(["verify", "--db", url, "--chain", chain, "--key", KEY, "--pubkey", pub, "--every-signature", "--json"])
+    expect(r.stderr, r.stdout).toBe("")
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, entries: chainRead.rows.length, checkpoints: "verified", checkpoint_count: checkpoints })
+    // and an export signs a note over the whole chain that verifies with the public key alone
+    const pack = join(tmp.dir, `${chain}.pack.jsonl`)
+    const exported = cli(["export", "--db", url, "--chain", chain, "--out", pack, "--key", KEY, "--private-key", join(keys, "writers.key")])
+    expect(exported.code, exported.stderr).toBe(0)
+    const v = cli(["verify", pack, "--pubkey", pub, "--json"])
+    expect(JSON.parse(v.stdout)).toMatchObject({ ok: true, entries: chainRead.rows.length, checkpoints: "verified" })
+    console.log(`checkpoints: ${checkpoints} in a chain of ${chainRead.rows.length} entries written by 4 writers`)
+  })
+
   it("an export from PostgreSQL verifies (CLI, Python reference) and equals, entry for entry, a file store's export of the same appends", async () => {
     const chain = freshChain("export")
     const clock = "2026-06-01T12:00:00.000Z"
