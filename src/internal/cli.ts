@@ -605,9 +605,25 @@ const readDb = (target: DbTarget) =>
       const info = yield* fs.stat(target.file).pipe(Effect.mapError((e) => new Store.StoreError({ path: target.shown, operation: "open", reason: plainReason(e) })))
       if (info.type !== "File") return yield* new Store.StoreError({ path: target.shown, operation: "open", reason: `it is ${info.type === "Directory" ? "a directory" : "not a regular file"}, not a SQLite database` })
     }
-    const context = yield* Layer.build(Store.layerSqlUrl(target.url, { chain: target.chain, create: false }))
+    const context = yield* Layer.build(Store.layerSqlUrl(target.url, { chain: target.chain, create: false })).pipe(Effect.mapError(passwordHint))
     return Context.get(context, Store.Store)
   })
+
+/**
+ * A store error, with what to do when the server wanted a password it was not given, or refused
+ * the one it was given. (The PostgreSQL driver says "client password must be a string" for the
+ * first, in the words of its authentication exchange.)
+ */
+const passwordHint = <E>(e: E): E => {
+  if (!(e instanceof Store.StoreError)) return e
+  const none = /client password must be a string|no password (?:was )?(?:supplied|provided)/i.test(e.reason)
+  const refused = /password authentication failed/i.test(e.reason)
+  if (!none && !refused) return e
+  const hint = none
+    ? "the server asks for a password and none was given: set PGPASSWORD (the password of the URL's user)"
+    : "the password was refused: check PGPASSWORD (or the password in the URL)"
+  return new Store.StoreError({ path: e.path, operation: e.operation, reason: `${e.reason}; ${hint}` }) as E
+}
 
 /**
  * The seq of a row the SQL store found missing while it read a chain (a row deleted below the
@@ -1385,7 +1401,9 @@ const demo = command(
       const run: RunCommand = (args) => runCaptured(args).pipe(Effect.provide(context))
       // what goes wrong in the run (a log held by another writer, a torn log, a full disk, a
       // database that cannot be reached) is a failure of the job: exit 1
-      yield* runDemo(opts.out, { key, privateKey, run, db: db === undefined ? undefined : { url: db.url, chain: db.chain, shown: db.shown } }).pipe(Effect.catchAll(fail))
+      yield* runDemo(opts.out, { key, privateKey, run, db: db === undefined ? undefined : { url: db.url, chain: db.chain, shown: db.shown } }).pipe(
+        Effect.catchAll((e) => fail(passwordHint(e)))
+      )
     })
 )
 
