@@ -322,13 +322,25 @@ const suite = (engine: () => Engine) => {
       expect(next.seq).toBe(before.entries)
       expect(next.prevHash).toBe(before.head)
       yield* Effect.orDie(b.chain.append("tool_call", { b: "next" }))
+      // a row written behind the chain's back (without its lock) where a's next entry goes: the
+      // store runs the turn again (building it again each time) and gives up; nothing moves
+      const held = yield* dbOf(e, name)
+      yield* rogue(e, name, held.entries, true)
+      const collided = yield* a.chain.appendAll([1, 2, 3, 4, 5].map((i) => ({ type: "tool_call", payload: { a: `collided ${i}` } })))
+      yield* rogue(e, name, held.entries, false)
+      for (const r of collided) {
+        const err = failureOf(r) as Store.StoreError
+        expect(err._tag).toBe("StoreError")
+        expect(err.reason).toContain(`seq ${held.entries}`)
+      }
+      expect(yield* a.chain.position).toEqual({ head: held.head, entries: held.entries })
       yield* Effect.orDie(a.chain.append("tool_call", { a: "last" }))
       const tree = Option.getOrThrow(yield* a.chain.tree)
       yield* a.close
       yield* b.close
       const db = yield* dbOf(e, name)
       expectWhole(db.rows, db)
-      expect(db.rows.some((r) => JSON.stringify(r.payload).includes("fine"))).toBe(false)
+      expect(db.rows.some((r) => JSON.stringify(r.payload).includes("fine") || JSON.stringify(r.payload).includes("collided"))).toBe(false)
       expect(Buffer.from(tree.root).toString("base64")).toBe(naiveRoot(db.rows, tree.size))
       checkCheckpoints(db.rows, () => k1, "acttrace")
       expect((yield* verifyDb(e, name, [k1.verifierKey]))._tag).toBe("Right")
@@ -478,6 +490,19 @@ const poison = (engine: Engine, on: boolean) =>
         return on
           ? sql.unsafe(`CREATE TRIGGER ${trigger} BEFORE INSERT ON ${table} WHEN NEW.line LIKE '%poison%' BEGIN SELECT RAISE(ABORT, 'poisoned line refused'); END`)
           : sql.unsafe(`DROP TRIGGER IF EXISTS ${trigger}`)
+      }).pipe(Effect.asVoid)
+    )
+  )
+
+/** A line at `seq` written straight into the entries table (on), or taken out again (off). */
+const rogue = (engine: Engine, chain: string, seq: number, on: boolean) =>
+  Effect.promise(() =>
+    engine.admin.runPromise(
+      Effect.flatMap(SqlClient.SqlClient, (sql) => {
+        const table = sql(`${engine.prefix}_entries`)
+        return on
+          ? sql`INSERT INTO ${table} (chain, seq, line) VALUES (${chain}, ${seq}, ${"rogue"})`
+          : sql`DELETE FROM ${table} WHERE chain = ${chain} AND seq = ${seq} AND line = ${"rogue"}`
       }).pipe(Effect.asVoid)
     )
   )
