@@ -1,13 +1,16 @@
 /**
  * Many writers, one chain, in PostgreSQL: real processes (test/fixtures/sql-writer.mjs, on the
- * built library) appending to one chain at once, writers killed with SIGKILL inside a transaction,
- * an export from the database held to the CLI, the Python reference check and a file store's
- * export of the same appends, and `acttrace demo --db` run four times at once.
+ * built library) appending to one chain at once (and creating the tables of a new prefix at once);
+ * writers killed with SIGKILL inside a transaction (made certain by a lock the test holds) and at
+ * seeded points; writers whose sessions the server ends while they append; writers under two keys
+ * racing to open a new chain; writers sharing an Ed25519 checkpoint key; an export from the
+ * database held to the CLI, the Python reference check and a file store's export of the same
+ * appends; and `acttrace demo --db` run four times at once.
  *
  * Every check reads the tables themselves (seq without a gap, one audit_open, the chain row
  * agreeing with the rows, every acknowledged entry at its seq with its hash) and verifies the
  * chain from the database, through the library and through `acttrace verify --db`.
- * `ACTTRACE_LONG=1` runs a larger variant of the writers test.
+ * `ACTTRACE_LONG=1` runs larger variants (8 × 10,000 appends, 8 kills, 8 demos).
  */
 import { spawnSync } from "node:child_process"
 import { readFileSync } from "node:fs"
