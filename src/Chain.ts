@@ -99,6 +99,9 @@ export class LogInvalid extends Schema.TaggedError<LogInvalid>()("LogInvalid", {
 /**
  * The log belongs to another system, or was signed with another key: appending to it would mix
  * two records. (The key is checked before the log is verified, so a wrong key is named as such.)
+ * `field` names what differs: `system`, `signing key id`, `checkpoint key`, `previous checkpoint
+ * key`, `checkpoint origin`; on a shared store, whose `audit_open` another writer may write
+ * first, also `risk tier`, and `first entry` when the log's first entry is no `audit_open`.
  *
  * @since 0.1.0
  * @category errors
