@@ -13,6 +13,15 @@
  *   The lock records the log file (device and inode), so a log renamed while written (`mv`, or
  *   `ln` then `rm`) is refused under its new name while its writer lives (same directory only).
  * - `layerMemory(options)`: lines in memory, optionally a bounded ring that evicts the oldest.
+ * - `layerSql(options)`, `layerSqlUrl(url, options)`, `layerSqlConfig(options)`: a chain in a
+ *   database, through `@effect/sql` (optional peer dependencies, loaded only when one of these
+ *   layers is built): PostgreSQL (`@effect/sql-pg`) for a chain that many processes and hosts
+ *   append to at once, SQLite (`@effect/sql-sqlite-node`, WAL) for an embedded chain that can be
+ *   queried. One database holds many chains. These stores are shared (`StoreService.shared`):
+ *   every write is one transaction holding the chain row's lock, in which the writer first reads
+ *   what the others appended, so no entry is ever written twice, out of place, or lost. Each line
+ *   is kept exactly as written, with the columns an auditor queries by (seq, ts, type,
+ *   decision_id, hash). Use a file store for one writer, a SQL store for many.
  *
  * @since 0.1.0
  */
@@ -894,6 +903,16 @@ export interface SqlOptions {
    * doubling, jittered.
    */
   readonly retry?: { readonly times?: number | undefined; readonly baseMillis?: number | undefined } | undefined
+  /**
+   * PostgreSQL: how long a writer may sit idle inside a turn, holding the chain's lock, before the
+   * server ends its connection and rolls the turn back (`idle_in_transaction_session_timeout`,
+   * for the turn's transaction only). Default 30,000 ms; 0 turns it off. A turn is never idle
+   * for long on its own (its `build` is synchronous), so this only strikes a writer that froze
+   * mid-turn (a stopped process, a paused machine), which would otherwise stop every other
+   * writer of the chain for as long as its connection stays up. SQLite has no such timeout: the
+   * others get `SQLITE_BUSY`, retried, then a `StoreError`.
+   */
+  readonly holdTimeoutMillis?: number | undefined
 }
 
 /**

@@ -6,7 +6,7 @@
  * missing optional package) and no password in any message. Real SQLite files and a real
  * PostgreSQL (`DATABASE_URL`; see test/sql-helpers.ts for what happens without one).
  */
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { cpSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import * as SqlClient from "@effect/sql/SqlClient"
@@ -550,6 +550,66 @@ describePg("Store.layerSql on PostgreSQL", (url) => {
       expect(lines.length).toBe(3)
       checkChain(lines)
     }))
+
+  it.live("a turn interrupted while it waits for the chain's lock leaves no transaction open and nothing written", () =>
+    Effect.gen(function* () {
+      const app = `acttrace-test-${freshChain("app")}`
+      const chain = freshChain("pg")
+      const s = yield* storeIn(Store.layerSqlUrl(withApp(app), { chain }))
+      const at = yield* appendAfter(s, { n: 0, head: ZERO }, 2)
+      // another connection holds the chain's row lock
+      const holder = yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql.withTransaction(Effect.zipRight(sql`SELECT entries FROM acttrace_chains WHERE chain = ${chain} FOR UPDATE`, Effect.never))).pipe(
+          Effect.provide(pgLayer(url, 1)),
+          Effect.forkScoped
+        )
+      yield* Effect.sleep("200 millis")
+      let calls = 0
+      const waiting = yield* Effect.fork(sharedOf(s).turn(at.n, () => (calls++, Either.right([entry(at.n, "decision", at.head)]))))
+      yield* Effect.sleep("300 millis")
+      const waited = yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql<{ n: string }>`SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = ${app} AND wait_event_type = 'Lock'`).pipe(Effect.provide(pgLayer(url, 1)))
+      expect(Number(waited[0]!.n)).toBe(1)
+      yield* Fiber.interrupt(waiting).pipe(Effect.timeout("5 seconds"))
+      yield* Fiber.interrupt(holder)
+      expect(calls).toBe(0)
+      const open = yield* Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql<{ state: string }>`SELECT state FROM pg_stat_activity WHERE application_name = ${app} AND state <> 'idle'`).pipe(Effect.provide(pgLayer(url, 1)))
+      expect(open).toEqual([])
+      expect(yield* linesOf(s)).toHaveLength(2)
+      yield* appendAfter(s, at, 1)
+      checkChain(yield* linesOf(s))
+    }).pipe(Effect.scoped))
+
+  it.live("a writer frozen inside a turn loses the lock after holdTimeoutMillis; the others go on, and so does it once continued", () =>
+    Effect.gen(function* () {
+      const chain = freshChain("pg")
+      const s = yield* storeIn(Store.layerSqlUrl(url, { chain }))
+      yield* s.append([JSON.stringify({ seq: 0, ts: "t", type: "audit_open", payload: {}, prev_hash: ZERO, hash: "h0" })])
+      const child = spawn(process.execPath, [join(ROOT, "test/fixtures/sql-store-freeze.mjs"), url, chain, "1000"], { stdio: ["ignore", "pipe", "inherit"] })
+      yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
+      let out = ""
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()))
+      const exited = new Promise<number | null>((ok) => child.on("exit", (code) => ok(code)))
+      yield* Effect.promise(async () => {
+        while (!out.includes("holding")) await new Promise((ok) => setTimeout(ok, 20))
+      })
+      // the frozen writer holds the chain's lock: this turn waits until the server ends its connection
+      const started = Date.now()
+      yield* sharedOf(s).turn(1, (written) => {
+        expect(written).toEqual([])
+        return Either.right([JSON.stringify({ seq: 1, ts: "t", type: "decision", payload: { by: "parent" }, prev_hash: "h0", hash: "parent-1" })])
+      }).pipe(Effect.timeoutFail({ duration: "20 seconds", onTimeout: () => new Error("the frozen writer kept the lock") }))
+      const waited = Date.now() - started
+      expect(waited).toBeGreaterThanOrEqual(700)
+      expect(waited).toBeLessThan(10_000)
+      child.kill("SIGCONT")
+      expect(yield* Effect.promise(() => exited)).toBe(0)
+      // its first try was rolled back; run again, it was handed the parent's entry and went after it
+      expect(JSON.parse(out.split("\n")[1]!)).toEqual({ calls: [[], [1]] })
+      const lines = (yield* linesOf(s)).map((l) => JSON.parse(l))
+      expect(lines.map((e) => [e.seq, e.prev_hash, e.hash])).toEqual([[0, ZERO, "h0"], [1, "h0", "parent-1"], [2, "parent-1", "frozen-2"]])
+    }).pipe(Effect.scoped))
 
   it.live("a server that is not there: a typed StoreError after the retries, quickly, without the password", () =>
     Effect.gen(function* () {

@@ -67,7 +67,7 @@ const driverError = (e: unknown): { readonly code: string | undefined; readonly 
 /** What kind of failure a database error is, for deciding whether to run the work again. */
 type Kind = "lost" | "busy" | "unique" | "other"
 
-const LOST_CODES = new Set(["57P01", "57P02", "57P03", "ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNABORTED", "EAI_AGAIN"])
+const LOST_CODES = new Set(["57P01", "57P02", "57P03", "57P05", "25P03", "ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNABORTED", "EAI_AGAIN"])
 const LOST_MESSAGE = /Connection terminated|not queryable|Connection ended|connection error|Connection timed out|timeout exceeded when trying to connect|Failed to connect/i
 
 const kindOf = (e: unknown): Kind => {
@@ -137,6 +137,7 @@ interface Settled {
   readonly batching: Batching
   readonly times: number
   readonly baseMillis: number
+  readonly holdTimeoutMillis: number
 }
 
 const settle = (options: SqlOptions, named: Named): Either.Either<Settled, StoreError> => {
@@ -158,7 +159,11 @@ const settle = (options: SqlOptions, named: Named): Either.Either<Settled, Store
   if (!Number.isInteger(maxBatch) || maxBatch < 1 || !(maxDelayMillis >= 0) || !Number.isFinite(maxDelayMillis)) {
     return Either.left(storeError(named, "open", `batching.maxBatch must be a whole number of lines (at least 1) and batching.maxDelayMillis 0 or more; got ${String(maxBatch)} and ${String(maxDelayMillis)}`))
   }
-  return Either.right({ chain, prefix, create: options.create ?? true, batching: { maxBatch, maxDelayMillis }, times, baseMillis })
+  const holdTimeoutMillis = options.holdTimeoutMillis ?? 30_000
+  if (!Number.isInteger(holdTimeoutMillis) || holdTimeoutMillis < 0 || holdTimeoutMillis > 2_147_483_647) {
+    return Either.left(storeError(named, "open", `holdTimeoutMillis must be a whole number of milliseconds (0 turns it off); got ${String(holdTimeoutMillis)}`))
+  }
+  return Either.right({ chain, prefix, create: options.create ?? true, batching: { maxBatch, maxDelayMillis }, times, baseMillis, holdTimeoutMillis })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,6 +261,14 @@ const open = (
     }
     const fail = <E>(error: StoreError | E): Failure<E> => ({ _tag: "Fail", error })
 
+    // PostgreSQL: a writer frozen inside a turn loses its connection (and the lock) after
+    // holdTimeoutMillis idle; one round trip with BEGIN (a simple query may hold two statements)
+    const begin = dialect === "sqlite"
+      ? "BEGIN IMMEDIATE"
+      : o.holdTimeoutMillis > 0
+      ? `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${o.holdTimeoutMillis}`
+      : "BEGIN"
+
     /**
      * Run `body` in one transaction on a reserved connection: BEGIN (IMMEDIATE on SQLite: the
      * write lock first, as a deferred BEGIN would fail to upgrade under contention), then `body`,
@@ -275,7 +288,7 @@ const open = (
             open ? conn.executeUnprepared("ROLLBACK", [], undefined).pipe(Effect.ignore) : Effect.void
           )
           const exec = (text: string) => conn.executeUnprepared(text, [], undefined)
-          yield* exec(dialect === "sqlite" ? "BEGIN IMMEDIATE" : "BEGIN").pipe(Effect.mapError(failure(operation, ["lost", "busy"])))
+          yield* exec(begin).pipe(Effect.mapError(failure(operation, ["lost", "busy"])))
           open = true
           const a = yield* body(conn).pipe(Effect.provideService(SqlClient.TransactionConnection, [conn, 0] as const))
           // COMMIT runs to its end once sent: interrupting it would not undo it
