@@ -379,6 +379,38 @@ describe("Store.layerSql on SQLite", () => {
       expect(deep.operation).toBe("open")
     }))
 
+  it.scopedLive("a writer in another process holding the lock past the busy timeout: SQLITE_BUSY, retried, then the turn goes after that writer's entry", () =>
+    Effect.gen(function* () {
+      const db = freshDb()
+      const chain = freshChain("sq")
+      const s = yield* storeIn(Store.layerSqlUrl(db, { chain }))
+      yield* s.append([JSON.stringify({ seq: 0, ts: "t", type: "audit_open", payload: {}, prev_hash: ZERO, hash: "h0" })])
+      const child = spawn(process.execPath, [join(ROOT, "test/fixtures/sql-store-freeze.mjs"), db, chain, "0"], { stdio: ["ignore", "pipe", "inherit"] })
+      yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
+      let out = ""
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()))
+      const exited = new Promise<number | null>((ok) => child.on("exit", (code) => ok(code)))
+      yield* Effect.promise(async () => {
+        while (!out.includes("holding")) await new Promise((ok) => setTimeout(ok, 20))
+      })
+      // better-sqlite3 waits for the lock synchronously (5 s busy timeout), this event loop with
+      // it: another process continues the frozen writer after 6 s
+      spawn("sh", ["-c", `sleep 6; kill -CONT ${child.pid}`], { stdio: "ignore" })
+      const started = Date.now()
+      const seen: Array<ReadonlyArray<number>> = []
+      yield* sharedOf(s).turn(1, (written) => {
+        seen.push(written.map((w) => w.seq))
+        const prev = written.length > 0 ? written[written.length - 1]!.hash! : "h0"
+        return Either.right([JSON.stringify({ seq: 1 + written.length, ts: "t", type: "decision", payload: { by: "parent" }, prev_hash: prev, hash: "parent" })])
+      })
+      expect(Date.now() - started).toBeGreaterThanOrEqual(5_000)
+      expect(seen).toEqual([[1]])
+      expect(yield* Effect.promise(() => exited)).toBe(0)
+      expect(JSON.parse(out.split("\n")[1]!)).toEqual({ calls: [[]] })
+      const lines = (yield* linesOf(s)).map((l) => JSON.parse(l))
+      expect(lines.map((e) => [e.seq, e.prev_hash, e.hash])).toEqual([[0, ZERO, "h0"], [1, "h0", "frozen-1"], [2, "frozen-1", "parent"]])
+    }))
+
   it.live("opens in WAL mode", () =>
     Effect.gen(function* () {
       const db = freshDb()
