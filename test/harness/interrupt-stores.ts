@@ -133,8 +133,8 @@ export const gatedMemory = (options: { readonly maxBatch?: number; readonly snap
       ),
       snapshot: Effect.suspend(() => {
         snapshots++
-        // the chain reads the store twice when it opens; the n-th read after that dies
-        if (options.snapshotDefectAt !== undefined && snapshots - 2 === options.snapshotDefectAt) return Effect.die(new Error("store defect"))
+        // the chain takes one snapshot of the store when it opens; the n-th read after that dies
+        if (options.snapshotDefectAt !== undefined && snapshots - 1 === options.snapshotDefectAt) return Effect.die(new Error("store defect"))
         return mem.snapshot
       })
     }
@@ -147,7 +147,7 @@ export const gatedMemory = (options: { readonly maxBatch?: number; readonly snap
         opened = true
         for (const go of gate.splice(0)) go()
       },
-      snapshots: () => Math.max(0, snapshots - 2)
+      snapshots: () => Math.max(0, snapshots - 1)
     }
   })
 
