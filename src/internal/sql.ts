@@ -27,10 +27,10 @@ import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { StoreError } from "../Store.js"
 import { missingPackageReason } from "./optional.js"
 import { targetOf } from "./sqlurl.js"
-import type { Batching, Shared, SqlOptions, StoreService, Written } from "../Store.js"
+import { StoreError } from "./store.js"
+import type { Batching, Shared, SqlOptions, StoreService, Written } from "./store.js"
 
 type Dialect = "pg" | "sqlite"
 
