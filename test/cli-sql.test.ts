@@ -8,7 +8,7 @@
  * through the store), so every verdict can be compared with the file's: same exit code, same
  * words, same line and seq, whatever the store.
  */
-import { spawnSync } from "node:child_process"
+import { spawn, spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { type AddressInfo, createServer } from "node:net"
@@ -262,6 +262,46 @@ const engineSuite = (engine: Engine) => {
     expect(after["entries"]).toBe(before["entries"])
     expect(after["head"]).toBe(before["head"])
   })
+
+  it("export --db while a writer process appends: each pack is one snapshot of the chain, and verifies", async () => {
+    const live = freshChain("cli-sql-live")
+    // a writer of its own process (the test fixture of the shared-chain tests, on the built library)
+    const writer = spawn(process.execPath, [join(import.meta.dirname, "fixtures", "sql-writer.mjs"), JSON.stringify({ url: url(), chain: live, key: HMAC, id: "live", count: 1_000_000, batch: 20 })], {
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let acked = 0
+    let said = ""
+    writer.stdout.on("data", (d: Buffer) => {
+      said = (said + d.toString()).slice(-4000)
+      acked += (d.toString().match(/^ack /gm) ?? []).length
+    })
+    const ended = new Promise((ok) => writer.on("close", ok))
+    try {
+      const started = Date.now()
+      while (acked < 200) {
+        if (Date.now() - started > 30_000 || writer.exitCode !== null) throw new Error(`the writer did not get going: ${said}`)
+        await new Promise((ok) => setTimeout(ok, 20))
+      }
+      const sizes: Array<number> = []
+      for (let k = 0; k < 3; k++) {
+        const out = at(`live-${engine.name}-${k}.pack.jsonl`)
+        const e = await run(["export", "--db", url(), "--chain", live, "--out", out, "--key-file", keyFile])
+        expect(e.code, e.stderr).toBe(0)
+        // header, rows and seal of one count of entries, though the chain grew meanwhile
+        const v = await run(["verify", out, "--key-file", keyFile, "--json"])
+        expect(v.code, v.stdout).toBe(0)
+        expect(json(v.stdout)).toMatchObject({ ok: true, completeness: "signed-header" })
+        sizes.push(json(v.stdout)["entries"] as number)
+      }
+      expect(sizes[2]!, "the writer went on meanwhile").toBeGreaterThan(sizes[0]!)
+    } finally {
+      writer.kill("SIGKILL")
+      await ended
+    }
+    const after = await run(["verify", "--db", url(), "--chain", live, "--key-file", keyFile, "--json"])
+    expect(after.code, after.stdout).toBe(0)
+    expect(json(after.stdout)["entries"]).toBeGreaterThan(acked)
+  }, 60_000)
 
   it("export --db asks for the keys the chain is signed with, naming the chain (exit 2)", async () => {
     const out = at(`nokey-${engine.name}.pack.jsonl`)
