@@ -318,8 +318,9 @@ const engineSuite = (engine: Engine) => {
     for (const command of [["verify"], ["export", "--out", at("never.pack.jsonl")]]) {
       const r = await run([...command, "--db", url(), "--chain", "no-such-chain-here", "--key-file", keyFile])
       expect(r.code, r.stderr).toBe(1)
-      expect(r.stderr).toMatch(/^error: .*no chain "no-such-chain-here"/m)
-      expect(r.stderr).toContain(chain)
+      expect(r.stderr).toMatch(/^error: .*no chain "no-such-chain-here" in this database; it holds /m)
+      // (a database of many chains, such as the one every test here shares, names 20 of them)
+      if (!/more than 20 chains/.test(r.stderr)) expect(r.stderr).toContain(chain)
       expect(r.stdout).toBe("")
     }
     expect(existsSync(at("never.pack.jsonl"))).toBe(false)
@@ -330,7 +331,7 @@ const engineSuite = (engine: Engine) => {
     const v = json(j.stdout)
     expect(v).toMatchObject({ ok: false, entries: 0, head: "0".repeat(64), signatures: "not-checked", completeness: "none", error: { _tag: "ChainNotFound", line: 0, seq: null } })
     expect(v["error"]["message"]).toMatch(/^ChainNotFound: cannot open .* chain no-such-chain-here: no chain "no-such-chain-here" in this database; it holds /)
-    expect(v["error"]["message"]).toContain(chain)
+    if (!/more than 20 chains/.test(v["error"]["message"])) expect(v["error"]["message"]).toContain(chain)
   })
 
   it("demo --db: the decisions go into the chain, which verifies from the database; the pack goes to --out", async () => {
