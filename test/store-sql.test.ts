@@ -22,6 +22,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { missingPackageReason } from "../src/internal/optional.js"
+import { disagreementOf } from "../src/internal/store.js"
 import * as Store from "../src/Store.js"
 import { ROOT, tempDir } from "./helpers.js"
 import { closedPort, databaseUrl, describePg, freshChain, freshPrefix, pgLayer, pgProxy, sqliteLayer } from "./sql-helpers.js"
@@ -352,6 +353,127 @@ const engineSuite = (engine: Engine) => {
       }).pipe(Effect.provide(engine.client(t.db)))
       expect(counts.rows).toBe(2)
       expect(counts.migrations.map((m) => [m.migration_id, m.name])).toEqual([[1, "create_chains_and_entries"]])
+    }))
+
+  /** Run `f` on the engine's database, beside the store (an edit made behind its back). */
+  const behind = (db: string, f: (sql: SqlClient.SqlClient) => Effect.Effect<unknown, unknown>) =>
+    Effect.flatMap(SqlClient.SqlClient, f).pipe(Effect.provide(engine.client(db)), Effect.orDie)
+
+  /** A snapshot's lines, and how its stream ended (undefined: it ended well). */
+  const snapshotOf = (s: Store.StoreService) =>
+    Effect.flatMap(s.snapshot, (bytes) =>
+      Effect.gen(function* () {
+        const lines: Array<string> = []
+        const end = yield* Stream.runForEach(bytes, (b) => Effect.sync(() => lines.push(...Buffer.from(b).toString("utf8").split("\n").filter((l) => l.length > 0)))).pipe(Effect.flip, Effect.option)
+        return { lines, end: Option.getOrUndefined(end) }
+      }))
+
+  it.scopedLive("a snapshot yields the rows that are there, gaps and all (across pages), without a read error; a turn refuses to build on the gap", () =>
+    Effect.gen(function* () {
+      const t = engine.open()
+      const s = yield* storeIn(t.layer())
+      // more than one page of 5,000, bare lines (no head to hold against them)
+      const all = Array.from({ length: 5_003 }, (_, i) => `line ${i}`)
+      yield* s.append(all)
+      yield* behind(t.db, (sql) => sql`DELETE FROM acttrace_entries WHERE chain = ${t.chain} AND seq IN (10, 4999, 5000, 5001)`)
+      const got = yield* snapshotOf(s)
+      expect(got.end).toBeUndefined()
+      expect(got.lines).toEqual(all.filter((_, i) => ![10, 4_999, 5_000, 5_001].includes(i)))
+      const refused = yield* Effect.flip(sharedOf(s).turn(4_000, () => Either.right(["never"])))
+      expect(refused).toBeInstanceOf(Store.StoreError)
+      expect((refused as Store.StoreError).reason).toMatch(/row at seq 4999 is not in acttrace_entries/)
+      expect((yield* snapshotOf(s)).lines).toHaveLength(all.length - 4)
+    }))
+
+  it.scopedLive("a snapshot yields rows past the chain row's count, then says where the chain row disagrees with its rows (rows added or deleted at the end, count or head edited)", () =>
+    Effect.gen(function* () {
+      const cases: ReadonlyArray<{
+        readonly name: string
+        readonly edit: (sql: SqlClient.SqlClient, chain: string, lines: ReadonlyArray<string>) => Effect.Effect<unknown, unknown>
+        readonly lines: (lines: ReadonlyArray<string>) => ReadonlyArray<string>
+        readonly disagreement: { readonly kind: string; readonly seq: number }
+      }> = [
+        {
+          name: "a row inserted past the end",
+          edit: (sql, chain) => sql`INSERT INTO acttrace_entries (chain, seq, line) VALUES (${chain}, ${4}, ${"forged"})`,
+          lines: (ls) => [...ls, "forged"],
+          disagreement: { kind: "extra", seq: 4 }
+        },
+        {
+          name: "the count lowered by 2",
+          edit: (sql, chain) => sql`UPDATE acttrace_chains SET entries = entries - 2 WHERE chain = ${chain}`,
+          lines: (ls) => ls,
+          disagreement: { kind: "extra", seq: 2 }
+        },
+        {
+          name: "the last row deleted",
+          edit: (sql, chain) => sql`DELETE FROM acttrace_entries WHERE chain = ${chain} AND seq = 3`,
+          lines: (ls) => ls.slice(0, 3),
+          disagreement: { kind: "truncated", seq: 3 }
+        },
+        {
+          name: "the count raised by 1",
+          edit: (sql, chain) => sql`UPDATE acttrace_chains SET entries = entries + 1 WHERE chain = ${chain}`,
+          lines: (ls) => ls,
+          disagreement: { kind: "truncated", seq: 4 }
+        },
+        {
+          name: "the head edited",
+          edit: (sql, chain) => sql`UPDATE acttrace_chains SET head = ${"e".repeat(64)} WHERE chain = ${chain}`,
+          lines: (ls) => ls,
+          disagreement: { kind: "head", seq: 3 }
+        }
+      ]
+      for (const c of cases) {
+        const t = engine.open()
+        const s = yield* storeIn(t.layer())
+        yield* appendAfter(s, { n: 0, head: ZERO }, 4)
+        const before = yield* linesOf(s)
+        yield* behind(t.db, (sql) => c.edit(sql, t.chain, before))
+        const got = yield* snapshotOf(s)
+        expect({ name: c.name, lines: got.lines }).toEqual({ name: c.name, lines: c.lines(before) })
+        expect(got.end, c.name).toBeInstanceOf(Store.StoreError)
+        expect({ name: c.name, ...disagreementOf(got.end as Store.StoreError) }).toMatchObject({ name: c.name, ...c.disagreement })
+        // the same every time the stream runs
+        expect(yield* snapshotOf(s)).toEqual(got)
+      }
+    }))
+
+  it.scopedLive("a turn takes what others wrote from their lines, never their columns, and refuses a line that does not state its row's seq or link to the line before", () =>
+    Effect.gen(function* () {
+      const t = engine.open()
+      const a = yield* storeIn(t.layer())
+      const b = yield* storeIn(t.layer())
+      const mine = yield* appendAfter(a, { n: 0, head: ZERO }, 2)
+      yield* appendAfter(b, mine, 2)
+      const lines = yield* linesOf(a)
+      // the hash and type columns of another writer's rows edited: the lines are the truth
+      yield* behind(t.db, (sql) => sql`UPDATE acttrace_entries SET hash = ${"f".repeat(64)}, type = 'checkpoint' WHERE chain = ${t.chain} AND seq >= 2`)
+      let seen: ReadonlyArray<Store.Written> = []
+      yield* sharedOf(a).turn(mine.n, (written) => ((seen = written), Either.right([])))
+      expect(seen).toEqual([
+        { seq: 2, type: "decision", hash: hashOf(lines[2]!), line: undefined },
+        { seq: 3, type: "decision", hash: hashOf(lines[3]!), line: undefined }
+      ])
+      const refusedWith = (edit: (sql: SqlClient.SqlClient) => Effect.Effect<unknown, unknown>, reason: RegExp) =>
+        Effect.gen(function* () {
+          yield* behind(t.db, edit)
+          let calls = 0
+          const e = yield* Effect.flip(sharedOf(a).turn(mine.n, () => (calls++, Either.right([entry(4, "decision", hashOf(lines[3]!))]))))
+          expect(e).toBeInstanceOf(Store.StoreError)
+          expect((e as Store.StoreError).reason).toMatch(reason)
+          expect(calls).toBe(0)
+          yield* behind(t.db, (sql) => Effect.forEach(lines, (line, seq) => sql`UPDATE acttrace_entries SET line = ${line} WHERE chain = ${t.chain} AND seq = ${seq}`))
+        })
+      // a row holding another seq's line (two rows' lines swapped)
+      yield* refusedWith((sql) => sql`UPDATE acttrace_entries SET line = ${lines[2]!} WHERE chain = ${t.chain} AND seq = 3`, /row at seq 3 .* holds the line of the entry seq 2: it was edited/)
+      // a caught-up line whose prev_hash is not the hash of the line before it
+      yield* refusedWith((sql) => sql`UPDATE acttrace_entries SET line = ${lines[3]!.replace(/"prev_hash":"[^"]*"/, `"prev_hash":"${"a".repeat(64)}"`)} WHERE chain = ${t.chain} AND seq = 3`, /row at seq 3 .* prev_hash "a{64}" is not the hash of the line before it/)
+      // the line this writer last knew (known - 1) edited: the first caught-up line does not link to it
+      yield* refusedWith((sql) => sql`UPDATE acttrace_entries SET line = ${lines[1]!.replace(/"hash":"[^"]*"/, `"hash":"${"b".repeat(64)}"`)} WHERE chain = ${t.chain} AND seq = 1`, /row at seq 2 .* is not the hash of the line before it \(b{64}\)/)
+      // nothing was written by the refused turns, and the untouched chain goes on
+      yield* appendAfter(a, { n: 4, head: hashOf(lines[3]!) }, 1)
+      checkChain(yield* linesOf(a))
     }))
 }
 
@@ -699,14 +821,16 @@ describePg("Store.layerSql on PostgreSQL", (url) => {
           yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql`INSERT INTO acttrace_entries (chain, seq, line) VALUES (${chain}, ${1}, ${"rogue"})`).pipe(Effect.provide(pgLayer(url, 1)))
           let calls = 0
           const e = yield* Effect.flip(sharedOf(s).turn(at.n, () => (calls++, Either.right([entry(1, "decision", at.head)]))))
-          return { e, calls, lines: yield* linesOf(s) }
+          const row = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ entries: string }>`SELECT entries FROM acttrace_chains WHERE chain = ${chain}`).pipe(Effect.provide(pgLayer(url, 1)))
+          return { e, calls, entries: Number(row[0]!.entries), snapshot: yield* Effect.exit(linesOf(s)) }
         })
       )
       expect(result.calls).toBe(3)
       expect(result.e).toBeInstanceOf(Store.StoreError)
       expect((result.e as Store.StoreError).reason).toMatch(/entries at seq 1\.\.1 were already in the database although the chain's row said 1.*gave up after 3 tries/)
-      // the chain row did not move: the snapshot still ends at seq 0
-      expect(result.lines.length).toBe(1)
+      // the chain row did not move; a snapshot shows the row written around it, and then says so
+      expect(result.entries).toBe(1)
+      expect(disagreementOf(failureOf(result.snapshot))).toMatchObject({ kind: "extra", seq: 1 })
     }))
 
   describe("a connection lost while COMMIT is in flight", () => {

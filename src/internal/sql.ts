@@ -29,8 +29,8 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { missingPackageReason } from "./optional.js"
 import { targetOf } from "./sqlurl.js"
-import { StoreError } from "./store.js"
-import type { Batching, Shared, SqlOptions, StoreService, Written } from "./store.js"
+import { disagreementReason, StoreError } from "./store.js"
+import type { Batching, Disagreement, Shared, SqlOptions, StoreService, Written } from "./store.js"
 
 type Dialect = "pg" | "sqlite"
 
@@ -42,6 +42,9 @@ const PAGE = 5000
 const INSERT_ROWS = 500
 /** The entry types whose whole line a turn hands back (`Written.line`). */
 const KEPT_TYPES = ["audit_open", "checkpoint", "key_rotation"] as const
+/** How long a PostgreSQL connection may take to be made (the pool's `connectionTimeoutMillis`). */
+const CONNECT_TIMEOUT_MILLIS = 10_000
+const CONNECT_TIMED_OUT = /timeout exceeded when trying to connect|connection timeout|Connection timed out/i
 /** The advisory lock (first key) that serializes migrations on PostgreSQL; the second is the prefix's hash. */
 const MIGRATION_LOCK = 727274
 
@@ -180,33 +183,57 @@ type Row = {
   readonly line: string
 }
 
-/** The columns of a line: an entry's own fields, NULL for a line that is not an entry. */
-const rowOf = (chain: string, seq: number, line: string): Row | { readonly misplaced: number } => {
+/** An entry's own fields, read from its line; undefined for a line that is not an entry. */
+interface Fields {
+  readonly seq: number
+  readonly type: string
+  readonly hash: string
+  readonly prevHash: unknown
+  readonly entry: Record<string, unknown>
+}
+
+/**
+ * The fields of `line` when it is an entry (a JSON object with a numeric `seq`, string `type`
+ * and `hash`). The line is the truth: the columns are only its copy for queries, and anyone with
+ * write access to the table can edit a column without touching the line.
+ */
+const fieldsOf = (line: string): Fields | undefined => {
   let parsed: unknown
   try {
     parsed = JSON.parse(line)
   } catch {
-    parsed = undefined
+    return undefined
   }
-  if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) {
-    const o = parsed as Record<string, unknown>
-    if (typeof o["seq"] === "number" && typeof o["type"] === "string" && typeof o["hash"] === "string") {
-      if (o["seq"] !== seq) return { misplaced: o["seq"] }
-      const payload = o["payload"]
-      const decision = payload !== null && typeof payload === "object" ? (payload as Record<string, unknown>)["decision_id"] : undefined
-      return {
-        chain,
-        seq,
-        ts: typeof o["ts"] === "string" ? o["ts"] : null,
-        type: o["type"],
-        decision_id: typeof decision === "string" ? decision : null,
-        hash: o["hash"],
-        line
-      }
-    }
-  }
-  return { chain, seq, ts: null, type: null, decision_id: null, hash: null, line }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return undefined
+  const o = parsed as Record<string, unknown>
+  return typeof o["seq"] === "number" && typeof o["type"] === "string" && typeof o["hash"] === "string"
+    ? { seq: o["seq"], type: o["type"], hash: o["hash"], prevHash: o["prev_hash"], entry: o }
+    : undefined
 }
+
+/**
+ * The columns of a line: an entry's own fields, NULL for a line that is not an entry; `misplaced`
+ * for an entry whose `seq` is not `seq`, `illFormed` for a line with a lone surrogate (no UTF-8
+ * form: a database would store U+FFFD in its place, changing the line).
+ */
+const rowOf = (chain: string, seq: number, line: string): Row | { readonly misplaced: number } | { readonly illFormed: true } => {
+  if (!line.isWellFormed()) return { illFormed: true }
+  const f = fieldsOf(line)
+  if (f === undefined) return { chain, seq, ts: null, type: null, decision_id: null, hash: null, line }
+  if (f.seq !== seq) return { misplaced: f.seq }
+  const payload = f.entry["payload"]
+  const decision = payload !== null && typeof payload === "object" ? (payload as Record<string, unknown>)["decision_id"] : undefined
+  const ts = f.entry["ts"]
+  return { chain, seq, ts: typeof ts === "string" ? ts : null, type: f.type, decision_id: typeof decision === "string" ? decision : null, hash: f.hash, line }
+}
+
+/** A chain name as a message shows it: as given when it is a valid name, else quoted and cut. */
+const shownChain = (chain: unknown): string =>
+  typeof chain !== "string"
+    ? typeof chain
+    : chain.length >= 1 && chain.length <= 200 && !CONTROL.test(chain)
+    ? chain
+    : JSON.stringify(chain.slice(0, 60)) + (chain.length > 60 ? "…" : "")
 
 // ---------------------------------------------------------------------------------------------
 // The store
@@ -230,7 +257,7 @@ const open = (
     // our own column names, whatever transforms the caller's client applies to theirs
     const sql = raw.withoutTransforms()
     const dialect: Dialect | undefined = sql.onDialectOrElse({ pg: (): Dialect | undefined => "pg", sqlite: (): Dialect | undefined => "sqlite", orElse: (): Dialect | undefined => undefined })
-    const chainText = typeof options.chain === "string" ? options.chain : String(options.chain)
+    const chainText = shownChain(options.chain)
     const base = given.label ?? (dialect !== undefined ? clientName(sql, dialect) : "database")
     const named: Named = { name: `${base} chain ${chainText}`, secrets: given.secrets }
     if (dialect === undefined) {
@@ -389,6 +416,50 @@ const open = (
     const readOnly = () => storeError(named, "append", "the store was opened read-only (create: false): it does not append")
 
     /**
+     * What other writers appended from seq `known` to `entries` (the chain row's count, read
+     * holding the chain's lock), each taken from its LINE, never from its columns: the columns
+     * are a copy for queries that anyone with write access to the table can edit without
+     * touching the line, and a writer that built on an edited `hash` column would link its own,
+     * honest entry to a forged hash. Each caught-up entry's line must state its row's seq and link
+     * (`prev_hash`) to the line before it (the line at `known - 1`, read too, or GENESIS for the
+     * first entry of the chain): else a `StoreError` and the turn writes nothing, as for a
+     * missing row (a writer never builds on a broken chain).
+     */
+    const caughtUp = (known: number, entries: number): Effect.Effect<ReadonlyArray<Written>, StoreError | unknown> =>
+      Effect.gen(function* () {
+        const from = known > 0 ? known - 1 : 0
+        const rows = yield* sql<{ seq: string | number; line: string }>`SELECT seq, line FROM ${id(T.entries)} WHERE chain = ${chain} AND seq >= ${from} AND seq < ${entries} ORDER BY seq`
+        const gap = rows.findIndex((r, i) => Number(r.seq) !== from + i)
+        if (gap >= 0 || rows.length !== entries - from) {
+          const at = gap >= 0 ? from + gap : from + rows.length
+          return yield* storeError(named, "read", `the chain's row says ${entries} entries but its row at seq ${at} is not in ${T.entries} (deleted?): a writer does not build on a broken chain; nothing was written`)
+        }
+        const edited = (seq: number, what: string) =>
+          storeError(named, "read", `the row at seq ${seq} of ${T.entries} ${what}: it was edited in the database; a writer does not build on it, nothing was written`)
+        // the hash the next entry links to: the chain's start, or the line before `known`
+        let previous: string | undefined = known === 0 ? ZERO_HASH : undefined
+        const written: Array<Written> = []
+        for (const r of rows) {
+          const seq = Number(r.seq)
+          const f = fieldsOf(r.line)
+          if (f !== undefined && f.seq !== seq) return yield* edited(seq, `holds the line of the entry seq ${f.seq}`)
+          if (seq >= known) {
+            if (f !== undefined && previous !== undefined && f.prevHash !== previous) {
+              return yield* edited(seq, `holds a line whose prev_hash ${JSON.stringify(String(f.prevHash).slice(0, 64))} is not the hash of the line before it (${previous})`)
+            }
+            written.push(
+              f === undefined
+                ? { seq, type: null, hash: null, line: undefined }
+                : { seq, type: f.type, hash: f.hash, line: (KEPT_TYPES as ReadonlyArray<string>).includes(f.type) ? r.line : undefined }
+            )
+          }
+          // a line that is not an entry links nothing: the chain refuses it itself
+          previous = f?.hash
+        }
+        return written
+      })
+
+    /**
      * One attempt at a turn: lock the chain row, read what others wrote since `known` (unless
      * `known` is undefined: a plain append), build, insert, advance, commit.
      */
@@ -413,13 +484,7 @@ const open = (
             return yield* Effect.fail(fail<E>(storeError(named, "append", `this writer has seen ${known} entries but the chain holds ${entries}: entries were deleted from the database, or it was restored from an older backup`)))
           }
           if (known < entries) {
-            const rows = yield* sql<{ seq: string | number; type: string | null; hash: string | null; line: string | null }>`SELECT seq, type, hash, CASE WHEN type IN ${sql.in([...KEPT_TYPES])} THEN line ELSE NULL END AS line FROM ${id(T.entries)} WHERE chain = ${chain} AND seq >= ${known} AND seq < ${entries} ORDER BY seq`.pipe(Effect.mapError(db))
-            written = rows.map((r) => ({ seq: Number(r.seq), type: r.type, hash: r.hash, line: r.line ?? undefined }))
-            const gap = written.findIndex((w, i) => w.seq !== known + i)
-            if (gap >= 0 || written.length !== entries - known) {
-              const at = gap >= 0 ? known + gap : known + written.length
-              return yield* Effect.fail(fail<E>(storeError(named, "read", `the chain's row says ${entries} entries but the entry at seq ${at} is missing: rows were deleted from ${T.entries}`)))
-            }
+            written = yield* caughtUp(known, entries).pipe(Effect.mapError((e) => (e instanceof StoreError ? fail<E>(e) : db(e))))
           }
         }
         const built = build(written)
@@ -430,6 +495,9 @@ const open = (
         const rows: Array<Row> = []
         for (let i = 0; i < lines.length; i++) {
           const r = rowOf(chain, entries + i, lines[i]!)
+          if ("illFormed" in r) {
+            return yield* Effect.fail(fail<E>(storeError(named, "append", `line ${i + 1} of the append holds a lone surrogate (a character with no UTF-8 form): the database stores UTF-8 text and would change it, so it is refused; nothing was written`)))
+          }
           if ("misplaced" in r) {
             return yield* Effect.fail(fail<E>(storeError(named, "append", `line ${i + 1} of the append is the entry seq ${r.misplaced}, but it would stand at seq ${entries + i} in the chain (which holds ${entries}): refused, an entry is stored at its own seq or not at all`)))
           }
@@ -476,45 +544,88 @@ const open = (
     // -------------------------------------------------------------------------------------------
     // Reading
 
-    const readCount = retried(
-      sql<{ entries: string | number }>`SELECT entries FROM ${id(T.chains)} WHERE chain = ${chain}`.pipe(
+    /**
+     * Where the chain ends, read in ONE statement (one snapshot of the database on both engines):
+     * the chain row's count and head, and the last seq the table holds for the chain. A turn
+     * inserts rows and moves the chain row in one transaction, so the two agree unless the
+     * database was edited behind the store.
+     */
+    const readEnd = retried(
+      sql<{ entries: string | number; head: string; last: string | number | null }>`SELECT c.entries AS entries, c.head AS head, (SELECT max(e.seq) FROM ${id(T.entries)} e WHERE e.chain = c.chain) AS last FROM ${id(T.chains)} c WHERE c.chain = ${chain}`.pipe(
         Effect.mapError(failure("read", ["lost", "busy"])),
         Effect.flatMap((rows) =>
           rows[0] === undefined
             ? Effect.fail(fail<never>(storeError(named, "read", `the chain ${JSON.stringify(chain)} is no longer in the database`)))
-            : Effect.succeed(Number(rows[0].entries))
+            : Effect.succeed({ entries: Number(rows[0].entries), head: rows[0].head, last: rows[0].last === null ? -1 : Number(rows[0].last) })
         )
       )
     )
 
-    /** One page: the lines from seq `from` (below `bound`), as the bytes of one chunk. */
-    const page = (from: number, bound: number) =>
+    /**
+     * One page: the rows there from seq `from` up (below `bound`), as the bytes of one chunk,
+     * gaps and all: a missing row is the verification's to find (DeletionDetected at its line,
+     * as for a line missing from a file), not a read error. The next page starts after the last
+     * row read (keyset); `seen` is told the last row of each page.
+     */
+    const page = (from: number, bound: number, seen: (seq: number, line: string) => void) =>
       retried(
         sql<{ seq: string | number; line: string }>`SELECT seq, line FROM ${id(T.entries)} WHERE chain = ${chain} AND seq >= ${from} AND seq < ${bound} ORDER BY seq LIMIT ${PAGE}`.pipe(
           Effect.mapError(failure("read", ["lost", "busy"])),
-          Effect.flatMap((rows) => {
-            const gap = rows.findIndex((r, i) => Number(r.seq) !== from + i)
-            if (gap >= 0 || rows.length === 0) {
-              const at = gap >= 0 ? from + gap : from
-              return Effect.fail(fail<never>(storeError(named, "read", `the entry at seq ${at} is missing although the chain holds ${bound}: rows were deleted from ${T.entries}`)))
-            }
+          Effect.map((rows) => {
+            const last = rows[rows.length - 1]
+            if (last === undefined) return [Chunk.empty<Uint8Array>(), Option.none<number>()] as const
+            seen(Number(last.seq), last.line)
             let text = ""
             for (const r of rows) text += r.line + "\n"
-            return Effect.succeed([Chunk.of<Uint8Array>(Buffer.from(text, "utf8")), from + rows.length < bound ? Option.some(from + rows.length) : Option.none<number>()] as const)
+            const next = Number(last.seq) + 1
+            return [Chunk.of<Uint8Array>(Buffer.from(text, "utf8")), rows.length === PAGE && next < bound ? Option.some(next) : Option.none<number>()] as const
           })
         )
       )
 
-    // The bound is the chain's count when the snapshot is taken (the Store contract: lines
+    /** What the chain row says against what its rows hold, at the end of a snapshot's rows. */
+    const disagreement = (end: { readonly entries: number; readonly head: string }, lastSeq: number, lastLine: string | undefined): StoreError | undefined => {
+      const d = (kind: Disagreement["kind"], seq: number, detail: string) => storeError(named, "read", disagreementReason({ kind, seq, detail }))
+      if (end.entries > lastSeq + 1) {
+        return d("truncated", lastSeq + 1, `the chain's row in ${T.chains} says ${end.entries} entries, but ${lastSeq < 0 ? "the chain has no row" : `its last row is seq ${lastSeq}`} in ${T.entries}: the rows from seq ${lastSeq + 1} on were deleted (or the count raised)`)
+      }
+      if (end.entries < lastSeq + 1) {
+        return d("extra", end.entries, `the chain's row in ${T.chains} says ${end.entries} entries, but ${T.entries} holds rows of the chain up to seq ${lastSeq}: rows were added past the chain's end (or its count lowered)`)
+      }
+      const f = lastLine === undefined ? undefined : fieldsOf(lastLine)
+      if (f !== undefined && f.hash !== end.head) {
+        return d("head", lastSeq, `the chain's row in ${T.chains} says head ${JSON.stringify(end.head.slice(0, 64))}, but its last entry (seq ${lastSeq}) has hash ${f.hash}: the chain row was edited`)
+      }
+      return undefined
+    }
+
+    // The bound is where the chain ends when the snapshot is taken (the Store contract: lines
     // appended after it are not in its stream), and every run of the stream reads up to it: the
     // chain's users run one snapshot's stream several times and need the same lines each time,
-    // while other writers append. A count that cannot be read is the stream's failure, every run.
-    const snapshot: StoreService["snapshot"] = Effect.map(Effect.either(readCount), (bound) =>
-      Either.isLeft(bound)
-        ? Stream.fail(bound.left)
-        : bound.right === 0
-        ? Stream.empty
-        : Stream.paginateChunkEffect(0, (from: number) => page(from, bound.right)))
+    // while other writers append. The bound takes in every row the table held then, past the
+    // chain row's count too (rows nobody appended legitimately: the verification judges them as
+    // a file's extra lines). After the rows, the chain row is held against them (`disagreement`):
+    // what the lines alone cannot show fails the stream's end. A chain end that cannot be read is
+    // the stream's failure, every run.
+    const snapshot: StoreService["snapshot"] = Effect.map(Effect.either(readEnd), (end) => {
+      if (Either.isLeft(end)) return Stream.fail(end.left)
+      const bound = Math.max(end.right.entries, end.right.last + 1)
+      return Stream.suspend(() => {
+        let lastSeq = -1
+        let lastLine: string | undefined
+        const rows = bound === 0
+          ? Stream.empty
+          : Stream.paginateChunkEffect(0, (from: number) =>
+            page(from, bound, (seq, line) => {
+              lastSeq = seq
+              lastLine = line
+            }))
+        return Stream.concat(rows, Stream.suspend(() => {
+          const problem = disagreement(end.right, lastSeq, lastLine)
+          return problem === undefined ? Stream.empty : Stream.fail(problem)
+        }))
+      })
+    })
 
     return {
       name: named.name,
@@ -541,7 +652,7 @@ export const makeUrl = (url: Redacted.Redacted<string>, options: SqlOptions): Ef
   Effect.gen(function* () {
     const text = Redacted.value(url)
     const target = targetOf(text)
-    const chainText = typeof options.chain === "string" ? options.chain : String(options.chain)
+    const chainText = shownChain(options.chain)
     if (target._tag === "bad") return yield* new StoreError({ path: `${target.shown} chain ${chainText}`, operation: "open", reason: target.reason })
     const named: Named = target._tag === "pg"
       ? { name: `${target.shown} chain ${chainText}`, secrets: target.secrets }
@@ -556,7 +667,10 @@ export const makeUrl = (url: Redacted.Redacted<string>, options: SqlOptions): Ef
         try: () => import("@effect/sql-pg"),
         catch: (e) => storeError(named, "open", missingPackageReason("@effect/sql-pg@^0.53", e))
       })
-      layer = PgClient.layer({ url, applicationName: "acttrace" })
+      // a server that takes the connection and never answers (hung, a firewall eating packets, a
+      // port-forward to nothing) would otherwise hold the open forever: pg waits without limit
+      // unless told, and @effect/sql-pg's own timeout cannot interrupt its first query
+      layer = PgClient.layer({ url, applicationName: "acttrace", connectTimeout: Duration.millis(CONNECT_TIMEOUT_MILLIS) })
     } else {
       if (!create && target.path !== ":memory:" && !existsSync(target.path)) {
         return yield* storeError(named, "open", "no SQLite database at this path (nothing was written there; opened read-only, it is not created)")
@@ -580,7 +694,9 @@ export const makeUrl = (url: Redacted.Redacted<string>, options: SqlOptions): Ef
           Effect.tapError(() => Scope.close(child, Exit.void))
         ))
     ).pipe(
-      Effect.retry({ schedule, while: (e) => kindOf(e) === "lost" }),
+      // refused or reset: a server not up yet, worth another try; a connect that timed out has
+      // waited long already, and six more would keep the caller a minute
+      Effect.retry({ schedule, while: (e) => kindOf(e) === "lost" && !CONNECT_TIMED_OUT.test(describeDb(e)) }),
       Effect.mapError((e) => {
         const lost = kindOf(e) === "lost"
         return storeError(named, "open", lost ? `cannot connect to the database: ${describeDb(e)} (gave up after ${times} tries)` : describeDb(e))

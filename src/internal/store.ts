@@ -190,3 +190,49 @@ export interface SqlOptions {
    */
   readonly holdTimeoutMillis?: number | undefined
 }
+
+/**
+ * A shared store's chain row (its count and head: the database's own claim of where the chain
+ * ends) disagreeing with the chain's rows, found at the end of a snapshot's stream. A turn writes
+ * its rows and moves the chain row in one transaction, so the two never disagree unless the
+ * database was edited behind the store (rows deleted at the end or added past it, the count or
+ * the head changed). The rows themselves are verified by the verification fold, as a file's lines
+ * are; this is what only the chain row can tell:
+ * - `truncated`: the row says more entries than the rows hold; `seq` is the first one missing
+ * - `extra`: rows past the row's count; `seq` is the first of them (the count)
+ * - `head`: the count agrees but the head is not the last entry's hash; `seq` is that entry's
+ *
+ * The snapshot fails with a `StoreError` (operation `read`) whose reason `disagreementReason`
+ * writes and `disagreementOf` reads back, so a reader (the CLI) can turn it into a verdict.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Disagreement {
+  readonly kind: "truncated" | "extra" | "head"
+  readonly seq: number
+  /** plain words: what the chain row says and what the rows hold */
+  readonly detail: string
+}
+
+const DISAGREES = "the chain's row disagrees with its rows"
+const DISAGREEMENT = /^the chain's row disagrees with its rows \((truncated|extra|head) at seq (\d+)\): (.*)$/s
+
+/**
+ * The reason of a snapshot's `StoreError` for a disagreement.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const disagreementReason = (d: Disagreement): string => `${DISAGREES} (${d.kind} at seq ${d.seq}): ${d.detail}`
+
+/**
+ * The disagreement a snapshot's `StoreError` reports, or undefined for any other error.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const disagreementOf = (e: StoreError): Disagreement | undefined => {
+  const m = e.operation === "read" ? DISAGREEMENT.exec(e.reason) : null
+  return m === null ? undefined : { kind: m[1] as Disagreement["kind"], seq: Number(m[2]), detail: m[3]! }
+}
