@@ -692,3 +692,58 @@ describePg("PostgreSQL: a reader beside a lock holder", () => {
     expect(Date.now() - t0).toBeLessThan(10_000)
   })
 })
+
+/**
+ * The columns an auditor queries by (`ts`, `type`, `decision_id`, and `hash`) are copies of the
+ * line's fields: edited, they hide a decision from a query by decision or by time while every line
+ * still verifies. `verify --db` must say the table disagrees with its lines.
+ */
+const queryColumnsSuite = (engine: Engine) => {
+  const EDITS: ReadonlyArray<readonly [string, (sql: SqlClient.SqlClient, chain: string) => Effect.Effect<unknown, unknown>]> = [
+    ["ts", (sql, chain) => sql`UPDATE acttrace_entries SET ts = '1999-01-01T00:00:00.000Z' WHERE chain = ${chain} AND seq = 10`],
+    ["type", (sql, chain) => sql`UPDATE acttrace_entries SET type = 'nothing_to_see' WHERE chain = ${chain} AND seq = 10`],
+    ["decision_id", (sql, chain) => sql`UPDATE acttrace_entries SET decision_id = 'someone-else' WHERE chain = ${chain} AND seq = 10`],
+    ["hash", (sql, chain) => sql`UPDATE acttrace_entries SET hash = ${"a".repeat(64)} WHERE chain = ${chain} AND seq = 10`]
+  ]
+  for (const [column, edit] of EDITS) {
+    it(`the ${column} column of a row edited (its line intact): verify --db says the row disagrees with its line (exit 1, at its seq)`, async () => {
+      const chain = freshChain(`attack-col-${column}`)
+      await copyToDb(engine.url(), chain, logLines)
+      await engine.exec((sql) => edit(sql, chain))
+      const v = await verdict(["--db", engine.url(), "--chain", chain])
+      expect({ code: v.code, ok: v.ok, seq: v.seq }).toEqual({ code: 1, ok: false, seq: 10 })
+    })
+  }
+}
+
+describe("SQLite: query columns edited", () => {
+  queryColumnsSuite(sqlite(at("query-columns.sqlite")))
+})
+
+describePg("PostgreSQL: query columns edited", () => {
+  queryColumnsSuite(postgres)
+})
+
+describe("SQLite: a reader beside a writer's open transaction", () => {
+  it("verify --db reads the committed chain while another connection holds the write lock with rows not committed", async () => {
+    const file = at("held.sqlite")
+    const chain = freshChain("held")
+    await copyToDb(file, chain, logLines)
+    // the test's own connection takes the write lock (its first write) and holds it, rows not committed
+    await sqlite(file).exec((sql) =>
+      sql.withTransaction(
+        Effect.gen(function* () {
+          yield* sql`INSERT INTO acttrace_entries (chain, seq, line) VALUES (${chain}, ${logLines.length}, 'not committed')`
+          yield* sql`UPDATE acttrace_chains SET entries = entries + 1 WHERE chain = ${chain}`
+          const t0 = Date.now()
+          const v = yield* Effect.promise(() => verdict(["--db", file, "--chain", chain]))
+          expect({ code: v.code, ok: v.ok, entries: v.entries }).toEqual({ code: 0, ok: true, entries: logLines.length })
+          expect(Date.now() - t0).toBeLessThan(5_000)
+          // and roll back: nothing of it stays
+          return yield* Effect.fail("rolled back" as const)
+        })
+      ).pipe(Effect.catchAll(() => Effect.void))
+    )
+    expect(await snapshotLines(file, chain)).toEqual(logLines)
+  })
+})
