@@ -73,7 +73,7 @@ if [ -z "$started" ]; then
 fi
 as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$PGPORT" -U postgres acttrace_test
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/acttrace_test"
-echo "with-postgres: PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT (DATABASE_URL=$DATABASE_URL)" >&2
+echo "with-postgres: PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT, cluster in $PGDIR (DATABASE_URL=$DATABASE_URL)" >&2
 # In the background so that a signal reaches the trap at once (bash runs traps only between
 # commands); `<&0` keeps the caller's standard input (a background job would get /dev/null), and
 # `trap - INT QUIT` undoes the ignoring of SIGINT and SIGQUIT that bash gives background jobs.
