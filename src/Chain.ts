@@ -57,6 +57,7 @@ import * as Canonical from "./Canonical.js"
 import * as Entry from "./Entry.js"
 import { GENESIS } from "./Hash.js"
 import { linesOf } from "./internal/lines.js"
+import { disagreementOf } from "./internal/store.js"
 import * as Merkle from "./internal/merkle.js"
 import { verdictText } from "./internal/messages.js"
 import { normalize } from "./internal/normalize.js"
@@ -664,9 +665,19 @@ export const make = Effect.gen(function* () {
   // store, four snapshots could each end elsewhere, and the chain would go on from a head its
   // tree does not match. (Every store's snapshot yields the same lines each time it is run.)
   const existing = yield* store.snapshot
+  // A shared store's chain row that disagrees with its rows (rows deleted at the end or added
+  // past it, its count or head changed, a queried column edited behind its line) is tampering
+  // the lines alone cannot show: the chain does not verify, as when a line is edited, and a
+  // writer refuses it the same way (LogInvalid). Any other store failure stays a StoreError.
+  const refused = <A, E>(read: Effect.Effect<A, E | Store.StoreError>): Effect.Effect<A, E | Store.StoreError | LogInvalid> =>
+    Effect.catchIf(
+      read,
+      (e): e is Store.StoreError => e instanceof Store.StoreError && disagreementOf(e) !== undefined,
+      (e) => Effect.fail(new LogInvalid({ store: store.name, reason: e.reason }))
+    )
   // resume: the same signing key as before (or none, as before), then the whole log must verify
   // under it before anything is added
-  const auditOpen = yield* auditOpenOf(existing)
+  const auditOpen = yield* refused(auditOpenOf(existing))
   if (Option.isSome(auditOpen)) {
     const signing = auditOpen.value["signing"] as { key_id?: unknown } | null | undefined
     const found = signing === undefined || signing === null ? "none" : String(signing.key_id)
@@ -679,11 +690,11 @@ export const make = Effect.gen(function* () {
   }
   // (a log opened without a checkpoint key signs no note: no checkpoint is checked, and the store
   // is read no more than before)
-  const publicKeys = Option.isNone(signer.checkpoints) ? undefined : yield* trustedKeys(existing, signer.checkpoints)
-  const outcome = yield* Verify.stream(existing, { key: Option.getOrUndefined(signer.key), publicKeys }).pipe(
+  const publicKeys = Option.isNone(signer.checkpoints) ? undefined : yield* refused(trustedKeys(existing, signer.checkpoints))
+  const outcome = yield* refused(Verify.stream(existing, { key: Option.getOrUndefined(signer.key), publicKeys })).pipe(
     Effect.map((r) => ({ head: r.head, entries: r.entries })),
     Effect.catchAll((e): Effect.Effect<Position, LogInvalid | Store.StoreError> => {
-      if (e._tag === "StoreError") return Effect.fail(e)
+      if (e._tag === "StoreError" || e._tag === "LogInvalid") return Effect.fail(e)
       // an empty log is no entry at all to the verifier, and a fine start to a writer
       if (e._tag === "MalformedLine" && e.line === 0) return Effect.succeed({ head: GENESIS, entries: 0 })
       return Effect.fail(new LogInvalid({ store: store.name, reason: verdictText(e) }))
@@ -697,7 +708,7 @@ export const make = Effect.gen(function* () {
   const every = Number.isFinite(policy.every) && policy.every > 0 ? Math.ceil(policy.every) : 0
   const interval = Duration.isFinite(policy.interval) && Duration.toMillis(policy.interval) > 0 ? policy.interval : undefined
   const key = Option.getOrUndefined(signer.checkpoints)
-  const resumed = outcome.entries === 0 ? undefined : yield* scanLog(existing, key !== undefined)
+  const resumed = outcome.entries === 0 ? undefined : yield* refused(scanLog(existing, key !== undefined))
   // The tree is kept only with a key: a log without one pays nothing for it. The tree of the
   // entries written is `frontier` plus `unfolded`, the hashes written since it was last folded:
   // they are added to it in batches of FOLD (one leaf at a time costs several times as much per

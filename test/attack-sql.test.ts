@@ -174,7 +174,9 @@ const TAMPERS: ReadonlyArray<Tamper> = [
         const last = (yield* sql<{ line: string }>`SELECT line FROM acttrace_entries WHERE chain = ${chain} ORDER BY seq DESC LIMIT 1`)[0]!.line
         const n = JSON.parse(last).seq + 1
         const forged = last.replace(/"seq":\d+/, `"seq":${n}`)
-        yield* sql`INSERT INTO acttrace_entries (chain, seq, ts, type, decision_id, hash, line) VALUES (${chain}, ${n}, NULL, 'decision_record', NULL, ${JSON.parse(forged).hash}, ${forged})`
+        // a careful forger: the row's columns are its line's, only the line itself is wrong
+        const f = JSON.parse(forged)
+        yield* sql`INSERT INTO acttrace_entries (chain, seq, ts, type, decision_id, hash, line) VALUES (${chain}, ${n}, ${f.ts}, ${f.type}, NULL, ${f.hash}, ${forged})`
       }),
     file: (ls) => [...ls, ls[ls.length - 1]!.replace(/"seq":\d+/, `"seq":${ls.length}`)]
   },
@@ -209,6 +211,7 @@ const engineSuite = (engine: Engine) => {
       const headBefore = await chainRow(engine, chain)
       const exit = await openWriter(engine.url(), chain)
       const writerTag = failureTag(exit)
+      if (process.env["ATTACK_SHOW"] === "1") console.log(`${engine.name} ${t.name}: writer ${writerTag}: ${Exit.isFailure(exit) ? Cause.pretty(exit.cause).split("\n")[0]!.slice(0, 300) : ""}`)
       const after = await rowsOf(engine, chain)
       const headAfter = await chainRow(engine, chain)
       if (t.file !== undefined) {
@@ -221,7 +224,8 @@ const engineSuite = (engine: Engine) => {
         // the chain row and the rows disagree: not a chain that verifies
         expect.soft({ code: db.code, ok: db.ok }, "verify --db").toEqual({ code: 1, ok: false })
       }
-      expect.soft(writerTag, "a writer opening the tampered chain").toMatch(/LogInvalid|StoreError/)
+      // tampering is the chain's verdict (LogInvalid), not a store that could not be read
+      expect.soft(writerTag, "a writer opening the tampered chain").toBe("LogInvalid")
       expect.soft(after.length, "rows after the writer").toBe(before.length)
       expect.soft(headAfter, "chain row after the writer").toEqual(headBefore)
     })
