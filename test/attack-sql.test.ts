@@ -409,6 +409,12 @@ const payloadSuite = (engine: Engine) => {
     expect({ code: v.code, ok: v.ok }).toEqual({ code: 0, ok: true })
     // and the store's snapshot gives back each line byte for byte
     expect(await snapshotLines(engine.url(), chain)).toEqual(rows.map((r) => r.line))
+    // a line over --max-line-bytes is refused from the database as from the file: same verdict
+    const capped = ["--max-line-bytes", "1000000"]
+    const fromDb = await verdict(["--db", engine.url(), "--chain", chain, ...capped])
+    const fromFile = await verdict([file, ...capped])
+    expect({ code: fromDb.code, tag: fromDb.tag, line: fromDb.line, seq: fromDb.seq }).toEqual({ code: fromFile.code, tag: fromFile.tag, line: fromFile.line, seq: fromFile.seq })
+    expect(fromDb.code).toBe(1)
   }, 60_000)
 
   it("a lone surrogate in a payload is a CanonicalError; a raw line with one or with a NUL given to the store is stored exactly or refused (typed), never changed", async () => {
