@@ -13,7 +13,7 @@
  * Everything runs on real databases: SQLite files in a temporary directory, the PostgreSQL of
  * `DATABASE_URL` (chains and table prefixes of this file's own, random names; tables dropped after).
  */
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { NodeFileSystem } from "@effect/platform-node"
@@ -207,6 +207,10 @@ const engineSuite = (engine: Engine) => {
       await copyToDb(engine.url(), chain, logLines)
       await engine.exec((sql) => t.db(sql, chain))
       const db = await verdict(["--db", engine.url(), "--chain", chain])
+      // an export of the tampered chain writes no pack
+      const pack = at(`${chain}.pack.jsonl`)
+      const x = await run(["export", "--db", engine.url(), "--chain", chain, "--out", pack, "--key-file", keyFile])
+      expect.soft({ export: x.code !== 0, pack: existsSync(pack) }, "export of the tampered chain").toEqual({ export: true, pack: false })
       const before = await rowsOf(engine, chain)
       const headBefore = await chainRow(engine, chain)
       const exit = await openWriter(engine.url(), chain)
