@@ -385,7 +385,7 @@ const engineSuite = (engine: Engine) => {
       expect((yield* snapshotOf(s)).lines).toHaveLength(all.length - 4)
     }))
 
-  it.scopedLive("a snapshot yields rows past the chain row's count, then says where the chain row disagrees with its rows (rows added or deleted at the end, count or head edited)", () =>
+  it.scopedLive("a snapshot yields rows past the chain row's count, then says where the chain row disagrees with its rows (rows added or deleted at the end, count or head edited), or ends at the first row whose query columns are not its line's", () =>
     Effect.gen(function* () {
       const cases: ReadonlyArray<{
         readonly name: string
@@ -416,6 +416,22 @@ const engineSuite = (engine: Engine) => {
           edit: (sql, chain) => sql`UPDATE acttrace_chains SET entries = entries + 1 WHERE chain = ${chain}`,
           lines: (ls) => ls,
           disagreement: { kind: "truncated", seq: 4 }
+        },
+        {
+          name: "a query column edited (ts of seq 2, hash of seq 1): the rows before the first",
+          edit: (sql, chain) =>
+            Effect.zipRight(
+              sql`UPDATE acttrace_entries SET ts = '1999-01-01T00:00:00.000Z' WHERE chain = ${chain} AND seq = 2`,
+              sql`UPDATE acttrace_entries SET hash = ${"a".repeat(64)} WHERE chain = ${chain} AND seq = 1`
+            ),
+          lines: (ls) => ls.slice(0, 1),
+          disagreement: { kind: "column", seq: 1 }
+        },
+        {
+          name: "a row's decision_id set where its line has none",
+          edit: (sql, chain) => sql`UPDATE acttrace_entries SET decision_id = 'someone-else' WHERE chain = ${chain} AND seq = 3`,
+          lines: (ls) => ls.slice(0, 3),
+          disagreement: { kind: "column", seq: 3 }
         },
         {
           name: "the head edited",
@@ -471,7 +487,8 @@ const engineSuite = (engine: Engine) => {
       yield* refusedWith((sql) => sql`UPDATE acttrace_entries SET line = ${lines[3]!.replace(/"prev_hash":"[^"]*"/, `"prev_hash":"${"a".repeat(64)}"`)} WHERE chain = ${t.chain} AND seq = 3`, /row at seq 3 .* prev_hash "a{64}" is not the hash of the line before it/)
       // the line this writer last knew (known - 1) edited: the first caught-up line does not link to it
       yield* refusedWith((sql) => sql`UPDATE acttrace_entries SET line = ${lines[1]!.replace(/"hash":"[^"]*"/, `"hash":"${"b".repeat(64)}"`)} WHERE chain = ${t.chain} AND seq = 1`, /row at seq 2 .* is not the hash of the line before it \(b{64}\)/)
-      // nothing was written by the refused turns, and the untouched chain goes on
+      // nothing was written by the refused turns, and the chain (its columns put back) goes on
+      yield* behind(t.db, (sql) => Effect.forEach([2, 3], (seq) => sql`UPDATE acttrace_entries SET hash = ${hashOf(lines[seq]!)}, type = 'decision' WHERE chain = ${t.chain} AND seq = ${seq}`))
       yield* appendAfter(a, { n: 4, head: hashOf(lines[3]!) }, 1)
       checkChain(yield* linesOf(a))
     }))

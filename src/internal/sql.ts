@@ -566,22 +566,56 @@ const open = (
      * gaps and all: a missing row is the verification's to find (DeletionDetected at its line,
      * as for a line missing from a file), not a read error. The next page starts after the last
      * row read (keyset); `seen` is told the last row of each page.
+     *
+     * Each row's query columns (`ts`, `type`, `decision_id`, `hash`: what auditors select by) must
+     * be what its line says (`rowOf`, as the writer derived them): a column edited behind the
+     * store hides or misfiles an entry in every query while the lines still verify. The first
+     * row that disagrees ends the stream there (its rows before it given) with a `column`
+     * disagreement at its seq. (A line whose own seq is not its row's is left to the
+     * verification: that is a line out of place, which it names as for a file.)
      */
-    const page = (from: number, bound: number, seen: (seq: number, line: string) => void) =>
+    const page = (from: number, bound: number, seen: (seq: number, line: string) => void): Effect.Effect<Page, StoreError> =>
       retried(
-        sql<{ seq: string | number; line: string }>`SELECT seq, line FROM ${id(T.entries)} WHERE chain = ${chain} AND seq >= ${from} AND seq < ${bound} ORDER BY seq LIMIT ${PAGE}`.pipe(
+        sql<{ seq: string | number; ts: string | null; type: string | null; decision_id: string | null; hash: string | null; line: string }>`SELECT seq, ts, type, decision_id, hash, line FROM ${id(T.entries)} WHERE chain = ${chain} AND seq >= ${from} AND seq < ${bound} ORDER BY seq LIMIT ${PAGE}`.pipe(
           Effect.mapError(failure("read", ["lost", "busy"])),
-          Effect.map((rows) => {
+          Effect.map((rows): Page => {
             const last = rows[rows.length - 1]
-            if (last === undefined) return [Chunk.empty<Uint8Array>(), Option.none<number>()] as const
-            seen(Number(last.seq), last.line)
+            if (last === undefined) return [Chunk.empty<Uint8Array>(), Option.none<number>(), undefined]
             let text = ""
-            for (const r of rows) text += r.line + "\n"
+            for (const r of rows) {
+              const seq = Number(r.seq)
+              const edited = columnEdited(seq, r)
+              if (edited !== undefined) {
+                const chunk = text === "" ? Chunk.empty<Uint8Array>() : Chunk.of<Uint8Array>(Buffer.from(text, "utf8"))
+                return [chunk, Option.none<number>(), edited]
+              }
+              text += r.line + "\n"
+            }
+            seen(Number(last.seq), last.line)
             const next = Number(last.seq) + 1
-            return [Chunk.of<Uint8Array>(Buffer.from(text, "utf8")), rows.length === PAGE && next < bound ? Option.some(next) : Option.none<number>()] as const
+            return [Chunk.of<Uint8Array>(Buffer.from(text, "utf8")), rows.length === PAGE && next < bound ? Option.some(next) : Option.none<number>(), undefined]
           })
         )
       )
+
+    /** The disagreement of a row's query columns with its line, or undefined when they agree. */
+    const columnEdited = (
+      seq: number,
+      r: { readonly ts: string | null; readonly type: string | null; readonly decision_id: string | null; readonly hash: string | null; readonly line: string }
+    ): StoreError | undefined => {
+      const derived = rowOf(chain, seq, r.line)
+      if (!("line" in derived)) return undefined
+      for (const column of ["ts", "type", "decision_id", "hash"] as const) {
+        if (r[column] !== derived[column]) {
+          const shown = (v: string | null) => (v === null ? "NULL" : JSON.stringify(v.slice(0, 80)))
+          return storeError(named, "read", disagreementReason({ kind: "column", seq, detail: `the row at seq ${seq} of ${T.entries} has ${column} ${shown(r[column])} but its line says ${shown(derived[column])}: the column was edited in the database (queries by it no longer find what the chain holds)` }))
+        }
+      }
+      return undefined
+    }
+
+    /** A page of a snapshot: its bytes, where the next starts, and a row whose columns were edited. */
+    type Page = readonly [Chunk.Chunk<Uint8Array>, Option.Option<number>, StoreError | undefined]
 
     /** What the chain row says against what its rows hold, at the end of a snapshot's rows. */
     const disagreement = (end: { readonly entries: number; readonly head: string }, lastSeq: number, lastLine: string | undefined): StoreError | undefined => {
@@ -613,15 +647,20 @@ const open = (
       return Stream.suspend(() => {
         let lastSeq = -1
         let lastLine: string | undefined
+        // a row whose columns disagree with its line: the stream ends there, failing with it
+        let edited: StoreError | undefined
         const rows = bound === 0
           ? Stream.empty
           : Stream.paginateChunkEffect(0, (from: number) =>
-            page(from, bound, (seq, line) => {
+            Effect.map(page(from, bound, (seq, line) => {
               lastSeq = seq
               lastLine = line
+            }), ([chunk, next, problem]) => {
+              edited = problem
+              return [chunk, next] as const
             }))
         return Stream.concat(rows, Stream.suspend(() => {
-          const problem = disagreement(end.right, lastSeq, lastLine)
+          const problem = edited ?? disagreement(end.right, lastSeq, lastLine)
           return problem === undefined ? Stream.empty : Stream.fail(problem)
         }))
       })

@@ -196,11 +196,13 @@ export interface SqlOptions {
  * ends) disagreeing with the chain's rows, found at the end of a snapshot's stream. A turn writes
  * its rows and moves the chain row in one transaction, so the two never disagree unless the
  * database was edited behind the store (rows deleted at the end or added past it, the count or
- * the head changed). The rows themselves are verified by the verification fold, as a file's lines
+ * the head changed), and likewise a row's columns are its line's copy. The rows themselves are verified by the verification fold, as a file's lines
  * are; this is what only the chain row can tell:
  * - `truncated`: the row says more entries than the rows hold; `seq` is the first one missing
  * - `extra`: rows past the row's count; `seq` is the first of them (the count)
  * - `head`: the count agrees but the head is not the last entry's hash; `seq` is that entry's
+ * - `column`: a row's query columns (`ts`, `type`, `decision_id`, `hash`) are not what its line
+ *   says; `seq` is the row's (the stream ends there, the rows before it given)
  *
  * The snapshot fails with a `StoreError` (operation `read`) whose reason `disagreementReason`
  * writes and `disagreementOf` reads back, so a reader (the CLI) can turn it into a verdict.
@@ -209,14 +211,14 @@ export interface SqlOptions {
  * @category models
  */
 export interface Disagreement {
-  readonly kind: "truncated" | "extra" | "head"
+  readonly kind: "truncated" | "extra" | "head" | "column"
   readonly seq: number
   /** plain words: what the chain row says and what the rows hold */
   readonly detail: string
 }
 
 const DISAGREES = "the chain's row disagrees with its rows"
-const DISAGREEMENT = /^the chain's row disagrees with its rows \((truncated|extra|head) at seq (\d+)\): (.*)$/s
+const DISAGREEMENT = /^the chain's row disagrees with its rows \((truncated|extra|head|column) at seq (\d+)\): (.*)$/s
 
 /**
  * The reason of a snapshot's `StoreError` for a disagreement.
