@@ -764,3 +764,65 @@ describe("SQLite: a reader beside a writer's open transaction", () => {
     expect(await snapshotLines(file, chain)).toEqual(logLines)
   })
 })
+
+/**
+ * A hostile PostgreSQL server (or a man in the middle on a plain connection): it asks for the
+ * password in clear, and puts what it was sent into its error message. Plain protocol, no TLS.
+ */
+const echoingServer = async () => {
+  const { createServer } = await import("node:net")
+  const received: Array<string> = []
+  const server = createServer((socket) => {
+    let buffer = Buffer.alloc(0)
+    let started = false
+    socket.on("error", () => socket.destroy())
+    socket.on("data", (chunk) => {
+      buffer = Buffer.concat([buffer, chunk])
+      if (!started) {
+        if (buffer.length < 4 || buffer.length < buffer.readInt32BE(0)) return
+        buffer = buffer.subarray(buffer.readInt32BE(0))
+        started = true
+        // AuthenticationCleartextPassword
+        socket.write(Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3]))
+      }
+      if (buffer.length < 5 || buffer.length < 1 + buffer.readInt32BE(1)) return
+      const password = buffer.subarray(5, 1 + buffer.readInt32BE(1) - 1).toString("utf8")
+      received.push(password)
+      const field = (code: string, text: string) => Buffer.concat([Buffer.from(code), Buffer.from(text + "\0", "utf8")])
+      const body = Buffer.concat([field("S", "FATAL"), field("V", "FATAL"), field("C", "28P01"), field("M", `password authentication failed: you sent ${password} (and ${encodeURIComponent(password)})`), Buffer.from([0])])
+      const head = Buffer.alloc(5)
+      head.write("E", 0)
+      head.writeInt32BE(body.length + 4, 1)
+      socket.end(Buffer.concat([head, body]))
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const port = (server.address() as import("node:net").AddressInfo).port
+  return { port, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
+}
+
+describe("PostgreSQL: a server that repeats the password it was sent", () => {
+  it("the password, as written or percent-decoded, or from PGPASSWORD, is in no output of verify --db or export --db (exit 2)", async () => {
+    const server = await echoingServer()
+    try {
+      const cases: ReadonlyArray<readonly [string, Record<string, string>, string]> = [
+        [`postgres://u:hunter2-%2Fecho@127.0.0.1:${server.port}/db`, {}, "hunter2-/echo"],
+        [`postgres://u@127.0.0.1:${server.port}/db`, { PGPASSWORD: "pgpass-echo-77" }, "pgpass-echo-77"]
+      ]
+      for (const [url, env, password] of cases) {
+        for (const cmd of [["verify", "--db", url, "--chain", "c", "--key-file", keyFile], ["verify", "--db", url, "--chain", "c", "--key-file", keyFile, "--json"], ["export", "--db", url, "--chain", "c", "--out", at("echo.pack"), "--key-file", keyFile]]) {
+          const r = await run(cmd, env)
+          if (process.env["ATTACK_SHOW"] === "1") console.log(`echo server: ${cmd[0]} exit ${r.code}: ${r.stdout.slice(0, 300)} | ${r.stderr.slice(0, 300)}`)
+          expect.soft({ cmd: cmd[0], code: r.code }).toEqual({ cmd: cmd[0], code: cmd[0] === "export" ? r.code : 2 })
+          const out = r.stdout + r.stderr
+          expect.soft({ cmd: cmd[0], password, leaked: [password, encodeURIComponent(password), "hunter2"].some((p) => out.includes(p)) }).toEqual({ cmd: cmd[0], password, leaked: false })
+        }
+      }
+      // (the server did get the passwords: the test is not vacuous)
+      expect(server.received).toContain("hunter2-/echo")
+      expect(server.received).toContain("pgpass-echo-77")
+    } finally {
+      await server.close()
+    }
+  })
+})
