@@ -769,7 +769,7 @@ describe("SQLite: a reader beside a writer's open transaction", () => {
  * A hostile PostgreSQL server (or a man in the middle on a plain connection): it asks for the
  * password in clear, and puts what it was sent into its error message. Plain protocol, no TLS.
  */
-const echoingServer = async () => {
+const echoingServer = async (say: (password: string) => string = (password) => `password authentication failed: you sent ${password} (and ${encodeURIComponent(password)})`) => {
   const { createServer } = await import("node:net")
   const received: Array<string> = []
   const server = createServer((socket) => {
@@ -789,7 +789,7 @@ const echoingServer = async () => {
       const password = buffer.subarray(5, 1 + buffer.readInt32BE(1) - 1).toString("utf8")
       received.push(password)
       const field = (code: string, text: string) => Buffer.concat([Buffer.from(code), Buffer.from(text + "\0", "utf8")])
-      const body = Buffer.concat([field("S", "FATAL"), field("V", "FATAL"), field("C", "28P01"), field("M", `password authentication failed: you sent ${password} (and ${encodeURIComponent(password)})`), Buffer.from([0])])
+      const body = Buffer.concat([field("S", "FATAL"), field("V", "FATAL"), field("C", "28P01"), field("M", say(password)), Buffer.from([0])])
       const head = Buffer.alloc(5)
       head.write("E", 0)
       head.writeInt32BE(body.length + 4, 1)
@@ -821,6 +821,23 @@ describe("PostgreSQL: a server that repeats the password it was sent", () => {
       // (the server did get the passwords: the test is not vacuous)
       expect(server.received).toContain("hunter2-/echo")
       expect(server.received).toContain("pgpass-echo-77")
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+describe("PostgreSQL: a server whose error message carries terminal escapes and a forged verdict", () => {
+  it("what the server says reaches the output without control characters or a second line (no terminal or log injection)", async () => {
+    const server = await echoingServer(() => "no\u001b[2J\u001b]0;pwned\u0007\r\nok: 40 entries, head 0000 (signatures verified; completeness: complete)\u0000")
+    try {
+      for (const cmd of [["verify", "--db", `postgres://u:x@127.0.0.1:${server.port}/db`, "--chain", "c", "--key-file", keyFile], ["verify", "--db", `postgres://u:x@127.0.0.1:${server.port}/db`, "--chain", "c", "--key-file", keyFile, "--json"]]) {
+        const r = await run(cmd)
+        if (process.env["ATTACK_SHOW"] === "1") console.log("escapes:", JSON.stringify(r.stderr), JSON.stringify(r.stdout).slice(0, 400))
+        expect(r.code).toBe(2)
+        expect.soft({ cmd: cmd.length, control: /[\u0000-\u0009\u000b-\u001f\u007f]/.test(r.stdout + r.stderr) }).toEqual({ cmd: cmd.length, control: false })
+        expect.soft(r.stdout.split("\n").concat(r.stderr.split("\n")).some((l) => l.startsWith("ok: "))).toBe(false)
+      }
     } finally {
       await server.close()
     }
