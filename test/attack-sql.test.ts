@@ -843,3 +843,34 @@ describe("PostgreSQL: a server whose error message carries terminal escapes and 
     }
   })
 })
+
+/**
+ * A row's line is one line. An editor who folds the next row's line into a row (`line || '\n' ||
+ * next`), deletes the next row and NULLs the folded row's columns leaves a stream of bytes equal to
+ * the untouched chain's: every query by decision or time misses both entries while the lines verify.
+ */
+const foldedSuite = (engine: Engine) => {
+  it("two rows folded into one (a newline inside a row's line, the next row deleted, the columns NULLed): verify --db is not ok (exit 1)", async () => {
+    const chain = freshChain("attack-fold")
+    await copyToDb(engine.url(), chain, logLines)
+    await engine.exec((sql) =>
+      Effect.gen(function* () {
+        const next = (yield* sql<{ line: string }>`SELECT line FROM acttrace_entries WHERE chain = ${chain} AND seq = 13`)[0]!.line
+        yield* sql`UPDATE acttrace_entries SET line = line || ${"\n" + next}, ts = NULL, type = NULL, decision_id = NULL, hash = NULL WHERE chain = ${chain} AND seq = 12`
+        yield* sql`DELETE FROM acttrace_entries WHERE chain = ${chain} AND seq = 13`
+      })
+    )
+    const v = await verdict(["--db", engine.url(), "--chain", chain])
+    expect({ code: v.code, ok: v.ok }).toEqual({ code: 1, ok: false })
+    const exit = await openWriter(engine.url(), chain)
+    expect(failureTag(exit)).toBe("LogInvalid")
+  })
+}
+
+describe("SQLite: rows folded", () => {
+  foldedSuite(sqlite(at("folded.sqlite")))
+})
+
+describePg("PostgreSQL: rows folded", () => {
+  foldedSuite(postgres)
+})
