@@ -35,6 +35,7 @@ import * as NoteFormat from "./note.js"
 import { type RunCommand, runDemo } from "./demo.js"
 import * as Keygen from "./keygen.js"
 import { readSmallFile } from "./smallfile.js"
+import { disagreementOf } from "./store.js"
 import { plainMessage, plainReason, plainText, verdictText } from "./messages.js"
 import { VERSION } from "./version.js"
 
@@ -626,12 +627,16 @@ const passwordHint = <E>(e: E): E => {
 }
 
 /**
- * The seq of a row the SQL store found missing while it read a chain (a row deleted below the
- * chain's count), from its read error; undefined for any other error.
+ * A SQL store's chain row disagreeing with its rows, as the verdict it is (`Store` snapshots end
+ * with it): a count above the rows is a truncation at the first missing seq; rows past the count,
+ * a head that is not the last row's hash, or a queried column (ts, type, decision_id, hash) that is
+ * not what its line says, an edit at that seq. Undefined for any other error.
  */
-const deletedRow = (e: Store.StoreError): number | undefined => {
-  const m = e.operation === "read" ? /\bthe entry at seq (\d+) is missing\b/.exec(e.reason) : null
-  return m === null ? undefined : Number(m[1])
+const disagreementVerdict = (e: Store.StoreError): Verify.VerifyError | undefined => {
+  const d = disagreementOf(e)
+  if (d === undefined) return undefined
+  const located = { line: d.seq + 1, seq: d.seq, reason: `${plainText(d.detail)} (the database's tables were edited)` }
+  return d.kind === "truncated" ? new Verify.TruncationDetected(located) : new Verify.EditDetected(located)
 }
 
 /**
@@ -737,8 +742,9 @@ const verify = command(
       const stdinHead: Array<Uint8Array> = []
       // the database's rows as a log file's bytes, read again (the same rows) to locate a rewrite
       let dbBytes: Stream.Stream<Uint8Array, Verify.Unreadable> | undefined
-      // a row the store found missing below the chain's count (deleted): where, and what it said
-      let deleted: { readonly seq: number; readonly reason: string } | undefined
+      // where the store found the chain row disagreeing with its rows (a tail deleted, rows added
+      // past the count, the head or a queried column edited), as a verdict
+      let disagreement: Verify.VerifyError | undefined
       if (db !== undefined) {
         const opened = yield* Effect.either(readDb(db))
         if (Either.isLeft(opened)) {
@@ -763,10 +769,10 @@ const verify = command(
           const rows = yield* store.snapshot
           dbBytes = rows.pipe(
             Stream.catchAll((e) => {
-              // what the store gave before the gap is verified; the gap itself is the verdict (below)
-              const seq = deletedRow(e)
-              if (seq !== undefined) {
-                deleted = { seq, reason: plainText(e.reason) }
+              // what the store gave before it is verified; the disagreement itself is the verdict (below)
+              const verdict = disagreementVerdict(e)
+              if (verdict !== undefined) {
+                disagreement = verdict
                 return Stream.empty
               }
               return Stream.fail(new Verify.Unreadable({ path: store.name, reason: plainText(e.reason) }))
@@ -783,10 +789,10 @@ const verify = command(
           ...options,
           threads: Option.isSome(opts.threads) ? opts.threads.value : yield* autoThreads(pack)
         })
-      // a row deleted from the database is a deletion found at its place (unless the rows before
-      // it failed first), not an input that could not be read
-      if (deleted !== undefined && (Either.isRight(outcome.result) || outcome.result.left.line === 0 || outcome.result.left.line > deleted.seq)) {
-        outcome = { ...outcome, result: Either.left(new Verify.DeletionDetected({ line: deleted.seq + 1, seq: deleted.seq, reason: `chain link broken: ${deleted.reason}` })) }
+      // tables edited behind the lines are a finding at their place (unless the rows before it
+      // failed first), not an input that could not be read
+      if (disagreement !== undefined && (Either.isRight(outcome.result) || outcome.result.left.line === 0 || outcome.result.left.line > disagreement.line)) {
+        outcome = { ...outcome, result: Either.left(disagreement) }
       }
       // two key files that cannot be told apart (one name and key hash, two keys): a mistake in
       // the call, not a verdict on the pack
