@@ -434,6 +434,16 @@ const engineSuite = (engine: Engine) => {
           disagreement: { kind: "column", seq: 3 }
         },
         {
+          name: "two rows folded into one (the next deleted)",
+          edit: (sql, chain, ls) =>
+            Effect.zipRight(
+              sql`UPDATE acttrace_entries SET line = line || ${"\n" + ls[3]!} WHERE chain = ${chain} AND seq = 2`,
+              sql`DELETE FROM acttrace_entries WHERE chain = ${chain} AND seq = 3`
+            ),
+          lines: (ls) => ls.slice(0, 2),
+          disagreement: { kind: "line", seq: 2 }
+        },
+        {
           name: "the head edited",
           edit: (sql, chain) => sql`UPDATE acttrace_chains SET head = ${"e".repeat(64)} WHERE chain = ${chain}`,
           lines: (ls) => ls,
@@ -453,6 +463,19 @@ const engineSuite = (engine: Engine) => {
         // the same every time the stream runs
         expect(yield* snapshotOf(s)).toEqual(got)
       }
+    }))
+
+  it.scopedLive("refuses a line holding a newline or a lone surrogate (the database would read it back as two lines, or changed), writing nothing of the append", () =>
+    Effect.gen(function* () {
+      const t = engine.open()
+      const s = yield* storeIn(t.layer())
+      yield* s.append(["first"])
+      for (const [bad, reason] of [["two\nlines", /line 2 of the append holds a newline/], ["lone \ud800 surrogate", /line 2 of the append holds a lone surrogate/]] as const) {
+        const e = yield* Effect.flip(s.append(["fine", bad]))
+        expect(e.operation).toBe("append")
+        expect(e.reason).toMatch(reason)
+      }
+      expect(yield* linesOf(s)).toEqual(["first"])
     }))
 
   it.scopedLive("a turn takes what others wrote from their lines, never their columns, and refuses a line that does not state its row's seq or link to the line before", () =>

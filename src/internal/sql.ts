@@ -64,7 +64,12 @@ const driverError = (e: unknown): { readonly code: string | undefined; readonly 
   // Node's connection errors for a host with several addresses are an AggregateError, message ""
   if (message === "" && d instanceof AggregateError) message = d.errors.map((x) => (x instanceof Error ? x.message : String(x))).join("; ")
   if (message === "" && e instanceof Error) message = e.message
-  return { code, message: message.split("\n")[0] ?? "" }
+  // the server's words are untrusted input (any server the user points us at, or a man in the
+  // middle of a plain connection): one line, its control characters shown escaped (and cut in
+  // `storeError`), so that it can neither paint over the operator's terminal nor forge a line
+  // in a log
+  const first = (message.split("\n")[0] ?? "").replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+  return { code: code?.replace(/[^\w.-]/g, "?").slice(0, 40), message: first }
 }
 
 /** What kind of failure a database error is, for deciding whether to run the work again. */
@@ -116,8 +121,14 @@ const scrub = (text: string, secrets: ReadonlyArray<string>): string => {
   return out
 }
 
-const storeError = (named: Named, operation: string, reason: string): StoreError =>
-  new StoreError({ path: named.name, operation, reason: scrub(reason, named.secrets) })
+/** The longest reason a store error gives (a server's message may be of any length). */
+const REASON_MAX = 2000
+
+// scrubbed first, then cut: a cut through a secret would leave part of it unscrubbed
+const storeError = (named: Named, operation: string, reason: string): StoreError => {
+  const scrubbed = scrub(reason, named.secrets)
+  return new StoreError({ path: named.name, operation, reason: scrubbed.length > REASON_MAX ? `${scrubbed.slice(0, REASON_MAX)}…` : scrubbed })
+}
 
 /** A name a SqlClient gives of itself (its config's host and database, or file), for messages. */
 const clientName = (sql: SqlClient.SqlClient, dialect: Dialect): string => {
@@ -213,11 +224,15 @@ const fieldsOf = (line: string): Fields | undefined => {
 
 /**
  * The columns of a line: an entry's own fields, NULL for a line that is not an entry; `misplaced`
- * for an entry whose `seq` is not `seq`, `illFormed` for a line with a lone surrogate (no UTF-8
- * form: a database would store U+FFFD in its place, changing the line).
+ * for an entry whose `seq` is not `seq`, `illFormed` (saying why) for a line with a lone
+ * surrogate (no UTF-8 form: a database would store U+FFFD in its place, changing the line) or a
+ * newline (it would read back as two lines).
  */
-const rowOf = (chain: string, seq: number, line: string): Row | { readonly misplaced: number } | { readonly illFormed: true } => {
-  if (!line.isWellFormed()) return { illFormed: true }
+const rowOf = (chain: string, seq: number, line: string): Row | { readonly misplaced: number } | { readonly illFormed: string } => {
+  if (!line.isWellFormed()) return { illFormed: "holds a lone surrogate (a character with no UTF-8 form): the database stores UTF-8 text and would change it" }
+  // a stored line is one line: a snapshot joins rows with newlines, and one holding a newline
+  // would read as two (or let two rows be folded into one behind the store)
+  if (line.includes("\n")) return { illFormed: "holds a newline: a line of the chain is one line" }
   const f = fieldsOf(line)
   if (f === undefined) return { chain, seq, ts: null, type: null, decision_id: null, hash: null, line }
   if (f.seq !== seq) return { misplaced: f.seq }
@@ -496,7 +511,7 @@ const open = (
         for (let i = 0; i < lines.length; i++) {
           const r = rowOf(chain, entries + i, lines[i]!)
           if ("illFormed" in r) {
-            return yield* Effect.fail(fail<E>(storeError(named, "append", `line ${i + 1} of the append holds a lone surrogate (a character with no UTF-8 form): the database stores UTF-8 text and would change it, so it is refused; nothing was written`)))
+            return yield* Effect.fail(fail<E>(storeError(named, "append", `line ${i + 1} of the append ${r.illFormed}: refused, nothing was written`)))
           }
           if ("misplaced" in r) {
             return yield* Effect.fail(fail<E>(storeError(named, "append", `line ${i + 1} of the append is the entry seq ${r.misplaced}, but it would stand at seq ${entries + i} in the chain (which holds ${entries}): refused, an entry is stored at its own seq or not at all`)))
@@ -603,6 +618,10 @@ const open = (
       seq: number,
       r: { readonly ts: string | null; readonly type: string | null; readonly decision_id: string | null; readonly hash: string | null; readonly line: string }
     ): StoreError | undefined => {
+      if (r.line.includes("\n")) {
+        const count = r.line.split("\n").length
+        return storeError(named, "read", disagreementReason({ kind: "line", seq, detail: `the row at seq ${seq} of ${T.entries} holds ${count} lines where a row holds one: rows were folded into it in the database (the ones after it deleted?)` }))
+      }
       const derived = rowOf(chain, seq, r.line)
       if (!("line" in derived)) return undefined
       for (const column of ["ts", "type", "decision_id", "hash"] as const) {
@@ -693,8 +712,12 @@ export const makeUrl = (url: Redacted.Redacted<string>, options: SqlOptions): Ef
     const target = targetOf(text)
     const chainText = shownChain(options.chain)
     if (target._tag === "bad") return yield* new StoreError({ path: `${target.shown} chain ${chainText}`, operation: "open", reason: target.reason })
+    // pg takes the password from PGPASSWORD when the URL has none, and a server may repeat what
+    // it was sent in its error (one asking for it in clear, or a man in the middle): scrub it too
+    const envPassword = process.env["PGPASSWORD"]
+    const fromEnv = envPassword !== undefined && envPassword !== "" ? [envPassword, encodeURIComponent(envPassword)] : []
     const named: Named = target._tag === "pg"
-      ? { name: `${target.shown} chain ${chainText}`, secrets: target.secrets }
+      ? { name: `${target.shown} chain ${chainText}`, secrets: [...target.secrets, ...fromEnv] }
       : { name: `${target.path} chain ${chainText}`, secrets: [] }
     const create = options.create ?? true
     const times = options.retry?.times ?? 6

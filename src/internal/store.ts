@@ -203,6 +203,8 @@ export interface SqlOptions {
  * - `head`: the count agrees but the head is not the last entry's hash; `seq` is that entry's
  * - `column`: a row's query columns (`ts`, `type`, `decision_id`, `hash`) are not what its line
  *   says; `seq` is the row's (the stream ends there, the rows before it given)
+ * - `line`: a row holds more than one line (rows folded into it); `seq` is the row's (the stream
+ *   ends there too)
  *
  * The snapshot fails with a `StoreError` (operation `read`) whose reason `disagreementReason`
  * writes and `disagreementOf` reads back, so a reader (the CLI) can turn it into a verdict.
@@ -211,14 +213,14 @@ export interface SqlOptions {
  * @category models
  */
 export interface Disagreement {
-  readonly kind: "truncated" | "extra" | "head" | "column"
+  readonly kind: "truncated" | "extra" | "head" | "column" | "line"
   readonly seq: number
   /** plain words: what the chain row says and what the rows hold */
   readonly detail: string
 }
 
 const DISAGREES = "the chain's row disagrees with its rows"
-const DISAGREEMENT = /^the chain's row disagrees with its rows \((truncated|extra|head|column) at seq (\d+)\): (.*)$/s
+const DISAGREEMENT = /^the chain's row disagrees with its rows \((truncated|extra|head|column|line) at seq (\d+)\): (.*)$/s
 
 /**
  * The reason of a snapshot's `StoreError` for a disagreement.
