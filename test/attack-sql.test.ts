@@ -874,3 +874,32 @@ describe("SQLite: rows folded", () => {
 describePg("PostgreSQL: rows folded", () => {
   foldedSuite(postgres)
 })
+
+describe("SQLite: a chain of large lines read in bounded memory", () => {
+  // the built executable, whose heap the test can bound (a page of rows is held whole)
+  it("verify --db of 40 lines of 5 MB runs in the heap that verifying the same log file needs (160 MiB), not a crash", async () => {
+    const { spawnSync } = await import("node:child_process")
+    const { BIN } = await import("./helpers.js")
+    const file = at("large-lines.jsonl")
+    const db = at("large-lines.sqlite")
+    const chain = freshChain("large")
+    const write = <E>(store: Layer.Layer<Store.Store, E, FileSystem.FileSystem> | Layer.Layer<Store.Store, E>) =>
+      Effect.runPromise(
+        Effect.gen(function* () {
+          const l = yield* AuditLog.AuditLog
+          for (let i = 0; i < 40; i++) yield* l.append("decision_record", { i, note: "z".repeat(5 * 1024 * 1024) })
+        }).pipe(Effect.provide(auditLayer(store)), Effect.scoped)
+      )
+    await write(Store.layerFile(file))
+    await write(Store.layerSqlUrl(db, { chain }))
+    const verifyIn = (args: ReadonlyArray<string>) => {
+      const r = spawnSync(process.execPath, ["--max-old-space-size=160", BIN, "verify", ...args, "--key-file", keyFile], { encoding: "utf8", env: { ...process.env, ACTTRACE_KEY: "" } })
+      return { status: r.status, signal: r.signal, out: r.stdout.split("\n")[0]!, err: r.stderr.split("\n").find((l) => /heap|FATAL/.test(l)) ?? "" }
+    }
+    const fromFile = verifyIn([file])
+    expect(fromFile.status, fromFile.err).toBe(0)
+    const fromDb = verifyIn(["--db", db, "--chain", chain])
+    expect({ status: fromDb.status, signal: fromDb.signal, err: fromDb.err }).toEqual({ status: 0, signal: null, err: "" })
+    expect(fromDb.out).toMatch(/^ok: 41 entries/)
+  }, 60_000)
+})
