@@ -225,8 +225,9 @@ const engineSuite = (engine: Engine) => {
       yield* Fiber.join(writer)
       runs.push(yield* text(snap))
       for (const r of runs) expect(r.text).toBe(first.text)
-      // keyset pages of 5,000 rows: one chunk each
-      expect(first.chunks).toBe(3)
+      // keyset pages of 1, 4, 16 … 4,096 rows (growing while the lines are short: bounded in
+      // bytes too), then 5,000 and the 1,539 left: one chunk each (each page under 1 MiB)
+      expect(first.chunks).toBe(9)
       expect(first.text.split("\n").length - 1).toBe(12_000)
       // a new snapshot sees the others' lines
       const all = yield* linesOf(s)
@@ -463,6 +464,33 @@ const engineSuite = (engine: Engine) => {
         // the same every time the stream runs
         expect(yield* snapshotOf(s)).toEqual(got)
       }
+    }))
+
+  it.scopedLive("a column that a line only seems to state (a nested or escaped decision_id, a second payload or hash) is still judged by the line as JSON reads it", () =>
+    Effect.gen(function* () {
+      const t = engine.open()
+      const s = yield* storeIn(t.layer())
+      const tail = (seq: number, hash: string) => `"seq":${seq},"ts":"t${seq}","type":"d","prev_hash":"00","hash":"${hash}"}`
+      const lines = [
+        `{"payload":{"a":{"decision_id":"X"},"decision_id":"Y"},${tail(0, "a0")}`,
+        `{"payload":{"decision_id":"A"},"payload":{},${tail(1, "a1")}`,
+        `{"payload":{"decision\\u005fid":"Z"},${tail(2, "a2")}`,
+        `{"payload":{},"seq":3,"ts":"t3","type":"d","prev_hash":"00","hash":"aa","hash":"a3"}`,
+        `{"payload":{"decision_id":"W"},${tail(4, "a4")}`
+      ]
+      yield* s.append(lines)
+      expect(yield* snapshotOf(s)).toEqual({ lines, end: undefined })
+      // what a look at the text alone would take each line to say
+      const tempting: ReadonlyArray<readonly [string, string | null]> = [["decision_id", "X"], ["decision_id", "A"], ["decision_id", null], ["hash", "aa"], ["decision_id", "W\",\"x"]]
+      for (const [seq, [column, value]] of tempting.entries()) {
+        const before = yield* behind(t.db, (sql) => sql<Record<string, string | null>>`SELECT ${sql(column)} AS v FROM acttrace_entries WHERE chain = ${t.chain} AND seq = ${seq}`)
+        yield* behind(t.db, (sql) => sql`UPDATE acttrace_entries SET ${sql(column)} = ${value} WHERE chain = ${t.chain} AND seq = ${seq}`)
+        const got = yield* snapshotOf(s)
+        expect({ seq, column, ...disagreementOf(got.end as Store.StoreError) }).toMatchObject({ seq, column, kind: "column" })
+        expect(got.lines).toEqual(lines.slice(0, seq))
+        yield* behind(t.db, (sql) => sql`UPDATE acttrace_entries SET ${sql(column)} = ${(before as ReadonlyArray<{ v: string | null }>)[0]!.v} WHERE chain = ${t.chain} AND seq = ${seq}`)
+      }
+      expect((yield* snapshotOf(s)).end).toBeUndefined()
     }))
 
   it.scopedLive("refuses a line holding a newline or a lone surrogate (the database would read it back as two lines, or changed), writing nothing of the append", () =>

@@ -36,8 +36,15 @@ type Dialect = "pg" | "sqlite"
 
 /** The head of an empty chain: what the first entry's `prev_hash` links to. */
 const ZERO_HASH = "0".repeat(64)
-/** Rows per page of a snapshot: constant memory, and faster than a cursor on PostgreSQL. */
+/** Rows per page of a snapshot at most: constant memory, and faster than a cursor on PostgreSQL. */
 const PAGE = 5000
+/**
+ * Characters per page of a snapshot at most (judged by the longest line read so far): captured
+ * model calls can hold lines of megabytes, and 5,000 of them would not fit in a heap.
+ */
+const PAGE_CHARS = 8 * 1024 * 1024
+/** Characters per buffer of a page's bytes. */
+const CHUNK_CHARS = 1024 * 1024
 /** Rows per INSERT statement (7 parameters each: under SQLite's and PostgreSQL's limits). */
 const INSERT_ROWS = 500
 /** The entry types whose whole line a turn hands back (`Written.line`). */
@@ -240,6 +247,54 @@ const rowOf = (chain: string, seq: number, line: string): Row | { readonly mispl
   const decision = payload !== null && typeof payload === "object" ? (payload as Record<string, unknown>)["decision_id"] : undefined
   const ts = f.entry["ts"]
   return { chain, seq, ts: typeof ts === "string" ? ts : null, type: f.type, decision_id: typeof decision === "string" ? decision : null, hash: f.hash, line }
+}
+
+/** An entry line's last members, as the chain writes them (after its payload). */
+const TAIL = /,"seq":(\d+),"ts":("[^"]*"),"type":("[^"]*"),"prev_hash":"[0-9a-f]*","hash":"([0-9a-f]*)"(?:,"sig":"[0-9a-f]*")?}$/y
+const DECISION_KEY = '"decision_id":'
+const PAYLOAD_KEY = '"payload":'
+
+/**
+ * Whether a row's columns are certainly what `rowOf` derives from its line, by the line's text
+ * alone: a snapshot checks every row it reads, and a JSON.parse of each would cost the
+ * verification (which parses each line again) about a third of its rate. Exact for a line that is
+ * JSON (a line that is not is the verification's finding anyway): with no backslash in the line
+ * (no escapes: every `"` opens or closes a string, and a key is spelled as it reads), its last
+ * members after the last `,"seq":` up to the closing `}` are the top-level object's own (nothing
+ * opens between them) and the last of their names (JSON.parse keeps the last); and a decision id
+ * is the payload's own when `"payload":` occurs once (the first member) and `"decision_id":`
+ * once, at the payload's first level. Anything else (another writer's layout, escapes, a
+ * disagreement) is decided by `rowOf` itself.
+ */
+const statesColumns = (
+  seq: number,
+  r: { readonly ts: string | null; readonly type: string | null; readonly decision_id: string | null; readonly hash: string | null; readonly line: string }
+): boolean => {
+  const line = r.line
+  if (r.hash === null || r.type === null || r.ts === null || line.includes("\\")) return false
+  const tail = line.lastIndexOf(',"seq":')
+  if (tail < 0) return false
+  TAIL.lastIndex = tail
+  const m = TAIL.exec(line)
+  if (m === null || m[1] !== String(seq) || m[2] !== JSON.stringify(r.ts) || m[3] !== JSON.stringify(r.type) || m[4] !== r.hash) return false
+  const at = line.indexOf(DECISION_KEY)
+  if (r.decision_id === null) return at < 0
+  if (at < 0 || line.indexOf(DECISION_KEY, at + 1) >= 0 || !line.startsWith(`{${PAYLOAD_KEY}{`) || line.indexOf(PAYLOAD_KEY, 2) >= 0) return false
+  // at the payload's first level: outside strings, as many opened as closed since its `{`
+  let depth = 0
+  let inString = false
+  for (let i = PAYLOAD_KEY.length + 2; i < at; i++) {
+    const c = line.charCodeAt(i)
+    if (c === 34) inString = !inString
+    else if (!inString) {
+      if (c === 123 || c === 91) depth++
+      else if (c === 125 || c === 93) depth--
+    }
+  }
+  if (inString || depth !== 0) return false
+  const value = JSON.stringify(r.decision_id)
+  const after = line.charCodeAt(at + DECISION_KEY.length + value.length)
+  return line.startsWith(value, at + DECISION_KEY.length) && (after === 44 || after === 125)
 }
 
 /** A chain name as a message shows it: as given when it is a valid name, else quoted and cut. */
@@ -589,26 +644,36 @@ const open = (
      * disagreement at its seq. (A line whose own seq is not its row's is left to the
      * verification: that is a line out of place, which it names as for a file.)
      */
-    const page = (from: number, bound: number, seen: (seq: number, line: string) => void): Effect.Effect<Page, StoreError> =>
+    const page = (from: number, bound: number, limit: number, seen: (seq: number, line: string) => void): Effect.Effect<Page, StoreError> =>
       retried(
-        sql<{ seq: string | number; ts: string | null; type: string | null; decision_id: string | null; hash: string | null; line: string }>`SELECT seq, ts, type, decision_id, hash, line FROM ${id(T.entries)} WHERE chain = ${chain} AND seq >= ${from} AND seq < ${bound} ORDER BY seq LIMIT ${PAGE}`.pipe(
+        sql<{ seq: string | number; ts: string | null; type: string | null; decision_id: string | null; hash: string | null; line: string }>`SELECT seq, ts, type, decision_id, hash, line FROM ${id(T.entries)} WHERE chain = ${chain} AND seq >= ${from} AND seq < ${bound} ORDER BY seq LIMIT ${limit}`.pipe(
           Effect.mapError(failure("read", ["lost", "busy"])),
           Effect.map((rows): Page => {
             const last = rows[rows.length - 1]
-            if (last === undefined) return [Chunk.empty<Uint8Array>(), Option.none<number>(), undefined]
+            if (last === undefined) return [Chunk.empty<Uint8Array>(), Option.none<number>(), undefined, 0]
+            // the page's bytes in buffers of about CHUNK_CHARS: no string of the whole page
+            // (rows, one string, one buffer: three copies of a page of large lines)
+            const buffers: Array<Uint8Array> = []
             let text = ""
+            let longest = 0
             for (const r of rows) {
               const seq = Number(r.seq)
               const edited = columnEdited(seq, r)
               if (edited !== undefined) {
-                const chunk = text === "" ? Chunk.empty<Uint8Array>() : Chunk.of<Uint8Array>(Buffer.from(text, "utf8"))
-                return [chunk, Option.none<number>(), edited]
+                if (text !== "") buffers.push(Buffer.from(text, "utf8"))
+                return [Chunk.unsafeFromArray(buffers), Option.none<number>(), edited, longest]
               }
+              if (r.line.length > longest) longest = r.line.length
               text += r.line + "\n"
+              if (text.length >= CHUNK_CHARS) {
+                buffers.push(Buffer.from(text, "utf8"))
+                text = ""
+              }
             }
+            if (text !== "") buffers.push(Buffer.from(text, "utf8"))
             seen(Number(last.seq), last.line)
             const next = Number(last.seq) + 1
-            return [Chunk.of<Uint8Array>(Buffer.from(text, "utf8")), rows.length === PAGE && next < bound ? Option.some(next) : Option.none<number>(), undefined]
+            return [Chunk.unsafeFromArray(buffers), rows.length === limit && next < bound ? Option.some(next) : Option.none<number>(), undefined, longest]
           })
         )
       )
@@ -622,6 +687,7 @@ const open = (
         const count = r.line.split("\n").length
         return storeError(named, "read", disagreementReason({ kind: "line", seq, detail: `the row at seq ${seq} of ${T.entries} holds ${count} lines where a row holds one: rows were folded into it in the database (the ones after it deleted?)` }))
       }
+      if (statesColumns(seq, r)) return undefined
       const derived = rowOf(chain, seq, r.line)
       if (!("line" in derived)) return undefined
       for (const column of ["ts", "type", "decision_id", "hash"] as const) {
@@ -633,8 +699,8 @@ const open = (
       return undefined
     }
 
-    /** A page of a snapshot: its bytes, where the next starts, and a row whose columns were edited. */
-    type Page = readonly [Chunk.Chunk<Uint8Array>, Option.Option<number>, StoreError | undefined]
+    /** A page of a snapshot: its bytes, where the next starts, a row whose columns were edited, its longest line. */
+    type Page = readonly [Chunk.Chunk<Uint8Array>, Option.Option<number>, StoreError | undefined, number]
 
     /** What the chain row says against what its rows hold, at the end of a snapshot's rows. */
     const disagreement = (end: { readonly entries: number; readonly head: string }, lastSeq: number, lastLine: string | undefined): StoreError | undefined => {
@@ -668,14 +734,20 @@ const open = (
         let lastLine: string | undefined
         // a row whose columns disagree with its line: the stream ends there, failing with it
         let edited: StoreError | undefined
+        let limit = 1
+        let widest = 0
         const rows = bound === 0
           ? Stream.empty
           : Stream.paginateChunkEffect(0, (from: number) =>
-            Effect.map(page(from, bound, (seq, line) => {
+            Effect.map(page(from, bound, limit, (seq, line) => {
               lastSeq = seq
               lastLine = line
-            }), ([chunk, next, problem]) => {
+            }), ([chunk, next, problem, longest]) => {
               edited = problem
+              // pages bounded by bytes as well as rows: from one row, growing fourfold while the
+              // lines seen so far are short, never more than PAGE_CHARS of the longest of them
+              widest = Math.max(widest, longest)
+              limit = Math.max(1, Math.min(PAGE, limit * 4, Math.floor(PAGE_CHARS / Math.max(1, widest))))
               return [chunk, next] as const
             }))
         return Stream.concat(rows, Stream.suspend(() => {
