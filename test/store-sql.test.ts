@@ -476,12 +476,13 @@ const engineSuite = (engine: Engine) => {
         `{"payload":{"decision_id":"A"},"payload":{},${tail(1, "a1")}`,
         `{"payload":{"decision\\u005fid":"Z"},${tail(2, "a2")}`,
         `{"payload":{},"seq":3,"ts":"t3","type":"d","prev_hash":"00","hash":"aa","hash":"a3"}`,
-        `{"payload":{"decision_id":"W"},${tail(4, "a4")}`
+        `{"payload":{"decision_id":"W"},${tail(4, "a4")}`,
+        `{"payload":{"a":"x\\",\\"decision_id\\":\\"Q\\\\","decision_id":"R","n":"line\\nbreak"},${tail(5, "a5")}`
       ]
       yield* s.append(lines)
       expect(yield* snapshotOf(s)).toEqual({ lines, end: undefined })
       // what a look at the text alone would take each line to say
-      const tempting: ReadonlyArray<readonly [string, string | null]> = [["decision_id", "X"], ["decision_id", "A"], ["decision_id", null], ["hash", "aa"], ["decision_id", "W\",\"x"]]
+      const tempting: ReadonlyArray<readonly [string, string | null]> = [["decision_id", "X"], ["decision_id", "A"], ["decision_id", null], ["hash", "aa"], ["decision_id", "W\",\"x"], ["decision_id", "Q"]]
       for (const [seq, [column, value]] of tempting.entries()) {
         const before = yield* behind(t.db, (sql) => sql<Record<string, string | null>>`SELECT ${sql(column)} AS v FROM acttrace_entries WHERE chain = ${t.chain} AND seq = ${seq}`)
         yield* behind(t.db, (sql) => sql`UPDATE acttrace_entries SET ${sql(column)} = ${value} WHERE chain = ${t.chain} AND seq = ${seq}`)

@@ -250,7 +250,7 @@ const rowOf = (chain: string, seq: number, line: string): Row | { readonly mispl
 }
 
 /** An entry line's last members, as the chain writes them (after its payload). */
-const TAIL = /,"seq":(\d+),"ts":("[^"]*"),"type":("[^"]*"),"prev_hash":"[0-9a-f]*","hash":"([0-9a-f]*)"(?:,"sig":"[0-9a-f]*")?}$/y
+const TAIL = /,"seq":(\d+),"ts":("[^"\\]*"),"type":("[^"\\]*"),"prev_hash":"[0-9a-f]*","hash":"([0-9a-f]*)"(?:,"sig":"[0-9a-f]*")?}$/y
 const DECISION_KEY = '"decision_id":'
 const PAYLOAD_KEY = '"payload":'
 
@@ -258,20 +258,23 @@ const PAYLOAD_KEY = '"payload":'
  * Whether a row's columns are certainly what `rowOf` derives from its line, by the line's text
  * alone: a snapshot checks every row it reads, and a JSON.parse of each would cost the
  * verification (which parses each line again) about a third of its rate. Exact for a line that is
- * JSON (a line that is not is the verification's finding anyway): with no backslash in the line
- * (no escapes: every `"` opens or closes a string, and a key is spelled as it reads), its last
- * members after the last `,"seq":` up to the closing `}` are the top-level object's own (nothing
- * opens between them) and the last of their names (JSON.parse keeps the last); and a decision id
- * is the payload's own when `"payload":` occurs once (the first member) and `"decision_id":`
- * once, at the payload's first level. Anything else (another writer's layout, escapes, a
- * disagreement) is decided by `rowOf` itself.
+ * JSON (a line that is not is the verification's finding anyway):
+ * - its members after the last `,"seq":` up to the closing `}` are the top-level object's own
+ *   and the last of their names (JSON.parse keeps the last): that `"` is not escaped (a comma
+ *   precedes it), so it opens the key `seq`, and nothing opens between it and the end (the
+ *   strings matched hold no quote or backslash);
+ * - with no `\u` escape in the line, a key reads `decision_id` only when spelled so; a decision
+ *   id is the payload's own when `"payload":` occurs once (the first member) and
+ *   `"decision_id":` once, at the payload's first level (found by a scan that skips strings,
+ *   escapes included), its value spelled as JSON.stringify spells it.
+ * Anything else (another writer's layout, a `\u` escape, a disagreement) is decided by `rowOf`.
  */
 const statesColumns = (
   seq: number,
   r: { readonly ts: string | null; readonly type: string | null; readonly decision_id: string | null; readonly hash: string | null; readonly line: string }
 ): boolean => {
   const line = r.line
-  if (r.hash === null || r.type === null || r.ts === null || line.includes("\\")) return false
+  if (r.hash === null || r.type === null || r.ts === null || line.includes("\\u")) return false
   const tail = line.lastIndexOf(',"seq":')
   if (tail < 0) return false
   TAIL.lastIndex = tail
@@ -285,7 +288,8 @@ const statesColumns = (
   let inString = false
   for (let i = PAYLOAD_KEY.length + 2; i < at; i++) {
     const c = line.charCodeAt(i)
-    if (c === 34) inString = !inString
+    if (inString && c === 92) i++
+    else if (c === 34) inString = !inString
     else if (!inString) {
       if (c === 123 || c === 91) depth++
       else if (c === 125 || c === 93) depth--
