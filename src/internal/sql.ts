@@ -249,8 +249,6 @@ const rowOf = (chain: string, seq: number, line: string): Row | { readonly mispl
   return { chain, seq, ts: typeof ts === "string" ? ts : null, type: f.type, decision_id: typeof decision === "string" ? decision : null, hash: f.hash, line }
 }
 
-/** An entry line's last members, as the chain writes them (after its payload). */
-const TAIL = /,"seq":(\d+),"ts":("[^"\\]*"),"type":("[^"\\]*"),"prev_hash":"[0-9a-f]*","hash":"([0-9a-f]*)"(?:,"sig":"[0-9a-f]*")?}$/y
 const DECISION_KEY = '"decision_id":'
 const PAYLOAD_KEY = '"payload":'
 
@@ -275,11 +273,23 @@ const statesColumns = (
 ): boolean => {
   const line = r.line
   if (r.hash === null || r.type === null || r.ts === null || line.includes("\\u")) return false
+  // the tail, compared piece by piece (no regular expression: this runs for every row read)
   const tail = line.lastIndexOf(',"seq":')
   if (tail < 0) return false
-  TAIL.lastIndex = tail
-  const m = TAIL.exec(line)
-  if (m === null || m[1] !== String(seq) || m[2] !== JSON.stringify(r.ts) || m[3] !== JSON.stringify(r.type) || m[4] !== r.hash) return false
+  const head = `,"seq":${seq},"ts":${JSON.stringify(r.ts)},"type":${JSON.stringify(r.type)},"prev_hash":"`
+  if (!line.startsWith(head, tail)) return false
+  const prevEnd = line.indexOf('"', tail + head.length)
+  // no backslash from the tail on up to there: that quote closes prev_hash
+  if (prevEnd < 0 || line.lastIndexOf("\\", prevEnd) > tail) return false
+  const hashPart = `","hash":"${r.hash}"`
+  if (!line.startsWith(hashPart, prevEnd)) return false
+  const rest = prevEnd + hashPart.length
+  if (rest !== line.length - 1 || line.charCodeAt(rest) !== 125) {
+    // `,"sig":"…"}` to the end, the signature with no quote or backslash
+    if (!line.startsWith(',"sig":"', rest) || !line.endsWith('"}') || line.length - 2 < rest + 8) return false
+    const sig = line.slice(rest + 8, line.length - 2)
+    if (sig.includes('"') || sig.includes("\\")) return false
+  }
   const at = line.indexOf(DECISION_KEY)
   if (r.decision_id === null) return at < 0
   if (at < 0 || line.indexOf(DECISION_KEY, at + 1) >= 0 || !line.startsWith(`{${PAYLOAD_KEY}{`) || line.indexOf(PAYLOAD_KEY, 2) >= 0) return false
@@ -748,10 +758,10 @@ const open = (
               lastLine = line
             }), ([chunk, next, problem, longest]) => {
               edited = problem
-              // pages bounded by bytes as well as rows: from one row, growing fourfold while the
+              // pages bounded by bytes as well as rows: from one row, growing sixteenfold while the
               // lines seen so far are short, never more than PAGE_CHARS of the longest of them
               widest = Math.max(widest, longest)
-              limit = Math.max(1, Math.min(PAGE, limit * 4, Math.floor(PAGE_CHARS / Math.max(1, widest))))
+              limit = Math.max(1, Math.min(PAGE, limit * 16, Math.floor(PAGE_CHARS / Math.max(1, widest))))
               return [chunk, next] as const
             }))
         return Stream.concat(rows, Stream.suspend(() => {
