@@ -35,6 +35,7 @@ import * as NoteFormat from "./note.js"
 import { type RunCommand, runDemo } from "./demo.js"
 import * as Keygen from "./keygen.js"
 import { readSmallFile } from "./smallfile.js"
+import { targetOf } from "./sqlurl.js"
 import { disagreementOf } from "./store.js"
 import { plainMessage, plainReason, plainText, verdictText } from "./messages.js"
 import { VERSION } from "./version.js"
@@ -485,8 +486,7 @@ interface DbTarget {
   readonly file: string | undefined
 }
 
-/** The schemes `--db` takes as URLs; anything else with `://` is refused, and the rest is a SQLite file path. */
-const PG_URL = /^postgres(?:ql)?:\/\//i
+/** A URL with a scheme (its password is what `shownUrl` and `secretsOf` look for). */
 const SCHEME_URL = /^([a-z][a-z0-9+.-]*):\/\//i
 
 /**
@@ -557,15 +557,22 @@ const dbTarget = (
       return yield* usage(`give ${inputName} or --db URL --chain NAME, not both: ${inputName} is a file, --db a database`, usageText)
     }
     if (url.trim() === "") return yield* usage("--db is empty: give a postgres:// or postgresql:// URL, or a SQLite file path", usageText)
-    const scheme = SCHEME_URL.exec(url)
-    if (scheme !== null && !PG_URL.test(url)) {
-      return yield* usage(`--db: the ${scheme[1]}:// scheme is not supported: give a postgres:// or postgresql:// URL (PostgreSQL), or a SQLite file path`, usageText)
+    // the URL forms the stores take (Store.layerSqlUrl), no more and no fewer: a writer's URL
+    // pasted here names the same database
+    const target = targetOf(url)
+    if (target._tag === "bad") {
+      const scheme = SCHEME_URL.exec(url)
+      return yield* usage(
+        scheme !== null && !/^postgres(ql)?$/i.test(scheme[1]!)
+          ? `--db: the ${scheme[1]}:// scheme is not supported: give a postgres:// or postgresql:// URL (PostgreSQL), or a SQLite file path (sqlite:PATH or sqlite://PATH too)`
+          : `--db: ${target.reason}`,
+        usageText
+      )
     }
     const name = chain.value
     if (name.length === 0 || name.length > MAX_CHAIN_NAME) return yield* usage(`--chain: a chain's name is 1 to ${MAX_CHAIN_NAME} characters`, usageText)
     if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return yield* usage("--chain: a chain's name holds no control characters", usageText)
-    const file = scheme !== null ? undefined : url.replace(/^sqlite:/i, "")
-    if (file === "") return yield* usage("--db sqlite: needs a file path after it (sqlite:PATH)", usageText)
+    const file = target._tag === "sqlite" ? target.path : undefined
     // someone at a terminal typed a password into the process list
     if (secretsOf(url).length > 0 && (process.stdin.isTTY === true || process.stderr.isTTY === true)) yield* Console.error(DB_PASSWORD_WARNING)
     return { url: Redacted.make(url), chain: name, shown: shownUrl(url), file } satisfies DbTarget
