@@ -702,3 +702,27 @@ const builtSuite = (engine: Engine) => {
 
 describe("the built executable, SQLite", () => builtSuite(sqlite(at("built.db"))))
 describePg("the built executable, PostgreSQL", () => builtSuite(postgres))
+
+describe("the executable outside a full install", () => {
+  // a copy of the package without node_modules: what an app sees when a package the unbundled
+  // CLI (--db) imports is not installed, or when the package was never built
+  it("names a missing package with the range to install, and a missing build as such", () => {
+    const root = mkdtempSync(join(tmpdir(), "acttrace-bin-"))
+    try {
+      const bin = join(root, "bin", "acttrace.js")
+      spawnSync("mkdir", ["-p", join(root, "bin")])
+      writeFileSync(bin, readFileSync(BIN))
+      writeFileSync(join(root, "package.json"), readFileSync(join(import.meta.dirname, "..", "package.json")))
+      const notBuilt = spawnSync(process.execPath, [bin, "verify", "--db", "x.db", "--chain", "c"], { encoding: "utf8" })
+      expect(notBuilt.status).toBe(2)
+      expect(notBuilt.stderr).toMatch(/^acttrace: the package is not built; run `npm run build`/)
+      spawnSync("cp", ["-r", join(import.meta.dirname, "..", "dist"), join(root, "dist")])
+      const missing = spawnSync(process.execPath, [bin, "verify", "--db", "x.db", "--chain", "c"], { encoding: "utf8" })
+      expect(missing.status).toBe(2)
+      expect(missing.stderr).toMatch(/^acttrace: with --db the CLI needs the package (@effect\/[a-z-]+|effect), which is not installed: npm install \S+@\^\d/)
+      expect(missing.stderr).not.toMatch(/not built/)
+    } finally {
+      rmSync(root, { recursive: true, force: true })
+    }
+  })
+})
