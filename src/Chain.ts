@@ -387,7 +387,7 @@ export interface ChainService {
   readonly tree: Effect.Effect<Option.Option<Tree>>
   /**
    * The store's lines up to the head at this moment, taken in order with the appends. With a
-   * shared store the lines are every line in the store when the snapshot is first read (other
+   * shared store the lines are every line in the store when the snapshot is taken (other
    * writers' included), and `position` is this writer's.
    */
   readonly snapshot: Effect.Effect<Snapshot, ChainClosed>
