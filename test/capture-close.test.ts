@@ -20,6 +20,8 @@ import { ofType, runLoggedOk, until } from "./capture-helpers.js"
 interface SlowServer {
   readonly url: string
   received: number
+  /** when the last request reached the server (performance.now) */
+  receivedAt: number
   answered: number
   hold: boolean
   split: boolean
@@ -40,6 +42,7 @@ const startSlowServer = async (): Promise<SlowServer> => {
   const state: SlowServer = {
     url: "",
     received: 0,
+    receivedAt: 0,
     answered: 0,
     hold: false,
     split: false,
@@ -76,6 +79,7 @@ const startSlowServer = async (): Promise<SlowServer> => {
     req.on("data", (c: Buffer) => chunks.push(c))
     req.on("end", () => {
       state.received++
+      state.receivedAt = performance.now()
       const model = String((JSON.parse(Buffer.concat(chunks).toString("utf8")) as { model?: unknown }).model)
       // (the decision header never reaches a server: the test names its requests apart)
       const tag = String(req.headers["x-test-tag"] ?? "")
@@ -124,21 +128,23 @@ describe("a call in flight when its log closes", () => {
     server.hold = true
     let inFlight: Promise<Response> | undefined
     let decisionId = ""
-    let started = 0
-    let receivedAfter = 0
+    // how long the call was certainly in flight: from the moment the server had it (the library
+    // started timing it before that) to the end of the log's body (the log closes after that)
+    let heldFor = 0
     const a = await runLoggedOk(
       Effect.gen(function* () {
         const log = yield* AuditLog.AuditLog
         yield* log.withDecision({ input: {}, actor: "agent" }, (d) =>
           Effect.sync(() => {
             decisionId = d.id
-            started = performance.now()
             inFlight = ask(hub)
           })
         )
         // the provider has the call, and answers only when the test says so
         yield* Effect.promise(() => until(() => server.received === 1, "the request at the server"))
-        receivedAfter = performance.now() - started
+        // (held a while longer, so the latency it must reach is not next to nothing)
+        yield* Effect.sleep("30 millis")
+        heldFor = performance.now() - server.receivedAt
       }),
       { hub }
     )
@@ -146,8 +152,9 @@ describe("a call in flight when its log closes", () => {
     const [call, ...more] = ofType(a.rows, "llm_call")
     expect(more).toEqual([])
     expect(call?.payload).toMatchObject({ decision_id: decisionId, outcome: "pending", usage: null, cost: null, model: "gpt-4o", provider: "openai" })
-    // its latency runs until the log closed: past the moment the provider had it
-    expect(call?.payload["latency_ms"]).toBeGreaterThanOrEqual(receivedAfter * 0.5)
+    // its latency runs until the log closed: at least as long as the provider held it before
+    // the log's body ended (1 ms for the two clocks' rounding)
+    expect(call?.payload["latency_ms"]).toBeGreaterThanOrEqual(heldFor - 1)
     expect(typeof call?.payload["started_at"]).toBe("string")
     expect(hub.stats()).toMatchObject({ pendingAtClose: 1, open: 0 })
 
