@@ -34,7 +34,7 @@ import * as Signer from "../src/Signer.js"
 import * as Store from "../src/Store.js"
 import { cliInProcess as run } from "./cli-in-process.js"
 import { tempDir } from "./helpers.js"
-import { databaseUrl, describePg, freshChain, freshPrefix, pgLayer, sqliteLayer } from "./sql-helpers.js"
+import { databaseUrl, describePg, freshChain, freshPrefix, copyToDb, type Engine, pgEngine, sqliteEngine } from "./sql-helpers.js"
 
 const tmp = tempDir()
 afterAll(tmp.cleanup)
@@ -69,32 +69,8 @@ const writeLog = (path: string, n: number) =>
     }).pipe(Effect.provide(auditLayer(Store.layerFile(path))), Effect.scoped)
   )
 
-/** `rows` appended to the chain `chain` of the database at `url` (created), as its rows. */
-const copyToDb = (url: string, chain: string, rows: ReadonlyArray<string>, tablePrefix?: string) =>
-  Effect.runPromise(
-    Effect.gen(function* () {
-      const store = yield* Store.Store
-      for (let i = 0; i < rows.length; i += 1000) yield* store.append(rows.slice(i, i + 1000))
-    }).pipe(Effect.provide(Store.layerSqlUrl(url, { chain, tablePrefix })))
-  )
-
-interface Engine {
-  readonly name: string
-  readonly url: () => string
-  readonly exec: <A>(f: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) => Promise<A>
-}
-
-const sqlite = (file: string): Engine => ({
-  name: "SQLite",
-  url: () => file,
-  exec: (f) => Effect.runPromise(Effect.flatMap(SqlClient.SqlClient, f).pipe(Effect.provide(sqliteLayer(file)), Effect.scoped))
-})
-
-const postgres: Engine = {
-  name: "PostgreSQL",
-  url: () => databaseUrl!,
-  exec: (f) => Effect.runPromise(Effect.flatMap(SqlClient.SqlClient, f).pipe(Effect.provide(pgLayer(databaseUrl, 2)), Effect.scoped))
-}
+const sqlite = sqliteEngine
+const postgres = pgEngine(2)
 
 beforeAll(async () => {
   writeFileSync(keyFile, HMAC + "\n")

@@ -14,7 +14,6 @@ import { tmpdir } from "node:os"
 import { type AddressInfo, createServer } from "node:net"
 import { join } from "node:path"
 import { NodeFileSystem } from "@effect/platform-node"
-import * as SqlClient from "@effect/sql/SqlClient"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -28,7 +27,7 @@ import * as Signer from "../src/Signer.js"
 import * as Store from "../src/Store.js"
 import { cliInProcess as run } from "./cli-in-process.js"
 import { BIN, type CliResult, FUZZ, tempDir } from "./helpers.js"
-import { databaseUrl, describePg, freshChain, pgLayer, sqliteLayer } from "./sql-helpers.js"
+import { databaseUrl, describePg, freshChain, copyToDb, type Engine, pgEngine, sqliteEngine } from "./sql-helpers.js"
 
 const tmp = tempDir()
 afterAll(tmp.cleanup)
@@ -79,33 +78,8 @@ const writeLog = (path: string, n: number, note = "x") =>
     )
   )
 
-/** `lines` appended to the chain `chain` of the database at `url` (created), as its rows. */
-const copyToDb = (url: string, chain: string, rows: ReadonlyArray<string>) =>
-  Effect.runPromise(
-    Effect.gen(function*() {
-      const store = yield* Store.Store
-      for (let i = 0; i < rows.length; i += 1000) yield* store.append(rows.slice(i, i + 1000))
-    }).pipe(Effect.provide(Store.layerSqlUrl(url, { chain })))
-  )
-
-/** A database the tests write to: where it is, and a statement run on it. */
-interface Engine {
-  readonly name: string
-  readonly url: () => string
-  readonly exec: (f: (sql: SqlClient.SqlClient) => Effect.Effect<unknown, unknown>) => Promise<unknown>
-}
-
-const sqlite = (file: string): Engine => ({
-  name: "SQLite",
-  url: () => file,
-  exec: (f) => Effect.runPromise(Effect.flatMap(SqlClient.SqlClient, f).pipe(Effect.provide(sqliteLayer(file)), Effect.scoped))
-})
-
-const postgres: Engine = {
-  name: "PostgreSQL",
-  url: () => databaseUrl!,
-  exec: (f) => Effect.runPromise(Effect.flatMap(SqlClient.SqlClient, f).pipe(Effect.provide(pgLayer()), Effect.scoped))
-}
+const sqlite = sqliteEngine
+const postgres = pgEngine()
 
 beforeAll(async () => {
   writeFileSync(keyFile, HMAC + "\n")

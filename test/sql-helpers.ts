@@ -9,13 +9,15 @@
 import { randomBytes } from "node:crypto"
 import * as net from "node:net"
 import { PgClient } from "@effect/sql-pg"
-import type * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, it } from "@effect/vitest"
 import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import type { SqlError } from "@effect/sql/SqlError"
+import * as Store from "../src/Store.js"
 
 /** The PostgreSQL the tests run against (`DATABASE_URL`), or undefined when none is configured. */
 export const databaseUrl: string | undefined = process.env["DATABASE_URL"] || undefined
@@ -189,3 +191,33 @@ export const closedPort = (): Promise<number> =>
       s.close(() => ok(port))
     })
   })
+
+/** A database the tests write to: its name in test titles, where it is, and a statement run on it. */
+export interface Engine {
+  readonly name: string
+  readonly url: () => string
+  readonly exec: <A>(f: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) => Promise<A>
+}
+
+/** The SQLite file at `file`, as an `Engine`. */
+export const sqliteEngine = (file: string): Engine => ({
+  name: "SQLite",
+  url: () => file,
+  exec: (f) => Effect.runPromise(Effect.flatMap(SqlClient.SqlClient, f).pipe(Effect.provide(sqliteLayer(file)), Effect.scoped))
+})
+
+/** The PostgreSQL at `DATABASE_URL`, as an `Engine` (read when a statement runs). */
+export const pgEngine = (maxConnections?: number): Engine => ({
+  name: "PostgreSQL",
+  url: () => databaseUrl!,
+  exec: (f) => Effect.runPromise(Effect.flatMap(SqlClient.SqlClient, f).pipe(Effect.provide(pgLayer(databaseUrl, maxConnections)), Effect.scoped))
+})
+
+/** `rows` appended to the chain `chain` of the database at `url` (created), as its rows. */
+export const copyToDb = (url: string, chain: string, rows: ReadonlyArray<string>, tablePrefix?: string) =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const store = yield* Store.Store
+      for (let i = 0; i < rows.length; i += 1000) yield* store.append(rows.slice(i, i + 1000))
+    }).pipe(Effect.provide(Store.layerSqlUrl(url, { chain, tablePrefix })))
+  )
