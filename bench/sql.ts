@@ -42,6 +42,8 @@ import * as Redactor from "../src/Redactor.js"
 import * as Signer from "../src/Signer.js"
 import * as Store from "../src/Store.js"
 import * as Verify from "../src/Verify.js"
+// a row of the entries table, as the bare loops insert it (the store's own)
+import type { Row } from "../src/internal/sql.js"
 import type { Message } from "./sql-writer.js"
 
 const QUICK = process.env["BENCH_QUICK"] === "1"
@@ -115,16 +117,6 @@ const appendRun = (store: Layer.Layer<Store.Store, unknown>, n: number, callers:
     }).pipe(Effect.provide(logOver(store)), Effect.scoped)
   )
 
-/** A row of the entries table, as the bare loops insert it (a type: `sql.insert` takes records). */
-type Row = {
-  readonly chain: string
-  readonly seq: number
-  readonly ts: string | null
-  readonly type: string | null
-  readonly decision_id: string | null
-  readonly hash: string | null
-  readonly line: string
-}
 
 /** The bare loops' table: the entries table's columns, key and indexes, and nothing of the chain. */
 const createBare = (sql: SqlClient.SqlClient) =>

@@ -190,8 +190,12 @@ const settle = (options: SqlOptions, named: Named): Either.Either<Settled, Store
 // ---------------------------------------------------------------------------------------------
 // Lines
 
-// a type, not an interface: sql.insert takes records
-type Row = {
+/**
+ * A row of the entries table as a turn inserts it (a type, not an interface: sql.insert takes
+ * records).
+ * @internal
+ */
+export type Row = {
   readonly chain: string
   readonly seq: number
   readonly ts: string | null
