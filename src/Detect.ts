@@ -20,18 +20,14 @@
 import * as EffectContext from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import isBICModule from "validator/lib/isBIC.js"
-import isIBANModule from "validator/lib/isIBAN.js"
-import isIPModule from "validator/lib/isIP.js"
-import isMACModule from "validator/lib/isMACAddress.js"
+import { assignments } from "./internal/assignments.js"
+import { keys } from "./internal/keys.js"
+import * as matching from "./internal/matching.js"
+import { endCall, memoPerCall, SHORT } from "./internal/matching.js"
+import { phone } from "./internal/phone.js"
+import * as pii_ from "./internal/pii.js"
+import { pii } from "./internal/pii.js"
 import { isPlainObject } from "./internal/plain.js"
-
-/** The function of a CommonJS module, however the loader presents its default export. */
-const fn = <F>(m: unknown): F => (typeof m === "function" ? m : (m as { default: F }).default) as F
-const isIBAN = fn<(s: string) => boolean>(isIBANModule)
-const isBIC = fn<(s: string) => boolean>(isBICModule)
-const isIP = fn<(s: string, version?: 4 | 6) => boolean>(isIPModule)
-const isMAC = fn<(s: string) => boolean>(isMACModule)
 
 /**
  * @since 0.1.0
@@ -194,28 +190,13 @@ export const policies: Readonly<Record<string, Policy | undefined>> = Object.ass
 // validators
 // ---------------------------------------------------------------------------------------------
 
-const digitsOf = (s: string): string => s.replace(/\D/g, "")
-
 /**
  * The Luhn checksum (cards).
  *
  * @since 0.1.0
  * @category validators
  */
-export const luhn = (digits: string): boolean => {
-  let sum = 0
-  let double = false
-  for (let i = digits.length - 1; i >= 0; i--) {
-    let d = digits.charCodeAt(i) - 48
-    if (double) {
-      d *= 2
-      if (d > 9) d -= 9
-    }
-    sum += d
-    double = !double
-  }
-  return digits.length > 0 && sum % 10 === 0
-}
+export const luhn: (digits: string) => boolean = matching.luhn
 
 /**
  * The ABA routing-number checksum: 3·(d1+d4+d7) + 7·(d2+d5+d8) + (d3+d6+d9) ≡ 0 (mod 10), with a
@@ -224,14 +205,7 @@ export const luhn = (digits: string): boolean => {
  * @since 0.1.0
  * @category validators
  */
-export const abaRouting = (digits: string): boolean => {
-  if (!/^\d{9}$/.test(digits)) return false
-  const prefix = Number(digits.slice(0, 2))
-  if (!(prefix <= 12 || (prefix >= 21 && prefix <= 32) || (prefix >= 61 && prefix <= 72) || prefix === 80)) return false
-  const d = [...digits].map(Number)
-  const sum = 3 * (d[0]! + d[3]! + d[6]!) + 7 * (d[1]! + d[4]! + d[7]!) + (d[2]! + d[5]! + d[8]!)
-  return sum % 10 === 0 && digits !== "000000000"
-}
+export const abaRouting: (digits: string) => boolean = matching.abaRouting
 
 /**
  * A US social security number's ranges: area not 000, 666 or 900–999; group not 00; serial
@@ -240,34 +214,7 @@ export const abaRouting = (digits: string): boolean => {
  * @since 0.1.0
  * @category validators
  */
-export const ssnRanges = (digits: string): boolean => {
-  if (!/^\d{9}$/.test(digits)) return false
-  const area = Number(digits.slice(0, 3))
-  return area !== 0 && area !== 666 && area < 900 && digits.slice(3, 5) !== "00" && digits.slice(5) !== "0000"
-}
-
-const VERHOEFF_D = [
-  [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-  [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
-  [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
-  [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
-  [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
-  [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
-  [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
-  [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
-  [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
-  [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]
-]
-const VERHOEFF_P = [
-  [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-  [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
-  [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
-  [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
-  [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
-  [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
-  [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
-  [7, 0, 4, 6, 9, 1, 3, 2, 5, 8]
-]
+export const ssnRanges: (digits: string) => boolean = matching.ssnRanges
 
 /**
  * The Verhoeff checksum (Aadhaar).
@@ -275,12 +222,7 @@ const VERHOEFF_P = [
  * @since 0.1.0
  * @category validators
  */
-export const verhoeff = (digits: string): boolean => {
-  let c = 0
-  const n = digits.length
-  for (let i = 0; i < n; i++) c = VERHOEFF_D[c]![VERHOEFF_P[i % 8]![digits.charCodeAt(n - 1 - i) - 48]!]!
-  return n > 0 && c === 0
-}
+export const verhoeff: (digits: string) => boolean = matching.verhoeff
 
 /**
  * Shannon entropy in bits per character.
@@ -288,151 +230,16 @@ export const verhoeff = (digits: string): boolean => {
  * @since 0.1.0
  * @category validators
  */
-export const entropy = (s: string): number => {
-  const counts = new Map<string, number>()
-  for (const ch of s) counts.set(ch, (counts.get(ch) ?? 0) + 1)
-  let h = 0
-  for (const c of counts.values()) {
-    const p = c / s.length
-    h -= p * Math.log2(p)
-  }
-  return h
-}
-
-/** Short strings recur (keys, models, outcomes): their union verdict is remembered. */
-const SHORT = 48
-
-/**
- * Memos of what a long field key passes, kept for one call of `redact` and emptied when it
- * returns. Every string under a key is checked against it (the elements of an array share their
- * field's key), so a long key is looked at once per call, not once per string or per match: a
- * 1 MB key over 100,000 values costs 1 MB of searching, not 100 GB. A key of up to `SHORT`
- * characters is tested as it comes (a memo costs more than such a test).
- */
-const usedMemos: Array<Map<string, unknown>> = []
-const memoPerCall = <A>(f: (key: string) => A): ((key: string) => A) => {
-  const memo = new Map<string, A>()
-  return (key) => {
-    if (key.length <= SHORT) return f(key)
-    let v = memo.get(key)
-    if (v === undefined) {
-      v = f(key)
-      if (memo.size === 0) usedMemos.push(memo)
-      memo.set(key, v)
-    }
-    return v
-  }
-}
-/** Empty the memos a call used (nothing of a caller's value is held after it returns). */
-const endCall = (): void => {
-  for (const memo of usedMemos) memo.clear()
-  usedMemos.length = 0
-}
-
-/** A context check: the words within 40 characters before the match, or in the field's key. */
-const near = (pattern: RegExp) => {
-  const inKey = memoPerCall((key) => pattern.test(key))
-  return (c: MatchContext) => pattern.test(c.before) || (c.key !== null && inKey(c.key))
-}
+export const entropy: (s: string) => number = matching.entropy
 
 // ---------------------------------------------------------------------------------------------
 // detectors
 // ---------------------------------------------------------------------------------------------
 
-const HEALTH =
-  "diagnos(?:is|ed|es)|hiv|aids|cancer|tumou?rs?|diabet(?:es|ic)|pregnan(?:t|cy)|depression|schizophreni[ac]|bipolar disorder|chemotherapy|dementia|alzheimer'?s|epilep(?:sy|tic)|hepatitis|mental health|medical condition|disabilit(?:y|ies)"
-const BIOMETRIC = "biometrics?|fingerprints?|face ?scans?|facial recognition|retina(?:l)? scans?|iris scans?|voiceprints?"
-const GENETIC = "dna|genetic(?:s| test(?:ing)?)?|genome|genotype|brca[12]"
-const RELIGION = "religion|religious|muslim|christian|jewish|hindu|buddhist|sikh|catholic|protestant|atheist"
-const ETHNICITY = "ethnicity|ethnic origin|racial(?: origin)?|hispanic|latino|latina|caucasian|african american"
-const B64URL = "[A-Za-z0-9_-]"
-const nearSsn = near(/\b(?:ssn|social security|ss#)\b|\bssn/i)
-const nearRouting = near(/routing|\baba\b|\brtn\b|transit/i)
-const nearBank = near(/swift|\bbic\b|\bbank/i)
-
-const SPECIAL = `\\b(?:${HEALTH}|${BIOMETRIC}|${GENETIC}|${RELIGION}|${ETHNICITY})\\b`
-
-/**
- * `X{n,}` for a character class X, written so that V8 needs no backtracking entry per character:
- * it keeps one for each character of `X{5,}` and throws `RangeError: Maximum call stack size
- * exceeded` on a run of a few million, where `X{5}X*` (the same strings) runs in constant space.
- */
-const atLeast = (x: string, n: number): string => `${x}{${n}}${x}*`
-
-/** up to eight words before `PRIVATE KEY` (real ones have up to three: `OPENSSH`, `ENCRYPTED`, `RSA`) */
-const PEM_WORDS = "(?:[A-Z0-9]+ ){0,8}"
-const PEM_BEGIN = `-----BEGIN ${PEM_WORDS}PRIVATE KEY-----`
-const PEM_END = `-----END ${PEM_WORDS}PRIVATE KEY-----`
-const PEM_BEGIN_AT = new RegExp(PEM_BEGIN, "y")
-const PEM_END_AT = new RegExp(`${PEM_END}$`, "y")
-/**
- * Whether a private-key match ends with an END line that starts after its BEGIN line (the block),
- * rather than at the end of the text (a BEGIN line that no END line follows). Within an END line
- * there is no second `-----END `, so the last one in the match is where it would start.
- */
-const endsWithPemEnd = (m: string): boolean => {
-  PEM_BEGIN_AT.lastIndex = 0
-  if (!PEM_BEGIN_AT.test(m)) return false
-  const at = m.lastIndexOf("-----END ")
-  if (at < PEM_BEGIN_AT.lastIndex) return false
-  PEM_END_AT.lastIndex = at
-  return PEM_END_AT.test(m)
-}
-
 /*
- * Linear time. The engine runs on every append through the default redactor, on text an attacker
- * may write, so every search it makes runs in time linear in the text and in constant stack. The
- * rules, and for each expression of this module why it keeps them:
- *
- * 1. No quantified group whose body can match the same text in two ways, and no two neighbouring
- *    quantifiers over the same characters: a failing start then backtracks over what it read once,
- *    not over every way of splitting it.
- * 2. A start that can read far and then fail is either the only start in what it read, or it turns
- *    its failure into a match that the validator drops, which moves the search past what it read
- *    (`lastIndex` is the end of every match, accepted or not). Otherwise each later start in the
- *    same stretch reads it again: quadratic (64 KB of `eyJ-` took 3.8 s).
- * 3. Unbounded repetition only of a single character class (`X*`, `X+`, `X{n}X*`, lazy `X*?`):
- *    V8 keeps a backtracking entry per iteration of a repeated group, and of `X{n,}`, and throws
- *    `RangeError: Maximum call stack size exceeded` after a few million.
- * 4. What depends on a field's key (its hints, a validator's context words) is computed once per
- *    call for a key longer than 48 characters, not per string under it or per match (a shorter
- *    key costs at most 48 characters a test); the text before a match that validators see is 40
- *    characters.
- *
- * - private_key: a BEGIN line is at most eight words of `[A-Z0-9]` each ended by a space (a word
- *   holds no space or `-`, so there is one way to read it, and it ends at the next `-`). The body
- *   is a lazy loop that tries the END line (which opens with the literal `-----END `) at each
- *   character and stops at the first. A BEGIN line with no END line after it takes the rest of the
- *   text (`|[\s\S]*`), which `endsWithPemEnd` drops: no later BEGIN line has an END line after it
- *   either, and the search is over (rule 2). `endsWithPemEnd`: a sticky BEGIN line at 0, one
- *   `lastIndexOf`, a sticky END line at one place.
- * - jwt: the first start in a run of token characters either matches or takes the run (its
- *   failure alternative), and the validator drops it: a later start in that run would end its
- *   first segment where this one did, so it cannot match either (rule 2). Each run is read a
- *   constant number of times (as a first, second or third segment).
- * - bearer_token, api_key, slack_token: a literal prefix, then a run of at least 16 (10) token
- *   characters that nothing after it can reject (`=*` is optional): a start matches as soon as it
- *   has read the minimum, or fails within it. The whitespace after `Bearer` belongs to that start.
- * - aws_key, google_api_key, github_token: bounded (16, 35, at most 255 characters after a
- *   prefix); a start that reads 255 characters has no other start inside them (`` before `g`).
- * - password: keywords are literals; a whitespace run sits between a keyword and its operator or
- *   an operator and its value, read by that start alone; the value is four characters checked for
- *   `<redacted>`, then a lazy loop that stops at the first `<redacted>` or the end of the run, and
- *   nothing after it can fail. The validator's expression starts at each operator and reads a
- *   whitespace run and a fixed word, or a `*` run with nothing after it.
- * - email: the local part starts only at the start of its run (the lookbehind is its own class),
- *   one loop to `@`; the domain is one loop and one character. The validator splits the match once;
- *   the top-level label is `X{2}X*`, anchored.
- * - iban, credit_card, us_ssn, us_routing, swift_bic, phone, mac_address, ipv6, ipv4, and the
- *   opt-in uk_nino and aadhaar: bounded, at most 58 characters from a start (IBAN: 11–30
- *   characters or 2–7 groups of 4, 44 at most; card: 9–15 digits each after one optional
- *   separator, one way to read them; SSN, routing, BIC, MAC, IPv4, NINO, Aadhaar: fixed lengths up
- *   to 17, with backreferences to one-character groups; phone: 8–14 digits each with optional
- *   separator and brackets, 58 at most; IPv6: 2–7 groups of 0–4 digits and a colon, 39). Their
- *   validators see a match of that size.
- * - special_category: a fixed list of words (the longest 18 characters) between `\b`s.
- * - high_entropy (opt-in): starts only at the start of a run (lookbehind), one loop that nothing
- *   after it can reject; the validator counts characters once and tests three classes.
+ * Linear time: the rules every detector keeps are in `internal/matching.ts`; each detector module
+ * (`internal/keys.ts`, `assignments.ts`, `pii.ts`, `phone.ts`) says how its detectors keep them.
+ * Here, for the engine:
  * - Hints, alone and joined into one expression: literal words, or bounded (at most 15 characters
  *   from a position: IBAN, card, SSN, phone, MAC, IPv6, IPv4, NINO, Aadhaar), or the special
  *   words: the joined expression reads at most the sum of those bounds from each position.
@@ -448,188 +255,15 @@ const endsWithPemEnd = (m: string): boolean => {
  */
 
 /**
- * The 20 built-in detectors, most specific first: when two overlap, the earlier one keeps the
+ * The built-in detectors, most specific first: when two overlap, the earlier one keeps the
  * span (a PEM block before the base64 in it, a JWT before the bearer token that carries it, an
  * IBAN before the digits in it).
  *
  * @since 0.1.0
  * @category detectors
  */
-export const builtins: ReadonlyArray<Detector> = [
-  {
-    category: "private_key",
-    group: "secret",
-    severity: "critical",
-    hint: /-----BEGIN/,
-    // the block up to its first END line, however long; a BEGIN line with no END line after it
-    // takes the rest of the text as a match that the validator drops, so the search stops there
-    // instead of scanning to the end again from every later BEGIN line
-    pattern: new RegExp(`${PEM_BEGIN}(?:[\\s\\S]*?${PEM_END}|[\\s\\S]*)`, "g"),
-    validate: (m) => endsWithPemEnd(m)
-  },
-  {
-    category: "jwt",
-    group: "credential",
-    severity: "critical",
-    hint: /eyJ/,
-    // a start whose first segment is not followed by the rest takes its run of token characters
-    // as a match that the validator drops: no later start inside that run can succeed (its first
-    // segment would end at the same place), and the search does not scan the run from each one
-    pattern: new RegExp(`\\beyJ${atLeast(B64URL, 5)}\\.eyJ${atLeast(B64URL, 5)}\\.${atLeast(B64URL, 10)}|\\beyJ${B64URL}*`, "g"),
-    validate: (m) => m.includes(".")
-  },
-  {
-    category: "bearer_token",
-    group: "credential",
-    severity: "critical",
-    hint: /[Bb]earer/,
-    pattern: new RegExp(`\\b[Bb]earer\\s+${atLeast("[A-Za-z0-9._~+/-]", 16)}=*`, "g")
-  },
-  { category: "api_key", group: "secret", severity: "critical", hint: /sk-/, pattern: new RegExp(`\\bsk-(?:ant-|proj-)?${atLeast(B64URL, 16)}`, "g") },
-  { category: "aws_key", group: "secret", severity: "critical", hint: /A[KS]IA|ABIA|ACCA/, pattern: /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/g },
-  { category: "google_api_key", group: "secret", severity: "critical", hint: /AIza/, pattern: /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g },
-  {
-    category: "github_token",
-    group: "secret",
-    severity: "critical",
-    hint: /gh[pousr]_|github_pat_/,
-    pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b/g
-  },
-  { category: "slack_token", group: "secret", severity: "critical", hint: /xox[abposr]-/, pattern: new RegExp(`\\bxox[abposr]-${atLeast("[A-Za-z0-9-]", 10)}`, "g") },
-  {
-    category: "password",
-    group: "credential",
-    severity: "critical",
-    hint: /pass|pwd/i,
-    // free text: "password is …", "password: …", "pwd=…", "passphrase = …"; the value runs to the
-    // end of its run or to an earlier `<redacted>`, whichever comes first (a lazy loop that stops
-    // where the lookahead holds: a group repeated per character overflowed V8's stack at 4 MB)
-    pattern: /\b(?:password|passwd|passphrase|pwd)\b["']?\s*(?:is|was|:|=)\s*["']?(?<v>(?:(?!<redacted>)[^\s"',;]){4}[^\s"',;]*?)(?=<redacted>|[\s"',;]|$)/gi,
-    // not a placeholder or a word about the password
-    validate: (m) => !/(?:is|was|:|=)\s*["']?(?:\*+|<redacted>|(?:null|none|required|incorrect|invalid|wrong|reset|expired|changed|missing)\b)/i.test(m)
-  },
-  {
-    category: "email",
-    group: "pii",
-    severity: "warning",
-    hint: /@/,
-    // the domain is matched loosely and checked in code: a pattern that spells out labels and a
-    // top-level domain backtracks for seconds on `a@a.a.a.…`
-    pattern: /(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?/g,
-    validate: (m) => {
-      const domain = m.slice(m.lastIndexOf("@") + 1)
-      const labels = domain.split(".")
-      return (
-        labels.length >= 2 &&
-        /^[A-Za-z]{2}[A-Za-z]*$/.test(labels[labels.length - 1]!) &&
-        labels.every((l) => l.length > 0 && l.length <= 63 && !l.startsWith("-") && !l.endsWith("-"))
-      )
-    }
-  },
-  {
-    category: "iban",
-    group: "financial",
-    severity: "critical",
-    hint: /\b[A-Z]{2}\d{2}[A-Z0-9 ]{11}/,
-    pattern: /\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)\b/g,
-    validate: (m) => isIBAN(m.replace(/ /g, ""))
-  },
-  {
-    category: "credit_card",
-    group: "financial",
-    severity: "critical",
-    // the pattern's own first eight digits, so any grouping it accepts is a candidate; a
-    // timestamp (`2026-12-04T10:00`, as every captured call's `started_at` holds) is not one: the
-    // pattern can never match from there (the time's colon ends the run of digits at six)
-    hint: /(?<![\w.-])(?!\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d))[2-6]\d{3}(?:[ -]?\d){4}/,
-    numeric: true,
-    pattern: /(?<![\w.-])[2-6]\d{3}(?:[ -]?\d){9,15}(?![\w-]|\.\d)/g,
-    validate: (m) => {
-      const digits = digitsOf(m)
-      if (digits.length < 13 || digits.length > 19 || !luhn(digits)) return false
-      // separators, if any, are all the same and set digits in groups (4-4-4-4, 4-6-5, …)
-      const seps = m.match(/[ -]/g)
-      if (seps === null) return true
-      if (new Set(seps).size > 1) return false
-      return m.split(/[ -]/).every((g) => g.length >= 3 && g.length <= 6)
-    }
-  },
-  {
-    category: "us_ssn",
-    group: "gov_id",
-    severity: "critical",
-    hint: /(?<![\w-])\d{3}-?\d{2}-?\d{4}(?![\w-])/,
-    numeric: true,
-    pattern: /(?<![\w-])\d{3}(?<sep>-?)\d{2}\k<sep>\d{4}(?![\w-])/g,
-    // dashed anywhere; undashed only where labelled (a 9-digit number is usually something else)
-    validate: (m, c) => ssnRanges(digitsOf(m)) && (m.includes("-") || nearSsn(c))
-  },
-  {
-    category: "us_routing",
-    group: "financial",
-    severity: "warning",
-    hint: /routing|\baba\b|\brtn\b|transit/i,
-    numeric: true,
-    pattern: /(?<![\w-])\d{9}(?![\w-])/g,
-    validate: (m, c) => abaRouting(m) && nearRouting(c)
-  },
-  {
-    category: "swift_bic",
-    group: "financial",
-    severity: "warning",
-    hint: /swift|\bbic\b|\bbank/i,
-    pattern: /\b[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}(?:[A-Z0-9]{3})?\b/g,
-    // eight capitals are often a word: a BIC only where banking is named nearby
-    validate: (m, c) => isBIC(m) && nearBank(c)
-  },
-  {
-    category: "phone",
-    group: "pii",
-    severity: "warning",
-    hint: /\+[1-9]\d|[2-9]\d{2}\)?[ .-]\(?[2-9]?\d{2}[ .-]\d{4}/,
-    pattern: /(?<![\w+.-])(?:\+[1-9](?:[ .-]?\(?\d\)?){8,14}|(?:\+?1[ .-]?)?(?:\([2-9]\d{2}\)[ .-]?|[2-9]\d{2}[ .-])[2-9]\d{2}[ .-]\d{4})(?![\w.-]|\.\d)/g,
-    validate: (m) => {
-      const n = digitsOf(m).length
-      return n >= 9 && n <= 15
-    }
-  },
-  {
-    category: "mac_address",
-    group: "pii",
-    severity: "info",
-    // four separators (the pattern needs five): a date such as `2024-08-06` in a model's name
-    // is not a candidate
-    hint: /[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]/,
-    pattern: /(?<![\w:-])[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}(?![\w:-])/g,
-    validate: (m) => isMAC(m)
-  },
-  {
-    category: "ipv6",
-    group: "pii",
-    severity: "info",
-    // three colons: an address of three groups or more has them (eight groups have seven; a `::`
-    // adds one to two separators), a time of day (`10:20:30`) does not
-    hint: /[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:/,
-    pattern: /(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])/g,
-    // three groups at least: `d::` in `std::vector` is a valid address, and no one's
-    validate: (m) => isIP(m, 6) && m.split(":").filter((g) => g.length > 0).length >= 3
-  },
-  {
-    category: "ipv4",
-    group: "pii",
-    severity: "info",
-    hint: /(?<![\w.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d/,
-    pattern: /(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)/g,
-    validate: (m) => isIP(m, 4)
-  },
-  {
-    category: "special_category",
-    group: "special_category",
-    severity: "critical",
-    hint: new RegExp(SPECIAL, "i"),
-    pattern: new RegExp(SPECIAL, "gi")
-  }
-]
+export const builtins: ReadonlyArray<Detector> = [...keys, ...assignments, ...pii, phone]
+
 
 /**
  * Opt-in detectors: UK National Insurance numbers, Indian Aadhaar numbers (Verhoeff), and
@@ -638,38 +272,7 @@ export const builtins: ReadonlyArray<Detector> = [
  * @since 0.1.0
  * @category detectors
  */
-export const optIn = {
-  ukNino: {
-    category: "uk_nino",
-    group: "gov_id",
-    severity: "critical",
-    hint: /[A-Z]{2} ?\d{2}/,
-    pattern: /\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b/g,
-    validate: (m: string) => !/^(?:BG|GB|NK|KN|TN|NT|ZZ)/.test(m)
-  },
-  aadhaar: {
-    category: "aadhaar",
-    group: "gov_id",
-    severity: "critical",
-    hint: /\d{4}/,
-    numeric: true,
-    pattern: /(?<![\w-])[2-9]\d{3}(?<sep>[ -]?)\d{4}\k<sep>\d{4}(?![\w-])/g,
-    validate: (m: string) => verhoeff(digitsOf(m))
-  },
-  highEntropy: (options: { readonly minLength?: number | undefined; readonly minEntropy?: number | undefined } = {}): Detector => {
-    const minLength = options.minLength ?? 32
-    const minEntropy = options.minEntropy ?? 4.5
-    return {
-      category: "high_entropy",
-      group: "secret",
-      severity: "warning",
-      // from the start of a run only: a later start in the same run matches nothing more, and
-      // each start of a run shorter than the minimum would scan to its end again
-      pattern: new RegExp(`(?<![A-Za-z0-9+/_=-])${atLeast("[A-Za-z0-9+/_=-]", minLength)}`, "g"),
-      validate: (m) => entropy(m) >= minEntropy && /[A-Z]/.test(m) && /[a-z]/.test(m) && /\d/.test(m)
-    }
-  }
-} as const satisfies { ukNino: Detector; aadhaar: Detector; highEntropy: (o?: never) => Detector }
+export const optIn = pii_.optIn
 
 // ---------------------------------------------------------------------------------------------
 // the engine
