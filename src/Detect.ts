@@ -19,7 +19,9 @@
  */
 import * as EffectContext from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import { assignments } from "./internal/assignments.js"
 import { keys } from "./internal/keys.js"
 import * as matching from "./internal/matching.js"
@@ -86,6 +88,14 @@ export interface Detector {
   readonly hint?: RegExp | undefined
   /** also applied to the digits of JSON numbers (a card number stored as a number) */
   readonly numeric?: boolean | undefined
+  /**
+   * whether a match is a placeholder or an example rather than a real value (a vendor's documented
+   * example key): it is given the text that would be replaced (the named group `v` when the
+   * pattern has one, else the whole match). For the groups `secret` and `credential` it adds to
+   * the generic check (`isPlaceholder`): either one makes the match a placeholder. For other
+   * groups only this check runs. It must run in time linear in the match.
+   */
+  readonly placeholder?: ((match: string) => boolean) | undefined
 }
 
 /**
@@ -99,6 +109,19 @@ export interface Policy {
   readonly default: Action
   readonly groups?: Readonly<Partial<Record<string, Action>>> | undefined
   readonly categories?: Readonly<Partial<Record<string, Action>>> | undefined
+  /**
+   * the most a placeholder finding (an example key, `<your-key-here>`, `changeme`: see
+   * `isPlaceholder`) resolves to: `redact` when not given, so a placeholder is still replaced
+   * but never blocks; `block` treats placeholders like real values; `flag` keeps them in the
+   * text; `allow` ignores them.
+   */
+  readonly placeholders?: Action | undefined
+  /**
+   * which detectors run, from the set in use (`select`): `["+uk_nino", "-ipv4"]` or
+   * `"+uk_nino,-ipv4"`. `Detect.redact`/`scan`, `Redactor.layerPolicy`/`fromPolicy`, `Guard` and
+   * `acttrace scan` honour it.
+   */
+  readonly detectors?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -113,6 +136,12 @@ export interface Finding {
   readonly severity: Severity
   readonly action: Action
   readonly count: number
+  /**
+   * `true` on the row of a category's placeholder matches (severity `info`, action capped by
+   * `Policy.placeholders`); absent on real findings. A category with both has two rows, the real
+   * one first.
+   */
+  readonly placeholder?: true | undefined
 }
 
 /**
@@ -275,6 +304,231 @@ export const builtins: ReadonlyArray<Detector> = [...keys, ...assignments, ...pi
 export const optIn = pii_.optIn
 
 // ---------------------------------------------------------------------------------------------
+// placeholders
+// ---------------------------------------------------------------------------------------------
+
+/*
+ * Linear time (the rules of `internal/matching.ts`), on a match that may be megabytes long (a
+ * private key block, a bearer token):
+ * - MARKERS and WORD: literal words (each letter fixed, `[_-]?` at most one character), so a start
+ *   reads at most 40 characters; the lookarounds read one.
+ * - TEMPLATE: each form opens with a literal (`<`, `{{`, `${`, `%(`) and reads at most 66
+ *   characters of a class that holds no opening character; the environment reference is anchored
+ *   at the start.
+ * - `mostlyFiller`: one loop over the characters.
+ */
+
+/**
+ * Words that say a value is not a real one, anywhere in it, in any case: seven letters or more (or
+ * joined by `_`/`-`), which a random key of 40 base62 characters spells with a chance below 1e-9.
+ */
+const MARKERS = /example|placeholder|changeme|change[_-]me|replace[_-]?(?:me|with)|redacted|notreal|not[_-]?a[_-]?real|your[_-]?(?:api[_-]?)?(?:key|token|secret|password)/i
+
+/**
+ * Shorter words, only as a word of their own: lowercase, capitalised or in capitals, after the
+ * start or a character that is not a letter or digit, and before the end, such a character or
+ * (after a lowercase or capitalised word) a capital: `my_fake_key`, `FAKE-TOKEN`, `dummyPassword`.
+ * A random key spells one so delimited with a chance near 1e-7.
+ */
+const WORDS = ["dummy", "sample", "fake", "mock", "your", "here", "foobar", "todo", "fixme", "insert"]
+const WORD = new RegExp(`(?<![A-Za-z0-9])(?:${WORDS.flatMap((w) => [w, w[0]!.toUpperCase() + w.slice(1), w.toUpperCase()]).join("|")})(?![a-z0-9])`)
+
+/**
+ * Templates and references, closed: `<your-key-here>` or `<API_KEY>` as the whole value or its
+ * end after a separator (`sk-<key>`), `{{ token }}`, `${API_KEY}`, `%(password)s`, and a whole
+ * value that is an environment variable (`$DB_PASSWORD`). Closed and placed so that a random
+ * password of printable characters is one with a chance near 1e-5, not the 1 in 250 of a bare `{{`.
+ */
+const TEMPLATE = /(?:^|[-_:= ])<[A-Za-z][\w .-]{0,64}>$|\{\{ ?[A-Za-z_][\w .-]{0,64}\}\}|\$\{[A-Za-z_][\w.:-]{0,64}\}|%\([A-Za-z_]\w{0,64}\)s|^\$[A-Z_][A-Z0-9_]*$/
+
+/**
+ * Whether at least half of a value of six characters or more is filler: runs of four or more of
+ * one character (`xxxx`, `0000`, `****`). In a random key such runs are rare and short (a run of
+ * four of one character has a chance near 1 in 240,000 at each place in base62). A shorter value
+ * (a PIN, a short password) is never filler by this rule: `0000` may be real. Counting runs
+ * (`sk-ABCDEFGH12345678`) are not filler: the reference's conformance cases (detect.json) hold
+ * such a key as a real, critical finding.
+ */
+const mostlyFiller = (s: string): boolean => {
+  const n = s.length
+  if (n < 6) return false
+  let filler = 0
+  let same = 0
+  for (let i = 1; i <= n; i++) {
+    const c = i < n ? s.charCodeAt(i) : -1
+    const p = s.charCodeAt(i - 1)
+    if (c !== p) {
+      if (i - same >= 4) filler += i - same
+      same = i
+    }
+  }
+  return filler * 2 >= n
+}
+
+/**
+ * Whether a matched value is a placeholder or an example rather than a real one. The engine asks
+ * it of every match of the groups `secret` and `credential` (with the detector's own
+ * `placeholder`, if it has one); such a match is still replaced when its action is `redact` or
+ * `block`, but its finding has severity `info`, `placeholder: true`, and an action capped by
+ * `Policy.placeholders` (`redact` when not given), so it never blocks under the presets.
+ *
+ * The rule, on the text that would be replaced:
+ * - a marker word anywhere, in any case: `example` (`AKIAIOSFODNN7EXAMPLE`), `placeholder`,
+ *   `changeme`/`change_me`, `replace_me`/`replace_with`, `redacted`, `notreal`/`not_a_real`,
+ *   `your_key`/`your-api-token`/`yoursecret` …;
+ * - a shorter word standing as a word (after the start or a character that is not a letter or
+ *   digit; before the end, such a character, or a capital): `dummy`, `sample`, `fake`, `mock`,
+ *   `your`, `here`, `foobar`, `todo`, `fixme`, `insert` (`your_api_key_here`, `FAKE_TOKEN`);
+ * - a template or a reference: `<name>` as the whole value or its end after a separator,
+ *   `{{name}}`, `${name}`, `%(name)s`, or a whole value `$UPPER_CASE_NAME`;
+ * - filler making at least half of a value of six characters or more: runs of four or more of
+ *   one character (`ghp_xxxx…`, `sk_test_0000…`, `xoxb-0000-0000-xxxx`, `****`). Counting runs
+ *   (`sk-ABCDEFGH12345678`) are not placeholders: the reference's conformance cases hold one as a
+ *   real key.
+ *
+ * Real keys of the fixed-prefix families (random characters after the prefix) match none of
+ * these except by a chance below one in a million per key; `test/detect-placeholders.test.ts`
+ * checks it on generated keys. A real password that is mostly one repeated character
+ * (`aaaaaaaa`) counts as a placeholder: it is still replaced, with a lower severity.
+ *
+ * @since 0.1.0
+ * @category validators
+ */
+export const isPlaceholder = (match: string): boolean => MARKERS.test(match) || WORD.test(match) || TEMPLATE.test(match) || mostlyFiller(match)
+
+const GENERIC_PLACEHOLDER_GROUPS: ReadonlySet<string> = new Set(["secret", "credential"])
+
+/** Whether the span [start, end) of `s`, found by `d`, is a placeholder. */
+const placeholderAt = (d: Detector, s: string, start: number, end: number): boolean => {
+  const generic = GENERIC_PLACEHOLDER_GROUPS.has(d.group)
+  if (!generic && d.placeholder === undefined) return false
+  const match = s.slice(start, end)
+  return (generic && isPlaceholder(match)) || (d.placeholder !== undefined && d.placeholder(match))
+}
+
+/**
+ * The action of a detector's placeholder findings under a policy: its action, capped by
+ * `policy.placeholders` (`redact` when not given).
+ *
+ * @since 0.1.0
+ * @category policies
+ */
+export const placeholderActionOf = (policy: Policy, d: { readonly category: string; readonly group: string }): Action => {
+  const action = actionOf(policy, d)
+  const cap = policy.placeholders ?? "redact"
+  return RANK[action] <= RANK[cap] ? action : cap
+}
+
+// ---------------------------------------------------------------------------------------------
+// selecting detectors
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A detector spec named a category that is neither in the set in use, nor built in, nor opt-in.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnknownDetector extends Schema.TaggedError<UnknownDetector>()("UnknownDetector", {
+  /** the item as written (`+uk_nio`) */
+  detector: Schema.String,
+  /** the categories that can be named: those of the set in use, the built-ins and the opt-ins */
+  known: Schema.Array(Schema.String),
+  /** the opt-in categories (`+NAME` turns one on) */
+  optIn: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    return `unknown detector ${JSON.stringify(this.detector)}: the categories are ${this.known.join(", ")}; opt-in (add with +NAME): ${this.optIn.join(", ")}`
+  }
+}
+
+/** The opt-in detectors by category, with their defaults (`highEntropy()`: 32 characters, 4.5 bits). */
+const OPT_IN: ReadonlyMap<string, ReadonlyArray<Detector>> = (() => {
+  const by = new Map<string, Array<Detector>>()
+  for (const v of Object.values(pii_.optIn) as ReadonlyArray<Detector | (() => Detector)>) {
+    const d = typeof v === "function" ? v() : v
+    by.set(d.category, [...(by.get(d.category) ?? []), d])
+  }
+  return by
+})()
+
+/**
+ * Where each built-in and default opt-in detector goes in a set: the built-ins in their order,
+ * with the opt-ins of fixed form (uk_nino, aadhaar) before `phone`, the loosest built-in, and
+ * `high_entropy`, which takes any long token, last.
+ */
+const RANKS: ReadonlyMap<Detector, number> = (() => {
+  const loose = [...OPT_IN.entries()].filter(([c]) => c === "high_entropy").flatMap(([, ds]) => ds)
+  const fixed = [...OPT_IN.entries()].filter(([c]) => c !== "high_entropy").flatMap(([, ds]) => ds)
+  const at = builtins.findIndex((d) => d.category === "phone")
+  const order = at < 0 ? [...builtins, ...fixed, ...loose] : [...builtins.slice(0, at), ...fixed, ...builtins.slice(at), ...loose]
+  return new Map(order.map((d, i) => [d, i]))
+})()
+
+const selected = new WeakMap<ReadonlyArray<Detector>, Map<string, Either.Either<ReadonlyArray<Detector>, UnknownDetector>>>()
+
+/**
+ * A detector set from `base` (usually the set in use, `Detectors`) and a spec: a list like
+ * `["+uk_nino", "+aadhaar", "-ipv4"]` or the string `"+uk_nino,+aadhaar,-ipv4"`, applied left to
+ * right. `+name` (or a bare `name`) turns a category on: the opt-in detectors of that category
+ * (`uk_nino`, `aadhaar`, `high_entropy` with its defaults), or a built-in or `base` category that
+ * an earlier item removed; a category already in the set stays as it is. `-name` removes every
+ * detector of that category. Added detectors take their place among the built-ins (opt-ins of
+ * fixed form before `phone`, `high_entropy` last), so the more specific keep their spans. Empty
+ * items are skipped. A name that is not a category of `base`, of the built-ins or of the opt-ins
+ * fails with `UnknownDetector`, which lists them.
+ *
+ * The result is remembered per base and spec (the engine's joined hints are built once per set),
+ * and a spec that changes nothing gives `base` itself.
+ *
+ * @since 0.1.0
+ * @category detectors
+ */
+export const select = (base: ReadonlyArray<Detector>, spec: ReadonlyArray<string> | string): Either.Either<ReadonlyArray<Detector>, UnknownDetector> => {
+  const items = (typeof spec === "string" ? [spec] : spec).flatMap((s) => s.split(",")).map((s) => s.trim()).filter((s) => s.length > 0)
+  const key = items.join(",")
+  let memo = selected.get(base)
+  const hit = memo?.get(key)
+  if (hit !== undefined) return hit
+  const result = selectNow(base, items)
+  if (memo === undefined) selected.set(base, (memo = new Map()))
+  // a program builds few sets; a spec from outside (a CLI argument) is not kept past a bound
+  if (memo.size >= 64) memo.clear()
+  memo.set(key, result)
+  return result
+}
+
+const selectNow = (base: ReadonlyArray<Detector>, items: ReadonlyArray<string>): Either.Either<ReadonlyArray<Detector>, UnknownDetector> => {
+  const known = new Set([...base.map((d) => d.category), ...builtins.map((d) => d.category), ...OPT_IN.keys()])
+  let set: Array<Detector> = [...base]
+  for (const item of items) {
+    const sign = item[0] === "-" ? "-" : "+"
+    const name = item[0] === "-" || item[0] === "+" ? item.slice(1).trim() : item
+    if (!known.has(name)) {
+      return Either.left(new UnknownDetector({ detector: item, known: [...known].sort(), optIn: [...OPT_IN.keys()] }))
+    }
+    if (sign === "-") {
+      set = set.filter((d) => d.category !== name)
+      continue
+    }
+    if (set.some((d) => d.category === name)) continue
+    const fromBase = base.filter((d) => d.category === name)
+    const add = fromBase.length > 0 ? fromBase : (OPT_IN.get(name) ?? builtins.filter((d) => d.category === name))
+    for (const d of add) {
+      const rank = RANKS.get(d)
+      const at = rank === undefined ? -1 : set.findIndex((e) => (RANKS.get(e) ?? -1) > rank)
+      if (at < 0) set.push(d)
+      else set.splice(at, 0, d)
+    }
+  }
+  return Either.right(set.length === base.length && set.every((d, i) => d === base[i]) ? base : set)
+}
+
+/** `detectors` narrowed by `policy.detectors`; an unknown name is thrown (see `redact`). */
+const inUse = (policy: Policy, detectors: ReadonlyArray<Detector>): ReadonlyArray<Detector> =>
+  policy.detectors === undefined ? detectors : Either.getOrThrowWith(select(detectors, policy.detectors), (e) => e)
+
+// ---------------------------------------------------------------------------------------------
 // the engine
 // ---------------------------------------------------------------------------------------------
 
@@ -314,7 +568,8 @@ const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
     const hints = detectors.flatMap((d) => (d.hint === undefined ? [] : [`(?:${d.hint.source})`]))
     const any = hints.length === 0 ? null : new RegExp(hints.join("|"), "i")
     const known = new Map<string, boolean>()
-    const builtin = detectors === builtins
+    // a set of built-in and default opt-in detectors only (any `select` of the built-ins)
+    const builtin = detectors === builtins || detectors.every((d) => RANKS.has(d))
     const test = (s: string): boolean => {
       if (any === null) return false
       if (s.length > SHORT) return !(builtin && HEX_ID.test(s)) && any.test(s)
@@ -396,7 +651,12 @@ const spansOf = (s: string, detectors: ReadonlyArray<Detector>, key: string | nu
   return spans
 }
 
-type Counts = Map<Detector, number>
+/** How many matches of a detector were counted: real ones, and placeholders. */
+interface Tally {
+  real: number
+  placeholder: number
+}
+type Counts = Map<Detector, Tally>
 
 /** One pass over a string: count what is found (or only what is replaced); replace it. */
 const pass = (s: string, detectors: ReadonlyArray<Detector>, policy: Policy, key: string | null, counts: Counts, onlyReplaced: boolean): string => {
@@ -405,9 +665,15 @@ const pass = (s: string, detectors: ReadonlyArray<Detector>, policy: Policy, key
   let out = ""
   let at = 0
   for (const span of spans) {
-    const action = actionOf(policy, span.detector)
+    const placeholder = placeholderAt(span.detector, s, span.start, span.end)
+    const action = placeholder ? placeholderActionOf(policy, span.detector) : actionOf(policy, span.detector)
     const replace = action === "redact" || action === "block"
-    if (replace || !onlyReplaced) counts.set(span.detector, (counts.get(span.detector) ?? 0) + 1)
+    if (replace || !onlyReplaced) {
+      let tally = counts.get(span.detector)
+      if (tally === undefined) counts.set(span.detector, (tally = { real: 0, placeholder: 0 }))
+      if (placeholder) tally.placeholder++
+      else tally.real++
+    }
     if (replace) {
       out += s.slice(at, span.start) + REPLACEMENT
       at = span.end
@@ -436,15 +702,25 @@ const numberDigits = (n: number | bigint): string | null => {
   return Number.isSafeInteger(n) && n >= 100_000_000 ? String(n) : null
 }
 
+/** A row per category, and a second one for its placeholders; by category, the real row first. */
 const findingsOf = (counts: Counts, policy: Policy): Array<Finding> => {
-  const byCategory = new Map<string, Finding>()
-  for (const [d, count] of counts) {
-    const action = actionOf(policy, d)
-    if (action === "allow") continue
-    const prev = byCategory.get(d.category)
-    byCategory.set(d.category, prev === undefined ? { category: d.category, group: d.group, severity: d.severity, action, count } : { ...prev, count: prev.count + count })
+  const real = new Map<string, Finding>()
+  const placeholders = new Map<string, Finding>()
+  const add = (rows: Map<string, Finding>, d: Detector, count: number, row: () => Finding): void => {
+    if (count === 0) return
+    const prev = rows.get(d.category)
+    rows.set(d.category, prev === undefined ? row() : { ...prev, count: prev.count + count })
   }
-  return [...byCategory.values()].sort((a, b) => (a.category < b.category ? -1 : a.category > b.category ? 1 : 0))
+  for (const [d, tally] of counts) {
+    const action = actionOf(policy, d)
+    if (action !== "allow") add(real, d, tally.real, () => ({ category: d.category, group: d.group, severity: d.severity, action, count: tally.real }))
+    const capped = placeholderActionOf(policy, d)
+    if (capped !== "allow") {
+      add(placeholders, d, tally.placeholder, () => ({ category: d.category, group: d.group, severity: "info", action: capped, count: tally.placeholder, placeholder: true }))
+    }
+  }
+  const rows = [...real.values(), ...placeholders.values()]
+  return rows.sort((a, b) => (a.category < b.category ? -1 : a.category > b.category ? 1 : a.placeholder === b.placeholder ? 0 : a.placeholder === true ? 1 : -1))
 }
 
 /**
@@ -482,7 +758,12 @@ const couldMatch = (value: unknown, union: Union, numeric: boolean): boolean => 
  * What the detectors find in a JSON value (string values and object keys at any depth, and the
  * digits of numbers for financial and government-id detectors), with each category's action under
  * `policy`, and the value with every `redact` and `block` match replaced by `<redacted>`.
- * Categories the policy allows are not reported. The caller's value is never changed; a value
+ * Categories the policy allows are not reported. A placeholder (`isPlaceholder`, or the detector's
+ * own check) is reported in a row of its own (`placeholder: true`, severity `info`), its action
+ * capped by `policy.placeholders`. When `policy.detectors` is given, it narrows `detectors` as
+ * `select` does; a name there that is not known is a defect of the program, thrown as
+ * `UnknownDetector` (check a spec from outside with `select` first, or use `Redactor.layerPolicy`,
+ * which fails with it). The caller's value is never changed; a value
  * with nothing to replace is returned as it is.
  *
  * Object keys are scrubbed too, so two keys can come out as the same text (e-mail addresses used as
@@ -497,6 +778,7 @@ const couldMatch = (value: unknown, union: Union, numeric: boolean): boolean => 
  * @category engine
  */
 export const redact = <A>(value: A, policy: Policy = Policy.default, detectors: ReadonlyArray<Detector> = builtins): { readonly value: A; readonly findings: ReadonlyArray<Finding> } => {
+  detectors = inUse(policy, detectors)
   const union = unionOf(detectors)
   const numeric = union.numeric
   // most payloads hold nothing: find that out without copying or allocating per node

@@ -11,7 +11,10 @@
  * - `allow`: nothing is written.
  *
  * Each finding's action is resolved category → group → default, and the call gets the strictest
- * (`allow` < `flag` < `redact` < `block`). Flags name categories, groups and counts, never values.
+ * (`allow` < `flag` < `redact` < `block`). A placeholder or example credential (`Detect.isPlaceholder`:
+ * `AKIAIOSFODNN7EXAMPLE`, `<your-key-here>`, `ghp_xxxx…`) is a finding of its own, marked
+ * `placeholder: true`, whose action is capped at `redact` unless `placeholders` says otherwise: it
+ * is removed from the call, which goes, instead of being blocked. Flags name categories, groups and counts, never values.
  * If the flag cannot be written, the call fails with that `AppendError` and is not sent: a call
  * the guard acted on is never made without its record.
  * The guard is separate from the recorder: what the chain keeps is redacted anyway.
@@ -43,6 +46,16 @@ export interface Options {
   readonly groups?: Readonly<Record<string, Action>> | undefined
   /** by category, before the group */
   readonly categories?: Readonly<Record<string, Action>> | undefined
+  /**
+   * the most a placeholder finding resolves to (default `redact`: removed, never blocking);
+   * `block` treats placeholders like real values (`Detect.Policy.placeholders`)
+   */
+  readonly placeholders?: Action | undefined
+  /**
+   * which detectors run, from the set in use: `["+uk_nino", "-ipv4"]` (`Detect.select`). A name
+   * that is not known fails each call with `Detect.UnknownDetector`, and the call is not sent.
+   */
+  readonly detectors?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -54,6 +67,8 @@ export interface GuardFinding {
   readonly group: string
   readonly count: number
   readonly action: Action
+  /** `true` on the row of a category's placeholders (`Detect.Finding`) */
+  readonly placeholder?: true | undefined
 }
 
 /**
@@ -69,12 +84,18 @@ export class PolicyViolation extends Schema.TaggedError<PolicyViolation>()("Poli
   model: Schema.NullOr(Schema.String),
   tool: Schema.NullOr(Schema.String),
   findings: Schema.Array(
-    Schema.Struct({ category: Schema.String, group: Schema.String, count: Schema.Number, action: Schema.Literal("allow", "flag", "redact", "block") })
+    Schema.Struct({
+      category: Schema.String,
+      group: Schema.String,
+      count: Schema.Number,
+      action: Schema.Literal("allow", "flag", "redact", "block"),
+      placeholder: Schema.optional(Schema.Literal(true))
+    })
   )
 }) {
   override get message(): string {
     const what = this.kind === "tool" ? `tool call ${this.tool}` : `${this.provider ?? "model"} call${this.model === null ? "" : ` to ${this.model}`}`
-    const found = this.findings.filter((f) => f.action === "block").map((f) => `${f.category} ×${f.count}`)
+    const found = this.findings.filter((f) => f.action === "block").map((f) => `${f.category} ×${f.count}${f.placeholder === true ? " (placeholder)" : ""}`)
     return `blocked the ${what} before it was sent: ${found.join(", ")}`
   }
 }
@@ -87,19 +108,28 @@ const DEFAULT_GROUPS: Readonly<Record<string, Action>> = { secret: "block", cred
  * @since 0.1.0
  * @category constructors
  */
-export const interceptor = (options: Options = {}): Capture.Interceptor<PolicyViolation | Chain.AppendError> => {
+export const interceptor = (options: Options = {}): Capture.Interceptor<PolicyViolation | Chain.AppendError | Detect.UnknownDetector> => {
   const policy: Detect.Policy = {
     name: "guard",
     default: options.action ?? "redact",
     groups: options.groups ?? DEFAULT_GROUPS,
-    categories: options.categories ?? {}
+    categories: options.categories ?? {},
+    placeholders: options.placeholders
   }
   return (call) =>
     Effect.gen(function* () {
-      const detectors = yield* Detect.Detectors
+      // the set in use, narrowed by the options (remembered per set and spec by `select`)
+      const inUse = yield* Detect.Detectors
+      const detectors = options.detectors === undefined ? inUse : yield* Detect.select(inUse, options.detectors)
       const subject = call.kind === "llm" ? { system: call.system, messages: call.messages } : { arguments: call.arguments }
       const scrubbed = Detect.redact(subject, policy, detectors)
-      const findings: Array<GuardFinding> = scrubbed.findings.map((f) => ({ category: f.category, group: f.group, count: f.count, action: f.action }))
+      const findings: Array<GuardFinding> = scrubbed.findings.map((f) => ({
+        category: f.category,
+        group: f.group,
+        count: f.count,
+        action: f.action,
+        ...(f.placeholder === true ? { placeholder: true as const } : {})
+      }))
       const action = Detect.verdict(scrubbed.findings)
       if (action === "allow") return call
       const data = { kind: call.kind, provider: call.provider, model: call.model, tool: call.tool, findings }

@@ -14,6 +14,7 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Detect from "./Detect.js"
 
@@ -30,6 +31,11 @@ export interface Finding {
   readonly count: number
   readonly severity?: Detect.Severity | undefined
   readonly action?: Detect.Action | undefined
+  /**
+   * `true` on the row of a category's placeholders (example keys, `<your-key-here>`: see
+   * `Detect.isPlaceholder`), which the engine reports apart from the real ones, with severity `info`
+   */
+  readonly placeholder?: true | undefined
 }
 
 /**
@@ -78,14 +84,26 @@ export const make = (redact: <A>(value: A) => Redaction<A>, options: { readonly 
 })
 
 /**
- * The detection engine as a redactor: `detectors` (the built-ins by default) under `policy`, with
- * automatic flags.
+ * The detection engine as a redactor: `detectors` (the built-ins by default), narrowed by
+ * `policy.detectors` when given (`Detect.select`), under `policy`, with automatic flags. A name in
+ * `policy.detectors` that is not known is thrown here, as `Detect.UnknownDetector`, when the
+ * redactor is made (`layerPolicy` fails with it instead).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const fromPolicy = (policy: Detect.Policy, detectors: ReadonlyArray<Detect.Detector> = Detect.builtins): RedactorService =>
-  make((v) => Detect.redact(v, policy, detectors), { autoFlag: true })
+  fromSelected(policy, Either.getOrThrowWith(selectFor(policy, detectors), (e) => e))
+
+/** The set a policy names, from `detectors`. */
+const selectFor = (policy: Detect.Policy, detectors: ReadonlyArray<Detect.Detector>): Either.Either<ReadonlyArray<Detect.Detector>, Detect.UnknownDetector> =>
+  policy.detectors === undefined ? Either.right(detectors) : Detect.select(detectors, policy.detectors)
+
+/** The engine over a set already narrowed: the policy's spec is not applied again on each call. */
+const fromSelected = (policy: Detect.Policy, selected: ReadonlyArray<Detect.Detector>): RedactorService => {
+  const { detectors: _spec, ...rest } = policy
+  return make((v) => Detect.redact(v, rest, selected), { autoFlag: true })
+}
 
 /**
  * The library's redactor: the built-in detectors under `Detect.Policy.default` (secrets,
@@ -99,24 +117,29 @@ export const defaultRedactor: RedactorService = fromPolicy(Detect.Policy.default
 
 /**
  * The detection engine under a policy, over the detectors in use (`Detect.Detectors`: the
- * built-ins unless `Detect.layer`/`Detect.layerAdd` provide others).
+ * built-ins unless `Detect.layer`/`Detect.layerAdd` provide others), narrowed by
+ * `policy.detectors` when given (`Detect.select`: `["+uk_nino", "-ipv4"]`). A name there that is
+ * not known fails the layer with `Detect.UnknownDetector`, which lists the known ones.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerPolicy = (policy: Detect.Policy): Layer.Layer<Redactor> =>
+export const layerPolicy = (policy: Detect.Policy): Layer.Layer<Redactor, Detect.UnknownDetector> =>
   Layer.effect(
     Redactor,
-    Effect.map(Detect.Detectors, (detectors) => fromPolicy(policy, detectors))
+    Effect.flatMap(Detect.Detectors, (detectors) => Effect.map(selectFor(policy, detectors), (selected) => fromSelected(policy, selected)))
   )
 
 /**
- * The library's redactor: `layerPolicy(Detect.Policy.default)`.
+ * The library's redactor: the engine under `Detect.Policy.default` over the detectors in use.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerDefault: Layer.Layer<Redactor> = layerPolicy(Detect.Policy.default)
+export const layerDefault: Layer.Layer<Redactor> = Layer.effect(
+  Redactor,
+  Effect.map(Detect.Detectors, (detectors) => fromSelected(Detect.Policy.default, detectors))
+)
 
 /**
  * Redacts nothing. For tests and for apps that scrub before calling the library.

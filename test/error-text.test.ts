@@ -17,6 +17,7 @@ import { inspect } from "node:util"
 import * as Canonical from "../src/Canonical.js"
 import * as Chain from "../src/Chain.js"
 import * as Controls from "../src/Controls.js"
+import * as Detect from "../src/Detect.js"
 import * as Guard from "../src/Guard.js"
 import { UsageError } from "../src/internal/cli.js"
 import * as Keygen from "../src/internal/keygen.js"
@@ -59,6 +60,7 @@ const samples = (): ReadonlyArray<{ readonly _tag: string; readonly message: str
   new Chain.ReservedType({ type: "checkpoint", seq: 12 }),
   new Chain.ReservedType({ type: "audit_open", seq: 3 }),
   new Controls.UnknownFramework({ framework: "sox" }),
+  new Detect.UnknownDetector({ detector: "+uk_nio", known: ["aadhaar", "api_key", "email", "uk_nino"], optIn: ["uk_nino", "aadhaar", "high_entropy"] }),
   new Guard.PolicyViolation({ kind: "tool", provider: null, model: null, tool: "send", findings: [{ category: "aws_key", group: "secret", count: 1, action: "block" }] }),
   new Pack.ExportError({ path: "pack.jsonl", reason: "it is the log itself" }),
   new Pricing.InvalidPrice({ provider: "openai", model: "gpt-x", rate: "-1" }),
