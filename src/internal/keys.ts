@@ -1,33 +1,64 @@
 /**
- * The detectors of keys and tokens with a fixed form: private key blocks, JWTs, bearer tokens and
- * the vendors' keys. Listed in `Detect.builtins` in this order, before the other detectors (the
- * most specific first).
+ * The detectors of keys and tokens with a fixed form: private key blocks, JWTs, the vendors' keys
+ * and webhook URLs, bearer tokens. Listed in `Detect.builtins` in this order, before the other
+ * detectors (the most specific first: a vendor's key keeps its category when a `Bearer` header
+ * carries it).
  *
  * Linear time (the rules are in `matching.ts`):
- * - private_key: a BEGIN line is at most eight words of `[A-Z0-9]` each ended by a space (a word
- *   holds no space or `-`, so there is one way to read it, and it ends at the next `-`). The body
- *   is a lazy loop that tries the END line (which opens with the literal `-----END `) at each
- *   character and stops at the first. A BEGIN line with no END line after it takes the rest of the
- *   text (`|[\s\S]*`), which `endsWithPemEnd` drops: no later BEGIN line has an END line after it
- *   either, and the search is over (rule 2). `endsWithPemEnd`: a sticky BEGIN line at 0, one
- *   `lastIndexOf`, a sticky END line at one place.
+ * - private_key (block): a BEGIN line is at most eight words of `[A-Z0-9]` each ended by a space
+ *   (a word holds no space or `-`, so there is one way to read it, and it ends at the next `-`),
+ *   then `PRIVATE KEY`, then an optional literal ` BLOCK` (PGP). The body is a lazy loop that tries
+ *   the END line (which opens with the literal `-----END `) at each character and stops at the
+ *   first. A BEGIN line with no END line after it takes the rest of the text (`|[\s\S]*`), which
+ *   `endsWithPemEnd` drops: no later BEGIN line has an END line after it either, and the search
+ *   is over (rule 2). `endsWithPemEnd`: a sticky BEGIN line at 0, one `lastIndexOf`, a sticky END
+ *   line at one place.
+ * - private_key (a BEGIN line with no END line: a key cut short): the same BEGIN line, a literal
+ *   line break (`\r\n`, `\n` or the escape `\\n`), then a run of one class (base64, `\\` and line
+ *   breaks) ended by a base64 character: the run gives back at most its trailing line breaks and
+ *   backslashes, and nothing after it can reject. The run holds no `-`, so it stops before the
+ *   next BEGIN line: each start reads its own stretch.
  * - jwt: the first start in a run of token characters either matches or takes the run (its
  *   failure alternative), and the validator drops it: a later start in that run would end its
  *   first segment where this one did, so it cannot match either (rule 2). Each run is read a
- *   constant number of times (as a first, second or third segment).
- * - bearer_token, api_key, slack_token: a literal prefix, then a run of at least 16 (10) token
- *   characters that nothing after it can reject (`=*` is optional): a start matches as soon as it
- *   has read the minimum, or fails within it. The whitespace after `Bearer` belongs to that start.
- * - aws_key, google_api_key, github_token: bounded (16, 35, at most 255 characters after a
- *   prefix); a start that reads 255 characters has no other start inside them (`` before `g`).
+ *   constant number of times (as a first, second or third segment); the third segment is optional
+ *   (an unsigned JWT), so once two segments are read nothing after them can fail. The validator
+ *   decodes the two segments once (linear in the match).
+ * - slack_webhook: the literal host and path word, then one run of one class that nothing after
+ *   it can reject; the scheme in front is optional and literal.
+ * - stripe_key, slack_token, npm `_authToken`, bearer_token, api_key: a literal prefix, then a run
+ *   of at least N characters of one class that nothing after it can reject (`=*` is optional): a
+ *   start matches as soon as it has read the minimum, or fails within it.
+ * - huggingface_token: a literal prefix, 34 letters, then a run of one class: nothing can fail
+ *   after the 34. The lookbehind before it reads one character.
+ * - gitlab_token: a literal prefix, a run of one class (at least 20), then at most two more runs
+ *   each opened by a literal `.` that the class does not hold (one way to split), all optional
+ *   after the first run: nothing after the minimum can fail. `_gitlab_session=`: a literal, then
+ *   32 characters and a one-character lookahead.
+ * - npm_token, aws_key, google_api_key, github_token: bounded (36, 16, 35, at most 255
+ *   characters after a literal prefix) and followed by a one-character check; a start that reads
+ *   255 characters has no other start inside them (`` before `g`).
+ * - pypi_token: a literal prefix, then a run of one class; the validator decodes at most 344
+ *   characters of it.
  */
-import type { Detector } from "../Detect.js"
+import type { Detector, MatchContext } from "../Detect.js"
 import { atLeast, B64URL } from "./matching.js"
+
+/**
+ * A detector with its vendor's own test for example and placeholder credentials (the engine
+ * part adds `placeholder` to `Detector` itself; until then it is declared here, and an object of
+ * this type is still a `Detector`).
+ */
+export interface KeyDetector extends Detector {
+  /** whether a match is one of the vendor's documented example keys, or an obvious stand-in */
+  readonly placeholder?: ((match: string) => boolean) | undefined
+}
 
 /** up to eight words before `PRIVATE KEY` (real ones have up to three: `OPENSSH`, `ENCRYPTED`, `RSA`) */
 const PEM_WORDS = "(?:[A-Z0-9]+ ){0,8}"
-const PEM_BEGIN = `-----BEGIN ${PEM_WORDS}PRIVATE KEY-----`
-const PEM_END = `-----END ${PEM_WORDS}PRIVATE KEY-----`
+/** `PRIVATE KEY`, or `PRIVATE KEY BLOCK` (an OpenPGP armored secret key, RFC 4880 §6.2) */
+const PEM_BEGIN = `-----BEGIN ${PEM_WORDS}PRIVATE KEY(?: BLOCK)?-----`
+const PEM_END = `-----END ${PEM_WORDS}PRIVATE KEY(?: BLOCK)?-----`
 const PEM_BEGIN_AT = new RegExp(PEM_BEGIN, "y")
 const PEM_END_AT = new RegExp(`${PEM_END}$`, "y")
 /**
@@ -43,11 +74,163 @@ const endsWithPemEnd = (m: string): boolean => {
   PEM_END_AT.lastIndex = at
   return PEM_END_AT.test(m)
 }
+/**
+ * A key block with less than 64 base64 characters between its lines holds no key (the smallest
+ * real one, an Ed25519 key in PKCS#8, has 64): `-----BEGIN PRIVATE KEY-----\n…\n-----END …`.
+ */
+const pemPlaceholder = (m: string): boolean => {
+  PEM_BEGIN_AT.lastIndex = 0
+  if (!PEM_BEGIN_AT.test(m)) return false
+  const end = m.lastIndexOf("-----END ")
+  const body = m.slice(PEM_BEGIN_AT.lastIndex, end < PEM_BEGIN_AT.lastIndex ? m.length : end)
+  let n = 0
+  for (let i = 0; i < body.length && n < 64; i++) if (B64_CHAR.test(body[i]!)) n++
+  return n < 64
+}
+const B64_CHAR = /[A-Za-z0-9+/]/
+
+/** A base64url segment decoded and parsed as a JSON object, or `null`. */
+const jsonSegment = (segment: string): Record<string, unknown> | null => {
+  const text = Buffer.from(segment, "base64url").toString("utf8").trim()
+  // most `eyJ…` runs that are not JWTs end before their `}`: no exception to throw and catch
+  if (!text.endsWith("}")) return null
+  try {
+    const v: unknown = JSON.parse(text)
+    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null
+  } catch {
+    return null
+  }
+}
+/**
+ * A JWT (RFC 7519): a JOSE header (a JSON object with `alg` or `typ`, RFC 7515 §4), a JSON payload
+ * (the claims), and a signature that is empty when the header says `alg: none` or when the token
+ * is written without it (`header.payload.` or `header.payload`): an unsigned token still carries
+ * its claims. The header and payload must decode: `eyJ…` strings that are not JSON are not JWTs.
+ */
+const isJwt = (m: string): boolean => {
+  const dot = m.indexOf(".")
+  if (dot < 0) return false
+  const second = m.indexOf(".", dot + 1)
+  const header = jsonSegment(m.slice(0, dot))
+  if (header === null || !(typeof header["alg"] === "string" || typeof header["typ"] === "string")) return false
+  return jsonSegment(m.slice(dot + 1, second < 0 ? m.length : second)) !== null
+}
+/** jwt.io's example token (`"sub": "1234567890"`, `"name": "John Doe"`, `"iat": 1516239022`) */
+const jwtPlaceholder = (m: string): boolean => {
+  const dot = m.indexOf(".")
+  const second = m.indexOf(".", dot + 1)
+  const claims = jsonSegment(m.slice(dot + 1, second < 0 ? m.length : second))
+  return claims !== null && claims["sub"] === "1234567890" && claims["name"] === "John Doe"
+}
+
+/**
+ * A stand-in: after its prefix, at most three distinct characters (`xxxx…`, `XXXX-XXXX`,
+ * `123123…`, separators aside), or the ascending run `0123456789abcdef…` that documentation
+ * writes. A random part of 20 characters or more from a 36- to 64-letter alphabet has fewer than
+ * four distinct characters with a probability below 10⁻²⁰.
+ */
+const standIn = (body: string): boolean => {
+  const s = body.replace(/[-_./]/g, "")
+  if (new Set(s).size <= 3) return true
+  const ascending = "0123456789abcdefghijklmnopqrstuvwxyz"
+  return s.length >= 8 && (ascending.startsWith(s.toLowerCase().slice(0, 16)) || "123456789".startsWith(s.slice(0, 9)))
+}
+
+/**
+ * Slack tokens (api.slack.com/authentication/token-types): bot `xoxb-`, user `xoxp-`, app-level
+ * `xapp-1-…`, configuration `xoxe.xoxp-1-…` / `xoxe.xoxb-1-…` and their refresh tokens `xoxe-1-…`,
+ * and the legacy `xoxa-`, `xoxr-`, `xoxo-`, `xoxs-`. Every form but `xoxa-`/`xoxr-` (legacy
+ * workspace tokens, random after the prefix) opens with a numeric id: a team, a version or an app
+ * generation. `xoxo-indieweb-1` or `xoxb-my-bot-token` is not one.
+ */
+const slackStructure = (m: string): boolean => {
+  const body = m.startsWith("xoxe.") ? m.slice(10) : m.slice(5)
+  return /^xox[ar]-/.test(m) || /^[0-9]+-/.test(body)
+}
+
+/**
+ * Slack webhook URLs (api.slack.com/messaging/webhooks, workflow triggers): the documented example
+ * `T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX`, and paths whose every part is a stand-in once its
+ * id letter is set aside.
+ */
+const slackWebhookPlaceholder = (m: string): boolean => {
+  const path = m.slice(m.indexOf("hooks.slack.com/") + 16)
+  const parts = path.split("/").slice(1).filter((p) => p !== "")
+  return parts.length > 0 && parts.every((p) => standIn(p) || (/^[TBA]/.test(p) && standIn(p.slice(1))))
+}
+
+/** Stripe's documented test keys (stripe.com/docs/keys and its API reference examples). */
+const STRIPE_EXAMPLES = new Set(["4eC39HqLyjWDarjtT1zdp7dc", "BQokikJOvBiI2HlWgH4olfQ2", "26PHem9AhJZvU623DfE1x4sd"])
+
+/**
+ * A PyPI API token (warehouse `macaroons`): `pypi-` and a version-2 macaroon in base64url, whose
+ * first field is its location: the bytes 0x02 0x01 (version, location tag), a length, and the
+ * index's host (`pypi.org`, `test.pypi.org`, or a private index).
+ */
+const pypiMacaroon = (m: string): boolean => {
+  const bytes = Buffer.from(m.slice(5), "base64url")
+  if (bytes.length < 4 + 34 || bytes[0] !== 2 || bytes[1] !== 1) return false
+  const length = bytes[2]!
+  const location = bytes.subarray(3, 3 + length).toString("latin1")
+  // …and its last field is the signature: type 6, 32 bytes (a token cut short has none)
+  return location.length === length && /^[a-z0-9-]+(?:\.[a-z0-9-]+)+$/i.test(location) && bytes[bytes.length - 34] === 6 && bytes[bytes.length - 33] === 32
+}
+
+/**
+ * GitLab's token lengths (docs.gitlab.com/security/tokens/, and the formats the scanners that
+ * GitLab documents accept): trigger tokens 40 characters, incoming mail 25, OAuth application
+ * secrets 64, agent tokens at least 50, the others 20 (up to 50 with a partition prefix). A
+ * routable token (GitLab 17.x) is a payload of at least 27 characters, then `.`-separated parts.
+ * A random part of three characters or fewer (`glpat-XXXXXXXX…`) is a stand-in, not a token.
+ */
+const gitlabStructure = (m: string): boolean => {
+  if (m.startsWith("_gitlab_session=")) return !standIn(m.slice(16))
+  const dash = m.startsWith("GR1348941") ? 8 : m.indexOf("-")
+  const prefix = m.slice(0, dash)
+  const rest = m.slice(dash + 1)
+  const dot = rest.indexOf(".")
+  const core = dot < 0 ? rest : rest.slice(0, dot)
+  if (standIn(core)) return false
+  if (dot >= 0 && core.length >= 27) return true
+  const n = core.length
+  switch (prefix) {
+    case "glptt":
+      return n === 40
+    case "glimt":
+      return n === 25
+    case "gloas":
+      return n === 64
+    case "glagent":
+      return n >= 50
+    default:
+      return n >= 20 && n <= 50
+  }
+}
+
+/**
+ * Hugging Face tokens are 34 random letters: both cases occur, and more than three letters
+ * (`hf_xxxx…`, `api_org_XXXX…` are stand-ins in documentation, not tokens).
+ */
+const huggingfaceStructure = (m: string): boolean => {
+  const body = m.slice(m.startsWith("hf_") ? 3 : 8)
+  return /[a-z]/.test(body) && /[A-Z]/.test(body) && !standIn(body)
+}
+
+/**
+ * An `.npmrc` token line names its registry: `//host[/path]/:_authToken=…`. Without the `//host`
+ * (`registry.npmjs.org/:_authToken`, `///:_authToken`) npm does not read it as a token. A key
+ * longer than the 40 characters the validator sees is taken as one.
+ */
+const npmrcKey = (m: string, c: MatchContext): boolean => {
+  if (m.startsWith("npm_")) return true
+  const key = /\S*$/.exec(c.before)![0] + "/"
+  return /\/\/[^/\s]/.test(key) || (key.length > 40 && !key.includes("//"))
+}
 
 /**
  * The fixed-form key and token detectors, most specific first.
  */
-export const keys: ReadonlyArray<Detector> = [
+export const keys: ReadonlyArray<KeyDetector> = [
   {
     category: "private_key",
     group: "secret",
@@ -57,7 +240,20 @@ export const keys: ReadonlyArray<Detector> = [
     // takes the rest of the text as a match that the validator drops, so the search stops there
     // instead of scanning to the end again from every later BEGIN line
     pattern: new RegExp(`${PEM_BEGIN}(?:[\\s\\S]*?${PEM_END}|[\\s\\S]*)`, "g"),
-    validate: (m) => endsWithPemEnd(m)
+    validate: (m) => endsWithPemEnd(m),
+    placeholder: pemPlaceholder
+  },
+  {
+    // a BEGIN line that no END line follows (a key cut short by a log line, a truncated tool
+    // output): the BEGIN line and the base64 lines after it (real line breaks or `\n` escapes),
+    // at least one character of them; a BEGIN line alone holds no key. A whole block was taken
+    // above. The run may take the first word of the line after the key (over-redaction).
+    category: "private_key",
+    group: "secret",
+    severity: "critical",
+    hint: /-----BEGIN/,
+    pattern: new RegExp(`${PEM_BEGIN}(?:\\r?\\n|\\\\n)[A-Za-z0-9+/=\\\\\\r\\n]*[A-Za-z0-9+/=]`, "g"),
+    placeholder: pemPlaceholder
   },
   {
     category: "jwt",
@@ -67,8 +263,9 @@ export const keys: ReadonlyArray<Detector> = [
     // a start whose first segment is not followed by the rest takes its run of token characters
     // as a match that the validator drops: no later start inside that run can succeed (its first
     // segment would end at the same place), and the search does not scan the run from each one
-    pattern: new RegExp(`\\beyJ${atLeast(B64URL, 5)}\\.eyJ${atLeast(B64URL, 5)}\\.${atLeast(B64URL, 10)}|\\beyJ${B64URL}*`, "g"),
-    validate: (m) => m.includes(".")
+    pattern: new RegExp(`\\beyJ${atLeast(B64URL, 5)}\\.eyJ${atLeast(B64URL, 5)}(?:\\.${B64URL}*)?|\\beyJ${B64URL}*`, "g"),
+    validate: isJwt,
+    placeholder: jwtPlaceholder
   },
   {
     category: "bearer_token",
@@ -77,8 +274,84 @@ export const keys: ReadonlyArray<Detector> = [
     hint: /[Bb]earer/,
     pattern: new RegExp(`\\b[Bb]earer\\s+${atLeast("[A-Za-z0-9._~+/-]", 16)}=*`, "g")
   },
+  {
+    category: "slack_webhook",
+    group: "secret",
+    severity: "critical",
+    // api.slack.com/messaging/webhooks: services/T…/B…/…, and workflow triggers
+    hint: /hooks\.slack\.com/,
+    pattern: new RegExp(`(?:https?://)?hooks\\.slack\\.com/(?:services|workflows|triggers)/${atLeast("[A-Za-z0-9_/-]", 20)}`, "g"),
+    placeholder: slackWebhookPlaceholder
+  },
+  {
+    category: "stripe_key",
+    group: "secret",
+    severity: "critical",
+    // secret and restricted keys, live and test (stripe.com/docs/keys); `pk_` keys are public
+    hint: /[rs]k_(?:live|test|prod)_/,
+    pattern: new RegExp(`(?<![A-Za-z0-9])[rs]k_(?:live|test|prod)_${atLeast("[A-Za-z0-9]", 10)}`, "g"),
+    placeholder: (m) => {
+      const body = m.slice(m.indexOf("_", 3) + 1)
+      return STRIPE_EXAMPLES.has(body) || standIn(body)
+    }
+  },
+  {
+    category: "huggingface_token",
+    group: "secret",
+    severity: "critical",
+    // user access tokens `hf_` and organization API tokens `api_org_`: 34 letters, no more
+    hint: /hf_|api_org_/,
+    pattern: /(?<![A-Za-z0-9_])(?:hf_|api_org_)[A-Za-z]{34}(?![A-Za-z0-9_])/g,
+    validate: huggingfaceStructure
+  },
+  {
+    category: "gitlab_token",
+    group: "secret",
+    severity: "critical",
+    // docs.gitlab.com/security/tokens/#token-prefixes: personal, project and group access
+    // (glpat-), deploy (gldt-), trigger (glptt-), runner authentication (glrt-, glrtr-) and
+    // registration (GR1348941), OAuth application secrets (gloas-), CI/CD job (glcbt-), feed
+    // (glft-), incoming mail (glimt-), agent for Kubernetes (glagent-), SCIM (glsoat-), feature
+    // flags client (glffct-), workspace (glwt-); routable tokens add `.`-separated parts; the
+    // session cookie `_gitlab_session=` (its value replaced)
+    hint: /gl(?:pat|dt|ptt|rtr?|oas|cbt|ft|imt|agent|soat|ffct|wt)-|GR1348941|_gitlab_session=/,
+    pattern: new RegExp(
+      `(?<![A-Za-z0-9_-])(?:gl(?:pat|dt|ptt|rtr?|oas|cbt|ft|imt|agent|soat|ffct|wt)-|GR1348941)${atLeast("[A-Za-z0-9_-]", 20)}(?:\\.[A-Za-z0-9_-]+){0,2}|_gitlab_session=(?<v>[0-9a-z]{32})(?![0-9a-z])`,
+      "g"
+    ),
+    validate: gitlabStructure
+  },
+  {
+    category: "npm_token",
+    group: "secret",
+    severity: "critical",
+    // access tokens `npm_` + 36 base62 (github.blog 2021-09-23), and any token written to an
+    // `.npmrc` (`//registry…/:_authToken=…`, the older UUID tokens included) unless it is a
+    // `${VARIABLE}` the client expands
+    hint: /npm_|_authToken/,
+    pattern: new RegExp(`(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])|/:_authToken=[ \\t]*["']?(?<v>[^\\s"'<>$]${atLeast("[^\\s\"'<>]", 7)})`, "g"),
+    validate: npmrcKey,
+    placeholder: (m) => standIn(m.startsWith("npm_") ? m.slice(4) : m.slice(m.indexOf("=") + 1).replace(/^[\s"']*(?:npm_)?/, ""))
+  },
+  {
+    category: "pypi_token",
+    group: "secret",
+    severity: "critical",
+    // pypi.org/help/#apitoken: `pypi-` and a macaroon (pypi.org: `pypi-AgEIcHlwaS5vcmc…`)
+    hint: /pypi-AgE/,
+    pattern: new RegExp(`(?<![A-Za-z0-9_-])pypi-AgE${atLeast(B64URL, 40)}`, "g"),
+    validate: pypiMacaroon
+  },
   { category: "api_key", group: "secret", severity: "critical", hint: /sk-/, pattern: new RegExp(`\\bsk-(?:ant-|proj-)?${atLeast(B64URL, 16)}`, "g") },
-  { category: "aws_key", group: "secret", severity: "critical", hint: /A[KS]IA|ABIA|ACCA/, pattern: /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/g },
+  {
+    category: "aws_key",
+    group: "secret",
+    severity: "critical",
+    // access key ids (AKIA, temporary ASIA), STS bearer (ABIA), context (ACCA), and the older
+    // `A3T` ids that AWS tools and scanners still see
+    hint: /A[KS]IA|ABIA|ACCA|A3T/,
+    pattern: /\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b/g
+  },
   { category: "google_api_key", group: "secret", severity: "critical", hint: /AIza/, pattern: /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g },
   {
     category: "github_token",
@@ -87,5 +360,12 @@ export const keys: ReadonlyArray<Detector> = [
     hint: /gh[pousr]_|github_pat_/,
     pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b/g
   },
-  { category: "slack_token", group: "secret", severity: "critical", hint: /xox[abposr]-/, pattern: new RegExp(`\\bxox[abposr]-${atLeast("[A-Za-z0-9-]", 10)}`, "g") }
+  {
+    category: "slack_token",
+    group: "secret",
+    severity: "critical",
+    hint: /xox[abposre]-|xoxe\.xox|xapp-/,
+    pattern: new RegExp(`\\b(?:xoxe\\.xox[bp]|xox[abposre]|xapp)-${atLeast("[A-Za-z0-9-]", 10)}`, "g"),
+    validate: slackStructure
+  }
 ]

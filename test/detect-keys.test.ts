@@ -1,0 +1,324 @@
+/**
+ * The fixed-form key detectors (`src/internal/keys.ts`): each vendor's documented format,
+ * generated here (never copied from a benchmark), in the places people paste keys; its structure
+ * check (a JWT's JSON header, a PyPI macaroon's location and signature, GitLab's lengths, Slack's
+ * numeric ids); its documented examples as placeholders; and each new pattern against 1 MB built
+ * to make it backtrack, timed against a plain linear pass over the same text.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as fc from "effect/FastCheck"
+import * as Detect from "../src/Detect.js"
+import { keys, type KeyDetector } from "../src/internal/keys.js"
+
+const R = Detect.REPLACEMENT
+const LONG = process.env["FUZZ_LONG"] === "1"
+const RUNS = LONG ? 2000 : 150
+
+const UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+const LOWER = "abcdefghijklmnopqrstuvwxyz"
+const DIGITS = "0123456789"
+const BASE62 = DIGITS + UPPER + LOWER
+const HEX = "0123456789abcdef"
+
+/** a string of `n` (or `min`..`max`) characters of `alphabet` */
+const chars = (alphabet: string, min: number, max: number = min) =>
+  fc.array(fc.constantFrom(...alphabet), { minLength: min, maxLength: max }).map((a) => a.join(""))
+
+/**
+ * Where people paste keys: alone, assigned (env, shell, INI, YAML, JSON, Go, Python), in a header
+ * or a command line, at the end of a sentence, in parentheses, on its own XML line. Each leaves
+ * the token bounded by a character no token holds.
+ */
+const CONTEXTS: ReadonlyArray<(t: string) => string> = [
+  (t) => t,
+  (t) => `API_TOKEN=${t}`,
+  (t) => `export TOKEN='${t}'`,
+  (t) => `token: "${t}"`,
+  (t) => `{"credentials": {"value": "${t}"}}`,
+  (t) => `client := New(\`${t}\`)`,
+  (t) => `curl -H "X-Api-Key: ${t}" https://api.example.com/v1`,
+  (t) => `the key is ${t}.`,
+  (t) => `(${t}), then retry`,
+  (t) => `<key>\n    ${t}\n</key>`
+]
+const context = fc.constantFrom(...CONTEXTS)
+
+/** the categories found, flag-only (everything reported, nothing replaced) */
+const found = (text: string): Array<string> => Detect.scan(text, Detect.Policy.flagOnly).flatMap((f) => Array.from({ length: f.count }, () => f.category))
+/** the text with what the default policy replaces replaced */
+const redacted = (text: string): string => Detect.redact(text).value
+
+/** a generated token, in any context, is found as `category` and replaced whole */
+const foundWhole = (category: string, token: string, wrap: (t: string) => string) => {
+  const text = wrap(token)
+  expect(found(text), text).toContain(category)
+  expect(redacted(text), text).toBe(wrap(R))
+}
+
+const detector = (category: string, nth = 0): KeyDetector => keys.filter((d) => d.category === category)[nth]!
+
+// ---------------------------------------------------------------------------------------------
+// generators: the vendors' documented forms
+// ---------------------------------------------------------------------------------------------
+
+/** Slack (api.slack.com/authentication/token-types) */
+const slackApp = fc.tuple(fc.constantFrom(...DIGITS.slice(1)), chars(UPPER + DIGITS, 10), chars(DIGITS, 13), chars(HEX, 64)).map(([v, app, n, h]) => `xapp-${v}-A${app}-${n}-${h}`)
+const slackConfigAccess = fc.tuple(fc.constantFrom("b", "p"), chars(UPPER + DIGITS + LOWER, 163, 166)).map(([k, b]) => `xoxe.xox${k}-1-${b}`)
+const slackConfigRefresh = chars(BASE62, 146).map((b) => `xoxe-1-${b}`)
+const slackBot = fc.tuple(chars(DIGITS, 10, 13), chars(DIGITS, 10, 13), chars(BASE62, 24)).map(([a, b, c]) => `xoxb-${a}-${b}-${c}`)
+const slackUser = fc.tuple(chars(DIGITS, 10, 13), chars(DIGITS, 10, 13), chars(DIGITS, 10, 13), chars(HEX, 32)).map(([a, b, c, d]) => `xoxp-${a}-${b}-${c}-${d}`)
+
+/** OpenPGP armor (RFC 4880 §6.2): headers, a blank line, base64 lines, `=` and a CRC-24 */
+const B64 = UPPER + LOWER + DIGITS + "+/"
+const pgpBlock = fc
+  .tuple(
+    fc.subarray(["Version: GnuPG v2", "Comment: https://gnupg.org", "Hash: SHA256"]),
+    fc.array(chars(B64, 64), { minLength: 2, maxLength: 40 }),
+    chars(B64, 1, 63),
+    chars(B64, 4),
+    fc.constantFrom("\n", "\r\n")
+  )
+  .map(([headers, lines, last, crc, nl]) =>
+    ["-----BEGIN PGP PRIVATE KEY BLOCK-----", ...headers, "", ...lines, last, `=${crc}`, "-----END PGP PRIVATE KEY BLOCK-----"].join(nl)
+  )
+
+/** a JOSE header and a claims set, as JSON objects and base64url */
+const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url")
+const claims = fc.record({ sub: chars(BASE62, 1, 20), iat: fc.integer({ min: 1e9, max: 2e9 }), scope: fc.constantFrom("read", "read write", "admin") }, { requiredKeys: ["sub"] })
+const unsignedJwt = fc
+  .tuple(fc.constantFrom({ alg: "none" }, { alg: "none", typ: "JWT" }, { typ: "JWT", alg: "none" }, { alg: "HS256", typ: "JWT" }), claims, fc.constantFrom(".", ""))
+  .map(([h, c, dot]) => `${b64url(h)}.${b64url(c)}${dot}`)
+const signedJwt = fc.tuple(fc.constantFrom({ alg: "HS256", typ: "JWT" }, { alg: "RS256", kid: "k1" }, { alg: "ES256" }), claims, chars(BASE62 + "-_", 43, 342)).map(([h, c, s]) => `${b64url(h)}.${b64url(c)}.${s}`)
+
+/** Stripe (stripe.com/docs/keys): legacy 24 characters, current 99 (`51…`) */
+const stripe = fc.tuple(fc.constantFrom("sk", "rk"), fc.constantFrom("live", "test"), fc.oneof(chars(BASE62, 24), chars(BASE62, 97).map((s) => `51${s}`))).map(([k, env, b]) => `${k}_${env}_${b}`)
+
+/** Hugging Face: `hf_` / `api_org_` and 34 letters */
+const huggingface = fc.tuple(fc.constantFrom("hf_", "api_org_"), chars(UPPER + LOWER, 34)).filter(([, b]) => /[a-z]/.test(b) && /[A-Z]/.test(b)).map(([p, b]) => p + b)
+
+/** GitLab (docs.gitlab.com/security/tokens/#token-prefixes) and the lengths of each kind */
+const WORD = BASE62 + "_-"
+const gitlab = fc.oneof(
+  fc.tuple(fc.constantFrom("glpat-", "gldt-", "glrt-", "glrtr-", "glcbt-", "glft-", "glsoat-", "glffct-", "glwt-", "GR1348941"), chars(WORD, 20)).map(([p, b]) => p + b),
+  chars(HEX, 40).map((b) => `glptt-${b}`),
+  chars(WORD, 25).map((b) => `glimt-${b}`),
+  chars(WORD, 64).map((b) => `gloas-${b}`),
+  chars(WORD, 50, 60).map((b) => `glagent-${b}`),
+  fc.tuple(fc.constantFrom("glpat-", "glrt-"), chars(WORD, 27, 60), chars(LOWER + DIGITS, 2), chars(LOWER + DIGITS, 9)).map(([p, b, v, c]) => `${p}${b}.${v}.${c}`)
+)
+
+/** npm: `npm_` and 36 base62 (github.blog, 2021-09-23) */
+const npm = chars(BASE62, 36).map((b) => `npm_${b}`)
+const uuid = fc.uuid()
+
+/**
+ * A PyPI token: `pypi-` and a version-2 macaroon (the warehouse's `pymacaroons` serialization):
+ * location, identifier, end of section, caveats each ended, end of section, signature (32 bytes).
+ */
+const field = (type: number, data: Uint8Array | string) => {
+  const bytes = typeof data === "string" ? Buffer.from(data) : Buffer.from(data)
+  return Buffer.concat([Buffer.from([type, bytes.length]), bytes])
+}
+const macaroon = (location: string, id: string, caveats: ReadonlyArray<string>, signature: Uint8Array | null) =>
+  Buffer.concat([
+    Buffer.from([2]),
+    field(1, location),
+    field(2, id),
+    Buffer.from([0]),
+    ...caveats.flatMap((c) => [field(2, c), Buffer.from([0])]),
+    Buffer.from([0]),
+    ...(signature === null ? [] : [field(6, signature)])
+  ]).toString("base64url")
+const caveat = fc.constantFrom('{"version": 1, "permissions": "user"}', '[1,["minimal-project"]]', '[2,["caf8900f-1430-4ba3-baf2-f0178b25fa59"]]')
+const pypi = fc
+  .tuple(fc.constantFrom("pypi.org", "test.pypi.org"), uuid, fc.array(caveat, { maxLength: 3 }), fc.uint8Array({ minLength: 32, maxLength: 32 }))
+  .map(([loc, id, cs, sig]) => `pypi-${macaroon(loc, id, cs, sig)}`)
+
+/** Slack incoming webhooks and workflow triggers (api.slack.com/messaging/webhooks) */
+const slackWebhook = fc.oneof(
+  fc.tuple(chars(UPPER + DIGITS, 8, 10), chars(UPPER + DIGITS, 8, 10), chars(BASE62, 24)).map(([t, b, s]) => `https://hooks.slack.com/services/T${t}/B${b}/${s}`),
+  fc.tuple(chars(UPPER + DIGITS, 8, 10), chars(UPPER + DIGITS, 10), chars(DIGITS, 18), chars(BASE62, 24)).map(([t, a, n, s]) => `https://hooks.slack.com/workflows/T${t}/A${a}/${n}/${s}`),
+  fc.tuple(chars(UPPER + DIGITS, 8, 10), chars(DIGITS, 18), chars(HEX, 32)).map(([t, n, s]) => `https://hooks.slack.com/triggers/T${t}/${n}/${s}`)
+)
+
+// ---------------------------------------------------------------------------------------------
+// item 1: the forms the old detectors missed
+// ---------------------------------------------------------------------------------------------
+
+describe("keys: Slack app-level and configuration tokens", () => {
+  it.prop("xapp-, xoxe- and xoxe.xox… tokens are slack_token, replaced whole", [fc.oneof(slackApp, slackConfigAccess, slackConfigRefresh), context], ([t, wrap]) => foundWhole("slack_token", t, wrap), { fastCheck: { numRuns: RUNS } })
+  it.prop("bot and user tokens still are", [fc.oneof(slackBot, slackUser), context], ([t, wrap]) => foundWhole("slack_token", t, wrap), { fastCheck: { numRuns: RUNS } })
+  it("words that start like a token but have no numeric id are not tokens", () => {
+    for (const s of ["xoxo-indieweb-1.jpg and more", "xoxb-my-bot-token-goes-here", "see xoxb-abcdef-abcdef-ghijkl", "xapp-my-application-name"]) expect(found(s), s).not.toContain("slack_token")
+  })
+})
+
+describe("keys: PGP private key blocks and keys cut short", () => {
+  it.prop("an armored PGP private key block is private_key, replaced whole", [pgpBlock, fc.constantFrom<(t: string) => string>((t) => t, (t) => `key:\n${t}\n`, (t) => `Here it is:\n\n${t}\n\nKeep it safe.`)], ([block, wrap]) =>
+    foundWhole("private_key", block, wrap), { fastCheck: { numRuns: RUNS } })
+  it.prop("a BEGIN line and base64 lines with no END line (a truncated key) are private_key, replaced", [fc.constantFrom("RSA ", "EC ", "OPENSSH ", "", "ENCRYPTED ", "PGP "), fc.array(chars(B64, 64), { minLength: 2, maxLength: 20 })], ([kind, lines]) => {
+    const block = kind === "PGP " ? `-----BEGIN PGP PRIVATE KEY BLOCK-----\n${lines.join("\n")}` : `-----BEGIN ${kind}PRIVATE KEY-----\n${lines.join("\n")}`
+    const text = `output (truncated):\n${block}\n... [4 KB more]`
+    expect(found(text)).toEqual(["private_key"])
+    expect(redacted(text)).toBe(`output (truncated):\n${R}\n... [4 KB more]`)
+  }, { fastCheck: { numRuns: RUNS } })
+  it("a key cut short inside a JSON string (`\\n` escapes) is found; a BEGIN line with no key after it is not", () => {
+    const escaped = `{"stdout": "-----BEGIN RSA PRIVATE KEY-----\\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn\\nAAAAB3NzaC1yc2EAAAADAQAB"}`
+    expect(found(JSON.parse(escaped).stdout)).toEqual(["private_key"])
+    expect(found(escaped)).toEqual(["private_key"])
+    expect(redacted(escaped)).toBe(`{"stdout": "${R}"}`)
+    expect(found("-----BEGIN PRIVATE KEY----- (truncated)")).toEqual([])
+  })
+  it("public key blocks are not private keys", () => {
+    expect(found("-----BEGIN PGP PUBLIC KEY BLOCK-----\nmQENBFOrMNcBCAC+gLI4s3bUkobS5NpOQbWfjWXb\n-----END PGP PUBLIC KEY BLOCK-----")).not.toContain("private_key")
+    expect(found("-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----")).not.toContain("private_key")
+  })
+})
+
+describe("keys: JWTs, signed and unsigned, with a JSON header", () => {
+  // (`h.p` at the end of a sentence reads as `h.p.`, the other unsigned form: its full stop is
+  // replaced with it, so that context is left out here)
+  it.prop("an unsigned JWT (`alg: none`, `h.p.` or `h.p`) is jwt, replaced whole", [unsignedJwt, fc.constantFrom(...CONTEXTS.filter((c) => !c("").endsWith(".")))], ([t, wrap]) => foundWhole("jwt", t, wrap), { fastCheck: { numRuns: RUNS } })
+  it.prop("a signed JWT is jwt, replaced whole", [signedJwt, context], ([t, wrap]) => foundWhole("jwt", t, wrap), { fastCheck: { numRuns: RUNS } })
+  it.prop("`eyJ….eyJ….…` whose header is not a JSON object with alg or typ is not a JWT", [chars(BASE62, 8, 40), claims, chars(BASE62, 43)], ([junk, c, s]) => {
+    const header = `eyJ${junk}`
+    fc.pre(!(() => { try { const h = JSON.parse(Buffer.from(header, "base64url").toString()); return typeof h?.alg === "string" || typeof h?.typ === "string" } catch { return false } })())
+    expect(found(`${header}.${b64url(c)}.${s}`)).not.toContain("jwt")
+  }, { fastCheck: { numRuns: RUNS } })
+  it("a JSON header without alg or typ is not a JOSE header", () => {
+    expect(found(`${b64url({ name: "x" })}.${b64url({ sub: "1" })}.${"a".repeat(43)}`)).not.toContain("jwt")
+  })
+})
+
+describe("keys: AWS key ids", () => {
+  it.prop("AKIA, ASIA, ABIA, ACCA and A3T ids are aws_key", [fc.constantFrom("AKIA", "ASIA", "ABIA", "ACCA", "A3TX"), chars(UPPER + DIGITS, 16), context], ([p, b, wrap]) => foundWhole("aws_key", p + b, wrap), { fastCheck: { numRuns: RUNS } })
+})
+
+// ---------------------------------------------------------------------------------------------
+// item 2: the new detectors
+// ---------------------------------------------------------------------------------------------
+
+describe("keys: vendor credentials", () => {
+  it.prop("Stripe secret and restricted keys are stripe_key", [stripe, context], ([t, wrap]) => foundWhole("stripe_key", t, wrap), { fastCheck: { numRuns: RUNS } })
+  it.prop("Hugging Face tokens are huggingface_token", [huggingface, context], ([t, wrap]) => foundWhole("huggingface_token", t, wrap), { fastCheck: { numRuns: RUNS } })
+  it.prop("GitLab tokens of every documented prefix are gitlab_token", [gitlab, context], ([t, wrap]) => foundWhole("gitlab_token", t, wrap), { fastCheck: { numRuns: RUNS } })
+  it.prop("npm access tokens are npm_token", [npm, context], ([t, wrap]) => foundWhole("npm_token", t, wrap), { fastCheck: { numRuns: RUNS } })
+  it.prop("a token in an .npmrc line is npm_token, its value replaced", [fc.oneof(npm, uuid), fc.constantFrom("//registry.npmjs.org/", "//npm.pkg.github.com/", "//gitlab.example.com/api/v4/projects/1234/packages/npm/")], ([t, registry]) => {
+    const line = `${registry}:_authToken=${t}`
+    expect(found(line)).toContain("npm_token")
+    expect(redacted(line)).toBe(`${registry}:_authToken=${R}`)
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("PyPI tokens (a macaroon with its location and signature) are pypi_token", [pypi, context], ([t, wrap]) => foundWhole("pypi_token", t, wrap), { fastCheck: { numRuns: RUNS } })
+  it.prop("Slack webhook URLs are slack_webhook, replaced whole", [slackWebhook, context], ([t, wrap]) => foundWhole("slack_webhook", t, wrap), { fastCheck: { numRuns: RUNS } })
+  it("Stripe publishable keys are public: not a secret", () => {
+    expect(found("pk_live_51H8sQwLkdIwHu7ixAbCdEfGhIjKlMnOpQrStUvWx")).not.toContain("stripe_key")
+  })
+  it.prop("a PyPI macaroon cut before its signature, or for no host, is not a token", [fc.constantFrom("pypi.org", "test.pypi.org"), uuid, fc.array(caveat, { maxLength: 3 })], ([loc, id, cs]) => {
+    expect(found(`pypi-${macaroon(loc, id, cs, null)}`)).not.toContain("pypi_token")
+    expect(found(`pypi-${macaroon("no host", id, cs, new Uint8Array(32).fill(7))}`)).not.toContain("pypi_token")
+  }, { fastCheck: { numRuns: RUNS } })
+  it("identifiers and stand-ins that share a prefix are not tokens", () => {
+    const none = [
+      "- (id)hf_requiredCharacteristicTypesForDisplayMetadata;",
+      "&hf_servingcellpriorityparametersdescription_h_prio",
+      `hf_${"x".repeat(34)}`,
+      `api_org_${"X".repeat(34)}`,
+      "glpat-XXXXXXXXXXX-XXXXXXXX",
+      "GR134894112312312312312312312",
+      `glptt-${"a1".repeat(10)}`, // trigger tokens have 40 characters
+      `gloas-${"Ab3".repeat(12)}`, // OAuth secrets have 64
+      "registry.npmjs.org/:_authToken=743b294a-cd03-11ec-9d64-0242ac120002", // no //host: npm does not read it
+      "//registry.npmjs.org/:_authToken=${NPM_TOKEN}"
+    ]
+    for (const s of none) expect(found(s).filter((c) => /huggingface|gitlab|npm/.test(c)), s).toEqual([])
+  })
+})
+
+describe("keys: vendors' documented examples are placeholders", () => {
+  it("each detector's placeholder test knows its vendor's examples, and not generated keys", () => {
+    expect(detector("stripe_key").placeholder!("sk_test_4eC39HqLyjWDarjtT1zdp7dc")).toBe(true)
+    expect(detector("stripe_key").placeholder!(`sk_test_${"x".repeat(24)}`)).toBe(true)
+    expect(detector("slack_webhook").placeholder!("https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX")).toBe(true)
+    expect(detector("slack_webhook").placeholder!("https://hooks.slack.com/services/Txxxxxxxx/Bxxxxxxxx/xxxxxxxxxxxxxxxxxxxxxxxx")).toBe(true)
+    expect(detector("npm_token").placeholder!("//registry.npmjs.org/:_authToken=npm_xxxxxxxxxxx")).toBe(true)
+    expect(detector("jwt").placeholder!("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c")).toBe(true)
+    expect(detector("private_key").placeholder!("-----BEGIN PRIVATE KEY-----\nanything\n-----END PRIVATE KEY-----")).toBe(true)
+    expect(detector("private_key", 1).placeholder!("-----BEGIN OPENSSH PRIVATE KEY-----")).toBe(true)
+  })
+  it.prop("generated keys are not placeholders", [stripe, slackWebhook, npm, signedJwt, pgpBlock], ([s, w, n, j, p]) => {
+    expect(detector("stripe_key").placeholder!(s)).toBe(false)
+    expect(detector("slack_webhook").placeholder!(w)).toBe(false)
+    expect(detector("npm_token").placeholder!(n)).toBe(false)
+    expect(detector("jwt").placeholder!(j)).toBe(false)
+    expect(detector("private_key").placeholder!(p)).toBe(false)
+  }, { fastCheck: { numRuns: RUNS } })
+})
+
+// ---------------------------------------------------------------------------------------------
+// item 4: 1 MB adversarial inputs, linear
+// ---------------------------------------------------------------------------------------------
+
+const MB = 1024 * 1024
+/** `unit` repeated to `size` characters */
+const fill = (unit: string, size = MB) => unit.repeat(Math.ceil(size / unit.length)).slice(0, size)
+/** `head`, then `unit` repeated to `size` */
+const after = (head: string, unit: string, size = MB) => head + fill(unit, size - head.length)
+
+/** best of three, in ms */
+const best = (f: () => void): number => {
+  let t = Infinity
+  for (let i = 0; i < 3; i++) {
+    const start = performance.now()
+    f()
+    t = Math.min(t, performance.now() - start)
+  }
+  return t
+}
+/**
+ * The linear baseline: one pass that reads every character of the text in plain JavaScript (an
+ * `indexOf` alone is a memchr, too fast to scale against). A detector that is linear reads each
+ * character a constant number of times, with a regular expression and a validator: a generous
+ * 400 times this pass (and 25 ms for a timer's or a collector's pause) still is thousands of
+ * times below what a quadratic pattern takes on 1 MB.
+ */
+const linearPass = (s: string): number => {
+  let h = 0
+  for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0
+  return h
+}
+const FACTOR = 400
+const PAUSE_MS = 25
+
+const ADVERSARIAL: ReadonlyArray<readonly [string, number, ReadonlyArray<string>]> = [
+  ["private_key", 0, [fill("-----BEGIN PGP PRIVATE KEY BLOCK-----\n"), fill("-----BEGIN PGP PRIVATE KEY BLOCK-----\nAAAA\n-----END PGP PRIVATE KEY "), after("-----BEGIN PGP PRIVATE KEY BLOCK-----\n", "QUJD\n")]],
+  ["private_key", 1, [fill("-----BEGIN A B C D E F G H PRIVATE KEY BLOCK-----"), after("-----BEGIN PRIVATE KEY BLOCK-----", "A/+="), fill("-----BEGIN PRIVATE KEY-----\nAAAA\n")]],
+  ["jwt", 0, [fill("eyJ-"), fill("eyJhbGciOi.eyJzdWIiOi."), fill("eyJaaaaa.eyJaaaaa"), after("eyJhbGciOiJub25lIn0.eyJ", "a"), fill("eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.")]],
+  ["slack_webhook", 0, [fill("https://hooks.slack.com/services/"), after("https://hooks.slack.com/services/", "T0/"), fill("hooks.slack.com/triggers/a")]],
+  ["stripe_key", 0, [fill("sk_live_"), after("rk_test_", "a"), fill("sk_test_aaaaaaaa-"), fill("xsk_live_aaaaaaaaaaaa ")]],
+  ["huggingface_token", 0, [fill("hf_"), fill("api_org_"), after("hf_", "aB"), fill(`hf_${"aB".repeat(17)}1`), fill(`hf_${"aB".repeat(16)}a `)]],
+  ["gitlab_token", 0, [fill("glpat-"), after("glpat-", "a"), after(`glpat-${"a".repeat(20)}`, ".a"), fill(`glpat-${"a".repeat(20)}.`), fill("GR1348941"), fill("_gitlab_session="), after("_gitlab_session=", "0"), fill("glagent-glptt-gloas-")]],
+  ["npm_token", 0, [fill("npm_"), after("npm_", "a"), fill(`npm_${"a".repeat(35)} `), fill("/:_authToken="), after("//h/:_authToken=", "a"), fill("//h/:_authToken=  $")]],
+  ["pypi_token", 0, [fill("pypi-AgE"), after("pypi-AgE", "A"), fill(`pypi-AgE${"A".repeat(39)} `)]],
+  ["slack_token", 0, [fill("xoxe.xoxp-"), fill("xapp-1-"), after("xoxe-1-", "a-"), fill("xoxb-0000000000-")]],
+  ["aws_key", 0, [fill("A3T"), fill("A3TAAAAAAAAAAAAAAAA")]]
+]
+
+describe("keys: 1 MB adversarial inputs run in linear time", () => {
+  for (const [category, nth, inputs] of ADVERSARIAL) {
+    it(`${category}${nth > 0 ? ` (${nth + 1})` : ""}: ${inputs.length} inputs of 1 MB, each within ${FACTOR}× a linear pass`, () => {
+      const d = detector(category, nth)
+      for (const input of inputs) {
+        // a rung at 64 KB first: a quadratic pattern fails there in a second (8 s at 128 KB for
+        // `hf_[A-Za-z_]*X` on `hf_hf_…`) instead of running for minutes at 1 MB
+        const small = input.slice(0, 64 * 1024)
+        const smallBase = best(() => linearPass(small))
+        const smallTook = best(() => Detect.scan(small, Detect.Policy.flagOnly, [d]))
+        expect(smallTook, `${category} on 64 KB of ${JSON.stringify(input.slice(0, 40))}…`).toBeLessThan(FACTOR * smallBase + PAUSE_MS)
+        const base = best(() => linearPass(input))
+        const took = best(() => Detect.scan(input, Detect.Policy.flagOnly, [d]))
+        if (process.env["KEYS_TIMING"] === "1") console.log(`${category}/${nth} ${JSON.stringify(input.slice(0, 24))}: ${took.toFixed(1)} ms, linear pass ${base.toFixed(2)} ms`)
+        expect(took, `${category} on ${JSON.stringify(input.slice(0, 40))}…: ${took.toFixed(1)} ms against ${base.toFixed(2)} ms`).toBeLessThan(FACTOR * base + PAUSE_MS)
+      }
+    }, 60_000)
+  }
+})
