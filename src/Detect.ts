@@ -453,6 +453,14 @@ const OPT_IN: ReadonlyMap<string, ReadonlyArray<Detector>> = (() => {
 })()
 
 /**
+ * The opt-in categories, which `select` turns on with `+NAME`: `uk_nino`, `aadhaar`, `high_entropy`.
+ *
+ * @since 0.1.0
+ * @category detectors
+ */
+export const optInCategories: ReadonlyArray<string> = [...OPT_IN.keys()]
+
+/**
  * Where each built-in and default opt-in detector goes in a set: the built-ins in their order,
  * with the opt-ins of fixed form (uk_nino, aadhaar) before `phone`, the loosest built-in, and
  * `high_entropy`, which takes any long token, last.
@@ -505,7 +513,7 @@ const selectNow = (base: ReadonlyArray<Detector>, items: ReadonlyArray<string>):
     const sign = item[0] === "-" ? "-" : "+"
     const name = item[0] === "-" || item[0] === "+" ? item.slice(1).trim() : item
     if (!known.has(name)) {
-      return Either.left(new UnknownDetector({ detector: item, known: [...known].sort(), optIn: [...OPT_IN.keys()] }))
+      return Either.left(new UnknownDetector({ detector: item, known: [...known].sort(), optIn: optInCategories }))
     }
     if (sign === "-") {
       set = set.filter((d) => d.category !== name)

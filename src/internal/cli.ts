@@ -78,7 +78,7 @@ const CHECKPOINT_USAGE = "usage: acttrace checkpoint PACK_OR_LOG [--pubkey FILE]
 const PROVE_USAGE = "usage: acttrace prove PACK --seq N[,N...] --out PROOF [--pubkey FILE]..."
 const VERIFY_PROOF_USAGE = "usage: acttrace verify-proof PROOF|- --pubkey FILE [--pubkey FILE]... [--origin ORIGIN] [--json]"
 const CONSISTENCY_USAGE = "usage: acttrace consistency OLD NEW --pubkey FILE [--pubkey FILE]... [--out FILE]"
-const SCAN_USAGE = "usage: acttrace scan [FILE|-] [--policy default|gdpr|pci|strict|flag-only] [--json]"
+const SCAN_USAGE = "usage: acttrace scan [FILE|-] [--policy default|gdpr|pci|strict|flag-only] [--detectors [+|-]NAME[,...]] [--json]"
 
 const usage = (reason: string, text: string = VERIFY_USAGE) => new UsageError({ reason, usage: text })
 
@@ -1096,12 +1096,21 @@ const scanCommand = command(
   {
     input: Args.text({ name: "FILE" }).pipe(Args.withDescription("text, JSON or JSON Lines to scan; - or nothing for standard input"), Args.optional),
     policy: Options.text("policy").pipe(Options.withDescription(`what each finding resolves to: ${Object.keys(Detect.policies).join(", ")}`), Options.withDefault("default")),
+    detectors: Options.text("detectors").pipe(
+      Options.withDescription(
+        `which detectors run: +NAME turns an opt-in category on (${Detect.optInCategories.join(", ")}), -NAME turns a category off, NAME is +NAME; comma-separated, as in +uk_nino,+aadhaar,-ipv4`
+      ),
+      Options.optional
+    ),
     json: Options.boolean("json").pipe(Options.withDescription("print one JSON object instead of lines of text"))
   },
   (opts) =>
     Effect.gen(function*() {
       const policy = Detect.policies[opts.policy]
       if (policy === undefined) return yield* usage(`unknown policy ${JSON.stringify(opts.policy)}: use one of ${Object.keys(Detect.policies).join(", ")}`, SCAN_USAGE)
+      const chosen = Option.match(opts.detectors, { onNone: () => Either.right(Detect.builtins), onSome: (spec) => Detect.select(Detect.builtins, spec) })
+      if (Either.isLeft(chosen)) return yield* usage(chosen.left.message, SCAN_USAGE)
+      const detectors = chosen.right
       const path = Option.getOrElse(opts.input, () => "-")
       const fs = yield* FileSystem.FileSystem
       const text =
@@ -1118,7 +1127,7 @@ const scanCommand = command(
       const input = scanInput(text)
       const rows: Array<Detect.Finding & { readonly line?: number }> = []
       for (const { line, value } of input.values) {
-        for (const f of Detect.scan(value, policy)) rows.push(line === null ? f : { ...f, line })
+        for (const f of Detect.scan(value, policy, detectors)) rows.push(line === null ? f : { ...f, line })
       }
       const verdict = Detect.verdict(rows)
       if (verdict === "block") verdictCode = 1
@@ -1127,7 +1136,7 @@ const scanCommand = command(
         return
       }
       for (const r of rows) {
-        yield* Console.log(`${r.line === undefined ? "" : `line ${r.line}: `}${r.category} (${r.group}, ${r.severity}) ${r.action} ×${r.count}`)
+        yield* Console.log(`${r.line === undefined ? "" : `line ${r.line}: `}${r.category} (${r.group}, ${r.severity}${r.placeholder === true ? ", placeholder" : ""}) ${r.action} ×${r.count}`)
       }
       const total = rows.reduce((n, r) => n + r.count, 0)
       yield* Console.log(`${total === 0 ? "nothing found" : `${total} ${total === 1 ? "finding" : "findings"}`} in ${input.kind === "jsonl" ? `${input.values.length} lines of JSON` : input.kind === "json" ? "JSON" : "text"}; policy ${policy.name}: ${verdict}`)
