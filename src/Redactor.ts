@@ -3,7 +3,9 @@
  * chain can never be taken out again, so this runs on every entry the library writes.
  *
  * A redactor is a pure function from a JSON value to the scrubbed value and what it found
- * (categories, actions and counts, never the matched text). `layerDefault` is the detection
+ * (categories, actions and counts, never the matched text). The engine's redactors report one
+ * row per category and action, with how many of its matches were placeholders (`placeholders`),
+ * where `Detect` splits real and placeholder rows. `layerDefault` is the detection
  * engine (`Detect`) under `Detect.Policy.default`; `layerPolicy(policy)` under any other policy;
  * `layer(fn)` plugs in any other function. When the library's redactor found something in an entry
  * it wrote, `Chain` follows the entry with a `policy_flag` (`auto: true`) per action taken
@@ -32,10 +34,10 @@ export interface Finding {
   readonly severity?: Detect.Severity | undefined
   readonly action?: Detect.Action | undefined
   /**
-   * `true` on the row of a category's placeholders (example keys, `<your-key-here>`: see
-   * `Detect.isPlaceholder`), which the engine reports apart from the real ones, with severity `info`
+   * how many of `count` were placeholders (example keys, `<your-key-here>`: see
+   * `Detect.isPlaceholder`); absent when none were
    */
-  readonly placeholder?: true | undefined
+  readonly placeholders?: number | undefined
 }
 
 /**
@@ -102,7 +104,34 @@ const selectFor = (policy: Detect.Policy, detectors: ReadonlyArray<Detect.Detect
 /** The engine over a set already narrowed: the policy's spec is not applied again on each call. */
 const fromSelected = (policy: Detect.Policy, selected: ReadonlyArray<Detect.Detector>): RedactorService => {
   const { detectors: _spec, ...rest } = policy
-  return make((v) => Detect.redact(v, rest, selected), { autoFlag: true })
+  return make((v) => {
+    const out = Detect.redact(v, rest, selected)
+    return out.findings.some((f) => f.placeholder === true) ? { value: out.value, findings: byAction(out.findings) } : out
+  }, { autoFlag: true })
+}
+
+/**
+ * The engine's rows with a category's real and placeholder rows of the same action joined into
+ * one, which counts both and says how many were placeholders (its severity the real row's): the
+ * automatic `policy_flag` of an action names each category once, with its whole count. Rows of
+ * different actions (a real key blocked, an example key redacted) stay apart.
+ */
+const byAction = (findings: ReadonlyArray<Detect.Finding>): ReadonlyArray<Finding> => {
+  const out: Array<Finding> = []
+  const at = new Map<string, number>()
+  for (const { placeholder, ...f } of findings) {
+    const placeholders = placeholder === true ? f.count : 0
+    const key = `${f.category}\u0000${f.action}`
+    const i = at.get(key)
+    if (i === undefined) {
+      at.set(key, out.length)
+      out.push(placeholders > 0 ? { ...f, placeholders } : f)
+    } else {
+      const prev = out[i]!
+      out[i] = { ...prev, count: prev.count + f.count, placeholders: (prev.placeholders ?? 0) + placeholders }
+    }
+  }
+  return out
 }
 
 /**

@@ -238,4 +238,23 @@ describe("Redactor: placeholders through the chain", () => {
       expect(flag).toMatchObject({ action: "redacted", severity: "info", auto: true, data: { categories: ["aws_key"], counts: { aws_key: 1 } } })
     }).pipe(Effect.provide(log), Effect.scoped)
   )
+
+  it.effect("real and placeholder matches of one category: the flag names it once, with the whole count", () =>
+    Effect.gen(function* () {
+      const audit = yield* AuditLog.AuditLog
+      yield* audit.append("tool_call", { decision_id: null, name: "setup", arguments: { keys: `${awsReal()} ${AWS_EXAMPLE} AKIA${"X".repeat(16)}` } })
+      const [flag] = yield* flags
+      expect(flag).toMatchObject({ action: "redacted", reason: "sensitive data redacted before hashing: aws_key", data: { categories: ["aws_key"], counts: { aws_key: 3 } } })
+    }).pipe(Effect.provide(log), Effect.scoped)
+  )
+
+  it("the engine's redactor: one row per category and action, saying how many were placeholders", () => {
+    const keys = `${awsReal()} ${AWS_EXAMPLE} AKIA${"X".repeat(16)}`
+    expect(Redactor.defaultRedactor.redact(keys).findings).toEqual([{ category: "aws_key", group: "secret", severity: "critical", action: "redact", count: 3, placeholders: 2 }])
+    expect(Redactor.defaultRedactor.redact(AWS_EXAMPLE).findings).toEqual([{ category: "aws_key", group: "secret", severity: "info", action: "redact", count: 1, placeholders: 1 }])
+    expect(Redactor.fromPolicy(Detect.Policy.strict).redact(keys).findings).toEqual([
+      { category: "aws_key", group: "secret", severity: "critical", action: "block", count: 1 },
+      { category: "aws_key", group: "secret", severity: "info", action: "redact", count: 2, placeholders: 2 }
+    ])
+  })
 })
