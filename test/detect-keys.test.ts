@@ -8,7 +8,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
 import * as Detect from "../src/Detect.js"
-import { keys, type KeyDetector } from "../src/internal/keys.js"
+import { keys } from "../src/internal/keys.js"
 
 const R = Detect.REPLACEMENT
 const LONG = process.env["FUZZ_LONG"] === "1"
@@ -55,7 +55,7 @@ const foundWhole = (category: string, token: string, wrap: (t: string) => string
   expect(redacted(text), text).toBe(wrap(R))
 }
 
-const detector = (category: string, nth = 0): KeyDetector => keys.filter((d) => d.category === category)[nth]!
+const detector = (category: string, nth = 0): Detect.Detector => keys.filter((d) => d.category === category)[nth]!
 
 // ---------------------------------------------------------------------------------------------
 // generators: the vendors' documented forms
@@ -245,6 +245,26 @@ describe("keys: vendors' documented examples are placeholders", () => {
     expect(detector("private_key").placeholder!("-----BEGIN PRIVATE KEY-----\nanything\n-----END PRIVATE KEY-----")).toBe(true)
     expect(detector("private_key", 1).placeholder!("-----BEGIN OPENSSH PRIVATE KEY-----")).toBe(true)
   })
+  it("the engine reports a documented example apart, with severity info, and still replaces it", () => {
+    for (const example of ["sk_test_4eC39HqLyjWDarjtT1zdp7dc", "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"]) {
+      const findings = Detect.scan(example, Detect.Policy.flagOnly)
+      expect(findings.map((f) => [f.severity, f.placeholder]), example).toEqual([["info", true]])
+      expect(redacted(example)).toBe(R)
+    }
+  })
+  it.prop("a generated key of every new kind is reported critical, not as a placeholder", [fc.oneof(
+    stripe.map((t) => ["stripe_key", t] as const),
+    huggingface.map((t) => ["huggingface_token", t] as const),
+    gitlab.map((t) => ["gitlab_token", t] as const),
+    npm.map((t) => ["npm_token", t] as const),
+    pypi.map((t) => ["pypi_token", t] as const),
+    slackWebhook.map((t) => ["slack_webhook", t] as const),
+    fc.oneof(slackApp, slackConfigAccess, slackConfigRefresh).map((t) => ["slack_token", t] as const),
+    unsignedJwt.map((t) => ["jwt", t] as const),
+    pgpBlock.map((t) => ["private_key", t] as const)
+  )], ([[category, token]]) => {
+    expect(Detect.scan(token, Detect.Policy.flagOnly).map((f) => [f.category, f.severity, f.placeholder]), token).toEqual([[category, "critical", undefined]])
+  }, { fastCheck: { numRuns: RUNS } })
   it.prop("generated keys are not placeholders", [stripe, slackWebhook, npm, signedJwt, pgpBlock], ([s, w, n, j, p]) => {
     expect(detector("stripe_key").placeholder!(s)).toBe(false)
     expect(detector("slack_webhook").placeholder!(w)).toBe(false)

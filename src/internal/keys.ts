@@ -44,16 +44,6 @@
 import type { Detector, MatchContext } from "../Detect.js"
 import { atLeast, B64URL } from "./matching.js"
 
-/**
- * A detector with its vendor's own test for example and placeholder credentials (the engine
- * part adds `placeholder` to `Detector` itself; until then it is declared here, and an object of
- * this type is still a `Detector`).
- */
-export interface KeyDetector extends Detector {
-  /** whether a match is one of the vendor's documented example keys, or an obvious stand-in */
-  readonly placeholder?: ((match: string) => boolean) | undefined
-}
-
 /** up to eight words before `PRIVATE KEY` (real ones have up to three: `OPENSSH`, `ENCRYPTED`, `RSA`) */
 const PEM_WORDS = "(?:[A-Z0-9]+ ){0,8}"
 /** `PRIVATE KEY`, or `PRIVATE KEY BLOCK` (an OpenPGP armored secret key, RFC 4880 §6.2) */
@@ -230,7 +220,7 @@ const npmrcKey = (m: string, c: MatchContext): boolean => {
 /**
  * The fixed-form key and token detectors, most specific first.
  */
-export const keys: ReadonlyArray<KeyDetector> = [
+export const keys: ReadonlyArray<Detector> = [
   {
     category: "private_key",
     group: "secret",
