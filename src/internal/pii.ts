@@ -1,35 +1,41 @@
 /**
  * The detectors of personal and financial data: e-mail, IBAN, card numbers, SSN, ABA routing
  * numbers, BIC, MAC and IP addresses, special-category words; and the opt-in UK NINO, Aadhaar and
- * high-entropy detectors. Validators come from the `validator` package where one fits (IBAN with
- * its per-country formats and mod-97, BIC with its country code, IP addresses, MAC addresses).
+ * high-entropy detectors. Validators come from the `validator` package where one fits (BIC with its
+ * country code, IP addresses); the IBAN check is the registry's lengths and mod-97 (below), the
+ * card check Luhn with issuers' lengths and layouts.
  *
  * Linear time (the rules are in `matching.ts`):
  * - email: the local part starts only at the start of its run (the lookbehind is its own class),
  *   one loop to `@`; the domain is one loop and one character. The validator splits the match once;
- *   the top-level label is `X{2}X*`, anchored.
- * - iban, credit_card, us_ssn, us_routing, swift_bic, phone, mac_address, ipv6, ipv4, and the
- *   opt-in uk_nino and aadhaar: bounded, at most 58 characters from a start (IBAN: 11–30
- *   characters or 2–7 groups of 4, 44 at most; card: 9–15 digits each after one optional
- *   separator, one way to read them; SSN, routing, BIC, MAC, IPv4, NINO, Aadhaar: fixed lengths up
- *   to 17, with backreferences to one-character groups; phone: 8–14 digits each with optional
- *   separator and brackets, 58 at most; IPv6: 2–7 groups of 0–4 digits and a colon, 39). Their
- *   validators see a match of that size.
+ *   the top-level label is `X{2}X*` or `xn--X+`, anchored; the URL-credentials check reads the 40
+ *   characters before the match.
+ * - iban, credit_card, us_ssn, us_routing, swift_bic, mac_address, ipv6, ipv4, and the opt-in
+ *   uk_nino and aadhaar: bounded, at most 92 characters from a start, and their lookbehinds let
+ *   only the first character of a run of digits, hex digits or colons start (IBAN: 11–30
+ *   characters, or 2–7 groups of four and a short one after one separator that a backreference repeats, 44 at
+ *   most; card: 9–15 digits each after one optional separator, one way to read them; SSN: 3, 2 and
+ *   4 digits with two optional separators, 11; routing: 4, 4 and 1 digits with a backreferenced
+ *   optional separator, 11, or a whole string of 9 digits, anchored at its start; BIC, MAC (six
+ *   pairs with a backreferenced separator, three dotted groups of four, or twelve hex digits),
+ *   IPv4, NINO, Aadhaar: fixed lengths up to 17; IPv6: 2–8 groups of 0–4 hex digits and a colon,
+ *   then a group or a dotted quad, a zone of at most 32 and a prefix length of at most 3: 92).
+ *   Their validators see a match of that size and the 40 characters before it; `near` reads a key
+ *   once per call (rule 4).
  * - special_category: a fixed list of words (the longest 18 characters) between `\b`s.
  * - high_entropy (opt-in): starts only at the start of a run (lookbehind), one loop that nothing
  *   after it can reject; the validator counts characters once and tests three classes.
+ *
+ * `test/detect-pii.test.ts` feeds each of these patterns a megabyte built against it and holds the
+ * time to eight times that of 128 KB (with room for a busy machine).
  */
-import type { Detector } from "../Detect.js"
+import type { Detector, MatchContext } from "../Detect.js"
 import isBICModule from "validator/lib/isBIC.js"
-import isIBANModule from "validator/lib/isIBAN.js"
 import isIPModule from "validator/lib/isIP.js"
-import isMACModule from "validator/lib/isMACAddress.js"
 import { abaRouting, atLeast, B64URL, digitsOf, entropy, fn, luhn, near, ssnRanges, verhoeff } from "./matching.js"
 
-const isIBAN = fn<(s: string) => boolean>(isIBANModule)
 const isBIC = fn<(s: string) => boolean>(isBICModule)
 const isIP = fn<(s: string, version?: 4 | 6) => boolean>(isIPModule)
-const isMAC = fn<(s: string) => boolean>(isMACModule)
 
 const HEALTH =
   "diagnos(?:is|ed|es)|hiv|aids|cancer|tumou?rs?|diabet(?:es|ic)|pregnan(?:t|cy)|depression|schizophreni[ac]|bipolar disorder|chemotherapy|dementia|alzheimer'?s|epilep(?:sy|tic)|hepatitis|mental health|medical condition|disabilit(?:y|ies)"
@@ -37,11 +43,102 @@ const BIOMETRIC = "biometrics?|fingerprints?|face ?scans?|facial recognition|ret
 const GENETIC = "dna|genetic(?:s| test(?:ing)?)?|genome|genotype|brca[12]"
 const RELIGION = "religion|religious|muslim|christian|jewish|hindu|buddhist|sikh|catholic|protestant|atheist"
 const ETHNICITY = "ethnicity|ethnic origin|racial(?: origin)?|hispanic|latino|latina|caucasian|african american"
-const nearSsn = near(/\b(?:ssn|social security|ss#)\b|\bssn/i)
-const nearRouting = near(/routing|\baba\b|\brtn\b|transit/i)
+const nearSsn = near(/\bssn|social security|\bss#|\bss no\b|\bsocial sec\b/i)
+const nearRouting = near(/routing|\baba\b|\brtn\b|transit|\bbank|\bach\b/i)
 const nearBank = near(/swift|\bbic\b|\bbank/i)
+const nearMac = near(/\bmac\b|hardware addr|physical addr|\bhw ?addr|\bether|\bbssid|\blladdr/i)
+// a nine-digit number with one dash after a state code or a ZIP label is a ZIP+4 code, and after
+// a phone label a phone number (a German `089-123456`): not an SSN miskeyed
+const nearZipOrPhone = near(/\b[A-Z]{2},?\s+$|\bzip|postal|postcode|\bphone|\btel\b|\bfax\b|\bmobile|\bcall\b/i)
 
 const SPECIAL = `\\b(?:${HEALTH}|${BIOMETRIC}|${GENETIC}|${RELIGION}|${ETHNICITY})\\b`
+
+/**
+ * The IBAN length of each country that issues IBANs: the SWIFT IBAN registry, plus the countries
+ * that use IBANs outside it (Algeria, Angola, the CFA franc zones, Iran, Madagascar, Morocco,
+ * Mozambique …). `validator`'s per-country formats are not used: they lag the registry (no Libya,
+ * Belarus with a wrong layout), and a missed IBAN is written into a log that cannot be edited;
+ * the length and mod-97 reject a random string 96 times in 97 and a mistyped IBAN always.
+ */
+const IBAN_LENGTH: Readonly<Record<string, number>> = {
+  AD: 24, AE: 23, AL: 28, AO: 25, AT: 20, AZ: 28, BA: 20, BE: 16, BF: 28, BG: 22, BH: 22, BI: 27, BJ: 28, BR: 29, BY: 28,
+  CF: 27, CG: 27, CH: 21, CI: 28, CM: 27, CR: 22, CV: 25, CY: 28, CZ: 24, DE: 22, DJ: 27, DK: 18, DO: 28, DZ: 26, EE: 20,
+  EG: 29, ES: 24, FI: 18, FK: 18, FO: 18, FR: 27, GA: 27, GB: 22, GE: 22, GI: 23, GL: 18, GQ: 27, GR: 27, GT: 28, GW: 25,
+  HN: 28, HR: 21, HU: 28, IE: 22, IL: 23, IQ: 23, IR: 26, IS: 26, IT: 27, JO: 30, KM: 27, KW: 30, KZ: 20, LB: 28, LC: 32,
+  LI: 21, LT: 20, LU: 20, LV: 21, LY: 25, MA: 28, MC: 27, MD: 24, ME: 22, MG: 27, MK: 19, ML: 28, MN: 20, MR: 27, MT: 31,
+  MU: 30, MZ: 25, NE: 28, NI: 28, NL: 18, NO: 15, OM: 23, PK: 24, PL: 28, PS: 29, PT: 25, QA: 29, RO: 24, RS: 22, RU: 33,
+  SA: 24, SC: 31, SD: 18, SE: 24, SI: 19, SK: 24, SM: 27, SN: 28, SO: 23, ST: 25, SV: 28, TD: 27, TG: 28, TL: 23, TN: 24,
+  TR: 26, UA: 29, VA: 22, VG: 24, XK: 20, YE: 30
+}
+
+/** ISO 13616: a registered country and length, check digits 02–98, and mod 97 of the rearranged digits is 1. */
+export const isIban = (s: string): boolean => {
+  if (!/^[A-Z]{2}\d{2}[A-Z0-9]+$/.test(s) || IBAN_LENGTH[s.slice(0, 2)] !== s.length) return false
+  const check = Number(s.slice(2, 4))
+  if (check < 2 || check > 98) return false
+  let r = 0
+  const moved = s.slice(4) + s.slice(0, 4)
+  for (let i = 0; i < moved.length; i++) {
+    const c = moved.charCodeAt(i)
+    r = c <= 57 ? (r * 10 + (c - 48)) % 97 : (r * 100 + (c - 55)) % 97
+  }
+  return r === 1
+}
+
+/**
+ * How card numbers are printed, by length: the group sizes the issuers use (Visa, Mastercard,
+ * Discover, JCB, UnionPay 4-4-4-4 and their longer forms; Amex and Diners enRoute 4-6-5; UATP
+ * 4-5-6; Diners 4-6-4; the old 13-digit Visa). A number grouped any other way (four digits then
+ * three, as the tail of an IBAN or an account number) is not a card as written.
+ */
+const CARD_LAYOUTS = new Set(["4-4-5", "4-3-3-3", "4-6-4", "4-6-5", "4-5-6", "4-4-4-4", "4-4-4-4-3", "6-13"])
+
+/** Whether a candidate card number has a card's length, issuer digit, Luhn sum and layout. */
+export const isCardNumber = (m: string): boolean => {
+  const digits = digitsOf(m)
+  if (digits.length < 13 || digits.length > 19 || !luhn(digits)) return false
+  // a leading 1 is UATP, whose numbers have 15 digits: the 13-digit millisecond timestamps and
+  // 16-digit microsecond ones that also start with 1 are not cards
+  if (digits[0] === "1" && digits.length !== 15) return false
+  const seps = m.match(/[ -]/g)
+  if (seps === null) return true
+  if (new Set(seps).size > 1) return false
+  return CARD_LAYOUTS.has(m.split(/[ -]/).map((g) => g.length).join("-"))
+}
+
+/**
+ * A US social security number as written: three, two and four digits, with one separator (`-`,
+ * `.` or a space) used twice, anywhere; a single dash after three or five digits (the number
+ * mistyped, `078-051121`, `07805-1121`) unless labelled a ZIP+4 code or a phone number; nine
+ * bare digits, or mixed separators, only where labelled (a nine-digit number is usually something
+ * else). The ranges are checked in every case.
+ */
+const isSsn = (m: string, c: MatchContext): boolean => {
+  if (!ssnRanges(digitsOf(m))) return false
+  const seps = m.replace(/\d/g, "")
+  // spaced or dotted groups that go on before it (`12 345 67 8901`) are some other number
+  if (/[ .]/.test(seps) && /\d[ .]$/.test(c.before)) return false
+  if (seps.length === 2 && seps[0] === seps[1]) return true
+  if (nearSsn(c)) return true
+  return seps === "-" && !nearZipOrPhone(c)
+}
+
+/** An IPv6 address (without its zone or prefix length) that identifies a host. */
+const isIpv6 = (m: string): boolean => {
+  const cut = m.search(/[%/]/)
+  const address = cut === -1 ? m : m.slice(0, cut)
+  // `::` (unspecified, `::/0` the default route) is no one's address, and Haskell writes `x :: Int`;
+  // a short address with no digit (`a::b`, `dead::beef`) is a C++ scope far more often
+  return address !== "::" && isIP(address, 6) && (/\d/.test(address) || address.split(":").filter((g) => g.length > 0).length >= 3)
+}
+
+/** A MAC address, not broadcast or null; without separators, or all digits, only where labelled. */
+const isMac = (m: string, c: MatchContext): boolean => {
+  const hex = m.replace(/[:.-]/g, "")
+  if (/^(?:0{12}|[Ff]{12})$/.test(hex)) return false
+  if (hex.length === m.length || (m.includes(".") && !/[A-Fa-f]/.test(hex))) return nearMac(c)
+  return true
+}
 
 /**
  * The personal and financial data detectors, most specific first.
@@ -55,12 +152,16 @@ export const pii: ReadonlyArray<Detector> = [
     // the domain is matched loosely and checked in code: a pattern that spells out labels and a
     // top-level domain backtracks for seconds on `a@a.a.a.…`
     pattern: /(?<![\w.%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?/g,
-    validate: (m) => {
+    validate: (m, c) => {
+      // `scheme://user:pass@host` holds credentials and a host, not an address (`url_credentials`):
+      // the `//` is in the 40 characters before, or a user name fills them all
+      if (/\/\/[^\s/?#@]*:$/.test(c.before) || (c.before.length === 40 && /^[^\s/?#@]*:$/.test(c.before))) return false
       const domain = m.slice(m.lastIndexOf("@") + 1)
       const labels = domain.split(".")
       return (
         labels.length >= 2 &&
-        /^[A-Za-z]{2}[A-Za-z]*$/.test(labels[labels.length - 1]!) &&
+        // a top-level domain is letters, or an internationalised one in its ASCII form (`xn--p1ai`)
+        /^(?:[A-Za-z]{2}[A-Za-z]*|[Xx][Nn]--[A-Za-z0-9-]+)$/.test(labels[labels.length - 1]!) &&
         labels.every((l) => l.length > 0 && l.length <= 63 && !l.startsWith("-") && !l.endsWith("-"))
       )
     }
@@ -69,9 +170,10 @@ export const pii: ReadonlyArray<Detector> = [
     category: "iban",
     group: "financial",
     severity: "critical",
-    hint: /\b[A-Z]{2}\d{2}[A-Z0-9 ]{11}/,
-    pattern: /\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?)\b/g,
-    validate: (m) => isIBAN(m.replace(/ /g, ""))
+    hint: /\b[A-Z]{2}\d{2}[A-Z0-9 -]{11}/,
+    // compact, or in groups of four with one separator (a space or a dash) used throughout
+    pattern: /\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?<sep>[ -])[A-Z0-9]{4}(?:\k<sep>[A-Z0-9]{4}){1,6}(?:\k<sep>[A-Z0-9]{1,4})?)\b/g,
+    validate: (m) => isIban(m.replace(/[ -]/g, ""))
   },
   {
     category: "credit_card",
@@ -80,37 +182,41 @@ export const pii: ReadonlyArray<Detector> = [
     // the pattern's own first eight digits, so any grouping it accepts is a candidate; a
     // timestamp (`2026-12-04T10:00`, as every captured call's `started_at` holds) is not one: the
     // pattern can never match from there (the time's colon ends the run of digits at six)
-    hint: /(?<![\w.-])(?!\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d))[2-6]\d{3}(?:[ -]?\d){4}/,
+    hint: /(?<![\w.-])(?!\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d))[1-6]\d{3}(?:[ -]?\d){4}/,
     numeric: true,
-    pattern: /(?<![\w.-])[2-6]\d{3}(?:[ -]?\d){9,15}(?![\w-]|\.\d)/g,
-    validate: (m) => {
-      const digits = digitsOf(m)
-      if (digits.length < 13 || digits.length > 19 || !luhn(digits)) return false
-      // separators, if any, are all the same and set digits in groups (4-4-4-4, 4-6-5, …)
-      const seps = m.match(/[ -]/g)
-      if (seps === null) return true
-      if (new Set(seps).size > 1) return false
-      return m.split(/[ -]/).every((g) => g.length >= 3 && g.length <= 6)
-    }
+    pattern: /(?<![\w.-])[1-6]\d{3}(?:[ -]?\d){9,15}(?![\w-]|\.\d)/g,
+    validate: isCardNumber
   },
   {
     category: "us_ssn",
     group: "gov_id",
     severity: "critical",
-    hint: /(?<![\w-])\d{3}-?\d{2}-?\d{4}(?![\w-])/,
+    hint: /(?<![\w.-])\d{3}[ .-]?\d{2}[ .-]?\d{4}(?![\w-])/,
     numeric: true,
-    pattern: /(?<![\w-])\d{3}(?<sep>-?)\d{2}\k<sep>\d{4}(?![\w-])/g,
-    // dashed anywhere; undashed only where labelled (a 9-digit number is usually something else)
-    validate: (m, c) => ssnRanges(digitsOf(m)) && (m.includes("-") || nearSsn(c))
+    pattern: /(?<![\w.-])\d{3}[ .-]?\d{2}[ .-]?\d{4}(?![\w-]|\.\d)/g,
+    validate: isSsn
   },
   {
     category: "us_routing",
     group: "financial",
     severity: "warning",
-    hint: /routing|\baba\b|\brtn\b|transit/i,
+    hint: /routing|\baba\b|\brtn\b|transit|\bbank|\bach\b|\d{4}-\d{4}-\d/i,
     numeric: true,
-    pattern: /(?<![\w-])\d{9}(?![\w-])/g,
-    validate: (m, c) => abaRouting(m) && nearRouting(c)
+    // nine digits, or as printed in four, four and one (`0110-0001-5`) with one separator
+    pattern: /(?<![\w.-])\d{4}([ .-]?)\d{4}\1\d(?![\w-]|\.\d)/g,
+    // the checksum always; the printed dashed form anywhere, the others where labelled
+    validate: (m, c) => abaRouting(digitsOf(m)) && (/^\d{4}-\d{4}-\d$/.test(m) || nearRouting(c))
+  },
+  {
+    category: "us_routing",
+    group: "financial",
+    severity: "warning",
+    hint: /^\d{9}$/,
+    // a string that is nothing but nine digits and has no field key: with no context at all, the
+    // checksum decides (a keyed value is judged by its key, above; a JSON number is a quantity or
+    // an id, so this one is not numeric)
+    pattern: /^\d{9}$/g,
+    validate: (m, c) => c.key === null && abaRouting(m)
   },
   {
     category: "swift_bic",
@@ -126,21 +232,26 @@ export const pii: ReadonlyArray<Detector> = [
     group: "pii",
     severity: "info",
     // four separators (the pattern needs five): a date such as `2024-08-06` in a model's name
-    // is not a candidate
-    hint: /[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]/,
-    pattern: /(?<![\w:-])[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}(?![\w:-])/g,
-    validate: (m) => isMAC(m)
+    // is not a candidate; Cisco's three dotted groups of four; the labels of a bare one
+    hint: /[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}|\bmac\b|hardware|physical|\bhw ?addr|\bether|\bbssid|\blladdr/i,
+    // six pairs with one separator (`:` or `-`) throughout, three dotted groups of four, or
+    // twelve bare hex digits
+    pattern: /(?<![\w:.-])(?:[0-9A-Fa-f]{2}([:-])(?:[0-9A-Fa-f]{2}\1){4}[0-9A-Fa-f]{2}|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}|[0-9A-Fa-f]{12})(?![\w:-]|\.[0-9A-Za-z])/g,
+    validate: isMac
   },
   {
     category: "ipv6",
     group: "pii",
     severity: "info",
-    // three colons: an address of three groups or more has them (eight groups have seven; a `::`
-    // adds one to two separators), a time of day (`10:20:30`) does not
-    hint: /[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:/,
-    pattern: /(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])/g,
-    // three groups at least: `d::` in `std::vector` is a valid address, and no one's
-    validate: (m) => isIP(m, 6) && m.split(":").filter((g) => g.length > 0).length >= 3
+    // a `::`, or three colons (an address of three groups or more has them; a time of day,
+    // `10:20:30`, does not)
+    hint: /::|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:/,
+    // 2–8 groups and a colon each (`::2:3:4:5:6:7:8` has eight colons), then a last group or an IPv4 address (`::ffff:192.0.2.1`), a
+    // zone (`%eth0`) and a prefix length (`/64`); never inside a word, a longer colon run or a
+    // dotted number (`::ffff:192.168.1` is not `::ffff:192`)
+    pattern:
+      /(?<![\w:.%])(?:[0-9A-Fa-f]{0,4}:){2,8}(?:\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}|[0-9A-Fa-f]{0,4})(?:%[0-9A-Za-z._~-]{1,32})?(?:\/\d{1,3})?(?![\w:]|\.\d)/g,
+    validate: isIpv6
   },
   {
     category: "ipv4",
