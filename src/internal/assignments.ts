@@ -55,9 +55,16 @@ import { entropy, memoPerCall } from "./matching.js"
 /** A password keyword: anywhere in an identifier (`DB_PASSWORD`, `my_password_x`), or `pass` as a word of one (`db_pass`, `ELK_PASS`, `smtp.pass`; not `bypass`, `passport`). */
 const PASSWORD_WORD = "(?:password|passwd|passphrase|passcode|pwd|(?<![a-z])pass(?![a-z]))"
 /** The keywords of a secret, a token or a key. `auth` is a word of its own (not `author`). */
-const SECRET_WORD = "(?:secret|token|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|(?<![a-z])auth(?![a-z])|credentials?)"
+const SECRET_WORD = "(?:secret|token(?!s|izer)|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|(?<![a-z])auth(?![a-z])|credentials?)"
+/**
+ * The hints (a necessary condition the engine tests on every string and key first): as narrow as
+ * the keywords, so that the counts of a model call (`input_tokens`, `max_tokens`), `author`,
+ * `passenger` or `laws` do not send a record down the engine's full path.
+ */
+const PASSWORD_HINT = /pass(?:w|ph|c|[^a-z]|$)|pwd/i
+const SECRET_HINT = /secret|token(?!s|izer)|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|auth(?![a-z])|credential/i
 /** The rest of the key after its keyword: one run, one way to read it. */
-const KEY_RUN = "[\\w.-]*"
+const KEY_RUN = "[\\w.-]*(?:\\[\\w*\\])?"
 /** The quote that closes a quoted key (`"password":`), possibly escaped (`\"password\":`). */
 const KEY_QUOTE = "(?:\\\\?[\"'`])?"
 /**
@@ -152,7 +159,7 @@ const passwordAssignment = (value: string): Detector => {
     category: "password",
     group: "credential",
     severity: "critical",
-    hint: /pass|pwd/i,
+    hint: PASSWORD_HINT,
     pattern,
     validate: (m, c) => {
       const g = groups(m)
@@ -180,18 +187,18 @@ const isPasswordKey = (key: string): boolean => {
 }
 const passwordKey = memoPerCall(isPasswordKey)
 
-/** `"…" == password`, `'…' !== my_password`: the value before the key, in a comparison. */
-const valueBeforeKey: Detector = {
-  category: "password",
-  group: "credential",
+/** `"…" == password`, `'…' !== my_secret`: the value before the key, in a comparison. */
+const valueBeforeKey = (word: string, category: string, group: string, accept: (v: string) => boolean): Detector => ({
+  category,
+  group,
   severity: "critical",
-  hint: /pass|pwd/i,
-  pattern: new RegExp(`["'](?<v>[^"'\\r\\n]+)(?=["']${SP}[!=]==?${SP}[\\w.$-]*?${PASSWORD_WORD})`, "gi"),
+  hint: category === "password" ? PASSWORD_HINT : SECRET_HINT,
+  pattern: new RegExp(`["'](?<v>[^"'\\r\\n]+)(?=["']${SP}[!=]==?${SP}[\\w.$-]*?${word})`, "gi"),
   validate: (m) => {
     const v = m.slice(1)
-    return isValue(v) && !ABOUT.test(v)
+    return isValue(v) && !ABOUT.test(v) && accept(v)
   }
-}
+})
 
 /** `--password x`, `--db-password=x`, `--passphrase "x y"` on a command line (`-p` is too many other things: port, profile, path). */
 const FLAG = `(?<![\\w-])--(?:[a-z0-9]+-){0,3}${PASSWORD_WORD}(?:[ \\t]+|=)`
@@ -202,7 +209,7 @@ const flagDetector = (value: string): Detector => {
     category: "password",
     group: "credential",
     severity: "critical",
-    hint: /pass|pwd/i,
+    hint: PASSWORD_HINT,
     pattern,
     validate: (m) => {
       const g = groups(m)
@@ -221,7 +228,7 @@ const passwordField: Detector = {
   category: "password",
   group: "credential",
   severity: "critical",
-  hint: /pass|pwd/i,
+  hint: PASSWORD_HINT,
   pattern: /^(?<v>[^\r\n]+)$/g,
   validate: (m, c) => c.key !== null && passwordKey(c.key) && isValue(m) && !(MESSAGE.test(m) && MESSAGE_WORDS.test(m))
 }
@@ -264,7 +271,7 @@ const awsSecretNamed: Detector = (() => {
     category: "aws_secret_key",
     group: "secret",
     severity: "critical",
-    hint: /secret|aws/i,
+    hint: /secret|aws[_.-]?access/i,
     pattern,
     validate: (m) => {
       const v = groups(m)?.["v"]
@@ -310,18 +317,23 @@ const PATHLIKE = /^(?:\/|~\/|\.\.?\/|[A-Za-z]:\\|[a-z][a-z0-9+.-]*:\/\/)/
 const TOKEN = /^[A-Za-z0-9+/=_.~-]+$/
 
 /**
- * A value that looks generated: at least 20 token characters, two of lower, upper and digit,
+ * A value that looks generated: at least 20 token characters (quoted: any but whitespace and `:`,
+ * which marks structured values: `host:port`, URNs, times), two of lower, upper and digit,
  * entropy of at least 3.5 bits a character, not repeated or sequential, and not a UUID, a hex
  * digest, a version, a path or words joined by `-`, `_` or `.`.
  */
-export const highEntropyToken = (v: string): boolean => {
-  if (v.length < 20 || v.length > 1024 || !TOKEN.test(v)) return false
+export const highEntropyToken = (v: string, quoted = false): boolean => {
+  if (v.length < 20 || v.length > 1024 || !(quoted ? /^[^\s:]+$/.test(v) : TOKEN.test(v))) return false
   if (UUID.test(v) || HEX.test(v) || VERSION.test(v) || PATHLIKE.test(v)) return false
   const classes = (/[a-z]/.test(v) ? 1 : 0) + (/[A-Z]/.test(v) ? 1 : 0) + (/\d/.test(v) ? 1 : 0)
   if (classes < 2 || entropy(v) < 3.5 || lowComplexity(v)) return false
   // words joined by separators: every piece letters only
   return !v.split(/[-_.]+/).every((w) => /^[A-Za-z]*$/.test(w))
 }
+
+/** Under a key that names a secret: any value of 8 or more characters that is not a word, a sentence, repeated or sequential, an id, a version or a path. */
+const secretValue = (v: string): boolean =>
+  v.length >= 8 && !/^[a-z]+$/.test(v) && !/\s/.test(v) && !lowComplexity(v) && !UUID.test(v) && !VERSION.test(v) && !PATHLIKE.test(v)
 
 /** Keys whose value is public or a one-time form token, not a secret. */
 const PUBLIC_KEY = /public|publishable|csrf|xsrf|authenticity|nonce|max[_.-]?tokens?|tokens?[_.-]?(?:count|limit|usage|type|url|uri|endpoint)|tokenizer/i
@@ -334,7 +346,7 @@ const genericSecret = (value: string): Detector => {
     category: "generic_secret",
     group: "secret",
     severity: "critical",
-    hint: /secret|token|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|auth|credential/i,
+    hint: SECRET_HINT,
     pattern,
     validate: (m, c) => {
       const g = groups(m)
@@ -350,10 +362,8 @@ const genericSecret = (value: string): Detector => {
       if (!isValue(v) || /redacted|example|sample|dummy|fake|placeholder|changeme|your[_-]|x{4}|\.\.\.$|…$|(?:^|[_-])test[_-]/i.test(v)) return false
       if (g["q"] === undefined && (CODE_REF.test(v) || (CODE_OPS.test(op) && IDENTIFIER.test(v)))) return false
       // a key that names a secret: any value that is not a word, a sentence, repeated or sequential
-      if (/secret/i.test(key) && !/secret[_.-]?(?:name|id|arn|ref)$/i.test(key)) {
-        return v.length >= 8 && !/^[a-z]+$/.test(v) && !/\s/.test(v) && !lowComplexity(v) && !UUID.test(v) && !VERSION.test(v) && !PATHLIKE.test(v)
-      }
-      return highEntropyToken(v)
+      if (/secret/i.test(key) && !/secret[_.-]?(?:name|id|arn|ref)$/i.test(key)) return secretValue(v)
+      return highEntropyToken(v, g["q"] !== undefined)
     }
   }
 }
@@ -364,7 +374,7 @@ const genericSecret = (value: string): Detector => {
 export const assignments: ReadonlyArray<Detector> = [
   passwordAssignment(QUOTED),
   passwordAssignment(BARE),
-  valueBeforeKey,
+  valueBeforeKey(PASSWORD_WORD, "password", "credential", () => true),
   flagDetector(QUOTED),
   flagDetector(BARE),
   urlCredentials,
@@ -372,5 +382,6 @@ export const assignments: ReadonlyArray<Detector> = [
   awsSecretNamed,
   genericSecret(QUOTED),
   genericSecret(BARE),
+  valueBeforeKey(SECRET_WORD, "generic_secret", "secret", (v) => secretValue(v) && (v.length >= 20 || /[^\w.-]/.test(v))),
   passwordField
 ]
