@@ -877,5 +877,5 @@ describe("SQLite: a chain of large lines read in bounded memory", () => {
     const fromDb = verifyIn(["--db", db, "--chain", chain])
     expect({ status: fromDb.status, signal: fromDb.signal, err: fromDb.err }).toEqual({ status: 0, signal: null, err: "" })
     expect(fromDb.out).toMatch(/^ok: 41 entries/)
-  }, 60_000)
+  }, 120_000)
 })

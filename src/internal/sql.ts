@@ -239,7 +239,7 @@ const fieldsOf = (line: string): Fields | undefined => {
  * surrogate (no UTF-8 form: a database would store U+FFFD in its place, changing the line) or a
  * newline (it would read back as two lines).
  */
-const rowOf = (chain: string, seq: number, line: string): Row | { readonly misplaced: number } | { readonly illFormed: string } => {
+export const rowOf = (chain: string, seq: number, line: string): Row | { readonly misplaced: number } | { readonly illFormed: string } => {
   if (!line.isWellFormed()) return { illFormed: "holds a lone surrogate (a character with no UTF-8 form): the database stores UTF-8 text and would change it" }
   // a stored line is one line: a snapshot joins rows with newlines, and one holding a newline
   // would read as two (or let two rows be folded into one behind the store)
@@ -254,65 +254,105 @@ const rowOf = (chain: string, seq: number, line: string): Row | { readonly mispl
 }
 
 const DECISION_KEY = '"decision_id":'
-const PAYLOAD_KEY = '"payload":'
+const PAYLOAD_OPEN = '{"payload":{'
+const SEQ_KEY = ',"seq":'
+
+/** Whether a column's text stands in a line as it is, between quotes (`"` + text + `"`). */
+const quotedAt = (line: string, at: number, text: string): boolean =>
+  line.charCodeAt(at) === 34 && line.startsWith(text, at + 1) && line.charCodeAt(at + 1 + text.length) === 34
 
 /**
  * Whether a row's columns are certainly what `rowOf` derives from its line, by the line's text
  * alone: a snapshot checks every row it reads, and a JSON.parse of each would cost the
- * verification (which parses each line again) about a third of its rate. Exact for a line that is
- * JSON (a line that is not is the verification's finding anyway):
- * - its members after the last `,"seq":` up to the closing `}` are the top-level object's own
- *   and the last of their names (JSON.parse keeps the last): that `"` is not escaped (a comma
- *   precedes it), so it opens the key `seq`, and nothing opens between it and the end (the
- *   strings matched hold no quote or backslash);
- * - with no `\u` escape in the line, a key reads `decision_id` only when spelled so; a decision
- *   id is the payload's own when `"payload":` occurs once (the first member) and
- *   `"decision_id":` once, at the payload's first level (found by a scan that skips strings,
- *   escapes included), its value spelled as JSON.stringify spells it.
+ * verification (which parses each line again) about a third of its rate. One pass over the
+ * payload and a few comparisons where the columns must stand (no regular expression, no string
+ * built, no other scan of the line: this runs for every row read). Exact for a line that is JSON
+ * (a line that is not is the verification's finding anyway), in the layout our writer (and the
+ * format's) gives, `{"payload":{…},"seq":…,"ts":…,"type":…,"prev_hash":…,"hash":…[,"sig":…]}`:
+ * - with no `\u` escape in the line, a key reads `decision_id` only when spelled so;
+ * - the pass skips strings (escapes included) and counts the payload's own `"decision_id":`
+ *   keys (at its first level: a string there followed by `:` is a key) up to the `}` that
+ *   closes the payload; `,"seq":` must follow that `}`, so `payload` is the object's only member
+ *   before `seq` (no second `payload` JSON.parse would keep instead);
+ * - from there the members are seq, ts, type, prev_hash, hash and an optional sig up to the
+ *   line's closing `}`: none of their texts holds a quote (the ts, type, hash and decision id columns
+ *   are compared as they are, so they must hold no quote; no backslash stands from `,"seq":` to
+ *   the quote closing prev_hash, nor in the signature), so nothing else opens before the end and
+ *   they are the object's last members of their names (JSON.parse keeps the last);
+ * - a decision id column is the payload's when its key occurs there once, its value the column's
+ *   text between quotes (holding no quote or backslash, it is spelled so in JSON), then `,` or `}`.
  * Anything else (another writer's layout, a `\u` escape, a disagreement) is decided by `rowOf`.
  */
-const statesColumns = (
+export const statesColumns = (
   seq: number,
   r: { readonly ts: string | null; readonly type: string | null; readonly decision_id: string | null; readonly hash: string | null; readonly line: string }
 ): boolean => {
-  const line = r.line
-  if (r.hash === null || r.type === null || r.ts === null || line.includes("\\u")) return false
-  // the tail, compared piece by piece (no regular expression: this runs for every row read)
-  const tail = line.lastIndexOf(',"seq":')
-  if (tail < 0) return false
-  const head = `,"seq":${seq},"ts":${JSON.stringify(r.ts)},"type":${JSON.stringify(r.type)},"prev_hash":"`
-  if (!line.startsWith(head, tail)) return false
-  const prevEnd = line.indexOf('"', tail + head.length)
-  // no backslash from the tail on up to there: that quote closes prev_hash
-  if (prevEnd < 0 || line.lastIndexOf("\\", prevEnd) > tail) return false
-  const hashPart = `","hash":"${r.hash}"`
-  if (!line.startsWith(hashPart, prevEnd)) return false
-  const rest = prevEnd + hashPart.length
-  if (rest !== line.length - 1 || line.charCodeAt(rest) !== 125) {
-    // `,"sig":"…"}` to the end, the signature with no quote or backslash
-    if (!line.startsWith(',"sig":"', rest) || !line.endsWith('"}') || line.length - 2 < rest + 8) return false
-    const sig = line.slice(rest + 8, line.length - 2)
-    if (sig.includes('"') || sig.includes("\\")) return false
-  }
-  const at = line.indexOf(DECISION_KEY)
-  if (r.decision_id === null) return at < 0
-  if (at < 0 || line.indexOf(DECISION_KEY, at + 1) >= 0 || !line.startsWith(`{${PAYLOAD_KEY}{`) || line.indexOf(PAYLOAD_KEY, 2) >= 0) return false
-  // at the payload's first level: outside strings, as many opened as closed since its `{`
+  const { decision_id: decision, hash, line, ts, type } = r
+  if (hash === null || type === null || ts === null || hash.includes('"') || ts.includes('"') || type.includes('"') || line.includes("\\u") || !line.startsWith(PAYLOAD_OPEN)) return false
+  // the payload, in one pass: its first-level decision_id keys, and the `}` that closes it; from
+  // string to string by `indexOf` (the text between them is short: `":"`, numbers, brackets),
+  // over a string's characters one by one only when a backslash stands in it
   let depth = 0
-  let inString = false
-  for (let i = PAYLOAD_KEY.length + 2; i < at; i++) {
-    const c = line.charCodeAt(i)
-    if (inString && c === 92) i++
-    else if (c === 34) inString = !inString
-    else if (!inString) {
+  let key = -1
+  let keys = 0
+  let close = -1
+  const n = line.length
+  let slash = line.indexOf("\\", PAYLOAD_OPEN.length)
+  for (let i = PAYLOAD_OPEN.length; close < 0;) {
+    const quote = line.indexOf('"', i)
+    const end = quote < 0 ? n : quote
+    for (; i < end; i++) {
+      const c = line.charCodeAt(i)
       if (c === 123 || c === 91) depth++
-      else if (c === 125 || c === 93) depth--
+      else if (c === 125 || c === 93) {
+        if (depth === 0) {
+          close = i
+          break
+        }
+        depth--
+      }
     }
+    if (close >= 0 || quote < 0) break
+    if (depth === 0 && line.startsWith(DECISION_KEY, quote)) {
+      key = quote
+      keys++
+    }
+    // the string's closing quote
+    if (slash >= 0 && slash <= quote) slash = line.indexOf("\\", quote + 1)
+    let closing = line.indexOf('"', quote + 1)
+    if (slash >= 0 && closing >= 0 && slash < closing) {
+      for (closing = quote + 1; closing < n; closing++) {
+        const d = line.charCodeAt(closing)
+        if (d === 92) closing++
+        else if (d === 34) break
+      }
+      slash = line.indexOf("\\", closing + 1)
+    }
+    if (closing < 0 || closing >= n) break
+    i = closing + 1
   }
-  if (inString || depth !== 0) return false
-  const value = JSON.stringify(r.decision_id)
-  const after = line.charCodeAt(at + DECISION_KEY.length + value.length)
-  return line.startsWith(value, at + DECISION_KEY.length) && (after === 44 || after === 125)
+  if (close < 0 || !line.startsWith(SEQ_KEY, close + 1)) return false
+  const tail = close + 1
+  const backslash = line.indexOf("\\", tail)
+  let at = tail + SEQ_KEY.length
+  const seqText = String(seq)
+  if (!line.startsWith(seqText, at) || !line.startsWith(',"ts":', (at += seqText.length)) || !quotedAt(line, (at += 6), ts)) return false
+  if (!line.startsWith(',"type":', (at += ts.length + 2)) || !quotedAt(line, (at += 8), type) || !line.startsWith(',"prev_hash":"', (at += type.length + 2))) return false
+  const prevEnd = line.indexOf('"', at + 14)
+  // no backslash from the tail on up to there: that quote closes prev_hash
+  if (prevEnd < 0 || (backslash >= 0 && backslash < prevEnd)) return false
+  if (!line.startsWith(',"hash":', prevEnd + 1) || !quotedAt(line, prevEnd + 9, hash)) return false
+  const rest = prevEnd + 11 + hash.length
+  if (rest !== n - 1 || line.charCodeAt(rest) !== 125) {
+    // `,"sig":"…"}` to the end, the signature with no quote or backslash (the first backslash
+    // from the tail on, if any, is past prev_hash: none from the signature's start on)
+    if (!line.startsWith(',"sig":"', rest) || !line.endsWith('"}') || n - 2 < rest + 8) return false
+    if (line.indexOf('"', rest + 8) !== n - 2 || (backslash >= 0 && line.indexOf("\\", rest + 8) >= 0)) return false
+  }
+  if (decision === null) return keys === 0
+  if (keys !== 1 || decision.includes('"') || decision.includes("\\") || !quotedAt(line, key + DECISION_KEY.length, decision)) return false
+  const after = line.charCodeAt(key + DECISION_KEY.length + decision.length + 2)
+  return after === 44 || after === 125
 }
 
 /** A chain name as a message shows it: as given when it is a valid name, else quoted and cut. */
@@ -754,9 +794,12 @@ const open = (
         let edited: StoreError | undefined
         let limit = 1
         let widest = 0
+        // one page read ahead: the database reads and sends the next page while this one is
+        // verified (on a machine of two cores, the server's work overlaps the verification's
+        // instead of adding to it); memory stays bounded, by two pages
         const rows = bound === 0
           ? Stream.empty
-          : Stream.paginateChunkEffect(0, (from: number) =>
+          : Stream.bufferChunks(Stream.paginateChunkEffect(0, (from: number) =>
             Effect.map(page(from, bound, limit, (seq, line) => {
               lastSeq = seq
               lastLine = line
@@ -767,7 +810,7 @@ const open = (
               widest = Math.max(widest, longest)
               limit = Math.max(1, Math.min(PAGE, limit * 16, Math.floor(PAGE_CHARS / Math.max(1, widest))))
               return [chunk, next] as const
-            }))
+            })), { capacity: 1 })
         return Stream.concat(rows, Stream.suspend(() => {
           const problem = edited ?? disagreement(end.right, lastSeq, lastLine)
           return problem === undefined ? Stream.empty : Stream.fail(problem)
