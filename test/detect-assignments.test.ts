@@ -293,16 +293,35 @@ describe("assignments: linear time on 1 MB adversarial inputs", () => {
     it(`${label}: each input within 40 × a baseline pass over it, and 1 MB within 10 × its 256 KB prefix`, () => {
       for (const [name, input] of adversarial) {
         const value = d === last ? { password: input } : input
-        const base = timed(() => Detect.redact(value, everything, [baseline]))
-        const t = timed(() => Detect.redact(value, everything, [d]))
+        // measured again (up to three times, the best kept) when over a bound: another process on
+        // a shared machine can stretch one timing and not the other
+        let base = Infinity
+        let t = Infinity
+        let tq = Infinity
+        const quarter = input.slice(0, input.length / 4)
+        for (let attempt = 0; attempt < 3 && !(t < 40 * base + 50 && t < 10 * tq + 50); attempt++) {
+          base = Math.min(base, timed(() => Detect.redact(value, everything, [baseline])))
+          t = Math.min(t, timed(() => Detect.redact(value, everything, [d])))
+          tq = Math.min(tq, timed(() => Detect.redact(d === last ? { password: quarter } : quarter, everything, [d])))
+        }
         // a detector does more per candidate than the baseline (its validator reads the match
         // again), so the factor is generous: a quadratic search is hundreds of times over it at 1 MB
         expect(t, `${name}: ${t.toFixed(1)} ms against a baseline of ${base.toFixed(1)} ms`).toBeLessThan(40 * base + 50)
         // and linear in the input: four times the input, at most ten times the time (with slack)
-        const quarter = input.slice(0, input.length / 4)
-        const tq = timed(() => Detect.redact(d === last ? { password: quarter } : quarter, everything, [d]))
         expect(t, `${name}: ${t.toFixed(1)} ms at 1 MB against ${tq.toFixed(1)} ms at 256 KB`).toBeLessThan(10 * tq + 50)
       }
     }, 120_000)
   }
+})
+
+describe("assignments: placeholders are replaced and reported apart", () => {
+  it("a value that names itself, or the engine's markers, is a placeholder row with severity info", () => {
+    for (const s of ["password: password", "postgres://user:password@db/x", "DB_PASSWORD=changeme", "password = 'your-password-here'"]) {
+      const out = Detect.redact(s, Detect.Policy.strict)
+      expect(out.value, s).toContain(R)
+      expect(out.findings.map((f) => [f.severity, f.placeholder, f.action]), s).toEqual([["info", true, "redact"]])
+    }
+    const real = Detect.redact("password: Zx9mq1k2", Detect.Policy.strict)
+    expect(real.findings.map((f) => [f.category, f.severity, f.placeholder, f.action])).toEqual([["password", "critical", undefined, "block"]])
+  })
 })

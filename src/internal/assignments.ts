@@ -112,6 +112,13 @@ const ABOUT = /^(?:required|optional|incorrect|invalid|wrong|reset|expired|chang
 const MESSAGE = /\s/
 const MESSAGE_WORDS = /\b(?:required|must|invalid|incorrect|wrong|characters?|least|empty|missing|match(?:es)?|enter|please|should|cannot|can't|too|expired|reset)\b/i
 
+/**
+ * A value that names what it stands for (`password: password`, `postgres://user:password@h`,
+ * `secret = "secret"`): a documentation example. Still replaced; the engine reports it as a
+ * placeholder (severity `info`), beside its own generic check (`Detect.isPlaceholder`).
+ */
+const namesItself = (v: string): boolean => /^(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|key|value|string|user(?:name)?)$/i.test(v)
+
 /** Whether a value is a value: not empty, not a placeholder, a template or a mask. */
 const isValue = (v: string): boolean => {
   if (v.length < 4 || !/[\p{L}\p{N}]/u.test(v)) return false
@@ -160,6 +167,7 @@ const passwordAssignment = (value: string): Detector => {
     group: "credential",
     severity: "critical",
     hint: PASSWORD_HINT,
+    placeholder: namesItself,
     pattern,
     validate: (m, c) => {
       const g = groups(m)
@@ -192,6 +200,7 @@ const valueBeforeKey = (word: string, category: string, group: string, accept: (
   category,
   group,
   severity: "critical",
+  placeholder: namesItself,
   hint: category === "password" ? PASSWORD_HINT : SECRET_HINT,
   pattern: new RegExp(`["'](?<v>[^"'\\r\\n]+)(?=["']${SP}[!=]==?${SP}[\\w.$-]*?${word})`, "gi"),
   validate: (m) => {
@@ -210,6 +219,7 @@ const flagDetector = (value: string): Detector => {
     group: "credential",
     severity: "critical",
     hint: PASSWORD_HINT,
+    placeholder: namesItself,
     pattern,
     validate: (m) => {
       const g = groups(m)
@@ -229,6 +239,7 @@ const passwordField: Detector = {
   group: "credential",
   severity: "critical",
   hint: PASSWORD_HINT,
+  placeholder: namesItself,
   pattern: /^(?<v>[^\r\n]+)$/g,
   validate: (m, c) => c.key !== null && passwordKey(c.key) && isValue(m) && !(MESSAGE.test(m) && MESSAGE_WORDS.test(m))
 }
@@ -247,6 +258,7 @@ const urlCredentials: Detector = {
   group: "credential",
   severity: "critical",
   hint: /:\/\//,
+  placeholder: namesItself,
   pattern: /\b[a-z][a-z0-9+.-]{0,19}:\/\/[^\s:/@?#"'`<>]*:(?<v>[^\s/?#"'`<>]+)(?=@[^\s/?#@]*(?:[/?#\s]|$))/gi,
   validate: (m) => {
     const v = m.slice(m.indexOf("://") + 3).replace(/^[^:]*:/, "")
@@ -347,6 +359,7 @@ const genericSecret = (value: string): Detector => {
     group: "secret",
     severity: "critical",
     hint: SECRET_HINT,
+    placeholder: namesItself,
     pattern,
     validate: (m, c) => {
       const g = groups(m)
