@@ -573,7 +573,9 @@ const REMEMBERED = 4096
 const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
   let u = unions.get(detectors)
   if (u === undefined) {
-    const hints = detectors.flatMap((d) => (d.hint === undefined ? [] : [`(?:${d.hint.source})`]))
+    // each distinct hint once: detectors of one family share theirs (the password forms), and
+    // every alternative of the joined expression is tried at every position of every string
+    const hints = [...new Set(detectors.flatMap((d) => (d.hint === undefined ? [] : [`(?:${d.hint.source})`])))]
     const any = hints.length === 0 ? null : new RegExp(hints.join("|"), "i")
     const known = new Map<string, boolean>()
     // a set of built-in and default opt-in detectors only (any `select` of the built-ins)
