@@ -176,6 +176,9 @@ describe("assignments: password forms", () => {
     expect(cats({ password: "Password must be at least 8 characters" })).toEqual([])
     expect(cats({ password_hint: "my cat" })).toEqual([])
   })
+  it("a long number under a password key is replaced; the same number under another key is not", () => {
+    expect(redacted({ password: 123456789012, id: 123456789012 })).toEqual({ password: R, id: 123456789012 })
+  })
 })
 
 describe("assignments: credentials in URLs", () => {

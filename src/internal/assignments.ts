@@ -240,6 +240,9 @@ const passwordField: Detector = {
   severity: "critical",
   hint: PASSWORD_HINT,
   placeholder: namesItself,
+  // and the digits of a long number under such a key (the engine hands numeric detectors integers
+  // of nine digits or more; a shorter numeric password is not seen: see the engine)
+  numeric: true,
   pattern: /^(?<v>[^\r\n]+)$/g,
   validate: (m, c) => c.key !== null && passwordKey(c.key) && isValue(m) && !(MESSAGE.test(m) && MESSAGE_WORDS.test(m))
 }
