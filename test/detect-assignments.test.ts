@@ -198,6 +198,7 @@ describe("assignments: AWS secret access keys", () => {
   const secret = "q8Zr1T0mVx3/KpLa9Wd+Ye5bN2cHf7GuJi4sEo6R"
   it("under an AWS secret key name, and within 100 characters after an access key id", () => {
     expect(redacted(`aws_secret_access_key = ${secret}`)).toBe(`aws_secret_access_key = ${R}`)
+    expect(Detect.scan(`AWS_SECRET_ACCESS_KEY=${secret}`).map((f) => f.category)).toEqual(["aws_secret_key"])
     expect(redacted(`"SecretAccessKey": "${secret}"`)).toBe(`"SecretAccessKey": "${R}"`)
     const out = Detect.redact(`AKIAZ3MPLQ7RTV2WX9YB,${secret}`, everything)
     expect(out.value).toBe(`${R},${R}`)

@@ -16,9 +16,10 @@
  * password key.
  *
  * Linear time (the rules are in `matching.ts`):
- * - key first (password, generic_secret, the named aws_secret_key): a search starts only at a
- *   literal keyword. The rest of the key is one class run (`[\w.-]*`), then an optional quote, a
- *   run of spaces and tabs, an operator of at most four characters, a run of spaces and tabs:
+ * - key first (password, generic_secret): a search starts only at a literal keyword. The rest of
+ *   the key is one class run (`[\w.-]*`) and an optional index (`[25]`: a literal, one class, a
+ *   literal), then an optional quote, a run of spaces and tabs, an operator of at most six
+ *   characters (`value=` looks back at most nine; `is`/`was` one), a run of spaces and tabs:
  *   each read by that start alone, one way. A start that does not reach an operator has a second
  *   alternative, the keyword and its key run alone, which the validator drops: the search resumes
  *   after the run instead of reading it again from each keyword inside it (`passwordpassword…`,
@@ -36,6 +37,9 @@
  *   (one class without `:`, `/` or `@`), `:`, and the password: one class without whitespace,
  *   `/`, `?` or `#`, whose end is found by backtracking to the last `@` before the host; the host
  *   lookahead reads to the next `@` or delimiter, so each `@` is read by one such lookahead.
+ * - aws_secret_key under its name: the key-first start above, then exactly 40 base64 characters
+ *   and a lookahead: a value that fails has been read for at most 41 characters past the
+ *   operator, and the key run is taken by the second alternative as above.
  * - aws_secret_key beside a key id: a literal id prefix, 16 characters, a lazy window of at most
  *   100 characters, then a run of exactly 40 base64 characters that starts a run (lookbehind) and
  *   ends one (lookahead): bounded per start.
@@ -276,11 +280,13 @@ const urlCredentials: Detector = {
 /** 40 characters of base64 with upper, lower and a digit (a SHA-1 in hex has no capital). */
 const awsSecretShape = (v: string): boolean => v.length === 40 && /[A-Z]/.test(v) && /[a-z]/.test(v) && /\d/.test(v) && !lowComplexity(v)
 const B64_40 = "(?<![A-Za-z0-9/+=])(?<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
+/** after an operator (`KEY=wJalr…`): the operator, not a lookbehind, starts the run */
+const B64_40_AFTER_OP = "(?<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
 const AWS_NAME = "aws[_.-]?secret|secret[_.-]?access[_.-]?key|secretaccesskey|aws[_.-]?access[_.-]?key"
 
 /** `aws_secret_access_key = …`, `"SecretAccessKey": "…"`, `AWS_SECRET_ACCESS_KEY=…` */
 const awsSecretNamed: Detector = (() => {
-  const pattern = new RegExp(`(?:${AWS_NAME})${KEY_RUN}${KEY_QUOTE}${SP}${OP}${SP}\\\\?["'\`]?${B64_40}|(?:${AWS_NAME})${KEY_RUN}`, "gi")
+  const pattern = new RegExp(`(?:${AWS_NAME})${KEY_RUN}${KEY_QUOTE}${SP}${OP}${SP}\\\\?["'\`]?${B64_40_AFTER_OP}|(?:${AWS_NAME})${KEY_RUN}`, "gi")
   const groups = groupsOf(pattern)
   return {
     category: "aws_secret_key",
@@ -336,6 +342,9 @@ const TOKEN = /^[A-Za-z0-9+/=_.~-]+$/
  * which marks structured values: `host:port`, URNs, times), two of lower, upper and digit,
  * entropy of at least 3.5 bits a character, not repeated or sequential, and not a UUID, a hex
  * digest, a version, a path or words joined by `-`, `_` or `.`.
+ *
+ * @since 0.1.0
+ * @category validators
  */
 export const highEntropyToken = (v: string, quoted = false): boolean => {
   if (v.length < 20 || v.length > 1024 || !(quoted ? /^[^\s:]+$/.test(v) : TOKEN.test(v))) return false
@@ -385,7 +394,11 @@ const genericSecret = (value: string): Detector => {
 }
 
 /**
- * The assignment detectors, most specific first.
+ * The assignment detectors, most specific first: the password forms, credentials in URLs, AWS
+ * secret access keys, generic secrets, and last the whole value of a field named as a password.
+ *
+ * @since 0.1.0
+ * @category detectors
  */
 export const assignments: ReadonlyArray<Detector> = [
   passwordAssignment(QUOTED),
