@@ -14,7 +14,7 @@
  * a missing benchmark fails.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { existsSync } from "node:fs"
+import { existsSync, readdirSync, statSync } from "node:fs"
 import { join } from "node:path"
 import {
   available,
@@ -42,6 +42,10 @@ const shared = present()
 describe.runIf(shared)("the external detection benchmark (gitleaks, Presidio, detect-secrets)", () => {
   it("is run against a built checkout", () => {
     expect(existsSync(join(ROOT, "bin", "acttrace.js")) && existsSync(join(ROOT, "dist", "bin", "acttrace.js")), "build first: npm run build (npm test does)").toBe(true)
+    // the figures are those of dist/: say so when a detector's source is newer than its build
+    const built = statSync(join(ROOT, "dist", "Detect.js")).mtimeMs
+    const newer = ["src/Detect.ts", ...readdirSync(join(ROOT, "src", "internal")).map((f) => `src/internal/${f}`)].filter((f) => statSync(join(ROOT, f)).mtimeMs > built)
+    if (newer.length > 0) console.warn(`dist/ is older than ${newer.join(", ")}: these figures are those of the last build (npm run build)`)
   })
 
   it("corpus.jsonl: micro recall >= 95%, macro >= 90%, every category >= 85%, negatives flagged <= 1.5% (placeholders apart)", () => {
