@@ -14,11 +14,19 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { NodeFileSystem } from "@effect/platform-node"
+import * as Stream from "effect/Stream"
 import * as Canonical from "../src/Canonical.js"
+import * as Controls from "../src/Controls.js"
+import * as Pack from "../src/Pack.js"
 import * as Hash from "../src/Hash.js"
 import * as Merkle from "../src/Merkle.js"
 import * as Proof from "../src/Proof.js"
 import * as Signer from "../src/Signer.js"
+import * as Entry from "../src/Entry.js"
 import * as Verify from "../src/Verify.js"
 import * as Note from "../src/internal/note.js"
 
@@ -409,6 +417,15 @@ const checks: Record<string, () => void | Promise<void>> = {
       expect(str(member(e, "sig"))).toBe(hmacHex(KEY(), h))
       prev = h
     }
+    // each line is exactly what the project's writer lays out (section 1): body first, then the rest
+    const signer = Effect.runSync(Signer.makeHmac(Redacted.make(KEY())))
+    let before = GENESIS
+    for (const line of lines) {
+      const p = ok(Canonical.parse(line)) as Record<string, Canonical.Json>
+      const sealed = ok(Entry.seal({ seq: (p["seq"] as Canonical.Num).toNumber(), ts: p["ts"] as string, type: p["type"] as string, payload: p["payload"], prevHash: before }, signer.signText))
+      expect(sealed.line).toBe(line)
+      before = sealed.hash
+    }
     // the project's verifier
     const report = ok(Verify.lines(lines, { key: Redacted.make(KEY()) }))
     expect([report.entries, report.head, report.signatures, report.completeness]).toEqual([2, prev, "verified", "none"])
@@ -471,7 +488,7 @@ const checks: Record<string, () => void | Promise<void>> = {
     }
   },
 
-  pack: () => {
+  pack: async () => {
     const lines = jsonlLines("pack")
     const key = KEY()
     const meta = member(readJson(lines[0]!), "_meta")
@@ -500,10 +517,26 @@ const checks: Record<string, () => void | Promise<void>> = {
     // the project's verifier: intact, signed header; an edit of the summary breaks the seal
     const report = ok(Verify.lines(lines, { key: Redacted.make(key) }))
     expect([report.entries, report.head, report.signatures, report.completeness]).toEqual([2, prev, "verified", "signed-header"])
+    // each row's controls are the mapping's (docs/controls.md) for its type
+    for (const row of JSON.parse(`[${lines.slice(1).join(",")}]`) as Array<{ type: string; payload: unknown; controls: unknown }>) {
+      expect(row.controls).toEqual(Controls.forRow("eu_ai_act", row.type, row.payload))
+    }
     const edited = [lines[0]!.replace("\"decisions\":1", "\"decisions\":2"), ...lines.slice(1)]
     for (const options of [{ key: Redacted.make(key) }, {}]) {
       const r = Verify.lines(edited, options)
       expect(Either.isLeft(r) && [r.left._tag, r.left.line]).toEqual(["HeaderInvalid", 1])
+    }
+    // byte for byte what the project's export writes from the chain example (as the text says)
+    expect(DOC).toContain("`acttrace export chain.jsonl --out pack.jsonl --framework eu_ai_act --key-file demo.key`")
+    const dir = mkdtempSync(join(tmpdir(), "acttrace-format-doc-"))
+    try {
+      const signer = Effect.runSync(Signer.makeHmac(Redacted.make(key)))
+      const bytes = Effect.succeed(Stream.succeed(Buffer.from(chainLines().join("\n") + "\n", "utf8")))
+      const out = join(dir, "pack.jsonl")
+      await Effect.runPromise(Pack.write(bytes, "chain.jsonl", out, { framework: "eu_ai_act", signer }).pipe(Effect.provide(NodeFileSystem.layer)))
+      expect(readFileSync(out, "utf8")).toBe(lines.join("\n") + "\n")
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
     }
   },
 
@@ -685,6 +718,20 @@ describe("docs/format.md", () => {
     expect(DOC).toContain(stated)
     expect(hashOf(GENESIS, canonical(readJson(body)))).toBe(stated)
     expect(Hash.chainHash(GENESIS, body)).toBe(stated)
+  })
+
+  it("names every error the verifier and the proof checks can report, in its results and exit code tables", () => {
+    const tagsOf = (module: object) =>
+      Object.values(module).flatMap((v) => (typeof v === "function" && v.prototype instanceof Error && typeof (v as { _tag?: unknown })._tag === "string" ? [(v as unknown as { _tag: string })._tag] : []))
+    const verify = tagsOf(Verify)
+    expect(verify.length).toBeGreaterThanOrEqual(12)
+    const results = DOC.slice(DOC.indexOf("## 11."), DOC.indexOf("## 12."))
+    for (const tag of verify) expect(results, tag).toContain(`| \`${tag}\` |`)
+    const exits = DOC.slice(DOC.indexOf("## 12."))
+    expect(tagsOf(Proof).length).toBeGreaterThanOrEqual(8)
+    for (const tag of new Set([...tagsOf(Proof).filter((t) => !verify.includes(t))])) {
+      expect(exits, tag).toContain(`\`${tag}\``)
+    }
   })
 
   for (const name of Object.keys(checks)) {
