@@ -27,7 +27,7 @@ export type Framework = "eu_ai_act" | "iso_42001" | "gdpr" | "nist_rmf"
  * @since 0.1.0
  * @category constants
  */
-export const frameworks: ReadonlyArray<Framework> = ["eu_ai_act", "iso_42001", "gdpr", "nist_rmf"]
+export const frameworks: ReadonlyArray<Framework> = Object.freeze(["eu_ai_act", "iso_42001", "gdpr", "nist_rmf"] as const)
 
 /**
  * A framework name the library does not know.
@@ -89,6 +89,13 @@ const GDPR_87 = "Art.87 national identification numbers"
  */
 export type Row = { readonly [F in Framework]: ReadonlyArray<string> }
 
+// Frozen, rows and lists too: `forRow` hands out these very arrays, so a caller writing into one
+// (through a cast) would otherwise change the controls of every later row.
+const frozen = <A extends object>(o: A): A => {
+  for (const v of Object.values(o)) if (v !== null && typeof v === "object" && !Object.isFrozen(v)) frozen(v as object)
+  return Object.freeze(o)
+}
+
 const checkpointRow: Row = {
   eu_ai_act: [EU_12_1, EU_19_1],
   iso_42001: [ISO_A628],
@@ -103,7 +110,7 @@ const checkpointRow: Row = {
  * @since 0.1.0
  * @category mapping
  */
-export const table: { readonly [type: string]: Row } = {
+export const table: { readonly [type: string]: Row } = frozen({
   audit_open: {
     eu_ai_act: [EU_12_1, EU_19_1, EU_26_6],
     iso_42001: [ISO_A628],
@@ -160,7 +167,7 @@ export const table: { readonly [type: string]: Row } = {
   },
   checkpoint: checkpointRow,
   key_rotation: checkpointRow
-}
+})
 
 /**
  * FORMAT B.4: the controls a `policy_flag` row adds for a detector group its `data` names, only
@@ -171,12 +178,12 @@ export const table: { readonly [type: string]: Row } = {
  * @since 0.1.0
  * @category mapping
  */
-export const overlays: { readonly [group: string]: Partial<Row> } = {
+export const overlays: { readonly [group: string]: Partial<Row> } = frozen({
   special_category: { gdpr: [GDPR_9] },
   gov_id: { gdpr: [GDPR_87] },
   secret: { gdpr: [GDPR_32] },
   credential: { gdpr: [GDPR_32] }
-}
+})
 
 const own = <A>(o: { readonly [k: string]: A }, k: string): A | undefined => (Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined)
 
@@ -259,7 +266,7 @@ export interface Control {
  * @since 0.1.0
  * @category mapping
  */
-export const catalogue: ReadonlyArray<Control> = frameworks.flatMap((framework) => {
+export const catalogue: ReadonlyArray<Control> = frozen(frameworks.flatMap((framework) => {
   const byId = new Map<string, { types: Array<string>; groups: Array<string> }>()
   const at = (id: string) => {
     const found = byId.get(id)
@@ -271,7 +278,7 @@ export const catalogue: ReadonlyArray<Control> = frameworks.flatMap((framework) 
   for (const [type, row] of Object.entries(table)) for (const id of row[framework]) at(id).types.push(type)
   for (const [group, row] of Object.entries(overlays)) for (const id of row[framework] ?? []) at(id).groups.push(group)
   return [...byId].map(([id, { groups, types }]) => ({ framework, id, provision: provisionOf(id), anchor: slug(framework, id), types, groups }))
-})
+}))
 
 const anchors: ReadonlyMap<string, string> = new Map(catalogue.map((c) => [`${c.framework}\u0000${c.id}`, c.anchor]))
 

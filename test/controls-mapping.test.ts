@@ -157,6 +157,14 @@ describe("Controls: FORMAT B.4 (revised 2026-12-03), our own vectors", () => {
     expect(Controls.forRow("gdpr", "x-vendor/event", {})).toEqual([])
   })
 
+  it("hands out lists no caller can change the mapping through", () => {
+    const row = Controls.forRow("gdpr", "decision", {}) as Array<string>
+    expect(() => row.push("Art.99 invented")).toThrow(TypeError)
+    expect(() => (Controls.frameworks as Array<string>).push("sox")).toThrow(TypeError)
+    expect(Controls.forRow("gdpr", "decision", {})).toEqual(["Art.22 automated individual decision-making", "Art.5(2) accountability"])
+    expect(Controls.isFramework("sox")).toBe(false)
+  })
+
   it("adds the overlays of a policy_flag's groups in gdpr only, once each, and nothing for pii or financial", () => {
     const all = { data: { groups: ["special_category", "gov_id", "secret", "credential", "financial", "pii"] } }
     expect(Controls.forRow("gdpr", "policy_flag", all)).toEqual([
