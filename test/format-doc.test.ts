@@ -654,6 +654,55 @@ const checks: Record<string, () => void | Promise<void>> = {
     expect(altered._tag).toBe("NoteSignatureInvalid")
   },
 
+  "pack-checkpoint": async () => {
+    const lines = jsonlLines("pack-checkpoint")
+    const key = values("ed25519-key")
+    const pub = Buffer.from(key.get("public key")!, "hex")
+    const name = key.get("verifier key")!.split("+")[0]!
+    // independent: the rows are the three-entry log, the note covers them, the header and the rows
+    expect(lines.slice(1)).toEqual(threeLines())
+    const meta = member(readJson(lines[0]!), "_meta")
+    expect(hasMember(meta, "sig") || hasMember(meta, "seal")).toBe(false)
+    const note = openNote(str(member(meta, "checkpoint")), name, pub).lines
+    const hashes = entryHashes()
+    const rest = obj((meta as { members: ReadonlyArray<readonly [string, J]> }).members.filter(([k]) => k !== "sig" && k !== "seal" && k !== "checkpoint"))
+    const rows = lines.slice(1).map(readJson).map((r) => (hasMember(r, "controls") ? canonical(member(r, "controls")) : "null") + "\n").join("")
+    const digest = sha256(Buffer.concat([Buffer.from(`acttrace-seal/1\n${canonical(rest)}\n`, "utf8"), sha256(rows)])).toString("hex")
+    expect(note).toEqual([`acttrace/${encodeURIComponent(str(member(meta, "system")))}`, "3", b64(mth(hashes.map((h) => Buffer.from(h, "hex")))), `head ${hashes[2]}`, `pack ${digest}`])
+    expect([str(member(meta, "head_hash")), canonical(member(meta, "entries"))]).toEqual([hashes[2], "3"])
+    // the project: the export writes these bytes, and the public key alone verifies them
+    const dir = mkdtempSync(join(tmpdir(), "acttrace-format-doc-"))
+    try {
+      const signer = Effect.runSync(Signer.makeEd25519(Redacted.make(key.get("signer key")!)))
+      const out = join(dir, "pack.jsonl")
+      const bytes = Effect.succeed(Stream.succeed(Buffer.from(threeLines().join("\n") + "\n", "utf8")))
+      await Effect.runPromise(Pack.write(bytes, "log.jsonl", out, { framework: null, signer }).pipe(Effect.provide(NodeFileSystem.layer)))
+      expect(readFileSync(out, "utf8")).toBe(lines.join("\n") + "\n")
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+    const report = ok(Verify.lines(lines, { publicKeys: [key.get("verifier key")!] }))
+    expect([report.entries, report.completeness, report.signatures, report.checkpoints]).toEqual([3, "signed-checkpoint", "not-checked", "verified"])
+    const edited = [lines[0]!.replace("\"decisions\":1", "\"decisions\":2"), ...lines.slice(1)]
+    expect(Either.isLeft(Verify.lines(edited, { publicKeys: [key.get("verifier key")!] }))).toBe(true)
+  },
+
+  "pack-checkpoint-values": () => {
+    const v = values("pack-checkpoint-values")
+    const lines = jsonlLines("pack-checkpoint")
+    const meta = member(readJson(lines[0]!), "_meta")
+    const rest = obj((meta as { members: ReadonlyArray<readonly [string, J]> }).members.filter(([k]) => k !== "checkpoint"))
+    expect(v.get("canonical meta'")).toBe(canonical(rest))
+    const projectMeta = { ...(JSON.parse(lines[0]!) as { _meta: Record<string, unknown> })._meta }
+    delete projectMeta["checkpoint"]
+    expect(v.get("canonical meta'")).toBe(ok(Canonical.encode(projectMeta)))
+    const rows = "null\n".repeat(lines.length - 1)
+    expect(v.get("rows_hash")).toBe(sha256(rows).toString("hex"))
+    expect(v.get("digest")).toBe(sha256(Buffer.concat([Buffer.from(`acttrace-seal/1\n${canonical(rest)}\n`, "utf8"), sha256(rows)])).toString("hex"))
+    expect(v.get("digest")).toBe(Hash.sealDigest(v.get("canonical meta'")!, sha256(rows)))
+    expect(str(member(meta, "checkpoint"))).toContain(`\npack ${v.get("digest")}\n\n`)
+  },
+
   "proof-file": async () => {
     const text = example("proof-file").text + "\n"
     const key = values("ed25519-key")
