@@ -793,8 +793,10 @@ describe("docs/format.md", () => {
 describe("the independent implementation is not a copy of the project's", () => {
   // the helpers above must find what the document says is wrong, or agreeing proves little
   it("refuses what section 1 refuses", () => {
-    for (const bad of ["{\"a\":1,\"a\":2}", "{\"a\":\"\\ud800\"}", "{\"a\":NaN}", "{\"a\":\"x\ny\"}", "[1,]"]) {
-      expect(() => readJson(bad), bad).toThrow()
+    for (const bad of ["{\"a\":1,\"a\":2}", "{\"a\":\"\\ud800\"}", "{\"a\":NaN}", "{\"a\":\"x\ny\"}", "[1,]", "[1e400]"]) {
+      expect(() => canonical(readJson(bad)), bad).toThrow()
+      // and so does the project
+      expect(Either.isLeft(Canonical.canonicalize(bad)), bad).toBe(true)
     }
   })
 
