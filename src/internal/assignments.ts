@@ -124,9 +124,28 @@ const MESSAGE_WORDS = /\b(?:required|must|invalid|incorrect|wrong|characters?|le
 const namesItself = (v: string): boolean => /^(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|key|value|string|user(?:name)?)$/i.test(v)
 
 /** Whether a value is a value: not empty, not a placeholder, a template or a mask. */
+/**
+ * Whether every character of a value is the same one (`****`, `xxxx`, `••••`). A loop, not
+ * `/^(.)\1*$/u`: V8 keeps a backtracking entry per repetition of a backreference, and a
+ * megabytes-long value overflowed its stack.
+ */
+const allSame = (v: string): boolean => {
+  const first = v.codePointAt(0)
+  if (first === undefined) return true
+  const step = first > 0xffff ? 2 : 1
+  for (let i = step; i < v.length; i += step) if (v.codePointAt(i) !== first) return false
+  return true
+}
+
+/**
+ * A code reference is short: a longer value is not tested against `CODE_REF`, whose repeated
+ * group would take a backtracking entry per segment of a megabytes-long `a.a.a…`.
+ */
+const codeRef = (v: string): boolean => v.length <= 512 && CODE_REF.test(v)
+
 const isValue = (v: string): boolean => {
   if (v.length < 4 || !/[\p{L}\p{N}]/u.test(v)) return false
-  if (v.includes("<redacted>") || /^(.)\1*$/u.test(v) || /^[*•·.x_-]+$/i.test(v)) return false
+  if (v.includes("<redacted>") || allSame(v) || /^[*•·.x_-]+$/i.test(v)) return false
   return !TEMPLATE.test(v) && !EMPTY.test(v)
 }
 
@@ -187,7 +206,7 @@ const passwordAssignment = (value: string): Detector => {
       if (ABOUT.test(v)) return false
       if (g["q"] !== undefined) return !(MESSAGE.test(v) && MESSAGE_WORDS.test(v) && v.split(/\s+/).length > 2)
       // unquoted: a reference in code is no value; a bare identifier is a variable after `==`, `!=`, `:=`
-      return !CODE_REF.test(v) && !(CODE_OPS.test(op) && IDENTIFIER.test(v)) && !/^(?:\/|~\/|\.\.?\/)[\w./-]*$/.test(v)
+      return !codeRef(v) && !(CODE_OPS.test(op) && IDENTIFIER.test(v)) && !/^(?:\/|~\/|\.\.?\/)[\w./-]*$/.test(v)
     }
   }
 }
@@ -228,7 +247,7 @@ const flagDetector = (value: string): Detector => {
     validate: (m) => {
       const g = groups(m)
       const v = g?.["v"]
-      return v !== undefined && isValue(v) && !v.startsWith("-") && (g!["q"] !== undefined || !CODE_REF.test(v))
+      return v !== undefined && isValue(v) && !v.startsWith("-") && (g!["q"] !== undefined || !codeRef(v))
     }
   }
 }
@@ -269,7 +288,7 @@ const urlCredentials: Detector = {
   pattern: /\b[a-z][a-z0-9+.-]{0,19}:\/\/[^\s:/@?#"'`<>]*:(?<v>[^\s/?#"'`<>]+)(?=@[^\s/?#@]*(?:[/?#\s]|$))/gi,
   validate: (m) => {
     const v = m.slice(m.indexOf("://") + 3).replace(/^[^:]*:/, "")
-    return v.length > 0 && !v.includes("<redacted>") && !/^(.)\1*$/u.test(v) && !/^[*•]+$/.test(v) && !/^(?:\$\{|\$\(|\$[A-Za-z_]\w*$|\{\{|<[^>]*>$|\[[^\]]*\]$|%[sd]$|\{[\w.]*\}$)/.test(v)
+    return v.length > 0 && !v.includes("<redacted>") && !allSame(v) && !/^[*•]+$/.test(v) && !/^(?:\$\{|\$\(|\$[A-Za-z_]\w*$|\{\{|<[^>]*>$|\[[^\]]*\]$|%[sd]$|\{[\w.]*\}$)/.test(v)
   }
 }
 
@@ -316,7 +335,10 @@ const awsSecretBeside: Detector = {
 // ---------------------------------------------------------------------------------------------
 
 /** Repeated or sequential: fewer than 60% distinct four-character pieces, or an ascending run of six (`123456`, `abcdef`). */
-function lowComplexity(v: string): boolean {
+function lowComplexity(value: string): boolean {
+  // the first 4,096 characters judge it: a secret is not megabytes long, and the pieces of one
+  // that is would fill memory
+  const v = value.length > 4096 ? value.slice(0, 4096) : value
   if (v.length >= 8) {
     const pieces = new Set<string>()
     for (let i = 0; i + 4 <= v.length; i++) pieces.add(v.slice(i, i + 4))
@@ -357,7 +379,7 @@ export const highEntropyToken = (v: string, quoted = false): boolean => {
 
 /** Under a key that names a secret: any value of 8 or more characters that is not a word, a sentence, repeated or sequential, an id, a version or a path. */
 const secretValue = (v: string): boolean =>
-  v.length >= 8 && !/^[a-z]+$/.test(v) && !/\s/.test(v) && !lowComplexity(v) && !UUID.test(v) && !VERSION.test(v) && !PATHLIKE.test(v)
+  v.length >= 8 && !/^[a-z]+$/.test(v) && !/\s/.test(v) && !lowComplexity(v) && !UUID.test(v) && !(v.length <= 256 && VERSION.test(v)) && !PATHLIKE.test(v)
 
 /** Keys whose value is public or a one-time form token, not a secret. */
 const PUBLIC_KEY = /public|publishable|csrf|xsrf|authenticity|nonce|max[_.-]?tokens?|tokens?[_.-]?(?:count|limit|usage|type|url|uri|endpoint)|tokenizer/i
@@ -385,7 +407,7 @@ const genericSecret = (value: string): Detector => {
       if (PUBLIC_KEY.test(key) || NOT_SECRET_TAIL.test(tailWord(key, SECRET_KEYWORD)) || /(?:secrets|tokens|keys|credentials)$/i.test(key)) return false
       // an example, an elided or a masked value is no finding of a guess by key (a password key is stronger evidence: the engine marks its placeholders)
       if (!isValue(v) || /redacted|example|sample|dummy|fake|placeholder|changeme|your[_-]|x{4}|\.\.\.$|…$|(?:^|[_-])test[_-]/i.test(v)) return false
-      if (g["q"] === undefined && (CODE_REF.test(v) || (CODE_OPS.test(op) && IDENTIFIER.test(v)))) return false
+      if (g["q"] === undefined && (codeRef(v) || (CODE_OPS.test(op) && IDENTIFIER.test(v)))) return false
       // a key that names a secret: any value that is not a word, a sentence, repeated or sequential
       if (/secret/i.test(key) && !/secret[_.-]?(?:name|id|arn|ref)$/i.test(key)) return secretValue(v)
       return highEntropyToken(v, g["q"] !== undefined)
