@@ -211,7 +211,7 @@ describe("CaptureAi: the @effect/ai LanguageModel decorator", () => {
 
   it("the guard blocks a prompt with a secret before the model is called; the error carries the PolicyViolation", async () => {
     prompts.length = 0
-    const { exit, rows } = await runLogged(withModel(LanguageModel.generateText({ prompt: "my key is AKIAIOSFODNN7EXAMPLE" })), {
+    const { exit, rows } = await runLogged(withModel(LanguageModel.generateText({ prompt: "my key is AKIAQ3EGWXK7N2PZ5RT4" })), {
       interceptors: [Guard.interceptor()]
     })
     expect(prompts).toHaveLength(0)
