@@ -401,6 +401,13 @@ const engineSuite = (engine: Engine) => {
           disagreement: { kind: "extra", seq: 4 }
         },
         {
+          // pages are ranges of seqs: the gap up to it is crossed in one statement, not a page at a time
+          name: "a row inserted far past the end (seq 10^12)",
+          edit: (sql, chain) => sql`INSERT INTO acttrace_entries (chain, seq, line) VALUES (${chain}, ${1_000_000_000_000}, ${"forged"})`,
+          lines: (ls) => [...ls, "forged"],
+          disagreement: { kind: "extra", seq: 4 }
+        },
+        {
           name: "the count lowered by 2",
           edit: (sql, chain) => sql`UPDATE acttrace_chains SET entries = entries - 2 WHERE chain = ${chain}`,
           lines: (ls) => ls,

@@ -692,8 +692,15 @@ const open = (
     /**
      * One page: the rows there from seq `from` up (below `bound`), as the bytes of one chunk,
      * gaps and all: a missing row is the verification's to find (DeletionDetected at its line,
-     * as for a line missing from a file), not a read error. The next page starts after the last
-     * row read (keyset); `seen` is told the last row of each page.
+     * as for a line missing from a file), not a read error. A page is a range of seqs, `from` up to
+     * `from + limit` (at most `limit` rows: a seq is a chain's key), and the next one starts where
+     * it ends; past a range with no row in it, at the next row there is (one `min` on the key: an
+     * edited seq far past the end costs one statement, not a page per `limit` seqs). A range, not
+     * `ORDER BY seq LIMIT n` from `from` on: with no statistics on the table (new, just written,
+     * not analyzed yet) PostgreSQL plans that as a scan and a sort of every row from `from` to
+     * the end, on disk, for each page (70 ms a page of 50,000 rows, growing with the chain); a
+     * range holds what it sorts to a page whatever the plan. `seen` is told the last row of each
+     * page.
      *
      * Each row's query columns (`ts`, `type`, `decision_id`, `hash`: what auditors select by) must
      * be what its line says (`rowOf`, as the writer derived them): a column edited behind the
@@ -703,12 +710,16 @@ const open = (
      * verification: that is a line out of place, which it names as for a file.)
      */
     const page = (from: number, bound: number, limit: number, seen: (seq: number, line: string) => void): Effect.Effect<Page, StoreError> =>
-      retried(
-        sql<{ seq: string | number; ts: string | null; type: string | null; decision_id: string | null; hash: string | null; line: string }>`SELECT seq, ts, type, decision_id, hash, line FROM ${id(T.entries)} WHERE chain = ${chain} AND seq >= ${from} AND seq < ${bound} ORDER BY seq LIMIT ${limit}`.pipe(
+      retried(Effect.suspend(() => {
+        const upper = Math.min(from + limit, bound)
+        return sql<{ seq: string | number; ts: string | null; type: string | null; decision_id: string | null; hash: string | null; line: string }>`SELECT seq, ts, type, decision_id, hash, line FROM ${id(T.entries)} WHERE chain = ${chain} AND seq >= ${from} AND seq < ${upper} ORDER BY seq`.pipe(
           Effect.mapError(failure("read", ["lost", "busy"])),
-          Effect.map((rows): Page => {
+          Effect.flatMap((rows) => {
             const last = rows[rows.length - 1]
-            if (last === undefined) return [Chunk.empty<Uint8Array>(), Option.none<number>(), undefined, 0]
+            if (last === undefined) {
+              if (upper >= bound) return Effect.succeed<Page>([Chunk.empty<Uint8Array>(), Option.none<number>(), undefined, 0])
+              return Effect.map(nextRow(upper, bound), (next): Page => [Chunk.empty<Uint8Array>(), next, undefined, 0])
+            }
             // the page's bytes in buffers of about CHUNK_CHARS: no string of the whole page
             // (rows, one string, one buffer: three copies of a page of large lines)
             const buffers: Array<Uint8Array> = []
@@ -719,7 +730,7 @@ const open = (
               const edited = columnEdited(seq, r)
               if (edited !== undefined) {
                 if (text !== "") buffers.push(Buffer.from(text, "utf8"))
-                return [Chunk.unsafeFromArray(buffers), Option.none<number>(), edited, longest]
+                return Effect.succeed<Page>([Chunk.unsafeFromArray(buffers), Option.none<number>(), edited, longest])
               }
               if (r.line.length > longest) longest = r.line.length
               text += r.line + "\n"
@@ -730,10 +741,16 @@ const open = (
             }
             if (text !== "") buffers.push(Buffer.from(text, "utf8"))
             seen(Number(last.seq), last.line)
-            const next = Number(last.seq) + 1
-            return [Chunk.unsafeFromArray(buffers), rows.length === limit && next < bound ? Option.some(next) : Option.none<number>(), undefined, longest]
+            return Effect.succeed<Page>([Chunk.unsafeFromArray(buffers), upper < bound ? Option.some(upper) : Option.none<number>(), undefined, longest])
           })
         )
+      }))
+
+    /** The first seq the chain has in [from, bound), if any: where the next page starts after a gap. */
+    const nextRow = (from: number, bound: number) =>
+      sql<{ next: string | number | null }>`SELECT min(seq) AS next FROM ${id(T.entries)} WHERE chain = ${chain} AND seq >= ${from} AND seq < ${bound}`.pipe(
+        Effect.mapError(failure("read", ["lost", "busy"])),
+        Effect.map((rows) => (rows[0] === undefined || rows[0].next === null ? Option.none<number>() : Option.some(Number(rows[0].next))))
       )
 
     /** The disagreement of a row's query columns with its line, or undefined when they agree. */
