@@ -352,3 +352,21 @@ describe("Detect: phone numbers through libphonenumber-js", () => {
     expect(slow).toEqual([])
   }, 120_000)
 })
+
+describe("Detect: phone, where no number starts", () => {
+  const phoneOf = Detect.builtins.find((d) => d.category === "phone")!
+  // the detector's hint is a necessary condition tested before anything else: these never reach
+  // the pattern, the library or the engine's slower path (a cost on every captured model call)
+  it.prop("a decimal fraction (0.…) and a zero-padded run (000…) are not phone numbers, alone or in text", [fc.integer({ min: 6, max: 14 }), fc.nat(), fc.constantFrom("", " USD", " EUR", "s", " ms", "%")], ([n, seed, unit]) => {
+    const digits = String(seed).padStart(n, "0").slice(-n)
+    for (const s of [`0.${digits}${unit}`, `000${digits}`, `cost 0.${digits}${unit}, id 0000${digits}`]) {
+      expect(phoneOf.hint!.test(s), s).toBe(false)
+      expect(Detect.scan({ value: s }, Detect.Policy.flagOnly).map((f) => f.category), s).not.toContain("phone")
+    }
+  })
+
+  it("a number after a price or a padded id is still found", () => {
+    const found = Detect.scan({ note: "paid 0.001005 USD; call +44 20 7946 0958 or 020 7946 0958 (ref 000123)" }, Detect.Policy.flagOnly)
+    expect(found.find((f) => f.category === "phone")?.count).toBe(2)
+  })
+})

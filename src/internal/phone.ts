@@ -55,6 +55,13 @@ export const NATIONAL_REGIONS: ReadonlyArray<CountryCode> = [...new Set([...TRUN
 const SEP = "[ \\u00a0.\\u2010-\\u2015-]"
 /** After the first digit, 6–16 more, each after at most a `)`, one separator and a `(`. */
 const RUN = `(?:\\)?${SEP}?\\(?\\d){6,16}`
+/**
+ * Where no number starts: `0.` (a decimal fraction: `0.001005`; no national form writes its trunk
+ * `0` alone before a dot) and `000` then a digit (zero-padding: an international number is `00`
+ * and a country code, which never starts with 0; a national one is a trunk `0` and an area code,
+ * which never does either).
+ */
+const NOT_A_NUMBER = "(?!0\\.|000\\d)"
 /** Not followed by a word, a dash or plus and a word, or a decimal point, comma, colon or slash and a digit. */
 const END = "(?!\\w|[-+]\\w|[.,:/]\\d)"
 
@@ -251,9 +258,12 @@ export const phone: Detector = {
   category: "phone",
   group: "pii",
   severity: "warning",
-  // the pattern without its lookbehind: a necessary condition, tested before any search, that an
-  // ISO timestamp (`2026-11-28T10:00:01Z`, in every captured record) does not pass
-  hint: new RegExp(`\\d${RUN}${END}`),
-  pattern: new RegExp(`(?<!(?<!\\\\)[\\w+.\\/#$%€£¥-])\\+?\\(?\\d${RUN}${END}`, "g"),
+  // the pattern from its first digit, with a looser lookbehind (a start inside a run of digits or
+  // a word is none, unless after an escape such as `\n`): a necessary condition, tested before
+  // any search, that an ISO timestamp (`2026-11-28T10:00:01Z`, in every captured record) does not
+  // pass, nor a price or a cost (`0.001005 USD`, in every captured model call) or a zero-padded
+  // id, however many digits they have
+  hint: new RegExp(`(?:^|[^\\w.]|\\\\[\\w.])${NOT_A_NUMBER}\\d${RUN}${END}`),
+  pattern: new RegExp(`(?<!(?<!\\\\)[\\w+.\\/#$%€£¥-])\\+?\\(?${NOT_A_NUMBER}\\d${RUN}${END}`, "g"),
   validate
 }
