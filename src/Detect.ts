@@ -9,11 +9,14 @@
  * value: `builtins` unless a layer provides another (`layer`, `layerAdd`), so nothing is
  * registered globally.
  *
- * Validators come from the `validator` package where one fits (IBAN with its per-country formats
- * and mod-97, BIC with its country code, IP addresses, MAC addresses). Luhn, the ABA routing
- * checksum, SSN ranges, Verhoeff (Aadhaar) and the NINO prefixes are written here: each is a few
- * lines, and `validator`'s card check also demands known issuer prefixes and lengths, which the
- * card rule here (13–19 digits, Luhn, a card-issuing first digit) does not.
+ * Validators come from maintained packages where one fits: `validator` for BIC (with its country
+ * code) and IP addresses, `libphonenumber-js` for phone numbers. Luhn, the ABA routing checksum,
+ * SSN ranges, Verhoeff (Aadhaar), the NINO prefixes, IBAN (the registry's length per country,
+ * check digits and mod-97: `validator` lacks a country and has one layout wrong) and MAC
+ * addresses are written here: each is a few lines, and `validator`'s card check also demands
+ * known issuer prefixes and lengths, which the card rule here (13–19 digits, Luhn, a
+ * card-issuing layout) does not. The detectors live in `internal/keys.ts`,
+ * `internal/assignments.ts`, `internal/pii.ts` and `internal/phone.ts`.
  *
  * @since 0.1.0
  */
@@ -29,19 +32,20 @@ import { endCall, memoPerCall, SHORT } from "./internal/matching.js"
 import { phone } from "./internal/phone.js"
 import * as pii_ from "./internal/pii.js"
 import { pii } from "./internal/pii.js"
+import type * as Detector_ from "./internal/detector.js"
 import { isPlainObject } from "./internal/plain.js"
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type Group = "secret" | "credential" | "financial" | "gov_id" | "pii" | "special_category"
+export type Group = Detector_.Group
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type Severity = "info" | "warning" | "critical"
+export type Severity = Detector_.Severity
 
 /**
  * What a policy does with a finding, from the mildest: `allow` < `flag` < `redact` < `block`.
@@ -57,46 +61,17 @@ export type Action = "allow" | "flag" | "redact" | "block"
  * @since 0.1.0
  * @category models
  */
-export interface MatchContext {
-  /** up to 40 characters before the match, in the same string */
-  readonly before: string
-  /** the key of the field holding the string or number, if any */
-  readonly key: string | null
-}
+export type MatchContext = Detector_.MatchContext
 
 /**
+ * A detector: a category, a group, a severity, a global regular expression (a named group `v`
+ * narrows what is replaced), and optional `validate`, `hint`, `numeric` and `placeholder`
+ * (documented on each member).
+ *
  * @since 0.1.0
  * @category models
  */
-export interface Detector {
-  readonly category: string
-  readonly group: Group | (string & {})
-  readonly severity: Severity
-  /**
-   * global; a named group `v` narrows what is replaced (`password is <redacted>`). A match that
-   * would contain an earlier `<redacted>` is dropped, so open-ended patterns should stop before one.
-   * The engine runs on every append, on text an attacker may write: a pattern must search in time
-   * linear in the text (the rules the built-ins keep are written above them, in the source).
-   */
-  readonly pattern: RegExp
-  readonly validate?: ((match: string, context: MatchContext) => boolean) | undefined
-  /**
-   * a necessary condition, tested on the string and on its field's key: a string for which
-   * neither passes is not searched. The hints of a detector set are also joined into one
-   * expression, tested once per string, so most strings cost one search instead of twenty.
-   */
-  readonly hint?: RegExp | undefined
-  /** also applied to the digits of JSON numbers (a card number stored as a number) */
-  readonly numeric?: boolean | undefined
-  /**
-   * whether a match is a placeholder or an example rather than a real value (a vendor's documented
-   * example key): it is given the text that would be replaced (the named group `v` when the
-   * pattern has one, else the whole match). For the groups `secret` and `credential` it adds to
-   * the generic check (`isPlaceholder`): either one makes the match a placeholder. For other
-   * groups only this check runs. It must run in time linear in the match.
-   */
-  readonly placeholder?: ((match: string) => boolean) | undefined
-}
+export type Detector = Detector_.Detector
 
 /**
  * Actions by category, then by group, then a default.
@@ -272,7 +247,7 @@ export const entropy: (s: string) => number = matching.entropy
  * - Hints, alone and joined into one expression: literal words, or bounded (at most 15 characters
  *   from a position: IBAN, card, SSN, phone, MAC, IPv6, IPv4, NINO, Aadhaar), or the special
  *   words: the joined expression reads at most the sum of those bounds from each position.
- * - The context words of us_ssn, us_routing and swift_bic (`near`): literal words, on the 40
+ * - The context words of us_ssn, us_routing, swift_bic, mac_address and phone (`near`): literal words, on the 40
  *   characters before a match, and on the key once per call (rule 4).
  * - `HEX_ID`: anchored at the start; a lookahead over digits, then one loop to the end.
  *   `digitsOf`: one class. `abaRouting`, `ssnRanges`, the NINO validator: anchored, fixed length.

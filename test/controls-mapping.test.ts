@@ -6,7 +6,7 @@
  * can carry has its section there, under its anchor and its framework).
  *
  * Enumerated: every entry type (the known types, `key_rotation`, an app's own type), every detector
- * group (the `Group` type of src/Detect.ts read from its source, and the groups of the built-in and
+ * group (the `Group` type of src/internal/detector.ts read from its source, and the groups of the built-in and
  * opt-in detectors), in every payload shape that names a group, under all four frameworks, and
  * packs really exported through `AuditLog` for each framework.
  */
@@ -28,12 +28,13 @@ const DOCS = join(ROOT, "docs", "controls.md")
 // ---------------------------------------------------------------------------------------------
 // what a pack can carry: every type, every group, every payload shape naming groups
 
-/** The detector groups: the `Group` type as written in src/Detect.ts, and every detector's group. */
+/** The detector groups: the `Group` type as written in src/internal/detector.ts (`Detect.Group`), and every detector's group. */
 const groups: ReadonlyArray<string> = (() => {
-  const source = readFileSync(join(ROOT, "src", "Detect.ts"), "utf8")
+  const source = readFileSync(join(ROOT, "src", "internal", "detector.ts"), "utf8")
   const decl = /export type Group =([^\n]+)/.exec(source)
-  if (decl === null) throw new Error("src/Detect.ts no longer declares `export type Group = …` on one line: read the groups another way")
+  if (decl === null) throw new Error("src/internal/detector.ts no longer declares `export type Group = …` on one line: read the groups another way")
   const declared = [...decl[1]!.matchAll(/"([a-z_]+)"/g)].map((m) => m[1]!)
+  if (declared.length < 6) throw new Error(`the Group type names ${declared.length} groups: read the groups another way`)
   const optIn = Object.values(Detect.optIn).map((v) => (typeof v === "function" ? (v as () => Detect.Detector)() : (v as Detect.Detector)).group)
   return [...new Set([...declared, ...Detect.builtins.map((d) => d.group), ...optIn])].sort()
 })()

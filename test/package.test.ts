@@ -245,7 +245,8 @@ describe("package.json: what an app installs", () => {
     for (const name of ["effect", "@effect/platform", "@effect/platform-node"]) {
       expect(manifest.peerDependenciesMeta?.[name]?.optional, `${name} is a required peer`).not.toBe(true)
     }
-    expect(Object.keys(manifest.dependencies ?? {})).toEqual(["validator"])
+    // the only runtime dependencies: checks the detectors use (IBAN, BIC, IP; phone numbers)
+    expect(Object.keys(manifest.dependencies ?? {})).toEqual(["libphonenumber-js", "validator"])
   })
 
   it("runs no build when installed: only packing builds (issue 12 item 7)", () => {

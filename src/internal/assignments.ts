@@ -49,7 +49,7 @@
  *
  * @since 0.1.0
  */
-import type { Detector, MatchContext } from "../Detect.js"
+import type { Detector, MatchContext } from "./detector.js"
 import { entropy, memoPerCall } from "./matching.js"
 
 // ---------------------------------------------------------------------------------------------

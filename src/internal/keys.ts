@@ -41,7 +41,7 @@
  * - pypi_token: a literal prefix, then a run of one class; the validator decodes at most 344
  *   characters of it.
  */
-import type { Detector, MatchContext } from "../Detect.js"
+import type { Detector, MatchContext } from "./detector.js"
 import { atLeast, B64URL } from "./matching.js"
 
 /** up to eight words before `PRIVATE KEY` (real ones have up to three: `OPENSSH`, `ENCRYPTED`, `RSA`) */

@@ -24,7 +24,7 @@
  *
  * Each detector module says, above its detectors, how they keep these rules.
  */
-import type { MatchContext } from "../Detect.js"
+import type { MatchContext } from "./detector.js"
 
 /** The digits of a string. */
 export const digitsOf = (s: string): string => s.replace(/\D/g, "")

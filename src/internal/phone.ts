@@ -28,7 +28,7 @@
  * (`4155550132`) is a phone number only next to a word that says so (`phone`, `tel`, `call`, …):
  * bare ten-digit runs are more often ids, amounts and timestamps than phone numbers.
  */
-import type { Detector, MatchContext } from "../Detect.js"
+import type { Detector, MatchContext } from "./detector.js"
 import { getCountries, getCountryCallingCode, Metadata, parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/max"
 import { memoPerCall, near } from "./matching.js"
 

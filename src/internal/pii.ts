@@ -29,7 +29,7 @@
  * `test/detect-pii.test.ts` feeds each of these patterns a megabyte built against it and holds the
  * time to eight times that of 128 KB (with room for a busy machine).
  */
-import type { Detector, MatchContext } from "../Detect.js"
+import type { Detector, MatchContext } from "./detector.js"
 import isBICModule from "validator/lib/isBIC.js"
 import isIPModule from "validator/lib/isIP.js"
 import { abaRouting, atLeast, B64URL, digitsOf, entropy, fn, luhn, near, ssnRanges, verhoeff } from "./matching.js"

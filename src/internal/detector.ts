@@ -1,0 +1,50 @@
+/**
+ * The shape of a detector, apart from the engine (`Detect`) so that the detector modules can name
+ * it without importing the engine that imports them. `Detect` exports these types under the
+ * same names.
+ */
+
+/** A detector's group: what kind of data it finds (policies act by group). */
+export type Group = "secret" | "credential" | "financial" | "gov_id" | "pii" | "special_category"
+
+/** How serious a finding is. */
+export type Severity = "info" | "warning" | "critical"
+
+/** Where a match was found, for validators that need context. */
+export interface MatchContext {
+  /** up to 40 characters before the match, in the same string */
+  readonly before: string
+  /** the key of the field holding the string or number, if any */
+  readonly key: string | null
+}
+
+/** A detector: a category, a group, a severity, a global pattern and optional checks. */
+export interface Detector {
+  readonly category: string
+  readonly group: Group | (string & {})
+  readonly severity: Severity
+  /**
+   * global; a named group `v` narrows what is replaced (`password is <redacted>`). A match that
+   * would contain an earlier `<redacted>` is dropped, so open-ended patterns should stop before one.
+   * The engine runs on every append, on text an attacker may write: a pattern must search in time
+   * linear in the text (the rules the built-ins keep are written above them, in the source).
+   */
+  readonly pattern: RegExp
+  readonly validate?: ((match: string, context: MatchContext) => boolean) | undefined
+  /**
+   * a necessary condition, tested on the string and on its field's key: a string for which
+   * neither passes is not searched. The hints of a detector set are also joined into one
+   * expression, tested once per string, so most strings cost one search instead of twenty.
+   */
+  readonly hint?: RegExp | undefined
+  /** also applied to the digits of JSON numbers (a card number stored as a number) */
+  readonly numeric?: boolean | undefined
+  /**
+   * whether a match is a placeholder or an example rather than a real value (a vendor's documented
+   * example key): it is given the text that would be replaced (the named group `v` when the
+   * pattern has one, else the whole match). For the groups `secret` and `credential` it adds to
+   * the generic check (`isPlaceholder`): either one makes the match a placeholder. For other
+   * groups only this check runs. It must run in time linear in the match.
+   */
+  readonly placeholder?: ((match: string) => boolean) | undefined
+}
