@@ -96,7 +96,7 @@ export interface Policy {
    * `"+uk_nino,-ipv4"`. `Detect.redact`/`scan`, `Redactor.layerPolicy`/`fromPolicy`, `Guard` and
    * `acttrace scan` honour it.
    */
-  readonly detectors?: ReadonlyArray<string> | undefined
+  readonly detectors?: ReadonlyArray<string> | string | undefined
 }
 
 /**
@@ -573,6 +573,23 @@ const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
   return u
 }
 
+/**
+ * A detector's pattern as the engine searches with it: global. A pattern without the `g` (or `y`)
+ * flag would match at the same place forever (`exec` ignores `lastIndex` then): an app's own
+ * detector written `/EMP-\d{6}/` would hang every append that holds an id. Its global copy is
+ * made once.
+ */
+const globalCopies = new WeakMap<RegExp, RegExp>()
+const searchable = (pattern: RegExp): RegExp => {
+  if (pattern.global) return pattern
+  let copy = globalCopies.get(pattern)
+  if (copy === undefined) {
+    copy = new RegExp(pattern.source, pattern.flags.replace("y", "") + "g")
+    globalCopies.set(pattern, copy)
+  }
+  return copy
+}
+
 /** Whether [start, end) overlaps a span of `sorted` (sorted by start, none overlapping). */
 const overlaps = (sorted: ReadonlyArray<Span>, start: number, end: number): boolean => {
   let lo = 0
@@ -609,7 +626,7 @@ const spansOf = (s: string, detectors: ReadonlyArray<Detector>, key: string | nu
   if (!hinted && !union.unhinted) return spans
   for (const d of detectors) {
     if (d.hint !== undefined && (!hinted || !(d.hint.test(s) || (key !== null && (long !== null ? long.detectors.has(d) : d.hint.test(key)))))) continue
-    const re = d.pattern
+    const re = searchable(d.pattern)
     re.lastIndex = 0
     let accepted: Array<Span> | null = null
     let m: RegExpExecArray | null

@@ -55,7 +55,7 @@ export interface Options {
    * which detectors run, from the set in use: `["+uk_nino", "-ipv4"]` (`Detect.select`). A name
    * that is not known fails each call with `Detect.UnknownDetector`, and the call is not sent.
    */
-  readonly detectors?: ReadonlyArray<string> | undefined
+  readonly detectors?: ReadonlyArray<string> | string | undefined
 }
 
 /**

@@ -404,6 +404,25 @@ describe("Detect: private keys of any length", () => {
   })
 })
 
+describe("Detect: defects found by trying the docs", () => {
+  it("an app's detector written without the g flag is searched as a global one (it hung every append holding a match)", () => {
+    const employeeId: Detect.Detector = { category: "employee_id", group: "pii", severity: "warning", pattern: /\bEMP-\d{6}\b/ }
+    const out = Detect.redact({ note: "EMP-004211 and EMP-004212" }, { name: "hr", default: "redact" }, [employeeId])
+    expect(out.value).toEqual({ note: "<redacted> and <redacted>" })
+    expect(out.findings).toEqual([{ category: "employee_id", group: "pii", severity: "warning", action: "redact", count: 2 }])
+    expect(employeeId.pattern.global).toBe(false)
+  })
+
+  it("a URL's password template is no XML password element: the host stays, nothing is found", () => {
+    for (const s of ["postgres://app:<your-password>@db:5432/x", "url: mysql://u:<password>@h/db"]) {
+      expect(Detect.redact({ v: s }).value, s).toEqual({ v: s })
+    }
+    // the element itself, and a real password in a URL, still are
+    expect(Detect.redact({ v: "<password>hunter2</password>" }).value).toEqual({ v: "<password><redacted></password>" })
+    expect(Detect.redact({ v: "postgres://app:s3cr3tPW@db/x" }).value).toEqual({ v: "postgres://app:<redacted>@db/x" })
+  })
+})
+
 describe("Detect: detector sets", () => {
   const employeeId: Detect.Detector = { category: "employee_id", group: "pii", severity: "warning", pattern: /\bEMP-\d{6}\b/g }
 

@@ -73,10 +73,12 @@ const KEY_RUN = "[\\w.-]*(?:\\[\\w*\\])?"
 const KEY_QUOTE = "(?:\\\\?[\"'`])?"
 /**
  * The operators: `=`, `:=`, `::=`, `?=`, `.=`, `+=`, `==`, `===`, `!=`, `!==`, `=>`, `:`; `>` of an
- * XML element directly followed by its text; the `value=` of an XML or HTML element after a quoted
+ * XML element directly followed by its text, unless that starts with `@` (`<password>…`; not the
+ * template of a URL, `postgres://u:<your-password>@host`, whose `@` starts the host); the
+ * `value=` of an XML or HTML element after a quoted
  * name; `is`/`was` in free text; or none before a quoted value (`password "…"`).
  */
-const OP = "(?:[:?.+!]{0,3}={1,3}>?|:|>(?=[^\\s<])|(?<=[\"'][ \\t]{0,8})(?:value|content)=|(?<=[ \\t])(?:is|was)(?=[ \\t])|(?<=[ \\t])(?=\\\\?[\"'`]))"
+const OP = "(?:[:?.+!]{0,3}={1,3}>?|:|>(?=[^\\s<@])|(?<=[\"'][ \\t]{0,8})(?:value|content)=|(?<=[ \\t])(?:is|was)(?=[ \\t])|(?<=[ \\t])(?=\\\\?[\"'`]))"
 const SP = "[ \\t]*"
 /** A quoted value: to the first closing quote not escaped, or the end of the line (never past it). */
 const QUOTED = "(?:@|[rRbBuUfF]{1,2})?(?<q>\\\\?[\"'`])(?<v>[^\\r\\n]*?)(?=(?<!\\\\)\\k<q>|[\\r\\n]|$)"
