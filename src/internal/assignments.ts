@@ -140,10 +140,16 @@ const allSame = (v: string): boolean => {
 }
 
 /**
- * A code reference is short: a longer value is not tested against `CODE_REF`, whose repeated
- * group would take a backtracking entry per segment of a megabytes-long `a.a.a…`.
+ * A code reference is short: a longer value is not tested against `CODE_REF` (or `DOTTED`), whose
+ * repeated group would take a backtracking entry per segment of a megabytes-long `a.a.a…`.
  */
-const codeRef = (v: string): boolean => v.length <= 512 && CODE_REF.test(v)
+const codeRef = (v: string): boolean => v.length <= 512 && CODE_REF.test(v) && !(DOTTED.test(v) && /\d/.test(v))
+/**
+ * A bare dotted path (`config.password`, `os.environ`) is a reference in code, but one holding a
+ * digit is as likely a password written unquoted (`DB_PASSWORD=Summer2024.x` in an env file):
+ * taken for a value, replaced (over-redaction is the safe side).
+ */
+const DOTTED = /^[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)+$/
 
 const isValue = (v: string): boolean => {
   if (v.length < 4 || !/[\p{L}\p{N}]/u.test(v)) return false
