@@ -413,6 +413,25 @@ describe("Detect: defects found by trying the docs", () => {
     expect(employeeId.pattern.global).toBe(false)
   })
 
+  it("a field whose key names a secret, a token or a key has its value found in objects, as its text form is (tool arguments, headers, an STS response)", () => {
+    const value = {
+      token: "Gh7kQ2mZx9Vb4Np8Lr3Ts6Wy1",
+      client_secret: "Zx9!mq1k2aa",
+      headers: { "X-Api-Key": "aB3dE6gH9jK2mN5pQ8sT1vW4" },
+      Credentials: { SecretAccessKey: "q8Zr1T0mVx3/KpLa9Wd+Ye5bN2cHf7GuJi4sEo6R", SessionToken: "FwoGZXIvYXdzEJr//////////wEaDHk1bWVzc2FnZXMiKjAo" }
+    }
+    const out = Detect.redact(value)
+    expect(out.value).toEqual({
+      token: "<redacted>",
+      client_secret: "<redacted>",
+      headers: { "X-Api-Key": "<redacted>" },
+      Credentials: { SecretAccessKey: "<redacted>", SessionToken: "<redacted>" }
+    })
+    // counts, lengths, types, names and words under such keys are not secrets
+    const ordinary = { max_tokens: 4096, input_tokens: "1200", token_type: "Bearer", secret_name: "prod/db", author: "Jane Doe", token: "refresh", api_key_header: "X-Api-Key" }
+    expect(Detect.scan(ordinary, Detect.Policy.flagOnly)).toEqual([])
+  })
+
   it("a URL's password template is no XML password element: the host stays, nothing is found", () => {
     for (const s of ["postgres://app:<your-password>@db:5432/x", "url: mysql://u:<password>@h/db"]) {
       expect(Detect.redact({ v: s }).value, s).toEqual({ v: s })

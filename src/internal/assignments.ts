@@ -423,9 +423,39 @@ const genericSecret = (value: string): Detector => {
   }
 }
 
+/** What a field's key says of the value under it, for `secretField`: nothing, a secret, or a token-like key. */
+const secretKeyKind = memoPerCall((key: string): "none" | "secret" | "token" => {
+  SECRET_KEYWORD.lastIndex = 0
+  if (!SECRET_KEYWORD.test(key)) return "none"
+  if (PUBLIC_KEY.test(key) || NOT_SECRET_TAIL.test(tailWord(key, SECRET_KEYWORD)) || /(?:secrets|tokens|keys|credentials)$/i.test(key)) return "none"
+  return /secret/i.test(key) && !/secret[_.-]?(?:name|id|arn|ref)$/i.test(key) ? "secret" : "token"
+})
+
+/**
+ * The whole value of a field whose key names a secret, a token or a key (`{"client_secret": …}`,
+ * `{"token": …}`, `{"X-Api-Key": …}`, an STS response's `SessionToken`): the structured form of
+ * `generic_secret`, judged as its quoted form is (a secret key: any value that is not a word, a
+ * sentence, repeated or sequential; a token or API key: a value that looks generated).
+ */
+const secretField: Detector = {
+  category: "generic_secret",
+  group: "secret",
+  severity: "critical",
+  hint: SECRET_HINT,
+  placeholder: namesItself,
+  pattern: /^(?<v>[^\r\n]+)$/g,
+  validate: (m, c) => {
+    if (c.key === null) return false
+    const kind = secretKeyKind(c.key)
+    if (kind === "none" || !isValue(m) || /redacted|example|sample|dummy|fake|placeholder|changeme|your[_-]|x{4}|\.\.\.$|…$/i.test(m)) return false
+    return kind === "secret" ? secretValue(m) : highEntropyToken(m, true)
+  }
+}
+
 /**
  * The assignment detectors, most specific first: the password forms, credentials in URLs, AWS
- * secret access keys, generic secrets, and last the whole value of a field named as a password.
+ * secret access keys, generic secrets, and last the whole value of a field named as a password,
+ * then of one named as a secret, a token or a key.
  *
  * @since 0.1.0
  * @category detectors
@@ -442,5 +472,6 @@ export const assignments: ReadonlyArray<Detector> = [
   genericSecret(QUOTED),
   genericSecret(BARE),
   valueBeforeKey(SECRET_WORD, "generic_secret", "secret", (v) => secretValue(v) && (v.length >= 20 || /[^\w.-]/.test(v))),
-  passwordField
+  passwordField,
+  secretField
 ]
