@@ -82,8 +82,12 @@ const OP = "(?:[:?.+!]{0,3}={1,3}>?|:|>(?=[^\\s<@])|(?<=[\"'][ \\t]{0,8})(?:valu
 const SP = "[ \\t]*"
 /** A quoted value: to the first closing quote not escaped, or the end of the line (never past it). */
 const QUOTED = "(?:@|[rRbBuUfF]{1,2})?(?<q>\\\\?[\"'`])(?<v>[^\\r\\n]*?)(?=(?<!\\\\)\\k<q>|[\\r\\n]|$)"
-/** An unquoted value: to whitespace, a quote, `;`, `&`, `,` before a space, `</`, `<redacted>`, or the end. */
-const BARE = "(?<v>[^\\s\"'`]*?)(?=<redacted>|<\\/|[\\s\"'`;&]|,(?:\\s|$)|$)"
+/**
+ * An unquoted value: to whitespace, a quote, `;`, `&`, `,` before a space, `</`, `<redacted>`, a line
+ * break written as an escape (`\n`, `\r`: a JSON-encoded string inside a string, such as a tool
+ * call's arguments, where the next line is the next command), or the end.
+ */
+const BARE = "(?<v>[^\\s\"'`]*?)(?=<redacted>|<\\/|\\\\[nr]|[\\s\"'`;&]|,(?:\\s|$)|$)"
 
 /** key first, quoted or bare value; the second alternative takes a keyword's run that is no assignment (dropped) */
 const keyFirst = (word: string, value: string): RegExp => new RegExp(`${word}${KEY_RUN}${KEY_QUOTE}${SP}${OP}${SP}${value}|${word}${KEY_RUN}`, "gi")
