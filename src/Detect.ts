@@ -314,7 +314,7 @@ const WORD = new RegExp(`(?<![A-Za-z0-9])(?:${WORDS.flatMap((w) => [w, w[0]!.toU
  * value that is an environment variable (`$DB_PASSWORD`). Closed and placed so that a random
  * password of printable characters is one with a chance near 1e-5, not the 1 in 250 of a bare `{{`.
  */
-const TEMPLATE = /(?:^|[-_:= ])<[A-Za-z][\w .-]{0,64}>$|\{\{ ?[A-Za-z_][\w .-]{0,64}\}\}|\$\{[A-Za-z_][\w.:-]{0,64}\}|%\([A-Za-z_]\w{0,64}\)s|^\$[A-Z_][A-Z0-9_]*$/
+const TEMPLATE = /(?:^|[ =]|(?<=[A-Za-z]{2})[-_:])<[A-Za-z][A-Za-z _.-]{2,64}>$|\{\{ ?[A-Za-z_][\w .-]{0,64}\}\}|\$\{[A-Za-z_][\w.:-]{0,64}\}|%\([A-Za-z_]\w{0,64}\)s|^\$[A-Z_][A-Z0-9_]*$/
 
 /**
  * Whether at least half of a value of six characters or more is filler: runs of four or more of
@@ -354,7 +354,9 @@ const mostlyFiller = (s: string): boolean => {
  * - a shorter word standing as a word (after the start or a character that is not a letter or
  *   digit; before the end, such a character, or a capital): `dummy`, `sample`, `fake`, `mock`,
  *   `your`, `here`, `foobar`, `todo`, `fixme`, `insert` (`your_api_key_here`, `FAKE_TOKEN`);
- * - a template or a reference: `<name>` as the whole value or its end after a separator,
+ * - a template or a reference: `<name>` (three or more letters, `_`, `-`, `.` or spaces, no digit)
+ *   as the whole value, or its end after a space, `=`, or a word and `-`, `_` or `:`
+ *   (`sk-<your-key>`, `api_key:<token>`; a random password ending `*:<f0r>` is none),
  *   `{{name}}`, `${name}`, `%(name)s`, or a whole value `$UPPER_CASE_NAME`;
  * - filler making at least half of a value of six characters or more: runs of four or more of
  *   one character (`ghp_xxxx…`, `sk_test_0000…`, `xoxb-0000-0000-xxxx`, `****`). Counting runs
