@@ -408,6 +408,19 @@ const engineSuite = (engine: Engine) => {
           disagreement: { kind: "extra", seq: 4 }
         },
         {
+          // rows the pages, from seq 0 in safe integers, would never reach: said before any row
+          name: "a row inserted at seq -1",
+          edit: (sql, chain) => sql`INSERT INTO acttrace_entries (chain, seq, line) VALUES (${chain}, ${-1}, ${"forged"})`,
+          lines: () => [],
+          disagreement: { kind: "extra", seq: -1 }
+        },
+        {
+          name: "a row inserted at seq 2^53 (a JavaScript number rounds there)",
+          edit: (sql, chain) => sql`INSERT INTO acttrace_entries (chain, seq, line) VALUES (${chain}, ${2 ** 53}, ${"forged"})`,
+          lines: () => [],
+          disagreement: { kind: "extra", seq: 4 }
+        },
+        {
           name: "the count lowered by 2",
           edit: (sql, chain) => sql`UPDATE acttrace_chains SET entries = entries - 2 WHERE chain = ${chain}`,
           lines: (ls) => ls,

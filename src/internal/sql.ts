@@ -254,6 +254,7 @@ export const rowOf = (chain: string, seq: number, line: string): Row | { readonl
 }
 
 const DECISION_KEY = '"decision_id":'
+const DECISION_NAME = '"decision_id"'
 const PAYLOAD_OPEN = '{"payload":{'
 const SEQ_KEY = ',"seq":'
 
@@ -313,7 +314,8 @@ export const statesColumns = (
       }
     }
     if (close >= 0 || quote < 0) break
-    if (depth === 0 && line.startsWith(DECISION_KEY, quote)) {
+    // a key spelled `"decision_id"`, whatever follows it (`"decision_id" :` is the same key)
+    if (depth === 0 && line.startsWith(DECISION_NAME, quote)) {
       key = quote
       keys++
     }
@@ -679,12 +681,17 @@ const open = (
      * database was edited behind the store.
      */
     const readEnd = retried(
-      sql<{ entries: string | number; head: string; last: string | number | null }>`SELECT c.entries AS entries, c.head AS head, (SELECT max(e.seq) FROM ${id(T.entries)} e WHERE e.chain = c.chain) AS last FROM ${id(T.chains)} c WHERE c.chain = ${chain}`.pipe(
+      sql<{ entries: string | number; head: string; last: string | number | null; first: string | number | null }>`SELECT c.entries AS entries, c.head AS head, (SELECT max(e.seq) FROM ${id(T.entries)} e WHERE e.chain = c.chain) AS last, (SELECT min(e.seq) FROM ${id(T.entries)} e WHERE e.chain = c.chain) AS first FROM ${id(T.chains)} c WHERE c.chain = ${chain}`.pipe(
         Effect.mapError(failure("read", ["lost", "busy"])),
         Effect.flatMap((rows) =>
           rows[0] === undefined
             ? Effect.fail(fail<never>(storeError(named, "read", `the chain ${JSON.stringify(chain)} is no longer in the database`)))
-            : Effect.succeed({ entries: Number(rows[0].entries), head: rows[0].head, last: rows[0].last === null ? -1 : Number(rows[0].last) })
+            : Effect.succeed({
+              entries: Number(rows[0].entries),
+              head: rows[0].head,
+              last: rows[0].last === null ? -1 : Number(rows[0].last),
+              first: rows[0].first === null ? 0 : Number(rows[0].first)
+            })
         )
       )
     )
@@ -803,6 +810,17 @@ const open = (
     // the stream's failure, every run.
     const snapshot: StoreService["snapshot"] = Effect.map(Effect.either(readEnd), (end) => {
       if (Either.isLeft(end)) return Stream.fail(end.left)
+      // rows no writer can have made, which the pages (from seq 0, in ranges of safe integers)
+      // would never reach: below seq 0, or at 2^53 and past (a JavaScript number rounds there, and
+      // SQLite stores a seq of 1e30 as a REAL): the table was edited, and the stream says so first
+      if (end.right.first < 0 || end.right.last > Number.MAX_SAFE_INTEGER) {
+        const seq = end.right.first < 0 ? end.right.first : end.right.entries
+        return Stream.fail(storeError(named, "read", disagreementReason({
+          kind: "extra",
+          seq,
+          detail: `${T.entries} holds a row of the chain at seq ${end.right.first < 0 ? end.right.first : `${end.right.last} (past 2^53)`}, where no writer puts one: rows were added in the database`
+        })))
+      }
       const bound = Math.max(end.right.entries, end.right.last + 1)
       return Stream.suspend(() => {
         let lastSeq = -1

@@ -220,7 +220,7 @@ export interface Disagreement {
 }
 
 const DISAGREES = "the chain's row disagrees with its rows"
-const DISAGREEMENT = /^the chain's row disagrees with its rows \((truncated|extra|head|column|line) at seq (\d+)\): (.*)$/s
+const DISAGREEMENT = /^the chain's row disagrees with its rows \((truncated|extra|head|column|line) at seq (-?\d+)\): (.*)$/s
 
 /**
  * The reason of a snapshot's `StoreError` for a disagreement.
