@@ -396,6 +396,14 @@ const secretValue = (v: string): boolean =>
 /** Keys whose value is public or a one-time form token, not a secret. */
 const PUBLIC_KEY = /public|publishable|csrf|xsrf|authenticity|nonce|max[_.-]?tokens?|tokens?[_.-]?(?:count|limit|usage|type|url|uri|endpoint)|tokenizer/i
 
+/** What a field's key says of the value under it, for `genericSecret` and `secretField`: nothing, a secret, or a token-like key. */
+const secretKeyKind = memoPerCall((key: string): "none" | "secret" | "token" => {
+  SECRET_KEYWORD.lastIndex = 0
+  if (!SECRET_KEYWORD.test(key)) return "none"
+  if (PUBLIC_KEY.test(key) || NOT_SECRET_TAIL.test(tailWord(key, SECRET_KEYWORD)) || /(?:secrets|tokens|keys|credentials)$/i.test(key)) return "none"
+  return /secret/i.test(key) && !/secret[_.-]?(?:name|id|arn|ref)$/i.test(key) ? "secret" : "token"
+})
+
 const genericSecret = (value: string): Detector => {
   const pattern = keyFirst(SECRET_WORD, value)
   const parts = new RegExp(`^(?<key>${SECRET_WORD}${KEY_RUN})${KEY_QUOTE}${SP}(?<op>${OP})`, "i")
@@ -415,25 +423,16 @@ const genericSecret = (value: string): Detector => {
       if (p === null) return false
       const op = p.groups!["op"]!.toLowerCase()
       if (op === "is" || op === "was" || op === ">") return false
-      const key = keyOf(m, c, p.groups!["key"]!)
-      if (PUBLIC_KEY.test(key) || NOT_SECRET_TAIL.test(tailWord(key, SECRET_KEYWORD)) || /(?:secrets|tokens|keys|credentials)$/i.test(key)) return false
+      const kind = secretKeyKind(keyOf(m, c, p.groups!["key"]!))
+      if (kind === "none") return false
       // an example, an elided or a masked value is no finding of a guess by key (a password key is stronger evidence: the engine marks its placeholders)
       if (!isValue(v) || /redacted|example|sample|dummy|fake|placeholder|changeme|your[_-]|x{4}|\.\.\.$|…$|(?:^|[_-])test[_-]/i.test(v)) return false
       if (g["q"] === undefined && (codeRef(v) || (CODE_OPS.test(op) && IDENTIFIER.test(v)))) return false
       // a key that names a secret: any value that is not a word, a sentence, repeated or sequential
-      if (/secret/i.test(key) && !/secret[_.-]?(?:name|id|arn|ref)$/i.test(key)) return secretValue(v)
-      return highEntropyToken(v, g["q"] !== undefined)
+      return kind === "secret" ? secretValue(v) : highEntropyToken(v, g["q"] !== undefined)
     }
   }
 }
-
-/** What a field's key says of the value under it, for `secretField`: nothing, a secret, or a token-like key. */
-const secretKeyKind = memoPerCall((key: string): "none" | "secret" | "token" => {
-  SECRET_KEYWORD.lastIndex = 0
-  if (!SECRET_KEYWORD.test(key)) return "none"
-  if (PUBLIC_KEY.test(key) || NOT_SECRET_TAIL.test(tailWord(key, SECRET_KEYWORD)) || /(?:secrets|tokens|keys|credentials)$/i.test(key)) return "none"
-  return /secret/i.test(key) && !/secret[_.-]?(?:name|id|arn|ref)$/i.test(key) ? "secret" : "token"
-})
 
 /**
  * The whole value of a field whose key names a secret, a token or a key (`{"client_secret": …}`,
