@@ -33,6 +33,12 @@ export interface ReportVerdict {
   readonly signatures: string
   /** "signed-header" | "unsigned-header" | "checkpoint" | "none" | … as `verify --json` reports it. */
   readonly completeness: string
+  /** "verified" | "absent" | "not-checked", as `verify --json` reports it for an intact input (absent on failure). */
+  readonly checkpoints?: string | undefined
+  /** Checkpoint entries in the input, as `verify --json` reports it for an intact input. */
+  readonly checkpoint_count?: number | undefined
+  /** Entries no verified checkpoint covers, as `verify --json` reports it for an intact input. */
+  readonly unsealed_tail?: number | undefined
   /** The signature and the completeness basis in plain words, for a person. */
   readonly explanation: ReadonlyArray<string>
 }
@@ -60,8 +66,11 @@ export interface ReportModelUsage {
   readonly failures: number
   readonly input_tokens: number
   readonly output_tokens: number
+  /** The exact sum when every priced call is in one currency (see `costs`); null when none is priced or they span several. */
   readonly cost: string | null
   readonly currency: string | null
+  /** The exact sum in each currency the calls were priced in, by currency name (empty when none is priced). */
+  readonly costs?: ReadonlyArray<{ readonly amount: string; readonly currency: string }> | undefined
 }
 
 /**
