@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
+import { generateKeyPairSync } from "node:crypto"
 import * as Detect from "../src/Detect.js"
 import { keys } from "../src/internal/keys.js"
 
@@ -272,6 +273,78 @@ describe("keys: vendors' documented examples are placeholders", () => {
     expect(detector("jwt").placeholder!(j)).toBe(false)
     expect(detector("private_key").placeholder!(p)).toBe(false)
   }, { fastCheck: { numRuns: RUNS } })
+})
+
+// ---------------------------------------------------------------------------------------------
+// R8: keys cut short, indented (a YAML block scalar) or joined by single spaces
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Real private keys, made here with node:crypto in every PEM kind it writes: PKCS#8 (Ed25519,
+ * X25519, P-256, RSA), SEC1 (`EC PRIVATE KEY`), PKCS#1 (`RSA PRIVATE KEY`) and encrypted PKCS#8.
+ */
+const realKeys: ReadonlyArray<string> = (() => {
+  const out: Array<string> = []
+  const ed = generateKeyPairSync("ed25519")
+  out.push(ed.privateKey.export({ type: "pkcs8", format: "pem" }).toString())
+  out.push(generateKeyPairSync("x25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString())
+  const ec = generateKeyPairSync("ec", { namedCurve: "P-256" })
+  out.push(ec.privateKey.export({ type: "sec1", format: "pem" }).toString(), ec.privateKey.export({ type: "pkcs8", format: "pem" }).toString())
+  const rsa = generateKeyPairSync("rsa", { modulusLength: 1024 })
+  out.push(rsa.privateKey.export({ type: "pkcs1", format: "pem" }).toString(), rsa.privateKey.export({ type: "pkcs8", format: "pem" }).toString())
+  out.push(ec.privateKey.export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: "correct horse" }).toString())
+  return out
+})()
+
+/**
+ * a real key's BEGIN line and its first base64 lines (at least one), and `cut` characters of the
+ * next (a piece of eight characters or more is held to be replaced; a shorter one is in any text)
+ */
+const cutKey = fc.tuple(fc.constantFrom(...realKeys), fc.nat(), fc.nat({ max: 63 })).map(([pem, n, cut]) => {
+  const lines = pem.trim().split("\n")
+  const body = lines.slice(1, -1)
+  const keep = 1 + (n % body.length)
+  const kept = body.slice(0, keep)
+  const next = keep < body.length ? body[keep]!.slice(0, cut) : ""
+  return { begin: lines[0]!, body: next === "" ? kept : [...kept, next] }
+})
+
+/** what follows a key cut short: nothing, the end of a JSON string, a marker of the cut */
+const CUT_TAILS = ["", `"}`, " [truncated]", "…", "\n... (4 KB more)\n"]
+
+describe("keys: private keys cut short, indented or joined by spaces (R8)", () => {
+  it.prop("a key cut before its END line, each line indented (a YAML block scalar, a tab), is private_key and its lines are replaced", [cutKey, fc.constantFrom("  ", "    ", "\t", "      "), fc.constantFrom(...CUT_TAILS), fc.constantFrom("key: |\n", "tls:\n  key: |\n", "")], ([key, indent, tail, head]) => {
+    const text = head + [key.begin, ...key.body].map((l) => indent + l).join("\n") + tail
+    expect(found(text), text).toContain("private_key")
+    const out = redacted(text)
+    for (const line of key.body.filter((l) => l.length >= 8)) expect(out.includes(line), `${JSON.stringify(line)} left in ${JSON.stringify(out)}`).toBe(false)
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("a key cut before its END line, its lines joined by single spaces, is private_key and its lines are replaced", [cutKey, fc.constantFrom(...CUT_TAILS), fc.constantFrom("", "key: ", "the key was ")], ([key, tail, head]) => {
+    const text = head + [key.begin, ...key.body].join(" ") + tail
+    expect(found(text), text).toContain("private_key")
+    const out = redacted(text)
+    for (const line of key.body.filter((l) => l.length >= 8)) expect(out.includes(line), `${JSON.stringify(line)} left in ${JSON.stringify(out)}`).toBe(false)
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("the same keys indented or joined inside a JSON string (`\\n` escapes) are found and replaced", [cutKey, fc.constantFrom("\\n  ", "\\n\\t", " ")], ([key, joiner]) => {
+    const text = `{"stdout": "${[key.begin, ...key.body].join(joiner)}"}`
+    expect(found(text), text).toContain("private_key")
+    const out = redacted(text)
+    for (const line of key.body.filter((l) => l.length >= 8)) expect(out.includes(line), `${JSON.stringify(line)} left in ${JSON.stringify(out)}`).toBe(false)
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("an armored key cut short after its headers (PGP `Version:`, RFC 1421 `Proc-Type:`) is found and its lines replaced", [pgpBlock, fc.constantFrom("", "  ")], ([block, indent]) => {
+    const lines = block.split(/\r?\n/).slice(0, -2)
+    const text = lines.map((l) => indent + l).join("\n")
+    expect(found(text), text).toContain("private_key")
+    const out = redacted(text)
+    for (const line of lines.slice(1).filter((l) => l.length >= 8 && !l.includes(":"))) expect(out.includes(line), `${JSON.stringify(line)} left in ${JSON.stringify(out)}`).toBe(false)
+    const legacy = ["-----BEGIN RSA PRIVATE KEY-----", "Proc-Type: 4,ENCRYPTED", "DEK-Info: AES-128-CBC,5A0F2A36E4BFD7A0D1A4A8E0E0F2B0C1", "", ...lines.slice(4)].join("\n")
+    expect(redacted(legacy)).toBe(R)
+  }, { fastCheck: { numRuns: RUNS } })
+  it("prose after a key joined by spaces is kept (a short word followed by more words is not the key's last line)", () => {
+    const key = realKeys[0]!.trim().split("\n")
+    const text = `${key.slice(0, -1).join(" ")} please rotate it now`
+    expect(redacted(text)).toBe(`${R} please rotate it now`)
+  })
 })
 
 // ---------------------------------------------------------------------------------------------

@@ -13,11 +13,14 @@
  *   `endsWithPemEnd` drops: no later BEGIN line has an END line after it either, and the search
  *   is over (rule 2). `endsWithPemEnd`: a sticky BEGIN line at 0, one `lastIndexOf`, a sticky END
  *   line at one place.
- * - private_key (a BEGIN line with no END line: a key cut short): the same BEGIN line, a literal
- *   line break (`\r\n`, `\n` or the escape `\\n`), then a run of one class (base64, `\\` and line
- *   breaks) ended by a base64 character: the run gives back at most its trailing line breaks and
- *   backslashes, and nothing after it can reject. The run holds no `-`, so it stops before the
- *   next BEGIN line: each start reads its own stretch.
+ * - private_key (a BEGIN line with no END line: a key cut short): the same BEGIN line, a line
+ *   break (`\r\n`, `\n` or the escape `\\n`) or a space, indentation of at most 16 characters,
+ *   at most eight armor header lines (each bounded: a name of at most 31 characters, a value of at
+ *   most 200), then a lazy run of one class (base64, `\\`, line breaks, spaces, tabs, `>`) that
+ *   stops at the first base64 character, not the letter of an escape, that nothing continues
+ *   (`PEM_MORE`, a lookahead of at most 37 characters). The run holds no `-`, so it stops before
+ *   the next BEGIN line: each start reads its own stretch once, and a start whose run meets a
+ *   character outside the class before such an end fails there.
  * - jwt: the first start in a run of token characters either matches or takes the run (its
  *   failure alternative), and the validator drops it: a later start in that run would end its
  *   first segment where this one did, so it cannot match either (rule 2). Each run is read a
@@ -78,6 +81,23 @@ const pemPlaceholder = (m: string): boolean => {
   return n < 64
 }
 const B64_CHAR = /[A-Za-z0-9+/]/
+
+/** a base64 character of a key's body (`=` pads its end) */
+const B64C = "[A-Za-z0-9+/=]"
+/** a line break between a key's lines: real, or written as an escape inside a JSON string */
+const PEM_BREAK = "(?:\\r?\\n|\\\\r\\\\n|\\\\n)"
+/** what may open a key's line: indentation (a YAML block scalar, a tab, an escaped tab), `>` of a quoted mail */
+const PEM_INDENT = "(?:[ \\t>]|\\\\t){0,16}"
+/** an armor header line (`Version: GnuPG v2`, RFC 4880 §6.2; `Proc-Type: 4,ENCRYPTED`, RFC 1421) */
+const PEM_HEADER = "[A-Za-z][A-Za-z-]{0,30}:[ \\t][^\\r\\n\\\\]{0,200}"
+/**
+ * What continues a key cut short after one of its base64 characters: another one; a line break,
+ * its indentation and a base64 character; or a single space (the joiner of a key pasted on one
+ * line) and a line's worth of base64 (16 characters or more), or a last, shorter piece that no
+ * word follows (the end of the text, a quote, ` [truncated]`). A space and a short word with more
+ * words after it is prose after the key: it stays.
+ */
+const PEM_MORE = `${B64C}|${PEM_BREAK}${PEM_INDENT}${B64C}|[ ](?:${B64C}{16}|${B64C}{1,15}(?![A-Za-z0-9+/=\\\\]|\\s${B64C}))`
 
 /** A base64url segment decoded and parsed as a JSON object, or `null`. */
 const jsonSegment = (segment: string): Record<string, unknown> | null => {
@@ -235,14 +255,17 @@ export const keys: ReadonlyArray<Detector> = [
   },
   {
     // a BEGIN line that no END line follows (a key cut short by a log line, a truncated tool
-    // output): the BEGIN line and the base64 lines after it (real line breaks or `\n` escapes),
-    // at least one character of them; a BEGIN line alone holds no key. A whole block was taken
-    // above. The run may take the first word of the line after the key (over-redaction).
+    // output): the BEGIN line and the base64 lines after it, at least one character of them (a
+    // BEGIN line alone holds no key). The lines may be indented (a YAML `key: |` block, tabs, a
+    // quoted mail's `>`), broken by real line breaks or `\n` escapes, or joined by single spaces
+    // (a key pasted on one line), after armor headers. A whole block was taken above. The run may
+    // take the first word of the line after the key (over-redaction); prose after a space is kept
+    // (`PEM_MORE`).
     category: "private_key",
     group: "secret",
     severity: "critical",
     hint: /-----BEGIN/,
-    pattern: new RegExp(`${PEM_BEGIN}(?:\\r?\\n|\\\\n)[A-Za-z0-9+/=\\\\\\r\\n]*[A-Za-z0-9+/=]`, "g"),
+    pattern: new RegExp(`${PEM_BEGIN}(?:${PEM_BREAK}|[ ])${PEM_INDENT}(?:${PEM_HEADER}${PEM_BREAK}${PEM_INDENT}){0,8}(?:${PEM_BREAK}${PEM_INDENT})?[A-Za-z0-9+/=\\\\\\r\\n \\t>]*?(?<!\\\\)${B64C}(?!${PEM_MORE})`, "g"),
     placeholder: pemPlaceholder
   },
   {
