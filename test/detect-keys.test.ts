@@ -348,6 +348,55 @@ describe("keys: private keys cut short, indented or joined by spaces (R8)", () =
 })
 
 // ---------------------------------------------------------------------------------------------
+// R17: Azure Storage account keys in connection strings, SAS signatures
+// ---------------------------------------------------------------------------------------------
+
+/** an Azure Storage account key: 64 random bytes in base64 (88 characters, `==` at the end) */
+const azureAccountKey = fc.uint8Array({ minLength: 64, maxLength: 64 }).map((b) => Buffer.from(b).toString("base64")).filter((k) => !/(.)\1{3}/.test(k))
+/** a SAS signature: an HMAC-SHA256 (32 bytes) in base64, percent-encoded in the query */
+const sasSignature = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString("base64")).filter((k) => !/(.)\1{3}/.test(k)).map(encodeURIComponent)
+
+/** where a storage key is written: connection strings (env, JSON, .NET config), SDK settings */
+const ACCOUNT_KEY_CONTEXTS: ReadonlyArray<(k: string) => string> = [
+  (k) => `DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=${k};EndpointSuffix=core.windows.net`,
+  (k) => `AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=https;AccountName=acct01;AccountKey=${k}"`,
+  (k) => `{"ConnectionStrings": {"Storage": "AccountName=acct;AccountKey=${k};BlobEndpoint=https://acct.blob.core.windows.net/"}}`,
+  (k) => `<add key="StorageConnectionString" value="DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=${k}" />`,
+  (k) => `AZURE_STORAGE_KEY=${k}`,
+  (k) => `"accountKey": "${k}",`,
+  (k) => `az storage blob upload --account-name acct --account-key ${k} -f x`
+]
+const SAS_CONTEXTS: ReadonlyArray<(s: string) => string> = [
+  (s) => `https://acct.blob.core.windows.net/c/report.pdf?sp=r&st=2026-12-01T00:00:00Z&se=2026-12-02T00:00:00Z&spr=https&sv=2022-11-02&sr=b&sig=${s}`,
+  (s) => `BlobEndpoint=https://acct.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&ss=b&srt=sco&sp=rl&se=2027-01-01T00:00:00Z&sig=${s}`,
+  (s) => `curl "https://acct.queue.core.windows.net/q/messages?sv=2022-11-02&sig=${s}&se=2027-01-01" -X GET`,
+  (s) => `{"url": "https://acct.file.core.windows.net/share/f?sig=${s}&sv=2022-11-02&sp=r"}`
+]
+
+describe("keys: Azure Storage account keys and SAS signatures (R17)", () => {
+  it.prop("an account key (64 bytes) in a connection string or a setting is azure_storage_key, the key alone replaced", [azureAccountKey, fc.constantFrom(...ACCOUNT_KEY_CONTEXTS)], ([k, wrap]) => {
+    const text = wrap(k)
+    expect(Detect.scan(text, Detect.Policy.flagOnly).map((f) => [f.category, f.severity, f.placeholder]), text).toContainEqual(["azure_storage_key", "critical", undefined])
+    expect(redacted(text)).toBe(wrap(R))
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("a SAS signature (an HMAC-SHA256, percent-encoded) is azure_sas_signature, the signature alone replaced", [sasSignature, fc.constantFrom(...SAS_CONTEXTS)], ([s, wrap]) => {
+    const text = wrap(s)
+    expect(Detect.scan(text, Detect.Policy.flagOnly).map((f) => [f.category, f.severity, f.placeholder]), text).toContainEqual(["azure_sas_signature", "critical", undefined])
+    expect(redacted(text)).toBe(wrap(R))
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("an AccountKey= value that does not decode to 64 bytes (cut short, made up) is still replaced, reported as a placeholder", [fc.uint8Array({ minLength: 16, maxLength: 63 })], ([b]) => {
+    const text = `DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=${Buffer.from(b).toString("base64")};EndpointSuffix=core.windows.net`
+    expect(Detect.scan(text, Detect.Policy.flagOnly).map((f) => [f.category, f.placeholder])).toEqual([["azure_storage_key", true]])
+    expect(redacted(text)).toBe(text.replace(/AccountKey=[^;]*/, `AccountKey=${R}`))
+  }, { fastCheck: { numRuns: RUNS } })
+  it("the storage emulator's published development key is a placeholder; other lengths under other names, and sig= values of another length, are not these", () => {
+    const azurite = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+    expect(Detect.scan(azurite, Detect.Policy.flagOnly).filter((f) => f.category !== "ipv4").map((f) => [f.category, f.placeholder])).toEqual([["azure_storage_key", true]])
+    for (const s of ["account_key = 3f2b8c1e9a4d", "https://example.com/a?sig=abc123&x=1", `https://cdn.example.com/img.png?sig=${"ab12".repeat(16)}`]) expect(found(s).filter((c) => c.startsWith("azure")), s).toEqual([])
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
 // item 4: 1 MB adversarial inputs, linear
 // ---------------------------------------------------------------------------------------------
 
@@ -393,7 +442,10 @@ const ADVERSARIAL: ReadonlyArray<readonly [string, number, ReadonlyArray<string>
   ["npm_token", 0, [fill("npm_"), after("npm_", "a"), fill(`npm_${"a".repeat(35)} `), fill("/:_authToken="), after("//h/:_authToken=", "a"), fill("//h/:_authToken=  $")]],
   ["pypi_token", 0, [fill("pypi-AgE"), after("pypi-AgE", "A"), fill(`pypi-AgE${"A".repeat(39)} `)]],
   ["slack_token", 0, [fill("xoxe.xoxp-"), fill("xapp-1-"), after("xoxe-1-", "a-"), fill("xoxb-0000000000-")]],
-  ["aws_key", 0, [fill("A3T"), fill("A3TAAAAAAAAAAAAAAAA")]]
+  ["aws_key", 0, [fill("A3T"), fill("A3TAAAAAAAAAAAAAAAA")]],
+  ["private_key", 1, [after("-----BEGIN PRIVATE KEY----- ", "A "), after("-----BEGIN PRIVATE KEY-----\n", "\\n\\t"), after("-----BEGIN PRIVATE KEY-----\n", "Version: a\n"), after("-----BEGIN PRIVATE KEY----- ", "AAAAAAAAAAAAAAAA "), after("-----BEGIN PRIVATE KEY-----\n", "\\t")]],
+  ["azure_storage_key", 0, [fill("AccountKey="), after("AccountKey=", "A"), after("account_key: ", "A="), fill("--account-key "), fill(`storage_key="${"A".repeat(16)}`)]],
+  ["azure_sas_signature", 0, [fill("?sig="), after("?sig=", "%2F"), fill(`&sig=${"A".repeat(40)}`)]]
 ]
 
 describe("keys: 1 MB adversarial inputs run in linear time", () => {

@@ -43,6 +43,11 @@
  *   255 characters has no other start inside them (`` before `g`).
  * - pypi_token: a literal prefix, then a run of one class; the validator decodes at most 344
  *   characters of it.
+ * - azure_storage_key: a literal name (the optional parts are literals, one way to read them), an
+ *   optional quote, a run of spaces, one operator, then a run of one class (at least 16) and at
+ *   most two `=`: nothing after the minimum can fail. The validators read the match once.
+ * - azure_sas_signature: a one-character lookbehind, the literal `sig=`, then a run of one class
+ *   (at least 40) that nothing after can reject.
  */
 import type { Detector, MatchContext } from "./detector.js"
 import { atLeast, B64URL } from "./matching.js"
@@ -237,6 +242,44 @@ const npmrcKey = (m: string, c: MatchContext): boolean => {
   return /\/\/[^/\s]/.test(key) || (key.length > 40 && !key.includes("//"))
 }
 
+/** The bytes a base64 text decodes to, or -1 when it is not base64 (its length, its padding). */
+const base64Bytes = (v: string): number => {
+  if (v.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(v)) return -1
+  return (v.length / 4) * 3 - (v.endsWith("==") ? 2 : v.endsWith("=") ? 1 : 0)
+}
+
+/**
+ * The key the Azure Storage emulator (Azurite, and the older Storage Emulator) accepts for its
+ * `devstoreaccount1`, published in Microsoft's documentation: a real key's shape, no secret.
+ */
+const AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+/** The value of a match that ends with a base64 value: after the last separator before its padding. */
+const valueAtEnd = (m: string): string => {
+  const body = m.endsWith("==") ? m.slice(0, -2) : m.endsWith("=") ? m.slice(0, -1) : m
+  return m.slice(Math.max(body.lastIndexOf("="), body.lastIndexOf(":"), body.lastIndexOf(" "), body.lastIndexOf("\t"), body.lastIndexOf('"'), body.lastIndexOf("'")) + 1)
+}
+/**
+ * An Azure Storage account key (learn.microsoft.com, "Manage storage account access keys"): 512
+ * bits, written in base64 (88 characters ending `==`). Under any of its names a value of that
+ * structure is one; the connection string's own `AccountKey=` is the key whatever it holds (a key
+ * cut short, made up), and a value that is not 64 bytes is reported as a placeholder: no account
+ * accepts it, but what is there is replaced.
+ */
+const azureAccountKey = (m: string): boolean => {
+  return base64Bytes(valueAtEnd(m)) === 64 || /^AccountKey[ \t]*=/i.test(m)
+}
+const azureAccountKeyPlaceholder = (v: string): boolean => base64Bytes(v) !== 64 || v === AZURITE_KEY || standIn(v)
+
+/**
+ * A shared access signature's `sig` (learn.microsoft.com, "Create a service SAS"): the base64 of
+ * an HMAC-SHA256, 32 bytes, percent-encoded in the query (`+` `%2B`, `/` `%2F`, `=` `%3D`).
+ * `sig` names other things elsewhere; only that structure is taken.
+ */
+const sasSignature = (m: string): boolean => {
+  const v = m.slice(m.indexOf("=") + 1).replace(/%2B/gi, "+").replace(/%2F/gi, "/").replace(/%3D/gi, "=")
+  return base64Bytes(v) === 32
+}
+
 /**
  * The fixed-form key and token detectors, most specific first.
  */
@@ -380,5 +423,27 @@ export const keys: ReadonlyArray<Detector> = [
     hint: /xox[abposre]-|xoxe\.xox|xapp-/,
     pattern: new RegExp(`\\b(?:xoxe\\.xox[bp]|xox[abposre]|xapp)-${atLeast("[A-Za-z0-9-]", 10)}`, "g"),
     validate: slackStructure
+  },
+  {
+    category: "azure_storage_key",
+    group: "secret",
+    severity: "critical",
+    // a connection string's `AccountKey=`, a setting (`AZURE_STORAGE_KEY=`, `"accountKey": `),
+    // and the CLI's `--account-key`: the value alone is replaced
+    hint: /account[_-]?key|storage[_-]?key/i,
+    pattern: new RegExp(
+      `(?<![A-Za-z0-9])(?:--account-key[ \\t=]+|(?:account|storage(?:[_-]?account)?)[_-]?key\\\\?["']?[ \\t]*[:=][ \\t]*\\\\?["']?)(?<v>${atLeast("[A-Za-z0-9+/]", 16)}={0,2})`,
+      "gi"
+    ),
+    validate: azureAccountKey,
+    placeholder: azureAccountKeyPlaceholder
+  },
+  {
+    category: "azure_sas_signature",
+    group: "credential",
+    severity: "critical",
+    hint: /sig=/,
+    pattern: new RegExp(`(?<=[?&;])sig=(?<v>${atLeast("[A-Za-z0-9%+/=]", 40)})`, "g"),
+    validate: sasSignature
   }
 ]
