@@ -10,6 +10,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
 import * as Detect from "../src/Detect.js"
+import { NOT_A_TLD } from "../src/internal/pii.js"
 
 const RUNS = Number(process.env["PROP_RUNS"] ?? 200)
 const LONG = process.env["FUZZ_LONG"] === "1"
@@ -319,7 +320,8 @@ describe("credit_card", () => {
 // ---------------------------------------------------------------------------------------------
 
 const label = fc.stringMatching(/^[a-z0-9](?:[a-z0-9-]{0,10}[a-z0-9])?$/)
-const tld = fc.oneof(fc.stringMatching(/^[a-zA-Z]{2,8}$/), fc.stringMatching(/^xn--[a-z0-9]{2,10}$/))
+// a file extension that is no top-level domain (`png`) names a file (`image@2x.png`), tested below
+const tld = fc.oneof(fc.stringMatching(/^[a-zA-Z]{2,8}$/).filter((t) => !NOT_A_TLD.has(t.toLowerCase())), fc.stringMatching(/^xn--[a-z0-9]{2,10}$/))
 const local = fc.stringMatching(/^[A-Za-z0-9](?:[A-Za-z0-9_%+-]{0,10}(?:\.[A-Za-z0-9_%+-]{1,8}){0,2})?$/)
 const address = fc.tuple(local, fc.array(label, { minLength: 1, maxLength: 3 }), tld).map(([l, labels, t]) => `${l}@${labels.join(".")}.${t}`)
 
@@ -344,6 +346,66 @@ describe("email", () => {
     const url = `${scheme}://${user}:${pass}@${labels.join(".")}.${t}${rest}`
     expect(found(url, "email"), url).toBe(0)
     expect(found(`see ${url} for the dump`, "email"), url).toBe(0)
+  }, opts)
+
+  /** a user name as git hosts, deploy scripts and people write it before `@host` */
+  const remoteUser = fc.oneof(fc.constantFrom("git", "hg", "deploy", "ubuntu", "ec2-user", "root"), fc.stringMatching(/^[a-z][a-z0-9._-]{0,15}$/))
+  const repoPath = fc.stringMatching(/^[A-Za-z0-9_.-]{1,20}(?:\/[A-Za-z0-9_.-]{1,20}){0,2}$/)
+
+  it.prop("a git or scp remote (user@host:path) and a URL's user (scheme://user@host) are not e-mail addresses", [
+    remoteUser,
+    fc.array(label, { minLength: 1, maxLength: 3 }),
+    tld,
+    repoPath,
+    fc.constantFrom("ssh", "git+ssh", "https", "http", "sftp", "ftp", "svn+ssh"),
+    fc.constantFrom("", " ", "git clone ", "remote: ", "\"", "url = ")
+  ], ([user, labels, t, path, scheme, b]) => {
+    const host = `${labels.join(".")}.${t}`
+    for (const remote of [`${user}@${host}:${path}/`, `${user}@${host}:${path}.git`, `${user}@${host}:~/${path}`, `${user}@${host}:/${path}`, `${scheme}://${user}@${host}/${path}`, `${scheme}://${user}@${host}:2222/${path}`]) {
+      expect(found(`${b}${remote}`, "email"), `${b}${remote}`).toBe(0)
+    }
+  }, opts)
+
+  it.prop("an image asset's scale suffix (name@2x.png) and a file name whose last part is a file extension are not e-mail addresses", [
+    fc.stringMatching(/^[A-Za-z][A-Za-z0-9_-]{0,20}$/),
+    fc.constantFrom("2x", "3x", "1.5x", "4x", "dark", "v2", "latest", "2x-dark"),
+    fc.constantFrom("png", "jpg", "jpeg", "gif", "webp", "svg", "avif", "heic", "ico", "pdf", "json", "js", "ts", "tsx", "css", "yaml", "yml", "txt", "csv", "gz", "tgz", "woff2", "PNG", "Jpg"),
+    fc.constantFrom("", " ", "assets/", "src=\"", "url(", "./img/")
+  ], ([name, suffix, ext, b]) => {
+    expect(found(`${b}${name}@${suffix}.${ext}`, "email"), `${b}${name}@${suffix}.${ext}`).toBe(0)
+  }, opts)
+
+  it.prop("an address is still found before a colon that starts no path, in a mailto: URL, encoded as a URL's user, and on a top-level domain that is also a file extension", [
+    address,
+    fc.constantFrom(": ", ":", ":admin", ":8080", ": see below", "]:"),
+    fc.constantFrom("ai", "sh", "py", "rs", "md", "so", "zip", "mov", "map", "io", "app", "dev")
+  ], ([a, colon, t]) => {
+    expect(found(`${a}${colon}`, "email"), `${a}${colon}`).toBe(1)
+    expect(found(`mailto:${a}`, "email"), `mailto:${a}`).toBe(1)
+    const onTld = `${a.slice(0, a.lastIndexOf("."))}.${t}`
+    expect(found(`write to ${onTld}.`, "email"), onTld).toBe(1)
+    expect(found(`git@${onTld.slice(onTld.indexOf("@") + 1)}`, "email"), `git@… on .${t}`).toBe(1)
+    const user = `ftp://${a.replace("@", "%40")}@files.example.com/x`
+    expect(found(user, "email"), user).toBe(1)
+  }, opts)
+
+  const redacted = (s: string): string => Detect.redact(s, Detect.Policy.default).value as string
+
+  it.prop("an address with a Latin, Greek or Cyrillic local part and a domain in any script is found and replaced whole", [
+    fc.constantFrom("bob", "jürgen.müller", "émilie", "δοκιμή", "иван.петров", "josé+tag", "ølaf"),
+    fc.constantFrom("münchen.de", "bücher.example", "例子.广告", "пример.рф", "mañana.es", "xn--mnchen-3ya.de", "straße.de", "ドメイン.テスト"),
+    fc.constantFrom(["", ""], ["mail ", "."], ["<", ">"], ["(", ")"], ["\"", "\""], ["an: ", ", danke"])
+  ], ([l, domain, [b, e]]) => {
+    const a = `${l}@${domain}`
+    expect(redacted(`${b}${a}${e}`), `${b}${a}${e}`).toBe(`${b}<redacted>${e}`)
+  }, opts)
+
+  it.prop("an address glued to Chinese, Japanese or Thai words before or after it is replaced without them", [
+    address,
+    fc.constantFrom("请联系", "メールは", "ติดต่อ", "邮箱"),
+    fc.constantFrom("谢谢", "まで", "ครับ", "。")
+  ], ([a, b, e]) => {
+    expect(redacted(`${b}${a}${e}`), `${b}${a}${e}`).toBe(`${b}<redacted>${e}`)
   }, opts)
 })
 
@@ -411,7 +473,14 @@ const adversarial: Record<string, ReadonlyArray<readonly [string, (n: number) =>
     ["a@a.a.a…", (n) => tail(n, "a@", "a.")],
     ["user:pass@ after a scheme, repeated", (n) => fill(n, "x://u:p@h.")],
     ["a punycode top-level domain that never ends", (n) => tail(n, "a@b.xn--", "a-")],
-    ["colons and local-part characters", (n) => fill(n, "//a:")]
+    ["colons and local-part characters", (n) => fill(n, "//a:")],
+    ["a Unicode domain that never ends", (n) => tail(n, "a@", "ü.")],
+    ["a top-level domain of letters that never ends", (n) => tail(n, "a@b.", "a")],
+    ["remotes: a host, a colon and a path, repeated", (n) => fill(n, "g@h.io:a.")],
+    ["a path after a colon that never ends", (n) => tail(n, "g@h.io:", "a-")],
+    ["addresses glued to Chinese words", (n) => fill(n, "联系a@b.com谢谢")],
+    ["Unicode letters and @, repeated", (n) => fill(n, "ü@ü")],
+    ["Chinese and Cyrillic prose holding an @", (n) => tail(n, "@ ", "申请人要求复审，заявитель попросил ")]
   ],
   iban: [
     ["dashed groups of four", (n) => fill(n, "DE89-3704-")],
