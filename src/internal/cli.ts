@@ -39,6 +39,7 @@ import { targetOf } from "./sqlurl.js"
 import { disagreementOf } from "./store.js"
 import { plainMessage, plainReason, plainText, verdictText } from "./messages.js"
 import { VERSION } from "./version.js"
+import { reportCommands } from "./cli-report.js"
 
 /** A mistake in how the command was called: exit code 2. */
 export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
@@ -1433,7 +1434,11 @@ const root = Command.make("acttrace").pipe(
   Command.withDescription(
     "Tamper-evident, hash-chained record of AI decisions, verifiable offline. Give keys with --key-file F or the ACTTRACE_KEY environment variable: --key shows the key to every user of the machine through ps."
   ),
-  Command.withSubcommands([verify, exportCommand, keygenCommand, checkpointCommand, proveCommand, verifyProofCommand, consistencyCommand, repairCommand, scanCommand, demo])
+  Command.withSubcommands([
+    verify, exportCommand, keygenCommand, checkpointCommand, proveCommand, verifyProofCommand, consistencyCommand, repairCommand, scanCommand, demo,
+    // report, inspect, show (cli-report.ts), on this module's key handling and exit code
+    ...reportCommands({ setExitCode: (code) => void (verdictCode = code), usage, resolveKey, readPubkeys, keyFileOption, keyOption, pubkeyOption })
+  ])
 )
 
 const cli = Command.run(root, { name: "acttrace", version: VERSION })
