@@ -47,10 +47,11 @@ export interface Keys {
 }
 
 /** What `verify --json` prints for these bytes, read back into the common fields. */
-export const librarySays = async (bytes: Uint8Array, keys: Keys): Promise<Said> => {
+export const librarySays = async (bytes: Uint8Array, keys: Keys, fastPath = true): Promise<Said> => {
   const options: Verify.Options = {
     key: keys.key === undefined ? undefined : Redacted.make(keys.key),
-    publicKeys: keys.pubkeys === undefined || keys.pubkeys.length === 0 ? undefined : keys.pubkeys
+    publicKeys: keys.pubkeys === undefined || keys.pubkeys.length === 0 ? undefined : keys.pubkeys,
+    fastPath
   }
   const outcome = await Effect.runPromise(Verify.streamOutcome(Stream.make(bytes), options))
   const j = JSON.parse(jsonVerdict(outcome))
@@ -115,6 +116,7 @@ const isUtf8 = (b: Uint8Array) => {
 /** Both verdicts, the page's given the text when it is UTF-8 (as a page has it) and the bytes otherwise. */
 export const both = async (bytes: Uint8Array, keys: Keys) => ({
   library: await librarySays(bytes, keys),
+  general: await librarySays(bytes, keys, false),
   page: await pageSays(bytes, keys, isUtf8(bytes))
 })
 
@@ -138,6 +140,27 @@ describe("report verifier: the project's vectors", () => {
       for (const key of keyChoices) {
         const { library, page } = await both(bytes, { key })
         expect({ key, ...page }).toEqual({ key, ...library })
+      }
+    })
+  }
+})
+
+describe("report verifier: the checkpoint vectors, with public keys", () => {
+  const dir = join(VECTORS, "checkpoints")
+  const doc = JSON.parse(readFileSync(join(dir, "checkpoint-cases.json"), "utf8")) as { hmac_key: string }
+  const pub = (name: string) => readFileSync(join(dir, "keys", `${name}.pub`), "utf8")
+  const pubkeyChoices: Array<Array<string>> = [[pub("vectors-a")], [pub("vectors-b")], [pub("vectors-a"), pub("vectors-b")], [pub("vectors-stranger")], [pub("vectors-a"), pub("vectors-stranger")]]
+  const files = filesUnder(dir).filter((f) => f.endsWith(".jsonl")).sort()
+  for (const file of files) {
+    it(`${relative(dir, file)}: the page says what verify --json --pubkey says`, async () => {
+      const bytes = readFileSync(file)
+      for (const key of [undefined, doc.hmac_key]) {
+        for (const pubkeys of pubkeyChoices) {
+          const { general, library, page } = await both(bytes, { key, pubkeys })
+          expect({ key, pubkeys: pubkeys.length, ...page }).toEqual({ key, pubkeys: pubkeys.length, ...general })
+          const { entries: _e, head: _h, signatures: _s, ...rest } = library
+          expect({ key, pubkeys: pubkeys.length, ...page }).toMatchObject({ key, pubkeys: pubkeys.length, ...rest })
+        }
       }
     })
   }

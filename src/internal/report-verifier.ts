@@ -134,11 +134,15 @@ export const VERIFIER_SOURCE: string = String.raw`/*
   var HEX_OF = [];
   for (var h = 0; h < 256; h++) HEX_OF.push(HEX[h >> 4] + HEX[h & 15]);
 
+  var HEX_CODES = new Uint16Array(128);
   function toHex(buffer) {
     var b = new Uint8Array(buffer);
-    var s = "";
-    for (var i = 0; i < b.length; i++) s += HEX_OF[b[i]];
-    return s;
+    var codes = b.length <= 64 ? HEX_CODES : new Uint16Array(b.length * 2);
+    for (var i = 0; i < b.length; i++) {
+      codes[2 * i] = HEX.charCodeAt(b[i] >> 4);
+      codes[2 * i + 1] = HEX.charCodeAt(b[i] & 15);
+    }
+    return String.fromCharCode.apply(null, codes.subarray(0, 2 * b.length));
   }
 
   function sha256(bytes) {
@@ -663,26 +667,34 @@ export const VERIFIER_SOURCE: string = String.raw`/*
    * One line: an entry, or the _meta header (section 1)
    * ---------------------------------------------------------------------------------------- */
 
-  var TOP_MEMBERS = { payload: 1, seq: 1, ts: 1, type: 1, prev_hash: 1, hash: 1, sig: 1, _meta: 1, controls: 1 };
+  /* The top-level members an entry line is read for, by bit; 0 for any other member. */
+  var K_PAYLOAD = 1, K_SEQ = 2, K_TS = 4, K_TYPE = 8, K_PREV = 16, K_HASH = 32, K_SIG = 64, K_META = 128, K_CONTROLS = 256;
+  var MEMBER_BITS = { payload: K_PAYLOAD, seq: K_SEQ, ts: K_TS, type: K_TYPE, prev_hash: K_PREV, hash: K_HASH, sig: K_SIG, _meta: K_META, controls: K_CONTROLS };
+
+  /* The text of out[a, b): ASCII without a backslash is read byte for byte (the usual case). */
+  function textAt(a, b) {
+    for (var k = a; k < b; k++) {
+      var c = out[k];
+      if (c >= 0x80 || c === 0x5c) return null;
+    }
+    return b - a < 4096 ? String.fromCharCode.apply(null, out.subarray(a, b)) : utf8Lax.decode(out.subarray(a, b));
+  }
 
   /* The string a canonical string value out[a, b) (quotes included) holds. */
   function stringAt(a, b) {
-    var plain = true;
-    for (var k = a + 1; k < b - 1; k++) {
-      var c = out[k];
-      if (c >= 0x80 || c === 0x5c) {
-        plain = false;
-        break;
-      }
-    }
-    if (plain) return String.fromCharCode.apply(null, out.subarray(a + 1, b - 1));
-    return JSON.parse(utf8Lax.decode(out.subarray(a, b)));
+    var plain = textAt(a + 1, b - 1);
+    return plain !== null ? plain : JSON.parse(utf8Lax.decode(out.subarray(a, b)));
+  }
+
+  function putLabel(message, w, label) {
+    for (var z = 0; z < label.length; z++) message[w++] = label.charCodeAt(z);
+    return w;
   }
 
   /*
    * Reads the line src[start, end) (UTF-8 already checked). Returns the header's canonical
    * '_meta' text and the other member names beside it, or an entry: seq, prev_hash, hash, sig,
-   * type, the canonical controls (or null), and the hashed message prev_hash || body.
+   * type, the canonical bytes of its controls (or null), and the hashed message prev_hash || body.
    * Throws Malformed.
    */
   function readLine(bytes, start, end) {
@@ -692,36 +704,56 @@ export const VERIFIER_SOURCE: string = String.raw`/*
     var i = skipWs(start, end);
     if (src[i] !== 0x7b) fail("not a JSON object");
     i = skipWs(i + 1, end);
-    var seen = Object.create(null);
-    var names = [];
-    var at = Object.create(null); /* member -> [start, end) of its canonical value in out */
+    var seen = 0;
+    var others = null; /* names of the members that are none of the above (kept to refuse a duplicate) */
+    /* where each known member's canonical value lies in out */
+    var payloadAt = 0, payloadEnd = 0, seqAt = 0, seqEnd = 0, tsAt = 0, tsEnd = 0, typeAt = 0, typeEnd = 0;
+    var prevAt = 0, prevEnd = 0, hashAt = 0, hashEnd = 0, sigAt = 0, sigEnd = 0, metaAt = 0, metaEnd = 0, controlsAt = 0, controlsEnd = 0;
     if (src[i] !== 0x7d) {
       for (;;) {
         if (src[i] !== 0x22) fail("expected a string key");
         var keyFrom = oj;
         var afterKey = scanString(i, end);
-        var name = lastEscaped ? stringAt(keyFrom, oj) : utf8Lax.decode(out.subarray(keyFrom + 1, oj - 1));
+        var plainName = textAt(keyFrom + 1, oj - 1);
+        var bit = plainName !== null && plainName.length <= 9 ? MEMBER_BITS[plainName] || 0 : 0;
+        if (bit === 0) {
+          var name = plainName !== null ? plainName : stringAt(keyFrom, oj);
+          bit = MEMBER_BITS[name] || 0;
+          if (bit === 0) {
+            if (others === null) others = [];
+            if (others.indexOf(name) >= 0) fail("duplicate key");
+            others.push(name);
+          }
+        }
+        if (bit !== 0) {
+          if ((seen & bit) !== 0) fail("duplicate key");
+          seen |= bit;
+        }
         oj = keyFrom;
-        if (seen[name] === 1) fail("duplicate key");
-        seen[name] = 1;
-        names.push(name);
         i = skipWs(afterKey, end);
         if (src[i] !== 0x3a) fail("expected ':'");
         i = skipWs(i + 1, end);
         var c = src[i];
         var vFrom = oj;
-        if (name === "payload" && c !== 0x7b) fail("payload is not an object");
-        if (name === "_meta" && c !== 0x7b) fail("_meta is not an object");
+        if (bit === K_PAYLOAD && c !== 0x7b) fail("payload is not an object");
+        if (bit === K_META && c !== 0x7b) fail("_meta is not an object");
         i = scanValue(i, end);
-        if (name === "seq") {
-          if (!(c === 0x2d || (c >= 0x30 && c <= 0x39)) || !lastIntegral) fail("seq is not an integer");
-          if (out[vFrom] === 0x2d) fail("seq is negative");
+        switch (bit) {
+          case K_PAYLOAD: payloadAt = vFrom; payloadEnd = oj; break;
+          case K_SEQ:
+            if (!(c === 0x2d || (c >= 0x30 && c <= 0x39)) || !lastIntegral) fail("seq is not an integer");
+            if (out[vFrom] === 0x2d) fail("seq is negative");
+            seqAt = vFrom; seqEnd = oj;
+            break;
+          case K_TS: if (c !== 0x22) fail("ts is not a string"); tsAt = vFrom; tsEnd = oj; break;
+          case K_TYPE: if (c !== 0x22) fail("type is not a string"); typeAt = vFrom; typeEnd = oj; break;
+          case K_PREV: if (c !== 0x22) fail("prev_hash is not a string"); prevAt = vFrom; prevEnd = oj; break;
+          case K_HASH: if (c !== 0x22) fail("hash is not a string"); hashAt = vFrom; hashEnd = oj; break;
+          case K_SIG: if (c !== 0x22) fail("sig is not a string"); sigAt = vFrom; sigEnd = oj; break;
+          case K_META: metaAt = vFrom; metaEnd = oj; break;
+          case K_CONTROLS: controlsAt = vFrom; controlsEnd = oj; break;
+          default: oj = vFrom; /* another member: checked, not kept */
         }
-        if ((name === "ts" || name === "type" || name === "prev_hash" || name === "hash" || name === "sig") && c !== 0x22) {
-          fail(name + " is not a string");
-        }
-        if (TOP_MEMBERS[name] === 1) at[name] = [vFrom, oj];
-        else oj = vFrom; /* other members are validated, not kept */
         i = skipWs(i, end);
         if (src[i] === 0x2c) {
           i = skipWs(i + 1, end);
@@ -733,44 +765,50 @@ export const VERIFIER_SOURCE: string = String.raw`/*
     }
     i = skipWs(i + 1, end);
     if (i !== end) fail("trailing characters after the object");
-    if (seen._meta === 1) {
-      return { meta: utf8Lax.decode(out.subarray(at._meta[0], at._meta[1])), beside: names.filter(function (n) { return n !== "_meta"; }) };
+    if ((seen & K_META) !== 0) {
+      /* a header line: _meta, and nothing beside it (a member beside it is covered by nothing) */
+      var beside = others === null ? [] : others.slice();
+      var names = ["payload", "seq", "ts", "type", "prev_hash", "hash", "sig", "controls"];
+      for (var nb = 0; nb < names.length; nb++) if ((seen & MEMBER_BITS[names[nb]]) !== 0) beside.push(names[nb]);
+      return { meta: utf8Lax.decode(out.subarray(metaAt, metaEnd)), beside: beside };
     }
-    var missing = ["seq", "ts", "type", "payload", "prev_hash", "hash"].filter(function (n) { return seen[n] !== 1; });
-    if (missing.length > 0) fail("missing field" + (missing.length > 1 ? "s" : "") + ": " + missing.join(", "));
-    var seqText = String.fromCharCode.apply(null, out.subarray(at.seq[0], at.seq[1]));
-    var seq = Number(seqText);
+    if ((seen & 63) !== 63) {
+      var missing = [];
+      if ((seen & K_SEQ) === 0) missing.push("seq");
+      if ((seen & K_TS) === 0) missing.push("ts");
+      if ((seen & K_TYPE) === 0) missing.push("type");
+      if ((seen & K_PAYLOAD) === 0) missing.push("payload");
+      if ((seen & K_PREV) === 0) missing.push("prev_hash");
+      if ((seen & K_HASH) === 0) missing.push("hash");
+      fail("missing field" + (missing.length > 1 ? "s" : "") + ": " + missing.join(", "));
+    }
+    var seq = Number(String.fromCharCode.apply(null, out.subarray(seqAt, seqEnd)));
     if (!Number.isSafeInteger(seq)) fail("seq is not a safe integer");
-    var prev = stringAt(at.prev_hash[0], at.prev_hash[1]);
-    var prevBytes = utf8Encoder.encode(prev);
-    /* the message: prev_hash, then {"payload":P,"seq":S,"ts":T,"type":Y} */
-    var pieces = [
-      [out, at.payload[0], at.payload[1]],
-      [out, at.seq[0], at.seq[1]],
-      [out, at.ts[0], at.ts[1]],
-      [out, at.type[0], at.type[1]]
-    ];
-    var labels = ['{"payload":', ',"seq":', ',"ts":', ',"type":'];
-    var total = prevBytes.length + 1;
-    for (var k = 0; k < 4; k++) total += labels[k].length + (pieces[k][2] - pieces[k][1]);
-    var message = new Uint8Array(total);
-    message.set(prevBytes, 0);
-    var w = prevBytes.length;
-    for (var q = 0; q < 4; q++) {
-      var label = labels[q];
-      for (var z = 0; z < label.length; z++) message[w++] = label.charCodeAt(z);
-      message.set(out.subarray(pieces[q][1], pieces[q][2]), w);
-      w += pieces[q][2] - pieces[q][1];
-    }
-    message[w] = 0x7d;
+    var prevPlain = textAt(prevAt + 1, prevEnd - 1);
+    var prev = prevPlain !== null ? prevPlain : stringAt(prevAt, prevEnd);
+    var prevBytes = prevPlain !== null ? null : utf8Encoder.encode(prev);
+    var prevLength = prevPlain !== null ? prevEnd - prevAt - 2 : prevBytes.length;
+    /* the hashed message: prev_hash, then {"payload":P,"seq":S,"ts":T,"type":Y} */
+    var message = new Uint8Array(prevLength + 11 + (payloadEnd - payloadAt) + 7 + (seqEnd - seqAt) + 6 + (tsEnd - tsAt) + 8 + (typeEnd - typeAt) + 1);
+    if (prevBytes === null) message.set(out.subarray(prevAt + 1, prevEnd - 1), 0);
+    else message.set(prevBytes, 0);
+    var w = putLabel(message, prevLength, '{"payload":');
+    message.set(out.subarray(payloadAt, payloadEnd), w);
+    w = putLabel(message, w + payloadEnd - payloadAt, ',"seq":');
+    message.set(out.subarray(seqAt, seqEnd), w);
+    w = putLabel(message, w + seqEnd - seqAt, ',"ts":');
+    message.set(out.subarray(tsAt, tsEnd), w);
+    w = putLabel(message, w + tsEnd - tsAt, ',"type":');
+    message.set(out.subarray(typeAt, typeEnd), w);
+    message[w + typeEnd - typeAt] = 0x7d;
     return {
       meta: null,
       seq: seq,
       prev: prev,
-      hash: stringAt(at.hash[0], at.hash[1]),
-      sig: at.sig === undefined ? "" : stringAt(at.sig[0], at.sig[1]),
-      type: stringAt(at.type[0], at.type[1]),
-      controls: at.controls === undefined ? null : utf8Lax.decode(out.subarray(at.controls[0], at.controls[1])),
+      hash: stringAt(hashAt, hashEnd),
+      sig: (seen & K_SIG) === 0 ? "" : stringAt(sigAt, sigEnd),
+      type: stringAt(typeAt, typeEnd),
+      controls: (seen & K_CONTROLS) === 0 ? null : out.slice(controlsAt, controlsEnd),
       message: message
     };
   }
@@ -809,15 +847,32 @@ export const VERIFIER_SOURCE: string = String.raw`/*
     return "{" + keys.map(function (k) { return encodeString(k) + ":" + encodeValue(v[k]); }).join(",") + "}";
   }
 
+  var NULL_ROW = utf8Encoder.encode("null\n");
+
   /*
    * A row's controls as the seal digests them: the value read as plain JSON, then written
-   * canonically (so a number is digested as the JavaScript number it reads as).
+   * canonically, so a number is digested as the JavaScript number it reads as (the library reads
+   * rows so). For the usual controls, a list of strings, that is the canonical text itself.
    */
   function controlsRow(canonical) {
-    if (canonical === null) return "null\n";
-    /* strings only, the usual case: the canonical text is already that */
-    if (!/[0-9]/.test(canonical.replace(/"(?:[^"\\]|\\.)*"/g, ""))) return canonical + "\n";
-    return encodeValue(JSON.parse(canonical)) + "\n";
+    if (canonical === null) return NULL_ROW;
+    var inString = false, numberOutside = false;
+    for (var k = 0; k < canonical.length; k++) {
+      var c = canonical[k];
+      if (inString) {
+        if (c === 0x5c) k++;
+        else if (c === 0x22) inString = false;
+      } else if (c === 0x22) inString = true;
+      else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+        numberOutside = true;
+        break;
+      }
+    }
+    if (numberOutside) return utf8Encoder.encode(encodeValue(JSON.parse(utf8Lax.decode(canonical))) + "\n");
+    var row = new Uint8Array(canonical.length + 1);
+    row.set(canonical, 0);
+    row[canonical.length] = 0x0a;
+    return row;
   }
 
   /* ------------------------------------------------------------------------------------------
@@ -987,6 +1042,8 @@ export const VERIFIER_SOURCE: string = String.raw`/*
   async function verify(input, options) {
     options = options || {};
     var bytes = bytesOf(input);
+    /* a string's UTF-8 is valid by construction (but for lone surrogates, see bytesOf) */
+    var allUtf8 = typeof input === "string" ? bytes.indexOf(0xff) < 0 : isUtf8(bytes);
     var mac = typeof options.key === "string" && options.key.length > 0 ? await hmacOf(options.key) : undefined;
     var ck;
     try {
@@ -996,7 +1053,6 @@ export const VERIFIER_SOURCE: string = String.raw`/*
       return failed(e, { entries: 0, head: GENESIS, anySigned: false, ck: undefined }, mac);
     }
     var onProgress = typeof options.onProgress === "function" ? options.onProgress : undefined;
-    var allUtf8 = isUtf8(bytes);
 
     var state = {
       line: 0, /* physical lines read */
@@ -1173,7 +1229,7 @@ export const VERIFIER_SOURCE: string = String.raw`/*
         }
       }
       if (s.rows !== undefined) {
-        var rowText = utf8Encoder.encode(controlsRow(r.controls));
+        var rowText = controlsRow(r.controls);
         s.rows.push(rowText);
         s.rowsLength += rowText.length;
       }
@@ -1286,11 +1342,449 @@ export const VERIFIER_SOURCE: string = String.raw`/*
    * Checkpoints (sections 8 and 9): only with Ed25519 verifier keys
    * ---------------------------------------------------------------------------------------- */
 
+  /* Standard base64, strictly: only the canonical spelling of a byte string is accepted. */
+  function decodeBase64(text) {
+    if (typeof text !== "string" || text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return undefined;
+    var binary;
+    try {
+      binary = atob(text);
+    } catch (e) {
+      return undefined;
+    }
+    var bytes = new Uint8Array(binary.length);
+    for (var i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    return encodeBase64(bytes) === text ? bytes : undefined;
+  }
+
+  function encodeBase64(bytes) {
+    var binary = "";
+    for (var i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
+    return btoa(binary);
+  }
+
+  function hex8(n) {
+    return ("00000000" + n.toString(16)).slice(-8);
+  }
+
+  function isWellFormed(s) {
+    if (typeof s.isWellFormed === "function") return s.isWellFormed();
+    return !/[\ud800-\udbff](?![\udc00-\udfff])|(^|[^\ud800-\udbff])[\udc00-\udfff]/.test(s);
+  }
+
+  /* A key name (C2SP signed-note): non-empty, no Unicode white space, no '+'. */
+  function isValidName(name) {
+    return name.length > 0 && isWellFormed(name) && !/[\s\u0085+]/u.test(name);
+  }
+
+  /*
+   * A verifier key text name+hash+base64(0x01 || 32-byte Ed25519 public key) (section 9): the
+   * key, or a string saying why it is not one. The hash must be that of the name and the key.
+   */
+  async function parseVerifierKey(text) {
+    var a = text.indexOf("+");
+    var b = a < 0 ? -1 : text.indexOf("+", a + 1);
+    if (b < 0) return "expected name+hash+key";
+    var name = text.slice(0, a);
+    var hash = text.slice(a + 1, b);
+    if (!isValidName(name)) return "the key name is empty or holds a space or '+'";
+    if (!/^[0-9a-fA-F]{8}$/.test(hash)) return "the key hash is not 8 hex digits";
+    var key = decodeBase64(text.slice(b + 1));
+    if (key === undefined) return "the key is not canonical standard base64";
+    if (key.length === 0 || key[0] !== 0x01) return "unsupported signature type (only 0x01, Ed25519)";
+    if (key.length !== 33) return "an Ed25519 key holds 32 bytes, this one " + (key.length - 1);
+    var nameBytes = utf8Encoder.encode(name);
+    var hashed = new Uint8Array(nameBytes.length + 1 + 33);
+    hashed.set(nameBytes, 0);
+    hashed[nameBytes.length] = 0x0a;
+    hashed.set(key, nameBytes.length + 1);
+    var digest = new Uint8Array(await sha256(hashed));
+    var keyHash = ((digest[0] << 24) | (digest[1] << 16) | (digest[2] << 8) | digest[3]) >>> 0;
+    if (keyHash !== parseInt(hash, 16)) return "the key hash " + hash.toLowerCase() + " does not match the name and key (their hash is " + hex8(keyHash) + ")";
+    var publicKey = key.slice(1);
+    var cryptoKey;
+    try {
+      cryptoKey = await subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
+    } catch (e) {
+      return "the key cannot be used for Ed25519 here (" + (e && e.message) + ")";
+    }
+    return {
+      name: name,
+      keyHash: keyHash,
+      keyId: hex8(keyHash),
+      id: name + "+" + hex8(keyHash),
+      publicKey: publicKey,
+      text: name + "+" + hex8(keyHash) + "+" + encodeBase64(key),
+      verify: function (message, signature) {
+        return signature.length === 64 ? subtle.verify({ name: "Ed25519" }, cryptoKey, signature, message) : Promise.resolve(false);
+      }
+    };
+  }
+
+  /*
+   * A signed note read against the trusted keys, its signatures not verified yet: its text, the
+   * trusted keys that claim to sign it (each once), and every signature line of a trusted key.
+   * Or why it cannot be read: { malformed } (not a signed note), { unverified: signers } (no
+   * trusted key signs it: untrusted, not tampered).
+   */
+  function readNote(note, trusted) {
+    var known = Object.create(null);
+    for (var t = 0; t < trusted.length; t++) {
+      var other = known[trusted[t].id];
+      if (other !== undefined && other.text !== trusted[t].text) return { malformed: "two trusted keys are both " + trusted[t].id };
+      known[trusted[t].id] = trusted[t];
+    }
+    if (!isWellFormed(note)) return { malformed: "it is not well-formed text (a lone surrogate)" };
+    if (/[\u0000-\u0009\u000b-\u001f]/.test(note)) return { malformed: "it holds a control character" };
+    var split = note.lastIndexOf("\n\n");
+    if (split < 0) return { malformed: "no blank line before the signatures" };
+    var text = note.slice(0, split + 1);
+    var block = note.slice(split + 2);
+    if (block.length === 0) return { malformed: "no signature line after the blank line" };
+    if (block.charCodeAt(block.length - 1) !== 0x0a) return { malformed: "the last signature line does not end in a newline" };
+    var lines = block.slice(0, -1).split("\n");
+    if (lines.length > 100) return { malformed: "more than 100 signature lines" };
+    var signers = [], unknown = [], checks = [];
+    for (var i = 0; i < lines.length; i++) {
+      var where = "signature line " + (i + 1);
+      var line = lines[i];
+      if (line.indexOf("\u2014 ") !== 0) return { malformed: where + " does not start with an em dash and a space" };
+      var rest = line.slice(2);
+      var space = rest.indexOf(" ");
+      if (space < 0) return { malformed: where + " has no space between key name and signature" };
+      var name = rest.slice(0, space);
+      if (!isValidName(name)) return { malformed: where + " names no valid key" };
+      var blob = decodeBase64(rest.slice(space + 1));
+      if (blob === undefined || blob.length < 5) return { malformed: where + " does not hold a canonical base64 key hash and signature" };
+      var id = name + "+" + hex8(((blob[0] << 24) | (blob[1] << 16) | (blob[2] << 8) | blob[3]) >>> 0);
+      var v = known[id];
+      if (v === undefined) {
+        if (unknown.indexOf(id) < 0) unknown.push(id);
+        continue;
+      }
+      /* every line of a trusted key is checked, repeats included */
+      checks.push({ verifier: v, signature: blob.slice(4) });
+      if (signers.indexOf(id) < 0) signers.push(id);
+    }
+    if (signers.length === 0) return { unverified: unknown };
+    return { text: text, signers: signers, checks: checks };
+  }
+
+  /* The first trusted signature of a read note that does not verify (tampering), or undefined. */
+  async function badSignature(read) {
+    var message = utf8Encoder.encode(read.text);
+    for (var i = 0; i < read.checks.length; i++) {
+      if (!(await read.checks[i].verifier.verify(message, read.checks[i].signature))) return read.checks[i].verifier;
+    }
+    return undefined;
+  }
+
+  function alteredWords(v) {
+    return "the signature of trusted key " + v.id + " does not verify: the note was altered after signing";
+  }
+
+  function untrustedWords(signers) {
+    return signers.length === 0 ? "not signed at all" : "signed only by keys that are not trusted (" + signers.join(", ") + ")";
+  }
+
+  /* A checkpoint body (C2SP tlog-checkpoint), strictly, or a string saying why it is not one. */
+  function parseCheckpoint(text) {
+    if (text.charCodeAt(text.length - 1) !== 0x0a) return "the body does not end in a newline";
+    var lines = text.slice(0, -1).split("\n");
+    if (lines.length < 3) return "the body has " + lines.length + " line(s), a checkpoint needs origin, size and root";
+    var bad = function (line) { return line.length === 0 || !isWellFormed(line) || /[\u0000-\u0009\u000b-\u001f]/.test(line); };
+    if (bad(lines[0])) return "the origin line is unusable";
+    if (!/^(0|[1-9][0-9]*)$/.test(lines[1])) return "the tree size is not decimal without leading zeros";
+    var size = Number(lines[1]);
+    if (!Number.isSafeInteger(size)) return "the tree size is larger than 2^53-1";
+    var root = decodeBase64(lines[2]);
+    if (root === undefined || root.length !== 32) return "the root hash is not 32 bytes in canonical standard base64";
+    var extensions = lines.slice(3);
+    for (var i = 0; i < extensions.length; i++) if (bad(extensions[i])) return "extension line " + (i + 1) + " is unusable";
+    return { origin: lines[0], size: size, root: root, rootText: lines[2], extensions: extensions };
+  }
+
+  /*
+   * The Merkle tree of the entries (section 8, RFC 9162), as its frontier: the roots of the
+   * perfect subtrees the leaves so far make, largest first.
+   */
+  function Frontier() {
+    this.size = 0;
+    this.nodes = []; /* [{ height, hash (32 bytes) }] */
+  }
+  function nodeHash(left, right) {
+    var m = new Uint8Array(65);
+    m[0] = 0x01;
+    m.set(left, 1);
+    m.set(right, 33);
+    return sha256(m).then(function (d) { return new Uint8Array(d); });
+  }
+  function leafHash(data) {
+    var m = new Uint8Array(1 + data.length);
+    m[0] = 0x00;
+    m.set(data, 1);
+    return sha256(m).then(function (d) { return new Uint8Array(d); });
+  }
+  Frontier.prototype.append = async function (leaf) {
+    var node = { height: 0, hash: leaf };
+    while (this.nodes.length > 0 && this.nodes[this.nodes.length - 1].height === node.height) {
+      var left = this.nodes.pop();
+      node = { height: node.height + 1, hash: await nodeHash(left.hash, node.hash) };
+    }
+    this.nodes.push(node);
+    this.size++;
+  };
+  Frontier.prototype.root = async function () {
+    if (this.nodes.length === 0) return new Uint8Array(await sha256(new Uint8Array(0)));
+    var r = this.nodes[this.nodes.length - 1].hash;
+    for (var i = this.nodes.length - 2; i >= 0; i--) r = await nodeHash(this.nodes[i].hash, r);
+    return r;
+  };
+
+  function hexBytes(hex) {
+    var b = new Uint8Array(hex.length >> 1);
+    for (var i = 0; i < b.length; i++) b[i] = parseInt(hex.substr(2 * i, 2), 16);
+    return b;
+  }
+
+  function equalBytes(a, b) {
+    if (a.length !== b.length) return false;
+    for (var i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+
+  var NEEDLES = [utf8Encoder.encode('checkpoint"'), utf8Encoder.encode('key_rotation"'), utf8Encoder.encode("\\u")];
+
+  function holds(bytes, start, end, needle) {
+    outer: for (var i = start; i + needle.length <= end; i++) {
+      for (var k = 0; k < needle.length; k++) if (bytes[i + k] !== needle[k]) continue outer;
+      return true;
+    }
+    return false;
+  }
+
+  /*
+   * Checkpoints (section 9), with trusted Ed25519 verifier keys. Every checkpoint entry is checked
+   * where it stands against the tree of the entries before it (origin, size, head, root, payload)
+   * and its signer looked up among the trusted keys. An ordinary checkpoint's Ed25519 signature
+   * waits until a later checkpoint of the same signers covers it (that later root covers the
+   * earlier note, as the library's verifier does by default); the last one waiting is verified at
+   * the end, unless the pack's export note covers everything. A rotation's confirming checkpoint
+   * and the export note are verified at once.
+   */
   var Checkpoints = {
     make: async function (pubkeys) {
       if (pubkeys === undefined || pubkeys === null || pubkeys.length === 0) return undefined;
-      throw new Failure("PublicKeyInvalid", 0, null, "checkpoint verification is not implemented yet");
+      var trusted = [];
+      for (var i = 0; i < pubkeys.length; i++) {
+        var text = pubkeys[i];
+        var bad = function (reason) { return new Failure("PublicKeyInvalid", 0, null, "publicKeys[" + i + "]: " + reason); };
+        if (typeof text !== "string") throw bad("not a verifier key text");
+        if (text.indexOf("PRIVATE+KEY+") === 0) throw bad("is a signer (private) key, not a verifier key");
+        text = text.slice(-2) === "\r\n" ? text.slice(0, -2) : text.slice(-1) === "\n" ? text.slice(0, -1) : text;
+        var v = await parseVerifierKey(text);
+        if (typeof v === "string") throw bad(v);
+        for (var t = 0; t < trusted.length; t++) if (trusted[t].id === v.id && trusted[t].text !== v.text) throw bad("names " + v.id + ", as another key given does with another key");
+        trusted.push(v);
+      }
+      return new CheckpointState(trusted);
     }
+  };
+
+  function CheckpointState(trusted) {
+    this.tree = new Frontier(); /* undefined when the pack starts mid-chain */
+    this.origin = undefined; /* the log's checkpoint origin */
+    this.key = undefined; /* the log's current checkpoint key */
+    this.named = false; /* audit_open names a checkpoint key */
+    this.trusted = trusted; /* the keys given, and rotated-in keys once confirmed */
+    this.rotation = undefined; /* a key rotation no checkpoint under the old key has covered yet */
+    this.count = 0; /* checkpoint entries seen */
+    this.covered = 0; /* entries [0, covered) are covered by a verified checkpoint */
+    this.unsigned = undefined; /* the checkpoint whose signature waits: { line, seq, note } */
+    this.keys = Object.create(null); /* key texts named in the log, parsed once */
+    this.exportVerified = false;
+  }
+
+  CheckpointState.prototype.hasTree = function () {
+    return this.tree !== undefined;
+  };
+
+  CheckpointState.prototype.keyNamed = async function (text) {
+    if (typeof text !== "string") return "is not a verifier key text";
+    if (this.keys[text] === undefined) this.keys[text] = await parseVerifierKey(text);
+    var v = this.keys[text];
+    return typeof v === "string" ? "is not a verifier key (" + v + ")" : v;
+  };
+
+  /* An accepted entry's part: what it says (the first entry, a checkpoint, a key rotation), then its leaf. */
+  CheckpointState.prototype.row = async function (r, bytes, it, line, seq, computed, headBefore, first) {
+    if (first && seq !== 0) this.tree = undefined;
+    var row;
+    if (first || holds(bytes, it.start, it.end, NEEDLES[0]) || holds(bytes, it.start, it.end, NEEDLES[1]) || holds(bytes, it.start, it.end, NEEDLES[2])) {
+      try {
+        row = JSON.parse(utf8Lax.decode(bytes.subarray(it.start, it.end)).replace(/^\ufeff/, ""));
+      } catch (e) {
+        row = undefined;
+      }
+      if (row !== undefined && !first && row.type !== "checkpoint" && row.type !== "key_rotation") row = undefined;
+    }
+    if (row !== undefined && row !== null && typeof row.payload === "object" && row.payload !== null) {
+      var problem = await this.entry(row.type, row.payload, line, seq, headBefore);
+      if (problem !== undefined) return problem;
+    }
+    if (this.tree !== undefined) await this.tree.append(await leafHash(hexBytes(computed)));
+    return undefined;
+  };
+
+  CheckpointState.prototype.settle = async function (waiting) {
+    if (waiting === undefined) return undefined;
+    var bad = await badSignature(waiting.note);
+    return bad === undefined ? undefined : new Failure("CheckpointInvalid", waiting.line, waiting.seq, "the checkpoint's note: " + alteredWords(bad));
+  };
+
+  CheckpointState.prototype.settleWaiting = function () {
+    return this.settle(this.unsigned);
+  };
+
+  CheckpointState.prototype.notConfirmed = function (line, seq, signers) {
+    var f = new Failure("CheckpointUntrusted", line, seq, "the checkpoint is signed by " + this.rotation.key.id + ", the key the log rotated to at seq " + this.rotation.seq +
+      ", but no checkpoint under " + (this.key === undefined ? "the previous key" : this.key.id) + " covers that rotation: rotation not confirmed");
+    f.signers = signers;
+    return f;
+  };
+
+  /* What an audit_open, a checkpoint or a key_rotation entry says, checked. */
+  CheckpointState.prototype.entry = async function (type, payload, line, seq, headBefore) {
+    var invalid = function (reason) { return new Failure("CheckpointInvalid", line, seq, reason); };
+    if (type === "audit_open") {
+      var named = payload.checkpoints;
+      if (named === undefined || seq !== 0) return undefined;
+      var c = named === null ? {} : named;
+      if (c.alg !== "ed25519") return invalid("audit_open.checkpoints.alg is " + JSON.stringify(c.alg === undefined ? null : c.alg) + ', not "ed25519"');
+      var key = await this.keyNamed(c.key);
+      if (typeof key === "string") return invalid("audit_open.checkpoints.key " + key);
+      if (typeof c.origin !== "string") return invalid("audit_open.checkpoints.origin is not a string");
+      this.key = key;
+      this.origin = c.origin;
+      this.named = true;
+      return undefined;
+    }
+    if (type === "key_rotation") {
+      if (payload.alg !== "ed25519") return invalid("key_rotation.alg is " + JSON.stringify(payload.alg === undefined ? null : payload.alg) + ', not "ed25519"');
+      var next = await this.keyNamed(payload.key);
+      if (typeof next === "string") return invalid("key_rotation.key " + next);
+      if (payload.previous === null) {
+        /* a log that had no checkpoint key takes one: only the keys given can vouch for it */
+        if (this.key !== undefined) return invalid("key_rotation names no previous key, but the log's checkpoint key is " + this.key.id);
+        var bad = await this.settle(this.unsigned);
+        if (bad !== undefined) return bad;
+        this.key = next;
+        this.unsigned = undefined;
+        return undefined;
+      }
+      var prev = await this.keyNamed(payload.previous);
+      if (typeof prev === "string") return invalid("key_rotation.previous " + prev);
+      if (this.key === undefined || prev.text !== this.key.text) {
+        return invalid("key_rotation's previous key is " + prev.id + ", but the log's checkpoint key is " + (this.key === undefined ? "none" : this.key.id));
+      }
+      this.rotation = { seq: seq, key: next };
+      return undefined;
+    }
+    if (type !== "checkpoint") return undefined;
+    var count = this.count + 1;
+    if (this.tree === undefined) {
+      this.count = count;
+      return undefined;
+    }
+    var note = payload.note;
+    if (typeof note !== "string") return invalid("checkpoint.note is not a signed note text");
+    var read = readNote(note, this.trusted);
+    if (read.malformed !== undefined) return invalid("the checkpoint's note: not a well-formed signed note (" + read.malformed + ")");
+    var untrusted = function (signers, reason) {
+      var f = new Failure("CheckpointUntrusted", line, seq, reason);
+      f.signers = signers;
+      return f;
+    };
+    if (read.unverified !== undefined) {
+      if (this.rotation !== undefined && read.unverified.indexOf(this.rotation.key.id) >= 0) return this.notConfirmed(line, seq, read.unverified);
+      return untrusted(read.unverified, "the checkpoint is " + untrustedWords(read.unverified));
+    }
+    if (this.key !== undefined && read.signers.indexOf(this.key.id) < 0) {
+      if (this.rotation !== undefined && read.signers.indexOf(this.rotation.key.id) >= 0) return this.notConfirmed(line, seq, read.signers);
+      return untrusted(read.signers, "the checkpoint is signed by " + read.signers.join(", ") + ", not by the log's checkpoint key " + this.key.id);
+    }
+    /* a rotation's confirming checkpoint is the only signature that vouches for the new key: verified now */
+    var eager = this.rotation !== undefined;
+    if (eager) {
+      var altered = await badSignature(read);
+      if (altered !== undefined) return invalid("the checkpoint's note: " + alteredWords(altered));
+    }
+    var checked = await this.treeCheck(payload, read.text, seq, headBefore);
+    if (typeof checked === "string") {
+      /* altered after signing (anyone), or signed so (the key's holder)? */
+      var signedBadly = eager ? undefined : await badSignature(read);
+      return invalid(signedBadly !== undefined ? "the checkpoint's note: " + alteredWords(signedBadly) : checked);
+    }
+    /* the waiting checkpoint is covered by this one when this one's signers include its signers */
+    var waiting = this.unsigned;
+    if (waiting !== undefined && !waiting.note.signers.every(function (id) { return read.signers.indexOf(id) >= 0; })) {
+      var unsettled = await this.settle(waiting);
+      if (unsettled !== undefined) return unsettled;
+    }
+    this.origin = checked.origin;
+    this.count = count;
+    this.covered = seq + 1;
+    this.unsigned = eager ? undefined : { line: line, seq: seq, note: read };
+    if (this.rotation !== undefined) {
+      /* a checkpoint under the current key covers the rotation: the new key is the log's now */
+      var r = this.rotation;
+      this.key = r.key;
+      this.rotation = undefined;
+      if (!this.trusted.some(function (t) { return t.text === r.key.text; })) this.trusted = this.trusted.concat([r.key]);
+    }
+    return undefined;
+  };
+
+  /* A checkpoint against the tree and chain at its position: origin, size, head, root, payload. */
+  CheckpointState.prototype.treeCheck = async function (payload, text, seq, headBefore) {
+    var root = await this.tree.root();
+    var rootText = encodeBase64(root);
+    var body = parseCheckpoint(text);
+    if (typeof body === "string") return "the checkpoint's note: " + body;
+    var origin = this.origin !== undefined ? this.origin : body.origin;
+    if (body.origin !== origin) return "the checkpoint's origin is " + JSON.stringify(body.origin) + ", the log's is " + JSON.stringify(origin);
+    if (body.size !== seq || body.size !== this.tree.size) return "the checkpoint's tree size is " + body.size + ", but it stands at seq " + seq + ": it must cover the " + seq + " entries before it";
+    if (body.extensions.length !== 1 || body.extensions[0].indexOf("head ") !== 0) return "the checkpoint's note must hold one extension line, the chain head";
+    var head = body.extensions[0].slice(5);
+    if (head !== headBefore) return "the checkpoint's head is " + head.slice(0, 12) + "…, but the entry before it has hash " + headBefore.slice(0, 12) + "…";
+    if (!equalBytes(root, body.root)) return "the checkpoint's root is not the root of the tree of the " + seq + " entries before it";
+    if (payload.size !== body.size || payload.root !== rootText || payload.head !== head) return "the checkpoint's payload (size, root, head) differs from its note";
+    return { origin: origin, rootText: rootText };
+  };
+
+  /*
+   * The pack's _meta.checkpoint (the export note): signed by the log's key under the trusted keys,
+   * covering exactly this pack (its entries, head, root, and the seal digest of its header and
+   * rows' controls). { reason } when it does not.
+   */
+  CheckpointState.prototype.exportNote = async function (s, header, rowsHash) {
+    var note = header.checkpoint;
+    if (typeof note !== "string") return { reason: "_meta.checkpoint is not a signed note text" };
+    var read = readNote(note, this.trusted);
+    if (read.malformed !== undefined) return { reason: "_meta.checkpoint is not a well-formed signed note (" + read.malformed + ")" };
+    if (read.unverified !== undefined) return { reason: "_meta.checkpoint is " + untrustedWords(read.unverified) };
+    var altered = await badSignature(read);
+    if (altered !== undefined) return { reason: "_meta.checkpoint is " + alteredWords(altered) };
+    if (this.key !== undefined && read.signers.indexOf(this.key.id) < 0) return { reason: "_meta.checkpoint is signed by " + read.signers.join(", ") + ", not by the log's checkpoint key " + this.key.id };
+    var body = parseCheckpoint(read.text);
+    if (typeof body === "string") return { reason: "_meta.checkpoint: " + body };
+    if (this.origin !== undefined && body.origin !== this.origin) return { reason: "_meta.checkpoint's origin is " + JSON.stringify(body.origin) + ", the log's is " + JSON.stringify(this.origin) };
+    var pack = body.extensions.length === 2 && body.extensions[1].indexOf("pack ") === 0 ? body.extensions[1].slice(5) : undefined;
+    if (pack === undefined || body.extensions[0].indexOf("head ") !== 0) return { reason: "_meta.checkpoint is not an export note (a head line, then a pack line)" };
+    if (body.size !== s.entries) return { reason: "_meta.checkpoint covers " + body.size + " entries, the pack holds " + s.entries };
+    if (body.extensions[0].slice(5) !== s.head) return { reason: "_meta.checkpoint's head is not the pack's last entry" };
+    if (!equalBytes(await this.tree.root(), body.root)) return { reason: "_meta.checkpoint's root is not the root of the pack's entries" };
+    if (pack !== (await sealDigest(header.canonicalMeta, rowsHash))) return { reason: "_meta.checkpoint's pack line does not match the header or the rows' controls" };
+    return {};
   };
 
   globalThis.acttraceVerify = function acttraceVerify(text, options) {
