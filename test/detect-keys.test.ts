@@ -397,6 +397,107 @@ describe("keys: Azure Storage account keys and SAS signatures (R17)", () => {
 })
 
 // ---------------------------------------------------------------------------------------------
+// R18: Authorization headers of every scheme, Basic credentials, curl -u, session cookies
+// ---------------------------------------------------------------------------------------------
+
+/** random characters with at least one digit and one letter (what a token holds), 3.2 bits a character or more */
+const tokenOf = (alphabet: string, min: number, max: number) => chars(alphabet, min, max).filter((t) => /\d/.test(t) && /[A-Za-z]/.test(t) && !/(.)\1{3}/.test(t) && Detect.entropy(t) >= 3.2)
+/** DRF tokens (40 hex), GitHub's pre-2021 OAuth tokens (40 hex), UUIDs, opaque base62/base64url tokens */
+const schemeToken = fc.oneof(tokenOf(HEX, 40, 40), fc.uuid(), tokenOf(BASE62 + "-_.", 20, 64))
+const SCHEMES = ["token", "Token", "Api-Token", "SSWS", "Bot", "OAuth", "ApiKey", "Key", "GenieKey"]
+/** an Authorization header written in the forms people paste */
+const AUTH_CONTEXTS: ReadonlyArray<(v: string) => string> = [
+  (v) => `Authorization: ${v}`,
+  (v) => `curl -H "Authorization: ${v}" https://api.example.com/v1/items`,
+  (v) => `curl --header 'authorization:${v}' -X PUT https://api.example.com/x`,
+  (v) => `{"headers": {"Authorization": "${v}", "Accept": "application/json"}}`,
+  (v) => `requests.get(url, headers={'Authorization': '${v}'})`,
+  (v) => `Proxy-Authorization: ${v}\r\nHost: example.com`,
+  (v) => `GET /user HTTP/1.1\nAuthorization: ${v}\nUser-Agent: curl/8.4.0`
+]
+/** user names and passwords: random, with the punctuation passwords hold */
+const userName = chars(LOWER + DIGITS + "._-", 3, 16).filter((u) => /^[a-z]/.test(u))
+const password = chars(BASE62 + "!#%*+,.-_~@^", 8, 24).filter((p) => /\d/.test(p) && /[A-Za-z]/.test(p) && !/(.)\1{3}/.test(p))
+const basicOf = (user: string, pass: string) => Buffer.from(`${user}:${pass}`).toString("base64")
+
+const SESSION_COOKIES = ["sessionid", "PHPSESSID", "JSESSIONID", "connect.sid", "_myapp_session", "laravel_session", "__Secure-next-auth.session-token", "sid", "SID", "auth_token", "remember_user_token", "user_session", "_gh_sess", "ASP.NET_SessionId", ".AspNetCore.Session", "access_token"]
+const sessionValue = fc.oneof(tokenOf(LOWER + DIGITS, 26, 32), tokenOf(HEX.toUpperCase(), 32, 32), tokenOf(BASE62, 20, 64), tokenOf(BASE62 + "%-_.", 40, 120))
+const COOKIE_CONTEXTS: ReadonlyArray<(p: string) => string> = [
+  (p) => `Cookie: theme=dark; ${p}; lang=en`,
+  (p) => `Cookie: ${p}`,
+  (p) => `Set-Cookie: ${p}; Path=/; HttpOnly; Secure; SameSite=Lax`,
+  (p) => `curl -b 'x=1' -H 'Cookie: ${p}' https://app.example.com/`,
+  (p) => `{"set-cookie": "${p}; Path=/; Expires=Wed, 21 Oct 2026 07:28:00 GMT"}`,
+  (p) => `GET / HTTP/1.1\r\nHost: app.example.com\r\ncookie: lang=en;${p}\r\n`
+]
+
+describe("keys: Authorization headers, Basic credentials, curl -u and session cookies (R18)", () => {
+  it.prop("a token under any scheme but Basic (token, Token, Api-Token, SSWS, …) or none in an Authorization header is bearer_token, the token alone replaced", [fc.option(fc.constantFrom(...SCHEMES), { nil: undefined }), schemeToken, fc.constantFrom(...AUTH_CONTEXTS)], ([scheme, t, wrap]) => {
+    const head = scheme === undefined ? "" : `${scheme} `
+    const text = wrap(head + t)
+    expect(found(text), text).toContain("bearer_token")
+    expect(redacted(text), text).toBe(wrap(head + R))
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("Authorization: Basic of user:password is basic_auth, the credentials replaced", [userName, password, fc.constantFrom(...AUTH_CONTEXTS)], ([u, p, wrap]) => {
+    const text = wrap(`Basic ${basicOf(u, p)}`)
+    expect(found(text), text).toContain("basic_auth")
+    expect(redacted(text), text).toBe(wrap(`Basic ${R}`))
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("a field named Authorization (a headers object) holding a scheme and a token, or Basic credentials, is found", [schemeToken, userName, password], ([t, u, p]) => {
+    const value = { headers: { Authorization: `Token ${t}`, "Proxy-Authorization": `Basic ${basicOf(u, p)}`, Accept: "application/json" } }
+    const r = Detect.redact(value)
+    expect(r.value).toEqual({ headers: { Authorization: `Token ${R}`, "Proxy-Authorization": `Basic ${R}`, Accept: "application/json" } })
+    expect(r.findings.map((f) => f.category).sort()).toEqual(["basic_auth", "bearer_token"])
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("curl -u / --user user:password is basic_auth, the password alone replaced", [userName, password, fc.constantFrom<(c: string) => string>(
+    (c) => `curl -u ${c} https://api.example.com/`,
+    (c) => `curl -s --user '${c}' https://api.example.com/v2/messages`,
+    (c) => `curl -X POST --user "${c}" -d @body.json https://api.example.com/`,
+    (c) => `curl -k -X POST https://h:11222/rest \\\n  -H 'Content-type: text/plain' \\\n  -u ${c}`,
+    (c) => `curl --user=${c} https://h/`,
+    (c) => `curl -u${c} https://h/`,
+    (c) => `{"command": "curl -fsS -u \\"${c}\\" https://h/api"}`
+  )], ([u, p, wrap]) => {
+    const text = wrap(`${u}:${p}`)
+    expect(found(text), text).toContain("basic_auth")
+    expect(redacted(text), text).toBe(wrap(`${u}:${R}`))
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("curl -u with an empty password (an API key as the user) replaces the key and its colon; an empty user keeps the password's rule", [tokenOf(BASE62, 16, 40), password], ([key, p]) => {
+    // (only the start is held: a key ending in `pw` reads as `pw: …` to the password detector)
+    expect(redacted(`curl -u ${key}: https://api.stripe.com/v1/charges`)).toMatch(new RegExp(`^curl -u ${R} `))
+    expect(redacted(`curl -u ":${p}" https://h/`)).toBe(`curl -u ":${R}" https://h/`)
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("a session cookie (session, sid, token, auth names) with a high-entropy value is session_cookie, the value alone replaced", [fc.constantFrom(...SESSION_COOKIES), sessionValue, fc.constantFrom(...COOKIE_CONTEXTS)], ([name, v, wrap]) => {
+    const text = wrap(`${name}=${v}`)
+    expect(found(text), text).toContain("session_cookie")
+    expect(redacted(text), text).toBe(wrap(`${name}=${R}`))
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("a Cookie field of a headers object is read as a cookie header", [fc.constantFrom(...SESSION_COOKIES), sessionValue], ([name, v]) => {
+    expect(Detect.redact({ headers: { Cookie: `lang=en; ${name}=${v}` } }).value).toEqual({ headers: { Cookie: `lang=en; ${name}=${R}` } })
+    expect(Detect.redact({ cookie: `${name}=${v}` }).value).toEqual({ cookie: `${name}=${R}` })
+  }, { fastCheck: { numRuns: RUNS } })
+  it("what is no credential is not found: templates, stand-ins, uid:gid, words, CSRF tokens, ordinary cookies", () => {
+    const none = [
+      "Authorization: required", "Authorization: Token **********", "Authorization: token $GITHUB_TOKEN", "Authorization: Token <your-token>",
+      "Authorization: Basic ...", 'Authorization: basic {base64(email:password[\\n])}', "Authorization: Basic $CREDS",
+      "Authorization: Digest username=\"bob\", realm=\"x\"", "authorization: the process of granting access",
+      "curl -i -u 'test:test'", 'curl -sL --user "$1:$2" "$3"', "curl -u <user:password> https://test.com/endpoint", "curl --user neo4j:[PASSWORD] http://h:7474/",
+      "curl -u username:token", 'curl -u "${_username}:${_password}"', 'curl --user "xxx:yyy"', "curl http://127.0.0.1:5000/file --user user:pass --digest",
+      'curl --user "username:password" \\', "curl --silent --insecure --user ${f5user}:${f5pass} \\", 'curl -XGET -i -u "${{ env.ELK_ID }}:${{ build.env.ELK_PASS }}"',
+      'curl -X POST --user "$(cat ./login.txt):$(cat ./password.txt)"', "docker run -u 1000:1000 img", "docker exec -u www-data:www-data app sh", "date -u +%Y-%m-%dT%H:%M:%SZ",
+      "git push -u origin main:feature", "Cookie: theme=dark; lang=en-US; tz=Europe/Berlin", "Set-Cookie: sessionid=; expires=Thu, 01 Jan 1970 00:00:00 GMT",
+      "Cookie: csrftoken=Zq8vLm2pRtx93jdLq0aWeC7hN4bY1uK", "Set-Cookie: session=deleted; Path=/", "Cookie: _ga=GA1.2.1234567890.1699999999"
+    ]
+    for (const s of none) expect(found(s).filter((c) => /bearer|basic|session/.test(c)), s).toEqual([])
+  })
+  it("the reviewer's cases (R18) are found", () => {
+    expect(redacted("Authorization: token Zq8vLm2pRtx93jdLq0aWeC7hN4bY1uK")).toBe(`Authorization: token ${R}`)
+    expect(redacted("Authorization: Token Zq8vLm2pRtx93jdLq0aWeC7hN4bY1uK")).toBe(`Authorization: Token ${R}`)
+    expect(redacted("Cookie: session=Zq8vLm2pRtx93jdLq0aWeC7hN4bY1uK")).toBe(`Cookie: session=${R}`)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
 // item 4: 1 MB adversarial inputs, linear
 // ---------------------------------------------------------------------------------------------
 
@@ -445,7 +546,12 @@ const ADVERSARIAL: ReadonlyArray<readonly [string, number, ReadonlyArray<string>
   ["aws_key", 0, [fill("A3T"), fill("A3TAAAAAAAAAAAAAAAA")]],
   ["private_key", 1, [after("-----BEGIN PRIVATE KEY----- ", "A "), after("-----BEGIN PRIVATE KEY-----\n", "\\n\\t"), after("-----BEGIN PRIVATE KEY-----\n", "Version: a\n"), after("-----BEGIN PRIVATE KEY----- ", "AAAAAAAAAAAAAAAA "), after("-----BEGIN PRIVATE KEY-----\n", "\\t")]],
   ["azure_storage_key", 0, [fill("AccountKey="), after("AccountKey=", "A"), after("account_key: ", "A="), fill("--account-key "), fill(`storage_key="${"A".repeat(16)}`)]],
-  ["azure_sas_signature", 0, [fill("?sig="), after("?sig=", "%2F"), fill(`&sig=${"A".repeat(40)}`)]]
+  ["azure_sas_signature", 0, [fill("?sig="), after("?sig=", "%2F"), fill(`&sig=${"A".repeat(40)}`)]],
+  ["bearer_token", 1, [fill("Authorization: "), fill("authorization:Token "), after("Authorization: Token ", "a"), fill("Authorization: aaaaaaa "), fill("Proxy-Authorization"), after("", "a")]],
+  ["basic_auth", 0, [fill("Authorization: Basic "), after("Authorization: Basic ", "A"), fill("Basic AAAA."), after("basic ", "YTpi")]],
+  ["basic_auth", 1, [fill("-u "), fill("-u a:"), after("--user ", "a"), after("-u a:", "b"), fill("-u:a "), fill("--user=")]],
+  ["basic_auth", 2, [after("-u ", "a"), fill(`-u ${"a".repeat(12)} `), fill(`--user '${"a1".repeat(6)}`)]],
+  ["session_cookie", 0, [fill("; "), fill("Cookie: "), fill(";sid="), after("Cookie: sid=", "a"), fill("; aaaaaaaaaa"), after(";", "a"), after("sid=", "a")]]
 ]
 
 describe("keys: 1 MB adversarial inputs run in linear time", () => {

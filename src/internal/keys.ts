@@ -48,9 +48,22 @@
  *   most two `=`: nothing after the minimum can fail. The validators read the match once.
  * - azure_sas_signature: a one-character lookbehind, the literal `sig=`, then a run of one class
  *   (at least 40) that nothing after can reject.
+ * - bearer_token (any scheme), basic_auth (header): a literal header name (or the start of the
+ *   string), an optional quote, runs of spaces around one operator, a scheme of at most 31
+ *   characters and its spaces (optional; one way to read it, since a scheme is followed by a
+ *   space that the token does not hold), then a run of one class (at least 8; Basic: base64 and a
+ *   one-character lookahead, which gives back at most the run). A start that fails has read at
+ *   most its own header line's run; the next start is at the next header name.
+ * - basic_auth (`curl -u`): a literal flag, an optional quote, the user (one class without `:`),
+ *   `:`, a password (one class); a start whose user is not followed by `:` and a password takes
+ *   its run as a match the validator drops (rule 2: `--user=--user=…` took 1.3 s per 64 KB
+ *   before). The key-as-user form the same, ended by a literal `:` and a one-character lookahead.
+ * - session_cookie: starts only at a literal (`cookie`, `;`) or the start of the string; a name of
+ *   at most 80 characters of a class without `=`, `=`, then a run of one class without `;` (at
+ *   least 16): each value run is read by the one start before it.
  */
 import type { Detector, MatchContext } from "./detector.js"
-import { atLeast, B64URL } from "./matching.js"
+import { atLeast, B64URL, entropy, memoPerCall } from "./matching.js"
 
 /** up to eight words before `PRIVATE KEY` (real ones have up to three: `OPENSSH`, `ENCRYPTED`, `RSA`) */
 const PEM_WORDS = "(?:[A-Z0-9]+ ){0,8}"
@@ -280,6 +293,97 @@ const sasSignature = (m: string): boolean => {
   return base64Bytes(v) === 32
 }
 
+// ---------------------------------------------------------------------------------------------
+// HTTP credentials: Authorization headers, Basic credentials, curl -u, session cookies
+// ---------------------------------------------------------------------------------------------
+
+/** `Authorization:` / `Proxy-Authorization:` as a header, in a JSON or Python dict, after `-H "` */
+const AUTH_HEADER = "(?<![\\w-])(?:proxy-)?authorization\\\\?[\"']?[ \\t]*[:=][ \\t]*\\\\?[\"']?[ \\t]*"
+/** a field whose key is such a header (`{headers: {Authorization: "Token …"}}`) */
+const AUTH_KEY = /^(?:proxy-)?authorization$/i
+const authKey = memoPerCall((k: string) => AUTH_KEY.test(k))
+const AUTH_AT = new RegExp(`^${AUTH_HEADER}`, "i")
+/** Whether a match is a header with a value after its name, or the value of a field named as one. */
+const inAuthorization = (m: string, c: MatchContext): boolean => {
+  const header = AUTH_AT.exec(m)
+  return header !== null ? header[0].length < m.length : c.key !== null && authKey(c.key)
+}
+
+/** a template or a reference, not a value: `$X`, `${x}`, `$(cmd)`, `{{ x }}`, `<x>`, `[X]`, `%s` */
+const REFERENCE = /^(?:\$[\w{(]|\{|<|\[|%[sdr]$|%\()/
+/** words that stand for a credential, not one (`-u username:password`, `user:pass`, `test:test`) */
+const NAMES_ITSELF = /^(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|key|value|string|user(?:name)?|login|test|demo|sample|example|admin|changeme|dummy|none|null)$/i
+/** every character the same (`xxx`, `****`) */
+const oneChar = (v: string): boolean => v.length > 0 && v.split(v[0]!).join("") === ""
+/**
+ * The credentials of a Basic header or `curl -u`: a password that is a value (not a template, a
+ * word standing for one, or a mask), not the user name again (`root:root`), and not the `uid:gid`
+ * of `docker -u 1000:1000`; a user name with no `%` (the `date -u +%H:%M` format). A value that
+ * is none of these is taken whatever its strength: human passwords are weak.
+ */
+const credentialPair = (user: string, pass: string): boolean =>
+  pass.length > 0 &&
+  !REFERENCE.test(pass) &&
+  !REFERENCE.test(user) &&
+  !user.includes("%") &&
+  !NAMES_ITSELF.test(pass) &&
+  !oneChar(pass) &&
+  pass !== user &&
+  !(/^\d+$/.test(pass) && /^\d*$/.test(user))
+/** A key used as the user name with no password (`curl -u sk_live_…:`, Stripe's and others' documented form). */
+const keyLike = (v: string): boolean => v.length >= 12 && /\d/.test(v) && /[A-Za-z]/.test(v) && !REFERENCE.test(v) && entropy(v) >= 3
+
+/** Whether a token after a scheme is one: a digit and a letter, or 20 characters of both cases (not a word: `required`). */
+const tokenLike = (v: string): boolean => v.length >= 8 && ((/\d/.test(v) && /[A-Za-z]/.test(v)) || (v.length >= 20 && /[a-z]/.test(v) && /[A-Z]/.test(v)))
+/** The value of a match whose value follows its last space, tab or quote. */
+const lastWord = (m: string): string => m.slice(Math.max(m.lastIndexOf(" "), m.lastIndexOf("\t"), m.lastIndexOf('"'), m.lastIndexOf("'"), m.lastIndexOf(":")) + 1)
+
+/** A Basic header's credentials: base64 of `user:password` (RFC 7617), the pair judged as above. */
+const basicCredentials = (m: string): boolean => {
+  const v = lastWord(m)
+  if (base64Bytes(v) < 3) return false
+  const text = Buffer.from(v, "base64").toString("latin1")
+  const colon = text.indexOf(":")
+  // RFC 7617: no control characters; the user name holds no colon
+  return colon >= 0 && !/[\x00-\x1f\x7f]/.test(text) && (credentialPair(text.slice(0, colon), text.slice(colon + 1)) || (colon === text.length - 1 && keyLike(text.slice(0, colon))))
+}
+
+/** `-u` / `--user` (curl; `--user=` too) and an optional quote, before `user:password` */
+const CURL_USER = "(?<![\\w-])(?:-u[ \\t]*|--user(?:[ \\t]+|=))\\\\?[\"']?"
+/** The user and the password of a `-u user:password` match, or `null` when it has no colon. */
+const curlPair = (m: string): readonly [string, string] | null => {
+  const rest = m.replace(/^(?:-u[ \t]*|--user(?:[ \t]+|=))\\?["']?/, "")
+  const colon = rest.indexOf(":")
+  return colon < 0 ? null : [rest.slice(0, colon), rest.slice(colon + 1).replace(/^\\?["']/, "")]
+}
+
+/**
+ * Cookie names that hold a session or a token (`sessionid`, `PHPSESSID`, `JSESSIONID`,
+ * `connect.sid`, `_app_session`, `laravel_session`, `next-auth.session-token`, `SID`, `HSID`,
+ * `remember_user_token`, `auth_token`, `.ASPXAUTH`); a CSRF token is no credential.
+ */
+const SESSION_NAME = /sess|sid$|^sid|token|auth(?!or)|jwt|login|logged|remember|credential|secret|ticket/i
+const CSRF = /csrf|xsrf/i
+const COOKIE_KEY = /^(?:set-)?cookie2?$/i
+const cookieKey = memoPerCall((k: string) => COOKIE_KEY.test(k))
+/**
+ * A session cookie: a session-like name and a value of 16 characters or more with at least 3 bits
+ * of entropy a character (a random id; not `deleted`, a date, a flag). In a `Cookie:` or
+ * `Set-Cookie:` header, after the `;` between two cookies, or at the start of a string (a field
+ * named Cookie, an array of Set-Cookie values).
+ */
+const sessionCookie = (m: string, c: MatchContext): boolean => {
+  const eq = m.indexOf("=")
+  const head = m.slice(0, eq)
+  const name = head.slice(Math.max(head.lastIndexOf(":"), head.lastIndexOf(";"), head.lastIndexOf(" "), head.lastIndexOf("\t"), head.lastIndexOf('"'), head.lastIndexOf("'")) + 1)
+  const value = m.slice(eq + 1)
+  if (!SESSION_NAME.test(name) || CSRF.test(name) || value.length < 16 || entropy(value) < 3 || REFERENCE.test(value)) return false
+  // at the start of a string with no header before it: only under a cookie field, or a name that
+  // can only be a session (not `token=…` of a query string or a config line: the assignment
+  // detectors judge those)
+  return name !== head || m.startsWith(";") || (c.key !== null && cookieKey(c.key)) || /sess|sid$|^sid/i.test(name)
+}
+
 /**
  * The fixed-form key and token detectors, most specific first.
  */
@@ -423,6 +527,61 @@ export const keys: ReadonlyArray<Detector> = [
     hint: /xox[abposre]-|xoxe\.xox|xapp-/,
     pattern: new RegExp(`\\b(?:xoxe\\.xox[bp]|xox[abposre]|xapp)-${atLeast("[A-Za-z0-9-]", 10)}`, "g"),
     validate: slackStructure
+  },
+  {
+    // `Authorization: token …` (GitHub), `Token …` (Django REST framework), `Api-Token`, `SSWS`
+    // (Okta), `Bot` (Discord) and any other scheme but Basic, Digest and Bearer (found above), or
+    // a bare token; the token alone is replaced, the scheme kept
+    category: "bearer_token",
+    group: "credential",
+    severity: "critical",
+    hint: /authorization/i,
+    pattern: new RegExp(`(?:${AUTH_HEADER}|^)(?:(?!(?:bearer|basic|digest)[ \\t])[A-Za-z][\\w-]{0,30}[ \\t]+)?(?<v>${atLeast("[A-Za-z0-9._~+/=@%-]", 8)})`, "gi"),
+    validate: (m, c) => inAuthorization(m, c) && tokenLike(lastWord(m))
+  },
+  {
+    // `Authorization: Basic …` (RFC 7617): the base64 of `user:password`, decoded and judged
+    category: "basic_auth",
+    group: "credential",
+    severity: "critical",
+    hint: /basic/i,
+    pattern: new RegExp(`(?:${AUTH_HEADER}|^)basic[ \\t]+(?<v>${atLeast("[A-Za-z0-9+/]", 4)}={0,2})(?![A-Za-z0-9+/=._~-])`, "gi"),
+    validate: basicCredentials
+  },
+  {
+    // `curl -u user:password`, `--user 'user:password'`, `-uuser:password`: the password replaced
+    category: "basic_auth",
+    group: "credential",
+    severity: "critical",
+    hint: /-u|--user/,
+    // (a start whose user is not followed by `:` and a password takes its run as a match that the
+    // validator drops: no later start inside that run reads it again)
+    pattern: new RegExp(`${CURL_USER}[^\\s:"'\\\\]*:\\\\?["']?(?<v>[^\\s"'\\\\]+)|${CURL_USER}[^\\s:"'\\\\]*`, "g"),
+    validate: (m) => {
+      const pair = curlPair(m)
+      return pair !== null && credentialPair(pair[0], pair[1])
+    }
+  },
+  {
+    // `curl -u KEY:` (a key as the user, no password): the key and its colon replaced (a start
+    // that fails takes its run as a match without a colon, which the validator drops)
+    category: "basic_auth",
+    group: "credential",
+    severity: "critical",
+    hint: /-u|--user/,
+    pattern: new RegExp(`${CURL_USER}(?<v>${atLeast("[^\\s:\"'\\\\]", 12)}:)(?=\\\\?["']|\\s|$)|${CURL_USER}[^\\s:"'\\\\]*`, "g"),
+    validate: (m) => {
+      const pair = curlPair(m)
+      return pair !== null && pair[1] === "" && keyLike(pair[0])
+    }
+  },
+  {
+    category: "session_cookie",
+    group: "credential",
+    severity: "critical",
+    hint: /cookie|sess|sid|token|auth|jwt|login|remember|credential|secret|ticket/i,
+    pattern: new RegExp(`(?:(?<![\\w-])(?:set-)?cookie2?\\\\?["']?[ \\t]*:[ \\t]*\\\\?["']?[ \\t]*|;[ \\t]*|^)[\\w.!#$%&*+^\\x60|~-]{1,80}=(?<v>${atLeast("[^\\s;,\"'\\\\]", 16)})`, "gi"),
+    validate: sessionCookie
   },
   {
     category: "azure_storage_key",
