@@ -9,12 +9,18 @@ import { join, relative } from "node:path"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as fc from "effect/FastCheck"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import { type BrowserVerdict, type BrowserVerify, VERIFIER_SOURCE } from "../src/internal/report-verifier.js"
 import { jsonVerdict } from "../src/internal/cli.js"
+import * as Canonical from "../src/Canonical.js"
+import { chainHash, GENESIS } from "../src/Hash.js"
+import { chain, mixed } from "../src/internal/fixtures.js"
 import * as Verify from "../src/Verify.js"
-import { ROOT } from "./helpers.js"
+import { cliInProcess } from "./cli-in-process.js"
+import { CONFORMANCE, FUZZ, hasShared, ROOT, tempDir } from "./helpers.js"
 
 /** The verifier as the page gets it: the source text, evaluated on its own. */
 const loadVerifier = (source: string): BrowserVerify => {
@@ -113,6 +119,13 @@ const isUtf8 = (b: Uint8Array) => {
   }
 }
 
+/**
+ * What the verdict is, apart from how far the chain held: on a checkpoint's failure the library's
+ * fast path states `entries` and `head` as they were before its batch of lines (see the report), so
+ * those are compared with its general reader (`fastPath: false`) instead.
+ */
+export const core = (s: Said) => ({ ok: s.ok, result: s.result, line: s.line, seq: s.seq, completeness: s.completeness })
+
 /** Both verdicts, the page's given the text when it is UTF-8 (as a page has it) and the bytes otherwise. */
 export const both = async (bytes: Uint8Array, keys: Keys) => ({
   library: await librarySays(bytes, keys),
@@ -158,10 +171,194 @@ describe("report verifier: the checkpoint vectors, with public keys", () => {
         for (const pubkeys of pubkeyChoices) {
           const { general, library, page } = await both(bytes, { key, pubkeys })
           expect({ key, pubkeys: pubkeys.length, ...page }).toEqual({ key, pubkeys: pubkeys.length, ...general })
-          const { entries: _e, head: _h, signatures: _s, ...rest } = library
-          expect({ key, pubkeys: pubkeys.length, ...page }).toMatchObject({ key, pubkeys: pubkeys.length, ...rest })
+          expect({ key, pubkeys: pubkeys.length, ...core(page) }).toEqual({ key, pubkeys: pubkeys.length, ...core(library) })
         }
       }
     })
   }
+})
+
+describe("report verifier: the shared conformance cases", () => {
+  const present = hasShared()
+  it.skipIf(!present)("every case file, with its key, with every other case key, and without", async () => {
+    const cases = JSON.parse(readFileSync(join(CONFORMANCE, "cases.json"), "utf8")) as Array<{ file: string; key: string | null }>
+    const keys = [undefined, ...new Set(cases.flatMap((c) => (c.key === null ? [] : [c.key])))]
+    const files = filesUnder(CONFORMANCE).filter((f) => f.endsWith(".jsonl")).sort()
+    // every file a case names is among them
+    for (const c of cases) expect(files).toContain(join(CONFORMANCE, c.file))
+    for (const file of files) {
+      const bytes = readFileSync(file)
+      for (const key of keys) {
+        const { library, page } = await both(bytes, { key })
+        expect({ file: relative(CONFORMANCE, file), key, ...page }).toEqual({ file: relative(CONFORMANCE, file), key, ...library })
+      }
+    }
+  })
+})
+
+describe("report verifier: the demo pack and its tampered copies", () => {
+  const DEMO_KEY = "acttrace-demo-key"
+  it("acttrace demo: every file, with the demo key and without", async () => {
+    const { cleanup, dir } = tempDir()
+    try {
+      const ran = await cliInProcess(["demo", "--out", dir])
+      expect(ran.code).toBe(0)
+      const files = readdirSync(dir).filter((f) => f.endsWith(".jsonl")).sort()
+      expect(files).toEqual(expect.arrayContaining(["loan-triage.pack.jsonl", "edited.pack.jsonl", "deleted.pack.jsonl", "truncated.pack.jsonl"]))
+      const seen = new Set<string>()
+      for (const f of files) {
+        const bytes = readFileSync(join(dir, f))
+        for (const key of [DEMO_KEY, undefined, "not-the-demo-key"]) {
+          const { library, page } = await both(bytes, { key })
+          expect({ f, key, ...page }).toEqual({ f, key, ...library })
+          seen.add(page.result)
+        }
+      }
+      // the tampered copies fail, and in more than one way
+      expect(seen.has("Ok")).toBe(true)
+      expect(seen.size).toBeGreaterThan(2)
+    } finally {
+      cleanup()
+    }
+  }, 60_000)
+
+  it("acttrace demo --private-key: every file, with and without the HMAC key and the public key", async () => {
+    const { cleanup, dir } = tempDir()
+    try {
+      expect((await cliInProcess(["keygen", "--name", "report-demo", "--out", join(dir, "keys")])).code).toBe(0)
+      const keyFiles = readdirSync(join(dir, "keys"))
+      const pub = readFileSync(join(dir, "keys", keyFiles.find((k) => k.endsWith(".pub"))!), "utf8")
+      const ran = await cliInProcess(["demo", "--out", join(dir, "demo"), "--private-key", join(dir, "keys", keyFiles.find((k) => k.endsWith(".key"))!)])
+      expect(ran.code).toBe(0)
+      const files = readdirSync(join(dir, "demo")).filter((f) => f.endsWith(".jsonl")).sort()
+      expect(files.length).toBeGreaterThan(3)
+      let checkpointsVerified = false
+      for (const f of files) {
+        const bytes = readFileSync(join(dir, "demo", f))
+        for (const key of [DEMO_KEY, undefined]) {
+          for (const pubkeys of [[pub], []]) {
+            const { general, library, page } = await both(bytes, { key, pubkeys })
+            expect({ f, key, ...page }).toEqual({ f, key, ...general })
+            expect({ f, key, ...core(page) }).toEqual({ f, key, ...core(library) })
+            if (page.checkpoints === "verified") checkpointsVerified = true
+          }
+        }
+      }
+      expect(checkpointsVerified).toBe(true)
+    } finally {
+      cleanup()
+    }
+  }, 60_000)
+})
+
+describe("report verifier: random byte changes of a signed, sealed pack", () => {
+  const runs = FUZZ ? 5000 : 250
+  const packs = [
+    readFileSync(join(VECTORS, "ours/signed.pack.jsonl")),
+    readFileSync(join(VECTORS, "py/signed.pack.jsonl"))
+  ]
+  const vectorKeys = JSON.parse(readFileSync(join(VECTORS, "cases.json"), "utf8")).keys as Record<string, string>
+  // bytes that matter to JSON and to the format, and any byte at all
+  const INTERESTING = [...'"\\{}[],:0123456789abcdef-.eE+ \t\r\nu/'].map((c) => c.charCodeAt(0))
+  const byte = fc.oneof(fc.constantFrom(...INTERESTING), fc.integer({ min: 0, max: 255 }))
+  const change = fc.oneof(
+    fc.record({ kind: fc.constant("set" as const), at: fc.nat(), value: byte }),
+    fc.record({ kind: fc.constant("insert" as const), at: fc.nat(), value: byte }),
+    fc.record({ kind: fc.constant("delete" as const), at: fc.nat(), value: fc.constant(0) })
+  )
+  const apply = (bytes: Uint8Array, changes: ReadonlyArray<{ kind: "set" | "insert" | "delete"; at: number; value: number }>): Uint8Array => {
+    let b = Array.from(bytes)
+    for (const c of changes) {
+      const at = c.at % (b.length + (c.kind === "insert" ? 1 : 0))
+      if (c.kind === "set") b[at] = c.value
+      else if (c.kind === "insert") b.splice(at, 0, c.value)
+      else b.splice(at, 1)
+    }
+    return Uint8Array.from(b)
+  }
+
+  it("the page and verify --json agree on ok or failed, the tag, the line and the seq (and with the general reader on how far the chain held)", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: packs.length - 1 }), fc.array(change, { minLength: 1, maxLength: 3 }), fc.constantFrom(undefined, vectorKeys["ours"]!, vectorKeys["py"]!), async (which, changes, key) => {
+        const bytes = apply(packs[which]!, changes)
+        const { general, library, page } = await both(bytes, { key })
+        expect(core(page)).toEqual(core(library))
+        expect(page).toEqual(general)
+      }),
+      { numRuns: runs }
+    )
+  }, 120_000)
+})
+
+describe("report verifier: canonical JSON, numbers and strings as the library writes them", () => {
+  /** A one-entry log whose payload is `payloadText` as written, hashed by the library's canonical form. */
+  const logOf = (payloadText: string): Uint8Array | undefined => {
+    const line = `{"seq": 0, "ts": "t", "type": "x", "payload": ${payloadText}, "prev_hash": "${GENESIS}"`
+    const body = Canonical.canonicalize(`{"payload": ${payloadText}, "seq": 0, "ts": "t", "type": "x"}`)
+    const hash = Either.isRight(body) ? chainHash(GENESIS, body.right) : "0".repeat(64)
+    return new TextEncoder().encode(`${line}, "hash": "${hash}"}\n`)
+  }
+  const lexeme = fc.oneof(
+    fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => String(x)),
+    fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => x.toExponential()),
+    fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => x.toExponential().toUpperCase().replace("E+", "E")),
+    fc.tuple(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), fc.nat({ max: 40 }), fc.integer({ min: -400, max: 400 })).map(([m, z, e]) => `${m}.${"0".repeat(z)}5e${e}`),
+    fc.bigInt({ min: -(10n ** 25n), max: 10n ** 25n }).map((n) => n.toString()),
+    fc.constantFrom("-0", "-0.0", "0.0", "1.50", "1E5", "100e-2", "1e400", "-1e400", "5E-324", "1e-400", "01", "1.", ".5", "-", "1e", "2.5e-3")
+  )
+  const text = fc.oneof(fc.string(), fc.string({ unit: "binary" }), fc.constantFrom("\\u00e9", "\\ud83d\\ude00", "\\ud800", "\\udc00x", "\\/", "\\u001f", "\\b\\f", "\u2028", "\u007f"))
+  const key = fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom("～", "😀", "a", "A", "", "\\u0061", "é", "e\u0301"))
+
+  it("number lexemes in any spelling: hashed alike, or refused alike", async () => {
+    const seen = new Set<string>()
+    await fc.assert(
+      fc.asyncProperty(fc.array(lexeme, { minLength: 1, maxLength: 4 }), async (lexemes) => {
+        const bytes = logOf(`{"n": [${lexemes.join(", ")}]}`)!
+        const { general, library, page } = await both(bytes, {})
+        expect(page).toEqual(library)
+        expect(page).toEqual(general)
+        seen.add(page.result)
+      }),
+      { numRuns: FUZZ ? 3000 : 300 }
+    )
+    // both kinds of input came up: some that hash alike, some refused
+    expect([...seen].sort()).toEqual(["MalformedLine", "Ok"])
+  })
+
+  it("strings and keys in any spelling and order: hashed alike, or refused alike", async () => {
+    const seen = new Set<string>()
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.tuple(key, text), { maxLength: 5 }), async (members) => {
+        const raw = (s: string) => JSON.stringify(s).replace(/\\\\u/g, "\\u").replace(/\\\\([\/bf])/g, "\\$1")
+        const bytes = logOf(`{${members.map(([k, v]) => `${raw(k)}: ${raw(v)}`).join(", ")}}`)!
+        const { general, library, page } = await both(bytes, {})
+        expect(page).toEqual(library)
+        expect(page).toEqual(general)
+        seen.add(page.result)
+      }),
+      { numRuns: FUZZ ? 3000 : 300 }
+    )
+    // both kinds of input came up: some that hash alike, some refused
+    expect([...seen].sort()).toEqual(["MalformedLine", "Ok"])
+  })
+
+  it("deep nesting: the page's reader has no recursion limit either", async () => {
+    const depth = 20_000
+    for (const payload of [`{"a":${"[".repeat(depth)}${"]".repeat(depth)}}`, `{"a":${'{"b":'.repeat(depth)}1${"}".repeat(depth)}}`, `{"a":${"[".repeat(depth)}}`]) {
+      const { library, page } = await both(logOf(payload)!, {})
+      expect(page).toEqual(library)
+    }
+  })
+
+  it("the mixed chain of the library's fixtures, in both layouts, signed and not", async () => {
+    for (const layout of ["ours", "reference"] as const) {
+      for (const key of [undefined, "mixed-key"]) {
+        const c = chain(mixed(300), { key, layout })
+        const bytes = new TextEncoder().encode(c.lines.join("\r\n") + "\n")
+        const { library, page } = await both(bytes, { key })
+        expect(page).toEqual(library)
+        expect(page).toMatchObject({ ok: true, entries: 300, head: c.head })
+      }
+    }
+  })
 })

@@ -122,9 +122,10 @@ export const VERIFIER_SOURCE: string = String.raw`/*
   var utf8Strict = new TextDecoder("utf-8", { fatal: true });
   var utf8Lax = new TextDecoder("utf-8");
 
+  /* Characters (or bytes) of the pack taken at a time, cut after a newline: encoding the whole text at once would hold the page. */
+  var SEGMENT = 1 << 18;
   /* Lines hashed together before the event loop gets a turn (and onProgress is called). */
-  var CHUNK_LINES = 2048;
-  var CHUNK_BYTES = 1 << 21;
+  var CHUNK_LINES = 512;
 
   /* ------------------------------------------------------------------------------------------
    * Small helpers
@@ -177,8 +178,6 @@ export const VERIFIER_SOURCE: string = String.raw`/*
    * as not UTF-8 (as the same line read from a file would be).
    */
   function bytesOf(text) {
-    if (text instanceof Uint8Array) return text;
-    if (typeof text !== "string") throw new TypeError("acttraceVerify: the pack must be a string or a Uint8Array");
     var wellFormed = typeof text.isWellFormed === "function" ? text.isWellFormed() : !/[\ud800-\udfff]/.test(text);
     if (wellFormed) return utf8Encoder.encode(text);
     var parts = [];
@@ -204,6 +203,40 @@ export const VERIFIER_SOURCE: string = String.raw`/*
     total += rest.length;
     return concatBytes(parts, total);
   }
+
+  /*
+   * The pack in pieces that end right after a newline (a line is never cut), each as UTF-8
+   * bytes, with whether the piece is valid UTF-8 throughout (then no line of it is checked again).
+   */
+  function Segments(input) {
+    this.input = input;
+    this.at = 0;
+    this.bytesBefore = 0; /* bytes of the pieces before the current one */
+    this.current = 0;
+  }
+  Segments.prototype.next = function () {
+    var input = this.input;
+    this.bytesBefore += this.current;
+    if (this.at >= input.length) return null;
+    var end = this.at + SEGMENT;
+    if (end >= input.length) end = input.length;
+    else {
+      var nl = typeof input === "string" ? input.indexOf("\n", end) : input.indexOf(0x0a, end);
+      end = nl < 0 ? input.length : nl + 1;
+    }
+    var piece;
+    if (typeof input === "string") {
+      var bytes = bytesOf(input.slice(this.at, end));
+      /* a string's UTF-8 is valid by construction, but for lone surrogates (0xFF, see bytesOf) */
+      piece = { bytes: bytes, allUtf8: bytes.indexOf(0xff) < 0 };
+    } else {
+      var sub = input.subarray(this.at, end);
+      piece = { bytes: sub, allUtf8: isUtf8(sub) };
+    }
+    this.at = end;
+    this.current = piece.bytes.length;
+    return piece;
+  };
 
   function isUtf8(bytes) {
     try {
@@ -1041,9 +1074,7 @@ export const VERIFIER_SOURCE: string = String.raw`/*
 
   async function verify(input, options) {
     options = options || {};
-    var bytes = bytesOf(input);
-    /* a string's UTF-8 is valid by construction (but for lone surrogates, see bytesOf) */
-    var allUtf8 = typeof input === "string" ? bytes.indexOf(0xff) < 0 : isUtf8(bytes);
+    if (typeof input !== "string" && !(input instanceof Uint8Array)) throw new TypeError("acttraceVerify: the pack must be a string or a Uint8Array");
     var mac = typeof options.key === "string" && options.key.length > 0 ? await hmacOf(options.key) : undefined;
     var ck;
     try {
@@ -1070,17 +1101,19 @@ export const VERIFIER_SOURCE: string = String.raw`/*
     };
 
     var failure;
+    var segments = new Segments(input);
+    var segment = segments.next();
     var pos = 0;
-    var n = bytes.length;
     try {
-      while (pos < n && failure === undefined) {
+      while (segment !== null && failure === undefined) {
+        var bytes = segment.bytes;
+        var n = bytes.length;
         /* read a chunk of lines, up to the first that is malformed */
         var batch = [];
-        var chunkEnd = Math.min(n, pos + CHUNK_BYTES);
-        while (pos < n && batch.length < CHUNK_LINES && (batch.length === 0 || pos < chunkEnd)) {
+        while (pos < n && batch.length < CHUNK_LINES) {
           var nl = bytes.indexOf(0x0a, pos);
           var end = nl < 0 ? n : nl;
-          var item = lineItem(bytes, pos, end, state.line + batch.length + 1, allUtf8);
+          var item = lineItem(bytes, pos, end, state.line + batch.length + 1, segment.allUtf8);
           item.start = pos;
           item.end = end;
           batch.push(item);
@@ -1095,7 +1128,11 @@ export const VERIFIER_SOURCE: string = String.raw`/*
           for (var g = 0; g < batch.length; g++) batch[g].expectedSig = sigs[g];
         }
         for (var b = 0; b < batch.length && failure === undefined; b++) failure = await stepItem(state, batch[b], bytes, mac);
-        if (onProgress !== undefined) onProgress(state.entries, pos);
+        if (onProgress !== undefined) onProgress(state.entries, segments.bytesBefore + pos);
+        if (pos >= n) {
+          segment = segments.next();
+          pos = 0;
+        }
         await yieldToPage();
       }
       if (failure === undefined) failure = await finish(state, mac);
