@@ -481,13 +481,19 @@ class Collector {
     this.lineNo++
     let text = raw.endsWith("\r") ? raw.slice(0, -1) : raw
     if (this.lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1)
-    if (text.trim() === "") return
+    // blank lines are skipped, as verification skips them (trim() would copy every line)
+    if (text.length === 0 || (text.charCodeAt(0) <= 0x20 && /^\s*$/.test(text))) return
     let value: unknown
     try {
       value = JSON.parse(text)
     } catch {
       value = undefined
     }
+    this.value(value)
+  }
+
+  /** One line's value (undefined: not JSON). */
+  private value(value: unknown): void {
     const first = !this.seenFirst
     this.seenFirst = true
     if (!isRecord(value)) {

@@ -1,0 +1,514 @@
+/**
+ * The summary `inspect --json` prints and the HTML report renders (issue 16 items 1 and 3):
+ * every count on packs whose numbers are known by construction, the demo pack against its own
+ * `_meta.summary`, a live log, tampered packs, unknown types, exact cost sums, the verdict held
+ * equal to `verify --json`, and the typed errors of `Report.summarize` and `Report.write`.
+ */
+import { createHash, createHmac } from "node:crypto"
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { NodeFileSystem } from "@effect/platform-node"
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Redacted from "effect/Redacted"
+import * as fc from "effect/FastCheck"
+import * as Controls from "../src/Controls.js"
+import * as Entry from "../src/Entry.js"
+import { GENESIS } from "../src/Hash.js"
+import { chooseBucket, formatDecimal, MAX_BARS } from "../src/internal/summary.js"
+import * as Report from "../src/Report.js"
+import { cliInProcess } from "./cli-in-process.js"
+import { LONG, tempDir } from "./helpers.js"
+
+const tmp = tempDir()
+afterAll(tmp.cleanup)
+
+const KEY = "summary-test-key"
+const keyId = (k: string) => createHash("sha256").update(k, "utf8").digest("hex").slice(0, 16)
+
+interface Draft {
+  readonly type: string
+  readonly payload: Record<string, unknown>
+  readonly ts?: string
+}
+
+/** A chain of `drafts`, signed with `key`, each at its own `ts` (default: a second apart from 2026-12-01). */
+const chainLines = (drafts: ReadonlyArray<Draft>, key = KEY): Array<string> => {
+  let prev = GENESIS
+  return drafts.map((d, seq) => {
+    const ts = d.ts ?? new Date(Date.UTC(2026, 11, 1, 9, 0, seq)).toISOString().replace("Z", "000+00:00")
+    const sealed = Either.getOrThrow(Entry.seal({ prevHash: prev, seq, ts, type: d.type, payload: d.payload }, (h) => createHmac("sha256", key).update(h).digest("hex")))
+    prev = sealed.hash
+    return sealed.line
+  })
+}
+
+const write = (name: string, lines: ReadonlyArray<string>): string => {
+  const path = join(tmp.dir, name)
+  writeFileSync(path, lines.join("\n") + "\n")
+  return path
+}
+
+/** A pack exported by the CLI (signed header, seal, per-row controls of `framework`). */
+const exportPack = async (log: string, framework: string): Promise<string> => {
+  const out = log.replace(/\.log\.jsonl$/, `.${framework}.pack.jsonl`)
+  const r = await cliInProcess(["export", log, "--out", out, "--framework", framework], { ACTTRACE_KEY: KEY })
+  expect(r.code, r.stderr).toBe(0)
+  return out
+}
+
+const run = <A, E>(effect: Effect.Effect<A, E, import("@effect/platform/FileSystem").FileSystem>) => Effect.runPromise(effect.pipe(Effect.provide(NodeFileSystem.layer)))
+const summarize = (path: string, options: Report.SummarizeOptions = {}) => run(Report.summarize(path, options))
+const count = (counts: ReadonlyArray<Report.ReportCount>) => Object.fromEntries(counts.map((c) => [c.name, c.count]))
+
+const A = "a".repeat(32)
+const B = "b".repeat(32)
+const C = "c".repeat(32)
+const D = "d".repeat(32)
+const SECRET = "hunter2-SECRET-VALUE"
+
+const open: Draft = {
+  type: "audit_open",
+  payload: { format: "acttrace-chain/1", producer: "acttrace/0.1.0", risk_tier: "limited", signing: { alg: "hmac-sha256", key_id: keyId(KEY) }, system: "known-numbers" }
+}
+
+/**
+ * Four decisions whose every number is known: A succeeds with two priced calls (0.1 + 0.2 USD),
+ * two tool calls (one failed) and oversight; B is priced in two currencies, flagged twice and
+ * fails; C never ends (open); D is interrupted and its model is unpriced. Plus an app's own type
+ * and a flag outside any decision. Payload values (`SECRET`) must never reach the summary.
+ */
+const known: ReadonlyArray<Draft> = [
+  open,
+  { type: "decision", payload: { actor: "alice", decision_id: A, input: { text: SECRET } }, ts: "2026-12-01T09:00:00.000000+00:00" },
+  { type: "llm_call", payload: { cost: "0.1 USD", decision_id: A, model: "gpt-x", provider: "openai", usage: { input_tokens: 100, output_tokens: 10 } } },
+  { type: "llm_call", payload: { cost: "0.2 USD", decision_id: A, model: "gpt-x", provider: "openai", usage: { input_tokens: 200, output_tokens: 20 } } },
+  { type: "tool_call", payload: { arguments: { q: SECRET }, decision_id: A, name: "search", outcome: "success" } },
+  { type: "tool_call", payload: { arguments: {}, decision_id: A, error: "timeout", name: "search", outcome: "failure" } },
+  { type: "tool_call", payload: { arguments: {}, decision_id: A, name: "crm.lookup" } },
+  { type: "human_oversight", payload: { action: "approved", decision_id: A, note: SECRET, reviewer: "rita" } },
+  { type: "decision_end", payload: { decision_id: A, duration_ms: 5, outcome: "success" } },
+  { type: "decision", payload: { actor: "bob", decision_id: B, input: {} }, ts: "2026-12-01T09:20:00.000000+00:00" },
+  { type: "llm_call", payload: { cost: "0.000001 EUR", decision_id: B, model: "claude-z", provider: "anthropic", usage: { input_tokens: 7, output_tokens: 3 } } },
+  { type: "llm_call", payload: { cost: "1.25 USD", decision_id: B, error: "overloaded", model: "claude-z", outcome: "failure", provider: "anthropic", usage: null } },
+  {
+    type: "policy_flag",
+    payload: {
+      action: "redacted",
+      auto: true,
+      data: { categories: ["email", "phone"], counts: { email: 2, phone: 1 }, entry_seq: 9, entry_type: "decision", groups: ["pii"] },
+      decision_id: B,
+      reason: "sensitive data redacted before hashing: email, phone",
+      severity: "info"
+    }
+  },
+  {
+    type: "policy_flag",
+    payload: {
+      action: "blocked",
+      data: {
+        findings: [
+          { action: "block", category: "aws_key", count: 1, group: "secret" },
+          { action: "flag", category: "email", count: 3, group: "pii" }
+        ],
+        kind: "llm"
+      },
+      decision_id: B,
+      reason: "guard: outbound call blocked",
+      severity: "critical"
+    }
+  },
+  { type: "decision_end", payload: { decision_id: B, duration_ms: 9, error: "Blocked", outcome: "failure" } },
+  { type: "decision", payload: { actor: null, decision_id: C, input: {} }, ts: "2026-12-01T10:05:00.000000+00:00" },
+  { type: "my_app_event", payload: { decision_id: C, detail: SECRET } },
+  { type: "decision", payload: { actor: "dora", decision_id: D, input: {} }, ts: "2026-12-01T11:30:00.000000+00:00" },
+  { type: "llm_call", payload: { cost: null, decision_id: D, model: "local-1", provider: "local", usage: { input_tokens: 5, output_tokens: 5 } } },
+  { type: "human_oversight", payload: { action: "overridden", decision_id: D, note: null, reviewer: "rita" } },
+  { type: "decision_end", payload: { decision_id: D, duration_ms: 1, outcome: "interrupted" } },
+  { type: "policy_flag", payload: { action: "Flagged", data: { category: "email" }, decision_id: null, reason: "app flag", severity: "Warning" }, ts: "2026-12-01T11:59:00.000000+00:00" }
+]
+
+describe("Report.summarize: every count on a pack whose numbers are known", () => {
+  const log = write("known.log.jsonl", chainLines(known))
+
+  it("counts types, decisions, oversight, outcomes, flags, redactions, models, tools", async () => {
+    const pack = await exportPack(log, "gdpr")
+    const s = await summarize(pack, { key: Redacted.make(KEY) })
+    expect(s.version).toBe(1)
+    expect(s.source.kind).toBe("pack")
+    expect(s.source.bytes).toBe(readFileSync(pack).length)
+    expect(s.source.sha256).toBe(createHash("sha256").update(readFileSync(pack)).digest("hex"))
+    expect(s.system).toBe("known-numbers")
+    expect(s.risk_tier).toBe("limited")
+    expect(s.framework).toBe("gdpr")
+    expect(s.entries).toBe(known.length)
+    expect(count(s.by_type)).toEqual({
+      audit_open: 1,
+      decision: 4,
+      decision_end: 3,
+      human_oversight: 2,
+      llm_call: 5,
+      my_app_event: 1,
+      policy_flag: 3,
+      tool_call: 3
+    })
+    // sorted by name
+    expect(s.by_type.map((c) => c.name)).toEqual([...s.by_type.map((c) => c.name)].sort())
+    expect(s.period).toEqual({ first: "2026-12-01T09:00:00.000000+00:00", last: "2026-12-01T11:59:00.000000+00:00" })
+
+    expect(s.decisions.total).toBe(4)
+    expect(s.decisions.with_oversight).toBe(2)
+    expect(count(s.decisions.outcomes)).toEqual({ failure: 1, interrupted: 1, open: 1, success: 1 })
+    // 09:00 to 11:59 is 180 minutes: hours, four bars
+    expect(s.decisions.bucket).toBe("hour")
+    expect(s.decisions.over_time).toEqual([
+      { start: "2026-12-01T09:00:00Z", count: 2 },
+      { start: "2026-12-01T10:00:00Z", count: 1 },
+      { start: "2026-12-01T11:00:00Z", count: 1 }
+    ])
+
+    expect(s.flags.total).toBe(3)
+    expect(count(s.flags.by_action)).toEqual({ blocked: 1, flagged: 1, redacted: 1 })
+    expect(count(s.flags.by_severity)).toEqual({ critical: 1, info: 1, warning: 1 })
+    // categories named by flags: email by three flags, phone and aws_key by one each
+    expect(s.flags.top_categories).toEqual([{ name: "email", count: 3 }, { name: "aws_key", count: 1 }, { name: "phone", count: 1 }])
+    // removed before hashing: the auto flag's counts and the guard's blocked finding (not its
+    // finding that was only flagged)
+    expect(s.redactions).toEqual([{ name: "email", count: 2 }, { name: "aws_key", count: 1 }, { name: "phone", count: 1 }])
+
+    expect(s.models).toEqual([
+      { provider: "anthropic", model: "claude-z", calls: 2, failures: 1, input_tokens: 7, output_tokens: 3, cost: null, currency: null, costs: [{ amount: "0.000001", currency: "EUR" }, { amount: "1.25", currency: "USD" }] },
+      // 0.1 + 0.2 is 0.3 exactly (not 0.30000000000000004)
+      { provider: "openai", model: "gpt-x", calls: 2, failures: 0, input_tokens: 300, output_tokens: 30, cost: "0.3", currency: "USD", costs: [{ amount: "0.3", currency: "USD" }] },
+      { provider: "local", model: "local-1", calls: 1, failures: 0, input_tokens: 5, output_tokens: 5, cost: null, currency: null, costs: [] }
+    ])
+    expect(s.tools).toEqual([{ name: "search", calls: 2, failures: 1 }, { name: "crm.lookup", calls: 1, failures: 0 }])
+
+    expect(s.decision_rows).toEqual([
+      { decision_id: A, actor: "alice", ts: "2026-12-01T09:00:00.000000+00:00", model_calls: 2, tools: ["search", "crm.lookup"], oversight: true, outcome: "success", seqs: [1, 2, 3, 4, 5, 6, 7, 8] },
+      { decision_id: B, actor: "bob", ts: "2026-12-01T09:20:00.000000+00:00", model_calls: 2, tools: [], oversight: false, outcome: "failure", seqs: [9, 10, 11, 12, 13, 14] },
+      { decision_id: C, actor: null, ts: "2026-12-01T10:05:00.000000+00:00", model_calls: 0, tools: [], oversight: false, outcome: "open", seqs: [15, 16] },
+      { decision_id: D, actor: "dora", ts: "2026-12-01T11:30:00.000000+00:00", model_calls: 1, tools: [], oversight: true, outcome: "interrupted", seqs: [17, 18, 19, 20] }
+    ])
+    expect(s.disclaimer).toBe("Evidence to support compliance — not legal advice.")
+  })
+
+  it("lists each control with its provision, anchor and supporting seqs, as the rows carry them", async () => {
+    const pack = await exportPack(log, "gdpr")
+    const s = await summarize(pack, { key: Redacted.make(KEY) })
+    // what the rows say, read independently
+    const rows = readFileSync(pack, "utf8").trim().split("\n").slice(1).map((l) => JSON.parse(l) as { seq: number; controls: Array<string> })
+    const expected = new Map<string, Array<number>>()
+    for (const r of rows) for (const c of r.controls) expected.set(c, [...(expected.get(c) ?? []), r.seq])
+    expect(new Set(s.controls.map((c) => c.id))).toEqual(new Set(expected.keys()))
+    for (const c of s.controls) {
+      expect(c.framework).toBe("gdpr")
+      expect(c.entries).toBe(expected.get(c.id)!.length)
+      expect(c.seqs).toEqual(expected.get(c.id)!.slice(0, 50))
+      const entry = Controls.catalogue.find((k) => k.framework === "gdpr" && k.id === c.id)!
+      expect(c.provision).toBe(entry.provision)
+      expect(c.anchor).toBe(entry.anchor)
+    }
+    // the guard's secret finding brings GDPR's Art.32 overlay on the blocked flag (seq 13)
+    expect(s.controls.find((c) => c.id.startsWith("Art.32"))?.seqs).toEqual([13])
+    // in the catalogue's order
+    const order = s.controls.map((c) => Controls.catalogue.findIndex((k) => k.framework === "gdpr" && k.id === c.id))
+    expect(order).toEqual([...order].sort((a, b) => a - b))
+  })
+
+  it("copies no payload value into the summary", async () => {
+    const pack = await exportPack(log, "eu_ai_act")
+    const s = await summarize(pack, { key: Redacted.make(KEY) })
+    expect(JSON.stringify(s)).not.toContain(SECRET)
+    expect(JSON.stringify(s)).not.toContain("timeout")
+    expect(JSON.stringify(s)).not.toContain("overloaded")
+  })
+})
+
+describe("Report.summarize: the verdict is verify's", () => {
+  it("equals verify --json and verify's line on intact, unkeyed, edited, deleted and truncated packs", async () => {
+    const demo = join(tmp.dir, "demo")
+    const made = await cliInProcess(["demo", "--out", demo])
+    expect(made.code, made.stderr).toBe(0)
+    const cases: Array<readonly [string, Record<string, string>]> = [
+      ["loan-triage.pack.jsonl", { ACTTRACE_KEY: "acttrace-demo-key" }],
+      ["loan-triage.pack.jsonl", {}],
+      ["loan-triage.log.jsonl", { ACTTRACE_KEY: "acttrace-demo-key" }],
+      ["edited.pack.jsonl", { ACTTRACE_KEY: "acttrace-demo-key" }],
+      ["deleted.pack.jsonl", {}],
+      ["truncated.pack.jsonl", { ACTTRACE_KEY: "acttrace-demo-key" }],
+      ["loan-triage.pack.jsonl", { ACTTRACE_KEY: "a-wrong-key" }]
+    ]
+    for (const [name, env] of cases) {
+      const path = join(demo, name)
+      const json = JSON.parse((await cliInProcess(["verify", path, "--json"], env)).stdout) as Record<string, unknown> & { error?: Record<string, unknown> }
+      const text = (await cliInProcess(["verify", path], env)).stdout.trim()
+      const key = env["ACTTRACE_KEY"]
+      const v = (await summarize(path, key === undefined ? {} : { key: Redacted.make(key) })).verdict
+      expect({ name, ok: v.ok, entries: v.entries, head: v.head, signatures: v.signatures, completeness: v.completeness }).toEqual({
+        name,
+        ok: json["ok"],
+        entries: json["entries"],
+        head: json["head"],
+        signatures: json["signatures"],
+        completeness: json["completeness"]
+      })
+      expect(v.message).toBe(text)
+      if (json.error === undefined) {
+        expect(v.result).toBe("Ok")
+        expect([v.checkpoints, v.checkpoint_count, v.unsealed_tail]).toEqual([json["checkpoints"], json["checkpoint_count"], json["unsealed_tail"]])
+      } else {
+        expect([v.result, v.line, v.seq ?? null, v.message]).toEqual([json.error["_tag"], json.error["line"], json.error["seq"], json.error["message"]])
+      }
+      expect(v.explanation.length).toBeGreaterThan(0)
+    }
+  })
+
+  it("says the signature and the completeness basis in plain words", async () => {
+    const demo = join(tmp.dir, "demo-words")
+    expect((await cliInProcess(["demo", "--out", demo])).code).toBe(0)
+    const pack = join(demo, "loan-triage.pack.jsonl")
+    const keyed = (await summarize(pack, { key: Redacted.make("acttrace-demo-key") })).verdict.explanation.join(" ")
+    expect(keyed).toMatch(/every entry's HMAC signature was checked with the key given/)
+    expect(keyed).toMatch(/header, signed with the key, states 19 entries/)
+    const unkeyed = (await summarize(pack)).verdict.explanation.join(" ")
+    expect(unkeyed).toMatch(/signatures were not checked/)
+    expect(unkeyed).toMatch(/header's signature was not checked \(no key was given\)/)
+    const log = (await summarize(join(demo, "loan-triage.log.jsonl"))).verdict.explanation.join(" ")
+    expect(log).toMatch(/a live log states no entry count/)
+    const edited = (await summarize(join(demo, "edited.pack.jsonl"), { key: Redacted.make("acttrace-demo-key") })).verdict.explanation.join(" ")
+    expect(edited).toMatch(/an entry was changed after it was written at line 13 \(seq 11\)/)
+    expect(edited).toMatch(/The chain held for the first 11 entries/)
+  })
+})
+
+describe("Report.summarize: the demo pack, a log, tampered packs", () => {
+  const demo = join(tmp.dir, "demo-counts")
+
+  it("agrees with the demo pack's own _meta (summary, controls_covered)", async () => {
+    expect((await cliInProcess(["demo", "--out", demo])).code).toBe(0)
+    const pack = join(demo, "loan-triage.pack.jsonl")
+    const meta = (JSON.parse(readFileSync(pack, "utf8").split("\n")[0]!) as { _meta: Record<string, any> })._meta
+    const s = await summarize(pack, { key: Redacted.make("acttrace-demo-key") })
+    expect(s.verdict.ok).toBe(true)
+    expect(s.verdict.completeness).toBe("signed-header")
+    const types = count(s.by_type)
+    expect({
+      decisions: types["decision"] ?? 0,
+      llm_calls: types["llm_call"] ?? 0,
+      tool_calls: types["tool_call"] ?? 0,
+      context_assemblies: types["context_assembly"] ?? 0,
+      human_oversight: types["human_oversight"] ?? 0,
+      policy_flags: s.flags.total,
+      flags_by_action: count(s.flags.by_action),
+      flags_by_severity: count(s.flags.by_severity)
+    }).toEqual(meta["summary"])
+    expect(s.decisions.total).toBe(meta["summary"].decisions)
+    expect(s.controls.map((c) => c.id).sort()).toEqual([...meta["controls_covered"]].sort())
+    expect(s.entries).toBe(meta["entries"])
+    expect(count(s.decisions.outcomes)).toEqual({ failure: 1, success: 2 })
+    expect(s.decisions.with_oversight).toBe(1)
+    expect(s.models.map((m) => [m.model, m.calls, m.input_tokens, m.output_tokens, m.cost, m.currency])).toEqual([["triage-rules-1", 3, 660, 54, "0.000000", "USD"]])
+    expect(s.tools).toEqual([{ name: "credit_bureau.lookup", calls: 3, failures: 1 }])
+    expect(s.redactions).toEqual([{ name: "email", count: 3 }])
+  })
+
+  it("summarizes a live log without _meta: kind log, system from audit_open, no controls", async () => {
+    const s = await summarize(join(demo, "loan-triage.log.jsonl"))
+    expect(s.source.kind).toBe("log")
+    expect(s.system).toBe("loan-triage")
+    expect(s.risk_tier).toBe("high")
+    expect(s.framework).toBeNull()
+    expect(s.controls).toEqual([])
+    expect(s.verdict.completeness).toBe("none")
+    expect(s.decisions.total).toBe(3)
+  })
+
+  it("still counts every line of a tampered pack, with the verdict naming where it failed", async () => {
+    const edited = await summarize(join(demo, "edited.pack.jsonl"), { key: Redacted.make("acttrace-demo-key") })
+    expect([edited.verdict.ok, edited.verdict.result, edited.verdict.line, edited.verdict.seq, edited.verdict.entries]).toEqual([false, "EditDetected", 13, 11, 11])
+    // the lines after the failure are still read (verification stops there; the summary does not)
+    expect(edited.entries).toBe(19)
+    expect(edited.decisions.total).toBe(3)
+    const deleted = await summarize(join(demo, "deleted.pack.jsonl"))
+    expect([deleted.verdict.result, deleted.verdict.seq]).toEqual(["DeletionDetected", 13])
+    expect(deleted.entries).toBe(18)
+    expect(deleted.decisions.with_oversight).toBe(0)
+    const truncated = await summarize(join(demo, "truncated.pack.jsonl"))
+    expect(truncated.verdict.result).toBe("TruncationDetected")
+    expect(truncated.entries).toBe(13)
+    // the second decision lost its end with the tail: open
+    expect(count(truncated.decisions.outcomes)).toEqual({ open: 1, success: 1 })
+  })
+
+  it("counts a line that is not an entry apart, and says so", async () => {
+    const lines = chainLines(known.slice(0, 9))
+    const path = write("damaged.log.jsonl", [...lines.slice(0, 4), "{not json", ...lines.slice(4)])
+    const s = await summarize(path, { key: Redacted.make(KEY) })
+    expect([s.verdict.ok, s.verdict.result, s.verdict.line]).toEqual([false, "MalformedLine", 5])
+    expect(s.entries).toBe(9)
+    expect(s.verdict.explanation.join(" ")).toMatch(/1 line is not an entry and is left out of the counts/)
+  })
+})
+
+describe("exact decimal cost sums", () => {
+  const priced = (costs: ReadonlyArray<unknown>) =>
+    write(`costs-${costs.length}-${Math.random().toString(16).slice(2)}.log.jsonl`, chainLines([open, ...costs.map((cost) => ({ type: "llm_call", payload: { cost, model: "m", provider: "p", usage: null } }))]))
+
+  it("sums amounts of different scales without binary floating point", async () => {
+    const s = await summarize(priced(["0.1 USD", "0.25 USD", "12345678901234567890.1 USD", "0.05 USD"]))
+    expect(s.models[0]!.cost).toBe("12345678901234567890.50")
+    expect(s.models[0]!.currency).toBe("USD")
+  })
+
+  it("adds a thousand millionths to exactly a thousandth", async () => {
+    const s = await summarize(priced(Array.from({ length: 1000 }, () => "0.000001 USD")))
+    expect(s.models[0]!.cost).toBe("0.001000")
+  })
+
+  it("leaves costs that are not '<decimal> <currency>' out of the sum (null, a float, text)", async () => {
+    const s = await summarize(priced(["1.5 USD", null, 0.3, "about a dollar", "2 USD"]))
+    expect(s.models[0]!).toMatchObject({ calls: 5, cost: "3.5", currency: "USD" })
+  })
+
+  it("formats negative and fractional amounts", () => {
+    expect(formatDecimal({ units: -5n, scale: 3 })).toBe("-0.005")
+    expect(formatDecimal({ units: 120n, scale: 2 })).toBe("1.20")
+    expect(formatDecimal({ units: 7n, scale: 0 })).toBe("7")
+  })
+})
+
+describe("decisions over time", () => {
+  const MIN = 60_000
+  it("chooses the finest bucket that draws the period in at most 60 bars", () => {
+    const t0 = Date.UTC(2026, 0, 5, 10, 17, 30)
+    expect(chooseBucket(t0, t0)).toBe("minute")
+    expect(chooseBucket(t0, t0 + 59 * MIN)).toBe("minute")
+    expect(chooseBucket(t0, t0 + 3 * 60 * MIN)).toBe("hour")
+    expect(chooseBucket(t0, t0 + 20 * 24 * 60 * MIN)).toBe("day")
+    expect(chooseBucket(t0, t0 + 200 * 24 * 60 * MIN)).toBe("week")
+    expect(chooseBucket(t0, t0 + 3 * 365 * 24 * 60 * MIN)).toBe("month")
+  })
+
+  it.prop(
+    "never draws more than 60 bars over five years, and no finer bucket would fit",
+    [fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2040, 0, 1) }), fc.integer({ min: 0, max: 5 * 365 * 24 * 60 * MIN })],
+    ([start, span]) => {
+      const end = start + span
+      const bucket = chooseBucket(start, end)
+      const units = { minute: MIN, hour: 60 * MIN, day: 24 * 60 * MIN, week: 7 * 24 * 60 * MIN, month: 31 * 24 * 60 * MIN }
+      // at most one bar more than the span holds whole units of the bucket (the ends are partial)
+      expect(Math.floor(span / units[bucket]) + 1).toBeLessThanOrEqual(MAX_BARS + 1)
+      const finer = (["minute", "hour", "day", "week", "month"] as const).slice(0, ["minute", "hour", "day", "week", "month"].indexOf(bucket))
+      for (const f of finer) expect(Math.ceil(span / units[f])).toBeGreaterThanOrEqual(MAX_BARS - 1)
+    }
+  )
+
+  it("fills empty buckets with zeros and starts weeks on Monday (UTC)", async () => {
+    const days = (d: number) => new Date(Date.UTC(2026, 10, 30 + d, 12)).toISOString().replace("Z", "000+00:00")
+    const drafts: Array<Draft> = [{ ...open, ts: days(0) }]
+    // decisions on days 0, 1 and 30 (Monday 2026-11-30 is day 0): 31 days, day buckets
+    for (const [i, d] of [0, 1, 30].entries()) drafts.push({ type: "decision", payload: { actor: "x", decision_id: String(i).repeat(32), input: {} }, ts: days(d) })
+    const s = await summarize(write("days.log.jsonl", chainLines(drafts)))
+    expect(s.decisions.bucket).toBe("day")
+    expect(s.decisions.over_time.length).toBe(31)
+    expect(s.decisions.over_time[0]).toEqual({ start: "2026-11-30T00:00:00Z", count: 1 })
+    expect(s.decisions.over_time[1]).toEqual({ start: "2026-12-01T00:00:00Z", count: 1 })
+    expect(s.decisions.over_time[30]).toEqual({ start: "2026-12-30T00:00:00Z", count: 1 })
+    expect(s.decisions.over_time.reduce((n, b) => n + b.count, 0)).toBe(3)
+    // 120 days: weeks, each starting on a Monday
+    drafts.push({ type: "decision", payload: { actor: "x", decision_id: "9".repeat(32), input: {} }, ts: days(120) })
+    const weeks = await summarize(write("weeks.log.jsonl", chainLines(drafts)))
+    expect(weeks.decisions.bucket).toBe("week")
+    for (const b of weeks.decisions.over_time) expect(new Date(b.start).getUTCDay()).toBe(1)
+    expect(weeks.decisions.over_time.reduce((n, b) => n + b.count, 0)).toBe(4)
+  })
+})
+
+describe("Report errors", () => {
+  it("InputUnreadable for a missing file and a directory", async () => {
+    const missing = await run(Effect.flip(Report.summarize(join(tmp.dir, "nope.jsonl"))))
+    expect(missing._tag).toBe("InputUnreadable")
+    expect(missing.message).toMatch(/cannot read .*nope\.jsonl: no such file or directory/)
+    const dir = await run(Effect.flip(Report.summarize(tmp.dir)))
+    expect(dir._tag).toBe("InputUnreadable")
+    expect(dir.message).toMatch(/directory/)
+  })
+
+  it("NotJsonLines for a file whose first line is not a JSON object", async () => {
+    for (const [name, text, line] of [["pretty.json", "{\n  \"a\": 1\n}\n", 1], ["notes.txt", "\n\nhello\n", 3], ["array.jsonl", "[1,2]\n", 1]] as const) {
+      const path = join(tmp.dir, name)
+      writeFileSync(path, text)
+      const e = await run(Effect.flip(Report.summarize(path)))
+      expect(e._tag).toBe("NotJsonLines")
+      expect((e as Report.NotJsonLines).line).toBe(line)
+    }
+  })
+
+  it("PublicKeyInvalid for a public key that is not one", async () => {
+    const e = await run(Effect.flip(Report.summarize(write("pk.log.jsonl", chainLines([open])), { publicKeys: ["not a key"] })))
+    expect(e._tag).toBe("PublicKeyInvalid")
+  })
+
+  it("write: OutputUnwritable for a missing directory, a directory, the pack itself; nothing half-written is left", async () => {
+    const pack = write("w.log.jsonl", chainLines(known))
+    const before = readFileSync(pack)
+    const noDir = await run(Effect.flip(Report.write(pack, join(tmp.dir, "no", "such", "dir", "r.html"))))
+    expect(noDir._tag).toBe("OutputUnwritable")
+    const outDir = join(tmp.dir, "out-dir")
+    mkdirSync(outDir)
+    expect((await run(Effect.flip(Report.write(pack, outDir))))._tag).toBe("OutputUnwritable")
+    const self = await run(Effect.flip(Report.write(pack, pack)))
+    expect(self._tag).toBe("OutputUnwritable")
+    expect(self.message).toMatch(/the pack itself/)
+    expect(readFileSync(pack)).toEqual(before)
+    // a read-only directory (root writes anywhere: the check is skipped as root)
+    expect(readdirSync(tmp.dir).filter((n) => n.endsWith(".tmp"))).toEqual([])
+  })
+
+  it("write: embeds the pack up to the limit, and leaves it out past it", async () => {
+    const pack = await exportPack(write("embed.log.jsonl", chainLines(known)), "eu_ai_act")
+    const size = readFileSync(pack).length
+    const out = join(tmp.dir, "embed.html")
+    const small = await run(Report.write(pack, out, { key: Redacted.make(KEY), maxEmbedBytes: size }))
+    expect(small.embedded).toBe(true)
+    expect(small.summary.verdict.ok).toBe(true)
+    expect(readFileSync(out).length).toBe(small.bytes)
+    expect(readFileSync(out, "utf8")).toContain("id=\"acttrace-pack\"")
+    const big = await run(Report.write(pack, out, { key: Redacted.make(KEY), maxEmbedBytes: size - 1 }))
+    expect(big.embedded).toBe(false)
+    expect(readFileSync(out, "utf8")).not.toContain(JSON.stringify(readFileSync(pack, "utf8")).slice(1, 200))
+    expect(existsSync(out)).toBe(true)
+  })
+})
+
+describe.runIf(LONG || process.env["SUMMARY_PERF"] === "1")("speed", () => {
+  it("summarizes a 100,000-entry pack in well under 2 s", async () => {
+    const drafts: Array<Draft> = [open]
+    for (let d = 0; drafts.length < 100_000; d++) {
+      const id = d.toString(16).padStart(32, "0")
+      drafts.push({ type: "decision", payload: { actor: `agent-${d % 7}`, decision_id: id, input: { amount: d, note: "x".repeat(200) } } })
+      drafts.push({ type: "llm_call", payload: { cost: `0.00${1000 + (d % 9000)} USD`, decision_id: id, model: d % 3 ? "gpt-4.1-mini" : "claude-sonnet-4-5", provider: d % 3 ? "openai" : "anthropic", usage: { input_tokens: 1200, output_tokens: 80 } } })
+      drafts.push({ type: "tool_call", payload: { arguments: { id: d }, decision_id: id, name: d % 2 ? "bureau.lookup" : "kyc.check", outcome: "success" } })
+      if (d % 5 === 0) drafts.push({ type: "policy_flag", payload: { action: "redacted", auto: true, data: { categories: ["email"], counts: { email: 1 } }, decision_id: id, reason: "r", severity: "info" } })
+      if (d % 4 === 0) drafts.push({ type: "human_oversight", payload: { action: "confirmed", decision_id: id, note: "ok", reviewer: "r" } })
+      drafts.push({ type: "decision_end", payload: { decision_id: id, duration_ms: 3, outcome: "success" } })
+    }
+    const pack = await exportPack(write("perf.log.jsonl", chainLines(drafts.slice(0, 100_000))), "eu_ai_act")
+    // wall time moves with whatever else the machine runs; the process's CPU time is the pass's own
+    const runs: Array<{ wall: number; cpu: number }> = []
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now()
+      const c0 = process.cpuUsage()
+      const s = await summarize(pack, { key: Redacted.make(KEY) })
+      const c = process.cpuUsage(c0)
+      runs.push({ wall: performance.now() - t0, cpu: (c.user + c.system) / 1000 })
+      expect(s.entries).toBe(100_000)
+      expect(s.verdict.ok).toBe(true)
+    }
+    const best = Math.min(...runs.map((r) => r.cpu))
+    console.log(`summary with verification of ${readFileSync(pack).length} bytes, 100,000 entries: ${runs.map((r) => `${r.cpu.toFixed(0)} ms CPU (${r.wall.toFixed(0)} ms wall)`).join(", ")}`)
+    expect(best).toBeLessThan(2000)
+  }, 300_000)
+})
