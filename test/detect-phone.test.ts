@@ -163,6 +163,73 @@ describe("Detect: phone numbers through libphonenumber-js", () => {
     { fastCheck: { numRuns: RUNS, seed: 15_0003 } }
   )
 
+  it("national layouts people write in the claimed regions, other than the library's own grouping, and a slash after the area code", () => {
+    for (const s of ["0151 23456789", "0151 2345 6789", "089/12345678", "0151/23456789", "030/123 456 78", "0207 946 0958", "0207-946-0958", "0612 34 56 78", "0612-34-56-78", "0171-1234567"]) {
+      expect(phones(`Kontakt: ${s}`), s).toBe(1)
+      expect(phones({ note: `Tel ${s}.` }), s).toBe(1)
+      const out = Detect.redact(`Kontakt: ${s}, danke`, REDACT).value
+      expect(out, s).toBe("Kontakt: <redacted>, danke")
+    }
+  })
+
+  /**
+   * A valid German or British number written with its trunk `0` and a first group (the area code
+   * or mobile prefix as the writer sees it) of two to five digits, which is how long the area codes
+   * of those plans are, whatever the library's own first group; the rest in one block or in groups
+   * of two to four; a space, a dash or (after the first group) a slash between.
+   */
+  const regrouped = fc
+    .tuple(
+      fc.constantFrom<CountryCode>("DE", "GB").chain((c) => anyValidNumberOf(c, [9, 10, 11])),
+      fc.integer({ min: 2, max: 5 }),
+      fc.array(fc.integer({ min: 2, max: 4 }), { minLength: 6, maxLength: 6 }),
+      fc.boolean(),
+      fc.constantFrom(" ", "-", "/")
+    )
+    .map(([p, first, sizes, block, sep]) => {
+      const nsn = p.nationalNumber
+      const groups = [`0${nsn.slice(0, first)}`]
+      let at = first
+      for (let i = 0; at < nsn.length; i++) {
+        const n = block ? nsn.length - at : Math.min(sizes[i]!, nsn.length - at)
+        groups.push(nsn.slice(at, (at += n)))
+      }
+      const rest = sep === "/" ? " " : sep
+      return { p, written: groups[0]! + sep + groups.slice(1).join(rest) }
+    })
+    .filter(({ written }) => written.split(/\D+/).at(-1)!.length >= 2)
+
+  it.prop(
+    "any valid German or British number with its trunk 0, grouped as people write it (first group of 2–5 digits, the rest in one block or groups of 2–4, a slash after the area code), is found",
+    [regrouped, before, punctuation, after],
+    ([{ written }, b, punct, a]) => foundEverywhere(written, b, punct, a),
+    { fastCheck: { numRuns: RUNS, seed: 15_0006 } }
+  )
+
+  it.prop(
+    "a zero-led run grouped otherwise than the library groups it is not a phone number after an id label; slashes elsewhere than after the first group make no number",
+    [regrouped.filter(({ written }) => !written.includes("/")).map(({ written }) => written), fc.constantFrom("order ", "invoice no. ", "ref: ", "account ", "ticket #", "Steuernummer ")],
+    ([written, label]) => {
+      // grouped as the library groups it in some claimed region (its trunk 0 aside, or written
+      // apart: `0 802 …`), it is a phone
+      // number there, labelled or not
+      const digits = written.replace(/\D/g, "")
+      const first = written.split(/\D+/)[0]
+      fc.pre(NATIONAL_REGIONS.every((r) => {
+        const q = parsePhoneNumberFromString(digits, r)
+        if (q === undefined || !q.isValid()) return true
+        const own = q.formatNational().match(/\d+/g)!
+        const ownFirst = own[0] === "0" ? `0${own[1]}` : own[0]!
+        return ownFirst.replace(/^0/, "") !== first!.replace(/^0/, "")
+      }))
+      expect(phoneAlone(`${label}${written}`), `${label}${written}`).toBe(0)
+      const slashes = written.replace(/[ -]/g, "/")
+      fc.pre(slashes.split("/").length > 2)
+      expect(phoneAlone(`x ${slashes} y`), slashes).toBe(0)
+    },
+    { fastCheck: { numRuns: RUNS, seed: 15_0007 } }
+  )
+
   /** Every reading the detector could take of a written run, and whether the library finds any valid. */
   const validSomeReading = (written: string): boolean => {
     const readings = (s: string): Array<string> => {
@@ -181,14 +248,15 @@ describe("Detect: phone numbers through libphonenumber-js", () => {
     [
       fc.constantFrom("", "+", "("),
       fc.array(fc.array(digit, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 5 }),
-      fc.array(fc.constantFrom(" ", "-", ".", ") ", ""), { minLength: 5, maxLength: 5 }),
+      fc.array(fc.constantFrom(" ", "-", ".", ") ", "", "/"), { minLength: 5, maxLength: 5 }),
       fc.constantFrom("", "phone ", "call ")
     ],
     ([lead, groups, seps, word]) => {
       const written = lead + groups.map((g, i) => (i === 0 ? "" : seps[i]!) + g.join("")).join("")
       // one run the pattern reads whole (7–17 digits), so the library's verdicts are on what it sees
       const n = groups.flat().length
-      fc.pre(n >= 7 && n <= 17 && !validSomeReading(written))
+      // (a run led by `0.` or `000` and a digit is refused at its start, and read from a later group)
+      fc.pre(n >= 7 && n <= 17 && !/^[+(]?(?:0\.|000\d)/.test(written) && !validSomeReading(written))
       expect(phoneAlone(`${word}${written} ok`), written).toBe(0)
     },
     { fastCheck: { numRuns: RUNS * 3, seed: 15_0004 } }

@@ -52,7 +52,11 @@ const NO_TRUNK_REGIONS: ReadonlyArray<CountryCode> = ["US", "TR", "PH", "IN", "B
 /** Every region a national form is tried in (the tests check the library's verdicts against it). */
 export const NATIONAL_REGIONS: ReadonlyArray<CountryCode> = [...new Set([...TRUNK_REGIONS, ...NO_TRUNK_REGIONS])]
 
-const SEP = "[ \\u00a0.\\u2010-\\u2015-]"
+/**
+ * A separator: a space, a dot, a dash, or a slash (`089/12345678`: German numbers are written
+ * with one after the area code; `check` takes no other slash).
+ */
+const SEP = "[ \\u00a0.\\u2010-\\u2015/-]"
 /** After the first digit, 6–16 more, each after at most a `)`, one separator and a `(`. */
 const RUN = `(?:\\)?${SEP}?\\(?\\d){6,16}`
 /**
@@ -70,7 +74,7 @@ const nearPhone = near(
   /phone|\btel\b|\btel[:.]|mobile|\bmob\b|\bcell|\bcall|\bfax\b|whats ?app|\bsms\b|contact|\bdial|hotline|telefon|tel[eé]fono|telepono|\bhandy\b|numara|\bcep\b|\bph\b|\btlf\b|\btfn\b/i
 )
 /** Labels that make a bare run of digits an identifier (`order 0612345678`, `"order_id": …`). */
-const ID_BEFORE = /(?:order|invoice|ticket|\bref|reference|account|acct|\bsku|serial|tracking|transaction|\btxn|\bid|\bnr|\bno|\bpo|batch|build|version|\biban|card|\bssn|routing|amount|total)\W{0,3}$/i
+const ID_BEFORE = /(?:order|invoice|ticket|\bref|reference|account|acct|\bsku|serial|tracking|transaction|\btxn|\bid|\bnr|\bno|\bpo|batch|build|version|\biban|card|\bssn|routing|amount|total|\btax|steuer\w*|\bvat|\bust)\W{0,3}$/i
 const ID_KEY = /(?:^|[^a-z])id$|_id|Id$|order|invoice|account|serial|sku|\bref|timestamp|^ts$|_ts$|time|epoch|_ms$|millis|count|amount|size|bytes|total|price|port/i
 const idContext = (c: MatchContext): boolean => ID_BEFORE.test(c.before) || (c.key !== null && c.key.length <= 64 && ID_KEY.test(c.key))
 /** The groups of an IBAN before the match (`BE71 0961 2345 6760`: the digits are its tail). */
@@ -142,6 +146,42 @@ const possibleInternational = (digits: string): boolean => {
   return true
 }
 
+/**
+ * The lengths of first groups a region's own formats give a national number of its length: how
+ * long that country's area codes and mobile prefixes are written (Germany and Britain: two to
+ * five digits after the `0`; France one, for `06 12 34 56 78`, or three, for `0 800 …`). From the
+ * library's metadata, every format of the plan whatever its leading digits; remembered by region
+ * and length.
+ */
+const formatsOf = new Map<CountryCode, ReadonlyArray<RegExp>>()
+const firstGroupLengths = new Map<string, ReadonlySet<number>>()
+const firstGroupLengthsOf = (region: CountryCode, nsn: string): ReadonlySet<number> => {
+  const key = `${region}${nsn.length}`
+  let lengths = firstGroupLengths.get(key)
+  if (lengths === undefined) {
+    let formats = formatsOf.get(region)
+    if (formats === undefined) {
+      metadata.selectNumberingPlan(region)
+      // `formats()` is the metadata class's own accessor, used by the library's formatter but left
+      // out of its type declarations; without it no regrouping is taken (the library's grouping
+      // still is)
+      const plan = metadata.numberingPlan as unknown as { formats?: () => ReadonlyArray<{ pattern: () => string }> } | undefined
+      const own = typeof plan?.formats === "function" ? plan.formats() : []
+      const made = own.map((f) => new RegExp(`^(?:${f.pattern()})$`))
+      formatsOf.set(region, made)
+      formats = made
+    }
+    const found = new Set<number>()
+    // the formats' groups are runs of `\d` of set lengths, so any digits of this length tell
+    for (const f of formats) {
+      const g = f.exec("0".repeat(nsn.length))?.[1]
+      if (g !== undefined) found.add(g.length)
+    }
+    firstGroupLengths.set(key, (lengths = found))
+  }
+  return lengths
+}
+
 const parse = (digits: string, region?: CountryCode): Parsed | null => {
   const key = region === undefined ? digits : `${region}${digits}`
   let v = parsed.get(key)
@@ -176,11 +216,40 @@ const groupedAsPhone = (written: ReadonlyArray<string>, p: Parsed, dotted: boole
   if (dotted) return w.length === own.length && w.every((g, i) => strip(g) === strip(own[i]!))
   return strip(w[0]!) === strip(own[0]!)
 }
+/**
+ * A number written with its trunk `0` and grouped otherwise than the library groups it: people
+ * write the area code or mobile prefix as they know it (`0151 23456789` where the library writes
+ * `01512 3456789`, London's `0207 946 0958` for `020 7946 0958`, `0612 34 56 78` for
+ * `06 12 34 56 78`). Taken when its first group is as long as some area code or prefix of that
+ * country's plan (`firstGroupLengthsOf`), no group but a lone trunk `0` has a single digit, and no
+ * label before it calls it an id (`order`, `ref`,
+ * `account` …; a grouping of the library's own needs none: `order 020 7946 0958` stays a phone
+ * number, as before). Dotted runs stay exact (versions and addresses are dotted).
+ */
+const regroupedAsPhone = (written: ReadonlyArray<string>, nsn: string, region: CountryCode, c: MatchContext): boolean => {
+  const groups = withTrunk(written)
+  const first = groups[0]!
+  // a group of one digit is no part of a number as people write it, but for a lone trunk `0`
+  return (
+    first.startsWith("0") &&
+    groups.every((g) => g.length >= 2) &&
+    firstGroupLengthsOf(region, nsn).has(first.length - 1) &&
+    !(idContext(c) && !nearPhone(c))
+  )
+}
 /** A lone trunk `0` written apart (`0 532 123 45 67`, `0 803 00 00 00`) belongs to the next group. */
 const withTrunk = (groups: ReadonlyArray<string>): ReadonlyArray<string> => (groups[0] === "0" && groups.length > 1 ? [`0${groups[1]}`, ...groups.slice(2)] : groups)
 const strip = (g: string): string => (g.startsWith("0") ? g.slice(1) : g)
 
+/**
+ * Where a slash may stand: once, right after the area code of a national number (`089/12345678`,
+ * `(089)/1234567`) or of an international one (`+49 89/12345678`, `+49 (0)89/1234567`). A date
+ * (`04/12/2026`), a fraction or a path holds another one, or has it elsewhere.
+ */
+const SLASHED = /^(?:\(?0\d{1,5}\)?|\+\d{1,3}[ \u00a0]?(?:\(0\))?\d{1,5})\/[^/]*$/
+
 const check = (m: string, c: MatchContext): boolean => {
+  if (m.includes("/") && !SLASHED.test(m)) return false
   // `+44 (0)20 7946 0958`: the trunk prefix in brackets is not dialled from abroad
   const written = groupsOf(m.charCodeAt(0) === 43 /* + */ ? m.replace("(0)", "") : m)
   const digits = written.join("")
@@ -201,7 +270,7 @@ const check = (m: string, c: MatchContext): boolean => {
       const p = parse(digits, r)
       // the trunk prefix was written, and the library read it as one; a bare run only when it is a
       // mobile number (bare zero-led runs of fixed-line length are as often tax and account ids)
-      return p !== null && nsn.endsWith(p.national) && (bare ? p.mobile : groupedAsPhone(written, p, dotted))
+      return p !== null && nsn.endsWith(p.national) && (bare ? p.mobile : groupedAsPhone(written, p, dotted) || (!dotted && p !== UNCHECKED && regroupedAsPhone(written, nsn, r, c)))
     })
   }
   if (bare && !nearPhone(c)) return false
