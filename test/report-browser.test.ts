@@ -1,0 +1,352 @@
+/**
+ * The HTML report (issue 16, items 1 and 2) opened in real headless Chromium (Debian's `chromium`,
+ * driven by `playwright-core`): reports made by the real `acttrace report` of the demo pack, its
+ * edited copy, a log full of hostile strings and a 100,000-entry pack.
+ *
+ * - the verdict, the counts and the chart are there; `#browser-verdict` ends `ok` for the intact
+ *   pack and `failed` for the edited one, and the key field re-runs it with the signatures;
+ * - a screenshot is not blank (pixel variance, text drawn with the installed fonts);
+ * - the search filters the decision table, and a row opens its entries from the embedded pack;
+ * - the page makes no network request at all (every request counted, the report's own file apart);
+ * - every `[data-metric]` equals the same path of `acttrace inspect PACK --json`;
+ * - payload strings built to break out (`</script>`, `<!--`, `<img onerror>`, U+2028) run and load
+ *   nothing, and are shown as the text they are;
+ * - the 100,000-entry pack's report has a working search within 5 s of navigation.
+ *
+ * Without Chromium the suite is skipped with the reason printed; under CI=true it fails.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import type { Browser } from "playwright-core"
+import * as Fixtures from "../src/internal/fixtures.js"
+import { at, browserVerdict, hasChromium, launch, metrics, open, pngVariance } from "./browser-helpers.js"
+import { cli, cliAsync } from "./helpers.js"
+
+const present = hasChromium()
+const DEMO_KEY = "acttrace-demo-key"
+
+/** Strings made to break out of every context the page puts text in. */
+const HOSTILE = {
+  actor: `<img src=x onerror="window.__pwned='actor'">`,
+  tool: `</script><script>window.__pwned='tool'</script>`,
+  model: `<!--<script>window.__pwned='model'</script>-->`,
+  system: `sys\u2028</title><img src=/y onerror="window.__pwned='system'">`,
+  outcome: `"><svg onload="window.__pwned='outcome'">`
+}
+
+const hex = (n: number) => n.toString(16).padStart(32, "0")
+
+/** A signed log: audit_open, then `n` decisions of four entries each (decision, llm_call, tool_call, decision_end). */
+const decisionsLog = (n: number, key: string, hostile = false): string => {
+  const specs: Array<Fixtures.Spec> = [{
+    type: "audit_open",
+    payload: { format: "acttrace-chain/1", producer: "acttrace/0.1.0", risk_tier: "high", system: hostile ? HOSTILE.system : "bulk-triage" }
+  }]
+  for (let i = 0; i < n; i++) {
+    const id = hex(0xd0000000 + i)
+    specs.push(
+      { type: "decision", payload: { actor: hostile ? HOSTILE.actor : `agent-${i % 7}`, decision_id: id, input: { application: `app-${i}` } } },
+      {
+        type: "llm_call",
+        payload: {
+          cost: `0.00${1000 + (i % 9000)} USD`,
+          decision_id: id,
+          finish_reason: "stop",
+          model: hostile ? HOSTILE.model : i % 3 === 0 ? "claude-sonnet-4-5" : "gpt-4.1-mini",
+          outcome: "success",
+          provider: i % 3 === 0 ? "anthropic" : "openai",
+          usage: { input_tokens: 1200 + (i % 977), output_tokens: 80 + (i % 311) }
+        }
+      },
+      { type: "tool_call", payload: { arguments: { application: `app-${i}` }, decision_id: id, name: hostile ? HOSTILE.tool : `lookup-${i % 5}`, outcome: i % 11 === 0 ? "failure" : "success" } },
+      { type: "decision_end", payload: { decision_id: id, duration_ms: 5 + (i % 40), outcome: hostile ? HOSTILE.outcome : i % 11 === 0 ? "failure" : "success" } }
+    )
+  }
+  return Fixtures.chain(specs, { key }).lines.join("\n") + "\n"
+}
+
+describe.runIf(present)("the HTML report in Chromium", () => {
+  let browser: Browser
+  let dir: string
+  const file = (name: string) => join(dir, name)
+  const inspect = async (pack: string): Promise<unknown> => {
+    const r = await cliAsync(["inspect", pack, "--json"])
+    expect(r.stderr).toBe("")
+    return JSON.parse(r.stdout) as unknown
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "acttrace-report-browser-"))
+    const demo = cli(["demo", "--out", dir])
+    expect(demo.code, demo.stderr).toBe(0)
+    // the 100,000-entry pack: a signed log of 25,000 decisions, exported by the CLI
+    writeFileSync(file("bulk.log.jsonl"), decisionsLog(25_000, "bulk-key"))
+    writeFileSync(file("hostile.log.jsonl"), decisionsLog(3, "hostile-key", true))
+    const [exported, b] = await Promise.all([
+      cliAsync(["export", file("bulk.log.jsonl"), "--out", file("bulk.pack.jsonl"), "--framework", "eu_ai_act"], { ACTTRACE_KEY: "bulk-key" }),
+      launch()
+    ])
+    browser = b
+    expect(exported.code, exported.stderr).toBe(0)
+    const reports = await Promise.all([
+      cliAsync(["report", file("loan-triage.pack.jsonl"), "--out", file("demo.html")]),
+      // exit 1: the report of a pack that fails verification is still written
+      cliAsync(["report", file("edited.pack.jsonl"), "--out", file("edited.html")]),
+      cliAsync(["report", file("hostile.log.jsonl"), "--out", file("hostile.html")]),
+      cliAsync(["report", file("bulk.pack.jsonl"), "--out", file("bulk.html")])
+    ])
+    expect(reports.map((r) => r.code), reports.map((r) => r.stderr).join("\n")).toEqual([0, 1, 0, 0])
+  })
+
+  afterAll(async () => {
+    await browser?.close()
+    // ACTTRACE_KEEP_REPORTS=1 keeps the reports and the screenshot, to open them by hand
+    if (dir !== undefined && process.env["ACTTRACE_KEEP_REPORTS"] !== "1") rmSync(dir, { recursive: true, force: true })
+    else if (dir !== undefined) console.log(`reports kept in ${dir}`)
+  })
+
+  it("the demo pack: verdict, counts and chart; the browser's own check says ok; a screenshot that is not blank; no request", async () => {
+    const o = await open(browser, file("demo.html"))
+    try {
+      const { page } = o
+      expect(await page.getAttribute("#verdict", "data-ok")).toBe("true")
+      expect(await page.textContent("#verdict")).toContain("Intact and complete")
+      expect(await page.getAttribute("[data-metric='entries']", "data-value")).toBe("19")
+      expect(await page.getAttribute("[data-metric='decisions.total']", "data-value")).toBe("3")
+      expect(await page.getAttribute("[data-metric='by_type.decision']", "data-value")).toBe("3")
+      expect(await page.getAttribute("[data-metric='flags.by_action.redacted']", "data-value")).toBe("3")
+      expect(await page.locator("svg#decisions-chart rect.bar").count()).toBeGreaterThan(0)
+      const v = await browserVerdict(page)
+      expect(v, v.text).toMatchObject({ verdict: "ok" })
+      expect(v.text).toContain("19 entries")
+
+      const shot = await page.screenshot({ fullPage: false })
+      writeFileSync(file("demo.png"), shot)
+      const pixels = pngVariance(shot)
+      // a blank (or text-less) page is one or two colours; the report draws text, tables and a chart
+      expect(pixels.variance).toBeGreaterThan(200)
+      expect(pixels.distinct).toBeGreaterThan(16)
+      expect(o.requests).toEqual([])
+      // the one check ran in a worker made from the page's own verifier script
+      expect(o.blobs).toHaveLength(1)
+      expect(o.errors).toEqual([])
+    } finally {
+      await o.close()
+    }
+  })
+
+  it("the edited pack: the server's verdict names the edit, and the browser's own check says failed", async () => {
+    const o = await open(browser, file("edited.html"))
+    try {
+      const { page } = o
+      expect(await page.getAttribute("#verdict", "data-ok")).toBe("false")
+      const text = await page.textContent("#verdict")
+      expect(text).toContain("EditDetected")
+      expect(await page.getAttribute("[data-metric='verdict.line']", "data-value")).toBe("13")
+      expect(await page.getAttribute("[data-metric='verdict.seq']", "data-value")).toBe("11")
+      expect(await page.locator("svg#decisions-chart rect.bar").count()).toBeGreaterThan(0)
+      const v = await browserVerdict(page)
+      expect(v, v.text).toMatchObject({ verdict: "failed" })
+      expect(v.text).toContain("EditDetected")
+      expect(v.text).toContain("line 13")
+      expect(o.requests).toEqual([])
+      expect(o.errors).toEqual([])
+    } finally {
+      await o.close()
+    }
+  })
+
+  it("the key field re-runs the check with the HMAC key: signatures verified with the right key, failed with a wrong one", async () => {
+    const o = await open(browser, file("demo.html"))
+    try {
+      const { page } = o
+      expect((await browserVerdict(page)).verdict).toBe("ok")
+      expect(await page.textContent("#browser-details")).toContain("not checked")
+      await page.fill("#key-input", DEMO_KEY)
+      await page.click("#key-button")
+      const right = await browserVerdict(page)
+      expect(right, right.text).toMatchObject({ verdict: "ok" })
+      expect(right.text).toContain("signatures verified")
+      expect(await page.textContent("#browser-details")).toContain("verified with the key")
+
+      await page.fill("#key-input", "not-the-key")
+      await page.click("#key-button")
+      const wrong = await browserVerdict(page)
+      expect(wrong, wrong.text).toMatchObject({ verdict: "failed" })
+      expect(wrong.text).toContain("Signature")
+      expect(o.requests).toEqual([])
+      expect(o.blobs).toHaveLength(3)
+    } finally {
+      await o.close()
+    }
+  })
+
+  it("the search filters the decision table; a row opens its entries in order from the embedded pack", async () => {
+    const o = await open(browser, file("demo.html"))
+    try {
+      const { page } = o
+      const rows = page.locator("#decision-table tbody tr")
+      await page.waitForSelector("#decision-table[data-ready='true']")
+      expect(await rows.count()).toBe(3)
+      await page.fill("#decision-search", "failure")
+      expect(await rows.count()).toBe(1)
+      expect(await page.textContent("#decision-pages")).toContain("1 matching")
+      await page.fill("#decision-search", "no-such-decision")
+      expect(await rows.count()).toBe(0)
+      expect(await page.textContent("#decision-pages")).toContain("no decision matches")
+      await page.fill("#decision-search", "")
+      expect(await rows.count()).toBe(3)
+
+      const summary = await inspect(file("loan-triage.pack.jsonl")) as { decision_rows: Array<{ decision_id: string; seqs: Array<number> }> }
+      const second = summary.decision_rows[1]!
+      await page.fill("#decision-search", second.decision_id.slice(0, 10))
+      expect(await rows.count()).toBe(1)
+      await page.click("#decision-table tbody tr button.open")
+      const heads = await page.locator("tr.entries .entry-head").allTextContents()
+      // the decision's own heading, then one per entry, in order
+      expect(heads.slice(1).map((h) => Number(/^seq (\d+)/.exec(h)?.[1]))).toEqual(second.seqs)
+      const first = await page.locator("tr.entries pre").first().textContent()
+      expect(first).toContain(`"type": "decision"`)
+      expect(first).toContain(`"decision_id": "${second.decision_id}"`)
+      expect(o.requests).toEqual([])
+    } finally {
+      await o.close()
+    }
+  })
+
+  it("inspect --json and the HTML agree on every count", async () => {
+    for (const [html, pack] of [["demo.html", "loan-triage.pack.jsonl"], ["edited.html", "edited.pack.jsonl"], ["bulk.html", "bulk.pack.jsonl"]] as const) {
+      const json = await inspect(file(pack))
+      const o = await open(browser, file(html))
+      try {
+        const shown = await metrics(o.page)
+        expect(shown.length).toBeGreaterThan(10)
+        const disagree = shown.filter((m) => {
+          const v = at(json, m.path)
+          return v === undefined || String(v) !== m.value
+        }).map((m) => `${m.path}: page ${m.value}, inspect --json ${JSON.stringify(at(json, m.path))}`)
+        expect(disagree, html).toEqual([])
+        // every count of the summary's count lists is on the page
+        const paths = new Set(shown.map((m) => m.path))
+        const s = json as { by_type: Array<{ name: string }>; decisions: { outcomes: Array<{ name: string }> }; flags: { by_action: Array<{ name: string }> }; models: Array<{ model: string }> }
+        for (const t of s.by_type) expect(paths.has(`by_type.${t.name}`), `by_type.${t.name}`).toBe(true)
+        for (const t of s.decisions.outcomes) expect(paths.has(`decisions.outcomes.${t.name}`)).toBe(true)
+        for (const t of s.flags.by_action) expect(paths.has(`flags.by_action.${t.name}`)).toBe(true)
+        for (const m of s.models) expect(paths.has(`models.${m.model}.calls`)).toBe(true)
+        for (const p of ["entries", "decisions.total", "decisions.with_oversight", "flags.total", "verdict.entries"]) expect(paths.has(p), p).toBe(true)
+      } finally {
+        await o.close()
+      }
+    }
+  })
+
+  it("hostile strings in payloads run nothing, load nothing, and are shown as the text they are", async () => {
+    const o = await open(browser, file("hostile.html"))
+    try {
+      const { page } = o
+      await page.waitForSelector("#decision-table[data-ready='true']")
+      const v = await browserVerdict(page)
+      // the embedded pack survived the escaping byte for byte: the browser verifies it
+      expect(v, v.text).toMatchObject({ verdict: "ok" })
+      const state = await page.evaluate(() => {
+        const g = globalThis as unknown as { __pwned?: string; document: { querySelectorAll(s: string): { length: number } } }
+        return {
+          pwned: g.__pwned ?? null,
+          imgs: g.document.querySelectorAll("img").length,
+          scripts: g.document.querySelectorAll("script").length,
+          handlers: g.document.querySelectorAll("[onerror],[onload]").length
+        }
+      })
+      expect(state).toEqual({ pwned: null, imgs: 0, scripts: 5, handlers: 0 })
+      expect(await page.locator("#decision-table tbody tr td:nth-child(2)").first().textContent()).toBe(HOSTILE.actor)
+      expect(await page.locator("#decision-table tbody tr td:nth-child(5)").first().textContent()).toBe(HOSTILE.tool)
+      expect(await page.textContent("h1")).toContain(HOSTILE.system)
+      expect(await page.locator("#models td").first().textContent()).toBe(HOSTILE.model)
+      await page.click("#decision-table tbody tr button.open")
+      expect(await page.locator("tr.entries pre").first().textContent()).toContain(JSON.stringify(HOSTILE.actor).slice(1, -1).replace(/\\"/g, "\\\""))
+      expect(o.requests).toEqual([])
+      expect(o.errors).toEqual([])
+    } finally {
+      await o.close()
+    }
+  })
+
+  it("a 100,000-entry pack's report has a working search within 5 s of navigation, and verifies in the browser", async () => {
+    const html = file("bulk.html")
+    const json = await inspect(file("bulk.pack.jsonl")) as { entries: number; decisions: { total: number }; decision_rows: Array<{ decision_id: string; seqs: Array<number> }> }
+    expect(json.entries).toBe(100_001)
+    const target = json.decision_rows[json.decision_rows.length - 1]!
+    const o = await open(browser, html, { waitUntil: "commit" })
+    try {
+      const { page } = o
+      await page.waitForSelector("#decision-table[data-ready='true']", { timeout: 30_000 })
+      await page.fill("#decision-search", target.decision_id)
+      await page.waitForFunction((id) => {
+        const d = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ getAttribute(n: string): string | null }> } }).document
+        const rows = d.querySelectorAll("#decision-table tbody tr")
+        return rows.length === 1 && rows[0]!.getAttribute("data-decision") === id
+      }, target.decision_id, { timeout: 30_000, polling: 20 })
+      const interactive = Date.now() - o.started
+      console.log(`100,000-entry report (${(statSync(html).size / 1e6).toFixed(1)} MB): search working ${interactive} ms after navigation`)
+      expect(interactive).toBeLessThan(5_000)
+
+      // the last decision's entries, from the far end of the embedded pack
+      await page.click("#decision-table tbody tr button.open")
+      const heads = await page.locator("tr.entries .entry-head").allTextContents()
+      expect(heads.slice(1).map((h) => Number(/^seq (\d+)/.exec(h)?.[1]))).toEqual(target.seqs)
+
+      const t1 = Date.now()
+      const v = await browserVerdict(page, 90_000)
+      console.log(`100,000-entry report: verified in the browser (${v.verdict}) ${Date.now() - t1} ms after the search worked`)
+      expect(v, v.text).toMatchObject({ verdict: "ok" })
+      expect(o.requests).toEqual([])
+      expect(o.errors).toEqual([])
+    } finally {
+      await o.close()
+    }
+  })
+
+  it("prints: the verdict and tables are there, the controls for the screen are not", async () => {
+    const o = await open(browser, file("demo.html"))
+    try {
+      const { page } = o
+      await browserVerdict(page)
+      await page.emulateMedia({ media: "print" })
+      expect(await page.isVisible("#verdict")).toBe(true)
+      expect(await page.isVisible("svg#decisions-chart")).toBe(true)
+      expect(await page.isVisible("#decision-table")).toBe(true)
+      expect(await page.isVisible("#key-form")).toBe(false)
+      expect(await page.isVisible("#decision-search")).toBe(false)
+      const pdf = await page.pdf({ format: "A4" })
+      expect(pdf.subarray(0, 5).toString("latin1")).toBe("%PDF-")
+      expect(o.requests).toEqual([])
+    } finally {
+      await o.close()
+    }
+  })
+
+  it("the controls link to their text in the page, and each lists its supporting entries", async () => {
+    const o = await open(browser, file("demo.html"))
+    try {
+      const { page } = o
+      const links = await page.locator("#controls a[href^='#ref-']").evaluateAll((as) => as.map((a) => (a as unknown as { getAttribute(n: string): string }).getAttribute("href")))
+      const summary = await inspect(file("loan-triage.pack.jsonl")) as { controls: Array<{ id: string; anchor: string | null }> }
+      expect(links.length).toBe(summary.controls.filter((c) => c.anchor !== null).length)
+      for (const href of links) {
+        const target = page.locator(href!)
+        expect(await target.count(), href!).toBe(1)
+        expect((await target.textContent())!.length, href!).toBeGreaterThan(100)
+      }
+      // Art.14(4): the human oversight entry of the demo supports it
+      const oversight = page.locator("li.control", { hasText: "Art.14(4)" })
+      await oversight.locator("summary").click()
+      await oversight.locator("button.seq").first().click()
+      expect(await oversight.locator("pre").textContent()).toContain(`"type": "`)
+      expect(o.requests).toEqual([])
+    } finally {
+      await o.close()
+    }
+  })
+})
