@@ -277,6 +277,7 @@ const writeAtomically = (fs: FileSystem.FileSystem, out: string, data: Uint8Arra
     ).pipe(
       Effect.zipRight(fs.rename(temp, out)),
       Effect.mapError(unwritable),
-      Effect.tapError(() => Effect.ignore(fs.remove(temp)))
+      // failed or interrupted before the rename: the temporary file goes, `out` is as it was
+      Effect.onError(() => Effect.ignore(fs.remove(temp)))
     )
   })

@@ -467,6 +467,18 @@ describe("Report errors", () => {
     expect(readdirSync(tmp.dir).filter((n) => n.endsWith(".tmp"))).toEqual([])
   })
 
+  it("write: a report already at the output stays as it was when the new one cannot be made", async () => {
+    const out = join(tmp.dir, "kept.html")
+    writeFileSync(out, "the report of last week")
+    const e = await run(Effect.flip(Report.write(join(tmp.dir, "missing.pack.jsonl"), out)))
+    expect(e._tag).toBe("InputUnreadable")
+    const notJson = join(tmp.dir, "not-json.txt")
+    writeFileSync(notJson, "hello\n")
+    expect((await run(Effect.flip(Report.write(notJson, out))))._tag).toBe("NotJsonLines")
+    expect(readFileSync(out, "utf8")).toBe("the report of last week")
+    expect(readdirSync(tmp.dir).filter((n) => n.endsWith(".tmp"))).toEqual([])
+  })
+
   it("write: embeds the pack up to the limit, and leaves it out past it", async () => {
     const pack = await exportPack(write("embed.log.jsonl", chainLines(known)), "eu_ai_act")
     const size = readFileSync(pack).length
