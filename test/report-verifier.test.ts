@@ -17,7 +17,7 @@ import { type BrowserVerdict, type BrowserVerify, VERIFIER_SOURCE } from "../src
 import { jsonVerdict } from "../src/internal/cli.js"
 import * as Canonical from "../src/Canonical.js"
 import { chainHash, GENESIS } from "../src/Hash.js"
-import { chain, mixed } from "../src/internal/fixtures.js"
+import { chain, llmCall, mixed } from "../src/internal/fixtures.js"
 import * as Verify from "../src/Verify.js"
 import { cliInProcess } from "./cli-in-process.js"
 import { CONFORMANCE, FUZZ, hasShared, ROOT, tempDir } from "./helpers.js"
@@ -361,4 +361,109 @@ describe("report verifier: canonical JSON, numbers and strings as the library wr
       }
     }
   })
+})
+
+describe("report verifier: the source itself", () => {
+  it("is plain JavaScript a page can inline: no import, no network, no end of a script element", () => {
+    expect(VERIFIER_SOURCE).not.toMatch(/<\/script|<!--/i)
+    expect(VERIFIER_SOURCE).not.toMatch(/\bimport\b|\brequire\s*\(|\bfetch\s*\(|XMLHttpRequest|WebSocket|EventSource|sendBeacon|\beval\s*\(|new Function|document\.|window\./)
+    // it parses as a script (not a module), in strict mode
+    expect(() => new Function(VERIFIER_SOURCE)).not.toThrow()
+  })
+
+  it("yields to the event loop and reports progress on a large pack", async () => {
+    const c = chain([{ type: "audit_open", payload: { system: "s", risk_tier: "high" } }, ...Array.from({ length: 6000 }, (_, i) => llmCall(i + 1))], { key: "progress-key" })
+    const text = c.lines.join("\n") + "\n"
+    const progress: Array<[number, number]> = []
+    let worst = 0
+    let last = performance.now()
+    const timer = setInterval(() => {
+      const now = performance.now()
+      worst = Math.max(worst, now - last)
+      last = now
+    }, 1)
+    const v = await acttraceVerify(text, { key: "progress-key", onProgress: (entries, bytes) => progress.push([entries, bytes]) })
+    clearInterval(timer)
+    expect(v).toMatchObject({ ok: true, entries: 6001, head: c.head, signatures: "verified" })
+    // progress came in steps, growing to every entry and every byte
+    expect(progress.length).toBeGreaterThan(5)
+    expect(progress.at(-1)).toEqual([6001, Buffer.byteLength(text)])
+    for (let i = 1; i < progress.length; i++) expect(progress[i]![1]).toBeGreaterThan(progress[i - 1]![1])
+    // timers ran while it worked: no turn of the event loop took long (a busy 2-core machine allowed for)
+    expect(worst).toBeLessThan(1000)
+  })
+
+  it("a pack that is not UTF-8 is verified from its bytes; as text, a lone surrogate is a line that is not UTF-8", async () => {
+    const c = chain([{ type: "audit_open", payload: { system: "s", risk_tier: "high" } }, { type: "decision", payload: { x: "é" } }])
+    const bytes = Buffer.from(c.lines.join("\n") + "\n", "utf8")
+    const at = bytes.indexOf(Buffer.from("é"))
+    bytes[at] = 0xff
+    expect(await pageSays(bytes, {}, false)).toEqual(await librarySays(bytes, {}))
+    const text = c.lines[0] + "\n" + c.lines[1]!.replace("é", "\ud800") + "\n"
+    expect(await acttraceVerify(text)).toMatchObject({ ok: false, result: "MalformedLine", line: 2, entries: 1 })
+  })
+
+  /**
+   * The mutation check: each rule of the format broken in a copy of the source makes the copy
+   * disagree with the library on the vectors (so the comparisons above would catch it).
+   */
+  const crafted = {
+    /** the second entry links to the first and hashes right, but says seq 5 */
+    seqJump: (): Uint8Array => {
+      const first = chain([{ type: "audit_open", payload: { system: "s", risk_tier: "high" } }])
+      const second = chain([{ type: "decision", payload: { d: 1 } }], { seq: 5, prevHash: first.head })
+      return new TextEncoder().encode(first.lines[0] + "\n" + second.lines[0] + "\n")
+    }
+  }
+  const mutations: Array<{
+    readonly rule: string
+    readonly from: string
+    readonly to: string
+    readonly files: string
+    readonly pubkeys?: ReadonlyArray<string>
+    readonly input?: () => Uint8Array
+  }> = [
+    { rule: "a swap told from a deletion", from: "seq > p.lastSeq && seq < p.seq", to: "seq > p.lastSeq && seq > p.seq", files: "reorder-adjacent" },
+    { rule: "keys sorted by code point", from: "if (d > 0) sorted = false;", to: "", files: "py/" },
+    { rule: "doubles written as Python writes them", from: "} else if (!isShortFixed(p, i)) {", to: "} else if (false) {", files: "respelled" },
+    { rule: "the seal's digest", from: "if (digest !== seal.digest) return invalid", to: "if (false) return invalid", files: "header-summary" },
+    { rule: "the header's completeness claim", from: "if (header.headHash !== s.head || header.entries !== s.entries) {", to: "if (false) {", files: "truncate-tail" },
+    { rule: "seq follows the entry before", from: 'if (seq !== expectedSeq) return new Failure("EditDetected"', to: 'if (false) return new Failure("EditDetected"', files: "edit-seq", input: crafted.seqJump },
+    { rule: "entry signatures under the key", from: "if (!equalConstantTime(r.sig, it.expectedSig)) {", to: "if (false) {", files: "bad-sig" },
+    { rule: "a lone surrogate escape is malformed", from: 'fail("lone surrogate escape (no UTF-8 form)");', to: "void 0;", files: "lone-surrogate" },
+    { rule: "_meta on the first line only", from: "if (s.entries > 0 || s.pending !== undefined || s.header !== undefined) return", to: "if (false) return", files: "meta-later" },
+    {
+      rule: "a checkpoint is signed by the log's checkpoint key",
+      from: "if (this.key !== undefined && read.signers.indexOf(this.key.id) < 0) {",
+      to: "if (false) {",
+      files: "cp-stranger",
+      pubkeys: ["vectors-a", "vectors-stranger"]
+    }
+  ]
+  for (const m of mutations) {
+    it(`mutation check: breaking "${m.rule}" in a copy of the source is caught`, async () => {
+      expect(VERIFIER_SOURCE.split(m.from).length - 1).toBeGreaterThanOrEqual(1)
+      const broken = loadVerifier(VERIFIER_SOURCE.replaceAll(m.from, m.to))
+      const vectorKeys = JSON.parse(readFileSync(join(VECTORS, "cases.json"), "utf8")).keys as Record<string, string>
+      const cpDoc = JSON.parse(readFileSync(join(VECTORS, "checkpoints/checkpoint-cases.json"), "utf8")) as { hmac_key: string }
+      const pubkeys = m.pubkeys?.map((name) => readFileSync(join(VECTORS, "checkpoints/keys", `${name}.pub`), "utf8"))
+      const files = filesUnder(VECTORS).filter((f) => f.endsWith(".jsonl") && relative(VECTORS, f).includes(m.files))
+      expect(files.length).toBeGreaterThan(0)
+      const inputs: Array<[string, Uint8Array]> = m.input !== undefined ? [["crafted", m.input()]] : files.map((f) => [relative(VECTORS, f), readFileSync(f)])
+      // the source as it is agrees on a crafted input (the vectors are held above)
+      if (m.input !== undefined) expect(await pageSays(m.input(), {})).toEqual(await librarySays(m.input(), {}))
+      let caught: string | undefined
+      for (const [name, bytes] of inputs) {
+        for (const key of [undefined, vectorKeys["ours"], vectorKeys["py"], cpDoc.hmac_key]) {
+          const keys = { key, pubkeys }
+          const library = core(await librarySays(bytes, keys))
+          const v = await broken(isUtf8(bytes) ? new TextDecoder().decode(bytes) : bytes, keys)
+          const page = core({ ...v, line: v.ok ? undefined : v.line, seq: v.ok ? undefined : v.seq })
+          if (JSON.stringify(page) !== JSON.stringify(library)) caught ??= `${name}: page ${JSON.stringify(page)}, library ${JSON.stringify(library)}`
+        }
+        if (caught !== undefined) break
+      }
+      expect(caught).toBeDefined()
+    })
+  }
 })
