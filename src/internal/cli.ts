@@ -8,6 +8,7 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as FileSystem from "@effect/platform/FileSystem"
+import * as HashMap from "effect/HashMap"
 import { isUtf8 } from "node:buffer"
 import { createPublicKey, randomBytes } from "node:crypto"
 import { availableParallelism } from "node:os"
@@ -37,9 +38,11 @@ import * as Keygen from "./keygen.js"
 import { readSmallFile } from "./smallfile.js"
 import { targetOf } from "./sqlurl.js"
 import { disagreementOf } from "./store.js"
+import * as Help from "./help.js"
+import * as Progress from "./progress.js"
 import { plainMessage, plainReason, plainText, verdictText } from "./messages.js"
 import { VERSION } from "./version.js"
-import { reportCommands } from "./cli-report.js"
+import { INSPECT_EXAMPLES, INSPECT_USAGE, REPORT_EXAMPLES, REPORT_USAGE, reportCommands, SHOW_EXAMPLES, SHOW_USAGE } from "./cli-report.js"
 
 /** A mistake in how the command was called: exit code 2. */
 export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
@@ -273,6 +276,57 @@ const autoThreads = (path: string) =>
     return Either.isRight(info) && Number(info.right.size) >= PARALLEL_FROM ? Math.min(availableParallelism(), 4) : 1
   })
 
+/** The size of `path` when it is a regular file (a FIFO or a device states none). */
+const regularSize = (path: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const info = yield* Effect.option(fs.stat(path))
+    return Option.isSome(info) && info.value.type === "File" ? Number(info.value.size) : undefined
+  })
+
+/**
+ * `bytes`, each chunk reported to `progress` as it goes by (divided by `passes` when the input is
+ * read more than once). Nothing is added to the stream when no line is drawn.
+ */
+const counted = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, progress: Progress.Progress, passes = 1): Stream.Stream<Uint8Array, E, R> =>
+  !progress.active ? bytes : Stream.map(bytes, (chunk) => {
+    progress.advance(chunk.length / passes, Progress.linesIn(chunk) / passes)
+    return chunk
+  })
+
+/**
+ * `effect` (a verification that opens its file through `FileSystem`) with every read of a file it
+ * opens reported to `progress`. With several threads this thread reads the first of `threads`
+ * ranges, as fast as the workers read theirs: its reads, times `threads`, estimate the whole.
+ * Nothing is changed when no line is drawn.
+ */
+const countingReads = <A, E, R>(effect: Effect.Effect<A, E, R>, progress: Progress.Progress, threads: number): Effect.Effect<A, E, R | FileSystem.FileSystem> =>
+  !progress.active ? effect : Effect.flatMap(FileSystem.FileSystem, (fs) =>
+    Effect.provideService(effect, FileSystem.FileSystem, {
+      ...fs,
+      open: (path, options) =>
+        Effect.map(fs.open(path, options), (file): FileSystem.File => ({
+          [FileSystem.FileTypeId]: FileSystem.FileTypeId,
+          fd: file.fd,
+          get stat() {
+            return file.stat
+          },
+          get sync() {
+            return file.sync
+          },
+          seek: (offset, from) => file.seek(offset, from),
+          read: (buffer) =>
+            Effect.map(file.read(buffer), (n) => {
+              progress.advance(Number(n) * threads, Progress.linesIn(buffer.subarray(0, Number(n))) * threads)
+              return n
+            }),
+          readAlloc: (size) => file.readAlloc(size),
+          truncate: (length) => file.truncate(length),
+          write: (buffer) => file.write(buffer),
+          writeAll: (buffer) => file.writeAll(buffer)
+        }))
+    }))
+
 /** `verify -`: the pack comes on standard input. */
 const STDIN = "-"
 
@@ -456,6 +510,12 @@ const readPrivateKey = (file: Option.Option<string>, usageText: string) =>
 const keyOption = Options.redacted("key").pipe(
   Options.withDescription("the passphrase itself: every user of this machine can read it in the process list (ps); prefer --key-file or ACTTRACE_KEY"),
   Options.optional
+)
+
+/** `--quiet`, `-q`: no progress line (there is none off a terminal anyway). */
+const quietOption = Options.boolean("quiet").pipe(
+  Options.withAlias("q"),
+  Options.withDescription("draw no progress line on stderr (one is drawn only on a terminal, for an input that takes more than 300 ms; never on a pipe)")
 )
 
 // ---------------------------------------------------------------------------------------------
@@ -707,7 +767,8 @@ const verify = command(
     requireSignatures: Options.boolean("require-signatures").pipe(
       Options.withDescription("fail (SignaturesNotVerified, exit 1) unless every entry's signature was checked with the key and held: a signed log verified without its key, or an unsigned one, fails")
     ),
-    json: Options.boolean("json").pipe(Options.withDescription("print one JSON object instead of a line of text"))
+    json: Options.boolean("json").pipe(Options.withDescription("print one JSON object instead of a line of text")),
+    quiet: quietOption
   },
   (opts) =>
     Effect.gen(function*() {
@@ -788,15 +849,15 @@ const verify = command(
           )
         }
       }
+      const threads = dbBytes !== undefined || pack === STDIN ? 1 : Option.isSome(opts.threads) ? opts.threads.value : yield* autoThreads(pack)
+      // the progress line (a terminal only); wiped before anything is printed, whatever happens
+      const progress = Progress.start({ label: "verify", totalBytes: dbBytes !== undefined || pack === STDIN ? undefined : yield* regularSize(pack), quiet: opts.quiet })
       // a FIFO or <(…) path is read in order by fileParallel, on one thread
-      let outcome = dbBytes !== undefined
-        ? yield* Verify.streamOutcome(keepingHead(dbBytes, stdinHead), options)
+      let outcome = yield* (dbBytes !== undefined
+        ? Verify.streamOutcome(counted(keepingHead(dbBytes, stdinHead), progress), options)
         : pack === STDIN
-        ? yield* Verify.streamOutcome(keepingHead(stdinBytes, stdinHead), options)
-        : yield* Verify.fileParallel(pack, {
-          ...options,
-          threads: Option.isSome(opts.threads) ? opts.threads.value : yield* autoThreads(pack)
-        })
+        ? Verify.streamOutcome(counted(keepingHead(stdinBytes, stdinHead), progress), options)
+        : countingReads(Verify.fileParallel(pack, { ...options, threads }), progress, threads)).pipe(Effect.ensuring(Effect.sync(progress.done)))
       // tables edited behind the lines are a finding at their place (unless the rows before it
       // failed first), not an input that could not be read
       if (disagreement !== undefined && (Either.isRight(outcome.result) || outcome.result.left.line === 0 || outcome.result.left.line > disagreement.line)) {
@@ -939,7 +1000,8 @@ const exportCommand = command(
     mode: Options.text("mode").pipe(
       Options.withDescription("the pack's permission bits in octal, e.g. 640 for a group that audits (default: the log file's)"),
       Options.optional
-    )
+    ),
+    quiet: quietOption
   },
   (opts) =>
     Effect.gen(function*() {
@@ -982,7 +1044,12 @@ const exportCommand = command(
       }
       // a SQLite database's pack is as private as the database file, as a log's pack is as its log
       const dbMode = mode === undefined && db?.file !== undefined ? Option.getOrUndefined(Option.map(yield* Effect.option((yield* FileSystem.FileSystem).stat(db.file)), (i) => i.mode & 0o666)) : undefined
-      const done = yield* Pack.write(bytes, source, opts.out, { framework, signer, log: db === undefined ? log : undefined, mode: mode ?? dbMode })
+      // the log is read twice (verified, then written): each pass counts half, so the line's
+      // bytes end at the log's size and its rate is the export's
+      const progress = Progress.start({ label: "export", totalBytes: db === undefined ? yield* regularSize(log) : undefined, quiet: opts.quiet })
+      const done = yield* Pack.write(Effect.map(bytes, (b) => counted(b, progress, 2)), source, opts.out, { framework, signer, log: db === undefined ? log : undefined, mode: mode ?? dbMode }).pipe(
+        Effect.ensuring(Effect.sync(progress.done))
+      )
       yield* Console.log(
         `exported ${done.entries} ${done.entries === 1 ? "entry" : "entries"} to ${done.path}, head ${done.head.slice(0, 12)}… (${done.signed ? "signed and sealed" : Option.isSome(done.checkpoint) ? "sealed by its signed checkpoint" : "unsigned"}${done.signed && Option.isSome(done.checkpoint) ? ", with a signed checkpoint" : ""}; framework: ${done.framework ?? "none"}, ${done.controlsCovered.length} controls)`
       )
@@ -1071,6 +1138,46 @@ const fail = (e: unknown) =>
     failureCode = 1
   }).pipe(Effect.andThen(Console.error(`error: ${describeFailure(e)}`)))
 
+/** What `scan` reads: UTF-8, or UTF-16 with its byte-order mark. */
+const READS = "scan reads UTF-8 text, or UTF-16 with a byte-order mark"
+
+/**
+ * The text of `scan`'s input, decoded by its byte-order mark (UTF-8, UTF-16LE, UTF-16BE), else as
+ * UTF-8; or why it cannot be read as text (`name` names the input). Every byte is decoded strictly:
+ * text that cannot be read is not scanned, since scanning U+FFFD or a letter between NUL bytes finds
+ * nothing and says `allow` (Windows PowerShell 5 writes UTF-16LE with `>`). A NUL byte is refused
+ * too: text holds none, and UTF-16 or UTF-32 without a mark holds one in every character.
+ */
+const decodeText = (bytes: Uint8Array, name: string): Either.Either<string, string> => {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  // UTF-32 marks first: FF FE 00 00 begins with the UTF-16LE mark
+  if ((b[0] === 0xff && b[1] === 0xfe && b[2] === 0 && b[3] === 0) || (b[0] === 0 && b[1] === 0 && b[2] === 0xfe && b[3] === 0xff)) {
+    return Either.left(`${name} is UTF-32 text (its byte-order mark says so); ${READS}`)
+  }
+  const utf16 = b[0] === 0xff && b[1] === 0xfe ? "utf-16le" : b[0] === 0xfe && b[1] === 0xff ? "utf-16be" : undefined
+  let text: string
+  if (utf16 !== undefined) {
+    const decoded = Either.try(() => new TextDecoder(utf16, { fatal: true, ignoreBOM: false }).decode(b))
+    if (Either.isLeft(decoded)) {
+      return Either.left(`${name} is not UTF-16 text: it starts with a ${utf16 === "utf-16le" ? "UTF-16LE" : "UTF-16BE"} byte-order mark, but ${b.length % 2 === 1 ? "it has an odd number of bytes" : "it holds a code unit that is not part of a character (a lone surrogate)"}; ${READS}`)
+    }
+    text = decoded.right
+  } else {
+    const body = b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? b.subarray(3) : b
+    // the native check first; the byte is only looked for in input that fails it
+    if (!isUtf8(body)) {
+      const at = firstNonUtf8(body) + (body === b ? 0 : 3)
+      return Either.left(`${name} is not UTF-8 text (byte ${at + 1} is not part of a UTF-8 character); ${READS} (convert it with iconv -f CHARSET -t UTF-8)`)
+    }
+    text = body.toString("utf8")
+  }
+  const nul = text.indexOf("\u0000")
+  if (nul >= 0) {
+    return Either.left(`${name} holds a NUL character (character ${nul + 1}): it is binary, or UTF-16 or UTF-32 without a byte-order mark; ${READS}`)
+  }
+  return Either.right(text)
+}
+
 /** The input of `scan`: one JSON value, JSON Lines (each line a value), or text. */
 const scanInput = (text: string): { readonly kind: "json" | "jsonl" | "text"; readonly values: ReadonlyArray<{ readonly line: number | null; readonly value: unknown }> } => {
   const lines = text.split(/\r?\n/)
@@ -1114,18 +1221,21 @@ const scanCommand = command(
       const detectors = chosen.right
       const path = Option.getOrElse(opts.input, () => "-")
       const fs = yield* FileSystem.FileSystem
-      const text =
+      const bytes =
         path === "-"
           ? yield* Effect.tryPromise({
               try: async () => {
                 const chunks: Array<Buffer> = []
                 for await (const c of process.stdin) chunks.push(c as Buffer)
-                return Buffer.concat(chunks).toString("utf8")
+                return Buffer.concat(chunks)
               },
               catch: (e) => usage(`cannot read standard input: ${plainReason(e)}`, SCAN_USAGE)
             })
-          : yield* fs.readFileString(path).pipe(Effect.mapError((e) => usage(`cannot read ${path}: ${plainReason(e)}`, SCAN_USAGE)))
-      const input = scanInput(text)
+          : yield* fs.readFile(path).pipe(Effect.mapError((e) => usage(`cannot read ${path}: ${plainReason(e)}`, SCAN_USAGE)))
+      // text it could not read is never scanned as garbage and passed: a gate that fails open
+      const text = decodeText(bytes, path === "-" ? "standard input" : path)
+      if (Either.isLeft(text)) return yield* usage(text.left, SCAN_USAGE)
+      const input = scanInput(text.right)
       const rows: Array<Detect.Finding & { readonly line?: number }> = []
       for (const { line, value } of input.values) {
         for (const f of Detect.scan(value, policy, detectors)) rows.push(line === null ? f : { ...f, line })
@@ -1540,18 +1650,161 @@ const plainConsole = (base: Console.Console, argv: ReadonlyArray<string>): Conso
   }
 }
 
+/**
+ * @effect/cli's own options that do nothing for this tool: a wizard that prompts for each option,
+ * shell completion scripts of the parser's generic shape, the log level of logs the CLI never
+ * writes. Refused as unknown options (its help no longer lists them).
+ */
+const BUILT_INS = ["--wizard", "--completions", "--log-level"]
+
+/** How help is laid out on `stream`: bold on a terminal without `NO_COLOR`, wrapped to its width. */
+const layoutFor = (stream: { readonly isTTY?: boolean | undefined; readonly columns?: number | undefined }): Help.Layout => ({
+  colour: !colourless(stream),
+  width: stream.isTTY === true && stream.columns !== undefined ? stream.columns : 80
+})
+
+/** What an example of `report`, `inspect` or `show` (cli-report.ts) does, by its command line. */
+const REPORT_EXAMPLES_SAY: Readonly<Record<string, string>> = {
+  "acttrace report audit.pack.jsonl --out report.html --key-file audit.key": "the report of a pack signed with an HMAC key, checked with it",
+  "acttrace report audit.pack.jsonl --out report.html --pubkey acme.pub": "checkpoints checked with the public key, which the page uses to check them again",
+  "acttrace report huge.pack.jsonl --out report.html --max-embed-bytes 0": "a report without the pack in it (the page shows this verdict only)",
+  "acttrace inspect audit.pack.jsonl --key-file audit.key": "the summary as tables on the terminal",
+  "acttrace inspect audit.pack.jsonl --json | jq .decisions": "the summary as one JSON document",
+  "acttrace show audit.pack.jsonl --seq 12": "one entry, pretty-printed",
+  "acttrace show audit.pack.jsonl --seq 3,7,40-45": "entries and ranges of entries, in order",
+  "acttrace show audit.pack.jsonl --decision 642bcb6c280216c9dba72a0d5a25c9bf --json": "every entry of one decision, as the lines of the pack"
+}
+
+const examplesOf = (commands: ReadonlyArray<string>): ReadonlyArray<readonly [string, string]> =>
+  commands.map((c) => [c.replace(/^acttrace /, ""), REPORT_EXAMPLES_SAY[c] ?? ""] as const)
+
+/** The help pages of `report`, `inspect` and `show`: their usage lines and examples are cli-report.ts's. */
+const REPORT_PAGES: ReadonlyArray<Help.Page> = [
+  {
+    name: "inspect",
+    summary: "summarize a pack or log in the terminal: verdict, counts, decisions, flags, models, controls",
+    synopsis: [INSPECT_USAGE.replace(/^usage: acttrace /, "")],
+    examples: examplesOf(INSPECT_EXAMPLES),
+    output: "Aligned tables on stdout (colour only on a terminal without NO_COLOR): the verdict and its basis, counts by type, decisions with oversight and outcomes, flags, redactions, model usage, tools, controls, the first decisions. With --json, the whole summary as one JSON document (the report's model: the same numbers the HTML report shows).",
+    exit: [[0, "the pack verifies"], [1, "it does not (the summary is still printed)"], [2, "a usage error or an input that cannot be read"]]
+  },
+  {
+    name: "report",
+    summary: "write a self-contained HTML report of a pack, which verifies the pack again in the browser",
+    synopsis: [REPORT_USAGE.replace(/^usage: acttrace /, "")],
+    values: { "--out": "HTML" },
+    examples: examplesOf(REPORT_EXAMPLES),
+    output: "Two lines on stdout: wrote FILE (its size, whether the pack is embedded), and the verdict. The report is written whole, then renamed into place. On a terminal, a progress line on stderr for packs that take a while (not with --quiet).",
+    exit: [[0, "the report was written and the pack verifies"], [1, "the report was written and the pack does not verify"], [2, "no report was written (a usage error, an input that cannot be read)"]]
+  },
+  {
+    name: "show",
+    summary: "print chosen entries of a pack or log, in order, pretty-printed",
+    synopsis: [SHOW_USAGE.replace(/^usage: acttrace /, "")],
+    values: { "--seq": "N[,N|A-B]..." },
+    examples: examplesOf(SHOW_EXAMPLES),
+    output: "Each entry under a header (seq, type, ts, line), its JSON indented, every number and string exactly as the line holds it. With --json, the entries' lines themselves, one per line (JSON Lines, byte for byte as in the pack). A pack that does not verify, or an entry asked for that is not there, is said on stderr.",
+    exit: [[0, "every entry asked for was shown and the pack verifies"], [1, "the pack does not verify, or an entry asked for is not there"], [2, "a usage error or an input that cannot be read"]]
+  }
+]
+
+/** A command's page: its own, or for a command without one a page of its usage line alone. */
+const pageOf = (name: string): Help.Page =>
+  Help.PAGES.find((p) => p.name === name) ?? REPORT_PAGES.find((p) => p.name === name) ?? {
+    name,
+    summary: "",
+    synopsis: (USAGES[name] ?? [`usage: acttrace ${name}`]).map((u) => u.replace(/^usage: acttrace /, "")),
+    examples: [],
+    output: "",
+    exit: [[0, "success"], [1, "the job's finding or failure"], [2, "a usage error or an input that cannot be read"]]
+  }
+
+/** Every command the parser knows, in the order of the help pages, then any others. */
+const commandNames = (): ReadonlyArray<string> => {
+  const known = [...HashMap.keys(Command.getSubcommands(root))]
+  const paged = [...Help.PAGES, ...REPORT_PAGES].map((p) => p.name)
+  return [...paged.filter((n) => known.includes(n)), ...known.filter((n) => !paged.includes(n)).sort()]
+}
+
+const rootHelp = (layout: Help.Layout): string =>
+  Help.renderRoot(commandNames().map((n) => {
+    const page = pageOf(n)
+    return page.summary !== "" ? page : { ...page, summary: Option.match(HashMap.get(Command.getSubcommands(root), n), { onNone: () => "", onSome: (d) => Help.describe(d).description }) }
+  }), VERSION, layout)
+
+/** What `main` answers before the parser runs: help, or a mistake the parser would misread. */
+interface Early {
+  readonly stream: "stdout" | "stderr"
+  readonly text: string
+  readonly code: ExitCode
+}
+
+const usageOf = (name: string): string => (USAGES[name] ?? ALL_USAGES).join("\n")
+
+/**
+ * Help, asked for anywhere on the line (`acttrace --help`, `acttrace help verify`, `acttrace
+ * verify PACK -h`), printed by us; and what @effect/cli would get wrong: no command (its full
+ * generated help, exit 0), an unknown command, its built-in options, and an option whose value is
+ * missing, which it fills with the next word (`scan --detectors --json` read `--json` as a detector
+ * name, `scan --detectors` with nothing after took `--detectors` for the FILE).
+ */
+const early = (argv: ReadonlyArray<string>): Early | undefined => {
+  const [name, ...rest] = argv.slice(2)
+  const out = (text: string): Early => ({ stream: "stdout", text, code: 0 })
+  const wrong = (text: string): Early => ({ stream: "stderr", text, code: 2 })
+  if (name === undefined) return wrong(`error: give a command\n\n${rootHelp(layoutFor(process.stderr))}`)
+  if (name === "--help" || name === "-h") return out(rootHelp(layoutFor(process.stdout)))
+  const commands = Command.getSubcommands(root)
+  const helpFor = (command: string): Early =>
+    Option.match(HashMap.get(commands, command), {
+      onNone: () => unknownCommand(command),
+      onSome: (d) => out(Help.renderCommand(pageOf(command), Help.describe(d), layoutFor(process.stdout)))
+    })
+  const unknownCommand = (command: string): Early =>
+    wrong(`error: ${command.startsWith("-") ? `unknown option ${JSON.stringify(command)}` : `unknown command ${JSON.stringify(command)}`}: the commands are ${commandNames().join(", ")}\n${ALL_USAGES.join("\n")}\nRun 'acttrace --help' or 'acttrace COMMAND --help' for details.`)
+  if (name === "help") return rest[0] === undefined ? out(rootHelp(layoutFor(process.stdout))) : helpFor(rest[0])
+  if (name === "--version") return rest.length === 0 ? out(VERSION) : undefined
+  const found = HashMap.get(commands, name)
+  if (Option.isNone(found)) return unknownCommand(name)
+  // what follows `--` is not options
+  const end = rest.indexOf("--")
+  const words = end < 0 ? rest : rest.slice(0, end)
+  if (words.some((w) => w === "--help" || w === "-h")) return helpFor(name)
+  const d = Help.describe(found.value)
+  const valued = new Map(d.options.filter((o) => o.valued).flatMap((o) => o.names.map((n) => [n, o] as const)))
+  const known = new Set(["--help", "-h", ...d.options.flatMap((o) => o.names)])
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!
+    const builtIn = BUILT_INS.find((b) => w === b || w.startsWith(`${b}=`))
+    if (builtIn !== undefined) return wrong(`error: unknown option ${builtIn}\n${usageOf(name)}`)
+    const option = valued.get(w)
+    if (option === undefined) continue
+    const next = words[i + 1]
+    // `-` is standard input for scan, never a policy or a detector list
+    if (next === undefined || known.has(next.split("=")[0]!) || (next === "-" && name === "scan")) {
+      const value = Help.valueName(pageOf(name), option)
+      return wrong(`error: ${w} needs a value (${w} ${value})${next === undefined ? "" : `, not ${JSON.stringify(next)}`}\n${usageOf(name)}`)
+    }
+    i++
+  }
+  return undefined
+}
+
 /** Run the CLI on `process.argv`-shaped arguments; resolves to the exit code. */
 export const main = (argv: ReadonlyArray<string>): Effect.Effect<ExitCode, never, CliApp.CliApp.Environment> =>
   Effect.suspend(() => {
     guardOutput()
     verdictCode = 0
     failureCode = undefined
+    const answered = early(argv)
+    if (answered !== undefined) {
+      return Effect.as(answered.stream === "stdout" ? Console.log(answered.text) : Console.error(answered.text), answered.code)
+    }
     // @effect/cli stops reading options after a lone `-`: `scan -` reads standard input as `scan`
     // alone does, so it is dropped; `verify -` names standard input, so it goes last
     const args = argv[2] === "scan" ? argv.filter((a, i) => i < 3 || a !== "-") : argv[2] === "verify" ? stdinLast(argv) : argv
-    return cli(args)
+    return Effect.map(cli(args), () => failureCode ?? verdictCode)
   }).pipe(
-    Effect.map(() => failureCode ?? verdictCode),
     Effect.catchAll((e) => {
       if (ValidationError.isValidationError(e)) {
         // @effect/cli has already printed what was wrong

@@ -60,6 +60,8 @@ export interface StartOptions {
  * @category progress
  */
 export interface Progress {
+  /** whether a line may be drawn (a terminal, not quiet): when not, a caller need not count at all */
+  readonly active: boolean
   readonly advance: (bytes: number, entries: number) => void
   readonly done: () => void
 }
@@ -71,7 +73,7 @@ const INTERVAL_MS = 100
 const DELAY_MS = 300
 
 /** The progress that draws nothing: not a terminal, or `--quiet`. */
-const silent: Progress = { advance: () => {}, done: () => {} }
+const silent: Progress = { active: false, advance: () => {}, done: () => {} }
 
 /**
  * Starts a progress line (see the module's comment for when one is drawn at all).
@@ -102,6 +104,7 @@ export const start = (options: StartOptions): Progress => {
   // a progress line never keeps the process alive
   timer.unref()
   return {
+    active: true,
     advance: (b, e) => {
       bytes += b
       entries += e
