@@ -290,6 +290,71 @@ describe("report verifier: random byte changes of a signed, sealed pack", () => 
   }, 120_000)
 })
 
+describe("report verifier: random changes of whole lines, and of checkpointed packs", () => {
+  const runs = FUZZ ? 3000 : 150
+  const vectorKeys = JSON.parse(readFileSync(join(VECTORS, "cases.json"), "utf8")).keys as Record<string, string>
+  const cpDir = join(VECTORS, "checkpoints")
+  const cpKey = (JSON.parse(readFileSync(join(cpDir, "checkpoint-cases.json"), "utf8")) as { hmac_key: string }).hmac_key
+  const pubA = readFileSync(join(cpDir, "keys/vectors-a.pub"), "utf8")
+  const pubB = readFileSync(join(cpDir, "keys/vectors-b.pub"), "utf8")
+  const sources: Array<{ readonly bytes: Buffer; readonly keys: Array<Keys> }> = [
+    { bytes: readFileSync(join(VECTORS, "ours/signed.pack.jsonl")), keys: [{}, { key: vectorKeys["ours"] }] },
+    { bytes: readFileSync(join(VECTORS, "py/signed.raw.jsonl")), keys: [{}, { key: vectorKeys["py"] }] },
+    { bytes: readFileSync(join(cpDir, "pack.jsonl")), keys: [{ pubkeys: [pubA] }, { key: cpKey, pubkeys: [pubA] }] },
+    { bytes: readFileSync(join(cpDir, "rotated.pack.jsonl")), keys: [{ pubkeys: [pubA] }, { pubkeys: [pubA, pubB] }] },
+    { bytes: readFileSync(join(cpDir, "log.jsonl")), keys: [{ pubkeys: [pubA] }] }
+  ]
+  const splitLines = (b: Buffer): Array<Buffer> => {
+    const out: Array<Buffer> = []
+    let start = 0
+    for (let i = 0; i < b.length; i++) if (b[i] === 0x0a) (out.push(b.subarray(start, i + 1)), (start = i + 1))
+    if (start < b.length) out.push(b.subarray(start))
+    return out
+  }
+  const op = fc.record({ kind: fc.constantFrom("delete", "duplicate", "swap", "move", "blank", "crlf"), a: fc.nat(), b: fc.nat() })
+
+  it("deleted, repeated, swapped and moved lines: the page and verify --json agree", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: sources.length - 1 }), fc.array(op, { minLength: 1, maxLength: 3 }), fc.nat(), async (which, ops, k) => {
+        const source = sources[which]!
+        const lines = splitLines(source.bytes)
+        for (const o of ops) {
+          const a = o.a % lines.length
+          const b = o.b % lines.length
+          if (o.kind === "delete" && lines.length > 1) lines.splice(a, 1)
+          else if (o.kind === "duplicate") lines.splice(b, 0, lines[a]!)
+          else if (o.kind === "swap") [lines[a], lines[b]] = [lines[b]!, lines[a]!]
+          else if (o.kind === "move") lines.splice(b, 0, ...lines.splice(a, 1))
+          else if (o.kind === "blank") lines.splice(a, 0, Buffer.from(" \t\n"))
+          else if (o.kind === "crlf") lines[a] = Buffer.concat([lines[a]!.subarray(0, lines[a]!.length - 1), Buffer.from("\r\n")])
+        }
+        const bytes = Buffer.concat(lines)
+        const keys = source.keys[k % source.keys.length]!
+        const { general, library, page } = await both(bytes, keys)
+        expect(core(page)).toEqual(core(library))
+        expect(page).toEqual(general)
+      }),
+      { numRuns: runs }
+    )
+  }, 120_000)
+
+  it("byte changes of packs with signed checkpoints, verified with the public key", async () => {
+    const INTERESTING = [...'"\\{}[],:0123456789abcdef+/=-\n '].map((c) => c.charCodeAt(0))
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 2, max: sources.length - 1 }), fc.nat(), fc.oneof(fc.constantFrom(...INTERESTING), fc.integer({ min: 0, max: 255 })), fc.nat(), async (which, at, value, k) => {
+        const source = sources[which]!
+        const bytes = Buffer.from(source.bytes)
+        bytes[at % bytes.length] = value
+        const keys = source.keys[k % source.keys.length]!
+        const { general, library, page } = await both(bytes, keys)
+        expect(core(page)).toEqual(core(library))
+        expect(page).toEqual(general)
+      }),
+      { numRuns: runs }
+    )
+  }, 120_000)
+})
+
 describe("report verifier: canonical JSON, numbers and strings as the library writes them", () => {
   /** A one-entry log whose payload is `payloadText` as written, hashed by the library's canonical form. */
   const logOf = (payloadText: string): Uint8Array | undefined => {
@@ -466,4 +531,25 @@ describe("report verifier: the source itself", () => {
       expect(caught).toBeDefined()
     })
   }
+})
+
+describe("report verifier: speed", () => {
+  // 100,000 entries (about 64 MB): run with REPORT_VERIFIER_BENCH=1 (or FUZZ_LONG=1); it prints its times
+  const bench = process.env["REPORT_VERIFIER_BENCH"] === "1" || FUZZ
+  it.skipIf(!bench)("100,000 entries in node: the verdict of verify --json, in seconds", async () => {
+    const specs = [{ type: "audit_open", payload: { system: "bench", risk_tier: "high" } }, ...Array.from({ length: 99_999 }, (_, i) => llmCall(i + 1))]
+    const c = chain(specs, { key: "bench-key" })
+    const text = c.lines.join("\n") + "\n"
+    const bytes = new TextEncoder().encode(text)
+    for (const key of [undefined, "bench-key"]) {
+      const started = performance.now()
+      const cpu = process.cpuUsage()
+      const v = await acttraceVerify(text, { key })
+      const used = process.cpuUsage(cpu)
+      const seconds = (performance.now() - started) / 1000
+      console.log(`report verifier: ${v.entries} entries, ${(bytes.length / 1e6).toFixed(1)} MB, ${key === undefined ? "no key" : "with the key"}: ${seconds.toFixed(2)} s (${((used.user + used.system) / 1e6).toFixed(2)} s of CPU)`)
+      expect(v).toMatchObject({ ok: true, entries: 100_000, head: c.head })
+      expect(await pageSays(bytes, { key })).toEqual(await librarySays(bytes, { key }))
+    }
+  }, 600_000)
 })
