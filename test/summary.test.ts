@@ -265,6 +265,31 @@ describe("Report.summarize: the verdict is verify's", () => {
     }
   })
 
+  it("equals verify --pubkey --json on a pack with signed checkpoints, and says what they prove", async () => {
+    const keys = join(tmp.dir, "keys")
+    expect((await cliInProcess(["keygen", "--out", keys, "--name", "summary-test"])).code).toBe(0)
+    const demo = join(tmp.dir, "demo-checkpoints")
+    const made = await cliInProcess(["demo", "--out", demo, "--private-key", join(keys, "summary-test.key")])
+    expect(made.code, made.stderr).toBe(0)
+    const pub = join(keys, "summary-test.pub")
+    const pubkey = readFileSync(pub, "utf8")
+    for (const name of ["loan-triage.pack.jsonl", "loan-triage.log.jsonl", "edited.pack.jsonl"]) {
+      const path = join(demo, name)
+      const json = JSON.parse((await cliInProcess(["verify", path, "--pubkey", pub, "--json"])).stdout) as Record<string, unknown> & { error?: Record<string, unknown> }
+      const v = (await summarize(path, { publicKeys: [pubkey] })).verdict
+      expect([name, v.ok, v.entries, v.head, v.signatures, v.completeness]).toEqual([name, json["ok"], json["entries"], json["head"], json["signatures"], json["completeness"]])
+      if (json.error === undefined) {
+        expect([v.checkpoints, v.checkpoint_count, v.unsealed_tail]).toEqual([json["checkpoints"], json["checkpoint_count"], json["unsealed_tail"]])
+        expect(v.checkpoints).toBe("verified")
+        expect(v.explanation.join(" ")).toMatch(/signed checkpoints? verified under the trusted public keys/)
+      } else {
+        expect([v.result, v.line, v.seq ?? null]).toEqual([json.error["_tag"], json.error["line"], json.error["seq"]])
+      }
+    }
+    const unchecked = (await summarize(join(demo, "loan-triage.log.jsonl"))).verdict.explanation.join(" ")
+    expect(unchecked).toMatch(/signed checkpoints?, not checked: no public key was given/)
+  })
+
   it("says the signature and the completeness basis in plain words", async () => {
     const demo = join(tmp.dir, "demo-words")
     expect((await cliInProcess(["demo", "--out", demo])).code).toBe(0)

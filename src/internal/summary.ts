@@ -86,6 +86,17 @@ const okText = (r: Verify.Report): string =>
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`
 
+/** What the input says of itself, unverified, for the explanation. */
+interface Stated {
+  readonly keyId: string | null
+  readonly kind: "pack" | "log"
+  readonly keyGiven: boolean
+  readonly pubkeysGiven: boolean
+  /** checkpoint entries, and whether `_meta` carries a signed checkpoint */
+  readonly checkpoints: number
+  readonly metaCheckpoint: boolean
+}
+
 /** What a verification failure means, in plain words (its message gives the details). */
 const failureInWords = (e: Verify.VerifyError): string => {
   const at = e.line > 0 ? ` at line ${e.line}${typeof e.seq === "number" ? ` (seq ${e.seq})` : ""}` : ""
@@ -116,7 +127,7 @@ const failureInWords = (e: Verify.VerifyError): string => {
 }
 
 /** What a person should take from the verdict: the signature and the completeness basis. */
-const explain = (o: Verify.Outcome, stated: { readonly keyId: string | null; readonly kind: "pack" | "log"; readonly keyGiven: boolean; readonly pubkeysGiven: boolean }): Array<string> => {
+const explain = (o: Verify.Outcome, stated: Stated): Array<string> => {
   const out: Array<string> = []
   if (Either.isLeft(o.result)) {
     out.push(failureInWords(o.result.left))
@@ -129,17 +140,20 @@ const explain = (o: Verify.Outcome, stated: { readonly keyId: string | null; rea
     return out
   }
   const r = o.result.right
+  const vouched = r.checkpoints === "verified" ? " The signed checkpoints, checked under the trusted public keys, cover the entries instead." : ""
   switch (r.signatures) {
     case "verified":
       out.push(`Signatures: every entry's HMAC signature was checked with the key given${stated.keyId !== null ? ` (key id ${stated.keyId})` : ""} and holds, so no entry was changed by anyone without that key.`)
       break
     case "not-checked":
       out.push(
-        `Signatures: the entries are signed${stated.keyId !== null ? ` (key id ${stated.keyId})` : ""}, but no key was given, so the signatures were not checked. The hash chain holds, but someone able to rewrite the file could have rebuilt it; give the key (--key-file F or ACTTRACE_KEY) to check them.`
+        `Signatures: the entries are signed${stated.keyId !== null ? ` (key id ${stated.keyId})` : ""}, but no key was given, so the HMAC signatures were not checked.${
+          vouched === "" ? " The hash chain holds, but someone able to rewrite the file could have rebuilt it; give the key (--key-file F or ACTTRACE_KEY) to check them." : vouched
+        }`
       )
       break
     case "absent":
-      out.push("Signatures: no entry is signed. The hash chain holds (each entry is linked to the one before), but someone able to rewrite the whole file could have rebuilt it.")
+      out.push(`Signatures: no entry carries an HMAC signature.${vouched === "" ? " The hash chain holds (each entry is linked to the one before), but someone able to rewrite the whole file could have rebuilt it." : vouched}`)
       break
   }
   switch (r.completeness) {
@@ -169,8 +183,12 @@ const explain = (o: Verify.Outcome, stated: { readonly keyId: string | null; rea
     out.push(`Checkpoints: ${plural(r.checkpointCount, "signed checkpoint", "signed checkpoints")} verified under the trusted public keys${r.unsealedTail > 0 ? `; the last ${plural(r.unsealedTail, "entry is", "entries are")} covered by none` : "; every entry is covered"}.`)
   } else if (r.checkpoints === "absent") {
     out.push("Checkpoints: public keys were given, but the input holds no signed checkpoint.")
-  } else if (!stated.pubkeysGiven && r.checkpointCount > 0) {
-    out.push(`Checkpoints: the input holds ${plural(r.checkpointCount, "signed checkpoint", "signed checkpoints")}, not checked: no public key was given (--pubkey FILE).`)
+  } else if (!stated.pubkeysGiven && (stated.checkpoints > 0 || stated.metaCheckpoint)) {
+    const what = [
+      ...(stated.checkpoints > 0 ? [plural(stated.checkpoints, "signed checkpoint", "signed checkpoints")] : []),
+      ...(stated.metaCheckpoint ? ["a signed checkpoint in its header"] : [])
+    ].join(" and ")
+    out.push(`Checkpoints: the input holds ${what}, not checked: no public key was given (--pubkey FILE).`)
   }
   return out
 }
@@ -182,7 +200,7 @@ const explain = (o: Verify.Outcome, stated: { readonly keyId: string | null; rea
  */
 export const verdictOf = (
   o: Verify.Outcome,
-  stated: { readonly keyId: string | null; readonly kind: "pack" | "log"; readonly keyGiven: boolean; readonly pubkeysGiven: boolean }
+  stated: Stated
 ): ReportVerdict => {
   const explanation = explain(o, stated)
   if (Either.isRight(o.result)) {
@@ -608,6 +626,11 @@ class Collector {
     }
   }
 
+  /** Entries of `type` seen. */
+  count(type: string): number {
+    return this.types.get(type) ?? 0
+  }
+
   /** Everything but the verdict and the source. */
   result(): Omit<ReportSummary, "verdict" | "source" | "version"> {
     const meta = this.meta
@@ -819,7 +842,9 @@ export const summarize = (
       keyId: statedKeyId(collector),
       kind,
       keyGiven: options.key !== undefined,
-      pubkeysGiven: (options.publicKeys?.length ?? 0) > 0
+      pubkeysGiven: (options.publicKeys?.length ?? 0) > 0,
+      checkpoints: collector.count("checkpoint"),
+      metaCheckpoint: typeof collector.meta?.["checkpoint"] === "string"
     })
     const explained = collector.malformed > 0
       ? { ...verdict, explanation: [...verdict.explanation, `${plural(collector.malformed, "line is", "lines are")} not an entry and ${collector.malformed === 1 ? "is" : "are"} left out of the counts.`] }
