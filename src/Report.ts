@@ -218,7 +218,8 @@ export interface Written {
  * Write the HTML report of the pack or log at `path` to `out`: one self-contained page (no
  * network), the pack embedded when it is at most `maxEmbedBytes`. The page is written to a
  * temporary file beside `out` and renamed into place, so `out` is never a half-written report;
- * `out` may not be the pack itself.
+ * `out` may not be the pack itself. The report gets the pack's permission bits (a pack readable
+ * by its owner alone gives a report readable by its owner alone): it holds the pack.
  *
  * A pack that fails verification still gets its report (the verdict first, in red): the result's
  * `summary.verdict.ok` says which.
@@ -238,6 +239,8 @@ export const write = (
     const [inReal, outReal] = yield* Effect.all([realOrSelf(fs, path), realOrSelf(fs, out)])
     if (inReal === outReal) return yield* new OutputUnwritable({ path: out, reason: "it is the pack itself; give another name" })
     const { bytes, summary } = yield* Summary.summarize(path, options, limit)
+    // the report holds the pack (embedded) and its identifiers: readable by no one the pack is not
+    const mode = yield* fs.stat(path).pipe(Effect.map((i) => i.mode & 0o666), Effect.orElseSucceed(() => 0o600))
     const pack = bytes !== undefined
       ? { text: new TextDecoder("utf-8").decode(bytes) }
       : {
@@ -247,7 +250,7 @@ export const write = (
       }
     const html = renderReport(summary, { pack, pubkeys: options.publicKeys ?? [] })
     const data = new TextEncoder().encode(html)
-    yield* writeAtomically(fs, out, data)
+    yield* writeAtomically(fs, out, data, mode)
     return { path: out, summary, embedded: bytes !== undefined, bytes: data.length }
   })
 
@@ -256,10 +259,10 @@ const realOrSelf = (fs: FileSystem.FileSystem, p: string) => Effect.orElseSuccee
 
 /**
  * `data` at `out`, whole or not at all: written to a temporary file in the same directory
- * (created exclusively, 0644 less the umask), flushed to disk, then renamed over `out`. Any
- * failure removes the temporary file.
+ * (created exclusively, with `mode`), flushed to disk, then renamed over `out`. A failure or an
+ * interruption removes the temporary file.
  */
-const writeAtomically = (fs: FileSystem.FileSystem, out: string, data: Uint8Array) =>
+const writeAtomically = (fs: FileSystem.FileSystem, out: string, data: Uint8Array, mode: number) =>
   Effect.gen(function*() {
     const dir = dirname(resolve(out))
     const info = yield* Effect.either(fs.stat(out))
@@ -270,7 +273,9 @@ const writeAtomically = (fs: FileSystem.FileSystem, out: string, data: Uint8Arra
     const unwritable = (e: unknown) => new OutputUnwritable({ path: out, reason: plainReason(e) })
     yield* Effect.scoped(
       Effect.gen(function*() {
-        const file = yield* fs.open(temp, { flag: "wx", mode: 0o644 })
+        const file = yield* fs.open(temp, { flag: "wx", mode })
+        // the mode asked for, whatever the umask leaves of it (a umask only takes bits away)
+        yield* fs.chmod(temp, mode)
         yield* file.writeAll(data)
         yield* file.sync
       })

@@ -5,7 +5,7 @@
  * equal to `verify --json`, and the typed errors of `Report.summarize` and `Report.write`.
  */
 import { createHash, createHmac } from "node:crypto"
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { NodeFileSystem } from "@effect/platform-node"
 import { afterAll, describe, expect, it } from "@effect/vitest"
@@ -490,6 +490,16 @@ describe("Report errors", () => {
     expect(readFileSync(pack)).toEqual(before)
     // a read-only directory (root writes anywhere: the check is skipped as root)
     expect(readdirSync(tmp.dir).filter((n) => n.endsWith(".tmp"))).toEqual([])
+  })
+
+  it("write: the report gets the pack's permission bits (it holds the pack)", async () => {
+    const pack = write("mode.log.jsonl", chainLines(known))
+    for (const mode of [0o600, 0o640]) {
+      chmodSync(pack, mode)
+      const out = join(tmp.dir, `mode-${mode.toString(8)}.html`)
+      await run(Report.write(pack, out))
+      expect(statSync(out).mode & 0o777).toBe(mode)
+    }
   })
 
   it("write: a report already at the output stays as it was when the new one cannot be made", async () => {
