@@ -498,6 +498,80 @@ describe("keys: Authorization headers, Basic credentials, curl -u and session co
 })
 
 // ---------------------------------------------------------------------------------------------
+// GitHub and npm tokens: the CRC32 checksum in their last six characters
+// ---------------------------------------------------------------------------------------------
+
+/** CRC-32 (IEEE 802.3, reflected, the zlib one), written here apart from the module's */
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
+  return c >>> 0
+})
+const crc32Of = (s: string): number => {
+  let c = 0xffffffff
+  for (let i = 0; i < s.length; i++) c = CRC_TABLE[(c ^ s.charCodeAt(i)) & 0xff]! ^ (c >>> 8)
+  return (c ^ 0xffffffff) >>> 0
+}
+/** base62 with GitHub's alphabet (digits, capitals, small letters), six characters, zero-padded */
+const base62Of = (n: number): string => {
+  let s = ""
+  for (let i = 0; i < 6; i++, n = Math.floor(n / 62)) s = BASE62[n % 62] + s
+  return s
+}
+/** a token of GitHub's 2021 format (github.blog 2021-04-05) or npm's (2021-09-23): 30 random, then their checksum */
+const withChecksum = (prefix: string) => chars(BASE62, 30).filter((b) => !/(.)\1{3}/.test(b)).map((b) => `${prefix}${b}${base62Of(crc32Of(b))}`)
+const checksummed = fc.oneof(...["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "npm_"].map(withChecksum))
+const categoryOf = (t: string) => (t.startsWith("npm_") ? "npm_token" : "github_token")
+
+describe("keys: GitHub and npm tokens carry a CRC32 checksum (strengthens, never drops)", () => {
+  it.prop("a token whose checksum holds is found glued to the word before it, or with `_` after it", [checksummed, fc.constantFrom<(t: string) => string>((t) => `GITHUB_TOKEN${t}`, (t) => `token${t}_backup`, (t) => `x${t}`, (t) => `${t}_old`)], ([t, wrap]) => {
+    const text = wrap(t)
+    expect(found(text), text).toContain(categoryOf(t))
+    expect(redacted(text).includes(t.slice(4)), text).toBe(false)
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("glued to a word, a token whose checksum fails is not taken (a base64url blob spells `ghp_…` by chance)", [fc.constantFrom("ghp_", "npm_", "ghs_"), chars(BASE62, 36)], ([p, b]) => {
+    fc.pre(base62Of(crc32Of(b.slice(0, 30))) !== b.slice(30))
+    expect(found(`AbC9${p}${b}`).filter((c) => c === "github_token" || c === "npm_token")).toEqual([])
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("at a word boundary a token is found whatever its checksum (scanners' test tokens are random)", [fc.constantFrom("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "npm_"), chars(LOWER + DIGITS, 36), context], ([p, b, wrap]) => {
+    fc.pre(!/(.)\1{3}/.test(b))
+    foundWhole(categoryOf(p), p + b, wrap)
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("a documentation run (`ghp_0123456789abcdef…`) is a placeholder unless its checksum holds", [fc.constantFrom("ghp_", "gho_", "npm_"), fc.nat({ max: 5 })], ([p, shift]) => {
+    const run = "0123456789abcdefghijklmnopqrstuvwxyz".slice(0, 30)
+    const fake = `${p}${run}${"uvwxyz".slice(0, 6 - shift)}${"abcdef".slice(0, shift)}`
+    fc.pre(base62Of(crc32Of(run)) !== fake.slice(34))
+    expect(Detect.scan(fake, Detect.Policy.flagOnly).map((f) => [f.category, f.placeholder]), fake).toEqual([[categoryOf(p), true]])
+    const real = `${p}${run}${base62Of(crc32Of(run))}`
+    expect(Detect.scan(real, Detect.Policy.flagOnly).map((f) => [f.category, f.placeholder]), real).toEqual([[categoryOf(p), undefined]])
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// tokens at the start of a line inside a JSON string (after a `\n` escape)
+// ---------------------------------------------------------------------------------------------
+
+describe("keys: a token after an escaped line break (`\\n`, `\\t` in JSON-encoded text) is found", () => {
+  const at = fc.constantFrom<(t: string) => string>((t) => `{"stdout": "tokens:\\n${t}\\nend"}`, (t) => `cat creds.csv\\r\\n${t},x`, (t) => `key\\t${t}`)
+  it.prop("every fixed-form key, at the start of an escaped line", [fc.oneof(
+    checksummed.map((t) => [categoryOf(t), t] as const),
+    fc.tuple(fc.constantFrom("AKIA", "ASIA"), chars(UPPER + DIGITS, 16)).map(([p, b]) => ["aws_key", p + b] as const),
+    stripe.map((t) => ["stripe_key", t] as const),
+    huggingface.map((t) => ["huggingface_token", t] as const),
+    gitlab.map((t) => ["gitlab_token", t] as const),
+    pypi.map((t) => ["pypi_token", t] as const),
+    fc.oneof(slackBot, slackUser).map((t) => ["slack_token", t] as const),
+    signedJwt.map((t) => ["jwt", t] as const),
+    chars(WORD, 35).map((b) => ["google_api_key", `AIza${b}`] as const),
+    tokenOf(BASE62, 40, 48).map((b) => ["api_key", `sk-proj-${b}`] as const)
+  ), at], ([[category, t], wrap]) => {
+    const text = wrap(t)
+    expect(found(text), text).toContain(category)
+    expect(redacted(text).includes(t), text).toBe(false)
+  }, { fastCheck: { numRuns: RUNS } })
+})
+
+// ---------------------------------------------------------------------------------------------
 // item 4: 1 MB adversarial inputs, linear
 // ---------------------------------------------------------------------------------------------
 
@@ -551,6 +625,9 @@ const ADVERSARIAL: ReadonlyArray<readonly [string, number, ReadonlyArray<string>
   ["basic_auth", 0, [fill("Authorization: Basic "), after("Authorization: Basic ", "A"), fill("Basic AAAA."), after("basic ", "YTpi")]],
   ["basic_auth", 1, [fill("-u "), fill("-u a:"), after("--user ", "a"), after("-u a:", "b"), fill("-u:a "), fill("--user=")]],
   ["basic_auth", 2, [after("-u ", "a"), fill(`-u ${"a".repeat(12)} `), fill(`--user '${"a1".repeat(6)}`)]],
+  ["github_token", 0, [fill("\\nghp_"), after("\\nghp_", "a"), fill(`\\tghp_${"a".repeat(36)}_`)]],
+  ["github_token", 1, [fill("ghp_"), after("xghp_", "a"), fill(`ghp_${"a".repeat(36)}`), fill(`ghp_${"a".repeat(35)}_`)]],
+  ["jwt", 0, [fill("\\neyJ"), fill("\\neyJaaaaa.eyJaaaaa")]],
   ["session_cookie", 0, [fill("; "), fill("Cookie: "), fill(";sid="), after("Cookie: sid=", "a"), fill("; aaaaaaaaaa"), after(";", "a"), after("sid=", "a")]]
 ]
 

@@ -40,7 +40,10 @@
  *   32 characters and a one-character lookahead.
  * - npm_token, aws_key, google_api_key, github_token: bounded (36, 16, 35, at most 255
  *   characters after a literal prefix) and followed by a one-character check; a start that reads
- *   255 characters has no other start inside them (`` before `g`).
+ *   255 characters has no other start inside them (`` before `g`). The glued forms (a token
+ *   whose checksum holds, whatever is around it) read exactly 36 characters after the prefix.
+ * - `START`: every start is a word boundary or a two-character lookbehind (an escaped line break
+ *   or tab), so no start reads more than its pattern did before.
  * - pypi_token: a literal prefix, then a run of one class; the validator decodes at most 344
  *   characters of it.
  * - azure_storage_key: a literal name (the optional parts are literals, one way to read them), an
@@ -62,8 +65,41 @@
  *   at most 80 characters of a class without `=`, `=`, then a run of one class without `;` (at
  *   least 16): each value run is read by the one start before it.
  */
+import { crc32 } from "node:zlib"
 import type { Detector, MatchContext } from "./detector.js"
 import { atLeast, B64URL, entropy, memoPerCall } from "./matching.js"
+
+/**
+ * Where a key may start: a word boundary, or right after an escaped line break or tab (`\n`,
+ * `\r`, `\t` written as two characters, as in JSON-encoded text: a token opening a line of a
+ * tool's output inside a JSON string follows a letter `n`, and `\b` does not hold there).
+ */
+const START = "(?:\\b|(?<=\\\\[nrt]))"
+/** The same after a lookbehind that refuses the characters `chars` (a class body). */
+const startAfterNo = (chars: string): string => `(?:(?<![${chars}])|(?<=\\\\[nrt]))`
+/** Whether the text before a match ends inside a word (an escape `\n` aside). */
+const glued = (c: MatchContext): boolean => /[A-Za-z0-9_]$/.test(c.before) && !/\\[nrt]$/.test(c.before)
+
+const BASE62_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+/**
+ * Whether a GitHub token of the 2021 formats (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`:
+ * github.blog 2021-04-05, "Behind GitHub's new authentication token formats") or an npm access
+ * token (`npm_`: github.blog 2021-09-23) carries its checksum: 30 random base62 characters, then
+ * their CRC32 in base62 (digits, capitals, small letters), six characters padded with `0`. A
+ * random string passes with a chance of one in 5.7·10¹⁰. Used only to strengthen: a token whose
+ * checksum fails is still a token (scanners' test suites hold random ones).
+ *
+ * @since 0.1.0
+ * @category validators
+ */
+export const tokenChecksum = (token: string): boolean => {
+  const body = token.slice(token.indexOf("_") + 1)
+  if (body.length !== 36 || !/^[A-Za-z0-9]+$/.test(body)) return false
+  let n = crc32(body.slice(0, 30))
+  let check = ""
+  for (let i = 0; i < 6; i++, n = Math.floor(n / 62)) check = BASE62_DIGITS[n % 62] + check
+  return check === body.slice(30)
+}
 
 /** up to eight words before `PRIVATE KEY` (real ones have up to three: `OPENSSH`, `ENCRYPTED`, `RSA`) */
 const PEM_WORDS = "(?:[A-Z0-9]+ ){0,8}"
@@ -250,7 +286,7 @@ const huggingfaceStructure = (m: string): boolean => {
  * longer than the 40 characters the validator sees is taken as one.
  */
 const npmrcKey = (m: string, c: MatchContext): boolean => {
-  if (m.startsWith("npm_")) return true
+  if (m.startsWith("npm_")) return !glued(c) || tokenChecksum(m)
   const key = /\S*$/.exec(c.before)![0] + "/"
   return /\/\/[^/\s]/.test(key) || (key.length > 40 && !key.includes("//"))
 }
@@ -423,7 +459,7 @@ export const keys: ReadonlyArray<Detector> = [
     // a start whose first segment is not followed by the rest takes its run of token characters
     // as a match that the validator drops: no later start inside that run can succeed (its first
     // segment would end at the same place), and the search does not scan the run from each one
-    pattern: new RegExp(`\\beyJ${atLeast(B64URL, 5)}\\.eyJ${atLeast(B64URL, 5)}(?:\\.${B64URL}*)?|\\beyJ${B64URL}*`, "g"),
+    pattern: new RegExp(`${START}eyJ${atLeast(B64URL, 5)}\\.eyJ${atLeast(B64URL, 5)}(?:\\.${B64URL}*)?|${START}eyJ${B64URL}*`, "g"),
     validate: isJwt,
     placeholder: jwtPlaceholder
   },
@@ -432,7 +468,7 @@ export const keys: ReadonlyArray<Detector> = [
     group: "credential",
     severity: "critical",
     hint: /[Bb]earer/,
-    pattern: new RegExp(`\\b[Bb]earer\\s+${atLeast("[A-Za-z0-9._~+/-]", 16)}=*`, "g")
+    pattern: new RegExp(`${START}[Bb]earer\\s+${atLeast("[A-Za-z0-9._~+/-]", 16)}=*`, "g")
   },
   {
     category: "slack_webhook",
@@ -449,7 +485,7 @@ export const keys: ReadonlyArray<Detector> = [
     severity: "critical",
     // secret and restricted keys, live and test (stripe.com/docs/keys); `pk_` keys are public
     hint: /[rs]k_(?:live|test|prod)_/,
-    pattern: new RegExp(`(?<![A-Za-z0-9])[rs]k_(?:live|test|prod)_${atLeast("[A-Za-z0-9]", 10)}`, "g"),
+    pattern: new RegExp(`${startAfterNo("A-Za-z0-9")}[rs]k_(?:live|test|prod)_${atLeast("[A-Za-z0-9]", 10)}`, "g"),
     placeholder: (m) => {
       const body = m.slice(m.indexOf("_", 3) + 1)
       return STRIPE_EXAMPLES.has(body) || standIn(body)
@@ -461,7 +497,7 @@ export const keys: ReadonlyArray<Detector> = [
     severity: "critical",
     // user access tokens `hf_` and organization API tokens `api_org_`: 34 letters, no more
     hint: /hf_|api_org_/,
-    pattern: /(?<![A-Za-z0-9_])(?:hf_|api_org_)[A-Za-z]{34}(?![A-Za-z0-9_])/g,
+    pattern: new RegExp(`${startAfterNo("A-Za-z0-9_")}(?:hf_|api_org_)[A-Za-z]{34}(?![A-Za-z0-9_])`, "g"),
     validate: huggingfaceStructure
   },
   {
@@ -476,7 +512,7 @@ export const keys: ReadonlyArray<Detector> = [
     // session cookie `_gitlab_session=` (its value replaced)
     hint: /gl(?:pat|dt|ptt|rtr?|oas|cbt|ft|imt|agent|soat|ffct|wt)-|GR1348941|_gitlab_session=/,
     pattern: new RegExp(
-      `(?<![A-Za-z0-9_-])(?:gl(?:pat|dt|ptt|rtr?|oas|cbt|ft|imt|agent|soat|ffct|wt)-|GR1348941)${atLeast("[A-Za-z0-9_-]", 20)}(?:\\.[A-Za-z0-9_-]+){0,2}|_gitlab_session=(?<v>[0-9a-z]{32})(?![0-9a-z])`,
+      `${startAfterNo("A-Za-z0-9_-")}(?:gl(?:pat|dt|ptt|rtr?|oas|cbt|ft|imt|agent|soat|ffct|wt)-|GR1348941)${atLeast("[A-Za-z0-9_-]", 20)}(?:\\.[A-Za-z0-9_-]+){0,2}|_gitlab_session=(?<v>[0-9a-z]{32})(?![0-9a-z])`,
       "g"
     ),
     validate: gitlabStructure
@@ -489,9 +525,10 @@ export const keys: ReadonlyArray<Detector> = [
     // `.npmrc` (`//registry…/:_authToken=…`, the older UUID tokens included) unless it is a
     // `${VARIABLE}` the client expands
     hint: /npm_|_authToken/,
-    pattern: new RegExp(`(?<![A-Za-z0-9_])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])|/:_authToken=[ \\t]*["']?(?<v>[^\\s"'<>$]${atLeast("[^\\s\"'<>]", 7)})`, "g"),
+    // (glued to the word before it, a token is taken only when its checksum holds)
+    pattern: new RegExp(`${startAfterNo("A-Za-z0-9_")}npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])|(?<=[A-Za-z0-9_])npm_[A-Za-z0-9]{36}(?![A-Za-z0-9])|/:_authToken=[ \\t]*["']?(?<v>[^\\s"'<>$]${atLeast("[^\\s\"'<>]", 7)})`, "g"),
     validate: npmrcKey,
-    placeholder: (m) => standIn(m.startsWith("npm_") ? m.slice(4) : m.slice(m.indexOf("=") + 1).replace(/^[\s"']*(?:npm_)?/, ""))
+    placeholder: (m) => (m.startsWith("npm_") ? !tokenChecksum(m) && standIn(m.slice(4)) : standIn(m.slice(m.indexOf("=") + 1).replace(/^[\s"']*(?:npm_)?/, "")))
   },
   {
     category: "pypi_token",
@@ -499,10 +536,10 @@ export const keys: ReadonlyArray<Detector> = [
     severity: "critical",
     // pypi.org/help/#apitoken: `pypi-` and a macaroon (pypi.org: `pypi-AgEIcHlwaS5vcmc…`)
     hint: /pypi-AgE/,
-    pattern: new RegExp(`(?<![A-Za-z0-9_-])pypi-AgE${atLeast(B64URL, 40)}`, "g"),
+    pattern: new RegExp(`${startAfterNo("A-Za-z0-9_-")}pypi-AgE${atLeast(B64URL, 40)}`, "g"),
     validate: pypiMacaroon
   },
-  { category: "api_key", group: "secret", severity: "critical", hint: /sk-/, pattern: new RegExp(`\\bsk-(?:ant-|proj-)?${atLeast(B64URL, 16)}`, "g") },
+  { category: "api_key", group: "secret", severity: "critical", hint: /sk-/, pattern: new RegExp(`${START}sk-(?:ant-|proj-)?${atLeast(B64URL, 16)}`, "g") },
   {
     category: "aws_key",
     group: "secret",
@@ -510,22 +547,35 @@ export const keys: ReadonlyArray<Detector> = [
     // access key ids (AKIA, temporary ASIA), STS bearer (ABIA), context (ACCA), and the older
     // `A3T` ids that AWS tools and scanners still see
     hint: /A[KS]IA|ABIA|ACCA|A3T/,
-    pattern: /\b(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\b/g
+    pattern: new RegExp(`${START}(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}\\b`, "g")
   },
-  { category: "google_api_key", group: "secret", severity: "critical", hint: /AIza/, pattern: /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g },
+  { category: "google_api_key", group: "secret", severity: "critical", hint: /AIza/, pattern: new RegExp(`${START}AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])`, "g") },
   {
     category: "github_token",
     group: "secret",
     severity: "critical",
     hint: /gh[pousr]_|github_pat_/,
-    pattern: /\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b/g
+    // at a word boundary, whatever its checksum (scanners' test tokens are random)
+    pattern: new RegExp(`${START}(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\\b`, "g"),
+    // a documentation run (`ghp_0123456789abcdef…`, `ghp_xxxx…`) unless its checksum holds
+    placeholder: (m) => /^gh[pousr]_/.test(m) && !tokenChecksum(m) && standIn(m.slice(4))
+  },
+  {
+    // glued to the words around it (`GITHUB_TOKENghp_…`, `ghp_…_old`, a blob): only a token of
+    // the 2021 format whose checksum holds (what the detector above took is not taken again)
+    category: "github_token",
+    group: "secret",
+    severity: "critical",
+    hint: /gh[pousr]_/,
+    pattern: /gh[pousr]_[A-Za-z0-9]{36}(?![A-Za-z0-9])/g,
+    validate: tokenChecksum
   },
   {
     category: "slack_token",
     group: "secret",
     severity: "critical",
     hint: /xox[abposre]-|xoxe\.xox|xapp-/,
-    pattern: new RegExp(`\\b(?:xoxe\\.xox[bp]|xox[abposre]|xapp)-${atLeast("[A-Za-z0-9-]", 10)}`, "g"),
+    pattern: new RegExp(`${START}(?:xoxe\\.xox[bp]|xox[abposre]|xapp)-${atLeast("[A-Za-z0-9-]", 10)}`, "g"),
     validate: slackStructure
   },
   {
