@@ -1104,36 +1104,49 @@ export const VERIFIER_SOURCE: string = String.raw`/*
     var segments = new Segments(input);
     var segment = segments.next();
     var pos = 0;
+    var lines = 0; /* physical lines read so far */
+    var stop = false; /* a malformed line was read: nothing after it matters */
+    /*
+     * A pipeline of two batches: while the browser hashes one batch (WebCrypto works off the main
+     * thread), the next is read; then the first is judged line by line, in order.
+     */
+    var ahead = null;
     try {
-      while (segment !== null && failure === undefined) {
-        var bytes = segment.bytes;
-        var n = bytes.length;
-        /* read a chunk of lines, up to the first that is malformed */
-        var batch = [];
-        while (pos < n && batch.length < CHUNK_LINES) {
-          var nl = bytes.indexOf(0x0a, pos);
-          var end = nl < 0 ? n : nl;
-          var item = lineItem(bytes, pos, end, state.line + batch.length + 1, segment.allUtf8);
-          item.start = pos;
-          item.end = end;
-          batch.push(item);
-          pos = nl < 0 ? n : nl + 1;
-          if (item.malformed !== undefined) break;
+      for (;;) {
+        var next = null;
+        if (segment !== null && !stop) {
+          var bytes = segment.bytes;
+          var n = bytes.length;
+          /* a batch of lines, up to the first that is malformed */
+          var batch = [];
+          while (pos < n && batch.length < CHUNK_LINES) {
+            var nl = bytes.indexOf(0x0a, pos);
+            var end = nl < 0 ? n : nl;
+            var item = lineItem(bytes, pos, end, ++lines, segment.allUtf8);
+            item.start = pos;
+            item.end = end;
+            batch.push(item);
+            pos = nl < 0 ? n : nl + 1;
+            if (item.malformed !== undefined) {
+              stop = true;
+              break;
+            }
+          }
+          next = { batch: batch, bytes: bytes, read: segments.bytesBefore + pos, hashed: hashBatch(batch, mac) };
+          if (pos >= n) {
+            segment = segments.next();
+            pos = 0;
+          }
         }
-        /* hash every entry of the chunk at once, then sign the hashes at once */
-        var digests = await Promise.all(batch.map(function (it) { return it.entry === undefined ? undefined : sha256(it.entry.message); }));
-        for (var d = 0; d < batch.length; d++) if (digests[d] !== undefined) batch[d].computed = toHex(digests[d]);
-        if (mac !== undefined) {
-          var sigs = await Promise.all(batch.map(function (it) { return it.computed === undefined ? undefined : mac.hex(it.computed); }));
-          for (var g = 0; g < batch.length; g++) batch[g].expectedSig = sigs[g];
+        if (ahead !== null) {
+          await ahead.hashed;
+          for (var b = 0; b < ahead.batch.length && failure === undefined; b++) failure = await stepItem(state, ahead.batch[b], ahead.bytes, mac);
+          if (failure !== undefined) break;
+          if (onProgress !== undefined) onProgress(state.entries, ahead.read);
+          await yieldToPage();
         }
-        for (var b = 0; b < batch.length && failure === undefined; b++) failure = await stepItem(state, batch[b], bytes, mac);
-        if (onProgress !== undefined) onProgress(state.entries, segments.bytesBefore + pos);
-        if (pos >= n) {
-          segment = segments.next();
-          pos = 0;
-        }
-        await yieldToPage();
+        if (next === null) break;
+        ahead = next;
       }
       if (failure === undefined) failure = await finish(state, mac);
     } catch (e) {
@@ -1142,6 +1155,16 @@ export const VERIFIER_SOURCE: string = String.raw`/*
     }
     if (failure instanceof Failure) return failed(failure, state, mac);
     return failure;
+  }
+
+  /* Every entry of a batch hashed at once, then (with the key) every hash signed at once. */
+  async function hashBatch(batch, mac) {
+    var digests = await Promise.all(batch.map(function (it) { return it.entry === undefined ? undefined : sha256(it.entry.message); }));
+    for (var d = 0; d < batch.length; d++) if (digests[d] !== undefined) batch[d].computed = toHex(digests[d]);
+    if (mac !== undefined) {
+      var sigs = await Promise.all(batch.map(function (it) { return it.computed === undefined ? undefined : mac.hex(it.computed); }));
+      for (var g = 0; g < batch.length; g++) batch[g].expectedSig = sigs[g];
+    }
   }
 
   /*
