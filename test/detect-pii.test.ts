@@ -297,6 +297,16 @@ describe("credit_card", () => {
     expect(found(`${b}${text}${e}`, "credit_card"), `${b}${text}${e}`).toBe(1)
   }, opts)
 
+  it.prop("a number in its printed layout with dots between the groups (4111.1111.1111.1111): found; dotted in no issuer's layout (a version, a decimal): not", [card.filter(({ text }) => /[ -]/.test(text)), before, after], ([{ number, text }, b, e]) => {
+    const dotted = text.replace(/[ -]/g, ".")
+    expect(found(`${b}${dotted}${e}`, "credit_card"), `${b}${dotted}${e}`).toBe(1)
+    expect(Detect.redact(`card ${dotted}.`, Detect.Policy.default).value, dotted).toBe("card <redacted>.")
+    const off = `${number.slice(0, 4)}.${number.slice(4)}`
+    expect(found(off, "credit_card"), off).toBe(0)
+    const mixed = `${number.slice(0, 4)}.${number.slice(4, 8)}-${number.slice(8)}`
+    expect(found(mixed, "credit_card"), mixed).toBe(0)
+  }, opts)
+
   it.prop("a wrong Luhn digit: never", [card], ([{ number, text }]) => {
     const last = text.length - 1
     const wrong = text.slice(0, last) + String((Number(text[last]) + 1 + (number.length % 8)) % 10)
@@ -447,6 +457,26 @@ describe("iban", () => {
     expect(found(`${b}${text}${e}`, "iban"), `${b}${text}${e}`).toBe(1)
   }, opts)
 
+  /** the letters of an IBAN in lower case, or each in either case */
+  const recase = (s: string, pick: number): string =>
+    pick % 3 === 0 ? s.toLowerCase() : [...s].map((ch, i) => ((pick >> (i % 20)) & 1 ? ch.toLowerCase() : ch)).join("")
+
+  it.prop("in lower or mixed case, grouped by spaces or dashes (de89 3704 0044 0532 0130 00): found, and replaced whole", [iban, fc.constantFrom(" ", "-"), fc.nat(), fc.constantFrom("", "IBAN: ", "iban ", "(", "pay to ")], ([s, sep, pick, b]) => {
+    const text = recase(grouped(s, sep), pick)
+    expect(found(`${b}${text}.`, "iban"), `${b}${text}`).toBe(1)
+    expect(Detect.redact(`${b}${text}, thanks`, Detect.Policy.default).value, text).toBe(`${b}<redacted>, thanks`)
+  }, opts)
+
+  it.prop("compact and not in capitals: found where an IBAN is named (before it or in the field's key), not elsewhere (an id of an IBAN's length)", [iban, fc.nat()], ([s, pick]) => {
+    const text = recase(s, pick)
+    fc.pre(text !== s)
+    expect(found(`IBAN: ${text}`, "iban"), text).toBe(1)
+    expect(found({ iban: text }, "iban"), text).toBe(1)
+    expect(found({ payee_iban: text }, "iban"), text).toBe(1)
+    expect(found(`id ${text}`, "iban"), text).toBe(0)
+    expect(found({ object_id: text }, "iban"), text).toBe(0)
+  }, opts)
+
   it.prop("one character changed, or a separator other than space or dash: never", [iban, fc.nat(), fc.nat(9)], ([s, at, d]) => {
     const i = 4 + (at % (s.length - 4))
     const c = s[i]!
@@ -485,12 +515,17 @@ const adversarial: Record<string, ReadonlyArray<readonly [string, (n: number) =>
   iban: [
     ["dashed groups of four", (n) => fill(n, "DE89-3704-")],
     ["spaced groups that end short", (n) => fill(n, "BY13 NBRB 36 ")],
-    ["a country code and a long run", (n) => tail(n, " LY83", "0")]
+    ["a country code and a long run", (n) => tail(n, " LY83", "0")],
+    ["lowercase dashed groups", (n) => fill(n, "de89-3704-")],
+    ["lowercase spaced groups that end short", (n) => fill(n, "by13 nbrb 36 ")],
+    ["a lowercase country code and a long run, labelled", (n) => tail(n, "iban ly83", "a")]
   ],
   credit_card: [
     ["a digit run", (n) => fill(n, "1")],
     ["groups of four", (n) => fill(n, "1220 ")],
-    ["runs of separators", (n) => fill(n, "4111 - ")]
+    ["runs of separators", (n) => fill(n, "4111 - ")],
+    ["dotted groups of four", (n) => fill(n, "4111.")],
+    ["dotted digits and separators", (n) => fill(n, "1.2 3-4")]
   ],
   us_ssn: [
     ["a digit run", (n) => fill(n, "0")],

@@ -46,6 +46,7 @@ const ETHNICITY = "ethnicity|ethnic origin|racial(?: origin)?|hispanic|latino|la
 const nearSsn = near(/\bssn|social security|\bss#|\bss no\b|\bsocial sec\b/i)
 const nearRouting = near(/routing|\baba\b|\brtn\b|transit|\bbank|\bach\b/i)
 const nearBank = near(/swift|\bbic\b|\bbank/i)
+const nearIban = near(/iban/i)
 const nearMac = near(/\bmac\b|hardware addr|physical addr|\bhw ?addr|\bether|\bbssid|\blladdr/i)
 // a nine-digit number with one dash after a state code or a ZIP label is a ZIP+4 code, and after
 // a phone label a phone number (a German `089-123456`): not an SSN miskeyed
@@ -156,10 +157,12 @@ export const isCardNumber = (m: string): boolean => {
   // a leading 1 is UATP, whose numbers have 15 digits: the 13-digit millisecond timestamps and
   // 16-digit microsecond ones that also start with 1 are not cards
   if (digits[0] === "1" && digits.length !== 15) return false
-  const seps = m.match(/[ -]/g)
+  const seps = m.match(/[ .-]/g)
   if (seps === null) return true
   if (new Set(seps).size > 1) return false
-  return CARD_LAYOUTS.has(m.split(/[ -]/).map((g) => g.length).join("-"))
+  // dots only between all the groups of an issuer's layout (`4111.1111.1111.1111`): a dotted
+  // number split otherwise is a decimal or a version
+  return CARD_LAYOUTS.has(m.split(/[ .-]/).map((g) => g.length).join("-"))
 }
 
 /**
@@ -227,10 +230,18 @@ export const pii: ReadonlyArray<Detector> = [
     category: "iban",
     group: "financial",
     severity: "critical",
-    hint: /\b[A-Z]{2}\d{2}[A-Z0-9 -]{11}/,
-    // compact, or in groups of four with one separator (a space or a dash) used throughout
-    pattern: /\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?<sep>[ -])[A-Z0-9]{4}(?:\k<sep>[A-Z0-9]{4}){1,6}(?:\k<sep>[A-Z0-9]{1,4})?)\b/g,
-    validate: (m) => isIban(m.replace(/[ -]/g, ""))
+    // in capitals; grouped in any case; or named (in the text or the field's key)
+    hint: /\b[A-Z]{2}\d{2}[A-Z0-9 -]{11}|\b[A-Za-z]{2}\d{2}[ -][A-Za-z0-9]{4}[ -]|[Ii][Bb][Aa][Nn]/,
+    // compact, or in groups of four with one separator (a space or a dash) used throughout; in
+    // any case (`de89 3704 0044 0532 0130 00`, typed by hand)
+    pattern: /\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?<sep>[ -])[A-Z0-9]{4}(?:\k<sep>[A-Z0-9]{4}){1,6}(?:\k<sep>[A-Z0-9]{1,4})?)\b/gi,
+    validate: (m, c) => {
+      const compact = m.replace(/[ -]/g, "")
+      if (!isIban(compact.toUpperCase())) return false
+      // a compact run in lower or mixed case passes the check one time in 97 when it has a
+      // country's length (a 24-character hex ObjectId led by `ad12`): an IBAN only where named
+      return compact.length < m.length || !/[a-z]/.test(m) || nearIban(c)
+    }
   },
   {
     category: "credit_card",
@@ -239,9 +250,11 @@ export const pii: ReadonlyArray<Detector> = [
     // the pattern's own first eight digits, so any grouping it accepts is a candidate; a
     // timestamp (`2026-12-04T10:00`, as every captured call's `started_at` holds) is not one: the
     // pattern can never match from there (the time's colon ends the run of digits at six)
-    hint: /(?<![\w.-])(?!\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d))[1-6]\d{3}(?:[ -]?\d){4}/,
+    hint: /(?<![\w.-])(?!\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d))[1-6]\d{3}(?:[ .-]?\d){4}/,
     numeric: true,
-    pattern: /(?<![\w.-])[1-6]\d{3}(?:[ -]?\d){9,15}(?![\w-]|\.\d)/g,
+    // a space, a dash or a dot before each digit (one kind throughout, in an issuer's layout: the
+    // validator); a dot cannot start the match or end it before a digit, as in a decimal
+    pattern: /(?<![\w.-])[1-6]\d{3}(?:[ .-]?\d){9,15}(?![\w-]|\.\d)/g,
     validate: isCardNumber
   },
   {
