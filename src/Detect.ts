@@ -34,6 +34,7 @@ import * as pii_ from "./internal/pii.js"
 import { pii } from "./internal/pii.js"
 import type * as Detector_ from "./internal/detector.js"
 import { isPlainObject } from "./internal/plain.js"
+import { Num } from "./Canonical.js"
 
 /**
  * @since 0.1.0
@@ -377,7 +378,7 @@ const GENERIC_PLACEHOLDER_GROUPS: ReadonlySet<string> = new Set(["secret", "cred
 
 /** Whether the span [start, end) of `s`, found by `d`, is a placeholder. */
 const placeholderAt = (d: Detector, s: string, start: number, end: number): boolean => {
-  const generic = GENERIC_PLACEHOLDER_GROUPS.has(d.group)
+  const generic = GENERIC_PLACEHOLDER_GROUPS.has(d.group) && d.placeholderGeneric !== false
   if (!generic && d.placeholder === undefined) return false
   const match = s.slice(start, end)
   return (generic && isPlaceholder(match)) || (d.placeholder !== undefined && d.placeholder(match))
@@ -647,7 +648,13 @@ const spansOf = (s: string, detectors: ReadonlyArray<Detector>, key: string | nu
       if (overlaps(spans, start, end)) continue
       // a match never swallows an earlier replacement (the built-in patterns stop before one)
       if (s.slice(start, end).includes(REPLACEMENT)) continue
-      if (d.validate !== undefined && !d.validate(m[0], { before: s.slice(Math.max(0, m.index - 40), m.index), key })) continue
+      const context = d.validate !== undefined || d.trimEnd !== undefined ? { before: s.slice(Math.max(0, m.index - 40), m.index), key } : null
+      if (d.validate !== undefined && !d.validate(m[0], context!)) continue
+      // what belongs to the text around the value stays (a bracket opened before the key)
+      if (d.trimEnd !== undefined) {
+        end -= Math.max(0, Math.min(end - start, d.trimEnd(s.slice(start, end), context!)))
+        if (end <= start) continue
+      }
       ;(accepted ??= []).push({ start, end, detector: d })
     }
     if (accepted !== null) spans = spans.length === 0 ? accepted : merge(spans, accepted)
@@ -700,11 +707,29 @@ const text = (s: string, detectors: ReadonlyArray<Detector>, policy: Policy, key
   return out
 }
 
-/** The digits of a JSON number that could be an id (an integer of 9 digits or more). */
-const numberDigits = (n: number | bigint): string | null => {
+/** A number as the engine reads it: a JavaScript number, a bigint, or an exact `Canonical.Num`. */
+type Numeric = number | bigint | Num
+const isNumeric = (v: unknown): v is Numeric => typeof v === "number" || typeof v === "bigint" || v instanceof Num
+
+/** The digits of a non-negative integer (a `Num`'s integer lexeme as written), or null. */
+const integerText = (n: Numeric): string | null => {
+  if (n instanceof Num) return n.isInteger && /^\d+$/.test(n.lexeme) ? n.lexeme : null
   if (typeof n === "bigint") return n >= 0n ? n.toString() : null
-  return Number.isSafeInteger(n) && n >= 100_000_000 ? String(n) : null
+  return Number.isSafeInteger(n) && n >= 0 ? String(n) : null
 }
+
+/** The digits of a JSON number that could be an id (an integer of 9 digits or more; a bigint of any size). */
+const numberDigits = (n: Numeric): string | null => {
+  const t = integerText(n)
+  return t !== null && (typeof n === "bigint" || t.length >= 9) ? t : null
+}
+
+/**
+ * The members that wrap a value in an object of its own (`{"password": {"value": "…"}}`, a
+ * Terraform output's `value`, DynamoDB's typed `S`, Secrets Manager's `SecretString`): a string
+ * under one is judged under the key of the field holding the wrapper.
+ */
+const WRAPPER = /^(?:value|val|v|s|plain|plaintext|cleartext|raw|current|secret[_-]?string|string|literal)$/i
 
 /** A row per category, and a second one for its placeholders; by category, the real row first. */
 const findingsOf = (counts: Counts, policy: Policy): Array<Finding> => {
@@ -742,7 +767,7 @@ const couldMatch = (value: unknown, union: Union, numeric: boolean): boolean => 
       if (union.unhinted || union.test(v)) return true
       continue
     }
-    if (typeof v === "number" || typeof v === "bigint") {
+    if (isNumeric(v)) {
       if (numeric && numberDigits(v) !== null) return true
       continue
     }
@@ -811,6 +836,8 @@ const redactAll = <A>(value: A, policy: Policy, detectors: ReadonlyArray<Detecto
     | { readonly kind: "array"; readonly src: Array<unknown>; i: number; copy: Array<unknown> | null; readonly key: string | null; readonly set: (x: unknown) => void }
     | {
         readonly kind: "object"
+        /** the key of the field holding the object: its wrapper members are judged under it */
+        readonly key: string | null
         readonly src: Record<string, unknown>
         readonly entries: Array<[string, unknown]>
         i: number
@@ -824,13 +851,23 @@ const redactAll = <A>(value: A, policy: Policy, detectors: ReadonlyArray<Detecto
   // chain refuses later: left as it is
   const done = new Map<object, unknown>()
   const open = new Set<object>()
+  // the numeric detectors that also take short integers under a key their hint passes
+  const keyedNumeric = numeric.filter((d) => d.numericUnderKey === true && d.hint !== undefined)
+  const keyedUnder = new Map<string, ReadonlyArray<Detector>>()
   const visit = (v: unknown, key: string | null, set: (x: unknown) => void): void => {
     if (typeof v === "string") return set(text(v, detectors, policy, key, counts))
-    if (typeof v === "number" || typeof v === "bigint") {
+    if (isNumeric(v)) {
       const digits = numberDigits(v)
-      if (digits === null || numeric.length === 0) return set(v)
-      const out = text(digits, numeric, policy, key, counts)
-      return set(out === digits ? v : REPLACEMENT)
+      let out: string | null = null
+      let read: string | null = null
+      if (digits !== null && numeric.length > 0) out = text((read = digits), numeric, policy, key, counts)
+      else if (key !== null && keyedNumeric.length > 0 && (read = integerText(v)) !== null) {
+        // once per key in a call (a long key is not read again per number under it)
+        let under = keyedUnder.get(key)
+        if (under === undefined) keyedUnder.set(key, (under = keyedNumeric.filter((d) => d.hint!.test(key))))
+        out = under.length === 0 ? read : text(read, under, policy, key, counts)
+      }
+      return set(out === null || out === read ? v : REPLACEMENT)
     }
     if (v === null || typeof v !== "object") return set(v)
     if (done.has(v)) return set(done.get(v))
@@ -840,7 +877,7 @@ const redactAll = <A>(value: A, policy: Policy, detectors: ReadonlyArray<Detecto
       stack.push({ kind: "array", src: v, i: 0, copy: null, key, set })
     } else if (isPlainObject(v)) {
       open.add(v)
-      stack.push({ kind: "object", src: v as Record<string, unknown>, entries: Object.entries(v as Record<string, unknown>), i: 0, copy: null, next: null, set })
+      stack.push({ kind: "object", key, src: v as Record<string, unknown>, entries: Object.entries(v as Record<string, unknown>), i: 0, copy: null, next: null, set })
     } else set(v)
   }
   let result: unknown
@@ -871,7 +908,7 @@ const redactAll = <A>(value: A, policy: Policy, detectors: ReadonlyArray<Detecto
       const at = f.i++
       const [k, orig] = f.entries[at]!
       const k2 = text(k, detectors, policy, null, counts)
-      visit(orig, k, (x) => {
+      visit(orig, f.key !== null && WRAPPER.test(k) ? f.key : k, (x) => {
         if (x === orig && k2 === k && f.copy === null) return
         if (f.copy === null) {
           f.copy = {}

@@ -40,6 +40,18 @@ export interface Detector {
   /** also applied to the digits of JSON numbers (a card number stored as a number) */
   readonly numeric?: boolean | undefined
   /**
+   * with `numeric`: also applied to any non-negative integer (not only ids of nine digits or more)
+   * under a field whose key passes `hint` (a PIN or a numeric password: `{"password": 12345678}`)
+   */
+  readonly numericUnderKey?: boolean | undefined
+  /**
+   * how many characters at the end of what would be replaced (the named group `v`, or the match)
+   * belong to the text around it and stay (a closing bracket opened before the key:
+   * `User(password=x)`); asked after `validate` accepts, with the same context. Linear in the
+   * match.
+   */
+  readonly trimEnd?: ((replaced: string, context: MatchContext) => number) | undefined
+  /**
    * whether a match is a placeholder or an example rather than a real value (a vendor's documented
    * example key): it is given the text that would be replaced (the named group `v` when the
    * pattern has one, else the whole match). For the groups `secret` and `credential` it adds to
@@ -47,4 +59,12 @@ export interface Detector {
    * groups only this check runs. It must run in time linear in the match.
    */
   readonly placeholder?: ((match: string) => boolean) | undefined
+  /**
+   * whether the generic placeholder check (`isPlaceholder`) runs on this detector's matches as well
+   * as its own: by default for the groups `secret` and `credential`. `false` for values people
+   * choose (passwords), which are made of words: the generic check finds a marker word anywhere
+   * (`your`, `mock`, `todo`), which suits random keys, while a password is a placeholder only when
+   * its own check says the whole value is one.
+   */
+  readonly placeholderGeneric?: boolean | undefined
 }
