@@ -154,7 +154,8 @@ describe("assignments: password forms", () => {
   })
   it("free text: password is …, password: …", () => {
     expect(redacted("the password is hunter2x, ok")).toBe(`the password is ${R}, ok`)
-    expect(redacted("Password: Tr0ub4dor&3")).toBe(`Password: ${R}&3`)
+    // `&` (and `;`) are the value's own unless another name= follows them
+    expect(redacted("Password: Tr0ub4dor&3")).toBe(`Password: ${R}`)
   })
   it("command-line flags --password and --…-password (not -p)", () => {
     expect(redacted("mysql --user=root --password=Zx9mq1k2 db")).toBe(`mysql --user=root --password=${R} db`)
@@ -222,7 +223,9 @@ describe("assignments: generic secrets", () => {
   })
   it("no finding on UUIDs, hex digests, versions, paths, words, counts, public keys", () => {
     for (const s of [
-      "token = 550e8400-e29b-41d4-a716-446655440000", "api_key = 6fe4476ee5a1832882e326b506d14126", "token: v1.22.3-beta.1", "token_file = /var/run/secrets/token",
+      // a time-based UUID, and hex under a key that names a hash (a random UUID or hex key under a
+      // key naming a key or token is a secret: test/detect-assignments-values.test.ts)
+      "token = 743b294a-cd03-11ec-9d64-0242ac120002", "api_key_hash = 6fe4476ee5a1832882e326b506d14126", "token: v1.22.3-beta.1", "token_file = /var/run/secrets/token",
       "token = NEXUS-GPT-API-KEY-NAME", "max_tokens: 4096", "publicToken = 9Cnzj4p4WGeKLs1Pt8QuKUpRKfFLfRYC9AIKjbJTWit", "csrf-token=Mj2qykJO5rELyHgezQ69nzUX0i3OH67V7",
       "token = aaaaaaaaaaaaaaaaaaaaaaaaaaaa", "api_key = 1234567890abcdefABCDEF1234567890", "token = ${TOKEN}", "token = get_token()", "secret_length = X25519.secret_length",
       "secret: ''", "not_secret = notapassword", "token = Gh7kQ2mZx9", "keyVaultToStoreSecrets: cmp2-qat-1208358310"
@@ -273,7 +276,17 @@ const adversarial: ReadonlyArray<readonly [string, string]> = [
   ["secret keywords run", fill(MB, "secrettoken")],
   ["token assignments", fill(MB, "token=")],
   ["api key, quote never closed", tail(MB, 'api_key: "', "aB3")],
-  ["a long high-entropy value", tail(MB, "token=", "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF")]
+  ["a long high-entropy value", tail(MB, "token=", "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF")],
+  // the value's ends: ; and & before names that never reach their =, spaces before no comment,
+  // escapes before no quote, closers, a YAML line that never ends, netrc and key runs
+  ["; and & before names without =", tail(MB, "password=", ";aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&User Id")],
+  ["a YAML line of spaces", tail(MB, "password: a", " ", "x")],
+  ["a YAML line that never ends", tail(MB, "  password: a ", "b c ")],
+  ["backslash runs", fill(MB, 'password\\\\\\\"')],
+  ["closing brackets", tail(MB, "(password=a", ")")],
+  ["logins and passwords", fill(MB, "login a password ")],
+  ["key assignments", fill(MB, "key=")],
+  ["hex under a key, never ending", tail(MB, "DD_APP_KEY=", "0123456789abcdef")]
 ]
 
 /**

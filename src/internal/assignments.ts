@@ -6,8 +6,11 @@
  *
  * What is replaced is the value alone (the named group `v`): `DB_PASSWORD=<redacted>`,
  * `"password": "<redacted>"`, `postgres://app:<redacted>@db`. A value runs to its closing quote
- * (an escaped quote does not close it) or, unquoted, to the next whitespace, quote, `;`, `&`,
- * `,` before a space, `</` or `<redacted>`; never past the end of its line. Placeholders and
+ * (an escaped quote does not close it, at any depth of escaping) or, unquoted, to the next
+ * whitespace, quote, `,` before a space, `</` or `<redacted>`, and to a `;` or `&` only where
+ * another `name=` follows it; a closing bracket opened before the key stays out; never past the
+ * end of its line. A YAML plain scalar under a password key (`password: correct horse battery`)
+ * and a passphrase key's value in any form run to the end of the line or a comment. Placeholders and
  * references are no value: `null`, `****`, `<redacted>`, `<password>`, `${PASSWORD}`, `$PASS`,
  * `%s`, `{{ .Values.password }}`, `os.environ["PASSWORD"]`, `getenv("DB_PASSWORD")`,
  * `config.password`, a bare variable compared or bound with `==`/`!=`/`:=`, and words about a
@@ -32,6 +35,13 @@
  *   a lazy loop of one class that stops at its first keyword.
  * - command-line flag (`--db-password x`): at most three `word-` groups, each ended by `-` (one way
  *   to read them), a keyword, then a value as above.
+ * - the line form (YAML, passphrases): the key-first start, then one class to the end of the line;
+ *   its lookahead reads at most 49 characters from a position (spaces before `#` or the line's
+ *   end: at most eight); the bare form's `;`/`&` lookahead reads at most 49.
+ * - `.netrc`: a literal `password`, a lookbehind of at most 130 characters for `login USER`, then
+ *   one class.
+ * - hex keys under `key`: the key-first start at the literal `key`; the value is the quoted or
+ *   bare form above, judged by anchored, bounded expressions.
  * - field key: anchored at the start; one class to the end of the string.
  * - url_credentials: a scheme of at most 20 characters before the literal `://`, then the user
  *   (one class without `:`, `/` or `@`), `:`, and the password: one class without whitespace,
@@ -56,8 +66,18 @@ import { entropy, memoPerCall } from "./matching.js"
 // the pieces of a key-first assignment
 // ---------------------------------------------------------------------------------------------
 
-/** A password keyword: anywhere in an identifier (`DB_PASSWORD`, `my_password_x`), or `pass` as a word of one (`db_pass`, `ELK_PASS`, `smtp.pass`; not `bypass`, `passport`). */
-const PASSWORD_WORD = "(?:password|passwd|passphrase|passcode|pwd|(?<![a-z])pass(?![a-z]))"
+/**
+ * A password keyword: anywhere in an identifier (`DB_PASSWORD`, `my_password_x`), or `pass`, `pw`,
+ * `psw` as a word of one (`db_pass`, `ELK_PASS`, `smtp.pass`, `DB_PW`; not `bypass`, `passport`);
+ * and the word for a password in the European languages people configure systems in: German
+ * `Passwort`/`Kennwort`, Spanish `contraseña`, Catalan `contrasenya`, French `mot de passe`,
+ * Portuguese `senha`, Dutch `wachtwoord`, Polish `hasło`, Czech and Slovak `heslo`, Slovenian
+ * `geslo`, Croatian `lozinka`, Estonian `parool`, Swedish `lösenord`, Danish `adgangskode`,
+ * Finnish `salasana`, Hungarian `jelszó` (the short ones as words of their own). Italian and
+ * Romanian `parola` and French `parole` also mean "word": left out.
+ */
+const PASSWORD_WORD =
+  "(?:password|passwd|passphrase|passcode|pwd|(?<![a-z])(?:pass|ps?w)(?![a-z])|passwort|kennwort|contrase(?:ñ|n)y?a|mot[ _-]?de[ _-]?passe|wachtwoord|(?<![a-z])(?:senha|has(?:ł|l)o|heslo|geslo|lozinka|parool)(?![a-z])|l(?:ö|o)senord|adgangskode|salasana|jelsz(?:ó|o))"
 /** The keywords of a secret, a token or a key. `auth` is a word of its own (not `author`). */
 const SECRET_WORD = "(?:secret|token(?!s|izer)|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|(?<![a-z])auth(?![a-z])|credentials?)"
 /**
@@ -65,12 +85,16 @@ const SECRET_WORD = "(?:secret|token(?!s|izer)|api[_.-]?key|apikey|access[_.-]?k
  * the keywords, so that the counts of a model call (`input_tokens`, `max_tokens`), `author`,
  * `passenger` or `laws` do not send a record down the engine's full path.
  */
-const PASSWORD_HINT = /pass(?:w|ph|c|[^a-z]|$)|pwd/i
+const PASSWORD_HINT = /pass(?:w|ph|c|[^a-z]|$)|pwd|(?<![a-z])ps?w(?![a-z])|kennwort|contrase|mot[ _-]?de[ _-]?passe|wachtwoord|senha|has[łl]o|heslo|geslo|lozinka|parool|l[öo]senord|adgangskode|salasana|jelsz/i
 const SECRET_HINT = /secret|token(?!s|izer)|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|auth(?![a-z])|credential/i
 /** The rest of the key after its keyword: one run, one way to read it. */
 const KEY_RUN = "[\\w.-]*(?:\\[\\w*\\])?"
-/** The quote that closes a quoted key (`"password":`), possibly escaped (`\"password\":`). */
-const KEY_QUOTE = "(?:\\\\?[\"'`])?"
+/**
+ * The quote that closes a quoted key (`"password":`), possibly escaped once or more
+ * (`\"password\":`, and `\\\"password\\\":` of JSON in a string in a string, as CloudWatch
+ * nests it): at most seven backslashes, one class.
+ */
+const KEY_QUOTE = "(?:\\\\{0,7}[\"'`])?"
 /**
  * The operators: `=`, `:=`, `::=`, `?=`, `.=`, `+=`, `==`, `===`, `!=`, `!==`, `=>`, `:`; `>` of an
  * XML element directly followed by its text, unless that starts with `@` (`<password>…`; not the
@@ -81,13 +105,25 @@ const KEY_QUOTE = "(?:\\\\?[\"'`])?"
 const OP = "(?:[:?.+!]{0,3}={1,3}>?|:|>(?=[^\\s<@])|(?<=[\"'][ \\t]{0,8})(?:value|content)=|(?<=[ \\t])(?:is|was)(?=[ \\t])|(?<=[ \\t])(?=\\\\?[\"'`]))"
 const SP = "[ \\t]*"
 /** A quoted value: to the first closing quote not escaped, or the end of the line (never past it). */
-const QUOTED = "(?:@|[rRbBuUfF]{1,2})?(?<q>\\\\?[\"'`])(?<v>[^\\r\\n]*?)(?=(?<!\\\\)\\k<q>|[\\r\\n]|$)"
+const QUOTED = "(?:@|[rRbBuUfF]{1,2})?(?<q>\\\\{0,7}[\"'`])(?<v>[^\\r\\n]*?)(?=(?<!\\\\)\\k<q>|[\\r\\n]|$)"
 /**
- * An unquoted value: to whitespace, a quote, `;`, `&`, `,` before a space, `</`, `<redacted>`, a line
- * break written as an escape (`\n`, `\r`: a JSON-encoded string inside a string, such as a tool
- * call's arguments, where the next line is the next command), or the end.
+ * An unquoted value: to whitespace, a quote, `,` before a space, `</`, `<redacted>`, a line break
+ * written as an escape (`\n`, `\r`: a JSON-encoded string inside a string, such as a tool call's
+ * arguments, where the next line is the next command), or the end. `;` and `&` end it only where
+ * the text after them starts another `name=` (a URL query, `&amp;` included; a `k=v;k=v`
+ * connection string, `User Id=` included) or ends the word (a statement's `;`); elsewhere they are
+ * the value's own (`DB_PASSWORD=q7;Lm2&Zp9!x`, a Django key's `&`). The lookahead reads at most
+ * 49 characters.
  */
-const BARE = "(?<v>[^\\s\"'`]*?)(?=<redacted>|<\\/|\\\\[nr]|[\\s\"'`;&]|,(?:\\s|$)|$)"
+const NEXT_NAME = "[;&](?:amp;)?[ \\t]{0,4}[\\w.-][\\w. -]{0,39}="
+const BARE = `(?<v>[^\\s"'\`]*?)(?=<redacted>|<\\/|\\\\[nr]|[\\s"'\`]|${NEXT_NAME}|[;&](?:\\s|$)|,(?:\\s|$)|$)`
+/**
+ * A YAML plain scalar (and a passphrase's value in any form): to the end of the line, a comment
+ * (` #`), or `, name:` of a flow written on one line; never a quote, a block scalar (`|`, `>`), an
+ * anchor, an alias, a tag or a flow collection at its start. Trailing spaces stay out (at most
+ * eight are looked at from a position, so a run of spaces is not read again from each).
+ */
+const LINE = "(?<v>[^\\s\"'`#|>&*!{\\[][^\\r\\n]*?)(?=[ \\t]{1,8}#|[ \\t]{0,8}(?:[\\r\\n]|$)|<redacted>|\\\\[nr]|,[ \\t]{1,4}[\\w.-]{1,40}[:=][ \\t])"
 
 /** key first, quoted or bare value; the second alternative takes a keyword's run that is no assignment (dropped) */
 const keyFirst = (word: string, value: string): RegExp => new RegExp(`${word}${KEY_RUN}${KEY_QUOTE}${SP}${OP}${SP}${value}|${word}${KEY_RUN}`, "gi")
@@ -129,6 +165,77 @@ const MESSAGE_WORDS = /\b(?:required|must|invalid|incorrect|wrong|characters?|le
  */
 const namesItself = (v: string): boolean => /^(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|key|value|string|user(?:name)?)$/i.test(v)
 
+/**
+ * The words a placeholder password is made of (`your-password-here`, `CHANGE_ME`,
+ * `dummy_password`, `<your password>`): a value every word of which is one of these names what it
+ * stands for.
+ */
+const PLACEHOLDER_WORD =
+  /^(?:your|my|the|a|an|here|insert|enter|put|replace|with|change|me|it|changeme|changeit|example|sample|dummy|fake|mock|placeholder|redacted|todo|tbd|fixme|foo|bar|foobar|xxx+|pass(?:word|wd|phrase)?|pwd|secret|token|api|key|value|string|db|database|user(?:name)?|admin|root|some|new|strong|s3cr3t|p(?:a|@)ssw(?:o|0)rd)$/i
+/**
+ * Whether a value people choose (a password) is, as a whole, a placeholder: a template or a
+ * reference (`<your-password>`, `${DB_PASSWORD}`, `{{ db_password }}`, `%(pw)s`, `$PASSWORD`), a
+ * mask (`****`, `xxxxxxxx`), or words that all name a placeholder (`changeme`, `password`,
+ * `your_password_here`). A word inside a real password (`YourCompany2024!`, `Mock/Turtle#42`,
+ * `todo-later-Kx9!`) does not make it one: the engine's own check, which looks for such words
+ * anywhere, is tuned for random keys and is not asked for these detectors.
+ */
+const wholePlaceholder = (v: string): boolean => {
+  if (v.length === 0 || v.length > 256) return false
+  if (allSame(v) || /^[*•·.x_-]+$/i.test(v)) return true
+  if (/^(?:<[^<>]+>|\{\{[^{}]*\}\}|\$\{[^{}]*\}|%\([\w.]+\)[sdr]|\$[A-Za-z_]\w*|\[[\w .-]+\]|%[A-Za-z_]\w*%)$/.test(v)) return true
+  const words = v.split(/[-_. ]+|(?<=[a-z])(?=[A-Z])/).filter((w) => w.length > 0)
+  return words.length > 0 && words.every((w) => PLACEHOLDER_WORD.test(w))
+}
+
+/**
+ * How many closing brackets at the end of a bare value belong to the text around it
+ * (`User(name=bob, password=x)`, `{"password": 12345678}`, `[token=x]`): trailing `)`, `]` or `}`
+ * the value does not open itself, when the 40 characters before the key hold an opener of that
+ * kind left open, or do not reach back to the start of the text (the opener may be further back).
+ * A bracket the value opens itself stays in it (`Tr0ub(4dor)`). Linear in the value.
+ */
+const OPENER: Record<string, string> = { ")": "(", "]": "[", "}": "{" }
+/** how many `open` brackets of `s` no later `close` closes */
+const unclosedIn = (s: string, open: string, close: string): number => {
+  let depth = 0
+  let unclosed = 0
+  for (let i = s.length - 1; i >= 0; i--) {
+    if (s[i] === close) depth++
+    else if (s[i] === open) {
+      if (depth > 0) depth--
+      else unclosed++
+    }
+  }
+  return unclosed
+}
+const closersOwed = (v: string, before: string): number => {
+  // per kind, the value's openers minus its closers: below zero, its last closer opens nowhere in it
+  const balance: Record<string, number> = { "(": 0, "[": 0, "{": 0 }
+  for (let i = 0; i < v.length; i++) {
+    const ch = v[i]!
+    if (ch === "(" || ch === "[" || ch === "{") balance[ch]!++
+    else if (OPENER[ch] !== undefined) balance[OPENER[ch]]!--
+  }
+  // per kind, how many openers before the key are left open (counted once; unknown, so no limit,
+  // when the 40 characters do not reach the start of the text)
+  const left: Record<string, number> = {}
+  const far = before.length >= 40
+  let cut = 0
+  for (let i = v.length - 1; i >= 0; i--) {
+    const open = OPENER[v[i]!]
+    if (open === undefined || balance[open]! >= 0) break
+    if (!far) {
+      const n = (left[open] ??= unclosedIn(before, open, v[i]!))
+      if (n === 0) break
+      left[open] = n - 1
+    }
+    balance[open]!++
+    cut++
+  }
+  return cut
+}
+
 /** Whether a value is a value: not empty, not a placeholder, a template or a mask. */
 /**
  * Whether every character of a value is the same one (`****`, `xxxx`, `••••`). A loop, not
@@ -168,7 +275,7 @@ const isValue = (v: string): boolean => {
  * secrets.)
  */
 const NOT_SECRET_TAIL =
-  /^(?:hint|hints|length|len|min|max|size|policy|policies|regex|regexp|pattern|rule|rules|required|field|fields|label|prompt|placeholder|file|filename|path|dir|url|uri|link|page|reset|expiry|expires|expiration|age|count|type|enabled|disabled|strength|changed|updated|at|date|time|timeout|ttl|variable|var|env|name|id|less|input|form|text|message|msg|error|errors|mode|format|prefix|suffix|chars|method|manager|visible|show|toggle|icon|button|btn|selector|class|style|column|col|attr|param|validator|validation|encoder|helper|service|provider|handler|callback|fn|func|function|check|valid|flag|option|options|config|settings|spec|schema|ref|reference|source|store|storage|vault|location|set|exists|needed|supported|protected|description|doc|docs|nr|no|num|number|s|es)$/i
+  /^(?:version|versions|revision|hint|hints|length|len|min|max|size|policy|policies|regex|regexp|pattern|rule|rules|required|field|fields|label|prompt|placeholder|file|filename|path|dir|url|uri|link|page|reset|expiry|expires|expiration|age|count|type|enabled|disabled|strength|changed|updated|at|date|time|timeout|ttl|variable|var|env|name|id|less|input|form|text|message|msg|error|errors|mode|format|prefix|suffix|chars|method|manager|visible|show|toggle|icon|button|btn|selector|class|style|column|col|attr|param|validator|validation|encoder|helper|service|provider|handler|callback|fn|func|function|check|valid|flag|option|options|config|settings|spec|schema|ref|reference|source|store|storage|vault|location|set|exists|needed|supported|protected|description|doc|docs|nr|no|num|number|s|es)$/i
 const WORDS_OF = /[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+/g
 /** The last word after the last keyword of a key (`DB_PASSWORD_HINT` → `hint`), or "" */
 const tailWord = (key: string, keyword: RegExp): string => {
@@ -192,8 +299,34 @@ const keyOf = (m: string, c: MatchContext, keyPart: string): string => (/[\w.-]*
 
 const CODE_OPS = /^(?:[:?.+!]{0,3}={2,3}|:=|!=)$/
 
-const passwordAssignment = (value: string): Detector => {
-  const pattern = keyFirst(PASSWORD_WORD, value)
+/** The value a bare match replaces: without the closing brackets it owes the text around it. */
+const bareValue = (v: string, c: MatchContext): string => v.slice(0, v.length - closersOwed(v, c.before))
+/** A bare value that ends a statement or a call in code (`confirm_password:`, `other),`), without that end. */
+const codeEnd = (v: string): string => v.replace(/[:,;)]+$/, "")
+/** Whether a bare value is code: a reference, or an identifier after `==`, `!=`, `:=` (a trailing `:`, `)`, `,` of the statement aside). */
+const isCode = (v: string, op: string): boolean => {
+  const bare = codeEnd(v)
+  return codeRef(v) || codeRef(bare) || (CODE_OPS.test(op) && IDENTIFIER.test(bare))
+}
+
+/**
+ * Whether the key of a match starts its line, as a YAML key does (after indentation, a list's
+ * `- `, or a quote): the 40 characters before it are looked at, and a line break written as an
+ * escape (`\n`) counts as one. When those 40 characters do not reach a line start they must all
+ * be indentation.
+ */
+const YAML_LINE_START = /(?:^|[\r\n]|\\n)[ \t]*(?:-[ \t]+)?["']?$/
+const startsLine = (c: MatchContext): boolean => {
+  const prefix = /[\w.-]*$/.exec(c.before)?.[0] ?? ""
+  const rest = c.before.slice(0, c.before.length - prefix.length)
+  return YAML_LINE_START.test(rest) && (c.before.length < 40 || /[\r\n]|\\n/.test(rest) || /^[ \t]*$/.test(rest))
+}
+
+/** the forms of a key-first password's value */
+type ValueForm = "quoted" | "line" | "bare"
+
+const passwordAssignment = (form: ValueForm): Detector => {
+  const pattern = keyFirst(PASSWORD_WORD, form === "quoted" ? QUOTED : form === "line" ? LINE : BARE)
   // the key, the operator, and the value, read again from the match
   const parts = new RegExp(`^(?<key>${PASSWORD_WORD}${KEY_RUN})${KEY_QUOTE}${SP}(?<op>${OP})`, "i")
   const groups = groupsOf(pattern)
@@ -202,23 +335,33 @@ const passwordAssignment = (value: string): Detector => {
     group: "credential",
     severity: "critical",
     hint: PASSWORD_HINT,
-    placeholder: namesItself,
+    placeholder: wholePlaceholder,
+    placeholderGeneric: false,
     pattern,
+    ...(form === "quoted" ? {} : { trimEnd: (v: string, c: MatchContext) => closersOwed(v, c.before) }),
     validate: (m, c) => {
       const g = groups(m)
-      const v = g?.["v"]
+      let v = g?.["v"]
       if (g === null || v === undefined) return false
       const p = parts.exec(m)
       if (p === null) return false
       const key = keyOf(m, c, p.groups!["key"]!)
       if (NOT_SECRET_TAIL.test(tailWord(key, PASSWORD_KEYWORD))) return false
+      if (form !== "quoted") v = bareValue(v, c)
       if (!isValue(v)) return false
       const op = p.groups!["op"]!.toLowerCase()
+      if (form === "line") {
+        // words to the end of the line: a YAML plain scalar, or a passphrase in any form; one word
+        // is the bare form's, and a message about the password is none
+        if (!/\s/.test(v) || op === "is" || op === "was" || op === ">" || op.endsWith("value=") || op.endsWith("content=")) return false
+        if (!/passphrase/i.test(key) && !(op === ":" && startsLine(c))) return false
+        return !MESSAGE_WORDS.test(v)
+      }
       if (op === "is" || op === "was") return !ABOUT.test(v) && !(MESSAGE.test(v) && MESSAGE_WORDS.test(v))
       if (ABOUT.test(v)) return false
       if (g["q"] !== undefined) return !(MESSAGE.test(v) && MESSAGE_WORDS.test(v) && v.split(/\s+/).length > 2)
       // unquoted: a reference in code is no value; a bare identifier is a variable after `==`, `!=`, `:=`
-      return !codeRef(v) && !(CODE_OPS.test(op) && IDENTIFIER.test(v)) && !/^(?:\/|~\/|\.\.?\/)[\w./-]*$/.test(v)
+      return !isCode(v, op) && !/^(?:\/|~\/|\.\.?\/)[\w./-]*$/.test(v)
     }
   }
 }
@@ -235,7 +378,7 @@ const valueBeforeKey = (word: string, category: string, group: string, accept: (
   category,
   group,
   severity: "critical",
-  placeholder: namesItself,
+  ...(category === "password" ? { placeholder: wholePlaceholder, placeholderGeneric: false } : { placeholder: namesItself }),
   hint: category === "password" ? PASSWORD_HINT : SECRET_HINT,
   pattern: new RegExp(`["'](?<v>[^"'\\r\\n]+)(?=["']${SP}[!=]==?${SP}[\\w.$-]*?${word})`, "gi"),
   validate: (m) => {
@@ -254,13 +397,36 @@ const flagDetector = (value: string): Detector => {
     group: "credential",
     severity: "critical",
     hint: PASSWORD_HINT,
-    placeholder: namesItself,
+    placeholder: wholePlaceholder,
+    placeholderGeneric: false,
     pattern,
-    validate: (m) => {
+    ...(value === BARE ? { trimEnd: (v: string, c: MatchContext) => closersOwed(v, c.before) } : {}),
+    validate: (m, c) => {
       const g = groups(m)
-      const v = g?.["v"]
-      return v !== undefined && isValue(v) && !v.startsWith("-") && (g!["q"] !== undefined || !codeRef(v))
+      let v = g?.["v"]
+      if (v === undefined) return false
+      if (g!["q"] === undefined) v = bareValue(v, c)
+      return isValue(v) && !v.startsWith("-") && (g!["q"] !== undefined || !codeRef(v))
     }
+  }
+}
+
+/**
+ * A `.netrc` (or `_netrc`) entry: `machine HOST login USER password X`, on one line or one token a
+ * line: `password` after `login USER` (within 100 characters, a lookbehind read from the literal
+ * keyword back, so each `password` costs at most that), then its value to the next whitespace.
+ */
+const netrc: Detector = {
+  category: "password",
+  group: "credential",
+  severity: "critical",
+  hint: /password/i,
+  placeholder: wholePlaceholder,
+  placeholderGeneric: false,
+  pattern: /(?<=\blogin[ \t]+[^\s]{1,100}\s{1,20})password[ \t]+(?<v>[^\s]+)/g,
+  validate: (m) => {
+    const v = m.slice(m.search(/[ \t]/)).trimStart()
+    return isValue(v)
   }
 }
 
@@ -274,10 +440,13 @@ const passwordField: Detector = {
   group: "credential",
   severity: "critical",
   hint: PASSWORD_HINT,
-  placeholder: namesItself,
-  // and the digits of a long number under such a key (the engine hands numeric detectors integers
-  // of nine digits or more; a shorter numeric password is not seen: see the engine)
+  placeholder: wholePlaceholder,
+  placeholderGeneric: false,
+  // and the digits of a number under such a key: of nine digits or more, as every numeric detector
+  // is handed them, and any non-negative integer (a PIN, `{"password": 12345678}`) under a key that
+  // passes the hint
   numeric: true,
+  numericUnderKey: true,
   pattern: /^(?<v>[^\r\n]+)$/g,
   validate: (m, c) => c.key !== null && passwordKey(c.key) && isValue(m) && !(MESSAGE.test(m) && MESSAGE_WORDS.test(m))
 }
@@ -296,7 +465,8 @@ const urlCredentials: Detector = {
   group: "credential",
   severity: "critical",
   hint: /:\/\//,
-  placeholder: namesItself,
+  placeholder: wholePlaceholder,
+  placeholderGeneric: false,
   pattern: /\b[a-z][a-z0-9+.-]{0,19}:\/\/[^\s:/@?#"'`<>]*:(?<v>[^\s/?#"'`<>]+)(?=@[^\s/?#@]*(?:[/?#\s]|$))/gi,
   validate: (m) => {
     const v = m.slice(m.indexOf("://") + 3).replace(/^[^:]*:/, "")
@@ -389,12 +559,68 @@ export const highEntropyToken = (v: string, quoted = false): boolean => {
   return !v.split(/[-_.]+/).every((w) => /^[A-Za-z]*$/.test(w))
 }
 
-/** Under a key that names a secret: any value of 8 or more characters that is not a word, a sentence, repeated or sequential, an id, a version or a path. */
-const secretValue = (v: string): boolean =>
-  v.length >= 8 && !/^[a-z]+$/.test(v) && !/\s/.test(v) && !lowComplexity(v) && !UUID.test(v) && !(v.length <= 256 && VERSION.test(v)) && !PATHLIKE.test(v)
+/**
+ * A resource's name written as a lowercase path of three or more segments
+ * (`projects/123/secrets/db/versions/latest`, a secret manager's name for a secret): no secret
+ * itself. A base64 secret holding `/` has capitals.
+ */
+const RESOURCE_PATH = /^[a-z0-9_.-]+(?:\/[a-z0-9_.-]+){2,}$/
 
-/** Keys whose value is public or a one-time form token, not a secret. */
-const PUBLIC_KEY = /public|publishable|csrf|xsrf|authenticity|nonce|max[_.-]?tokens?|tokens?[_.-]?(?:count|limit|usage|type|url|uri|endpoint)|tokenizer/i
+/** Under a key that names a secret: any value of 8 or more characters that is not a word, a sentence, repeated or sequential, an id, a version, a path or a resource's name. */
+const secretValue = (v: string): boolean =>
+  v.length >= 8 &&
+  !/^[a-z]+$/.test(v) &&
+  !/\s/.test(v) &&
+  !lowComplexity(v) &&
+  !UUID.test(v) &&
+  !(v.length <= 256 && VERSION.test(v)) &&
+  !PATHLIKE.test(v) &&
+  !(v.length <= 512 && RESOURCE_PATH.test(v))
+
+/**
+ * Keys whose value is public, a one-time form token, or a position in a listing (a page or sync
+ * token, a cursor: handed back to the same API to read on, and useless to anyone else).
+ */
+const PUBLIC_KEY =
+  /public|publishable|csrf|xsrf|authenticity|nonce|max[_.-]?tokens?|tokens?[_.-]?(?:count|limit|usage|type|url|uri|endpoint)|tokenizer|page[_.-]?token|next[_.-]?token|sync[_.-]?token|continuation[_.-]?token|resume[_.-]?token|resumption[_.-]?token|delta[_.-]?token|skip[_.-]?token|cursor/i
+
+// ---------------------------------------------------------------------------------------------
+// hex and UUID keys
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Many API keys are hex (Datadog's API and application keys, Twilio's auth token, Algolia, New
+ * Relic, Postmark, GitHub's old OAuth tokens) or a random UUID (Heroku, npm's legacy tokens), the
+ * very shapes of ids and digests. Under a key whose last word names a key, a token, a secret or a
+ * password they are secrets, unless a word of the key says the value is an id, a digest or a
+ * public value.
+ */
+const KEYISH_LAST = /^(?:[a-z]*(?:key|token|secret)|pass(?:word|wd|phrase|code)?|pwd|credential)$/i
+const NOT_SECRET_HEX_WORD =
+  /^(?:ids?|uuid|guid|hash(?:ed|es)?|digest|checksum|sum|sha\d*|md5|crc\d*|fingerprint|thumbprint|commit|rev|revision|nonce|etag|request|trace|span|correlation|cache|idempotency|dedupe?|sort|partition|primary|foreign|row|range|lookup|index|object|file|blob|public|pub|publishable|gpg|pgp|gnupg|build|version|integrity|salt|iv|page|cursor|sync|next|session[_-]?id)$/i
+const hexSecretKey = memoPerCall((key: string): boolean => {
+  const words = key.match(WORDS_OF)
+  if (words === null) return false
+  const last = words[words.length - 1]!
+  // a lone `key` is a map's, a cache's or an object's
+  if (!KEYISH_LAST.test(last) || (words.length === 1 && /^key$/i.test(last))) return false
+  return !PUBLIC_KEY.test(key) && !words.some((w) => NOT_SECRET_HEX_WORD.test(w))
+})
+/** 32 to 128 hex digits in one case (a generated key is printed in one), letters and digits, not repeated or sequential */
+const HEX_KEY = /^(?:0x)?(?:[0-9a-f]{32,128}|[0-9A-F]{32,128})$/
+/**
+ * A random UUID: version 4, or hex grouped as a UUID without the RFC variant (random digits in
+ * that layout). A time-based (1, 6, 7), name-based (3, 5) or nil UUID is an id.
+ */
+const randomUuid = (v: string): boolean => UUID.test(v) && (v === v.toLowerCase() || v === v.toUpperCase()) && (v[14] === "4" || !/[89ab]/i.test(v[19]!)) && !lowComplexity(v.replace(/-/g, ""))
+const hexSecretValue = (v: string): boolean => (HEX_KEY.test(v) && /[a-f]/i.test(v.replace(/^0x/, "")) && /\d/.test(v) && !lowComplexity(v)) || randomUuid(v)
+
+/**
+ * A value already redacted by someone else (`[REDACTED]`, `ops_eyJ…[Redacted]`), or elided as
+ * documentation and consoles show a key (`sk-abc…`, `ops_eyJzaWdu...`): what is left of it
+ * is no secret to a guess by key, and no finding (a random key spells neither).
+ */
+const doneWith = (v: string): boolean => /redacted|(?:\.\.\.|…)$/i.test(v)
 
 /** What a field's key says of the value under it, for `genericSecret` and `secretField`: nothing, a secret, or a token-like key. */
 const secretKeyKind = memoPerCall((key: string): "none" | "secret" | "token" => {
@@ -413,23 +639,60 @@ const genericSecret = (value: string): Detector => {
     group: "secret",
     severity: "critical",
     hint: SECRET_HINT,
+    // an example or a test-mode key: kept, and judged by the engine's placeholder check (a marker
+    // word standing in it: `_example_`, `-fake-`); a test-mode prefix (`test_`, `sk_test_`) is a
+    // sandbox key, a credential, and no placeholder
     placeholder: namesItself,
     pattern,
+    ...(value === BARE ? { trimEnd: (v: string, c: MatchContext) => closersOwed(v, c.before) } : {}),
     validate: (m, c) => {
       const g = groups(m)
-      const v = g?.["v"]
+      let v = g?.["v"]
       if (g === null || v === undefined) return false
       const p = parts.exec(m)
       if (p === null) return false
       const op = p.groups!["op"]!.toLowerCase()
       if (op === "is" || op === "was" || op === ">") return false
-      const kind = secretKeyKind(keyOf(m, c, p.groups!["key"]!))
+      const key = keyOf(m, c, p.groups!["key"]!)
+      if (g["q"] === undefined) v = bareValue(v, c)
+      if (!isValue(v) || doneWith(v)) return false
+      if (hexSecretValue(v)) return hexSecretKey(key)
+      const kind = secretKeyKind(key)
       if (kind === "none") return false
-      // an example, an elided or a masked value is no finding of a guess by key (a password key is stronger evidence: the engine marks its placeholders)
-      if (!isValue(v) || /redacted|example|sample|dummy|fake|placeholder|changeme|your[_-]|x{4}|\.\.\.$|…$|(?:^|[_-])test[_-]/i.test(v)) return false
-      if (g["q"] === undefined && (codeRef(v) || (CODE_OPS.test(op) && IDENTIFIER.test(v)))) return false
+      if (g["q"] === undefined && isCode(v, op)) return false
       // a key that names a secret: any value that is not a word, a sentence, repeated or sequential
       return kind === "secret" ? secretValue(v) : highEntropyToken(v, g["q"] !== undefined)
+    }
+  }
+}
+
+/**
+ * A hex or random UUID value under a key whose keyword is `key` alone (`DD_APP_KEY`,
+ * `LICENSE_KEY`, `x-algolia-admin-key`), which names no secret to the generic detector: the
+ * key-first start above at the literal `key`.
+ */
+const hexUnderKey = (value: string): Detector => {
+  const pattern = keyFirst("key", value)
+  const parts = new RegExp(`^(?<key>key${KEY_RUN})${KEY_QUOTE}${SP}(?<op>${OP})`, "i")
+  const groups = groupsOf(pattern)
+  return {
+    category: "generic_secret",
+    group: "secret",
+    severity: "critical",
+    hint: /key/i,
+    placeholder: namesItself,
+    pattern,
+    ...(value === BARE ? { trimEnd: (v: string, c: MatchContext) => closersOwed(v, c.before) } : {}),
+    validate: (m, c) => {
+      const g = groups(m)
+      let v = g?.["v"]
+      if (g === null || v === undefined) return false
+      if (g["q"] === undefined) v = bareValue(v, c)
+      if (!hexSecretValue(v)) return false
+      const p = parts.exec(m)
+      if (p === null) return false
+      const op = p.groups!["op"]!.toLowerCase()
+      return op !== "is" && op !== "was" && op !== ">" && hexSecretKey(keyOf(m, c, p.groups!["key"]!))
     }
   }
 }
@@ -444,13 +707,15 @@ const secretField: Detector = {
   category: "generic_secret",
   group: "secret",
   severity: "critical",
-  hint: SECRET_HINT,
+  // (hex and UUID keys under `*_KEY` names as well: `key` hints it)
+  hint: new RegExp(`${SECRET_HINT.source}|key`, "i"),
   placeholder: namesItself,
   pattern: /^(?<v>[^\r\n]+)$/g,
   validate: (m, c) => {
-    if (c.key === null) return false
+    if (c.key === null || !isValue(m) || doneWith(m)) return false
+    if (hexSecretValue(m)) return hexSecretKey(c.key)
     const kind = secretKeyKind(c.key)
-    if (kind === "none" || !isValue(m) || /redacted|example|sample|dummy|fake|placeholder|changeme|your[_-]|x{4}|\.\.\.$|…$/i.test(m)) return false
+    if (kind === "none") return false
     return kind === "secret" ? secretValue(m) : highEntropyToken(m, true)
   }
 }
@@ -464,8 +729,10 @@ const secretField: Detector = {
  * @category detectors
  */
 export const assignments: ReadonlyArray<Detector> = [
-  passwordAssignment(QUOTED),
-  passwordAssignment(BARE),
+  passwordAssignment("quoted"),
+  passwordAssignment("line"),
+  passwordAssignment("bare"),
+  netrc,
   valueBeforeKey(PASSWORD_WORD, "password", "credential", () => true),
   flagDetector(QUOTED),
   flagDetector(BARE),
@@ -474,6 +741,8 @@ export const assignments: ReadonlyArray<Detector> = [
   awsSecretNamed,
   genericSecret(QUOTED),
   genericSecret(BARE),
+  hexUnderKey(QUOTED),
+  hexUnderKey(BARE),
   valueBeforeKey(SECRET_WORD, "generic_secret", "secret", (v) => secretValue(v) && (v.length >= 20 || /[^\w.-]/.test(v))),
   passwordField,
   secretField
