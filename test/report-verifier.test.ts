@@ -553,3 +553,14 @@ describe("report verifier: speed", () => {
     }
   }, 600_000)
 })
+
+describe("report verifier: a line past the limit", () => {
+  it("a line longer than 64 MiB is MalformedLine in both, after the lines before it verified", async () => {
+    // an entry that links and hashes, but whose line is past the limit
+    const c = chain([{ type: "audit_open", payload: { system: "s", risk_tier: "high" } }, { type: "decision", payload: { d: 1 } }, { type: "decision_record", payload: { x: "a".repeat(64 * 1024 * 1024) } }])
+    const bytes = new TextEncoder().encode(c.lines.join("\n") + "\n")
+    const { library, page } = await both(bytes, {})
+    expect(page).toEqual(library)
+    expect(page).toMatchObject({ ok: false, result: "MalformedLine", line: 3, entries: 2 })
+  }, 120_000)
+})

@@ -108,7 +108,8 @@ export const VERIFIER_SOURCE: string = String.raw`/*
  * What it leaves out, because a page cannot have it: reading files or databases, threads,
  * a published checkpoint (verify --since), a head or count known out of band (--expected-head,
  * --expect-entries), --require-complete and --require-signatures (the page states completeness
- * and signatures as found), --max-line-bytes (the pack is already in memory).
+ * and signatures as found), --every-signature (an in-chain checkpoint's signature is settled as
+ * verify settles it by default), --max-line-bytes (a line may hold up to the default 64 MiB).
  *
  * It defines globalThis.acttraceVerify(text, options) -> Promise<verdict>, where text is the pack
  * (a string, or its bytes as a Uint8Array) and options are { key, pubkeys, onProgress }.
@@ -124,6 +125,8 @@ export const VERIFIER_SOURCE: string = String.raw`/*
 
   /* Characters (or bytes) of the pack taken at a time, cut after a newline: encoding the whole text at once would hold the page. */
   var SEGMENT = 1 << 18;
+  /* The longest line accepted, in bytes (verify's default): a longer one is no entry. */
+  var MAX_LINE_BYTES = 64 * 1024 * 1024;
   /* Lines hashed together before the event loop gets a turn (and onProgress is called). */
   var CHUNK_LINES = 512;
 
@@ -1190,6 +1193,7 @@ export const VERIFIER_SOURCE: string = String.raw`/*
 
   /* What a physical line is, before anything is hashed: blank, malformed, a header or an entry. */
   function lineItem(bytes, start, end, line, allUtf8) {
+    if (end - start > MAX_LINE_BYTES) return { line: line, malformed: "line is longer than the limit of " + MAX_LINE_BYTES + " bytes" };
     if (line === 1 && end - start >= 3 && bytes[start] === 0xef && bytes[start + 1] === 0xbb && bytes[start + 2] === 0xbf) start += 3;
     if (end > start && bytes[end - 1] === 0x0d) end--;
     var blank = true;
