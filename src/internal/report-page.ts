@@ -304,7 +304,8 @@ const chart = (s: ReportSummary): string => {
     return `<svg id="decisions-chart" role="img" viewBox="0 0 ${W} ${H}" width="100%" aria-label="No decisions">${title}<text x="${W / 2}" y="${H / 2}" text-anchor="middle" class="axis">no decisions</text></svg>`
   }
   const step = plotW / data.length
-  const barW = Math.max(1, step * 0.8)
+  // a few buckets would otherwise be drawn as slabs
+  const barW = Math.max(1, Math.min(step * 0.8, 48))
   const bars = data.map((d, i) => {
     const h = (d.count / max) * plotH
     const x = left + i * step + (step - barW) / 2
@@ -421,7 +422,7 @@ ${used.map((a) => {
 const rowHtml = (r: ReportDecision): string =>
   `<tr data-decision="${escapeHtml(r.decision_id)}"><td><button type="button" class="open" aria-expanded="false" disabled>${escapeHtml(r.decision_id)}</button></td><td>${
     r.actor === null ? `<span class="none">—</span>` : escapeHtml(r.actor)
-  }</td><td>${escapeHtml(r.ts)}</td><td class="n">${num(r.model_calls)}</td><td>${escapeHtml(r.tools.join(", "))}</td><td>${r.oversight ? "yes" : "no"}</td><td>${escapeHtml(r.outcome)}</td></tr>`
+  }</td><td class="ts">${escapeHtml(r.ts)}</td><td class="n">${num(r.model_calls)}</td><td>${escapeHtml(r.tools.join(", "))}</td><td>${r.oversight ? "yes" : "no"}</td><td>${escapeHtml(r.outcome)}</td></tr>`
 
 const tableSection = (s: ReportSummary, embedded: boolean): string => {
   const rows = s.decision_rows
@@ -493,7 +494,8 @@ input{font:inherit;padding:4px 8px;border:1px solid var(--line);border-radius:4p
 .key-form{display:flex;flex-wrap:wrap;gap:.4em;align-items:center;margin-top:.6em}
 .key-form label{flex-basis:100%}
 table.decisions{width:100%;table-layout:auto}
-table.decisions td{word-break:break-word}
+table.decisions td{overflow-wrap:anywhere}
+table.decisions td.ts{white-space:nowrap;overflow-wrap:normal;font-variant-numeric:tabular-nums}
 table.decisions button.open{font-family:"DejaVu Sans Mono","Liberation Mono",Menlo,Consolas,monospace;font-size:.85em;text-align:left;word-break:break-all}
 tr.entries td{background:var(--soft)}
 .entry-head{font-weight:600;margin:.6em 0 .2em}
@@ -673,7 +675,7 @@ function renderPage() {
     var b = el("button", "open", r.decision_id); b.type = "button"; b.setAttribute("aria-expanded", "false");
     var td0 = el("td"); td0.appendChild(b); tr.appendChild(td0);
     tr.appendChild(r.actor === null ? (function () { var t = el("td"); t.appendChild(el("span", "none", "—")); return t; })() : el("td", "", r.actor));
-    tr.appendChild(el("td", "", r.ts));
+    tr.appendChild(el("td", "ts", r.ts));
     tr.appendChild(el("td", "n", fmt(r.model_calls)));
     tr.appendChild(el("td", "", r.tools.join(", ")));
     tr.appendChild(el("td", "", r.oversight ? "yes" : "no"));
@@ -833,7 +835,8 @@ function verify(key) {
       return;
     }
     if (v.ok) setVerdict("ok", "Intact and complete in this browser: " + fmt(v.entries) + " entries, every hash and link recomputed with WebCrypto" + (v.signatures === "verified" ? ", signatures verified with the key" : "") + ".", items);
-    else setVerdict("failed", "Failed in this browser: " + v.result + (v.line !== undefined && v.line > 0 ? " at line " + v.line : "") + (v.seq !== undefined ? " (seq " + v.seq + ")" : "") + ": " + v.message, items);
+    // the verifier's message names the result, the line and the seq already, as verify prints them
+    else setVerdict("failed", "Failed in this browser: " + (v.message.indexOf(v.result) === 0 ? v.message : v.result + ": " + v.message), items);
   }).catch(function (e) {
     if (mine !== run) return;
     if (e && e.unreadable !== undefined) { setVerdict("failed", "Failed in this browser: the embedded pack cannot be read (" + e.unreadable + "): the page was changed after it was made.", []); return; }
