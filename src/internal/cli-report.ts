@@ -34,26 +34,62 @@ import { fileKind, verdictText } from "./messages.js"
 import * as Progress from "./progress.js"
 import type { ReportCount, ReportSummary } from "./report-model.js"
 
-/** @internal */
+/**
+ * The usage line of `report` (cli.ts shows it after a usage error and in `--help`).
+ *
+ * @since 0.1.0
+ * @category internal
+ * @internal
+ */
 export const REPORT_USAGE =
   "usage: acttrace report PACK --out report.html [--key-file F | --key K] [--pubkey FILE]... [--max-embed-bytes N] [--quiet]"
-/** @internal */
+/**
+ * The usage line of `inspect`.
+ *
+ * @since 0.1.0
+ * @category internal
+ * @internal
+ */
 export const INSPECT_USAGE = "usage: acttrace inspect PACK [--key-file F | --key K] [--pubkey FILE]... [--json]"
-/** @internal */
+/**
+ * The usage line of `show`.
+ *
+ * @since 0.1.0
+ * @category internal
+ * @internal
+ */
 export const SHOW_USAGE = "usage: acttrace show PACK (--seq N[,N|A-B]... | --decision ID) [--key-file F | --key K] [--pubkey FILE]... [--json]"
 
-/** Examples for `--help` (the cli module shows them under each command's usage). @internal */
+/**
+ * Examples for `--help` (the cli module shows them under each command's usage).
+ *
+ * @since 0.1.0
+ * @category internal
+ * @internal
+ */
 export const REPORT_EXAMPLES: ReadonlyArray<string> = [
   "acttrace report audit.pack.jsonl --out report.html --key-file audit.key",
   "acttrace report audit.pack.jsonl --out report.html --pubkey acme.pub",
   "acttrace report huge.pack.jsonl --out report.html --max-embed-bytes 0"
 ]
-/** @internal */
+/**
+ * Examples of `inspect` for `--help`.
+ *
+ * @since 0.1.0
+ * @category internal
+ * @internal
+ */
 export const INSPECT_EXAMPLES: ReadonlyArray<string> = [
   "acttrace inspect audit.pack.jsonl --key-file audit.key",
   "acttrace inspect audit.pack.jsonl --json | jq .decisions"
 ]
-/** @internal */
+/**
+ * Examples of `show` for `--help`.
+ *
+ * @since 0.1.0
+ * @category internal
+ * @internal
+ */
 export const SHOW_EXAMPLES: ReadonlyArray<string> = [
   "acttrace show audit.pack.jsonl --seq 12",
   "acttrace show audit.pack.jsonl --seq 3,7,40-45",
@@ -66,6 +102,9 @@ type ExitCode = 0 | 1 | 2
  * What cli.ts lends these commands (see the module's comment).
  *
  * @internal
+ *
+ * @since 0.1.0
+ * @category internal
  */
 export interface CliServices<EU extends Error, EK, EP> {
   /** The code the process ends with (cli.ts keeps it: handlers return nothing in @effect/cli). */
@@ -105,6 +144,9 @@ const paint = (on: boolean): Paint => {
 /**
  * Text from the pack, safe to print: control characters (which could move the cursor, recolour
  * or rewrite what a reviewer sees) shown as `\u00XX`, and at most `max` characters.
+ *
+ * @since 0.1.0
+ * @category internal
  */
 export const printable = (s: string, max = 80): string => {
   const clean = s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
@@ -134,7 +176,13 @@ const countRows = (counts: ReadonlyArray<ReportCount>) => counts.map((c) => [pri
 
 const percent = (part: number, whole: number): string => (whole === 0 ? "–" : `${Math.round((100 * part) / whole)} %`)
 
-/** The summary as a person reads it in a terminal. */
+/**
+ * The summary as a person reads it in a terminal.
+ *
+ * @since 0.1.0
+ * @category internal
+ * @internal
+ */
 export const inspectText = (s: ReportSummary, colour: boolean, shownRows = 20): string => {
   const p = paint(colour)
   const out: Array<string> = []
@@ -238,7 +286,13 @@ export const inspectText = (s: ReportSummary, colour: boolean, shownRows = 20): 
 // ---------------------------------------------------------------------------------------------
 // show
 
-/** `--seq 3,7,40-45`: seqs and ranges of seqs. */
+/**
+ * `--seq 3,7,40-45`: seqs and ranges of seqs.
+ *
+ * @since 0.1.0
+ * @category internal
+ * @internal
+ */
 export const parseSeqRanges = (text: string): Either.Either<ReadonlyArray<readonly [number, number]>, string> => {
   const out: Array<readonly [number, number]> = []
   for (const part of text.split(",")) {
@@ -257,6 +311,9 @@ export const parseSeqRanges = (text: string): Either.Either<ReadonlyArray<readon
  * A JSON text re-indented (two spaces), never re-encoded: every string, escape and number lexeme
  * stays exactly as the line holds it (a `JSON.parse` and `JSON.stringify` would turn
  * `100000000000000000001` into `100000000000000000000` and `1e-05` into `0.00001`).
+ *
+ * @since 0.1.0
+ * @category internal
  */
 export const reindent = (json: string): string => {
   let out = ""
@@ -400,6 +457,9 @@ const pickVerified = (
  * The three commands, built on what cli.ts lends them (see `CliServices`).
  *
  * @internal
+ *
+ * @since 0.1.0
+ * @category internal
  */
 export const reportCommands = <EU extends Error, EK, EP>(cli: CliServices<EU, EK, EP>) => {
   /** The input: a regular file (`-` is refused: the report and show read it whole, maybe twice). */
@@ -449,7 +509,10 @@ export const reportCommands = <EU extends Error, EK, EP>(cli: CliServices<EU, EK
           Options.withDescription(`embed the pack (for the page's own verification) when it is at most this many bytes (default ${Report.DEFAULT_MAX_EMBED_BYTES}, 64 MiB; 0 embeds none)`),
           Options.optional
         ),
-        quiet: Options.boolean("quiet").pipe(Options.withDescription("no progress line on a terminal"))
+        quiet: Options.boolean("quiet").pipe(
+          Options.withAlias("q"),
+          Options.withDescription("draw no progress line on stderr (one is drawn only on a terminal, for an input that takes more than 300 ms; never on a pipe)")
+        )
       },
       (opts) =>
         Effect.gen(function*() {

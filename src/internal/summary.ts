@@ -197,6 +197,9 @@ const explain = (o: Verify.Outcome, stated: Stated): Array<string> => {
  * The verdict of `Verify`'s outcome with the fields `verify --json` prints (cli.ts `jsonVerdict`):
  * on failure `entries`, `head` and `signatures` describe the entries that held, and completeness
  * is `none`.
+ *
+ * @since 0.1.0
+ * @category internal
  */
 export const verdictOf = (
   o: Verify.Outcome,
@@ -262,7 +265,13 @@ const addDecimal = (a: Decimal, b: Decimal): Decimal =>
     ? { units: a.units + b.units * 10n ** BigInt(a.scale - b.scale), scale: a.scale }
     : { units: a.units * 10n ** BigInt(b.scale - a.scale) + b.units, scale: b.scale }
 
-/** An exact decimal as text, with as many places as the most precise amount summed. */
+/**
+ * An exact decimal as text, with as many places as the most precise amount summed.
+ *
+ * @since 0.1.0
+ * @category internal
+ * @internal
+ */
 export const formatDecimal = (d: Decimal): string => {
   const negative = d.units < 0n
   const digits = (negative ? -d.units : d.units).toString().padStart(d.scale + 1, "0")
@@ -280,7 +289,13 @@ const HOUR = 60 * MINUTE
 const DAY = 24 * HOUR
 const WEEK = 7 * DAY
 
-/** At most this many bars in the decisions-over-time chart (unless the period spans over 5 years). */
+/**
+ * At most this many bars in the decisions-over-time chart (unless the period spans over 5 years).
+ *
+ * @since 0.1.0
+ * @category internal
+ * @internal
+ */
 export const MAX_BARS = 60
 
 const bucketStart = (bucket: Bucket, t: number): number => {
@@ -332,7 +347,13 @@ const bucketCount = (bucket: Bucket, first: number, last: number): number => {
   return Math.round((b - a) / unit) + 1
 }
 
-/** The finest bucket that draws the period in at most `MAX_BARS` bars (months past that). */
+/**
+ * The finest bucket that draws the period in at most `MAX_BARS` bars (months past that).
+ *
+ * @since 0.1.0
+ * @category internal
+ * @internal
+ */
 export const chooseBucket = (first: number, last: number): Bucket => {
   for (const b of ["minute", "hour", "day", "week"] as const) if (bucketCount(b, first, last) <= MAX_BARS) return b
   return "month"
@@ -767,7 +788,13 @@ export interface SummarizeOptions {
   readonly onProgress?: ((bytes: number, entries: number) => void) | undefined
 }
 
-/** A summary, and the input's bytes when they were kept (at most `keepBytes`). */
+/**
+ * A summary, and the input's bytes when they were kept (at most `keepBytes`).
+ *
+ * @since 0.1.0
+ * @category internal
+ * @internal
+ */
 export interface Summarized {
   readonly summary: ReportSummary
   readonly bytes: Uint8Array | undefined
@@ -790,6 +817,9 @@ const statedKeyId = (c: Collector): string | null => {
  * them (0: never). One read of the file feeds both the summary and `Verify.streamOutcome` (the
  * fold `verify` runs); when verification stops early at a failure, the rest of the file is read
  * again for the summary alone.
+ *
+ * @since 0.1.0
+ * @category internal
  */
 export const summarize = (
   path: string,
