@@ -1143,7 +1143,12 @@ export const VERIFIER_SOURCE: string = String.raw`/*
         }
         if (ahead !== null) {
           await ahead.hashed;
-          for (var b = 0; b < ahead.batch.length && failure === undefined; b++) failure = await stepItem(state, ahead.batch[b], ahead.bytes, mac);
+          for (var b = 0; b < ahead.batch.length && failure === undefined; b++) {
+            var item2 = ahead.batch[b];
+            var said = judge(state, item2, ahead.bytes, mac);
+            if (said === ACCEPTED) said = state.ck === undefined ? accept(state, item2, ahead.bytes) : await acceptChecked(state, item2, ahead.bytes);
+            failure = said;
+          }
           if (failure !== undefined) break;
           if (onProgress !== undefined) onProgress(state.entries, ahead.read);
           await yieldToPage();
@@ -1215,8 +1220,14 @@ export const VERIFIER_SOURCE: string = String.raw`/*
     }
   }
 
-  /* One line, in order: the chain rules of section 11. Returns a Failure, or undefined. */
-  async function stepItem(s, it, bytes, mac) {
+  /* What judge says of an entry that holds: the state moves past it (see accept). */
+  var ACCEPTED = { accepted: true };
+
+  /*
+   * One line, in order: the chain rules of section 11. A Failure, undefined when nothing more is
+   * to be done (a blank line, the header, a forward jump waiting for the next line), or ACCEPTED.
+   */
+  function judge(s, it, bytes, mac) {
     var line = it.line;
     if (it.blank) {
       s.line = line;
@@ -1267,22 +1278,25 @@ export const VERIFIER_SOURCE: string = String.raw`/*
         return new Failure("SignatureInvalid", line, seq, s.entries === 0 ? otherKey(mac, bytes, it) : "signature does not match the key");
       }
     }
-    var headBefore = s.head;
+    return ACCEPTED;
+  }
+
+  /* With public keys, an entry that holds is checked as a checkpoint matter first (see CheckpointState.row). */
+  async function acceptChecked(s, it, bytes) {
+    var problem = await s.ck.row(it.entry, bytes, it, it.line, it.entry.seq, it.computed, s.head, s.entries === 0);
+    return problem !== undefined ? problem : accept(s, it, bytes);
+  }
+
+  /* The state moves past an entry that holds; in a pack, its first entry and its controls matter to the header checks. */
+  function accept(s, it, bytes) {
+    var r = it.entry;
     var first = s.entries === 0;
-    /* the entry holds: the state moves past it */
-    var next = {
-      entries: s.entries + 1, head: computed, lastSeq: seq, lastLine: line, line: line, anySigned: s.anySigned || signed
-    };
-    if (s.ck !== undefined) {
-      var problem = await s.ck.row(r, bytes, it, line, seq, computed, headBefore, first);
-      if (problem !== undefined) return problem;
-    }
-    s.entries = next.entries;
-    s.head = next.head;
-    s.lastSeq = next.lastSeq;
-    s.lastLine = next.lastLine;
-    s.line = next.line;
-    s.anySigned = next.anySigned;
+    s.entries++;
+    s.head = it.computed;
+    s.lastSeq = r.seq;
+    s.lastLine = it.line;
+    s.line = it.line;
+    s.anySigned = s.anySigned || r.sig.length > 0;
     if (s.header !== undefined) {
       if (first) {
         /* a pack of a log written by acttrace must carry a seal when checked with a key */
