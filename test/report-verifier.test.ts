@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs"
 import { join, relative } from "node:path"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as fc from "effect/FastCheck"
@@ -164,6 +164,11 @@ describe("report verifier: the checkpoint vectors, with public keys", () => {
   const pub = (name: string) => readFileSync(join(dir, "keys", `${name}.pub`), "utf8")
   const pubkeyChoices: Array<Array<string>> = [[pub("vectors-a")], [pub("vectors-b")], [pub("vectors-a"), pub("vectors-b")], [pub("vectors-stranger")], [pub("vectors-a"), pub("vectors-stranger")]]
   const files = filesUnder(dir).filter((f) => f.endsWith(".jsonl")).sort()
+  let untrusted = 0
+  afterAll(() => {
+    // the signers were compared at least once
+    expect(untrusted).toBeGreaterThan(0)
+  })
   for (const file of files) {
     it(`${relative(dir, file)}: the page says what verify --json --pubkey says`, async () => {
       const bytes = readFileSync(file)
@@ -172,6 +177,13 @@ describe("report verifier: the checkpoint vectors, with public keys", () => {
           const { general, library, page } = await both(bytes, { key, pubkeys })
           expect({ key, pubkeys: pubkeys.length, ...page }).toEqual({ key, pubkeys: pubkeys.length, ...general })
           expect({ key, pubkeys: pubkeys.length, ...core(page) }).toEqual({ key, pubkeys: pubkeys.length, ...core(library) })
+          if (page.result === "CheckpointUntrusted") {
+            // the keys that signed it, as verify --json names them
+            const v = await acttraceVerify(bytes.toString("utf8"), { key, pubkeys })
+            const j = JSON.parse(jsonVerdict(await Effect.runPromise(Verify.streamOutcome(Stream.make(bytes), { key: key === undefined ? undefined : Redacted.make(key), publicKeys: pubkeys }))))
+            expect(v.signers).toEqual(j.error.signers)
+            untrusted++
+          }
         }
       }
     })

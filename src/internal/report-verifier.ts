@@ -51,6 +51,8 @@ export interface BrowserVerdict {
   readonly checkpoint_count: number
   /** Entries no verified checkpoint covers (every entry when none was verified). */
   readonly unsealed_tail: number
+  /** `CheckpointUntrusted`: the keys that signed the checkpoint, as `name+keyid` (none of them trusted, or not the log's). */
+  readonly signers?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -1192,7 +1194,9 @@ export const VERIFIER_SOURCE: string = String.raw`/*
       completeness: "none",
       checkpoints: failure.tag === "CheckpointInvalid" || failure.tag === "CheckpointUntrusted" ? "failed" : "not-checked",
       checkpoint_count: s.ck === undefined ? 0 : s.ck.count,
-      unsealed_tail: s.entries
+      unsealed_tail: s.entries,
+      /* a checkpoint no trusted key vouches for: the keys that did sign it (name+keyid) */
+      signers: failure.signers
     };
   }
 
