@@ -289,9 +289,12 @@ const regularSize = (path: string) =>
  * read more than once). Nothing is added to the stream when no line is drawn.
  */
 const counted = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, progress: Progress.Progress, passes = 1): Stream.Stream<Uint8Array, E, R> =>
-  !progress.active ? bytes : Stream.map(bytes, (chunk) => {
-    progress.advance(chunk.length / passes, Progress.linesIn(chunk) / passes)
-    return chunk
+  !progress.active ? bytes : Stream.suspend(() => {
+    const lines = Progress.lineEstimator()
+    return Stream.map(bytes, (chunk) => {
+      progress.advance(chunk.length / passes, lines(chunk) / passes)
+      return chunk
+    })
   })
 
 /**
@@ -301,8 +304,9 @@ const counted = <E, R>(bytes: Stream.Stream<Uint8Array, E, R>, progress: Progres
  * Nothing is changed when no line is drawn.
  */
 const countingReads = <A, E, R>(effect: Effect.Effect<A, E, R>, progress: Progress.Progress, threads: number): Effect.Effect<A, E, R | FileSystem.FileSystem> =>
-  !progress.active ? effect : Effect.flatMap(FileSystem.FileSystem, (fs) =>
-    Effect.provideService(effect, FileSystem.FileSystem, {
+  !progress.active ? effect : Effect.flatMap(FileSystem.FileSystem, (fs) => {
+    const lines = Progress.lineEstimator()
+    return Effect.provideService(effect, FileSystem.FileSystem, {
       ...fs,
       open: (path, options) =>
         Effect.map(fs.open(path, options), (file): FileSystem.File => ({
@@ -317,7 +321,7 @@ const countingReads = <A, E, R>(effect: Effect.Effect<A, E, R>, progress: Progre
           seek: (offset, from) => file.seek(offset, from),
           read: (buffer) =>
             Effect.map(file.read(buffer), (n) => {
-              progress.advance(Number(n) * threads, Progress.linesIn(buffer.subarray(0, Number(n))) * threads)
+              progress.advance(Number(n) * threads, lines(buffer.subarray(0, Number(n))) * threads)
               return n
             }),
           readAlloc: (size) => file.readAlloc(size),
@@ -325,7 +329,8 @@ const countingReads = <A, E, R>(effect: Effect.Effect<A, E, R>, progress: Progre
           write: (buffer) => file.write(buffer),
           writeAll: (buffer) => file.writeAll(buffer)
         }))
-    }))
+    })
+  })
 
 /** `verify -`: the pack comes on standard input. */
 const STDIN = "-"
@@ -976,6 +981,9 @@ export const jsonVerdict = (o: Verify.Outcome): string =>
     })
   )
 
+/** How many times `Pack.write` reads the whole log: to verify it, to summarize it, to write the pack. */
+const EXPORT_PASSES = 3
+
 /** `--mode 640`: permission bits in octal, as chmod takes them. */
 const parseMode = (text: string) =>
   /^0?[0-7]{3}$/.test(text)
@@ -1044,10 +1052,11 @@ const exportCommand = command(
       }
       // a SQLite database's pack is as private as the database file, as a log's pack is as its log
       const dbMode = mode === undefined && db?.file !== undefined ? Option.getOrUndefined(Option.map(yield* Effect.option((yield* FileSystem.FileSystem).stat(db.file)), (i) => i.mode & 0o666)) : undefined
-      // the log is read twice (verified, then written): each pass counts half, so the line's
-      // bytes end at the log's size and its rate is the export's
+      // Pack.write reads the log three times (verified, summarized, written): each pass counts a
+      // third, so the line's bytes end at the log's size and its rate is the export's (a fourth
+      // pass, should Pack.write add one, would hold the line at 100 %, never past it)
       const progress = Progress.start({ label: "export", totalBytes: db === undefined ? yield* regularSize(log) : undefined, quiet: opts.quiet })
-      const done = yield* Pack.write(Effect.map(bytes, (b) => counted(b, progress, 2)), source, opts.out, { framework, signer, log: db === undefined ? log : undefined, mode: mode ?? dbMode }).pipe(
+      const done = yield* Pack.write(Effect.map(bytes, (b) => counted(b, progress, EXPORT_PASSES)), source, opts.out, { framework, signer, log: db === undefined ? log : undefined, mode: mode ?? dbMode }).pipe(
         Effect.ensuring(Effect.sync(progress.done))
       )
       yield* Console.log(

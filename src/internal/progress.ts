@@ -95,7 +95,7 @@ export const start = (options: StartOptions): Progress => {
   const draw = () => {
     const elapsed = now() - began
     if (finished || elapsed < delay) return
-    const line = fit(progressLine(options.label, bytes, entries, total, elapsed), stream.columns)
+    const line = fit(progressLine(options.label, bytes, entries, total, elapsed, widthOf(stream.columns)), stream.columns)
     // spaces over what is left of a longer line drawn before
     stream.write(`\r${line}${" ".repeat(Math.max(0, shown - line.length))}`)
     shown = line.length
@@ -119,36 +119,58 @@ export const start = (options: StartOptions): Progress => {
   }
 }
 
-/** The line cut to the terminal's width less one (a line filling the last column wraps on some terminals). */
+/** The widest line drawn: the terminal's width less one (a line filling the last column wraps on some terminals). */
+const widthOf = (columns: number | undefined): number => (columns !== undefined && columns > 1 ? columns - 1 : 79)
+
+/** The line cut to the width, should it still be wider. */
 const fit = (line: string, columns: number | undefined): string => {
-  const width = columns !== undefined && columns > 1 ? columns - 1 : 79
+  const width = widthOf(columns)
   return line.length <= width ? line : line.slice(0, width)
 }
 
 /**
- * The text of a progress line: `verify  12.5 MB / 40.0 MB [######--------------]  31%  52,300 entries/s  3 s left`,
- * or without a known size `verify  12.5 MB  52,300 entries/s  (410,112 entries)`.
+ * The text of a progress line: `verify  12.5 / 40.0 MB [#####-----------]  31%  52,300 entries/s  3 s left`
+ * (without the bar when that is wider than `width`), or without a known size
+ * `verify  12.5 MB  52,300 entries/s  (410,112 entries)`.
  *
  * @since 0.1.0
  * @category progress
  */
-export const progressLine = (label: string, bytes: number, entries: number, total: number | undefined, elapsedMs: number): string => {
+export const progressLine = (
+  label: string,
+  bytes: number,
+  entries: number,
+  total: number | undefined,
+  elapsedMs: number,
+  width?: number | undefined
+): string => {
   const seconds = Math.max(elapsedMs / 1000, 0.001)
   const rate = `${group(Math.round(entries / seconds))} entries/s`
-  if (total === undefined) return `${label}  ${size(bytes)}  ${rate}  (${group(entries)} ${entries === 1 ? "entry" : "entries"})`
+  const read = Math.round(entries)
+  if (total === undefined) return `${label}  ${size(bytes)}  ${rate}  (${group(read)} ${read === 1 ? "entry" : "entries"})`
   // a second pass (export reads the log twice) or a file that grew is never past the end
   const fraction = Math.min(1, bytes / total)
-  const cells = 20
+  const cells = 16
   const full = Math.round(fraction * cells)
   const bar = `[${"#".repeat(full)}${"-".repeat(cells - full)}]`
   const speed = bytes / seconds
   const left = speed > 0 ? `${duration((total - Math.min(bytes, total)) / speed)} left` : ""
-  return `${label}  ${size(Math.min(bytes, total))} / ${size(total)} ${bar} ${String(Math.floor(fraction * 100)).padStart(3)}%  ${rate}  ${left}`.trimEnd()
+  const percent = `${String(Math.floor(fraction * 100)).padStart(3)}%`
+  const amount = sizeOf(Math.min(bytes, total), total)
+  const line = `${label}  ${amount} ${bar} ${percent}  ${rate}  ${left}`.trimEnd()
+  // on a narrow terminal the bar goes first: the numbers say the same
+  return width === undefined || line.length <= width ? line : `${label}  ${amount} ${percent}  ${rate}  ${left}`.trimEnd()
 }
 
 /** Bytes in the decimal units a file manager shows. */
 const size = (n: number): string =>
-  n < 1000 ? `${n} B` : n < 1e6 ? `${(n / 1e3).toFixed(1)} kB` : n < 1e9 ? `${(n / 1e6).toFixed(1)} MB` : `${(n / 1e9).toFixed(2)} GB`
+  n < 999.5 ? `${Math.round(n)} B` : n < 1e6 ? `${(n / 1e3).toFixed(1)} kB` : n < 1e9 ? `${(n / 1e6).toFixed(1)} MB` : `${(n / 1e9).toFixed(2)} GB`
+
+/** `done / total` in the total's unit, said once: `12.5 / 40.0 MB`. */
+const sizeOf = (done: number, total: number): string => {
+  const [unit, scale, digits] = total < 999.5 ? ["B", 1, 0] : total < 1e6 ? ["kB", 1e3, 1] : total < 1e9 ? ["MB", 1e6, 1] : ["GB", 1e9, 2]
+  return `${(done / scale).toFixed(digits)} / ${(total / scale).toFixed(digits)} ${unit}`
+}
 
 /** `1234567` as `1,234,567`. */
 const group = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",")
@@ -174,4 +196,33 @@ export const linesIn = (chunk: Uint8Array): number => {
   let n = 0
   for (let at = b.indexOf(10); at >= 0; at = b.indexOf(10, at + 1)) n++
   return n
+}
+
+/** Every how many chunks `lineEstimator` counts one exactly. */
+const SAMPLE_EVERY = 8
+
+/**
+ * An estimate of the lines each chunk ends, for the rate a progress line shows: the first chunks
+ * and one in `SAMPLE_EVERY` after them are counted exactly (`linesIn`), the others take the lines
+ * per byte of those counted. Counting every chunk cost about 4 % of a verification's time at the
+ * bench's speed (12 ms per 100 MB against about 290 ms); this costs an eighth of that, and the
+ * verdict still gives the exact count.
+ *
+ * @since 0.1.0
+ * @category progress
+ */
+export const lineEstimator = (): ((chunk: Uint8Array) => number) => {
+  let chunks = 0
+  let countedBytes = 0
+  let countedLines = 0
+  return (chunk) => {
+    const k = chunks++
+    if (k < SAMPLE_EVERY || k % SAMPLE_EVERY === 0 || countedBytes === 0) {
+      const n = linesIn(chunk)
+      countedBytes += chunk.length
+      countedLines += n
+      return n
+    }
+    return (chunk.length * countedLines) / countedBytes
+  }
 }
