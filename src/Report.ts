@@ -238,11 +238,11 @@ export const write = (
     // the pack is evidence: a report written over it would destroy it
     const [inReal, outReal] = yield* Effect.all([realOrSelf(fs, path), realOrSelf(fs, out)])
     if (inReal === outReal) return yield* new OutputUnwritable({ path: out, reason: "it is the pack itself; give another name" })
-    const { bytes, summary } = yield* Summary.summarize(path, options, limit)
+    const { chunks, summary } = yield* Summary.summarize(path, options, limit)
     // the report holds the pack (embedded) and its identifiers: readable by no one the pack is not
     const mode = yield* fs.stat(path).pipe(Effect.map((i) => i.mode & 0o666), Effect.orElseSucceed(() => 0o600))
-    const pack = bytes !== undefined
-      ? { text: new TextDecoder("utf-8").decode(bytes) }
+    const pack = chunks !== undefined
+      ? { text: decodeAll(chunks) }
       : {
         omitted: limit === 0
           ? "the pack was not embedded (--max-embed-bytes 0)"
@@ -251,8 +251,16 @@ export const write = (
     const html = renderReport(summary, { pack, pubkeys: options.publicKeys ?? [] })
     const data = new TextEncoder().encode(html)
     yield* writeAtomically(fs, out, data, mode)
-    return { path: out, summary, embedded: bytes !== undefined, bytes: data.length }
+    return { path: out, summary, embedded: chunks !== undefined, bytes: data.length }
   })
+
+/** The text of `chunks`, decoded one after another (a character split between two is kept whole). */
+const decodeAll = (chunks: ReadonlyArray<Uint8Array>): string => {
+  const decoder = new TextDecoder("utf-8")
+  const parts = chunks.map((c) => decoder.decode(c, { stream: true }))
+  parts.push(decoder.decode())
+  return parts.join("")
+}
 
 /** The real path of `p`, or `p` resolved when it does not exist (yet). */
 const realOrSelf = (fs: FileSystem.FileSystem, p: string) => Effect.orElseSucceed(fs.realPath(p), () => resolve(p))

@@ -496,7 +496,8 @@ class Collector {
     this.bytes += chunk.length
     this.hash.update(chunk)
     if (this.kept !== undefined) {
-      if (this.bytes <= this.keep) this.kept.push(chunk.slice())
+      // each chunk is a buffer of its own (FileSystem.stream reads into a new one each time)
+      if (this.bytes <= this.keep) this.kept.push(chunk)
       else this.kept = undefined
     }
     if (this.notJson !== undefined) return
@@ -797,7 +798,8 @@ export interface SummarizeOptions {
  */
 export interface Summarized {
   readonly summary: ReportSummary
-  readonly bytes: Uint8Array | undefined
+  /** the input's bytes in the chunks read (not joined: a copy of a large pack saved) */
+  readonly chunks: ReadonlyArray<Uint8Array> | undefined
 }
 
 /** The chunks the input is read in (as `Verify.file` reads it). */
@@ -885,17 +887,5 @@ export const summarize = (
       verdict: explained,
       ...collector.result()
     }
-    const bytes = collector.kept === undefined ? undefined : concat(collector.kept, collector.bytes)
-    return { summary, bytes }
+    return { summary, chunks: collector.kept }
   })
-
-const concat = (parts: ReadonlyArray<Uint8Array>, total: number): Uint8Array => {
-  if (parts.length === 1) return parts[0]!
-  const out = new Uint8Array(total)
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
