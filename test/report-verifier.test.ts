@@ -4,8 +4,9 @@
  * evaluates it, on node's WebCrypto) must say what `acttrace verify --json` says: ok or the error
  * tag, line, seq, entries, head, signatures, completeness (and with public keys the checkpoints).
  */
-import { readdirSync, readFileSync, statSync } from "node:fs"
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { join, relative } from "node:path"
+import { pathToFileURL } from "node:url"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
@@ -19,6 +20,7 @@ import * as Canonical from "../src/Canonical.js"
 import { chainHash, GENESIS } from "../src/Hash.js"
 import { chain, llmCall, mixed } from "../src/internal/fixtures.js"
 import * as Verify from "../src/Verify.js"
+import { hasChromium, launch } from "./browser-helpers.js"
 import { cliInProcess } from "./cli-in-process.js"
 import { CONFORMANCE, FUZZ, hasShared, ROOT, tempDir } from "./helpers.js"
 
@@ -574,5 +576,58 @@ describe("report verifier: a line past the limit", () => {
     const { library, page } = await both(bytes, {})
     expect(page).toEqual(library)
     expect(page).toMatchObject({ ok: false, result: "MalformedLine", line: 3, entries: 2 })
+  }, 120_000)
+})
+
+describe("report verifier: in real Chromium", () => {
+  const present = hasChromium()
+  it.skipIf(!present)("the browser's own WebCrypto (SHA-256, HMAC, Ed25519) gives verify --json's verdict on every vector", async () => {
+    const { cleanup, dir } = tempDir()
+    const browser = await launch()
+    try {
+      // a page from file: (a secure context, as a report opened from disk is: WebCrypto is there)
+      const html = join(dir, "verifier.html")
+      writeFileSync(html, `<!doctype html><meta charset="utf-8"><title>verifier</title><script>${VERIFIER_SOURCE}</script>`)
+      const page = await browser.newPage()
+      await page.goto(pathToFileURL(html).href)
+      const vectorKeys = JSON.parse(readFileSync(join(VECTORS, "cases.json"), "utf8")).keys as Record<string, string>
+      const cpDir = join(VECTORS, "checkpoints")
+      const cpKey = (JSON.parse(readFileSync(join(cpDir, "checkpoint-cases.json"), "utf8")) as { hmac_key: string }).hmac_key
+      const pub = (name: string) => readFileSync(join(cpDir, "keys", `${name}.pub`), "utf8")
+      const runs: Array<{ readonly name: string; readonly bytes: Buffer; readonly keys: Keys }> = []
+      for (const file of filesUnder(VECTORS).filter((f) => f.endsWith(".jsonl")).sort()) {
+        const bytes = readFileSync(file)
+        const name = relative(VECTORS, file)
+        if (name.startsWith("checkpoints/")) {
+          for (const keys of [{ pubkeys: [pub("vectors-a")] }, { key: cpKey, pubkeys: [pub("vectors-a"), pub("vectors-b")] }, { pubkeys: [pub("vectors-a"), pub("vectors-stranger")] }]) runs.push({ name, bytes, keys })
+        } else {
+          for (const key of [undefined, vectorKeys["ours"], vectorKeys["py"]]) runs.push({ name, bytes, keys: { key } })
+        }
+      }
+      const said: Array<BrowserVerdict> = await page.evaluate(
+        async (all) => {
+          const verify = (globalThis as unknown as { acttraceVerify: BrowserVerify }).acttraceVerify
+          const out: Array<BrowserVerdict> = []
+          for (const r of all) out.push(await verify(r.text ?? Uint8Array.from(r.bytes!), r.keys))
+          return out
+        },
+        runs.map((r) => ({ text: isUtf8(r.bytes) ? r.bytes.toString("utf8") : undefined, bytes: isUtf8(r.bytes) ? undefined : Array.from(r.bytes), keys: r.keys }))
+      )
+      let checkpointsVerified = 0
+      for (const [i, r] of runs.entries()) {
+        const v = said[i]!
+        const withCk = r.keys.pubkeys !== undefined
+        const page = v.ok
+          ? { ok: true, result: v.result, entries: v.entries, head: v.head, signatures: v.signatures, completeness: v.completeness, ...(withCk ? { checkpoints: v.checkpoints, checkpoint_count: v.checkpoint_count, unsealed_tail: v.unsealed_tail } : {}) }
+          : { ok: false, result: v.result, line: v.line, seq: v.seq ?? undefined, entries: v.entries, head: v.head, signatures: v.signatures, completeness: v.completeness }
+        expect({ name: r.name, ...page }).toEqual({ name: r.name, ...(await librarySays(r.bytes, r.keys, false)) })
+        expect({ name: r.name, ...core(page) }).toEqual({ name: r.name, ...core(await librarySays(r.bytes, r.keys)) })
+        if (v.checkpoints === "verified") checkpointsVerified++
+      }
+      expect(checkpointsVerified).toBeGreaterThan(5)
+    } finally {
+      await browser.close()
+      cleanup()
+    }
   }, 120_000)
 })
