@@ -173,7 +173,7 @@ describe("Detect: phone numbers through libphonenumber-js", () => {
   })
 
   /**
-   * A valid German or British number written with its trunk `0` and a first group (the area code
+   * A valid German or British number of ten digits or more written with its trunk `0` and a first group (the area code
    * or mobile prefix as the writer sees it) of two to five digits, which is how long the area codes
    * of those plans are, whatever the library's own first group; the rest in one block or in groups
    * of two to four; a space, a dash or (after the first group) a slash between.
@@ -197,14 +197,20 @@ describe("Detect: phone numbers through libphonenumber-js", () => {
       const rest = sep === "/" ? " " : sep
       return { p, written: groups[0]! + sep + groups.slice(1).join(rest) }
     })
-    .filter(({ written }) => written.split(/\D+/).at(-1)!.length >= 2)
+    // ten digits or more with the trunk: nine in groups of three are as often an id (below)
+    .filter(({ p, written }) => p.nationalNumber.length >= 9 && written.split(/\D+/).at(-1)!.length >= 2)
 
   it.prop(
-    "any valid German or British number with its trunk 0, grouped as people write it (first group of 2–5 digits, the rest in one block or groups of 2–4, a slash after the area code), is found",
+    "any valid German or British number of ten digits or more with its trunk 0, grouped as people write it (first group of 2–5 digits, the rest in one block or groups of 2–4, a slash after the area code), is found",
     [regrouped, before, punctuation, after],
     ([{ written }, b, punct, a]) => foundEverywhere(written, b, punct, a),
     { fastCheck: { numRuns: RUNS, seed: 15_0006 } }
   )
+
+  it("nine digits in groups of three (a Canadian SIN) are no phone number unless grouped as the library groups them", () => {
+    for (const s of ["046 454 286", "046-454 286", "046 454-286"]) expect(phoneAlone(`SIN ${s}`), s).toBe(0)
+    expect(phones("Tel. 04645 4286")).toBe(1)
+  })
 
   it.prop(
     "a zero-led run grouped otherwise than the library groups it is not a phone number after an id label; slashes elsewhere than after the first group make no number",

@@ -221,7 +221,8 @@ const groupedAsPhone = (written: ReadonlyArray<string>, p: Parsed, dotted: boole
  * write the area code or mobile prefix as they know it (`0151 23456789` where the library writes
  * `01512 3456789`, London's `0207 946 0958` for `020 7946 0958`, `0612 34 56 78` for
  * `06 12 34 56 78`). Taken when its first group is as long as some area code or prefix of that
- * country's plan (`firstGroupLengthsOf`), no group but a lone trunk `0` has a single digit, and no
+ * country's plan (`firstGroupLengthsOf`), it has ten digits or more, no group but a lone trunk `0`
+ * has a single digit, and no
  * label before it calls it an id (`order`, `ref`,
  * `account` …; a grouping of the library's own needs none: `order 020 7946 0958` stays a phone
  * number, as before). Dotted runs stay exact (versions and addresses are dotted).
@@ -232,6 +233,9 @@ const regroupedAsPhone = (written: ReadonlyArray<string>, nsn: string, region: C
   // a group of one digit is no part of a number as people write it, but for a lone trunk `0`
   return (
     first.startsWith("0") &&
+    // nine digits in groups of three are as often an id (a Canadian SIN, `046 454 286`): only
+    // the library's own grouping makes a number that short a phone number
+    nsn.length >= 9 &&
     groups.every((g) => g.length >= 2) &&
     firstGroupLengthsOf(region, nsn).has(first.length - 1) &&
     !(idContext(c) && !nearPhone(c))

@@ -230,18 +230,27 @@ export const pii: ReadonlyArray<Detector> = [
     category: "iban",
     group: "financial",
     severity: "critical",
-    // in capitals; grouped in any case; or named (in the text or the field's key)
-    hint: /\b[A-Z]{2}\d{2}[A-Z0-9 -]{11}|\b[A-Za-z]{2}\d{2}[ -][A-Za-z0-9]{4}[ -]|[Ii][Bb][Aa][Nn]/,
-    // compact, or in groups of four with one separator (a space or a dash) used throughout; in
-    // any case (`de89 3704 0044 0532 0130 00`, typed by hand)
-    pattern: /\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?<sep>[ -])[A-Z0-9]{4}(?:\k<sep>[A-Z0-9]{4}){1,6}(?:\k<sep>[A-Z0-9]{1,4})?)\b/gi,
-    validate: (m, c) => {
-      const compact = m.replace(/[ -]/g, "")
-      if (!isIban(compact.toUpperCase())) return false
-      // a compact run in lower or mixed case passes the check one time in 97 when it has a
-      // country's length (a 24-character hex ObjectId led by `ad12`): an IBAN only where named
-      return compact.length < m.length || !/[a-z]/.test(m) || nearIban(c)
-    }
+    hint: /\b[A-Z]{2}\d{2}[A-Z0-9 -]{11}/,
+    // compact, or in groups of four with one separator (a space or a dash) used throughout
+    pattern: /\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?<sep>[ -])[A-Z0-9]{4}(?:\k<sep>[A-Z0-9]{4}){1,6}(?:\k<sep>[A-Z0-9]{1,4})?)\b/g,
+    validate: (m) => isIban(m.replace(/[ -]/g, ""))
+  },
+  {
+    category: "iban",
+    group: "financial",
+    severity: "critical",
+    // grouped (as typed by hand), or where an IBAN is named, in the text or the field's key
+    hint: /\b[a-z]{2}\d{2}[ -][a-z0-9]{4}[ -]|[Ii][Bb][Aa][Nn]/,
+    // the same in lower case (`de89 3704 0044 0532 0130 00`); letters of one case throughout (a
+    // capital among them is some other code: `LV80 bANK …`), and a short last group of letters
+    // alone is not followed by a word (it is the first word of a sentence that goes on after the
+    // IBAN, `… 8901 in a sentence`, more often than its last group)
+    pattern: /\b[a-z]{2}\d{2}(?:[a-z0-9]{11,30}|(?<sep>[ -])[a-z0-9]{4}(?:\k<sep>[a-z0-9]{4}){1,6}(?:\k<sep>(?:(?=[a-z]{0,3}\d)[a-z0-9]{1,4}|[a-z]{1,4}(?![ -][a-z])))?)\b/g,
+    validate: (m, c) =>
+      isIban(m.replace(/[ -]/g, "").toUpperCase()) &&
+      // a compact run in lower case passes the check one time in 97 when it has a country's
+      // length (a 24-character hex ObjectId led by `ad12`): an IBAN only where named
+      (/[ -]/.test(m) || nearIban(c))
   },
   {
     category: "credit_card",
