@@ -568,6 +568,48 @@ describe("report verifier: speed", () => {
   }, 600_000)
 })
 
+describe("report verifier: speed in Chromium", () => {
+  const bench = process.env["REPORT_VERIFIER_BENCH"] === "1" || FUZZ
+  it.skipIf(!bench || !hasChromium())("100,000 entries embedded in a page as the report embeds them: seconds, and the longest task", async () => {
+    const specs = [{ type: "audit_open", payload: { system: "bench", risk_tier: "high" } }, ...Array.from({ length: 99_999 }, (_, i) => llmCall(i + 1))]
+    const c = chain(specs, { key: "bench-key" })
+    const text = c.lines.join("\n") + "\n"
+    const { cleanup, dir } = tempDir()
+    const browser = await launch()
+    try {
+      const html = join(dir, "bench.html")
+      const embedded = JSON.stringify(text).replace(/</g, "\\u003c")
+      writeFileSync(html, `<!doctype html><meta charset="utf-8"><script type="application/json" id="pack">${embedded}</script><script>${VERIFIER_SOURCE}</script>`)
+      const page = await browser.newPage()
+      await page.goto(pathToFileURL(html).href)
+      for (const key of [undefined, "bench-key"]) {
+        const r = await page.evaluate(async (key) => {
+          const doc = (globalThis as unknown as { document: { getElementById(id: string): { textContent: string } } }).document
+          const verify = (globalThis as unknown as { acttraceVerify: BrowserVerify }).acttraceVerify
+          const text = JSON.parse(doc.getElementById("pack").textContent) as string
+          let last = performance.now(), worst = 0, ticking = true
+          const tick = () => {
+            const now = performance.now()
+            worst = Math.max(worst, now - last)
+            last = now
+            if (ticking) setTimeout(tick, 0)
+          }
+          setTimeout(tick, 0)
+          const started = performance.now()
+          const v = await verify(text, key === null ? {} : { key })
+          ticking = false
+          return { seconds: (performance.now() - started) / 1000, longestTaskMs: worst, entries: v.entries, ok: v.ok, head: v.head }
+        }, key ?? null)
+        console.log(`report verifier in Chromium: ${r.entries} entries, ${(Buffer.byteLength(text) / 1e6).toFixed(1)} MB, ${key === undefined ? "no key" : "with the key"}: ${r.seconds.toFixed(2)} s, longest task ${Math.round(r.longestTaskMs)} ms`)
+        expect(r).toMatchObject({ ok: true, entries: 100_000, head: c.head })
+      }
+    } finally {
+      await browser.close()
+      cleanup()
+    }
+  }, 600_000)
+})
+
 describe("report verifier: a line past the limit", () => {
   it("a line longer than 64 MiB is MalformedLine in both, after the lines before it verified", async () => {
     // an entry that links and hashes, but whose line is past the limit
