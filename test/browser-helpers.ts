@@ -109,7 +109,8 @@ const KEYS = ["name", "model", "id", "start", "currency", "decision_id"] as cons
 
 /**
  * The value at a `data-metric` path in a summary (`inspect --json`): dot-separated fields, where
- * an array's element is named by its `name`, `model`, `id`, `start`, `currency` or `decision_id`
+ * an array's element is named by its `name`, `model` (`provider/model` when two providers serve
+ * one model name), `id`, `start`, `currency` or `decision_id`
  * (names may hold dots and spaces: the longest name that leaves a valid rest wins); a
  * `ReportCount` element stands for its `count`. `undefined` when the path names nothing.
  */
@@ -122,7 +123,9 @@ export const at = (value: unknown, path: string): unknown => {
     for (const cut of cuts) {
       const name = path.slice(0, cut)
       const rest = cut === path.length ? "" : path.slice(cut + 1)
-      const found = value.find((e) => e !== null && typeof e === "object" && KEYS.some((k) => (e as Record<string, unknown>)[k] === name))
+      const named = (e: Record<string, unknown>) =>
+        KEYS.some((k) => e[k] === name) || (typeof e["model"] === "string" && `${typeof e["provider"] === "string" ? e["provider"] : ""}/${e["model"]}` === name)
+      const found = value.find((e) => e !== null && typeof e === "object" && named(e as Record<string, unknown>))
       if (found === undefined) continue
       if (rest === "" && typeof (found as Record<string, unknown>)["count"] === "number") return (found as Record<string, unknown>)["count"]
       const got = at(found, rest)

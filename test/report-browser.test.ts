@@ -73,14 +73,14 @@ describe.runIf(present)("the HTML report in Chromium", () => {
   const file = (name: string) => join(dir, name)
   // `inspect --json` once per pack (the 100,000-entry one takes seconds)
   const inspected = new Map<string, Promise<unknown>>()
-  const inspect = (pack: string): Promise<unknown> => {
-    const known = inspected.get(pack)
+  const inspect = (pack: string, args: ReadonlyArray<string> = []): Promise<unknown> => {
+    const known = inspected.get([pack, ...args].join("\u0000"))
     if (known !== undefined) return known
-    const made = cliAsync(["inspect", pack, "--json"]).then((r) => {
+    const made = cliAsync(["inspect", pack, "--json", ...args]).then((r) => {
       expect(r.stderr).toBe("")
       return JSON.parse(r.stdout) as unknown
     })
-    inspected.set(pack, made)
+    inspected.set([pack, ...args].join("\u0000"), made)
     return made
   }
 
@@ -170,6 +170,8 @@ describe.runIf(present)("the HTML report in Chromium", () => {
       expect(v, v.text).toMatchObject({ verdict: "failed" })
       expect(v.text).toContain("EditDetected")
       expect(v.text).toContain("line 13")
+      // the browser and the CLI agree on the verdict (the page says so when they do not)
+      expect(await page.textContent("#browser-details")).not.toContain("differs from the verdict")
       expect(o.requests).toEqual([])
       expect(o.errors).toEqual([])
     } finally {
@@ -236,8 +238,15 @@ describe.runIf(present)("the HTML report in Chromium", () => {
   })
 
   it("inspect --json and the HTML agree on every count", async () => {
-    for (const [html, pack] of [["demo.html", "loan-triage.pack.jsonl"], ["edited.html", "edited.pack.jsonl"], ["bulk.html", "bulk.pack.jsonl"]] as const) {
-      const json = await inspect(file(pack))
+    const cases: ReadonlyArray<readonly [string, string, ReadonlyArray<string>]> = [
+      ["demo.html", "loan-triage.pack.jsonl", []],
+      ["edited.html", "edited.pack.jsonl", []],
+      ["checkpointed.html", "checkpointed.pack.jsonl", ["--pubkey", file("keys/ours.pub")]],
+      ["hostile.html", "hostile.log.jsonl", []],
+      ["bulk.html", "bulk.pack.jsonl", []]
+    ]
+    for (const [html, pack, args] of cases) {
+      const json = await inspect(file(pack), args)
       const o = await open(browser, file(html))
       try {
         const shown = await metrics(o.page)
@@ -249,11 +258,11 @@ describe.runIf(present)("the HTML report in Chromium", () => {
         expect(disagree, html).toEqual([])
         // every count of the summary's count lists is on the page
         const paths = new Set(shown.map((m) => m.path))
-        const s = json as { by_type: Array<{ name: string }>; decisions: { outcomes: Array<{ name: string }> }; flags: { by_action: Array<{ name: string }> }; models: Array<{ model: string }> }
+        const s = json as { by_type: Array<{ name: string }>; decisions: { outcomes: Array<{ name: string }> }; flags: { by_action: Array<{ name: string }> }; models: Array<{ model: string; provider: string | null }> }
         for (const t of s.by_type) expect(paths.has(`by_type.${t.name}`), `by_type.${t.name}`).toBe(true)
         for (const t of s.decisions.outcomes) expect(paths.has(`decisions.outcomes.${t.name}`)).toBe(true)
         for (const t of s.flags.by_action) expect(paths.has(`flags.by_action.${t.name}`)).toBe(true)
-        for (const m of s.models) expect(paths.has(`models.${m.model}.calls`)).toBe(true)
+        for (const m of s.models) expect(paths.has(`models.${m.model}.calls`) || paths.has(`models.${m.provider}/${m.model}.calls`), m.model).toBe(true)
         for (const p of ["entries", "decisions.total", "decisions.with_oversight", "flags.total", "verdict.entries"]) expect(paths.has(p), p).toBe(true)
       } finally {
         await o.close()
@@ -347,7 +356,7 @@ describe.runIf(present)("the HTML report in Chromium", () => {
     try {
       const v = await browserVerdict(ours.page)
       expect(v, v.text).toMatchObject({ verdict: "ok" })
-      expect(await ours.page.textContent("#browser-details")).toMatch(/Ed25519 checkpoints: verified \(\d+ in the pack\)/)
+      expect(await ours.page.textContent("#browser-details")).toMatch(/Ed25519 checkpoints: verified \(\d+ checkpoint entr(y|ies); entries no verified checkpoint covers: 0\)/)
       expect(await ours.page.textContent("#browser-check")).toContain(readFileSync(file("keys/ours.pub"), "utf8").trim())
       expect(ours.requests).toEqual([])
     } finally {

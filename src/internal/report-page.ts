@@ -219,7 +219,7 @@ const orNone = (path: string, value: string | null, none = "not stated"): string
 
 const countTable = (caption: string, path: string, rows: ReadonlyArray<ReportCount>, nameHeading: string, empty: string): string =>
   rows.length === 0
-    ? `<p class="none">${escapeHtml(empty)}</p>`
+    ? `<p class="none"><strong>${escapeHtml(caption)}</strong>: ${escapeHtml(empty)}</p>`
     : `<table class="counts"><caption>${escapeHtml(caption)}</caption><thead><tr><th scope="col">${escapeHtml(nameHeading)}</th><th scope="col" class="n">count</th></tr></thead><tbody>${
       rows.map((r) => `<tr><td>${escapeHtml(r.name)}</td><td class="n">${metric(`${path}.${r.name}`, r.count)}</td></tr>`).join("")
     }</tbody></table>`
@@ -249,7 +249,13 @@ const verdictSection = (s: ReportSummary, options: RenderOptions): string => {
 <dt>entries</dt><dd>${metric("verdict.entries", v.entries)}</dd>
 <dt>head</dt><dd>${v.head === null ? `<span class="none">none</span>` : `<code class="hash">${metric("verdict.head", v.head)}</code>`}</dd>
 <dt>signatures</dt><dd>${metric("verdict.signatures", v.signatures)}</dd>
-<dt>completeness</dt><dd>${metric("verdict.completeness", v.completeness)}</dd>
+<dt>completeness</dt><dd>${metric("verdict.completeness", v.completeness)}</dd>${
+    v.checkpoints === undefined ? "" : `\n<dt>checkpoints</dt><dd>${metric("verdict.checkpoints", v.checkpoints)}${
+      v.checkpoint_count === undefined ? "" : ` (${metric("verdict.checkpoint_count", v.checkpoint_count)} in the input${
+        v.unsealed_tail === undefined ? "" : `; entries no verified checkpoint covers: ${metric("verdict.unsealed_tail", v.unsealed_tail)}`
+      })`
+    }</dd>`
+  }
 </dl>
 ${v.explanation.length === 0 ? "" : `<ul class="explanation">${v.explanation.map((e) => `<li>${escapeHtml(e)}</li>`).join("")}</ul>`}
 <p class="note">This verdict was computed by <code>acttrace</code> on the machine that made this report. The check below does not trust it.</p>
@@ -285,14 +291,15 @@ const overviewSection = (s: ReportSummary): string => `<section id="overview" ar
 <dt>file</dt><dd><code>${metric("source.path", s.source.path)}</code> (${metric("source.kind", s.source.kind)}, ${metric("source.bytes", s.source.bytes)} bytes)</dd>
 <dt>SHA-256</dt><dd><code class="hash">${metric("source.sha256", s.source.sha256)}</code></dd>
 </dl>
-${countTable("Entries by type", "by_type", s.by_type, "type", "No entries.")}
+${countTable("Entries by type", "by_type", s.by_type, "type", "no entries")}
 </section>`
 
 const chart = (s: ReportSummary): string => {
   const data = s.decisions.over_time
   const W = 720
   const H = 220
-  const left = 44
+  // room for the largest count's label on the axis (12 px text, about 7.5 px a character)
+  const left = 14 + Math.ceil(7.5 * num(data.reduce((m, d) => Math.max(m, d.count), 0)).length)
   const bottom = 34
   const top = 12
   const right = 8
@@ -337,7 +344,7 @@ const decisionsSection = (s: ReportSummary): string => {
 ${chart(s)}
 <figcaption>Decisions started per ${escapeHtml(d.bucket)} (UTC).</figcaption>
 </figure>
-${countTable("Outcomes", "decisions.outcomes", d.outcomes, "outcome", "No decisions.")}
+${countTable("Outcomes", "decisions.outcomes", d.outcomes, "outcome", "no decisions")}
 </section>`
 }
 
@@ -345,13 +352,13 @@ const flagsSection = (s: ReportSummary): string => `<section id="flags" aria-lab
 <h2 id="flags-heading">Policy flags and redactions</h2>
 <p class="big">${metric("flags.total", s.flags.total)} policy flags.</p>
 <div class="cols">
-${countTable("Flags by action", "flags.by_action", s.flags.by_action, "action", "No flags.")}
-${countTable("Flags by severity", "flags.by_severity", s.flags.by_severity, "severity", "No flags.")}
-${countTable("Top categories", "flags.top_categories", s.flags.top_categories, "category", "No categories named.")}
+${countTable("Flags by action", "flags.by_action", s.flags.by_action, "action", "none")}
+${countTable("Flags by severity", "flags.by_severity", s.flags.by_severity, "severity", "none")}
+${countTable("Top categories", "flags.top_categories", s.flags.top_categories, "category", "none named")}
 </div>
 <h3>Redacted</h3>
 <p>What was replaced before hashing, by category: counts only, never the values (they were never written).</p>
-${countTable("Redactions by category", "redactions", s.redactions, "category", "Nothing was redacted.")}
+${countTable("Redactions by category", "redactions", s.redactions, "category", "nothing was redacted")}
 </section>`
 
 const modelsSection = (s: ReportSummary): string => {
@@ -359,8 +366,16 @@ const modelsSection = (s: ReportSummary): string => {
     ? `<p class="none">No model calls.</p>`
     : `<table class="counts"><caption>Model calls by model</caption><thead><tr><th scope="col">model</th><th scope="col">provider</th><th scope="col" class="n">calls</th><th scope="col" class="n">failures</th><th scope="col" class="n">input tokens</th><th scope="col" class="n">output tokens</th><th scope="col" class="n">cost</th></tr></thead><tbody>${
       s.models.map((m) => {
-        const p = `models.${m.model}`
-        const cost = m.cost === null ? `<span class="none">unknown</span>` : `${metric(`${p}.cost`, m.cost)}${m.currency === null ? "" : ` ${metric(`${p}.currency`, m.currency)}`}`
+        // a model's name, or `provider/model` when two providers serve a model of that name
+        const shared = s.models.filter((x) => x.model === m.model).length > 1
+        const p = `models.${shared ? `${m.provider ?? ""}/${m.model}` : m.model}`
+        // one exact sum per currency: calls priced in two currencies are not added together
+        const costs = m.costs ?? []
+        const cost = m.cost !== null
+          ? `${metric(`${p}.cost`, m.cost)}${m.currency === null ? "" : ` ${metric(`${p}.currency`, m.currency)}`}`
+          : costs.length > 0
+          ? costs.map((c) => `${metric(`${p}.costs.${c.currency}.amount`, c.amount)} ${escapeHtml(c.currency)}`).join(" + ")
+          : `<span class="none">not priced</span>`
         return `<tr><td>${escapeHtml(m.model)}</td><td>${m.provider === null ? `<span class="none">unknown</span>` : escapeHtml(m.provider)}</td><td class="n">${metric(`${p}.calls`, m.calls)}</td><td class="n">${metric(`${p}.failures`, m.failures)}</td><td class="n">${metric(`${p}.input_tokens`, m.input_tokens)}</td><td class="n">${metric(`${p}.output_tokens`, m.output_tokens)}</td><td class="n">${cost}</td></tr>`
       }).join("")
     }</tbody></table>`
@@ -824,7 +839,7 @@ function verify(key) {
       ? (v.signatures === "absent" ? "no entry is signed" : "not checked (type the HMAC key below to check them)")
       : v.signatures === "verified" ? "verified with the key typed below" : v.ok ? v.signatures : "not verified with the key typed below") + ".");
     items.push("Completeness: " + v.completeness + ".");
-    if (v.checkpoint_count > 0 || (v.checkpoints !== "not-checked" && v.checkpoints !== "absent")) items.push("Ed25519 checkpoints: " + v.checkpoints + " (" + fmt(v.checkpoint_count) + " in the pack" + (config.pubkeys.length === 0 ? "; no public key was given to check them" : "") + ").");
+    if (v.checkpoint_count > 0 || (v.checkpoints !== "not-checked" && v.checkpoints !== "absent")) items.push("Ed25519 checkpoints: " + v.checkpoints + " (" + fmt(v.checkpoint_count) + " checkpoint entr" + (v.checkpoint_count === 1 ? "y" : "ies") + (typeof v.unsealed_tail === "number" && v.checkpoints === "verified" ? "; entries no verified checkpoint covers: " + fmt(v.unsealed_tail) : "") + (config.pubkeys.length === 0 ? "; no public key was given to check them" : "") + ").");
     if (v.head) items.push("Head: " + v.head + " (compare it with the head you hold out of band).");
     if (same === true) items.push("The embedded pack is byte for byte the file this report describes (SHA-256 " + summary.source.sha256.slice(0, 12) + "…).");
     if (same === null) items.push("The embedded copy was not compared with the file's SHA-256 (no WebCrypto digest, or text that is not well-formed).");
