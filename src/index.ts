@@ -57,6 +57,14 @@ export * as Verify from "./Verify.js"
 export * as Proof from "./Proof.js"
 
 /**
+ * Reading a pack as a person: the summary that `acttrace inspect` prints, and the
+ * self-contained HTML report that verifies its embedded pack again in the browser.
+ *
+ * @since 0.1.0
+ */
+export * as Report from "./Report.js"
+
+/**
  * The audit log an app writes: decisions, records, oversight, flags, export.
  *
  * @since 0.1.0
