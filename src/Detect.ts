@@ -627,8 +627,19 @@ const spansOf = (s: string, detectors: ReadonlyArray<Detector>, key: string | nu
   const long = key !== null && key.length > SHORT ? union.key(key) : null
   const hinted = union.test(s) || (key !== null && (long !== null ? long.any : union.test(key)))
   if (!hinted && !union.unhinted) return spans
+  // detectors of one family share their hint object and stand together (the password forms):
+  // its answer for this string is asked once, not once per detector
+  let lastHint: RegExp | null = null
+  let lastPassed = false
   for (const d of detectors) {
-    if (d.hint !== undefined && (!hinted || !(d.hint.test(s) || (key !== null && (long !== null ? long.detectors.has(d) : d.hint.test(key)))))) continue
+    if (d.hint !== undefined) {
+      if (!hinted) continue
+      if (d.hint !== lastHint) {
+        lastHint = d.hint
+        lastPassed = d.hint.test(s) || (key !== null && long === null && d.hint.test(key))
+      }
+      if (!lastPassed && !(long !== null && long.detectors.has(d))) continue
+    }
     const re = searchable(d.pattern)
     re.lastIndex = 0
     let accepted: Array<Span> | null = null

@@ -40,8 +40,6 @@
  *   end: at most eight); the bare form's `;`/`&` lookahead reads at most 49.
  * - `.netrc`: a literal `password`, a lookbehind of at most 130 characters for `login USER`, then
  *   one class.
- * - hex keys under `key`: the key-first start at the literal `key`; the value is the quoted or
- *   bare form above, judged by anchored, bounded expressions.
  * - field key: anchored at the start; one class to the end of the string.
  * - url_credentials: a scheme of at most 20 characters before the literal `://`, then the user
  *   (one class without `:`, `/` or `@`), `:`, and the password: one class without whitespace,
@@ -69,15 +67,16 @@ import { entropy, memoPerCall } from "./matching.js"
 /**
  * A password keyword: anywhere in an identifier (`DB_PASSWORD`, `my_password_x`), or `pass`, `pw`,
  * `psw` as a word of one (`db_pass`, `ELK_PASS`, `smtp.pass`, `DB_PW`; not `bypass`, `passport`);
- * and the word for a password in the European languages people configure systems in: German
- * `Passwort`/`Kennwort`, Spanish `contraseña`, Catalan `contrasenya`, French `mot de passe`,
- * Portuguese `senha`, Dutch `wachtwoord`, Polish `hasło`, Czech and Slovak `heslo`, Slovenian
- * `geslo`, Croatian `lozinka`, Estonian `parool`, Swedish `lösenord`, Danish `adgangskode`,
- * Finnish `salasana`, Hungarian `jelszó` (the short ones as words of their own). Italian and
- * Romanian `parola` and French `parole` also mean "word": left out.
+ * and the word for a password in the European languages most written in configuration and
+ * logs: German `Passwort`/`Kennwort`, Spanish `contraseña`, Catalan `contrasenya`, French
+ * `mot de passe`, Portuguese `senha`, Dutch `wachtwoord`, Polish `hasło`, Swedish `lösenord`
+ * (`senha` and `hasło` as words of their own). Each word is one more alternative of the hint
+ * every string is tested against: the rest of the languages (Czech `heslo`, Croatian `lozinka`,
+ * Finnish `salasana`, Hungarian `jelszó` …) cost 8 % of the scan's throughput together and are
+ * left out; Italian and Romanian `parola` and French `parole` also mean "word".
  */
 const PASSWORD_WORD =
-  "(?:password|passwd|passphrase|passcode|pwd|(?<![a-z])(?:pass|ps?w)(?![a-z])|passwort|kennwort|contrase(?:ñ|n)y?a|mot[ _-]?de[ _-]?passe|wachtwoord|(?<![a-z])(?:senha|has(?:ł|l)o|heslo|geslo|lozinka|parool)(?![a-z])|l(?:ö|o)senord|adgangskode|salasana|jelsz(?:ó|o))"
+  "(?:password|passwd|passphrase|passcode|pwd|(?<![a-z])(?:pass|ps?w)(?![a-z])|passwort|kennwort|contrase(?:ñ|n)y?a|mot[ _-]?de[ _-]?passe|wachtwoord|(?<![a-z])(?:senha|has(?:ł|l)o)(?![a-z])|l(?:ö|o)senord)"
 /** The keywords of a secret, a token or a key. `auth` is a word of its own (not `author`). */
 const SECRET_WORD = "(?:secret|token(?!s|izer)|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|(?<![a-z])auth(?![a-z])|credentials?)"
 /**
@@ -85,7 +84,7 @@ const SECRET_WORD = "(?:secret|token(?!s|izer)|api[_.-]?key|apikey|access[_.-]?k
  * the keywords, so that the counts of a model call (`input_tokens`, `max_tokens`), `author`,
  * `passenger` or `laws` do not send a record down the engine's full path.
  */
-const PASSWORD_HINT = /pass(?:w|ph|c|[^a-z]|$)|pwd|(?<![a-z])ps?w(?![a-z])|kennwort|contrase|mot[ _-]?de[ _-]?passe|wachtwoord|senha|has[łl]o|heslo|geslo|lozinka|parool|l[öo]senord|adgangskode|salasana|jelsz/i
+const PASSWORD_HINT = /pass(?:w|ph|c|[^a-z]|$)|pwd|ps?w(?![a-z])|wort|contrase|de[ _-]?passe|senha|wachtwoord|has[łl]o|l[öo]senord/i
 const SECRET_HINT = /secret|token(?!s|izer)|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|auth(?![a-z])|credential/i
 /** The rest of the key after its keyword: one run, one way to read it. */
 const KEY_RUN = "[\\w.-]*(?:\\[\\w*\\])?"
@@ -420,7 +419,8 @@ const netrc: Detector = {
   category: "password",
   group: "credential",
   severity: "critical",
-  hint: /password/i,
+  // (the password forms' hint: one object, asked once per string for all of them)
+  hint: PASSWORD_HINT,
   placeholder: wholePlaceholder,
   placeholderGeneric: false,
   pattern: /(?<=\blogin[ \t]+[^\s]{1,100}\s{1,20})password[ \t]+(?<v>[^\s]+)/g,
@@ -667,37 +667,6 @@ const genericSecret = (value: string): Detector => {
 }
 
 /**
- * A hex or random UUID value under a key whose keyword is `key` alone (`DD_APP_KEY`,
- * `LICENSE_KEY`, `x-algolia-admin-key`), which names no secret to the generic detector: the
- * key-first start above at the literal `key`.
- */
-const hexUnderKey = (value: string): Detector => {
-  const pattern = keyFirst("key", value)
-  const parts = new RegExp(`^(?<key>key${KEY_RUN})${KEY_QUOTE}${SP}(?<op>${OP})`, "i")
-  const groups = groupsOf(pattern)
-  return {
-    category: "generic_secret",
-    group: "secret",
-    severity: "critical",
-    hint: /key/i,
-    placeholder: namesItself,
-    pattern,
-    ...(value === BARE ? { trimEnd: (v: string, c: MatchContext) => closersOwed(v, c.before) } : {}),
-    validate: (m, c) => {
-      const g = groups(m)
-      let v = g?.["v"]
-      if (g === null || v === undefined) return false
-      if (g["q"] === undefined) v = bareValue(v, c)
-      if (!hexSecretValue(v)) return false
-      const p = parts.exec(m)
-      if (p === null) return false
-      const op = p.groups!["op"]!.toLowerCase()
-      return op !== "is" && op !== "was" && op !== ">" && hexSecretKey(keyOf(m, c, p.groups!["key"]!))
-    }
-  }
-}
-
-/**
  * The whole value of a field whose key names a secret, a token or a key (`{"client_secret": …}`,
  * `{"token": …}`, `{"X-Api-Key": …}`, an STS response's `SessionToken`): the structured form of
  * `generic_secret`, judged as its quoted form is (a secret key: any value that is not a word, a
@@ -707,8 +676,7 @@ const secretField: Detector = {
   category: "generic_secret",
   group: "secret",
   severity: "critical",
-  // (hex and UUID keys under `*_KEY` names as well: `key` hints it)
-  hint: new RegExp(`${SECRET_HINT.source}|key`, "i"),
+  hint: SECRET_HINT,
   placeholder: namesItself,
   pattern: /^(?<v>[^\r\n]+)$/g,
   validate: (m, c) => {
@@ -741,8 +709,6 @@ export const assignments: ReadonlyArray<Detector> = [
   awsSecretNamed,
   genericSecret(QUOTED),
   genericSecret(BARE),
-  hexUnderKey(QUOTED),
-  hexUnderKey(BARE),
   valueBeforeKey(SECRET_WORD, "generic_secret", "secret", (v) => secretValue(v) && (v.length >= 20 || /[^\w.-]/.test(v))),
   passwordField,
   secretField
