@@ -331,6 +331,18 @@ describe.runIf(present)("the HTML report in Chromium", () => {
       console.log(`100,000-entry report (${(statSync(html).size / 1e6).toFixed(1)} MB): search working ${interactive} ms after navigation`)
       expect(interactive).toBeLessThan(5_000)
 
+      // pages of 50 rows: the next page is the next 50 rows, the search's page count follows it
+      await page.fill("#decision-search", "")
+      expect(await page.textContent("#page-status")).toBe("decisions 1–50 of 25,000, page 1 of 500")
+      expect(await page.isDisabled("#page-prev")).toBe(true)
+      await page.click("#page-next")
+      expect(await page.textContent("#page-status")).toBe("decisions 51–100 of 25,000, page 2 of 500")
+      expect(await page.getAttribute("#decision-table tbody tr:first-child", "data-decision")).toBe(json.decision_rows[50]!.decision_id)
+      await page.fill("#decision-search", "agent-3 failure")
+      const matching = json.decision_rows.filter((_, i) => i % 7 === 3 && i % 11 === 0).length
+      expect(await page.textContent("#page-status")).toContain(`of ${matching} matching (of 25,000), page 1 of ${Math.ceil(matching / 50)}`)
+      await page.fill("#decision-search", target.decision_id)
+
       // the last decision's entries, from the far end of the embedded pack
       await page.click("#decision-table tbody tr button.open")
       const heads = await page.locator("tr.entries .entry-head").allTextContents()
