@@ -105,6 +105,19 @@ describe("@effect/cli's own options are refused", () => {
     expect(r.stderr).toMatch(/^usage: acttrace verify /m)
   })
 
+  it("an option the command does not have: named, never taken for a file; a parse error in the same one-line form", () => {
+    const r = cli(["scan", "--bogus"])
+    expect(r.code).toBe(2)
+    expect(r.stdout).toBe("")
+    expect(r.stderr.split("\n")[0]).toBe('error: unknown option "--bogus" for scan')
+    const missing = cli(["consistency", "old.jsonl"])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr.split("\n")[0]).toBe("error: Missing argument <NEW>")
+    expect(missing.stderr.split("\n")[1]).toMatch(/^usage: acttrace consistency /)
+    const number = cli(["verify", "x.jsonl", "--threads", "two"])
+    expect(number.stderr.split("\n")[0]).toBe("error: 'two' is not an integer")
+  })
+
   it("an unknown command: named, with the commands there are, exit 2", () => {
     const r = cli(["frobnicate"])
     expect(r.code).toBe(2)

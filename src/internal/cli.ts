@@ -4,7 +4,10 @@
  */
 import * as Args from "@effect/cli/Args"
 import type * as CliApp from "@effect/cli/CliApp"
+import * as CliConfig from "@effect/cli/CliConfig"
 import * as Command from "@effect/cli/Command"
+import * as Descriptor from "@effect/cli/CommandDescriptor"
+import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -1786,6 +1789,8 @@ const early = (argv: ReadonlyArray<string>): Early | undefined => {
     const w = words[i]!
     const builtIn = BUILT_INS.find((b) => w === b || w.startsWith(`${b}=`))
     if (builtIn !== undefined) return wrong(`error: unknown option ${builtIn}\n${usageOf(name)}`)
+    // an option this command does not have (@effect/cli took `scan --bogus` for the FILE)
+    if (w.startsWith("-") && w !== "-" && !known.has(w.split("=")[0]!)) return wrong(`error: unknown option ${JSON.stringify(w.split("=")[0])} for ${name}\n${usageOf(name)}\nRun 'acttrace ${name} --help' for its options.`)
     const option = valued.get(w)
     if (option === undefined) continue
     const next = words[i + 1]
@@ -1798,6 +1803,20 @@ const early = (argv: ReadonlyArray<string>): Early | undefined => {
   }
   return undefined
 }
+
+/**
+ * What the parser finds wrong with `args` (`process.argv`-shaped), in one line; undefined when it
+ * parses. The same parse the run does (@effect/cli parses again, which costs nothing measurable).
+ */
+const parseProblem = (args: ReadonlyArray<string>) =>
+  Descriptor.parse(root.descriptor, ["acttrace", ...args.slice(2)], CliConfig.defaultConfig).pipe(
+    Effect.map((directive) =>
+      directive._tag === "UserDefined" && directive.leftover.length > 0 ? `unexpected argument ${JSON.stringify(directive.leftover[0])}` : undefined
+    ),
+    Effect.catchAll((e) =>
+      Effect.succeed(HelpDoc.toAnsiText(e.error).replace(ESCAPES, "").split(/\n+/).map((l) => l.trim()).filter((l) => l !== "").join(" ").replace(/\ba integer\b/g, "an integer"))
+    )
+  )
 
 /** Run the CLI on `process.argv`-shaped arguments; resolves to the exit code. */
 export const main = (argv: ReadonlyArray<string>): Effect.Effect<ExitCode, never, CliApp.CliApp.Environment> =>
@@ -1812,7 +1831,12 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<ExitCode, never
     // @effect/cli stops reading options after a lone `-`: `scan -` reads standard input as `scan`
     // alone does, so it is dropped; `verify -` names standard input, so it goes last
     const args = argv[2] === "scan" ? argv.filter((a, i) => i < 3 || a !== "-") : argv[2] === "verify" ? stdinLast(argv) : argv
-    return Effect.map(cli(args), () => failureCode ?? verdictCode)
+    // the parser's complaint, said as every other error is (`error: …`, one line, then the usage)
+    // instead of its own layout, before anything runs
+    return Effect.flatMap(parseProblem(args), (problem) =>
+      problem !== undefined
+        ? Effect.as(Console.error(`error: ${problem}\n${usageOf(argv[2] ?? "")}\nRun 'acttrace ${USAGES[argv[2] ?? ""] === undefined ? "" : `${argv[2]} `}--help' for details.`), 2 as ExitCode)
+        : Effect.map(cli(args), () => failureCode ?? verdictCode))
   }).pipe(
     Effect.catchAll((e) => {
       if (ValidationError.isValidationError(e)) {
