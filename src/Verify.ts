@@ -2006,14 +2006,26 @@ class Splitter {
         if (row !== undefined && typeof row.payload === "object" && row.payload !== null) {
           const headBefore = special === 0 ? state.head : buf.toString("latin1", kernel.at(special - 1, R_HASH), kernel.at(special - 1, R_HASH) + 64)
           const checked = ckEntry(cc!, grown, row.type, row.payload, state.line + k, kernel.seq(special), headBefore)
-          if (!("tree" in checked)) return checked
+          if (!("tree" in checked)) {
+            // the entries before the checkpoint verified: the failure reports them as the last
+            // that did (format.md §11), as the line-by-line reader does
+            if (special > 0) this.state = acceptedRun(state, special, kernel.seq(special - 1), headBefore, signed, rows, grown)
+            return checked
+          }
           grown = checked
         }
         grown = grow(cc!, grown, digests!.subarray(special * Merkle.HASH_SIZE), 1, state.line + k)
       }
       if (grown !== undefined && !("tree" in grown)) {
-        this.state = acceptedRun(state, k, kernel.seq(k - 1), buf.toString("latin1", hashAt, hashAt + 64), signed, rows, ck)
-        return rewritten(cc!, this.state.line - (this.state.lastSeq - grown.differs), grown.differs, grown.reason)
+        // the entries before the first that differs verified: the failure reports them as the
+        // last that did (format.md §11), as the line-by-line reader does
+        const at = k - 1 - (kernel.seq(k - 1) - grown.differs)
+        const failLine = state.line + at + 1
+        if (at > 0) {
+          const before = kernel.at(at - 1, R_HASH)
+          this.state = acceptedRun(state, at, kernel.seq(at - 1), buf.toString("latin1", before, before + 64), signed, rows, ck)
+        }
+        return rewritten(cc!, failLine, grown.differs, grown.reason)
       }
       this.state = acceptedRun(state, k, kernel.seq(k - 1), buf.toString("latin1", hashAt, hashAt + 64), signed, rows, grown)
     }

@@ -181,6 +181,20 @@ describe("checkpoint vectors through the library", () => {
     })
   }
 
+  it("a failing case reports the same entries, head and signatures on the batched path as line by line (format.md §11: the last entry that verified)", async () => {
+    const failing = cases.filter((c) => c.skip === undefined && c.verdict !== "ok")
+    expect(failing.length).toBeGreaterThan(5)
+    for (const c of failing) {
+      const path = join(DIR, c.file)
+      const options = await optionsOf(c)
+      const held = (o: Verify.Outcome) => ({ entries: o.entries, head: o.head, signatures: o.signatures, failed: Either.isLeft(o.result) })
+      const batched = held(await run(Verify.fileOutcome(path, options)))
+      const oneByOne = held(await Effect.runPromise(Verify.streamOutcome(chunks(path, 61), { ...options, fastPath: false })))
+      expect(batched, label(c)).toEqual(oneByOne)
+      expect(batched.failed, label(c)).toBe(true)
+    }
+  })
+
   it("the last checkpoint a pack's report names is its _meta.checkpoint (the published note)", async () => {
     const r = await run(Verify.file(join(DIR, "pack.jsonl"), { publicKeys: keysOf(["keys/vectors-a.pub"]) }))
     const last = Option.getOrThrow(r.lastCheckpoint)
