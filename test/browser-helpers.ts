@@ -60,11 +60,17 @@ export interface Opened {
 export const open = async (
   browser: Browser,
   file: string,
-  options: { readonly waitUntil?: "load" | "commit"; readonly viewport?: { width: number; height: number } } = {}
+  options: {
+    readonly waitUntil?: "load" | "commit"
+    readonly viewport?: { width: number; height: number }
+    /** run in the page before its own scripts (e.g. to take an API away) */
+    readonly initScript?: string
+  } = {}
 ): Promise<Opened> => {
   const viewport = options.viewport ?? { width: 1200, height: 900 }
   const context = await browser.newContext({ viewport })
   const page = await context.newPage()
+  if (options.initScript !== undefined) await page.addInitScript(options.initScript)
   const url = pathToFileURL(file).href
   const requests: Array<string> = []
   const blobs: Array<string> = []

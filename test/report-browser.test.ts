@@ -179,6 +179,21 @@ describe.runIf(present)("the HTML report in Chromium", () => {
     }
   })
 
+  it("where no worker can start, the check runs on the page's own thread with the same verdicts", async () => {
+    for (const [html, expected] of [["demo.html", "ok"], ["edited.html", "failed"]] as const) {
+      const o = await open(browser, file(html), { initScript: "delete globalThis.Worker" })
+      try {
+        const v = await browserVerdict(o.page)
+        expect(v, v.text).toMatchObject({ verdict: expected })
+        expect(o.blobs).toEqual([])
+        expect(o.requests).toEqual([])
+        expect(o.errors).toEqual([])
+      } finally {
+        await o.close()
+      }
+    }
+  })
+
   it("the key field re-runs the check with the HMAC key: signatures verified with the right key, failed with a wrong one", async () => {
     const o = await open(browser, file("demo.html"))
     try {
