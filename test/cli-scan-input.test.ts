@@ -99,9 +99,9 @@ describe("acttrace scan: the input's encoding (R7)", () => {
 
 describe("acttrace scan: an option without its value (R15)", () => {
   it("--detectors - / --detectors --json / --detectors at the end / --policy -: the option is said to need a value, exit 2", async () => {
-    for (const args of [["scan", "-", "--detectors", "-", "--json"], ["scan", "--detectors", "--json"], ["scan", "--detectors"], ["scan", "--policy", "-"], ["scan", "x.txt", "--policy"]]) {
+    for (const args of [["scan", "-", "--detectors", "-", "--json"], ["scan", "--detectors", "--json"], ["scan", "--detectors"], ["scan", "--policy", "-"], ["scan", "x.txt", "--policy"], ["scan", "--detectors="], ["scan", "-", "--detectors=-"]]) {
       const r = await cliInProcess(args)
-      const option = args.includes("--detectors") ? "--detectors" : "--policy"
+      const option = args.some((a) => a.startsWith("--detectors")) ? "--detectors" : "--policy"
       expect(r.code, args.join(" ")).toBe(2)
       expect(r.stdout).toBe("")
       expect(r.stderr.split("\n")[0], args.join(" ")).toMatch(new RegExp(`^error: ${option} needs a value`))

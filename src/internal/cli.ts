@@ -1791,6 +1791,12 @@ const early = (argv: ReadonlyArray<string>): Early | undefined => {
     if (builtIn !== undefined) return wrong(`error: unknown option ${builtIn}\n${usageOf(name)}`)
     // an option this command does not have (@effect/cli took `scan --bogus` for the FILE)
     if (w.startsWith("-") && w !== "-" && !known.has(w.split("=")[0]!)) return wrong(`error: unknown option ${JSON.stringify(w.split("=")[0])} for ${name}\n${usageOf(name)}\nRun 'acttrace ${name} --help' for its options.`)
+    // `--detectors=` (and for scan `--detectors=-`): the value left out
+    const eq = w.indexOf("=")
+    const joined = eq > 0 ? valued.get(w.slice(0, eq)) : undefined
+    if (joined !== undefined && (w.slice(eq + 1) === "" || (w.slice(eq + 1) === "-" && name === "scan"))) {
+      return wrong(`error: ${w.slice(0, eq)} needs a value (${w.slice(0, eq)} ${Help.valueName(pageOf(name), joined)})\n${usageOf(name)}`)
+    }
     const option = valued.get(w)
     if (option === undefined) continue
     const next = words[i + 1]
