@@ -840,7 +840,8 @@ function verify(key) {
       : v.signatures === "verified" ? "verified with the key typed below" : v.ok ? v.signatures : "not verified with the key typed below") + ".");
     items.push("Completeness: " + v.completeness + ".");
     if (v.checkpoint_count > 0 || (v.checkpoints !== "not-checked" && v.checkpoints !== "absent")) items.push("Ed25519 checkpoints: " + v.checkpoints + " (" + fmt(v.checkpoint_count) + " checkpoint entr" + (v.checkpoint_count === 1 ? "y" : "ies") + (typeof v.unsealed_tail === "number" && v.checkpoints === "verified" ? "; entries no verified checkpoint covers: " + fmt(v.unsealed_tail) : "") + (config.pubkeys.length === 0 ? "; no public key was given to check them" : "") + ").");
-    if (v.head) items.push("Head: " + v.head + " (compare it with the head you hold out of band).");
+    if (v.ok && v.head) items.push("Head: " + v.head + " (compare it with the head you hold out of band).");
+    else if (!v.ok) items.push(v.entries > 0 && v.head ? "The chain held for the first " + fmt(v.entries) + " entr" + (v.entries === 1 ? "y" : "ies") + " (up to head " + v.head + "); nothing after that is verified." : "No entry verified.");
     if (same === true) items.push("The embedded pack is byte for byte the file this report describes (SHA-256 " + summary.source.sha256.slice(0, 12) + "…).");
     if (same === null) items.push("The embedded copy was not compared with the file's SHA-256 (no WebCrypto digest, or text that is not well-formed).");
     var agree = v.ok === summary.verdict.ok && v.result === summary.verdict.result;
