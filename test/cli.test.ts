@@ -325,6 +325,6 @@ describe("message nits", () => {
     // no command, or one that does not exist: every command's usage
     const none = cli(["bogus"])
     expect(none.code).toBe(2)
-    expect(none.stderr.match(/^usage: /gm)?.length, none.stderr).toBe(10)
+    expect(none.stderr.match(/^usage: /gm)?.length, none.stderr).toBe(13)
   })
 })

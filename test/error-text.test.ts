@@ -28,6 +28,7 @@ import * as Pack from "../src/Pack.js"
 import * as Pricing from "../src/Pricing.js"
 import * as Proof from "../src/Proof.js"
 import * as Redactor from "../src/Redactor.js"
+import * as Report from "../src/Report.js"
 import * as Signer from "../src/Signer.js"
 import * as Store from "../src/Store.js"
 import * as Root from "../src/index.js"
@@ -84,6 +85,9 @@ const samples = (): ReadonlyArray<{ readonly _tag: string; readonly message: str
   new Store.LockHeld({ path: "audit.jsonl", lock: "audit.jsonl.lock", pid: 12, host: "h", since: "2026-01-01T00:00:00Z", reason: "is being written by pid 12 on h" }),
   new Store.TornTail({ path: "audit.jsonl", wholeBytes: 100, tornBytes: 7 }),
   new Store.NotALog({ path: "pack.jsonl", reason: "it is an evidence pack" }),
+  new Report.InputUnreadable({ path: "pack.jsonl", reason: "no such file" }),
+  new Report.NotJsonLines({ path: "pack.json", line: 1, reason: "the line is not a JSON object" }),
+  new Report.OutputUnwritable({ path: "report.html", reason: "the directory does not exist" }),
   ...verdicts(),
   new UsageError({ reason: "give --key-file or --key, not both", usage: "usage: acttrace verify …" }),
   new Lock.LockIo({ path: "audit.jsonl.lock", operation: "read", reason: "EACCES: permission denied" }),
