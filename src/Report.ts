@@ -210,6 +210,8 @@ export interface Written {
   readonly summary: ReportSummary
   /** whether the pack is embedded (and so re-verified by the page) */
   readonly embedded: boolean
+  /** why the pack is not embedded, when it is not */
+  readonly omitted?: string | undefined
   /** the report's size in bytes */
   readonly bytes: number
 }
@@ -241,25 +243,36 @@ export const write = (
     const { chunks, summary } = yield* Summary.summarize(path, options, limit)
     // the report holds the pack (embedded) and its identifiers: readable by no one the pack is not
     const mode = yield* fs.stat(path).pipe(Effect.map((i) => i.mode & 0o666), Effect.orElseSucceed(() => 0o600))
-    const pack = chunks !== undefined
-      ? { text: decodeAll(chunks) }
+    const text = chunks === undefined ? undefined : decodeAll(chunks)
+    const pack = text !== undefined
+      ? { text }
+      : chunks !== undefined
+      ? { omitted: "the pack is not embedded (it is not UTF-8 text)" }
       : {
         omitted: limit === 0
-          ? "the pack was not embedded (--max-embed-bytes 0)"
-          : `the pack (${summary.source.bytes} bytes) is larger than the ${limit} bytes embedded at most (--max-embed-bytes); verify it with acttrace verify`
+          ? "the pack is not embedded (--max-embed-bytes 0)"
+          : `the pack is not embedded (${summary.source.bytes} bytes, more than --max-embed-bytes ${limit})`
       }
     const html = renderReport(summary, { pack, pubkeys: options.publicKeys ?? [] })
     const data = new TextEncoder().encode(html)
     yield* writeAtomically(fs, out, data, mode)
-    return { path: out, summary, embedded: chunks !== undefined, bytes: data.length }
+    return { path: out, summary, embedded: text !== undefined, ...("omitted" in pack ? { omitted: pack.omitted } : {}), bytes: data.length }
   })
 
-/** The text of `chunks`, decoded one after another (a character split between two is kept whole). */
-const decodeAll = (chunks: ReadonlyArray<Uint8Array>): string => {
-  const decoder = new TextDecoder("utf-8")
-  const parts = chunks.map((c) => decoder.decode(c, { stream: true }))
-  parts.push(decoder.decode())
-  return parts.join("")
+/**
+ * The text of `chunks`, decoded one after another (a character split between two is kept whole),
+ * or `undefined` when they are not UTF-8. A leading byte-order mark is kept: the page hashes the
+ * text it holds and compares it with the file's SHA-256, and `verify` accepts a pack behind a mark.
+ */
+const decodeAll = (chunks: ReadonlyArray<Uint8Array>): string | undefined => {
+  const decoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true })
+  try {
+    const parts = chunks.map((c) => decoder.decode(c, { stream: true }))
+    parts.push(decoder.decode())
+    return parts.join("")
+  } catch {
+    return undefined
+  }
 }
 
 /** The real path of `p`, or `p` resolved when it does not exist (yet). */

@@ -530,6 +530,39 @@ describe("Report errors", () => {
   })
 })
 
+describe("write: the embedded text", () => {
+  const embeddedOf = (html: string): string | undefined => {
+    const m = /<script type="application\/json" id="acttrace-pack">([\s\S]*?)<\/script>/.exec(html)
+    return m === null ? undefined : (JSON.parse(m[1]!) as string)
+  }
+
+  it("a pack behind a byte-order mark is embedded with its mark, byte for byte (the page compares its SHA-256 with the file's)", async () => {
+    const pack = await exportPack(write("bom.log.jsonl", chainLines(known)), "eu_ai_act")
+    const bom = join(tmp.dir, "bom.pack.jsonl")
+    writeFileSync(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), readFileSync(pack)]))
+    const out = join(tmp.dir, "bom.html")
+    const r = await run(Report.write(bom, out, { key: Redacted.make(KEY) }))
+    expect(r.summary.verdict.ok).toBe(true)
+    expect(r.embedded).toBe(true)
+    const text = embeddedOf(readFileSync(out, "utf8"))
+    expect(text?.charCodeAt(0)).toBe(0xfeff)
+    expect(Buffer.from(text!, "utf8").equals(readFileSync(bom))).toBe(true)
+  })
+
+  it("a pack that is not UTF-8 is not embedded, with the reason, and the report is still written", async () => {
+    const pack = await exportPack(write("latin.log.jsonl", chainLines(known)), "eu_ai_act")
+    const bytes = readFileSync(pack)
+    const bad = join(tmp.dir, "latin.pack.jsonl")
+    writeFileSync(bad, Buffer.concat([bytes, Buffer.from([0xff, 0x0a])]))
+    const out = join(tmp.dir, "latin.html")
+    const r = await run(Report.write(bad, out, { key: Redacted.make(KEY) }))
+    expect(r.embedded).toBe(false)
+    const html = readFileSync(out, "utf8")
+    expect(embeddedOf(html)).toBeUndefined()
+    expect(html).toContain("not UTF-8 text")
+  })
+})
+
 describe.runIf(LONG || process.env["SUMMARY_PERF"] === "1")("speed", () => {
   it("summarizes a 100,000-entry pack in well under 2 s", async () => {
     const drafts: Array<Draft> = [open]

@@ -544,7 +544,7 @@ export const reportCommands = <EU extends Error, EK, EP>(cli: CliServices<EU, EK
           const v = w.summary.verdict
           yield* Console.log(
             `wrote ${opts.out} (${w.bytes.toLocaleString("en-US")} bytes; ${
-              w.embedded ? "the pack is embedded and verified again by the page when opened" : "the pack is not embedded (larger than --max-embed-bytes): the page shows this verdict only"
+              w.embedded ? "the pack is embedded and verified again by the page when opened" : `${w.omitted ?? "the pack is not embedded"}: the page shows this verdict only`
             })`
           )
           yield* Console.log(v.message)
