@@ -101,7 +101,7 @@ describe("@effect/cli's own options are refused", () => {
     const r = cli(["verify", "x.jsonl", ...flag])
     expect(r.code).toBe(2)
     expect(r.stdout).toBe("")
-    expect(r.stderr.split("\n")[0]).toBe(`error: unknown option ${flag[0]!.split("=")[0]}`)
+    expect(r.stderr.split("\n")[0]).toBe(`error: unknown option "${flag[0]!.split("=")[0]}" for verify`)
     expect(r.stderr).toMatch(/^usage: acttrace verify /m)
   })
 

@@ -626,6 +626,15 @@ export const reportCommands = <EU extends Error, EK, EP>(cli: CliServices<EU, EK
             return yield* Console.error(`error: cannot read ${opts.pack}: ${bad}`)
           }
           const { outcome, picked } = yield* pickVerified(opts.pack, { key, publicKeys }, want, prefilter)
+          if (Either.isLeft(outcome.result) && outcome.result.left._tag === "MalformedLine" && outcome.entries === 0 && picked.length === 0) {
+            // nothing held from the first line on: a file that is no JSON Lines at all is an
+            // input error (exit 2), as for inspect and report, not a pack that fails
+            const notJson = yield* firstLineNotJson(opts.pack)
+            if (notJson !== undefined) {
+              cli.setExitCode(2)
+              return yield* Console.error(`error: ${new Report.NotJsonLines({ path: opts.pack, line: notJson.line, reason: notJson.reason }).message}`)
+            }
+          }
           if (Either.isLeft(outcome.result)) {
             const e = outcome.result.left
             if (e._tag === "PublicKeyInvalid") return yield* Effect.fail(cli.usage(`--pubkey: ${e.reason}`, SHOW_USAGE))
@@ -660,7 +669,7 @@ export const reportCommands = <EU extends Error, EK, EP>(cli: CliServices<EU, EK
           if (missing !== undefined) yield* Console.error(`error: ${missing}`)
           // the entries shown are evidence only as far as the pack verifies: said beside them
           if (Either.isLeft(outcome.result)) {
-            yield* Console.error(`warning: ${opts.pack} does not verify: ${verdictText(outcome.result.left)}; the entries shown from there on are not verified`)
+            yield* Console.error(`warning: ${opts.pack} does not verify: ${verdictText(outcome.result.left)}${picked.length > 0 ? "; the entries shown from there on are not verified" : ""}`)
           } else if (outcome.result.right.signatures === "not-checked") {
             yield* Console.error("note: the entries are signed, but their signatures were not checked (no key given: --key-file F or ACTTRACE_KEY)")
           }
@@ -672,6 +681,32 @@ export const reportCommands = <EU extends Error, EK, EP>(cli: CliServices<EU, EK
 
   return [report, inspect, show] as const
 }
+
+/**
+ * Whether the first non-blank line of `path` is not a JSON object (the rule of `NotJsonLines`),
+ * from at most its first MiB: `undefined` when it is one, or cannot be told from there.
+ */
+const firstLineNotJson = (path: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const head = yield* Effect.either(Effect.scoped(Effect.flatMap(fs.open(path), (f) => f.readAlloc(1024 * 1024))))
+    if (Either.isLeft(head) || Option.isNone(head.right)) return undefined
+    const text = new TextDecoder("utf-8").decode(head.right.value)
+    const lines = text.split("\n")
+    const complete = head.right.value.length < 1024 * 1024 ? lines.length : lines.length - 1
+    for (let i = 0; i < complete; i++) {
+      const line = lines[i]!.replace(/\r$/, "")
+      if (line.trim() === "") continue
+      let value: unknown
+      try {
+        value = JSON.parse(line)
+      } catch {
+        return { line: i + 1, reason: "is not JSON" }
+      }
+      return value !== null && typeof value === "object" && !Array.isArray(value) ? undefined : { line: i + 1, reason: "is JSON but not an object" }
+    }
+    return undefined
+  })
 
 /** Re-indented JSON with control characters left as the escapes JSON wrote them (they are, inside strings). */
 const printableJson = (s: string): string => s.replace(/[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)

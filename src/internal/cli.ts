@@ -75,16 +75,16 @@ export type ExitCode = 0 | 1 | 2
 let verdictCode: ExitCode = 0
 
 const VERIFY_USAGE =
-  "usage: acttrace verify (PACK|- | --db URL --chain NAME) [--key-file F | --key K] [--pubkey FILE]... [--since NOTE_OR_PACK] [--every-signature] [--expected-head H] [--expect-entries N] [--require-complete] [--require-signatures] [--threads N] [--max-line-bytes N] [--json]"
+  "usage: acttrace verify (PACK|- | --db URL --chain NAME) [--key-file F | --key K] [--pubkey FILE]... [--since NOTE_OR_PACK] [--every-signature] [--expected-head H] [--expect-entries N] [--require-complete] [--require-signatures] [--threads N] [--max-line-bytes N] [--json] [--quiet]"
 
-const EXPORT_USAGE = "usage: acttrace export (LOG | --db URL --chain NAME) --out PACK [--framework eu_ai_act|iso_42001|gdpr|nist_rmf] [--key-file F | --key K] [--private-key FILE] [--mode OCTAL]"
+const EXPORT_USAGE = "usage: acttrace export (LOG | --db URL --chain NAME) --out PACK [--framework eu_ai_act|iso_42001|gdpr|nist_rmf] [--key-file F | --key K] [--private-key FILE] [--mode OCTAL] [--quiet]"
 const REPAIR_USAGE = "usage: acttrace repair LOG"
 const DEMO_USAGE = "usage: acttrace demo [--out DIR] [--db URL --chain NAME] [--key-file F | --key K] [--private-key FILE]"
 const KEYGEN_USAGE = "usage: acttrace keygen --out DIR [--name NAME]"
 const CHECKPOINT_USAGE = "usage: acttrace checkpoint PACK_OR_LOG [--pubkey FILE]..."
-const PROVE_USAGE = "usage: acttrace prove PACK --seq N[,N...] --out PROOF [--pubkey FILE]..."
+const PROVE_USAGE = "usage: acttrace prove PACK --seq N[,N|A-B...] --out PROOF [--pubkey FILE]..."
 const VERIFY_PROOF_USAGE = "usage: acttrace verify-proof PROOF|- --pubkey FILE [--pubkey FILE]... [--origin ORIGIN] [--json]"
-const CONSISTENCY_USAGE = "usage: acttrace consistency OLD NEW --pubkey FILE [--pubkey FILE]... [--out FILE]"
+const CONSISTENCY_USAGE = "usage: acttrace consistency OLD NEW --pubkey FILE [--pubkey FILE]... [--out FILE] [--json]"
 const SCAN_USAGE = "usage: acttrace scan [FILE|-] [--policy default|gdpr|pci|strict|flag-only] [--detectors [+|-]NAME[,...]] [--json]"
 
 const usage = (reason: string, text: string = VERIFY_USAGE) => new UsageError({ reason, usage: text })
@@ -1791,7 +1791,7 @@ const early = (argv: ReadonlyArray<string>): Early | undefined => {
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!
     const builtIn = BUILT_INS.find((b) => w === b || w.startsWith(`${b}=`))
-    if (builtIn !== undefined) return wrong(`error: unknown option ${builtIn}\n${usageOf(name)}`)
+    if (builtIn !== undefined) return wrong(`error: unknown option ${JSON.stringify(builtIn)} for ${name}\n${usageOf(name)}\nRun 'acttrace ${name} --help' for its options.`)
     // an option this command does not have (@effect/cli took `scan --bogus` for the FILE)
     if (w.startsWith("-") && w !== "-" && !known.has(w.split("=")[0]!)) return wrong(`error: unknown option ${JSON.stringify(w.split("=")[0])} for ${name}\n${usageOf(name)}\nRun 'acttrace ${name} --help' for its options.`)
     // `--detectors=` (and for scan `--detectors=-`): the value left out
@@ -1799,6 +1799,11 @@ const early = (argv: ReadonlyArray<string>): Early | undefined => {
     const joined = eq > 0 ? valued.get(w.slice(0, eq)) : undefined
     if (joined !== undefined && (w.slice(eq + 1) === "" || (w.slice(eq + 1) === "-" && name === "scan"))) {
       return wrong(`error: ${w.slice(0, eq)} needs a value (${w.slice(0, eq)} ${Help.valueName(pageOf(name), joined)})\n${usageOf(name)}`)
+    }
+    // `-` where only verify and verify-proof read standard input: said as such, before the parser
+    // takes the options after it for stray arguments
+    if (w === "-" && (name === "inspect" || name === "report" || name === "show")) {
+      return wrong(`error: -: standard input is not read here; give a file (only verify PACK and verify-proof PROOF read standard input as -)\n${usageOf(name)}`)
     }
     const option = valued.get(w)
     if (option === undefined) continue
