@@ -179,6 +179,67 @@ describe.runIf(present)("the HTML report in Chromium", () => {
     }
   })
 
+  it("figures rewritten around the genuine pack, or another pack swapped in, end failed: the browser recounts the headline figures from the verified pack", async () => {
+    const src = readFileSync(file("demo.html"), "utf8")
+    const block = (id: string) => new RegExp(`(<script type="application/json" id="${id}">)([\\s\\S]*?)(</script>)`)
+    const getJson = (html: string, id: string): any => JSON.parse(block(id).exec(html)![2]!)
+    const putJson = (html: string, id: string, value: unknown) =>
+      html.replace(block(id), (_m, a: string, _b: string, c: string) => a + JSON.stringify(value).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026") + c)
+    const summary = getJson(src, "acttrace-summary")
+    const mutants: Record<string, string> = {}
+    // the number shown (attribute and text), the summary left alone
+    mutants["visible-99"] = src.replace(/(data-metric="decisions\.total" data-value=")\d+(">)\d+/, "$199$299")
+    // the summary's decision count
+    mutants["summary-99"] = putJson(src, "acttrace-summary", { ...summary, decisions: { ...summary.decisions, total: 99 } })
+    // the table's rows rewritten (every decision reviewed, every outcome success), the aggregates too
+    const rows = summary.decision_rows.map((r: any) => ({ ...r, outcome: "success", oversight: true }))
+    mutants["rows"] = putJson(src, "acttrace-summary", { ...summary, decision_rows: rows })
+    mutants["rows-and-figures"] = putJson(src, "acttrace-summary", {
+      ...summary,
+      decision_rows: rows,
+      decisions: { ...summary.decisions, with_oversight: rows.length, outcomes: [{ name: "success", count: rows.length }] }
+    }).replace(/(data-metric="decisions\.with_oversight" data-value=")\d+(">)\d+/, `$1${rows.length}$2${rows.length}`)
+    // the outcomes rewritten to success, in the summary and on the page
+    mutants["outcomes"] = putJson(src, "acttrace-summary", { ...summary, decisions: { ...summary.decisions, outcomes: [{ name: "success", count: summary.decisions.total }] } })
+      .replace(/(data-metric="decisions\.outcomes\.failure" data-value=")\d+(">)\d+/, "$10$20")
+    // another (intact) chain swapped in, with the summary's SHA-256 set to it
+    const other = readFileSync(file("hostile.log.jsonl"), "utf8")
+    const { createHash } = await import("node:crypto")
+    mutants["swap"] = putJson(
+      putJson(src, "acttrace-pack", other),
+      "acttrace-summary",
+      { ...summary, source: { ...summary.source, sha256: createHash("sha256").update(other).digest("hex") } }
+    )
+    const seen: Record<string, { verdict: string; text: string }> = {}
+    for (const [name, html] of Object.entries(mutants)) {
+      expect(html, name).not.toBe(src)
+      writeFileSync(file(`mutant-${name}.html`), html)
+      const o = await open(browser, file(`mutant-${name}.html`))
+      try {
+        seen[name] = await browserVerdict(o.page)
+        expect(o.errors).toEqual([])
+      } finally {
+        await o.close()
+      }
+    }
+    for (const [name, v] of Object.entries(seen)) expect(v.verdict, `${name}: ${v.text}`).toBe("failed")
+    expect(seen["visible-99"]!.text).toContain("decisions.total")
+    expect(seen["summary-99"]!.text).toContain("decisions.total")
+    expect(seen["rows"]!.text).toContain("decision table")
+    expect(seen["outcomes"]!.text).toContain("decisions.outcomes")
+    expect(seen["swap"]!.text).toMatch(/head|entries/)
+    // the genuine page still says ok, and says which figures it re-checked
+    const o = await open(browser, file("demo.html"))
+    try {
+      expect((await browserVerdict(o.page)).verdict).toBe("ok")
+      const checked = await o.page.textContent("#browser-recount")
+      expect(checked).toContain("re-counted")
+      expect(checked).toContain("come from the report's summary")
+    } finally {
+      await o.close()
+    }
+  })
+
   it("where no worker can start, the check runs on the page's own thread with the same verdicts", async () => {
     for (const [html, expected] of [["demo.html", "ok"], ["edited.html", "failed"]] as const) {
       const o = await open(browser, file(html), { initScript: "delete globalThis.Worker" })

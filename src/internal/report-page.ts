@@ -267,7 +267,8 @@ ${v.explanation.length === 0 ? "" : `<ul class="explanation">${v.explanation.map
       ? "Pending: the embedded pack is verified in this browser after the page has loaded (this needs JavaScript)."
       : `Not embedded: ${escapeHtml((options.pack as { readonly omitted: string }).omitted)}. Verify the pack itself with acttrace verify.`
   }</p>
-${embedded ? `<p class="progress-line"><progress id="browser-progress" max="1" value="0"></progress> <span id="browser-progress-text"></span></p>
+${embedded ? `<p id="browser-recount" class="note">Once the pack verifies, these figures are re-counted in this browser from the verified pack and compared with the report: the entries, the entries by type, the decisions, those with human oversight, the outcomes, the policy-flag total, every row of the decision table (id, actor, time, model calls, tools, oversight, outcome, entries), and the head and entry count of the verdict above. Any difference makes this check fail. The rest (the chart, flags by action, severity and category, redactions, model and tool usage, controls) come from the report's summary and are not re-checked here. <span id="browser-recount-result"></span></p>
+<p class="progress-line"><progress id="browser-progress" max="1" value="0"></progress> <span id="browser-progress-text"></span></p>
 <ul id="browser-details" class="explanation"></ul>
 <form id="key-form" class="key-form" autocomplete="off">
 <label for="key-input">HMAC key (checks the entries' signatures and the seal; stays in this page, sent nowhere)</label>
@@ -723,6 +724,122 @@ for (var b = 0; b < seqButtons.length; b++) {
   });
 }
 
+// ---- the headline figures, counted again from the verified pack
+// The same fold as src/internal/summary.ts (Collector): lines split on LF, a CR before it and a
+// BOM on the first line dropped, blank lines skipped, the first object with a _meta object is the
+// header, an entry is an object with a string type, a number seq and an object payload. It runs
+// where the pack was verified (the worker, or this page) and its result is compared with the
+// summary and with every figure shown: a report maker who rewrites the story around a genuine pack
+// is caught here, not only one who edits the pack.
+function recount(text) {
+  function isRec(u) { return u !== null && typeof u === "object" && !Array.isArray(u); }
+  function bump(m, k) { m.set(k, (m.get(k) || 0) + 1); }
+  var types = new Map(), flags = 0, entries = 0, decisions = new Map(), started = [], seenFirst = false;
+  var lines = text.split("\n");
+  if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+  for (var ln = 0; ln < lines.length; ln++) {
+    var t = lines[ln];
+    if (t.charAt(t.length - 1) === "\r") t = t.slice(0, -1);
+    if (ln === 0 && t.charCodeAt(0) === 0xfeff) t = t.slice(1);
+    if (t.length === 0 || (t.charCodeAt(0) <= 0x20 && /^\s*$/.test(t))) continue;
+    var v; try { v = JSON.parse(t); } catch (e) { v = undefined; }
+    var first = !seenFirst; seenFirst = true;
+    if (!isRec(v)) continue;
+    if (first && isRec(v._meta)) continue;
+    var p = v.payload, type = v.type, ts = typeof v.ts === "string" ? v.ts : "";
+    if (typeof type !== "string" || typeof v.seq !== "number" || !isRec(p)) continue;
+    entries++; bump(types, type);
+    var id = p.decision_id, d;
+    if (typeof id === "string") {
+      d = decisions.get(id);
+      if (d === undefined) { d = { decision_id: id, actor: null, ts: ts, model_calls: 0, tools: [], oversight: false, outcome: null, seqs: [], started: false }; decisions.set(id, d); }
+      d.seqs.push(v.seq);
+    }
+    if (type === "decision") { if (d !== undefined && !d.started) { d.started = true; started.push(d); d.actor = typeof p.actor === "string" ? p.actor : null; } }
+    else if (type === "decision_end") { if (d !== undefined) d.outcome = typeof p.outcome === "string" ? p.outcome : "ended"; }
+    else if (type === "human_oversight") { if (d !== undefined) d.oversight = true; }
+    else if (type === "llm_call") { if (d !== undefined) d.model_calls++; }
+    else if (type === "tool_call") { var name = typeof p.name === "string" ? p.name : "(unnamed)"; if (d !== undefined && d.tools.indexOf(name) < 0) d.tools.push(name); }
+    else if (type === "policy_flag") flags++;
+  }
+  var outcomes = new Map(), withOversight = 0, rows = [];
+  for (var i = 0; i < started.length; i++) {
+    var r = started[i];
+    bump(outcomes, r.outcome === null ? "open" : r.outcome);
+    if (r.oversight) withOversight++;
+    rows.push({ decision_id: r.decision_id, actor: r.actor, ts: r.ts, model_calls: r.model_calls, tools: r.tools, oversight: r.oversight, outcome: r.outcome === null ? "open" : r.outcome, seqs: r.seqs });
+  }
+  function sorted(m) { return Array.from(m.entries()).sort(function (a, b) { return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0; }).map(function (e) { return { name: e[0], count: e[1] }; }); }
+  return { entries: entries, by_type: sorted(types), decisions: { total: rows.length, with_oversight: withOversight, outcomes: sorted(outcomes) }, flags_total: flags, rows: rows };
+}
+// Where the figures shown and the summary differ from the recount (and the verdict's head and
+// entry count from this browser's): one line per difference, naming the figure.
+function disagreements(c, v) {
+  var out = [];
+  var sv = summary.verdict;
+  if (v.ok && sv.ok) {
+    if (v.entries !== sv.entries) out.push("verdict.entries: the report's verdict says " + fmt(sv.entries) + ", this browser verified " + fmt(v.entries));
+    if (v.head !== sv.head) out.push("verdict.head: the report's verdict says " + sv.head + ", this browser computed " + v.head);
+  }
+  var expected = new Map();
+  expected.set("entries", c.entries);
+  for (var i = 0; i < c.by_type.length; i++) expected.set("by_type." + c.by_type[i].name, c.by_type[i].count);
+  expected.set("decisions.total", c.decisions.total);
+  expected.set("decisions.with_oversight", c.decisions.with_oversight);
+  for (var j = 0; j < c.decisions.outcomes.length; j++) expected.set("decisions.outcomes." + c.decisions.outcomes[j].name, c.decisions.outcomes[j].count);
+  expected.set("flags.total", c.flags_total);
+  if (v.ok && sv.ok) { expected.set("verdict.entries", v.entries); if (v.head !== null) expected.set("verdict.head", v.head); }
+  // the summary the table and the page's script read
+  var said = new Map();
+  said.set("entries", summary.entries);
+  for (var a = 0; a < summary.by_type.length; a++) said.set("by_type." + summary.by_type[a].name, summary.by_type[a].count);
+  said.set("decisions.total", summary.decisions.total);
+  said.set("decisions.with_oversight", summary.decisions.with_oversight);
+  for (var b = 0; b < summary.decisions.outcomes.length; b++) said.set("decisions.outcomes." + summary.decisions.outcomes[b].name, summary.decisions.outcomes[b].count);
+  said.set("flags.total", summary.flags.total);
+  var paths = new Set();
+  expected.forEach(function (_, k) { if (k.indexOf("verdict.") !== 0) paths.add(k); });
+  said.forEach(function (_, k) { paths.add(k); });
+  paths.forEach(function (k) {
+    var e = expected.has(k) ? expected.get(k) : 0, s = said.has(k) ? said.get(k) : 0;
+    if (e !== s) out.push(k + ": the report's summary says " + fmt(s) + ", the verified pack has " + fmt(e));
+  });
+  // the figures as shown (attribute and text); an element for a figure the pack lacks is a difference too
+  var shownEls = doc.querySelectorAll("[data-metric]"), present = new Set();
+  for (var q = 0; q < shownEls.length; q++) {
+    var path = shownEls[q].getAttribute("data-metric");
+    var counted = path === "entries" || path === "decisions.total" || path === "decisions.with_oversight" || path === "flags.total" || path === "verdict.entries" || path === "verdict.head" || path.indexOf("by_type.") === 0 || path.indexOf("decisions.outcomes.") === 0;
+    if (!counted) continue;
+    if (path.indexOf("verdict.") === 0 && !(v.ok && sv.ok)) continue;
+    present.add(path);
+    var want = expected.has(path) ? expected.get(path) : 0, raw = shownEls[q].getAttribute("data-value"), text = shownEls[q].textContent;
+    if (raw !== String(want) || (text !== String(want) && text !== fmt(want))) out.push(path + ": the page shows " + (raw === text ? raw : text + " (" + raw + ")") + ", the verified pack has " + fmt(want));
+  }
+  expected.forEach(function (val, k) { if (!present.has(k) && val !== 0 && k !== "verdict.head") out.push(k + ": not shown on the page, the verified pack has " + fmt(val)); });
+  var share = doc.querySelector("[data-share=oversight]");
+  if (share !== null) {
+    var d = c.decisions, wantShare = d.total === 0 ? "no decisions" : ((d.with_oversight / d.total) * 100).toFixed(1) + " %";
+    if (share.textContent !== wantShare) out.push("the share with human oversight: the page shows " + share.textContent + ", the verified pack gives " + wantShare);
+  }
+  // the decision table, row by row
+  var rs = summary.decision_rows, bad = 0;
+  if (rs.length !== c.rows.length) out.push("the decision table: the report lists " + fmt(rs.length) + " decisions, the verified pack has " + fmt(c.rows.length));
+  for (var k2 = 0; k2 < Math.min(rs.length, c.rows.length); k2++) {
+    var x = rs[k2], y = c.rows[k2], f = [];
+    if (x.decision_id !== y.decision_id) f.push("decision id");
+    if (x.actor !== y.actor) f.push("actor");
+    if (x.ts !== y.ts) f.push("time");
+    if (x.model_calls !== y.model_calls) f.push("model calls");
+    if (x.tools.join("\u0000") !== y.tools.join("\u0000") || x.tools.length !== y.tools.length) f.push("tools");
+    if (x.oversight !== y.oversight) f.push("oversight");
+    if (x.outcome !== y.outcome) f.push("outcome");
+    if (x.seqs.join(",") !== y.seqs.join(",")) f.push("entries");
+    if (f.length > 0 && ++bad <= 5) out.push("the decision table, row " + fmt(k2 + 1) + " (decision " + y.decision_id + "): " + f.join(", ") + " differ" + (f.length === 1 ? "s" : "") + " from the verified pack");
+  }
+  if (bad > 5) out.push("the decision table: " + fmt(bad - 5) + " more rows differ from the verified pack");
+  return out;
+}
+
 // ---- verification in this browser
 var verdict = byId("browser-verdict");
 if (!config.embedded) return;
@@ -741,7 +858,7 @@ function setVerdict(state, text, items, cls) {
 // megabytes never holds up this page; where no worker can start, it runs here, yielding as it goes.
 // The worker also compares the embedded text's UTF-8 with the SHA-256 of the file the summary
 // describes: the figures above are about that file, the check about the embedded copy.
-var WORKER_GLUE = "\n;(" + String(function () {
+var WORKER_GLUE = "\n;var recount = " + String(recount) + ";\n;(" + String(function () {
   function hex(buf) { var a = new Uint8Array(buf), s = ""; for (var i = 0; i < a.length; i++) s += (a[i] < 16 ? "0" : "") + a[i].toString(16); return s; }
   self.onmessage = function (ev) {
     var m = ev.data, text, digest = Promise.resolve(null);
@@ -756,7 +873,8 @@ var WORKER_GLUE = "\n;(" + String(function () {
     var options = { pubkeys: m.pubkeys, onProgress: function (entries, bytes) { self.postMessage({ progress: [entries, bytes] }); } };
     if (m.key !== undefined) options.key = m.key;
     Promise.all([globalThis.acttraceVerify(input, options), digest]).then(function (both) {
-      self.postMessage({ verdict: both[0], sha256: both[1] });
+      // the figures are counted only from a pack that verified: a failed one is failed already
+      self.postMessage({ verdict: both[0], sha256: both[1], counts: both[0].ok ? recount(text) : null });
     }, function (e) { self.postMessage({ error: e && e.message ? e.message : String(e) }); });
   };
 }) + ")();\n";
@@ -767,7 +885,7 @@ function inPage(text, key, progress) {
   if (key !== undefined) options.key = key;
   var digest = globalThis.crypto && crypto.subtle && (typeof text.isWellFormed !== "function" || text.isWellFormed())
     ? crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)).then(hexOf) : Promise.resolve(null);
-  return Promise.all([globalThis.acttraceVerify(text, options), digest]).then(function (both) { return { verdict: both[0], sha256: both[1] }; });
+  return Promise.all([globalThis.acttraceVerify(text, options), digest]).then(function (both) { return { verdict: both[0], sha256: both[1], counts: both[0].ok ? recount(text) : null }; });
 }
 function inWorker(json, key, progress) {
   return new Promise(function (resolve, reject) {
@@ -842,7 +960,7 @@ function verify(key) {
     if (v.checkpoint_count > 0 || (v.checkpoints !== "not-checked" && v.checkpoints !== "absent")) items.push("Ed25519 checkpoints: " + v.checkpoints + " (" + fmt(v.checkpoint_count) + " checkpoint entr" + (v.checkpoint_count === 1 ? "y" : "ies") + (typeof v.unsealed_tail === "number" && v.checkpoints === "verified" ? "; entries no verified checkpoint covers: " + fmt(v.unsealed_tail) : "") + (config.pubkeys.length === 0 ? "; no public key was given to check them" : "") + ").");
     if (v.ok && v.head) items.push("Head: " + v.head + " (compare it with the head you hold out of band).");
     else if (!v.ok) items.push(v.entries > 0 && v.head ? "The chain held for the first " + fmt(v.entries) + " entr" + (v.entries === 1 ? "y" : "ies") + " (up to head " + v.head + "); nothing after that is verified." : "No entry verified.");
-    if (same === true) items.push("The embedded pack is byte for byte the file this report describes (SHA-256 " + summary.source.sha256.slice(0, 12) + "…).");
+    if (same === true) items.push("The embedded pack's SHA-256 is the one this report states for its file (" + summary.source.sha256.slice(0, 12) + "…).");
     if (same === null) items.push("The embedded copy was not compared with the file's SHA-256 (no WebCrypto digest, or text that is not well-formed).");
     var agree = v.ok === summary.verdict.ok && v.result === summary.verdict.result;
     if (!agree) items.push("This differs from the verdict the report was made with (" + summary.verdict.result + "). The check in this browser looked at the embedded pack itself.");
@@ -850,6 +968,17 @@ function verify(key) {
       setVerdict("failed", "Failed in this browser: the embedded pack is not the file this report describes (its SHA-256 differs from " + summary.source.sha256.slice(0, 12) + "…), so the figures above do not describe it.", items);
       return;
     }
+    var recountEl = byId("browser-recount-result");
+    if (v.ok && r.counts) {
+      var diff = disagreements(r.counts, v);
+      if (diff.length > 0) {
+        recountEl.textContent = "Re-counted from the verified pack: " + diff.length + " figure" + (diff.length === 1 ? "" : "s") + " of this report disagree" + (diff.length === 1 ? "s" : "") + " with it (listed above).";
+        setVerdict("failed", "Failed in this browser: the pack verifies, but this report's figures do not match it: " + diff[0] + (diff.length > 1 ? " (and " + (diff.length - 1) + " more)" : "") + ".", diff.concat(items));
+        return;
+      }
+      recountEl.textContent = "Re-counted from the verified pack: every one of these figures, and every row of the decision table, matches.";
+    } else if (v.ok) recountEl.textContent = "Not re-counted (this browser did not return the counts).";
+    else recountEl.textContent = "Not re-counted: the pack did not verify.";
     if (v.ok) setVerdict("ok", "Intact and complete in this browser: " + fmt(v.entries) + " entries, every hash and link recomputed with WebCrypto" + (v.signatures === "verified" ? ", signatures verified with the key" : "") + ".", items);
     // the verifier's message names the result, the line and the seq already, as verify prints them
     else setVerdict("failed", "Failed in this browser: " + (v.message.indexOf(v.result) === 0 ? v.message : v.result + ": " + v.message), items);
