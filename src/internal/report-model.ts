@@ -139,7 +139,17 @@ export interface ReportSummary {
   readonly risk_tier: string | null
   readonly framework: string | null
   readonly disclaimer: string
-  readonly period: { readonly first: string | null; readonly last: string | null }
+  /**
+   * The earliest and the latest `ts` that reads as a time (as the entries write them), whatever the
+   * order of the lines: a clock that jumped shows here. `unparseable` counts entries whose `ts`
+   * is not a time; `out_of_order` those whose `ts` is earlier than a readable one before them.
+   */
+  readonly period: {
+    readonly first: string | null
+    readonly last: string | null
+    readonly unparseable?: number | undefined
+    readonly out_of_order?: number | undefined
+  }
   readonly entries: number
   /** Entry counts by type, every type present, sorted by name. */
   readonly by_type: ReadonlyArray<ReportCount>
@@ -148,9 +158,15 @@ export interface ReportSummary {
     readonly with_oversight: number
     /** Counts by outcome, sorted by name ("success", "failure", "interrupted", "open", …). */
     readonly outcomes: ReadonlyArray<ReportCount>
-    /** Decisions started per time bucket (UTC), buckets of `bucket` ("hour" | "day" | "week" | "month"). */
-    readonly bucket: "minute" | "hour" | "day" | "week" | "month"
+    /**
+     * Decisions started per time bucket (UTC), buckets of `bucket`. At most 60 buckets, whatever
+     * the timestamps: decisions whose time lies far from the rest, or is not a time, are counted
+     * in `outside_chart` instead (the buckets' counts plus `outside_chart` make `total`).
+     */
+    readonly bucket: "minute" | "hour" | "day" | "week" | "month" | "year"
     readonly over_time: ReadonlyArray<{ readonly start: string; readonly count: number }>
+    /** Decisions not drawn in `over_time`: a start time that is not a time, or far outside the bulk. */
+    readonly outside_chart?: number | undefined
   }
   readonly flags: {
     readonly total: number
