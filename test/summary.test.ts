@@ -16,7 +16,7 @@ import * as fc from "effect/FastCheck"
 import * as Controls from "../src/Controls.js"
 import * as Entry from "../src/Entry.js"
 import { GENESIS } from "../src/Hash.js"
-import { chooseBucket, formatDecimal, MAX_BARS } from "../src/internal/summary.js"
+import { chartOf, chooseBucket, formatDecimal, MAX_BARS } from "../src/internal/summary.js"
 import * as Report from "../src/Report.js"
 import { cliInProcess } from "./cli-in-process.js"
 import { LONG, tempDir } from "./helpers.js"
@@ -155,7 +155,8 @@ describe("Report.summarize: every count on a pack whose numbers are known", () =
     })
     // sorted by name
     expect(s.by_type.map((c) => c.name)).toEqual([...s.by_type.map((c) => c.name)].sort())
-    expect(s.period).toEqual({ first: "2026-12-01T09:00:00.000000+00:00", last: "2026-12-01T11:59:00.000000+00:00" })
+    expect(s.period).toEqual({ first: "2026-12-01T09:00:00.000000+00:00", last: "2026-12-01T11:59:00.000000+00:00", unparseable: 0, out_of_order: 9 })
+    // the fixture's entries after C and D take the default ts (09:00:seq), earlier than theirs
 
     expect(s.decisions.total).toBe(4)
     expect(s.decisions.with_oversight).toBe(2)
@@ -422,7 +423,7 @@ describe("decisions over time", () => {
     ([start, span]) => {
       const end = start + span
       const bucket = chooseBucket(start, end)
-      const units = { minute: MIN, hour: 60 * MIN, day: 24 * 60 * MIN, week: 7 * 24 * 60 * MIN, month: 31 * 24 * 60 * MIN }
+      const units = { minute: MIN, hour: 60 * MIN, day: 24 * 60 * MIN, week: 7 * 24 * 60 * MIN, month: 31 * 24 * 60 * MIN, year: 366 * 24 * 60 * MIN }
       // at most one bar more than the span holds whole units of the bucket (the ends are partial)
       expect(Math.floor(span / units[bucket]) + 1).toBeLessThanOrEqual(MAX_BARS + 1)
       const finer = (["minute", "hour", "day", "week", "month"] as const).slice(0, ["minute", "hour", "day", "week", "month"].indexOf(bucket))
@@ -448,6 +449,72 @@ describe("decisions over time", () => {
     expect(weeks.decisions.bucket).toBe("week")
     for (const b of weeks.decisions.over_time) expect(new Date(b.start).getUTCDay()).toBe(1)
     expect(weeks.decisions.over_time.reduce((n, b) => n + b.count, 0)).toBe(4)
+  })
+})
+
+describe("decisions over time: any timestamps give a bounded chart", () => {
+  // the earliest and the latest instants a JS Date holds (±8.64e15 ms, about ±275,760 years)
+  const MIN_T = -8.64e15
+  const MAX_T = 8.64e15
+  const stamp = fc.oneof(
+    fc.integer({ min: MIN_T, max: MAX_T }),
+    fc.integer({ min: Date.UTC(2026, 0, 1), max: Date.UTC(2026, 11, 31) }),
+    fc.constant(Number.NaN)
+  )
+  it.prop(
+    "at most MAX_BARS buckets, and every decision is in a bucket or counted outside the chart",
+    [fc.array(stamp, { maxLength: 200 })],
+    ([times]) => {
+      const c = chartOf(times)
+      expect(c.over_time.length).toBeLessThanOrEqual(MAX_BARS)
+      expect(c.over_time.reduce((n, b) => n + b.count, 0) + c.outside).toBe(times.length)
+      expect(c.outside).toBeGreaterThanOrEqual(times.filter((t) => Number.isNaN(t)).length)
+      for (const b of c.over_time) expect(Number.isNaN(Date.parse(b.start))).toBe(false)
+    },
+    { fastCheck: { numRuns: LONG ? 2000 : 200 } }
+  )
+
+  it("a decision in year 275760 or 9999 is counted outside the chart, not drawn as 3 million months", async () => {
+    for (const far of ["+275760-09-13T00:00:00Z", "9999-12-31T00:00:00+00:00", "not a time"]) {
+      const drafts: Array<Draft> = [open]
+      for (let i = 0; i < 5; i++) drafts.push({ type: "decision", payload: { actor: "x", decision_id: String(i).repeat(32) } })
+      drafts.push({ type: "decision", payload: { actor: "x", decision_id: "f".repeat(32) }, ts: far })
+      const s = await summarize(write("far.log.jsonl", chainLines(drafts)))
+      expect(s.decisions.over_time.length).toBeLessThanOrEqual(MAX_BARS)
+      expect(s.decisions.outside_chart).toBe(1)
+      expect(s.decisions.over_time.reduce((n, b) => n + b.count, 0)).toBe(5)
+    }
+  })
+
+  it("years 0 to 99 stay in their century (not 1900 + y)", () => {
+    const y50 = new Date(0)
+    y50.setUTCFullYear(50, 0, 1)
+    const y51 = new Date(0)
+    y51.setUTCFullYear(55, 5, 1)
+    const c = chartOf([y50.getTime(), y51.getTime()])
+    expect(c.bucket).toBe("year")
+    expect(c.over_time[0]!.start).toBe("0050-01-01T00:00:00Z")
+    expect(c.over_time.length).toBe(6)
+    const m = chartOf([y50.getTime(), y50.getTime() + 40 * 24 * 3600_000])
+    expect(m.over_time[0]!.start).toBe("0050-01-01T00:00:00Z")
+  })
+})
+
+describe("the period covered", () => {
+  it("is the earliest and the latest readable ts, whatever the order of the lines, with unreadable ones counted", async () => {
+    const drafts: Array<Draft> = [
+      open,
+      { type: "decision", payload: { actor: "x", decision_id: A }, ts: "2026-12-01T09:00:00.000000+00:00" },
+      { type: "decision", payload: { actor: "x", decision_id: B }, ts: "2020-01-01T00:00:00.000000+00:00" },
+      { type: "decision", payload: { actor: "x", decision_id: C }, ts: "not a time" },
+      { type: "decision", payload: { actor: "x", decision_id: D }, ts: "2031-05-01T00:00:00.000000+00:00" },
+      { type: "decision_end", payload: { decision_id: D, outcome: "success" }, ts: "2026-12-01T09:00:05.000000+00:00" }
+    ]
+    const s = await summarize(write("period.log.jsonl", chainLines(drafts)))
+    expect(s.period.first).toBe("2020-01-01T00:00:00.000000+00:00")
+    expect(s.period.last).toBe("2031-05-01T00:00:00.000000+00:00")
+    expect(s.period.unparseable).toBe(1)
+    expect(s.period.out_of_order).toBe(2)
   })
 })
 

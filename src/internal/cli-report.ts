@@ -176,6 +176,17 @@ const countRows = (counts: ReadonlyArray<ReportCount>) => counts.map((c) => [pri
 
 const percent = (part: number, whole: number): string => (whole === 0 ? "–" : `${Math.round((100 * part) / whole)} %`)
 
+/** What the period leaves out: entries whose ts is not a time, or earlier than one before it. */
+const periodNotes = (period: ReportSummary["period"]): string => {
+  const notes: Array<string> = []
+  if ((period.unparseable ?? 0) > 0) notes.push(`${group(period.unparseable ?? 0)} with a ts that is not a time`)
+  if ((period.out_of_order ?? 0) > 0) notes.push(`${group(period.out_of_order ?? 0)} earlier than an entry before them`)
+  return notes.length === 0 ? "" : ` (${notes.join("; ")})`
+}
+
+/** `n` and the noun, singular or plural. */
+const plural = (n: number, one: string, many: string): string => `${group(n)} ${n === 1 ? one : many}`
+
 /**
  * The summary as a person reads it in a terminal.
  *
@@ -199,7 +210,7 @@ export const inspectText = (s: ReportSummary, colour: boolean, shownRows = 20): 
       ["system", s.system === null ? "–" : printable(s.system)],
       ["risk tier", s.risk_tier === null ? "–" : printable(s.risk_tier)],
       ["framework", s.framework === null ? "– (no control ids)" : printable(s.framework)],
-      ["period", s.period.first === null ? "–" : `${printable(s.period.first)} … ${printable(s.period.last ?? "")}`],
+      ["period", (s.period.first === null ? "–" : `${printable(s.period.first)} … ${printable(s.period.last ?? "")}`) + periodNotes(s.period)],
       ["source", `${printable(s.source.path, 200)} (${s.source.kind}, ${group(s.source.bytes)} bytes)`],
       ["sha256", s.source.sha256]
     ]).slice(1)
@@ -215,6 +226,9 @@ export const inspectText = (s: ReportSummary, colour: boolean, shownRows = 20): 
     const busiest = Math.max(1, ...d.over_time.map((b) => b.count))
     out.push("", `  ${p.dim(`started per ${d.bucket} (UTC)`)}`)
     out.push(...d.over_time.map((b) => `  ${b.start}  ${"█".repeat(Math.ceil((b.count / busiest) * 40))}${b.count === 0 ? "" : " "}${group(b.count)}`))
+    if ((d.outside_chart ?? 0) > 0) {
+      out.push(`  ${plural(d.outside_chart ?? 0, "decision is", "decisions are")} outside the chart: a start time that is not a time, or far from the others`)
+    }
   }
 
   const f = s.flags

@@ -290,7 +290,8 @@ const DAY = 24 * HOUR
 const WEEK = 7 * DAY
 
 /**
- * At most this many bars in the decisions-over-time chart (unless the period spans over 5 years).
+ * At most this many bars in the decisions-over-time chart, whatever the timestamps: decisions
+ * that cannot be drawn within it are counted in `decisions.outside_chart`.
  *
  * @since 0.1.0
  * @category internal
@@ -298,69 +299,136 @@ const WEEK = 7 * DAY
  */
 export const MAX_BARS = 60
 
-const bucketStart = (bucket: Bucket, t: number): number => {
+/** The earliest and the latest instants a JS Date holds (about ±275,760 years). */
+const MIN_TIME = -8.64e15
+const MAX_TIME = 8.64e15
+
+/** A UTC instant from a year (any, 0–99 included: `Date.UTC` would put those in 1900–1999), month and day. */
+const utc = (year: number, month: number, day: number): number => {
+  const d = new Date(0)
+  d.setUTCFullYear(year, month, day)
+  return d.getTime()
+}
+
+/** The number of the bucket `t` falls in; consecutive buckets have consecutive numbers. */
+const bucketIndex = (bucket: Bucket, t: number): number => {
   switch (bucket) {
     case "minute":
-      return Math.floor(t / MINUTE) * MINUTE
+      return Math.floor(t / MINUTE)
     case "hour":
-      return Math.floor(t / HOUR) * HOUR
+      return Math.floor(t / HOUR)
     case "day":
-      return Math.floor(t / DAY) * DAY
-    case "week": {
-      // ISO weeks start on Monday; 1970-01-01 was a Thursday
-      const day = Math.floor(t / DAY)
-      return (day - ((day + 3) % 7 + 7) % 7) * DAY
-    }
+      return Math.floor(t / DAY)
+    case "week":
+      // ISO weeks start on Monday; 1970-01-01 was a Thursday, day 4 a Monday
+      return Math.floor((Math.floor(t / DAY) + 3) / 7)
     case "month": {
       const d = new Date(t)
-      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)
+      return d.getUTCFullYear() * 12 + d.getUTCMonth()
     }
+    case "year":
+      return new Date(t).getUTCFullYear()
   }
 }
 
-const nextBucket = (bucket: Bucket, start: number): number => {
-  switch (bucket) {
-    case "minute":
-      return start + MINUTE
-    case "hour":
-      return start + HOUR
-    case "day":
-      return start + DAY
-    case "week":
-      return start + WEEK
-    case "month": {
-      const d = new Date(start)
-      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1)
-    }
-  }
+/** The instant bucket number `i` starts at (clamped to the earliest instant a Date holds). */
+const bucketStartOf = (bucket: Bucket, i: number): number => {
+  const t = bucket === "minute"
+    ? i * MINUTE
+    : bucket === "hour"
+    ? i * HOUR
+    : bucket === "day"
+    ? i * DAY
+    : bucket === "week"
+    ? (i * 7 - 3) * DAY
+    : bucket === "month"
+    ? utc(Math.floor(i / 12), ((i % 12) + 12) % 12, 1)
+    : utc(i, 0, 1)
+  return Math.max(MIN_TIME, t)
 }
 
-const bucketCount = (bucket: Bucket, first: number, last: number): number => {
-  const a = bucketStart(bucket, first)
-  const b = bucketStart(bucket, last)
-  if (bucket === "month") {
-    const x = new Date(a)
-    const y = new Date(b)
-    return (y.getUTCFullYear() - x.getUTCFullYear()) * 12 + y.getUTCMonth() - x.getUTCMonth() + 1
-  }
-  const unit = bucket === "minute" ? MINUTE : bucket === "hour" ? HOUR : bucket === "day" ? DAY : WEEK
-  return Math.round((b - a) / unit) + 1
-}
+const BUCKETS = ["minute", "hour", "day", "week", "month", "year"] as const
 
 /**
- * The finest bucket that draws the period in at most `MAX_BARS` bars (months past that).
+ * The finest bucket that draws the period in at most `MAX_BARS` bars (years past that, which
+ * may take more: `chartOf` bounds the chart itself).
  *
  * @since 0.1.0
  * @category internal
  * @internal
  */
 export const chooseBucket = (first: number, last: number): Bucket => {
-  for (const b of ["minute", "hour", "day", "week"] as const) if (bucketCount(b, first, last) <= MAX_BARS) return b
-  return "month"
+  for (const b of BUCKETS) if (bucketIndex(b, last) - bucketIndex(b, first) < MAX_BARS) return b
+  return "year"
 }
 
-/** `2026-12-05T05:00:00Z`: a bucket's start in UTC, to the second. */
-const isoSecond = (t: number): string => `${new Date(t).toISOString().slice(0, 19)}Z`
+/** `2026-12-05T05:00:00Z`: a bucket's start in UTC, to the second (`+275760-…` past year 9999). */
+const isoSecond = (t: number): string => new Date(t).toISOString().replace(/\.\d{3}Z$/, "Z")
+
+/**
+ * The widest run of `sorted` (ascending instants) whose bucket numbers span fewer than
+ * `MAX_BARS`: its first index and its length.
+ */
+const densest = (bucket: Bucket, sorted: ReadonlyArray<number>): { readonly from: number; readonly size: number } => {
+  const idx = sorted.map((t) => bucketIndex(bucket, t))
+  let best = { from: 0, size: 0 }
+  let i = 0
+  for (let j = 0; j < idx.length; j++) {
+    while (idx[j]! - idx[i]! >= MAX_BARS) i++
+    if (j - i + 1 > best.size) best = { from: i, size: j - i + 1 }
+  }
+  return best
+}
+
+/**
+ * The decisions-over-time chart of decisions started at `times` (ms; NaN: not a time), over at
+ * most `MAX_BARS` buckets whatever the times. The finest bucket is chosen that draws all but at
+ * most 1 % of the decisions (years when none does: then the 60 years holding the most); the
+ * others, and those whose time is not a time, are counted in `outside` (so the bars' counts plus
+ * `outside` are `times.length`). The chart is stretched to `anchors` (the period's ends) when
+ * they fit in the same number of bars.
+ *
+ * @since 0.1.0
+ * @category internal
+ * @internal
+ */
+export const chartOf = (
+  times: ReadonlyArray<number>,
+  anchors: ReadonlyArray<number> = []
+): { readonly bucket: Bucket; readonly over_time: Array<{ readonly start: string; readonly count: number }>; readonly outside: number } => {
+  const valid = times.filter((t) => t >= MIN_TIME && t <= MAX_TIME).sort((a, b) => a - b)
+  const ends = anchors.filter((t) => t >= MIN_TIME && t <= MAX_TIME).sort((a, b) => a - b)
+  // no decision to draw: the chart spans the period alone, empty
+  const points = valid.length > 0 ? valid : ends
+  if (points.length === 0) return { bucket: "day", over_time: [], outside: times.length }
+  const pick = (sorted: ReadonlyArray<number>, need: number) => {
+    for (const b of BUCKETS) {
+      const w = densest(b, sorted)
+      if (w.size >= need || b === "year") return { bucket: b, from: w.from, size: w.size }
+    }
+    throw new Error("unreachable")
+  }
+  let chosen = pick(points, points.length - Math.floor(points.length / 100))
+  let drawn = points.slice(chosen.from, chosen.from + chosen.size)
+  if (chosen.size < points.length) {
+    // the bulk is known: the finest bucket that draws all of it
+    chosen = pick(drawn, drawn.length)
+    drawn = drawn.slice(chosen.from, chosen.from + chosen.size)
+  }
+  const bucket = chosen.bucket
+  let lo = bucketIndex(bucket, drawn[0]!)
+  let hi = bucketIndex(bucket, drawn[drawn.length - 1]!)
+  if (ends.length > 0) {
+    const a = Math.min(lo, bucketIndex(bucket, ends[0]!))
+    const b = Math.max(hi, bucketIndex(bucket, ends[ends.length - 1]!))
+    if (b - a < MAX_BARS) [lo, hi] = [a, b]
+  }
+  const counts = new Map<number, number>()
+  if (valid.length > 0) for (const t of drawn) counts.set(bucketIndex(bucket, t), (counts.get(bucketIndex(bucket, t)) ?? 0) + 1)
+  const over_time: Array<{ readonly start: string; readonly count: number }> = []
+  for (let i = lo; i <= hi; i++) over_time.push({ start: isoSecond(bucketStartOf(bucket, i)), count: counts.get(i) ?? 0 })
+  return { bucket, over_time, outside: times.length - (valid.length > 0 ? drawn.length : 0) }
+}
 
 // ---------------------------------------------------------------------------------------------
 // the pass over the lines
@@ -476,6 +544,12 @@ class Collector {
   auditOpen: Record<string, unknown> | undefined
   private firstTs: string | null = null
   private lastTs: string | null = null
+  private firstT = NaN
+  private lastT = NaN
+  private prevTsText = ""
+  private prevT = NaN
+  private tsUnparseable = 0
+  private tsOutOfOrder = 0
   private readonly types = new Map<string, number>()
   private readonly decisions = new Map<string, DecisionAcc>()
   private started = 0
@@ -556,10 +630,24 @@ class Collector {
   private entry(type: string, seq: number, ts: string, p: Record<string, unknown>, controls: unknown): void {
     this.entries++
     bump(this.types, type)
-    // the period is the first and the last entry's ts in chain order (the chain's order is the
-    // record's; parsing every ts cost a sixth of the pass)
-    if (this.entries === 1) this.firstTs = ts
-    this.lastTs = ts
+    // the period is the earliest and the latest ts that reads as a time, whatever the order of
+    // the lines (a clock that jumped shows in it); the chain's order is the record's, so a ts
+    // earlier than one before it is counted as out of order
+    const t = ts === this.prevTsText ? this.prevT : Date.parse(ts)
+    this.prevTsText = ts
+    this.prevT = t
+    if (Number.isNaN(t)) this.tsUnparseable++
+    else {
+      if (t < this.lastT) this.tsOutOfOrder++
+      if (!(t >= this.firstT)) {
+        this.firstT = t
+        this.firstTs = ts
+      }
+      if (!(t < this.lastT)) {
+        this.lastT = t
+        this.lastTs = ts
+      }
+    }
     if (this.entries === 1 && type === "audit_open") this.auditOpen = p
     const id = p["decision_id"]
     let d: DecisionAcc | undefined
@@ -576,7 +664,7 @@ class Collector {
         if (d !== undefined && !d.started) {
           d.started = true
           d.startOrder = this.started++
-          d.startedAt = Date.parse(ts)
+          d.startedAt = t
           d.actor = str(p["actor"])
         }
         break
@@ -670,27 +758,9 @@ class Collector {
       if (d.oversight) withOversight++
     }
 
-    // the chart spans the period, stretched to any decision whose clock stood outside it
-    let first = this.firstTs === null ? NaN : Date.parse(this.firstTs)
-    let last = this.lastTs === null ? NaN : Date.parse(this.lastTs)
-    for (const d of rows) {
-      if (Number.isNaN(d.startedAt)) continue
-      if (!(d.startedAt >= first)) first = d.startedAt
-      if (!(d.startedAt <= last)) last = d.startedAt
-    }
-    let bucket: Bucket = "day"
-    const overTime: Array<{ readonly start: string; readonly count: number }> = []
-    if (!Number.isNaN(first) && !Number.isNaN(last)) {
-      bucket = chooseBucket(first, last)
-      const counts = new Map<number, number>()
-      for (const d of rows) {
-        if (Number.isNaN(d.startedAt)) continue
-        const s = bucketStart(bucket, d.startedAt)
-        counts.set(s, (counts.get(s) ?? 0) + 1)
-      }
-      const end = bucketStart(bucket, last)
-      for (let s = bucketStart(bucket, first); s <= end; s = nextBucket(bucket, s)) overTime.push({ start: isoSecond(s), count: counts.get(s) ?? 0 })
-    }
+    // the chart: at most MAX_BARS buckets, whatever the clocks said (decisions far from the rest,
+    // or whose ts is not a time, are counted apart); it spans the period when that fits
+    const chart = chartOf(rows.map((d) => d.startedAt), [this.firstT, this.lastT])
 
     const models: Array<ReportModelUsage> = [...this.models.values()]
       .sort((a, b) => b.calls - a.calls || (a.model < b.model ? -1 : a.model > b.model ? 1 : 0) || ((a.provider ?? "") < (b.provider ?? "") ? -1 : 1))
@@ -748,15 +818,16 @@ class Collector {
       risk_tier: meta !== undefined ? str(meta["risk_tier"]) : open !== undefined ? str(open["risk_tier"]) : null,
       framework: frameworkText,
       disclaimer: meta !== undefined && typeof meta["disclaimer"] === "string" && meta["disclaimer"] !== "" ? meta["disclaimer"] : DISCLAIMER,
-      period: { first: this.firstTs, last: this.lastTs },
+      period: { first: this.firstTs, last: this.lastTs, unparseable: this.tsUnparseable, out_of_order: this.tsOutOfOrder },
       entries: this.entries,
       by_type: byName(this.types),
       decisions: {
         total: rows.length,
         with_oversight: withOversight,
         outcomes: byName(outcomes),
-        bucket,
-        over_time: overTime
+        bucket: chart.bucket,
+        over_time: chart.over_time,
+        outside_chart: chart.outside
       },
       flags: {
         total: this.flagsTotal,
