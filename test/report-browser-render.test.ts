@@ -8,7 +8,7 @@ import { join } from "node:path"
 import * as fc from "effect/FastCheck"
 import * as Controls from "../src/Controls.js"
 import type { ReportSummary } from "../src/internal/report-model.js"
-import { controlSections, escapeHtml, jsonForScript, renderReport } from "../src/internal/report-page.js"
+import { controlSections, escapeAttr, escapeHtml, jsonForScript, renderReport } from "../src/internal/report-page.js"
 import { ROOT } from "./helpers.js"
 
 const DOC = readFileSync(join(ROOT, Controls.DOCS_PATH), "utf8")
@@ -99,6 +99,15 @@ describe("the report page's text", () => {
     const html = renderReport(summary({ models: [{ provider: "p", model: `"><img src=x>`, calls: 1, failures: 0, input_tokens: 1, output_tokens: 1, cost: null, currency: null }] }), { pack: { omitted: "t" }, pubkeys: [], controlsDoc: DOC })
     expect(html).not.toContain(`<img`)
     expect(html).toContain(`data-metric="models.&quot;&gt;&lt;img src=x&gt;.calls"`)
+  })
+
+  it("CR is a character reference everywhere; bidi controls are escapes in text and exact in attributes", () => {
+    expect(escapeHtml("a\rb\u202Ec")).toBe("a&#13;b\\u202ec")
+    expect(escapeAttr("a\rb\u202Ec")).toBe("a&#13;b\u202Ec")
+    const html = renderReport(summary({ by_type: [{ name: "x\u202Ey\rz", count: 1 }] }), { pack: { omitted: "t" }, pubkeys: [], controlsDoc: DOC })
+    expect(html).toContain(`<td>x\\u202ey&#13;z</td>`)
+    expect(html).toContain(`data-metric="by_type.x\u202Ey&#13;z"`)
+    expect(html).not.toContain("\r")
   })
 
   it("the Content-Security-Policy allows the page's own scripts and style by hash, and nothing from anywhere", () => {

@@ -313,6 +313,42 @@ describe.runIf(present)("the HTML report in Chromium", () => {
     }
   })
 
+  it("bidi controls and CR in pack strings are shown escaped, never drawn, and CR keeps the metrics equal to inspect --json", async () => {
+    const RLO = "\u202E"
+    const specs: Array<Fixtures.Spec> = [
+      { type: "audit_open", payload: { format: "acttrace-chain/1", producer: "acttrace/0.1.0", risk_tier: "high", system: `sys${RLO}tem\r` } },
+      { type: "decision", payload: { actor: `${RLO}evorppa`, decision_id: "d-1", input: { file: `${RLO}evil\u202C gnp.exe`, isolate: "\u2066x\u2069\u200E\u200F" } } },
+      { type: "tool_call", payload: { decision_id: "d-1", name: `look\rup${RLO}`, outcome: "success" } },
+      { type: "decision_end", payload: { decision_id: "d-1", outcome: `fail\rure${RLO}` } },
+      { type: "policy_flag", payload: { action: "block\r", severity: `hi${RLO}gh`, data: {} } }
+    ]
+    writeFileSync(file("bidi.log.jsonl"), Fixtures.chain(specs, { key: "bidi-key" }).lines.join("\n") + "\n")
+    const made = await cliAsync(["report", file("bidi.log.jsonl"), "--out", file("bidi.html")])
+    expect(made.code, made.stderr).toBe(0)
+    const json = await inspect(file("bidi.log.jsonl"))
+    const o = await open(browser, file("bidi.html"))
+    try {
+      const { page } = o
+      const v = await browserVerdict(page)
+      expect(v, v.text).toMatchObject({ verdict: "ok" })
+      const shown = await metrics(page)
+      const disagree = shown.filter((m) => String(at(json, m.path)) !== m.value).map((m) => `${JSON.stringify(m.path)}: page ${JSON.stringify(m.value)}`)
+      expect(disagree).toEqual([])
+      await page.waitForSelector("#decision-table[data-ready='true']")
+      await page.click("#decision-table tbody tr button.open")
+      const drawn = await page.evaluate<string>("document.body.innerText")
+      // no bidi control reaches the rendered text: each is shown as its escape
+      expect(drawn).not.toMatch(/[\u202A-\u202E\u2066-\u2069\u200E\u200F]/)
+      expect(drawn).toContain("\\u202eevorppa")
+      const pre = await page.locator("tr.entries pre").first().textContent()
+      expect(pre).toContain("\\u202eevil\\u202c gnp.exe")
+      expect(pre).toContain("\\u2066x\\u2069\\u200e\\u200f")
+      expect(o.errors).toEqual([])
+    } finally {
+      await o.close()
+    }
+  })
+
   it("inspect --json and the HTML agree on every count", async () => {
     const cases: ReadonlyArray<readonly [string, string, ReadonlyArray<string>]> = [
       ["demo.html", "loan-triage.pack.jsonl", []],

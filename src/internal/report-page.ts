@@ -58,15 +58,38 @@ const PAGE_SIZE = 50
 // ---------------------------------------------------------------------------------------------
 // escaping
 
-const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" }
+// CR as a character reference: the HTML parser turns a raw CR (and CR LF) into LF in text and
+// attribute values alike, so a name holding one would no longer be the name `inspect --json` prints
+const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;", "\r": "&#13;" }
 
 /**
- * Text for HTML text and attribute values (double- or single-quoted).
+ * Bidirectional controls (U+200E/F, U+202A–E, U+2066–9) as `\u` escapes, as `inspect` and `show`
+ * print them: drawn, they reorder the text around them (`\u202eevorppa` reads "approve"), so the
+ * page would show something other than the bytes.
  *
  * @since 0.1.0
  * @category escaping
  */
-export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]!)
+export const escapeBidi = (s: string): string =>
+  s.replace(/[\u200E\u200F\u202A-\u202E\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+
+/**
+ * Text for an HTML attribute value (double- or single-quoted): the exact string comes back from
+ * `getAttribute`, bidi controls included (attributes are not drawn; `data-metric` must equal the
+ * `inspect --json` path).
+ *
+ * @since 0.1.0
+ * @category escaping
+ */
+export const escapeAttr = (s: string): string => s.replace(/[&<>"'\r]/g, (c) => HTML_ESCAPES[c]!)
+
+/**
+ * Text for HTML text content: escaped as for attributes, and bidi controls shown as escapes.
+ *
+ * @since 0.1.0
+ * @category escaping
+ */
+export const escapeHtml = (s: string): string => escapeAttr(escapeBidi(s))
 
 /**
  * JSON for a `<script type="application/json">` block: `<`, `>` and `&` as `\u` escapes, so no
@@ -212,7 +235,7 @@ const num = (n: number): string => (Number.isFinite(n) ? n.toLocaleString("en-US
 
 /** A number (or string) of the summary as shown, with the path a test reads it by. */
 const metric = (path: string, value: number | string, shown?: string): string =>
-  `<span class="metric" data-metric="${escapeHtml(path)}" data-value="${escapeHtml(String(value))}">${escapeHtml(shown ?? (typeof value === "number" ? num(value) : value))}</span>`
+  `<span class="metric" data-metric="${escapeAttr(path)}" data-value="${escapeAttr(String(value))}">${escapeHtml(shown ?? (typeof value === "number" ? num(value) : value))}</span>`
 
 const orNone = (path: string, value: string | null, none = "not stated"): string =>
   value === null ? `<span class="none">${escapeHtml(none)}</span>` : metric(path, value)
@@ -318,7 +341,7 @@ const chart = (s: ReportSummary): string => {
     const h = (d.count / max) * plotH
     const x = left + i * step + (step - barW) / 2
     const y = top + plotH - h
-    return `<rect class="bar" x="${x.toFixed(2)}" y="${y.toFixed(2)}" width="${barW.toFixed(2)}" height="${h.toFixed(2)}" data-metric="${escapeHtml(`decisions.over_time.${d.start}`)}" data-value="${d.count}"><title>${escapeHtml(`${d.start}: ${num(d.count)} decision${d.count === 1 ? "" : "s"}`)}</title></rect>`
+    return `<rect class="bar" x="${x.toFixed(2)}" y="${y.toFixed(2)}" width="${barW.toFixed(2)}" height="${h.toFixed(2)}" data-metric="${escapeAttr(`decisions.over_time.${d.start}`)}" data-value="${d.count}"><title>${escapeHtml(`${d.start}: ${num(d.count)} decision${d.count === 1 ? "" : "s"}`)}</title></rect>`
   }).join("")
   const label = (start: string) => escapeHtml(start.replace(/T00:00(:00(\.0+)?)?(Z|\+00:00)$/, "").replace(/:00(\.0+)?(Z|\+00:00)$/, "Z"))
   const first = data[0]!
@@ -406,7 +429,7 @@ const controlsSection = (s: ReportSummary, sections: ReadonlyMap<string, DocSect
       : `<details class="supporting"><summary>Supporting entries${escapeHtml(more)}</summary><p class="seqs">${
         c.seqs.map((q) => `<button type="button" class="seq" data-seq="${q}"${embedded ? "" : " disabled"}>seq ${q}</button>`).join(" ")
       }</p><div class="entry-view" hidden></div></details>`
-    return `<li class="control" data-control="${escapeHtml(c.id)}"><p><strong>${escapeHtml(c.id)}</strong>${c.framework === null ? "" : ` <span class="fw">${escapeHtml(c.framework)}</span>`}: ${metric(`controls.${c.id}.entries`, c.entries)} supporting entr${c.entries === 1 ? "y" : "ies"}. ${text}</p>${seqs}</li>`
+    return `<li class="control" data-control="${escapeAttr(c.id)}"><p><strong>${escapeHtml(c.id)}</strong>${c.framework === null ? "" : ` <span class="fw">${escapeHtml(c.framework)}</span>`}: ${metric(`controls.${c.id}.entries`, c.entries)} supporting entr${c.entries === 1 ? "y" : "ies"}. ${text}</p>${seqs}</li>`
   }).join("\n")
   return `<section id="controls" aria-labelledby="controls-heading">
 <h2 id="controls-heading">Controls</h2>
@@ -436,7 +459,7 @@ ${used.map((a) => {
 }
 
 const rowHtml = (r: ReportDecision): string =>
-  `<tr data-decision="${escapeHtml(r.decision_id)}"><td><button type="button" class="open" aria-expanded="false" disabled>${escapeHtml(r.decision_id)}</button></td><td>${
+  `<tr data-decision="${escapeAttr(r.decision_id)}"><td><button type="button" class="open" aria-expanded="false" disabled>${escapeHtml(r.decision_id)}</button></td><td>${
     r.actor === null ? `<span class="none">—</span>` : escapeHtml(r.actor)
   }</td><td class="ts">${escapeHtml(r.ts)}</td><td class="n">${num(r.model_calls)}</td><td>${escapeHtml(r.tools.join(", "))}</td><td>${r.oversight ? "yes" : "no"}</td><td>${escapeHtml(r.outcome)}</td></tr>`
 
@@ -490,6 +513,7 @@ dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;min-width:0}
 .cols{display:flex;flex-wrap:wrap;gap:0 24px;align-items:flex-start}
 table{border-collapse:collapse;margin:.6em 0}
 caption{text-align:left;font-weight:600;padding:.2em 0}
+td,dd,.entry-head,caption{unicode-bidi:isolate}
 th,td{border-bottom:1px solid var(--line);padding:4px 10px;text-align:left;vertical-align:top}
 th{background:var(--soft)}
 .n{text-align:right;font-variant-numeric:tabular-nums}
@@ -549,7 +573,9 @@ const APP = String.raw`(function () {
 var doc = document;
 function byId(id) { return doc.getElementById(id); }
 function readJson(id) { var el = byId(id); return el === null ? null : JSON.parse(el.textContent); }
-function el(tag, cls, text) { var e = doc.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; }
+// bidi controls drawn would reorder the text around them: shown as escapes, as inspect prints them
+function shownText(t) { return String(t).replace(/[\u200E\u200F\u202A-\u202E\u2066-\u2069]/g, function (c) { return "\\u" + ("000" + c.charCodeAt(0).toString(16)).slice(-4); }); }
+function el(tag, cls, text) { var e = doc.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = shownText(text); return e; }
 function fmt(n) { return typeof n === "number" ? n.toLocaleString("en-US") : String(n); }
 
 var summary = readJson("acttrace-summary");
@@ -848,7 +874,7 @@ var keyInput = byId("key-input"), keyButton = byId("key-button");
 var run = 0;
 function setVerdict(state, text, items, cls) {
   verdict.setAttribute("data-verdict", state);
-  verdict.textContent = text;
+  verdict.textContent = shownText(text);
   details.textContent = "";
   for (var i = 0; i < items.length; i++) details.appendChild(el("li", "", items[i]));
   box.className = "verdict " + (cls || state);
@@ -1040,7 +1066,7 @@ export const renderReport = (summary: ReportSummary, options: RenderOptions): st
 <html lang="en">
 <head>
 <meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
+<meta http-equiv="Content-Security-Policy" content="${escapeAttr(csp)}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${escapeHtml(title)}</title>
