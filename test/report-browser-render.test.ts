@@ -110,6 +110,16 @@ describe("the report page's text", () => {
     expect(html).not.toContain("\r")
   })
 
+  it("the headline says complete only when completeness is authenticated, and otherwise why it is not", () => {
+    const headline = (completeness: string) => {
+      const html = renderReport(summary({ verdict: { ...summary().verdict, completeness } }), { pack: { omitted: "t" }, pubkeys: [], controlsDoc: DOC })
+      return /<p class="headline">([\s\S]*?)<\/p>/.exec(html)![1]!.replace(/<[^>]+>/g, "").replace(/&#39;/g, "'")
+    }
+    for (const c of ["signed-header", "signed-checkpoint", "expected-head"]) expect(headline(c), c).toMatch(/^Intact and complete: 1 entries verified/)
+    expect(headline("none")).toMatch(/^Intact; completeness not established \(nothing states how many entries/)
+    expect(headline("unsigned-header")).toMatch(/^Intact; completeness not established \(the header's entry count is not authenticated/)
+  })
+
   it("the Content-Security-Policy allows the page's own scripts and style by hash, and nothing from anywhere", () => {
     const html = renderReport(summary(), { pack: { text: "" }, pubkeys: [], controlsDoc: DOC })
     // the attribute's text as the browser reads it (its quotes are written &#39;)

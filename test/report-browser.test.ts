@@ -127,7 +127,9 @@ describe.runIf(present)("the HTML report in Chromium", () => {
     try {
       const { page } = o
       expect(await page.getAttribute("#verdict", "data-ok")).toBe("true")
-      expect(await page.textContent("#verdict")).toContain("Intact and complete")
+      // made without the key: the header's entry count is not authenticated, so "complete" is not said
+      expect(await page.textContent("#verdict .headline")).toContain("Intact; completeness not established")
+      expect(await page.textContent("#verdict .headline")).not.toContain("complete:")
       expect(await page.getAttribute("[data-metric='entries']", "data-value")).toBe("19")
       expect(await page.getAttribute("[data-metric='decisions.total']", "data-value")).toBe("3")
       expect(await page.getAttribute("[data-metric='by_type.decision']", "data-value")).toBe("3")
@@ -259,12 +261,17 @@ describe.runIf(present)("the HTML report in Chromium", () => {
     const o = await open(browser, file("demo.html"))
     try {
       const { page } = o
-      expect((await browserVerdict(page)).verdict).toBe("ok")
+      const before = await browserVerdict(page)
+      expect(before.verdict).toBe("ok")
+      // without the key the header's count is unsigned: intact, but complete is not established
+      expect(before.text).toContain("completeness not established")
+      expect(before.text).not.toContain("Intact and complete")
       expect(await page.textContent("#browser-details")).toContain("not checked")
       await page.fill("#key-input", DEMO_KEY)
       await page.click("#key-button")
       const right = await browserVerdict(page)
       expect(right, right.text).toMatchObject({ verdict: "ok" })
+      expect(right.text).toContain("Intact and complete in this browser")
       expect(right.text).toContain("signatures verified")
       expect(await page.textContent("#browser-details")).toContain("verified with the key")
 

@@ -247,6 +247,21 @@ const countTable = (caption: string, path: string, rows: ReadonlyArray<ReportCou
       rows.map((r) => `<tr><td>${escapeHtml(r.name)}</td><td class="n">${metric(`${path}.${r.name}`, r.count)}</td></tr>`).join("")
     }</tbody></table>`
 
+/**
+ * The completeness bases that are authenticated: a header signed with the key, a checkpoint signed
+ * with a trusted Ed25519 key, or a head given out of band. Only these let the page say "complete";
+ * an unsigned header can be rewritten by whoever cut the end off, and "none" claims nothing.
+ */
+const AUTHENTICATED: ReadonlySet<string> = new Set(["signed-header", "signed-checkpoint", "expected-head"])
+
+/** Why a completeness basis that is not authenticated establishes nothing (the words the browser uses too). */
+const incompleteBecause = (completeness: string): string =>
+  completeness === "unsigned-header"
+    ? "the header's entry count is not authenticated: no key was given to check its signature, and whoever cut entries off the end could rewrite it"
+    : completeness === "none"
+    ? "nothing states how many entries there should be, so entries removed from the end would not show"
+    : `completeness is ${completeness}, which is not authenticated`
+
 const short = (hash: string | null): string => (hash === null ? "none" : hash.length > 16 ? `${hash.slice(0, 12)}…` : hash)
 
 const verdictSection = (s: ReportSummary, options: RenderOptions): string => {
@@ -256,7 +271,9 @@ const verdictSection = (s: ReportSummary, options: RenderOptions): string => {
     v.seq !== undefined ? `seq ${metric("verdict.seq", v.seq)}` : ""
   ].filter((x) => x !== "").join(", ")
   const headline = v.ok
-    ? `Intact and complete: ${metric("verdict.entries", v.entries)} entries verified`
+    ? AUTHENTICATED.has(v.completeness)
+      ? `Intact and complete: ${metric("verdict.entries", v.entries)} entries verified`
+      : `Intact; completeness not established (${escapeHtml(incompleteBecause(v.completeness))}): ${metric("verdict.entries", v.entries)} entries verified`
     : `Failed: ${metric("verdict.result", v.result)}${where === "" ? "" : ` at ${where}`}`
   const embedded = "text" in options.pack
   const pubkeys = options.pubkeys.length === 0
@@ -1005,7 +1022,11 @@ function verify(key) {
       recountEl.textContent = "Re-counted from the verified pack: every one of these figures, and every row of the decision table, matches.";
     } else if (v.ok) recountEl.textContent = "Not re-counted (this browser did not return the counts).";
     else recountEl.textContent = "Not re-counted: the pack did not verify.";
-    if (v.ok) setVerdict("ok", "Intact and complete in this browser: " + fmt(v.entries) + " entries, every hash and link recomputed with WebCrypto" + (v.signatures === "verified" ? ", signatures verified with the key" : "") + ".", items);
+    var complete = v.completeness === "signed-header" || v.completeness === "signed-checkpoint" || v.completeness === "expected-head";
+    var because = v.completeness === "unsigned-header" ? "the header's entry count is not authenticated: type the HMAC key below to check its signature"
+      : v.completeness === "none" ? "nothing states how many entries there should be, so entries removed from the end would not show"
+      : "completeness is " + v.completeness + ", which is not authenticated";
+    if (v.ok) setVerdict("ok", (complete ? "Intact and complete in this browser: " : "Intact in this browser; completeness not established (" + because + "): ") + fmt(v.entries) + " entries, every hash and link recomputed with WebCrypto" + (v.signatures === "verified" ? ", signatures verified with the key" : "") + ".", items);
     // the verifier's message names the result, the line and the seq already, as verify prints them
     else setVerdict("failed", "Failed in this browser: " + (v.message.indexOf(v.result) === 0 ? v.message : v.result + ": " + v.message), items);
   }).catch(function (e) {
