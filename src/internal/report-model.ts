@@ -64,8 +64,16 @@ export interface ReportModelUsage {
   readonly model: string
   readonly calls: number
   readonly failures: number
+  /** The token sums as numbers: exact up to 2^53 - 1, the nearest double past it (see `*_exact`). */
   readonly input_tokens: number
   readonly output_tokens: number
+  /** The token sums as exact decimal integers (summed in bigint, from the numbers as the lines write them). */
+  readonly input_tokens_exact?: string | undefined
+  readonly output_tokens_exact?: string | undefined
+  /** Calls whose `usage.input_tokens` or `usage.output_tokens` is there but not a non-negative integer: left out of the sums. */
+  readonly unreadable_tokens?: number | undefined
+  /** Calls whose `cost` is there but not `<decimal> <currency>`: left out of the costs. */
+  readonly unreadable_costs?: number | undefined
   /** The exact sum when every priced call is in one currency (see `costs`); null when none is priced or they span several. */
   readonly cost: string | null
   readonly currency: string | null
@@ -154,7 +162,12 @@ export interface ReportSummary {
   /** Entry counts by type, every type present, sorted by name. */
   readonly by_type: ReadonlyArray<ReportCount>
   readonly decisions: {
+    /** Decisions: distinct string `decision_id`s that have a `decision` entry. */
     readonly total: number
+    /** `decision` entries whose id already had one (counted in `by_type`, not again in `total`). */
+    readonly repeated_ids?: number | undefined
+    /** `decision` entries without a string `decision_id` (counted in `by_type`, not in `total`). */
+    readonly without_id?: number | undefined
     readonly with_oversight: number
     /** Counts by outcome, sorted by name ("success", "failure", "interrupted", "open", …). */
     readonly outcomes: ReadonlyArray<ReportCount>
