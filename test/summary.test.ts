@@ -178,7 +178,8 @@ describe("Report.summarize: every count on a pack whose numbers are known", () =
     // finding that was only flagged)
     expect(s.redactions).toEqual([{ name: "email", count: 2 }, { name: "aws_key", count: 1 }, { name: "phone", count: 1 }])
 
-    expect(s.models).toEqual([
+    // the exact token texts and the unreadable counts are held by their own tests below
+    expect(s.models).toMatchObject([
       { provider: "anthropic", model: "claude-z", calls: 2, failures: 1, input_tokens: 7, output_tokens: 3, cost: null, currency: null, costs: [{ amount: "0.000001", currency: "EUR" }, { amount: "1.25", currency: "USD" }] },
       // 0.1 + 0.2 is 0.3 exactly (not 0.30000000000000004)
       { provider: "openai", model: "gpt-x", calls: 2, failures: 0, input_tokens: 300, output_tokens: 30, cost: "0.3", currency: "USD", costs: [{ amount: "0.3", currency: "USD" }] },
@@ -375,6 +376,48 @@ describe("Report.summarize: the demo pack, a log, tampered packs", () => {
     expect([s.verdict.ok, s.verdict.result, s.verdict.line]).toEqual([false, "MalformedLine", 5])
     expect(s.entries).toBe(9)
     expect(s.verdict.explanation.join(" ")).toMatch(/1 line is not an entry and is left out of the counts/)
+  })
+})
+
+describe("unusual numbers are summed exactly or counted, never dropped in silence", () => {
+  it("token sums past 2^53 are exact; negative, string and fractional tokens and unreadable costs are counted", async () => {
+    const call = (usage: Record<string, unknown>, cost?: unknown): Draft => ({
+      type: "llm_call",
+      payload: { decision_id: A, model: "m", provider: "p", usage, ...(cost === undefined ? {} : { cost }) }
+    })
+    const lines = chainLines([
+      open,
+      { type: "decision", payload: { actor: "x", decision_id: A } },
+      call({ input_tokens: 1, output_tokens: 2 }, "0.1 JPY"),
+      call({ input_tokens: -5, output_tokens: 3 }),
+      call({ input_tokens: "12", output_tokens: 1.5 }, "1e400 USD"),
+      call({ input_tokens: 9007199254740993, output_tokens: 0 })
+    ]).map((l) => l.replace(/"output_tokens":0/, '"output_tokens":100000000000000000001'))
+    const s = await summarize(write("tokens.log.jsonl", lines))
+    const m = s.models[0]!
+    expect(m.calls).toBe(4)
+    // the line holds 9007199254740992 (the literal's double), plus 1: past 2^53, exact as text
+    expect(m.input_tokens_exact).toBe("9007199254740993")
+    expect(m.output_tokens_exact).toBe("100000000000000000006")
+    expect(m.input_tokens).toBe(Number(9007199254740993n))
+    expect(m.unreadable_tokens).toBe(2)
+    expect(m.unreadable_costs).toBe(1)
+    expect(m.costs).toEqual([{ amount: "0.1", currency: "JPY" }])
+  })
+
+  it("decision entries beyond the first of an id, or without a string id, are counted, and the row takes the first actor given", async () => {
+    const s = await summarize(write("dups.log.jsonl", chainLines([
+      open,
+      { type: "decision", payload: { actor: 7, decision_id: A } },
+      { type: "decision", payload: { actor: "dup", decision_id: A } },
+      { type: "decision", payload: { actor: "n", decision_id: 12 } },
+      { type: "decision", payload: { actor: "b", decision_id: B } }
+    ])))
+    expect(count(s.by_type)["decision"]).toBe(4)
+    expect(s.decisions.total).toBe(2)
+    expect(s.decisions.repeated_ids).toBe(1)
+    expect(s.decisions.without_id).toBe(1)
+    expect(s.decision_rows[0]!.actor).toBe("7")
   })
 })
 

@@ -114,7 +114,8 @@ const failureInWords = (e: Verify.VerifyError): string => {
     case "HeaderInvalid":
       return `Not authentic: the pack's header does not hold${at}; it was changed, or signed with another key than the one given.`
     case "MalformedLine":
-      return e.line === 0 ? "Not verifiable: the input holds no entry at all." : `Not verifiable: line ${e.line} is not a well-formed entry.`
+      // a file of blank lines (or none) fails at its end with "no entry at all", not at an entry
+      return e.line === 0 || e.reason === "no entry at all" ? "Not verifiable: the input holds no entry at all." : `Not verifiable: line ${e.line} is not a well-formed entry.`
     case "CheckpointInvalid":
       return `Not intact: a signed checkpoint does not hold${at}.`
     case "CheckpointUntrusted":
@@ -452,8 +453,10 @@ interface ModelAcc {
   readonly model: string
   calls: number
   failures: number
-  inputTokens: number
-  outputTokens: number
+  inputTokens: bigint
+  outputTokens: bigint
+  unreadableTokens: number
+  unreadableCosts: number
   readonly costs: Map<string, Decimal>
 }
 
@@ -473,8 +476,24 @@ const isRecord = (u: unknown): u is Record<string, unknown> => u !== null && typ
 
 const str = (u: unknown): string | null => (typeof u === "string" ? u : null)
 
-/** A count that is a non-negative number; anything else adds nothing. */
-const tokens = (u: unknown): number => (typeof u === "number" && Number.isFinite(u) && u > 0 ? u : 0)
+/**
+ * A token count as an exact bigint: a non-negative integer, read from the line's own lexeme when
+ * it is past 2^53 (`JSON.parse` rounds it); `undefined` when absent, null when it is there but no
+ * count (negative, a string, a fraction), so it can be counted apart.
+ */
+const tokens = (u: unknown, name: string, line: string): bigint | null | undefined => {
+  if (u === undefined) return undefined
+  if (typeof u !== "number" || !Number.isInteger(u) || u < 0) return null
+  if (Number.isSafeInteger(u)) return BigInt(u)
+  // past 2^53: the digits as written, when the line names this field with one integer lexeme
+  // that reads as this number (anything ambiguous falls back to the double's exact value)
+  const lexemes = new Set<string>()
+  for (const m of line.matchAll(new RegExp(`(?<!\\\\)"${name}"\\s*:\\s*(\\d+)(?![\\d.eE])`, "g"))) if (Number(m[1]) === u) lexemes.add(m[1]!)
+  return lexemes.size === 1 ? BigInt([...lexemes][0]!) : BigInt(u)
+}
+
+/** A `decision`'s actor as text: a string as it is, a number or boolean as JSON writes it. */
+const actorOf = (u: unknown): string | null => (typeof u === "string" ? u : typeof u === "number" || typeof u === "boolean" ? String(u) : null)
 
 /** A call failed when it says so: an `outcome` other than `success`, or an `error`. */
 const failed = (p: Record<string, unknown>): boolean =>
@@ -550,6 +569,10 @@ class Collector {
   private prevT = NaN
   private tsUnparseable = 0
   private tsOutOfOrder = 0
+  private withoutId = 0
+  private repeatedIds = 0
+  /** the text of the line being counted (token counts past 2^53 are read from it) */
+  private text = ""
   private readonly types = new Map<string, number>()
   private readonly decisions = new Map<string, DecisionAcc>()
   private started = 0
@@ -603,6 +626,7 @@ class Collector {
     } catch {
       value = undefined
     }
+    this.text = text
     this.value(value)
   }
 
@@ -661,11 +685,16 @@ class Collector {
     }
     switch (type) {
       case "decision":
-        if (d !== undefined && !d.started) {
+        if (d === undefined) this.withoutId++
+        else if (!d.started) {
           d.started = true
           d.startOrder = this.started++
           d.startedAt = t
-          d.actor = str(p["actor"])
+          d.actor = actorOf(p["actor"])
+        } else {
+          // a second decision entry under the same id: counted apart; its actor fills a gap
+          this.repeatedIds++
+          if (d.actor === null) d.actor = actorOf(p["actor"])
         }
         break
       case "decision_end":
@@ -681,20 +710,25 @@ class Collector {
         const key = `${provider ?? ""}\u0000${model}`
         let m = this.models.get(key)
         if (m === undefined) {
-          m = { provider, model, calls: 0, failures: 0, inputTokens: 0, outputTokens: 0, costs: new Map() }
+          m = { provider, model, calls: 0, failures: 0, inputTokens: 0n, outputTokens: 0n, unreadableTokens: 0, unreadableCosts: 0, costs: new Map() }
           this.models.set(key, m)
         }
         m.calls++
         if (failed(p)) m.failures++
         const usage = p["usage"]
         if (isRecord(usage)) {
-          m.inputTokens += tokens(usage["input_tokens"])
-          m.outputTokens += tokens(usage["output_tokens"])
+          const input = tokens(usage["input_tokens"], "input_tokens", this.text)
+          const output = tokens(usage["output_tokens"], "output_tokens", this.text)
+          if (typeof input === "bigint") m.inputTokens += input
+          if (typeof output === "bigint") m.outputTokens += output
+          if (input === null || output === null) m.unreadableTokens++
         }
         const cost = parseCost(p["cost"])
         if (cost !== undefined) {
           const sum = m.costs.get(cost.currency)
           m.costs.set(cost.currency, sum === undefined ? cost.amount : addDecimal(sum, cost.amount))
+        } else if (p["cost"] !== undefined && p["cost"] !== null) {
+          m.unreadableCosts++
         }
         break
       }
@@ -772,8 +806,12 @@ class Collector {
           model: m.model,
           calls: m.calls,
           failures: m.failures,
-          input_tokens: m.inputTokens,
-          output_tokens: m.outputTokens,
+          input_tokens: Number(m.inputTokens),
+          output_tokens: Number(m.outputTokens),
+          input_tokens_exact: m.inputTokens.toString(),
+          output_tokens_exact: m.outputTokens.toString(),
+          unreadable_tokens: m.unreadableTokens,
+          unreadable_costs: m.unreadableCosts,
           cost: only?.amount ?? null,
           currency: only?.currency ?? null,
           costs
@@ -823,6 +861,8 @@ class Collector {
       by_type: byName(this.types),
       decisions: {
         total: rows.length,
+        repeated_ids: this.repeatedIds,
+        without_id: this.withoutId,
         with_oversight: withOversight,
         outcomes: byName(outcomes),
         bucket: chart.bucket,
