@@ -214,6 +214,82 @@ describe("show", () => {
   })
 })
 
+/** An unsigned log: `audit_open`, then the drafts, each at its own ts (default: a second apart). */
+const plainLog = (name: string, drafts: ReadonlyArray<{ readonly type: string; readonly payload: Record<string, unknown>; readonly ts?: string }>): string => {
+  let prev = GENESIS
+  const all = [{ type: "audit_open", payload: { format: "acttrace-chain/1", risk_tier: "minimal", system: "odd" } }, ...drafts]
+  const lines = all.map((d, seq) => {
+    const ts = ("ts" in d && d.ts !== undefined) ? d.ts : `2026-12-02T10:00:${String(seq % 60).padStart(2, "0")}.000000+00:00`
+    const sealed = Either.getOrThrow(Entry.seal({ prevHash: prev, seq, ts, type: d.type, payload: d.payload }, () => ""))
+    prev = sealed.hash
+    return sealed.line
+  })
+  const path = join(tmp.dir, name)
+  writeFileSync(path, lines.join("\n") + "\n")
+  return path
+}
+
+describe("inspect on hostile numbers and clocks", () => {
+  it("a decision in year 275760 is counted outside the chart (no crash, a bounded output), and what is not counted is said", () => {
+    const path = plainLog("far.log.jsonl", [
+      ...Array.from({ length: 3 }, (_, i) => ({ type: "decision", payload: { actor: "a", decision_id: `d${i}` } })),
+      { type: "decision", payload: { actor: "a", decision_id: "far" }, ts: "+275760-09-13T00:00:00Z" },
+      { type: "decision", payload: { actor: "a", decision_id: "d0" } },
+      { type: "decision", payload: { actor: "a", decision_id: 12 } },
+      { type: "llm_call", payload: { cost: "1e400 USD", decision_id: "d0", model: "m", usage: { input_tokens: -5, output_tokens: 10n ** 20n + 1n } } },
+      { type: "decision", payload: { actor: "a", decision_id: "late" }, ts: "not a time" }
+    ])
+    const r = cli(["inspect", path])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout.split("\n").length).toBeLessThan(200)
+    expect(r.stdout).toMatch(/2 decisions are outside the chart/)
+    expect(r.stdout).toMatch(/1 with a ts that is not a time/)
+    expect(r.stdout).toMatch(/1 decision entry repeats an id/)
+    expect(r.stdout).toMatch(/1 decision entry has no string decision_id/)
+    expect(r.stdout).toContain("100,000,000,000,000,000,001")
+    expect(r.stdout).toMatch(/m: 1 call has token counts that are not non-negative integers/)
+    expect(r.stdout).toMatch(/m: 1 call has a cost that is not/)
+    const j = JSON.parse(cli(["inspect", path, "--json"]).stdout) as Report.ReportSummary
+    expect(j.decisions.over_time.length).toBeLessThanOrEqual(60)
+    expect(j.decisions.outside_chart).toBe(2)
+  })
+
+  it("a file of blank lines is explained as holding no entry at all", () => {
+    const path = join(tmp.dir, "blanks.jsonl")
+    writeFileSync(path, "\n\n\n")
+    const r = cli(["inspect", path])
+    expect(r.stdout).toMatch(/no entry at all/)
+    expect(r.stdout).not.toMatch(/is not a well-formed entry/)
+  })
+})
+
+describe("show: big ranges and deep entries", () => {
+  it("--seq A-B says which seqs are missing, for a range of any size, in a bounded message", () => {
+    for (const range of ["0-30", "0-1000", "15-2000000", "5000-9000000"]) {
+      const r = cli(["show", pack, "--seq", range, "--json"], DEMO_KEY)
+      expect(r.code, range).toBe(1)
+      expect(r.stderr.length, range).toBeLessThan(1000)
+    }
+    const r = cli(["show", pack, "--seq", "15-2000000", "--json"], DEMO_KEY)
+    expect(r.stderr).toMatch(/error: no entry with seq 19-2000000 in /)
+    const gaps = cli(["show", pack, "--seq", "3,40-50,17-5000", "--json"], DEMO_KEY)
+    expect(gaps.stderr).toMatch(/error: no entry with seq 40-50, 19-5000 in /)
+  })
+
+  it("an entry nested 3,000 levels deep prints in linear size (indentation capped)", () => {
+    let nested: unknown = "x"
+    for (let i = 0; i < 3000; i++) nested = i % 2 === 0 ? { a: nested } : [nested]
+    const path = plainLog("deep.log.jsonl", [{ type: "note", payload: { deep: nested } }])
+    const bytes = readFileSync(path, "utf8").split("\n")[1]!.length
+    const r = cli(["show", path, "--seq", "1"])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout.length).toBeLessThan(100 * bytes)
+    // what is printed is still the line's JSON
+    const body = r.stdout.split("\n").slice(1).join("\n")
+    expect(JSON.parse(body)).toEqual(JSON.parse(readFileSync(path, "utf8").split("\n")[1]!))
+  })
+})
+
 describe("report", () => {
   it("writes the report and prints where and the verdict: exit 0 intact, 1 not intact (still written)", () => {
     const out = join(tmp.dir, "report.html")
