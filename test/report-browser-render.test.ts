@@ -120,6 +120,15 @@ describe("the report page's text", () => {
     expect(headline("unsigned-header")).toMatch(/^Intact; completeness not established \(the header's entry count is not authenticated/)
   })
 
+  it("a chart of one bucket puts its label under its bar", () => {
+    const html = renderReport(summary({ decisions: { total: 2, with_oversight: 0, outcomes: [{ name: "open", count: 2 }], bucket: "day", over_time: [{ start: "2026-01-01T00:00:00Z", count: 2 }] } }), { pack: { omitted: "t" }, pubkeys: [], controlsDoc: DOC })
+    const bar = /<rect class="bar" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"/.exec(html)!
+    const centre = Number(bar[1]) + Number(bar[2]) / 2
+    const label = /<text class="axis" x="([\d.]+)" y="[\d.]+" text-anchor="(\w+)">2026-01-01<\/text>/.exec(html)!
+    expect(label[2]).toBe("middle")
+    expect(Math.abs(Number(label[1]) - centre)).toBeLessThan(1)
+  })
+
   it("the Content-Security-Policy allows the page's own scripts and style by hash, and nothing from anywhere", () => {
     const html = renderReport(summary(), { pack: { text: "" }, pubkeys: [], controlsDoc: DOC })
     // the attribute's text as the browser reads it (its quotes are written &#39;)

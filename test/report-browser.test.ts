@@ -526,6 +526,81 @@ describe.runIf(present)("the HTML report in Chromium", () => {
     }
   })
 
+  it("small things: a failed check names the verifier's own error; no decisions says so; entries nest deep in linear output; print shows the supporting seqs and what the table prints", async () => {
+    // an embedded pack edited in the page: the verifier's message, not only the SHA-256 mismatch
+    const src = readFileSync(file("demo.html"), "utf8")
+    const m = /(<script type="application\/json" id="acttrace-pack">)([\s\S]*?)(<\/script>)/.exec(src)!
+    const text = JSON.parse(m[2]!) as string
+    const lines = text.split("\n")
+    lines[12] = lines[12]!.replace(/"decision_id":"/, "\"decision_id\":\"x")
+    writeFileSync(file("edited-in-page.html"), src.slice(0, m.index) + m[1] + JSON.stringify(lines.join("\n")).replace(/</g, "\\u003c") + m[3] + src.slice(m.index + m[0].length))
+    const e = await open(browser, file("edited-in-page.html"))
+    try {
+      const v = await browserVerdict(e.page)
+      expect(v.verdict).toBe("failed")
+      expect(v.text).toMatch(/EditDetected at line 13 \(seq 11\)/)
+      expect(v.text).toContain("SHA-256")
+    } finally {
+      await e.close()
+    }
+
+    // a log with no decision, and an entry nested 3,000 levels deep
+    let deep: unknown = "bottom"
+    for (let i = 0; i < 3000; i++) deep = { a: deep }
+    writeFileSync(file("nodecision.log.jsonl"), Fixtures.chain([
+      { type: "audit_open", payload: { format: "acttrace-chain/1", producer: "acttrace/0.1.0", system: "quiet" } },
+      { type: "decision", payload: { actor: "a", decision_id: "deep-1", input: deep } }
+    ], { key: "k" }).lines.slice(0, 1).join("\n") + "\n")
+    writeFileSync(file("deep.log.jsonl"), Fixtures.chain([
+      { type: "audit_open", payload: { format: "acttrace-chain/1", producer: "acttrace/0.1.0", system: "deep" } },
+      { type: "decision", payload: { actor: "a", decision_id: "deep-1", input: deep } }
+    ], { key: "k" }).lines.join("\n") + "\n")
+    const made = await Promise.all([
+      cliAsync(["report", file("nodecision.log.jsonl"), "--out", file("nodecision.html")]),
+      cliAsync(["report", file("deep.log.jsonl"), "--out", file("deep.html")])
+    ])
+    expect(made.map((r) => r.code), made.map((r) => r.stderr).join("\n")).toEqual([0, 0])
+    const n = await open(browser, file("nodecision.html"))
+    try {
+      await n.page.waitForSelector("#decision-table[data-ready='true']")
+      const status = await n.page.textContent("#decision-pages")
+      expect(status).toContain("no decisions")
+      expect(status).not.toContain("matches")
+    } finally {
+      await n.close()
+    }
+    const d = await open(browser, file("deep.html"))
+    try {
+      const lineLength = readFileSync(file("deep.log.jsonl"), "utf8").split("\n")[1]!.length
+      await d.page.waitForSelector("#decision-table[data-ready='true']")
+      await d.page.click("#decision-table tbody tr button.open")
+      const pre = (await d.page.locator("tr.entries pre").first().textContent())!
+      expect(pre).toContain(`"bottom"`)
+      // re-indented with the indentation capped: a few times the line, not the square of its depth
+      expect(pre.length).toBeLessThan(lineLength * 30)
+    } finally {
+      await d.close()
+    }
+
+    // print: the supporting seqs (in closed <details> on screen) and a note on the table's one page
+    const o = await open(browser, file("demo.html"))
+    try {
+      const { page } = o
+      await browserVerdict(page)
+      await page.emulateMedia({ media: "print" })
+      const seqs = page.locator(".seqs-print").first()
+      expect(await seqs.isVisible()).toBe(true)
+      expect(await seqs.textContent()).toMatch(/seq \d+/)
+      expect(await page.isVisible("#table-print-note")).toBe(true)
+      expect(await page.textContent("#table-print-note")).toContain("current page")
+      await page.emulateMedia({ media: "screen" })
+      expect(await seqs.isVisible()).toBe(false)
+      expect(await page.isVisible("#table-print-note")).toBe(false)
+    } finally {
+      await o.close()
+    }
+  })
+
   it("prints: the verdict and tables are there, the controls for the screen are not", async () => {
     const o = await open(browser, file("demo.html"))
     try {

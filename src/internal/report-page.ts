@@ -370,7 +370,9 @@ const chart = (s: ReportSummary): string => {
 <text class="axis" x="${left - 6}" y="${top + 10}" text-anchor="end">${num(max)}</text>
 <text class="axis" x="${left - 6}" y="${top + plotH}" text-anchor="end">0</text>
 ${bars}
-<text class="axis" x="${left}" y="${H - 12}" text-anchor="start">${label(first.start)}</text>
+${data.length === 1
+    ? `<text class="axis" x="${(left + step / 2).toFixed(2)}" y="${H - 12}" text-anchor="middle">${label(first.start)}</text>`
+    : `<text class="axis" x="${left}" y="${H - 12}" text-anchor="start">${label(first.start)}</text>`}
 ${data.length > 1 ? `<text class="axis" x="${W - right}" y="${H - 12}" text-anchor="end">${label(last.start)}</text>` : ""}
 </svg>`
 }
@@ -445,7 +447,7 @@ const controlsSection = (s: ReportSummary, sections: ReadonlyMap<string, DocSect
       ? ""
       : `<details class="supporting"><summary>Supporting entries${escapeHtml(more)}</summary><p class="seqs">${
         c.seqs.map((q) => `<button type="button" class="seq" data-seq="${q}"${embedded ? "" : " disabled"}>seq ${q}</button>`).join(" ")
-      }</p><div class="entry-view" hidden></div></details>`
+      }</p><div class="entry-view" hidden></div></details><p class="seqs-print">Supporting entries${escapeHtml(more)}: ${c.seqs.map((q) => `seq ${q}`).join(", ")}</p>`
     return `<li class="control" data-control="${escapeAttr(c.id)}"><p><strong>${escapeHtml(c.id)}</strong>${c.framework === null ? "" : ` <span class="fw">${escapeHtml(c.framework)}</span>`}: ${metric(`controls.${c.id}.entries`, c.entries)} supporting entr${c.entries === 1 ? "y" : "ies"}. ${text}</p>${seqs}</li>`
   }).join("\n")
   return `<section id="controls" aria-labelledby="controls-heading">
@@ -486,13 +488,14 @@ const tableSection = (s: ReportSummary, embedded: boolean): string => {
   const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE))
   return `<section id="decision-list" aria-labelledby="decision-list-heading">
 <h2 id="decision-list-heading">Decision table</h2>
-<p>${num(rows.length)} decisions. ${embedded ? "Open a row to see the decision's entries, in order, from the embedded pack." : "The pack is not embedded in this report: <code>acttrace show PACK --decision ID</code> prints a decision's entries."}</p>
+<p>${num(rows.length)} decisions. <span class="screen-only">${embedded ? "Open a row to see the decision's entries, in order, from the embedded pack." : "The pack is not embedded in this report: <code>acttrace show PACK --decision ID</code> prints a decision's entries."}</span></p>
 <p class="search-line"><label for="decision-search">Search (decision id, actor, time, tool, outcome; several words must all match)</label>
 <input id="decision-search" type="search" autocomplete="off" spellcheck="false" placeholder="needs JavaScript" disabled aria-controls="decision-table"></p>
 <table id="decision-table" class="decisions" data-page-size="${PAGE_SIZE}">
 <thead><tr><th scope="col">decision</th><th scope="col">actor</th><th scope="col">time</th><th scope="col" class="n">model calls</th><th scope="col">tools</th><th scope="col">oversight</th><th scope="col">outcome</th></tr></thead>
 <tbody>${first.map(rowHtml).join("")}</tbody>
 </table>
+<p id="table-print-note" class="print-only">${escapeHtml(rows.length === 0 ? "No decisions." : `Printed: the decision table's current page only (rows 1–${num(first.length)} of ${num(rows.length)}). acttrace inspect PACK lists every decision.`)}</p>
 <nav id="decision-pages" aria-label="Decision table pages"><button type="button" id="page-prev" disabled>Previous</button> <span id="page-status">page 1 of ${num(pages)}, ${num(rows.length)} decisions</span> <button type="button" id="page-next" disabled>Next</button></nav>
 </section>`
 }
@@ -562,6 +565,7 @@ pre{background:var(--soft);border:1px solid var(--line);border-radius:4px;paddin
 .reference:target{border-left-color:var(--bar)}
 .disclaimer{border:1px solid var(--line);border-radius:6px;padding:12px 16px;background:var(--soft)}
 footer{color:var(--muted);font-size:.9em;padding-bottom:30px}
+.print-only,.seqs-print{display:none}
 @media (max-width:640px){table.decisions th:nth-child(5),table.decisions td:nth-child(5){display:none}body{font-size:14px}}
 @media print{
 @page{margin:14mm}
@@ -573,7 +577,8 @@ button{border:none;background:none;padding:0;color:#000;opacity:1}
 section,figure,table,tr,.reference{break-inside:avoid-page}
 table.decisions,#reference{break-inside:auto}
 h2{break-after:avoid-page}
-details.supporting>summary{list-style:none}
+details.supporting:not([open]),.screen-only{display:none}
+.print-only,.seqs-print{display:block}
 pre{max-height:none;overflow:visible;border-color:#999}
 a{color:#000;text-decoration:underline}
 }
@@ -641,7 +646,10 @@ function findLine(seq) {
 // re-indented, never re-encoded: number lexemes and string escapes stay as the line wrote them
 function pretty(s) {
   var out = [], depth = 0, i = 0, n = s.length;
-  function nl() { out.push("\n" + new Array(depth + 1).join("  ")); }
+  // indentation capped at 32 levels: deeper nesting would make the output grow with the square of
+  // the depth (a 6 KB entry nested 3,000 deep would print as megabytes of spaces)
+  var pads = ["\n"]; for (var q = 1; q <= 32; q++) pads.push(pads[q - 1] + "  ");
+  function nl() { out.push(pads[Math.min(depth, 32)]); }
   while (i < n) {
     var c = s.charAt(i);
     if (c === '"') {
@@ -710,6 +718,10 @@ function filter(q) {
   return out;
 }
 function count() { return shown === null ? rows.length : shown.length; }
+var printNote = byId("table-print-note");
+function printNoteText(from, to, total) {
+  return rows.length === 0 ? "No decisions." : "Printed: the decision table's current page only (" + (total === 0 ? "no row" : "rows " + fmt(from) + "–" + fmt(to) + " of " + fmt(total)) + (shown === null ? "" : " matching the search") + (rows.length > PAGE || shown !== null ? "; " + fmt(rows.length) + " decisions in all" : "") + "). acttrace inspect PACK lists every decision.";
+}
 function toggle(tr, r, button) {
   var open = tr.nextSibling !== null && tr.nextSibling.className === "entries";
   if (open) { tbody.removeChild(tr.nextSibling); button.setAttribute("aria-expanded", "false"); return; }
@@ -745,9 +757,10 @@ function renderPage() {
   tbody.textContent = "";
   tbody.appendChild(frag);
   var from = total === 0 ? 0 : page * PAGE + 1, to = Math.min(total, (page + 1) * PAGE);
-  status.textContent = (total === 0 ? "no decision matches" : "decisions " + fmt(from) + "–" + fmt(to) + " of " + fmt(total) + (shown === null ? "" : " matching (of " + fmt(rows.length) + ")")) + ", page " + fmt(page + 1) + " of " + fmt(pages);
+  status.textContent = (rows.length === 0 ? "no decisions" : total === 0 ? "no decision matches" : "decisions " + fmt(from) + "–" + fmt(to) + " of " + fmt(total) + (shown === null ? "" : " matching (of " + fmt(rows.length) + ")")) + ", page " + fmt(page + 1) + " of " + fmt(pages);
   prev.disabled = page === 0;
   next.disabled = page >= pages - 1;
+  printNote.textContent = printNoteText(from, to, total);
 }
 search.addEventListener("input", function () { shown = filter(search.value); page = 0; renderPage(); });
 prev.addEventListener("click", function () { page--; renderPage(); });
@@ -1007,8 +1020,10 @@ function verify(key) {
     if (same === null) items.push("The embedded copy was not compared with the file's SHA-256 (no WebCrypto digest, or text that is not well-formed).");
     var agree = v.ok === summary.verdict.ok && v.result === summary.verdict.result;
     if (!agree) items.push("This differs from the verdict the report was made with (" + summary.verdict.result + "). The check in this browser looked at the embedded pack itself.");
+    // the verifier's message names the result, the line and the seq already, as verify prints them
+    var failure = v.ok ? "" : (v.message.indexOf(v.result) === 0 ? v.message : v.result + ": " + v.message);
     if (same === false) {
-      setVerdict("failed", "Failed in this browser: the embedded pack is not the file this report describes (its SHA-256 differs from " + summary.source.sha256.slice(0, 12) + "…), so the figures above do not describe it.", items);
+      setVerdict("failed", "Failed in this browser: " + (v.ok ? "" : failure + ". Also, ") + "the embedded pack is not the file this report describes (its SHA-256 differs from " + summary.source.sha256.slice(0, 12) + "…), so the figures above do not describe it.", items);
       return;
     }
     var recountEl = byId("browser-recount-result");
@@ -1027,8 +1042,7 @@ function verify(key) {
       : v.completeness === "none" ? "nothing states how many entries there should be, so entries removed from the end would not show"
       : "completeness is " + v.completeness + ", which is not authenticated";
     if (v.ok) setVerdict("ok", (complete ? "Intact and complete in this browser: " : "Intact in this browser; completeness not established (" + because + "): ") + fmt(v.entries) + " entries, every hash and link recomputed with WebCrypto" + (v.signatures === "verified" ? ", signatures verified with the key" : "") + ".", items);
-    // the verifier's message names the result, the line and the seq already, as verify prints them
-    else setVerdict("failed", "Failed in this browser: " + (v.message.indexOf(v.result) === 0 ? v.message : v.result + ": " + v.message), items);
+    else setVerdict("failed", "Failed in this browser: " + failure, items);
   }).catch(function (e) {
     if (mine !== run) return;
     if (e && e.unreadable !== undefined) { setVerdict("failed", "Failed in this browser: the embedded pack cannot be read (" + e.unreadable + "): the page was changed after it was made.", []); return; }
