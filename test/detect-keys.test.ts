@@ -650,3 +650,24 @@ describe("keys: 1 MB adversarial inputs run in linear time", () => {
     }, 60_000)
   }
 })
+
+describe("header names before a long run of spaces: linear (the second hostile review)", () => {
+  const cpu = (f: () => void): number => {
+    let best = Infinity
+    for (let i = 0; i < 3; i++) {
+      const start = process.cpuUsage()
+      f()
+      const used = process.cpuUsage(start)
+      best = Math.min(best, (used.user + used.system) / 1000)
+    }
+    return best
+  }
+  it.each([["authorization:", "!"], ["Authorization: ", "\"!"], ["cookie:", "!"], ["Set-Cookie: ", "'!"], ["Proxy-Authorization=", "'!"]])("%s then spaces then %s: 256 KB within ten times a quarter of it", (head, end) => {
+    const at = (n: number) => `${head}${" ".repeat(n)}${end}`
+    const small = cpu(() => void Detect.redact(at(64 * 1024), Detect.Policy.default))
+    const large = cpu(() => void Detect.redact(at(256 * 1024), Detect.Policy.default))
+    // two runs of spaces around an optional quote split the run every way: 13 s at 64 KB
+    expect(large, `${Math.round(large)} ms against ${Math.round(small)} ms`).toBeLessThanOrEqual(10 * small + 60)
+    expect(large).toBeLessThan(1000)
+  })
+})

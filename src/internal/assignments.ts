@@ -115,14 +115,21 @@ const QUOTED = "(?:@|[rRbBuUfF]{1,2})?(?<q>\\\\{0,7}[\"'`])(?<v>[^\\r\\n]*?)(?=(
  * 49 characters.
  */
 const NEXT_NAME = "[;&](?:amp;)?[ \\t]{0,4}[\\w.-][\\w. -]{0,39}="
-const BARE = `(?<v>[^\\s"'\`]*?)(?=<redacted>|<\\/|\\\\[nr]|[\\s"'\`]|${NEXT_NAME}|[;&](?:\\s|$)|,(?:\\s|$)|$)`
+/**
+ * A shell command after a value: `;`, `&`, `&&`, `|` or `||`, then a word of two characters or more
+ * that ends at a space, `$IFS` (`curl${IFS}…`) or an escaped line break (`PGPASSWORD=x;rm -rf /srv`, `…&&curl -s …|sh`).
+ * A replacement never takes it: the command stays in the record. (A password holding `;word `
+ * loses its part after the `;`: the price of never erasing a command.)
+ */
+const NEXT_COMMAND = "[;&|]{1,2}[ \\t]{0,8}[A-Za-z_./~][\\w./~-]{1,40}(?=[ \\t]|\\$\\{?IFS\\b|\\\\[nr])"
+const BARE = `(?<v>[^\\s"'\`]*?)(?=<redacted>|<\\/|\\\\[nr]|[\\s"'\`]|${NEXT_NAME}|${NEXT_COMMAND}|[;&](?:\\s|$)|,(?:\\s|$)|$)`
 /**
  * A YAML plain scalar (and a passphrase's value in any form): to the end of the line, a comment
  * (` #`), or `, name:` of a flow written on one line; never a quote, a block scalar (`|`, `>`), an
  * anchor, an alias, a tag or a flow collection at its start. Trailing spaces stay out (at most
  * eight are looked at from a position, so a run of spaces is not read again from each).
  */
-const LINE = "(?<v>[^\\s\"'`#|>&*!{\\[][^\\r\\n]*?)(?=[ \\t]{1,8}#|[ \\t]{0,8}(?:[\\r\\n]|$)|<redacted>|\\\\[nr]|,[ \\t]{1,4}[\\w.-]{1,40}[:=][ \\t])"
+const LINE = "(?<v>[^\\s\"'`#|>&*!{\\[][^\\r\\n]*?)(?=[ \\t]{1,8}#|[ \\t]{0,8}(?:[\\r\\n]|$)|<redacted>|\\\\[nr]|,[ \\t]{1,4}[\\w.-]{1,40}[:=][ \\t]|[ \\t]{0,8}" + NEXT_COMMAND + ")"
 
 /** key first, quoted or bare value; the second alternative takes a keyword's run that is no assignment (dropped) */
 const keyFirst = (word: string, value: string): RegExp => new RegExp(`${word}${KEY_RUN}${KEY_QUOTE}${SP}${OP}${SP}${value}|${word}${KEY_RUN}`, "gi")
@@ -301,7 +308,12 @@ const CODE_OPS = /^(?:[:?.+!]{0,3}={2,3}|:=|!=)$/
 /** The value a bare match replaces: without the closing brackets it owes the text around it. */
 const bareValue = (v: string, c: MatchContext): string => v.slice(0, v.length - closersOwed(v, c.before))
 /** A bare value that ends a statement or a call in code (`confirm_password:`, `other),`), without that end. */
-const codeEnd = (v: string): string => v.replace(/[:,;)]+$/, "")
+// (a loop from the end: `/[:,;)]+$/` tries every start of a long run of them, in time quadratic in its length)
+const codeEnd = (v: string): string => {
+  let end = v.length
+  while (end > 0 && ":,;)".includes(v[end - 1]!)) end--
+  return end === v.length ? v : v.slice(0, end)
+}
 /** Whether a bare value is code: a reference, or an identifier after `==`, `!=`, `:=` (a trailing `:`, `)`, `,` of the statement aside). */
 const isCode = (v: string, op: string): boolean => {
   const bare = codeEnd(v)

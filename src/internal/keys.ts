@@ -334,7 +334,10 @@ const sasSignature = (m: string): boolean => {
 // ---------------------------------------------------------------------------------------------
 
 /** `Authorization:` / `Proxy-Authorization:` as a header, in a JSON or Python dict, after `-H "` */
-const AUTH_HEADER = "(?<![\\w-])(?:proxy-)?authorization\\\\?[\"']?[ \\t]*[:=][ \\t]*\\\\?[\"']?[ \\t]*"
+// (the spaces after the operator are one run, a quote and the spaces after it another: two runs
+// of spaces on either side of an optional quote split a long run of spaces every way, in time
+// quadratic in its length)
+const AUTH_HEADER = "(?<![\\w-])(?:proxy-)?authorization\\\\?[\"']?[ \\t]*[:=][ \\t]*(?:\\\\?[\"'][ \\t]*)?"
 /** a field whose key is such a header (`{headers: {Authorization: "Token …"}}`) */
 const AUTH_KEY = /^(?:proxy-)?authorization$/i
 const authKey = memoPerCall((k: string) => AUTH_KEY.test(k))
@@ -632,7 +635,7 @@ export const keys: ReadonlyArray<Detector> = [
     // (a cookie header or field, or a session name: the names of tokens, after a `;` outside a
     // cookie header, are the assignment detectors' to judge; a short hint keeps the joined one fast)
     hint: /cookie|sess|sid/i,
-    pattern: new RegExp(`(?:(?<![\\w-])(?:set-)?cookie2?\\\\?["']?[ \\t]*:[ \\t]*\\\\?["']?[ \\t]*|;[ \\t]*|^)[\\w.!#$%&*+^\\x60|~-]{1,80}=(?<v>${atLeast("[^\\s;,\"'\\\\]", 16)})`, "gi"),
+    pattern: new RegExp(`(?:(?<![\\w-])(?:set-)?cookie2?\\\\?["']?[ \\t]*:[ \\t]*(?:\\\\?["'][ \\t]*)?|;[ \\t]*|^)[\\w.!#$%&*+^\\x60|~-]{1,80}=(?<v>${atLeast("[^\\s;,\"'\\\\]", 16)})`, "gi"),
     validate: sessionCookie
   },
   {

@@ -60,6 +60,8 @@ interface Case {
   readonly name: string
   readonly input: Input
   readonly detectors: ReadonlyArray<Detect.Detector>
+  /** a bound of its own, per MB, where the input's cost is a count of strings, not their length */
+  readonly msPerMb?: number
 }
 
 /** every detector: the built-ins, then the opt-ins (each factory with its defaults) */
@@ -105,7 +107,12 @@ cases.push({
 cases.push({
   name: "context: a long hinted key over an array of hinted values",
   input: (n) => ({ [longKey(n, " routing swift ssn password")]: Array.from({ length: Math.floor(n / 20) }, () => "pwd 12 x@y") }),
-  detectors: Detect.builtins
+  detectors: Detect.builtins,
+  // 26,000 strings a MB, each under a key that passes every hint, so every hinted detector runs
+  // on each and each is a password replaced: the cost is per string (about 11 µs with the
+  // detectors of this release, 6.5 µs before them), not a pattern's backtracking, which the
+  // ratio of 1 MB to 256 KB below still holds to linear
+  msPerMb: 1000
 })
 
 /**
@@ -126,15 +133,16 @@ const timed = (run: () => void, bound = Infinity): number => {
   return best
 }
 
-const boundAt = (size: number) => SLACK_MS + (MS_PER_MB * size) / MB
+const boundAt = (size: number, msPerMb = MS_PER_MB) => SLACK_MS + (msPerMb * size) / MB
 
 /** Climb the ladder, one run at each rung (more only when it is over the bound); the time at each. */
 const climb = (c: Case, policy: Detect.Policy): Map<number, number> => {
   const times = new Map<number, number>()
   for (const size of LADDER) {
     const value = c.input(size)
-    const ms = timed(() => void Detect.redact(value, policy, c.detectors), boundAt(size))
-    expect(ms, `${c.name} (${policy.name}): ${Math.round(ms)} ms for ${size / KB} KB (bound ${Math.round(boundAt(size))} ms)`).toBeLessThanOrEqual(boundAt(size))
+    const bound = boundAt(size, c.msPerMb)
+    const ms = timed(() => void Detect.redact(value, policy, c.detectors), bound)
+    expect(ms, `${c.name} (${policy.name}): ${Math.round(ms)} ms for ${size / KB} KB (bound ${Math.round(bound)} ms)`).toBeLessThanOrEqual(bound)
     times.set(size, ms)
   }
   return times
@@ -176,7 +184,7 @@ describe("Detect under adversarial input", () => {
   })
 
   for (const c of cases) {
-    it(`${c.name}: within ${MS_PER_MB} ms per MB, and linear`, () => {
+    it(`${c.name}: within ${c.msPerMb ?? MS_PER_MB} ms per MB, and linear`, () => {
       // flag-only finds everything and replaces nothing; the default policy replaces, which rescans
       for (const policy of [Detect.Policy.flagOnly, Detect.Policy.default]) {
         const times = climb(c, policy)
