@@ -242,6 +242,34 @@ describe.runIf(present)("the HTML report in Chromium", () => {
     }
   })
 
+  it("an odd but intact log (numeric actor, repeated and id-less decisions, CRLF, blank lines) re-counts to the same figures: ok", async () => {
+    const lines = Fixtures.chain([
+      { type: "audit_open", payload: { format: "acttrace-chain/1", producer: "acttrace/0.1.0", system: "odd" } },
+      { type: "decision", payload: { actor: 7, decision_id: "d-1" } },
+      { type: "decision", payload: { actor: "dup", decision_id: "d-1" } },
+      { type: "decision", payload: { actor: "no-id" } },
+      { type: "decision", payload: { actor: "num-id", decision_id: 12 } },
+      { type: "decision", payload: { decision_id: "d-2" } },
+      { type: "decision", payload: { actor: true, decision_id: "d-2" } },
+      { type: "human_oversight", payload: { decision_id: "d-2", reviewer: "r" } },
+      { type: "tool_call", payload: { decision_id: "d-2", name: 5 } },
+      { type: "decision_end", payload: { decision_id: "d-1", outcome: 3 } },
+      { type: "policy_flag", payload: { action: "BLOCK", severity: "" } }
+    ], { key: "k" }).lines
+    writeFileSync(file("odd.log.jsonl"), lines.slice(0, 4).join("\r\n") + "\r\n\n  \n" + lines.slice(4).join("\n") + "\n\n")
+    const made = await cliAsync(["report", file("odd.log.jsonl"), "--out", file("odd.html")])
+    expect(made.code, made.stderr).toBe(0)
+    const o = await open(browser, file("odd.html"))
+    try {
+      const v = await browserVerdict(o.page)
+      expect(v, v.text + (await o.page.textContent("#browser-details"))).toMatchObject({ verdict: "ok" })
+      expect(await o.page.textContent("#browser-recount")).toContain("matches")
+      expect(o.errors).toEqual([])
+    } finally {
+      await o.close()
+    }
+  })
+
   it("where no worker can start, the check runs on the page's own thread with the same verdicts", async () => {
     for (const [html, expected] of [["demo.html", "ok"], ["edited.html", "failed"]] as const) {
       const o = await open(browser, file(html), { initScript: "delete globalThis.Worker" })

@@ -790,6 +790,8 @@ for (var b = 0; b < seqButtons.length; b++) {
 function recount(text) {
   function isRec(u) { return u !== null && typeof u === "object" && !Array.isArray(u); }
   function bump(m, k) { m.set(k, (m.get(k) || 0) + 1); }
+  // a string actor as it is, a number or boolean as its text (summary.ts actorOf)
+  function actorOf(u) { return typeof u === "string" ? u : typeof u === "number" || typeof u === "boolean" ? String(u) : null; }
   var types = new Map(), flags = 0, entries = 0, decisions = new Map(), started = [], seenFirst = false;
   var lines = text.split("\n");
   if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
@@ -811,7 +813,11 @@ function recount(text) {
       if (d === undefined) { d = { decision_id: id, actor: null, ts: ts, model_calls: 0, tools: [], oversight: false, outcome: null, seqs: [], started: false }; decisions.set(id, d); }
       d.seqs.push(v.seq);
     }
-    if (type === "decision") { if (d !== undefined && !d.started) { d.started = true; started.push(d); d.actor = typeof p.actor === "string" ? p.actor : null; } }
+    if (type === "decision") {
+      if (d !== undefined && !d.started) { d.started = true; started.push(d); d.actor = actorOf(p.actor); }
+      // a second decision entry under the same id: its actor fills a gap
+      else if (d !== undefined && d.actor === null) d.actor = actorOf(p.actor);
+    }
     else if (type === "decision_end") { if (d !== undefined) d.outcome = typeof p.outcome === "string" ? p.outcome : "ended"; }
     else if (type === "human_oversight") { if (d !== undefined) d.oversight = true; }
     else if (type === "llm_call") { if (d !== undefined) d.model_calls++; }
