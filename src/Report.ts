@@ -240,23 +240,27 @@ export const write = (
     // the pack is evidence: a report written over it would destroy it
     const [inReal, outReal] = yield* Effect.all([realOrSelf(fs, path), realOrSelf(fs, out)])
     if (inReal === outReal) return yield* new OutputUnwritable({ path: out, reason: "it is the pack itself; give another name" })
-    const { chunks, summary } = yield* Summary.summarize(path, options, limit)
+    // the pack's bytes are handed over and dropped as they are decoded, and its text is dropped
+    // once the page is rendered: the chunks, the text, the page and its bytes are never all held
+    // at once (a 64 MB pack took 905 MB when they were)
+    const summarized = yield* Summary.summarize(path, options, limit)
+    const summary = summarized.summary
+    const kept = summarized.chunks
     // the report holds the pack (embedded) and its identifiers: readable by no one the pack is not
     const mode = yield* fs.stat(path).pipe(Effect.map((i) => i.mode & 0o666), Effect.orElseSucceed(() => 0o600))
-    const text = chunks === undefined ? undefined : decodeAll(chunks)
-    const pack = text !== undefined
-      ? { text }
-      : chunks !== undefined
-      ? { omitted: "the pack is not embedded (it is not UTF-8 text)" }
-      : {
-        omitted: limit === 0
-          ? "the pack is not embedded (--max-embed-bytes 0)"
-          : `the pack is not embedded (${summary.source.bytes} bytes, more than --max-embed-bytes ${limit})`
-      }
-    const html = renderReport(summary, { pack, pubkeys: options.publicKeys ?? [] })
-    const data = new TextEncoder().encode(html)
-    yield* writeAtomically(fs, out, data, mode)
-    return { path: out, summary, embedded: text !== undefined, ...("omitted" in pack ? { omitted: pack.omitted } : {}), bytes: data.length }
+    let text = kept === undefined ? undefined : decodeAll(kept)
+    const omitted = text !== undefined
+      ? undefined
+      : kept !== undefined
+      ? "the pack is not embedded (it is not UTF-8 text)"
+      : limit === 0
+      ? "the pack is not embedded (--max-embed-bytes 0)"
+      : `the pack is not embedded (${summary.source.bytes} bytes, more than --max-embed-bytes ${limit})`
+    const embedded = text !== undefined
+    const page = renderReport(summary, { pack: text !== undefined ? { text } : { omitted: omitted ?? "" }, pubkeys: options.publicKeys ?? [] })
+    text = undefined
+    const bytes = yield* writeAtomically(fs, out, page, mode)
+    return { path: out, summary, embedded, ...(omitted !== undefined ? { omitted } : {}), bytes }
   })
 
 /**
@@ -266,14 +270,22 @@ export const write = (
  */
 const decodeAll = (chunks: ReadonlyArray<Uint8Array>): string | undefined => {
   const decoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true })
+  // the chunks are handed over by the summary: each is let go once decoded, so the bytes and
+  // their text are not both held whole
+  const queue = chunks as Array<Uint8Array>
   try {
-    const parts = chunks.map((c) => decoder.decode(c, { stream: true }))
+    const parts: Array<string> = []
+    while (queue.length > 0) parts.push(decoder.decode(queue.shift()!, { stream: true }))
     parts.push(decoder.decode())
     return parts.join("")
   } catch {
+    queue.length = 0
     return undefined
   }
 }
+
+/** The page is encoded and written in parts of this many characters (its bytes are never held whole). */
+const PART = 1024 * 1024
 
 /** The real path of `p`, or `p` resolved when it does not exist (yet). */
 const realOrSelf = (fs: FileSystem.FileSystem, p: string) => Effect.orElseSucceed(fs.realPath(p), () => resolve(p))
@@ -283,7 +295,7 @@ const realOrSelf = (fs: FileSystem.FileSystem, p: string) => Effect.orElseSuccee
  * (created exclusively, with `mode`), flushed to disk, then renamed over `out`. A failure or an
  * interruption removes the temporary file.
  */
-const writeAtomically = (fs: FileSystem.FileSystem, out: string, data: Uint8Array, mode: number) =>
+const writeAtomically = (fs: FileSystem.FileSystem, out: string, text: string, mode: number) =>
   Effect.gen(function*() {
     const dir = dirname(resolve(out))
     const info = yield* Effect.either(fs.stat(out))
@@ -292,16 +304,28 @@ const writeAtomically = (fs: FileSystem.FileSystem, out: string, data: Uint8Arra
     }
     const temp = join(dir, `.${basename(out)}.${randomBytes(6).toString("hex")}.tmp`)
     const unwritable = (e: unknown) => new OutputUnwritable({ path: out, reason: plainReason(e) })
-    yield* Effect.scoped(
+    return yield* Effect.scoped(
       Effect.gen(function*() {
         const file = yield* fs.open(temp, { flag: "wx", mode })
         // the mode asked for, whatever the umask leaves of it (a umask only takes bits away)
         yield* fs.chmod(temp, mode)
-        yield* file.writeAll(data)
+        const encoder = new TextEncoder()
+        let bytes = 0
+        for (let i = 0; i < text.length;) {
+          let j = Math.min(text.length, i + PART)
+          // a surrogate pair is never split between two parts
+          const c = text.charCodeAt(j - 1)
+          if (j < text.length && c >= 0xd800 && c <= 0xdbff) j--
+          const part = encoder.encode(text.slice(i, j))
+          bytes += part.length
+          yield* file.writeAll(part)
+          i = j
+        }
         yield* file.sync
+        return bytes
       })
     ).pipe(
-      Effect.zipRight(fs.rename(temp, out)),
+      Effect.tap(() => fs.rename(temp, out)),
       Effect.mapError(unwritable),
       // failed or interrupted before the rename: the temporary file goes, `out` is as it was
       Effect.onError(() => Effect.ignore(fs.remove(temp)))

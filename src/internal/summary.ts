@@ -909,7 +909,10 @@ export interface SummarizeOptions {
  */
 export interface Summarized {
   readonly summary: ReportSummary
-  /** the input's bytes in the chunks read (not joined: a copy of a large pack saved) */
+  /**
+   * the input's bytes in the chunks read (not joined: a copy of a large pack saved); handed over
+   * to the caller, which may empty the array as it uses them (`Report.write` does, to free them)
+   */
   readonly chunks: ReadonlyArray<Uint8Array> | undefined
 }
 
