@@ -659,6 +659,24 @@ describe("write: the embedded text", () => {
     expect(Buffer.from(text!, "utf8").equals(readFileSync(bom))).toBe(true)
   })
 
+  it("a page written in parts keeps every surrogate pair whole (a pack of emoji, several MiB)", async () => {
+    // every character of the notes is a surrogate pair: the 1 MiB parts the page is written in
+    // end inside one unless a pair is kept whole
+    const drafts: Array<Draft> = [open]
+    for (let i = 0; i < 40; i++) drafts.push({ type: "note", payload: { text: "😀".repeat(30_000 + i) } })
+    const log = write("emoji.log.jsonl", chainLines(drafts))
+    const out = join(tmp.dir, "emoji.html")
+    const r = await run(Report.write(log, out, { key: Redacted.make(KEY) }))
+    expect(r.embedded).toBe(true)
+    const raw = readFileSync(out)
+    expect(r.bytes).toBe(raw.length)
+    const html = raw.toString("utf8")
+    expect(html.includes("\ufffd")).toBe(false)
+    // the test means something: a part's end (every 1 MiB of UTF-16 units) falls inside a pair
+    expect([1, 2].some((k) => html.charCodeAt(k * 1024 * 1024 - 1) >= 0xd800 && html.charCodeAt(k * 1024 * 1024 - 1) <= 0xdbff)).toBe(true)
+    expect(Buffer.from(embeddedOf(html)!, "utf8").equals(readFileSync(log))).toBe(true)
+  })
+
   it("a pack that is not UTF-8 is not embedded, with the reason, and the report is still written", async () => {
     const pack = await exportPack(write("latin.log.jsonl", chainLines(known)), "eu_ai_act")
     const bytes = readFileSync(pack)
