@@ -671,3 +671,64 @@ describe("header names before a long run of spaces: linear (the second hostile r
     expect(large).toBeLessThan(1000)
   })
 })
+
+// ---------------------------------------------------------------------------------------------
+// Second hostile review, defect 8: container users, identifiers under `authorization =`, SIDs
+// ---------------------------------------------------------------------------------------------
+
+/** a POSIX user or group name (lower case, `_`, `-`; `useradd`'s default NAME_REGEX) */
+const posixName = chars(LOWER + "_-", 3, 16).filter((u) => /^[a-z_]/.test(u) && !/(.)\1{3}/.test(u))
+/** a snake_case identifier of two to four words, maybe with a version segment (`policy_v2_admin_role`) */
+const identifier = fc.tuple(fc.array(chars(LOWER, 2, 9), { minLength: 2, maxLength: 4 }), fc.option(fc.nat({ max: 19 }), { nil: undefined }), fc.boolean()).map(([words, v, upper]) => {
+  const parts = v === undefined ? words : [words[0]!, `v${v}`, ...words.slice(1)]
+  const id = parts.join("_")
+  return upper ? id.toUpperCase() : id
+})
+/** a Windows security identifier (MS-DTYP §2.4.2.1): a domain's `S-1-5-21-a-b-c-RID`, or a well-known one */
+const windowsSid = fc.oneof(
+  fc.tuple(fc.nat(), fc.nat(), fc.nat(), fc.integer({ min: 500, max: 99_999 })).map(([a, b, c, rid]) => `S-1-5-21-${a}-${b}-${c}-${rid}`),
+  fc.tuple(fc.integer({ min: 0, max: 99 }), fc.array(fc.nat({ max: 4_294_967_295 }), { minLength: 1, maxLength: 6 })).map(([auth, subs]) => `S-1-${auth}-${subs.join("-")}`)
+)
+
+describe("keys: what looks like a credential to the header and curl rules but is none (second hostile review, defect 8)", () => {
+  it.prop("a container user and group (`docker run -u user:group`, `--user user:group`) is no basic_auth", [fc.constantFrom("docker", "podman", "nerdctl", "sudo docker"), fc.constantFrom("run --rm", "run -it", "exec", "create"), fc.constantFrom("-u ", "-u", "--user ", "--user="), posixName, posixName], ([cli, sub, flag, user, group]) => {
+    for (const text of [`${cli} ${sub} ${flag}${user}:${group} alpine id`, `${flag}${user}:${group}`, `USER_OPTS="${flag}${user}:${group}"`]) {
+      expect(found(text).filter((c) => c === "basic_auth"), text).toEqual([])
+    }
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("under an HTTP client, a password of lower-case letters alone still is basic_auth; elsewhere a password-like one is", [posixName, chars(LOWER, 6, 14), password], ([user, word, p]) => {
+    for (const client of ["curl", "wget", "http", "curl -sS -X POST"]) {
+      const text = `${client} -u ${user}:${word} https://api.example.com/`
+      if (word === user) continue
+      expect(redacted(text), text).toBe(`${client} -u ${user}:${R} https://api.example.com/`)
+    }
+    expect(redacted(`docker run -u ${user}:${p} alpine`)).toBe(`docker run -u ${user}:${R} alpine`)
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("an identifier (snake_case words, no random part) under `authorization =` is no bearer token", [identifier, fc.constantFrom<(v: string) => string>(
+    (v) => `authorization = ${v}`,
+    (v) => `authorization=${v}`,
+    (v) => `Authorization: ${v}`,
+    (v) => `{"authorization": "${v}"}`,
+    (v) => `  authorization = "${v}"`
+  )], ([id, wrap]) => {
+    const text = wrap(id)
+    expect(found(text).filter((c) => c === "bearer_token"), text).toEqual([])
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("a Windows SID (`S-1-5-21-…`) under a `sid` name is no session cookie", [windowsSid, fc.constantFrom<(v: string) => string>(
+    (v) => `objectSid=${v}`,
+    (v) => `sid=${v}`,
+    (v) => `Cookie: lang=en; SID=${v}`,
+    (v) => `user: bob; objectSid=${v}; cn=Bob`
+  )], ([sid, wrap]) => {
+    const text = wrap(sid)
+    expect(found(text).filter((c) => c === "session_cookie"), text).toEqual([])
+  }, { fastCheck: { numRuns: RUNS } })
+  it("the reviewer's cases are not found; real credentials beside them still are", () => {
+    for (const s of ["docker run -u nobody:nogroup alpine id", "docker run --user appuser:appgroup app", "authorization = policy_v2_admin_role", "objectSid=S-1-5-21-3623811015-3361044348-30300820-1013"]) {
+      expect(found(s).filter((c) => /bearer|basic|session/.test(c)), s).toEqual([])
+    }
+    expect(redacted("authorization = Zq8vLm2pRtx93jdLq0aWeC7hN4bY1uK")).toBe(`authorization = ${R}`)
+    expect(redacted("authorization = ghs_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5")).not.toContain("ghs_")
+    expect(redacted("Cookie: sid=s%3AZq8vLm2pRtx93jdLq0aWeC7hN4bY1uK")).toBe(`Cookie: sid=${R}`)
+  })
+})

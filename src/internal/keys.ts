@@ -374,6 +374,12 @@ const keyLike = (v: string): boolean => v.length >= 12 && /\d/.test(v) && /[A-Za
 
 /** Whether a token after a scheme is one: a digit and a letter, or 20 characters of both cases (not a word: `required`). */
 const tokenLike = (v: string): boolean => v.length >= 8 && ((/\d/.test(v) && /[A-Za-z]/.test(v)) || (v.length >= 20 && /[a-z]/.test(v) && /[A-Z]/.test(v)))
+/**
+ * A name written in code or configuration, not a token: words of letters of one case, each with at
+ * most two digits after it, joined by `_`, `.` or `-` (`policy_v2_admin_role`, `ADMIN_ROLE`,
+ * `rbac.v1.viewer`). A random token has parts that mix letters and digits or both cases.
+ */
+const IDENTIFIER = /^(?:[a-z]+\d{0,2}(?:[_.-][a-z]+\d{0,2})+|[A-Z]+\d{0,2}(?:[_.-][A-Z]+\d{0,2})+)$/
 /** The value of a match whose value follows its last space, tab or quote. */
 const lastWord = (m: string): string => m.slice(Math.max(m.lastIndexOf(" "), m.lastIndexOf("\t"), m.lastIndexOf('"'), m.lastIndexOf("'"), m.lastIndexOf(":")) + 1)
 
@@ -386,6 +392,24 @@ const basicCredentials = (m: string): boolean => {
   // RFC 7617: no control characters; the user name holds no colon
   return colon >= 0 && !/[\x00-\x1f\x7f]/.test(text) && (credentialPair(text.slice(0, colon), text.slice(colon + 1)) || (colon === text.length - 1 && keyLike(text.slice(0, colon))))
 }
+
+/**
+ * An HTTP client before a `-u user:password` (curl, wget, HTTPie, xh, a URL): there `-u` can only be
+ * credentials. Elsewhere `-u`/`--user` is as often a container's `user:group` (`docker run -u
+ * nobody:nogroup`, `podman exec --user app:app`), a `sudo`/`runuser` user or a `ps` filter.
+ */
+const HTTP_CLIENT = /(?:^|[\s"'`;|&(])(?:curl|wget|https?|xh|httpie|lwp-request|aria2c)(?:\.exe)?(?=[\s"'])|:\/\//i
+/**
+ * The second part of a `-u` pair that a container takes as its group: a numeric gid, or a POSIX
+ * group name without a digit (lower case, `_`, `-`, `useradd`'s NAME_REGEX; `nogroup`, `www-data`,
+ * `docker`). With no HTTP client before it, such a part is no password; one with a digit, a capital
+ * or other punctuation (`hunter2`, `Kx9mQ2zzP`, `p@ss`) still is (a group name never has them, and
+ * over-redaction is safe).
+ */
+const GROUP_NAME = /^(?:[a-z_][a-z_-]*\$?|\d+)$/
+/** A `-u user:pass` pair read in its context: credentials under an HTTP client, or a password that cannot be a group. */
+const curlCredentials = (user: string, pass: string, c: MatchContext): boolean =>
+  credentialPair(user, pass) && (HTTP_CLIENT.test(c.before) || !GROUP_NAME.test(pass))
 
 /** `-u` / `--user` (curl; `--user=` too) and an optional quote, before `user:password` */
 const CURL_USER = "(?<![\\w-])(?:-u[ \\t]*|--user(?:[ \\t]+|=))\\\\?[\"']?"
@@ -401,6 +425,8 @@ const curlPair = (m: string): readonly [string, string] | null => {
  * `connect.sid`, `_app_session`, `laravel_session`, `next-auth.session-token`, `SID`, `HSID`,
  * `remember_user_token`, `auth_token`, `.ASPXAUTH`); a CSRF token is no credential.
  */
+/** a Windows security identifier (MS-DTYP §2.4.2.1: `S-1-5-21-…-1013`), an account's public id under `objectSid`/`sid` */
+const WINDOWS_SID = /^S-1-\d+(?:-\d+)+$/i
 const SESSION_NAME = /sess|sid$|^sid|token|auth(?!or)|jwt|login|logged|remember|credential|secret|ticket/i
 const CSRF = /csrf|xsrf/i
 const COOKIE_KEY = /^(?:set-)?cookie2?$/i
@@ -416,7 +442,7 @@ const sessionCookie = (m: string, c: MatchContext): boolean => {
   const head = m.slice(0, eq)
   const name = head.slice(Math.max(head.lastIndexOf(":"), head.lastIndexOf(";"), head.lastIndexOf(" "), head.lastIndexOf("\t"), head.lastIndexOf('"'), head.lastIndexOf("'")) + 1)
   const value = m.slice(eq + 1)
-  if (!SESSION_NAME.test(name) || CSRF.test(name) || value.length < 16 || entropy(value) < 3 || REFERENCE.test(value)) return false
+  if (!SESSION_NAME.test(name) || CSRF.test(name) || value.length < 16 || entropy(value) < 3 || REFERENCE.test(value) || WINDOWS_SID.test(value)) return false
   // at the start of a string with no header before it: only under a cookie field, or a name that
   // can only be a session (not `token=…` of a query string or a config line: the assignment
   // detectors judge those)
@@ -590,7 +616,11 @@ export const keys: ReadonlyArray<Detector> = [
     severity: "critical",
     hint: /authorization/i,
     pattern: new RegExp(`(?:${AUTH_HEADER}|^)(?:(?!(?:bearer|basic|digest)[ \\t])[A-Za-z][\\w-]{0,30}[ \\t]+)?(?<v>${atLeast("[A-Za-z0-9._~+/=@%-]", 8)})`, "gi"),
-    validate: (m, c) => inAuthorization(m, c) && tokenLike(lastWord(m))
+    validate: (m, c) => {
+      // (the token after the header: `authorization=x` has no space or quote before its value)
+      const v = lastWord(m.slice(AUTH_AT.exec(m)?.[0].length ?? 0))
+      return inAuthorization(m, c) && tokenLike(v) && !IDENTIFIER.test(v)
+    }
   },
   {
     // `Authorization: Basic …` (RFC 7617): the base64 of `user:password`, decoded and judged
@@ -610,9 +640,9 @@ export const keys: ReadonlyArray<Detector> = [
     // (a start whose user is not followed by `:` and a password takes its run as a match that the
     // validator drops: no later start inside that run reads it again)
     pattern: new RegExp(`${CURL_USER}[^\\s:"'\\\\]*:\\\\?["']?(?<v>[^\\s"'\\\\]+)|${CURL_USER}[^\\s:"'\\\\]*`, "g"),
-    validate: (m) => {
+    validate: (m, c) => {
       const pair = curlPair(m)
-      return pair !== null && credentialPair(pair[0], pair[1])
+      return pair !== null && curlCredentials(pair[0], pair[1], c)
     }
   },
   {
