@@ -405,6 +405,18 @@ describe("unusual numbers are summed exactly or counted, never dropped in silenc
     expect(m.costs).toEqual([{ amount: "0.1", currency: "JPY" }])
   })
 
+  it("a token count written with an exponent (1e+30, 1.5e1) is summed as the number written, not its double", async () => {
+    const lines = chainLines([
+      open,
+      { type: "llm_call", payload: { model: "e", usage: { input_tokens: 7, output_tokens: 8 } } },
+      { type: "llm_call", payload: { model: "e", usage: { input_tokens: 1, output_tokens: 2 } } }
+    ]).map((l) => l.replace('"input_tokens":7', '"input_tokens":1e+30').replace('"output_tokens":8', '"output_tokens":1.5e1'))
+    const m = (await summarize(write("exp.log.jsonl", lines))).models[0]!
+    expect(m.input_tokens_exact).toBe(`1${"0".repeat(29)}1`)
+    expect(m.output_tokens_exact).toBe("17")
+    expect(m.unreadable_tokens).toBe(0)
+  })
+
   it("decision entries beyond the first of an id, or without a string id, are counted, and the row takes the first actor given", async () => {
     const s = await summarize(write("dups.log.jsonl", chainLines([
       open,

@@ -485,11 +485,29 @@ const tokens = (u: unknown, name: string, line: string): bigint | null | undefin
   if (u === undefined) return undefined
   if (typeof u !== "number" || !Number.isInteger(u) || u < 0) return null
   if (Number.isSafeInteger(u)) return BigInt(u)
-  // past 2^53: the digits as written, when the line names this field with one integer lexeme
-  // that reads as this number (anything ambiguous falls back to the double's exact value)
-  const lexemes = new Set<string>()
-  for (const m of line.matchAll(new RegExp(`(?<!\\\\)"${name}"\\s*:\\s*(\\d+)(?![\\d.eE])`, "g"))) if (Number(m[1]) === u) lexemes.add(m[1]!)
-  return lexemes.size === 1 ? BigInt([...lexemes][0]!) : BigInt(u)
+  // past 2^53: the number as written, when the line names this field with one lexeme that reads
+  // as this number (anything ambiguous falls back to the double's exact value)
+  const exact = new Set<bigint>()
+  for (const m of line.matchAll(new RegExp(`(?<!\\\\)"${name}"\\s*:\\s*(\\d+(?:\\.\\d+)?(?:[eE][+-]?\\d+)?)(?![\\d.eE])`, "g"))) {
+    if (Number(m[1]) !== u) continue
+    const v = integerOf(m[1]!)
+    if (v !== undefined) exact.add(v)
+  }
+  return exact.size === 1 ? [...exact][0]! : BigInt(u)
+}
+
+/** The exact integer a JSON number lexeme writes (`1e+30`, `1.5e1`, digits), or undefined when it is not one. */
+const integerOf = (lexeme: string): bigint | undefined => {
+  const m = /^(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(lexeme)
+  if (m === null) return undefined
+  const fraction = m[2] ?? ""
+  const exponent = Number(m[3] ?? "0") - fraction.length
+  // JSON.parse read it as a finite double: the exponent is at most a few hundred
+  if (!Number.isSafeInteger(exponent) || exponent > 400) return undefined
+  const digits = BigInt(m[1]! + fraction)
+  if (exponent >= 0) return digits * 10n ** BigInt(exponent)
+  const scale = 10n ** BigInt(-exponent)
+  return digits % scale === 0n ? digits / scale : undefined
 }
 
 /** A `decision`'s actor as text: a string as it is, a number or boolean as JSON writes it. */
