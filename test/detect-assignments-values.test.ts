@@ -312,3 +312,70 @@ describe("the ends of bare values in linear time", () => {
     expect(large).toBeLessThan(1000)
   })
 })
+
+describe("no password where a key or a line only talks about one (counts, widths, dates, prose)", () => {
+  const none = (value: unknown): void => {
+    expect(rows(value), JSON.stringify(value)).toEqual([])
+  }
+  it.prop(
+    "a count of up to five digits under a bare pass/pw key: object and text",
+    [fc.integer({ min: 0, max: 99999 }), fc.integer({ min: 0, max: 999 }), fc.constantFrom("pass", "Pass", "PASS", "pw", "psw")],
+    ([n, m, k]) => {
+      none({ [k]: n, fail: m, skip: 3 })
+      none(`{"${k}":${n},"fail":${m},"skip":10}`)
+      none(`${k}: ${n}\nfail: ${m}`)
+      none(`${k} = ${n}`)
+    },
+    { fastCheck: { numRuns: RUNS } }
+  )
+  it.prop(
+    "six digits or more under such a key, and any number under a full password key, stay passwords",
+    [fc.integer({ min: 100000, max: 99999999 }), fc.constantFrom("pass", "pw", "password", "PIN_password")],
+    ([n, k]) => {
+      expect(rows({ [k]: n })).toContain("password:critical")
+      expect(rows(`${k}=${n}`)).toContain("password:critical")
+    },
+    { fastCheck: { numRuns: RUNS } }
+  )
+  it.prop(
+    "a snake_case variable under a bare pass/pw key is code",
+    [fc.constantFrom("pw", "pass", "psw"), fc.constantFrom("padding_width", "page_width", "pixel_width", "prev_word")],
+    ([k, v]) => {
+      none(`${k} = ${v}`)
+    },
+    { fastCheck: { numRuns: 40 } }
+  )
+  const tails = ["LastUsed", "_last_used", "_expiry_days", "ExpiryDays", "_updated_on", "_changed_on", "_age_days", "_rotated_at", "LastChanged", "_set_on", "_valid_until", "_hours", "_attempts", "_created"]
+  it.prop(
+    "a key whose last word is a time, date or count is about a password",
+    [fc.constantFrom("Password", "password", "pwd", "Passwd", "PASSWORD"), fc.constantFrom(...tails), fc.constantFrom("2024-05-01T12:00:00Z", "2024-05-01", 3650, "1714565432")],
+    ([w, t, v]) => {
+      none({ UserName: "bob", [w + t]: v })
+      none(`${w}${t}=${v}`)
+    },
+    { fastCheck: { numRuns: RUNS } }
+  )
+  it.each([
+    "After login attempts, password reset emails were sent.",
+    "Wrong login or password entered",
+    "SSH login root password authentication failed for user",
+    "Use the login screen password field to sign in",
+    "the login form password handling changed"
+  ])(".netrc needs its shape: %s", (s) => none(s))
+  it.each(["machine db.example.com login bob password Kx9mQ2zzP", "machine h\n  login bob\n  password Kx9mQ2zzP", "login bob password Kx9mQ2zzP", "default login bob password Kx9mQ2zzP"])(
+    ".netrc entries still found: %s",
+    (s) => expect(redacted(s)).toBe(s.replace("Kx9mQ2zzP", R))
+  )
+  const prose = ["updated successfully for user bob", "set via environment variable", "The database password used by the service", "changed by admin at 10:42", "reset for all users", "stored in the vault"]
+  it.prop(
+    "the line form on log and documentation lines",
+    [fc.constantFrom("Password", "password", "  password", "db_password", "- password"), fc.constantFrom(...prose)],
+    ([k, p]) => {
+      none(`${k}: ${p}`)
+    },
+    { fastCheck: { numRuns: RUNS } }
+  )
+  it.each(["password: correct horse battery staple", "password: tundra velvet ocean", "password: Kx9 mQ2 zzP"])("line-form passphrases still found: %s", (s) =>
+    expect(redacted(s)).toBe(s.replace(/: .*/, ": " + R))
+  )
+})

@@ -163,6 +163,27 @@ const ABOUT = /^(?:required|optional|incorrect|invalid|wrong|reset|expired|chang
 /** error and help messages under a password field: several words, one of them about a password */
 const MESSAGE = /\s/
 const MESSAGE_WORDS = /\b(?:required|must|invalid|incorrect|wrong|characters?|least|empty|missing|match(?:es)?|enter|please|should|cannot|can't|too|expired|reset)\b/i
+/**
+ * A sentence about a password (`updated successfully for user bob`, `set via environment variable`,
+ * `The database password used by the service`): its first word is one of `ABOUT` and a later word
+ * is a preposition, a verb of being or `successfully` (not an article: a passphrase's word list
+ * holds `the`). A passphrase is words too (`correct horse battery staple` starts with `correct`),
+ * but no sentence: none of its later words is one of these.
+ */
+const PROSE_WORD = /^(?:for|via|by|of|to|from|with|in|on|at|is|was|are|were|be|been|has|have|successfully|using|used|when|if|after|before|which|into|through|per)$/i
+const prose = (v: string): boolean => {
+  if (v.length > 512) return false
+  const words = v.trim().split(/\s+/)
+  return words.length >= 2 && ABOUT.test(words[0]!) && words.slice(1).some((w) => PROSE_WORD.test(w.replace(/[.,;:!?]+$/, "")))
+}
+/**
+ * A key that is only `pass`, `pw` or `psw`: short words that also name a test count (`{"pass": 1523,
+ * "fail": 2}`) and a width (`pw = padding_width`, `{"pw": 1280, "ph": 720}`). Under one, digits
+ * are a password only from six digits on (a PIN of four or five digits under a bare `pw` is lost:
+ * the price of not blocking every test summary), and a snake_case identifier is a variable.
+ */
+const SHORT_KEY = /^["'`]?(?:pass|ps?w)["'`]?$/i
+const countOrName = (key: string, v: string): boolean => SHORT_KEY.test(key) && (/^\d{1,5}$/.test(v) || /^[a-z]+(?:_[a-z]+)+$/.test(v))
 
 /**
  * A value that names what it stands for (`password: password`, `postgres://user:password@h`,
@@ -281,7 +302,7 @@ const isValue = (v: string): boolean => {
  * secrets.)
  */
 const NOT_SECRET_TAIL =
-  /^(?:version|versions|revision|hint|hints|length|len|min|max|size|policy|policies|regex|regexp|pattern|rule|rules|required|field|fields|label|prompt|placeholder|file|filename|path|dir|url|uri|link|page|reset|expiry|expires|expiration|age|count|type|enabled|disabled|strength|changed|updated|at|date|time|timeout|ttl|variable|var|env|name|id|less|input|form|text|message|msg|error|errors|mode|format|prefix|suffix|chars|method|manager|visible|show|toggle|icon|button|btn|selector|class|style|column|col|attr|param|validator|validation|encoder|helper|service|provider|handler|callback|fn|func|function|check|valid|flag|option|options|config|settings|spec|schema|ref|reference|source|store|storage|vault|location|set|exists|needed|supported|protected|description|doc|docs|nr|no|num|number|s|es)$/i
+  /^(?:version|versions|revision|hint|hints|length|len|min|max|size|policy|policies|regex|regexp|pattern|rule|rules|required|field|fields|label|prompt|placeholder|file|filename|path|dir|url|uri|link|page|reset|expiry|expires|expiration|age|count|type|enabled|disabled|strength|changed|updated|at|date|time|timeout|ttl|variable|var|env|name|id|less|input|form|text|message|msg|error|errors|mode|format|prefix|suffix|chars|method|manager|visible|show|toggle|icon|button|btn|selector|class|style|column|col|attr|param|validator|validation|encoder|helper|service|provider|handler|callback|fn|func|function|check|valid|flag|option|options|config|settings|spec|schema|ref|reference|source|store|storage|vault|location|set|exists|needed|supported|protected|description|doc|docs|nr|no|num|number|s|es|used|last|on|ts|timestamp|epoch|since|until|ago|stamp|days?|hours?|minutes?|mins?|seconds?|secs?|weeks?|months?|years?|duration|period|interval|lifetime|rotated|rotation|history|attempts?|retries|tries|failures?|created|modified|expired?)$/i
 const WORDS_OF = /[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+/g
 /** The last word after the last keyword of a key (`DB_PASSWORD_HINT` → `hint`), or "" */
 const tailWord = (key: string, keyword: RegExp): string => {
@@ -359,14 +380,14 @@ const passwordAssignment = (form: ValueForm): Detector => {
       const key = keyOf(m, c, p.groups!["key"]!)
       if (NOT_SECRET_TAIL.test(tailWord(key, PASSWORD_KEYWORD))) return false
       if (form !== "quoted") v = bareValue(v, c)
-      if (!isValue(v)) return false
+      if (!isValue(v) || countOrName(key, v)) return false
       const op = p.groups!["op"]!.toLowerCase()
       if (form === "line") {
         // words to the end of the line: a YAML plain scalar, or a passphrase in any form; one word
         // is the bare form's, and a message about the password is none
         if (!/\s/.test(v) || op === "is" || op === "was" || op === ">" || op.endsWith("value=") || op.endsWith("content=")) return false
         if (!/passphrase/i.test(key) && !(op === ":" && startsLine(c))) return false
-        return !MESSAGE_WORDS.test(v)
+        return !MESSAGE_WORDS.test(v) && !prose(v)
       }
       if (op === "is" || op === "was") return !ABOUT.test(v) && !(MESSAGE.test(v) && MESSAGE_WORDS.test(v))
       if (ABOUT.test(v)) return false
@@ -435,10 +456,12 @@ const netrc: Detector = {
   hint: PASSWORD_HINT,
   placeholder: wholePlaceholder,
   placeholderGeneric: false,
-  pattern: /(?<=\blogin[ \t]+[^\s]{1,100}\s{1,20})password[ \t]+(?<v>[^\s]+)/g,
+  // `login` starts a line or follows `machine HOST` or `default`: prose that says "login … password"
+  // (`After login attempts, password reset emails were sent.`) has neither
+  pattern: /(?<=(?:^|[\r\n]|\bmachine[ \t]+[^\s]{1,100}\s{1,20}|\bdefault\s{1,20})[ \t]*login[ \t]+[^\s]{1,100}\s{1,20})password[ \t]+(?<v>[^\s]+)/g,
   validate: (m) => {
     const v = m.slice(m.search(/[ \t]/)).trimStart()
-    return isValue(v)
+    return isValue(v) && !ABOUT.test(v)
   }
 }
 
@@ -460,7 +483,7 @@ const passwordField: Detector = {
   numeric: true,
   numericUnderKey: true,
   pattern: /^(?<v>[^\r\n]+)$/g,
-  validate: (m, c) => c.key !== null && passwordKey(c.key) && isValue(m) && !(MESSAGE.test(m) && MESSAGE_WORDS.test(m))
+  validate: (m, c) => c.key !== null && passwordKey(c.key) && isValue(m) && !countOrName(c.key, m) && !(MESSAGE.test(m) && (MESSAGE_WORDS.test(m) || prose(m)))
 }
 
 // ---------------------------------------------------------------------------------------------
