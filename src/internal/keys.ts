@@ -145,13 +145,23 @@ const PEM_INDENT = "(?:[ \\t>]|\\\\t){0,16}"
 /** an armor header line (`Version: GnuPG v2`, RFC 4880 §6.2; `Proc-Type: 4,ENCRYPTED`, RFC 1421) */
 const PEM_HEADER = "[A-Za-z][A-Za-z-]{0,30}:[ \\t][^\\r\\n\\\\]{0,200}"
 /**
+ * A line of a key's body, seen from its start: a line's worth of base64 (16 characters or more), or
+ * a last, shorter piece that is the whole line (no space and word after it, no `-` or `:` of an
+ * armor header) and holds a capital, `+` or `=` but is not all capitals. A command or a word on
+ * the line after a key cut short (`rm -rf /srv`, `whoami`, `/bin/sh`, a heredoc's `EOF`) is none:
+ * it is kept. (A random piece of base64 lacks all three with a probability of
+ * (37/64)ⁿ: a piece of eight characters that looks like a word, and what it leaves is under 12
+ * bytes of a key whose other lines are gone.)
+ */
+const PEM_LINE = `(?:${B64C}{16}|(?=[a-z0-9/]{0,14}[A-Z+=])(?![A-Z]{1,15}(?![A-Za-z0-9+/=]))${B64C}{1,15}(?![A-Za-z0-9+/=:.,;-]|[ \\t][\\w./~$-]))`
+/**
  * What continues a key cut short after one of its base64 characters: another one; a line break,
- * its indentation and a base64 character; or a single space (the joiner of a key pasted on one
+ * its indentation and a line of the key's body (`PEM_LINE`); or a single space (the joiner of a key pasted on one
  * line) and a line's worth of base64 (16 characters or more), or a last, shorter piece that no
  * word follows (the end of the text, a quote, ` [truncated]`). A space and a short word with more
  * words after it is prose after the key: it stays.
  */
-const PEM_MORE = `${B64C}|${PEM_BREAK}${PEM_INDENT}${B64C}|[ ](?:${B64C}{16}|${B64C}{1,15}(?![A-Za-z0-9+/=\\\\]|\\s${B64C}))`
+const PEM_MORE = `${B64C}|${PEM_BREAK}${PEM_INDENT}${PEM_LINE}|[ ](?:${B64C}{16}|${B64C}{1,15}(?![A-Za-z0-9+/=\\\\]|\\s${B64C}))`
 
 /** A base64url segment decoded and parsed as a JSON object, or `null`. */
 const jsonSegment = (segment: string): Record<string, unknown> | null => {
@@ -477,7 +487,7 @@ export const keys: ReadonlyArray<Detector> = [
     group: "secret",
     severity: "critical",
     hint: /-----BEGIN/,
-    pattern: new RegExp(`${PEM_BEGIN}(?:${PEM_BREAK}|[ ])${PEM_INDENT}(?:${PEM_HEADER}${PEM_BREAK}${PEM_INDENT}){0,8}(?:${PEM_BREAK}${PEM_INDENT})?[A-Za-z0-9+/=\\\\\\r\\n \\t>]*?(?<!\\\\)${B64C}(?!${PEM_MORE})`, "g"),
+    pattern: new RegExp(`${PEM_BEGIN}(?:${PEM_BREAK}|[ ])${PEM_INDENT}(?:${PEM_HEADER}${PEM_BREAK}${PEM_INDENT}){0,8}(?:${PEM_BREAK}${PEM_INDENT})?(?=${PEM_LINE})[A-Za-z0-9+/=\\\\\\r\\n \\t>]*?(?<!\\\\)${B64C}(?!${PEM_MORE})`, "g"),
     placeholder: pemPlaceholder
   },
   {
