@@ -129,6 +129,20 @@ describe("the report page's text", () => {
     expect(Math.abs(Number(label[1]) - centre)).toBeLessThan(1)
   })
 
+  it("decisions outside the chart and entries whose time is not a time or runs back are said, with their metrics", () => {
+    const html = renderReport(summary({
+      period: { first: "2026-01-01T00:00:00Z", last: "2026-01-02T00:00:00Z", unparseable: 2, out_of_order: 1 },
+      decisions: { total: 5, with_oversight: 0, outcomes: [{ name: "open", count: 5 }], bucket: "day", over_time: [{ start: "2026-01-01T00:00:00Z", count: 2 }], outside_chart: 3 }
+    }), { pack: { omitted: "t" }, pubkeys: [], controlsDoc: DOC })
+    expect(html).toContain(`data-metric="decisions.outside_chart" data-value="3"`)
+    expect(html).toMatch(/decisions are not drawn: their time is not a time or lies far from the rest/)
+    expect(html).toContain(`data-metric="period.unparseable" data-value="2"`)
+    expect(html).toContain(`data-metric="period.out_of_order" data-value="1"`)
+    const plain = renderReport(summary(), { pack: { omitted: "t" }, pubkeys: [], controlsDoc: DOC })
+    expect(plain).not.toContain("outside_chart")
+    expect(plain).not.toContain("period.unparseable")
+  })
+
   it("the Content-Security-Policy allows the page's own scripts and style by hash, and nothing from anywhere", () => {
     const html = renderReport(summary(), { pack: { text: "" }, pubkeys: [], controlsDoc: DOC })
     // the attribute's text as the browser reads it (its quotes are written &#39;)

@@ -320,14 +320,24 @@ ${pubkeys}` : ""}
 </section>`
 }
 
+/** The entries whose time the period could not read, or that stand before an earlier one. */
+const periodNotes = (s: ReportSummary): string => {
+  const notes: Array<string> = []
+  const bad = s.period.unparseable ?? 0
+  const back = s.period.out_of_order ?? 0
+  if (bad > 0) notes.push(`${metric("period.unparseable", bad)} ${bad === 1 ? "entry has a ts that is" : "entries have a ts that is"} not a time`)
+  if (back > 0) notes.push(`${metric("period.out_of_order", back)} ${back === 1 ? "entry is" : "entries are"} earlier than one before ${back === 1 ? "it" : "them"}`)
+  return notes.length === 0 ? "" : `\n<dt>clock</dt><dd>${notes.join("; ")}</dd>`
+}
+
 const overviewSection = (s: ReportSummary): string => `<section id="overview" aria-labelledby="overview-heading">
 <h2 id="overview-heading">System and period</h2>
 <dl class="facts">
 <dt>system</dt><dd>${orNone("system", s.system)}</dd>
 <dt>risk tier</dt><dd>${orNone("risk_tier", s.risk_tier)}</dd>
 <dt>framework</dt><dd>${orNone("framework", s.framework, "none (exported without --framework)")}</dd>
-<dt>first entry</dt><dd>${orNone("period.first", s.period.first, "no entries")}</dd>
-<dt>last entry</dt><dd>${orNone("period.last", s.period.last, "no entries")}</dd>
+<dt>earliest time</dt><dd>${orNone("period.first", s.period.first, "no entries")}</dd>
+<dt>latest time</dt><dd>${orNone("period.last", s.period.last, "no entries")}</dd>${periodNotes(s)}
 <dt>entries</dt><dd>${metric("entries", s.entries)}</dd>
 <dt>file</dt><dd><code>${metric("source.path", s.source.path)}</code> (${metric("source.kind", s.source.kind)}, ${metric("source.bytes", s.source.bytes)} bytes)</dd>
 <dt>SHA-256</dt><dd><code class="hash">${metric("source.sha256", s.source.sha256)}</code></dd>
@@ -385,7 +395,11 @@ const decisionsSection = (s: ReportSummary): string => {
 <p class="big">${metric("decisions.total", d.total)} decisions; ${metric("decisions.with_oversight", d.with_oversight)} with human oversight (<span class="share" data-share="oversight">${escapeHtml(share)}</span>).</p>
 <figure>
 ${chart(s)}
-<figcaption>Decisions started per ${escapeHtml(d.bucket)} (UTC).</figcaption>
+<figcaption>Decisions started per ${escapeHtml(d.bucket)} (UTC).${
+    (d.outside_chart ?? 0) > 0
+      ? ` ${metric("decisions.outside_chart", d.outside_chart!)} ${d.outside_chart === 1 ? "decision is" : "decisions are"} not drawn: ${d.outside_chart === 1 ? "its" : "their"} time is not a time or lies far from the rest.`
+      : ""
+  }</figcaption>
 </figure>
 ${countTable("Outcomes", "decisions.outcomes", d.outcomes, "outcome", "no decisions")}
 </section>`
