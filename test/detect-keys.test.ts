@@ -766,3 +766,24 @@ describe("keys: a key cut short ends at its last base64 line (second hostile rev
     expect(Detect.redact(JSON.stringify({ out: `${cut}\nwhoami\n` }))).toMatchObject({ value: `{"out":"${R}\\nwhoami\\n"}` })
   })
 })
+
+// ---------------------------------------------------------------------------------------------
+// Second hostile review, defect 9: the Bearer scheme in any case; a SAS sig= after an escaped `&`
+// ---------------------------------------------------------------------------------------------
+
+/** `bearer` in any mix of cases (RFC 9110 §11.1: an auth scheme is case-insensitive) */
+const bearerSpelling = fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }).map((up) => [..."bearer"].map((ch, i) => (up[i] ? ch.toUpperCase() : ch)).join(""))
+
+describe("keys: Bearer in capitals, SAS signatures behind an escaped & (second hostile review, defect 9)", () => {
+  it.prop("`Authorization: BEARER <token>` (any case of the scheme) is bearer_token and the token is replaced", [bearerSpelling, schemeToken.filter((t) => t.length >= 16), fc.constantFrom(...AUTH_CONTEXTS)], ([scheme, t, wrap]) => {
+    const text = wrap(`${scheme} ${t}`)
+    expect(found(text), text).toContain("bearer_token")
+    expect(redacted(text).includes(t), redacted(text)).toBe(false)
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("a SAS signature after `&` written `\\u0026` (Go's JSON) or `%26` is azure_sas_signature, the signature alone replaced", [sasSignature, fc.constantFrom("\\u0026", "\\U0026", "%26")], ([s, amp]) => {
+    const wrap = (v: string) => `{"url":"https://acct.blob.core.windows.net/c/f?sv=2022-11-02${amp}ss=b${amp}se=2026-01-01${amp}sig=${v}"}`
+    const text = wrap(s)
+    expect(found(text), text).toContain("azure_sas_signature")
+    expect(redacted(text)).toBe(wrap(R))
+  }, { fastCheck: { numRuns: RUNS } })
+})

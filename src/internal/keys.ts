@@ -506,8 +506,9 @@ export const keys: ReadonlyArray<Detector> = [
     category: "bearer_token",
     group: "credential",
     severity: "critical",
-    hint: /[Bb]earer/,
-    pattern: new RegExp(`${START}[Bb]earer\\s+${atLeast("[A-Za-z0-9._~+/-]", 16)}=*`, "g")
+    // (RFC 9110 §11.1: a scheme is case-insensitive; `BEARER` is sent too)
+    hint: /bearer/i,
+    pattern: new RegExp(`${START}[Bb][Ee][Aa][Rr][Ee][Rr]\\s+${atLeast("[A-Za-z0-9._~+/-]", 16)}=*`, "g")
   },
   {
     category: "slack_webhook",
@@ -696,8 +697,9 @@ export const keys: ReadonlyArray<Detector> = [
     category: "azure_sas_signature",
     group: "credential",
     severity: "critical",
+    // after `?`, `&` or `;`, or an `&` escaped in JSON (`\u0026`, Go's encoding/json) or in a URL (`%26`)
     hint: /sig=/,
-    pattern: new RegExp(`(?<=[?&;])sig=(?<v>${atLeast("[A-Za-z0-9%+/=]", 40)})`, "g"),
+    pattern: new RegExp(`(?<=[?&;]|\\\\[uU]0026|%26)sig=(?<v>${atLeast("[A-Za-z0-9%+/=]", 40)})`, "g"),
     validate: sasSignature
   }
 ]
