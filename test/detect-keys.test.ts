@@ -759,6 +759,12 @@ describe("keys: a key cut short ends at its last base64 line (second hostile rev
     const escaped = JSON.stringify({ out: text })
     expect(Detect.redact(escaped).value.endsWith(`\\n${JSON.stringify(cmd).slice(1, -1)}\\n"}`), escaped).toBe(true)
   }, { fastCheck: { numRuns: RUNS } })
+  it.prop("a BEGIN line followed by a line that is no base64 (a mangled key, a command) is private_key, the BEGIN line alone replaced", [fc.constantFrom("RSA ", "EC ", "OPENSSH ", "", "PGP "), command, fc.constantFrom("\n", "\r\n", "\\n")], ([kind, cmd, nl]) => {
+    const begin = `-----BEGIN ${kind}PRIVATE KEY${kind === "PGP " ? " BLOCK" : ""}-----`
+    const text = `some text here${nl}${begin}${nl}${cmd}`
+    expect(found(text), text).toContain("private_key")
+    expect(redacted(text)).toBe(`some text here${nl}${R}${nl}${cmd}`)
+  }, { fastCheck: { numRuns: RUNS } })
   it("the reviewer's case: an RSA key cut after two body lines, then `rm -rf /srv/data`", () => {
     const pem = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString()
     const cut = pem.split("\n").slice(0, 3).join("\n")

@@ -480,14 +480,15 @@ export const keys: ReadonlyArray<Detector> = [
     // output): the BEGIN line and the base64 lines after it, at least one character of them (a
     // BEGIN line alone holds no key). The lines may be indented (a YAML `key: |` block, tabs, a
     // quoted mail's `>`), broken by real line breaks or `\n` escapes, or joined by single spaces
-    // (a key pasted on one line), after armor headers. A whole block was taken above. The run may
-    // take the first word of the line after the key (over-redaction); prose after a space is kept
-    // (`PEM_MORE`).
+    // (a key pasted on one line), after armor headers. A whole block was taken above. The key ends
+    // at its last line of base64 (`PEM_LINE`): a command or a word on the next line is kept, and
+    // prose after a space too (`PEM_MORE`). A BEGIN line that ends its line and is followed by a
+    // line that is no base64 (a mangled key, `yabba dabba doo`) is found, the BEGIN line alone replaced.
     category: "private_key",
     group: "secret",
     severity: "critical",
     hint: /-----BEGIN/,
-    pattern: new RegExp(`${PEM_BEGIN}(?:${PEM_BREAK}|[ ])${PEM_INDENT}(?:${PEM_HEADER}${PEM_BREAK}${PEM_INDENT}){0,8}(?:${PEM_BREAK}${PEM_INDENT})?(?=${PEM_LINE})[A-Za-z0-9+/=\\\\\\r\\n \\t>]*?(?<!\\\\)${B64C}(?!${PEM_MORE})`, "g"),
+    pattern: new RegExp(`${PEM_BEGIN}(?:${PEM_BREAK}|[ ])${PEM_INDENT}(?:${PEM_HEADER}${PEM_BREAK}${PEM_INDENT}){0,8}(?:${PEM_BREAK}${PEM_INDENT})?(?=${PEM_LINE})[A-Za-z0-9+/=\\\\\\r\\n \\t>]*?(?<!\\\\)${B64C}(?!${PEM_MORE})|${PEM_BEGIN}(?=${PEM_BREAK}${PEM_INDENT}[^\\s\\\\-])`, "g"),
     placeholder: pemPlaceholder
   },
   {
