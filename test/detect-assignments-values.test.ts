@@ -379,3 +379,36 @@ describe("no password where a key or a line only talks about one (counts, widths
     expect(redacted(s)).toBe(s.replace(/: .*/, ": " + R))
   )
 })
+
+describe("a key whose last word is key (*_KEY, *Key, *-Key) holds a secret when its value is generated", () => {
+  const B62 = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+  const b62 = randomOf(B62, 24, 48).filter((v) => /[a-z]/.test(v) && /[A-Z]/.test(v) && /\d/.test(v))
+  const names = ["DD_APP_KEY", "ALGOLIA_ADMIN_KEY", "NEW_RELIC_LICENSE_KEY", "RAILS_MASTER_KEY", "ENCRYPTION_KEY", "JWT_SIGNING_KEY", "MAILGUN_KEY", "PAGERDUTY_ROUTING_KEY", "appKey", "licenseKey", "masterKey", "Ocp-Apim-Subscription-Key", "encryption.key", "signing-key", "SESSION_KEY"]
+  const keyForms: ReadonlyArray<(k: string, v: string) => string> = [
+    (k, v) => `${k}=${v}`,
+    (k, v) => `export ${k}="${v}"`,
+    (k, v) => `  ${k}: ${v}`,
+    (k, v) => `{"${k}": "${v}", "n": 1}`,
+    (k, v) => `${k}: ${v}`
+  ]
+  it.prop("as text: the value replaced", [fc.constantFrom(...names), fc.oneof(hex(32, 64), b62, uuid4), fc.nat(keyForms.length - 1)], ([k, v, i]) => {
+    const text = keyForms[i]!(k, v)
+    expect(redacted(text), text).toBe(keyForms[i]!(k, R))
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("as a field of an object", [fc.constantFrom(...names), fc.oneof(hex(32, 64), b62)], ([k, v]) => {
+    expect(redacted({ [k]: v, n: 1 }), k).toEqual({ [k]: R, n: 1 })
+    expect(rows({ [k]: v })).toEqual(["generic_secret:critical"])
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("Laravel's APP_KEY=base64:… keeps its prefix", [b62], ([v]) => {
+    expect(redacted(`APP_KEY=base64:${v}=`)).toBe(`APP_KEY=base64:${R}`)
+  }, { fastCheck: { numRuns: 50 } })
+  const notSecret = ["key", "Key", "KEY", "api_key_id", "access_key_id", "ENCRYPTION_KEY_ID", "hash_key", "cache_key", "public_key", "sort_key", "primary_key", "foreign_key", "partition_key", "PartitionKey", "RowKey", "object_key", "s3_key", "idempotency_key", "monkey", "keyboard", "hotkey", "turkey", "keys", "KEY_NAME"]
+  it.prop("not a lone key, an id of a key, a hash, cache, public, sort, primary, foreign, partition or object key, nor a word ending in key", [fc.constantFrom(...notSecret), fc.oneof(hex(32, 64), b62), fc.nat(keyForms.length - 1)], ([k, v, i]) => {
+    const text = keyForms[i]!(k, v)
+    expect(rows(text), text).toEqual([])
+    expect(rows({ [k]: v }), k).toEqual([])
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("words, paths and short values under such a key stay", [fc.constantFrom(...names), fc.constantFrom("my-service-name", "orders.created", "uploads/2024/05/report.pdf", "abc123", "true", "${APP_KEY}", "<your-key>")], ([k, v]) => {
+    expect(rows(`${k}=${v}`), `${k}=${v}`).toEqual(expect.not.arrayContaining(["generic_secret:critical"]))
+  }, { fastCheck: { numRuns: 60 } })
+})

@@ -78,14 +78,26 @@ import { entropy, memoPerCall } from "./matching.js"
 const PASSWORD_WORD =
   "(?:password|passwd|passphrase|passcode|pwd|(?<![a-z])(?:pass|ps?w)(?![a-z])|passwort|kennwort|contrase(?:ñ|n)y?a|mot[ _-]?de[ _-]?passe|wachtwoord|(?<![a-z])(?:senha|has(?:ł|l)o)(?![a-z])|l(?:ö|o)senord)"
 /** The keywords of a secret, a token or a key. `auth` is a word of its own (not `author`). */
-const SECRET_WORD = "(?:secret|token(?!s|izer)|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|(?<![a-z])auth(?![a-z])|credentials?)"
+const SECRET_CORE = "(?:secret|token(?!s|izer)|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|(?<![a-z])auth(?![a-z])|credentials?)"
+/**
+ * `key` as the last word of a longer name (`DD_APP_KEY`, `RAILS_MASTER_KEY`, `subscriptionKey`,
+ * `Ocp-Apim-Subscription-Key`): a search may start at it; the validators keep only a name whose
+ * last word is `key`, with no word that makes it an id, a digest, a cache's, a table's or a public
+ * key's (`endsInKey`), so `monkey`, `key_id` and `sort_key` start a search that finds nothing.
+ */
+const KEY_LAST = "(?<=\\w[.-]?)key(?![a-z])"
+const SECRET_WORD = `(?:${SECRET_CORE}|${KEY_LAST})`
+/** the same, to read a match again on its own (the lookbehind sees nothing before the match) */
+const SECRET_WORD_READ = `(?:${SECRET_CORE}|key(?![a-z]))`
 /**
  * The hints (a necessary condition the engine tests on every string and key first): as narrow as
  * the keywords, so that the counts of a model call (`input_tokens`, `max_tokens`), `author`,
  * `passenger` or `laws` do not send a record down the engine's full path.
  */
 const PASSWORD_HINT = /pass(?:w|ph|c|[^a-z]|$)|pwd|ps?w(?![a-z])|wort|contrase|de[ _-]?passe|senha|wachtwoord|has[łl]o|l[öo]senord/i
-const SECRET_HINT = /secret|token(?!s|izer)|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|auth(?![a-z])|credential/i
+// (`\w[.-]?key`: one more alternative of the same family's hint, so no detector and no extra pass
+// over every string; a JSON `"key"` or the word `keyboard` does not pass it)
+const SECRET_HINT = /secret|token(?!s|izer)|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|auth(?![a-z])|credential|\w[.-]?key(?![a-z])/i
 /** The rest of the key after its keyword: one run, one way to read it. */
 const KEY_RUN = "[\\w.-]*(?:\\[\\w*\\])?"
 /**
@@ -316,6 +328,7 @@ const tailWord = (key: string, keyword: RegExp): string => {
 }
 const PASSWORD_KEYWORD = new RegExp(PASSWORD_WORD, "gi")
 const SECRET_KEYWORD = new RegExp(SECRET_WORD, "gi")
+const SECRET_CORE_KEYWORD = new RegExp(SECRET_CORE, "i")
 
 /** The key of a match: the identifier run before the keyword (from the 40 characters of context) and the match up to its operator. */
 const keyOf = (m: string, c: MatchContext, keyPart: string): string => (/[\w.-]*$/.exec(c.before)?.[0] ?? "") + keyPart
@@ -573,6 +586,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const HEX = /^(?:0x)?[0-9a-f]+$/i
 const VERSION = /^v?\d+(?:[._-]\d+)+(?:[-+.][\w.-]*)?$/
 const PATHLIKE = /^(?:\/|~\/|\.\.?\/|[A-Za-z]:\\|[a-z][a-z0-9+.-]*:\/\/)/
+/** a relative path to a file (`uploads/2024/05/report.pdf`, a storage object's key): base64 has no `.`, a dotted token no `/` */
+const FILE_PATH = /^[\w.-]+(?:\/[\w.-]+)+\.[A-Za-z][A-Za-z0-9]{0,4}$/
 /** a token: one run of the characters of keys and tokens (no spaces, no `:`) */
 const TOKEN = /^[A-Za-z0-9+/=_.~-]+$/
 
@@ -587,7 +602,7 @@ const TOKEN = /^[A-Za-z0-9+/=_.~-]+$/
  */
 export const highEntropyToken = (v: string, quoted = false): boolean => {
   if (v.length < 20 || v.length > 1024 || !(quoted ? /^[^\s:]+$/.test(v) : TOKEN.test(v))) return false
-  if (UUID.test(v) || HEX.test(v) || VERSION.test(v) || PATHLIKE.test(v)) return false
+  if (UUID.test(v) || HEX.test(v) || VERSION.test(v) || PATHLIKE.test(v) || FILE_PATH.test(v)) return false
   const classes = (/[a-z]/.test(v) ? 1 : 0) + (/[A-Z]/.test(v) ? 1 : 0) + (/\d/.test(v) ? 1 : 0)
   if (classes < 2 || entropy(v) < 3.5 || lowComplexity(v)) return false
   // words joined by separators: every piece letters only
@@ -657,18 +672,36 @@ const hexSecretValue = (v: string): boolean => (HEX_KEY.test(v) && /[a-f]/i.test
  */
 const doneWith = (v: string): boolean => /redacted|(?:\.\.\.|…)$/i.test(v)
 
+/**
+ * Words that make a name ending in `key` the key of something that is no secret: a table's row or
+ * partition, a storage object, a file, a translation, a map, an event, an SSH or GPG key's name.
+ */
+const NOT_SECRET_KEY_WORD =
+  /^(?:object|file|path|name|label|translation|i18n|locale|message|msg|event|metric|tag|field|column|attr|attribute|state|group|map|dict|unique|composite|natural|surrogate|shard|ssh|host|hot|pass|bucket|storage|s|key)$/i
+/** A name whose last word is `key`, of two words or more, none of which says it is no secret's (`DD_APP_KEY`, not `key`, `api_key_id`, `sort_key`, `monkey`). */
+const endsInKey = (key: string): boolean => {
+  const words = key.match(WORDS_OF)
+  if (words === null || words.length < 2 || !/^key$/i.test(words[words.length - 1]!)) return false
+  if (PUBLIC_KEY.test(key)) return false
+  for (let i = 0; i < words.length - 1; i++) if (NOT_SECRET_HEX_WORD.test(words[i]!) || NOT_SECRET_KEY_WORD.test(words[i]!)) return false
+  return true
+}
+/** Whether a key names a secret: one of the core keywords, or a name ending in `key`. */
+const namesSecret = memoPerCall((key: string): boolean => SECRET_CORE_KEYWORD.test(key) || endsInKey(key))
+
 /** What a field's key says of the value under it, for `genericSecret` and `secretField`: nothing, a secret, or a token-like key. */
 const secretKeyKind = memoPerCall((key: string): "none" | "secret" | "token" => {
   SECRET_KEYWORD.lastIndex = 0
-  if (!SECRET_KEYWORD.test(key)) return "none"
+  if (!SECRET_KEYWORD.test(key) || !namesSecret(key)) return "none"
   if (PUBLIC_KEY.test(key) || NOT_SECRET_TAIL.test(tailWord(key, SECRET_KEYWORD)) || /(?:secrets|tokens|keys|credentials)$/i.test(key)) return "none"
   return /secret/i.test(key) && !/secret[_.-]?(?:name|id|arn|ref)$/i.test(key) ? "secret" : "token"
 })
 
 const genericSecret = (value: string): Detector => {
-  const pattern = keyFirst(SECRET_WORD, value)
-  const parts = new RegExp(`^(?<key>${SECRET_WORD}${KEY_RUN})${KEY_QUOTE}${SP}(?<op>${OP})`, "i")
-  const groups = groupsOf(pattern)
+  const form = value === BARE ? `(?:base64:)?${value}` : value
+  const pattern = keyFirst(SECRET_WORD, form)
+  const parts = new RegExp(`^(?<key>${SECRET_WORD_READ}${KEY_RUN})${KEY_QUOTE}${SP}(?<op>${OP})`, "i")
+  const groups = groupsOf(keyFirst(SECRET_WORD_READ, form))
   return {
     category: "generic_secret",
     group: "secret",
@@ -690,8 +723,10 @@ const genericSecret = (value: string): Detector => {
       if (op === "is" || op === "was" || op === ">") return false
       const key = keyOf(m, c, p.groups!["key"]!)
       if (g["q"] === undefined) v = bareValue(v, c)
+      // Laravel's `APP_KEY=base64:…` (the prefix stays out of a bare value; a quoted one keeps it)
+      if (v.startsWith("base64:")) v = v.slice(7)
       if (!isValue(v) || doneWith(v)) return false
-      if (hexSecretValue(v)) return hexSecretKey(key)
+      if (hexSecretValue(v)) return namesSecret(key) && hexSecretKey(key)
       const kind = secretKeyKind(key)
       if (kind === "none") return false
       if (g["q"] === undefined && isCode(v, op)) return false
@@ -716,7 +751,7 @@ const secretField: Detector = {
   pattern: /^(?<v>[^\r\n]+)$/g,
   validate: (m, c) => {
     if (c.key === null || !isValue(m) || doneWith(m)) return false
-    if (hexSecretValue(m)) return hexSecretKey(c.key)
+    if (hexSecretValue(m)) return namesSecret(c.key) && hexSecretKey(c.key)
     const kind = secretKeyKind(c.key)
     if (kind === "none") return false
     return kind === "secret" ? secretValue(m) : highEntropyToken(m, true)
@@ -744,7 +779,7 @@ export const assignments: ReadonlyArray<Detector> = [
   awsSecretNamed,
   genericSecret(QUOTED),
   genericSecret(BARE),
-  valueBeforeKey(SECRET_WORD, "generic_secret", "secret", (v) => secretValue(v) && (v.length >= 20 || /[^\w.-]/.test(v))),
+  valueBeforeKey(SECRET_CORE, "generic_secret", "secret", (v) => secretValue(v) && (v.length >= 20 || /[^\w.-]/.test(v))),
   passwordField,
   secretField
 ]
