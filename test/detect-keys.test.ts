@@ -312,12 +312,19 @@ const cutKey = fc.tuple(fc.constantFrom(...realKeys), fc.nat(), fc.nat({ max: 63
 /** what follows a key cut short: nothing, the end of a JSON string, a marker of the cut */
 const CUT_TAILS = ["", `"}`, " [truncated]", "…", "\n... (4 KB more)\n"]
 
+/**
+ * a key's line that a cut key's run must take when it stands on a line of its own: a line's worth
+ * (16 characters), or a shorter last piece with a capital, `+` or `=` that is no word of capitals
+ * (a piece with none of these reads as a word or a command, `whoami`, and is kept: `PEM_LINE`)
+ */
+const keyLine = (l: string): boolean => l.length >= 16 || (l.length >= 8 && /[A-Z+=]/.test(l) && !/^[A-Z]+$/.test(l))
+
 describe("keys: private keys cut short, indented or joined by spaces (R8)", () => {
   it.prop("a key cut before its END line, each line indented (a YAML block scalar, a tab), is private_key and its lines are replaced", [cutKey, fc.constantFrom("  ", "    ", "\t", "      "), fc.constantFrom(...CUT_TAILS), fc.constantFrom("key: |\n", "tls:\n  key: |\n", "")], ([key, indent, tail, head]) => {
     const text = head + [key.begin, ...key.body].map((l) => indent + l).join("\n") + tail
     expect(found(text), text).toContain("private_key")
     const out = redacted(text)
-    for (const line of key.body.filter((l) => l.length >= 8)) expect(out.includes(line), `${JSON.stringify(line)} left in ${JSON.stringify(out)}`).toBe(false)
+    for (const line of key.body.filter(keyLine)) expect(out.includes(line), `${JSON.stringify(line)} left in ${JSON.stringify(out)}`).toBe(false)
   }, { fastCheck: { numRuns: RUNS } })
   it.prop("a key cut before its END line, its lines joined by single spaces, is private_key and its lines are replaced", [cutKey, fc.constantFrom(...CUT_TAILS), fc.constantFrom("", "key: ", "the key was ")], ([key, tail, head]) => {
     const text = head + [key.begin, ...key.body].join(" ") + tail
@@ -329,14 +336,14 @@ describe("keys: private keys cut short, indented or joined by spaces (R8)", () =
     const text = `{"stdout": "${[key.begin, ...key.body].join(joiner)}"}`
     expect(found(text), text).toContain("private_key")
     const out = redacted(text)
-    for (const line of key.body.filter((l) => l.length >= 8)) expect(out.includes(line), `${JSON.stringify(line)} left in ${JSON.stringify(out)}`).toBe(false)
+    for (const line of key.body.filter((l) => (joiner === " " ? l.length >= 8 : keyLine(l)))) expect(out.includes(line), `${JSON.stringify(line)} left in ${JSON.stringify(out)}`).toBe(false)
   }, { fastCheck: { numRuns: RUNS } })
   it.prop("an armored key cut short after its headers (PGP `Version:`, RFC 1421 `Proc-Type:`) is found and its lines replaced", [pgpBlock, fc.constantFrom("", "  ")], ([block, indent]) => {
     const lines = block.split(/\r?\n/).slice(0, -2)
     const text = lines.map((l) => indent + l).join("\n")
     expect(found(text), text).toContain("private_key")
     const out = redacted(text)
-    for (const line of lines.slice(1).filter((l) => l.length >= 8 && !l.includes(":"))) expect(out.includes(line), `${JSON.stringify(line)} left in ${JSON.stringify(out)}`).toBe(false)
+    for (const line of lines.slice(1).filter((l) => keyLine(l) && !l.includes(":"))) expect(out.includes(line), `${JSON.stringify(line)} left in ${JSON.stringify(out)}`).toBe(false)
     const legacy = ["-----BEGIN RSA PRIVATE KEY-----", "Proc-Type: 4,ENCRYPTED", "DEK-Info: AES-128-CBC,5A0F2A36E4BFD7A0D1A4A8E0E0F2B0C1", "", ...lines.slice(4)].join("\n")
     // (its lines of base64 replaced; a last piece that is one word of capitals, `A`, is no key line)
     if ((lines[4] ?? "").length >= 16) {
@@ -408,7 +415,9 @@ describe("keys: Azure Storage account keys and SAS signatures (R17)", () => {
 /** random characters with at least one digit and one letter (what a token holds), 3.2 bits a character or more */
 const tokenOf = (alphabet: string, min: number, max: number) => chars(alphabet, min, max).filter((t) => /\d/.test(t) && /[A-Za-z]/.test(t) && !/(.)\1{3}/.test(t) && Detect.entropy(t) >= 3.2)
 /** DRF tokens (40 hex), GitHub's pre-2021 OAuth tokens (40 hex), UUIDs, opaque base62/base64url tokens */
-const schemeToken = fc.oneof(tokenOf(HEX, 40, 40), fc.uuid(), tokenOf(BASE62 + "-_.", 20, 64))
+// (fast-check's UUIDs lean to zeros: one of digits alone, which a random UUID is with a probability
+// under 10⁻⁶, reads as a number, not a token)
+const schemeToken = fc.oneof(tokenOf(HEX, 40, 40), fc.uuid().filter((u) => /[a-f]/.test(u)), tokenOf(BASE62 + "-_.", 20, 64))
 const SCHEMES = ["token", "Token", "Api-Token", "SSWS", "Bot", "OAuth", "ApiKey", "Key", "GenieKey"]
 /** an Authorization header written in the forms people paste */
 const AUTH_CONTEXTS: ReadonlyArray<(v: string) => string> = [
