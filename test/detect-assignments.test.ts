@@ -240,6 +240,29 @@ describe("assignments: generic secrets", () => {
   })
 })
 
+describe("assignments: a password passed to a call or given as a fallback (PowerShell, env lookups with a default, ?? and ||)", () => {
+  const Q = quotedValue.filter((v) => !/[\\$`]/.test(v))
+  const callForms: Record<string, (k: string, v: string) => string> = {
+    "ConvertTo-SecureString \"v\"": (k, v) => `$${k} = ConvertTo-SecureString "${v}" -AsPlainText -Force`,
+    "ConvertTo-SecureString -String 'v'": (k, v) => `$${k} = ConvertTo-SecureString -String '${v}' -AsPlainText -Force`,
+    "os.environ.get(K, \"v\")": (k, v) => `${k} = os.environ.get("${k.toUpperCase()}", "${v}")`,
+    "os.getenv(K, 'v')": (k, v) => `${k} = os.getenv('${k.toUpperCase()}', '${v}')`,
+    "process.env.K ?? 'v'": (k, v) => `const ${k} = process.env.${k.toUpperCase()} ?? '${v}'`,
+    "process.env.K || \"v\"": (k, v) => `const ${k} = process.env.${k.toUpperCase()} || "${v}";`,
+    "ENV.fetch(K, 'v')": (k, v) => `${k} = ENV.fetch('${k.toUpperCase()}', '${v}')`
+  }
+  for (const [name, form] of Object.entries(callForms)) {
+    it.prop(`${name}: the literal replaced, the call kept`, [keyOf(passwordWords).filter((k) => /^[\w]+$/.test(k)), Q], ([k, v]) => {
+      const text = form(k, v)
+      expect(redacted(text), text).toBe(text.replace(v, R))
+    }, { fastCheck: { numRuns: RUNS } })
+  }
+  it.each(["$password = ConvertTo-SecureString $plain -AsPlainText -Force", "$password = Read-Host -AsSecureString", "password = os.environ.get('DB_PASSWORD')", "password = Get-Secret db"])(
+    "a cmdlet or a lookup without a literal is no value: %s",
+    (s) => expect(cats(s), s).toEqual([])
+  )
+})
+
 // ---------------------------------------------------------------------------------------------
 // linear time
 // ---------------------------------------------------------------------------------------------
@@ -277,6 +300,11 @@ const adversarial: ReadonlyArray<readonly [string, string]> = [
   ["token assignments", fill(MB, "token=")],
   ["api key, quote never closed", tail(MB, 'api_key: "', "aB3")],
   ["a long high-entropy value", tail(MB, "token=", "aB3dE6gH9jK2mN5pQ8sT1vW4yZ7bC0eF")],
+  // a call or a fallback that never reaches its literal: paths, lookups and cmdlets repeated
+  ["fallback paths without a literal", fill(MB, "password = a.b.c.d.e ?? ")],
+  ["lookups without a default", fill(MB, 'password = os.environ.get("' + "K".repeat(70) + '", ')],
+  ["cmdlets without a string", fill(MB, "$password = ConvertTo-SecureString ")],
+  ["names ending in key without a value", fill(MB, "a_key")],
   // the value's ends: ; and & before names that never reach their =, spaces before no comment,
   // escapes before no quote, closers, a YAML line that never ends, netrc and key runs
   ["; and & before names without =", tail(MB, "password=", ";aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&User Id")],

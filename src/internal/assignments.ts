@@ -143,6 +143,20 @@ const BARE = `(?<v>[^\\s"'\`]*?)(?=<redacted>|<\\/|\\\\[nr]|[\\s"'\`]|${NEXT_NAM
  */
 const LINE = "(?<v>[^\\s\"'`#|>&*!{\\[][^\\r\\n]*?)(?=[ \\t]{1,8}#|[ \\t]{0,8}(?:[\\r\\n]|$)|<redacted>|\\\\[nr]|,[ \\t]{1,4}[\\w.-]{1,40}[:=][ \\t]|[ \\t]{0,8}" + NEXT_COMMAND + ")"
 
+/**
+ * A quoted literal handed to a call or given as a fallback, after the operator: PowerShell's
+ * `ConvertTo-SecureString "…"` (`-String '…'`), the default of an environment lookup
+ * (`os.environ.get("K", "…")`, `os.getenv('K', '…')`, `ENV.fetch('K', '…')`,
+ * `System.getProperty("k", "…")`), and the right side of `??` or `||` after a path
+ * (`process.env.K ?? '…'`). Each piece is bounded (a path of at most five 30-character names, a
+ * quoted name of at most 80 characters), so a start that fails has read a bounded stretch.
+ */
+const CALL =
+  "(?:ConvertTo-SecureString[ \\t]+(?:-String[ \\t]+)?|(?:[\\w$]{1,30}\\.){0,4}(?:get|fetch|getenv|getProperty|env|GetEnvironmentVariable)\\([ \\t]*[\"'][^\"'\\r\\n]{0,80}[\"'][ \\t]*,[ \\t]*|[\\w$]{1,30}(?:\\.[\\w$]{1,30}){0,4}(?:\\[[\"'][^\"'\\r\\n]{0,80}[\"']\\])?[ \\t]*(?:\\?\\?|\\|\\|)[ \\t]*)"
+const CALL_START = new RegExp(`^${CALL}`)
+/** a PowerShell cmdlet or function name (`ConvertTo-SecureString`, `Read-Host`, `Get-Secret`): code, never a password */
+const CMDLET = /^[A-Z][a-z]+[A-Za-z]*-[A-Z][A-Za-z]+$/
+
 /** key first, quoted or bare value; the second alternative takes a keyword's run that is no assignment (dropped) */
 const keyFirst = (word: string, value: string): RegExp => new RegExp(`${word}${KEY_RUN}${KEY_QUOTE}${SP}${OP}${SP}${value}|${word}${KEY_RUN}`, "gi")
 
@@ -293,7 +307,9 @@ const allSame = (v: string): boolean => {
  * A code reference is short: a longer value is not tested against `CODE_REF` (or `DOTTED`), whose
  * repeated group would take a backtracking entry per segment of a megabytes-long `a.a.a…`.
  */
-const codeRef = (v: string): boolean => v.length <= 512 && CODE_REF.test(v) && !(DOTTED.test(v) && /\d/.test(v))
+const codeRef = (v: string): boolean => v.length <= 512 && CODE_REF.test(v) && !(DOTTED.test(v) && /\d/.test(v) && !CODE_ROOT.test(v))
+/** the roots of a path that is code even with a digit in it (`process.env.PASSWORD_1`, `settings.DB_PASSWORD2`) */
+const CODE_ROOT = /^(?:process\.env|import\.meta\.env|os\.environ|ENV|System|config|settings|self|this|env)\./
 /**
  * A bare dotted path (`config.password`, `os.environ`) is a reference in code, but one holding a
  * digit is as likely a password written unquoted (`DB_PASSWORD=Summer2024.x` in an env file):
@@ -368,10 +384,10 @@ const startsLine = (c: MatchContext): boolean => {
 }
 
 /** the forms of a key-first password's value */
-type ValueForm = "quoted" | "line" | "bare"
+type ValueForm = "quoted" | "line" | "bare" | "call"
 
 const passwordAssignment = (form: ValueForm): Detector => {
-  const pattern = keyFirst(PASSWORD_WORD, form === "quoted" ? QUOTED : form === "line" ? LINE : BARE)
+  const pattern = keyFirst(PASSWORD_WORD, form === "quoted" ? QUOTED : form === "call" ? CALL + QUOTED : form === "line" ? LINE : BARE)
   // the key, the operator, and the value, read again from the match
   const parts = new RegExp(`^(?<key>${PASSWORD_WORD}${KEY_RUN})${KEY_QUOTE}${SP}(?<op>${OP})`, "i")
   const groups = groupsOf(pattern)
@@ -383,7 +399,7 @@ const passwordAssignment = (form: ValueForm): Detector => {
     placeholder: wholePlaceholder,
     placeholderGeneric: false,
     pattern,
-    ...(form === "quoted" ? {} : { trimEnd: (v: string, c: MatchContext) => closersOwed(v, c.before) }),
+    ...(form === "quoted" || form === "call" ? {} : { trimEnd: (v: string, c: MatchContext) => closersOwed(v, c.before) }),
     validate: (m, c) => {
       const g = groups(m)
       let v = g?.["v"]
@@ -392,12 +408,14 @@ const passwordAssignment = (form: ValueForm): Detector => {
       if (p === null) return false
       const key = keyOf(m, c, p.groups!["key"]!)
       if (NOT_SECRET_TAIL.test(tailWord(key, PASSWORD_KEYWORD))) return false
-      if (form !== "quoted") v = bareValue(v, c)
+      if (form !== "quoted" && form !== "call") v = bareValue(v, c)
       if (!isValue(v) || countOrName(key, v)) return false
+      if (form === "call") return !ABOUT.test(v) && !(MESSAGE.test(v) && MESSAGE_WORDS.test(v))
       const op = p.groups!["op"]!.toLowerCase()
       if (form === "line") {
         // words to the end of the line: a YAML plain scalar, or a passphrase in any form; one word
         // is the bare form's, and a message about the password is none
+        if (CALL_START.test(v) || CMDLET.test(v.split(/[ \t(]/, 1)[0]!)) return false
         if (!/\s/.test(v) || op === "is" || op === "was" || op === ">" || op.endsWith("value=") || op.endsWith("content=")) return false
         if (!/passphrase/i.test(key) && !(op === ":" && startsLine(c))) return false
         return !MESSAGE_WORDS.test(v) && !prose(v)
@@ -406,7 +424,7 @@ const passwordAssignment = (form: ValueForm): Detector => {
       if (ABOUT.test(v)) return false
       if (g["q"] !== undefined) return !(MESSAGE.test(v) && MESSAGE_WORDS.test(v) && v.split(/\s+/).length > 2)
       // unquoted: a reference in code is no value; a bare identifier is a variable after `==`, `!=`, `:=`
-      return !isCode(v, op) && !/^(?:\/|~\/|\.\.?\/)[\w./-]*$/.test(v)
+      return !isCode(v, op) && !CMDLET.test(v) && !/^(?:\/|~\/|\.\.?\/)[\w./-]*$/.test(v)
     }
   }
 }
@@ -767,6 +785,7 @@ const secretField: Detector = {
  * @category detectors
  */
 export const assignments: ReadonlyArray<Detector> = [
+  passwordAssignment("call"),
   passwordAssignment("quoted"),
   passwordAssignment("line"),
   passwordAssignment("bare"),
