@@ -412,3 +412,29 @@ describe("a key whose last word is key (*_KEY, *Key, *-Key) holds a secret when 
     expect(rows(`${k}=${v}`), `${k}=${v}`).toEqual(expect.not.arrayContaining(["generic_secret:critical"]))
   }, { fastCheck: { numRuns: 60 } })
 })
+
+describe("an unquoted value of several words after = at a line start runs to the end of the line (env files, INI, .properties)", () => {
+  const words = ["tundra", "velvet", "ocean", "correct", "horse", "battery", "staple", "Kx9", "mQ2", "zz!P", "river", "stone"]
+  const phrase = fc.array(fc.constantFrom(...words), { minLength: 2, maxLength: 5 }).map((a) => a.join(" "))
+  const eqForms: ReadonlyArray<(k: string, v: string) => string> = [
+    (k, v) => `${k.toUpperCase()}=${v}`,
+    (k, v) => `[db]\n${k} = ${v}\nuser = bob`,
+    (k, v) => `spring.datasource.${k}=${v}`,
+    (k, v) => `host=db\n${k}=${v}\nport=5432`
+  ]
+  it.prop("the whole phrase replaced, the next line kept", [fc.constantFrom("password", "db_password", "passwd", "smtp_pass"), phrase, fc.nat(eqForms.length - 1)], ([k, v, i]) => {
+    const text = eqForms[i]!(k, v)
+    expect(redacted(text), text).toBe(eqForms[i]!(k, R))
+  }, { fastCheck: { numRuns: RUNS } })
+  it.each([
+    ["PGPASSWORD=Kx9mQ2zzP psql -h db -U bob", "PGPASSWORD=<redacted> psql -h db -U bob"],
+    ["DB_PASSWORD=Kx9mQ2zzP npm start", "DB_PASSWORD=<redacted> npm start"],
+    ["MYSQL_PWD=Kx9mQ2zzP mysql -u root", "MYSQL_PWD=<redacted> mysql -u root"],
+    ["PASSWORD=Kx9mQ2zzP ./deploy.sh --prod", "PASSWORD=<redacted> ./deploy.sh --prod"]
+  ])("an env prefix before a command keeps the command: %s", (text, out) => {
+    expect(redacted(text)).toBe(out)
+  })
+  it.each(["password = set via environment variable", "DB_PASSWORD=updated successfully for user bob"])("prose stays prose: %s", (s) => {
+    expect(rows(s)).toEqual([])
+  })
+})

@@ -383,6 +383,26 @@ const startsLine = (c: MatchContext): boolean => {
   return YAML_LINE_START.test(rest) && (c.before.length < 40 || /[\r\n]|\\n/.test(rest) || /^[ \t]*$/.test(rest))
 }
 
+/**
+ * Whether `KEY=several words` at a line start is a value that runs to the end of the line: always
+ * in INI and `.properties` (`password = tundra velvet ocean`, spaces around `=`;
+ * `spring.datasource.password=…`, a dotted key no shell variable has), and in an env file's
+ * `KEY=a b c` unless the words read as a command the variable is set for
+ * (`PGPASSWORD=x psql -h db`, `DB_PASSWORD=x npm start`): a word that is a flag, a path, an
+ * assignment, an expansion or a shell operator, or a second word that names a common program.
+ * The command then stays in the record.
+ */
+const COMMAND_WORD = /^-|[/=$|;&"'`\\<>]/
+const PROGRAM =
+  /^(?:npm|npx|node|yarn|pnpm|bun|deno|python\d?(?:\.\d+)?|pip\d?|uv|poetry|psql|pg_dump|pg_restore|mysql|mysqldump|mongo|mongosh|redis-cli|docker|podman|kubectl|helm|make|go|java|mvn|gradle|ruby|bundle|rails|rake|php|composer|sh|bash|zsh|exec|env|sudo|curl|wget|ssh|scp|rsync|git|terraform|ansible|ansible-playbook|aws|az|gcloud|cargo|dotnet|sqlcmd|sqlplus|echo|printf|cat|time|nohup|xargs)$/
+const eqLine = (key: string, head: string, v: string): boolean => {
+  if (/[ \t]=$/.test(head) || key.includes(".")) return true
+  const words = v.trim().split(/[ \t]+/)
+  if (words.length > 1 && PROGRAM.test(words[1]!)) return false
+  for (let i = 1; i < words.length; i++) if (COMMAND_WORD.test(words[i]!)) return false
+  return true
+}
+
 /** the forms of a key-first password's value */
 type ValueForm = "quoted" | "line" | "bare" | "call"
 
@@ -417,7 +437,7 @@ const passwordAssignment = (form: ValueForm): Detector => {
         // is the bare form's, and a message about the password is none
         if (CALL_START.test(v) || CMDLET.test(v.split(/[ \t(]/, 1)[0]!)) return false
         if (!/\s/.test(v) || op === "is" || op === "was" || op === ">" || op.endsWith("value=") || op.endsWith("content=")) return false
-        if (!/passphrase/i.test(key) && !(op === ":" && startsLine(c))) return false
+        if (!/passphrase/i.test(key) && !((op === ":" || (op === "=" && eqLine(key, p[0]!, v))) && startsLine(c))) return false
         return !MESSAGE_WORDS.test(v) && !prose(v)
       }
       if (op === "is" || op === "was") return !ABOUT.test(v) && !(MESSAGE.test(v) && MESSAGE_WORDS.test(v))
