@@ -742,6 +742,26 @@ const numberDigits = (n: Numeric): string | null => {
  */
 const WRAPPER = /^(?:value|val|v|s|plain|plaintext|cleartext|raw|current|secret[_-]?string|string|literal)$/i
 
+/**
+ * A name/value pair (`{"name": "DB_PASSWORD", "value": "…"}` of a container's env,
+ * `{"Name": "/prod/db/password", "Value": "…"}` of SSM, CloudFormation's `ParameterKey` and
+ * `ParameterValue`, Postman's `{"key": "X-Api-Key", "value": "…"}`): the value member is judged
+ * under the name its sibling gives, when that is a string of at most 200 characters.
+ */
+const PAIR_NAME = /^(?:name|key|key[_-]?name|parameter[_-]?(?:key|name)|param[_-]?name|header[_-]?name|variable[_-]?name|var[_-]?name)$/i
+const PAIR_VALUE = /^(?:value|parameter[_-]?value|param[_-]?value)$/i
+/** the name a pair gives its value member, or null: one pass over the object's entries */
+const pairName = (entries: ReadonlyArray<readonly [string, unknown]>): string | null => {
+  if (entries.length > 16) return null
+  let name: string | null = null
+  let value = false
+  for (const [k, v] of entries) {
+    if (PAIR_NAME.test(k) && typeof v === "string" && v.length > 0 && v.length <= 200) name = v
+    else if (PAIR_VALUE.test(k)) value = true
+  }
+  return value ? name : null
+}
+
 /** A row per category, and a second one for its placeholders; by category, the real row first. */
 const findingsOf = (counts: Counts, policy: Policy): Array<Finding> => {
   const real = new Map<string, Finding>()
@@ -849,6 +869,8 @@ const redactAll = <A>(value: A, policy: Policy, detectors: ReadonlyArray<Detecto
         readonly kind: "object"
         /** the key of the field holding the object: its wrapper members are judged under it */
         readonly key: string | null
+        /** the name a name/value pair gives its value member (`PAIR_NAME`) */
+        readonly pair: string | null
         readonly src: Record<string, unknown>
         readonly entries: Array<[string, unknown]>
         i: number
@@ -888,7 +910,8 @@ const redactAll = <A>(value: A, policy: Policy, detectors: ReadonlyArray<Detecto
       stack.push({ kind: "array", src: v, i: 0, copy: null, key, set })
     } else if (isPlainObject(v)) {
       open.add(v)
-      stack.push({ kind: "object", key, src: v as Record<string, unknown>, entries: Object.entries(v as Record<string, unknown>), i: 0, copy: null, next: null, set })
+      const entries = Object.entries(v as Record<string, unknown>)
+      stack.push({ kind: "object", key, pair: pairName(entries), src: v as Record<string, unknown>, entries, i: 0, copy: null, next: null, set })
     } else set(v)
   }
   let result: unknown
@@ -919,7 +942,7 @@ const redactAll = <A>(value: A, policy: Policy, detectors: ReadonlyArray<Detecto
       const at = f.i++
       const [k, orig] = f.entries[at]!
       const k2 = text(k, detectors, policy, null, counts)
-      visit(orig, f.key !== null && WRAPPER.test(k) ? f.key : k, (x) => {
+      visit(orig, f.pair !== null && PAIR_VALUE.test(k) ? f.pair : f.key !== null && WRAPPER.test(k) ? f.key : k, (x) => {
         if (x === orig && k2 === k && f.copy === null) return
         if (f.copy === null) {
           f.copy = {}

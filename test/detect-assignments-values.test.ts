@@ -438,3 +438,19 @@ describe("an unquoted value of several words after = at a line start runs to the
     expect(rows(s)).toEqual([])
   })
 })
+
+describe("a {name, value} pair is judged by its name (container env, SSM parameters, CloudFormation, Postman headers)", () => {
+  const B62 = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+  const b62 = randomOf(B62, 24, 40).filter((v) => /[a-z]/.test(v) && /[A-Z]/.test(v) && /\d/.test(v))
+  // (not starting with a symbol: `!Ref`-like tags and `%s`-like templates are no value)
+  const pw = randomOf(B62 + "!#%*", 9, 16).filter((v) => /^[A-Za-z0-9]/.test(v) && /[a-z]/.test(v) && /[A-Z]/.test(v) && /\d/.test(v))
+  const shapes: ReadonlyArray<readonly [string, string]> = [["name", "value"], ["Name", "Value"], ["ParameterKey", "ParameterValue"], ["key", "value"], ["keyName", "value"]]
+  it.prop("a password or a secret under its sibling's name is redacted, the name kept", [fc.constantFrom(...shapes), fc.constantFrom("DB_PASSWORD", "/prod/db/password", "DBPassword", "API_TOKEN", "X-Api-Key", "client_secret"), pw, b62], ([[n, val], name, p, s]) => {
+    const v = /pass/i.test(name) ? p : s
+    const input = { env: [{ [n]: name, [val]: v }, { [n]: "LOG_LEVEL", [val]: "debug" }] }
+    expect(redacted(input), JSON.stringify(input)).toEqual({ env: [{ [n]: name, [val]: R }, { [n]: "LOG_LEVEL", [val]: "debug" }] })
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("a value whose sibling names no secret stays", [fc.constantFrom(...shapes), fc.constantFrom("LOG_LEVEL", "region", "PORT", "password_min_length"), pw], ([[n, val], name, v]) => {
+    expect(rows({ [n]: name, [val]: v })).toEqual([])
+  }, { fastCheck: { numRuns: 60 } })
+})
