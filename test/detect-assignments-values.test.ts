@@ -454,3 +454,21 @@ describe("a {name, value} pair is judged by its name (container env, SSM paramet
     expect(rows({ [n]: name, [val]: v })).toEqual([])
   }, { fastCheck: { numRuns: 60 } })
 })
+
+describe("a {name, value} pair written as text (JSON, YAML) is judged by its name", () => {
+  const B62 = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+  const pw = randomOf(B62, 9, 16).filter((v) => /[a-z]/.test(v) && /[A-Z]/.test(v) && /\d/.test(v))
+  const forms: ReadonlyArray<(n: string, v: string) => string> = [
+    (n, v) => `{"env":[{"name":"${n}","value":"${v}"},{"name":"LOG_LEVEL","value":"debug"}]}`,
+    (n, v) => `{"Name": "${n}", "Type": "SecureString", "Value": "${v}"}`,
+    (n, v) => `[{"ParameterKey": "${n}", "ParameterValue": "${v}"}]`,
+    (n, v) => `env:\n  - name: ${n}\n    value: ${v}\n  - name: LOG_LEVEL\n    value: debug\n`
+  ]
+  it.prop("the value replaced, the rest kept", [fc.constantFrom("DB_PASSWORD", "/prod/db/password", "DBPassword", "SMTP_PASS"), pw, fc.nat(forms.length - 1)], ([n, v, i]) => {
+    const text = forms[i]!(n, v)
+    expect(redacted(text), text).toBe(forms[i]!(n, R))
+  }, { fastCheck: { numRuns: RUNS } })
+  it.each([`{"name":"password_min_length","value":"12345678"}`, `- name: DB_PASSWORD_FILE\n  value: /run/secrets/db`])("no finding on a pair about a password: %s", (s) => {
+    expect(rows(s)).toEqual([])
+  })
+})

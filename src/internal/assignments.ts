@@ -517,6 +517,39 @@ const netrc: Detector = {
 }
 
 /**
+ * A name/value pair written as text whose name is a password key: JSON
+ * (`{"name":"DB_PASSWORD","value":"…"}`, SSM's `"Name": …, "Type": "SecureString", "Value": …`,
+ * CloudFormation's `ParameterKey`/`ParameterValue`) and YAML (`- name: DB_PASSWORD` then
+ * `value: …` on the next line). A search starts at the keyword; the rest of the name is at most
+ * 60 characters and the pieces to the value are literals and bounded runs, then a value as above.
+ * The name member before the keyword is looked at in the 40 characters of context.
+ */
+const pairInText = (yaml: boolean): Detector => {
+  const pattern = yaml
+    ? new RegExp(`${PASSWORD_WORD}[\\w./-]{0,60}[ \\t]*\\r?\\n[ \\t]{0,40}value:[ \\t]+(?<v>[^\\s"'#][^\\s]*)`, "gi")
+    : new RegExp(
+        `${PASSWORD_WORD}[\\w./-]{0,60}["'][ \\t]*,[ \\t]*(?:["']type["'][ \\t]*:[ \\t]*["']\\w{0,30}["'][ \\t]*,[ \\t]*)?["'](?:parameter)?value["'][ \\t]*:[ \\t]*${QUOTED}`,
+        "gi"
+      )
+  const nameBefore = yaml ? /(?:^|[\r\n])[ \t]*(?:-[ \t]+)?name:[ \t]*[\w./-]*$/i : /["'](?:name|key|key[_-]?name|parameter(?:key|name))["'][ \t]*:[ \t]*["'][\w./-]*$/i
+  return {
+    category: "password",
+    group: "credential",
+    severity: "critical",
+    hint: PASSWORD_HINT,
+    placeholder: wholePlaceholder,
+    placeholderGeneric: false,
+    pattern,
+    validate: (m, c) => {
+      if (!nameBefore.test(c.before)) return false
+      const name = (/[\w./-]*$/.exec(c.before)?.[0] ?? "") + (/^[\w./-]*/.exec(m)?.[0] ?? "")
+      const v = yaml ? /(?<=value:[ \t]+)\S+$/.exec(m)?.[0] : /(?<=["'])[^"'\r\n]*$/.exec(m)?.[0]
+      return v !== undefined && passwordKey(name) && isValue(v) && !ABOUT.test(v)
+    }
+  }
+}
+
+/**
  * A string under a password key (`{"password": "hunter2"}`, `{"DB_PASSWORD": "…"}`): the whole
  * value, when it is one line, a value, and not a message about the password. The key comes from
  * the engine (`MatchContext.key`), looked at once per call when long.
@@ -810,6 +843,8 @@ export const assignments: ReadonlyArray<Detector> = [
   passwordAssignment("line"),
   passwordAssignment("bare"),
   netrc,
+  pairInText(false),
+  pairInText(true),
   valueBeforeKey(PASSWORD_WORD, "password", "credential", () => true),
   flagDetector(QUOTED),
   flagDetector(BARE),
