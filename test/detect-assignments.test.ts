@@ -98,7 +98,7 @@ describe("assignments: any password or secret key, in every form, has its value 
       expect(redacted(text), text).toBe(expected(form, k, v) + "\nnext line")
     }, { fastCheck: { numRuns: RUNS } })
   }
-  it.prop("URL credentials: scheme://user:password@host, the password alone", [fc.constantFrom("postgres", "mysql", "https", "redis", "amqp", "mongodb+srv", "ftp"), chars(lower + digits, 1, 12), urlValue, fc.constantFrom("db.internal", "db.internal:5432", "example.com/path?x=1", "h")], ([scheme, user, v, host]) => {
+  it.prop("URL credentials: scheme://user:password@host, the password alone", [fc.constantFrom("postgres", "mysql", "https", "redis", "amqp", "mongodb+srv", "ftp"), chars(lower + digits, 1, 12).filter((u) => Detect.scan(u, Detect.Policy.flagOnly).length === 0), urlValue, fc.constantFrom("db.internal", "db.internal:5432", "example.com/path?x=1", "h")], ([scheme, user, v, host]) => {
     const text = `url: ${scheme}://${user}:${v}@${host}\nnext`
     const out = Detect.redact(text, everything)
     expect(out.value, text).toBe(`url: ${scheme}://${user}:${R}@${host}\nnext`)

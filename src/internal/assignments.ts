@@ -76,7 +76,7 @@ import { entropy, memoPerCall } from "./matching.js"
  * left out; Italian and Romanian `parola` and French `parole` also mean "word".
  */
 const PASSWORD_WORD =
-  "(?:password|passwd|passphrase|passcode|pwd|(?<![a-z])(?:pass|ps?w)(?![a-z])|passwort|kennwort|contrase(?:ñ|n)y?a|mot[ _-]?de[ _-]?passe|wachtwoord|(?<![a-z])(?:senha|has(?:ł|l)o)(?![a-z])|l(?:ö|o)senord)"
+  "(?:password|passwd|passphrase|passcode|pwd|(?<![a-z0-9])(?:pass|ps?w)(?![a-z])|passwort|kennwort|contrase(?:ñ|n)y?a|mot[ _-]?de[ _-]?passe|wachtwoord|(?<![a-z])(?:senha|has(?:ł|l)o)(?![a-z])|l(?:ö|o)senord)"
 /** The keywords of a secret, a token or a key. `auth` is a word of its own (not `author`). */
 const SECRET_CORE = "(?:secret|token(?!s|izer)|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|(?<![a-z])auth(?![a-z])|credentials?)"
 /**
