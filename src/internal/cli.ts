@@ -43,7 +43,7 @@ import { targetOf } from "./sqlurl.js"
 import { disagreementOf } from "./store.js"
 import * as Help from "./help.js"
 import * as Progress from "./progress.js"
-import { plainMessage, plainReason, plainText, verdictText } from "./messages.js"
+import { okText, plainMessage, plainReason, plainText, verdictText } from "./messages.js"
 import { VERSION } from "./version.js"
 import { INSPECT_EXAMPLES, INSPECT_USAGE, REPORT_EXAMPLES, REPORT_USAGE, reportCommands, SHOW_EXAMPLES, SHOW_USAGE } from "./cli-report.js"
 
@@ -947,18 +947,9 @@ const reportJson = (r: Verify.Report) => ({
 /** The one-line human verdict. */
 export const textVerdict = (o: Verify.Outcome): string =>
   Either.match(o.result, {
-    onRight: (r) =>
-      `ok: ${r.entries} ${r.entries === 1 ? "entry" : "entries"}, head ${r.head.slice(0, 12)}… (signatures ${r.signatures}; completeness: ${r.completeness})${checkpointsText(r)}`,
+    onRight: okText,
     onLeft: verdictText
   })
-
-/** What the checkpoints proved, after the verdict, when public keys checked them. */
-export const checkpointsText = (r: Verify.Report): string =>
-  r.checkpoints === "verified"
-    ? `; checkpoints verified: ${r.checkpointCount}, unsealed tail ${r.unsealedTail}`
-    : r.checkpoints === "absent"
-    ? `; no signed checkpoint (unsealed tail ${r.unsealedTail})`
-    : ""
 
 /** The `--json` verdict of FORMAT part C. */
 export const jsonVerdict = (o: Verify.Outcome): string =>

@@ -103,6 +103,16 @@ export const fileKind = (type: FileSystem.File.Type): string => {
   }
 }
 
+/** The one-line verdict `verify` prints for an input that verifies (and `inspect`, the report). */
+export const okText = (r: Verify.Report): string =>
+  `ok: ${r.entries} ${r.entries === 1 ? "entry" : "entries"}, head ${r.head.slice(0, 12)}… (signatures ${r.signatures}; completeness: ${r.completeness})${
+    r.checkpoints === "verified"
+      ? `; checkpoints verified: ${r.checkpointCount}, unsealed tail ${r.unsealedTail}`
+      : r.checkpoints === "absent"
+      ? `; no signed checkpoint (unsealed tail ${r.unsealedTail})`
+      : ""
+  }`
+
 /**
  * A verification failure as one line that names it once, built from its fields (never from its
  * `message`, which holds no tag): `EditDetected at line 18 (seq 16): content does not match its

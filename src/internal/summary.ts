@@ -21,7 +21,7 @@ import * as Stream from "effect/Stream"
 import * as Controls from "../Controls.js"
 import { DISCLAIMER } from "../Pack.js"
 import * as Verify from "../Verify.js"
-import { fileKind, verdictText } from "./messages.js"
+import { fileKind, okText, verdictText } from "./messages.js"
 import type {
   ReportControl,
   ReportCount,
@@ -70,19 +70,6 @@ export class NotJsonLines extends Schema.TaggedError<NotJsonLines>()("NotJsonLin
 
 // ---------------------------------------------------------------------------------------------
 // the verdict, as `verify --json` reports it
-
-/**
- * The one-line text `verify` prints for an intact input (cli.ts `textVerdict`), kept word for
- * word: `test/summary.test.ts` holds the two equal on the same packs.
- */
-const okText = (r: Verify.Report): string =>
-  `ok: ${r.entries} ${r.entries === 1 ? "entry" : "entries"}, head ${r.head.slice(0, 12)}… (signatures ${r.signatures}; completeness: ${r.completeness})${
-    r.checkpoints === "verified"
-      ? `; checkpoints verified: ${r.checkpointCount}, unsealed tail ${r.unsealedTail}`
-      : r.checkpoints === "absent"
-      ? `; no signed checkpoint (unsealed tail ${r.unsealedTail})`
-      : ""
-  }`
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`
 
