@@ -8,6 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
 import * as Canonical from "../src/Canonical.js"
 import * as Detect from "../src/Detect.js"
+import { cpuBest as cpu } from "./helpers.js"
 
 const R = Detect.REPLACEMENT
 const RUNS = Number(process.env["PROP_RUNS"] ?? 150)
@@ -295,16 +296,6 @@ describe("a shell command after a value stays in the record", () => {
 })
 
 describe("the ends of bare values in linear time", () => {
-  const cpu = (f: () => void): number => {
-    let best = Infinity
-    for (let i = 0; i < 3; i++) {
-      const start = process.cpuUsage()
-      f()
-      const used = process.cpuUsage(start)
-      best = Math.min(best, (used.user + used.system) / 1000)
-    }
-    return best
-  }
   it.each([["password=", ":"], ["api_token=", ","], ["DB_PASSWORD=a", ";"], ["secret=", ")"]])("%s then a run of %s: 256 KB within ten times a quarter of it", (head, run) => {
     const at = (n: number) => `${head}${run.repeat(n)}a`
     const small = cpu(() => void Detect.redact(at(64 * 1024), Detect.Policy.default))

@@ -9,6 +9,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
 import { generateKeyPairSync } from "node:crypto"
 import * as Detect from "../src/Detect.js"
+import { cpuBest as cpu } from "./helpers.js"
 import { keys } from "../src/internal/keys.js"
 
 const R = Detect.REPLACEMENT
@@ -669,16 +670,6 @@ describe("keys: 1 MB adversarial inputs run in linear time", () => {
 })
 
 describe("header names before a long run of spaces: linear (the second hostile review)", () => {
-  const cpu = (f: () => void): number => {
-    let best = Infinity
-    for (let i = 0; i < 3; i++) {
-      const start = process.cpuUsage()
-      f()
-      const used = process.cpuUsage(start)
-      best = Math.min(best, (used.user + used.system) / 1000)
-    }
-    return best
-  }
   it.each([["authorization:", "!"], ["Authorization: ", "\"!"], ["cookie:", "!"], ["Set-Cookie: ", "'!"], ["Proxy-Authorization=", "'!"]])("%s then spaces then %s: 256 KB within ten times a quarter of it", (head, end) => {
     const at = (n: number) => `${head}${" ".repeat(n)}${end}`
     const small = cpu(() => void Detect.redact(at(64 * 1024), Detect.Policy.default))
