@@ -704,6 +704,11 @@ describe("keys: what looks like a credential to the header and curl rules but is
       expect(found(text).filter((c) => c === "basic_auth"), text).toEqual([])
     }
   }, { fastCheck: { numRuns: RUNS } })
+  it.prop("`-u` joined to what comes before it (`a%-u…`, `x.-u…`: an e-mail address's local part, a word) is no flag", [fc.constantFrom("a%", "x.", "a_", "9", "x+", "a$"), tokenOf(BASE62, 12, 30), password], ([before, key, p]) => {
+    for (const text of [`${before}-u${key}: `, `${before}-u ${key}:${p} x`, `${before}--user=${key}:${p}`]) {
+      expect(found(text).filter((c) => c === "basic_auth"), text).toEqual([])
+    }
+  }, { fastCheck: { numRuns: RUNS } })
   it.prop("under an HTTP client, a password of lower-case letters alone still is basic_auth; elsewhere a password-like one is", [posixName, chars(LOWER, 6, 14), password], ([user, word, p]) => {
     for (const client of ["curl", "wget", "http", "curl -sS -X POST"]) {
       const text = `${client} -u ${user}:${word} https://api.example.com/`

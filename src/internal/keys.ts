@@ -421,8 +421,12 @@ const GROUP_NAME = /^(?:[a-z_][a-z_-]*\$?|\d+)$/
 const curlCredentials = (user: string, pass: string, c: MatchContext): boolean =>
   credentialPair(user, pass) && (HTTP_CLIENT.test(c.before) || !GROUP_NAME.test(pass))
 
-/** `-u` / `--user` (curl; `--user=` too) and an optional quote, before `user:password` */
-const CURL_USER = "(?<![\\w-])(?:-u[ \\t]*|--user(?:[ \\t]+|=))\\\\?[\"']?"
+/**
+ * `-u` / `--user` (curl; `--user=` too) and an optional quote, before `user:password`: a flag
+ * stands alone, after a space, a quote, a bracket, a separator or `=` (`a%-u.x@a.bc:` is an email
+ * address followed by a colon, no flag)
+ */
+const CURL_USER = "(?<![^\\s\"'`(\\[{,;|&=])(?:-u[ \\t]*|--user(?:[ \\t]+|=))\\\\?[\"']?"
 /** The user and the password of a `-u user:password` match, or `null` when it has no colon. */
 const curlPair = (m: string): readonly [string, string] | null => {
   const rest = m.replace(/^(?:-u[ \t]*|--user(?:[ \t]+|=))\\?["']?/, "")
