@@ -117,6 +117,25 @@ describe("AuditLog: writing", () => {
     }).pipe(Effect.provide(logOver(Store.layerMemory())))
   )
 
+  it.effect("reads bytes (Buffer, Uint8Array, ArrayBuffer) as their UTF-8 text, so the redactor sees them, and refuses bytes that are not text", () =>
+    Effect.gen(function* () {
+      const l = yield* log
+      const env = "DB_PASSWORD=Kx9mQ2zzP\nAWS_ACCESS_KEY_ID=AKIAQ3EGWXK7N2PZ5RT4\n"
+      const u8 = new TextEncoder().encode(env)
+      for (const bytes of [Buffer.from(env), u8, u8.buffer.slice(u8.byteOffset, u8.byteOffset + u8.byteLength)]) {
+        const e = yield* l.append("tool_result", { stdout: bytes, nested: [{ chunk: bytes }] })
+        expect(e.payload["stdout"]).toBe("DB_PASSWORD=<redacted>\nAWS_ACCESS_KEY_ID=<redacted>\n")
+        expect(e.payload["nested"]).toEqual([{ chunk: "DB_PASSWORD=<redacted>\nAWS_ACCESS_KEY_ID=<redacted>\n" }])
+      }
+      const before = yield* l.position
+      const r = yield* Effect.either(l.append("tool_result", { stdout: Buffer.from([0x50, 0x4b, 0x03, 0x04, 0xff, 0xfe]) }))
+      expect(Either.isLeft(r) && r.left._tag).toBe("CanonicalError")
+      expect(Either.isLeft(r) && r.left.message).toContain("6 bytes of binary data that are not UTF-8 text")
+      expect(yield* l.position).toEqual(before)
+      expect(Either.isRight(yield* verifyStore)).toBe(true)
+    }).pipe(Effect.provide(logOver(Store.layerMemory())))
+  )
+
   it.effect("writes, then advances: a failed store write leaves the head where it was", () => {
     let calls = 0
     const failing = Layer.effect(

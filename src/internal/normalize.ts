@@ -1,15 +1,26 @@
 /**
  * Plain JSON from what an app hands the log: objects with `toJSON` (a `Date`) become what it
  * returns, and object members whose value is `undefined` are dropped, as `JSON.stringify` does.
+ * Bytes (a `Buffer`, any `Uint8Array`, an `ArrayBuffer`: what `execSync`, `readFileSync` without
+ * an encoding and stream chunks hand out) become their text when they are UTF-8, so the redactor
+ * reads them like any string (as `Buffer#toJSON`'s array of numbers they passed it unread), and
+ * are refused with a typed error when they are not: binary data is the app's to encode.
  * Anything else that is not JSON (a function, a symbol, a cycle, `NaN`, a class instance) is left
  * in place for `Canonical.encode` to refuse with a typed error naming where it is. The caller's
  * value is never changed. Iterative, so deep values cannot overflow the stack.
  * @internal
  */
+import { isUtf8 } from "node:buffer"
 import * as Either from "effect/Either"
 import * as Canonical from "../Canonical.js"
 import { isPlainObject } from "./plain.js"
 
+
+/** The bytes of a `Buffer`, `Uint8Array` or `ArrayBuffer`, or `null` for any other value. */
+const bytesOf = (v: object): Uint8Array | null =>
+  v instanceof Uint8Array ? v : v instanceof ArrayBuffer ? new Uint8Array(v) : null
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true })
 
 const hasToJSON = (v: object): v is { toJSON: (key?: string) => unknown } =>
   typeof (v as { toJSON?: unknown }).toJSON === "function" && !(v instanceof Canonical.Num)
@@ -58,6 +69,14 @@ export const normalize = (value: Record<string, unknown>): Either.Either<Record<
   while (stack.length > 0) {
     const item = stack.pop()!
     let src = item.src
+    const bytes = src !== null && typeof src === "object" ? bytesOf(src) : null
+    if (bytes !== null) {
+      if (!isUtf8(bytes)) {
+        return Either.left(new Canonical.CanonicalError({ reason: "Unserializable", at: "$", detail: `${bytes.length} bytes of binary data that are not UTF-8 text: encode them (base64, hex) or decode them before logging` }))
+      }
+      item.set(UTF8.decode(bytes))
+      continue
+    }
     if (src !== null && typeof src === "object" && hasToJSON(src)) {
       try {
         src = src.toJSON()
