@@ -72,6 +72,21 @@ describe("us_ssn", () => {
     expect(found(`SSN ${pad(a, 3)}${sep}${pad(g, 2)}${sep}${pad(s, 4)}`, "us_ssn")).toBe(0)
   }, opts)
 
+  it.prop("a number a label names as something else (SKU, order, case no., part number, ticket, #) is no SSN unless an SSN is named too; spaced or dotted groups that a longer spaced number goes on from are none", [
+    ssnDigits,
+    fc.constantFrom("-", ".", " "),
+    fc.constantFrom("SKU ", "Order #", "order no. ", "Case No. ", "part number: ", "Ticket ", "invoice # ", "ref: ", "#", "Serial No ", "tracking number "),
+    fc.constantFrom(" 123456 78 0", ".5", " 42", ".0.1")
+  ], ([[a, g, s], sep, label, more]) => {
+    const n = `${a}${sep}${g}${sep}${s}`
+    expect(found(`${label}${n} in stock`, "us_ssn"), `${label}${n}`).toBe(0)
+    expect(found(`SSN for ${label}${n}`, "us_ssn"), `SSN for ${label}${n}`).toBe(1)
+    if (sep !== "-") {
+      expect(found(`cpu  ${n}${more}`, "us_ssn"), `cpu  ${n}${more}`).toBe(0)
+      expect(found(`SSN ${n} (cpu  ${n}${more})`, "us_ssn"), `SSN ${n}`).toBe(1)
+    }
+  }, opts)
+
   it("inconsistent separators with no label, and spaced groups inside a longer spaced number, are not SSNs", () => {
     expect(found("693-09.4444", "us_ssn")).toBe(0)
     expect(found("078 05-1123", "us_ssn")).toBe(0)
@@ -383,6 +398,14 @@ describe("email", () => {
     fc.constantFrom("", " ", "assets/", "src=\"", "url(", "./img/")
   ], ([name, suffix, ext, b]) => {
     expect(found(`${b}${name}@${suffix}.${ext}`, "email"), `${b}${name}@${suffix}.${ext}`).toBe(0)
+  }, opts)
+
+  it.prop("the user@host target of a remote login (ssh with options, mosh, sftp, ssh-copy-id, telnet) is a login, no e-mail address; the same address elsewhere is one", [
+    address,
+    fc.constantFrom("ssh ", "ssh -i ~/.ssh/key.pem ", "ssh -p 2222 -o StrictHostKeyChecking=no ", "mosh ", "sftp -P 22 ", "ssh-copy-id -i id.pub ", "$ ssh -A ", "`ssh ", "sudo ssh -v ")
+  ], ([a, cmd]) => {
+    expect(found(`${cmd}${a}`, "email"), `${cmd}${a}`).toBe(0)
+    expect(found(`ran ${cmd}${a}; then mailed ${a}`, "email"), `ran ${cmd}${a}; then mailed ${a}`).toBe(1)
   }, opts)
 
   it.prop("an address is still found before a colon that starts no path, in a mailto: URL, encoded as a URL's user, and on a top-level domain that is also a file extension", [

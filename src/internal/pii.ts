@@ -43,6 +43,8 @@ const BIOMETRIC = "biometrics?|fingerprints?|face ?scans?|facial recognition|ret
 const GENETIC = "dna|genetic(?:s| test(?:ing)?)?|genome|genotype|brca[12]"
 const RELIGION = "religion|religious|muslim|christian|jewish|hindu|buddhist|sikh|catholic|protestant|atheist"
 const ETHNICITY = "ethnicity|ethnic origin|racial(?: origin)?|hispanic|latino|latina|caucasian|african american"
+/** a label right before a number that names it as something other than an SSN */
+const OTHER_NUMBER = /(?:\b(?:sku|order|case|part|build|ticket|invoice|ref(?:erence)?|item|serial|model|version|tracking|confirmation|account|acct|claim|policy|po|pin|lot|batch)(?:\s*(?:no\.?|nr\.?|number|num|id|#))?|#|\bno\.|\bnumber)\s*[:#=]?\s*$/i
 const nearSsn = near(/\bssn|social security|\bss#|\bss no\b|\bsocial sec\b/i)
 const nearRouting = near(/routing|\baba\b|\brtn\b|transit|\bbank|\bach\b/i)
 const nearBank = near(/swift|\bbic\b|\bbank/i)
@@ -92,6 +94,12 @@ const ASCII_END = String.raw`(?![A-Za-z0-9\-]|\.[\p{L}\p{N}])`
  * A git or scp remote (`git@github.com:org/repo.git`, `deploy@host:~/app`, `u@h:/srv`): a colon
  * and a path after the host, read at most 100 characters.
  */
+/**
+ * A remote-login command and its options right before a `user@host` target (read in the 40
+ * characters before the match): `ssh`, `mosh`, `sftp`, `ssh-copy-id`, `autossh`, `telnet`, `rsh`,
+ * each option a dash word with at most one argument that is no `user@host` itself.
+ */
+const LOGIN_BEFORE = /(?:^|[\s"'`;|&(])(?:ssh|mosh|sftp|ssh-copy-id|autossh|telnet|rsh|rlogin|slogin)(?:\s+-{1,2}[\w-]+(?:[ =](?!-)[^\s@]+)?)*\s+$/
 const REMOTE_PATH = String.raw`(?!:(?:[\/~]|[\w.~\-]{1,100}(?:\/|\.git(?![\w\-]))))`
 /**
  * An e-mail address. The local part starts only at the start of its run (the lookbehind is its own
@@ -175,8 +183,12 @@ export const isCardNumber = (m: string): boolean => {
 const isSsn = (m: string, c: MatchContext): boolean => {
   if (!ssnRanges(digitsOf(m))) return false
   const seps = m.replace(/\d/g, "")
-  // spaced or dotted groups that go on before it (`12 345 67 8901`) are some other number
+  // spaced or dotted groups that go on before it (`12 345 67 8901`) are some other number (after
+  // it: the pattern)
   if (/[ .]/.test(seps) && /\d[ .]$/.test(c.before)) return false
+  // the number a label gives it (`SKU 432-11-8812`, `Order #231-45-1234`, `Case No. 512-34-5678`,
+  // `part number: 300-12-4567`) is that, unless an SSN is named as well
+  if (OTHER_NUMBER.test(c.before) && !nearSsn(c)) return false
   if (seps.length === 2 && seps[0] === seps[1]) return true
   if (nearSsn(c)) return true
   return seps === "-" && !nearZipOrPhone(c)
@@ -217,6 +229,10 @@ export const pii: ReadonlyArray<Detector> = [
       // `ssh://git@host/…`, `https://alice@bitbucket.org/…`: a URL's user name and its host; an
       // address written as a URL's user is percent-encoded (`ftp://bob%40example.com@host/`)
       if (c.before.endsWith("//") && URL_USER_BEFORE.test(c.before) && !/%40/i.test(m.slice(0, at))) return false
+      // the target of a remote login (`ssh root@db.internal`, `ssh -i k.pem -p 2222 ec2-user@…`,
+      // `mosh`, `sftp`, `ssh-copy-id`, `telnet`, `ansible -u`): which host an agent logged into
+      // is the evidence, and the user is an account on it, not a mailbox
+      if (LOGIN_BEFORE.test(c.before)) return false
       const labels = m.slice(at + 1).split(".")
       const tld = labels[labels.length - 1]!
       return (
@@ -272,7 +288,9 @@ export const pii: ReadonlyArray<Detector> = [
     severity: "critical",
     hint: /(?<![\w.-])\d{3}[ .-]?\d{2}[ .-]?\d{4}(?![\w-])/,
     numeric: true,
-    pattern: /(?<![\w.-])\d{3}[ .-]?\d{2}[ .-]?\d{4}(?![\w-]|\.\d)/g,
+    // (dashed or bare; or with a space or a dot, which must not go on as a longer spaced number:
+    // `/proc/stat`'s `cpu  123 45 6789 123456 …`)
+    pattern: /(?<![\w.-])(?:\d{3}-?\d{2}-?\d{4}(?![\w-]|\.\d)|\d{3}[ .-]?\d{2}[ .-]?\d{4}(?![\w-]|[ .]\d))/g,
     validate: isSsn
   },
   {
