@@ -390,6 +390,49 @@ const tokenLike = (v: string): boolean => v.length >= 8 && ((/\d/.test(v) && /[A
  * `rbac.v1.viewer`). A random token has parts that mix letters and digits or both cases.
  */
 const IDENTIFIER = /^(?:[a-z]+\d{0,2}(?:[_.-][a-z]+\d{0,2})+|[A-Z]+\d{0,2}(?:[_.-][A-Z]+\d{0,2})+)$/
+/** the parts of a camelCase name: an acronym before a word, an acronym, a word with its capital, digits */
+const NAME_PART = /[A-Z]+(?=[A-Z][a-z])|[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+/g
+/**
+ * A word of a name as people write one: a vowel, no three vowels or four consonants in a row, no
+ * letter three times, no `q` without `u`, no `j`, `q`, `v`, `x` or `z` before a consonant.
+ */
+const WORDLIKE = (w: string): boolean =>
+  w.length >= 2 && /[aeiouy]/.test(w) && !/[aeiouy]{3}|[b-df-hj-np-tv-xz]{4}|[jqvxz][b-df-hj-np-tv-xz]|q(?!u)|(.)\1\1/.test(w)
+/** the words of two letters a name's later words can be (`isOnTeam`, `userIdOf`, `canBeAdmin`) */
+const SHORT_WORD = /^(?:Is|On|To|By|Of|At|As|Or|In|If|Up|No|My|Do|Be|Go|An|Id|Me|We|Us|It)$/
+/**
+ * A camelCase name written in code or configuration, not a token (`requireAdminRole`,
+ * `checkPolicyV2`, `getXMLParser`): a lower-case word first, then words each opened by a capital,
+ * at most one acronym of up to four capitals, digits only as a version (after `v`/`V`) or at the
+ * end (two at most), two words or more, and letters for 70 % of it. Each word reads as
+ * one (`WORDLIKE`). A random base62 token passes with a probability of about 4·10⁻⁵ at 16
+ * characters, 3·10⁻⁶ at 20, none seen in 2·10⁶ at 24 (hex never: it has no word of two letters
+ * with a vowel between digits); the cost is a random token of 8 to 12 characters read as a name
+ * 0.04–0.3 % of the time.
+ */
+const codeName = (v: string): boolean => {
+  if (v.length > 100 || !/^[a-z][A-Za-z0-9]*$/.test(v)) return false
+  const parts = v.match(NAME_PART)!
+  let words = 0
+  let letters = 0
+  let acronyms = 0
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!
+    if (p.charCodeAt(0) <= 57) {
+      if (p.length > 2 || !(i === parts.length - 1 || /[vV]$/.test(parts[i - 1]!))) return false
+    } else if (!/[a-z]/.test(p)) {
+      // (an acronym then a version: `HTTPV1` is `HTTP` and `V1`)
+      const acronym = p.length > 1 && p.endsWith("V") && /^\d/.test(parts[i + 1] ?? "") ? p.slice(0, -1) : p
+      if (!(acronym === "V" || (acronym.length <= 4 && ++acronyms <= 1))) return false
+      letters += p.length
+    } else {
+      if (!WORDLIKE(p.replace(/^[A-Z]/, "")) && !SHORT_WORD.test(p)) return false
+      words++
+      letters += p.length
+    }
+  }
+  return words >= 2 && letters >= 0.7 * v.length
+}
 /** The value of a match whose value follows its last space, tab or quote. */
 const lastWord = (m: string): string => m.slice(Math.max(m.lastIndexOf(" "), m.lastIndexOf("\t"), m.lastIndexOf('"'), m.lastIndexOf("'"), m.lastIndexOf(":")) + 1)
 
@@ -424,15 +467,76 @@ const curlCredentials = (user: string, pass: string, c: MatchContext): boolean =
 /**
  * `-u` / `--user` (curl; `--user=` too) and an optional quote, before `user:password`: a flag
  * stands alone, after a space, a quote, a bracket, a separator or `=` (`a%-u.x@a.bc:` is an email
- * address followed by a colon, no flag)
+ * address followed by a colon, no flag). An argv array's element (`["curl", "-u", "user:pass"]`
+ * in JSON, Python or JavaScript) is the flag too: its closing quote, a comma, the next quote.
  */
-const CURL_USER = "(?<![^\\s\"'`(\\[{,;|&=])(?:-u[ \\t]*|--user(?:[ \\t]+|=))\\\\?[\"']?"
+const CURL_USER = "(?<![^\\s\"'`(\\[{,;|&=])(?:(?:-u|--user)\\\\?[\"'][ \\t]*,[ \\t]*|-u[ \\t]*|--user(?:[ \\t]+|=))\\\\?[\"']?"
 /** The user and the password of a `-u user:password` match, or `null` when it has no colon. */
 const curlPair = (m: string): readonly [string, string] | null => {
-  const rest = m.replace(/^(?:-u[ \t]*|--user(?:[ \t]+|=))\\?["']?/, "")
+  const rest = m.replace(/^(?:(?:-u|--user)\\?["'][ \t]*,[ \t]*|-u[ \t]*|--user(?:[ \t]+|=))\\?["']?/, "")
   const colon = rest.indexOf(":")
   return colon < 0 ? null : [rest.slice(0, colon), rest.slice(colon + 1).replace(/^\\?["']/, "")]
 }
+
+// ---------------------------------------------------------------------------------------------
+// Passwords given as arguments on a command line
+// ---------------------------------------------------------------------------------------------
+
+/** where a program's name starts: not inside a word or a file name (a path before it is fine), or after an escaped line break */
+const PROGRAM = String.raw`(?:(?<![\w.-])|(?<=\\[nrt]))`
+/** what separates two arguments: spaces, tabs, a shell's line continuation */
+const SEP = String.raw`(?:[ \t]|\\\r?\n)+`
+/** an argument: anything but a space or what ends a shell command (`;`, `|`, `&`, brackets, redirections) */
+const ARG = String.raw`[^\s;|&()<>]+`
+/** up to twelve arguments between a program and its password flag (`mysql -h db -u bob -pX`), read lazily: the first flag wins */
+const ARGS = `(?:${SEP}${ARG}){0,12}?${SEP}`
+/** an argument that is no option (a file, a user name) */
+const POSITIONAL = String.raw`[^\s;|&()<>-][^\s;|&()<>]*`
+/**
+ * htpasswd's options: `-C` and `-r` take a number, which is theirs (never a file name: after a
+ * password was replaced, the scan runs again, and `-C 12 file user <redacted>` must not read
+ * `12 file user` as the three arguments)
+ */
+const HTPASSWD_OPT = String.raw`-(?:[A-Za-z]*[Cr][ \t]+\d+|[A-Za-z]*[A-BD-Za-qs-z])`
+const HTPASSWD_OPTS = `(?:${SEP}${HTPASSWD_OPT}){1,6}`
+const EXE = String.raw`(?:\.exe)?`
+/** htpasswd's options hold `-n` (print, no file: two arguments, not three) */
+const HTPASSWD_N = String.raw`(?:${SEP}${HTPASSWD_OPT}){0,5}?${SEP}-[A-Za-z]*n`
+/**
+ * The password after its flag: inside quotes the text up to the closing one (at most 256
+ * characters, no backslash: an escaped JSON quote ends it); bare, a shell word: up to a space, a
+ * quote, a backslash or what ends a command. A value that opens as a template or a variable the
+ * shell or a tool fills in (`$PASS`, `${PW}`, `$(cat f)`, `<pw>`, `{{ pw }}`, `%s`, `[pw]`) is none:
+ * a password that starts with one of `$ % { < [` is not taken on a command line.
+ */
+const CLI_VALUE = String.raw`\\?["']?(?![$%{<[])(?<v>(?<=["'])[^"'\r\n\\]{1,256}(?=\\?["'])|[^\s"'` + "`" + String.raw`;|&()<>\\]+)`
+/**
+ * The programs that take a password as an argument, each with its flag:
+ * - MySQL and MariaDB clients: `-pPASSWORD`, glued (`-p` alone prompts, and the next argument is a database);
+ * - `sshpass -p PASSWORD`; `redis-cli -a PASSWORD`; OpenLDAP's tools: `-w PASSWORD` (`-W` prompts);
+ * - Samba's clients: `-U user%password`, `--user=DOMAIN\user%password`; `smbmap`, `crackmapexec`/`netexec`: `-p PASSWORD`;
+ * - `htpasswd -b` (batch: the password on the command line): `[-n] file user password`, or
+ *   `-n user password`.
+ */
+const CLI_FLAGS = [
+  String.raw`(?:mysql(?:dump|admin|import|check|pump|show|slap|binlog|sh)?|mariadb(?:-(?:dump|admin|import|check|show|slap|binlog))?)${EXE}${ARGS}-p`,
+  String.raw`sshpass${EXE}${ARGS}-p[ \t]*`,
+  String.raw`redis-cli${EXE}${ARGS}-a[ \t]+`,
+  String.raw`ldap(?:search|modify|add|delete|whoami|passwd|compare|modrdn|exop|url)${EXE}${ARGS}-w[ \t]*`,
+  String.raw`(?:smbclient|rpcclient|smbcacls|smbget|smbtree|smbcquotas)${EXE}${ARGS}(?:-U[ \t]*|--user(?:name)?(?:=|[ \t]+))\\?["']?(?:[\w.-]+(?:\\{1,2}|/))?[\w.$@-]+%`,
+  String.raw`(?:smbmap|crackmapexec|netexec|nxc)${EXE}${ARGS}-p[ \t]+`,
+  String.raw`htpasswd${EXE}(?:(?=${HTPASSWD_N})${HTPASSWD_OPTS}${SEP}${POSITIONAL}${SEP}|(?!${HTPASSWD_N})${HTPASSWD_OPTS}${SEP}${POSITIONAL}${SEP}${POSITIONAL}${SEP})`
+]
+/**
+ * Oracle's tools given `user/password[@connect]` (`sqlplus scott/pw@//db:1521/ORCL`, `sqlplus -s
+ * u/p@DB`, `sqlplus "sys/pw as sysdba"`, `rman target sys/pw@db`, `expdp userid=system/pw`): the
+ * password ends at `@`, `/`, a space or a quote (`sqlplus / as sysdba` has none: the system's login).
+ */
+const ORACLE_LOGIN = String.raw`${PROGRAM}(?:sqlplus|rman|expdp|impdp|sqlldr|dgmgrl)${EXE}(?:${SEP}-[A-Za-z]+){0,4}${SEP}(?:(?:target|catalog|auxiliary)${SEP}|userid=)?\\?["']?[A-Za-z][\w$#]{0,127}/(?![$%{<[])(?<v>[^\s"'` + "`" + String.raw`;|&()<>\\@/]+)`
+/** htpasswd reads a password from its command line only in batch mode (`-b`) */
+const htpasswdBatch = (m: string): boolean => !m.startsWith("htpasswd") || /\s-[A-Za-z]*b/.test(m)
+/** a stand-in for a password (`-p password`, `-a secret`, `xxxx`): still replaced, reported as a placeholder */
+const cliStandIn = (v: string): boolean => NAMES_ITSELF.test(v) || oneChar(v)
 
 /**
  * Cookie names that hold a session or a token (`sessionid`, `PHPSESSID`, `JSESSIONID`,
@@ -635,7 +739,7 @@ export const keys: ReadonlyArray<Detector> = [
     validate: (m, c) => {
       // (the token after the header: `authorization=x` has no space or quote before its value)
       const v = lastWord(m.slice(AUTH_AT.exec(m)?.[0].length ?? 0))
-      return inAuthorization(m, c) && tokenLike(v) && !IDENTIFIER.test(v)
+      return inAuthorization(m, c) && tokenLike(v) && !IDENTIFIER.test(v) && !codeName(v)
     }
   },
   {
@@ -673,6 +777,30 @@ export const keys: ReadonlyArray<Detector> = [
       const pair = curlPair(m)
       return pair !== null && pair[1] === "" && keyLike(pair[0])
     }
+  },
+  {
+    // a password given as an argument: `mysql -pX`, `sshpass -p X`, `redis-cli -a X`, `ldapsearch
+    // -w X`, `smbclient -U user%X`, `smbmap -p X`, `htpasswd -b file user X`; the password alone
+    // replaced (the command, its user and the rest of the line kept)
+    category: "password",
+    group: "credential",
+    severity: "critical",
+    hint: /mysql|mariadb|sshpass|redis-cli|ldap|smb|rpcclient|crackmapexec|netexec|nxc|htpasswd/,
+    pattern: new RegExp(`${PROGRAM}(?:${CLI_FLAGS.join("|")})${CLI_VALUE}`, "g"),
+    validate: htpasswdBatch,
+    // (a password a person chose: a marker word inside it does not make it an example)
+    placeholderGeneric: false,
+    placeholder: cliStandIn
+  },
+  {
+    // `sqlplus user/password@db` and Oracle's other tools: the password alone replaced
+    category: "password",
+    group: "credential",
+    severity: "critical",
+    hint: /sqlplus|rman|expdp|impdp|sqlldr|dgmgrl/,
+    pattern: new RegExp(ORACLE_LOGIN, "g"),
+    placeholderGeneric: false,
+    placeholder: cliStandIn
   },
   {
     category: "session_cookie",
