@@ -78,6 +78,8 @@ describe("acttrace COMMAND --help", () => {
     const examples = s.get("Examples")!.split("\n").filter((l) => l.startsWith("  $ "))
     expect(examples.length, r.stdout).toBeGreaterThan(0)
     expect(examples.filter((e) => new RegExp(`^ {2}\\$ (?:.*\\| )?acttrace ${name} `).test(e)).length, r.stdout).toBeGreaterThan(0)
+    // `acttrace` runs one of its commands (an example that pipes another program into it starts with that program)
+    for (const e of examples) expect(COMMANDS.concat("help"), e).toContain(/^ {2}\$ (?:acttrace (\S+)|[^|]*\| acttrace (\S+))/.exec(e)?.slice(1).find((w) => w !== undefined))
     expect(s.get("Exit codes")).toMatch(/^ {2}0 {2}\S/m)
     expect(s.get("Exit codes")).toMatch(/^ {2}2 {2}\S/m)
     expect(s.get("Output")?.trim().length ?? 0).toBeGreaterThan(20)

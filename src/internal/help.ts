@@ -32,7 +32,7 @@ export interface Page {
   readonly summary: string
   /** the usage lines, without `acttrace ` (as in the README's synopsis) */
   readonly synopsis: ReadonlyArray<string>
-  /** examples: the command line (without `acttrace `) and what it does */
+  /** examples: the command line (without `acttrace `, unless another command comes first: `git diff | acttrace scan`) and what it does */
   readonly examples: ReadonlyArray<readonly [command: string, what: string]>
   /** what the command prints on stdout (and with --json), in a few sentences */
   readonly output: string
@@ -185,6 +185,9 @@ const PARSER_OWN = new Set(["--help", "-h", "--version", "--wizard", "--completi
  * A usage line broken at the width, between its words and bracketed groups (`[--key-file FILE |
  * --key KEY]` stays whole), the lines after the first indented under the first word's end.
  */
+/** An example's command line: `acttrace` before it, unless it runs another command first and pipes into ours. */
+const commandLine = (cmd: string): string => (/\|\s*acttrace /.test(cmd) ? cmd : `acttrace ${cmd}`)
+
 const synopsisLines = (line: string, indent: number, layout: Layout): string => {
   const tokens: Array<string> = []
   let depth = 0
@@ -311,7 +314,7 @@ export const renderCommand = (page: Page, d: Described, layout: Layout): string 
     out.push(wrap(o.text, 6, layout))
   }
   head("Examples:")
-  for (const [cmd, what] of page.examples) out.push(`  $ acttrace ${cmd}`, ...(what === "" ? [] : [wrap(what, 6, layout)]))
+  for (const [cmd, what] of page.examples) out.push(`  $ ${commandLine(cmd)}`, ...(what === "" ? [] : [wrap(what, 6, layout)]))
   head("Output:")
   out.push(wrap(page.output, 2, layout))
   head("Exit codes:")
@@ -346,7 +349,7 @@ export const renderRoot = (pages: ReadonlyArray<Page>, version: string, layout: 
   head("Examples:")
   for (const p of pages.slice(0, 4)) {
     const e = p.examples[0]
-    if (e !== undefined) out.push(`  $ acttrace ${e[0]}`, wrap(e[1], 6, layout))
+    if (e !== undefined) out.push(`  $ ${commandLine(e[0])}`, wrap(e[1], 6, layout))
   }
   head("Keys:")
   out.push(wrap("Give the HMAC key with --key-file FILE (one trailing newline is ignored) or the ACTTRACE_KEY environment variable. --key KEY works too, but a command line is visible to every user of the machine through ps for as long as the command runs. Ed25519 checkpoint keys are files made by acttrace keygen: --private-key NAME.key to sign, --pubkey NAME.pub to verify.", 2, layout))
