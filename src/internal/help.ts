@@ -471,7 +471,7 @@ export const PAGES: ReadonlyArray<Page> = [
       ["scan notes.txt --detectors +uk_nino,+aadhaar,-ipv4", "turn the opt-in UK and Indian identity numbers on, IPv4 addresses off"],
       ["git diff --cached | acttrace scan --policy strict --json", "a pre-commit gate: exit 1 when a finding blocks"]
     ],
-    output: "A line per finding (line N: category (group, severity) action ×count) and a last line: N findings in …; policy P: allow|redact|block. Values are never printed. With --json, one object: {input: text|json|jsonl, policy, verdict, findings: [{category, group, severity, action, count, line?, placeholder?}]}. The input is UTF-8 or UTF-16 with a byte-order mark; anything else is refused (exit 2), never passed.",
+    output: "A line per finding (category (group, severity) action ×count, after line N: for JSON Lines, the line it is on; text and JSON are read as one value) and a last line: N findings in …; policy P: allow|redact|block. Values are never printed. With --json, one object: {input: text|json|jsonl, policy, verdict, findings: [{category, group, severity, action, count, line?, placeholder?}]}. The input is UTF-8 or UTF-16 with a byte-order mark; anything else is refused (exit 2), never passed.",
     exit: [[0, "nothing found blocks"], [1, "a finding resolves to block"], [2, `${USAGE_EXIT} (not UTF-8 or UTF-16 text, an unknown policy or detector)`]]
   },
   {
