@@ -640,3 +640,27 @@ describe("linear time: 1 MB built against each changed pattern", () => {
     }
   }
 })
+
+// ---------------------------------------------------------------------------------------------
+// special_category: a system's words that look like a person's (third hostile review)
+// ---------------------------------------------------------------------------------------------
+
+describe("special_category", () => {
+  it.prop("a key's or file's fingerprint, a fault's diagnosis, genetic algorithms, biometric login and a pregnant pause describe a system; the same words about a person are found", [
+    fc.constantFrom<[string, string]>(
+      ["The ED25519 key fingerprint is SHA256:", "fingerprints were taken at intake"],
+      ["Host key fingerprint: MD5:", "the suspect's fingerprint matched"],
+      ["certificate fingerprint = AB:", "stored her fingerprint for the visa"],
+      ["we diagnosed the bug as a race", "she was diagnosed last spring"],
+      ["diagnosis: flaky test on CI", "diagnosis: confirmed in March"],
+      ["root cause diagnosis of the outage", "the patient's diagnosis came back"],
+      ["a genetic algorithm tunes it", "genetic testing was ordered"],
+      ["after a pregnant pause he said", "she is pregnant"],
+      ["biometric login enabled", "biometric data of every employee"]
+    ),
+    fc.constantFrom("", "note: ", "> ", "log: ")
+  ], ([[system, person], b]) => {
+    expect(found(`${b}${system}`, "special_category"), `${b}${system}`).toBe(0)
+    expect(found(`${b}${person}`, "special_category"), `${b}${person}`).toBeGreaterThan(0)
+  }, opts)
+})

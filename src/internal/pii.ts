@@ -37,10 +37,16 @@ import { abaRouting, atLeast, B64URL, digitsOf, entropy, fn, luhn, near, ssnRang
 const isBIC = fn<(s: string) => boolean>(isBICModule)
 const isIP = fn<(s: string, version?: 4 | 6) => boolean>(isIPModule)
 
+/**
+ * Words of a technical report after `diagnosis`/`diagnosed` (at most 40 characters on, in the same
+ * sentence): `diagnosed the bug as a race`, `diagnosis: flaky test` describe a system, not a person.
+ */
+const TECHNICAL = "bugs?|issues?|problems?|errors?|failures?|faults?|tests?|crash(?:es)?|races?|leaks?|network|builds?|outages?|incidents?|latency|performance|timeouts?|exceptions?|regressions?|deadlocks?|config(?:uration)?|quer(?:y|ies)|pipelines?|deploy(?:ment)?s?|servers?|services?|logs?|stack traces?|root cause"
 const HEALTH =
-  "diagnos(?:is|ed|es)|hiv|aids|cancer|tumou?rs?|diabet(?:es|ic)|pregnan(?:t|cy)|depression|schizophreni[ac]|bipolar disorder|chemotherapy|dementia|alzheimer'?s|epilep(?:sy|tic)|hepatitis|mental health|medical condition|disabilit(?:y|ies)"
-const BIOMETRIC = "biometrics?|fingerprints?|face ?scans?|facial recognition|retina(?:l)? scans?|iris scans?|voiceprints?"
-const GENETIC = "dna|genetic(?:s| test(?:ing)?)?|genome|genotype|brca[12]"
+  `diagnos(?:is|ed|es)(?![^.\\n]{0,40}\\b(?:${TECHNICAL})\\b)|hiv|aids|cancer|tumou?rs?|diabet(?:es|ic)|pregnan(?:t(?! pause)|cy)|depression|schizophreni[ac]|bipolar disorder|chemotherapy|dementia|alzheimer'?s|epilep(?:sy|tic)|hepatitis|mental health|medical condition|disabilit(?:y|ies)`
+/** a device's or a program's feature, not a person's data: `biometric login`, an SSH key's `fingerprint is SHA256:…` */
+const BIOMETRIC = "biometrics?(?! (?:login|log-in|sign-in|unlock|prompt|auth\\w*|sensor|api)\\b)|fingerprints?(?!:? (?:is )?(?:SHA\\d*|MD5)\\b| ?[:=] ?(?:SHA\\d*:|MD5:|[0-9a-fA-F]{2}:))|face ?scans?|facial recognition|retina(?:l)? scans?|iris scans?|voiceprints?"
+const GENETIC = "dna|genetic(?:s| test(?:ing)?)?(?! (?:algorithm|programming|operator|search|optimi[sz]ation)s?\\b)|genome|genotype|brca[12]"
 const RELIGION = "religion|religious|muslim|christian|jewish|hindu|buddhist|sikh|catholic|protestant|atheist"
 const ETHNICITY = "ethnicity|ethnic origin|racial(?: origin)?|hispanic|latino|latina|caucasian|african american"
 /** a label right before a number that names it as something other than an SSN */
@@ -116,6 +122,7 @@ const EMAIL = new RegExp(
   "gu"
 )
 
+const TECHNICAL_BEFORE = /\b(?:key|ssh|host|cert(?:ificate)?|tls|ssl|x509|gpg|pgp|browser|device|file|content|build|cache|schema|query|config|sha-?\d+|md5|bug|error|fault|network|system|root[- ]cause|problem|failure|crash|performance|incident|outage)(?:'s)?[- ]$/i
 const SPECIAL = `\\b(?:${HEALTH}|${BIOMETRIC}|${GENETIC}|${RELIGION}|${ETHNICITY})\\b`
 
 /**
@@ -366,7 +373,10 @@ export const pii: ReadonlyArray<Detector> = [
     group: "special_category",
     severity: "critical",
     hint: new RegExp(SPECIAL, "i"),
-    pattern: new RegExp(SPECIAL, "gi")
+    pattern: new RegExp(SPECIAL, "gi"),
+    // a fingerprint of a key, a certificate, a browser or a file, and the diagnosis of a fault,
+    // describe a system
+    validate: (m, c) => !(/^(?:fingerprint|diagnos)/i.test(m) && TECHNICAL_BEFORE.test(c.before))
   }
 ]
 
