@@ -524,20 +524,45 @@ interface Span {
   readonly detector: Detector
 }
 
-/** The hints of a detector set joined into one case-insensitive expression (a looser test). */
-interface Union {
-  readonly test: (s: string) => boolean
-  /** what a long field key passes, remembered for the call: the joined hint, then each detector's */
-  readonly key: (key: string) => KeyHints
-  readonly unhinted: boolean
-  readonly numeric: ReadonlyArray<Detector>
+/**
+ * What the hints say of one string: whether it passes the joined expression and, asked only when
+ * the string or its field's key does, which of the set's distinct hints it passes (then kept with
+ * it). A short string's reading is remembered across calls (keys, model names and outcomes
+ * recur), so a string seen before costs a lookup, not thirty searches.
+ */
+interface Reading {
+  /** it passes the joined expression (never, with the built-ins, a lowercase hex id: `HEX_ID`) */
+  readonly any: boolean
+  /** a lowercase hex id that skipped the joined expression: its hints are still read one by one */
+  readonly hex: boolean
+  /** per distinct hint of the set, 1 when the string passes it; null until asked */
+  hints: Uint8Array | null
 }
 
-interface KeyHints {
-  readonly any: boolean
-  readonly detectors: ReadonlySet<Detector>
+/** The hints of a detector set joined into one case-insensitive expression (a looser test). */
+interface Union {
+  readonly detectors: ReadonlyArray<Detector>
+  /** the joined expression's verdict */
+  readonly test: (s: string) => boolean
+  readonly read: (s: string) => Reading
+  /** which distinct hints a string passes (read once per reading) */
+  readonly hintsOf: (reading: Reading, s: string) => Uint8Array
+  /** a long field key's reading, its hints read when it passes the joined hint, kept for the call */
+  readonly key: (key: string) => Reading
+  /** per detector of the set, the index of its hint among the distinct ones; -1 when it has none */
+  readonly hintIndex: Int32Array
+  readonly unhinted: boolean
+  readonly numeric: ReadonlyArray<Detector>
+  /** the numeric detectors that also take short integers under a key their hint passes */
+  readonly keyedNumeric: ReadonlyArray<Detector>
 }
-const NOT_HINTED: KeyHints = { any: false, detectors: new Set() }
+
+/** passes no hint: reading any index gives `undefined` */
+const NO_HINTS = new Uint8Array(0)
+/** the reading of a string that passes no hint (shared: its hints are known) */
+const MISSED: Reading = { any: false, hex: false, hints: NO_HINTS }
+/** the reading of every lowercase hex id (shared: its hints are read per string, never kept on it) */
+const HEXED: Reading = { any: false, hex: true, hints: null }
 
 /**
  * A lowercase hex id with at least one letter (a UUID without dashes, a digest, a trace id): one
@@ -548,29 +573,81 @@ const NOT_HINTED: KeyHints = { any: false, detectors: new Set() }
 const HEX_ID = /^(?=[0-9]*[a-f])[0-9a-f]{8}[0-9a-f]*$/
 const unions = new WeakMap<ReadonlyArray<Detector>, Union>()
 const REMEMBERED = 4096
+/**
+ * Whether a hint passes no string that the joined expression refuses: its flags add nothing but
+ * `i` (which the joined expression has), and it has no back-reference (whose group number the
+ * joining would shift). Then a string the joined expression refuses passes none of the hints,
+ * and its hints need not be read one by one.
+ */
+const joinable = (hint: RegExp): boolean => /^[dgiy]*$/.test(hint.flags) && !/\\(?:[1-9]|k<)/.test(hint.source)
 const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
   let u = unions.get(detectors)
   if (u === undefined) {
     // each distinct hint once: detectors of one family share theirs (the password forms), and
     // every alternative of the joined expression is tried at every position of every string
-    const hints = [...new Set(detectors.flatMap((d) => (d.hint === undefined ? [] : [`(?:${d.hint.source})`])))]
-    const any = hints.length === 0 ? null : new RegExp(hints.join("|"), "i")
-    const known = new Map<string, boolean>()
+    const joined = [...new Set(detectors.flatMap((d) => (d.hint === undefined ? [] : [`(?:${d.hint.source})`])))]
+    const any = joined.length === 0 ? null : new RegExp(joined.join("|"), "i")
+    // the distinct hints, tested one by one: a copy without `g` or `y`, whose `test` would
+    // otherwise start where the last one ended (a remembered answer must not depend on the last)
+    const index = new Map<string, number>()
+    const hints: Array<RegExp> = []
+    const hintIndex = new Int32Array(detectors.length)
+    detectors.forEach((d, i) => {
+      if (d.hint === undefined) return void (hintIndex[i] = -1)
+      const flags = d.hint.flags.replace(/[gy]/g, "")
+      const name = `${flags}/${d.hint.source}`
+      let at = index.get(name)
+      if (at === undefined) {
+        index.set(name, (at = hints.length))
+        hints.push(flags === d.hint.flags ? d.hint : new RegExp(d.hint.source, flags))
+      }
+      hintIndex[i] = at
+    })
+    const exact = detectors.every((d) => d.hint === undefined || joinable(d.hint))
+    const known = new Map<string, Reading>()
     // a set of built-in and default opt-in detectors only (any `select` of the built-ins)
     const builtin = detectors === builtins || detectors.every((d) => RANKS.has(d))
-    const test = (s: string): boolean => {
-      if (any === null) return false
-      if (s.length > SHORT) return !(builtin && HEX_ID.test(s)) && any.test(s)
-      let hit = known.get(s)
-      if (hit === undefined) {
-        hit = !(builtin && HEX_ID.test(s)) && any.test(s)
-        if (known.size >= REMEMBERED) known.clear()
-        known.set(s, hit)
-      }
-      return hit
+    const readNow = (s: string): Reading => {
+      if (any === null) return MISSED
+      const hex = builtin && HEX_ID.test(s)
+      if (hex) return HEXED
+      if (!any.test(s)) return exact ? MISSED : { any: false, hex, hints: null }
+      return { any: true, hex, hints: null }
     }
-    const key = memoPerCall((k): KeyHints => (test(k) ? { any: true, detectors: new Set(detectors.filter((d) => d.hint !== undefined && d.hint.test(k))) } : NOT_HINTED))
-    u = { test, key, unhinted: detectors.some((d) => d.hint === undefined), numeric: detectors.filter((d) => d.numeric === true) }
+    const read = (s: string): Reading => {
+      if (s.length > SHORT) return readNow(s)
+      let r = known.get(s)
+      if (r === undefined) {
+        r = readNow(s)
+        if (known.size >= REMEMBERED) known.clear()
+        known.set(s, r)
+      }
+      return r
+    }
+    const hintsOf = (r: Reading, s: string): Uint8Array => {
+      if (r.hints !== null) return r.hints
+      if (!r.any && !r.hex && exact) return (r.hints = NO_HINTS)
+      const passed = new Uint8Array(hints.length)
+      for (let h = 0; h < hints.length; h++) if (hints[h]!.test(s)) passed[h] = 1
+      return r === HEXED ? passed : (r.hints = passed)
+    }
+    const key = memoPerCall((k): Reading => {
+      const r = readNow(k)
+      // a long key that fails the joined hint passes none of its own (as it always was)
+      r.hints = r.any ? hintsOf(r, k) : NO_HINTS
+      return r
+    })
+    u = {
+      detectors,
+      test: (s) => read(s).any,
+      read,
+      hintsOf,
+      key,
+      hintIndex,
+      unhinted: detectors.some((d) => d.hint === undefined),
+      numeric: detectors.filter((d) => d.numeric === true),
+      keyedNumeric: detectors.filter((d) => d.numeric === true && d.numericUnderKey === true && d.hint !== undefined)
+    }
     unions.set(detectors, u)
   }
   return u
@@ -614,32 +691,30 @@ const merge = (a: ReadonlyArray<Span>, b: ReadonlyArray<Span>): Array<Span> => {
   return out
 }
 
+/** no span (shared: never written to) */
+const NO_SPANS: ReadonlyArray<Span> = []
+
 /**
  * The accepted matches of a string, sorted by start, earlier detectors first, no two overlapping.
  * A detector's own matches come in order and never overlap each other, so each is checked
  * against the earlier detectors' spans by binary search and merged in after: a long text with
  * thousands of matches stays linear.
  */
-const spansOf = (s: string, detectors: ReadonlyArray<Detector>, key: string | null): Array<Span> => {
-  let spans: Array<Span> = []
-  const union = unionOf(detectors)
-  // a long key's hints are remembered for the call; a short one is tested as it comes
-  const long = key !== null && key.length > SHORT ? union.key(key) : null
-  const hinted = union.test(s) || (key !== null && (long !== null ? long.any : union.test(key)))
-  if (!hinted && !union.unhinted) return spans
-  // detectors of one family share their hint object and stand together (the password forms):
-  // its answer for this string is asked once, not once per detector
-  let lastHint: RegExp | null = null
-  let lastPassed = false
-  for (const d of detectors) {
-    if (d.hint !== undefined) {
-      if (!hinted) continue
-      if (d.hint !== lastHint) {
-        lastHint = d.hint
-        lastPassed = d.hint.test(s) || (key !== null && long === null && d.hint.test(key))
-      }
-      if (!lastPassed && !(long !== null && long.detectors.has(d))) continue
-    }
+const spansOf = (s: string, union: Union, key: string | null): ReadonlyArray<Span> => {
+  const read = union.read(s)
+  // a long key's reading is remembered for the call; a short one across calls, with the strings
+  const keyRead = key === null ? null : key.length > SHORT ? union.key(key) : union.read(key)
+  const hinted = read.any || (keyRead !== null && keyRead.any)
+  if (!hinted && !union.unhinted) return NO_SPANS
+  // which hints the string and its key pass, each read at most once (and kept with the reading)
+  const inString = hinted ? union.hintsOf(read, s) : NO_HINTS
+  const inKey = hinted && keyRead !== null ? union.hintsOf(keyRead, key!) : NO_HINTS
+  let spans: ReadonlyArray<Span> = NO_SPANS
+  const detectors = union.detectors
+  for (let i = 0; i < detectors.length; i++) {
+    const d = detectors[i]!
+    const h = union.hintIndex[i]!
+    if (h >= 0 && inString[h] !== 1 && inKey[h] !== 1) continue
     const re = searchable(d.pattern)
     re.lastIndex = 0
     let accepted: Array<Span> | null = null
@@ -681,8 +756,8 @@ interface Tally {
 type Counts = Map<Detector, Tally>
 
 /** One pass over a string: count what is found (or only what is replaced); replace it. */
-const pass = (s: string, detectors: ReadonlyArray<Detector>, policy: Policy, key: string | null, counts: Counts, onlyReplaced: boolean): string => {
-  const spans = spansOf(s, detectors, key)
+const pass = (s: string, union: Union, policy: Policy, key: string | null, counts: Counts, onlyReplaced: boolean): string => {
+  const spans = spansOf(s, union, key)
   if (spans.length === 0) return s
   let out = ""
   let at = 0
@@ -709,11 +784,11 @@ const pass = (s: string, detectors: ReadonlyArray<Detector>, policy: Policy, key
  * A replacement can join what was around it into a new match (a token that ran into a removed
  * key block), so the string is scanned again until nothing more is replaced.
  */
-const text = (s: string, detectors: ReadonlyArray<Detector>, policy: Policy, key: string | null, counts: Counts): string => {
-  let out = pass(s, detectors, policy, key, counts, false)
+const text = (s: string, union: Union, policy: Policy, key: string | null, counts: Counts): string => {
+  let out = pass(s, union, policy, key, counts, false)
   for (let round = 0; out !== s && round < 8; round++) {
     s = out
-    out = pass(s, detectors, policy, key, counts, true)
+    out = pass(s, union, policy, key, counts, true)
   }
   return out
 }
@@ -750,6 +825,12 @@ const WRAPPER = /^(?:value|val|v|s|plain|plaintext|cleartext|raw|current|secret[
  */
 const PAIR_NAME = /^(?:name|key|key[_-]?name|parameter[_-]?(?:key|name)|param[_-]?name|header[_-]?name|variable[_-]?name|var[_-]?name)$/i
 const PAIR_VALUE = /^(?:value|parameter[_-]?value|param[_-]?value)$/i
+/** the first letters, in lowercase, of the `WRAPPER` and `PAIR_VALUE` names (indexed by code | 0x20) */
+const WRAPPER_START = (() => {
+  const t = new Uint8Array(256)
+  for (const c of "vspcrl") t[c.charCodeAt(0)] = 1
+  return t
+})()
 /** the name a pair gives its value member, or null: one pass over the object's entries */
 const pairName = (entries: ReadonlyArray<readonly [string, unknown]>): string | null => {
   if (entries.length > 16) return null
@@ -784,18 +865,46 @@ const findingsOf = (counts: Counts, policy: Policy): Array<Finding> => {
 }
 
 /**
- * Whether any string, key or number of a value passes the detector set's joined hints (a detector
- * without a hint makes every string a candidate). Iterative; a budget instead of a visited set: a
- * cycle exhausts it and takes the full path, which handles cycles.
+ * The key a member's value is judged under: the name its pair gives (`PAIR_VALUE`), the key of the
+ * field holding a wrapper (`WRAPPER`), or its own.
  */
-const couldMatch = (value: unknown, union: Union, numeric: boolean): boolean => {
+const judgedKey = (pair: string | null, outer: string | null, k: string): string =>
+  pair !== null && PAIR_VALUE.test(k) ? pair : outer !== null && WRAPPER.test(k) ? outer : k
+
+/**
+ * Strings up to this length are searched in the first pass (`couldMatch`), longer ones only
+ * hinted: a value with a finding then searches the short strings before it twice at most, and
+ * never a long one.
+ */
+const SEARCHED_FIRST = 256
+
+/** A field key's reading (a long key's is kept for the call, with its hints). */
+const keyReading = (union: Union, key: string): Reading => (key.length > SHORT ? union.key(key) : union.read(key))
+
+/**
+ * Whether a string, read as `read` (a value under `key`, read as `keyRead`, or a key: null), has
+ * a match: searched when it is short, hinted when it is long.
+ */
+const findsIn = (union: Union, s: string, read: Reading, key: string | null, keyRead: Reading | null): boolean => {
+  if (!union.unhinted && !read.any && !(keyRead !== null && keyRead.any)) return false
+  return s.length <= SEARCHED_FIRST ? spansOf(s, union, key).length > 0 : true
+}
+
+/**
+ * Whether any string, key or number of a value passes the detector set's joined hints (a detector
+ * without a hint makes every string a candidate): a necessary condition for any finding, read
+ * without allocating per node. Iterative; a budget instead of a visited set: a cycle exhausts it
+ * and takes the full path, which handles cycles.
+ */
+const anyHinted = (value: unknown, union: Union): boolean => {
+  const numeric = union.numeric.length > 0
   const stack: Array<unknown> = [value]
   let budget = 100_000
   while (stack.length > 0) {
     if (--budget === 0) return true
     const v = stack.pop()
     if (typeof v === "string") {
-      if (union.unhinted || union.test(v)) return true
+      if (union.unhinted || union.read(v).any) return true
       continue
     }
     if (isNumeric(v)) {
@@ -806,10 +915,74 @@ const couldMatch = (value: unknown, union: Union, numeric: boolean): boolean => 
     if (Array.isArray(v)) for (let i = 0; i < v.length; i++) stack.push(v[i])
     else if (isPlainObject(v)) {
       for (const k in v) {
-        if (union.unhinted || union.test(k)) return true
+        if (union.unhinted || union.read(k).any) return true
         stack.push((v as Record<string, unknown>)[k])
       }
     }
+  }
+  return false
+}
+
+/**
+ * Whether redacting a value could find anything: a string or key up to `SEARCHED_FIRST`
+ * characters that has a match, under the key `redactAll` judges it by; a longer one that passes
+ * the joined hints or sits under a key that does; a number whose digits a numeric detector reads
+ * (an id of nine digits or more), or an integer under a key that passes the hint of a detector
+ * that takes integers there (`numericUnderKey`); or any string at all when a detector has no hint.
+ * When none does, the value is returned as it is without copying or allocating per node: most
+ * payloads, even those holding a string that passes a hint (the date in `gpt-4o-2024-08-06`
+ * passes the phone number's), hold nothing. Iterative; a budget instead of a visited set: a cycle
+ * exhausts it and takes the full path, which handles cycles.
+ */
+const couldMatch = (value: unknown, union: Union): boolean => {
+  if (!isContainer(value)) return couldFind(value, null, null, union)
+  // the containers still to read, each with the key it is judged under and that key's reading
+  const stack: Array<unknown> = [value, null, null]
+  let budget = 100_000
+  while (stack.length > 0) {
+    const keyRead = stack.pop() as Reading | null
+    const key = stack.pop() as string | null
+    const v = stack.pop() as object
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        if (--budget === 0) return true
+        const x: unknown = v[i]
+        if (isContainer(x)) stack.push(x, key, keyRead)
+        else if (couldFind(x, key, keyRead, union)) return true
+      }
+    } else if (isPlainObject(v)) {
+      let pair: string | null | undefined
+      for (const k in v) {
+        if (--budget === 0) return true
+        const read = keyReading(union, k)
+        if (findsIn(union, k, read, null, null)) return true
+        let judged = k
+        // most keys can be neither a pair's value nor a wrapper: their first letter says so
+        if (k.length > 0 && WRAPPER_START[k.charCodeAt(0) | 0x20] === 1) {
+          // the pair's name is read only when a member could be its value
+          if (pair === undefined && PAIR_VALUE.test(k)) pair = pairName(Object.entries(v as Record<string, unknown>))
+          judged = judgedKey(pair ?? null, key, k)
+        }
+        const judgedRead = judged === k ? read : keyReading(union, judged)
+        const x = (v as Record<string, unknown>)[k]
+        if (isContainer(x)) stack.push(x, judged, judgedRead)
+        else if (couldFind(x, judged, judgedRead, union)) return true
+      }
+    }
+  }
+  return false
+}
+
+/** An object that is not a number (`Num`): an array, a plain object, or another, which holds nothing. */
+const isContainer = (v: unknown): v is object => v !== null && typeof v === "object" && !(v instanceof Num)
+
+/** `couldMatch` of a value that is not a container. */
+const couldFind = (v: unknown, key: string | null, keyRead: Reading | null, union: Union): boolean => {
+  if (typeof v === "string") return findsIn(union, v, union.read(v), key, keyRead)
+  if (isNumeric(v)) {
+    if (union.numeric.length > 0 && numberDigits(v) !== null) return true
+    // `redactAll`'s keyed path, which runs when the key passes the joined hints
+    return keyRead !== null && keyRead.any && union.keyedNumeric.length > 0 && integerText(v) !== null && union.keyedNumeric.some((d) => d.hint!.test(key!))
   }
   return false
 }
@@ -840,10 +1013,15 @@ const couldMatch = (value: unknown, union: Union, numeric: boolean): boolean => 
 export const redact = <A>(value: A, policy: Policy = Policy.default, detectors: ReadonlyArray<Detector> = builtins): { readonly value: A; readonly findings: ReadonlyArray<Finding> } => {
   detectors = inUse(policy, detectors)
   const union = unionOf(detectors)
-  const numeric = union.numeric
-  // most payloads hold nothing: find that out without copying or allocating per node
-  if (!couldMatch(value, union, numeric.length > 0)) return { value, findings: [] }
-  const out = redactAll(value, policy, detectors, numeric)
+  // most payloads hold nothing: find that out without copying or allocating per node, first by
+  // the hints alone, then (a string passed one) by searching the short strings
+  if (!anyHinted(value, union)) return { value, findings: [] }
+  if (!couldMatch(value, union)) {
+    // (the first pass may have searched: its validators' memos are emptied too)
+    endCall()
+    return { value, findings: [] }
+  }
+  const out = redactAll(value, policy, union)
   // (a validator that throws leaves its memos to the next call, which empties them)
   endCall()
   return out
@@ -860,7 +1038,9 @@ const put = (o: Record<string, unknown>, name: string, x: unknown): void => {
 }
 
 /** `redact` past the read-only first pass: every string, key and number, copied on write. */
-const redactAll = <A>(value: A, policy: Policy, detectors: ReadonlyArray<Detector>, numeric: ReadonlyArray<Detector>): { readonly value: A; readonly findings: ReadonlyArray<Finding> } => {
+const redactAll = <A>(value: A, policy: Policy, union: Union): { readonly value: A; readonly findings: ReadonlyArray<Finding> } => {
+  const numeric = union.numeric
+  const numericUnion = numeric.length > 0 ? unionOf(numeric) : null
   const counts: Counts = new Map()
   // iterative, so a deep value cannot overflow the stack; containers are copied on write
   type Frame =
@@ -885,20 +1065,23 @@ const redactAll = <A>(value: A, policy: Policy, detectors: ReadonlyArray<Detecto
   const done = new Map<object, unknown>()
   const open = new Set<object>()
   // the numeric detectors that also take short integers under a key their hint passes
-  const keyedNumeric = numeric.filter((d) => d.numericUnderKey === true && d.hint !== undefined)
-  const keyedUnder = new Map<string, ReadonlyArray<Detector>>()
+  const keyedNumeric = union.keyedNumeric
+  const keyedUnder = new Map<string, Union | null>()
   const visit = (v: unknown, key: string | null, set: (x: unknown) => void): void => {
-    if (typeof v === "string") return set(text(v, detectors, policy, key, counts))
+    if (typeof v === "string") return set(text(v, union, policy, key, counts))
     if (isNumeric(v)) {
       const digits = numberDigits(v)
       let out: string | null = null
       let read: string | null = null
-      if (digits !== null && numeric.length > 0) out = text((read = digits), numeric, policy, key, counts)
+      if (digits !== null && numericUnion !== null) out = text((read = digits), numericUnion, policy, key, counts)
       else if (key !== null && keyedNumeric.length > 0 && (read = integerText(v)) !== null) {
         // once per key in a call (a long key is not read again per number under it)
         let under = keyedUnder.get(key)
-        if (under === undefined) keyedUnder.set(key, (under = keyedNumeric.filter((d) => d.hint!.test(key))))
-        out = under.length === 0 ? read : text(read, under, policy, key, counts)
+        if (under === undefined) {
+          const hinted = keyedNumeric.filter((d) => d.hint!.test(key))
+          keyedUnder.set(key, (under = hinted.length === 0 ? null : unionOf(hinted)))
+        }
+        out = under === null ? read : text(read, under, policy, key, counts)
       }
       return set(out === null || out === read ? v : REPLACEMENT)
     }
@@ -941,8 +1124,8 @@ const redactAll = <A>(value: A, policy: Policy, detectors: ReadonlyArray<Detecto
       }
       const at = f.i++
       const [k, orig] = f.entries[at]!
-      const k2 = text(k, detectors, policy, null, counts)
-      visit(orig, f.pair !== null && PAIR_VALUE.test(k) ? f.pair : f.key !== null && WRAPPER.test(k) ? f.key : k, (x) => {
+      const k2 = text(k, union, policy, null, counts)
+      visit(orig, judgedKey(f.pair, f.key, k), (x) => {
         if (x === orig && k2 === k && f.copy === null) return
         if (f.copy === null) {
           f.copy = {}
