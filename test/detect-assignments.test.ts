@@ -314,7 +314,13 @@ const adversarial: ReadonlyArray<readonly [string, string]> = [
   ["closing brackets", tail(MB, "(password=a", ")")],
   ["logins and passwords", fill(MB, "login a password ")],
   ["key assignments", fill(MB, "key=")],
-  ["hex under a key, never ending", tail(MB, "DD_APP_KEY=", "0123456789abcdef")]
+  ["hex under a key, never ending", tail(MB, "DD_APP_KEY=", "0123456789abcdef")],
+  // auth tuples, helper calls, two-element pairs and YAML blocks that never close or never start
+  ["auth tuples never closed", fill(MB, 'auth=("a", "')],
+  ["helper calls with long users", fill(MB, `HTTPBasicAuth("${"u".repeat(190)}", `)],
+  ["pairs never closed", fill(MB, '["password", "x", ')],
+  ["block scalars without lines", fill(MB, "password: |\n")],
+  ["one block of indented lines", tail(MB, "password: |\n", "  a\n")]
 ]
 
 /**

@@ -18,6 +18,16 @@
  * password (`password_hint`, `password_min_length`, `passwordless`, `passwordVariable`) is no
  * password key.
  *
+ * Other layouts: a name/value pair or a two-element pair written as text (`{"name":"API_TOKEN",
+ * "value":"…"}`, `["X-Api-Key", "…"]`, `("password", "…")`), a (user, password) tuple under an
+ * auth name or an auth helper's call (`auth=("bob", "…")`, `HTTPBasicAuth("u", "…")`: the
+ * password replaced, the user kept), and a YAML block scalar (`password: |` then indented lines,
+ * replaced up to the block's end). A password may start with any punctuation (`!qVntXEh7`,
+ * `#…`, `$2y$…`): only a YAML tag people write (`!Ref`, `!secret`, `!!str`) and a variable named
+ * as variables are (`$DB_PASSWORD`, `$dbPassword`) are references. A keyword spelled inside a run
+ * of base64 (`…pWdzQ4cG4jZ0k=`) is no key. One digit repeated (`99999999`) under a password key
+ * is a mask: replaced, reported as a placeholder.
+ *
  * Linear time (the rules are in `matching.ts`):
  * - key first (password, generic_secret): a search starts only at a literal keyword. The rest of
  *   the key is one class run (`[\w.-]*`) and an optional index (`[25]`: a literal, one class, a
@@ -40,6 +50,8 @@
  *   end: at most eight); the bare form's `;`/`&` lookahead reads at most 49.
  * - `.netrc`: a literal `password`, a lookbehind of at most 130 characters for `login USER`, then
  *   one class.
+ * - name/value and two-element pairs, auth tuples and helpers: see `pairInText` and `authTuple`
+ *   (a quoted value read once, `QUOTED_ONCE`); YAML block scalars: see `blockScalar`.
  * - field key: anchored at the start; one class to the end of the string.
  * - url_credentials: a scheme of at most 20 characters before the literal `://`, then the user
  *   (one class without `:`, `/` or `@`), `:`, and the password: one class without whitespace,
@@ -175,8 +187,24 @@ const groupsOf = (re: RegExp) => {
 // what is no value
 // ---------------------------------------------------------------------------------------------
 
-/** a template or a reference to something else: `${X}`, `$X`, `$(cmd)`, `{{ x }}`, `%s`, `%(x)s`, `%X%`, `{x}`, `<x>`, `[X]`, `#{x}`, `!Ref x` */
-const TEMPLATE = /^(?:\$\{|\$\(|\$[A-Za-z_]\w*$|\{\{|\{%|%[sdr]$|%\([\w.]+\)[sdr]$|%[A-Za-z_]\w*%$|\{[\w.-]*\}$|<[^<>]*>$|\[[\w .-]*\]$|#\{|!\w+$)/
+/** a template or a reference to something else: `${X}`, `$(cmd)`, `{{ x }}`, `%s`, `%(x)s`, `%X%`, `{x}`, `<x>`, `[X]`, `#{x}` (and `$X`, `!Ref x`: `VARIABLE`, `YAML_TAG`) */
+const TEMPLATE = /^(?:\$\{|\$\(|\{\{|\{%|%[sdr]$|%\([\w.]+\)[sdr]$|%[A-Za-z_]\w*%$|\{[\w.-]*\}$|<[^<>]*>$|\[[\w .-]*\]$|#\{)/
+/**
+ * A shell, PHP, Perl or PowerShell variable: `$` and a name written as people name variables
+ * (`$DB_PASSWORD`, `$db_password`, `$dbPassword`, `$SecurePassword`, at most two digits at the
+ * end). A password that starts with `$` is written as no variable is named (`$qVntXEh7`: a capital
+ * followed by a capital; `$2y$10$…`, a bcrypt hash; `$Summer2024`): it is a value.
+ */
+const VARIABLE = /^\$(?:[A-Z_][A-Z0-9_]*|[a-z_][a-z0-9_]*|[a-z]+(?:[A-Z][a-z]+)+\d{0,2}|[A-Z][a-z]+(?:[A-Z][a-z]+)*\d{0,2})$/
+/**
+ * A YAML tag standing where the value would be (`password: !Ref DbPassword`, `!Sub '…'`, Home
+ * Assistant's `!secret db_password`, Ansible's `!vault |`, a core tag `!!str`): the tags people
+ * write, by name. Any other value that starts with `!` is a password (`password=!qVntXEh7`): a tag
+ * nobody defined is far rarer than a password starting with `!`, and replacing an unknown tag by
+ * mistake is the safe side.
+ */
+const YAML_TAG =
+  /^!(?:!(?:str|int|float|bool|null|binary|timestamp|map|seq|set|omap|pairs|merge|value|python\/[\w.:/-]{0,60})|(?:ref|sub|getatt|importvalue|join|select|split|findinmap|base64|cidr|getazs|if|not|equals|and|or|condition|transform|vault|secret|env|include|reference|var|file|encrypted|sops|unsafe|tagged|expr|lambda|regex|input|output|command|func|tag))$/i
 /** null-like, booleans, and the masks: every character the same (`****`, `xxxx`, `••••`) */
 const EMPTY = /^(?:null|nil|none|undefined|true|false|empty|n\/a|redacted|hidden|masked)$/i
 /** a reference in code: a dotted path, or a call or index (`os.environ[`, `getenv(`, `config.password`, `process.env.X`) */
@@ -224,7 +252,7 @@ const namesItself = (v: string): boolean => /^(?:pass(?:word|wd|phrase)?|pwd|sec
  * stands for.
  */
 const PLACEHOLDER_WORD =
-  /^(?:your|my|the|a|an|here|insert|enter|put|replace|with|change|me|it|changeme|changeit|example|sample|dummy|fake|mock|placeholder|redacted|todo|tbd|fixme|foo|bar|foobar|xxx+|pass(?:word|wd|phrase)?|pwd|secret|token|api|key|value|string|db|database|user(?:name)?|admin|root|some|new|strong|s3cr3t|p(?:a|@)ssw(?:o|0)rd)$/i
+  /^(?:your|my|the|a|an|here|insert|enter|put|replace|with|change|me|it|changeme|changeit|example|sample|dummy|fake|mock|placeholder|redacted|todo|tbd|fixme|foo|bar|foobar|xxx+|pass(?:word|wd|phrase)?|pwd|ps?w|secret|token|api|key|value|string|db|database|user(?:name)?|admin|root|some|new|strong|s3cr3t|p(?:a|@)ssw(?:o|0)rd)$/i
 /**
  * Whether a value people choose (a password) is, as a whole, a placeholder: a template or a
  * reference (`<your-password>`, `${DB_PASSWORD}`, `{{ db_password }}`, `%(pw)s`, `$PASSWORD`), a
@@ -320,7 +348,7 @@ const DOTTED = /^[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)+$/
 const isValue = (v: string): boolean => {
   if (v.length < 4 || !/[\p{L}\p{N}]/u.test(v)) return false
   if (v.includes("<redacted>") || allSame(v) || /^[*•·.x_-]+$/i.test(v)) return false
-  return !TEMPLATE.test(v) && !EMPTY.test(v)
+  return !TEMPLATE.test(v) && !VARIABLE.test(v) && !YAML_TAG.test(v) && !EMPTY.test(v)
 }
 
 /**
@@ -354,6 +382,45 @@ const keyOf = (m: string, c: MatchContext, keyPart: string): string => (/[\w.-]*
 // ---------------------------------------------------------------------------------------------
 
 const CODE_OPS = /^(?:[:?.+!]{0,3}={2,3}|:=|!=)$/
+
+/**
+ * One digit repeated (`99999999`, `0000`): a mask where a password would be, or a PIN nobody should
+ * use. Under a password key it is replaced and reported as a placeholder (severity `info`, never a
+ * block under the presets, `wholePlaceholder` says so): over-redaction is the safe side, and a
+ * numeric password that happens to be a repdigit is not let through.
+ */
+const repdigit = (v: string): boolean => v.length >= 4 && v.charCodeAt(0) >= 48 && v.charCodeAt(0) <= 57 && allSame(v)
+/** a value under a password key: a value, or a masked run of one digit */
+const passwordValue = (v: string): boolean => isValue(v) || repdigit(v)
+
+/**
+ * A path to a file (`/run/secrets/db`, `~/.pgpass`, `./pw.txt`), which is no password; a single
+ * segment after `/` that is written as a generated password is (`/Kx9mQ2zzP`: upper, lower, digit).
+ */
+const filePath = (v: string): boolean =>
+  /^(?:\/|~\/|\.\.?\/)[\w./-]*$/.test(v) && !(/^\/[A-Za-z0-9]+$/.test(v) && /[A-Z]/.test(v) && /[a-z]/.test(v) && /\d/.test(v))
+
+/**
+ * Whether the keyword of a match stands inside a run of base64 whose padding (`=`, `==`) was read as
+ * the operator (`…ODpWdzQ4cG4jZ0k=" https://…`: `pWd` inside a Basic credential, then the
+ * text after the run taken for its value). A key is such a run when the identifier around the
+ * keyword holds only base64 characters (no `_`, `.`, `-`, quote or space before the `=`), is 16
+ * characters or more with its padding and a multiple of four long (unknown when the 40 characters
+ * of context are all base64), holds upper and lower case letters, and nothing follows the padding
+ * directly (a space, a quote or the end: a real key's value follows its `=`, as in
+ * `MyDbPwd2ForProd=Kx9mQ2zzP`).
+ */
+const BASE64_BEFORE = /[A-Za-z0-9+/]*$/
+const keyInBase64 = (m: string, c: MatchContext, head: string, key: string, op: string): boolean => {
+  if (!/^={1,2}$/.test(op) || head !== key + op || !/^[A-Za-z0-9+/]+$/.test(key)) return false
+  const next = m.charAt(head.length)
+  if (next !== "" && !/[\s"'`\\]/.test(next)) return false
+  const before = BASE64_BEFORE.exec(c.before)?.[0] ?? ""
+  const run = before + key
+  if (run.length + op.length < 16 || !/[A-Z]/.test(run) || !/[a-z]/.test(run)) return false
+  // the whole context is base64: the run starts further back, its length is unknown
+  return (before.length === c.before.length && c.before.length >= 40) || (run.length + op.length) % 4 === 0
+}
 
 /** The value a bare match replaces: without the closing brackets it owes the text around it. */
 const bareValue = (v: string, c: MatchContext): string => v.slice(0, v.length - closersOwed(v, c.before))
@@ -428,10 +495,11 @@ const passwordAssignment = (form: ValueForm): Detector => {
       if (p === null) return false
       const key = keyOf(m, c, p.groups!["key"]!)
       if (NOT_SECRET_TAIL.test(tailWord(key, PASSWORD_KEYWORD))) return false
-      if (form !== "quoted" && form !== "call") v = bareValue(v, c)
-      if (!isValue(v) || countOrName(key, v)) return false
-      if (form === "call") return !ABOUT.test(v) && !(MESSAGE.test(v) && MESSAGE_WORDS.test(v))
       const op = p.groups!["op"]!.toLowerCase()
+      if (keyInBase64(m, c, p[0]!, p.groups!["key"]!, op)) return false
+      if (form !== "quoted" && form !== "call") v = bareValue(v, c)
+      if (!passwordValue(v) || countOrName(key, v)) return false
+      if (form === "call") return !ABOUT.test(v) && !(MESSAGE.test(v) && MESSAGE_WORDS.test(v))
       if (form === "line") {
         // words to the end of the line: a YAML plain scalar, or a passphrase in any form; one word
         // is the bare form's, and a message about the password is none
@@ -444,7 +512,7 @@ const passwordAssignment = (form: ValueForm): Detector => {
       if (ABOUT.test(v)) return false
       if (g["q"] !== undefined) return !(MESSAGE.test(v) && MESSAGE_WORDS.test(v) && v.split(/\s+/).length > 2)
       // unquoted: a reference in code is no value; a bare identifier is a variable after `==`, `!=`, `:=`
-      return !isCode(v, op) && !CMDLET.test(v) && !/^(?:\/|~\/|\.\.?\/)[\w./-]*$/.test(v)
+      return !isCode(v, op) && !CMDLET.test(v) && !filePath(v)
     }
   }
 }
@@ -516,35 +584,200 @@ const netrc: Detector = {
   }
 }
 
+/** the two families a name in a pair, a tuple or a block is read for: its keyword, category, group and hint */
+type Family = "password" | "secret"
+const familyOf = (family: Family) =>
+  family === "password"
+    ? ({ word: PASSWORD_WORD, category: "password", group: "credential", hint: PASSWORD_HINT, placeholder: wholePlaceholder, placeholderGeneric: false } as const)
+    : ({ word: SECRET_WORD, category: "generic_secret", group: "secret", hint: SECRET_HINT, placeholder: namesItself } as const)
+
 /**
- * A name/value pair written as text whose name is a password key: JSON
- * (`{"name":"DB_PASSWORD","value":"…"}`, SSM's `"Name": …, "Type": "SecureString", "Value": …`,
- * CloudFormation's `ParameterKey`/`ParameterValue`) and YAML (`- name: DB_PASSWORD` then
- * `value: …` on the next line). A search starts at the keyword; the rest of the name is at most
- * 60 characters and the pieces to the value are literals and bounded runs, then a value as above.
- * The name member before the keyword is looked at in the 40 characters of context.
+ * A quoted value read once, then (optionally) the closing quote and a closing bracket right after
+ * it: a lookahead captures the value to its first closing quote or the line's end, and a
+ * back-reference takes it, so a start is never read on to a later quote (a lookahead is not
+ * entered again by backtracking). The closing quote and bracket are part of the match, for the
+ * validator to see that the pair closes there, and are given back by `closeOwed`.
  */
-const pairInText = (yaml: boolean): Detector => {
-  const pattern = yaml
-    ? new RegExp(`${PASSWORD_WORD}[\\w./-]{0,60}[ \\t]*\\r?\\n[ \\t]{0,40}value:[ \\t]+(?<v>[^\\s"'#][^\\s]*)`, "gi")
-    : new RegExp(
-        `${PASSWORD_WORD}[\\w./-]{0,60}["'][ \\t]*,[ \\t]*(?:["']type["'][ \\t]*:[ \\t]*["']\\w{0,30}["'][ \\t]*,[ \\t]*)?["'](?:parameter)?value["'][ \\t]*:[ \\t]*${QUOTED}`,
-        "gi"
-      )
-  const nameBefore = yaml ? /(?:^|[\r\n])[ \t]*(?:-[ \t]+)?name:[ \t]*[\w./-]*$/i : /["'](?:name|key|key[_-]?name|parameter(?:key|name))["'][ \t]*:[ \t]*["'][\w./-]*$/i
+const QUOTED_ONCE = "(?=(?<w>[^\\r\\n]*?)(?=(?<!\\\\)\\k<q>|[\\r\\n]|$))\\k<w>"
+const CLOSE = "\\k<q>[ \\t\\r\\n]{0,8}[)\\]]"
+/** the closing quote, spaces and bracket at the end of a value read by `QUOTED_ONCE` then `CLOSE`: they stay */
+const closeOwed = (v: string): number => {
+  const m = /\\{0,7}["'`][ \t\r\n]{0,8}[)\]]$/.exec(v)
+  return m === null ? 0 : m[0].length
+}
+
+/**
+ * A name and its value written as text, the name a password key or a secret's, a token's or an
+ * API key's:
+ * - a name/value pair: JSON (`{"name":"DB_PASSWORD","value":"…"}`, `{"name":"API_TOKEN","value":
+ *   "…"}`, SSM's `"Name": …, "Type": "SecureString", "Value": …`, CloudFormation's
+ *   `ParameterKey`/`ParameterValue`, Postman's `{"key": …, "value": …}`) and YAML (`- name:
+ *   DB_PASSWORD` then `value: …` on the next line), the name member before the keyword looked at
+ *   in the 40 characters of context;
+ * - a two-element pair: a header given as an array or a tuple (`["X-Api-Key", "…"]`,
+ *   `req.setHeader("X-Auth-Token", "…")`, `new Headers([["x-api-key", "…"]])`), a form field as a
+ *   tuple (`[("username", "bob"), ("password", "…")]`). The name is quoted and opened by `(` or `[`
+ *   (in the context), the value is a quoted literal, and the pair closes right after it: a list of
+ *   three or more names (`("password", "email", "x")`) is none. A value people write as a field's
+ *   name (`["password", "password_confirmation"]`, `("password", "last_login")`: letters, `_`,
+ *   `-`, `.` alone) is no password there, where no operator says it is assigned.
+ * A secret's value is judged as the same value under that name would be (`secretByKey`).
+ *
+ * One expression for the three layouts (one search per string and family). Linear time: a search
+ * starts at the keyword; the rest of the name is at most 60 characters, the pieces to the value
+ * literals and bounded runs; a quoted value is read once (`QUOTED_ONCE`), a YAML one is one class.
+ */
+const PAIR_OPEN = /[(\[][ \t\r\n]{0,8}(?:[rRbBuUfF]{1,2})?\\{0,7}["'][\w./-]{0,60}$/
+const NAME_BEFORE = /["'](?:name|key|key[_-]?name|parameter(?:key|name))["'][ \t]*:[ \t]*["'][\w./-]*$/i
+const YAML_NAME_BEFORE = /(?:^|[\r\n])[ \t]*(?:-[ \t]+)?name:[ \t]*[\w./-]*$/i
+const FIELD_NAME = /^-{0,2}[A-Za-z][A-Za-z_.-]*$/
+const pairInText = (family: Family): Detector => {
+  const f = familyOf(family)
+  const pattern = new RegExp(
+    `${f.word}[\\w./-]{0,60}(?:[ \\t]*\\r?\\n[ \\t]{0,40}value:[ \\t]+|\\\\{0,7}["'][ \\t]*,[ \\t\\r\\n]{0,40}(?:(?:["']type["'][ \\t]*:[ \\t]*["']\\w{0,30}["'][ \\t]*,[ \\t]*)?(?<nv>["'](?:parameter)?value["'])[ \\t]*:[ \\t]*)?(?:@|[rRbBuUfF]{1,2})?(?<q>\\\\{0,7}["'\`]))` +
+      `(?<v>(?<=value:[ \\t]{1,40})[^\\s"'#]\\S*|${QUOTED_ONCE}(?:${CLOSE})?)`,
+    "gi"
+  )
+  const groups = groupsOf(pattern)
+  return {
+    category: f.category,
+    group: f.group,
+    severity: "critical",
+    hint: f.hint,
+    placeholder: f.placeholder,
+    ...(family === "password" ? { placeholderGeneric: false } : {}),
+    pattern,
+    trimEnd: closeOwed,
+    validate: (m, c) => {
+      const g = groups(m)
+      let v = g?.["v"]
+      if (g === null || v === undefined) return false
+      const yaml = g["q"] === undefined
+      const owed = yaml ? 0 : closeOwed(v)
+      if (yaml ? !YAML_NAME_BEFORE.test(c.before) : g["nv"] !== undefined ? !NAME_BEFORE.test(c.before) : owed === 0 || !PAIR_OPEN.test(c.before)) return false
+      v = v.slice(0, v.length - owed)
+      const name = (/[\w./-]*$/.exec(c.before)?.[0] ?? "") + (/^[\w./-]*/.exec(m)?.[0] ?? "")
+      if (family === "secret") return secretByKey(name, v, !yaml)
+      if (!passwordKey(name) || !passwordValue(v) || ABOUT.test(v)) return false
+      // a two-element pair: no field's name, no message
+      return g["nv"] !== undefined || yaml || (!FIELD_NAME.test(v) && !(MESSAGE.test(v) && MESSAGE_WORDS.test(v)))
+    }
+  }
+}
+
+/**
+ * A user and a password given together: a tuple or a list assigned to (or passed as) a name whose
+ * last word is `auth`, `credentials`, `creds`, `tuple`, `pair` or `basic` (Python's
+ * `requests.get(url, auth=("bob", "…"))`, `auth = ('user', '…')`, `credentials = ["admin", "…"]`,
+ * `{"auth": ("u", "…")}`), and the auth helpers' calls (`HTTPBasicAuth("u", "…")`,
+ * `HTTPDigestAuth`, `HTTPProxyAuth`, `aiohttp.BasicAuth`, `httpx.BasicAuth`, `HttpNtlmAuth`). The
+ * second element, a quoted literal, is the password and is replaced; the user (a literal or a
+ * variable) stays. Any non-empty value counts (`auth=("u", "p")`): a short or obvious one is
+ * reported as a placeholder (`wholePlaceholder`). The pair must close after the password (a tuple
+ * of three is no (user, password)); `author`, `authority` and `auth_methods` are no such name.
+ *
+ * Linear time: a search starts at the literal `auth`, `credential` or `cred`; the key run is one
+ * class (and taken whole by the second alternative when no tuple follows, as `keyFirst` does), the
+ * user is a quoted literal of at most 200 characters or a bounded path, the separators are bounded
+ * runs, and the value runs to its closing quote or the end of the line, then a bounded lookahead.
+ */
+const AUTH_WORD = "(?:auth(?!or)|credentials?|creds?(?![a-z]))"
+const AUTH_USER = `(?:(?:login|user(?:name)?)[ \\t]*=[ \\t]*)?(?:(?:[rRbBuUfF]{1,2})?\\\\{0,7}["'][^"'\\r\\n]{0,200}["']|[\\w$]{1,60}(?:\\.[\\w$]{1,60}){0,4}(?:\\[[^\\]\\r\\n]{0,80}\\])?(?:\\([^()\\r\\n]{0,80}\\))?)`
+const AUTH_LAST = /^(?:auth|credentials?|creds?|tuple|pair|basic)$/i
+const AUTH_HELPER = /(?:basic|digest|proxy|ntlm)auth$/i
+const authTuple: Detector = (() => {
+  const pattern = new RegExp(
+    `${AUTH_WORD}${KEY_RUN}(?:${KEY_QUOTE}${SP}[:=]${SP}[(\\[]|\\()[ \\t\\r\\n]{0,40}${AUTH_USER}[ \\t\\r\\n]{0,40},[ \\t\\r\\n]{0,40}(?:password[ \\t]*=[ \\t]*)?(?:@|[rRbBuUfF]{1,2})?(?<q>\\\\{0,7}["'\`])(?<v>${QUOTED_ONCE}${CLOSE.replace("{0,8}", "{0,40}")})|${AUTH_WORD}${KEY_RUN}`,
+    "gi"
+  )
+  const groups = groupsOf(pattern)
+  const name = new RegExp(`^${AUTH_WORD}${KEY_RUN}`, "i")
   return {
     category: "password",
     group: "credential",
     severity: "critical",
-    hint: PASSWORD_HINT,
-    placeholder: wholePlaceholder,
+    hint: /auth(?!or)|credential|creds?\b/i,
+    placeholder: (v) => wholePlaceholder(v.slice(0, v.length - closeOwed(v))),
     placeholderGeneric: false,
     pattern,
+    trimEnd: closeOwed,
     validate: (m, c) => {
-      if (!nameBefore.test(c.before)) return false
-      const name = (/[\w./-]*$/.exec(c.before)?.[0] ?? "") + (/^[\w./-]*/.exec(m)?.[0] ?? "")
-      const v = yaml ? /(?<=value:[ \t]+)\S+$/.exec(m)?.[0] : /(?<=["'])[^"'\r\n]*$/.exec(m)?.[0]
-      return v !== undefined && passwordKey(name) && isValue(v) && !ABOUT.test(v)
+      const g = groups(m)
+      const raw = g?.["v"]
+      if (raw === undefined) return false
+      const v = raw.slice(0, raw.length - closeOwed(raw))
+      if (v.length === 0) return false
+      const run = name.exec(m)?.[0] ?? ""
+      const key = keyOf(m, c, run)
+      if (m.charAt(run.length) === "(") {
+        // a helper's call: the name ends in BasicAuth, DigestAuth, ProxyAuth, NtlmAuth
+        if (!AUTH_HELPER.test(key)) return false
+      } else {
+        const words = key.match(WORDS_OF)
+        if (words === null || !AUTH_LAST.test(words[words.length - 1]!)) return false
+      }
+      return /[\p{L}\p{N}\p{P}\p{S}]/u.test(v) && !v.includes("<redacted>") && !TEMPLATE.test(v) && !VARIABLE.test(v)
+    }
+  }
+})()
+
+/**
+ * A YAML block scalar under a password key or a secret's (`password: |`, `client_secret: >-`,
+ * `password: |2` then indented lines): the lines of the block are the value and are replaced, from
+ * the first character of its first line to the end of its last; the key, its indicator, the
+ * block's indentation and everything after the block stay. The block is the run of lines indented
+ * at least as its first line (blank lines inside it included), and its first line must be indented
+ * more than the key: a sibling key, a dedented line or a comment at the key's level ends it.
+ *
+ * Linear time: a search starts at a `:` followed by spaces and `|` or `>` (each run of spaces
+ * read by the one `:` before it), then a lookbehind reads the key back to its keyword (the key
+ * run, one class, ends at the character before it); the indicator and a comment after it (at
+ * most 200 characters) are bounded; the block is a loop of whole lines, each
+ * starting with the first line's indentation (a back-reference) or blank, at most `BLOCK_LINES`
+ * of them, that cannot fail once started, and a search resumes after the block, accepted or not.
+ */
+/**
+ * The most lines a block is read for: V8 keeps a backtracking entry per repetition of a group, and
+ * an unbounded one overflowed the stack on a block of megabytes (`password: |` then a run of
+ * blank lines). A longer block is replaced for its first 1,000 lines (no password or secret is
+ * that long; a search resumes after them).
+ */
+const BLOCK_LINES = 1000
+const blockScalar = (family: Family): Detector => {
+  const f = familyOf(family)
+  // a search starts at a `:` followed by a block indicator (a literal, found fast), and only then
+  // looks back for the key (a lookbehind read from there: the key run back to its keyword)
+  const block = `[1-9+-]{0,2}${SP}(?:#[^\\r\\n]{0,200})?\\r?\\n(?<ind>[ \\t]+)(?<v>\\S[^\\r\\n]*(?:\\r?\\n(?:\\k<ind>[^\\r\\n]*|[ \\t]*(?=\\r?\\n))){0,${BLOCK_LINES}})`
+  const pattern = new RegExp(`:${SP}[|>](?<=${f.word}${KEY_RUN}${KEY_QUOTE}${SP}:${SP}[|>])${block}`, "gi")
+  // (read again without the lookbehind, which the match alone cannot satisfy)
+  const groups = groupsOf(new RegExp(`:${SP}[|>]${block}`, "gi"))
+  return {
+    category: f.category,
+    group: f.group,
+    severity: "critical",
+    hint: f.hint,
+    placeholder: f.placeholder,
+    ...(family === "password" ? { placeholderGeneric: false } : {}),
+    pattern,
+    // the blank lines and spaces at the block's end stay
+    trimEnd: (v) => v.length - v.trimEnd().length,
+    validate: (m, c) => {
+      const g = groups(m)
+      const ind = g?.["ind"]
+      const v = g?.["v"]?.trimEnd()
+      if (ind === undefined || v === undefined) return false
+      // the key: the identifier before the `:` (its quote and spaces aside), in the 40 characters
+      const head = c.before.replace(/\\{0,7}["'`]?[ \t]*$/, "")
+      const key = /[\w.-]*$/.exec(head)?.[0] ?? ""
+      const rest = head.slice(0, head.length - key.length)
+      // it starts its line (after indentation or a list's `- `), seen within the 40 characters
+      if (!YAML_LINE_START.test(rest) || !(c.before.length < 40 || /[\r\n]|\\n/.test(rest) || /^[ \t]*$/.test(rest))) return false
+      // the block's first line is indented more than the key
+      const keyColumn = rest.length - (Math.max(rest.lastIndexOf("\n"), rest.lastIndexOf("\r")) + 1)
+      if (ind.length <= keyColumn) return false
+      if (family === "secret") return secretByKey(key, v.replace(/\s+/g, ""), true)
+      if (!passwordKey(key)) return false
+      return passwordValue(v) && !MESSAGE_WORDS.test(v) && !prose(v)
     }
   }
 }
@@ -567,7 +800,7 @@ const passwordField: Detector = {
   numeric: true,
   numericUnderKey: true,
   pattern: /^(?<v>[^\r\n]+)$/g,
-  validate: (m, c) => c.key !== null && passwordKey(c.key) && isValue(m) && !countOrName(c.key, m) && !(MESSAGE.test(m) && (MESSAGE_WORDS.test(m) || prose(m)))
+  validate: (m, c) => c.key !== null && passwordKey(c.key) && passwordValue(m) && !countOrName(c.key, m) && !(MESSAGE.test(m) && (MESSAGE_WORDS.test(m) || prose(m)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -768,6 +1001,21 @@ const secretKeyKind = memoPerCall((key: string): "none" | "secret" | "token" => 
   return /secret/i.test(key) && !/secret[_.-]?(?:name|id|arn|ref)$/i.test(key) ? "secret" : "token"
 })
 
+/**
+ * Whether a value under a key is a secret by that key: a hex key or a random UUID under a name
+ * whose last word names a key, a token or a secret (`hexSecretKey`); under a secret's name any
+ * value that is not a word, a sentence, repeated or sequential; under a token's or a key's name a
+ * value that looks generated. The judgement of a field (`secretField`), of a pair's value
+ * (`pairInText`) and of a block (`blockScalar`).
+ */
+const secretByKey = (key: string, v: string, quoted: boolean): boolean => {
+  if (!isValue(v) || doneWith(v)) return false
+  if (hexSecretValue(v)) return namesSecret(key) && hexSecretKey(key)
+  const kind = secretKeyKind(key)
+  if (kind === "none") return false
+  return kind === "secret" ? secretValue(v) : highEntropyToken(v, quoted)
+}
+
 const genericSecret = (value: string): Detector => {
   const form = value === BARE ? `(?:base64:)?${value}` : value
   const pattern = keyFirst(SECRET_WORD, form)
@@ -792,6 +1040,7 @@ const genericSecret = (value: string): Detector => {
       if (p === null) return false
       const op = p.groups!["op"]!.toLowerCase()
       if (op === "is" || op === "was" || op === ">") return false
+      if (keyInBase64(m, c, p[0]!, p.groups!["key"]!, op)) return false
       const key = keyOf(m, c, p.groups!["key"]!)
       if (g["q"] === undefined) v = bareValue(v, c)
       // Laravel's `APP_KEY=base64:…` (the prefix stays out of a bare value; a quoted one keeps it)
@@ -820,13 +1069,7 @@ const secretField: Detector = {
   hint: SECRET_HINT,
   placeholder: namesItself,
   pattern: /^(?<v>[^\r\n]+)$/g,
-  validate: (m, c) => {
-    if (c.key === null || !isValue(m) || doneWith(m)) return false
-    if (hexSecretValue(m)) return namesSecret(c.key) && hexSecretKey(c.key)
-    const kind = secretKeyKind(c.key)
-    if (kind === "none") return false
-    return kind === "secret" ? secretValue(m) : highEntropyToken(m, true)
-  }
+  validate: (m, c) => c.key !== null && secretByKey(c.key, m, true)
 }
 
 /**
@@ -843,8 +1086,8 @@ export const assignments: ReadonlyArray<Detector> = [
   passwordAssignment("line"),
   passwordAssignment("bare"),
   netrc,
-  pairInText(false),
-  pairInText(true),
+  pairInText("password"),
+  blockScalar("password"),
   valueBeforeKey(PASSWORD_WORD, "password", "credential", () => true),
   flagDetector(QUOTED),
   flagDetector(BARE),
@@ -854,6 +1097,9 @@ export const assignments: ReadonlyArray<Detector> = [
   genericSecret(QUOTED),
   genericSecret(BARE),
   valueBeforeKey(SECRET_CORE, "generic_secret", "secret", (v) => secretValue(v) && (v.length >= 20 || /[^\w.-]/.test(v))),
+  pairInText("secret"),
+  blockScalar("secret"),
+  authTuple,
   passwordField,
   secretField
 ]
