@@ -11,6 +11,7 @@
  * - Scan throughput on the generic adversarial families of `test/fixtures/redos-families.ts`
  *   (digit runs, separators, `a@a.a.a…`, base64, hex and colons, `password=password=…`, quotes
  *   without ends, …), the built-ins at once, one string per family, the same number of MB.
+ * - The redactor's cost on one captured model call (the payload `Capture` writes), per payload.
  * - The cost of redaction on appending: the append benchmark's memory-store run with
  *   `Redactor.layerDefault` against the same run with `Redactor.layerNoop`, alternating (target:
  *   at most 35 % added). This is where it is measured; `bench/append.ts` redacts in every run and
@@ -149,6 +150,34 @@ const perDetector = () => {
   )
 }
 
+/**
+ * The redactor's cost on a captured model call: the `llm_call` payload `Capture` writes (its model
+ * name, `gpt-4o-mini-2024-08-06`, passes the phone number's hint; its start time and cost differ
+ * from call to call), processor time per payload, best of four after a warm-up round.
+ */
+const capturedCall = () => {
+  const calls = Array.from({ length: 20_000 }, (_, i) => ({
+    cost: `0.000${345 + (i % 500)} USD`,
+    decision_id: null,
+    finish_reason: "stop",
+    latency_ms: 5.553 + (i % 1000) / 1000,
+    model: "gpt-4o-mini-2024-08-06",
+    outcome: "success",
+    provider: "openai",
+    replayed: false,
+    started_at: new Date(Date.UTC(2026, 11, 5, 8, 0, 0) + i * 7).toISOString().replace("Z", `${String(i % 1000).padStart(3, "0")}+00:00`),
+    usage: { cache_write: 0, cached_tokens: 200, input_tokens: 1200, output_tokens: 300, reasoning_tokens: 64 }
+  }))
+  let best = Infinity
+  for (let r = 0; r < 5; r++) {
+    const used = process.cpuUsage()
+    for (const c of calls) Detect.redact(c)
+    const u = process.cpuUsage(used)
+    if (r > 0) best = Math.min(best, (u.user + u.system) / 1000)
+  }
+  console.log(`  redaction of a captured model call's payload, processor time: ${((best * 1000) / calls.length).toFixed(1)} µs (best of 4 rounds of ${fmt(calls.length)})`)
+}
+
 /** The external benchmark's figures, or why there are none. */
 const external = () => {
   console.log(`\nexternal detection benchmark (${External.BENCHMARK})`)
@@ -238,6 +267,7 @@ const main = async () => {
     `  the same in processor time: noop ${median(noop.map((x) => x.cpu)).toFixed(0)} ms, default redactor ${median(withDefault.map((x) => x.cpu)).toFixed(0)} ms: added ${median(addedCpu).toFixed(1)} % (median of pairs): ${addedCpu.map((x) => x.toFixed(1)).join(" ")}`
   )
   perDetector()
+  capturedCall()
   external()
 }
 
