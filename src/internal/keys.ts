@@ -340,6 +340,84 @@ const sasSignature = (m: string): boolean => {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Private keys outside PEM armor: base64 of a PEM block or of a JSON key file, JWKs, PuTTY, age
+// ---------------------------------------------------------------------------------------------
+
+/** a line break inside base64 that a tool wrapped (`base64`, `openssl base64`), then a YAML block's indentation */
+const B64_BREAK = "(?:\\r?\\n|\\\\r\\\\n|\\\\n)[ \\t]{0,16}"
+const B64_RUN = "[A-Za-z0-9+/]"
+/**
+ * base64 of a PEM block: `LS0tLS1CRUdJTi` is the base64 of `-----BEGIN` (kubeconfig's
+ * `client-key-data`, a Kubernetes TLS secret's `tls.key`, a CI variable). On one line, or wrapped
+ * at 76 columns (`base64`) or 64 (`openssl base64`): full lines of that width, then a last shorter
+ * one. A start is the first base64 character of its run (`startAfterNo`); every start matches.
+ */
+const wrapped = (width: number): string =>
+  `${B64_RUN}{${width - 14}}(?:${B64_BREAK}${B64_RUN}{${width}}){0,200}${B64_BREAK}${B64_RUN}{1,${width}}={0,2}(?![A-Za-z0-9+/=])`
+const B64_PEM = `${startAfterNo("A-Za-z0-9+/")}LS0tLS1CRUdJTi(?:${wrapped(76)}|${wrapped(64)}|${B64_RUN}*={0,2})`
+/** The text a base64 match decodes to (line breaks, escapes and indentation dropped). */
+const decodeB64 = (m: string, chars = Infinity): string => {
+  const body = m.replace(/\\[nr]|[^A-Za-z0-9+/]/g, "")
+  return Buffer.from(body.slice(0, Math.min(body.length, chars) - (Math.min(body.length, chars) % 4)), "base64").toString("latin1")
+}
+/** Whether base64 decodes to a private key's BEGIN line (a certificate's or a public key's is none). */
+const b64PrivatePem = (m: string): boolean => {
+  PEM_BEGIN_AT.lastIndex = 0
+  return PEM_BEGIN_AT.test(decodeB64(m, 160))
+}
+
+/**
+ * A JWK (RFC 7517) with its private or secret members: `d` of an EC, OKP or RSA key (RFC 7518
+ * §6.2.2, §6.3.2; RFC 8037 §2), RSA's `p`, `q`, `dp`, `dq`, `qi`, and `k` of a symmetric (`oct`)
+ * key (§6.4.1), in JSON, a Python dict, a JavaScript object, escaped inside a JSON string. The object
+ * is replaced whole: the private members may come in any order, and RSA's `p` and `q` alone rebuild
+ * the key.
+ */
+const JWK_KTY = /\bkty\\?["']?[ \t]*[:=][ \t]*\\?["']?(?:RSA|EC|OKP|oct)\b/
+const JWK_SECRET = /(?:^|[{,\s])\\?["']?(?:d|p|q|dp|dq|qi|k)\\?["']?[ \t]*[:=][ \t]*\\?["']?[A-Za-z0-9_-]{20}/
+const jwkPrivate = (m: string): boolean => JWK_KTY.test(m) && JWK_SECRET.test(m)
+/** the private members of a JWK, as keys of an object's fields (crypto's `export({ format: "jwk" })`) */
+const JWK_MEMBER = /^(?:d|p|q|dp|dq|qi)$/
+/**
+ * A JWK's private member given as a field: a base64url value (no padding, RFC 7515 §2) of 40
+ * characters or more (an Ed25519 or P-256 `d` has 43) that reads as random (4 bits a character).
+ * The engine sees one field at a time, not its `kty` sibling: a field named `d`, `p`, `q`, `dp`,
+ * `dq` or `qi` holding such a value is taken for one.
+ */
+const jwkMember = (v: string, c: MatchContext): boolean => c.key !== null && JWK_MEMBER.test(c.key) && !standIn(v) && entropy(v) >= 4
+
+/**
+ * base64 of a JSON object (`{"…` is `ey…`, `{\n…` is `ew…`): a key file passed as one variable
+ * (`GOOGLE_CREDENTIALS`, `GCP_SA_KEY`, Terraform's `google_service_account_key.private_key`), found
+ * when it decodes to text holding a private key's BEGIN line or a JWK's private member. 200
+ * characters or more: a start is the first character of its run, and a run too short fails within
+ * 200 characters.
+ */
+const B64_JSON = `${startAfterNo("A-Za-z0-9+/")}e[wy]${B64_RUN}{198}${B64_RUN}*={0,2}`
+const PEM_INSIDE = /-----BEGIN (?:[A-Z0-9]+ ){0,8}PRIVATE KEY/
+const b64JsonKey = (m: string): boolean => {
+  const text = decodeB64(m)
+  return PEM_INSIDE.test(text) || jwkPrivate(text)
+}
+
+/**
+ * PuTTY's key file (`.ppk`, formats 2 and 3: the PuTTY manual, appendix C): `Private-Lines: N` and
+ * N lines of base64, the private key (encrypted or not). The lines alone are replaced; the header,
+ * the public lines and `Private-MAC` are kept. Each line is a run of one class that ends at a line
+ * break, an escape, a quote or the end (a `Private-MAC:` line is none), so there is one way to read
+ * the lines, and at most 100.
+ */
+const PPK_LINE = "[A-Za-z0-9+/=]+(?![^\\r\\n\\\\\"'])"
+const PPK = `Private-Lines:[ \\t]*\\d{1,3}[ \\t]*${B64_BREAK}(?<v>${PPK_LINE}(?:${B64_BREAK}${PPK_LINE}){0,99})`
+
+/**
+ * An age identity (age-encryption.org/v1, "X25519 identity"): Bech32 (BIP 173) with the
+ * human-readable part `AGE-SECRET-KEY-`, written in capitals: `1` and 58 characters of the Bech32
+ * alphabet (32 bytes and a checksum). The checksum is not required: scanners' test keys are random.
+ */
+const AGE_KEY = `${START}AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}(?![A-Za-z0-9])`
+
+// ---------------------------------------------------------------------------------------------
 // HTTP credentials: Authorization headers, Basic credentials, curl -u, session cookies
 // ---------------------------------------------------------------------------------------------
 
@@ -347,7 +425,11 @@ const sasSignature = (m: string): boolean => {
 // (the spaces after the operator are one run, a quote and the spaces after it another: two runs
 // of spaces on either side of an optional quote split a long run of spaces every way, in time
 // quadratic in its length)
-const AUTH_HEADER = "(?<![\\w-])(?:proxy-)?authorization\\\\?[\"']?[ \\t]*[:=][ \\t]*(?:\\\\?[\"'][ \\t]*)?"
+const AUTH_HEADER =
+  "(?:(?<![\\w-])(?:proxy-)?authorization\\\\?[\"']?[ \\t]*[:=][ \\t]*(?:\\\\?[\"'][ \\t]*)?" +
+  // nginx `proxy_set_header Authorization "Basic …";` (and grpc_, uwsgi_), Apache
+  // `RequestHeader set Authorization "…"`: the name, spaces, an optional quote
+  "|(?<![\\w-])(?:(?:proxy|grpc|uwsgi)_set_header|RequestHeader[ \\t]+(?:set|add|append|merge|setifempty))[ \\t]+(?:proxy-)?authorization[ \\t]+[\"']?)"
 /** a field whose key is such a header (`{headers: {Authorization: "Token …"}}`) */
 const AUTH_KEY = /^(?:proxy-)?authorization$/i
 const authKey = memoPerCall((k: string) => AUTH_KEY.test(k))
@@ -439,7 +521,10 @@ const lastWord = (m: string): string => m.slice(Math.max(m.lastIndexOf(" "), m.l
 /** A Basic header's credentials: base64 of `user:password` (RFC 7617), the pair judged as above. */
 const basicCredentials = (m: string): boolean => {
   const v = lastWord(m)
-  if (base64Bytes(v) < 3) return false
+  // (clients that drop the padding are read too: `YWxhZGRpbjpvcGVuc2VzYW1l` of RFC 7617 with its
+  // `=` left off; a length that is one more than a multiple of four is no base64)
+  const body = v.replace(/=+$/, "")
+  if (body.length % 4 === 1 || (v !== body && base64Bytes(v) < 0) || (body.length * 3) >> 2 < 3) return false
   const text = Buffer.from(v, "base64").toString("latin1")
   const colon = text.indexOf(":")
   // RFC 7617: no control characters; the user name holds no colon
@@ -475,7 +560,12 @@ const CURL_USER = "(?<![^\\s\"'`(\\[{,;|&=])(?:(?:-u|--user)\\\\?[\"'][ \\t]*,[ 
 const curlPair = (m: string): readonly [string, string] | null => {
   const rest = m.replace(/^(?:(?:-u|--user)\\?["'][ \t]*,[ \t]*|-u[ \t]*|--user(?:[ \t]+|=))\\?["']?/, "")
   const colon = rest.indexOf(":")
-  return colon < 0 ? null : [rest.slice(0, colon), rest.slice(colon + 1).replace(/^\\?["']/, "")]
+  if (colon < 0) return null
+  const pass = rest.slice(colon + 1).replace(/^\\?["']/, "")
+  // `-u http://app` (`az login --service-principal -u <app-id-uri>`, a tool's `--user <url>`): a
+  // scheme, `:` and `//` is a URL, no user and password (RFC 3986 §3.1: a scheme is a letter and
+  // letters, digits, `+`, `-`, `.`; a password starting `//` after such a word is read as a URL)
+  return /^[A-Za-z][A-Za-z0-9+.-]*$/.test(rest.slice(0, colon)) && pass.startsWith("//") ? null : [rest.slice(0, colon), pass]
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -525,6 +615,8 @@ const CLI_FLAGS = [
   String.raw`ldap(?:search|modify|add|delete|whoami|passwd|compare|modrdn|exop|url)${EXE}${ARGS}-w[ \t]*`,
   String.raw`(?:smbclient|rpcclient|smbcacls|smbget|smbtree|smbcquotas)${EXE}${ARGS}(?:-U[ \t]*|--user(?:name)?(?:=|[ \t]+))\\?["']?(?:[\w.-]+(?:\\{1,2}|/))?[\w.$@-]+%`,
   String.raw`(?:smbmap|crackmapexec|netexec|nxc)${EXE}${ARGS}-p[ \t]+`,
+  // (Azure CLI: `az login -u <user or app id> -p <password or client secret>`; a certificate file is none: `azCertificate`)
+  String.raw`az(?:\.cmd)?${SEP}login${ARGS}-p[ \t]+`,
   String.raw`htpasswd${EXE}(?:(?=${HTPASSWD_N})${HTPASSWD_OPTS}${SEP}${POSITIONAL}${SEP}|(?!${HTPASSWD_N})${HTPASSWD_OPTS}${SEP}${POSITIONAL}${SEP}${POSITIONAL}${SEP})`
 ]
 /**
@@ -533,8 +625,20 @@ const CLI_FLAGS = [
  * password ends at `@`, `/`, a space or a quote (`sqlplus / as sysdba` has none: the system's login).
  */
 const ORACLE_LOGIN = String.raw`${PROGRAM}(?:sqlplus|rman|expdp|impdp|sqlldr|dgmgrl)${EXE}(?:${SEP}-[A-Za-z]+){0,4}${SEP}(?:(?:target|catalog|auxiliary)${SEP}|userid=)?\\?["']?[A-Za-z][\w$#]{0,127}/(?![$%{<[])(?<v>[^\s"'` + "`" + String.raw`;|&()<>\\@/]+)`
+/**
+ * HTTPie (`http`, `https`) and xh: `-a user:password`, `--auth user:password`, `--auth=…`; the
+ * flag may come up to twelve arguments after the program. The user is one argument without `:`.
+ */
+const HTTPIE_AUTH = String.raw`${PROGRAM}(?:https?|xhs?)${EXE}${ARGS}(?:-a[ \t]*|--auth(?:=|[ \t]+))\\?["']?[^\s:"'\\]+:(?![$%{<[])(?<v>[^\s"'` + "`" + String.raw`\\]+)`
+const HTTPIE_PAIR = /(?:-a[ \t]*|--auth(?:=|[ \t]+))\\?["']?([^\s:"'\\]+):([^\s"'`\\]+)$/
+const httpieCredentials = (m: string): boolean => {
+  const pair = HTTPIE_PAIR.exec(m)
+  return pair !== null && credentialPair(pair[1]!, pair[2]!)
+}
 /** htpasswd reads a password from its command line only in batch mode (`-b`) */
 const htpasswdBatch = (m: string): boolean => !m.startsWith("htpasswd") || /\s-[A-Za-z]*b/.test(m)
+/** `az login -p` also takes a certificate file (a PEM or PKCS#12 path): that is no password */
+const azCertificate = (m: string): boolean => m.startsWith("az") && /\.(?:pem|crt|cer|pfx|p12)["']?$/i.test(m)
 /** a stand-in for a password (`-p password`, `-a secret`, `xxxx`): still replaced, reported as a placeholder */
 const cliStandIn = (v: string): boolean => NAMES_ITSELF.test(v) || oneChar(v)
 
@@ -564,8 +668,32 @@ const sessionCookie = (m: string, c: MatchContext): boolean => {
   // at the start of a string with no header before it: only under a cookie field, or a name that
   // can only be a session (not `token=…` of a query string or a config line: the assignment
   // detectors judge those)
-  return name !== head || m.startsWith(";") || (c.key !== null && cookieKey(c.key)) || /sess|sid$|^sid/i.test(name)
+  const cookieHeader = name !== head && !m.startsWith(";")
+  if (cookieHeader || (c.key !== null && cookieKey(c.key))) return true
+  // outside a cookie header, a name in capitals with `_` is an environment variable
+  // (`AWS_SESSION_TOKEN=…`, `; SESSION_SECRET=…`): the assignment detectors name its value
+  return !ENV_NAME.test(name) && (m.startsWith(";") || /sess|sid$|^sid/i.test(name))
 }
+/** an environment variable's name: capitals, digits and `_`, at least one `_` (no cookie is named so in practice) */
+const ENV_NAME = /^[A-Z][A-Z0-9]*_[A-Z0-9_]*$/
+
+// ---------------------------------------------------------------------------------------------
+// Vendors' tokens and webhook URLs of a fixed form (the third hostile review's list)
+// ---------------------------------------------------------------------------------------------
+
+/** a random part: not a stand-in, two of lower case, capitals and digits (a name is none) */
+const randomPart = (v: string): boolean => !standIn(v) && (/[a-z]/.test(v) ? 1 : 0) + (/[A-Z]/.test(v) ? 1 : 0) + (/\d/.test(v) ? 1 : 0) >= 2
+/** a UUID's shape (Teams writes hex; scanners' test URLs hold other letters, and the host and path already say what it is) */
+const UUID_RE = "[0-9A-Za-z]{8}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{12}"
+/** a fixed-form token of a vendor, group secret, critical */
+const vendorToken = (category: string, hint: RegExp, pattern: string, validate: (m: string) => boolean): Detector => ({
+  category,
+  group: "secret",
+  severity: "critical",
+  hint,
+  pattern: new RegExp(pattern, "g"),
+  validate
+})
 
 /**
  * The fixed-form key and token detectors, most specific first.
@@ -598,6 +726,63 @@ export const keys: ReadonlyArray<Detector> = [
     hint: /-----BEGIN/,
     pattern: new RegExp(`${PEM_BEGIN}(?:${PEM_BREAK}|[ ])${PEM_INDENT}(?:${PEM_HEADER}${PEM_BREAK}${PEM_INDENT}){0,8}(?:${PEM_BREAK}${PEM_INDENT})?(?=${PEM_LINE})[A-Za-z0-9+/=\\\\\\r\\n \\t>]*?(?<!\\\\)${B64C}(?!${PEM_MORE})|${PEM_BEGIN}(?=${PEM_BREAK}${PEM_INDENT}[^\\s\\\\-])`, "g"),
     placeholder: pemPlaceholder
+  },
+  {
+    // base64 of a PEM private key (kubeconfig `client-key-data`, a TLS secret's `tls.key`), on one
+    // line or wrapped at 76 or 64 columns: decoded, its BEGIN line must be a private key's
+    category: "private_key",
+    group: "secret",
+    severity: "critical",
+    hint: /LS0tLS1CRUdJTi/,
+    pattern: new RegExp(B64_PEM, "g"),
+    validate: b64PrivatePem,
+    // (cut short before 64 characters of its body: what is left holds no key)
+    placeholder: (m) => pemPlaceholder(decodeB64(m))
+  },
+  {
+    // a JWK with a private or secret member (`{"kty":"OKP","crv":"Ed25519","d":…}`), as text: the
+    // object replaced whole. A start is a `{`; its run ends at the next brace, where the next start is.
+    category: "private_key",
+    group: "secret",
+    severity: "critical",
+    hint: /kty/,
+    pattern: /\{[^{}]*\}/g,
+    validate: jwkPrivate
+  },
+  {
+    // a JWK's private member as an object's field (`{ kty: "OKP", d: "…" }` handed to the redactor)
+    category: "private_key",
+    group: "secret",
+    severity: "critical",
+    hint: /^(?:d|p|q|dp|dq|qi)$/,
+    pattern: /^[A-Za-z0-9_-]{40,}$/g,
+    validate: jwkMember
+  },
+  {
+    // base64 of a JSON key file (a GCP service-account key, a JWK): decoded, it holds a private key
+    category: "private_key",
+    group: "secret",
+    severity: "critical",
+    hint: /e[wy][A-Za-z0-9+/]{40}/,
+    pattern: new RegExp(B64_JSON, "g"),
+    validate: b64JsonKey
+  },
+  {
+    // PuTTY's `.ppk`: the private lines replaced, the header, public lines and MAC kept
+    category: "private_key",
+    group: "secret",
+    severity: "critical",
+    hint: /Private-Lines:/,
+    pattern: new RegExp(PPK, "g")
+  },
+  {
+    // an age identity: `AGE-SECRET-KEY-1` and 58 Bech32 characters, replaced whole
+    category: "private_key",
+    group: "secret",
+    severity: "critical",
+    hint: /AGE-SECRET-KEY-1/,
+    pattern: new RegExp(AGE_KEY, "g"),
+    placeholder: (m) => standIn(m.slice(16))
   },
   {
     category: "jwt",
@@ -633,8 +818,10 @@ export const keys: ReadonlyArray<Detector> = [
     group: "secret",
     severity: "critical",
     // secret and restricted keys, live and test (stripe.com/docs/keys); `pk_` keys are public
-    hint: /[rs]k_(?:live|test|prod)_/,
-    pattern: new RegExp(`${startAfterNo("A-Za-z0-9")}[rs]k_(?:live|test|prod)_${atLeast("[A-Za-z0-9]", 10)}`, "g"),
+    // and webhook signing secrets `whsec_` (stripe.com/docs/webhooks: 32 base62 from the Dashboard,
+    // 64 hex from `stripe listen`)
+    hint: /[rs]k_(?:live|test|prod)_|whsec_/,
+    pattern: new RegExp(`${startAfterNo("A-Za-z0-9")}(?:[rs]k_(?:live|test|prod)_${atLeast("[A-Za-z0-9]", 10)}|whsec_${atLeast("[A-Za-z0-9]", 24)})`, "g"),
     placeholder: (m) => {
       const body = m.slice(m.indexOf("_", 3) + 1)
       return STRIPE_EXAMPLES.has(body) || standIn(body)
@@ -779,15 +966,24 @@ export const keys: ReadonlyArray<Detector> = [
     }
   },
   {
+    // HTTPie's and xh's `-a user:password` / `--auth user:password`: the password replaced
+    category: "basic_auth",
+    group: "credential",
+    severity: "critical",
+    hint: /(?:https?|xhs?)(?:\.exe)?[ \t]/,
+    pattern: new RegExp(HTTPIE_AUTH, "g"),
+    validate: httpieCredentials
+  },
+  {
     // a password given as an argument: `mysql -pX`, `sshpass -p X`, `redis-cli -a X`, `ldapsearch
     // -w X`, `smbclient -U user%X`, `smbmap -p X`, `htpasswd -b file user X`; the password alone
     // replaced (the command, its user and the rest of the line kept)
     category: "password",
     group: "credential",
     severity: "critical",
-    hint: /mysql|mariadb|sshpass|redis-cli|ldap|smb|rpcclient|crackmapexec|netexec|nxc|htpasswd/,
+    hint: /mysql|mariadb|sshpass|redis-cli|ldap|smb|rpcclient|crackmapexec|netexec|nxc|htpasswd|az(?:\.cmd)?[ \t]+login/,
     pattern: new RegExp(`${PROGRAM}(?:${CLI_FLAGS.join("|")})${CLI_VALUE}`, "g"),
-    validate: htpasswdBatch,
+    validate: (m) => htpasswdBatch(m) && !azCertificate(m),
     // (a password a person chose: a marker word inside it does not make it an example)
     placeholderGeneric: false,
     placeholder: cliStandIn
@@ -834,5 +1030,40 @@ export const keys: ReadonlyArray<Detector> = [
     hint: /sig=/,
     pattern: new RegExp(`(?<=[?&;]|\\\\[uU]0026|%26)sig=(?<v>${atLeast("[A-Za-z0-9%+/=]", 40)})`, "g"),
     validate: sasSignature
+  },
+  // Telegram's Bot API (core.telegram.org/bots/api#authorizing-your-bot): the bot's id, `:`, and 35
+  // base64url characters opening with `A` (real tokens open `AA`); alone or in the API's URL path
+  // `/bot<token>/method`. Glued to a word otherwise (`bot110201543:AA…` at a word's end), it is none.
+  vendorToken("telegram_bot_token", /:A/, String.raw`(?:(?<![\w:/.-])|(?<=/bot)|(?<=\\[nrt]))\d{5,16}:A[A-Za-z0-9_-]{34}(?![A-Za-z0-9_-])`, (m) => !standIn(m.slice(m.indexOf(":") + 2))),
+  // SendGrid API keys (docs.sendgrid.com, "API Keys"): `SG.`, a 22-character id, `.`, a 43-character secret
+  vendorToken("sendgrid_key", /SG\./, `${startAfterNo("A-Za-z0-9_.-")}SG\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])`, (m) => randomPart(m.slice(3, 25)) && randomPart(m.slice(26))),
+  // Shopify (shopify.dev, "Access tokens"): admin `shpat_`, custom app `shpca_`, private app `shppa_`, shared secret `shpss_`, 32 hex
+  vendorToken("shopify_token", /shp(?:at|ca|pa|ss)_/, `${startAfterNo("A-Za-z0-9_")}shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}(?![A-Za-z0-9_])`, (m) => !standIn(m.slice(6))),
+  // Databricks personal access tokens (docs.databricks.com, "Authentication"): `dapi` and 32 hex, an optional `-N`
+  vendorToken("databricks_token", /dapi/, `${startAfterNo("A-Za-z0-9_")}dapi[a-f0-9]{32}(?:-\\d)?(?![A-Za-z0-9_])`, (m) => !standIn(m.slice(4, 36))),
+  // Doppler (docs.doppler.com, "Token formats"): personal `dp.pt.`, CLI `dp.ct.`, service `dp.st.`
+  // (maybe with its config's name), service account `dp.sa.`, `dp.scim.`, `dp.audit.`; 40 to 44 alphanumerics
+  vendorToken("doppler_token", /dp\.(?:pt|st|ct|sa|scim|audit)\./, `${startAfterNo("A-Za-z0-9_.-")}dp\\.(?:pt|st|ct|sa|scim|audit)\\.(?:[a-z0-9_-]{1,63}\\.)?[A-Za-z0-9]{40,44}(?![A-Za-z0-9])`, (m) => randomPart(m.slice(m.lastIndexOf(".") + 1))),
+  // HashiCorp Vault 1.10+ (developer.hashicorp.com/vault/docs/concepts/tokens): service `hvs.`, batch `hvb.`, recovery `hvr.`
+  vendorToken("vault_token", /hv[sbr]\./, `${startAfterNo("A-Za-z0-9_.-")}hv[sbr]\\.${atLeast("[A-Za-z0-9_-]", 24)}`, (m) => randomPart(m.slice(4)) && entropy(m.slice(4)) >= 3.5),
+  {
+    // Discord webhooks (discord.com/developers/docs/resources/webhook): `/api[/vN]/webhooks/<id>/<token>`;
+    // the token (68 characters) replaced, the URL and the webhook's id kept
+    category: "discord_webhook",
+    group: "secret",
+    severity: "critical",
+    hint: /discord(?:app)?\.com\/api/,
+    pattern: /discord(?:app)?\.com\/api(?:\/v\d{1,2})?\/webhooks\/\d{17,20}\/(?<v>[A-Za-z0-9_-]{60,100})(?![A-Za-z0-9_-])/g,
+    validate: (m) => randomPart(m.slice(m.lastIndexOf("/") + 1))
+  },
+  {
+    // Microsoft Teams incoming webhooks (learn.microsoft.com, "Create an Incoming Webhook"):
+    // `<tenant>.webhook.office.com/webhookb2/<group>@<tenant>/IncomingWebhook/<32 hex>/<owner>[/V2…]`
+    // and the older `outlook.office.com/webhook/…`: the path replaced, the host kept
+    category: "teams_webhook",
+    group: "secret",
+    severity: "critical",
+    hint: /webhook\.office\.com|outlook\.office(?:365)?\.com\/webhook/,
+    pattern: new RegExp(`(?:\\.webhook\\.office\\.com/webhookb2/|outlook\\.office(?:365)?\\.com/webhook/)(?<v>${UUID_RE}@${UUID_RE}/IncomingWebhook/[0-9A-Za-z]{32}/${UUID_RE}(?:/V2[A-Za-z0-9_-]{20,100})?)(?![A-Za-z0-9_-])`, "g")
   }
 ]
