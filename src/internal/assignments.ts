@@ -470,14 +470,43 @@ const eqLine = (key: string, head: string, v: string): boolean => {
   return true
 }
 
+/** What a key-first match says: its key (with the identifier before the keyword), operator, the text to the operator, and its value. */
+interface Assignment {
+  readonly key: string
+  readonly op: string
+  readonly head: string
+  readonly v: string
+  readonly quoted: boolean
+}
+/**
+ * The one reader of a key-first match (the password forms and the generic secrets): the match read
+ * again anchored (its groups), the key and the operator, the key completed from the context. A
+ * keyword inside a run of base64 whose padding was taken for the operator is no assignment
+ * (`keyInBase64`). `word` is the keyword as the detector's expression has it; `read` the same,
+ * to read a match on its own (a lookbehind of the keyword sees nothing before the match).
+ */
+const assignmentReader = (read: string, value: string) => {
+  const groups = groupsOf(keyFirst(read, value))
+  const parts = new RegExp(`^(?<key>${read}${KEY_RUN})${KEY_QUOTE}${SP}(?<op>${OP})`, "i")
+  return (m: string, c: MatchContext): Assignment | null => {
+    const g = groups(m)
+    const v = g?.["v"]
+    if (g === null || v === undefined) return null
+    const p = parts.exec(m)
+    if (p === null) return null
+    const op = p.groups!["op"]!.toLowerCase()
+    if (keyInBase64(m, c, p[0]!, p.groups!["key"]!, op)) return null
+    return { key: keyOf(m, c, p.groups!["key"]!), op, head: p[0]!, v, quoted: g["q"] !== undefined }
+  }
+}
+
 /** the forms of a key-first password's value */
 type ValueForm = "quoted" | "line" | "bare" | "call"
 
 const passwordAssignment = (form: ValueForm): Detector => {
-  const pattern = keyFirst(PASSWORD_WORD, form === "quoted" ? QUOTED : form === "call" ? CALL + QUOTED : form === "line" ? LINE : BARE)
-  // the key, the operator, and the value, read again from the match
-  const parts = new RegExp(`^(?<key>${PASSWORD_WORD}${KEY_RUN})${KEY_QUOTE}${SP}(?<op>${OP})`, "i")
-  const groups = groupsOf(pattern)
+  const value = form === "quoted" ? QUOTED : form === "call" ? CALL + QUOTED : form === "line" ? LINE : BARE
+  const pattern = keyFirst(PASSWORD_WORD, value)
+  const reader = assignmentReader(PASSWORD_WORD, value)
   return {
     category: "password",
     group: "credential",
@@ -488,15 +517,11 @@ const passwordAssignment = (form: ValueForm): Detector => {
     pattern,
     ...(form === "quoted" || form === "call" ? {} : { trimEnd: (v: string, c: MatchContext) => closersOwed(v, c.before) }),
     validate: (m, c) => {
-      const g = groups(m)
-      let v = g?.["v"]
-      if (g === null || v === undefined) return false
-      const p = parts.exec(m)
-      if (p === null) return false
-      const key = keyOf(m, c, p.groups!["key"]!)
+      const a = reader(m, c)
+      if (a === null) return false
+      const { key, op } = a
+      let v = a.v
       if (NOT_SECRET_TAIL.test(tailWord(key, PASSWORD_KEYWORD))) return false
-      const op = p.groups!["op"]!.toLowerCase()
-      if (keyInBase64(m, c, p[0]!, p.groups!["key"]!, op)) return false
       if (form !== "quoted" && form !== "call") v = bareValue(v, c)
       if (!passwordValue(v) || countOrName(key, v)) return false
       if (form === "call") return !ABOUT.test(v) && !(MESSAGE.test(v) && MESSAGE_WORDS.test(v))
@@ -505,12 +530,12 @@ const passwordAssignment = (form: ValueForm): Detector => {
         // is the bare form's, and a message about the password is none
         if (CALL_START.test(v) || CMDLET.test(v.split(/[ \t(]/, 1)[0]!)) return false
         if (!/\s/.test(v) || op === "is" || op === "was" || op === ">" || op.endsWith("value=") || op.endsWith("content=")) return false
-        if (!/passphrase/i.test(key) && !((op === ":" || (op === "=" && eqLine(key, p[0]!, v))) && startsLine(c))) return false
+        if (!/passphrase/i.test(key) && !((op === ":" || (op === "=" && eqLine(key, a.head, v))) && startsLine(c))) return false
         return !MESSAGE_WORDS.test(v) && !prose(v)
       }
       if (op === "is" || op === "was") return !ABOUT.test(v) && !(MESSAGE.test(v) && MESSAGE_WORDS.test(v))
       if (ABOUT.test(v)) return false
-      if (g["q"] !== undefined) return !(MESSAGE.test(v) && MESSAGE_WORDS.test(v) && v.split(/\s+/).length > 2)
+      if (a.quoted) return !(MESSAGE.test(v) && MESSAGE_WORDS.test(v) && v.split(/\s+/).length > 2)
       // unquoted: a reference in code is no value; a bare identifier is a variable after `==`, `!=`, `:=`
       return !isCode(v, op) && !CMDLET.test(v) && !filePath(v)
     }
@@ -1019,8 +1044,7 @@ const secretByKey = (key: string, v: string, quoted: boolean): boolean => {
 const genericSecret = (value: string): Detector => {
   const form = value === BARE ? `(?:base64:)?${value}` : value
   const pattern = keyFirst(SECRET_WORD, form)
-  const parts = new RegExp(`^(?<key>${SECRET_WORD_READ}${KEY_RUN})${KEY_QUOTE}${SP}(?<op>${OP})`, "i")
-  const groups = groupsOf(keyFirst(SECRET_WORD_READ, form))
+  const reader = assignmentReader(SECRET_WORD_READ, form)
   return {
     category: "generic_secret",
     group: "secret",
@@ -1033,25 +1057,21 @@ const genericSecret = (value: string): Detector => {
     pattern,
     ...(value === BARE ? { trimEnd: (v: string, c: MatchContext) => closersOwed(v, c.before) } : {}),
     validate: (m, c) => {
-      const g = groups(m)
-      let v = g?.["v"]
-      if (g === null || v === undefined) return false
-      const p = parts.exec(m)
-      if (p === null) return false
-      const op = p.groups!["op"]!.toLowerCase()
+      const a = reader(m, c)
+      if (a === null) return false
+      const { key, op } = a
+      let v = a.v
       if (op === "is" || op === "was" || op === ">") return false
-      if (keyInBase64(m, c, p[0]!, p.groups!["key"]!, op)) return false
-      const key = keyOf(m, c, p.groups!["key"]!)
-      if (g["q"] === undefined) v = bareValue(v, c)
+      if (!a.quoted) v = bareValue(v, c)
       // Laravel's `APP_KEY=base64:…` (the prefix stays out of a bare value; a quoted one keeps it)
       if (v.startsWith("base64:")) v = v.slice(7)
       if (!isValue(v) || doneWith(v)) return false
       if (hexSecretValue(v)) return namesSecret(key) && hexSecretKey(key)
       const kind = secretKeyKind(key)
       if (kind === "none") return false
-      if (g["q"] === undefined && isCode(v, op)) return false
+      if (!a.quoted && isCode(v, op)) return false
       // a key that names a secret: any value that is not a word, a sentence, repeated or sequential
-      return kind === "secret" ? secretValue(v) : highEntropyToken(v, g["q"] !== undefined)
+      return kind === "secret" ? secretValue(v) : highEntropyToken(v, a.quoted)
     }
   }
 }
