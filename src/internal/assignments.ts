@@ -375,7 +375,20 @@ const SECRET_KEYWORD = new RegExp(SECRET_WORD, "gi")
 const SECRET_CORE_KEYWORD = new RegExp(SECRET_CORE, "i")
 
 /** The key of a match: the identifier run before the keyword (from the 40 characters of context) and the match up to its operator. */
-const keyOf = (m: string, c: MatchContext, keyPart: string): string => (/[\w.-]*$/.exec(c.before)?.[0] ?? "") + keyPart
+const keyOf = (m: string, c: MatchContext, keyPart: string): string => identifierTail(c.before) + keyPart
+/**
+ * The identifier characters (`[\w.-]`, and `/` when `slash`) at the end of a text: a loop from the
+ * end (`/[\w.-]*$/` tries every start of the text, in time quadratic in its 40 characters).
+ */
+function identifierTail(s: string, slash = false): string {
+  let i = s.length
+  while (i > 0) {
+    const ch = s.charCodeAt(i - 1)
+    if (!((ch >= 65 && ch <= 90) || (ch >= 97 && ch <= 122) || (ch >= 48 && ch <= 57) || ch === 95 || ch === 46 || ch === 45 || (slash && ch === 47))) break
+    i--
+  }
+  return s.slice(i)
+}
 
 // ---------------------------------------------------------------------------------------------
 // password
@@ -410,16 +423,27 @@ const filePath = (v: string): boolean =>
  * directly (a space, a quote or the end: a real key's value follows its `=`, as in
  * `MyDbPwd2ForProd=Kx9mQ2zzP`).
  */
-const BASE64_BEFORE = /[A-Za-z0-9+/]*$/
+/** how many characters at the end of `s` are base64's (a loop from the end: `/[A-Za-z0-9+/]*$/` tries every start) */
+const base64Tail = (s: string): number => {
+  let i = s.length
+  while (i > 0) {
+    const ch = s.charCodeAt(i - 1)
+    if (!((ch >= 65 && ch <= 90) || (ch >= 97 && ch <= 122) || (ch >= 48 && ch <= 57) || ch === 43 || ch === 47)) break
+    i--
+  }
+  return s.length - i
+}
 const keyInBase64 = (m: string, c: MatchContext, head: string, key: string, op: string): boolean => {
   if (!/^={1,2}$/.test(op) || head !== key + op || !/^[A-Za-z0-9+/]+$/.test(key)) return false
   const next = m.charAt(head.length)
   if (next !== "" && !/[\s"'`\\]/.test(next)) return false
-  const before = BASE64_BEFORE.exec(c.before)?.[0] ?? ""
-  const run = before + key
-  if (run.length + op.length < 16 || !/[A-Z]/.test(run) || !/[a-z]/.test(run)) return false
+  const tail = base64Tail(c.before)
+  const length = tail + key.length + op.length
+  if (length < 16) return false
+  const run = c.before.slice(c.before.length - tail) + key
+  if (!/[A-Z]/.test(run) || !/[a-z]/.test(run)) return false
   // the whole context is base64: the run starts further back, its length is unknown
-  return (before.length === c.before.length && c.before.length >= 40) || (run.length + op.length) % 4 === 0
+  return (tail === c.before.length && c.before.length >= 40) || length % 4 === 0
 }
 
 /** The value a bare match replaces: without the closing brackets it owes the text around it. */
@@ -445,7 +469,7 @@ const isCode = (v: string, op: string): boolean => {
  */
 const YAML_LINE_START = /(?:^|[\r\n]|\\n)[ \t]*(?:-[ \t]+)?["']?$/
 const startsLine = (c: MatchContext): boolean => {
-  const prefix = /[\w.-]*$/.exec(c.before)?.[0] ?? ""
+  const prefix = identifierTail(c.before)
   const rest = c.before.slice(0, c.before.length - prefix.length)
   return YAML_LINE_START.test(rest) && (c.before.length < 40 || /[\r\n]|\\n/.test(rest) || /^[ \t]*$/.test(rest))
 }
@@ -681,7 +705,7 @@ const pairInText = (family: Family): Detector => {
       const owed = yaml ? 0 : closeOwed(v)
       if (yaml ? !YAML_NAME_BEFORE.test(c.before) : g["nv"] !== undefined ? !NAME_BEFORE.test(c.before) : owed === 0 || !PAIR_OPEN.test(c.before)) return false
       v = v.slice(0, v.length - owed)
-      const name = (/[\w./-]*$/.exec(c.before)?.[0] ?? "") + (/^[\w./-]*/.exec(m)?.[0] ?? "")
+      const name = identifierTail(c.before, true) + (/^[\w./-]*/.exec(m)?.[0] ?? "")
       if (family === "secret") return secretByKey(name, v, !yaml)
       if (!passwordKey(name) || !passwordValue(v) || ABOUT.test(v)) return false
       // a two-element pair: no field's name, no message
@@ -793,7 +817,7 @@ const blockScalar = (family: Family): Detector => {
       if (ind === undefined || v === undefined) return false
       // the key: the identifier before the `:` (its quote and spaces aside), in the 40 characters
       const head = c.before.replace(/\\{0,7}["'`]?[ \t]*$/, "")
-      const key = /[\w.-]*$/.exec(head)?.[0] ?? ""
+      const key = identifierTail(head)
       const rest = head.slice(0, head.length - key.length)
       // it starts its line (after indentation or a list's `- `), seen within the 40 characters
       if (!YAML_LINE_START.test(rest) || !(c.before.length < 40 || /[\r\n]|\\n/.test(rest) || /^[ \t]*$/.test(rest))) return false
