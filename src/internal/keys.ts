@@ -64,6 +64,27 @@
  * - session_cookie: starts only at a literal (`cookie`, `;`) or the start of the string; a name of
  *   at most 80 characters of a class without `=`, `=`, then a run of one class without `;` (at
  *   least 16): each value run is read by the one start before it.
+ * - private_key (base64 of a PEM block): a start is the first base64 character of its run (a
+ *   lookbehind) and opens with the literal `LS0tLS1CRUdJTi`. The wrapped forms are fixed-width
+ *   lines between literal line breaks (at most 200, one way to split them), then a last line; the
+ *   one-line form (a run of one class) always matches, so every start matches and the search moves
+ *   past it. The validator decodes 160 characters; the placeholder check the match once.
+ * - private_key (JWK text): a start is a `{`, its run of one class ends at the next brace, where
+ *   the next start is; the validator's two tests are literal-led and bounded.
+ * - private_key (a JWK member as a field): anchored at the string's start (`^…$`), read once.
+ * - private_key (base64 of JSON): a start is the first base64 character of its run; it matches
+ *   its whole run or fails within 200 characters. The validator decodes the match once.
+ * - private_key (PuTTY): after the literal `Private-Lines:`, at most 100 lines, each one run of
+ *   one class ended by a line break (the class holds none): one way to read them.
+ * - private_key (age), the vendors' tokens: a literal prefix, then bounded runs or one run of one
+ *   class and a one-character lookahead; a start inside a run is refused by a lookbehind.
+ * - discord_webhook, teams_webhook: a literal host and path, bounded ids, one bounded run.
+ * - basic_auth (HTTPie): as the command-line passwords (a program's name, at most twelve
+ *   arguments read lazily, the flag), then the user and the password, runs of one class each
+ *   split by a literal `:` that neither holds.
+ * - bearer_token and basic_auth after nginx's `proxy_set_header` or Apache's `RequestHeader set`:
+ *   a literal directive, one run of spaces, the literal header name, one run of spaces, an
+ *   optional quote, then as after `Authorization:`.
  */
 import { crc32 } from "node:zlib"
 import type { Detector, MatchContext } from "./detector.js"
