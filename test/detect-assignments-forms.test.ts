@@ -262,6 +262,10 @@ describe("a password keyword spelled inside a base64 run is no key", () => {
     expect(redacted("MyDbPwd2ForProd=Kx9mQ2zzP")).toBe(`MyDbPwd2ForProd=${R}`)
     expect(redacted("Pwd=Kx9mQ2zzP")).toBe(`Pwd=${R}`)
     expect(redacted('password="Kx9mQ2zzP"')).toBe(`password="${R}"`)
+    // (a multiple of four long, mixed case: the quote after = opens the value)
+    expect(redacted('currentPassword="Kx9mQ2zzP"')).toBe(`currentPassword="${R}"`)
+    expect(redacted("newPassword='Kx9mQ2zzP'")).toBe(`newPassword='${R}'`)
+    expect(redacted('{"userPassword":"Kx9mQ2zzP"}')).toBe(`{"userPassword":"${R}"}`)
   })
 })
 

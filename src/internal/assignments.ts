@@ -417,11 +417,11 @@ const filePath = (v: string): boolean =>
  * Whether the keyword of a match stands inside a run of base64 whose padding (`=`, `==`) was read as
  * the operator (`…ODpWdzQ4cG4jZ0k=" https://…`: `pWd` inside a Basic credential, then the
  * text after the run taken for its value). A key is such a run when the identifier around the
- * keyword holds only base64 characters (no `_`, `.`, `-`, quote or space before the `=`), is 16
+ * keyword holds only base64 characters (no `_`, `.`, `-`, quote or space before the `=`), is 8
  * characters or more with its padding and a multiple of four long (unknown when the 40 characters
- * of context are all base64), holds upper and lower case letters, and nothing follows the padding
- * directly (a space, a quote or the end: a real key's value follows its `=`, as in
- * `MyDbPwd2ForProd=Kx9mQ2zzP`).
+ * of context are all base64), holds upper and lower case letters, and no value follows the padding:
+ * whitespace, the end, or a closing quote then whitespace, `,`, `;` or a bracket (a real key's
+ * value follows its `=`: `MyDbPwd2ForProd=Kx9mQ2zzP`, `currentPassword="Kx9mQ2zzP"`).
  */
 /** how many characters at the end of `s` are base64's (a loop from the end: `/[A-Za-z0-9+/]*$/` tries every start) */
 const base64Tail = (s: string): number => {
@@ -435,11 +435,14 @@ const base64Tail = (s: string): number => {
 }
 const keyInBase64 = (m: string, c: MatchContext, head: string, key: string, op: string): boolean => {
   if (!/^={1,2}$/.test(op) || head !== key + op || !/^[A-Za-z0-9+/]+$/.test(key)) return false
+  // after the padding: whitespace or the end, or a quote that closes the string the run stood in
+  // (`"Basic …pWd0k=" https://…`: what follows that quote opens no value); a quote that opens one
+  // (`currentPassword="…"`) is an assignment's
   const next = m.charAt(head.length)
-  if (next !== "" && !/[\s"'`\\]/.test(next)) return false
+  if (next !== "" && !/\s/.test(next) && !(/["'`\\]/.test(next) && /^\\{0,7}["'`](?:$|[\s,;)\]}>])/.test(m.slice(head.length)))) return false
   const tail = base64Tail(c.before)
   const length = tail + key.length + op.length
-  if (length < 16) return false
+  if (length < 8) return false
   const run = c.before.slice(c.before.length - tail) + key
   if (!/[A-Z]/.test(run) || !/[a-z]/.test(run)) return false
   // the whole context is base64: the run starts further back, its length is unknown
