@@ -269,6 +269,24 @@ describe("a password keyword spelled inside a base64 run is no key", () => {
   })
 })
 
+describe("a URL's host holding a keyword is no key", () => {
+  it.prop("scheme://host:port/path: no password or secret finding", [
+    fc.constantFrom("http", "https", "ftp", "ssh", "git+ssh", "s3", "api"),
+    fc.constantFrom("pwd", "password", "pass", "secret", "token", "api-key", "8key", "db-pass"),
+    fc.constantFrom("", ".example.com", ".a", ".internal.corp", "-svc"),
+    fc.integer({ min: 1, max: 65535 }),
+    fc.constantFrom("", "/x", "/v1/items", "/path/to/thing?q=1"),
+    fc.constantFrom((u: string) => `curl -s ${u}`, (u: string) => `endpoint: ${u}`, (u: string) => `{"url": "${u}"}`, (u: string) => `see ${u}.`)
+  ], ([scheme, word, rest, port, path, wrap]) => {
+    const text = wrap(`${scheme}://${word}${rest}:${port}${path}`)
+    expect(cats(text).filter((c) => c === "password" || c === "generic_secret"), text).toEqual([])
+  }, { fastCheck: { numRuns: RUNS } })
+  it("a password after a URL's user is still url_credentials; a key after // in a comment is still a key", () => {
+    expect(cats("postgres://app:Kx9mQ2zzP@db.internal:5432/x")).toEqual(["url_credentials"])
+    expect(redacted("//password=Kx9mQ2zzP")).toBe(`//password=${R}`)
+  })
+})
+
 // ---------------------------------------------------------------------------------------------
 // 6. repdigits under a password key
 // ---------------------------------------------------------------------------------------------

@@ -512,6 +512,7 @@ interface Assignment {
  * (`keyInBase64`). `word` is the keyword as the detector's expression has it; `read` the same,
  * to read a match on its own (a lookbehind of the keyword sees nothing before the match).
  */
+const URL_HOST_BEFORE = /[a-z][a-z0-9+.-]{0,19}:\/\/(?:[^\s/@]*@)?$/i
 const assignmentReader = (read: string, value: string) => {
   const groups = groupsOf(keyFirst(read, value))
   const parts = new RegExp(`^(?<key>${read}${KEY_RUN})${KEY_QUOTE}${SP}(?<op>${OP})`, "i")
@@ -523,7 +524,11 @@ const assignmentReader = (read: string, value: string) => {
     if (p === null) return null
     const op = p.groups!["op"]!.toLowerCase()
     if (keyInBase64(m, c, p[0]!, p.groups!["key"]!, op)) return null
-    return { key: keyOf(m, c, p.groups!["key"]!), op, head: p[0]!, v, quoted: g["q"] !== undefined }
+    const key = keyOf(m, c, p.groups!["key"]!)
+    // a URL's host is no key (`http://pwd.example.com:8080/x`, `https://api-key.host:443`): its `:`
+    // starts a port
+    if (URL_HOST_BEFORE.test(c.before.slice(0, c.before.length - (key.length - p.groups!["key"]!.length)))) return null
+    return { key, op, head: p[0]!, v, quoted: g["q"] !== undefined }
   }
 }
 
