@@ -542,6 +542,8 @@ interface Reading {
 /** The hints of a detector set joined into one case-insensitive expression (a looser test). */
 interface Union {
   readonly detectors: ReadonlyArray<Detector>
+  /** drop the long string kept from the call (nothing of a caller's value is held after it) */
+  readonly forget: () => void
   /** the joined expression's verdict */
   readonly test: (s: string) => boolean
   readonly read: (s: string) => Reading
@@ -605,6 +607,8 @@ const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
     })
     const exact = detectors.every((d) => d.hint === undefined || joinable(d.hint))
     const known = new Map<string, Reading>()
+    let lastLong: string | null = null
+    let lastLongRead: Reading = MISSED
     // a set of built-in and default opt-in detectors only (any `select` of the built-ins)
     const builtin = detectors === builtins || detectors.every((d) => RANKS.has(d))
     const readNow = (s: string): Reading => {
@@ -615,7 +619,13 @@ const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
       return { any: true, hex, hints: null }
     }
     const read = (s: string): Reading => {
-      if (s.length > SHORT) return readNow(s)
+      if (s.length > SHORT) {
+        // a long string is read by each pass that meets it (the hints, the first pass, the
+        // copying pass, one after the other): the last one's reading is kept until the call ends
+        if (s === lastLong) return lastLongRead
+        lastLong = s
+        return (lastLongRead = readNow(s))
+      }
       let r = known.get(s)
       if (r === undefined) {
         r = readNow(s)
@@ -639,6 +649,7 @@ const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
     })
     u = {
       detectors,
+      forget: () => void (lastLong = null),
       test: (s) => read(s).any,
       read,
       hintsOf,
@@ -1015,16 +1026,14 @@ export const redact = <A>(value: A, policy: Policy = Policy.default, detectors: 
   const union = unionOf(detectors)
   // most payloads hold nothing: find that out without copying or allocating per node, first by
   // the hints alone, then (a string passed one) by searching the short strings
-  if (!anyHinted(value, union)) return { value, findings: [] }
-  if (!couldMatch(value, union)) {
-    // (the first pass may have searched: its validators' memos are emptied too)
+  try {
+    if (!anyHinted(value, union) || !couldMatch(value, union)) return { value, findings: [] }
+    return redactAll(value, policy, union)
+  } finally {
+    // (the first pass may have searched too: its validators' memos are emptied as well)
     endCall()
-    return { value, findings: [] }
+    union.forget()
   }
-  const out = redactAll(value, policy, union)
-  // (a validator that throws leaves its memos to the next call, which empties them)
-  endCall()
-  return out
 }
 
 /**
