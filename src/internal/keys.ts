@@ -595,8 +595,13 @@ const curlPair = (m: string): readonly [string, string] | null => {
 
 /** where a program's name starts: not inside a word or a file name (a path before it is fine), or after an escaped line break */
 const PROGRAM = String.raw`(?:(?<![\w.-])|(?<=\\[nrt]))`
-/** what separates two arguments: spaces, tabs, a shell's line continuation */
-const SEP = String.raw`(?:[ \t]|\\\r?\n)+`
+/**
+ * what separates two arguments: spaces, tabs, a shell's line continuation (`\` and a line break),
+ * at most 16 of them in a row. (A repeated group, `(?:[ \t]|\\\n)+`, costs V8 a backtracking
+ * entry per character: 16 MB of spaces after `mysql ` overflowed the stack. A run of one class,
+ * then continuations each opened by a literal backslash, has one way to be read.)
+ */
+const SEP = String.raw`(?:[ \t]+(?:\\\r?\n[ \t]*){0,16}|(?:\\\r?\n[ \t]*){1,16})`
 /** an argument: anything but a space or what ends a shell command (`;`, `|`, `&`, brackets, redirections) */
 const ARG = String.raw`[^\s;|&()<>]+`
 /** up to twelve arguments between a program and its password flag (`mysql -h db -u bob -pX`), read lazily: the first flag wins */
@@ -691,8 +696,10 @@ const sessionCookie = (m: string, c: MatchContext): boolean => {
   // detectors judge those)
   const cookieHeader = name !== head && !m.startsWith(";")
   if (cookieHeader || (c.key !== null && cookieKey(c.key))) return true
-  // outside a cookie header, a name in capitals with `_` is an environment variable
-  // (`AWS_SESSION_TOKEN=…`, `; SESSION_SECRET=…`): the assignment detectors name its value
+  // after a `;` (a cookie header's next cookie, however far back its name), or at the start of a
+  // string for a name that can only be a session's (`sessionid`, `PHPSESSID`, `sid`); never an
+  // environment variable's name in capitals with `_` (`AWS_SESSION_TOKEN=…`, `; SESSION_SECRET=…`):
+  // the assignment detectors name those values
   return !ENV_NAME.test(name) && (m.startsWith(";") || /sess|sid$|^sid/i.test(name))
 }
 /** an environment variable's name: capitals, digits and `_`, at least one `_` (no cookie is named so in practice) */
@@ -1023,10 +1030,13 @@ export const keys: ReadonlyArray<Detector> = [
     category: "session_cookie",
     group: "credential",
     severity: "critical",
-    // (a cookie header or field, or a session name: the names of tokens, after a `;` outside a
-    // cookie header, are the assignment detectors' to judge; a short hint keeps the joined one fast)
-    hint: /cookie|sess|sid/i,
-    pattern: new RegExp(`(?:(?<![\\w-])(?:set-)?cookie2?\\\\?["']?[ \\t]*:[ \\t]*(?:\\\\?["'][ \\t]*)?|;[ \\t]*|^)[\\w.!#$%&*+^\\x60|~-]{1,80}=(?<v>${atLeast("[^\\s;,\"'\\\\]", 16)})`, "gi"),
+    // (a cookie header or field, a cookie after a `;`, or a session name at the start of a string;
+    // an environment variable's name is the assignment detectors' to judge. A match after `;` has
+    // a session-like name, `SESSION_NAME`: the hint holds its words, so no accepted match fails it.
+    // The value stops before a `<`: a value that runs into a token replaced before it, written
+    // `<redacted>`, would be dropped whole, its own part left in the text)
+    hint: /cookie|sess|sid|token|auth|jwt|login|logged|remember|credential|secret|ticket/i,
+    pattern: new RegExp(`(?:(?<![\\w-])(?:set-)?cookie2?\\\\?["']?[ \\t]*:[ \\t]*(?:\\\\?["'][ \\t]*)?|;[ \\t]*|^)[\\w.!#$%&*+^\\x60|~-]{1,80}=(?<v>${atLeast("[^\\s;,\"'\\\\<]", 16)})`, "gi"),
     validate: sessionCookie
   },
   {
