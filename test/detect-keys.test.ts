@@ -1342,3 +1342,12 @@ describe("keys: fixed-form tokens of the third hostile review (defect 25)", () =
     expect(redacted(text), text).toBe(`${head}${name}=${R}`)
   }, { fastCheck: { numRuns: RUNS } })
 })
+
+describe("keys: a session cookie's value that runs into a token replaced before it", () => {
+  it.prop("is still replaced (it stops before the `<` of `<redacted>`), and what redact leaves finds nothing", [tokenOf(LOWER + DIGITS, 26, 32), tokenOf(BASE62, 8, 20), fc.uuid()], ([sid, glue, npmToken]) => {
+    const text = `Cookie: theme=dark; sessionid=${sid}${glue}//registry.npmjs.org/:_authToken=${npmToken}`
+    const out = redacted(text)
+    expect(out, text).not.toContain(sid)
+    expect(found(out), out).toEqual([])
+  }, { fastCheck: { numRuns: RUNS } })
+})
