@@ -478,13 +478,21 @@ const startsLine = (c: MatchContext): boolean => {
 }
 
 /**
- * Whether `KEY=several words` at a line start is a value that runs to the end of the line: always
- * in INI and `.properties` (`password = tundra velvet ocean`, spaces around `=`;
- * `spring.datasource.password=…`, a dotted key no shell variable has), and in an env file's
- * `KEY=a b c` unless the words read as a command the variable is set for
- * (`PGPASSWORD=x psql -h db`, `DB_PASSWORD=x npm start`): a word that is a flag, a path, an
+ * `KEY=v` as a shell writes it (a variable's name, `=` with no space on either side): its value is
+ * one shell word, bare or quoted, and what follows a space is a command the variable is set for
+ * (`PASSWORD=x systemctl restart app`, `GPG_PASSPHRASE=x gpg --batch …`), whatever the program.
+ * The line form never takes such a match; the bare and quoted forms take the word, and the command
+ * stays in the record. (An env file's unquoted `KEY=a b c` loses `b c` to this: a shell reads it
+ * the same way, and a command erased from a tamper-evident record is the worse fault.)
+ */
+const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/
+const shellAssignment = (key: string, head: string, m: string): boolean => SHELL_NAME.test(key) && !/[ \t]=$/.test(head) && !/^[ \t]/.test(m.slice(head.length))
+/**
+ * Whether `key=several words` at a line start, for a key no shell variable has, is a value that
+ * runs to the end of the line: always in INI and `.properties` (`password = tundra velvet ocean`,
+ * spaces around `=`; `spring.datasource.password=…`, a dotted key), and for another key
+ * (`db-password=a b c`) unless the words read as a command: a word that is a flag, a path, an
  * assignment, an expansion or a shell operator, or a second word that names a common program.
- * The command then stays in the record.
  */
 const COMMAND_WORD = /^-|[/=$|;&"'`\\<>]/
 const PROGRAM =
@@ -562,6 +570,11 @@ const passwordAssignment = (form: ValueForm): Detector => {
         // is the bare form's, and a message about the password is none
         if (CALL_START.test(v) || CMDLET.test(v.split(/[ \t(]/, 1)[0]!)) return false
         if (!/\s/.test(v) || op === "is" || op === "was" || op === ">" || op.endsWith("value=") || op.endsWith("content=")) return false
+        // an env-style `KEY=v` (a shell variable's name, no space around `=`): one shell word, bare
+        // or quoted, is the value, and what follows a space is the command it is set for
+        // (`GPG_PASSPHRASE=x gpg --batch …`, `DB_PASSWORD=x docker-compose up`): the bare form takes
+        // the word, and the command stays in the record
+        if (op === "=" && shellAssignment(key, a.head, m)) return false
         if (!/passphrase/i.test(key) && !((op === ":" || (op === "=" && eqLine(key, a.head, v))) && startsLine(c))) return false
         return !MESSAGE_WORDS.test(v) && !prose(v)
       }

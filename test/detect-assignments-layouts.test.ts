@@ -1,0 +1,77 @@
+/**
+ * Where a value ends and where it starts, by layout (issue 15, point 1; the third review): an env
+ * prefix before a command is one shell word and the command stays; a bare value ends at the next
+ * `,name=`, `|name=`, a control character or, in a line of space-separated pairs, the space; the
+ * value of a typed declaration is what follows `=`; labels, working directories and idempotency
+ * tokens are no secrets. Generated cases: keys, values, programs and layouts are drawn.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as fc from "effect/FastCheck"
+import * as Detect from "../src/Detect.js"
+
+const R = Detect.REPLACEMENT
+const RUNS = Number(process.env["PROP_RUNS"] ?? 150)
+const everything: Detect.Policy = { name: "everything", default: "redact" }
+const redacted = (value: unknown) => Detect.redact(value, everything).value
+const rows = (value: unknown) => Detect.scan(value, Detect.Policy.strict).map((f) => `${f.category}${f.placeholder === true ? "(placeholder)" : ""}:${f.severity}`)
+
+/** random characters drawn from a seed (mulberry32): shrinking changes the seed, never makes a repeated run */
+const randomOf = (alphabet: string, min: number, max: number) =>
+  fc.tuple(fc.integer({ min: 1, max: 0x7fffffff }), fc.integer({ min, max })).map(([seed, n]) => {
+    let a = seed >>> 0
+    let out = ""
+    for (let i = 0; i < n; i++) {
+      a = (a + 0x6d2b79f5) >>> 0
+      let t = Math.imul(a ^ (a >>> 15), 1 | a)
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+      out += alphabet[((t ^ (t >>> 14)) >>> 0) % alphabet.length]
+    }
+    return out
+  })
+const B62 = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+/** a password: a lower letter, then letters, digits and punctuation, then an upper letter and a digit (no quote, space, `,`, `|`, `;`, `&`) */
+const pw = fc
+  .tuple(randomOf(B62 + "!#%*+-.^_~?/:", 6, 20), fc.constantFrom("a", "k", "z"), fc.constantFrom("Q", "M"), fc.constantFrom("7", "3"))
+  .map(([body, l, u, d]) => `${l}${body}${u}${d}`)
+  .filter((v) => !/\d{7}/.test(v))
+/** a generated token (an API key): 24 to 40 random characters */
+const token = randomOf(B62, 24, 40).filter((t) => /[a-z]/.test(t) && /[A-Z]/.test(t) && /\d/.test(t))
+/**
+ * A program name nobody listed: lower letters, maybe joined by `-` or `_` (`docker-compose`,
+ * `pm2`, `exfil`). Names holding a keyword of a detector (`pass`, `pw`, `key`, `auth`, …) or the
+ * words `is`/`was` are left out: they start forms of their own, which is not what this is about.
+ */
+const program = fc
+  .tuple(randomOf("abcdefghijkmnoprstuvwxyz", 2, 9), fc.constantFrom("", "-compose", "-ctl", "2", "_run", "d"))
+  .map(([a, b]) => a + b)
+  .filter((p) => !/pas|pw|psw|pwd|key|auth|token|secret|cred|senha|^(?:is|was)$/.test(p))
+const argWord = fc.constantFrom("up", "-d", "restart", "app", "tests", "all", "--batch", "/home", "file:///backup", "~/.ssh/id_ed25519", "app:app", "evil.example", "database", "x.sql", "run", "build")
+const args = fc.array(argWord, { minLength: 0, maxLength: 4 }).map((a) => a.join(" "))
+
+// ---------------------------------------------------------------------------------------------
+// 1. an env prefix before a command: one shell word, the command stays (third review #2)
+// ---------------------------------------------------------------------------------------------
+
+describe("KEY=value before a command: the value is one shell word, and the command stays", () => {
+  const keys = ["PASSWORD", "DB_PASSWORD", "PGPASSWORD", "VAULT_PASSWORD", "MYSQL_PWD", "GPG_PASSPHRASE", "SSH_PASSPHRASE", "PASSPHRASE", "KEY_PASSPHRASE", "db_password", "SMTP_PASS"]
+  const layouts: ReadonlyArray<(env: string, cmd: string) => string> = [
+    (env, cmd) => `${env} ${cmd}`,
+    (env, cmd) => `$ ${env} ${cmd}`,
+    (env, cmd) => `cd /srv && ${env} ${cmd}`,
+    (env, cmd) => `LOG_LEVEL=debug ${env} ${cmd}`,
+    (env, cmd) => `{"command":"${env} ${cmd}"}`,
+    (env, cmd) => `run:\n  ${env} ${cmd}\nnext: 1`
+  ]
+  const value = fc.oneof(pw.map((v) => ({ v, q: "" })), fc.tuple(pw, fc.constantFrom("'", '"')).map(([v, q]) => ({ v, q })), fc.tuple(pw, pw).map(([a, b]) => ({ v: `${a} ${b}`, q: "'" })))
+  it.prop("any program, with or without arguments, after KEY=v, KEY='v', KEY=\"v w\"", [fc.constantFrom(...keys), value, program, args, fc.nat(layouts.length - 1)], ([k, { v, q }, p, a, i]) => {
+    // (a double quote inside the JSON layout is escaped)
+    const qq = i === 4 && q === '"' ? '\\"' : q
+    const cmd = a === "" ? p : `${p} ${a}`
+    const text = layouts[i]!(`${k}=${qq}${v}${qq}`, cmd)
+    expect(redacted(text), text).toBe(layouts[i]!(`${k}=${qq}${R}${qq}`, cmd))
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("multi-word values where the form says so: INI and .properties with spaces around =, dotted keys, YAML", [fc.constantFrom("password", "db_password", "passphrase", "DB_PASSWORD"), fc.array(pw, { minLength: 2, maxLength: 4 }).map((a) => a.join(" ")), fc.nat(2)], ([k, v, i]) => {
+    const forms = [(x: string) => `[db]\n${k} = ${x}\nuser = bob`, (x: string) => `spring.datasource.${k}=${x}\nnext=1`, (x: string) => `db:\n  ${k}: ${x}\n  user: bob`]
+    expect(redacted(forms[i]!(v)), forms[i]!(v)).toBe(forms[i]!(R))
+  }, { fastCheck: { numRuns: RUNS } })
+})
