@@ -352,7 +352,8 @@ export const pii: ReadonlyArray<Detector> = [
     severity: "info",
     // a `::`, or three colons (an address of three groups or more has them; a time of day,
     // `10:20:30`, does not)
-    hint: /::|[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:/,
+    // (starts only at a colon: the same strings as three groups and colons, at a fraction of the cost)
+    hint: /::|:[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:/,
     // 2–8 groups and a colon each (`::2:3:4:5:6:7:8` has eight colons), then a last group or an IPv4 address (`::ffff:192.0.2.1`), a
     // zone (`%eth0`) and a prefix length (`/64`); never inside a word, a longer colon run or a
     // dotted number (`::ffff:192.168.1` is not `::ffff:192`)
