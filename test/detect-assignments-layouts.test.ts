@@ -75,3 +75,52 @@ describe("KEY=value before a command: the value is one shell word, and the comma
     expect(redacted(forms[i]!(v)), forms[i]!(v)).toBe(forms[i]!(R))
   }, { fastCheck: { numRuns: RUNS } })
 })
+
+// ---------------------------------------------------------------------------------------------
+// 2. where a bare value ends: `,name=`, `|name=`, control characters; the space in a line of pairs
+//    (third review #10, #11)
+// ---------------------------------------------------------------------------------------------
+
+describe("a bare value ends at ,name= |name= and at control characters; in a line of space-separated pairs at the space", () => {
+  // the separators of pairs: a comma (mount options, helm --set, kubectl --env), a pipe (logs),
+  // NUL of /proc/PID/environ, other C0 controls, U+0085, and NUL escaped in JSON text
+  const seps = [",", "|", "\0", "\x01", "\x1e", "\x0b", "\x0c", "\u0085", "\\u0000"]
+  const layouts: ReadonlyArray<(pairs: string) => string> = [(p) => p, (p) => `mount -o ${p} //srv/share /mnt`, (p) => `helm install x --set ${p}`, (p) => `{"environ":"${p}"}`]
+  it.prop("a password among pairs: only the password replaced, every other pair kept", [fc.constantFrom("password", "db_password", "auth.password", "DB_PASSWORD", "PGPASSWORD"), pw, fc.constantFrom(...seps), fc.nat(layouts.length - 1), fc.boolean()], ([k, v, sep, i, last]) => {
+    const pairs = (x: string) => (last ? `user=bob${sep}host=db${sep}${k}=${x}` : `user=bob${sep}${k}=${x}${sep}host=db${sep}port=5432`)
+    const text = layouts[i]!(pairs(v))
+    expect(redacted(text), JSON.stringify(text)).toBe(layouts[i]!(pairs(R)))
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("a token among pairs: found, and only it replaced", [fc.constantFrom("token", "api_key", "NPM_TOKEN", "access_token"), token, fc.constantFrom(...seps)], ([k, v, sep]) => {
+    const text = `${k}=${v}${sep}expires=3600${sep}scope=admin`
+    expect(redacted(text), JSON.stringify(text)).toBe(`${k}=${R}${sep}expires=3600${sep}scope=admin`)
+  }, { fastCheck: { numRuns: RUNS } })
+
+  // a password holding `;` and `&` (not at its end: `x; next` ends a statement)
+  const withSeps = fc.tuple(pw, fc.array(fc.tuple(fc.nat(100), fc.constantFrom(";", "&")), { minLength: 1, maxLength: 3 })).map(([v, ins]) => {
+    let out = v
+    for (const [at, ch] of ins) {
+      const i = 1 + (at % (out.length - 1))
+      out = out.slice(0, i) + ch + out.slice(i)
+    }
+    return out
+  })
+  const lines: ReadonlyArray<(v: string) => string> = [
+    (v) => `psql "host=db.acme.io port=5432 user=svc password=${v} dbname=app"`,
+    (v) => `conn = psycopg2.connect("dbname=app user=bob password=${v} host=db")`,
+    (v) => `ts=1 level=info user=bob password=${v} msg=login`,
+    (v) => `host=db user=bob password=${v} dbname=app sslmode=require`
+  ]
+  it.prop("libpq DSNs and logfmt: a password holding ; or & is found whole, the next pair kept", [withSeps, fc.nat(lines.length - 1)], ([v, i]) => {
+    const text = lines[i]!(v)
+    expect(redacted(text), text).toBe(lines[i]!(R))
+    expect(rows(text), text).toContain("password:critical")
+  }, { fastCheck: { numRuns: RUNS } })
+  it.each([
+    ["Server=db;Password=Kx9mQ2zzP;User Id=sa;Initial Catalog=app", "Server=db;Password=<redacted>;User Id=sa;Initial Catalog=app"],
+    ["PGPASSWORD=Kx9mQ2zzP;rm -rf /srv", "PGPASSWORD=<redacted>;rm -rf /srv"],
+    ["https://h/cb?token=rafFdQGYhyjCpirk7KNgzDmD&state=abc", "https://h/cb?token=<redacted>&state=abc"]
+  ])("a k=v;k=v string with spaced names, a command after ;, a URL query still end the value: %s", (text, out) => {
+    expect(redacted(text)).toBe(out)
+  })
+})

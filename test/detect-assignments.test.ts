@@ -37,6 +37,9 @@ const secretValue = fc
     return parts[n % 3]! + body.slice(0, at) + parts[(n + 1) % 3]! + body.slice(at) + parts[(n + 2) % 3]!
   })
   .filter((v) => !/[&;,<]/.test(v) && !/^[$%{[<!(]/.test(v))
+  // not `|name=` inside (`aAa|aa=2`): a pipe before another `name=` separates pairs
+  // (`level=info|password=x|ip=…`), as `;` and `&` do; decided, and left out as they are
+  .filter((v) => !/\|[\w.-]+=/.test(v))
   // not an e-mail address as well (`A@aaa2a.aa`): the e-mail detector finds that one anywhere, the
   // next line's included, which is right and not what these properties are about
   .filter((v) => !/@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\.[A-Za-z]{2}/.test(v))

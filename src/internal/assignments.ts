@@ -130,30 +130,44 @@ const SP = "[ \\t]*"
 /** A quoted value: to the first closing quote not escaped, or the end of the line (never past it). */
 const QUOTED = "(?:@|[rRbBuUfF]{1,2})?(?<q>\\\\{0,7}[\"'`])(?<v>[^\\r\\n]*?)(?=(?<!\\\\)\\k<q>|[\\r\\n]|$)"
 /**
- * An unquoted value: to whitespace, a quote, `,` before a space, `</`, `<redacted>`, a line break
- * written as an escape (`\n`, `\r`: a JSON-encoded string inside a string, such as a tool call's
- * arguments, where the next line is the next command), or the end. `;` and `&` end it only where
- * the text after them starts another `name=` (a URL query, `&amp;` included; a `k=v;k=v`
- * connection string, `User Id=` included) or ends the word (a statement's `;`); elsewhere they are
- * the value's own (`DB_PASSWORD=q7;Lm2&Zp9!x`, a Django key's `&`). The lookahead reads at most
- * 49 characters.
+ * The control characters that end any unquoted value: C0 controls but tab, line feed and carriage
+ * return (which have rules of their own), DEL and U+0085 (NEL): `/proc/PID/environ` separates
+ * its variables by NUL, and no one types a control into a password. Written escaped in JSON text
+ * (`\u0000`), the same.
  */
-const NEXT_NAME = "[;&](?:amp;)?[ \\t]{0,4}[\\w.-][\\w. -]{0,39}="
+const CTRL = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f\\u0085"
+const CTRL_ESCAPED = "\\\\u00(?:[01][0-9a-fA-F]|7[fF]|85)"
+/**
+ * An unquoted value: to whitespace, a quote, a control character (`CTRL`), `,` before a space,
+ * `</`, `<redacted>`, a line break written as an escape (`\n`, `\r`: a JSON-encoded string inside
+ * a string, such as a tool call's arguments, where the next line is the next command), or the end.
+ * `,` and `|` end it where another `name=` follows at once (`username=bob,password=x,vers=3.0`,
+ * `--set auth.password=x,auth.user=bob`, `level=info|password=x|ip=…`). `;` and `&` end it only
+ * where the text after them starts another `name=` (a URL query, `&amp;` included; a `k=v;k=v`
+ * connection string, whose names may hold spaces between capitalised words: `User Id=`, `Initial
+ * Catalog=`) or ends the word (a statement's `;`); elsewhere they are the value's own
+ * (`DB_PASSWORD=q7;Lm2&Zp9!x`, a Django key's `&`, and `password=q7;Lm2&Zp9 dbname=app` in a
+ * libpq DSN or a logfmt line, where a lowercase word after a space is the next pair's). The
+ * lookahead reads at most 60 characters.
+ */
+const NEXT_NAME = "(?:[;&](?:amp;)?[ \\t]{0,4}(?:[\\w.-]{1,40}|[A-Z][a-z]+(?:[ \\t][A-Z][A-Za-z]*){1,4})|[,|][\\w.-]{1,40})="
 /**
  * A shell command after a value: `;`, `&`, `&&`, `|` or `||`, then a word of two characters or more
  * that ends at a space, `$IFS` (`curl${IFS}…`) or an escaped line break (`PGPASSWORD=x;rm -rf /srv`, `…&&curl -s …|sh`).
+ * After `;` or `&`, a word followed by a space and `name=` is no command but the rest of a value
+ * in a line of space-separated pairs (`password=q7;Lm2&Zp9 dbname=app`).
  * A replacement never takes it: the command stays in the record. (A password holding `;word `
  * loses its part after the `;`: the price of never erasing a command.)
  */
-const NEXT_COMMAND = "[;&|]{1,2}[ \\t]{0,8}[A-Za-z_./~][\\w./~-]{1,40}(?=[ \\t]|\\$\\{?IFS\\b|\\\\[nr])"
-const BARE = `(?<v>[^\\s"'\`]*?)(?=<redacted>|<\\/|\\\\[nr]|[\\s"'\`]|${NEXT_NAME}|${NEXT_COMMAND}|[;&](?:\\s|$)|,(?:\\s|$)|$)`
+const NEXT_COMMAND = "(?:[;&]{1,2}(?![ \\t]{0,8}[A-Za-z_./~][\\w./~-]{1,40}[ \\t]{1,8}[\\w.-]{1,40}=)|\\|\\|?)[ \\t]{0,8}[A-Za-z_./~][\\w./~-]{1,40}(?=[ \\t]|\\$\\{?IFS\\b|\\\\[nr])"
+const BARE = `(?<v>[^\\s"'\`${CTRL}]*?)(?=<redacted>|<\\/|\\\\[nr]|${CTRL_ESCAPED}|[\\s"'\`${CTRL}]|${NEXT_NAME}|${NEXT_COMMAND}|[;&](?:\\s|$)|,(?:\\s|$)|$)`
 /**
  * A YAML plain scalar (and a passphrase's value in any form): to the end of the line, a comment
  * (` #`), or `, name:` of a flow written on one line; never a quote, a block scalar (`|`, `>`), an
  * anchor, an alias, a tag or a flow collection at its start. Trailing spaces stay out (at most
  * eight are looked at from a position, so a run of spaces is not read again from each).
  */
-const LINE = "(?<v>[^\\s\"'`#|>&*!{\\[][^\\r\\n]*?)(?=[ \\t]{1,8}#|[ \\t]{0,8}(?:[\\r\\n]|$)|<redacted>|\\\\[nr]|,[ \\t]{1,4}[\\w.-]{1,40}[:=][ \\t]|[ \\t]{0,8}" + NEXT_COMMAND + ")"
+const LINE = "(?<v>[^\\s\"'`#|>&*!{\\[" + CTRL + "][^\\r\\n" + CTRL + "]*?)(?=[ \\t]{1,8}#|[ \\t]{0,8}(?:[\\r\\n" + CTRL + "]|" + CTRL_ESCAPED + "|$)|<redacted>|\\\\[nr]|,[ \\t]{1,4}[\\w.-]{1,40}[:=][ \\t]|[ \\t]{0,8}" + NEXT_COMMAND + ")"
 
 /**
  * A quoted literal handed to a call or given as a fallback, after the operator: PowerShell's
