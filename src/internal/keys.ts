@@ -675,7 +675,7 @@ const cliStandIn = (v: string): boolean => NAMES_ITSELF.test(v) || oneChar(v)
  */
 /** a Windows security identifier (MS-DTYP §2.4.2.1: `S-1-5-21-…-1013`), an account's public id under `objectSid`/`sid` */
 const WINDOWS_SID = /^S-1-\d+(?:-\d+)+$/i
-const SESSION_NAME = /sess|sid$|^sid|token|auth(?!or)|jwt|login|logged|remember|credential|secret|ticket/i
+const SESSION_NAME = /sess|sid$|^sid|token(?!s|izer)|auth(?!or)|jwt|login|logged|remember|credential|secret|ticket/i
 const CSRF = /csrf|xsrf/i
 const COOKIE_KEY = /^(?:set-)?cookie2?$/i
 const cookieKey = memoPerCall((k: string) => COOKIE_KEY.test(k))
@@ -1035,7 +1035,9 @@ export const keys: ReadonlyArray<Detector> = [
     // a session-like name, `SESSION_NAME`: the hint holds its words, so no accepted match fails it.
     // The value stops before a `<`: a value that runs into a token replaced before it, written
     // `<redacted>`, would be dropped whole, its own part left in the text)
-    hint: /cookie|sess|sid|token|auth|jwt|login|logged|remember|credential|secret|ticket/i,
+    // (`token(?!s|izer)` in both: `input_tokens`, `max_tokens`, `tokenizer` are a model call's usage
+    // and settings, in every captured call, and no session)
+    hint: /cookie|sess|sid|token(?!s|izer)|auth|jwt|login|logged|remember|credential|secret|ticket/i,
     pattern: new RegExp(`(?:(?<![\\w-])(?:set-)?cookie2?\\\\?["']?[ \\t]*:[ \\t]*(?:\\\\?["'][ \\t]*)?|;[ \\t]*|^)[\\w.!#$%&*+^\\x60|~-]{1,80}=(?<v>${atLeast("[^\\s;,\"'\\\\<]", 16)})`, "gi"),
     validate: sessionCookie
   },
