@@ -28,7 +28,7 @@ import * as Schema from "effect/Schema"
 import { assignments } from "./internal/assignments.js"
 import { keys } from "./internal/keys.js"
 import * as matching from "./internal/matching.js"
-import { endCall, memoPerCall, SHORT } from "./internal/matching.js"
+import { asciiTwins, endCall, memoPerCall, SHORT } from "./internal/matching.js"
 import { phone } from "./internal/phone.js"
 import * as pii_ from "./internal/pii.js"
 import { pii } from "./internal/pii.js"
@@ -537,6 +537,12 @@ interface Reading {
   readonly hex: boolean
   /** per distinct hint of the set, 1 when the string passes it; null until asked */
   hints: Uint8Array | null
+  /**
+   * the text the hints and patterns read: the string with its Unicode spaces, dashes, colons and
+   * equals signs written as their ASCII twins (`asciiTwins`, same length, so a span of it is the
+   * same span of the string); null when that is the string itself
+   */
+  readonly text: string | null
 }
 
 /** The hints of a detector set joined into one case-insensitive expression (a looser test). */
@@ -562,9 +568,9 @@ interface Union {
 /** passes no hint: reading any index gives `undefined` */
 const NO_HINTS = new Uint8Array(0)
 /** the reading of a string that passes no hint (shared: its hints are known) */
-const MISSED: Reading = { any: false, hex: false, hints: NO_HINTS }
+const MISSED: Reading = { any: false, hex: false, hints: NO_HINTS, text: null }
 /** the reading of every lowercase hex id (shared: its hints are read per string, never kept on it) */
-const HEXED: Reading = { any: false, hex: true, hints: null }
+const HEXED: Reading = { any: false, hex: true, hints: null, text: null }
 
 /**
  * A lowercase hex id with at least one letter (a UUID without dashes, a digest, a trace id): one
@@ -612,11 +618,14 @@ const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
     // a set of built-in and default opt-in detectors only (any `select` of the built-ins)
     const builtin = detectors === builtins || detectors.every((d) => RANKS.has(d))
     const readNow = (s: string): Reading => {
-      if (any === null) return MISSED
-      const hex = builtin && HEX_ID.test(s)
-      if (hex) return HEXED
-      if (!any.test(s)) return exact ? MISSED : { any: false, hex, hints: null }
-      return { any: true, hex, hints: null }
+      if (builtin && HEX_ID.test(s)) return HEXED
+      // a string holding a Unicode space or dash is read (hints and patterns) as its ASCII twin
+      // text; one that holds none pays one scan of a character class, once per reading
+      const t = asciiTwins(s)
+      const text = t === s ? null : t
+      if (any === null) return text === null ? MISSED : { any: false, hex: false, hints: NO_HINTS, text }
+      if (!any.test(t)) return exact ? (text === null ? MISSED : { any: false, hex: false, hints: NO_HINTS, text }) : { any: false, hex: false, hints: null, text }
+      return { any: true, hex: false, hints: null, text }
     }
     const read = (s: string): Reading => {
       if (s.length > SHORT) {
@@ -643,8 +652,10 @@ const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
     }
     const key = memoPerCall((k): Reading => {
       const r = readNow(k)
-      // a long key that fails the joined hint passes none of its own (as it always was)
-      r.hints = r.any ? hintsOf(r, k) : NO_HINTS
+      // a long key that fails the joined hint passes none of its own (as it always was); the
+      // shared readings are never written to
+      if (!r.any) return r === MISSED || r === HEXED ? MISSED : ((r.hints = NO_HINTS), r)
+      r.hints = hintsOf(r, r.text ?? k)
       return r
     })
     u = {
@@ -711,10 +722,17 @@ const NO_SPANS: ReadonlyArray<Span> = []
  * against the earlier detectors' spans by binary search and merged in after: a long text with
  * thousands of matches stays linear.
  */
-const spansOf = (s: string, union: Union, key: string | null): ReadonlyArray<Span> => {
-  const read = union.read(s)
+const spansOf = (s: string, union: Union, key: string | null): ReadonlyArray<Span> => spansRead(union.read(s), s, union, key)
+
+/**
+ * `spansOf` a string already read. The hints and patterns read the reading's text (the string's
+ * Unicode spaces and dashes as ASCII, same length); the spans are the same in the string.
+ */
+const spansRead = (read: Reading, original: string, union: Union, keyAsWritten: string | null): ReadonlyArray<Span> => {
+  const s = read.text ?? original
   // a long key's reading is remembered for the call; a short one across calls, with the strings
-  const keyRead = key === null ? null : key.length > SHORT ? union.key(key) : union.read(key)
+  const keyRead = keyAsWritten === null ? null : keyAsWritten.length > SHORT ? union.key(keyAsWritten) : union.read(keyAsWritten)
+  const key = keyRead === null ? null : keyRead.text ?? keyAsWritten
   const hinted = read.any || (keyRead !== null && keyRead.any)
   if (!hinted && !union.unhinted) return NO_SPANS
   // which hints the string and its key pass, each read at most once (and kept with the reading)
@@ -768,12 +786,15 @@ type Counts = Map<Detector, Tally>
 
 /** One pass over a string: count what is found (or only what is replaced); replace it. */
 const pass = (s: string, union: Union, policy: Policy, key: string | null, counts: Counts, onlyReplaced: boolean): string => {
-  const spans = spansOf(s, union, key)
+  const read = union.read(s)
+  const spans = spansRead(read, s, union, key)
   if (spans.length === 0) return s
+  // the spans are judged on the text the detectors read; what stays is the string as written
+  const judged = read.text ?? s
   let out = ""
   let at = 0
   for (const span of spans) {
-    const placeholder = placeholderAt(span.detector, s, span.start, span.end)
+    const placeholder = placeholderAt(span.detector, judged, span.start, span.end)
     const action = placeholder ? placeholderActionOf(policy, span.detector) : actionOf(policy, span.detector)
     const replace = action === "redact" || action === "block"
     if (replace || !onlyReplaced) {
@@ -993,7 +1014,7 @@ const couldFind = (v: unknown, key: string | null, keyRead: Reading | null, unio
   if (isNumeric(v)) {
     if (union.numeric.length > 0 && numberDigits(v) !== null) return true
     // `redactAll`'s keyed path, which runs when the key passes the joined hints
-    return keyRead !== null && keyRead.any && union.keyedNumeric.length > 0 && integerText(v) !== null && union.keyedNumeric.some((d) => d.hint!.test(key!))
+    return keyRead !== null && keyRead.any && union.keyedNumeric.length > 0 && integerText(v) !== null && union.keyedNumeric.some((d) => d.hint!.test(keyRead.text ?? key!))
   }
   return false
 }
@@ -1087,7 +1108,8 @@ const redactAll = <A>(value: A, policy: Policy, union: Union): { readonly value:
         // once per key in a call (a long key is not read again per number under it)
         let under = keyedUnder.get(key)
         if (under === undefined) {
-          const hinted = keyedNumeric.filter((d) => d.hint!.test(key))
+          const twin = asciiTwins(key)
+          const hinted = keyedNumeric.filter((d) => d.hint!.test(twin))
           keyedUnder.set(key, (under = hinted.length === 0 ? null : unionOf(hinted)))
         }
         out = under === null ? read : text(read, under, policy, key, counts)

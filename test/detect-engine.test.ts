@@ -12,7 +12,9 @@
  *   keys must be the ones the full pass uses, or a finding would be lost.
  */
 import { describe, expect, it } from "@effect/vitest"
+import * as fc from "effect/FastCheck"
 import * as Detect from "../src/Detect.js"
+import { golden } from "./fixtures/detect-corpus.js"
 
 /** A regular expression that counts the strings it is run on (`test` runs `exec`). */
 class Counted extends RegExp {
@@ -109,4 +111,91 @@ describe("Detect engine: a payload with nothing to find", () => {
     // and the finding after many hinted strings that hold none
     expect(found({ models: Array.from({ length: 200 }, (_, i) => `gpt-4o-2024-08-${String(i % 28 + 1).padStart(2, "0")}`), contact: "ana.silva@example.com" })).toEqual(["email"])
   })
+})
+
+/**
+ * The Unicode characters the engine reads as their ASCII twins (each one UTF-16 unit, as its twin):
+ * the spaces a keyboard, a word processor or a web page put where a space is meant (no-break, thin,
+ * narrow no-break, ideographic …), the dashes and minus signs put where a hyphen is meant, and the
+ * full-width colon and equals sign of CJK input methods.
+ */
+const TWINS: Readonly<Record<string, ReadonlyArray<string>>> = {
+  " ": ["\u00A0", "\u2000", "\u2001", "\u2002", "\u2003", "\u2004", "\u2005", "\u2006", "\u2007", "\u2008", "\u2009", "\u200A", "\u202F", "\u205F", "\u3000"],
+  "-": ["\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2015", "\u2212", "\uFE63", "\uFF0D"],
+  ":": ["\uFF1A"],
+  "=": ["\uFF1D"]
+}
+const twinOf = (c: string): string => [...Object.entries(TWINS)].find(([, ts]) => ts.includes(c))?.[0] ?? c
+const asAscii = (s: string): string => s.replace(/[^\x00-\x7f]/g, twinOf)
+const escaped = (s: string): string => s.replace(/[\\^$.*+?()[\]{}|]/g, "\\$&")
+
+/**
+ * `unicode`, redacted, against `ascii` (the same text with each twin written in ASCII), redacted:
+ * the same findings, the same spans replaced, and the text outside them as `unicode` wrote it.
+ */
+const sameAsAscii = (unicode: string, ascii: string, policy: Detect.Policy = REDACT_ALL): void => {
+  const u = Detect.redact(unicode, policy)
+  const a = Detect.redact(ascii, policy)
+  expect(u.findings, JSON.stringify(unicode)).toEqual(a.findings)
+  // the same spans: the output read back in ASCII is the ASCII output
+  expect(asAscii(u.value), JSON.stringify(unicode)).toBe(a.value)
+  // and what stays is the input's own text: its pieces stand in the input, in order, between
+  // the replaced spans (a piece written back in ASCII would not be found)
+  const pieces = u.value.split(Detect.REPLACEMENT).map(escaped)
+  expect(new RegExp(`^${pieces.join("[\\s\\S]+")}$`).test(unicode), `${JSON.stringify(unicode)} → ${JSON.stringify(u.value)}`).toBe(true)
+}
+
+describe("Detect engine: Unicode spaces, dashes, colons and equals signs are read as their ASCII twins", () => {
+  const P = "Kx9mQ2zzP"
+  const K = "Zq8vLm2pRtx93jdLq0aWeC7hN4bY1uK"
+  const cases: ReadonlyArray<readonly [string, string]> = [
+    [`password:\u00A0${P}`, "password"],
+    [`password\u00A0=\u00A0${P}`, "password"],
+    [`API_TOKEN:\u00A0${K}`, "generic_secret"],
+    [`password:\u2009${P}`, "password"],
+    [`password:\u3000${P}`, "password"],
+    [`password\uFF1A${P}`, "password"],
+    ["4111\u00A01111\u00A01111\u00A01111", "credit_card"],
+    ["4111\u20131111\u20131111\u20131111", "credit_card"],
+    ["DE89\u00A03704\u00A00044\u00A00532\u00A00130\u00A000", "iban"],
+    ["SSN: 123\u201345\u20136789", "us_ssn"],
+    ["123\u201045\u20106789", "us_ssn"]
+  ]
+  for (const [unicode, category] of cases) {
+    it(`${JSON.stringify(unicode)}: ${category}, the same span as in ASCII, the rest as written`, () => {
+      expect(Detect.scan(unicode, REDACT_ALL).map((f) => f.category)).toContain(category)
+      sameAsAscii(unicode, asAscii(unicode))
+      // under a key too, and as a key
+      const under = Detect.redact({ note: unicode }, REDACT_ALL)
+      expect(under.findings).toEqual(Detect.redact({ note: asAscii(unicode) }, REDACT_ALL).findings)
+      expect(Detect.redact({ [unicode]: 1 }, REDACT_ALL).findings).toEqual(Detect.redact({ [asAscii(unicode)]: 1 }, REDACT_ALL).findings)
+    })
+  }
+
+  it("a string with no such character is scanned as it is (the same object back when nothing is found)", () => {
+    const payload = { text: "na\u00EFve caf\u00E9 \u2192 r\u00E9sum\u00E9 \u2014 ok" }
+    expect(Detect.redact(payload).value).toBe(payload)
+  })
+
+  // every hit of the golden corpus (secrets and PII of every category), alone or among other
+  // hits, with its spaces, hyphens, colons and equals signs written as random twins
+  const asciiHits = golden.flatMap((g) => g.hits).filter((h) => asAscii(h) === h && !h.includes(Detect.REPLACEMENT))
+  const placed = fc
+    .array(fc.oneof(fc.constantFrom(...asciiHits), fc.constantFrom(" ", "\n", ", ", " = ", ": ", " - ", "note", "x-y")), { minLength: 1, maxLength: 6 })
+    .map((parts) => parts.join(""))
+    .chain((ascii) =>
+      fc.array(fc.nat(), { minLength: ascii.length, maxLength: ascii.length }).map((draws) => {
+        let unicode = ""
+        for (let i = 0; i < ascii.length; i++) {
+          const twins = TWINS[ascii[i]!]
+          // about half of the places take a twin
+          unicode += twins !== undefined && draws[i]! % 2 === 0 ? twins[(draws[i]! >> 1) % twins.length]! : ascii[i]!
+        }
+        return [unicode, ascii] as const
+      })
+    )
+  it.prop("with the ASCII twins in random places: the same findings and the same spans, the rest byte for byte", [placed], ([[unicode, ascii]]) => {
+    sameAsAscii(unicode, ascii)
+    sameAsAscii(unicode, ascii, Detect.Policy.default)
+  }, { fastCheck: { numRuns: Number(process.env["PROP_RUNS"] ?? (process.env["ACTTRACE_LONG"] === "1" ? 2000 : 300)) } })
 })

@@ -183,3 +183,31 @@ export const B64URL = "[A-Za-z0-9_-]"
 
 /** The function of a CommonJS module, however the loader presents its default export. */
 export const fn = <F>(m: unknown): F => (typeof m === "function" ? m : (m as { default: F }).default) as F
+
+/**
+ * The Unicode characters the engine reads as their ASCII twin, each one UTF-16 unit as its twin
+ * is, so a span found on the twin text is the same span of the original:
+ * - spaces: no-break (U+00A0), the typographic spaces U+2000–U+200A (en, em, thin, hair …), the
+ *   narrow no-break (U+202F), the medium mathematical (U+205F) and the ideographic (U+3000) space:
+ *   what word processors, web pages, chat clients and CJK input methods put where a space is
+ *   meant. Left out: the zero-width ones (U+200B, U+2060, U+FEFF), which separate nothing on
+ *   screen, the line and paragraph separators (U+2028, U+2029), which end a line, and U+1680
+ *   (Ogham), never typed for a space;
+ * - hyphens and dashes (U+2010–U+2015: hyphen, no-break hyphen, figure, en, em dash, bar), the
+ *   minus sign (U+2212), the small and full-width hyphen-minus (U+FE63, U+FF0D): what autocorrect
+ *   and CJK input put in numbers (`4111–1111`, `123‐45‐6789`) and options. Left out: the soft
+ *   hyphen (U+00AD), invisible;
+ * - the full-width colon (U+FF1A) and equals sign (U+FF1D) of CJK input (`password：…`).
+ */
+export const TWINNED = /[\u00A0\u2000-\u200A\u2010-\u2015\u202F\u205F\u2212\u3000\uFE63\uFF0D\uFF1A\uFF1D]/
+const TWINNED_ALL = new RegExp(TWINNED.source, "g")
+const twinOf = (c: string): string => {
+  const k = c.charCodeAt(0)
+  return k === 0xff1a ? ":" : k === 0xff1d ? "=" : (k >= 0x2010 && k <= 0x2015) || k === 0x2212 || k === 0xfe63 || k === 0xff0d ? "-" : " "
+}
+
+/**
+ * `s` with every `TWINNED` character written as its ASCII twin (the same length, every other
+ * character where it was); `s` itself when it holds none (one scan of a character class).
+ */
+export const asciiTwins = (s: string): string => (TWINNED.test(s) ? s.replace(TWINNED_ALL, twinOf) : s)
