@@ -308,6 +308,10 @@ const card = fc
   })
 
 describe("credit_card", () => {
+  it.prop("a snowflake id in an API path (a Discord webhook, a channel, a post) is no card even when it passes Luhn; the same digits elsewhere in a URL are", [card, fc.constantFrom("https://discord.com/api/webhooks/", "https://discord.com/api/v10/channels/", "https://x.com/someone/status/", "/guilds/")], ([{ number }, path]) => {
+    expect(found(`${path}${number}/abc`, "credit_card"), `${path}${number}`).toBe(0)
+    expect(found(`https://shop.example/pay?card=${number}`, "credit_card"), number).toBe(1)
+  }, opts)
   it.prop("any issuer's number of 13–19 digits with a valid Luhn sum, bare or in its printed layout: found", [card, before, after], ([{ text }, b, e]) => {
     expect(found(`${b}${text}${e}`, "credit_card"), `${b}${text}${e}`).toBe(1)
   }, opts)

@@ -165,6 +165,9 @@ export const isIban = (s: string): boolean => {
  */
 const CARD_LAYOUTS = new Set(["4-4-5", "4-3-3-3", "4-6-4", "4-6-5", "4-5-6", "4-4-4-4", "4-4-4-4-3", "6-13"])
 
+/** an API path segment before a snowflake id (Discord, Twitter/X) */
+const SNOWFLAKE_PATH = /\/(?:webhooks|channels|guilds|users|members|messages|status(?:es)?)\/$/i
+
 /** Whether a candidate card number has a card's length, issuer digit, Luhn sum and layout. */
 export const isCardNumber = (m: string): boolean => {
   const digits = digitsOf(m)
@@ -287,7 +290,9 @@ export const pii: ReadonlyArray<Detector> = [
     // a space, a dash or a dot before each digit (one kind throughout, in an issuer's layout: the
     // validator); a dot cannot start the match or end it before a digit, as in a decimal
     pattern: /(?<![\w.-])[1-6]\d{3}(?:[ .-]?\d){9,15}(?![\w-]|\.\d)/g,
-    validate: isCardNumber
+    // a snowflake id in an API path (`discord.com/api/webhooks/1234…/`, `/channels/…`,
+    // `x.com/u/status/…`) is an id that passes Luhn one time in ten, no card
+    validate: (m, c) => isCardNumber(m) && !SNOWFLAKE_PATH.test(c.before)
   },
   {
     category: "us_ssn",
