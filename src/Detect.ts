@@ -945,7 +945,10 @@ const anyHinted = (value: unknown, union: Union): boolean => {
     }
     if (v === null || typeof v !== "object") continue
     if (Array.isArray(v)) for (let i = 0; i < v.length; i++) stack.push(v[i])
-    else if (isPlainObject(v)) {
+    else if (isBytes(v)) {
+      const t = bytesText(v)
+      if (t !== null && (union.unhinted || union.read(t).any)) return true
+    } else if (isPlainObject(v)) {
       for (const k in v) {
         if (union.unhinted || union.read(k).any) return true
         stack.push((v as Record<string, unknown>)[k])
@@ -1005,12 +1008,42 @@ const couldMatch = (value: unknown, union: Union): boolean => {
   return false
 }
 
-/** An object that is not a number (`Num`): an array, a plain object, or another, which holds nothing. */
-const isContainer = (v: unknown): v is object => v !== null && typeof v === "object" && !(v instanceof Num)
+/** An object that is not a number (`Num`) nor bytes: an array, a plain object, or another, which holds nothing. */
+const isContainer = (v: unknown): v is object => v !== null && typeof v === "object" && !(v instanceof Num) && !isBytes(v)
+
+/** Bytes: a `Buffer`, any `Uint8Array`, an `ArrayBuffer` (what `execSync`, `readFileSync` and streams hand out). */
+const isBytes = (v: object): v is Uint8Array | ArrayBuffer => v instanceof Uint8Array || v instanceof ArrayBuffer
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true })
+const ENCODER = new TextEncoder()
+
+/**
+ * The text of bytes when they are UTF-8 (decoded as the chain's `normalize` does: a leading BOM
+ * dropped), or null: bytes that are no UTF-8 text are binary data, which no detector reads.
+ */
+const bytesText = (v: Uint8Array | ArrayBuffer): string | null => {
+  try {
+    return UTF8.decode(v)
+  } catch {
+    return null
+  }
+}
+
+/** The UTF-8 of `text` as bytes of the kind `like` is: a `Buffer`, a `Uint8Array`, an `ArrayBuffer`. */
+const bytesLike = (like: Uint8Array | ArrayBuffer, text: string): Uint8Array | ArrayBuffer => {
+  const bytes = ENCODER.encode(text)
+  if (like instanceof ArrayBuffer) return bytes.buffer
+  const B = (globalThis as { Buffer?: { isBuffer: (x: unknown) => boolean; from: (a: ArrayBuffer, at: number, n: number) => Uint8Array } }).Buffer
+  return B !== undefined && B.isBuffer(like) ? B.from(bytes.buffer, bytes.byteOffset, bytes.length) : bytes
+}
 
 /** `couldMatch` of a value that is not a container. */
 const couldFind = (v: unknown, key: string | null, keyRead: Reading | null, union: Union): boolean => {
   if (typeof v === "string") return findsIn(union, v, union.read(v), key, keyRead)
+  if (v !== null && typeof v === "object" && isBytes(v)) {
+    const t = bytesText(v)
+    return t !== null && findsIn(union, t, union.read(t), key, keyRead)
+  }
   if (isNumeric(v)) {
     if (union.numeric.length > 0 && numberDigits(v) !== null) return true
     // `redactAll`'s keyed path, which runs when the key passes the joined hints
@@ -1023,7 +1056,14 @@ const couldFind = (v: unknown, key: string | null, keyRead: Reading | null, unio
  * What the detectors find in a JSON value (string values and object keys at any depth, and the
  * digits of numbers for financial and government-id detectors), with each category's action under
  * `policy`, and the value with every `redact` and `block` match replaced by `<redacted>`.
- * Categories the policy allows are not reported. A placeholder (`isPlaceholder`, or the detector's
+ * Categories the policy allows are not reported. Bytes (a `Buffer`, any `Uint8Array`, an
+ * `ArrayBuffer`) are read as their UTF-8 text, as the chain reads them, and given back as bytes of
+ * the same kind holding the redacted text (the same object when nothing is replaced); bytes that
+ * are not valid UTF-8 are binary data: no detector reads them and they are given back as they are
+ * (the chain refuses them with a typed error; an app that logs binary data encodes it first).
+ * Strings are read with their Unicode spaces (no-break, thin, ideographic …), dashes and minus
+ * signs, full-width colons and equals signs as their ASCII twins (same length); what is replaced
+ * is the same span of the text as written, and the rest stays as written. A placeholder (`isPlaceholder`, or the detector's
  * own check) is reported in a row of its own (`placeholder: true`, severity `info`), its action
  * capped by `policy.placeholders`. When `policy.detectors` is given, it narrows `detectors` as
  * `select` does; a name there that is not known is a defect of the program, thrown as
@@ -1117,6 +1157,12 @@ const redactAll = <A>(value: A, policy: Policy, union: Union): { readonly value:
       return set(out === null || out === read ? v : REPLACEMENT)
     }
     if (v === null || typeof v !== "object") return set(v)
+    if (isBytes(v)) {
+      // read as their UTF-8 text; given back as bytes of their kind holding the redacted text
+      const t = bytesText(v)
+      const out = t === null ? t : text(t, union, policy, key, counts)
+      return set(out === t ? v : bytesLike(v, out!))
+    }
     if (done.has(v)) return set(done.get(v))
     if (open.has(v)) return set(v)
     if (Array.isArray(v)) {

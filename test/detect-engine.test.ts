@@ -199,3 +199,44 @@ describe("Detect engine: Unicode spaces, dashes, colons and equals signs are rea
     sameAsAscii(unicode, ascii, Detect.Policy.default)
   }, { fastCheck: { numRuns: Number(process.env["PROP_RUNS"] ?? (process.env["ACTTRACE_LONG"] === "1" ? 2000 : 300)) } })
 })
+
+describe("Detect engine: bytes are read as their UTF-8 text", () => {
+  const P = "Kx9mQ2zzP"
+  const text = (b: unknown): string => new TextDecoder().decode(b as Uint8Array)
+
+  it("a Buffer (execSync, readFileSync) is scanned as text and comes back as a Buffer of the redacted text", () => {
+    const stdout = Buffer.from(`DB_PASSWORD=${P}\nok\n`)
+    const out = Detect.redact({ tool: "sh", stdout })
+    expect(out.findings.map((f) => f.category)).toEqual(["password"])
+    expect(Buffer.isBuffer(out.value.stdout)).toBe(true)
+    expect(text(out.value.stdout)).toBe(`DB_PASSWORD=${Detect.REPLACEMENT}\nok\n`)
+    // the caller's bytes are not changed
+    expect(stdout.toString("utf8")).toBe(`DB_PASSWORD=${P}\nok\n`)
+    expect(Detect.scan(Buffer.from(`password=${P}`)).map((f) => f.category)).toEqual(["password"])
+  })
+
+  it("a Uint8Array and an ArrayBuffer too, each given back as its own kind; bytes under a key are judged under it", () => {
+    const u8 = new TextEncoder().encode(`contact ana.silva@example.com`)
+    const out = Detect.redact({ body: u8 })
+    expect(out.findings.map((f) => f.category)).toEqual(["email"])
+    expect(out.value.body).toBeInstanceOf(Uint8Array)
+    expect(Buffer.isBuffer(out.value.body)).toBe(false)
+    expect(text(out.value.body)).toBe(`contact ${Detect.REPLACEMENT}`)
+    const ab = new TextEncoder().encode(`token: ghp_${"A1b2C3d4E5".repeat(3)}ABCDEF`).buffer
+    const outAb = Detect.redact({ chunk: ab })
+    expect(outAb.findings.length).toBeGreaterThan(0)
+    expect(outAb.value.chunk).toBeInstanceOf(ArrayBuffer)
+    expect(text(new Uint8Array(outAb.value.chunk as ArrayBuffer))).not.toContain("ghp_")
+    expect(Detect.scan({ password: Buffer.from(P) }).map((f) => f.category)).toEqual(["password"])
+  })
+
+  it("bytes with nothing to find, and bytes that are not UTF-8, are left as they are (the same object)", () => {
+    const clean = { stdout: Buffer.from("total 0\n") }
+    expect(Detect.redact(clean).value).toBe(clean)
+    // not UTF-8 (0xff never starts a character): binary data, not read
+    const binary = Buffer.concat([Buffer.from([0xff, 0xfe, 0x00]), Buffer.from(`password=${P}`)])
+    const out = Detect.redact({ blob: binary })
+    expect(out.findings).toEqual([])
+    expect(out.value.blob).toBe(binary)
+  })
+})
