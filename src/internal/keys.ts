@@ -1039,7 +1039,15 @@ export const keys: ReadonlyArray<Detector> = [
     // and settings, in every captured call, and no session)
     hint: /cookie|sess|sid|token(?!s|izer)|auth|jwt|login|logged|remember|credential|secret|ticket/i,
     pattern: new RegExp(`(?:(?<![\\w-])(?:set-)?cookie2?\\\\?["']?[ \\t]*:[ \\t]*(?:\\\\?["'][ \\t]*)?|;[ \\t]*|^)[\\w.!#$%&*+^\\x60|~-]{1,80}=(?<v>${atLeast("[^\\s;,\"'\\\\<]", 16)})`, "gi"),
-    validate: sessionCookie
+    validate: sessionCookie,
+    // a shell operator and what follows it are a command, never a cookie's value (`cd /app;
+    // client_secret=…&&./deploy.sh`, `…|echo -rf`): a cookie value holds no `&&` or `||`, and a `|`
+    // or `&` before a path or a last word is taken for one (cookie values percent-encode them in
+    // practice; the part before stays replaced)
+    trimEnd: (v) => {
+      const at = v.search(/&&|\|\||[|&](?=[\s./~]|[A-Za-z_][\w.-]*(?:\$|$))/)
+      return at < 0 ? 0 : v.length - at
+    }
   },
   {
     category: "azure_storage_key",
