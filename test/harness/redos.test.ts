@@ -114,6 +114,15 @@ cases.push({
   detectors: Detect.builtins
 })
 
+// Unicode spaces and dashes: a string holding one is read on an ASCII copy of itself (one copy
+// per reading), so many short strings that each hold one cost a copy each, held to the bound
+// (52,000 strings a MB, as in the hinted array above: the copy adds some 15 % to each string)
+cases.push({
+  name: "Unicode twins: an array of short strings, each with a no-break space or an en dash",
+  input: (n) => ({ notes: Array.from({ length: Math.floor(n / 20) }, (_, i) => (i % 2 === 0 ? `pw\u00A0${i}\u2013x` : `4111\u00A0${i}`)) }),
+  detectors: Detect.builtins
+})
+
 /**
  * The processor time of one run, in ms, or the best of up to three when it is over the bound by
  * less than four times (a collection or a busy machine, not the code; a quadratic pattern is far
@@ -498,4 +507,106 @@ describe("Detect over keys that scrub to the same text", () => {
       expect(chained.type).toBe("tool_call")
     }).pipe(Effect.provide(hostileLog), Effect.scoped)
   )
+})
+
+// ---------------------------------------------------------------------------------------------
+// the later rules of issue 15: the adversarial shapes their authors built against them
+// ---------------------------------------------------------------------------------------------
+
+type Shape = (n: number) => string
+/**
+ * The command-line, header, vendor and private-key rules of `internal/keys.ts` (the rows of
+ * `test/detect-keys.test.ts`'s 1 MB table from the second and third rounds: program names and
+ * their flags, line continuations, quotes that never close, base64 PEM and JSON, JWKs, PuTTY,
+ * age, vendors' prefixes, webhooks, header directives), by category and the detector's rank in it.
+ */
+const KEY_SHAPES: ReadonlyArray<readonly [string, number, ReadonlyArray<Shape>]> = [
+  // (the command-line passwords: program names with and without arguments, runs of arguments,
+  // spaces, line continuations, long arguments, flags with no value, quotes that never close)
+  ["password", 0, [(n) => fill(n, "mysql "), (n) => fill(n, "mysql -u a "), (n) => tail(n, "mysql ", "a "), (n) => tail(n, "mysql ", "-p "), (n) => fill(n, `mysql ${"a".repeat(200)} `), (n) => fill(n, "sshpass -p "), (n) => fill(n, "redis-cli -a  "), (n) => fill(n, "ldapsearch -w "), (n) => fill(n, "smbclient -U a"), (n) => tail(n, "smbclient ", "-U a "), (n) => fill(n, "htpasswd -b "), (n) => tail(n, "htpasswd", " -b"), (n) => fill(n, "htpasswd -nb a "), (n) => tail(n, "htpasswd -b ", "-C 1 "), (n) => fill(n, "mysql -p\"" + "a".repeat(300)), (n) => fill(n, "mysql \\\n "), (n) => tail(n, "mysql", " \t"), (n) => fill(n, "-mysql="), (n) => fill(n, "smbmap -p")]],
+  ["password", 1, [(n) => fill(n, "sqlplus "), (n) => fill(n, "sqlplus -s "), (n) => tail(n, "sqlplus ", "a"), (n) => fill(n, "sqlplus a/"), (n) => fill(n, "rman target "), (n) => fill(n, `sqlplus ${"a".repeat(127)}`), (n) => tail(n, "sqlplus -s", " -s")]],
+  ["bearer_token", 1, [(n) => tail(n, "authorization = ", "aB"), (n) => tail(n, "authorization = re", "quireAdmin"), (n) => tail(n, "authorization: ", "XMLa"), (n) => tail(n, "Authorization: a", "Ab1")]],
+  ["basic_auth", 1, [(n) => fill(n, '"-u", '), (n) => fill(n, '["-u", "a:'), (n) => tail(n, '"--user", "', "a"), (n) => fill(n, "-u\\\", \\\"a:b ")]],
+  // (the third hostile review's rules: `-u URL`, az login, base64 of PEM and JSON, JWKs, PuTTY, age,
+  // the vendors' forms, HTTPie, nginx and Apache header directives, unpadded Basic, env names)
+  ["basic_auth", 1, [(n) => fill(n, "-u http://"), (n) => tail(n, "-u http:", "/"), (n) => fill(n, "--user=a://b ")]],
+  ["password", 0, [(n) => fill(n, "az login "), (n) => tail(n, "az login ", "-u a "), (n) => fill(n, "az login -p "), (n) => fill(n, "az \\\n login "), (n) => tail(n, "az login -p ", "a"), (n) => fill(n, "az login -p a.pem ")]],
+  ["private_key", 2, [(n) => fill(n, "LS0tLS1CRUdJTi"), (n) => fill(n, `LS0tLS1CRUdJTi${"A".repeat(62)}\n`), (n) => fill(n, `LS0tLS1CRUdJTi${"A".repeat(62)}\n${"A".repeat(76)}\n`), (n) => tail(n, `LS0tLS1CRUdJTi${"A".repeat(62)}`, `\n${"A".repeat(76)}`), (n) => fill(n, `LS0tLS1CRUdJTi${"A".repeat(50)}\n  `), (n) => tail(n, "LS0tLS1CRUdJTi", "A"), (n) => tail(n, Buffer.from("-----BEGIN PRIVATE KEY-----\n").toString("base64"), "A")]],
+  ["private_key", 3, [(n) => fill(n, "{"), (n) => fill(n, "{kty"), (n) => fill(n, '{"kty":"RSA","d":"' + "a".repeat(20)), (n) => tail(n, "{", '"kty":"OKP",'), (n) => fill(n, "{}"), (n) => fill(n, '{"kty":"EC","d":"aaaaaaaaaaaaaaaaaaaaaa"}'), (n) => tail(n, "{kty", " "), (n) => tail(n, '{"kty":"RSA",', " d "), (n) => tail(n, "{", "d:")]],
+  ["private_key", 5, [(n) => fill(n, "ey"), (n) => fill(n, "eyA "), (n) => tail(n, "ey", "A"), (n) => fill(n, `ew${"A".repeat(197)} `), (n) => fill(n, "+ey"), (n) => tail(n, "ey", "A+/"), (n) => tail(n, Buffer.from('{"private_key": "-----BEGIN PRIVATE KEY-----').toString("base64"), "A")]],
+  ["private_key", 6, [(n) => fill(n, "Private-Lines: 1\n"), (n) => tail(n, "Private-Lines: 1\n", "AAAA\n"), (n) => tail(n, "Private-Lines: 1\n", "A"), (n) => fill(n, "Private-Lines: 1\nAAAA-"), (n) => tail(n, "Private-Lines: 99\n", "AAAA\n  "), (n) => tail(n, "Private-Lines: 9\n", "A\\n")]],
+  ["private_key", 7, [(n) => fill(n, "AGE-SECRET-KEY-1"), (n) => tail(n, "AGE-SECRET-KEY-1", "Q"), (n) => fill(n, `AGE-SECRET-KEY-1${"Q".repeat(57)} `)]],
+  ["basic_auth", 3, [(n) => fill(n, "http "), (n) => fill(n, "http -a "), (n) => tail(n, "http ", "a "), (n) => fill(n, "http -a a"), (n) => fill(n, "xh --auth=a:"), (n) => tail(n, "http -a ", "a"), (n) => fill(n, `http ${"a".repeat(200)} `), (n) => fill(n, "http \\\n "), (n) => tail(n, "http -a a:", "b")]],
+  ["bearer_token", 1, [(n) => fill(n, "proxy_set_header "), (n) => fill(n, "proxy_set_header Authorization "), (n) => tail(n, "proxy_set_header Authorization", " "), (n) => fill(n, "RequestHeader set "), (n) => tail(n, "RequestHeader", " \t"), (n) => tail(n, "RequestHeader set Authorization '", "a")]],
+  ["basic_auth", 0, [(n) => fill(n, "Authorization: Basic YTpi "), (n) => tail(n, "Authorization: Basic ", "YTpi"), (n) => fill(n, "Authorization: Basic YTpiY")]],
+  ["stripe_key", 0, [(n) => fill(n, "whsec_"), (n) => tail(n, "whsec_", "a"), (n) => fill(n, `whsec_${"a".repeat(23)} `)]],
+  ["telegram_bot_token", 0, [(n) => fill(n, "123456789:A"), (n) => tail(n, "12345:A", "a"), (n) => fill(n, "/bot12345:"), (n) => fill(n, "1234567890123456:"), (n) => fill(n, `12345:A${"a".repeat(34)}-`), (n) => tail(n, "/bot", "1"), (n) => fill(n, "1")]],
+  ["sendgrid_key", 0, [(n) => fill(n, "SG."), (n) => tail(n, "SG.", "a"), (n) => fill(n, `SG.${"a".repeat(22)}.`), (n) => tail(n, `SG.${"a".repeat(22)}.`, "a")]],
+  ["shopify_token", 0, [(n) => fill(n, "shpat_"), (n) => tail(n, "shpat_", "a")]],
+  ["databricks_token", 0, [(n) => fill(n, "dapi"), (n) => tail(n, "dapi", "a"), (n) => fill(n, `dapi${"a".repeat(32)}-`)]],
+  ["doppler_token", 0, [(n) => fill(n, "dp.st."), (n) => tail(n, "dp.st.", "a"), (n) => fill(n, "dp.st.a."), (n) => tail(n, "dp.pt.", "A"), (n) => fill(n, `dp.st.${"a".repeat(63)}.`)]],
+  ["vault_token", 0, [(n) => fill(n, "hvs."), (n) => tail(n, "hvs.", "a"), (n) => tail(n, "hvb.", "aB1")]],
+  ["discord_webhook", 0, [(n) => fill(n, "discord.com/api/webhooks/"), (n) => tail(n, "discord.com/api/webhooks/", "1"), (n) => fill(n, "discord.com/api/v1/webhooks/12345678901234567/"), (n) => tail(n, "discord.com/api/webhooks/12345678901234567/", "a")]],
+  ["teams_webhook", 0, [(n) => fill(n, ".webhook.office.com/webhookb2/"), (n) => tail(n, ".webhook.office.com/webhookb2/", "a"), (n) => fill(n, "outlook.office.com/webhook/aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa@")]],
+  ["session_cookie", 0, [(n) => fill(n, `AWS_SESSION_TOKEN=${"a".repeat(20)}; `), (n) => fill(n, "; A_SESSION=aaaaaaaaaaaaaaaa")]]
+]
+
+/**
+ * The assignment rules of `internal/assignments.ts` (auth tuples, helper calls, two-element
+ * pairs, name/value pairs, YAML block scalars, base64 keywords, bangs and repdigits).
+ */
+const ASSIGNMENT_SHAPES: ReadonlyArray<readonly [string, Shape]> = [
+  ["auth tuples never closed", (n) => fill(n, 'auth=("a", "')],
+  ["auth tuples with mixed quotes", (n) => `auth=('a', '${fill(n, 'auth=("a", "x')}`.slice(0, n)],
+  ["auth names without a tuple", (n) => fill(n, "basic_auth_credentials = (")],
+  ["helper calls never closed", (n) => fill(n, 'HTTPBasicAuth("u", "')],
+  ["helper calls with long users", (n) => fill(n, `HTTPBasicAuth("${"u".repeat(300)}`)],
+  ["helper calls with 190-character users", (n) => fill(n, `HTTPBasicAuth("${"u".repeat(190)}", `)],
+  ["pairs never closed", (n) => fill(n, '["password", "')],
+  ["pairs of three never closed", (n) => fill(n, '["password", "x", ')],
+  ["pair names runs", (n) => fill(n, '["X-Api-Key", ')],
+  ["name/value pairs never valued", (n) => fill(n, '{"name":"API_TOKEN","value":"')],
+  ["block scalars with no lines", (n) => fill(n, "password: |\n")],
+  ["block scalars nested", (n) => Array.from({ length: Math.ceil(n / 14) }, (_, i) => `${" ".repeat(i % 40)}password: |`).join("\n").slice(0, n)],
+  ["one block of blank lines", (n) => `password: |\n  a\n${fill(n, "\n \n")}`.slice(0, n)],
+  ["one block of indented lines", (n) => tail(n, "password: |\n", "  a\n")],
+  ["base64 with keywords", (n) => fill(n, "aB3pwdXy9+")],
+  ["base64 keyword runs padded", (n) => fill(n, "QWxhZGRpbjpwd2Q=")],
+  ["bangs", (n) => tail(n, "password=", "!")],
+  ["repdigits", (n) => tail(n, "password=", "9")]
+]
+
+/** Unicode spaces, dashes, full-width colons and equals signs, which the engine reads as ASCII. */
+const TWIN_SHAPES: ReadonlyArray<readonly [string, Shape]> = [
+  ["no-break spaces", (n) => fill(n, "\u00A0")],
+  ["password:<no-break space>", (n) => fill(n, "password:\u00A0")],
+  ["password<ideographic space>=<thin space>", (n) => fill(n, "password\u3000=\u2009")],
+  ["full-width colons after a key", (n) => fill(n, "API_TOKEN\uFF1A")],
+  ["card groups with no-break spaces", (n) => fill(n, "4111\u00A0")],
+  ["SSN groups with en dashes", (n) => fill(n, "123\u201345\u2013")],
+  ["IBAN groups with narrow no-break spaces", (n) => tail(n, "DE89", "\u202F3704")],
+  ["a long run, one no-break space at its end", (n) => tail(n, "", "a", "\u00A0")]
+]
+
+describe("the later rules' adversarial shapes: their detectors to 1 MB, every built-in at once to 256 KB", () => {
+  /** each shape under flag-only through `detectors`, and under the default policy through every built-in */
+  const failures = (what: string, shapes: ReadonlyArray<Shape>, detectors: ReadonlyArray<Detect.Detector>): Array<string> =>
+    shapes.flatMap((shape) => {
+      const name = `${what} ${JSON.stringify(shape(64).slice(0, 32))}`
+      return [...check(name, shape, detectors, Detect.Policy.flagOnly), ...check(`${name}, every built-in`, shape, Detect.builtins, Detect.Policy.default, AT_ONCE_LADDER)]
+    })
+
+  for (const [category, nth, shapes] of KEY_SHAPES) {
+    it(`${category} (rules ${nth + 1}): ${shapes.length} shapes within ${MS_PER_MB} ms per MB, and linear`, () => {
+      const detectors = ofCategory(category)
+      expect(detectors.length, `${category}: no detector has it`).toBeGreaterThan(0)
+      expect(failures(category, shapes, detectors)).toEqual([])
+    })
+  }
+  it(`assignments: ${ASSIGNMENT_SHAPES.length} shapes within ${MS_PER_MB} ms per MB, and linear`, () => {
+    expect(failures("assignments", ASSIGNMENT_SHAPES.map(([, s]) => s), Detect.builtins)).toEqual([])
+  })
+  it(`Unicode twins: ${TWIN_SHAPES.length} shapes within ${MS_PER_MB} ms per MB, and linear`, () => {
+    expect(failures("twins", TWIN_SHAPES.map(([, s]) => s), Detect.builtins)).toEqual([])
+  })
 })
