@@ -124,3 +124,54 @@ describe("a bare value ends at ,name= |name= and at control characters; in a lin
     expect(redacted(text)).toBe(out)
   })
 })
+
+// ---------------------------------------------------------------------------------------------
+// 3. the value after a type annotation, a YAML tag or anchor, and a heredoc's lines (third review #5)
+// ---------------------------------------------------------------------------------------------
+
+describe("the value is what follows = after name: Type, what follows a YAML tag or anchor, and a heredoc's lines", () => {
+  const typed: ReadonlyArray<(k: string, v: string) => string> = [
+    (k, v) => `const ${k}: string = "${v}";`,
+    (k, v) => `  private readonly ${k}: string = '${v}';`,
+    (k, v) => `function login(${k}: string = "${v}") {}`,
+    (k, v) => `val ${k}: String = "${v}"`,
+    (k, v) => `let ${k}: &str = "${v}";`,
+    (k, v) => `const ${k}: &'static str = "${v}";`,
+    (k, v) => `var ${k} string = "${v}"`,
+    (k, v) => `${k}: str = "${v}"`,
+    (k, v) => `    ${k}: Optional[str] = "${v}"`,
+    (k, v) => `let ${k}: String? = "${v}"`,
+    (k, v) => `public string ${k} { get; set; } = "${v}";`
+  ]
+  const passwordKeys = ["password", "dbPassword", "DB_PASSWORD", "adminPassword", "Password"]
+  const secretKeys = ["apiKey", "api_key", "authToken", "clientSecret", "API_TOKEN"]
+  it.prop("a password or a token after name: Type = (TypeScript, Kotlin, Swift, Rust, Go, Python, C#): the value replaced, a critical finding", [fc.boolean(), fc.constantFrom(...passwordKeys), fc.constantFrom(...secretKeys), pw, token, fc.nat(typed.length - 1)], ([isPw, pk, sk, p, t, i]) => {
+    const [k, v] = isPw ? [pk, p] : [sk, t]
+    const text = typed[i]!(k, v)
+    expect(redacted(text), text).toBe(typed[i]!(k, R))
+    expect(rows(text), text).toEqual([isPw ? "password:critical" : "generic_secret:critical"])
+  }, { fastCheck: { numRuns: RUNS } })
+  it.each(["interface Login { password: string; user: string }", "function f(password: string) {}", "password: str", "def f(password: str = None):", "var password string"])("a type alone is no value: %s", (s) => {
+    expect(rows(s)).toEqual([])
+  })
+
+  const yaml: ReadonlyArray<(k: string, v: string) => string> = [
+    (k, v) => `${k}: !!str ${v}`,
+    (k, v) => `${k}: &${k.length > 3 ? "pw" : "a"} ${v}`,
+    (k, v) => `${k}: !!str "${v}"`,
+    (k, v) => `${k}: &creds '${v}'`,
+    (k, v) => `${k}: &pw !!str ${v}`
+  ]
+  it.prop("YAML: a tag (!!str) or an anchor (&pw) is skipped, the scalar after it replaced", [fc.boolean(), fc.constantFrom("password", "db_password", "adminPassword"), fc.constantFrom("token", "api_key", "client_secret"), pw, token, fc.nat(yaml.length - 1), fc.constantFrom("", "  ", "- ")], ([isPw, pk, sk, p, t, i, indent]) => {
+    const [k, v] = isPw ? [pk, p] : [sk, t]
+    const text = `db:\n${indent}${yaml[i]!(k, v)}\n${indent.replace("-", " ")}user: bob`
+    expect(redacted(text), text).toBe(`db:\n${indent}${yaml[i]!(k, R)}\n${indent.replace("-", " ")}user: bob`)
+  }, { fastCheck: { numRuns: RUNS } })
+
+  it.prop("a heredoc under a password or secret key: its lines replaced, the opener and the terminator kept", [fc.boolean(), fc.constantFrom("password", "db_password", "admin_password"), fc.constantFrom("client_secret", "api_token"), pw, token, fc.constantFrom("EOT", "EOF", "END", "PASSWORD"), fc.constantFrom("<<", "<<-", "<<~"), fc.constantFrom("", "  ")], ([isPw, pk, sk, p, t, tag, op, ind]) => {
+    const [k, v] = isPw ? [pk, p] : [sk, t]
+    const text = `resource "x" "y" {\n${ind}${k} = ${op}${tag}\n${ind}${v}\n${ind}${tag}\n${ind}user = "bob"\n}`
+    expect(redacted(text), text).toBe(`resource "x" "y" {\n${ind}${k} = ${op}${tag}\n${ind}${R}\n${ind}${tag}\n${ind}user = "bob"\n}`)
+    expect(rows(text).filter((r) => r.endsWith(":critical")).length, text).toBe(1)
+  }, { fastCheck: { numRuns: RUNS } })
+})

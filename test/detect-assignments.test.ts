@@ -8,6 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
 import * as Detect from "../src/Detect.js"
 import { assignments } from "../src/internal/assignments.js"
+import { cpuBest } from "./helpers.js"
 
 const R = Detect.REPLACEMENT
 const RUNS = Number(process.env["PROP_RUNS"] ?? 200)
@@ -323,7 +324,15 @@ const adversarial: ReadonlyArray<readonly [string, string]> = [
   ["helper calls with long users", fill(MB, `HTTPBasicAuth("${"u".repeat(190)}", `)],
   ["pairs never closed", fill(MB, '["password", "x", ')],
   ["block scalars without lines", fill(MB, "password: |\n")],
-  ["one block of indented lines", tail(MB, "password: |\n", "  a\n")]
+  ["one block of indented lines", tail(MB, "password: |\n", "  a\n")],
+  // type annotations, YAML properties, heredocs that never end, pairs of a line, controls
+  ["type annotations without =", fill(MB, "password: Option<" + "a".repeat(50) + "> ")],
+  ["YAML properties repeated", fill(MB, "password: !!str &a ")],
+  ["heredoc openers without terminators", fill(MB, "password = <<EOT\n")],
+  ["one heredoc of many lines", tail(MB, "password = <<EOT\n", "a\n")],
+  ["; and words before no pair", tail(MB, "password=a", ";bb ")],
+  ["pipes and commas before names", tail(MB, "password=a", ",b|c")],
+  ["NUL-separated pairs", fill(MB, "password=a\0")]
 ]
 
 /**
@@ -332,40 +341,41 @@ const adversarial: ReadonlyArray<readonly [string, string]> = [
  */
 const baseline: Detect.Detector = { category: "baseline", group: "secret", severity: "info", pattern: /[\s\S]{8}/g, validate: (m) => m === "never" }
 
-const timed = (f: () => unknown): number => {
-  let best = Infinity
-  for (let i = 0; i < 2; i++) {
-    const t0 = performance.now()
-    f()
-    best = Math.min(best, performance.now() - t0)
-  }
-  return best
-}
+/**
+ * Processor time, best of three (`cpuBest`): what another process on a shared machine takes from
+ * this one's wall time does not count, and a late burst of load hits at most two of three runs.
+ */
+const timed = (f: () => unknown): number => cpuBest(() => void f())
 
 describe("assignments: linear time on 1 MB adversarial inputs", () => {
   // the field-key detector reads the value of a field named password
   const last = assignments[assignments.length - 1]!
   for (const d of assignments) {
     const label = `${d.category} /${d.pattern.source.slice(0, 40)}…/`
-    it(`${label}: each input within 40 × a baseline pass over it, and 1 MB within 10 × its 256 KB prefix`, () => {
+    it(`${label}: each input within 40 × a baseline pass over it, and 1 MB within 3 × its 512 KB prefix`, async () => {
       for (const [name, input] of adversarial) {
+        // the event loop is let run between inputs: a test that holds it for many seconds makes
+        // vitest's worker miss its RPC deadline ("Timeout calling onTaskUpdate"), an error that
+        // fails the run
+        await new Promise((resolve) => setImmediate(resolve))
         const value = d === last ? { password: input } : input
         // measured again (up to three times, the best kept) when over a bound: another process on
         // a shared machine can stretch one timing and not the other
         let base = Infinity
         let t = Infinity
-        let tq = Infinity
-        const quarter = input.slice(0, input.length / 4)
-        for (let attempt = 0; attempt < 3 && !(t < 40 * base + 50 && t < 10 * tq + 50); attempt++) {
+        let th = Infinity
+        const half = input.slice(0, input.length / 2)
+        for (let attempt = 0; attempt < 3 && !(t < 40 * base + 50 && t < 3 * th + 50); attempt++) {
           base = Math.min(base, timed(() => Detect.redact(value, everything, [baseline])))
           t = Math.min(t, timed(() => Detect.redact(value, everything, [d])))
-          tq = Math.min(tq, timed(() => Detect.redact(d === last ? { password: quarter } : quarter, everything, [d])))
+          th = Math.min(th, timed(() => Detect.redact(d === last ? { password: half } : half, everything, [d])))
         }
         // a detector does more per candidate than the baseline (its validator reads the match
         // again), so the factor is generous: a quadratic search is hundreds of times over it at 1 MB
         expect(t, `${name}: ${t.toFixed(1)} ms against a baseline of ${base.toFixed(1)} ms`).toBeLessThan(40 * base + 50)
-        // and linear in the input: four times the input, at most ten times the time (with slack)
-        expect(t, `${name}: ${t.toFixed(1)} ms at 1 MB against ${tq.toFixed(1)} ms at 256 KB`).toBeLessThan(10 * tq + 50)
+        // and linear in the input: twice the input, at most three times the time (with slack); a
+        // quadratic search takes four times, and hundreds of milliseconds at 512 KB
+        expect(t, `${name}: ${t.toFixed(1)} ms at 1 MB against ${th.toFixed(1)} ms at 512 KB`).toBeLessThan(3 * th + 50)
       }
     }, 120_000)
   }

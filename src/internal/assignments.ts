@@ -125,7 +125,18 @@ const KEY_QUOTE = "(?:\\\\{0,7}[\"'`])?"
  * `value=` of an XML or HTML element after a quoted
  * name; `is`/`was` in free text; or none before a quoted value (`password "…"`).
  */
-const OP = "(?:[:?.+!]{0,3}={1,3}>?|:|>(?=[^\\s<@])|(?<=[\"'][ \\t]{0,8})(?:value|content)=|(?<=[ \\t])(?:is|was)(?=[ \\t])|(?<=[ \\t])(?=\\\\?[\"'`]))"
+/**
+ * A type annotation between a name and its `=` (`password: string = "…"`, `api_key: str = "…"`,
+ * `let password: &'static str = "…"`, `password: Optional[str] = "…"`, Go's `var password string =
+ * "…"`, a C# property's `Password { get; set; } = "…"`): part of the operator, so the value is what
+ * follows `=` (spaces before `=`: `password: abc=def` stays a YAML value). Each piece is bounded (a
+ * type of at most 40 characters and 60 of arguments).
+ */
+const TYPE_ANNOTATION =
+  "(?:(?::[ \\t]{0,8}&?(?:'[a-z]{1,10}[ \\t]{1,4})?[A-Za-z_][\\w.]{0,40}(?:<[^<>\\r\\n=]{0,60}>|\\[[\\w., |]{0,60}\\])?(?:\\[\\])?[?!]?|[ \\t]{1,8}string)[ \\t]{1,8}=(?![=>])|[ \\t]{0,8}\\{[ \\t]{0,8}get;[ \\t]{0,8}(?:(?:private[ \\t]|protected[ \\t]|internal[ \\t])?[ \\t]{0,8}(?:set|init);[ \\t]{0,8})?\\}[ \\t]{0,8}=(?![=>]))"
+/** A YAML node's properties before its scalar: a tag (`!!str`) and an anchor (`&pw`), either or both, skipped to the value. */
+const YAML_PROPERTIES = ":[ \\t]{1,8}(?:(?:!![a-z]{1,12}|&[\\w-]{1,40})[ \\t]{1,8}){1,2}(?=[^\\s#])"
+const OP = "(?:" + TYPE_ANNOTATION + "|" + YAML_PROPERTIES + "|[:?.+!]{0,3}={1,3}>?|:|>(?=[^\\s<@])|(?<=[\"'][ \\t]{0,8})(?:value|content)=|(?<=[ \\t])(?:is|was)(?=[ \\t])|(?<=[ \\t])(?=\\\\?[\"'`]))"
 const SP = "[ \\t]*"
 /** A quoted value: to the first closing quote not escaped, or the end of the line (never past it). */
 const QUOTED = "(?:@|[rRbBuUfF]{1,2})?(?<q>\\\\{0,7}[\"'`])(?<v>[^\\r\\n]*?)(?=(?<!\\\\)\\k<q>|[\\r\\n]|$)"
@@ -362,7 +373,8 @@ const DOTTED = /^[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)+$/
 const isValue = (v: string): boolean => {
   if (v.length < 4 || !/[\p{L}\p{N}]/u.test(v)) return false
   if (v.includes("<redacted>") || allSame(v) || /^[*•·.x_-]+$/i.test(v)) return false
-  return !TEMPLATE.test(v) && !VARIABLE.test(v) && !YAML_TAG.test(v) && !EMPTY.test(v)
+  // (`<<EOT`: a heredoc's opener, whose lines `heredoc` reads)
+  return !TEMPLATE.test(v) && !VARIABLE.test(v) && !YAML_TAG.test(v) && !EMPTY.test(v) && !/^<<[-~]?["']?[A-Za-z_]\w*["']?$/.test(v)
 }
 
 /**
@@ -534,6 +546,11 @@ interface Assignment {
  * (`keyInBase64`). `word` is the keyword as the detector's expression has it; `read` the same,
  * to read a match on its own (a lookbehind of the keyword sees nothing before the match).
  */
+const TYPED_OP = new RegExp(`^${TYPE_ANNOTATION}$`)
+const TYPED_HEAD = new RegExp(`^${TYPE_ANNOTATION}`)
+/** a type named where a value would be (`password: string;`, `api_key: str`, `password: &str`) */
+const TYPE_NAME = /^&?(?:'static[ \t]+)?(?:str|string|String|number|int|bool|boolean|any|unknown|bytes|SecretStr|SecureString|char\*?|Optional\[\w+\]|Option<\w+>|\w+\[\])[?!]?$/
+const PROPERTIES_OP = new RegExp(`^${YAML_PROPERTIES}$`)
 const URL_HOST_BEFORE = /[a-z][a-z0-9+.-]{0,19}:\/\/(?:[^\s/@]*@)?$/i
 const assignmentReader = (read: string, value: string) => {
   const groups = groupsOf(keyFirst(read, value))
@@ -544,12 +561,22 @@ const assignmentReader = (read: string, value: string) => {
     if (g === null || v === undefined) return null
     const p = parts.exec(m)
     if (p === null) return null
-    const op = p.groups!["op"]!.toLowerCase()
+    const raw = p.groups!["op"]!
+    // a type annotation reads as `=`, a YAML node's properties as `:`
+    const op = TYPED_OP.test(raw) ? "=" : PROPERTIES_OP.test(raw) ? ":" : raw.toLowerCase()
     if (keyInBase64(m, c, p[0]!, p.groups!["key"]!, op)) return null
     const key = keyOf(m, c, p.groups!["key"]!)
     // a URL's host is no key (`http://pwd.example.com:8080/x`, `https://api-key.host:443`): its `:`
     // starts a port
     if (URL_HOST_BEFORE.test(c.before.slice(0, c.before.length - (key.length - p.groups!["key"]!.length)))) return null
+    // `password: str = "…"` read at its `:` (the line form's `str = "…"`, the bare form's `str`):
+    // the value follows the `=`, and the form that reads the annotation as the operator takes it
+    if (op === ":" && TYPED_HEAD.test(m.slice(p[0]!.length - raw.length))) return null
+    // (and a form whose value started before the annotation's `=`: the operator read alone, above,
+    // is longer than the one its match took)
+    if (m.length - v.length < p[0]!.length) return null
+    // a type alone (`password: string;`, `(password: str)`) is no value
+    if (op === ":" && g["q"] === undefined && TYPE_NAME.test(codeEnd(bareValue(v, c)))) return null
     return { key, op, head: p[0]!, v, quoted: g["q"] !== undefined }
   }
 }
@@ -593,7 +620,7 @@ const passwordAssignment = (form: ValueForm): Detector => {
         return !MESSAGE_WORDS.test(v) && !prose(v)
       }
       if (op === "is" || op === "was") return !ABOUT.test(v) && !(MESSAGE.test(v) && MESSAGE_WORDS.test(v))
-      if (ABOUT.test(v)) return false
+      if (ABOUT.test(v) || (!a.quoted && EMPTY.test(codeEnd(v)))) return false
       if (a.quoted) return !(MESSAGE.test(v) && MESSAGE_WORDS.test(v) && v.split(/\s+/).length > 2)
       // unquoted: a reference in code is no value; a bare identifier is a variable after `==`, `!=`, `:=`
       return !isCode(v, op) && !CMDLET.test(v) && !filePath(v)
@@ -862,6 +889,45 @@ const blockScalar = (family: Family): Detector => {
       if (family === "secret") return secretByKey(key, v.replace(/\s+/g, ""), true)
       if (!passwordKey(key)) return false
       return passwordValue(v) && !MESSAGE_WORDS.test(v) && !prose(v)
+    }
+  }
+}
+
+/**
+ * A heredoc under a password key or a secret's (Terraform's and the shell's `password = <<EOT`, then
+ * lines, then `EOT`; `<<-EOT`, `<<~EOT`, a quoted tag): the lines between the opener and the
+ * terminator are the value, replaced from the first line's first character after its indentation
+ * to the end of the last; the opener, the indentation and the terminator stay. An opener with no
+ * terminator within `HEREDOC_LINES` lines is no finding (and no longer a value itself).
+ *
+ * Linear time: a search starts at `=` followed by spaces and `<<` (found fast), then a lookbehind
+ * reads the key back to its keyword; the tag is at most 21 characters, the body at most
+ * `HEREDOC_LINES` lines, each ending at a line break: the opener ends its line, so a line is read by
+ * the starts of at most that many lines before it.
+ */
+const HEREDOC_LINES = 20
+const heredoc = (family: Family): Detector => {
+  const f = familyOf(family)
+  const body = `<<[-~]?(?<qt>["']?)(?<tag>[A-Za-z_][A-Za-z0-9_]{0,20})\\k<qt>[ \\t]*\\r?\\n[ \\t]*(?<v>(?![ \\t]*\\k<tag>[ \\t]*(?:\\r?\\n|$))[^\\r\\n]*(?:\\r?\\n(?![ \\t]*\\k<tag>[ \\t]*(?:\\r?\\n|$))[^\\r\\n]*){0,${HEREDOC_LINES - 1}})`
+  const end = "(?=\\r?\\n[ \\t]*\\k<tag>[ \\t]*(?:\\r?\\n|$))"
+  const pattern = new RegExp(`=${SP}(?<=${f.word}${KEY_RUN}${KEY_QUOTE}${SP}=${SP})${body}${end}`, "g")
+  // (read again without the lookbehind and the terminator's lookahead, which the match alone cannot satisfy)
+  const groups = groupsOf(new RegExp(`=${SP}${body}`, "g"))
+  return {
+    category: f.category,
+    group: f.group,
+    severity: "critical",
+    hint: f.hint,
+    placeholder: f.placeholder,
+    ...(family === "password" ? { placeholderGeneric: false } : {}),
+    pattern,
+    trimEnd: (v) => v.length - v.trimEnd().length,
+    validate: (m, c) => {
+      const v = groups(m)?.["v"]?.trim()
+      if (v === undefined || v.length === 0) return false
+      const key = identifierTail(c.before.replace(/\\{0,7}["'`]?[ \t]*$/, ""))
+      if (family === "secret") return secretByKey(key, v.replace(/\s+/g, ""), true)
+      return passwordKey(key) && passwordValue(v) && !MESSAGE_WORDS.test(v) && !prose(v)
     }
   }
 }
@@ -1167,6 +1233,7 @@ export const assignments: ReadonlyArray<Detector> = [
   netrc,
   pairInText("password"),
   blockScalar("password"),
+  heredoc("password"),
   valueBeforeKey(PASSWORD_WORD, "password", "credential", () => true),
   flagDetector(QUOTED),
   flagDetector(BARE),
@@ -1178,6 +1245,7 @@ export const assignments: ReadonlyArray<Detector> = [
   valueBeforeKey(SECRET_CORE, "generic_secret", "secret", (v) => secretValue(v) && (v.length >= 20 || /[^\w.-]/.test(v))),
   pairInText("secret"),
   blockScalar("secret"),
+  heredoc("secret"),
   authTuple,
   passwordField,
   secretField
