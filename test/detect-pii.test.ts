@@ -654,6 +654,7 @@ describe("special_category", () => {
     fc.constantFrom<[string, string]>(
       ["The ED25519 key fingerprint is SHA256:", "fingerprints were taken at intake"],
       ["Host key fingerprint: MD5:", "the suspect's fingerprint matched"],
+      ["RSA fingerprint 43:51:43:a1:b5:fc:8b:b7:0a:3a:a9:b1:0f:66:73:a8", "a fingerprint scan of every visitor"],
       ["certificate fingerprint = AB:", "stored her fingerprint for the visa"],
       ["we diagnosed the bug as a race", "she was diagnosed last spring"],
       ["diagnosis: flaky test on CI", "diagnosis: confirmed in March"],

@@ -45,7 +45,7 @@ const TECHNICAL = "bugs?|issues?|problems?|errors?|failures?|faults?|tests?|cras
 const HEALTH =
   `diagnos(?:is|ed|es)(?![^.\\n]{0,40}\\b(?:${TECHNICAL})\\b)|hiv|aids|cancer|tumou?rs?|diabet(?:es|ic)|pregnan(?:t(?! pause)|cy)|depression|schizophreni[ac]|bipolar disorder|chemotherapy|dementia|alzheimer'?s|epilep(?:sy|tic)|hepatitis|mental health|medical condition|disabilit(?:y|ies)`
 /** a device's or a program's feature, not a person's data: `biometric login`, an SSH key's `fingerprint is SHA256:…` */
-const BIOMETRIC = "biometrics?(?! (?:login|log-in|sign-in|unlock|prompt|auth\\w*|sensor|api)\\b)|fingerprints?(?!:? (?:is )?(?:SHA\\d*|MD5)\\b| ?[:=] ?(?:SHA\\d*:|MD5:|[0-9a-fA-F]{2}:))|face ?scans?|facial recognition|retina(?:l)? scans?|iris scans?|voiceprints?"
+const BIOMETRIC = "biometrics?(?! (?:login|log-in|sign-in|unlock|prompt|auth\\w*|sensor|api)\\b)|fingerprints?(?!:? (?:is )?(?:SHA\\d*|MD5)\\b|(?: ?[:=])? ?(?:SHA\\d*:|MD5:|[0-9a-fA-F]{2}:[0-9a-fA-F]{2}:))|face ?scans?|facial recognition|retina(?:l)? scans?|iris scans?|voiceprints?"
 const GENETIC = "dna|genetic(?:s| test(?:ing)?)?(?! (?:algorithm|programming|operator|search|optimi[sz]ation)s?\\b)|genome|genotype|brca[12]"
 const RELIGION = "religion|religious|muslim|christian|jewish|hindu|buddhist|sikh|catholic|protestant|atheist"
 const ETHNICITY = "ethnicity|ethnic origin|racial(?: origin)?|hispanic|latino|latina|caucasian|african american"
