@@ -175,3 +175,54 @@ describe("the value is what follows = after name: Type, what follows a YAML tag 
     expect(rows(text).filter((r) => r.endsWith(":critical")).length, text).toBe(1)
   }, { fastCheck: { numRuns: RUNS } })
 })
+
+// ---------------------------------------------------------------------------------------------
+// 4. critical false positives: working directories, descriptive keys, labels, idempotency tokens
+//    (third review #6, #9, #7)
+// ---------------------------------------------------------------------------------------------
+
+describe("no secret: a working directory under pwd, a key about a password, a label, an idempotency token", () => {
+  const segment = fc.constantFrom("srv", "home", "bob", "app", "project", "x", "Users", "work", "my-repo", "src", "tmp", "ci_build", "Kx9mQ2zzP")
+  const path = fc.tuple(fc.array(segment, { minLength: 1, maxLength: 5 }), fc.constantFrom("/", "~/", "C:\\", "/", "D:\\")).map(([s, root]) => root + s.join(root.endsWith("\\") ? "\\" : "/"))
+  const pwdKeys = ["PWD", "OLDPWD", "pwd", "oldpwd"]
+  it.prop("an absolute or home path under pwd/PWD/OLDPWD: no finding (env dumps, shell tool results), as a field, JSON text, env text and YAML", [fc.constantFrom(...pwdKeys), path, fc.nat(3)], ([k, p, i]) => {
+    const json = JSON.stringify(p).slice(1, -1)
+    const inputs: ReadonlyArray<unknown> = [{ env: { HOME: "/root", [k]: p, SHELL: "/bin/bash" } }, `{"cwd":"${json}","${k}":"${json}","exit_code":0}`, `${k}=${p}\nHOME=/root`, `${k}: ${p}\nuser: bob`]
+    expect(rows(inputs[i]), JSON.stringify(inputs[i])).toEqual([])
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("a password under pwd is still one", [fc.constantFrom(...pwdKeys), pw], ([k, v]) => {
+    expect(rows({ [k]: v })).toEqual(["password:critical"])
+  }, { fastCheck: { numRuns: 50 } })
+
+  const descriptive = fc.tuple(fc.constantFrom("", "last", "db_", "KEYCHAIN_"), fc.constantFrom("password", "Password", "PASSWORD", "passphrase"), fc.constantFrom("Change", "_algorithm", "Status", "_ITEM", "Command", "_cmd", "_status", "Algorithm", "_eval"))
+    .map(([a, b, c]) => a + b + (/^[A-Z]+_$/.test(a) || /^[A-Z]+$/.test(b) ? c.toUpperCase() : c))
+  it.prop("a key about a password (*Change, *algorithm, *status, *item, *command, *cmd): no password, in a field and in text", [descriptive, fc.oneof(pw, fc.constantFrom("2024-05-01T10:00:00Z", "argon2id", "expired", "com.example.db", "pass show db/prod", "bcrypt")), fc.nat(2)], ([k, v, i]) => {
+    const inputs: ReadonlyArray<unknown> = [{ [k]: v }, `{"${k}": "${v}"}`, `${k} = ${v}`]
+    expect(rows(inputs[i]).filter((r) => r.startsWith("password")), JSON.stringify(inputs[i])).toEqual([])
+  }, { fastCheck: { numRuns: RUNS } })
+
+  // the word for a password in the languages the engine knows, and a few more labels
+  const words = ["Password", "Passwort", "Kennwort", "Contraseña", "Mot de passe", "Senha", "Wachtwoord", "Hasło", "Lösenord", "Пароль", "パスワード", "密码", "Şifre", "Passcode", "Passphrase"]
+  const phrases = ["Forgot password?", "Confirm password", "New password", "Enter your password", "Current password", "Repeat password", "Confirmer le mot de passe", "Passwort vergessen?", "¿Olvidaste tu contraseña?"]
+  const label = fc.oneof(fc.tuple(fc.constantFrom(...words), fc.constantFrom(":", "", "?", ": ", " *")).map(([w, e]) => w + e).filter((l) => !/^(?:Password|Passcode|Passphrase)$/.test(l)), fc.tuple(fc.constantFrom(...phrases), fc.constantFrom("", ":")).map(([w, e]) => w + e))
+  const labelForms: ReadonlyArray<(k: string, v: string) => unknown> = [
+    (k, v) => ({ login: { [k]: v } }),
+    (k, v) => `{"${k}": "${v}", "username": "Nom d'utilisateur"}`,
+    (k, v) => `<label for="${k}">${v}</label>`,
+    (k, v) => `login:\n  ${k}: "${v}"\n`,
+    (k, v) => `"login.${k}": "${v}",`
+  ]
+  it.prop("a label (the key's own word in a language the engine knows, a phrase holding it, or ending in : or ?): no password", [fc.constantFrom("password", "confirmPassword", "forgotPassword", "newPassword", "pw", "passwordLabel2"), label, fc.nat(labelForms.length - 1)], ([k, v, i]) => {
+    const input = labelForms[i]!(k, v)
+    expect(rows(input).filter((r) => r.startsWith("password")), JSON.stringify(input)).toEqual([])
+  }, { fastCheck: { numRuns: RUNS } })
+
+  const hex = "0123456789abcdef"
+  const uuid = randomOf(hex, 30, 30).map((h) => `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(12, 15)}-a${h.slice(15, 18)}-${h.slice(18, 30)}`)
+  const idemKeys = ["ClientToken", "CreationToken", "client_token", "IdempotencyToken", "CodeSigningToken", "clientToken"]
+  it.prop("a UUID (or prefix-UUID-n) under ClientToken, CreationToken and idempotency names: no secret", [fc.constantFrom(...idemKeys), uuid, fc.constantFrom("", "fleet-"), fc.nat(3)], ([k, u, pre, i]) => {
+    const v = pre === "" ? u : `${pre}${u}-0`
+    const inputs: ReadonlyArray<unknown> = [{ Reservations: [{ Instances: [{ InstanceId: "i-0abc", [k]: v }] }] }, `{"${k}": "${v}"}`, `aws ec2 run-instances --client-token=${v}`, `${k}: ${v}`]
+    expect(rows(inputs[i]), JSON.stringify(inputs[i])).toEqual([])
+  }, { fastCheck: { numRuns: RUNS } })
+})

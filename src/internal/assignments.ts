@@ -384,7 +384,7 @@ const isValue = (v: string): boolean => {
  * secrets.)
  */
 const NOT_SECRET_TAIL =
-  /^(?:version|versions|revision|hint|hints|length|len|min|max|size|policy|policies|regex|regexp|pattern|rule|rules|required|field|fields|label|prompt|placeholder|file|filename|path|dir|url|uri|link|page|reset|expiry|expires|expiration|age|count|type|enabled|disabled|strength|changed|updated|at|date|time|timeout|ttl|variable|var|env|name|id|less|input|form|text|message|msg|error|errors|mode|format|prefix|suffix|chars|method|manager|visible|show|toggle|icon|button|btn|selector|class|style|column|col|attr|param|validator|validation|encoder|helper|service|provider|handler|callback|fn|func|function|check|valid|flag|option|options|config|settings|spec|schema|ref|reference|source|store|storage|vault|location|set|exists|needed|supported|protected|description|doc|docs|nr|no|num|number|s|es|used|last|on|ts|timestamp|epoch|since|until|ago|stamp|days?|hours?|minutes?|mins?|seconds?|secs?|weeks?|months?|years?|duration|period|interval|lifetime|rotated|rotation|history|attempts?|retries|tries|failures?|created|modified|expired?)$/i
+  /^(?:version|versions|revision|hint|hints|length|len|min|max|size|policy|policies|regex|regexp|pattern|rule|rules|required|field|fields|label|prompt|placeholder|file|filename|path|dir|url|uri|link|page|reset|expiry|expires|expiration|age|count|type|enabled|disabled|strength|changed|updated|at|date|time|timeout|ttl|variable|var|env|name|id|less|input|form|text|message|msg|error|errors|mode|format|prefix|suffix|chars|method|manager|visible|show|toggle|icon|button|btn|selector|class|style|column|col|attr|param|validator|validation|encoder|helper|service|provider|handler|callback|fn|func|function|check|valid|flag|option|options|config|settings|spec|schema|ref|reference|source|store|storage|vault|location|set|exists|needed|supported|protected|description|doc|docs|nr|no|num|number|s|es|used|last|on|ts|timestamp|epoch|since|until|ago|stamp|days?|hours?|minutes?|mins?|seconds?|secs?|weeks?|months?|years?|duration|period|interval|lifetime|rotated|rotation|history|attempts?|retries|tries|failures?|created|modified|expired?|change|changes|changed|algorithm|algorithms|algo|status|state|item|items|command|commands|cmd|eval)$/i
 const WORDS_OF = /[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+/g
 /** The last word after the last keyword of a key (`DB_PASSWORD_HINT` → `hint`), or "" */
 const tailWord = (key: string, keyword: RegExp): string => {
@@ -429,8 +429,41 @@ const CODE_OPS = /^(?:[:?.+!]{0,3}={2,3}|:=|!=)$/
  * numeric password that happens to be a repdigit is not let through.
  */
 const repdigit = (v: string): boolean => v.length >= 4 && v.charCodeAt(0) >= 48 && v.charCodeAt(0) <= 57 && allSame(v)
-/** a value under a password key: a value, or a masked run of one digit */
-const passwordValue = (v: string): boolean => isValue(v) || repdigit(v)
+/**
+ * The word for a password in languages the keywords leave out (labels only: never a key's keyword,
+ * where they would cost every scan), for `label`.
+ */
+const LABEL_WORD = /^(?:пароль|パスワード|密码|密碼|비밀번호|şifre|sifre|heslo|jelszó|salasana|lozinka|parola|κωδικός|סיסמה|كلمة المرور|passord|adgangskode|parool|slaptažodis)$/iu
+/**
+ * A label where a password would be (a locale file, a form): the word for a password in a language
+ * the engine knows other than English alone (`Passwort`, `Mot de passe`, `Пароль`: English
+ * `password` alone is a documentation example, a placeholder), a phrase of words holding such a
+ * word (`Confirm password`, `Passwort vergessen`), or words ending in `:` or `?` (`Password:`,
+ * `Forgot password?`, `Nom d'utilisateur :`). Letters, spaces and an apostrophe only: a password
+ * holds a digit or a symbol, or is one word.
+ */
+const label = (v: string): boolean => {
+  if (v.length > 80) return false
+  const t = v.trim()
+  const end = /[:?*]$|[:?][ \t]*\*$/.test(t)
+  const words = t.replace(/[ \t]*[:?*]+$/, "").replace(/^[¿¡]/, "")
+  if (words.length === 0 || !/^[\p{L}' ]+$/u.test(words)) return false
+  if (end) return true
+  if (LABEL_WORD.test(words)) return true
+  PASSWORD_KEYWORD.lastIndex = 0
+  return PASSWORD_KEYWORD.test(words) && (/ /.test(words) || !/^(?:password|passwd|passphrase|passcode|pwd|pass|pw|psw)$/i.test(words))
+}
+/** a value under a password key: a value that is no label, or a masked run of one digit */
+const passwordValue = (v: string): boolean => (isValue(v) && !label(v)) || repdigit(v)
+/**
+ * A key that means "working directory" (`PWD`, `OLDPWD`: every environment dump holds them, and a
+ * shell tool reports `{stdout, pwd}`), and an absolute or home path under it: no password.
+ */
+/** an attribute that names a field without holding its value (`<label for="password">`) */
+const LABEL_ATTRIBUTE = /(?:\bfor|htmlFor|\bid|\bclass(?:Name)?|aria-[\w-]+|data-[\w-]+|\btype)[ \t]*=[ \t]*\\{0,7}["'`]$/i
+const PWD_KEY = /^["'`]?(?:old)?pwd["'`]?$/i
+const ABSOLUTE_PATH = /^(?:\/|~(?:\/|$)|[A-Za-z]:[\\/]|\\\\)/
+const workingDirectory = (key: string, v: string): boolean => PWD_KEY.test(key) && ABSOLUTE_PATH.test(v)
 
 /**
  * A path to a file (`/run/secrets/db`, `~/.pgpass`, `./pw.txt`), which is no password; a single
@@ -604,7 +637,7 @@ const passwordAssignment = (form: ValueForm): Detector => {
       let v = a.v
       if (NOT_SECRET_TAIL.test(tailWord(key, PASSWORD_KEYWORD))) return false
       if (form !== "quoted" && form !== "call") v = bareValue(v, c)
-      if (!passwordValue(v) || countOrName(key, v)) return false
+      if (!passwordValue(v) || countOrName(key, v) || workingDirectory(key, v)) return false
       if (form === "call") return !ABOUT.test(v) && !(MESSAGE.test(v) && MESSAGE_WORDS.test(v))
       if (form === "line") {
         // words to the end of the line: a YAML plain scalar, or a passphrase in any form; one word
@@ -620,6 +653,9 @@ const passwordAssignment = (form: ValueForm): Detector => {
         return !MESSAGE_WORDS.test(v) && !prose(v)
       }
       if (op === "is" || op === "was") return !ABOUT.test(v) && !(MESSAGE.test(v) && MESSAGE_WORDS.test(v))
+      // an element whose attribute names the password field (`<label for="password">Forgot
+      // password?</label>`, `id=`, `class=`, `aria-*=`): its text is a label, not the value
+      if (op === ">" && LABEL_ATTRIBUTE.test(c.before.slice(0, c.before.length - identifierTail(c.before).length))) return false
       if (ABOUT.test(v) || (!a.quoted && EMPTY.test(codeEnd(v)))) return false
       if (a.quoted) return !(MESSAGE.test(v) && MESSAGE_WORDS.test(v) && v.split(/\s+/).length > 2)
       // unquoted: a reference in code is no value; a bare identifier is a variable after `==`, `!=`, `:=`
@@ -950,7 +986,7 @@ const passwordField: Detector = {
   numeric: true,
   numericUnderKey: true,
   pattern: /^(?<v>[^\r\n]+)$/g,
-  validate: (m, c) => c.key !== null && passwordKey(c.key) && passwordValue(m) && !countOrName(c.key, m) && !(MESSAGE.test(m) && (MESSAGE_WORDS.test(m) || prose(m)))
+  validate: (m, c) => c.key !== null && passwordKey(c.key) && passwordValue(m) && !countOrName(c.key, m) && !workingDirectory(c.key, m) && !(MESSAGE.test(m) && (MESSAGE_WORDS.test(m) || prose(m)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1120,6 +1156,16 @@ const randomUuid = (v: string): boolean => UUID.test(v) && (v === v.toLowerCase(
 const hexSecretValue = (v: string): boolean => (HEX_KEY.test(v) && /[a-f]/i.test(v.replace(/^0x/, "")) && /\d/.test(v) && !lowComplexity(v)) || randomUuid(v)
 
 /**
+ * An idempotency token: a UUID (alone, or inside `prefix-UUID-n`) under a name that says the
+ * token makes a request unique (AWS's `ClientToken` in every `describe-instances`, EFS's
+ * `CreationToken`, `CodeSigningToken`, `IdempotencyToken`, `ClientRequestToken`): chosen by the
+ * caller to repeat a call safely, no credential.
+ */
+const IDEMPOTENCY_KEY = /(?:client|creation|idempotency|request|signing|dedup(?:lication)?)[_.-]?(?:request[_.-]?)?token$/i
+const UUID_INSIDE = /^(?:[\w.-]{0,40}-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:-[\w.-]{0,40})?$/i
+const idempotency = (key: string, v: string): boolean => v.length <= 120 && IDEMPOTENCY_KEY.test(key) && UUID_INSIDE.test(v)
+
+/**
  * A value already redacted by someone else (`[REDACTED]`, `ops_eyJ…[Redacted]`), or elided as
  * documentation and consoles show a key (`sk-abc…`, `ops_eyJzaWdu...`): what is left of it
  * is no secret to a guess by key, and no finding (a random key spells neither).
@@ -1159,7 +1205,7 @@ const secretKeyKind = memoPerCall((key: string): "none" | "secret" | "token" => 
  * (`pairInText`) and of a block (`blockScalar`).
  */
 const secretByKey = (key: string, v: string, quoted: boolean): boolean => {
-  if (!isValue(v) || doneWith(v)) return false
+  if (!isValue(v) || doneWith(v) || idempotency(key, v)) return false
   if (hexSecretValue(v)) return namesSecret(key) && hexSecretKey(key)
   const kind = secretKeyKind(key)
   if (kind === "none") return false
@@ -1190,7 +1236,7 @@ const genericSecret = (value: string): Detector => {
       if (!a.quoted) v = bareValue(v, c)
       // Laravel's `APP_KEY=base64:…` (the prefix stays out of a bare value; a quoted one keeps it)
       if (v.startsWith("base64:")) v = v.slice(7)
-      if (!isValue(v) || doneWith(v)) return false
+      if (!isValue(v) || doneWith(v) || idempotency(key, v)) return false
       if (hexSecretValue(v)) return namesSecret(key) && hexSecretKey(key)
       const kind = secretKeyKind(key)
       if (kind === "none") return false
@@ -1226,6 +1272,8 @@ const secretField: Detector = {
  * @category detectors
  */
 export const assignments: ReadonlyArray<Detector> = [
+  // (a heredoc's lines first: a line of it may read as an assignment of its own, `a#Pw:x`)
+  heredoc("password"),
   passwordAssignment("call"),
   passwordAssignment("quoted"),
   passwordAssignment("line"),
@@ -1233,7 +1281,6 @@ export const assignments: ReadonlyArray<Detector> = [
   netrc,
   pairInText("password"),
   blockScalar("password"),
-  heredoc("password"),
   valueBeforeKey(PASSWORD_WORD, "password", "credential", () => true),
   flagDetector(QUOTED),
   flagDetector(BARE),
