@@ -226,3 +226,25 @@ describe("no secret: a working directory under pwd, a key about a password, a la
     expect(rows(inputs[i]), JSON.stringify(inputs[i])).toEqual([])
   }, { fastCheck: { numRuns: RUNS } })
 })
+
+// ---------------------------------------------------------------------------------------------
+// 5. hex under any secret name, and long credentials (third review #4, #3)
+// ---------------------------------------------------------------------------------------------
+
+describe("hex under a name holding secret, and a generated credential of any length under a token or credential name", () => {
+  const hexOf = (min: number, max: number) => randomOf("0123456789abcdef", min, max).filter((h) => /[a-f]/.test(h) && /\d/.test(h))
+  const forms: ReadonlyArray<(k: string, v: string) => unknown> = [(k, v) => `${k}=${v}\nnext=1`, (k, v) => `production:\n  ${k}: ${v}\n`, (k, v) => ({ [k]: v }), (k, v) => `{"${k}": "${v}"}`]
+  it.prop("SECRET_KEY_BASE and other secret_* names: 32 to 128 hex digits are a secret", [fc.constantFrom("SECRET_KEY_BASE", "secret_key_base", "SECRET_BASE", "secretKeyBase", "RAILS_SECRET_KEY_BASE"), hexOf(32, 128), fc.nat(forms.length - 1)], ([k, v, i]) => {
+    const input = forms[i]!(k, v)
+    expect(rows(input), JSON.stringify(input).slice(0, 80)).toEqual(["generic_secret:critical"])
+  }, { fastCheck: { numRuns: RUNS } })
+  it.each(["SECRET_ID", "secret_version", "secret_name", "secret_arn"])("a secret's id, version, name or ARN in hex is no secret: %s", (k) => {
+    expect(rows(`${k}=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08`)).toEqual([])
+  })
+  const B64 = B62 + "+/"
+  const long = randomOf(B64, 1025, 6000).filter((v) => /[a-z]/.test(v) && /[A-Z]/.test(v) && /\d/.test(v))
+  it.prop("a generated value longer than 1,024 characters under a token or credential name is found", [fc.constantFrom("GOOGLE_CREDENTIALS", "GCP_SA_KEY", "AUTH_TOKEN", "api_token", "GOOGLE_APPLICATION_CREDENTIALS_JSON"), long, fc.nat(forms.length - 1)], ([k, v, i]) => {
+    const input = forms[i]!(k, v)
+    expect(rows(input), `${k} ${v.length}`).toEqual(["generic_secret:critical"])
+  }, { fastCheck: { numRuns: Math.min(RUNS, 60) } })
+})

@@ -1091,7 +1091,9 @@ const TOKEN = /^[A-Za-z0-9+/=_.~-]+$/
  * @category validators
  */
 export const highEntropyToken = (v: string, quoted = false): boolean => {
-  if (v.length < 20 || v.length > 1024 || !(quoted ? /^[^\s:]+$/.test(v) : TOKEN.test(v))) return false
+  // no upper bound: a base64 service-account key is 2.5 KB, and every check below is linear in the
+  // value (the repetition check reads its first 4,096 characters)
+  if (v.length < 20 || !(quoted ? /^[^\s:]+$/.test(v) : TOKEN.test(v))) return false
   if (UUID.test(v) || HEX.test(v) || VERSION.test(v) || PATHLIKE.test(v) || FILE_PATH.test(v)) return false
   const classes = (/[a-z]/.test(v) ? 1 : 0) + (/[A-Z]/.test(v) ? 1 : 0) + (/\d/.test(v) ? 1 : 0)
   if (classes < 2 || entropy(v) < 3.5 || lowComplexity(v)) return false
@@ -1138,12 +1140,16 @@ const PUBLIC_KEY =
 const KEYISH_LAST = /^(?:[a-z]*(?:key|token|secret)|pass(?:word|wd|phrase|code)?|pwd|credential)$/i
 const NOT_SECRET_HEX_WORD =
   /^(?:ids?|uuid|guid|hash(?:ed|es)?|digest|checksum|sum|sha\d*|md5|crc\d*|fingerprint|thumbprint|commit|rev|revision|nonce|etag|request|trace|span|correlation|cache|idempotency|dedupe?|sort|partition|primary|foreign|row|range|lookup|index|object|file|blob|public|pub|publishable|gpg|pgp|gnupg|build|version|integrity|salt|iv|page|cursor|sync|next|session[_-]?id)$/i
+const SECRET_NOT_VALUE_LAST = /^(?:ids?|name|names|arn|version|versions|file|path|ref|url|uri|type|count|len|length|size|manager|store|provider|rotation|label|hash|digest)$/i
 const hexSecretKey = memoPerCall((key: string): boolean => {
   const words = key.match(WORDS_OF)
   if (words === null) return false
   const last = words[words.length - 1]!
-  // a lone `key` is a map's, a cache's or an object's
-  if (!KEYISH_LAST.test(last) || (words.length === 1 && /^key$/i.test(last))) return false
+  // a lone `key` is a map's, a cache's or an object's; a name holding `secret` takes hex whatever
+  // its last word (Rails' `SECRET_KEY_BASE`, `SECRET_BASE`), unless that word makes it an id, a
+  // name, a version, a file or an ARN
+  const secretWord = words.length > 1 && words.some((w) => /^secret$/i.test(w)) && !SECRET_NOT_VALUE_LAST.test(last)
+  if (!(KEYISH_LAST.test(last) || secretWord) || (words.length === 1 && /^key$/i.test(last))) return false
   return !PUBLIC_KEY.test(key) && !words.some((w) => NOT_SECRET_HEX_WORD.test(w))
 })
 /** 32 to 128 hex digits in one case (a generated key is printed in one), letters and digits, not repeated or sequential */
@@ -1190,10 +1196,12 @@ const endsInKey = (key: string): boolean => {
 const namesSecret = memoPerCall((key: string): boolean => SECRET_CORE_KEYWORD.test(key) || endsInKey(key))
 
 /** What a field's key says of the value under it, for `genericSecret` and `secretField`: nothing, a secret, or a token-like key. */
+// (a plural name holds a list, no secret itself; `credentials` is also the name of one credential
+// given as a string, `GOOGLE_CREDENTIALS=<base64 of a key file>`, judged as a token)
 const secretKeyKind = memoPerCall((key: string): "none" | "secret" | "token" => {
   SECRET_KEYWORD.lastIndex = 0
   if (!SECRET_KEYWORD.test(key) || !namesSecret(key)) return "none"
-  if (PUBLIC_KEY.test(key) || NOT_SECRET_TAIL.test(tailWord(key, SECRET_KEYWORD)) || /(?:secrets|tokens|keys|credentials)$/i.test(key)) return "none"
+  if (PUBLIC_KEY.test(key) || NOT_SECRET_TAIL.test(tailWord(key, SECRET_KEYWORD)) || /(?:secrets|tokens|keys)$/i.test(key)) return "none"
   return /secret/i.test(key) && !/secret[_.-]?(?:name|id|arn|ref)$/i.test(key) ? "secret" : "token"
 })
 
