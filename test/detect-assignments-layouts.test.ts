@@ -248,3 +248,30 @@ describe("hex under a name holding secret, and a generated credential of any len
     expect(rows(input), `${k} ${v.length}`).toEqual(["generic_secret:critical"])
   }, { fastCheck: { numRuns: Math.min(RUNS, 60) } })
 })
+
+// ---------------------------------------------------------------------------------------------
+// 6. public addresses and device tokens under token names
+// ---------------------------------------------------------------------------------------------
+
+describe("a public address is no secret; a device token is no credential", () => {
+  const HEX = "0123456789abcdef"
+  const found = (x: unknown) => Detect.scan(x, Detect.Policy.flagOnly).map((f) => f.category)
+  /** an EVM address (`0x` and 20 bytes in hex), lower case or with its EIP-55 capitals */
+  const evmAddress = fc.tuple(randomOf(HEX, 40, 40), fc.array(fc.boolean(), { minLength: 40, maxLength: 40 }), fc.boolean()).map(([h, up, caps]) => `0x${caps ? [...h].map((ch, i) => (up[i] ? ch.toUpperCase() : ch)).join("") : h}`)
+  /** an APNs device token: 32 bytes in hex */
+  const apnsToken = randomOf(HEX, 64, 64).filter((h) => /[a-f]/.test(h) && /\d/.test(h) && Detect.entropy(h) >= 3.5)
+  it.prop("an EVM address under a token, address or wallet name, in text or as a field: no secret finding", [evmAddress, fc.constantFrom("token", "fromToken", "to_token", "tokenAddress", "token_address", "address", "wallet", "to", "from", "contract")], ([a, name]) => {
+    const secrets = (x: unknown) => found(x).filter((c) => c === "generic_secret" || c === "password" || c === "bearer_token")
+    for (const text of [`${name}=${a}`, `{"${name}": "${a}"}`, `${name}: ${a}`]) expect(secrets(text), text).toEqual([])
+    expect(secrets({ [name]: a }), name).toEqual([])
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("an APNs or FCM device token (64 hex) under a device or push name: no finding; under a bare token name it stays a secret", [apnsToken, fc.constantFrom("deviceToken", "device_token", "pushToken", "apnsToken", "apns_device_token", "registrationToken")], ([t, name]) => {
+    expect(found({ [name]: t }).filter((c) => c === "generic_secret"), name).toEqual([])
+    expect(found(`${name}=${t}`).filter((c) => c === "generic_secret"), name).toEqual([])
+    // (64 hex under `token`/`api_token` is the shape of real tokens too, Sentry's among them: kept)
+    expect(redacted(`API_TOKEN=${t}`)).toBe(`API_TOKEN=${R}`)
+  }, { fastCheck: { numRuns: RUNS } })
+  it("an EVM private key (0x and 32 bytes) under a private-key name is still a secret", () => {
+    expect(redacted("PRIVATE_KEY=0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")).toBe(`PRIVATE_KEY=${R}`)
+  })
+})

@@ -1139,7 +1139,7 @@ const PUBLIC_KEY =
  */
 const KEYISH_LAST = /^(?:[a-z]*(?:key|token|secret)|pass(?:word|wd|phrase|code)?|pwd|credential)$/i
 const NOT_SECRET_HEX_WORD =
-  /^(?:ids?|uuid|guid|hash(?:ed|es)?|digest|checksum|sum|sha\d*|md5|crc\d*|fingerprint|thumbprint|commit|rev|revision|nonce|etag|request|trace|span|correlation|cache|idempotency|dedupe?|sort|partition|primary|foreign|row|range|lookup|index|object|file|blob|public|pub|publishable|gpg|pgp|gnupg|build|version|integrity|salt|iv|page|cursor|sync|next|session[_-]?id)$/i
+  /^(?:ids?|uuid|guid|hash(?:ed|es)?|digest|checksum|sum|sha\d*|md5|crc\d*|fingerprint|thumbprint|commit|rev|revision|nonce|etag|request|trace|span|correlation|cache|idempotency|dedupe?|sort|partition|primary|foreign|row|range|lookup|index|object|file|blob|public|pub|publishable|gpg|pgp|gnupg|build|version|integrity|salt|iv|page|cursor|sync|next|session[_-]?id|device|push|apns|fcm|gcm|registration)$/i
 const SECRET_NOT_VALUE_LAST = /^(?:ids?|name|names|arn|version|versions|file|path|ref|url|uri|type|count|len|length|size|manager|store|provider|rotation|label|hash|digest)$/i
 const hexSecretKey = memoPerCall((key: string): boolean => {
   const words = key.match(WORDS_OF)
@@ -1159,7 +1159,13 @@ const HEX_KEY = /^(?:0x)?(?:[0-9a-f]{32,128}|[0-9A-F]{32,128})$/
  * that layout). A time-based (1, 6, 7), name-based (3, 5) or nil UUID is an id.
  */
 const randomUuid = (v: string): boolean => UUID.test(v) && (v === v.toLowerCase() || v === v.toUpperCase()) && (v[14] === "4" || !/[89ab]/i.test(v[19]!)) && !lowComplexity(v.replace(/-/g, ""))
-const hexSecretValue = (v: string): boolean => (HEX_KEY.test(v) && /[a-f]/i.test(v.replace(/^0x/, "")) && /\d/.test(v) && !lowComplexity(v)) || randomUuid(v)
+/**
+ * An EVM address (`0x` and 20 bytes in hex, Ethereum and its chains; EIP-55 writes it with
+ * capitals as a checksum): a public address, which DeFi code names `token`, `fromToken`,
+ * `tokenAddress`. No secret has that form (a private key is 32 bytes).
+ */
+const EVM_ADDRESS = /^0x[0-9a-f]{40}$/i
+const hexSecretValue = (v: string): boolean => !EVM_ADDRESS.test(v) && ((HEX_KEY.test(v) && /[a-f]/i.test(v.replace(/^0x/, "")) && /\d/.test(v) && !lowComplexity(v)) || randomUuid(v))
 
 /**
  * An idempotency token: a UUID (alone, or inside `prefix-UUID-n`) under a name that says the
