@@ -196,7 +196,9 @@ describe("no secret: a working directory under pwd, a key about a password, a la
 
   const descriptive = fc.tuple(fc.constantFrom("", "last", "db_", "KEYCHAIN_"), fc.constantFrom("password", "Password", "PASSWORD", "passphrase"), fc.constantFrom("Change", "_algorithm", "Status", "_ITEM", "Command", "_cmd", "_status", "Algorithm", "_eval"))
     .map(([a, b, c]) => a + b + (/^[A-Z]+_$/.test(a) || /^[A-Z]+$/.test(b) ? c.toUpperCase() : c))
-  it.prop("a key about a password (*Change, *algorithm, *status, *item, *command, *cmd): no password, in a field and in text", [descriptive, fc.oneof(pw, fc.constantFrom("2024-05-01T10:00:00Z", "argon2id", "expired", "com.example.db", "pass show db/prod", "bcrypt")), fc.nat(2)], ([k, v, i]) => {
+  // (a value holding a keyword, `a~#L*QJ^pw:j8Q7`, holds an assignment of its own, `pw:j8Q7`,
+  // found in any string: left out)
+  it.prop("a key about a password (*Change, *algorithm, *status, *item, *command, *cmd): no password, in a field and in text", [descriptive, fc.oneof(pw.filter((v) => !/pass|pwd|ps?w/i.test(v)), fc.constantFrom("2024-05-01T10:00:00Z", "argon2id", "expired", "com.example.db", "pass show db/prod", "bcrypt")), fc.nat(2)], ([k, v, i]) => {
     const inputs: ReadonlyArray<unknown> = [{ [k]: v }, `{"${k}": "${v}"}`, `${k} = ${v}`]
     expect(rows(inputs[i]).filter((r) => r.startsWith("password")), JSON.stringify(inputs[i])).toEqual([])
   }, { fastCheck: { numRuns: RUNS } })

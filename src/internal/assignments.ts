@@ -1094,7 +1094,8 @@ export const highEntropyToken = (v: string, quoted = false): boolean => {
   // no upper bound: a base64 service-account key is 2.5 KB, and every check below is linear in the
   // value (the repetition check reads its first 4,096 characters)
   if (v.length < 20 || !(quoted ? /^[^\s:]+$/.test(v) : TOKEN.test(v))) return false
-  if (UUID.test(v) || HEX.test(v) || VERSION.test(v) || PATHLIKE.test(v) || FILE_PATH.test(v)) return false
+  // (a path is short: base64 of a key file may start with `/`)
+  if (UUID.test(v) || HEX.test(v) || VERSION.test(v) || (v.length <= 256 && PATHLIKE.test(v)) || FILE_PATH.test(v)) return false
   const classes = (/[a-z]/.test(v) ? 1 : 0) + (/[A-Z]/.test(v) ? 1 : 0) + (/\d/.test(v) ? 1 : 0)
   if (classes < 2 || entropy(v) < 3.5 || lowComplexity(v)) return false
   // words joined by separators: every piece letters only
