@@ -190,7 +190,8 @@ const LINE = "(?<v>[^\\s\"'`#|>&*!{\\[" + CTRL + "][^\\r\\n" + CTRL + "]*?)(?=[ 
  */
 const CALL =
   "(?:ConvertTo-SecureString[ \\t]+(?:-String[ \\t]+)?|(?:[\\w$]{1,30}\\.){0,4}(?:get|fetch|getenv|getProperty|env|GetEnvironmentVariable)\\([ \\t]*[\"'][^\"'\\r\\n]{0,80}[\"'][ \\t]*,[ \\t]*|[\\w$]{1,30}(?:\\.[\\w$]{1,30}){0,4}(?:\\[[\"'][^\"'\\r\\n]{0,80}[\"']\\])?[ \\t]*(?:\\?\\?|\\|\\|)[ \\t]*)"
-const CALL_START = new RegExp(`^${CALL}`)
+/** a value that is such a call with its literal (the call form's): a password holding `??` (`aw??p3Q7`) is none */
+const CALL_START = new RegExp(`^${CALL}(?:@|[rRbBuUfF]{1,2})?\\\\{0,7}["'\`]`)
 /** a PowerShell cmdlet or function name (`ConvertTo-SecureString`, `Read-Host`, `Get-Secret`): code, never a password */
 const CMDLET = /^[A-Z][a-z]+[A-Za-z]*-[A-Z][A-Za-z]+$/
 
