@@ -277,3 +277,15 @@ describe("a public address is no secret; a device token is no credential", () =>
     expect(redacted("PRIVATE_KEY=0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")).toBe(`PRIVATE_KEY=${R}`)
   })
 })
+
+describe("`:=` with a bare value: a Make variable's value, or a word no program names a variable with", () => {
+  const makeName = fc.constantFrom("DB_PASSWORD", "PASSWORD", "export DB_PASSWORD", "MYSQL_ROOT_PASSWORD", "override ADMIN_PASSWD")
+  const mixed = randomOf(B62, 8, 24).filter((t) => /[a-z]/.test(t) && /[A-Z]/.test(t) && /\d/.test(t))
+  it.prop("a Make variable's value after := is the password, up to the end of the line; a random word after Go's := too; a Go variable name after := is none", [makeName, pw, mixed, fc.constantFrom("password", "dbPassword", "pw")], ([name, p, m, goName]) => {
+    expect(redacted(`${name} := ${p}\nall: build`), `${name} := ${p}`).toBe(`${name} := ${R}\nall: build`)
+    expect(redacted(`${goName} := ${m}`), `${goName} := ${m}`).toBe(`${goName} := ${R}`)
+    for (const v of ["getPassword()", "cfg.Password", "pw", "os.Getenv(\"DB_PASSWORD\")", "secret"]) {
+      expect(rows(`${goName} := ${v}`), `${goName} := ${v}`).toEqual([])
+    }
+  }, { fastCheck: { numRuns: RUNS } })
+})

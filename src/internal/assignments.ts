@@ -525,10 +525,17 @@ const codeEnd = (v: string): string => {
   return end === v.length ? v : v.slice(0, end)
 }
 /** Whether a bare value is code: a reference, or an identifier after `==`, `!=`, `:=` (a trailing `:`, `)`, `,` of the statement aside). */
-const isCode = (v: string, op: string): boolean => {
+const isCode = (v: string, op: string, key: string): boolean => {
   const bare = codeEnd(v)
-  return codeRef(v) || codeRef(bare) || (CODE_OPS.test(op) && IDENTIFIER.test(bare))
+  return codeRef(v) || codeRef(bare) || (CODE_OPS.test(op) && IDENTIFIER.test(bare) && !(op === ":=" && makeValue(key, bare)))
 }
+/**
+ * After `:=`, a bare word is Go's variable, except under a Make variable's name (capitals, digits,
+ * `_`: `DB_PASSWORD := hunter2`, `export API_TOKEN := …`) and for a word no program names a
+ * variable with: lower case, capitals and digits mixed (`password := Kx9mQ2zzP`)
+ */
+const makeValue = (key: string, bare: string): boolean =>
+  /^[A-Z][A-Z0-9_]*$/.test(key.slice(key.search(/[\w]+$/))) || (/[a-z]/.test(bare) && /[A-Z]/.test(bare) && /\d/.test(bare))
 
 /**
  * Whether the key of a match starts its line, as a YAML key does (after indentation, a list's
@@ -667,7 +674,7 @@ const passwordAssignment = (form: ValueForm): Detector => {
       if (ABOUT.test(v) || (!a.quoted && EMPTY.test(codeEnd(v)))) return false
       if (a.quoted) return !(MESSAGE.test(v) && MESSAGE_WORDS.test(v) && v.split(/\s+/).length > 2)
       // unquoted: a reference in code is no value; a bare identifier is a variable after `==`, `!=`, `:=`
-      return !isCode(v, op) && !CMDLET.test(v) && !filePath(v)
+      return !isCode(v, op, key) && !CMDLET.test(v) && !filePath(v)
     }
   }
 }
@@ -1263,7 +1270,7 @@ const genericSecret = (value: string): Detector => {
       if (hexSecretValue(v)) return namesSecret(key) && hexSecretKey(key)
       const kind = secretKeyKind(key)
       if (kind === "none") return false
-      if (!a.quoted && isCode(v, op)) return false
+      if (!a.quoted && isCode(v, op, key)) return false
       // a key that names a secret: any value that is not a word, a sentence, repeated or sequential
       return kind === "secret" ? secretValue(v) : highEntropyToken(v, a.quoted)
     }
