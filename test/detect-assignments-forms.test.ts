@@ -10,7 +10,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
 import * as Detect from "../src/Detect.js"
 import { assignments } from "../src/internal/assignments.js"
-import { cpuBest as cpu } from "./helpers.js"
+import { cpuBest as cpu, randomOf } from "./helpers.js"
 
 const R = Detect.REPLACEMENT
 const RUNS = Number(process.env["PROP_RUNS"] ?? 150)
@@ -19,22 +19,6 @@ const redacted = (value: unknown) => Detect.redact(value, everything).value
 const rows = (value: unknown) => Detect.scan(value, Detect.Policy.strict).map((f) => `${f.category}${f.placeholder === true ? "(placeholder)" : ""}:${f.severity}`)
 const cats = (value: unknown) => Detect.scan(value, Detect.Policy.flagOnly).map((f) => f.category)
 
-/**
- * Random characters drawn from a seed (mulberry32), so that shrinking changes the seed and never
- * turns a password into a repeated run (`aaaa`), which is a mask and no password.
- */
-const randomOf = (alphabet: string, min: number, max: number) =>
-  fc.tuple(fc.integer({ min: 1, max: 0x7fffffff }), fc.integer({ min, max })).map(([seed, n]) => {
-    let a = seed >>> 0
-    let out = ""
-    for (let i = 0; i < n; i++) {
-      a = (a + 0x6d2b79f5) >>> 0
-      let t = Math.imul(a ^ (a >>> 15), 1 | a)
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-      out += alphabet[((t ^ (t >>> 14)) >>> 0) % alphabet.length]
-    }
-    return out
-  })
 const B62 = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
 /**
  * A password as people write one: letters, digits and the punctuation passwords hold, with a lower

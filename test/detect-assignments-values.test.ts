@@ -8,7 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
 import * as Canonical from "../src/Canonical.js"
 import * as Detect from "../src/Detect.js"
-import { cpuBest as cpu } from "./helpers.js"
+import { cpuBest as cpu, randomOf } from "./helpers.js"
 
 const R = Detect.REPLACEMENT
 const RUNS = Number(process.env["PROP_RUNS"] ?? 150)
@@ -22,22 +22,6 @@ const redacted = (value: unknown) => Detect.redact(value, everything).value
 const rows = (value: unknown) => Detect.scan(value, Detect.Policy.strict).map((f) => `${f.category}${f.placeholder === true ? "(placeholder)" : ""}:${f.severity}`)
 const cats = (value: unknown) => Detect.scan(value, Detect.Policy.flagOnly).map((f) => f.category)
 const chars = (alphabet: string, min: number, max: number) => fc.array(fc.constantFrom(...alphabet), { minLength: min, maxLength: max }).map((a) => a.join(""))
-/**
- * Random characters as a generated key has them: drawn from a seed (mulberry32), so that shrinking
- * changes the seed and never turns a key into `aaaa…4aaa`, which is no key but a repeated run.
- */
-const randomOf = (alphabet: string, min: number, max: number) =>
-  fc.tuple(fc.integer({ min: 1, max: 0x7fffffff }), fc.integer({ min, max })).map(([seed, n]) => {
-    let a = seed >>> 0
-    let out = ""
-    for (let i = 0; i < n; i++) {
-      a = (a + 0x6d2b79f5) >>> 0
-      let t = Math.imul(a ^ (a >>> 15), 1 | a)
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-      out += alphabet[(((t ^ (t >>> 14)) >>> 0) % alphabet.length)]
-    }
-    return out
-  })
 
 const HEX = "0123456789abcdef"
 /** random hex of n characters: both a letter and a digit, no run of six ascending (never sequential) */

@@ -8,6 +8,7 @@ import { beforeEach } from "@effect/vitest"
 import { buildSync } from "esbuild"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as fc from "effect/FastCheck"
 import * as Verify from "../src/Verify.js"
 
 export const ROOT = resolve(import.meta.dirname, "..")
@@ -162,3 +163,21 @@ export const cpuBest = (f: () => void): number => {
   }
   return best
 }
+
+/**
+ * Random characters drawn from a seed (mulberry32), as a generated key or password has them:
+ * shrinking changes the seed and never turns a value into a repeated run (`aaaa…`), which the
+ * detectors take for a mask, not a value.
+ */
+export const randomOf = (alphabet: string, min: number, max: number) =>
+  fc.tuple(fc.integer({ min: 1, max: 0x7fffffff }), fc.integer({ min, max })).map(([seed, n]) => {
+    let a = seed >>> 0
+    let out = ""
+    for (let i = 0; i < n; i++) {
+      a = (a + 0x6d2b79f5) >>> 0
+      let t = Math.imul(a ^ (a >>> 15), 1 | a)
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+      out += alphabet[((t ^ (t >>> 14)) >>> 0) % alphabet.length]
+    }
+    return out
+  })
