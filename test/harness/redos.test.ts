@@ -240,15 +240,16 @@ const check = (
   input: (n: number) => string,
   detectors: ReadonlyArray<Detect.Detector>,
   policy: Detect.Policy,
-  ladder: ReadonlyArray<number> = LADDER
+  ladder: ReadonlyArray<number> = LADDER,
+  msPerMb = MS_PER_MB
 ): Array<string> => {
   const times = new Map<number, number>()
   const at = new Map<number, string>()
   for (const size of ladder) {
     const value = input(size)
     at.set(size, value)
-    const ms = timed(() => void Detect.redact(value, policy, detectors), boundAt(size))
-    if (ms > boundAt(size)) return [`${name} (${policy.name}): ${Math.round(ms)} ms for ${size / KB} KB (bound ${Math.round(boundAt(size))} ms)`]
+    const ms = timed(() => void Detect.redact(value, policy, detectors), boundAt(size, msPerMb))
+    if (ms > boundAt(size, msPerMb)) return [`${name} (${policy.name}): ${Math.round(ms)} ms for ${size / KB} KB (bound ${Math.round(boundAt(size, msPerMb))} ms)`]
     times.set(size, ms)
   }
   const top = ladder[ladder.length - 1]!
@@ -298,6 +299,13 @@ describe("every detector, alone, under every adversarial family", () => {
   }
 })
 
+/**
+ * The bound for all the built-ins at once over one family: 76 detectors (51 when the bound of each
+ * alone, 400, was set) share the text; every keyword with `='` measured 161 ms for 256 KB against
+ * 160 at 400 ms per MB. Linearity is held as for each detector alone.
+ */
+const AT_ONCE_MS_PER_MB = 600
+
 describe("the detectors at once under every generic family", () => {
   // the joined hint, the overlaps between detectors, and the default policy's replacements
   const runs: ReadonlyArray<readonly [string, ReadonlyArray<Detect.Detector>, Detect.Policy]> = [
@@ -305,9 +313,9 @@ describe("the detectors at once under every generic family", () => {
     ...(LONG ? [["every detector, opt-ins included, replacing every match", all.map((d) => d.detector), REPLACE_ALL] as const] : [])
   ]
   for (const [what, detectors, policy] of runs) {
-    it(`${what}: ${generic.length} families within ${MS_PER_MB} ms per MB, and linear`, () => {
+    it(`${what}: ${generic.length} families within ${AT_ONCE_MS_PER_MB} ms per MB, and linear`, () => {
       const failures: Array<string> = []
-      for (const f of generic) failures.push(...check(`${what}: ${f.name}`, f.input, detectors, policy, AT_ONCE_LADDER))
+      for (const f of generic) failures.push(...check(`${what}: ${f.name}`, f.input, detectors, policy, AT_ONCE_LADDER, AT_ONCE_MS_PER_MB))
       expect(failures).toEqual([])
     })
   }
