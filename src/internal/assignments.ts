@@ -905,6 +905,9 @@ const authTuple: Detector = (() => {
  * that long; a search resumes after them).
  */
 const BLOCK_LINES = 1000
+/** A value of several lines (a block scalar's, a heredoc's) under `key`: a secret's by its key, or a password that is no message. */
+const linesUnderKey = (family: Family, key: string, v: string): boolean =>
+  family === "secret" ? secretByKey(key, v.replace(/\s+/g, ""), true) : passwordKey(key) && passwordValue(v) && !MESSAGE_WORDS.test(v) && !prose(v)
 const blockScalar = (family: Family): Detector => {
   const f = familyOf(family)
   // a search starts at a `:` followed by a block indicator (a literal, found fast), and only then
@@ -937,9 +940,7 @@ const blockScalar = (family: Family): Detector => {
       // the block's first line is indented more than the key
       const keyColumn = rest.length - (Math.max(rest.lastIndexOf("\n"), rest.lastIndexOf("\r")) + 1)
       if (ind.length <= keyColumn) return false
-      if (family === "secret") return secretByKey(key, v.replace(/\s+/g, ""), true)
-      if (!passwordKey(key)) return false
-      return passwordValue(v) && !MESSAGE_WORDS.test(v) && !prose(v)
+      return linesUnderKey(family, key, v)
     }
   }
 }
@@ -977,8 +978,7 @@ const heredoc = (family: Family): Detector => {
       const v = groups(m)?.["v"]?.trim()
       if (v === undefined || v.length === 0) return false
       const key = identifierTail(c.before.replace(/\\{0,7}["'`]?[ \t]*$/, ""))
-      if (family === "secret") return secretByKey(key, v.replace(/\s+/g, ""), true)
-      return passwordKey(key) && passwordValue(v) && !MESSAGE_WORDS.test(v) && !prose(v)
+      return linesUnderKey(family, key, v)
     }
   }
 }
