@@ -65,6 +65,8 @@ export const open = async (
     readonly viewport?: { width: number; height: number }
     /** run in the page before its own scripts (e.g. to take an API away) */
     readonly initScript?: string
+    /** run with the page made, before it navigates (e.g. to start a trace) */
+    readonly beforeGoto?: (page: Page) => Promise<void>
   } = {}
 ): Promise<Opened> => {
   const viewport = options.viewport ?? { width: 1200, height: 900 }
@@ -85,6 +87,7 @@ export const open = async (
   page.on("console", (m) => {
     if (m.type() === "error") errors.push(`console: ${m.text()}`)
   })
+  if (options.beforeGoto !== undefined) await options.beforeGoto(page)
   const started = Date.now()
   await page.goto(url, { waitUntil: options.waitUntil ?? "load", timeout: 60_000 })
   return { page, requests, blobs, errors, started, close: () => context.close() }
@@ -210,4 +213,29 @@ export const pngVariance = (png: Buffer): { variance: number; distinct: number; 
   }
   const mean = sum / n
   return { variance: sq / n - mean * mean, distinct: seen.size, width, height }
+}
+
+/**
+ * The longest task of the page's main thread (`CrRendererMain`) in a Chromium trace of the
+ * `toplevel` and `disabled-by-default-devtools.timeline` categories (the second is what records
+ * the thread clock): its processor time (the thread's own clock, which a busy machine does not
+ * stretch) and its wall time, in milliseconds.
+ */
+export const longestMainThreadTask = (trace: Buffer): { thread: number; wall: number } => {
+  const events = (JSON.parse(trace.toString("utf8")) as {
+    traceEvents: Array<{ name: string; ph: string; pid: number; tid: number; dur?: number; tdur?: number; args?: { name?: string } }>
+  }).traceEvents
+  const mains = new Set(events.filter((e) => e.ph === "M" && e.name === "thread_name" && e.args?.name === "CrRendererMain").map((e) => `${e.pid}:${e.tid}`))
+  let thread = -1
+  let wall = -1
+  for (const e of events) {
+    if (e.ph !== "X" || e.name !== "RunTask" || !mains.has(`${e.pid}:${e.tid}`) || e.tdur === undefined) continue
+    if (e.tdur > thread) {
+      thread = e.tdur
+      wall = e.dur ?? -1
+    }
+  }
+  // no task with a thread time: the trace is not what this reads, which must fail, never pass
+  if (thread < 0) throw new Error(`no main-thread task with a processor time in the trace (${mains.size} main threads, ${events.length} events)`)
+  return { thread: Math.round(thread / 1000), wall: Math.round(wall / 1000) }
 }

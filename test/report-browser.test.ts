@@ -21,7 +21,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { Browser } from "playwright-core"
 import * as Fixtures from "../src/internal/fixtures.js"
-import { at, browserVerdict, hasChromium, launch, metrics, open, pngVariance } from "./browser-helpers.js"
+import { at, browserVerdict, hasChromium, launch, longestMainThreadTask, metrics, open, pngVariance } from "./browser-helpers.js"
 import { cli, cliAsync } from "./helpers.js"
 
 const present = hasChromium()
@@ -453,7 +453,7 @@ describe.runIf(present)("the HTML report in Chromium", () => {
     const json = await inspect(file("bulk.pack.jsonl")) as { entries: number; decisions: { total: number }; decision_rows: Array<{ decision_id: string; seqs: Array<number> }> }
     expect(json.entries).toBe(100_001)
     const target = json.decision_rows[json.decision_rows.length - 1]!
-    const o = await open(browser, html, { waitUntil: "commit" })
+    const o = await open(browser, html, { waitUntil: "commit", beforeGoto: (p) => browser.startTracing(p, { categories: ["toplevel", "disabled-by-default-devtools.timeline"] }) })
     try {
       const { page } = o
       // the page's longest stall from here to the browser's verdict (a timer that should fire every 10 ms)
@@ -498,11 +498,17 @@ describe.runIf(present)("the HTML report in Chromium", () => {
       const t1 = Date.now()
       const v = await browserVerdict(page, 90_000)
       const stall = await page.evaluate(() => (globalThis as unknown as { __stall: number }).__stall)
-      console.log(`100,000-entry report: verified in the browser (${v.verdict}) ${Date.now() - t1} ms after the search worked; the page's longest stall meanwhile ${Math.round(stall)} ms`)
+      const longest = longestMainThreadTask(await browser.stopTracing())
+      console.log(`100,000-entry report: verified in the browser (${v.verdict}) ${Date.now() - t1} ms after the search worked; the page's longest stall meanwhile ${Math.round(stall)} ms wall; its longest task from navigation to the verdict ${longest.thread} ms of processor time (${longest.wall} ms wall)`)
       expect(v, v.text).toMatchObject({ verdict: "ok" })
-      // the check ran beside the page, not on its thread: verified on the page's own thread it
-      // stalled it for 1.4 s to 3 s at a time (encoding and scanning 55 MB at once)
-      expect(stall).toBeLessThan(2_000)
+      // the check ran beside the page, in a worker made from its own script
+      expect(o.blobs).toHaveLength(1)
+      // and the page stayed responsive: its longest task, loading and rendering included, in the
+      // processor time of the page's own thread (200-230 ms here; verified on the page's thread
+      // the longest was 565 ms, and 1.4-3 s before the verifier yielded). Wall time would count the
+      // seconds a loaded machine leaves the browser waiting for a core (a CI run measured a 2.3 s
+      // wall-clock stall, on the worker path, while other test files ran beside it)
+      expect(longest.thread).toBeLessThan(1_000)
       expect(o.requests).toEqual([])
       expect(o.errors).toEqual([])
     } finally {
