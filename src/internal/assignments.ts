@@ -78,7 +78,9 @@ import { entropy, memoPerCall } from "./matching.js"
 
 /**
  * A password keyword: anywhere in an identifier (`DB_PASSWORD`, `my_password_x`), or `pass`, `pw`,
- * `psw` as a word of one (`db_pass`, `ELK_PASS`, `smtp.pass`, `DB_PW`; not `bypass`, `passport`);
+ * `psw` as a word of one (`db_pass`, `ELK_PASS`, `smtp.pass`, `DB_PW`, `pw2`; not `bypass`,
+ * `passport`, nor a run of random characters that holds them, `a4wP#PW2Jwj`, `a3-Pw7XZ`, in a
+ * password's own text: digits then a letter after the word end no key);
  * and the word for a password in the European languages most written in configuration and
  * logs: German `Passwort`/`Kennwort`, Spanish `contraseña`, Catalan `contrasenya`, French
  * `mot de passe`, Portuguese `senha`, Dutch `wachtwoord`, Polish `hasło`, Swedish `lösenord`
@@ -88,7 +90,7 @@ import { entropy, memoPerCall } from "./matching.js"
  * left out; Italian and Romanian `parola` and French `parole` also mean "word".
  */
 const PASSWORD_WORD =
-  "(?:password|passwd|passphrase|passcode|pwd|(?<![a-z0-9])(?:pass|ps?w)(?![a-z])|passwort|kennwort|contrase(?:ñ|n)y?a|mot[ _-]?de[ _-]?passe|wachtwoord|(?<![a-z])(?:senha|has(?:ł|l)o)(?![a-z])|l(?:ö|o)senord)"
+  "(?:password|passwd|passphrase|passcode|pwd|(?<![a-z0-9])(?:pass|ps?w)(?![a-z]|\\d{1,4}[a-z])|passwort|kennwort|contrase(?:ñ|n)y?a|mot[ _-]?de[ _-]?passe|wachtwoord|(?<![a-z])(?:senha|has(?:ł|l)o)(?![a-z])|l(?:ö|o)senord)"
 /** The keywords of a secret, a token or a key. `auth` is a word of its own (not `author`). */
 const SECRET_CORE = "(?:secret|token(?!s|izer)|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|(?<![a-z])auth(?![a-z])|credentials?)"
 /**
@@ -1302,15 +1304,19 @@ const secretField: Detector = {
  * @category detectors
  */
 export const assignments: ReadonlyArray<Detector> = [
-  // (a heredoc's lines first: a line of it may read as an assignment of its own, `a#Pw:x`)
+  // (the lines under a key first, a heredoc's or a YAML block's: a line of them may read as an
+  // assignment of its own, `a#Pw:x`, `a3-Pw7XZ:o^Q7`, whose span would win and keep its key)
   heredoc("password"),
+  blockScalar("password"),
+  // (and a pair's second element, `["password", "a4wP#PW2:L5"]`, before the forms it may hold)
+  pairInText("password"),
+  heredoc("secret"),
+  blockScalar("secret"),
   passwordAssignment("call"),
   passwordAssignment("quoted"),
   passwordAssignment("line"),
   passwordAssignment("bare"),
   netrc,
-  pairInText("password"),
-  blockScalar("password"),
   valueBeforeKey(PASSWORD_WORD, "password", "credential", () => true),
   flagDetector(QUOTED),
   flagDetector(BARE),
@@ -1321,8 +1327,6 @@ export const assignments: ReadonlyArray<Detector> = [
   genericSecret(BARE),
   valueBeforeKey(SECRET_CORE, "generic_secret", "secret", (v) => secretValue(v) && (v.length >= 20 || /[^\w.-]/.test(v))),
   pairInText("secret"),
-  blockScalar("secret"),
-  heredoc("secret"),
   authTuple,
   passwordField,
   secretField
