@@ -144,7 +144,7 @@ const TYPE_ANNOTATION =
 const TYPE_ANNOTATION_OP = TYPE_ANNOTATION.replace("|[ \\t]{1,8}string)", "|(?<=[ \\t])string)").replace("|[ \\t]{0,8}\\{", "|\\{")
 /** A YAML node's properties before its scalar: a tag (`!!str`) and an anchor (`&pw`), either or both, skipped to the value. */
 const YAML_PROPERTIES = ":[ \\t]{1,8}(?:(?:!![a-z]{1,12}|&[\\w-]{1,40})[ \\t]{1,8}){1,2}(?=[^\\s#])"
-const OP = "(?:" + TYPE_ANNOTATION_OP + "|" + YAML_PROPERTIES + "|[:?.+!]{0,3}={1,3}>?|:|>(?=[^\\s<@])|(?<=[\"'][ \\t]{0,8})(?:value|content)=|(?<=[ \\t])(?:is|was)(?=[ \\t])|(?<=[ \\t])(?=\\\\?[\"'`]))"
+const OP = "(?:" + TYPE_ANNOTATION_OP + "|" + YAML_PROPERTIES + "|[:?.+!]{0,3}={1,3}>?|:|>(?:<!\\[CDATA\\[)?(?=[^\\s<@])|(?<=[\"'][ \\t]{0,8})(?:value|content)=|(?<=[ \\t])(?:is|was)(?=[ \\t])|(?<=[ \\t])(?=\\\\?[\"'`]))"
 const SP = "[ \\t]*"
 /** A quoted value: to the first closing quote not escaped, or the end of the line (never past it). */
 const QUOTED = "(?:@|[rRbBuUfF]{1,2})?(?<q>\\\\{0,7}[\"'`])(?<v>[^\\r\\n]*?)(?=(?<!\\\\)\\k<q>|[\\r\\n]|$)"
@@ -164,7 +164,8 @@ const CTRL_ESCAPED = "\\\\u00(?:[01][0-9a-fA-F]|7[fF]|85)"
  * `--set auth.password=x,auth.user=bob`, `level=info|password=x|ip=…`). `;` and `&` end it only
  * where the text after them starts another `name=` (a URL query, `&amp;` included; a `k=v;k=v`
  * connection string, whose names may hold spaces between capitalised words: `User Id=`, `Initial
- * Catalog=`) or ends the word (a statement's `;`); elsewhere they are the value's own
+ * Catalog=`) or ends the word (a statement's `;`, and the last `;` of a quoted connection string,
+ * `"Data Source=db;Password=x;"`, escaped or not: the quote closes the string); elsewhere they are the value's own
  * (`DB_PASSWORD=q7;Lm2&Zp9!x`, a Django key's `&`, and `password=q7;Lm2&Zp9 dbname=app` in a
  * libpq DSN or a logfmt line, where a lowercase word after a space is the next pair's). The
  * lookahead reads at most 60 characters.
@@ -179,7 +180,7 @@ const NEXT_NAME = "(?:[;&](?:amp;)?[ \\t]{0,4}(?:[\\w.-]{1,40}|[A-Z][a-z]+(?:[ \
  * loses its part after the `;`: the price of never erasing a command.)
  */
 const NEXT_COMMAND = "(?:[;&]{1,2}(?![ \\t]{0,8}[A-Za-z_./~][\\w./~-]{1,40}[ \\t]{1,8}[\\w.-]{1,40}=)|\\|\\|?)[ \\t]{0,8}[A-Za-z_./~][\\w./~-]{1,40}(?=[ \\t]|\\$\\{?IFS\\b|\\\\[nr])"
-const BARE = `(?<v>[^\\s"'\`${CTRL}]*?)(?=<redacted>|<\\/|\\\\[nr]|${CTRL_ESCAPED}|[\\s"'\`${CTRL}]|${NEXT_NAME}|${NEXT_COMMAND}|[;&](?:\\s|$)|,(?:\\s|$)|$)`
+const BARE = `(?<v>[^\\s"'\`${CTRL}]*?)(?=<redacted>|<\\/|\\]\\]>|\\\\[nr]|${CTRL_ESCAPED}|[\\s"'\`${CTRL}]|${NEXT_NAME}|${NEXT_COMMAND}|[;&](?:\\s|\\\\{0,7}["'\`]|$)|,(?:\\s|$)|$)`
 /**
  * A YAML plain scalar (and a passphrase's value in any form): to the end of the line, a comment
  * (` #`), or `, name:` of a flow written on one line; never a quote, a block scalar (`|`, `>`), an
@@ -613,7 +614,8 @@ const assignmentReader = (read: string, value: string) => {
     if (p === null) return null
     const raw = p.groups!["op"]!
     // a type annotation reads as `=`, a YAML node's properties as `:`
-    const op = TYPED_OP.test(raw) ? "=" : PROPERTIES_OP.test(raw) ? ":" : raw.toLowerCase()
+    // (and an XML element's `>` with its CDATA section's opener as `>`)
+    const op = TYPED_OP.test(raw) ? "=" : PROPERTIES_OP.test(raw) ? ":" : raw.startsWith(">") ? ">" : raw.toLowerCase()
     if (keyInBase64(m, c, p[0]!, p.groups!["key"]!, op)) return null
     const key = keyOf(m, c, p.groups!["key"]!)
     // a URL's host is no key (`http://pwd.example.com:8080/x`, `https://api-key.host:443`): its `:`
@@ -1244,6 +1246,11 @@ const secretByKey = (key: string, v: string, quoted: boolean): boolean => {
   return kind === "secret" ? secretValue(v) : highEntropyToken(v, quoted)
 }
 
+/**
+ * What stands before the key of an XML element (`<`, `<ns2:`; not after a word, as a generic type's
+ * `List<Token>` is) or an entry's key attribute (`<entry key="`)
+ */
+const XML_ELEMENT_BEFORE = /(?:(?:^|[^\w$.])<(?:[A-Za-z_][\w.-]{0,40}:)?|<[A-Za-z_][\w:.-]{0,40}[ \t]+(?:key|name)=\\{0,7}["'])$/
 const genericSecret = (value: string): Detector => {
   const form = value === BARE ? `(?:base64:)?${value}` : value
   const pattern = keyFirst(SECRET_WORD, form)
@@ -1264,7 +1271,11 @@ const genericSecret = (value: string): Detector => {
       if (a === null) return false
       const { key, op } = a
       let v = a.v
-      if (op === "is" || op === "was" || op === ">") return false
+      if (op === "is" || op === "was") return false
+      // an XML element's text (`<token>…</token>`, `<ns2:apiKey>`, STS's `<SessionToken>`) or an
+      // entry's whose key attribute names it (`<entry key="api.token">…`): `>` is an operator only
+      // there, not after a generic type's name (`List<Token>tokens`) or other markup
+      if (op === ">" && !XML_ELEMENT_BEFORE.test(c.before.slice(0, c.before.length - identifierTail(c.before).length))) return false
       if (!a.quoted) v = bareValue(v, c)
       // Laravel's `APP_KEY=base64:…` (the prefix stays out of a bare value; a quoted one keeps it)
       if (v.startsWith("base64:")) v = v.slice(7)
