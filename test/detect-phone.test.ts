@@ -17,7 +17,7 @@ import {
 } from "libphonenumber-js/max"
 import examples from "libphonenumber-js/mobile/examples"
 import * as Detect from "../src/Detect.js"
-import { NATIONAL_REGIONS } from "../src/internal/phone.js"
+import { NATIONAL_REGIONS, OTHER_REGIONS } from "../src/internal/phone.js"
 import { cpuBest } from "./helpers.js"
 
 const LONG = process.env["FUZZ_LONG"] === "1"
@@ -241,17 +241,18 @@ describe("Detect: phone numbers through libphonenumber-js", () => {
   const validSomeReading = (written: string): boolean => {
     const readings = (s: string): Array<string> => {
       const digits = s.replace(/\D/g, "")
-      return [`+${digits}`, `+${digits.slice(2)}`, digits]
+      // (and North America's `011` prefix, read as `00` is)
+      return [`+${digits}`, `+${digits.slice(2)}`, `+${digits.slice(3)}`, digits]
     }
     const lead = /^\d{1,5}[ \u00a0-]/.exec(written)
     const texts = lead === null ? [written] : [written, written.slice(lead[0].length)]
     return texts.some((t) =>
-      readings(t).some((r) => (r.startsWith("+") ? r.length > 2 && isValidPhoneNumber(r) : NATIONAL_REGIONS.some((c) => isValidPhoneNumber(r, c))))
+      readings(t).some((r) => (r.startsWith("+") ? r.length > 2 && isValidPhoneNumber(r) : [...NATIONAL_REGIONS, ...OTHER_REGIONS].some((c) => isValidPhoneNumber(r, c))))
     )
   }
 
   it.prop(
-    "a run of 7–17 digits that the library finds valid in no reading (international, after 00, national in a chosen region) is not found",
+    "a run of 7–17 digits that the library finds valid in no reading (international, after 00 or 011, national in a chosen region or in JP, KR, CN, IT) is not found",
     [
       fc.constantFrom("", "+", "("),
       fc.array(fc.array(digit, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 5 }),
