@@ -925,15 +925,17 @@ const findsIn = (union: Union, s: string, read: Reading, key: string | null, key
 /**
  * Whether any string, key or number of a value passes the detector set's joined hints (a detector
  * without a hint makes every string a candidate): a necessary condition for any finding, read
- * without allocating per node. Iterative; a budget instead of a visited set: a cycle exhausts it
- * and takes the full path, which handles cycles.
+ * without allocating per node. Iterative; a budget of values read instead of a visited set: a
+ * cycle exhausts it and takes the full path, which handles cycles.
  */
 const anyHinted = (value: unknown, union: Union): boolean => {
   const numeric = union.numeric.length > 0
   const stack: Array<unknown> = [value]
+  // counted per value put on the stack, not per value taken off: a wide object met again through a
+  // back-reference would otherwise grow the stack by its width per visit (a parent pointer under
+  // 3,000 members outgrew what an array may hold and aborted the process)
   let budget = 100_000
   while (stack.length > 0) {
-    if (--budget === 0) return true
     const v = stack.pop()
     if (typeof v === "string") {
       if (union.unhinted || union.read(v).any) return true
@@ -944,12 +946,15 @@ const anyHinted = (value: unknown, union: Union): boolean => {
       continue
     }
     if (v === null || typeof v !== "object") continue
-    if (Array.isArray(v)) for (let i = 0; i < v.length; i++) stack.push(v[i])
-    else if (isBytes(v)) {
+    if (Array.isArray(v)) {
+      if ((budget -= v.length) <= 0) return true
+      for (let i = 0; i < v.length; i++) stack.push(v[i])
+    } else if (isBytes(v)) {
       const t = bytesText(v)
       if (t !== null && (union.unhinted || union.read(t).any)) return true
     } else if (isPlainObject(v)) {
       for (const k in v) {
+        if (--budget <= 0) return true
         if (union.unhinted || union.read(k).any) return true
         stack.push((v as Record<string, unknown>)[k])
       }

@@ -13,7 +13,10 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
+import * as Either from "effect/Either"
+import * as Canonical from "../src/Canonical.js"
 import * as Detect from "../src/Detect.js"
+import { normalize } from "../src/internal/normalize.js"
 import { golden } from "./fixtures/detect-corpus.js"
 
 /** A regular expression that counts the strings it is run on (`test` runs `exec`). */
@@ -238,5 +241,35 @@ describe("Detect engine: bytes are read as their UTF-8 text", () => {
     const out = Detect.redact({ blob: binary })
     expect(out.findings).toEqual([])
     expect(out.value.blob).toBe(binary)
+  })
+})
+
+describe("Detect engine: back-references in a payload", () => {
+  // an object met again through a parent pointer: the first read-only walks once grew their stack
+  // by the object's width per visit, and 3,000 members with a pointer to their parent outgrew what
+  // an array may hold (the process aborted, no error to catch)
+  const org = (members: number) => {
+    const o: { name: string; members: Array<unknown> } = { name: "acme", members: [] }
+    for (let i = 0; i < members; i++) o.members.push({ id: i, name: `user${i}`, org: o })
+    return o
+  }
+  it("a parent pointer under 3,000 members: redact and scan return, the members kept", () => {
+    const o = org(3_000)
+    const r = Detect.redact(o, Detect.Policy.default)
+    expect(r.findings).toEqual([])
+    expect(Detect.scan(o, Detect.Policy.default)).toEqual([])
+  })
+  it("an object holding itself under 20,000 keys: redact returns, and finds a secret beside it", () => {
+    const o: Record<string, unknown> = {}
+    for (let i = 0; i < 20_000; i++) o[`k${i}`] = o
+    expect(Detect.redact(o, Detect.Policy.default).findings).toEqual([])
+    o["token"] = "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"
+    expect(Detect.scan(o, Detect.Policy.default).map((f) => f.category)).toContain("github_token")
+  })
+  it("what the chain writes: normalized, then encoded, it is a typed Cycle naming the path", () => {
+    const n = normalize({ org: org(3_000) })
+    const r = Either.flatMap(n, (v) => Canonical.encode(v))
+    expect(Either.isLeft(r) && r.left.reason).toBe("Cycle")
+    expect(Either.isLeft(r) && r.left.message).toContain("$.org.members[0].org")
   })
 })

@@ -33,9 +33,10 @@ const isPlainJson = (value: unknown): boolean => {
   const stack: Array<unknown> = [value]
   // a budget instead of a visited set: a cycle (or a huge value) exhausts it and takes the
   // copying path, which finds cycles; a set per payload cost more than the walk
+  // (counted per value put on the stack: a wide object met again through a back-reference grew the
+  // stack by its width per visit, and a parent pointer under 3,000 members aborted the process)
   let budget = 100_000
   while (stack.length > 0) {
-    if (--budget === 0) return false
     const v = stack.pop()
     if (v === null) continue
     const t = typeof v
@@ -47,12 +48,14 @@ const isPlainJson = (value: unknown): boolean => {
     if (t !== "object") return false
     const o = v as object
     if (Array.isArray(o)) {
+      if ((budget -= o.length) <= 0) return false
       for (let i = 0; i < o.length; i++) stack.push(o[i])
       continue
     }
     if (o instanceof Canonical.Num) continue
     if (!isPlainObject(o)) return false
     for (const k in o) {
+      if (--budget <= 0) return false
       const x = (o as Record<string, unknown>)[k]
       if (x === undefined) return false
       stack.push(x)
