@@ -284,7 +284,9 @@ describe("Detect: a phone number handed over as a JSON number", () => {
     expect(phones({ mobile: 447911123456 })).toBe(1)
     expect(phones(JSON.parse('{"contact": {"tel": 14155550132}}'))).toBe(1)
     expect(phones({ phone: 4155550132n })).toBe(1)
-    for (const key of ["id", "user_id", "ts", "created_at", "amount", "order", "count", "size", "value", "n"]) {
+    // a key that holds a phone word or `call` but names an id, a count or a time (tool calls are in
+    // every captured model call: `call_id`)
+    for (const key of ["id", "user_id", "ts", "created_at", "amount", "order", "count", "size", "value", "n", "call_id", "callId", "calls", "contact_id", "phone_count", "phone_verified_at", "mobile_seq"]) {
       expect(phones({ [key]: 4155550132 }), key).toBe(0)
       expect(phones({ [key]: 447911123456 }), key).toBe(0)
     }
@@ -317,9 +319,13 @@ describe("Detect: a phone number handed over as a JSON number", () => {
 
   it.prop(
     "integers under keys that name ids, times, amounts and counts are never phone numbers",
-    [fc.constantFrom("id", "user_id", "orderId", "ts", "timestamp", "created_at", "amount", "total", "count", "bytes", "port", "seq", "n", "value"), fc.integer({ min: 100_000_000, max: Number.MAX_SAFE_INTEGER })],
+    [
+      fc.constantFrom("id", "user_id", "orderId", "ts", "timestamp", "created_at", "amount", "total", "count", "bytes", "port", "seq", "n", "value", "call_id", "callId", "calls", "tool_call_count", "contact_id", "phone_count", "phoneUpdatedAt"),
+      fc.integer({ min: 100_000_000, max: Number.MAX_SAFE_INTEGER })
+    ],
     ([key, n]) => {
-      expect(phones({ [key]: n }), `${key}: ${n}`).toBe(0)
+      expect(phoneAlone({ [key]: n }), `${key}: ${n}`).toBe(0)
+      expect(phoneAlone({ [key]: String(n) }), `${key}: "${n}"`).toBe(0)
     },
     { fastCheck: { numRuns: RUNS } }
   )

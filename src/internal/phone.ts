@@ -92,10 +92,19 @@ const END = `(?!\\w|[${UNICODE_DIGITS}]|[-+]\\w|[.,:/]${D})`
  */
 const PHONE_WORDS =
   "phone|\\btel\\b|\\btel[:.]|mobile|\\bmob\\b|\\bcell|\\bfax\\b|whats ?app|\\bsms\\b|telefon|tel[eé]fono|telepono|\\u96fb\\u8a71|\\u7535\\u8bdd|\\u624b\\u673a|\\u624b\\u6a5f|\\u643a\\u5e2f|\\uc804\\ud654|\\ud734\\ub300\\ud3f0|\\ud578\\ub4dc\\ud3f0|\\uc5f0\\ub77d\\ucc98"
-/** The words that make a bare run of digits a phone number. */
-const nearPhone = near(
-  new RegExp(`${PHONE_WORDS}|contact|\\bcall|\\bdial|hotline|\\bhandy\\b|numara|\\bcep\\b|\\bph\\b|\\btlf\\b|\\btfn\\b`, "i")
-)
+/** The words that make a run of digits a phone number (before it, or in its key). */
+const NEAR_WORDS = new RegExp(`${PHONE_WORDS}|contact|\\bcall|\\bdial|hotline|\\bhandy\\b|numara|\\bcep\\b|\\bph\\b|\\btlf\\b|\\btfn\\b`, "i")
+const nearPhone = near(NEAR_WORDS)
+/**
+ * A key that names a phone (`phone`, `mobile`, `contact`, `telefono`), and not an id, a count or a
+ * time as well (`call_id`, `calls`, `phone_count`, `contact_id`): the digits of a JSON number and a
+ * bare run of digits under it are read as a number. Any integer of nine digits or more reaches
+ * the detector (it is `numeric`), so a key that merely holds `call` is not enough.
+ */
+const KEY_NOT_PHONE = /(?:^|[^a-z])id$|_id|[a-z]Id$|_ids$|count|total|amount|size|bytes|_ms$|millis|time|date|_at$|[a-z]At$|epoch|^ts$|_ts$|seq/i
+const keyNamesPhone = memoPerCall((k) => new RegExp(`${PHONE_WORDS}|contact`, "i").test(k) && !KEY_NOT_PHONE.test(k))
+/** What makes a bare run a number: a phone word nearby in the text, or a key that names a phone. */
+const bareEvidence = (c: MatchContext): boolean => NEAR_WORDS.test(c.before) || (c.key !== null && c.key.length <= 256 && keyNamesPhone(c.key))
 /**
  * A phone word right before the run (`mobile: `, `手机号：`, `전화 `) or in its key: the label
  * that makes a bare run an international number without its `+` (`{"mobile": 447911123456}`),
@@ -103,8 +112,7 @@ const nearPhone = near(
  */
 const labelled = (() => {
   const before = new RegExp(`(?:${PHONE_WORDS})[\\w\\u53f7\\ubc88\\ud638]{0,8}(?: ?(?:number|num|no|nr))?\\W{0,3}$`, "i")
-  const inKey = near(new RegExp(PHONE_WORDS, "i"))
-  return (c: MatchContext): boolean => before.test(c.before) || (c.key !== null && inKey({ before: "", key: c.key }))
+  return (c: MatchContext): boolean => before.test(c.before) || (c.key !== null && c.key.length <= 256 && keyNamesPhone(c.key))
 })()
 /** Labels that make a bare run of digits an identifier (`order 0612345678`, `"order_id": …`). */
 const ID_BEFORE = /(?:order|invoice|ticket|isbn|\bref|reference|account|acct|\bsku|serial|tracking|transaction|\btxn|\bid|\bnr|\bno|\bpo|batch|build|version|\biban|card|\bssn|routing|amount|total|\btax|steuer\w*|\bvat|\bust)\W{0,3}$/i
@@ -297,7 +305,7 @@ const check = (m: string, c: MatchContext): boolean => {
   const shape = m.replace(/[()]/g, "")
   if (!bare && (DATE.test(shape) || IPV4.test(shape) || SSN.test(shape) || written[written.length - 1]!.length < 2)) return false
   const dotted = !bare && /^[\d.]+$/.test(shape)
-  if (bare && idContext(c) && !nearPhone(c)) return false
+  if (bare && idContext(c) && !bareEvidence(c)) return false
   // a key that names a time holds a timestamp, whatever else it names (`phone_verified_at`)
   if (bare && c.key !== null && c.key.length <= 64 && TIME_KEY.test(c.key)) return false
   // the international prefix most of the world dials
@@ -315,7 +323,7 @@ const check = (m: string, c: MatchContext): boolean => {
     })
     return claimed || otherRegion(written, digits, bare, dotted, c)
   }
-  if (bare && !nearPhone(c)) return false
+  if (bare && !bareEvidence(c)) return false
   if (bare && labelled(c) && digits.length >= 11 && digits.length <= 15 && possibleInternational(digits) && parse(`+${digits}`) !== null) return true
   if (digits.length === 11 && digits.startsWith("1")) {
     // North America's trunk `1`, written apart from the number (`1-415-555-0132`) or in a bare run
