@@ -71,6 +71,7 @@
  */
 import type { Detector, MatchContext } from "./detector.js"
 import { entropy, memoPerCall } from "./matching.js"
+import { commandAssignments } from "./assignments-commands.js"
 
 // ---------------------------------------------------------------------------------------------
 // the pieces of a key-first assignment
@@ -108,10 +109,10 @@ const SECRET_WORD_READ = `(?:${SECRET_CORE}|key(?![a-z]))`
  * the keywords, so that the counts of a model call (`input_tokens`, `max_tokens`), `author`,
  * `passenger` or `laws` do not send a record down the engine's full path.
  */
-const PASSWORD_HINT = /pass(?:w|ph|c|[^a-z]|$)|pwd|ps?w(?![a-z])|wort|contrase|de[ _-]?passe|senha|wachtwoord|has[łl]o|l[öo]senord/i
+export const PASSWORD_HINT = /pass(?:w|ph|c|[^a-z]|$)|pwd|ps?w(?![a-z])|wort|contrase|de[ _-]?passe|senha|wachtwoord|has[łl]o|l[öo]senord/i
 // (`\w[.-]?key`: one more alternative of the same family's hint, so no detector and no extra pass
 // over every string; a JSON `"key"` or the word `keyboard` does not pass it)
-const SECRET_HINT = /secret|token(?!s|izer)|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|auth(?![a-z])|credential|\w[.-]?key(?![a-z])/i
+export const SECRET_HINT = /secret|token(?!s|izer)|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|auth(?![a-z])|credential|\w[.-]?key(?![a-z])/i
 /** The rest of the key after its keyword: one run, one way to read it. */
 const KEY_RUN = "[\\w.-]*(?:\\[\\w*\\])?"
 /**
@@ -248,10 +249,10 @@ const CODE_REF = new RegExp(`^${PATH_EXPR}(?:[([]|\\([^()]*\\)|\\[[^\\[\\]]*\\])
 /** a bare identifier: a variable when the operator is code (`==`, `!=`, `:=`) */
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/
 /** words about a password, not one: `password: required`, `password is incorrect` */
-const ABOUT = /^(?:required|optional|incorrect|invalid|wrong|reset|expired|changed|missing|not|too|empty|blank|set|unset|stored|hashed|encrypted|saved|sent|shown|hidden|masked|the|a|an|your|my|our|their|his|her|its|this|that|same|different|correct|valid|weak|strong|long|short|case|also|still|now|being|used|protected|secure|insecure|unknown|mandatory|needed|updated|generated|provided|given|new|old|in|on|at|for|to|of|by|and|or|but|as|like|only|never|always|currently|visible|displayed|printed|logged|available|enabled|disabled|must|should|will|can|cannot|please|enter|here|see|none|field|length|characters|policy|expires|hash|salt)[.!?,:;]?$/i
+export const ABOUT = /^(?:required|optional|incorrect|invalid|wrong|reset|expired|changed|missing|not|too|empty|blank|set|unset|stored|hashed|encrypted|saved|sent|shown|hidden|masked|the|a|an|your|my|our|their|his|her|its|this|that|same|different|correct|valid|weak|strong|long|short|case|also|still|now|being|used|protected|secure|insecure|unknown|mandatory|needed|updated|generated|provided|given|new|old|in|on|at|for|to|of|by|and|or|but|as|like|only|never|always|currently|visible|displayed|printed|logged|available|enabled|disabled|must|should|will|can|cannot|please|enter|here|see|none|field|length|characters|policy|expires|hash|salt)[.!?,:;]?$/i
 /** error and help messages under a password field: several words, one of them about a password */
 const MESSAGE = /\s/
-const MESSAGE_WORDS = /\b(?:required|must|invalid|incorrect|wrong|characters?|least|empty|missing|match(?:es)?|enter|please|should|cannot|can't|too|expired|reset)\b/i
+export const MESSAGE_WORDS = /\b(?:required|must|invalid|incorrect|wrong|characters?|least|empty|missing|match(?:es)?|enter|please|should|cannot|can't|too|expired|reset)\b/i
 /**
  * A sentence about a password (`updated successfully for user bob`, `set via environment variable`,
  * `The database password used by the service`): its first word is one of `ABOUT` and a later word
@@ -416,7 +417,7 @@ const keyOf = (m: string, c: MatchContext, keyPart: string): string => identifie
  * The identifier characters (`[\w.-]`, and `/` when `slash`) at the end of a text: a loop from the
  * end (`/[\w.-]*$/` tries every start of the text, in time quadratic in its 40 characters).
  */
-function identifierTail(s: string, slash = false): string {
+export function identifierTail(s: string, slash = false): string {
   let i = s.length
   while (i > 0) {
     const ch = s.charCodeAt(i - 1)
@@ -464,7 +465,7 @@ const label = (v: string): boolean => {
   return PASSWORD_KEYWORD.test(words) && (/ /.test(words) || !/^(?:password|passwd|passphrase|passcode|pwd|pass|pw|psw)$/i.test(words))
 }
 /** a value under a password key: a value that is no label, or a masked run of one digit */
-const passwordValue = (v: string): boolean => (isValue(v) && !label(v)) || repdigit(v)
+export const passwordValue = (v: string): boolean => (isValue(v) && !label(v)) || repdigit(v)
 /**
  * A key that means "working directory" (`PWD`, `OLDPWD`: every environment dump holds them, and a
  * shell tool reports `{stdout, pwd}`), and an absolute or home path under it: no password.
@@ -688,7 +689,7 @@ const isPasswordKey = (key: string): boolean => {
   PASSWORD_KEYWORD.lastIndex = 0
   return PASSWORD_KEYWORD.test(key) && !NOT_SECRET_TAIL.test(tailWord(key, PASSWORD_KEYWORD))
 }
-const passwordKey = memoPerCall(isPasswordKey)
+export const passwordKey = memoPerCall(isPasswordKey)
 
 /** `"…" == password`, `'…' !== my_secret`: the value before the key, in a comparison. */
 const valueBeforeKey = (word: string, category: string, group: string, accept: (v: string) => boolean): Detector => ({
@@ -752,7 +753,7 @@ const netrc: Detector = {
 
 /** the two families a name in a pair, a tuple or a block is read for: its keyword, category, group and hint */
 type Family = "password" | "secret"
-const familyOf = (family: Family) =>
+export const familyOf = (family: Family) =>
   family === "password"
     ? ({ word: PASSWORD_WORD, category: "password", group: "credential", hint: PASSWORD_HINT, placeholder: wholePlaceholder, placeholderGeneric: false } as const)
     : ({ word: SECRET_WORD, category: "generic_secret", group: "secret", hint: SECRET_HINT, placeholder: namesItself } as const)
@@ -796,7 +797,7 @@ const closeOwed = (v: string): number => {
 const PAIR_OPEN = /[(\[][ \t\r\n]{0,8}(?:[rRbBuUfF]{1,2})?\\{0,7}["'][\w./-]{0,60}$/
 const NAME_BEFORE = /["'](?:name|key|key[_-]?name|parameter(?:key|name))["'][ \t]*:[ \t]*["'][\w./-]*$/i
 const YAML_NAME_BEFORE = /(?:^|[\r\n])[ \t]*(?:-[ \t]+)?name:[ \t]*[\w./-]*$/i
-const FIELD_NAME = /^-{0,2}[A-Za-z][A-Za-z_.-]*$/
+export const FIELD_NAME = /^-{0,2}[A-Za-z][A-Za-z_.-]*$/
 const pairInText = (family: Family): Detector => {
   const f = familyOf(family)
   const pattern = new RegExp(
@@ -1036,7 +1037,7 @@ const urlCredentials: Detector = {
 // ---------------------------------------------------------------------------------------------
 
 /** 40 characters of base64 with upper, lower and a digit (a SHA-1 in hex has no capital). */
-const awsSecretShape = (v: string): boolean => v.length === 40 && /[A-Z]/.test(v) && /[a-z]/.test(v) && /\d/.test(v) && !lowComplexity(v)
+export const awsSecretShape = (v: string): boolean => v.length === 40 && /[A-Z]/.test(v) && /[a-z]/.test(v) && /\d/.test(v) && !lowComplexity(v)
 const B64_40 = "(?<![A-Za-z0-9/+=])(?<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
 /** after an operator (`KEY=wJalr…`): the operator, not a lookbehind, starts the run */
 const B64_40_AFTER_OP = "(?<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
@@ -1238,7 +1239,7 @@ const secretKeyKind = memoPerCall((key: string): "none" | "secret" | "token" => 
  * value that looks generated. The judgement of a field (`secretField`), of a pair's value
  * (`pairInText`) and of a block (`blockScalar`).
  */
-const secretByKey = (key: string, v: string, quoted: boolean): boolean => {
+export const secretByKey = (key: string, v: string, quoted: boolean): boolean => {
   if (!isValue(v) || doneWith(v) || idempotency(key, v)) return false
   if (hexSecretValue(v)) return namesSecret(key) && hexSecretKey(key)
   const kind = secretKeyKind(key)
@@ -1323,6 +1324,8 @@ export const assignments: ReadonlyArray<Detector> = [
   pairInText("password"),
   heredoc("secret"),
   blockScalar("secret"),
+  // (a statement, a directive, a setter or an argv array: they know where the value is, before the key-first forms)
+  ...commandAssignments,
   passwordAssignment("call"),
   passwordAssignment("quoted"),
   passwordAssignment("line"),
