@@ -19,6 +19,12 @@
  * the guard acted on is never made without its record.
  * The guard is separate from the recorder: what the chain keeps is redacted anyway.
  *
+ * Arguments are read as the client would send them: a `URL` as its text, `Headers`,
+ * `URLSearchParams`, `FormData` and `Map` as their name/value pairs, a `Set` as a list, an error
+ * as its name, message, stack and cause, an object with `toJSON` as what it returns, any other
+ * instance as its own properties. A finding to redact inside such a value blocks the call instead:
+ * the guard cannot give the tool back the object it expects, rewritten.
+ *
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
@@ -28,6 +34,7 @@ import * as AuditLog from "./AuditLog.js"
 import * as Capture from "./Capture.js"
 import type * as Chain from "./Chain.js"
 import * as Detect from "./Detect.js"
+import { readable } from "./internal/readable.js"
 
 /**
  * @since 0.1.0
@@ -100,6 +107,10 @@ export class PolicyViolation extends Schema.TaggedError<PolicyViolation>()("Poli
   }
 }
 
+/** how many values the findings take out of a call (those resolved to `redact` or `block`) */
+const removed = (findings: ReadonlyArray<Detect.Finding>): number =>
+  findings.reduce((n, f) => (f.action === "redact" || f.action === "block" ? n + f.count : n), 0)
+
 const DEFAULT_GROUPS: Readonly<Record<string, Action>> = { secret: "block", credential: "block" }
 
 /**
@@ -122,7 +133,10 @@ export const interceptor = (options: Options = {}): Capture.Interceptor<PolicyVi
       const inUse = yield* Detect.Detectors
       const detectors = options.detectors === undefined ? inUse : yield* Detect.select(inUse, options.detectors)
       const subject = call.kind === "llm" ? { system: call.system, messages: call.messages } : { arguments: call.arguments }
-      const scrubbed = Detect.redact(subject, policy, detectors)
+      // judged as the client would send it: a secret in `Headers`, a `URL`, a `Map` or an object
+      // with `toJSON` is a secret (read as nothing, it went out)
+      const read = readable(subject)
+      const scrubbed = Detect.redact(read.view, policy, detectors)
       const findings: Array<GuardFinding> = scrubbed.findings.map((f) => ({
         category: f.category,
         group: f.group,
@@ -138,12 +152,16 @@ export const interceptor = (options: Options = {}): Capture.Interceptor<PolicyVi
         yield* log.flag("guard: sensitive data in an outbound call", { action: "flagged", severity: "warning", data })
         return call
       }
-      if (action === "redact") {
+      // a call whose findings are not all in its plain parts cannot be rewritten as it is (a
+      // `Headers` or a `URL` rebuilt would not be the object the tool expects): it is blocked
+      const plain = action === "redact" && read.converted ? Detect.redact(subject, policy, detectors) : scrubbed
+      if (action === "redact" && removed(plain.findings) === removed(scrubbed.findings)) {
         yield* log.flag("guard: sensitive data redacted from an outbound call", { action: "redacted", severity: "info", data })
-        const clean = scrubbed.value as Record<string, unknown>
+        const clean = plain.value as Record<string, unknown>
         return call.kind === "llm" ? { ...call, system: clean["system"], messages: clean["messages"] } : { ...call, arguments: clean["arguments"] }
       }
-      yield* log.flag("guard: outbound call blocked", { action: "blocked", severity: "critical", data })
+      const reason = action === "redact" ? { reason: "sensitive data inside a value the guard cannot rewrite (Headers, URL, Map, an instance)" } : {}
+      yield* log.flag("guard: outbound call blocked", { action: "blocked", severity: "critical", data: { ...data, ...reason } })
       return yield* new PolicyViolation({ kind: call.kind, provider: call.provider, model: call.model, tool: call.tool, findings })
     })
 }
