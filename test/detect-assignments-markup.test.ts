@@ -95,3 +95,79 @@ describe("#14: an XML element or entry named as a secret, a token, an API key or
     }
   })
 })
+
+// ---------------------------------------------------------------------------------------------
+// #15: Markdown and HTML emphasis around a key, and table cells
+// ---------------------------------------------------------------------------------------------
+
+describe("#15: a key in Markdown or HTML emphasis, or in a table's cell, and its value", () => {
+  const passwordName = fc.constantFrom("Password", "password", "DB_PASSWORD", "Admin password", "Passwort", "Root Password")
+  const secretName = fc.constantFrom("API key", "API Key", "API_TOKEN", "api_key", "Access token", "Client secret", "Token", "Secret", "Auth Token", "client_secret")
+  /** how a model writes `key: value` with emphasis: the marker around the key, before or after the operator */
+  const layouts: ReadonlyArray<(k: string, v: string) => string> = [
+    (k, v) => `**${k}:** ${v}`,
+    (k, v) => `**${k}**: ${v}`,
+    (k, v) => `- **${k}**: \`${v}\``,
+    (k, v) => `**${k}**=${v}`,
+    (k, v) => `*${k}:* ${v}`,
+    (k, v) => `__${k}:__ ${v}`,
+    (k, v) => `<b>${k}:</b> ${v}`,
+    (k, v) => `<strong>${k}</strong>: ${v}`,
+    (k, v) => `<td>${k}</td><td>${v}</td>`,
+    (k, v) => `<tr>\n  <th>${k}</th>\n  <td>${v}</td>\n</tr>`,
+    (k, v) => `<dt>${k}</dt><dd>${v}</dd>`,
+    (k, v) => `| ${k} | ${v} |`,
+    (k, v) => `| **${k}** | \`${v}\` |`
+  ]
+  const layout = fc.nat(layouts.length - 1)
+  const around = fc.constantFrom<(s: string) => string>((s) => s, (s) => `Here are the credentials:\n\n${s}\n\nKeep them safe.`, (s) => `| key | value |\n|---|---|\n${s}`)
+  it.prop("a password: the value replaced, the markup kept", [passwordName, pw, layout, around], ([k, v, i, a]) => {
+    const text = a(layouts[i]!(k, v))
+    expect(redacted(text), text).toBe(a(layouts[i]!(k, R)))
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("a secret, a token or an API key: the value replaced, the markup kept", [secretName, token, layout, around], ([k, v, i, a]) => {
+    const text = a(layouts[i]!(k, v))
+    expect(redacted(text), text).toBe(a(layouts[i]!(k, R)))
+  }, { fastCheck: { numRuns: RUNS } })
+  it("documentation tables and emphasis that describe a field hold no value", () => {
+    for (const s of [
+      "| password | string | yes | The user's password |",
+      "| `password` | string | The password |",
+      "| Password | Required |",
+      "<td>password</td><td>string</td><td>The password</td>",
+      "**Password:** the password of the database user",
+      "**Password**: required",
+      "| api_key | String | Your API key |",
+      "**API key**: see the dashboard",
+      "<dt>Token</dt><dd>The token to use</dd>",
+      "echo $password | base64",
+      "cat password | sha256sum"
+    ]) expect(cats(s), s).toEqual([])
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// linear time on the new forms' adversarial inputs
+// ---------------------------------------------------------------------------------------------
+
+describe("the markup forms search in linear time", () => {
+  const families: ReadonlyArray<readonly [string, string]> = [
+    ["emphasis", "**password:** **API key**= __token:__ "],
+    ["emphasis runs", "password******:**=*"],
+    ["cells", "<td>password</td><td></th><td></dt><dd><b>"],
+    ["table", "| password | | token |"],
+    ["xml", "<token><![CDATA[<ns2:apiKey><entry key=\"token\">"],
+    ["connection", "Password=a;\"Password=b;\\\"x;"]
+  ]
+  for (const [name, unit] of families) {
+    it(`${name}: 1 MB within 3 × 16 × the time of 64 KB`, async () => {
+      const small = unit.repeat(Math.ceil(65536 / unit.length))
+      const large = unit.repeat(Math.ceil(1048576 / unit.length))
+      const t1 = cpu(() => Detect.scan(small, Detect.Policy.flagOnly))
+      await new Promise((r) => setImmediate(r))
+      const t2 = cpu(() => Detect.scan(large, Detect.Policy.flagOnly))
+      await new Promise((r) => setImmediate(r))
+      expect(t2, `${name}: 64 KB ${t1.toFixed(0)} ms, 1 MB ${t2.toFixed(0)} ms`).toBeLessThan(Math.max(3 * 16 * t1, 200))
+    }, 120_000)
+  }
+})

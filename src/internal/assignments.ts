@@ -93,7 +93,7 @@ import { commandAssignments } from "./assignments-commands.js"
 const PASSWORD_WORD =
   "(?:password|passwd|passphrase|passcode|pwd|(?<![a-z0-9])(?:pass|ps?w)(?![a-z]|\\d{1,4}[a-z])|passwort|kennwort|contrase(?:ñ|n)y?a|mot[ _-]?de[ _-]?passe|wachtwoord|(?<![a-z])(?:senha|has(?:ł|l)o)(?![a-z])|l(?:ö|o)senord)"
 /** The keywords of a secret, a token or a key. `auth` is a word of its own (not `author`). */
-const SECRET_CORE = "(?:secret|token(?!s|izer)|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|(?<![a-z])auth(?![a-z])|credentials?)"
+const SECRET_CORE = "(?:secret|token(?!s|izer)|api[_. -]?key|apikey|access[_.-]?key|private[_.-]?key|(?<![a-z])auth(?![a-z])|credentials?)"
 /**
  * `key` as the last word of a longer name (`DD_APP_KEY`, `RAILS_MASTER_KEY`, `subscriptionKey`,
  * `Ocp-Apim-Subscription-Key`): a search may start at it; the validators keep only a name whose
@@ -112,7 +112,7 @@ const SECRET_WORD_READ = `(?:${SECRET_CORE}|key(?![a-z]))`
 export const PASSWORD_HINT = /pass(?:w|ph|c|[^a-z]|$)|pwd|ps?w(?![a-z])|wort|contrase|de[ _-]?passe|senha|wachtwoord|has[łl]o|l[öo]senord/i
 // (`\w[.-]?key`: one more alternative of the same family's hint, so no detector and no extra pass
 // over every string; a JSON `"key"` or the word `keyboard` does not pass it)
-export const SECRET_HINT = /secret|token(?!s|izer)|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|auth(?![a-z])|credential|\w[.-]?key(?![a-z])/i
+export const SECRET_HINT = /secret|token(?!s|izer)|api[_. -]?key|apikey|access[_.-]?key|private[_.-]?key|auth(?![a-z])|credential|\w[.-]?key(?![a-z])/i
 /** The rest of the key after its keyword: one run, one way to read it. */
 const KEY_RUN = "[\\w.-]*(?:\\[\\w*\\])?"
 /**
@@ -145,7 +145,31 @@ const TYPE_ANNOTATION =
 const TYPE_ANNOTATION_OP = TYPE_ANNOTATION.replace("|[ \\t]{1,8}string)", "|(?<=[ \\t])string)").replace("|[ \\t]{0,8}\\{", "|\\{")
 /** A YAML node's properties before its scalar: a tag (`!!str`) and an anchor (`&pw`), either or both, skipped to the value. */
 const YAML_PROPERTIES = ":[ \\t]{1,8}(?:(?:!![a-z]{1,12}|&[\\w-]{1,40})[ \\t]{1,8}){1,2}(?=[^\\s#])"
-const OP = "(?:" + TYPE_ANNOTATION_OP + "|" + YAML_PROPERTIES + "|[:?.+!]{0,3}={1,3}>?|:|>(?:<!\\[CDATA\\[)?(?=[^\\s<@])|(?<=[\"'][ \\t]{0,8})(?:value|content)=|(?<=[ \\t])(?:is|was)(?=[ \\t])|(?<=[ \\t])(?=\\\\?[\"'`]))"
+/**
+ * The operator of a key written in Markdown or HTML, as models echo credentials back and as
+ * documents and wikis show them: emphasis closed before or after `:` or `=` (`**Password:** …`,
+ * `**API_TOKEN**=…`, `<b>Password</b>: …`; after the operator only before a space, so a password
+ * that starts with `*` keeps it), a table's cell closed and the next one opened (`</td><td>`,
+ * `</th>\n  <td>`, `</dt><dd>`), and a Markdown table's `|` between two cells. The validators
+ * accept one only where the key was opened by the same kind of markup (`MARKUP_OPENED`).
+ */
+const EMPHASIS = "(?:\\*{1,2}|_{1,2}|</(?:b|strong|em|i|u|code|span|label)>)"
+const MARKUP_OP = `(?:${EMPHASIS}[ \\t]{0,4}[:=]|[:=]${EMPHASIS}(?=[ \\t])|(?:</(?:b|strong|em|i|code|span)>)?</(?:t[dh]|dt)>[ \\t\\r\\n]{0,8}<(?:td|dd)>(?:<(?:b|strong|em|i|code|span)>)?|(?:\\*{1,2}|_{1,2})?[ \\t]{0,4}\\|(?=[ \\t]))`
+// (read on its own: the lookaheads for the space after it see the end of the operator)
+const MARKUP_OP_READ = new RegExp(`^${MARKUP_OP.replaceAll("(?=[ \\t])", "")}$`)
+/** the markup that opened a key read with a markup operator: emphasis, a cell, a Markdown cell's `|` (what is before the key's identifier) */
+const MARKUP_OPENED = {
+  emphasis: /(?:\*{1,2}|_{1,2}|<(?:b|strong|em|i|u|code|span|label)>)[\p{L}\d .'-]{0,40}$/u,
+  cell: /<(?:t[dh]|dt)>(?:<(?:b|strong|em|i|code|span)>)?[\p{L}\d .'-]{0,40}$/u,
+  table: /(?:^|[\r\n]|[ \t]\|)[ \t]*\|[ \t]{1,8}(?:\*{1,2}|_{1,2}|`)?[\p{L}\d .'-]{0,40}$/u
+} as const
+/** how a markup operator reads: the `:` or `=` it holds, or a cell's boundary (`cell`); null when the key was not opened by such markup */
+const markupOp = (raw: string, before: string): string | null => {
+  const kind = raw.includes("|") ? "table" : /<\/(?:t[dh]|dt)>/.test(raw) ? "cell" : "emphasis"
+  if (!MARKUP_OPENED[kind].test(before)) return null
+  return kind === "emphasis" ? (raw.includes("=") ? "=" : ":") : "cell"
+}
+const OP = "(?:" + MARKUP_OP + "|" + TYPE_ANNOTATION_OP + "|" + YAML_PROPERTIES + "|[:?.+!]{0,3}={1,3}>?|:|>(?:<!\\[CDATA\\[)?(?=[^\\s<@])|(?<=[\"'][ \\t]{0,8})(?:value|content)=|(?<=[ \\t])(?:is|was)(?=[ \\t])|(?<=[ \\t])(?=\\\\?[\"'`]))"
 const SP = "[ \\t]*"
 /** A quoted value: to the first closing quote not escaped, or the end of the line (never past it). */
 const QUOTED = "(?:@|[rRbBuUfF]{1,2})?(?<q>\\\\{0,7}[\"'`])(?<v>[^\\r\\n]*?)(?=(?<!\\\\)\\k<q>|[\\r\\n]|$)"
@@ -615,8 +639,12 @@ const assignmentReader = (read: string, value: string) => {
     if (p === null) return null
     const raw = p.groups!["op"]!
     // a type annotation reads as `=`, a YAML node's properties as `:`
-    // (and an XML element's `>` with its CDATA section's opener as `>`)
-    const op = TYPED_OP.test(raw) ? "=" : PROPERTIES_OP.test(raw) ? ":" : raw.startsWith(">") ? ">" : raw.toLowerCase()
+    // (and an XML element's `>` with its CDATA section's opener as `>`; markup around the key as
+    // the operator it holds, or `cell`)
+    // (`__Password:__`: the identifier before the keyword gives back the `__` that opened it)
+    const markup = MARKUP_OP_READ.test(raw) ? markupOp(raw, c.before.slice(0, c.before.length - identifierTail(c.before).replace(/^_+/, "").length)) : undefined
+    if (markup === null) return null
+    const op = markup !== undefined ? markup : TYPED_OP.test(raw) ? "=" : PROPERTIES_OP.test(raw) ? ":" : raw.startsWith(">") ? ">" : raw.toLowerCase()
     if (keyInBase64(m, c, p[0]!, p.groups!["key"]!, op)) return null
     const key = keyOf(m, c, p.groups!["key"]!)
     // a URL's host is no key (`http://pwd.example.com:8080/x`, `https://api-key.host:443`): its `:`
@@ -630,6 +658,10 @@ const assignmentReader = (read: string, value: string) => {
     if (m.length - v.length < p[0]!.length) return null
     // a type alone (`password: string;`, `(password: str)`) is no value
     if (op === ":" && g["q"] === undefined && TYPE_NAME.test(codeEnd(bareValue(v, c)))) return null
+    // in markup, a type or one plain word is a documentation table's column or a description
+    // (`| password | string |`, `**Password**: Required`): a password in a table is lost if it is
+    // one word of letters alone
+    if (markup !== undefined && (TYPE_NAME.test(codeEnd(v)) || /^[A-Za-z][a-z]*$/.test(codeEnd(v)))) return null
     return { key, op, head: p[0]!, v, quoted: g["q"] !== undefined }
   }
 }
