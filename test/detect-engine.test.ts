@@ -126,7 +126,9 @@ const TWINS: Readonly<Record<string, ReadonlyArray<string>>> = {
   " ": ["\u00A0", "\u2000", "\u2001", "\u2002", "\u2003", "\u2004", "\u2005", "\u2006", "\u2007", "\u2008", "\u2009", "\u200A", "\u202F", "\u205F", "\u3000"],
   "-": ["\u2010", "\u2011", "\u2012", "\u2013", "\u2014", "\u2015", "\u2212", "\uFE63", "\uFF0D"],
   ":": ["\uFF1A"],
-  "=": ["\uFF1D"]
+  "=": ["\uFF1D"],
+  // and every printable ASCII character's full-width form (U+FF01–U+FF5E) of CJK input
+  ...Object.fromEntries(Array.from({ length: 0x5e }, (_, i) => [String.fromCharCode(0x21 + i), [String.fromCharCode(0xff01 + i)]]).filter(([c]) => c !== "-" && c !== ":" && c !== "="))
 }
 const twinOf = (c: string): string => [...Object.entries(TWINS)].find(([, ts]) => ts.includes(c))?.[0] ?? c
 const asAscii = (s: string): string => s.replace(/[^\x00-\x7f]/g, twinOf)
@@ -148,7 +150,7 @@ const sameAsAscii = (unicode: string, ascii: string, policy: Detect.Policy = RED
   expect(new RegExp(`^${pieces.join("[\\s\\S]+")}$`).test(unicode), `${JSON.stringify(unicode)} → ${JSON.stringify(u.value)}`).toBe(true)
 }
 
-describe("Detect engine: Unicode spaces, dashes, colons and equals signs are read as their ASCII twins", () => {
+describe("Detect engine: Unicode spaces, dashes and full-width forms are read as their ASCII twins", () => {
   const P = "Kx9mQ2zzP"
   const K = "Zq8vLm2pRtx93jdLq0aWeC7hN4bY1uK"
   const cases: ReadonlyArray<readonly [string, string]> = [
@@ -162,7 +164,10 @@ describe("Detect engine: Unicode spaces, dashes, colons and equals signs are rea
     ["4111\u20131111\u20131111\u20131111", "credit_card"],
     ["DE89\u00A03704\u00A00044\u00A00532\u00A00130\u00A000", "iban"],
     ["SSN: 123\u201345\u20136789", "us_ssn"],
-    ["123\u201045\u20106789", "us_ssn"]
+    ["123\u201045\u20106789", "us_ssn"],
+    ["\u30AB\u30FC\u30C9\u756A\u53F7\uFF1A\uFF14\uFF11\uFF11\uFF11\u3000\uFF11\uFF11\uFF11\uFF11\u3000\uFF11\uFF11\uFF11\uFF11\u3000\uFF11\uFF11\uFF11\uFF11", "credit_card"],
+    ["taro.yamada\uFF20example.co.jp", "email"],
+    ["\uFF50\uFF41\uFF53\uFF53\uFF57\uFF4F\uFF52\uFF44\uFF1D\uFF2B\uFF58\uFF19\uFF4D\uFF31\uFF12\uFF5A\uFF5A\uFF30", "password"]
   ]
   for (const [unicode, category] of cases) {
     it(`${JSON.stringify(unicode)}: ${category}, the same span as in ASCII, the rest as written`, () => {
@@ -201,6 +206,27 @@ describe("Detect engine: Unicode spaces, dashes, colons and equals signs are rea
     sameAsAscii(unicode, ascii)
     sameAsAscii(unicode, ascii, Detect.Policy.default)
   }, { fastCheck: { numRuns: Number(process.env["PROP_RUNS"] ?? (process.env["ACTTRACE_LONG"] === "1" ? 2000 : 300)) } })
+})
+
+describe("Detect engine: a terminal's control sequences are read as spaces", () => {
+  // a CLI's coloured output (`ls --color`, `git diff`, a test runner's) glues a key to its colour
+  const asciiHits = golden.flatMap((g) => g.hits).filter((h) => !h.includes(Detect.REPLACEMENT) && !h.includes("\u001B"))
+  const csi = fc.oneof(
+    fc.constantFrom("\u001B[0m", "\u001B[m", "\u001B[1m", "\u001B[32m", "\u001B[1;31m", "\u001B[38;5;208m", "\u001B[38;2;255;0;0m", "\u001B[2K", "\u001B[1G", "\u001B[?25l"),
+    fc.tuple(fc.integer({ min: 0, max: 107 }), fc.integer({ min: 0, max: 9 })).map(([a, b]) => `\u001B[${a};${b}m`)
+  )
+  it.prop("a hit between colour codes: the same findings as with spaces there, the codes kept", [fc.constantFrom(...asciiHits), csi, csi, fc.constantFrom("", "key: ", "x ", "\n")], ([hit, open, close, lead]) => {
+    const coloured = `${lead}${open}${hit}${close}`
+    const spaced = `${lead}${" ".repeat(open.length)}${hit}${" ".repeat(close.length)}`
+    const c = Detect.redact(coloured, REDACT_ALL)
+    const s = Detect.redact(spaced, REDACT_ALL)
+    expect(c.findings, JSON.stringify(coloured)).toEqual(s.findings)
+    expect(c.value.split("\u001B").length, JSON.stringify(coloured)).toBe(3)
+  }, { fastCheck: { numRuns: Number(process.env["PROP_RUNS"] ?? (process.env["ACTTRACE_LONG"] === "1" ? 1000 : 200)) } })
+  it("an AWS key id and a Slack token in colour: found and replaced, the colours kept", () => {
+    const r = Detect.redact("\u001B[32mAKIAXC3OEQLY47PZLXXO\u001B[0m key: \u001B[1;31mxoxb-66407530880-2285991157716-YweqAVSQPB4WT05YwR6Sblf8\u001B[0m", REDACT_ALL)
+    expect(r.value).toBe(`\u001B[32m${Detect.REPLACEMENT}\u001B[0m key: \u001B[1;31m${Detect.REPLACEMENT}\u001B[0m`)
+  })
 })
 
 describe("Detect engine: bytes are read as their UTF-8 text", () => {

@@ -197,17 +197,29 @@ export const fn = <F>(m: unknown): F => (typeof m === "function" ? m : (m as { d
  *   minus sign (U+2212), the small and full-width hyphen-minus (U+FE63, U+FF0D): what autocorrect
  *   and CJK input put in numbers (`4111–1111`, `123‐45‐6789`) and options. Left out: the soft
  *   hyphen (U+00AD), invisible;
- * - the full-width colon (U+FF1A) and equals sign (U+FF1D) of CJK input (`password：…`).
+ * - the full-width forms of the ASCII characters (U+FF01–U+FF5E: `４１１１`, `＠`, `：`, `＝`,
+ *   `ｐａｓｓｗｏｒｄ`) of CJK input, each as the character it is a form of;
+ * - the escape character (U+001B) and the whole of a terminal's control sequence it starts
+ *   (`ESC [ 32 m`, colours and cursor moves in a CLI's output), each unit as a space: a key glued
+ *   to a colour code (`\x1b[32mAKIA…\x1b[0m`) starts after a space.
+ * Percent-escapes (`%22`) and `\u0022` are not read: their text is longer than the character they
+ * stand for, so no same-length reading keeps both the character and the offsets.
  */
-export const TWINNED = /[\u00A0\u2000-\u200A\u2010-\u2015\u202F\u205F\u2212\u3000\uFE63\uFF0D\uFF1A\uFF1D]/
+export const TWINNED = /[\u001B\u00A0\u2000-\u200A\u2010-\u2015\u202F\u205F\u2212\u3000\uFE63\uFF01-\uFF5E]/
 const TWINNED_ALL = new RegExp(TWINNED.source, "g")
+/** a control sequence (CSI: parameters, intermediates, a final byte) or an escape alone */
+const ESCAPES = /\u001B(?:\[[0-?]{0,64}[ -\/]{0,8}[@-~])?/g
 const twinOf = (c: string): string => {
   const k = c.charCodeAt(0)
-  return k === 0xff1a ? ":" : k === 0xff1d ? "=" : (k >= 0x2010 && k <= 0x2015) || k === 0x2212 || k === 0xfe63 || k === 0xff0d ? "-" : " "
+  return k >= 0xff01 && k <= 0xff5e ? String.fromCharCode(k - 0xfee0) : (k >= 0x2010 && k <= 0x2015) || k === 0x2212 || k === 0xfe63 ? "-" : " "
 }
 
 /**
  * `s` with every `TWINNED` character written as its ASCII twin (the same length, every other
  * character where it was); `s` itself when it holds none (one scan of a character class).
  */
-export const asciiTwins = (s: string): string => (TWINNED.test(s) ? s.replace(TWINNED_ALL, twinOf) : s)
+export const asciiTwins = (s: string): string => {
+  if (!TWINNED.test(s)) return s
+  const t = s.indexOf("\u001B") === -1 ? s : s.replace(ESCAPES, (e) => " ".repeat(e.length))
+  return t.replace(TWINNED_ALL, twinOf)
+}
