@@ -337,6 +337,21 @@ describe("credit_card", () => {
     expect(found(`DE89 ${text}`, "credit_card"), text).toBe(0)
   }, opts)
 
+  // an id of 13–19 digits passes Luhn one time in ten: as an id it is evidence, not a card
+  const idKey = fc.constantFrom("id", "order_id", "orderId", "userID", "invoice", "tracking", "imei", "msisdn", "transaction.id", "Ids")
+  it.prop("under a key naming an id or another number, as a JSON number or a string: no card; under a card's key: a card", [card, idKey, fc.boolean()], ([{ number }, key, asNumber]) => {
+    const value = asNumber && number.length <= 15 ? Number(number) : number
+    expect(found({ [key]: value }, "credit_card"), `${key}: ${number}`).toBe(0)
+    expect(found({ order: { [key]: value } }, "credit_card"), `${key}: ${number}`).toBe(0)
+    expect(found({ card_number: number }, "credit_card"), number).toBe(1)
+  }, opts)
+  it.prop("after an order's, an invoice's or a device's label, after +, or as a whole API path segment: no card; with a card named: a card", [card, fc.constantFrom("Order #", "order ", "Invoice no. ", "tracking number: ", "IMEI: ", "MSISDN ", "tel: ", "+", "GET /admin/api/2024-01/orders/", "/v1/transactions/", "https://api.example.com/items/")], ([{ number }, label]) => {
+    expect(found(`${label}${number} `, "credit_card"), `${label}${number}`).toBe(0)
+    expect(found(`card ${number}`, "credit_card"), number).toBe(1)
+    expect(found(`GET /v1/cards/${number}`, "credit_card"), number).toBe(1)
+    expect(found(`Visa, order #${number}`, "credit_card"), number).toBe(1)
+  }, opts)
+
   it.prop("millisecond and microsecond timestamps (13 and 16 digits from 1) are never cards", [fc.integer({ min: 1_000_000_000_000, max: 1_999_999_999_999 }), digits(3)], ([ms, us]) => {
     expect(found(String(ms), "credit_card")).toBe(0)
     expect(found(`${ms}${us}`, "credit_card")).toBe(0)

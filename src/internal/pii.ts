@@ -167,6 +167,28 @@ const CARD_LAYOUTS = new Set(["4-4-5", "4-3-3-3", "4-6-4", "4-6-5", "4-5-6", "4-
 
 /** an API path segment before a snowflake id (Discord, Twitter/X) */
 const SNOWFLAKE_PATH = /\/(?:webhooks|channels|guilds|users|members|messages|status(?:es)?)\/$/i
+/** a whole path segment (`/orders/5425…`, `/v1/5425…/`) whose segment before names no card */
+const PATH_ID = /\/(?![^/]*(?:card|\bpans?\b)[^/]*\/$)[^/\s]*\/$/i
+/**
+ * A field key naming an identifier or another number: a Luhn-valid id (one id of 13–19 digits in
+ * ten passes) under it is that id, no card (`"id"`, `order_id`, `userId`, `IMEI`, `msisdn`).
+ */
+const ID_KEY = /(?:^|[_.\- ])(?:ids?|uuid|guid|imei|meid|iccid|msisdn|order|invoice|tracking|sku|ts|timestamp|seq|offset|phone|mobile|tel|fax)$/i
+const CAMEL_ID_KEY = /[a-z0-9](?:Id|ID|Ids|IDs)$/
+/** a label before a number naming it as a device's or a line's, not a card */
+const DEVICE_NUMBER = /\b(?:imei|meid|iccid|msisdn|tel|phone|mobile|fax)\b[^\d\n]{0,12}$/i
+const nearCard = near(/card|\bpan\b|\bcc\b|visa|master ?card|amex|american express|discover|\bjcb\b|diners|unionpay|maestro/i)
+/**
+ * Where a Luhn-valid number is written as something else: after `+` (an E.164 phone number), as a
+ * whole path segment or under a key or label that names an id or another number, unless a card is
+ * named near it.
+ */
+const notACard = (c: MatchContext): boolean =>
+  c.before.endsWith("+") ||
+  SNOWFLAKE_PATH.test(c.before) ||
+  (c.key !== null && (ID_KEY.test(c.key) || CAMEL_ID_KEY.test(c.key))) ||
+  DEVICE_NUMBER.test(c.before) ||
+  ((PATH_ID.test(c.before) || OTHER_NUMBER.test(c.before)) && !nearCard(c))
 
 /** Whether a candidate card number has a card's length, issuer digit, Luhn sum and layout. */
 export const isCardNumber = (m: string): boolean => {
@@ -291,8 +313,9 @@ export const pii: ReadonlyArray<Detector> = [
     // validator); a dot cannot start the match or end it before a digit, as in a decimal
     pattern: /(?<![\w.-])[1-6]\d{3}(?:[ .-]?\d){9,15}(?![\w-]|\.\d)/g,
     // a snowflake id in an API path (`discord.com/api/webhooks/1234…/`, `/channels/…`,
-    // `x.com/u/status/…`) is an id that passes Luhn one time in ten, no card
-    validate: (m, c) => isCardNumber(m) && !SNOWFLAKE_PATH.test(c.before)
+    // `x.com/u/status/…`), an order's id, a phone number after `+`: an id passes Luhn one time
+    // in ten, and is no card (`notACard`)
+    validate: (m, c) => isCardNumber(m) && !notACard(c)
   },
   {
     category: "us_ssn",
