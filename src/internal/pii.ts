@@ -77,7 +77,9 @@ export const NOT_A_TLD: ReadonlySet<string> = new Set(
     "wav ogg oga ogv opus flac aac wma mkv avi wmv webm flv woff woff2 ttf otf eot " +
     "pyc rb go kt kts swift php lua sql db sqlite sqlite3 proto graphql gql vue svelte astro ipynb " +
     "pem crt cer p12 pfx der csr gpg asc sig bak tmp swp orig patch diff out obj lib pdb class dex vmdk ova qcow2 " +
-    "tfvars hcl nix gradle cmake plist strings storyboard xib nib usdz glb gltf fbx stl blend prefab ics vcf eml mbox"
+    "tfvars hcl nix gradle cmake plist strings storyboard xib nib usdz glb gltf fbx stl blend prefab ics vcf eml mbox " +
+    // systemd template units (`openvpn-client@office.service`, `getty@tty1.service`)
+    "service socket timer mount automount swap slice scope"
   ).split(" ")
 )
 /** What ends where a URL's user name starts: a scheme and `//` (`ssh://`, `git+ssh://`). */
