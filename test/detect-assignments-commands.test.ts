@@ -257,6 +257,47 @@ describe("#22 argv arrays written as text: the password element replaced", () =>
 })
 
 // ---------------------------------------------------------------------------------------------
+// #24, #25: .netrc with the password before the login, PowerShell, net use, bash ANSI-C quoting
+// ---------------------------------------------------------------------------------------------
+
+const moreForms: ReadonlyArray<(p: string) => string> = [
+  (p) => `machine db.example.com password ${p} login bob`,
+  (p) => `machine db.example.com\n  password ${p}\n  login bob`,
+  (p) => `machine api.example.com port 443 password ${p} login svc`,
+  (p) => `default password ${p} login anonymous`,
+  (p) => `$sec = ConvertTo-SecureString "${p}" -AsPlainText -Force`,
+  (p) => `$cred = New-Object System.Management.Automation.PSCredential("bob", (ConvertTo-SecureString '${p}' -AsPlainText -Force))`,
+  (p) => `ConvertTo-SecureString -String "${p}" -AsPlainText -Force | Set-Variable pw`,
+  (p) => `ConvertTo-SecureString -AsPlainText -Force -String '${p}'`,
+  (p) => `net use \\\\srv\\share /user:corp\\bob ${p}`,
+  (p) => `net use Z: \\\\srv\\share ${p} /user:corp\\bob /persistent:no`,
+  (p) => `NET USE \\\\fs01\\c$ /USER:Administrator ${p}`,
+  (p) => `DB_PASSWORD=$'${p}'`,
+  (p) => `declare -x PGPASSWORD=$'${p}'`
+]
+
+describe("#24/#25 more forms: the password alone replaced", () => {
+  it.prop(".netrc password before login, ConvertTo-SecureString, net use, $'…' (ANSI-C)", [fc.nat(moreForms.length - 1), password, fc.nat(jsonWraps.length - 1)], ([i, p, w]) => {
+    const text = jsonWraps[w]!(moreForms[i]!(p))
+    expect(redacted(text), text).toBe(jsonWraps[w]!(moreForms[i]!(R)))
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("a token name in ANSI-C quoting", [fc.constantFrom(...tokenNames), token], ([n, k]) => {
+    expect(redacted(`export ${n}=$'${k}'`)).toBe(`export ${n}=$'${R}'`)
+  }, { fastCheck: { numRuns: RUNS } })
+  it("no password: a prompt (`*`), a variable, an option after the user, prose about .netrc", () => {
+    for (const s of [
+      "net use \\\\srv\\share * /user:corp\\bob",
+      "net use \\\\srv\\share /user:corp\\bob /persistent:yes",
+      "net use \\\\srv\\share /user:corp\\bob %SHARE_PASSWORD%",
+      "ConvertTo-SecureString $plain -AsPlainText -Force",
+      "ConvertTo-SecureString (Get-Content pw.txt) -AsPlainText -Force",
+      "DB_PASSWORD=$'${X}'",
+      "The machine password rotation runs nightly."
+    ]) expect(cats(s), s).toEqual([])
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
 // linear time on the new patterns' adversarial inputs
 // ---------------------------------------------------------------------------------------------
 
@@ -273,7 +314,13 @@ const adversarial: ReadonlyArray<readonly [string, (n: number) => string]> = [
   ["argv opens", (n) => '["mysql",'.repeat(Math.ceil(n / 9)).slice(0, n)],
   ["nmcli without password", (n) => `nmcli ${"dev ".repeat(Math.ceil(n / 4)).slice(0, n)}`],
   ["gh secret set repeated", (n) => "gh secret set X ".repeat(Math.ceil(n / 16)).slice(0, n)],
-  ["requirepass repeated", (n) => "requirepass ".repeat(Math.ceil(n / 12)).slice(0, n)]
+  ["requirepass repeated", (n) => "requirepass ".repeat(Math.ceil(n / 12)).slice(0, n)],
+  ["netrc tokens, no password", (n) => `machine h ${"login a ".repeat(Math.ceil(n / 8)).slice(0, n)}`],
+  ["machine repeated", (n) => "machine a\\n".repeat(Math.ceil(n / 11)).slice(0, n)],
+  ["ConvertTo-SecureString switches", (n) => "ConvertTo-SecureString -Force ".repeat(Math.ceil(n / 30)).slice(0, n)],
+  ["net use, options only", (n) => `net use ${"\\\\a /x ".repeat(Math.ceil(n / 7)).slice(0, n)}`],
+  ["net use repeated", (n) => "net use /user:a ".repeat(Math.ceil(n / 16)).slice(0, n)],
+  ["ANSI-C opens", (n) => "password=$'".repeat(Math.ceil(n / 11)).slice(0, n)]
 ]
 
 describe("the new patterns run in linear time", () => {

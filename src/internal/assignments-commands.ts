@@ -478,6 +478,96 @@ const argv: Detector = lazy("password", "credential", () => {
   }
 })
 
+// ---------------------------------------------------------------------------------------------
+// .netrc with the password first, PowerShell, `net use`, bash ANSI-C quoting
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A `.netrc` entry whose `password` comes before `login` (or with no login): `machine HOST
+ * password X login USER`, `default password X`, `machine HOST port 443 password X`, on one line or
+ * one token a line (a line break written as `\n` in JSON text too). `assignments.ts`'s `netrc`
+ * reads `login USER` before `password`. Linear: a search starts at the literal `machine` or
+ * `default`; the host and up to three other tokens are bounded runs.
+ */
+const NETRC_SEP = "(?:\\s|\\\\[nrt]){1,20}"
+const NETRC_FIRST = `\\b(?:machine[ \\t]+[^\\s\\\\]{1,100}|default)(?:${NETRC_SEP}(?:login|account|port)[ \\t]+[^\\s\\\\]{1,100}){0,3}${NETRC_SEP}password[ \\t]+(?<v>[^\\s\\\\"']+)`
+const netrcPasswordFirst: Detector = lazy("password", "credential", () => {
+  const pattern = new RegExp(NETRC_FIRST, "g")
+  return {
+    pattern,
+    hint: PASSWORD_HINT,
+    placeholder: familyOf("password").placeholder,
+    placeholderGeneric: false,
+    validate: (m) => passwordHere(m.slice(m.search(/password[ \t]+[^\s]+$/) + 8).trim())
+  }
+})
+
+/**
+ * PowerShell's `ConvertTo-SecureString "…" -AsPlainText -Force` (the password in clear text,
+ * turned into a SecureString for a `PSCredential`), with `-String`, the switches before or after the
+ * literal: the literal is the password wherever the call stands (`New-Object PSCredential("bob",
+ * (ConvertTo-SecureString "…" -AsPlainText -Force))`). A variable or a subexpression is none.
+ */
+const SECURE_STRING = "\\bConvertTo-SecureString(?:[ \\t]+-(?:AsPlainText|Force)(?::\\$true)?){0,2}[ \\t]+(?:-String[ \\t]+)?"
+/** the one other hint alternative this module adds: the cmdlet's name, a rare literal */
+const SECURE_STRING_HINT = /convertto-securestring/i
+const secureString: Detector = lazy("password", "credential", () => {
+  const f = forms(SECURE_STRING)
+  const groups = groupsOf(f.read)
+  return {
+    pattern: f.quoted,
+    hint: SECURE_STRING_HINT,
+    placeholder: familyOf("password").placeholder,
+    placeholderGeneric: false,
+    validate: (m) => {
+      const g = groups(m)
+      const value = g === null ? null : valueOf(g)
+      return value !== null && value.quoted && passwordHere(value.v)
+    }
+  }
+})
+
+/**
+ * Windows `net use [drive:] \\\\server\\share PASSWORD /user:DOMAIN\\user`, or the password after
+ * `/user:…`: a word after the share's path or the user that is no option (`/persistent:no`), no
+ * prompt (`*`) and no variable (`%PW%`). Within 200 characters of `net use`, on its line.
+ */
+const NET_USE = "\\bnet(?:\\.exe)?[ \\t]+use\\b[^\\r\\n]{0,200}?(?:[ \\t]\\\\{2,4}[^\\s\\\\][^\\s]{0,200}|[ \\t]/user:[^\\s]{1,100})[ \\t]+(?![/*\"'])(?<v>[^\\s\"'\\\\]+)"
+const NET_USE_HINT = /net(?:\.exe)?[ \t]+use\b/i
+const netUse: Detector = lazy("password", "credential", () => ({
+  pattern: new RegExp(NET_USE, "gi"),
+  hint: NET_USE_HINT,
+  placeholder: familyOf("password").placeholder,
+  placeholderGeneric: false,
+  validate: (m) => {
+    const v = /[^\s"'\\]+$/.exec(m)?.[0] ?? ""
+    return !/^[A-Za-z]:$/.test(v) && passwordHere(v)
+  }
+}))
+
+/**
+ * Bash's ANSI-C quoting, as `set`, `declare -p` and `export -p` print a value holding a special
+ * character: `DB_PASSWORD=$'…'`, `API_TOKEN=$'…'`. The value runs to the closing `'` not escaped
+ * (`\'` is a quote inside it). A search starts at the keyword; the name's rest is bounded.
+ */
+const ansiC = (family: "password" | "secret"): Detector =>
+  lazy(KIND[family][0], KIND[family][1], () => {
+    const fam = familyOf(family)
+    const pattern = new RegExp(`${fam.word}[\\w.-]{0,60}=\\$(?<q>\\\\{0,7}')(?<v>[^\\r\\n]*?)(?=(?<!\\\\)\\k<q>|[\\r\\n]|$)`, "gi")
+    const groups = groupsOf(pattern)
+    const run = new RegExp(`^${fam.word}[\\w.-]{0,60}`, "i")
+    return {
+      pattern,
+      hint: fam.hint,
+      placeholder: fam.placeholder,
+      ...(family === "password" ? { placeholderGeneric: false } : {}),
+      validate: (m, c) => {
+        const v = groups(m)?.["v"]
+        return v !== undefined && judge(family, identifierTail(c.before) + (run.exec(m)?.[0] ?? ""), v)
+      }
+    }
+  })
+
 /**
  * The detectors of secrets given by a command, a statement or a call, most specific first. Spread
  * into `assignments` after the key-first password forms: where a key-first form already reads the
@@ -512,5 +602,10 @@ export const commandAssignments: ReadonlyArray<Detector> = [
   nmcli("quoted"),
   nmcli("bare"),
   ghSecret("quoted"),
-  ghSecret("bare")
+  ghSecret("bare"),
+  netrcPasswordFirst,
+  secureString,
+  netUse,
+  ansiC("password"),
+  ansiC("secret")
 ]
