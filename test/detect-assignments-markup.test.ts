@@ -157,7 +157,10 @@ describe("the markup forms search in linear time", () => {
     ["cells", "<td>password</td><td></th><td></dt><dd><b>"],
     ["table", "| password | | token |"],
     ["xml", "<token><![CDATA[<ns2:apiKey><entry key=\"token\">"],
-    ["connection", "Password=a;\"Password=b;\\\"x;"]
+    ["connection", "Password=a;\"Password=b;\\\"x;"],
+    ["flow list", "password:[\"a\", api_keys = ['b',"],
+    ["flow list unclosed", "passwords: [a, b, c, \"d "],
+    ["block list", "passwords:\n  - a\n  - b\nsecrets:\n- "]
   ]
   for (const [name, unit] of families) {
     it(`${name}: 1 MB within 3 × 16 × the time of 64 KB`, async () => {
@@ -170,4 +173,46 @@ describe("the markup forms search in linear time", () => {
       expect(t2, `${name}: 64 KB ${t1.toFixed(0)} ms, 1 MB ${t2.toFixed(0)} ms`).toBeLessThan(Math.max(3 * 16 * t1, 200))
     }, 120_000)
   }
+})
+
+// ---------------------------------------------------------------------------------------------
+// #22: lists under a password's or a secret's key, written as text
+// ---------------------------------------------------------------------------------------------
+
+describe("#22: a list under a password's or a secret's key (singular or plural) written as text", () => {
+  const passwordName = fc.constantFrom("password", "passwords", "db_passwords", "PASSWORDS", "old_passwords", "passphrases")
+  // (not `credentials`, `auth`: a list under an auth name is a (user, password) pair, the auth tuple's form)
+  const secretName = fc.constantFrom("api_keys", "apiKeys", "secrets", "client_secrets", "access_keys", "api_key", "secret", "private_keys")
+  const items = (v: fc.Arbitrary<string>) => fc.array(v, { minLength: 1, maxLength: 4 })
+  /** the layouts of a list: JSON text, a YAML flow sequence, Python/Ruby, a YAML block sequence */
+  const flow: ReadonlyArray<(k: string, vs: ReadonlyArray<string>) => readonly [string, string]> = [
+    (k, vs) => [`{"${k}":[${vs.map((v) => `"${v}"`).join(",")}]}`, `{"${k}":["${R}"]}`],
+    (k, vs) => [`{"${k}": ["${vs.join('", "')}"], "n": 1}`, `{"${k}": ["${R}"], "n": 1}`],
+    (k, vs) => [`${k}: [${vs.join(", ")}]`, `${k}: [${R}]`],
+    (k, vs) => [`${k} = ['${vs.join("', '")}']`, `${k} = ['${R}']`],
+    (k, vs) => [`${k}:\n  - ${vs.join("\n  - ")}\nhost: db`, `${k}:\n  - ${R}\nhost: db`],
+    (k, vs) => [`config:\n  ${k}:\n    - ${vs.join("\n    - ")}\n  port: 5432`, `config:\n  ${k}:\n    - ${R}\n  port: 5432`]
+  ]
+  const layout = fc.nat(flow.length - 1)
+  it.prop("passwords: the items replaced, the brackets, markers and the rest kept", [passwordName, items(pw), layout], ([k, vs, i]) => {
+    const [text, want] = flow[i]!(k, vs)
+    expect(redacted(text), text).toBe(want)
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("secrets and API keys: the items replaced", [secretName, items(token), layout], ([k, vs, i]) => {
+    const [text, want] = flow[i]!(k, vs)
+    expect(redacted(text), text).toBe(want)
+  }, { fastCheck: { numRuns: RUNS } })
+  it("validation rules, error messages and field lists under a password key hold no value", () => {
+    for (const s of [
+      "'password' => ['required', 'min:8', 'confirmed'],",
+      '{"password": ["This field is required."]}',
+      '{"password": ["Ensure this field has at least 8 characters."]}',
+      "password: [required, string, min:8]",
+      'fields = ["username", "password"]',
+      "passwords: []",
+      "secrets: [db, api]",
+      '{"api_keys": ["prod", "staging"]}',
+      "passwords:\n  - required\n  - min:8"
+    ]) expect(cats(s), s).toEqual([])
+  })
 })

@@ -662,6 +662,9 @@ const assignmentReader = (read: string, value: string) => {
     // (`| password | string |`, `**Password**: Required`): a password in a table is lost if it is
     // one word of letters alone
     if (markup !== undefined && (TYPE_NAME.test(codeEnd(v)) || /^[A-Za-z][a-z]*$/.test(codeEnd(v)))) return null
+    // an unquoted value that opens a flow list (`[required, min:8]`, `[a, b]`): its first item is no value
+    // of its own; the list is `listUnderKey`'s (a password that starts with `[` is quoted or lost)
+    if (g["q"] === undefined && v.startsWith("[") && (!v.includes("]") || v.endsWith("]"))) return null
     return { key, op, head: p[0]!, v, quoted: g["q"] !== undefined }
   }
 }
@@ -978,6 +981,67 @@ const blockScalar = (family: Family): Detector => {
       const keyColumn = rest.length - (Math.max(rest.lastIndexOf("\n"), rest.lastIndexOf("\r")) + 1)
       if (ind.length <= keyColumn) return false
       return linesUnderKey(family, key, v)
+    }
+  }
+}
+
+/**
+ * A list under a password's or a secret's key, singular or plural, written as text: a flow
+ * sequence (`{"passwords": ["…", "…"]}`, `password: […]`, `api_keys = ['…']`) and a YAML block
+ * sequence (`passwords:` then `  - …` lines). The items are the value, replaced together from the
+ * first item's first character to the last item's last (`["<redacted>"]`, `  - <redacted>`); the
+ * brackets, quotes around the whole and the key stay. A list is a secret's when one item is a value
+ * under the key's singular (`passwords` judged as `password`, `api_keys` as `api_key`) and no item
+ * is a word about a password, a message or a type: validation rules (`['required', 'min:8']`) and
+ * error lists (`{"password": ["This field is required."]}`) are none. `tokens` is left out: it is
+ * no keyword of the hints (`max_tokens`, `input_tokens` would send every model call down the full
+ * path).
+ *
+ * Linear time: a search starts at a keyword, as the key-first forms do (and the second alternative
+ * takes a key run that opens no list); a flow list is one class without brackets of at most 500
+ * characters (a later start's `[` ends it), a block list at most 100 lines, each read once.
+ */
+const LIST_ITEMS = 100
+/** the closing quote, spaces and bracket at the end of a flow list's value */
+const listClose = (v: string): number => /\\{0,7}["'`]?[ \t]*\]$/.exec(v)?.[0].length ?? 0
+const listUnderKey = (family: Family, layout: "flow" | "block"): Detector => {
+  const f = familyOf(family)
+  const body =
+    layout === "flow"
+      ? `${KEY_QUOTE}${SP}(?::|=>?|:=)${SP}\\[[ \\t]*(?<q>\\\\{0,7}["'\`]?)(?<v>[^\\[\\]\\r\\n]{1,500}?\\k<q>[ \\t]*\\])`
+      : `${KEY_QUOTE}${SP}:${SP}\\r?\\n(?<ind>[ \\t]*)-[ \\t]+(?<v>[^\\r\\n]+(?:\\r?\\n\\k<ind>-[ \\t]+[^\\r\\n]+){0,${LIST_ITEMS}})`
+  const pattern = new RegExp(`(?<k>${f.word}${KEY_RUN})${body}|${f.word}${KEY_RUN}`, "gi")
+  const groups = groupsOf(new RegExp(`(?<k>${family === "secret" ? SECRET_WORD_READ : f.word}${KEY_RUN})${body}`, "gi"))
+  return {
+    category: f.category,
+    group: f.group,
+    severity: "critical",
+    hint: f.hint,
+    placeholder: f.placeholder,
+    ...(family === "password" ? { placeholderGeneric: false } : {}),
+    pattern,
+    // the spaces after a block's last item stay, and a flow list's closing quote and bracket (read
+    // as the end of the value, which the engine takes at the end of a match)
+    trimEnd: (v) => v.length - (layout === "flow" ? v.length - listClose(v) : v.trimEnd().length),
+    validate: (m, c) => {
+      const g = groups(m)
+      const raw = g?.["v"]
+      const v = raw === undefined ? undefined : layout === "flow" ? raw.slice(0, raw.length - listClose(raw)) : raw.trimEnd()
+      const k = g?.["k"]
+      if (v === undefined || k === undefined || v.length > 4096) return false
+      // the key in its singular (`passwords` → `password`, `api_keys` → `api_key`)
+      const key = keyOf(m, c, k).replace(/(?<=[A-Za-z])[sS]$/, "")
+      // (a list under an auth name is a (user, password) pair: `authTuple` replaces the password and keeps the user)
+      const words = key.match(WORDS_OF)
+      if (family === "secret" && words !== null && AUTH_LAST.test(words[words.length - 1]!)) return false
+      const q = g!["q"] ?? ""
+      const items = (layout === "block" ? v.split(/\r?\n[ \t]*-[ \t]+/) : q === "" ? v.split(",") : v.split(new RegExp(`${q.replace(/\\/g, "\\\\")}[ \t]*,[ \t]*${q.replace(/\\/g, "\\\\")}`)))
+        .map((x) => x.trim().replace(/^["'`]|["'`]$/g, ""))
+        .filter((x) => x.length > 0)
+      if (items.length === 0) return false
+      // rules, messages and types: no item may be one
+      for (const x of items) if (ABOUT.test(x) || MESSAGE_WORDS.test(x) || TYPE_NAME.test(x) || /^[a-z]+:\d+$/.test(x)) return false
+      return family === "secret" ? items.some((x) => secretByKey(key, x, true)) : passwordKey(key) && items.some((x) => passwordValue(x) && !FIELD_NAME.test(x) && !prose(x))
     }
   }
 }
@@ -1356,6 +1420,11 @@ export const assignments: ReadonlyArray<Detector> = [
   pairInText("password"),
   heredoc("secret"),
   blockScalar("secret"),
+  // (a list under a key, before the forms that read its first item alone)
+  listUnderKey("password", "flow"),
+  listUnderKey("password", "block"),
+  listUnderKey("secret", "flow"),
+  listUnderKey("secret", "block"),
   // (a statement, a directive, a setter or an argv array: they know where the value is, before the key-first forms)
   ...commandAssignments,
   passwordAssignment("call"),
