@@ -446,8 +446,13 @@ const AGE_KEY = `${START}AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}(
 // (the spaces after the operator are one run, a quote and the spaces after it another: two runs
 // of spaces on either side of an optional quote split a long run of spaces every way, in time
 // quadratic in its length)
+// The operator: `:`, `=` or `=>` (Perl, PHP, Ruby), or, after a quoted name, `,` (a setter's
+// arguments `Header.Set("Authorization", "…")`, a tuple, a raw header list `["Authorization","…"]`);
+// then an optional `[` (Go's `map[Authorization:[…]]`, JSON of an `http.Header`) and a quote,
+// backticks included (a template literal). Each optional part opens with a literal, so the runs of
+// spaces split one way only.
 const AUTH_HEADER =
-  "(?:(?<![\\w-])(?:proxy-)?authorization\\\\?[\"']?[ \\t]*[:=][ \\t]*(?:\\\\?[\"'][ \\t]*)?" +
+  "(?:(?<![\\w-])(?:proxy-)?authorization(?:\\\\?[\"'\x60][ \\t]*[:=,]|[ \\t]*[:=])>?[ \\t]*(?:\\[[ \\t]*)?(?:\\\\?[\"'\x60][ \\t]*)?" +
   // nginx `proxy_set_header Authorization "Basic …";` (and grpc_, uwsgi_), Apache
   // `RequestHeader set Authorization "…"`: the name, spaces, an optional quote
   "|(?<![\\w-])(?:(?:proxy|grpc|uwsgi)_set_header|RequestHeader[ \\t]+(?:set|add|append|merge|setifempty))[ \\t]+(?:proxy-)?authorization[ \\t]+[\"']?)"
@@ -723,6 +728,27 @@ const vendorToken = (category: string, hint: RegExp, pattern: string, validate: 
   validate
 })
 
+// ---------------------------------------------------------------------------------------------
+// URL credentials whose user is an e-mail address (the fourth hostile review, #8)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `scheme://alerts@acme.com:password@smtp.office365.com`: the WHATWG URL parser, curl and git take
+ * the userinfo up to the last `@` before the host, and Office 365, Gmail and most SMTP/IMAP
+ * services name their users by e-mail address. The password runs from the `:` after the user's
+ * domain to the last `@` before the host (a Google app password written with its spaces, four
+ * groups of four letters, included). The assignment detectors' `url_credentials` takes a user
+ * without `@`; this one runs first, so the e-mail detector no longer reads `password@host` as an
+ * address.
+ */
+const URL_EMAIL_USER = String.raw`\b[a-z][a-z0-9+.-]{0,19}://[^\s:/@?#"'\x60<>]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+:(?<v>[a-z]{4}(?: [a-z]{4}){3}|[^\s/?#"'\x60<>]+)(?=@[^\s/?#@]*(?:[/?#\s]|$))`
+/** a reference or a mask, no password: `${X}`, `$(cmd)`, `$X`, `{{x}}`, `<x>`, `[x]`, `%s`, `{x}`, `****` (as the assignments' `url_credentials` judges) */
+const URL_REFERENCE = /^(?:\$\{|\$\(|\$[A-Za-z_]\w*$|\{\{|<[^>]*>$|\[[^\]]*\]$|%[sd]$|\{[\w.]*\}$)/
+const urlPassword = (m: string): string => {
+  const at = m.indexOf("@", m.indexOf("://") + 3)
+  return m.slice(m.indexOf(":", at) + 1)
+}
+
 /**
  * The fixed-form key and token detectors, most specific first.
  */
@@ -941,6 +967,23 @@ export const keys: ReadonlyArray<Detector> = [
     hint: /xox[abposre]-|xoxe\.xox|xapp-/,
     pattern: new RegExp(`${START}(?:xoxe\\.xox[bp]|xox[abposre]|xapp)-${atLeast("[A-Za-z0-9-]", 10)}`, "g"),
     validate: slackStructure
+  },
+  {
+    // `scheme://user@domain:password@host`: the password alone replaced (the user, an e-mail
+    // address, is the PII detector's to judge; the host stays)
+    category: "url_credentials",
+    group: "credential",
+    severity: "critical",
+    // (the same hint as the assignments' url_credentials: one alternative in the union)
+    hint: /:\/\//,
+    pattern: new RegExp(URL_EMAIL_USER, "gi"),
+    validate: (m) => {
+      const v = urlPassword(m)
+      return !v.includes("<redacted>") && !oneChar(v) && !/^[*•]+$/.test(v) && !URL_REFERENCE.test(v)
+    },
+    placeholderGeneric: false,
+    // (the engine hands the replaced span, the password alone)
+    placeholder: cliStandIn
   },
   {
     // `Authorization: token …` (GitHub), `Token …` (Django REST framework), `Api-Token`, `SSWS`
