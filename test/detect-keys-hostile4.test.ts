@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
+import { crc32 } from "node:zlib"
 import * as Detect from "../src/Detect.js"
 import { keys } from "../src/internal/keys.js"
 import { cpuBest } from "./helpers.js"
@@ -80,6 +81,50 @@ describe("keys: URL credentials whose user is an e-mail address (fourth hostile 
 })
 
 // ---------------------------------------------------------------------------------------------
+// Review #7: a `=` inside a bearer token
+// ---------------------------------------------------------------------------------------------
+
+const SENTRY_JSON = Buffer.from(JSON.stringify({ iat: 1687336543.698624, url: null, region_url: "http://localhost:8000", org: "sentry" })).toString("base64")
+const SENTRY = `sntrys_${SENTRY_JSON}_NcXBZA0Yh6LNnZDxBkrMJsMUt4vUOWv0tM2JXhpMGXk`
+/** an Atlassian API token's shape: `ATATT3x`, 176 base64url characters, `=`, 8 capital hex (its CRC32, as the tokens carry) */
+const atlassian = (body: string): string => {
+  const head = `ATATT3x${body}`
+  return `${head}=${crc32(head).toString(16).toUpperCase().padStart(8, "0")}`
+}
+
+describe("keys: a `=` inside a bearer token (fourth hostile review, #7)", () => {
+  it.each([
+    [`Authorization: Bearer ${SENTRY}`, "NcXBZA0Yh6"],
+    [`curl -H "Authorization: Bearer ${SENTRY}" https://sentry.io/api/0/`, "NcXBZA0Yh6"],
+    [`Authorization: Bearer ${atlassian("FfGF0" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z-_".repeat(4) + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1")}`, "=" ]
+  ])("%s: the whole token replaced", (text, tailOf) => {
+    const tail = tailOf === "=" ? text.slice(-8) : tailOf
+    const out = redacted(text)
+    expect(out.includes(tail), out).toBe(false)
+    expect(categories(text).some((c) => c.endsWith(":critical"))).toBe(true)
+  })
+  const segment = mixed(B64 + "_-.~", 4, 40)
+  const token = fc.tuple(segment, fc.array(fc.tuple(fc.constantFrom("=", "==", "=_", "==_", "=."), segment), { minLength: 1, maxLength: 3 }))
+    .map(([first, rest]) => first + rest.map(([sep, s]) => sep + s).join(""))
+    .filter((t) => t.replace(/=.*/s, "").length >= 16)
+  const around = fc.constantFrom<readonly [(t: string) => string, string]>(
+    [(t) => `Authorization: Bearer ${t}`, ""],
+    [(t) => `Authorization: Bearer ${t}\nAccept: */*`, "\nAccept: */*"],
+    [(t) => `curl -H "Authorization: Bearer ${t}" https://api.example.com`, `" https://api.example.com`],
+    [(t) => `curl -H 'Authorization: Bearer ${t}' -X POST`, `' -X POST`],
+    [(t) => `{"Authorization":"Bearer ${t}","Accept":"*/*"}`, `","Accept":"*/*"}`],
+    [(t) => `bearer ${t}; Path=/`, "; Path=/"],
+    [(t) => `Bearer ${t}, realm="x"`, `, realm="x"`]
+  )
+  it.prop("a bearer token with `=` anywhere in it is replaced to its end (whitespace, a quote, `,` or `;`)", [token, around], ([t, [wrap, rest]]) => {
+    const text = wrap(t)
+    const out = redacted(text)
+    for (const piece of t.split(/[=]+/).filter((p) => p.length >= 6)) expect(out.includes(piece), `${JSON.stringify(piece)} left in ${out}`).toBe(false)
+    expect(out.endsWith(rest), out).toBe(true)
+  }, { fastCheck: { numRuns: RUNS } })
+})
+
+// ---------------------------------------------------------------------------------------------
 // Review #5: Authorization values in header maps, setters, raw header lists
 // ---------------------------------------------------------------------------------------------
 
@@ -146,6 +191,7 @@ const PAUSE_MS = 25
 /** [category, nth detector of that category in `keys`, inputs] */
 const ADVERSARIAL: ReadonlyArray<readonly [string, number, ReadonlyArray<string>]> = [
   ["url_credentials", 0, [fill("a://b@c.d:"), after("smtp://a@b.c:", "@"), after("smtp://a@b.c:", "x@y:"), fill("s://a@b.c:p@"), fill("s://a@b.c:abcd abcd abcd "), after("s://a@b", ".c"), fill("://a@b.c:")]],
+  ["bearer_token", 0, [fill("Bearer "), after("Bearer ", "a="), after("Bearer aaaaaaaaaaaaaaaa", "="), fill("bearer aaaaaaaaaaaaaaa ")]],
   ["bearer_token", 1, [fill('"Authorization", '), fill('Authorization:['), after('"Authorization",', " "), fill("authorization => "), after("Authorization:", "[ "), fill('("authorization", "')]],
   ["basic_auth", 0, [fill('"Authorization","Basic '), fill("Authorization:[Basic "), after("Authorization: [", " ")]]
 ]

@@ -749,6 +749,9 @@ const urlPassword = (m: string): string => {
   return m.slice(m.indexOf(":", at) + 1)
 }
 
+/** what continues a bearer token after its first 16 characters: anything but whitespace, a quote, `,`, `;`, brackets, `\\`, `<` */
+const BEARER_REST = "[^\\s\"'\x60,;\\\\<>()\\[\\]{}]"
+
 /**
  * The fixed-form key and token detectors, most specific first.
  */
@@ -856,7 +859,13 @@ export const keys: ReadonlyArray<Detector> = [
     severity: "critical",
     // (RFC 9110 §11.1: a scheme is case-insensitive; `BEARER` is sent too)
     hint: /bearer/i,
-    pattern: new RegExp(`${START}[Bb][Ee][Aa][Rr][Ee][Rr]\\s+${atLeast("[A-Za-z0-9._~+/-]", 16)}=*`, "g")
+    // the token runs to whitespace, a quote, `,` or `;` (and a bracket, a backslash of an escape, a
+    // `<` of an earlier replacement): RFC 6750's b64token ends in `=`, but real tokens carry `=`
+    // inside too (a Sentry org token is base64 JSON, `==_`, then its secret; an Atlassian token
+    // ends `=` and a checksum), and what follows the first `=` is the part that matters. It stops
+    // before `eyJ`: a JWT glued after `=` is the jwt detector's (found first), and a bearer match
+    // overlapping it would be dropped whole, its own part left in the text
+    pattern: new RegExp(`${START}[Bb][Ee][Aa][Rr][Ee][Rr]\\s+${atLeast("[A-Za-z0-9._~+/-]", 16)}(?:(?!eyJ)${BEARER_REST})*`, "g")
   },
   {
     category: "slack_webhook",
