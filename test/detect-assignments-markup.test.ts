@@ -216,3 +216,38 @@ describe("#22: a list under a password's or a secret's key (singular or plural) 
     ]) expect(cats(s), s).toEqual([])
   })
 })
+
+// ---------------------------------------------------------------------------------------------
+// #23, #24: prose
+// ---------------------------------------------------------------------------------------------
+
+describe("#23, #24: a password or a key given in a sentence", () => {
+  // (no word about a password first: `password is correct horse …` reads as a sentence, `correct`, and is left to the bare form: decided)
+  const wordList = ["tundra", "velvet", "ocean", "horse", "battery", "staple", "maple", "quartz", "lantern", "orbit", "pepper", "granite", "willow", "cobalt"]
+  const passphrase = fc.array(fc.constantFrom(...wordList), { minLength: 2, maxLength: 5 }).map((w) => w.join(" "))
+  const owner = fc.constantFrom("my", "My", "our", "the", "The", "the admin", "DB", "the new", "your")
+  const lead = fc.constantFrom("", "Sure! ", "ok so ", "Note: ", "hi, ")
+  it.prop("a passphrase after `my password:` or `password is`, not at a line start: every word replaced", [lead, owner, passphrase, fc.boolean()], ([l, o, p, colon]) => {
+    const text = `${l}${o} password${colon ? ":" : " is"} ${p}`
+    expect(redacted(text), text).toBe(`${l}${o} password${colon ? ":" : " is"} ${R}`)
+  }, { fastCheck: { numRuns: RUNS } })
+  // (not `secret key` with a space: `key` after a space is no keyword, open)
+  const keyName = fc.constantFrom("API key", "api key", "access token", "token", "client secret", "API token", "secret_key")
+  it.prop("`The API key is K`: a generated token after `is` or `was` replaced", [fc.constantFrom("The", "the", "Your", "My", "and the"), keyName, fc.constantFrom("is", "was"), token, fc.constantFrom("", " - keep it safe", "\nThanks")], ([o, k, verb, t, end]) => {
+    const text = `${o} ${k} ${verb} ${t}${end}`
+    expect(redacted(text), text).toBe(`${o} ${k} ${verb} ${R}${end}`)
+  }, { fastCheck: { numRuns: RUNS } })
+  it("sentences about a password or a key hold no value", () => {
+    for (const s of [
+      "my password: is too short",
+      "The password is stored in the vault",
+      "the password was changed yesterday",
+      "your password is what you need to log in",
+      "The API key is invalid",
+      "The API key is required for this endpoint",
+      "the token was refreshed successfully",
+      "The secret is out",
+      "my password: please reset it"
+    ]) expect(cats(s), s).toEqual([])
+  })
+})

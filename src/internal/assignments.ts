@@ -669,6 +669,30 @@ const assignmentReader = (read: string, value: string) => {
   }
 }
 
+/**
+ * Words that make a sentence, not a passphrase, after `password is` (`what you need`, `the same`):
+ * pronouns, question words and the adjectives people say of a password.
+ */
+const PHRASE_STOP =
+  /^(?:what|which|who|whom|whose|where|when|why|how|you|we|they|it|i|me|he|she|them|us|need|needs|have|has|had|do|does|did|no|yes|so|then|there|here|just|very|really|easy|hard|simple|secret|private|personal|important|sensitive|good|bad|ok|okay|fine|right|something|nothing|anything|everything|different|known|unique|please|reset|it's|that's)$/i
+/**
+ * A passphrase written in a sentence: two to eight words of lower-case letters (the last may end a
+ * sentence with `.` or `!`), the first no word about a password, none a preposition or a verb of
+ * being, a pronoun or a question word: `tundra velvet ocean`, not `stored in the vault`, `what you
+ * need`, `changed yesterday`.
+ */
+const passphraseWords = (v: string): boolean => {
+  if (v.length > 120) return false
+  const words = v.trim().split(/[ \t]+/)
+  if (words.length < 2 || words.length > 8) return false
+  return words.every((w, i) => {
+    const word = i === words.length - 1 ? w.replace(/[.!]$/, "") : w
+    return /^[a-z]{2,14}$/.test(word) && !(i === 0 && ABOUT.test(word)) && !PROSE_WORD.test(word) && !PHRASE_STOP.test(word)
+  })
+}
+/** the owner or kind of a password named in a sentence before its key (`my password:`, `the admin password:`, `DB password:`) */
+const PROSE_OWNER = /(?:^|[\s(,])(?:my|our|your|the|their|his|her|new|temporary|temp|admin|root|db|database|wifi|wi-fi)[ \t]+$/i
+
 /** the forms of a key-first password's value */
 type ValueForm = "quoted" | "line" | "bare" | "call"
 
@@ -698,16 +722,20 @@ const passwordAssignment = (form: ValueForm): Detector => {
         // words to the end of the line: a YAML plain scalar, or a passphrase in any form; one word
         // is the bare form's, and a message about the password is none
         if (CALL_START.test(v) || CMDLET.test(v.split(/[ \t(]/, 1)[0]!)) return false
-        if (!/\s/.test(v) || op === "is" || op === "was" || op === ">" || op.endsWith("value=") || op.endsWith("content=")) return false
+        if (!/\s/.test(v) || op === ">" || op.endsWith("value=") || op.endsWith("content=")) return false
+        // a passphrase in a sentence: `password is tundra velvet ocean`
+        if (op === "is" || op === "was") return passphraseWords(v)
         // an env-style `KEY=v` (a shell variable's name, no space around `=`): one shell word, bare
         // or quoted, is the value, and what follows a space is the command it is set for
         // (`GPG_PASSPHRASE=x gpg --batch …`, `DB_PASSWORD=x docker-compose up`): the bare form takes
         // the word, and the command stays in the record
         if (op === "=" && shellAssignment(key, a.head, m)) return false
-        if (!/passphrase/i.test(key) && !((op === ":" || (op === "=" && eqLine(key, a.head, v))) && startsLine(c))) return false
+        // (or after `my password:`, `the admin password:` in a sentence, words of a passphrase alone)
+        const proseOwned = op === ":" && PROSE_OWNER.test(c.before.slice(0, c.before.length - identifierTail(c.before).length)) && passphraseWords(v)
+        if (!/passphrase/i.test(key) && !proseOwned && !((op === ":" || (op === "=" && eqLine(key, a.head, v))) && startsLine(c))) return false
         return !MESSAGE_WORDS.test(v) && !prose(v)
       }
-      if (op === "is" || op === "was") return !ABOUT.test(v) && !(MESSAGE.test(v) && MESSAGE_WORDS.test(v))
+      if (op === "is" || op === "was") return !ABOUT.test(v) && !PHRASE_STOP.test(v) && !(MESSAGE.test(v) && MESSAGE_WORDS.test(v))
       // an element whose attribute names the password field (`<label for="password">Forgot
       // password?</label>`, `id=`, `class=`, `aria-*=`): its text is a label, not the value
       if (op === ">" && LABEL_ATTRIBUTE.test(c.before.slice(0, c.before.length - identifierTail(c.before).length))) return false
@@ -1368,7 +1396,8 @@ const genericSecret = (value: string): Detector => {
       if (a === null) return false
       const { key, op } = a
       let v = a.v
-      if (op === "is" || op === "was") return false
+      // in a sentence (`The API key is …`): a value that looks generated, whatever the key
+      const sentence = op === "is" || op === "was"
       // an XML element's text (`<token>…</token>`, `<ns2:apiKey>`, STS's `<SessionToken>`) or an
       // entry's whose key attribute names it (`<entry key="api.token">…`): `>` is an operator only
       // there, not after a generic type's name (`List<Token>tokens`) or other markup
@@ -1382,7 +1411,7 @@ const genericSecret = (value: string): Detector => {
       if (kind === "none") return false
       if (!a.quoted && isCode(v, op, key)) return false
       // a key that names a secret: any value that is not a word, a sentence, repeated or sequential
-      return kind === "secret" ? secretValue(v) : highEntropyToken(v, a.quoted)
+      return kind === "secret" && !sentence ? secretValue(v) : highEntropyToken(v, a.quoted)
     }
   }
 }
