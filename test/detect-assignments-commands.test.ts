@@ -251,8 +251,19 @@ describe("#22 argv arrays written as text: the password element replaced", () =>
     const text = w(argvForms[i]!(p))
     expect(redacted(text), text).toBe(w(argvForms[i]!(R)))
   }, { fastCheck: { numRuns: RUNS } })
+  const registry: ReadonlyArray<(p: string) => string> = [
+    (p) => `docker login -u bob -p ${p} registry.example.com`,
+    (p) => `podman login --username bob -p "${p}" quay.io && podman push app`,
+    (p) => `helm registry login ghcr.io -u bob -p ${p}`,
+    (p) => `{"cmd":["docker","login","-u","bob","-p","${p}","registry.example.com"]}`,
+    (p) => `["nerdctl", "login", "-p", "${p}"]`
+  ]
+  it.prop("a container registry's login: -p on a command line and in an argv array", [fc.nat(registry.length - 1), password, fc.nat(jsonWraps.length - 1)], ([i, p, w]) => {
+    const text = jsonWraps[w]!(registry[i]!(p))
+    expect(redacted(text), text).toBe(jsonWraps[w]!(registry[i]!(R)))
+  }, { fastCheck: { numRuns: RUNS } })
   it("mysql's -p alone prompts (the next element is a database); -p after another program is a port or a path", () => {
-    for (const s of ['["mysql","-u","root","-p","appdb"]', '["ssh","-p","2222","host"]', '["docker","run","-p","8080:80","nginx"]', '["redis-cli","-p","6380"]']) expect(cats(s), s).toEqual([])
+    for (const s of ['["mysql","-u","root","-p","appdb"]', "docker run -p 8080:80 nginx", "docker login -u bob -p $REGISTRY_PASSWORD ghcr.io", '["docker","login","-p","${PW}"]', '["ssh","-p","2222","host"]', '["docker","run","-p","8080:80","nginx"]', '["redis-cli","-p","6380"]']) expect(cats(s), s).toEqual([])
   })
 })
 
@@ -320,6 +331,8 @@ const adversarial: ReadonlyArray<readonly [string, (n: number) => string]> = [
   ["ConvertTo-SecureString switches", (n) => "ConvertTo-SecureString -Force ".repeat(Math.ceil(n / 30)).slice(0, n)],
   ["net use, options only", (n) => `net use ${"\\\\a /x ".repeat(Math.ceil(n / 7)).slice(0, n)}`],
   ["net use repeated", (n) => "net use /user:a ".repeat(Math.ceil(n / 16)).slice(0, n)],
+  ["docker login without -p", (n) => `docker login ${"-u a ".repeat(Math.ceil(n / 5)).slice(0, n)}`],
+  ["argv docker login elements", (n) => `["docker","login"${',"a"'.repeat(Math.ceil(n / 4)).slice(0, n)}]`],
   ["ANSI-C opens", (n) => "password=$'".repeat(Math.ceil(n / 11)).slice(0, n)]
 ]
 

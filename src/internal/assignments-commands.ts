@@ -568,6 +568,41 @@ const ansiC = (family: "password" | "secret"): Detector =>
     }
   })
 
+// ---------------------------------------------------------------------------------------------
+// Container registries' login
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `docker login -u bob -p PASSWORD registry` (and Podman, nerdctl, Buildah, Skopeo, ORAS, Finch,
+ * `helm registry login`): `-p` is the password after `login` (elsewhere `docker run -p` publishes
+ * a port). As a command line (the flag within 200 characters of `login`, on the same command) and
+ * as an argv array written as text (`["docker", "login", "-u", "bob", "-p", "…"]`). `--password`
+ * is the flag detector's of `assignments.ts` in a command line, and this module's `listPair` in
+ * an array. Linear: a search starts at the literal program name; the rest is bounded.
+ */
+const REGISTRY_CLIENT = "(?:docker|podman|nerdctl|buildah|skopeo|oras|finch|helm[ \\t]+registry)(?:\\.exe)?"
+const REGISTRY_LOGIN = `\\b${REGISTRY_CLIENT}[ \\t]+login\\b[^\\r\\n;|&]{0,200}?[ \\t]-p(?:=|[ \\t]+)`
+const REGISTRY_ARGV = `\\b${REGISTRY_CLIENT.replace("[ \\t]+registry", `${ELEMENT_SEP}registry`)}${ELEMENT_SEP}login(?:${ELEMENT_SEP}(?!-p\\\\{0,7}["'])[^"'\\\\\\r\\n]{0,256}){0,12}?${ELEMENT_SEP}-p${ELEMENT_SEP}(?![$%{<[-])(?<v>[^"'\\\\\\r\\n]{1,256})`
+/** a hint alternative this module adds: a registry client's name then `login` within a few characters (a rare pair) */
+const REGISTRY_HINT = /(?:docker|podman|nerdctl|buildah|skopeo|oras|finch|registry)[^\w\r\n]{1,12}login/i
+const registryLogin = (form: "quoted" | "bare" | "argv"): Detector =>
+  lazy("password", "credential", () => {
+    const f = forms(REGISTRY_LOGIN)
+    const read = form === "argv" ? groupsOf(new RegExp(REGISTRY_ARGV, "gi")) : groupsOf(f.read)
+    return {
+      pattern: form === "quoted" ? f.quoted : form === "bare" ? f.bare : new RegExp(`${REGISTRY_ARGV}(?=\\\\{0,7}["'])`, "gi"),
+      hint: REGISTRY_HINT,
+      placeholder: familyOf("password").placeholder,
+      placeholderGeneric: false,
+      validate: (m) => {
+        const g = read(m)
+        if (g === null) return false
+        const v = form === "argv" ? g["v"] : valueOf(g)?.v
+        return v !== undefined && !v.startsWith("-") && passwordHere(v)
+      }
+    }
+  })
+
 /**
  * The detectors of secrets given by a command, a statement or a call, most specific first. Spread
  * into `assignments` after the key-first password forms: where a key-first form already reads the
@@ -603,6 +638,9 @@ export const commandAssignments: ReadonlyArray<Detector> = [
   nmcli("bare"),
   ghSecret("quoted"),
   ghSecret("bare"),
+  registryLogin("argv"),
+  registryLogin("quoted"),
+  registryLogin("bare"),
   netrcPasswordFirst,
   secureString,
   netUse,
