@@ -160,7 +160,9 @@ describe("the markup forms search in linear time", () => {
     ["connection", "Password=a;\"Password=b;\\\"x;"],
     ["flow list", "password:[\"a\", api_keys = ['b',"],
     ["flow list unclosed", "passwords: [a, b, c, \"d "],
-    ["block list", "passwords:\n  - a\n  - b\nsecrets:\n- "]
+    ["block list", "passwords:\n  - a\n  - b\nsecrets:\n- "],
+    ["prose for", "password for a b c d e password for x is "],
+    ["prose dash", "password - -- -> → password is my password: a b "]
   ]
   for (const [name, unit] of families) {
     it(`${name}: 1 MB within 3 × 16 × the time of 64 KB`, async () => {
@@ -249,5 +251,22 @@ describe("#23, #24: a password or a key given in a sentence", () => {
       "The secret is out",
       "my password: please reset it"
     ]) expect(cats(s), s).toEqual([])
+  })
+})
+
+describe("#23: a password named for someone or something, or given after a dash or an arrow", () => {
+  const forWhat = fc.constantFrom("for bob", "for the wifi", "for the admin account", "for root", "for db-prod")
+  const before = fc.constantFrom("", "The ", "the ", "Your ", "Temporary ")
+  const op = fc.constantFrom(": ", " is: ", " is ", " = ")
+  it.prop("`<the> password for <up to four words> <is:|:|is|=> P`: the password replaced", [before, forWhat, op, pw], ([b, f, o, p]) => {
+    const text = `${b}password ${f}${o}${p}`
+    expect(redacted(text), text).toBe(`${b}password ${f}${o}${R}`)
+  }, { fastCheck: { numRuns: RUNS } })
+  it.prop("`Temporary password - P`, `new password -> P`: a generated password after a dash or an arrow", [before, fc.constantFrom(" - ", " -> ", " → ", " -- "), pw.filter((p) => /\d/.test(p))], ([b, o, p]) => {
+    const text = `${b}password${o}${p}`
+    expect(redacted(text), text).toBe(`${b}password${o}${R}`)
+  }, { fastCheck: { numRuns: RUNS } })
+  it("titles, menus and sentences with a dash or `for` hold no value", () => {
+    for (const s of ["Reset password - MyApp", "Forgot password -> Recovery", "password for bob: required", "The password for the account is stored in the vault", "password - see below", "Change password → Settings", "password for the wifi is: ask the front desk"]) expect(cats(s), s).toEqual([])
   })
 })

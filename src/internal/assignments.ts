@@ -169,7 +169,14 @@ const markupOp = (raw: string, before: string): string | null => {
   if (!MARKUP_OPENED[kind].test(before)) return null
   return kind === "emphasis" ? (raw.includes("=") ? "=" : ":") : "cell"
 }
-const OP = "(?:" + MARKUP_OP + "|" + TYPE_ANNOTATION_OP + "|" + YAML_PROPERTIES + "|[:?.+!]{0,3}={1,3}>?|:|>(?:<!\\[CDATA\\[)?(?=[^\\s<@])|(?<=[\"'][ \\t]{0,8})(?:value|content)=|(?<=[ \\t])(?:is|was)(?=[ \\t])|(?<=[ \\t])(?=\\\\?[\"'`]))"
+/**
+ * The operators of a sentence: a password named for someone or something before its `:`, `is`,
+ * `is:` or `=` (`Password for bob: …`, `The password for the wifi is: …`: at most four words after
+ * `for`), and a dash or an arrow between spaces (`Temporary password - …`, `new password -> …`,
+ * `→`), which take a generated value only (`Reset password - MyApp` is a title).
+ */
+const PROSE_OP = "(?<=[ \\t])for[ \\t]+[\\w.@'-]{1,40}(?:[ \\t]+[\\w.@'-]{1,40}){0,3}?(?:[ \\t]+is:?|[ \\t]*[:=])(?=[ \\t])|(?<=[ \\t])(?:-{1,2}>?|→)(?=[ \\t])"
+const OP = "(?:" + MARKUP_OP + "|" + PROSE_OP + "|" + TYPE_ANNOTATION_OP + "|" + YAML_PROPERTIES + "|[:?.+!]{0,3}={1,3}>?|:|>(?:<!\\[CDATA\\[)?(?=[^\\s<@])|(?<=[\"'][ \\t]{0,8})(?:value|content)=|(?<=[ \\t])(?:is|was)(?=[ \\t])|(?<=[ \\t])(?=\\\\?[\"'`]))"
 const SP = "[ \\t]*"
 /** A quoted value: to the first closing quote not escaped, or the end of the line (never past it). */
 const QUOTED = "(?:@|[rRbBuUfF]{1,2})?(?<q>\\\\{0,7}[\"'`])(?<v>[^\\r\\n]*?)(?=(?<!\\\\)\\k<q>|[\\r\\n]|$)"
@@ -644,7 +651,7 @@ const assignmentReader = (read: string, value: string) => {
     // (`__Password:__`: the identifier before the keyword gives back the `__` that opened it)
     const markup = MARKUP_OP_READ.test(raw) ? markupOp(raw, c.before.slice(0, c.before.length - identifierTail(c.before).replace(/^_+/, "").length)) : undefined
     if (markup === null) return null
-    const op = markup !== undefined ? markup : TYPED_OP.test(raw) ? "=" : PROPERTIES_OP.test(raw) ? ":" : raw.startsWith(">") ? ">" : raw.toLowerCase()
+    const op = markup !== undefined ? markup : /^for[ \t]/i.test(raw) ? (/is:?$/i.test(raw) ? "is" : ":") : /^(?:-{1,2}>?|→)$/.test(raw) ? "-" : TYPED_OP.test(raw) ? "=" : PROPERTIES_OP.test(raw) ? ":" : raw.startsWith(">") ? ">" : raw.toLowerCase()
     if (keyInBase64(m, c, p[0]!, p.groups!["key"]!, op)) return null
     const key = keyOf(m, c, p.groups!["key"]!)
     // a URL's host is no key (`http://pwd.example.com:8080/x`, `https://api-key.host:443`): its `:`
@@ -670,11 +677,12 @@ const assignmentReader = (read: string, value: string) => {
 }
 
 /**
- * Words that make a sentence, not a passphrase, after `password is` (`what you need`, `the same`):
- * pronouns, question words and the adjectives people say of a password.
+ * Words that make a sentence, not a passphrase, after `password is` (`what you need`, `ask the
+ * front desk`): pronouns, articles, question words, the verbs of an instruction and the adjectives
+ * people say of a password.
  */
 const PHRASE_STOP =
-  /^(?:what|which|who|whom|whose|where|when|why|how|you|we|they|it|i|me|he|she|them|us|need|needs|have|has|had|do|does|did|no|yes|so|then|there|here|just|very|really|easy|hard|simple|secret|private|personal|important|sensitive|good|bad|ok|okay|fine|right|something|nothing|anything|everything|different|known|unique|please|reset|it's|that's)$/i
+  /^(?:what|which|who|whom|whose|where|when|why|how|you|we|they|it|i|me|he|she|them|us|need|needs|have|has|had|do|does|did|no|yes|so|then|there|here|just|very|really|easy|hard|simple|secret|private|personal|important|sensitive|good|bad|ok|okay|fine|right|something|nothing|anything|everything|different|known|unique|please|reset|it's|that's|the|a|an|your|my|our|their|this|that|ask|see|check|use|contact|call|email|find|get|look|read|set|type)$/i
 /**
  * A passphrase written in a sentence: two to eight words of lower-case letters (the last may end a
  * sentence with `.` or `!`), the first no word about a password, none a preposition or a verb of
@@ -736,6 +744,8 @@ const passwordAssignment = (form: ValueForm): Detector => {
         return !MESSAGE_WORDS.test(v) && !prose(v)
       }
       if (op === "is" || op === "was") return !ABOUT.test(v) && !PHRASE_STOP.test(v) && !(MESSAGE.test(v) && MESSAGE_WORDS.test(v))
+      // after a dash or an arrow: a generated password only (letters and digits, eight or more)
+      if (op === "-") return v.length >= 8 && /\d/.test(v) && /[A-Za-z]/.test(v) && !/\s/.test(v)
       // an element whose attribute names the password field (`<label for="password">Forgot
       // password?</label>`, `id=`, `class=`, `aria-*=`): its text is a label, not the value
       if (op === ">" && LABEL_ATTRIBUTE.test(c.before.slice(0, c.before.length - identifierTail(c.before).length))) return false
@@ -1397,7 +1407,7 @@ const genericSecret = (value: string): Detector => {
       const { key, op } = a
       let v = a.v
       // in a sentence (`The API key is …`): a value that looks generated, whatever the key
-      const sentence = op === "is" || op === "was"
+      const sentence = op === "is" || op === "was" || op === "-"
       // an XML element's text (`<token>…</token>`, `<ns2:apiKey>`, STS's `<SessionToken>`) or an
       // entry's whose key attribute names it (`<entry key="api.token">…`): `>` is an operator only
       // there, not after a generic type's name (`List<Token>tokens`) or other markup
