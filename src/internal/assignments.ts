@@ -118,9 +118,10 @@ const KEY_RUN = "[\\w.-]*(?:\\[\\w*\\])?"
 /**
  * The quote that closes a quoted key (`"password":`), possibly escaped once or more
  * (`\"password\":`, and `\\\"password\\\":` of JSON in a string in a string, as CloudWatch
- * nests it): at most seven backslashes, one class.
+ * nests it): at most seven backslashes, one class. Or the `]` of PHP's `print_r` output before
+ * its `=>` (`[password] => …`).
  */
-const KEY_QUOTE = "(?:\\\\{0,7}[\"'`])?"
+const KEY_QUOTE = "(?:\\\\{0,7}[\"'`]|\\](?=[ \\t]*=>))?"
 /**
  * The operators: `=`, `:=`, `::=`, `?=`, `.=`, `+=`, `==`, `===`, `!=`, `!==`, `=>`, `:`; `>` of an
  * XML element directly followed by its text, unless that starts with `@` (`<password>…`; not the
