@@ -2,15 +2,14 @@
  * The fourth hostile review's key defects (`src/internal/keys.ts`): URL credentials whose user is
  * an e-mail address, a `=` inside a bearer token, `Authorization` values in header maps, setters
  * and raw header lists, and the fixed-prefix keys that were found only under a secret-like name.
- * Each with the reviewer's inputs, then generated ones; each new pattern against 1 MB inputs built
- * to make it backtrack (processor time, against a plain linear pass).
+ * Each with the reviewer's inputs, then generated ones. The 1 MB inputs built to make the new and
+ * changed patterns backtrack are in the `ADVERSARIAL` table of test/detect-keys.test.ts.
  */
 import { describe, expect, it } from "@effect/vitest"
 import * as fc from "effect/FastCheck"
 import { crc32 } from "node:zlib"
 import * as Detect from "../src/Detect.js"
 import { keys } from "../src/internal/keys.js"
-import { cpuBest } from "./helpers.js"
 
 const R = Detect.REPLACEMENT
 const LONG = process.env["FUZZ_LONG"] === "1" || process.env["ACTTRACE_LONG"] === "1"
@@ -174,43 +173,83 @@ describe("keys: Authorization values in header maps, setters and raw header list
 })
 
 // ---------------------------------------------------------------------------------------------
-// Linear time for the new and changed patterns
+// Review #12: fixed-prefix keys found only under a secret-like name before
 // ---------------------------------------------------------------------------------------------
 
-const MB = 1024 * 1024
-const fill = (unit: string, size = MB) => unit.repeat(Math.ceil(size / unit.length)).slice(0, size)
-const after = (head: string, unit: string, size = MB) => head + fill(unit, size - head.length)
-const linearPass = (s: string): number => {
-  let h = 0
-  for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) | 0
-  return h
-}
-const FACTOR = 400
-const PAUSE_MS = 25
+/** base64 of the JSON a Sentry org auth token carries (sentry.io, "Auth Tokens": `sntrys_` + base64 JSON + `_` + secret) */
+const sentryOrg = fc.tuple(fc.integer({ min: 1_600_000_000, max: 1_900_000_000 }), chars(LOWER, 3, 12), mixed(BASE62 + "+/", 43))
+  .map(([iat, org, secret]) => `sntrys_${Buffer.from(JSON.stringify({ iat, url: `https://${org}.sentry.io`, region_url: "https://us.sentry.io", org })).toString("base64")}_${secret}`)
 
-/** [category, nth detector of that category in `keys`, inputs] */
-const ADVERSARIAL: ReadonlyArray<readonly [string, number, ReadonlyArray<string>]> = [
-  ["url_credentials", 0, [fill("a://b@c.d:"), after("smtp://a@b.c:", "@"), after("smtp://a@b.c:", "x@y:"), fill("s://a@b.c:p@"), fill("s://a@b.c:abcd abcd abcd "), after("s://a@b", ".c"), fill("://a@b.c:")]],
-  ["bearer_token", 0, [fill("Bearer "), after("Bearer ", "a="), after("Bearer aaaaaaaaaaaaaaaa", "="), fill("bearer aaaaaaaaaaaaaaa ")]],
-  ["bearer_token", 1, [fill('"Authorization", '), fill('Authorization:['), after('"Authorization",', " "), fill("authorization => "), after("Authorization:", "[ "), fill('("authorization", "')]],
-  ["basic_auth", 0, [fill('"Authorization","Basic '), fill("Authorization:[Basic "), after("Authorization: [", " ")]]
+const ASC = (alphabet: string, n: number): string => alphabet.repeat(Math.ceil(n / alphabet.length)).slice(0, n)
+/** [what, token generator, a documentation stand-in (an ascending run)] — each vendor's documented shape */
+const VENDORS: ReadonlyArray<readonly [string, fc.Arbitrary<string>, string]> = [
+  // gitleaks `azure-ad-client-secret`: 3 characters, a digit, `Q~`, 31 to 34 characters
+  ["Azure AD client secret", fc.tuple(chars(BASE62 + "_~.", 3), chars(DIGITS, 1), mixed(BASE62 + "_~.-", 31, 34)).map(([a, d, b]) => `${a}${d}Q~${b}`), `abc8Q~${ASC(DIGITS + LOWER, 34)}`],
+  // Google OAuth client secrets since 2021: `GOCSPX-` and 28 base64url characters
+  ["Google OAuth client secret", mixed(BASE62 + "_-", 28).map((b) => `GOCSPX-${b}`), `GOCSPX-${ASC(DIGITS + LOWER, 28)}`],
+  // DigitalOcean (docs.digitalocean.com, "Token formats"): personal `dop_v1_`, OAuth `doo_v1_`, refresh `dor_v1_`, 64 hex
+  ["DigitalOcean token", fc.tuple(fc.constantFrom("dop", "doo", "dor"), mixed(HEX, 64)).map(([p, b]) => `${p}_v1_${b}`), `dop_v1_${ASC(HEX, 64)}`],
+  // Grafana service account tokens: `glsa_`, 32 alphanumerics, `_`, 8 hex (a checksum)
+  ["Grafana service account token", fc.tuple(mixed(BASE62, 32), chars(HEX, 8)).map(([a, c]) => `glsa_${a}_${c}`), `glsa_${ASC(DIGITS + LOWER, 32)}_01234567`],
+  // Grafana Cloud access policy tokens: `glc_` and base64 of a JSON object
+  ["Grafana Cloud token", fc.tuple(chars(DIGITS, 6), chars(LOWER, 4, 12), mixed(BASE62, 24), fc.constantFrom("prod-us-east-0", "prod-eu-west-2")).map(([o, n, k, r]) => `glc_${Buffer.from(JSON.stringify({ o, n, k, m: { r } })).toString("base64")}`), `glc_${ASC(DIGITS + LOWER, 40)}`],
+  // Sentry: org auth tokens `sntrys_` (base64 JSON, `_`, 43 base64 characters), user tokens `sntryu_` + 64 hex
+  ["Sentry org auth token", sentryOrg, `sntryu_${ASC(HEX, 64)}`],
+  ["Sentry user auth token", mixed(HEX, 64).map((b) => `sntryu_${b}`), `sntryu_${ASC(HEX, 64)}`],
+  // Atlassian API tokens: `ATATT3` and 186 characters (`…=` and an 8-hex checksum at the end)
+  ["Atlassian API token", mixed(BASE62 + "_-", 176).map(atlassian), `ATATT3${ASC(DIGITS + LOWER, 186)}`],
+  // New Relic user API keys: `NRAK-` and 27 capitals and digits
+  ["New Relic user key", mixed(UPPER + DIGITS, 27).map((b) => `NRAK-${b}`), `NRAK-${ASC(DIGITS + UPPER, 27)}`],
+  // Postman API keys: `PMAK-`, 24 hex, `-`, 34 hex
+  ["Postman API key", fc.tuple(mixed(HEX, 24), mixed(HEX, 34)).map(([a, b]) => `PMAK-${a}-${b}`), `PMAK-${ASC(HEX, 24)}-${ASC(HEX, 34)}`],
+  // Linear personal API keys: `lin_api_` and 40 alphanumerics
+  ["Linear API key", mixed(BASE62, 40).map((b) => `lin_api_${b}`), `lin_api_${ASC(DIGITS + LOWER, 40)}`],
+  // Supabase personal access tokens: `sbp_` and 40 hex
+  ["Supabase access token", mixed(HEX, 40).map((b) => `sbp_${b}`), `sbp_${ASC(HEX, 40)}`],
+  // Heroku API keys (2024 format): `HRKU-AA` and 58 base64url characters
+  ["Heroku API key", mixed(BASE62 + "_-", 58).map((b) => `HRKU-AA${b}`), `HRKU-AA${ASC(DIGITS + LOWER, 58)}`]
+]
+/** where people paste keys; each leaves the token bounded by a character no token holds */
+const PASTED: ReadonlyArray<(t: string) => string> = [
+  (t) => t,
+  (t) => `key: ${t}`,
+  (t) => `note: ${t}`,
+  (t) => `export SERVICE_CREDENTIAL='${t}'`,
+  (t) => `{"value": "${t}"}`,
+  (t) => `the key is ${t}, rotate it`,
+  (t) => `(${t})`
 ]
 
-describe("keys: the new and changed patterns on 1 MB built to make them backtrack", () => {
-  for (const [category, nth, inputs] of ADVERSARIAL) {
-    it(`${category}${nth > 0 ? ` (${nth + 1})` : ""}: ${inputs.length} inputs of 1 MB, each within ${FACTOR}× a linear pass`, async () => {
-      const d = keys.filter((k) => k.category === category)[nth]!
-      expect(d, `${category} #${nth}`).toBeDefined()
-      for (const input of inputs) {
-        await new Promise((resolve) => setImmediate(resolve))
-        const small = input.slice(0, 64 * 1024)
-        const smallBase = cpuBest(() => linearPass(small))
-        const smallTook = cpuBest(() => Detect.scan(small, Detect.Policy.flagOnly, [d]))
-        expect(smallTook, `${category} on 64 KB of ${JSON.stringify(input.slice(0, 40))}…`).toBeLessThan(FACTOR * smallBase + PAUSE_MS)
-        const base = cpuBest(() => linearPass(input))
-        const took = cpuBest(() => Detect.scan(input, Detect.Policy.flagOnly, [d]))
-        expect(took, `${category} on ${JSON.stringify(input.slice(0, 40))}…: ${took.toFixed(1)} ms against ${base.toFixed(2)} ms`).toBeLessThan(FACTOR * base + PAUSE_MS)
-      }
-    }, 60_000)
+describe("keys: fixed-prefix keys, bare (fourth hostile review, #12)", () => {
+  for (const [what, token, standIn] of VENDORS) {
+    it.prop(`${what}: found as api_key, critical, and replaced whole wherever it is pasted`, [token, fc.constantFrom(...PASTED)], ([t, wrap]) => {
+      const text = wrap(t)
+      expect(categories(text), text).toContain("api_key:critical")
+      expect(byKeys(text), text).toBe(wrap(R))
+    }, { fastCheck: { numRuns: LONG ? 300 : 30 } })
+    it(`${what}: a stand-in (${standIn.slice(0, 16)}…) is reported as a placeholder; a run of one character (the scanners' negatives) is no finding`, () => {
+      expect(categories(`note: ${standIn}`)).toContain("api_key:info:placeholder")
+      const run = standIn.replace(/(?<=^(?:abc8Q~|GOCSPX-|do[por]_v1_|glsa_|glc_|sntry[su]_|ATATT3|NRAK-|PMAK-|lin_api_|sbp_|HRKU-AA).*)[0-9a-zA-Z]/g, (c) => (/[0-9]/.test(c) ? "0" : /[A-Z]/.test(c) ? "X" : "x"))
+      expect(categories(`note: ${run}`).filter((c) => c.startsWith("api_key")), run).toEqual([])
+    })
   }
+  it.each([
+    "abc8Q~short",
+    "GOCSPX-tooShort",
+    `dop_v1_${"ab12".repeat(15)}`,
+    `sntryu_${"ab12".repeat(15)}`,
+    `NRAK-${"A1".repeat(10)}`,
+    `lin_api_${"aB1".repeat(10)}`,
+    `sbp_${"ab12".repeat(9)}`,
+    `x${"aB3".repeat(10)}Q~a`,
+    "the glc_ prefix and lin_api_ are documented here"
+  ])("%s: no api_key", (text) => {
+    expect(categories(text).filter((c) => c.startsWith("api_key"))).toEqual([])
+  })
+  it("the reviewer's inputs: each found bare", () => {
+    for (const t of ["abc8Q~aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z", "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", "dop_v1_" + "a1b2c3d4".repeat(8), SENTRY]) {
+      expect(categories(`note: ${t}`), t).toContain("api_key:critical")
+      expect(redacted(`note: ${t}`), t).toBe(`note: ${R}`)
+    }
+  })
 })
