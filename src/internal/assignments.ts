@@ -1038,7 +1038,10 @@ const blockScalar = (family: Family): Detector => {
  *
  * Linear time: a search starts at a keyword, as the key-first forms do (and the second alternative
  * takes a key run that opens no list); a flow list is one class without brackets of at most 500
- * characters (a later start's `[` ends it), a block list at most 100 lines, each read once.
+ * characters (a later start's `[` ends it), read greedily up to its `]` and opened by a character
+ * the spaces before it cannot take (a lazy run followed by spaces and `]` was read again for every
+ * split of a run of spaces: `secret:[` and 4 KB of spaces took 5 s), a block list at most 100
+ * lines, each read once.
  */
 const LIST_ITEMS = 100
 /** the closing quote, spaces and bracket at the end of a flow list's value */
@@ -1047,7 +1050,7 @@ const listUnderKey = (family: Family, layout: "flow" | "block"): Detector => {
   const f = familyOf(family)
   const body =
     layout === "flow"
-      ? `${KEY_QUOTE}${SP}(?::|=>?|:=)${SP}\\[[ \\t]*(?<q>\\\\{0,7}["'\`]?)(?<v>[^\\[\\]\\r\\n]{1,500}?\\k<q>[ \\t]*\\])`
+      ? `${KEY_QUOTE}${SP}(?::|=>?|:=)${SP}\\[[ \\t]*(?<q>\\\\{0,7}["'\`]?)(?<v>[^\\[\\]\\r\\n \\t][^\\[\\]\\r\\n]{0,499}\\])`
       : `${KEY_QUOTE}${SP}:${SP}\\r?\\n(?<ind>[ \\t]*)-[ \\t]+(?<v>[^\\r\\n]+(?:\\r?\\n\\k<ind>-[ \\t]+[^\\r\\n]+){0,${LIST_ITEMS}})`
   const pattern = new RegExp(`(?<k>${f.word}${KEY_RUN})${body}|${f.word}${KEY_RUN}`, "gi")
   const groups = groupsOf(new RegExp(`(?<k>${family === "secret" ? SECRET_WORD_READ : f.word}${KEY_RUN})${body}`, "gi"))
