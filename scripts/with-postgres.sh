@@ -40,8 +40,12 @@ stop() {
 trap stop EXIT
 # A signal stops the command before the server (else the command, orphaned, would go on against
 # a server that is gone), then exits as the shell would have: 128 + the signal's number.
+# The command is found in the job table when the signal comes between its start and `child=$!`
+# (bash runs a trap between those two commands: on a loaded machine the command may already be
+# running, and would be left behind).
 interrupted() {
   trap - INT TERM HUP
+  [ -n "$child" ] || child=$(jobs -p | tail -1)
   if [ -n "$child" ]; then
     kill "-$2" "$child" 2>/dev/null || true
     wait "$child" 2>/dev/null || true
