@@ -35,6 +35,8 @@ const listening = (port: number) =>
 
 /** Whether the process runs (a zombie, ended but not reaped by whoever inherited it, does not). */
 const alive = (pid: number) => {
+  // (0 and negative numbers name process groups, never one process)
+  if (!(pid > 0)) throw new Error(`not a process id: ${pid}`)
   try {
     process.kill(pid, 0)
   } catch {
@@ -135,9 +137,16 @@ describe("scripts/with-postgres.sh", () => {
         const tmp = mkdtempSync(join(tmpdir(), "with-postgres-test-"))
         const pidFile = join(tmp, "pid")
         try {
-          // the command: a node process that says its pid and would run for a minute
+          // the command: a node process that says its pid and would run for a minute. The pid is
+          // written aside and renamed into place: the signal is sent as soon as the file exists,
+          // and a file written in place can exist empty (the command killed between creating it
+          // and writing it: then the pid read was 0, and process 0 is the test's own group)
           const r = yield* run(
-            ["node", "-e", `require("fs").writeFileSync(${JSON.stringify(pidFile)}, String(process.pid)); setTimeout(() => {}, 60000)`],
+            [
+              "node",
+              "-e",
+              `const fs = require("fs"); fs.writeFileSync(${JSON.stringify(pidFile + ".new")}, String(process.pid)); fs.renameSync(${JSON.stringify(pidFile + ".new")}, ${JSON.stringify(pidFile)}); setTimeout(() => {}, 60000)`
+            ],
             {},
             (pid) => {
               const wait = () => (existsSync(pidFile) ? process.kill(pid, signal) : setTimeout(wait, 20))
@@ -145,6 +154,7 @@ describe("scripts/with-postgres.sh", () => {
             }
           )
           const command = Number(readFileSync(pidFile, "utf8"))
+          expect(command, "the command's pid").toBeGreaterThan(1)
           expect(alive(command), "the command still runs after the script has ended").toBe(false)
           expect(r.status).toBe(code)
           expect(yield* Effect.promise(() => listening(portOf(r.stderr)))).toBe(false)
