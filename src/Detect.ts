@@ -988,6 +988,12 @@ const SWITCH = /stdin$/i
  * written as text are judged), or a path (`["grep", "-r", "DB_PASSWORD", "src/"]`).
  */
 const WORD_AFTER_NAME = /^[A-Za-z][A-Za-z_.-]*$/
+/**
+ * A name as programs write one, in one case with separators (`DB_PASSWORD_2`, `npm-token`,
+ * `db_password_v2`) or in camel case (`githubToken`, `apiKey2`): a random key or password, of mixed
+ * case and digits anywhere, is none.
+ */
+const IDENTIFIER = /^(?:[A-Z][A-Z0-9]*(?:[_.-][A-Z0-9]+)+|[a-z][a-z0-9]*(?:[_.-][a-z0-9]+)+|[a-z]+(?:[A-Z][a-z]+)+\d{0,2})$/
 const PATH_AFTER_NAME = /^(?:\.{0,2}\/|~(?:\/|$)|[A-Za-z]:\\)|\/$/
 
 /**
@@ -997,6 +1003,8 @@ const PATH_AFTER_NAME = /^(?:\.{0,2}\/|~(?:\/|$)|[A-Za-z]:\\)|\/$/
 interface Elements {
   /** the key its elements are judged under: the array's own, or its singular (`elementKey`) */
   readonly key: string | null
+  /** the array's own key */
+  readonly own: string | null
   /**
    * whether an element may name the next: not under a plural secret key, whose elements are all
    * values of the singular
@@ -1017,15 +1025,16 @@ interface Elements {
 }
 
 const elementsOf = (union: Union, key: string | null, array: ReadonlyArray<unknown>): Elements => {
-  const own = elementKey(union, key)
+  const one = elementKey(union, key)
   return {
-    key: own,
-    names: own === key,
+    key: one,
+    own: key,
+    names: one === key,
     pair: array.length === 2,
     program: array.length > 1 ? programOf(union, array[0]) : null,
     name: null,
     bare: false,
-    judged: own,
+    judged: one,
     keep: 0
   }
 }
@@ -1044,26 +1053,35 @@ const step = (union: Union, e: Elements, x: string): void => {
   let keep = 0
   let next: string | null = null
   let bare = false
-  // a value names nothing
-  const value = e.name !== null && x.length > 0 && x.charCodeAt(0) !== 45 && (!e.bare || !(WORD_AFTER_NAME.test(x) || PATH_AFTER_NAME.test(x)))
-  if (value) {
-    judged = e.name
-  } else if (e.program !== null && x.startsWith(e.program.flag) && x.length === e.program.flag.length) {
-    // the program's first such flag alone (`sshpass -p X ssh -p 2222`: the second is ssh's port)
-    if (e.program.separate) next = PROGRAM_PASSWORD
-    e.program = null
-  } else {
-    if (e.program !== null && x.startsWith(e.program.flag)) {
-      if (e.program.glued) {
-        judged = PROGRAM_PASSWORD
-        keep = e.program.flag.length
-      }
-      e.program = null
-    }
-    // (a glued flag may read as a name too: `mysql -password X` gives mysql the password
-    // `assword`, and X, which its writer meant for one, is judged as the value of `password`)
+  if (!e.names) {
+    // under a plural key: a name is no value of the singular (a list of secrets' names, Compose's
+    // `secrets: [db_password, site_cert]`, Actions' `["NPM_TOKEN", "githubToken"]`): words joined
+    // by `_`, `.` or `-`, or an identifier (`IDENTIFIER`) that passes the hints
+    if (x.length <= 102 && ((WORD_AFTER_NAME.test(x) && /[_.-]/.test(x)) || (IDENTIFIER.test(x) && union.read(x).any))) judged = e.own
+    e.judged = judged
+    e.keep = 0
+    return
   }
-  if (!value && next === null && e.names && x.length <= 102 && union.read(x).any) {
+  const value = e.name !== null && x.length > 0 && x.charCodeAt(0) !== 45 && (!e.bare || !(WORD_AFTER_NAME.test(x) || PATH_AFTER_NAME.test(x)))
+  // a value names nothing
+  let names = !value
+  if (value) judged = e.name
+  else if (e.program !== null && x.startsWith(e.program.flag)) {
+    // the program's first such flag alone (`sshpass -p X ssh -p 2222`: the second is ssh's port)
+    const p = e.program
+    e.program = null
+    if (x.length === p.flag.length) {
+      if (p.separate) next = PROGRAM_PASSWORD
+    } else if (p.glued) {
+      judged = PROGRAM_PASSWORD
+      keep = p.flag.length
+      // a glued flag names the next element only when it is a word (`mysql -password X` gives
+      // mysql the password `assword`, and X, which its writer meant for one, is judged as the
+      // value of `password`); a glued password (`-pW_x2…`) names nothing
+      names = WORD_AFTER_NAME.test(x.slice(1))
+    }
+  }
+  if (names && next === null && x.length <= 102 && union.read(x).any) {
     // (the name without its dashes passes the hints too: `-u` passes a hint that `u` does not)
     const m = ELEMENT_NAME.exec(x)
     if (m !== null && !SWITCH.test(x) && (m[1] === "" || union.read(m[2]!).any)) {

@@ -28,16 +28,23 @@ const counts = (value: unknown): Record<string, number> => {
 
 const B62 = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 /**
- * A strong password: letters, digits and `!#%*+.=?^_~`, with a lower, an upper and a digit. Not
+ * A value written as a camel-case name (`abcDefGhk42`) is left out: under a plural key such an
+ * element reads as a secret's name (`{"secrets": ["githubToken"]}`), decided below.
+ */
+const CAMEL = /^[a-z]+(?:[A-Z][a-z]+)+\d{0,2}$/
+/**
+ * A strong password: letters, digits and `!#%*+.?^_~`, with a lower, an upper and a digit. No `=`:
+ * a value holding `pw=…` is an assignment of its own, which the text detectors read inside it (as
+ * they do in a field's value), replacing what follows `=` alone. Not
  * starting with `-` (a flag, by rule no value), nor with `!`, `$`, `%`, `{`, `[`, `<` (which
  * start references and templates); no `@` (an e-mail address has its own detector), no `:`, `/`
  * (a path or a URL is judged by other rules), no whitespace.
  */
-const password = randomOf(B62 + "!#%*+.=?^_~", 9, 24).filter(
-  (v) => /[a-z]/.test(v) && /[A-Z]/.test(v) && /\d/.test(v) && /^[A-Za-z0-9]/.test(v) && !/^%[A-Za-z_]\w*%$/.test(v)
+const password = randomOf(B62 + "!#%*+.?^_~", 9, 24).filter(
+  (v) => /[a-z]/.test(v) && /[A-Z]/.test(v) && /\d/.test(v) && /^[A-Za-z0-9]/.test(v) && !/^%[A-Za-z_]\w*%$/.test(v) && !CAMEL.test(v)
 )
 /** a token or an API key: 24 to 48 random base62 characters with a lower, an upper and a digit */
-const token = randomOf(B62, 24, 48).filter((v) => /[a-z]/.test(v) && /[A-Z]/.test(v) && /\d/.test(v))
+const token = randomOf(B62, 24, 48).filter((v) => /[a-z]/.test(v) && /[A-Z]/.test(v) && /\d/.test(v) && !CAMEL.test(v))
 
 /** the password family: the key's word, how it is cased and joined */
 const passwordKeys = ["password", "PASSWORD", "Password", "db_password", "adminPassword", "DB_PASSWORD", "passwd", "passphrase", "root-password", "smtp.password"]
@@ -220,6 +227,15 @@ describe("arrays that hold no secret stay as they are", () => {
     fc.constantFrom("fields", "columns", "keys", "select", "words", "required", "args")
   ], ([first, rest, key]) => {
     const value = { [key]: [first, ...rest] }
+    expect(redacted(value)).toEqual(value)
+    expect(counts(value)).toEqual({})
+  }, { fastCheck: { numRuns: RUNS } })
+
+  it.prop("a list of secrets' names under a plural key: {secrets: [DB_PASSWORD, npm-token, githubToken, my_app_cert]}", [
+    fc.constantFrom("secrets", "tokens", "api_keys", "passwords", "credentials", "SECRETS"),
+    fc.array(fc.constantFrom("DB_PASSWORD", "NPM_TOKEN", "npm-token", "aws-access-key-id", "my_app_cert", "db_password_v2", "githubToken", "apiKey2", "site.tls.cert", "GOOGLE_APPLICATION_CREDENTIALS"), { minLength: 1, maxLength: 6 })
+  ], ([key, names]) => {
+    const value = { [key]: names }
     expect(redacted(value)).toEqual(value)
     expect(counts(value)).toEqual({})
   }, { fastCheck: { numRuns: RUNS } })
