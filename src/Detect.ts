@@ -563,6 +563,8 @@ interface Union {
   readonly numeric: ReadonlyArray<Detector>
   /** the numeric detectors that also take short integers under a key their hint passes */
   readonly keyedNumeric: ReadonlyArray<Detector>
+  /** per array key met, the key its elements are judged under (`elementKey`), remembered across calls as the readings are */
+  readonly elementKeys: Map<string, string>
 }
 
 /** passes no hint: reading any index gives `undefined` */
@@ -668,7 +670,8 @@ const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
       hintIndex,
       unhinted: detectors.some((d) => d.hint === undefined),
       numeric: detectors.filter((d) => d.numeric === true),
-      keyedNumeric: detectors.filter((d) => d.numeric === true && d.numericUnderKey === true && d.hint !== undefined)
+      keyedNumeric: detectors.filter((d) => d.numeric === true && d.numericUnderKey === true && d.hint !== undefined),
+      elementKeys: new Map()
     }
     unions.set(detectors, u)
   }
@@ -933,9 +936,14 @@ const PLURAL = /[a-rt-zA-RT-Z][sS]$/
  * (a model call's counts) are no token, nor a short word (a tokenizer's pieces).
  */
 const elementKey = (union: Union, key: string | null): string | null => {
-  if (key === null || key.length < 4 || key.length > SHORT || !PLURAL.test(key)) return key
-  const one = key.slice(0, -1)
-  return union.read(one).any ? one : key
+  if (key === null || key.length < 4 || key.length > SHORT) return key
+  let one = union.elementKeys.get(key)
+  if (one === undefined) {
+    one = PLURAL.test(key) && union.read(key.slice(0, -1)).any ? key.slice(0, -1) : key
+    if (union.elementKeys.size >= REMEMBERED) union.elementKeys.clear()
+    union.elementKeys.set(key, one)
+  }
+  return one
 }
 
 /** a program's password flag: glued to its value (`-pX`), a separate argument (`-p X`), or either */
@@ -951,13 +959,19 @@ interface ProgramFlag {
  * `redis-cli -a X`; OpenLDAP's tools `-w X` or `-wX` (`-W` prompts); `smbmap`, `crackmapexec`,
  * `netexec`, `nxc` `-p X`.
  */
-const PROGRAM_FLAGS: ReadonlyArray<readonly [RegExp, ProgramFlag]> = [
-  [/^(?:mysql(?:dump|admin|import|check|pump|show|slap|binlog|sh)?|mariadb(?:-(?:dump|admin|import|check|show|slap|binlog))?)$/, { flag: "-p", glued: true, separate: false }],
-  [/^sshpass$/, { flag: "-p", glued: true, separate: true }],
-  [/^redis-cli$/, { flag: "-a", glued: false, separate: true }],
-  [/^ldap(?:search|modify|add|delete|whoami|passwd|compare|modrdn|exop|url)$/, { flag: "-w", glued: true, separate: true }],
-  [/^(?:smbmap|crackmapexec|netexec|nxc)$/, { flag: "-p", glued: false, separate: true }]
-]
+const PROGRAM_FLAGS: ReadonlyMap<string, ProgramFlag> = (() => {
+  const mysql: ProgramFlag = { flag: "-p", glued: true, separate: false }
+  const m = new Map<string, ProgramFlag>()
+  for (const n of ["", "dump", "admin", "import", "check", "pump", "show", "slap", "binlog", "sh"]) m.set(`mysql${n}`, mysql)
+  for (const n of ["", "-dump", "-admin", "-import", "-check", "-show", "-slap", "-binlog"]) m.set(`mariadb${n}`, mysql)
+  m.set("sshpass", { flag: "-p", glued: true, separate: true })
+  m.set("redis-cli", { flag: "-a", glued: false, separate: true })
+  const ldap: ProgramFlag = { flag: "-w", glued: true, separate: true }
+  for (const n of ["search", "modify", "add", "delete", "whoami", "passwd", "compare", "modrdn", "exop", "url"]) m.set(`ldap${n}`, ldap)
+  const smb: ProgramFlag = { flag: "-p", glued: false, separate: true }
+  for (const n of ["smbmap", "crackmapexec", "netexec", "nxc"]) m.set(n, smb)
+  return m
+})()
 /** the key a program's password is judged under: the password family's */
 const PROGRAM_PASSWORD = "password"
 
@@ -968,9 +982,8 @@ const PROGRAM_PASSWORD = "password"
  */
 const programOf = (union: Union, first: unknown): ProgramFlag | null => {
   if (typeof first !== "string" || first.length > 512 || !union.read(first).any) return null
-  const base = first.slice(Math.max(first.lastIndexOf("/"), first.lastIndexOf("\\")) + 1).replace(/\.exe$/i, "")
-  for (const [name, flag] of PROGRAM_FLAGS) if (name.test(base)) return flag
-  return null
+  const base = first.slice(Math.max(first.lastIndexOf("/"), first.lastIndexOf("\\")) + 1)
+  return PROGRAM_FLAGS.get(/\.exe$/i.test(base) ? base.slice(0, -4) : base) ?? null
 }
 
 /**
@@ -1040,15 +1053,16 @@ const elementsOf = (union: Union, key: string | null, array: ReadonlyArray<unkno
 }
 
 /**
- * Read a string element of an array: the key it is judged under and the glued flag it starts
- * with (`judged`, `keep`), and the name it gives the next element. An element is the value of
+ * Read a string element of an array (`hinted`: its reading passes the set's hints, read once by
+ * the caller): the key it is judged under and the glued flag it starts with (`judged`, `keep`),
+ * and the name it gives the next element. An element is the value of
  * the name before it unless it is a flag itself (starts with `-`) or, after a bare name, a word or
  * a path; a value names nothing. A name is an element that passes the set's hints and reads as a
  * flag or a name (`ELEMENT_NAME`): a lone bare keyword only in a pair of two. Which names hold a
  * secret, and which values are one, the detectors decide (`password_file`, `max_tokens`, `$TOKEN`,
  * `${PW}` are none), as they do for `name = value`.
  */
-const step = (union: Union, e: Elements, x: string): void => {
+const step = (union: Union, e: Elements, x: string, hinted: boolean): void => {
   let judged = e.key
   let keep = 0
   let next: string | null = null
@@ -1057,7 +1071,7 @@ const step = (union: Union, e: Elements, x: string): void => {
     // under a plural key: a name is no value of the singular (a list of secrets' names, Compose's
     // `secrets: [db_password, site_cert]`, Actions' `["NPM_TOKEN", "githubToken"]`): words joined
     // by `_`, `.` or `-`, or an identifier (`IDENTIFIER`) that passes the hints
-    if (x.length <= 102 && ((WORD_AFTER_NAME.test(x) && /[_.-]/.test(x)) || (IDENTIFIER.test(x) && union.read(x).any))) judged = e.own
+    if (x.length <= 102 && ((WORD_AFTER_NAME.test(x) && /[_.-]/.test(x)) || (hinted && IDENTIFIER.test(x)))) judged = e.own
     e.judged = judged
     e.keep = 0
     return
@@ -1081,7 +1095,7 @@ const step = (union: Union, e: Elements, x: string): void => {
       names = WORD_AFTER_NAME.test(x.slice(1))
     }
   }
-  if (names && next === null && x.length <= 102 && union.read(x).any) {
+  if (names && next === null && hinted && x.length <= 102) {
     // (the name without its dashes passes the hints too: `-u` passes a hint that `u` does not)
     const m = ELEMENT_NAME.exec(x)
     if (m !== null && !SWITCH.test(x) && (m[1] === "" || union.read(m[2]!).any)) {
@@ -1186,9 +1200,10 @@ const couldMatch = (value: unknown, union: Union): boolean => {
         if (--budget === 0) return true
         const x: unknown = v[i]
         if (typeof x === "string") {
-          step(union, e, x)
+          const read = union.read(x)
+          step(union, e, x, read.any)
           const judgedRead = e.judged === e.key ? elementRead : keyReading(union, e.judged!)
-          if (couldFind(e.keep > 0 ? x.slice(e.keep) : x, e.judged, judgedRead, union)) return true
+          if (e.keep > 0 ? couldFind(x.slice(e.keep), e.judged, judgedRead, union) : findsIn(union, x, read, e.judged, judgedRead)) return true
           continue
         }
         e.name = null
@@ -1408,7 +1423,7 @@ const redactAll = <A>(value: A, policy: Policy, union: Union): { readonly value:
       const orig = f.src[i]
       const e = f.elements
       if (typeof orig === "string") {
-        step(union, e, orig)
+        step(union, e, orig, union.read(orig).any)
         if (e.keep > 0) {
           // a glued flag (`-pX`): the value after it judged, the flag kept as written
           const keep = e.keep
