@@ -563,6 +563,8 @@ interface Union {
   readonly numeric: ReadonlyArray<Detector>
   /** the numeric detectors that also take short integers under a key their hint passes */
   readonly keyedNumeric: ReadonlyArray<Detector>
+  /** per array key met, the key its elements are judged under (`elementKey`), remembered across calls as the readings are */
+  readonly elementKeys: Map<string, string>
 }
 
 /** passes no hint: reading any index gives `undefined` */
@@ -668,7 +670,8 @@ const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
       hintIndex,
       unhinted: detectors.some((d) => d.hint === undefined),
       numeric: detectors.filter((d) => d.numeric === true),
-      keyedNumeric: detectors.filter((d) => d.numeric === true && d.numericUnderKey === true && d.hint !== undefined)
+      keyedNumeric: detectors.filter((d) => d.numeric === true && d.numericUnderKey === true && d.hint !== undefined),
+      elementKeys: new Map()
     }
     unions.set(detectors, u)
   }
@@ -903,6 +906,209 @@ const findingsOf = (counts: Counts, policy: Policy): Array<Finding> => {
 const judgedKey = (pair: string | null, outer: string | null, k: string): string =>
   pair !== null && PAIR_VALUE.test(k) ? pair : outer !== null && WRAPPER.test(k) ? outer : k
 
+// ---------------------------------------------------------------------------------------------
+// arrays: what an element's place in its array says of it
+// ---------------------------------------------------------------------------------------------
+
+/*
+ * An array gives its elements a meaning no single string holds: the plural of a secret's key
+ * (`{"passwords": [...]}`, `{"api_keys": [...]}`) holds values of the singular, and argv given as
+ * an array (`subprocess.run`, `execFile`) holds a flag's value in the element after it
+ * (`["--password", "…"]`, `["DB_PASSWORD", "…"]`, `["mysql", "-p…"]`). Both walks of `redact` (the
+ * read-only `couldMatch` and the copying `redactAll`) read an array through `elementsOf` and `step`
+ * alike, so the first pass never misses what the second would find.
+ *
+ * Linear time: per array, one reading of its key's singular and of its first element; per string
+ * element, at most one more reading (cached with the strings) and two anchored expressions over at
+ * most 102 characters, and only for an element that passes the joined hints. Each element looks at
+ * the one before it alone.
+ */
+
+/** a key in the plural: an `s` after a letter that is not one (`passwords`, `API_KEYS`; not `pass`, `access`) */
+const PLURAL = /[a-rt-zA-RT-Z][sS]$/
+
+/**
+ * The key an array's elements are judged under: the singular of a plural key when the singular
+ * passes the set's hints (`passwords` → `password`, `api_keys` → `api_key`, `apiKeys` → `apiKey`,
+ * `tokens` → `token`, `credentials` → `credential`), so each element is judged as the value of one
+ * such key would be, by the same detectors; the key itself otherwise (`keys`, `columns`, `items`:
+ * their singular passes no hint). The detectors' own judges still decide: numbers under `tokens`
+ * (a model call's counts) are no token, nor a short word (a tokenizer's pieces).
+ */
+const elementKey = (union: Union, key: string | null): string | null => {
+  if (key === null || key.length < 4 || key.length > SHORT) return key
+  let one = union.elementKeys.get(key)
+  if (one === undefined) {
+    one = PLURAL.test(key) && union.read(key.slice(0, -1)).any ? key.slice(0, -1) : key
+    if (union.elementKeys.size >= REMEMBERED) union.elementKeys.clear()
+    union.elementKeys.set(key, one)
+  }
+  return one
+}
+
+/** a program's password flag: glued to its value (`-pX`), a separate argument (`-p X`), or either */
+interface ProgramFlag {
+  readonly flag: string
+  readonly glued: boolean
+  readonly separate: boolean
+}
+/**
+ * The programs that take a password as a short flag, as their command lines do (`internal/keys.ts`
+ * finds the same flags in a command line written as text): the MySQL and MariaDB clients `-pX`,
+ * glued only (`-p` alone prompts, and the next argument is a database); `sshpass -p X` or `-pX`;
+ * `redis-cli -a X`; OpenLDAP's tools `-w X` or `-wX` (`-W` prompts); `smbmap`, `crackmapexec`,
+ * `netexec`, `nxc` `-p X`.
+ */
+const PROGRAM_FLAGS: ReadonlyMap<string, ProgramFlag> = (() => {
+  const mysql: ProgramFlag = { flag: "-p", glued: true, separate: false }
+  const m = new Map<string, ProgramFlag>()
+  for (const n of ["", "dump", "admin", "import", "check", "pump", "show", "slap", "binlog", "sh"]) m.set(`mysql${n}`, mysql)
+  for (const n of ["", "-dump", "-admin", "-import", "-check", "-show", "-slap", "-binlog"]) m.set(`mariadb${n}`, mysql)
+  m.set("sshpass", { flag: "-p", glued: true, separate: true })
+  m.set("redis-cli", { flag: "-a", glued: false, separate: true })
+  const ldap: ProgramFlag = { flag: "-w", glued: true, separate: true }
+  for (const n of ["search", "modify", "add", "delete", "whoami", "passwd", "compare", "modrdn", "exop", "url"]) m.set(`ldap${n}`, ldap)
+  const smb: ProgramFlag = { flag: "-p", glued: false, separate: true }
+  for (const n of ["smbmap", "crackmapexec", "netexec", "nxc"]) m.set(n, smb)
+  return m
+})()
+/** the key a program's password is judged under: the password family's */
+const PROGRAM_PASSWORD = "password"
+
+/**
+ * The password flag of the program an array's first element names (`mysql`, `/usr/bin/mysql`,
+ * `C:\…\mysql.exe`), or null. Read only when the element passes the set's hints (the built-in
+ * command-line detector's hint names these programs).
+ */
+const programOf = (union: Union, first: unknown): ProgramFlag | null => {
+  if (typeof first !== "string" || first.length > 512 || !union.read(first).any) return null
+  const base = first.slice(Math.max(first.lastIndexOf("/"), first.lastIndexOf("\\")) + 1)
+  return PROGRAM_FLAGS.get(/\.exe$/i.test(base) ? base.slice(0, -4) : base) ?? null
+}
+
+/**
+ * An element that can name the next one: a flag (`--db-password`, `-password`, `--api-key`) or a
+ * name (`DB_PASSWORD`, `apiKey`, `X-Api-Key`); the name is what follows the dashes.
+ */
+const ELEMENT_NAME = /^(-{0,2})([A-Za-z][\w.-]{0,99})$/
+/** a name of two words or more (`DB_PASSWORD`, `apiKey`, `X-Api-Key`), not a lone word (`password`) */
+const COMPOUND = /[_.-]|[a-z][A-Z]/
+/** a flag that is a switch, with no value after it (`--password-stdin`: read from standard input) */
+const SWITCH = /stdin$/i
+/**
+ * After a bare name (no dashes), what is no value: a word or a field's name (letters, `_`, `-`,
+ * `.`: `["password", "username"]`, `["password", "reset", "help"]`, as the two-element pairs
+ * written as text are judged), or a path (`["grep", "-r", "DB_PASSWORD", "src/"]`).
+ */
+const WORD_AFTER_NAME = /^[A-Za-z][A-Za-z_.-]*$/
+/**
+ * A name as programs write one, in one case with separators (`DB_PASSWORD_2`, `npm-token`,
+ * `db_password_v2`) or in camel case (`githubToken`, `apiKey2`): a random key or password, of mixed
+ * case and digits anywhere, is none.
+ */
+const IDENTIFIER = /^(?:[A-Z][A-Z0-9]*(?:[_.-][A-Z0-9]+)+|[a-z][a-z0-9]*(?:[_.-][a-z0-9]+)+|[a-z]+(?:[A-Z][a-z]+)+\d{0,2})$/
+const PATH_AFTER_NAME = /^(?:\.{0,2}\/|~(?:\/|$)|[A-Za-z]:\\)|\/$/
+
+/**
+ * What an array says of its elements: read once per array (`elementsOf`), then per element
+ * (`step`), each element looking at the one before it alone.
+ */
+interface Elements {
+  /** the key its elements are judged under: the array's own, or its singular (`elementKey`) */
+  readonly key: string | null
+  /** the array's own key */
+  readonly own: string | null
+  /**
+   * whether an element may name the next: not under a plural secret key, whose elements are all
+   * values of the singular
+   */
+  readonly names: boolean
+  /** two elements: a lone keyword names the other (`["password", "…"]`, a form field as a tuple) */
+  readonly pair: boolean
+  /** the password flag of the program the first element names, until its first use */
+  program: ProgramFlag | null
+  /** the name the last element gives the next one (its dashes dropped), or null */
+  name: string | null
+  /** that name was written bare (no dashes): a word or a path after it is no value */
+  bare: boolean
+  /** set by `step`: the key the element is judged under */
+  judged: string | null
+  /** set by `step`: how many characters at the element's start are a glued flag, kept as written (`-p` of `-pX`) */
+  keep: number
+}
+
+const elementsOf = (union: Union, key: string | null, array: ReadonlyArray<unknown>): Elements => {
+  const one = elementKey(union, key)
+  return {
+    key: one,
+    own: key,
+    names: one === key,
+    pair: array.length === 2,
+    program: array.length > 1 ? programOf(union, array[0]) : null,
+    name: null,
+    bare: false,
+    judged: one,
+    keep: 0
+  }
+}
+
+/**
+ * Read a string element of an array (`hinted`: its reading passes the set's hints, read once by
+ * the caller): the key it is judged under and the glued flag it starts with (`judged`, `keep`),
+ * and the name it gives the next element. An element is the value of
+ * the name before it unless it is a flag itself (starts with `-`) or, after a bare name, a word or
+ * a path; a value names nothing. A name is an element that passes the set's hints and reads as a
+ * flag or a name (`ELEMENT_NAME`): a lone bare keyword only in a pair of two. Which names hold a
+ * secret, and which values are one, the detectors decide (`password_file`, `max_tokens`, `$TOKEN`,
+ * `${PW}` are none), as they do for `name = value`.
+ */
+const step = (union: Union, e: Elements, x: string, hinted: boolean): void => {
+  let judged = e.key
+  let keep = 0
+  let next: string | null = null
+  let bare = false
+  if (!e.names) {
+    // under a plural key: a name is no value of the singular (a list of secrets' names, Compose's
+    // `secrets: [db_password, site_cert]`, Actions' `["NPM_TOKEN", "githubToken"]`): words joined
+    // by `_`, `.` or `-`, or an identifier (`IDENTIFIER`) that passes the hints
+    if (x.length <= 102 && ((WORD_AFTER_NAME.test(x) && /[_.-]/.test(x)) || (hinted && IDENTIFIER.test(x)))) judged = e.own
+    e.judged = judged
+    e.keep = 0
+    return
+  }
+  const value = e.name !== null && x.length > 0 && x.charCodeAt(0) !== 45 && (!e.bare || !(WORD_AFTER_NAME.test(x) || PATH_AFTER_NAME.test(x)))
+  // a value names nothing
+  let names = !value
+  if (value) judged = e.name
+  else if (e.program !== null && x.startsWith(e.program.flag)) {
+    // the program's first such flag alone (`sshpass -p X ssh -p 2222`: the second is ssh's port)
+    const p = e.program
+    e.program = null
+    if (x.length === p.flag.length) {
+      if (p.separate) next = PROGRAM_PASSWORD
+    } else if (p.glued) {
+      judged = PROGRAM_PASSWORD
+      keep = p.flag.length
+      // a glued flag names the next element only when it is a word (`mysql -password X` gives
+      // mysql the password `assword`, and X, which its writer meant for one, is judged as the
+      // value of `password`); a glued password (`-pW_x2…`) names nothing
+      names = WORD_AFTER_NAME.test(x.slice(1))
+    }
+  }
+  if (names && next === null && hinted && x.length <= 102) {
+    // (the name without its dashes passes the hints too: `-u` passes a hint that `u` does not)
+    const m = ELEMENT_NAME.exec(x)
+    if (m !== null && !SWITCH.test(x) && (m[1] === "" || union.read(m[2]!).any)) {
+      bare = m[1] === ""
+      if (!bare || e.pair || COMPOUND.test(m[2]!)) next = m[2]!
+    }
+  }
+  e.judged = judged
+  e.keep = keep
+  e.name = next
+  e.bare = bare
+}
+
 /**
  * Strings up to this length are searched in the first pass (`couldMatch`), longer ones only
  * hinted: a value with a finding then searches the short strings before it twice at most, and
@@ -956,7 +1162,10 @@ const anyHinted = (value: unknown, union: Union): boolean => {
       for (const k in v) {
         if (--budget <= 0) return true
         if (union.unhinted || union.read(k).any) return true
-        stack.push((v as Record<string, unknown>)[k])
+        const x = (v as Record<string, unknown>)[k]
+        // an array under a plural key whose singular passes a hint (`tokens`: see `elementKey`)
+        if (Array.isArray(x) && elementKey(union, k) !== k) return true
+        stack.push(x)
       }
     }
   }
@@ -984,11 +1193,22 @@ const couldMatch = (value: unknown, union: Union): boolean => {
     const key = stack.pop() as string | null
     const v = stack.pop() as object
     if (Array.isArray(v)) {
+      // (as `redactAll` reads them: each element under the key its place gives it)
+      const e = elementsOf(union, key, v)
+      const elementRead = e.key === key ? keyRead : e.key === null ? null : keyReading(union, e.key)
       for (let i = 0; i < v.length; i++) {
         if (--budget === 0) return true
         const x: unknown = v[i]
-        if (isContainer(x)) stack.push(x, key, keyRead)
-        else if (couldFind(x, key, keyRead, union)) return true
+        if (typeof x === "string") {
+          const read = union.read(x)
+          step(union, e, x, read.any)
+          const judgedRead = e.judged === e.key ? elementRead : keyReading(union, e.judged!)
+          if (e.keep > 0 ? couldFind(x.slice(e.keep), e.judged, judgedRead, union) : findsIn(union, x, read, e.judged, judgedRead)) return true
+          continue
+        }
+        e.name = null
+        if (isContainer(x)) stack.push(x, e.key, elementRead)
+        else if (couldFind(x, e.key, elementRead, union)) return true
       }
     } else if (isPlainObject(v)) {
       let pair: string | null | undefined
@@ -1119,7 +1339,15 @@ const redactAll = <A>(value: A, policy: Policy, union: Union): { readonly value:
   const counts: Counts = new Map()
   // iterative, so a deep value cannot overflow the stack; containers are copied on write
   type Frame =
-    | { readonly kind: "array"; readonly src: Array<unknown>; i: number; copy: Array<unknown> | null; readonly key: string | null; readonly set: (x: unknown) => void }
+    | {
+        readonly kind: "array"
+        readonly src: Array<unknown>
+        i: number
+        copy: Array<unknown> | null
+        /** what the array says of its elements: the key each is judged under (`elementsOf`, `step`) */
+        readonly elements: Elements
+        readonly set: (x: unknown) => void
+      }
     | {
         readonly kind: "object"
         /** the key of the field holding the object: its wrapper members are judged under it */
@@ -1172,7 +1400,7 @@ const redactAll = <A>(value: A, policy: Policy, union: Union): { readonly value:
     if (open.has(v)) return set(v)
     if (Array.isArray(v)) {
       open.add(v)
-      stack.push({ kind: "array", src: v, i: 0, copy: null, key, set })
+      stack.push({ kind: "array", src: v, i: 0, copy: null, elements: elementsOf(union, key, v), set })
     } else if (isPlainObject(v)) {
       open.add(v)
       const entries = Object.entries(v as Record<string, unknown>)
@@ -1193,7 +1421,20 @@ const redactAll = <A>(value: A, policy: Policy, union: Union): { readonly value:
       }
       const i = f.i++
       const orig = f.src[i]
-      visit(orig, f.key, (x) => {
+      const e = f.elements
+      if (typeof orig === "string") {
+        step(union, e, orig, union.read(orig).any)
+        if (e.keep > 0) {
+          // a glued flag (`-pX`): the value after it judged, the flag kept as written
+          const keep = e.keep
+          const value = orig.slice(keep)
+          visit(value, e.judged, (x) => {
+            if (x !== value) (f.copy ??= f.src.slice())[i] = orig.slice(0, keep) + (x as string)
+          })
+          continue
+        }
+      } else e.name = null
+      visit(orig, typeof orig === "string" ? e.judged : e.key, (x) => {
         if (x !== orig) (f.copy ??= f.src.slice())[i] = x
       })
     } else {
