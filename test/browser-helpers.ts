@@ -219,17 +219,25 @@ export const pngVariance = (png: Buffer): { variance: number; distinct: number; 
  * The longest task of the page's main thread (`CrRendererMain`) in a Chromium trace of the
  * `toplevel` and `disabled-by-default-devtools.timeline` categories (the second is what records
  * the thread clock): its processor time (the thread's own clock, which a busy machine does not
- * stretch) and its wall time, in milliseconds.
+ * stretch) and its wall time, in milliseconds. With `after`, only the tasks that start after the
+ * page's `console.timeStamp(after)` (a `TimeStamp` event: the `devtools.timeline` category).
  */
-export const longestMainThreadTask = (trace: Buffer): { thread: number; wall: number } => {
+export const longestMainThreadTask = (trace: Buffer, after?: string): { thread: number; wall: number } => {
   const events = (JSON.parse(trace.toString("utf8")) as {
-    traceEvents: Array<{ name: string; ph: string; pid: number; tid: number; dur?: number; tdur?: number; args?: { name?: string } }>
+    traceEvents: Array<{ name: string; ph: string; pid: number; tid: number; ts: number; dur?: number; tdur?: number; args?: { name?: string; data?: { message?: string } } }>
   }).traceEvents
   const mains = new Set(events.filter((e) => e.ph === "M" && e.name === "thread_name" && e.args?.name === "CrRendererMain").map((e) => `${e.pid}:${e.tid}`))
+  let from = -Infinity
+  if (after !== undefined) {
+    const mark = events.find((e) => e.name === "TimeStamp" && e.args?.data?.message === after)
+    // no mark: the trace is not what this reads, which must fail, never pass
+    if (mark === undefined) throw new Error(`no console.timeStamp(${JSON.stringify(after)}) in the trace (${events.length} events)`)
+    from = mark.ts
+  }
   let thread = -1
   let wall = -1
   for (const e of events) {
-    if (e.ph !== "X" || e.name !== "RunTask" || !mains.has(`${e.pid}:${e.tid}`) || e.tdur === undefined) continue
+    if (e.ph !== "X" || e.name !== "RunTask" || !mains.has(`${e.pid}:${e.tid}`) || e.tdur === undefined || e.ts < from) continue
     if (e.tdur > thread) {
       thread = e.tdur
       wall = e.dur ?? -1

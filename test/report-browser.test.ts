@@ -453,7 +453,7 @@ describe.runIf(present)("the HTML report in Chromium", () => {
     const json = await inspect(file("bulk.pack.jsonl")) as { entries: number; decisions: { total: number }; decision_rows: Array<{ decision_id: string; seqs: Array<number> }> }
     expect(json.entries).toBe(100_001)
     const target = json.decision_rows[json.decision_rows.length - 1]!
-    const o = await open(browser, html, { waitUntil: "commit", beforeGoto: (p) => browser.startTracing(p, { categories: ["toplevel", "disabled-by-default-devtools.timeline"] }) })
+    const o = await open(browser, html, { waitUntil: "commit", beforeGoto: (p) => browser.startTracing(p, { categories: ["toplevel", "devtools.timeline", "disabled-by-default-devtools.timeline"] }) })
     try {
       const { page } = o
       // the page's longest stall from here to the browser's verdict (a timer that should fire every 10 ms)
@@ -496,18 +496,22 @@ describe.runIf(present)("the HTML report in Chromium", () => {
       expect(heads.slice(1).map((h) => Number(/^seq (\d+)/.exec(h)?.[1]))).toEqual(target.seqs)
 
       const t1 = Date.now()
+      await page.evaluate(() => console.timeStamp("acttrace-interactive"))
       const v = await browserVerdict(page, 90_000)
       const stall = await page.evaluate(() => (globalThis as unknown as { __stall: number }).__stall)
-      const longest = longestMainThreadTask(await browser.stopTracing())
-      console.log(`100,000-entry report: verified in the browser (${v.verdict}) ${Date.now() - t1} ms after the search worked; the page's longest stall meanwhile ${Math.round(stall)} ms wall; its longest task from navigation to the verdict ${longest.thread} ms of processor time (${longest.wall} ms wall)`)
+      const trace = await browser.stopTracing()
+      const whole = longestMainThreadTask(trace)
+      const longest = longestMainThreadTask(trace, "acttrace-interactive")
+      console.log(`100,000-entry report: verified in the browser (${v.verdict}) ${Date.now() - t1} ms after the search worked; the page's longest stall meanwhile ${Math.round(stall)} ms wall; its longest task from navigation to the verdict ${whole.thread} ms of processor time (${whole.wall} ms wall), once interactive ${longest.thread} ms (${longest.wall} ms wall)`)
       expect(v, v.text).toMatchObject({ verdict: "ok" })
       // the check ran beside the page, in a worker made from its own script
       expect(o.blobs).toHaveLength(1)
-      // and the page stayed responsive: its longest task, loading and rendering included, in the
-      // processor time of the page's own thread (200-230 ms here; verified on the page's thread
-      // the longest was 565 ms, and 1.4-3 s before the verifier yielded). Wall time would count the
-      // seconds a loaded machine leaves the browser waiting for a core (a CI run measured a 2.3 s
-      // wall-clock stall, on the worker path, while other test files ran beside it)
+      // and the page stayed responsive while it verified: its longest task once interactive, in
+      // the processor time of the page's own thread (verified on the page's thread the longest
+      // was 565 ms, and 1.4-3 s before the verifier yielded). Loading is held by the 5 s above:
+      // the parse of a 55 MB page is one task whose length follows how the file arrives (200-230
+      // ms here, 1,249 ms in a loaded CI run). Wall time would count the seconds a loaded machine
+      // leaves the browser waiting for a core (a CI run measured a 2.3 s wall-clock stall)
       expect(longest.thread).toBeLessThan(1_000)
       expect(o.requests).toEqual([])
       expect(o.errors).toEqual([])
