@@ -26,6 +26,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { assignments } from "./internal/assignments.js"
+import { encoded } from "./internal/encoded.js"
 import { keys } from "./internal/keys.js"
 import * as matching from "./internal/matching.js"
 import { asciiTwins, endCall, memoPerCall, SHORT } from "./internal/matching.js"
@@ -267,7 +268,7 @@ export const entropy: (s: string) => number = matching.entropy
  * @since 0.1.0
  * @category detectors
  */
-export const builtins: ReadonlyArray<Detector> = [...keys, ...assignments, ...pii, phone]
+export const builtins: ReadonlyArray<Detector> = [...keys, ...assignments, ...encoded, ...pii, phone]
 
 
 /**
