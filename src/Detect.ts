@@ -994,6 +994,16 @@ const programOf = (union: Union, first: unknown): ProgramFlag | null => {
 const ELEMENT_NAME = /^(-{0,2})([A-Za-z][\w.-]{0,99})$/
 /** a name of two words or more (`DB_PASSWORD`, `apiKey`, `X-Api-Key`), not a lone word (`password`) */
 const COMPOUND = /[_.-]|[a-z][A-Z]/
+/**
+ * A name as written by people and programs: words, each in one case or capitalized, perhaps with
+ * digits after it, joined in camel case or by `_`, `.`, `-` (`password`, `X-Api-Key`,
+ * `DB_PASSWORD_2`, `apiKey2`), not a random string of mixed case (`aaaAAAaaaaaaaa22`). Read on at
+ * most 102 characters (the caller's bound).
+ */
+const NAME_WORDS = (() => {
+  const word = "(?:[a-z]+|[A-Z][a-z]*|[A-Z]+)\\d*(?:[A-Z][a-z]+\\d*)*"
+  return new RegExp(`^${word}(?:[_.-](?:${word}|\\d+))*$`)
+})()
 /** a flag that is a switch, with no value after it (`--password-stdin`: read from standard input) */
 const SWITCH = /stdin$/i
 /**
@@ -1101,7 +1111,10 @@ const step = (union: Union, e: Elements, x: string, hinted: boolean): void => {
     const m = ELEMENT_NAME.exec(x)
     if (m !== null && !SWITCH.test(x) && (m[1] === "" || union.read(m[2]!).any)) {
       bare = m[1] === ""
-      if (!bare || e.pair || COMPOUND.test(m[2]!)) next = m[2]!
+      // a bare name is written as names are (`NAME_WORDS`): a random string that passes a hint of
+      // a value (`aaaAAAaaaaaaaa22`, base64) is a value of the array's key, not the name of the
+      // next element
+      if (!bare || ((e.pair || COMPOUND.test(m[2]!)) && NAME_WORDS.test(x))) next = m[2]!
     }
   }
   e.judged = judged

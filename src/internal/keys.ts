@@ -739,9 +739,10 @@ const vendorToken = (category: string, hint: RegExp, pattern: string, validate: 
  * domain to the last `@` before the host (a Google app password written with its spaces, four
  * groups of four letters, included). The assignment detectors' `url_credentials` takes a user
  * without `@`; this one runs first, so the e-mail detector no longer reads `password@host` as an
- * address.
+ * address. The user's domain is read as a label, a dot, then labels and dots in one class (a
+ * group per label keeps a backtracking entry per label: 16 MB of `.a` overflowed V8's stack).
  */
-const URL_EMAIL_USER = String.raw`\b[a-z][a-z0-9+.-]{0,19}://[^\s:/@?#"'\x60<>]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+:(?<v>[a-z]{4}(?: [a-z]{4}){3}|[^\s/?#"'\x60<>]+)(?=@[^\s/?#@]*(?:[/?#\s]|$))`
+const URL_EMAIL_USER = String.raw`\b[a-z][a-z0-9+.-]{0,19}://[^\s:/@?#"'\x60<>]+@[a-z0-9-]+\.[a-z0-9.-]*:(?<v>[a-z]{4}(?: [a-z]{4}){3}|[^\s/?#"'\x60<>]+)(?=@[^\s/?#@]*(?:[/?#\s]|$))`
 /** a reference or a mask, no password: `${X}`, `$(cmd)`, `$X`, `{{x}}`, `<x>`, `[x]`, `%s`, `{x}`, `****` (as the assignments' `url_credentials` judges) */
 const URL_REFERENCE = /^(?:\$\{|\$\(|\$[A-Za-z_]\w*$|\{\{|<[^>]*>$|\[[^\]]*\]$|%[sd]$|\{[\w.]*\}$)/
 const urlPassword = (m: string): string => {
@@ -788,6 +789,8 @@ const sentryOrgToken = (m: string): boolean => {
 const afterPrefix = (n: number) => (m: string): string => m.slice(n)
 
 /** what continues a bearer token after its first 16 characters: anything but whitespace, a quote, `,`, `;`, brackets, `\\`, `<` */
+/** `Bearer` and the spaces after it, at the start of a bearer match */
+const BEARER_HEAD = /^\S+\s+/
 const BEARER_REST = "[^\\s\"'\x60,;\\\\<>()\\[\\]{}]"
 
 /**
@@ -902,8 +905,15 @@ export const keys: ReadonlyArray<Detector> = [
     // inside too (a Sentry org token is base64 JSON, `==_`, then its secret; an Atlassian token
     // ends `=` and a checksum), and what follows the first `=` is the part that matters. It stops
     // before `eyJ`: a JWT glued after `=` is the jwt detector's (found first), and a bearer match
-    // overlapping it would be dropped whole, its own part left in the text
-    pattern: new RegExp(`${START}[Bb][Ee][Aa][Rr][Ee][Rr]\\s+${atLeast("[A-Za-z0-9._~+/-]", 16)}(?:(?!eyJ)${BEARER_REST})*`, "g")
+    // overlapping it would be dropped whole, its own part left in the text. The match runs over
+    // the token characters in one class and `trimEnd` gives back what starts at that `eyJ` (a
+    // group with a lookahead per character kept a backtracking entry per character: 16 MB of `=`
+    // after a token overflowed V8's stack)
+    pattern: new RegExp(`${START}[Bb][Ee][Aa][Rr][Ee][Rr]\\s+[A-Za-z0-9._~+/-]{16}${BEARER_REST}*`, "g"),
+    trimEnd: (m) => {
+      const jwt = m.indexOf("eyJ", BEARER_HEAD.exec(m)![0].length + 16)
+      return jwt < 0 ? 0 : m.length - jwt
+    }
   },
   {
     category: "slack_webhook",
