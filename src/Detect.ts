@@ -764,7 +764,10 @@ const spansRead = (read: Reading, original: string, union: Union, keyAsWritten: 
         start = end - v.length
         end = start + v.length
       }
-      if (overlaps(spans, start, end)) continue
+      // a match that meets an earlier span is dropped, unless its detector gives back its end:
+      // then what it keeps is judged (a bearer token stops before a JWT glued to it)
+      const clash = overlaps(spans, start, end)
+      if (clash && d.trimEnd === undefined) continue
       // a match never swallows an earlier replacement (the built-in patterns stop before one)
       if (s.slice(start, end).includes(REPLACEMENT)) continue
       const context = d.validate !== undefined || d.trimEnd !== undefined ? { before: s.slice(Math.max(0, m.index - 40), m.index), key } : null
@@ -772,7 +775,7 @@ const spansRead = (read: Reading, original: string, union: Union, keyAsWritten: 
       // what belongs to the text around the value stays (a bracket opened before the key)
       if (d.trimEnd !== undefined) {
         end -= Math.max(0, Math.min(end - start, d.trimEnd(s.slice(start, end), context!)))
-        if (end <= start) continue
+        if (end <= start || (clash && overlaps(spans, start, end))) continue
       }
       ;(accepted ??= []).push({ start, end, detector: d })
     }

@@ -121,6 +121,19 @@ describe("keys: a `=` inside a bearer token (fourth hostile review, #7)", () => 
     for (const piece of t.split(/[=]+/).filter((p) => p.length >= 6)) expect(out.includes(piece), `${JSON.stringify(piece)} left in ${out}`).toBe(false)
     expect(out.endsWith(rest), out).toBe(true)
   }, { fastCheck: { numRuns: RUNS } })
+  // a JWT glued after `=` is the jwt detector's, and the bearer token before it is replaced up to
+  // it (the bearer match meets the JWT's span and keeps what comes before)
+  it.prop("a bearer token with a JWT glued after `=`: both replaced, each under its own category", [token], ([t]) => {
+    const jwt = `eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.${t.replace(/[^A-Za-z0-9_-]/g, "x").slice(0, 22).padEnd(22, "Q")}`
+    const text = `it sent Bearer ${t}=${jwt}\nnext`
+    const out = Detect.redact(text)
+    for (const piece of t.split(/[=]+/).filter((p) => p.length >= 6)) expect(out.value.includes(piece), `${JSON.stringify(piece)} left in ${out.value}`).toBe(false)
+    expect(out.value.includes("eyJzdWIi"), out.value).toBe(false)
+    expect(out.value.endsWith("\nnext"), out.value).toBe(true)
+    expect(new Set(out.findings.map((f) => f.category))).toEqual(new Set(["bearer_token", "jwt"]))
+    // flagged alone (no replacement to read past), the bearer token is found too
+    expect(new Set(Detect.scan(text, Detect.Policy.flagOnly).map((f) => f.category))).toEqual(new Set(["bearer_token", "jwt"]))
+  }, { fastCheck: { numRuns: RUNS } })
 })
 
 // ---------------------------------------------------------------------------------------------

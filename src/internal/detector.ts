@@ -48,7 +48,8 @@ export interface Detector {
    * how many characters at the end of what would be replaced (the named group `v`, or the match)
    * belong to the text around it and stay (a closing bracket opened before the key:
    * `User(password=x)`); asked after `validate` accepts, with the same context. Linear in the
-   * match.
+   * match. A match that meets an earlier detector's span is judged on what it keeps: it stands
+   * when that no longer meets the span (a bearer token stops before a JWT glued to it).
    */
   readonly trimEnd?: ((replaced: string, context: MatchContext) => number) | undefined
   /**
