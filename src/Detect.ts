@@ -538,6 +538,8 @@ interface Reading {
   readonly hex: boolean
   /** per distinct hint of the set, 1 when the string passes it; null until asked */
   hints: Uint8Array | null
+  /** per distinct need of the set, 1 when the string passes it and 2 when not, 0 until asked; null until one is */
+  needs?: Uint8Array
   /**
    * the text the hints and patterns read: the string with its Unicode spaces, dashes, colons and
    * equals signs written as their ASCII twins (`asciiTwins`, same length, so a span of it is the
@@ -560,6 +562,10 @@ interface Union {
   readonly key: (key: string) => Reading
   /** per detector of the set, the index of its hint among the distinct ones; -1 when it has none */
   readonly hintIndex: Int32Array
+  /** the distinct `need`s of the set (copies without `g` or `y`, case-insensitive) */
+  readonly needs: ReadonlyArray<RegExp>
+  /** per detector of the set, the index of its `need` among the distinct ones; -1 when it has none */
+  readonly needIndex: Int32Array
   readonly unhinted: boolean
   readonly numeric: ReadonlyArray<Detector>
   /** the numeric detectors that also take short integers under a key their hint passes */
@@ -613,6 +619,20 @@ const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
         hints.push(flags === d.hint.flags ? d.hint : new RegExp(d.hint.source, flags))
       }
       hintIndex[i] = at
+    })
+    const needAt = new Map<string, number>()
+    const needs: Array<RegExp> = []
+    const needIndex = new Int32Array(detectors.length)
+    detectors.forEach((d, i) => {
+      if (d.need === undefined) return void (needIndex[i] = -1)
+      const flags = d.need.flags.replace(/[gyi]/g, "") + "i"
+      const name = `${flags}/${d.need.source}`
+      let at = needAt.get(name)
+      if (at === undefined) {
+        needAt.set(name, (at = needs.length))
+        needs.push(flags === d.need.flags ? d.need : new RegExp(d.need.source, flags))
+      }
+      needIndex[i] = at
     })
     const exact = detectors.every((d) => d.hint === undefined || joinable(d.hint))
     const known = new Map<string, Reading>()
@@ -669,6 +689,8 @@ const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
       hintsOf,
       key,
       hintIndex,
+      needs,
+      needIndex,
       unhinted: detectors.some((d) => d.hint === undefined),
       numeric: detectors.filter((d) => d.numeric === true),
       keyedNumeric: detectors.filter((d) => d.numeric === true && d.numericUnderKey === true && d.hint !== undefined),
@@ -744,10 +766,20 @@ const spansRead = (read: Reading, original: string, union: Union, keyAsWritten: 
   const inKey = hinted && keyRead !== null ? union.hintsOf(keyRead, key!) : NO_HINTS
   let spans: ReadonlyArray<Span> = NO_SPANS
   const detectors = union.detectors
+  // the needs the string passes (1) or not (2), each read once per string (kept with its reading,
+  // so the first pass and the copying one share them), when a detector that has it is met
+  let needRead: Uint8Array | null = null
   for (let i = 0; i < detectors.length; i++) {
     const d = detectors[i]!
     const h = union.hintIndex[i]!
     if (h >= 0 && inString[h] !== 1 && inKey[h] !== 1) continue
+    const n = union.needIndex[i]!
+    if (n >= 0) {
+      // (the shared readings are never written to)
+      needRead ??= read === MISSED || read === HEXED ? new Uint8Array(union.needs.length) : (read.needs ??= new Uint8Array(union.needs.length))
+      if (needRead[n] === 0) needRead[n] = union.needs[n]!.test(s) ? 1 : 2
+      if (needRead[n] === 2) continue
+    }
     const re = searchable(d.pattern)
     re.lastIndex = 0
     let accepted: Array<Span> | null = null

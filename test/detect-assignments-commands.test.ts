@@ -348,3 +348,71 @@ describe("the new patterns run in linear time", () => {
     expect(b).toBeLessThan(3000)
   })
 })
+
+// ---------------------------------------------------------------------------------------------
+// needs: a detector's narrower condition, read on the string once its hint passes
+// ---------------------------------------------------------------------------------------------
+
+describe("needs", () => {
+  // every form of this file, written out with a sample value (the forms the detectors with a
+  // `need` are for), as is and inside a JSON string
+  const p = "Xy7kq2Pz!9w"
+  const k = "AbCd3456efGH7890ijKL1234mnOP5678"
+  const written: Array<string> = [
+    ...users.flatMap((u) => [...sqlQuoted, ...sqlBare].map((f) => f(u, p))),
+    ...[...passwordNames, ...tokenNames].flatMap((n) => [...directives, ...codeForms, ...setterForms].map((f) => f(n, n.includes("PASS") || n.includes("pass") ? p : k))),
+    ...argvForms.map((f) => f(p)),
+    ...moreForms.map((f) => f(p)),
+    `requirepass ${p}`, `masterauth ${p}`, `requirepass "${p}"`, `masterauth '${p}'`, `keytool -list -storepass "${p}"`, `keytool -genkeypair -storepass ${p} -keypass ${p}`, `keytool -importkeystore -srcstorepass ${p} -deststorepass ${p}`,
+    `nmcli dev wifi connect home-5G password ${p}`, `nmcli device wifi connect "Office WiFi" password "${p}" ifname wlan0`,
+    `aws configure set aws_secret_access_key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`, `gh secret set API_TOKEN --body "${k}"`, `gh secret set DEPLOY_KEY -b ${k} --repo acme/app`,
+    `export API_TOKEN=$'${k}'`,
+    // the forms of a value by its key that have a need of their own: heredocs, lists under a key,
+    // .netrc with login first, a value compared with a key
+    `password = <<EOT\n${p}\nEOT`, `db_password = <<-"EOT"\n  ${p}\n  EOT`, `client_secret = <<~EOT\n${k}\nEOT`,
+    `passwords: ["${p}", "${p}2"]`, `api_keys = ['${k}']`, `"tokens": [${k}]`,
+    `passwords:\n  - ${p}\n  - ${p}2`, `api_keys:\n- ${k}`, `client_secrets:\n  - ${k}`,
+    `machine db.example.com\nlogin bob\npassword ${p}`, `machine h login bob password ${p}`,
+    `if ("${p}" == password) ok()`, `if ('${k}' !== api_secret) deny()`
+  ]
+  const texts = [...written, ...written.map((t) => JSON.stringify({ command: t }))]
+  const withNeed = Detect.builtins.filter((d) => d.need !== undefined)
+
+  it("every built-in need holds on every text where its detector, without it, finds something; and each finds something here", () => {
+    expect(withNeed.length).toBeGreaterThanOrEqual(20)
+    for (const d of withNeed) {
+      // the detector as it is, without its need (its getters read into a plain object)
+      const bare: Detect.Detector = { ...d, need: undefined }
+      const need = new RegExp(d.need!.source, "i")
+      const found = texts.filter((t) => Detect.scan(t, Detect.Policy.flagOnly, [bare]).length > 0)
+      expect(found.length, `${d.category} ${d.need}: finds nothing here`).toBeGreaterThan(0)
+      for (const t of found) expect(need.test(t), `${d.category}: ${d.need} refuses ${t}`).toBe(true)
+    }
+  })
+
+  it("a text its need refuses is not searched by the detector; one it passes is, and a need is read once per string", () => {
+    let reads = 0
+    // a need that counts its reads (the engine copies a need once, keeping its class)
+    class Counted extends RegExp {
+      override test(s: string): boolean {
+        reads++
+        return super.test(s)
+      }
+    }
+    const need = new Counted("gadget", "i")
+    const mk = (n: number): Detect.Detector => ({ category: `custom_${n}`, group: "secret", severity: "critical", hint: /widget/, need, pattern: new RegExp(`widget-${n}\\d{3}`, "g") })
+    const set = [mk(1), mk(2), mk(3)]
+    const categories = (t: unknown) => Detect.scan(t, Detect.Policy.flagOnly, set).map((f) => f.category).sort()
+    expect(categories("widget-1234 widget-2345")).toEqual([])
+    expect(reads).toBe(1)
+    reads = 0
+    expect(categories("widget-1234 widget-3456 gadget")).toEqual(["custom_1", "custom_3"])
+    expect(reads).toBe(1)
+    // the need is read on the string alone: a key that holds it does not open the string
+    expect(categories({ gadget: "widget-1234" })).toEqual([])
+    // a string the hint refuses is not read for the need
+    reads = 0
+    expect(categories("gadget-1234")).toEqual([])
+    expect(reads).toBe(0)
+  })
+})

@@ -76,6 +76,9 @@ const lazy = (category: string, group: string, build: () => Built): Detector => 
     },
     get trimEnd() {
       return get().trimEnd
+    },
+    get need() {
+      return get().need
     }
   }
 }
@@ -155,13 +158,14 @@ const IDENTIFIED_HINT = /identified[ \t]+(?:by|with|via|using)/i
  */
 const SET_PASSWORD = "\\bset[ \\t]+password(?:[ \\t]+for[ \\t]+[^=\\s][^=\\r\\n]{0,119}?)?[ \\t]*=[ \\t]*(?:(?:old_)?password[ \\t]*\\([ \\t]*)?"
 
-const sqlPassword = (head: string, hint: () => RegExp, bareAllowed: boolean) => (form: "quoted" | "bare"): Detector =>
+const sqlPassword = (head: string, hint: () => RegExp, bareAllowed: boolean, need?: RegExp) => (form: "quoted" | "bare"): Detector =>
   lazy("password", "credential", () => {
     const f = forms(head)
     const groups = groupsOf(f.read)
     return {
       pattern: form === "quoted" ? f.quoted : f.bare,
       hint: hint(),
+      ...(need === undefined ? {} : { need }),
       placeholder: familyOf("password").placeholder,
       placeholderGeneric: false,
       validate: (m) => {
@@ -197,8 +201,10 @@ const directive = (family: "password" | "secret", form: "quoted" | "bare"): Dete
     const groups = groupsOf(f.read)
     return {
       pattern: form === "quoted" ? f.quoted : f.bare,
-      // (the name holds the family's keyword: its hint, no new one)
+      // (the name holds the family's keyword: its hint, no new one; every directive's word holds
+      // `env` or `set`)
       hint: fam.hint,
+      need: /env|set/,
       placeholder: fam.placeholder,
       ...(family === "password" ? { placeholderGeneric: false } : {}),
       validate: (m, c) => {
@@ -237,6 +243,7 @@ const passOption = (form: "quoted" | "bare", hintFamily: "password" | "secret"):
     return {
       pattern: form === "quoted" ? f.quoted : f.bare,
       hint: hintFamily === "password" ? PASSWORD_HINT : SECRET_HINT,
+      need: /(?:requirepass|masterauth|storepass|keypass)[ \t]/,
       placeholder: familyOf("password").placeholder,
       placeholderGeneric: false,
       validate: (m) => {
@@ -261,6 +268,7 @@ const nmcli = (form: "quoted" | "bare"): Detector =>
     return {
       pattern: form === "quoted" ? f.quoted : f.bare,
       hint: PASSWORD_HINT,
+      need: /nmcli/,
       placeholder: familyOf("password").placeholder,
       placeholderGeneric: false,
       validate: (m) => {
@@ -281,6 +289,7 @@ const awsConfigureSet: Detector = lazy("aws_secret_key", "secret", () => {
   return {
     pattern,
     hint: SECRET_HINT,
+    need: /configure/,
     validate: (m) => {
       const v = groups(m)?.["v"]
       return v !== undefined && awsSecretShape(v)
@@ -302,6 +311,7 @@ const ghSecret = (form: "quoted" | "bare"): Detector =>
       pattern: form === "quoted" ? f.quoted : f.bare,
       // (`secret` is in the secret hint)
       hint: SECRET_HINT,
+      need: /gh[ \t]+secret/,
       placeholder: familyOf("secret").placeholder,
       validate: (m) => {
         const g = groups(m)
@@ -340,6 +350,7 @@ const subscript = (family: "password" | "secret"): Detector =>
     return {
       pattern,
       hint: fam.hint,
+      need: /\]/,
       placeholder: fam.placeholder,
       ...(family === "password" ? { placeholderGeneric: false } : {}),
       validate: (m, c) => {
@@ -378,6 +389,7 @@ const setter = (family: "password" | "secret"): Detector =>
     return {
       pattern,
       hint: fam.hint,
+      need: /\(/,
       placeholder: fam.placeholder,
       ...(family === "password" ? { placeholderGeneric: false } : {}),
       // (the engine replaces the group `v`, which ends the match: it holds the closing quote and
@@ -423,6 +435,7 @@ const listPair = (family: "password" | "secret"): Detector =>
     return {
       pattern,
       hint: fam.hint,
+      need: /["'][ \t]*(?:,|[ \t]to)/,
       placeholder: fam.placeholder,
       ...(family === "password" ? { placeholderGeneric: false } : {}),
       trimEnd: (v) => LIST_CLOSE.exec(v)?.[0].length ?? 0,
@@ -499,6 +512,7 @@ const netrcPasswordFirst: Detector = lazy("password", "credential", () => {
   return {
     pattern,
     hint: PASSWORD_HINT,
+    need: /machine|default/,
     placeholder: familyOf("password").placeholder,
     placeholderGeneric: false,
     validate: (m) => passwordHere(m.slice(m.search(/password[ \t]+[^\s]+$/) + 8).trim())
@@ -562,6 +576,7 @@ const ansiC = (family: "password" | "secret"): Detector =>
     return {
       pattern,
       hint: fam.hint,
+      need: /=\$/,
       placeholder: fam.placeholder,
       ...(family === "password" ? { placeholderGeneric: false } : {}),
       validate: (m, c) => {
@@ -619,7 +634,7 @@ export const commandAssignments: ReadonlyArray<Detector> = [
   sqlPassword(IDENTIFIED_BY, () => IDENTIFIED_HINT, true)("quoted"),
   sqlPassword(IDENTIFIED_BY, () => IDENTIFIED_HINT, true)("bare"),
   // (`set password` holds the password keyword: its hint, no new one)
-  sqlPassword(SET_PASSWORD, () => PASSWORD_HINT, false)("quoted"),
+  sqlPassword(SET_PASSWORD, () => PASSWORD_HINT, false, /set[ \t]+password/)("quoted"),
   argv,
   // (before the directives: `aws configure set` is one of them, and this one names the key's kind)
   awsConfigureSet,

@@ -773,6 +773,7 @@ const valueBeforeKey = (word: string, category: string, group: string, accept: (
   ...(category === "password" ? { placeholder: wholePlaceholder, placeholderGeneric: false } : { placeholder: namesItself }),
   hint: category === "password" ? PASSWORD_HINT : SECRET_HINT,
   pattern: new RegExp(`["'](?<v>[^"'\\r\\n]+)(?=["']${SP}[!=]==?${SP}[\\w.$-]*?${word})`, "gi"),
+  need: /[!=]=/,
   validate: (m) => {
     const v = m.slice(1)
     return isValue(v) && !ABOUT.test(v) && accept(v)
@@ -819,6 +820,7 @@ const netrc: Detector = {
   // `login` starts a line or follows `machine HOST` or `default`: prose that says "login … password"
   // (`After login attempts, password reset emails were sent.`) has neither
   pattern: /(?<=(?:^|[\r\n]|\bmachine[ \t]+[^\s]{1,100}\s{1,20}|\bdefault\s{1,20})[ \t]*login[ \t]+[^\s]{1,100}\s{1,20})password[ \t]+(?<v>[^\s]+)/g,
+  need: /login/,
   validate: (m) => {
     const v = m.slice(m.search(/[ \t]/)).trimStart()
     return isValue(v) && !ABOUT.test(v)
@@ -1062,6 +1064,8 @@ const listUnderKey = (family: Family, layout: "flow" | "block"): Detector => {
     placeholder: f.placeholder,
     ...(family === "password" ? { placeholderGeneric: false } : {}),
     pattern,
+    // (a flow list opens with a bracket, a block list's first item starts a line with `-`)
+    need: layout === "flow" ? /\[/ : /\n[ \t]*-/,
     // the spaces after a block's last item stay, and a flow list's closing quote and bracket (read
     // as the end of the value, which the engine takes at the end of a match)
     trimEnd: (v) => v.length - (layout === "flow" ? v.length - listClose(v) : v.trimEnd().length),
@@ -1116,6 +1120,7 @@ const heredoc = (family: Family): Detector => {
     placeholder: f.placeholder,
     ...(family === "password" ? { placeholderGeneric: false } : {}),
     pattern,
+    need: /<</,
     trimEnd: (v) => v.length - v.trimEnd().length,
     validate: (m, c) => {
       const v = groups(m)?.["v"]?.trim()

@@ -37,6 +37,15 @@ export interface Detector {
    * expression, tested once per string, so most strings cost one search instead of twenty.
    */
   readonly hint?: RegExp | undefined
+  /**
+   * a narrower condition than `hint`, read on the string alone (never on its field key) once the
+   * hint passes: a string it refuses cannot hold a match of the pattern (a command's own word, a
+   * bracket the form needs). Read once per string for all the detectors that share it, so a text
+   * full of a family's keywords is not searched by the forms it cannot hold. It must be a
+   * necessary condition of the pattern (the engine tests hold every built-in one to that); tested
+   * case-insensitively.
+   */
+  readonly need?: RegExp | undefined
   /** also applied to the digits of JSON numbers (a card number stored as a number) */
   readonly numeric?: boolean | undefined
   /**
