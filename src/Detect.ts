@@ -26,6 +26,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { assignments } from "./internal/assignments.js"
+import { encoded } from "./internal/encoded.js"
 import { keys } from "./internal/keys.js"
 import * as matching from "./internal/matching.js"
 import { asciiTwins, endCall, memoPerCall, SHORT } from "./internal/matching.js"
@@ -267,7 +268,7 @@ export const entropy: (s: string) => number = matching.entropy
  * @since 0.1.0
  * @category detectors
  */
-export const builtins: ReadonlyArray<Detector> = [...keys, ...assignments, ...pii, phone]
+export const builtins: ReadonlyArray<Detector> = [...keys, ...assignments, ...encoded, ...pii, phone]
 
 
 /**
@@ -537,6 +538,8 @@ interface Reading {
   readonly hex: boolean
   /** per distinct hint of the set, 1 when the string passes it; null until asked */
   hints: Uint8Array | null
+  /** per distinct need of the set, 1 when the string passes it and 2 when not, 0 until asked; null until one is */
+  needs?: Uint8Array
   /**
    * the text the hints and patterns read: the string with its Unicode spaces, dashes, colons and
    * equals signs written as their ASCII twins (`asciiTwins`, same length, so a span of it is the
@@ -559,6 +562,10 @@ interface Union {
   readonly key: (key: string) => Reading
   /** per detector of the set, the index of its hint among the distinct ones; -1 when it has none */
   readonly hintIndex: Int32Array
+  /** the distinct `need`s of the set (copies without `g` or `y`, case-insensitive) */
+  readonly needs: ReadonlyArray<RegExp>
+  /** per detector of the set, the index of its `need` among the distinct ones; -1 when it has none */
+  readonly needIndex: Int32Array
   readonly unhinted: boolean
   readonly numeric: ReadonlyArray<Detector>
   /** the numeric detectors that also take short integers under a key their hint passes */
@@ -612,6 +619,20 @@ const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
         hints.push(flags === d.hint.flags ? d.hint : new RegExp(d.hint.source, flags))
       }
       hintIndex[i] = at
+    })
+    const needAt = new Map<string, number>()
+    const needs: Array<RegExp> = []
+    const needIndex = new Int32Array(detectors.length)
+    detectors.forEach((d, i) => {
+      if (d.need === undefined) return void (needIndex[i] = -1)
+      const flags = d.need.flags.replace(/[gyi]/g, "") + "i"
+      const name = `${flags}/${d.need.source}`
+      let at = needAt.get(name)
+      if (at === undefined) {
+        needAt.set(name, (at = needs.length))
+        needs.push(flags === d.need.flags ? d.need : new RegExp(d.need.source, flags))
+      }
+      needIndex[i] = at
     })
     const exact = detectors.every((d) => d.hint === undefined || joinable(d.hint))
     const known = new Map<string, Reading>()
@@ -668,6 +689,8 @@ const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
       hintsOf,
       key,
       hintIndex,
+      needs,
+      needIndex,
       unhinted: detectors.some((d) => d.hint === undefined),
       numeric: detectors.filter((d) => d.numeric === true),
       keyedNumeric: detectors.filter((d) => d.numeric === true && d.numericUnderKey === true && d.hint !== undefined),
@@ -743,10 +766,20 @@ const spansRead = (read: Reading, original: string, union: Union, keyAsWritten: 
   const inKey = hinted && keyRead !== null ? union.hintsOf(keyRead, key!) : NO_HINTS
   let spans: ReadonlyArray<Span> = NO_SPANS
   const detectors = union.detectors
+  // the needs the string passes (1) or not (2), each read once per string (kept with its reading,
+  // so the first pass and the copying one share them), when a detector that has it is met
+  let needRead: Uint8Array | null = null
   for (let i = 0; i < detectors.length; i++) {
     const d = detectors[i]!
     const h = union.hintIndex[i]!
     if (h >= 0 && inString[h] !== 1 && inKey[h] !== 1) continue
+    const n = union.needIndex[i]!
+    if (n >= 0) {
+      // (the shared readings are never written to)
+      needRead ??= read === MISSED || read === HEXED ? new Uint8Array(union.needs.length) : (read.needs ??= new Uint8Array(union.needs.length))
+      if (needRead[n] === 0) needRead[n] = union.needs[n]!.test(s) ? 1 : 2
+      if (needRead[n] === 2) continue
+    }
     const re = searchable(d.pattern)
     re.lastIndex = 0
     let accepted: Array<Span> | null = null
@@ -763,7 +796,10 @@ const spansRead = (read: Reading, original: string, union: Union, keyAsWritten: 
         start = end - v.length
         end = start + v.length
       }
-      if (overlaps(spans, start, end)) continue
+      // a match that meets an earlier span is dropped, unless its detector gives back its end:
+      // then what it keeps is judged (a bearer token stops before a JWT glued to it)
+      const clash = overlaps(spans, start, end)
+      if (clash && d.trimEnd === undefined) continue
       // a match never swallows an earlier replacement (the built-in patterns stop before one)
       if (s.slice(start, end).includes(REPLACEMENT)) continue
       const context = d.validate !== undefined || d.trimEnd !== undefined ? { before: s.slice(Math.max(0, m.index - 40), m.index), key } : null
@@ -771,7 +807,7 @@ const spansRead = (read: Reading, original: string, union: Union, keyAsWritten: 
       // what belongs to the text around the value stays (a bracket opened before the key)
       if (d.trimEnd !== undefined) {
         end -= Math.max(0, Math.min(end - start, d.trimEnd(s.slice(start, end), context!)))
-        if (end <= start) continue
+        if (end <= start || (clash && overlaps(spans, start, end))) continue
       }
       ;(accepted ??= []).push({ start, end, detector: d })
     }
@@ -993,6 +1029,16 @@ const programOf = (union: Union, first: unknown): ProgramFlag | null => {
 const ELEMENT_NAME = /^(-{0,2})([A-Za-z][\w.-]{0,99})$/
 /** a name of two words or more (`DB_PASSWORD`, `apiKey`, `X-Api-Key`), not a lone word (`password`) */
 const COMPOUND = /[_.-]|[a-z][A-Z]/
+/**
+ * A name as written by people and programs: words, each in one case or capitalized, perhaps with
+ * digits after it, joined in camel case or by `_`, `.`, `-` (`password`, `X-Api-Key`,
+ * `DB_PASSWORD_2`, `apiKey2`), not a random string of mixed case (`aaaAAAaaaaaaaa22`). Read on at
+ * most 102 characters (the caller's bound).
+ */
+const NAME_WORDS = (() => {
+  const word = "(?:[a-z]+|[A-Z][a-z]*|[A-Z]+)\\d*(?:[A-Z][a-z]+\\d*)*"
+  return new RegExp(`^${word}(?:[_.-](?:${word}|\\d+))*$`)
+})()
 /** a flag that is a switch, with no value after it (`--password-stdin`: read from standard input) */
 const SWITCH = /stdin$/i
 /**
@@ -1100,7 +1146,10 @@ const step = (union: Union, e: Elements, x: string, hinted: boolean): void => {
     const m = ELEMENT_NAME.exec(x)
     if (m !== null && !SWITCH.test(x) && (m[1] === "" || union.read(m[2]!).any)) {
       bare = m[1] === ""
-      if (!bare || e.pair || COMPOUND.test(m[2]!)) next = m[2]!
+      // a bare name is written as names are (`NAME_WORDS`): a random string that passes a hint of
+      // a value (`aaaAAAaaaaaaaa22`, base64) is a value of the array's key, not the name of the
+      // next element
+      if (!bare || ((e.pair || COMPOUND.test(m[2]!)) && NAME_WORDS.test(x))) next = m[2]!
     }
   }
   e.judged = judged

@@ -109,6 +109,19 @@ describe("an array under the plural of a secret key: each element judged as unde
   }, { fastCheck: { numRuns: RUNS } })
 })
 
+describe("an array under a secret key (singular): a random value does not name the next one", () => {
+  // a value that passes a hint of its own (base64, mixed case and digits) is no name: in a pair
+  // under `password`, both elements are values of the key
+  it.prop("two random values under a password key: both replaced", [fc.stringMatching(/^[a-z]{2,4}[A-Z]{2,4}[a-z]{4,8}[0-9]{2}$/)], ([v]) => {
+    expect(redacted({ password: [v, v] })).toEqual({ password: [R, R] })
+    expect(redacted({ password: [v, v + "x"] })).toEqual({ password: [R, R] })
+  }, { fastCheck: { numRuns: RUNS } })
+  it("a value named as names are still names the next one", () => {
+    expect(redacted({ headers: ["X-Api-Key", "RzEfCpgxGYJcPHRK7jnFZdLd"] })).toEqual({ headers: ["X-Api-Key", R] })
+    expect(redacted({ password: ["aaaAAAaaaaaaaa22", "aaaAAAaaaaaaaa22"] })).toEqual({ password: [R, R] })
+  })
+})
+
 // ---------------------------------------------------------------------------------------------
 // argv: the value after a flag or a name
 // ---------------------------------------------------------------------------------------------

@@ -621,6 +621,25 @@ const FACTOR = 400
 const PAUSE_MS = 25
 
 const ADVERSARIAL: ReadonlyArray<readonly [string, number, ReadonlyArray<string>]> = [
+  // (the fourth hostile review: URL credentials with an e-mail user, `=` inside a bearer token,
+  // Authorization in header maps, setters and raw lists, and the vendors' fixed-prefix keys as api_key)
+  ["url_credentials", 0, [fill("a://b@c.d:"), after("smtp://a@b.c:", "@"), after("smtp://a@b.c:", "x@y:"), fill("s://a@b.c:p@"), fill("s://a@b.c:abcd abcd abcd "), after("s://a@b", ".c"), fill("://a@b.c:")]],
+  ["bearer_token", 0, [fill("Bearer "), after("Bearer ", "a="), after("Bearer aaaaaaaaaaaaaaaa", "="), fill("bearer aaaaaaaaaaaaaaa "), after("Bearer aaaaaaaaaaaaaaaa", "=eyJ")]],
+  ["bearer_token", 1, [fill('"Authorization", '), fill("Authorization:["), after('"Authorization",', " "), fill("authorization => "), after("Authorization:", "[ "), fill('("authorization", "')]],
+  ["basic_auth", 0, [fill('"Authorization","Basic '), fill("Authorization:[Basic "), after("Authorization: [", " ")]],
+  ["api_key", 1, [fill("aaa1Q~"), after("aaa1Q~", "a"), fill("a1Q~"), fill(" aaa1Q~aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")]],
+  ["api_key", 2, [fill("GOCSPX-"), after("GOCSPX-", "a"), fill(`GOCSPX-${"a".repeat(27)} `)]],
+  ["api_key", 3, [fill("dop_v1_"), after("dop_v1_", "a"), fill(`doo_v1_${"a".repeat(63)} `)]],
+  ["api_key", 4, [fill("glsa_"), after("glsa_", "a"), fill(`glsa_${"a".repeat(32)}_`)]],
+  ["api_key", 5, [fill("glc_"), after("glc_", "a"), fill(`glc_${"a".repeat(399)}=_`), fill(`glc_${"a".repeat(32)} `)]],
+  ["api_key", 6, [fill("sntrys_eyJ"), after("sntrys_eyJ", "a"), fill(`sntrys_eyJ${"a".repeat(990)}_`), fill(`sntrys_eyJ${"a".repeat(20)}==_${"a".repeat(42)} `)]],
+  ["api_key", 7, [fill("sntryu_"), after("sntryu_", "a")]],
+  ["api_key", 8, [fill("ATATT3"), after("ATATT3", "a="), fill(`ATATT3${"a".repeat(185)} `)]],
+  ["api_key", 9, [fill("NRAK-"), after("NRAK-", "A")]],
+  ["api_key", 10, [fill("PMAK-"), after("PMAK-", "a"), fill(`PMAK-${"a".repeat(24)}-`)]],
+  ["api_key", 11, [fill("lin_api_"), after("lin_api_", "a")]],
+  ["api_key", 12, [fill("sbp_"), after("sbp_", "a")]],
+  ["api_key", 13, [fill("HRKU-AA"), after("HRKU-AA", "a")]],
   ["private_key", 0, [fill("-----BEGIN PGP PRIVATE KEY BLOCK-----\n"), fill("-----BEGIN PGP PRIVATE KEY BLOCK-----\nAAAA\n-----END PGP PRIVATE KEY "), after("-----BEGIN PGP PRIVATE KEY BLOCK-----\n", "QUJD\n")]],
   ["private_key", 1, [fill("-----BEGIN A B C D E F G H PRIVATE KEY BLOCK-----"), after("-----BEGIN PRIVATE KEY BLOCK-----", "A/+="), fill("-----BEGIN PRIVATE KEY-----\nAAAA\n")]],
   ["jwt", 0, [fill("eyJ-"), fill("eyJhbGciOi.eyJzdWIiOi."), fill("eyJaaaaa.eyJaaaaa"), after("eyJhbGciOiJub25lIn0.eyJ", "a"), fill("eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.")]],

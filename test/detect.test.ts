@@ -340,7 +340,8 @@ const backtracking: Record<string, Partial<Detect.Detector>> = {
   private_key: { pattern: /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/g, validate: undefined },
   // the validators kept: they judge the token (its header decodes to JSON, a Slack id is there)
   jwt: { pattern: /\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}(?:\.[A-Za-z0-9_-]*)?/g },
-  bearer_token: { pattern: /\b[Bb]earer\s+[A-Za-z0-9._~+/-]{16,}=*/g },
+  // (`=` anywhere in the token, up to whitespace, a quote, `,`, `;`, a bracket or `\`, and before a JWT glued to it)
+  bearer_token: { pattern: /\b[Bb]earer\s+[A-Za-z0-9._~+/-]{16,}(?:(?!eyJ)[^\s"'`,;\\<>()\[\]{}])*/g },
   api_key: { pattern: /\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{16,}/g },
   slack_token: { pattern: /\b(?:xoxe\.xox[bp]|xox[abposre]|xapp)-[A-Za-z0-9-]{10,}/g }
 }

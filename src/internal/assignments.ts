@@ -71,6 +71,7 @@
  */
 import type { Detector, MatchContext } from "./detector.js"
 import { entropy, memoPerCall } from "./matching.js"
+import { commandAssignments } from "./assignments-commands.js"
 
 // ---------------------------------------------------------------------------------------------
 // the pieces of a key-first assignment
@@ -92,7 +93,7 @@ import { entropy, memoPerCall } from "./matching.js"
 const PASSWORD_WORD =
   "(?:password|passwd|passphrase|passcode|pwd|(?<![a-z0-9])(?:pass|ps?w)(?![a-z]|\\d{1,4}[a-z])|passwort|kennwort|contrase(?:ñ|n)y?a|mot[ _-]?de[ _-]?passe|wachtwoord|(?<![a-z])(?:senha|has(?:ł|l)o)(?![a-z])|l(?:ö|o)senord)"
 /** The keywords of a secret, a token or a key. `auth` is a word of its own (not `author`). */
-const SECRET_CORE = "(?:secret|token(?!s|izer)|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|(?<![a-z])auth(?![a-z])|credentials?)"
+const SECRET_CORE = "(?:secret|token(?!s|izer)|api[_. -]?key|apikey|access[_.-]?key|private[_.-]?key|(?<![a-z])auth(?![a-z])|credentials?)"
 /**
  * `key` as the last word of a longer name (`DD_APP_KEY`, `RAILS_MASTER_KEY`, `subscriptionKey`,
  * `Ocp-Apim-Subscription-Key`): a search may start at it; the validators keep only a name whose
@@ -108,18 +109,19 @@ const SECRET_WORD_READ = `(?:${SECRET_CORE}|key(?![a-z]))`
  * the keywords, so that the counts of a model call (`input_tokens`, `max_tokens`), `author`,
  * `passenger` or `laws` do not send a record down the engine's full path.
  */
-const PASSWORD_HINT = /pass(?:w|ph|c|[^a-z]|$)|pwd|ps?w(?![a-z])|wort|contrase|de[ _-]?passe|senha|wachtwoord|has[łl]o|l[öo]senord/i
+export const PASSWORD_HINT = /pass(?:w|ph|c|[^a-z]|$)|pwd|ps?w(?![a-z])|wort|contrase|de[ _-]?passe|senha|wachtwoord|has[łl]o|l[öo]senord/i
 // (`\w[.-]?key`: one more alternative of the same family's hint, so no detector and no extra pass
 // over every string; a JSON `"key"` or the word `keyboard` does not pass it)
-const SECRET_HINT = /secret|token(?!s|izer)|api[_.-]?key|apikey|access[_.-]?key|private[_.-]?key|auth(?![a-z])|credential|\w[.-]?key(?![a-z])/i
+export const SECRET_HINT = /secret|token(?!s|izer)|api[_. -]?key|apikey|access[_.-]?key|private[_.-]?key|auth(?![a-z])|credential|\w[.-]?key(?![a-z])/i
 /** The rest of the key after its keyword: one run, one way to read it. */
 const KEY_RUN = "[\\w.-]*(?:\\[\\w*\\])?"
 /**
  * The quote that closes a quoted key (`"password":`), possibly escaped once or more
  * (`\"password\":`, and `\\\"password\\\":` of JSON in a string in a string, as CloudWatch
- * nests it): at most seven backslashes, one class.
+ * nests it): at most seven backslashes, one class. Or the `]` of PHP's `print_r` output before
+ * its `=>` (`[password] => …`).
  */
-const KEY_QUOTE = "(?:\\\\{0,7}[\"'`])?"
+const KEY_QUOTE = "(?:\\\\{0,7}[\"'`]|\\](?=[ \\t]*=>))?"
 /**
  * The operators: `=`, `:=`, `::=`, `?=`, `.=`, `+=`, `==`, `===`, `!=`, `!==`, `=>`, `:`; `>` of an
  * XML element directly followed by its text, unless that starts with `@` (`<password>…`; not the
@@ -144,7 +146,38 @@ const TYPE_ANNOTATION =
 const TYPE_ANNOTATION_OP = TYPE_ANNOTATION.replace("|[ \\t]{1,8}string)", "|(?<=[ \\t])string)").replace("|[ \\t]{0,8}\\{", "|\\{")
 /** A YAML node's properties before its scalar: a tag (`!!str`) and an anchor (`&pw`), either or both, skipped to the value. */
 const YAML_PROPERTIES = ":[ \\t]{1,8}(?:(?:!![a-z]{1,12}|&[\\w-]{1,40})[ \\t]{1,8}){1,2}(?=[^\\s#])"
-const OP = "(?:" + TYPE_ANNOTATION_OP + "|" + YAML_PROPERTIES + "|[:?.+!]{0,3}={1,3}>?|:|>(?=[^\\s<@])|(?<=[\"'][ \\t]{0,8})(?:value|content)=|(?<=[ \\t])(?:is|was)(?=[ \\t])|(?<=[ \\t])(?=\\\\?[\"'`]))"
+/**
+ * The operator of a key written in Markdown or HTML, as models echo credentials back and as
+ * documents and wikis show them: emphasis closed before or after `:` or `=` (`**Password:** …`,
+ * `**API_TOKEN**=…`, `<b>Password</b>: …`; after the operator only before a space, so a password
+ * that starts with `*` keeps it), a table's cell closed and the next one opened (`</td><td>`,
+ * `</th>\n  <td>`, `</dt><dd>`), and a Markdown table's `|` between two cells. The validators
+ * accept one only where the key was opened by the same kind of markup (`MARKUP_OPENED`).
+ */
+const EMPHASIS = "(?:\\*{1,2}|_{1,2}|</(?:b|strong|em|i|u|code|span|label)>)"
+const MARKUP_OP = `(?:${EMPHASIS}[ \\t]{0,4}[:=]|[:=]${EMPHASIS}(?=[ \\t])|(?:</(?:b|strong|em|i|code|span)>)?</(?:t[dh]|dt)>[ \\t\\r\\n]{0,8}<(?:td|dd)>(?:<(?:b|strong|em|i|code|span)>)?|(?:\\*{1,2}|_{1,2})?[ \\t]{0,4}\\|(?=[ \\t]))`
+// (read on its own: the lookaheads for the space after it see the end of the operator)
+const MARKUP_OP_READ = new RegExp(`^${MARKUP_OP.replaceAll("(?=[ \\t])", "")}$`)
+/** the markup that opened a key read with a markup operator: emphasis, a cell, a Markdown cell's `|` (what is before the key's identifier) */
+const MARKUP_OPENED = {
+  emphasis: /(?:\*{1,2}|_{1,2}|<(?:b|strong|em|i|u|code|span|label)>)[\p{L}\d .'-]{0,40}$/u,
+  cell: /<(?:t[dh]|dt)>(?:<(?:b|strong|em|i|code|span)>)?[\p{L}\d .'-]{0,40}$/u,
+  table: /(?:^|[\r\n]|[ \t]\|)[ \t]*\|[ \t]{1,8}(?:\*{1,2}|_{1,2}|`)?[\p{L}\d .'-]{0,40}$/u
+} as const
+/** how a markup operator reads: the `:` or `=` it holds, or a cell's boundary (`cell`); null when the key was not opened by such markup */
+const markupOp = (raw: string, before: string): string | null => {
+  const kind = raw.includes("|") ? "table" : /<\/(?:t[dh]|dt)>/.test(raw) ? "cell" : "emphasis"
+  if (!MARKUP_OPENED[kind].test(before)) return null
+  return kind === "emphasis" ? (raw.includes("=") ? "=" : ":") : "cell"
+}
+/**
+ * The operators of a sentence: a password named for someone or something before its `:`, `is`,
+ * `is:` or `=` (`Password for bob: …`, `The password for the wifi is: …`: at most four words after
+ * `for`), and a dash or an arrow between spaces (`Temporary password - …`, `new password -> …`,
+ * `→`), which take a generated value only (`Reset password - MyApp` is a title).
+ */
+const PROSE_OP = "(?<=[ \\t])for[ \\t]+[\\w.@'-]{1,40}(?:[ \\t]+[\\w.@'-]{1,40}){0,3}?(?:[ \\t]+is:?|[ \\t]*[:=])(?=[ \\t])|(?<=[ \\t])(?:-{1,2}>?|→)(?=[ \\t])"
+const OP = "(?:" + MARKUP_OP + "|" + PROSE_OP + "|" + TYPE_ANNOTATION_OP + "|" + YAML_PROPERTIES + "|[:?.+!]{0,3}={1,3}>?|:|>(?:<!\\[CDATA\\[)?(?=[^\\s<@])|(?<=[\"'][ \\t]{0,8})(?:value|content)=|(?<=[ \\t])(?:is|was)(?=[ \\t])|(?<=[ \\t])(?=\\\\?[\"'`]))"
 const SP = "[ \\t]*"
 /** A quoted value: to the first closing quote not escaped, or the end of the line (never past it). */
 const QUOTED = "(?:@|[rRbBuUfF]{1,2})?(?<q>\\\\{0,7}[\"'`])(?<v>[^\\r\\n]*?)(?=(?<!\\\\)\\k<q>|[\\r\\n]|$)"
@@ -164,7 +197,8 @@ const CTRL_ESCAPED = "\\\\u00(?:[01][0-9a-fA-F]|7[fF]|85)"
  * `--set auth.password=x,auth.user=bob`, `level=info|password=x|ip=…`). `;` and `&` end it only
  * where the text after them starts another `name=` (a URL query, `&amp;` included; a `k=v;k=v`
  * connection string, whose names may hold spaces between capitalised words: `User Id=`, `Initial
- * Catalog=`) or ends the word (a statement's `;`); elsewhere they are the value's own
+ * Catalog=`) or ends the word (a statement's `;`, and the last `;` of a quoted connection string,
+ * `"Data Source=db;Password=x;"`, escaped or not: the quote closes the string); elsewhere they are the value's own
  * (`DB_PASSWORD=q7;Lm2&Zp9!x`, a Django key's `&`, and `password=q7;Lm2&Zp9 dbname=app` in a
  * libpq DSN or a logfmt line, where a lowercase word after a space is the next pair's). The
  * lookahead reads at most 60 characters.
@@ -179,7 +213,7 @@ const NEXT_NAME = "(?:[;&](?:amp;)?[ \\t]{0,4}(?:[\\w.-]{1,40}|[A-Z][a-z]+(?:[ \
  * loses its part after the `;`: the price of never erasing a command.)
  */
 const NEXT_COMMAND = "(?:[;&]{1,2}(?![ \\t]{0,8}[A-Za-z_./~][\\w./~-]{1,40}[ \\t]{1,8}[\\w.-]{1,40}=)|\\|\\|?)[ \\t]{0,8}[A-Za-z_./~][\\w./~-]{1,40}(?=[ \\t]|\\$\\{?IFS\\b|\\\\[nr])"
-const BARE = `(?<v>[^\\s"'\`${CTRL}]*?)(?=<redacted>|<\\/|\\\\[nr]|${CTRL_ESCAPED}|[\\s"'\`${CTRL}]|${NEXT_NAME}|${NEXT_COMMAND}|[;&](?:\\s|$)|,(?:\\s|$)|$)`
+const BARE = `(?<v>[^\\s"'\`${CTRL}]*?)(?=<redacted>|<\\/|\\]\\]>|\\\\[nr]|${CTRL_ESCAPED}|[\\s"'\`${CTRL}]|${NEXT_NAME}|${NEXT_COMMAND}|[;&](?:\\s|\\\\{0,7}["'\`]|$)|,(?:\\s|$)|$)`
 /**
  * A YAML plain scalar (and a passphrase's value in any form): to the end of the line, a comment
  * (` #`), or `, name:` of a flow written on one line; never a quote, a block scalar (`|`, `>`), an
@@ -247,10 +281,10 @@ const CODE_REF = new RegExp(`^${PATH_EXPR}(?:[([]|\\([^()]*\\)|\\[[^\\[\\]]*\\])
 /** a bare identifier: a variable when the operator is code (`==`, `!=`, `:=`) */
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/
 /** words about a password, not one: `password: required`, `password is incorrect` */
-const ABOUT = /^(?:required|optional|incorrect|invalid|wrong|reset|expired|changed|missing|not|too|empty|blank|set|unset|stored|hashed|encrypted|saved|sent|shown|hidden|masked|the|a|an|your|my|our|their|his|her|its|this|that|same|different|correct|valid|weak|strong|long|short|case|also|still|now|being|used|protected|secure|insecure|unknown|mandatory|needed|updated|generated|provided|given|new|old|in|on|at|for|to|of|by|and|or|but|as|like|only|never|always|currently|visible|displayed|printed|logged|available|enabled|disabled|must|should|will|can|cannot|please|enter|here|see|none|field|length|characters|policy|expires|hash|salt)[.!?,:;]?$/i
+export const ABOUT = /^(?:required|optional|incorrect|invalid|wrong|reset|expired|changed|missing|not|too|empty|blank|set|unset|stored|hashed|encrypted|saved|sent|shown|hidden|masked|the|a|an|your|my|our|their|his|her|its|this|that|same|different|correct|valid|weak|strong|long|short|case|also|still|now|being|used|protected|secure|insecure|unknown|mandatory|needed|updated|generated|provided|given|new|old|in|on|at|for|to|of|by|and|or|but|as|like|only|never|always|currently|visible|displayed|printed|logged|available|enabled|disabled|must|should|will|can|cannot|please|enter|here|see|none|field|length|characters|policy|expires|hash|salt)[.!?,:;]?$/i
 /** error and help messages under a password field: several words, one of them about a password */
 const MESSAGE = /\s/
-const MESSAGE_WORDS = /\b(?:required|must|invalid|incorrect|wrong|characters?|least|empty|missing|match(?:es)?|enter|please|should|cannot|can't|too|expired|reset)\b/i
+export const MESSAGE_WORDS = /\b(?:required|must|invalid|incorrect|wrong|characters?|least|empty|missing|match(?:es)?|enter|please|should|cannot|can't|too|expired|reset)\b/i
 /**
  * A sentence about a password (`updated successfully for user bob`, `set via environment variable`,
  * `The database password used by the service`): its first word is one of `ABOUT` and a later word
@@ -415,7 +449,7 @@ const keyOf = (m: string, c: MatchContext, keyPart: string): string => identifie
  * The identifier characters (`[\w.-]`, and `/` when `slash`) at the end of a text: a loop from the
  * end (`/[\w.-]*$/` tries every start of the text, in time quadratic in its 40 characters).
  */
-function identifierTail(s: string, slash = false): string {
+export function identifierTail(s: string, slash = false): string {
   let i = s.length
   while (i > 0) {
     const ch = s.charCodeAt(i - 1)
@@ -463,7 +497,7 @@ const label = (v: string): boolean => {
   return PASSWORD_KEYWORD.test(words) && (/ /.test(words) || !/^(?:password|passwd|passphrase|passcode|pwd|pass|pw|psw)$/i.test(words))
 }
 /** a value under a password key: a value that is no label, or a masked run of one digit */
-const passwordValue = (v: string): boolean => (isValue(v) && !label(v)) || repdigit(v)
+export const passwordValue = (v: string): boolean => (isValue(v) && !label(v)) || repdigit(v)
 /**
  * A key that means "working directory" (`PWD`, `OLDPWD`: every environment dump holds them, and a
  * shell tool reports `{stdout, pwd}`), and an absolute or home path under it: no password.
@@ -613,7 +647,12 @@ const assignmentReader = (read: string, value: string) => {
     if (p === null) return null
     const raw = p.groups!["op"]!
     // a type annotation reads as `=`, a YAML node's properties as `:`
-    const op = TYPED_OP.test(raw) ? "=" : PROPERTIES_OP.test(raw) ? ":" : raw.toLowerCase()
+    // (and an XML element's `>` with its CDATA section's opener as `>`; markup around the key as
+    // the operator it holds, or `cell`)
+    // (`__Password:__`: the identifier before the keyword gives back the `__` that opened it)
+    const markup = MARKUP_OP_READ.test(raw) ? markupOp(raw, c.before.slice(0, c.before.length - identifierTail(c.before).replace(/^_+/, "").length)) : undefined
+    if (markup === null) return null
+    const op = markup !== undefined ? markup : /^for[ \t]/i.test(raw) ? (/is:?$/i.test(raw) ? "is" : ":") : /^(?:-{1,2}>?|→)$/.test(raw) ? "-" : TYPED_OP.test(raw) ? "=" : PROPERTIES_OP.test(raw) ? ":" : raw.startsWith(">") ? ">" : raw.toLowerCase()
     if (keyInBase64(m, c, p[0]!, p.groups!["key"]!, op)) return null
     const key = keyOf(m, c, p.groups!["key"]!)
     // a URL's host is no key (`http://pwd.example.com:8080/x`, `https://api-key.host:443`): its `:`
@@ -627,9 +666,41 @@ const assignmentReader = (read: string, value: string) => {
     if (m.length - v.length < p[0]!.length) return null
     // a type alone (`password: string;`, `(password: str)`) is no value
     if (op === ":" && g["q"] === undefined && TYPE_NAME.test(codeEnd(bareValue(v, c)))) return null
+    // in markup, a type or one plain word is a documentation table's column or a description
+    // (`| password | string |`, `**Password**: Required`): a password in a table is lost if it is
+    // one word of letters alone
+    if (markup !== undefined && (TYPE_NAME.test(codeEnd(v)) || /^[A-Za-z][a-z]*$/.test(codeEnd(v)))) return null
+    // an unquoted value that opens a flow list (`[required, min:8]`, `[a, b]`): its first item is no value
+    // of its own; the list is `listUnderKey`'s (a password that starts with `[` is quoted or lost)
+    if (g["q"] === undefined && v.startsWith("[") && (!v.includes("]") || v.endsWith("]"))) return null
     return { key, op, head: p[0]!, v, quoted: g["q"] !== undefined }
   }
 }
+
+/**
+ * Words that make a sentence, not a passphrase, after `password is` (`what you need`, `ask the
+ * front desk`): pronouns, articles, question words, the verbs of an instruction and the adjectives
+ * people say of a password.
+ */
+const PHRASE_STOP =
+  /^(?:what|which|who|whom|whose|where|when|why|how|you|we|they|it|i|me|he|she|them|us|need|needs|have|has|had|do|does|did|no|yes|so|then|there|here|just|very|really|easy|hard|simple|secret|private|personal|important|sensitive|good|bad|ok|okay|fine|right|something|nothing|anything|everything|different|known|unique|please|reset|it's|that's|the|a|an|your|my|our|their|this|that|ask|see|check|use|contact|call|email|find|get|look|read|set|type)$/i
+/**
+ * A passphrase written in a sentence: two to eight words of lower-case letters (the last may end a
+ * sentence with `.` or `!`), the first no word about a password, none a preposition or a verb of
+ * being, a pronoun or a question word: `tundra velvet ocean`, not `stored in the vault`, `what you
+ * need`, `changed yesterday`.
+ */
+const passphraseWords = (v: string): boolean => {
+  if (v.length > 120) return false
+  const words = v.trim().split(/[ \t]+/)
+  if (words.length < 2 || words.length > 8) return false
+  return words.every((w, i) => {
+    const word = i === words.length - 1 ? w.replace(/[.!]$/, "") : w
+    return /^[a-z]{2,14}$/.test(word) && !(i === 0 && ABOUT.test(word)) && !PROSE_WORD.test(word) && !PHRASE_STOP.test(word)
+  })
+}
+/** the owner or kind of a password named in a sentence before its key (`my password:`, `the admin password:`, `DB password:`) */
+const PROSE_OWNER = /(?:^|[\s(,])(?:my|our|your|the|their|his|her|new|temporary|temp|admin|root|db|database|wifi|wi-fi)[ \t]+$/i
 
 /** the forms of a key-first password's value */
 type ValueForm = "quoted" | "line" | "bare" | "call"
@@ -660,16 +731,22 @@ const passwordAssignment = (form: ValueForm): Detector => {
         // words to the end of the line: a YAML plain scalar, or a passphrase in any form; one word
         // is the bare form's, and a message about the password is none
         if (CALL_START.test(v) || CMDLET.test(v.split(/[ \t(]/, 1)[0]!)) return false
-        if (!/\s/.test(v) || op === "is" || op === "was" || op === ">" || op.endsWith("value=") || op.endsWith("content=")) return false
+        if (!/\s/.test(v) || op === ">" || op.endsWith("value=") || op.endsWith("content=")) return false
+        // a passphrase in a sentence: `password is tundra velvet ocean`
+        if (op === "is" || op === "was") return passphraseWords(v)
         // an env-style `KEY=v` (a shell variable's name, no space around `=`): one shell word, bare
         // or quoted, is the value, and what follows a space is the command it is set for
         // (`GPG_PASSPHRASE=x gpg --batch …`, `DB_PASSWORD=x docker-compose up`): the bare form takes
         // the word, and the command stays in the record
         if (op === "=" && shellAssignment(key, a.head, m)) return false
-        if (!/passphrase/i.test(key) && !((op === ":" || (op === "=" && eqLine(key, a.head, v))) && startsLine(c))) return false
+        // (or after `my password:`, `the admin password:` in a sentence, words of a passphrase alone)
+        const proseOwned = op === ":" && PROSE_OWNER.test(c.before.slice(0, c.before.length - identifierTail(c.before).length)) && passphraseWords(v)
+        if (!/passphrase/i.test(key) && !proseOwned && !((op === ":" || (op === "=" && eqLine(key, a.head, v))) && startsLine(c))) return false
         return !MESSAGE_WORDS.test(v) && !prose(v)
       }
-      if (op === "is" || op === "was") return !ABOUT.test(v) && !(MESSAGE.test(v) && MESSAGE_WORDS.test(v))
+      if (op === "is" || op === "was") return !ABOUT.test(v) && !PHRASE_STOP.test(v) && !(MESSAGE.test(v) && MESSAGE_WORDS.test(v))
+      // after a dash or an arrow: a generated password only (letters and digits, eight or more)
+      if (op === "-") return v.length >= 8 && /\d/.test(v) && /[A-Za-z]/.test(v) && !/\s/.test(v)
       // an element whose attribute names the password field (`<label for="password">Forgot
       // password?</label>`, `id=`, `class=`, `aria-*=`): its text is a label, not the value
       if (op === ">" && LABEL_ATTRIBUTE.test(c.before.slice(0, c.before.length - identifierTail(c.before).length))) return false
@@ -686,7 +763,7 @@ const isPasswordKey = (key: string): boolean => {
   PASSWORD_KEYWORD.lastIndex = 0
   return PASSWORD_KEYWORD.test(key) && !NOT_SECRET_TAIL.test(tailWord(key, PASSWORD_KEYWORD))
 }
-const passwordKey = memoPerCall(isPasswordKey)
+export const passwordKey = memoPerCall(isPasswordKey)
 
 /** `"…" == password`, `'…' !== my_secret`: the value before the key, in a comparison. */
 const valueBeforeKey = (word: string, category: string, group: string, accept: (v: string) => boolean): Detector => ({
@@ -696,6 +773,7 @@ const valueBeforeKey = (word: string, category: string, group: string, accept: (
   ...(category === "password" ? { placeholder: wholePlaceholder, placeholderGeneric: false } : { placeholder: namesItself }),
   hint: category === "password" ? PASSWORD_HINT : SECRET_HINT,
   pattern: new RegExp(`["'](?<v>[^"'\\r\\n]+)(?=["']${SP}[!=]==?${SP}[\\w.$-]*?${word})`, "gi"),
+  need: /[!=]=/,
   validate: (m) => {
     const v = m.slice(1)
     return isValue(v) && !ABOUT.test(v) && accept(v)
@@ -742,6 +820,7 @@ const netrc: Detector = {
   // `login` starts a line or follows `machine HOST` or `default`: prose that says "login … password"
   // (`After login attempts, password reset emails were sent.`) has neither
   pattern: /(?<=(?:^|[\r\n]|\bmachine[ \t]+[^\s]{1,100}\s{1,20}|\bdefault\s{1,20})[ \t]*login[ \t]+[^\s]{1,100}\s{1,20})password[ \t]+(?<v>[^\s]+)/g,
+  need: /login/,
   validate: (m) => {
     const v = m.slice(m.search(/[ \t]/)).trimStart()
     return isValue(v) && !ABOUT.test(v)
@@ -750,7 +829,7 @@ const netrc: Detector = {
 
 /** the two families a name in a pair, a tuple or a block is read for: its keyword, category, group and hint */
 type Family = "password" | "secret"
-const familyOf = (family: Family) =>
+export const familyOf = (family: Family) =>
   family === "password"
     ? ({ word: PASSWORD_WORD, category: "password", group: "credential", hint: PASSWORD_HINT, placeholder: wholePlaceholder, placeholderGeneric: false } as const)
     : ({ word: SECRET_WORD, category: "generic_secret", group: "secret", hint: SECRET_HINT, placeholder: namesItself } as const)
@@ -794,7 +873,7 @@ const closeOwed = (v: string): number => {
 const PAIR_OPEN = /[(\[][ \t\r\n]{0,8}(?:[rRbBuUfF]{1,2})?\\{0,7}["'][\w./-]{0,60}$/
 const NAME_BEFORE = /["'](?:name|key|key[_-]?name|parameter(?:key|name))["'][ \t]*:[ \t]*["'][\w./-]*$/i
 const YAML_NAME_BEFORE = /(?:^|[\r\n])[ \t]*(?:-[ \t]+)?name:[ \t]*[\w./-]*$/i
-const FIELD_NAME = /^-{0,2}[A-Za-z][A-Za-z_.-]*$/
+export const FIELD_NAME = /^-{0,2}[A-Za-z][A-Za-z_.-]*$/
 const pairInText = (family: Family): Detector => {
   const f = familyOf(family)
   const pattern = new RegExp(
@@ -948,6 +1027,72 @@ const blockScalar = (family: Family): Detector => {
 }
 
 /**
+ * A list under a password's or a secret's key, singular or plural, written as text: a flow
+ * sequence (`{"passwords": ["…", "…"]}`, `password: […]`, `api_keys = ['…']`) and a YAML block
+ * sequence (`passwords:` then `  - …` lines). The items are the value, replaced together from the
+ * first item's first character to the last item's last (`["<redacted>"]`, `  - <redacted>`); the
+ * brackets, quotes around the whole and the key stay. A list is a secret's when one item is a value
+ * under the key's singular (`passwords` judged as `password`, `api_keys` as `api_key`) and no item
+ * is a word about a password, a message or a type: validation rules (`['required', 'min:8']`) and
+ * error lists (`{"password": ["This field is required."]}`) are none. `tokens` is left out: it is
+ * no keyword of the hints (`max_tokens`, `input_tokens` would send every model call down the full
+ * path).
+ *
+ * Linear time: a search starts at a keyword, as the key-first forms do (and the second alternative
+ * takes a key run that opens no list); a flow list is one class without brackets of at most 500
+ * characters (a later start's `[` ends it), read greedily up to its `]` and opened by a character
+ * the spaces before it cannot take (a lazy run followed by spaces and `]` was read again for every
+ * split of a run of spaces: `secret:[` and 4 KB of spaces took 5 s), a block list at most 100
+ * lines, each read once.
+ */
+const LIST_ITEMS = 100
+/** the closing quote, spaces and bracket at the end of a flow list's value */
+const listClose = (v: string): number => /\\{0,7}["'`]?[ \t]*\]$/.exec(v)?.[0].length ?? 0
+const listUnderKey = (family: Family, layout: "flow" | "block"): Detector => {
+  const f = familyOf(family)
+  const body =
+    layout === "flow"
+      ? `${KEY_QUOTE}${SP}(?::|=>?|:=)${SP}\\[[ \\t]*(?<q>\\\\{0,7}["'\`]?)(?<v>[^\\[\\]\\r\\n \\t][^\\[\\]\\r\\n]{0,499}\\])`
+      : `${KEY_QUOTE}${SP}:${SP}\\r?\\n(?<ind>[ \\t]*)-[ \\t]+(?<v>[^\\r\\n]+(?:\\r?\\n\\k<ind>-[ \\t]+[^\\r\\n]+){0,${LIST_ITEMS}})`
+  const pattern = new RegExp(`(?<k>${f.word}${KEY_RUN})${body}|${f.word}${KEY_RUN}`, "gi")
+  const groups = groupsOf(new RegExp(`(?<k>${family === "secret" ? SECRET_WORD_READ : f.word}${KEY_RUN})${body}`, "gi"))
+  return {
+    category: f.category,
+    group: f.group,
+    severity: "critical",
+    hint: f.hint,
+    placeholder: f.placeholder,
+    ...(family === "password" ? { placeholderGeneric: false } : {}),
+    pattern,
+    // (a flow list opens with a bracket, a block list's first item starts a line with `-`)
+    need: layout === "flow" ? /\[/ : /\n[ \t]*-/,
+    // the spaces after a block's last item stay, and a flow list's closing quote and bracket (read
+    // as the end of the value, which the engine takes at the end of a match)
+    trimEnd: (v) => v.length - (layout === "flow" ? v.length - listClose(v) : v.trimEnd().length),
+    validate: (m, c) => {
+      const g = groups(m)
+      const raw = g?.["v"]
+      const v = raw === undefined ? undefined : layout === "flow" ? raw.slice(0, raw.length - listClose(raw)) : raw.trimEnd()
+      const k = g?.["k"]
+      if (v === undefined || k === undefined || v.length > 4096) return false
+      // the key in its singular (`passwords` → `password`, `api_keys` → `api_key`)
+      const key = keyOf(m, c, k).replace(/(?<=[A-Za-z])[sS]$/, "")
+      // (a list under an auth name is a (user, password) pair: `authTuple` replaces the password and keeps the user)
+      const words = key.match(WORDS_OF)
+      if (family === "secret" && words !== null && AUTH_LAST.test(words[words.length - 1]!)) return false
+      const q = g!["q"] ?? ""
+      const items = (layout === "block" ? v.split(/\r?\n[ \t]*-[ \t]+/) : q === "" ? v.split(",") : v.split(new RegExp(`${q.replace(/\\/g, "\\\\")}[ \t]*,[ \t]*${q.replace(/\\/g, "\\\\")}`)))
+        .map((x) => x.trim().replace(/^["'`]|["'`]$/g, ""))
+        .filter((x) => x.length > 0)
+      if (items.length === 0) return false
+      // rules, messages and types: no item may be one
+      for (const x of items) if (ABOUT.test(x) || MESSAGE_WORDS.test(x) || TYPE_NAME.test(x) || /^[a-z]+:\d+$/.test(x)) return false
+      return family === "secret" ? items.some((x) => secretByKey(key, x, true)) : passwordKey(key) && items.some((x) => passwordValue(x) && !FIELD_NAME.test(x) && !prose(x))
+    }
+  }
+}
+
+/**
  * A heredoc under a password key or a secret's (Terraform's and the shell's `password = <<EOT`, then
  * lines, then `EOT`; `<<-EOT`, `<<~EOT`, a quoted tag): the lines between the opener and the
  * terminator are the value, replaced from the first line's first character after its indentation
@@ -975,6 +1120,7 @@ const heredoc = (family: Family): Detector => {
     placeholder: f.placeholder,
     ...(family === "password" ? { placeholderGeneric: false } : {}),
     pattern,
+    need: /<</,
     trimEnd: (v) => v.length - v.trimEnd().length,
     validate: (m, c) => {
       const v = groups(m)?.["v"]?.trim()
@@ -1034,7 +1180,7 @@ const urlCredentials: Detector = {
 // ---------------------------------------------------------------------------------------------
 
 /** 40 characters of base64 with upper, lower and a digit (a SHA-1 in hex has no capital). */
-const awsSecretShape = (v: string): boolean => v.length === 40 && /[A-Z]/.test(v) && /[a-z]/.test(v) && /\d/.test(v) && !lowComplexity(v)
+export const awsSecretShape = (v: string): boolean => v.length === 40 && /[A-Z]/.test(v) && /[a-z]/.test(v) && /\d/.test(v) && !lowComplexity(v)
 const B64_40 = "(?<![A-Za-z0-9/+=])(?<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
 /** after an operator (`KEY=wJalr…`): the operator, not a lookbehind, starts the run */
 const B64_40_AFTER_OP = "(?<v>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
@@ -1236,7 +1382,7 @@ const secretKeyKind = memoPerCall((key: string): "none" | "secret" | "token" => 
  * value that looks generated. The judgement of a field (`secretField`), of a pair's value
  * (`pairInText`) and of a block (`blockScalar`).
  */
-const secretByKey = (key: string, v: string, quoted: boolean): boolean => {
+export const secretByKey = (key: string, v: string, quoted: boolean): boolean => {
   if (!isValue(v) || doneWith(v) || idempotency(key, v)) return false
   if (hexSecretValue(v)) return namesSecret(key) && hexSecretKey(key)
   const kind = secretKeyKind(key)
@@ -1244,6 +1390,11 @@ const secretByKey = (key: string, v: string, quoted: boolean): boolean => {
   return kind === "secret" ? secretValue(v) : highEntropyToken(v, quoted)
 }
 
+/**
+ * What stands before the key of an XML element (`<`, `<ns2:`; not after a word, as a generic type's
+ * `List<Token>` is) or an entry's key attribute (`<entry key="`)
+ */
+const XML_ELEMENT_BEFORE = /(?:(?:^|[^\w$.])<(?:[A-Za-z_][\w.-]{0,40}:)?|<[A-Za-z_][\w:.-]{0,40}[ \t]+(?:key|name)=\\{0,7}["'])$/
 const genericSecret = (value: string): Detector => {
   const form = value === BARE ? `(?:base64:)?${value}` : value
   const pattern = keyFirst(SECRET_WORD, form)
@@ -1264,7 +1415,12 @@ const genericSecret = (value: string): Detector => {
       if (a === null) return false
       const { key, op } = a
       let v = a.v
-      if (op === "is" || op === "was" || op === ">") return false
+      // in a sentence (`The API key is …`): a value that looks generated, whatever the key
+      const sentence = op === "is" || op === "was" || op === "-"
+      // an XML element's text (`<token>…</token>`, `<ns2:apiKey>`, STS's `<SessionToken>`) or an
+      // entry's whose key attribute names it (`<entry key="api.token">…`): `>` is an operator only
+      // there, not after a generic type's name (`List<Token>tokens`) or other markup
+      if (op === ">" && !XML_ELEMENT_BEFORE.test(c.before.slice(0, c.before.length - identifierTail(c.before).length))) return false
       if (!a.quoted) v = bareValue(v, c)
       // Laravel's `APP_KEY=base64:…` (the prefix stays out of a bare value; a quoted one keeps it)
       if (v.startsWith("base64:")) v = v.slice(7)
@@ -1274,7 +1430,7 @@ const genericSecret = (value: string): Detector => {
       if (kind === "none") return false
       if (!a.quoted && isCode(v, op, key)) return false
       // a key that names a secret: any value that is not a word, a sentence, repeated or sequential
-      return kind === "secret" ? secretValue(v) : highEntropyToken(v, a.quoted)
+      return kind === "secret" && !sentence ? secretValue(v) : highEntropyToken(v, a.quoted)
     }
   }
 }
@@ -1312,6 +1468,13 @@ export const assignments: ReadonlyArray<Detector> = [
   pairInText("password"),
   heredoc("secret"),
   blockScalar("secret"),
+  // (a list under a key, before the forms that read its first item alone)
+  listUnderKey("password", "flow"),
+  listUnderKey("password", "block"),
+  listUnderKey("secret", "flow"),
+  listUnderKey("secret", "block"),
+  // (a statement, a directive, a setter or an argv array: they know where the value is, before the key-first forms)
+  ...commandAssignments,
   passwordAssignment("call"),
   passwordAssignment("quoted"),
   passwordAssignment("line"),

@@ -37,6 +37,15 @@ export interface Detector {
    * expression, tested once per string, so most strings cost one search instead of twenty.
    */
   readonly hint?: RegExp | undefined
+  /**
+   * a narrower condition than `hint`, read on the string alone (never on its field key) once the
+   * hint passes: a string it refuses cannot hold a match of the pattern (a command's own word, a
+   * bracket the form needs). Read once per string for all the detectors that share it, so a text
+   * full of a family's keywords is not searched by the forms it cannot hold. It must be a
+   * necessary condition of the pattern (the engine tests hold every built-in one to that); tested
+   * case-insensitively.
+   */
+  readonly need?: RegExp | undefined
   /** also applied to the digits of JSON numbers (a card number stored as a number) */
   readonly numeric?: boolean | undefined
   /**
@@ -48,7 +57,8 @@ export interface Detector {
    * how many characters at the end of what would be replaced (the named group `v`, or the match)
    * belong to the text around it and stay (a closing bracket opened before the key:
    * `User(password=x)`); asked after `validate` accepts, with the same context. Linear in the
-   * match.
+   * match. A match that meets an earlier detector's span is judged on what it keeps: it stands
+   * when that no longer meets the span (a bearer token stops before a JWT glued to it).
    */
   readonly trimEnd?: ((replaced: string, context: MatchContext) => number) | undefined
   /**

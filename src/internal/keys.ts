@@ -446,8 +446,13 @@ const AGE_KEY = `${START}AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}(
 // (the spaces after the operator are one run, a quote and the spaces after it another: two runs
 // of spaces on either side of an optional quote split a long run of spaces every way, in time
 // quadratic in its length)
+// The operator: `:`, `=` or `=>` (Perl, PHP, Ruby), or, after a quoted name, `,` (a setter's
+// arguments `Header.Set("Authorization", "…")`, a tuple, a raw header list `["Authorization","…"]`);
+// then an optional `[` (Go's `map[Authorization:[…]]`, JSON of an `http.Header`) and a quote,
+// backticks included (a template literal). Each optional part opens with a literal, so the runs of
+// spaces split one way only.
 const AUTH_HEADER =
-  "(?:(?<![\\w-])(?:proxy-)?authorization\\\\?[\"']?[ \\t]*[:=][ \\t]*(?:\\\\?[\"'][ \\t]*)?" +
+  "(?:(?<![\\w-])(?:proxy-)?authorization(?:\\\\?[\"'\x60][ \\t]*[:=,]|[ \\t]*[:=])>?[ \\t]*(?:\\[[ \\t]*)?(?:\\\\?[\"'\x60][ \\t]*)?" +
   // nginx `proxy_set_header Authorization "Basic …";` (and grpc_, uwsgi_), Apache
   // `RequestHeader set Authorization "…"`: the name, spaces, an optional quote
   "|(?<![\\w-])(?:(?:proxy|grpc|uwsgi)_set_header|RequestHeader[ \\t]+(?:set|add|append|merge|setifempty))[ \\t]+(?:proxy-)?authorization[ \\t]+[\"']?)"
@@ -723,6 +728,71 @@ const vendorToken = (category: string, hint: RegExp, pattern: string, validate: 
   validate
 })
 
+// ---------------------------------------------------------------------------------------------
+// URL credentials whose user is an e-mail address (the fourth hostile review, #8)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `scheme://alerts@acme.com:password@smtp.office365.com`: the WHATWG URL parser, curl and git take
+ * the userinfo up to the last `@` before the host, and Office 365, Gmail and most SMTP/IMAP
+ * services name their users by e-mail address. The password runs from the `:` after the user's
+ * domain to the last `@` before the host (a Google app password written with its spaces, four
+ * groups of four letters, included). The assignment detectors' `url_credentials` takes a user
+ * without `@`; this one runs first, so the e-mail detector no longer reads `password@host` as an
+ * address. The user's domain is read as a label, a dot, then labels and dots in one class (a
+ * group per label keeps a backtracking entry per label: 16 MB of `.a` overflowed V8's stack).
+ */
+const URL_EMAIL_USER = String.raw`\b[a-z][a-z0-9+.-]{0,19}://[^\s:/@?#"'\x60<>]+@[a-z0-9-]+\.[a-z0-9.-]*:(?<v>[a-z]{4}(?: [a-z]{4}){3}|[^\s/?#"'\x60<>]+)(?=@[^\s/?#@]*(?:[/?#\s]|$))`
+/** a reference or a mask, no password: `${X}`, `$(cmd)`, `$X`, `{{x}}`, `<x>`, `[x]`, `%s`, `{x}`, `****` (as the assignments' `url_credentials` judges) */
+const URL_REFERENCE = /^(?:\$\{|\$\(|\$[A-Za-z_]\w*$|\{\{|<[^>]*>$|\[[^\]]*\]$|%[sd]$|\{[\w.]*\}$)/
+const urlPassword = (m: string): string => {
+  const at = m.indexOf("@", m.indexOf("://") + 3)
+  return m.slice(m.indexOf(":", at) + 1)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Vendors' keys of a fixed prefix that were found only under a secret-like name (the fourth
+// hostile review, #12): category api_key (a vendor's API credential, as OpenAI's and Anthropic's
+// `sk-`), each with its documented prefix, length and alphabet
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A vendor's key, category `api_key`: `body` is its random part. A stand-in body (an ascending
+ * run) is matched and reported as a placeholder (one of few characters is none, `fewCharacters`); any other must look
+ * random (two of lower case, capitals and digits) and pass `structure`. Linear: every pattern is
+ * a literal prefix and bounded runs, refused inside a word by a one-character lookbehind.
+ */
+const vendorKey = (hint: RegExp, pattern: string, body: (m: string) => string, structure: (m: string) => boolean = () => true): Detector => ({
+  category: "api_key",
+  group: "secret",
+  severity: "critical",
+  hint,
+  pattern: new RegExp(pattern, "g"),
+  validate: (m) => {
+    const b = body(m)
+    return !fewCharacters(b) && (standIn(b) || (randomPart(b) && structure(m)))
+  },
+  placeholder: (m) => standIn(body(m))
+})
+/**
+ * A body of at most three distinct characters (`xxxx…`, `1111…=`, `XXXX_AAAA`) holds no key: it is
+ * not reported at all (scanners' test suites write such lines as negatives, and the external
+ * benchmark counts a placeholder finding as a flagged negative). An ascending run
+ * (`0123456789abcdef…`), what documentation writes, is reported as a placeholder.
+ */
+const fewCharacters = (body: string): boolean => new Set(body.replace(/[-_./=]/g, "")).size <= 3
+/** a Sentry org auth token carries base64 JSON with its issue time (`iat`) between `sntrys_` and `_secret` */
+const sentryOrgToken = (m: string): boolean => {
+  const json = jsonSegment(m.slice(7, m.lastIndexOf("_")).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""))
+  return json !== null && typeof json["iat"] === "number"
+}
+const afterPrefix = (n: number) => (m: string): string => m.slice(n)
+
+/** what continues a bearer token after its first 16 characters: anything but whitespace, a quote, `,`, `;`, brackets, `\\`, `<` */
+/** `Bearer` and the spaces after it, at the start of a bearer match */
+const BEARER_HEAD = /^\S+\s+/
+const BEARER_REST = "[^\\s\"'\x60,;\\\\<>()\\[\\]{}]"
+
 /**
  * The fixed-form key and token detectors, most specific first.
  */
@@ -830,7 +900,20 @@ export const keys: ReadonlyArray<Detector> = [
     severity: "critical",
     // (RFC 9110 §11.1: a scheme is case-insensitive; `BEARER` is sent too)
     hint: /bearer/i,
-    pattern: new RegExp(`${START}[Bb][Ee][Aa][Rr][Ee][Rr]\\s+${atLeast("[A-Za-z0-9._~+/-]", 16)}=*`, "g")
+    // the token runs to whitespace, a quote, `,` or `;` (and a bracket, a backslash of an escape, a
+    // `<` of an earlier replacement): RFC 6750's b64token ends in `=`, but real tokens carry `=`
+    // inside too (a Sentry org token is base64 JSON, `==_`, then its secret; an Atlassian token
+    // ends `=` and a checksum), and what follows the first `=` is the part that matters. It stops
+    // before `eyJ`: a JWT glued after `=` is the jwt detector's (found first), and a bearer match
+    // overlapping it would be dropped whole, its own part left in the text. The match runs over
+    // the token characters in one class and `trimEnd` gives back what starts at that `eyJ` (a
+    // group with a lookahead per character kept a backtracking entry per character: 16 MB of `=`
+    // after a token overflowed V8's stack)
+    pattern: new RegExp(`${START}[Bb][Ee][Aa][Rr][Ee][Rr]\\s+[A-Za-z0-9._~+/-]{16}${BEARER_REST}*`, "g"),
+    trimEnd: (m) => {
+      const jwt = m.indexOf("eyJ", BEARER_HEAD.exec(m)![0].length + 16)
+      return jwt < 0 ? 0 : m.length - jwt
+    }
   },
   {
     category: "slack_webhook",
@@ -941,6 +1024,23 @@ export const keys: ReadonlyArray<Detector> = [
     hint: /xox[abposre]-|xoxe\.xox|xapp-/,
     pattern: new RegExp(`${START}(?:xoxe\\.xox[bp]|xox[abposre]|xapp)-${atLeast("[A-Za-z0-9-]", 10)}`, "g"),
     validate: slackStructure
+  },
+  {
+    // `scheme://user@domain:password@host`: the password alone replaced (the user, an e-mail
+    // address, is the PII detector's to judge; the host stays)
+    category: "url_credentials",
+    group: "credential",
+    severity: "critical",
+    // (the same hint as the assignments' url_credentials: one alternative in the union)
+    hint: /:\/\//,
+    pattern: new RegExp(URL_EMAIL_USER, "gi"),
+    validate: (m) => {
+      const v = urlPassword(m)
+      return !v.includes("<redacted>") && !oneChar(v) && !/^[*•]+$/.test(v) && !URL_REFERENCE.test(v)
+    },
+    placeholderGeneric: false,
+    // (the engine hands the replaced span, the password alone)
+    placeholder: cliStandIn
   },
   {
     // `Authorization: token …` (GitHub), `Token …` (Django REST framework), `Api-Token`, `SSWS`
@@ -1106,5 +1206,34 @@ export const keys: ReadonlyArray<Detector> = [
     severity: "critical",
     hint: /webhook\.office\.com|outlook\.office(?:365)?\.com\/webhook/,
     pattern: new RegExp(`(?:\\.webhook\\.office\\.com/webhookb2/|outlook\\.office(?:365)?\\.com/webhook/)(?<v>${UUID_RE}@${UUID_RE}/IncomingWebhook/[0-9A-Za-z]{32}/${UUID_RE}(?:/V2[A-Za-z0-9_-]{20,100})?)(?![A-Za-z0-9_-])`, "g")
-  }
+  },
+  // Azure AD (Entra ID) application client secrets: 3 characters, a digit, `Q~`, 31 to 34 more
+  // (the shape gitleaks' `azure-ad-client-secret` documents; the portal shows 40 characters)
+  vendorKey(/\dQ~/, `${startAfterNo("A-Za-z0-9_~.-")}[A-Za-z0-9_~.]{3}\\dQ~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])`, (m) => m.slice(6)),
+  // Google OAuth 2.0 client secrets (since 2021): `GOCSPX-` and 28 base64url characters
+  vendorKey(/GOCSPX-/, `${startAfterNo("A-Za-z0-9_-")}GOCSPX-[A-Za-z0-9_-]{28}(?![A-Za-z0-9_-])`, afterPrefix(7)),
+  // DigitalOcean (docs.digitalocean.com/reference/api/, token prefixes): personal access `dop_v1_`,
+  // OAuth `doo_v1_`, refresh `dor_v1_`, then 64 hex
+  vendorKey(/do[por]_v1_/, `${startAfterNo("A-Za-z0-9_")}do[por]_v1_[a-f0-9]{64}(?![A-Za-z0-9_])`, afterPrefix(7)),
+  // Grafana: service account tokens `glsa_` + 32 alphanumerics + `_` + 8 hex (a checksum), and
+  // Grafana Cloud access policy tokens `glc_` + base64 (of a JSON object)
+  vendorKey(/glsa_/, `${startAfterNo("A-Za-z0-9_")}glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}(?![A-Za-z0-9_])`, (m) => m.slice(5, 37)),
+  vendorKey(/glc_/, `${startAfterNo("A-Za-z0-9_")}glc_[A-Za-z0-9+/]{32,400}={0,2}(?![A-Za-z0-9+/=_])`, afterPrefix(4)),
+  // Sentry (docs.sentry.io, "Auth Tokens"): org tokens `sntrys_` + base64 JSON (`iat`, `url`,
+  // `region_url`, `org`) + `_` + a 43-character secret; user tokens `sntryu_` + 64 hex
+  vendorKey(/sntrys_/, `${startAfterNo("A-Za-z0-9_")}sntrys_eyJ[A-Za-z0-9+/]{10,1000}={0,2}_[A-Za-z0-9+/]{43}(?![A-Za-z0-9+/=_-])`, (m) => m.slice(m.lastIndexOf("_") + 1), sentryOrgToken),
+  vendorKey(/sntryu_/, `${startAfterNo("A-Za-z0-9_")}sntryu_[a-f0-9]{64}(?![A-Za-z0-9_])`, afterPrefix(7)),
+  // Atlassian API tokens (Jira, Confluence, Bitbucket): `ATATT3` and 186 characters, the last
+  // nine `=` and a checksum
+  vendorKey(/ATATT3/, `${startAfterNo("A-Za-z0-9_=-")}ATATT3[A-Za-z0-9_=-]{186}(?![A-Za-z0-9_=-])`, afterPrefix(6)),
+  // New Relic user API keys: `NRAK-` and 27 capitals and digits
+  vendorKey(/NRAK-/, `${startAfterNo("A-Za-z0-9_-")}NRAK-[A-Z0-9]{27}(?![A-Za-z0-9_-])`, afterPrefix(5)),
+  // Postman API keys: `PMAK-`, 24 hex, `-`, 34 hex
+  vendorKey(/PMAK-/, `${startAfterNo("A-Za-z0-9_-")}PMAK-[a-f0-9]{24}-[a-f0-9]{34}(?![A-Za-z0-9_-])`, afterPrefix(5)),
+  // Linear personal API keys: `lin_api_` and 40 alphanumerics
+  vendorKey(/lin_api_/, `${startAfterNo("A-Za-z0-9_")}lin_api_[A-Za-z0-9]{40}(?![A-Za-z0-9_])`, afterPrefix(8)),
+  // Supabase personal access tokens (the Management API): `sbp_` and 40 hex
+  vendorKey(/sbp_/, `${startAfterNo("A-Za-z0-9_")}sbp_[a-f0-9]{40}(?![A-Za-z0-9_])`, afterPrefix(4)),
+  // Heroku API keys (the 2024 format): `HRKU-AA` and 58 base64url characters
+  vendorKey(/HRKU-/, `${startAfterNo("A-Za-z0-9_-")}HRKU-AA[A-Za-z0-9_-]{58}(?![A-Za-z0-9_-])`, afterPrefix(7))
 ]

@@ -26,7 +26,11 @@
  * ten-digit plans that people write without one (North America, Turkey, the Philippines, India),
  * grouped by separators or brackets. A bare run of digits with neither `+`, `0` nor separators
  * (`4155550132`) is a phone number only next to a word that says so (`phone`, `tel`, `call`, …):
- * bare ten-digit runs are more often ids, amounts and timestamps than phone numbers.
+ * bare ten-digit runs are more often ids, amounts and timestamps than phone numbers. Japan, South
+ * Korea, China and Italy (`OTHER_REGIONS`) are read only as the library groups their numbers, and
+ * North America's international prefix `011` as `00` is. Digits of other scripts (full width,
+ * Arabic-Indic, Devanagari …) are read as ASCII ones, and the digits of a JSON number as a bare
+ * run (a phone number under a key that says so: `{"mobile": 447911123456}`).
  */
 import type { Detector, MatchContext } from "./detector.js"
 import { getCountries, getCountryCallingCode, Metadata, parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js/max"
@@ -56,26 +60,64 @@ export const NATIONAL_REGIONS: ReadonlyArray<CountryCode> = [...new Set([...TRUN
  * A separator: a space, a dot, a dash, or a slash (`089/12345678`: German numbers are written
  * with one after the area code; `check` takes no other slash).
  */
-const SEP = "[ \\u00a0.\\u2010-\\u2015/-]"
+const SEP = "[ \\u00a0.\\u2010-\\u2015\\u30fc/-]"
+/**
+ * A digit: ASCII, or a decimal digit of the scripts people type numbers in (Arabic-Indic, Eastern
+ * Arabic-Indic, Devanagari, Bengali, Thai, and the full-width digits of Japanese and Chinese
+ * input: `０９０-１２３４-５６７８`). Each is one UTF-16 unit, so the validator reads the number
+ * as ASCII (`asciiDigits`) and the span replaced is the one written.
+ */
+const UNICODE_DIGITS = "\\u0660-\\u0669\\u06f0-\\u06f9\\u0966-\\u096f\\u09e6-\\u09ef\\u0e50-\\u0e59\\uff10-\\uff19"
+const D = `[\\d${UNICODE_DIGITS}]`
+/** Brackets and a plus as written in ASCII or full width (`（03）1234-5678`, `＋81`). */
+const OPEN = "[(\\uff08]"
+const CLOSE = "[)\\uff09]"
+const PLUS = "[+\\uff0b]"
 /** After the first digit, 6–16 more, each after at most a `)`, one separator and a `(`. */
-const RUN = `(?:\\)?${SEP}?\\(?\\d){6,16}`
+const RUN = `(?:${CLOSE}?${SEP}?${OPEN}?${D}){6,16}`
 /**
  * Where no number starts: `0.` (a decimal fraction: `0.001005`; no national form writes its trunk
  * `0` alone before a dot) and `000` then a digit (zero-padding: an international number is `00`
  * and a country code, which never starts with 0; a national one is a trunk `0` and an area code,
  * which never does either).
  */
-const NOT_A_NUMBER = "(?!0\\.|000\\d)"
+const NOT_A_NUMBER = "(?![0\\uff10]\\.|000\\d)"
 /** Not followed by a word, a dash or plus and a word, or a decimal point, comma, colon or slash and a digit. */
-const END = "(?!\\w|[-+]\\w|[.,:/]\\d)"
+const END = `(?!\\w|[${UNICODE_DIGITS}]|[-+]\\w|[.,:/]${D})`
 
-/** The words that make a bare run of digits a phone number. */
-const nearPhone = near(
-  /phone|\btel\b|\btel[:.]|mobile|\bmob\b|\bcell|\bcall|\bfax\b|whats ?app|\bsms\b|contact|\bdial|hotline|telefon|tel[eé]fono|telepono|\bhandy\b|numara|\bcep\b|\bph\b|\btlf\b|\btfn\b/i
-)
+/**
+ * The words that name a phone (English, the languages of the claimed regions, and those of Japan,
+ * China, Korea and Italy, whose national forms need one: `電話`, `电话`, `手机`, `携帯`, `전화`,
+ * `휴대폰`, `cellulare`).
+ */
+const PHONE_WORDS =
+  "phone|\\btel\\b|\\btel[:.]|mobile|\\bmob\\b|\\bcell|\\bfax\\b|whats ?app|\\bsms\\b|telefon|tel[eé]fono|telepono|\\u96fb\\u8a71|\\u7535\\u8bdd|\\u624b\\u673a|\\u624b\\u6a5f|\\u643a\\u5e2f|\\uc804\\ud654|\\ud734\\ub300\\ud3f0|\\ud578\\ub4dc\\ud3f0|\\uc5f0\\ub77d\\ucc98"
+/** The words that make a run of digits a phone number (before it, or in its key). */
+const NEAR_WORDS = new RegExp(`${PHONE_WORDS}|contact|\\bcall|\\bdial|hotline|\\bhandy\\b|numara|\\bcep\\b|\\bph\\b|\\btlf\\b|\\btfn\\b`, "i")
+const nearPhone = near(NEAR_WORDS)
+/**
+ * A key that names a phone (`phone`, `mobile`, `contact`, `telefono`), and not an id, a count or a
+ * time as well (`call_id`, `calls`, `phone_count`, `contact_id`): the digits of a JSON number and a
+ * bare run of digits under it are read as a number. Any integer of nine digits or more reaches
+ * the detector (it is `numeric`), so a key that merely holds `call` is not enough.
+ */
+const KEY_NOT_PHONE = /(?:^|[^a-z])id$|_id|[a-z]Id$|_ids$|count|total|amount|size|bytes|_ms$|millis|time|date|_at$|[a-z]At$|epoch|^ts$|_ts$|seq/i
+const keyNamesPhone = memoPerCall((k) => new RegExp(`${PHONE_WORDS}|contact`, "i").test(k) && !KEY_NOT_PHONE.test(k))
+/** What makes a bare run a number: a phone word nearby in the text, or a key that names a phone. */
+const bareEvidence = (c: MatchContext): boolean => NEAR_WORDS.test(c.before) || (c.key !== null && c.key.length <= 256 && keyNamesPhone(c.key))
+/**
+ * A phone word right before the run (`mobile: `, `手机号：`, `전화 `) or in its key: the label
+ * that makes a bare run an international number without its `+` (`{"mobile": 447911123456}`),
+ * which a word anywhere nearby (`call`, `contact`) does not.
+ */
+const labelled = (() => {
+  const before = new RegExp(`(?:${PHONE_WORDS})[\\w\\u53f7\\ubc88\\ud638]{0,8}(?: ?(?:number|num|no|nr))?\\W{0,3}$`, "i")
+  return (c: MatchContext): boolean => before.test(c.before) || (c.key !== null && c.key.length <= 256 && keyNamesPhone(c.key))
+})()
 /** Labels that make a bare run of digits an identifier (`order 0612345678`, `"order_id": …`). */
-const ID_BEFORE = /(?:order|invoice|ticket|\bref|reference|account|acct|\bsku|serial|tracking|transaction|\btxn|\bid|\bnr|\bno|\bpo|batch|build|version|\biban|card|\bssn|routing|amount|total|\btax|steuer\w*|\bvat|\bust)\W{0,3}$/i
+const ID_BEFORE = /(?:order|invoice|ticket|isbn|\bref|reference|account|acct|\bsku|serial|tracking|transaction|\btxn|\bid|\bnr|\bno|\bpo|batch|build|version|\biban|card|\bssn|routing|amount|total|\btax|steuer\w*|\bvat|\bust)\W{0,3}$/i
 const ID_KEY = /(?:^|[^a-z])id$|_id|Id$|order|invoice|account|serial|sku|\bref|timestamp|^ts$|_ts$|time|epoch|_ms$|millis|count|amount|size|bytes|total|price|port/i
+const TIME_KEY = /_at$|[a-z]At$|_on$|time|date|epoch|^ts$|_ts$|_ms$|millis|expir|ttl/i
 const idContext = (c: MatchContext): boolean => ID_BEFORE.test(c.before) || (c.key !== null && c.key.length <= 64 && ID_KEY.test(c.key))
 /** The groups of an IBAN before the match (`BE71 0961 2345 6760`: the digits are its tail). */
 const IBAN_BEFORE = /\b[A-Z]{2}\d{2}(?: [A-Z0-9]{4})* $/
@@ -263,28 +305,73 @@ const check = (m: string, c: MatchContext): boolean => {
   const shape = m.replace(/[()]/g, "")
   if (!bare && (DATE.test(shape) || IPV4.test(shape) || SSN.test(shape) || written[written.length - 1]!.length < 2)) return false
   const dotted = !bare && /^[\d.]+$/.test(shape)
-  if (bare && idContext(c) && !nearPhone(c)) return false
+  if (bare && idContext(c) && !bareEvidence(c)) return false
+  // a key that names a time holds a timestamp, whatever else it names (`phone_verified_at`)
+  if (bare && c.key !== null && c.key.length <= 64 && TIME_KEY.test(c.key)) return false
   // the international prefix most of the world dials
   if (digits.startsWith("00")) return digits.length >= 10 && digits[2] !== "0" && possibleInternational(digits.slice(2)) && parse(`+${digits.slice(2)}`) !== null
   if (digits.startsWith("0")) {
-    if (digits.length < (bare ? 10 : 9) || digits.length > 12) return false
+    if (dialledFromNorthAmerica(written, digits, bare, dotted)) return true
+    if (digits.length < (bare ? 10 : 9) || digits.length > 12) return digits.length <= 12 && otherRegion(written, digits, bare, dotted, c)
     const nsn = digits.slice(1)
-    return TRUNK_REGIONS.some((r) => {
+    const claimed = TRUNK_REGIONS.some((r) => {
       if (!REGION_LENGTHS.get(r)!.has(nsn.length)) return false
       const p = parse(digits, r)
       // the trunk prefix was written, and the library read it as one; a bare run only when it is a
       // mobile number (bare zero-led runs of fixed-line length are as often tax and account ids)
       return p !== null && nsn.endsWith(p.national) && (bare ? p.mobile : groupedAsPhone(written, p, dotted) || (!dotted && p !== UNCHECKED && regroupedAsPhone(written, nsn, r, c)))
     })
+    return claimed || otherRegion(written, digits, bare, dotted, c)
   }
-  if (bare && !nearPhone(c)) return false
+  if (bare && !bareEvidence(c)) return false
+  if (bare && labelled(c) && digits.length >= 11 && digits.length <= 15 && possibleInternational(digits) && parse(`+${digits}`) !== null) return true
   if (digits.length === 11 && digits.startsWith("1")) {
     // North America's trunk `1`, written apart from the number (`1-415-555-0132`) or in a bare run
-    if (!bare && written[0] !== "1") return NO_TRUNK_REGIONS.some((r) => r === "BR" && valid(digits, r, written, bare, dotted))
-    return valid(digits.slice(1), "US", bare ? written : written.slice(1), bare, dotted)
+    if (!bare && written[0] !== "1" ? NO_TRUNK_REGIONS.some((r) => r === "BR" && valid(digits, r, written, bare, dotted)) : valid(digits.slice(1), "US", bare ? written : written.slice(1), bare, dotted)) return true
+    return otherRegion(written, digits, bare, dotted, c)
   }
-  if (digits.length !== 10 && digits.length !== 11) return false
-  return NO_TRUNK_REGIONS.some((r) => (digits.length === 10 || r === "BR") && valid(digits, r, written, bare, dotted))
+  if ((digits.length === 10 || digits.length === 11) && NO_TRUNK_REGIONS.some((r) => (digits.length === 10 || r === "BR") && valid(digits, r, written, bare, dotted))) return true
+  return otherRegion(written, digits, bare, dotted, c)
+}
+
+/**
+ * North America's international prefix `011` written as its own group before a number with its
+ * country code (`011 44 20 7946 0958`): what `00` is elsewhere.
+ */
+const dialledFromNorthAmerica = (written: ReadonlyArray<string>, digits: string, bare: boolean, dotted: boolean): boolean =>
+  !bare && !dotted && written[0] === "011" && written.length > 2 && digits.length >= 11 && possibleInternational(digits.slice(3)) && parse(`+${digits.slice(3)}`) !== null
+
+/**
+ * Regions whose national forms are taken only as the library writes them (`OTHER_REGIONS`): Japan,
+ * South Korea, China and Italy, whose plans take most random zero-led strings of their lengths
+ * (Japan's 70%, Italy's 69%), so a run of digits alone says little; the library's own grouping
+ * and a word or a trunk say more.
+ */
+export const OTHER_REGIONS: ReadonlyArray<CountryCode> = ["JP", "KR", "CN", "IT"]
+
+/**
+ * A national number of `OTHER_REGIONS`, taken when it is valid there and:
+ * - written with separators exactly in the groups of the library's national format, every group
+ *   (`010-1234-5678`, `02-312-3456`, `090-1234-5678`, `06 6982 1234`, `138 0013 8000`), never
+ *   dotted (versions and addresses are), no id label before it (`order`, `ref` …); and either led
+ *   by the trunk `0` in three groups or more (Korea, Japan and China write their area codes and
+ *   mobile prefixes with it; Italy its landlines), or beside a word that says phone (`tel`,
+ *   `cellulare`, `手机`, `전화`: Chinese and Italian mobile numbers have no trunk, `347 123 4567`);
+ * - or a bare run of a mobile number beside a word that says phone (`手机号：13800138000`).
+ */
+const otherRegion = (written: ReadonlyArray<string>, digits: string, bare: boolean, dotted: boolean, c: MatchContext): boolean => {
+  // seven digits are a local number without its area code, or anything else
+  if (dotted || digits.length < 8 || (idContext(c) && !nearPhone(c))) return false
+  const trunk = digits.startsWith("0") && written.length >= 3 && digits.length >= 9
+  // a bare run only after a label (`手机号：`) or under a phone key: `call` and `contact` are in
+  // every tool-call log, beside every kind of id
+  if (bare ? !labelled(c) : !trunk && !nearPhone(c)) return false
+  return OTHER_REGIONS.some((r) => {
+    if (!REGION_LENGTHS.get(r)!.has(digits.length) && !REGION_LENGTHS.get(r)!.has(digits.length - 1)) return false
+    const p = parse(digits, r)
+    if (p === null || p === UNCHECKED) return p === UNCHECKED
+    return bare ? p.mobile : p.groups.length === written.length && p.groups.every((g, i) => g === written[i])
+  })
 }
 
 /**
@@ -302,12 +389,27 @@ const TRUNK_DROPPED_ANY_TYPE: ReadonlySet<CountryCode> = new Set(["US", "BR"])
  */
 const LEAD = /^(?:\d{1,5}[ \u00a0]|\d{1,3}-)(?=\(?[1-9])/
 
+/** The match with its Unicode digits, full-width brackets and plus in ASCII (what the library reads). */
+const UNICODE_DIGIT = new RegExp(`[${UNICODE_DIGITS}\\uff08\\uff09\\uff0b\\u30fc]`, "g")
+const DIGIT_ZEROS = [0x660, 0x6f0, 0x966, 0x9e6, 0xe50, 0xff10]
+const asciiDigits = (m: string): string =>
+  m.replace(UNICODE_DIGIT, (ch) => {
+    const k = ch.charCodeAt(0)
+    if (k === 0xff08) return "("
+    if (k === 0xff09) return ")"
+    if (k === 0xff0b) return "+"
+    if (k === 0x30fc) return "-"
+    for (const z of DIGIT_ZEROS) if (k >= z && k <= z + 9) return String(k - z)
+    return ch
+  })
+
 /**
  * A match is a number, or a short group and a number (`SD 20241 440-600-5124`, `91-415-555-0132`):
  * the pattern reads a run of digit groups from its first group, so a number written after another
  * number is judged without it. The replaced span then covers the group as well (over-redaction).
  */
-const validate = (m: string, c: MatchContext): boolean => {
+const validate = (written: string, c: MatchContext): boolean => {
+  const m = asciiDigits(written)
   if (check(m, c)) return true
   const lead = LEAD.exec(m)
   if (lead === null) return false
@@ -336,7 +438,11 @@ export const phone: Detector = {
   // any search, that an ISO timestamp (`2026-11-28T10:00:01Z`, in every captured record) does not
   // pass, nor a price or a cost (`0.001005 USD`, in every captured model call) or a zero-padded
   // id, however many digits they have
-  hint: new RegExp(`(?:^|[^\\w.]|\\\\[\\w.])${NOT_A_NUMBER}\\d${RUN}${END}`),
-  pattern: new RegExp(`(?<!(?<!\\\\)[\\w+.\\/#$%€£¥-])\\+?\\(?${NOT_A_NUMBER}\\d${RUN}${END}`, "g"),
+  hint: new RegExp(`(?:^|[^\\w.${UNICODE_DIGITS}]|\\\\[\\w.])${NOT_A_NUMBER}${D}${RUN}${END}`),
+  pattern: new RegExp(`(?<!(?<!\\\\)[\\w+.\\/#$%€£¥${UNICODE_DIGITS}\\uff0b-])${PLUS}?${OPEN}?${NOT_A_NUMBER}${D}${RUN}${END}`, "g"),
+  // the digits of a JSON number too (`{"phone": 4155550132}`, `{"mobile": 447911123456}`): a run
+  // with neither `+`, `0` nor separators is a number only under a key (or beside a word) that says
+  // phone, so the integers under any other key (ids, timestamps, amounts) stay what they are
+  numeric: true,
   validate
 }
