@@ -103,4 +103,28 @@ describe("readable", () => {
     expect(r.m[1]!["self"]).toBe(r.m)
     expect(r.d).toBeInstanceOf(Date)
   })
+  it("reads in order: keys keep their order, toJSON stands for its object, an error's cause and a pair of non-string keys", () => {
+    const err = new Error("outer", { cause: new Map([["token", "t"]]) })
+    const { view } = readable({ z: 1, a: { toJSON: () => ({ inner: new Set(["s"]) }) }, m: new Map<unknown, unknown>([[1, new URL("https://h/")], ["k", () => 1]]), err, fn: () => 1, y: [undefined, () => 1, new Set([1])] })
+    const r = view as Record<string, unknown>
+    expect(Object.keys(r)).toEqual(["z", "a", "m", "err", "y"])
+    expect(r["a"]).toEqual({ inner: ["s"] })
+    expect(r["m"]).toEqual([[1, "https://h/"], { k: undefined }])
+    expect((r["err"] as Record<string, unknown>)["cause"]).toEqual([{ token: "t" }])
+    expect(r["y"]).toEqual([undefined, undefined, [1]])
+  })
+  it("a value nested 100,000 levels deep, a Map at the bottom, is read (no stack overflow), and the guard blocks the token in it", async () => {
+    const deep = (): unknown => {
+      let v: unknown = new Map([["Authorization", `token ${GH}`]])
+      for (let i = 0; i < 100_000; i++) v = i % 2 === 0 ? { next: v } : [v]
+      return v
+    }
+    let r = readable(deep()).view
+    for (let i = 0; i < 100_000; i++) r = i % 2 === 0 ? (r as Array<unknown>)[0] : (r as { next: unknown }).next
+    expect(r).toEqual([{ Authorization: `token ${GH}` }])
+    const { exit, received, rows } = await call(() => [deep()])
+    expect(Exit.isFailure(exit)).toBe(true)
+    expect(received).toEqual([])
+    expect(JSON.stringify(ofType(rows, "policy_flag")[0]!.payload)).toContain("github_token")
+  })
 })

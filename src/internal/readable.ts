@@ -52,12 +52,8 @@ const needsReading = (value: unknown): boolean => {
   return false
 }
 
-/** `entries` as one single-key object per pair: each value read under its own name, duplicates kept */
-const pairs = (entries: Iterable<readonly [unknown, unknown]>, read: (x: unknown) => unknown): Array<unknown> => {
-  const out: Array<unknown> = []
-  for (const [k, x] of entries) out.push(typeof k === "string" ? { [k]: read(x) } : [read(k), read(x)])
-  return out
-}
+/** where a read value goes: its slot in the copy of its container, or the copy itself */
+type Put = (read: unknown) => void
 
 /**
  * The value as the guard reads it: itself when it holds only what the engine reads; otherwise a
@@ -65,47 +61,89 @@ const pairs = (entries: Iterable<readonly [unknown, unknown]>, read: (x: unknown
  * `FormData` and `Map` are lists of `{name: value}` pairs, a `Set` a list, an error its name,
  * message, stack and cause, an object with `toJSON` what it returns, and any other instance its own
  * enumerable properties. Functions and symbols are nothing.
+ *
+ * The walk keeps its own stack (a value nested a hundred thousand levels deep is read, not a
+ * `RangeError`): a container's copy is made and put in place when it is met, and what it holds is
+ * read after it, in order, each element whole before the next (as a recursive walk reads them), so
+ * an object's keys keep their order.
  */
 export const readable = (value: unknown): Readable => {
   if (!needsReading(value)) return { view: value, converted: false }
   const copies = new Map<object, unknown>()
-  const read = (v: unknown): unknown => {
-    if (typeof v === "function" || typeof v === "symbol") return undefined
-    if (v === null || typeof v !== "object") return v
+  let view: unknown
+  const work: Array<readonly [unknown, Put]> = [[value, (r) => void (view = r)]]
+  /** what a container holds, read next, first to last */
+  const next = (items: ReadonlyArray<readonly [unknown, Put]>): void => {
+    for (let i = items.length - 1; i >= 0; i--) work.push(items[i]!)
+  }
+  while (work.length > 0) {
+    const [v, put] = work.pop()!
+    if (typeof v === "function" || typeof v === "symbol") {
+      put(undefined)
+      continue
+    }
+    if (v === null || typeof v !== "object") {
+      put(v)
+      continue
+    }
     const done = copies.get(v)
-    if (done !== undefined) return done
-    if (kept(v)) return v
-    if (Array.isArray(v)) {
+    if (done !== undefined) {
+      put(done)
+      continue
+    }
+    if (kept(v)) {
+      put(v)
+      continue
+    }
+    if (Array.isArray(v) || v instanceof Set) {
       const out: Array<unknown> = []
       copies.set(v, out)
-      for (let i = 0; i < v.length; i++) out.push(read(v[i]))
-      return out
+      put(out)
+      const items: Array<readonly [unknown, Put]> = []
+      for (const x of Array.isArray(v) ? Array.from({ length: v.length }, (_, i) => v[i]) : v) {
+        const at = items.length
+        items.push([x, (r) => void (out[at] = r)])
+      }
+      next(items)
+      continue
     }
-    if (typeof URL !== "undefined" && v instanceof URL) return v.href
+    if (typeof URL !== "undefined" && v instanceof URL) {
+      put(v.href)
+      continue
+    }
     if (
       (typeof Headers !== "undefined" && v instanceof Headers) ||
       (typeof URLSearchParams !== "undefined" && v instanceof URLSearchParams) ||
       (typeof FormData !== "undefined" && v instanceof FormData) ||
       v instanceof Map
     ) {
+      // one single-key object per pair: each value read under its own name, duplicates kept
       const out: Array<unknown> = []
       copies.set(v, out)
-      out.push(...pairs((v as { entries(): Iterable<readonly [unknown, unknown]> }).entries(), read))
-      return out
-    }
-    if (v instanceof Set) {
-      const out: Array<unknown> = []
-      copies.set(v, out)
-      for (const x of v) out.push(read(x))
-      return out
+      put(out)
+      const items: Array<readonly [unknown, Put]> = []
+      for (const [k, x] of (v as { entries(): Iterable<readonly [unknown, unknown]> }).entries()) {
+        if (typeof k === "string") {
+          const pair: Record<string, unknown> = {}
+          out.push(pair)
+          items.push([x, (r) => void (pair[k] = r)])
+        } else {
+          const pair: Array<unknown> = [undefined, undefined]
+          out.push(pair)
+          items.push([k, (r) => void (pair[0] = r)], [x, (r) => void (pair[1] = r)])
+        }
+      }
+      next(items)
+      continue
     }
     const out: Record<string, unknown> = {}
     copies.set(v, out)
+    const items: Array<readonly [unknown, Put]> = []
     if (v instanceof Error) {
       out["name"] = v.name
       out["message"] = v.message
       if (v.stack !== undefined) out["stack"] = v.stack
-      if (v.cause !== undefined) out["cause"] = read(v.cause)
+      if (v.cause !== undefined) items.push([v.cause, (r) => void (out["cause"] = r)])
     }
     const toJSON = field(v, "toJSON")
     if (typeof toJSON === "function") {
@@ -115,15 +153,20 @@ export const readable = (value: unknown): Readable => {
       } catch {
         json = undefined
       }
-      const r = read(json)
-      copies.set(v, r)
-      return r
+      // what it returns stands for it (met again through a cycle inside, it is the copy so far)
+      items.push([
+        json,
+        (r) => {
+          copies.set(v, r)
+          put(r)
+        }
+      ])
+      next(items)
+      continue
     }
-    for (const k in v) {
-      const x = read(field(v, k))
-      if (x !== undefined) out[k] = x
-    }
-    return out
+    put(out)
+    for (const k in v) items.push([field(v, k), (r) => void (r === undefined ? undefined : (out[k] = r))])
+    next(items)
   }
-  return { view: read(value), converted: true }
+  return { view, converted: true }
 }
