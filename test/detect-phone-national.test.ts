@@ -12,6 +12,7 @@ import examples from "libphonenumber-js/mobile/examples"
 import * as Detect from "../src/Detect.js"
 import { OTHER_REGIONS } from "../src/internal/phone.js"
 import { cpuBest, LONG } from "./helpers.js"
+import { distinct, fill, seededDigits } from "./fixtures/detect-corpus.js"
 
 const RUNS = LONG ? 2_000 : 200
 const phone = Detect.builtins.find((d) => d.category === "phone")!
@@ -336,23 +337,7 @@ describe("Detect: a phone number handed over as a JSON number", () => {
 
 describe("Detect: phone, the wider reading in linear time", () => {
   const KB = 1024
-  const fill = (size: number, unit: string): string => unit.repeat(Math.ceil(size / unit.length)).slice(0, size)
-  let seed = 24
-  const rnd = () => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff
-    return seed / 0x7fffffff
-  }
-  const ds = (n: number) => Array.from({ length: n }, () => Math.floor(rnd() * 10)).join("")
-  const distinct = (size: number, unit: () => string): string => {
-    const parts: Array<string> = []
-    let n = 0
-    while (n < size) {
-      const u = unit()
-      parts.push(u)
-      n += u.length
-    }
-    return parts.join("").slice(0, size)
-  }
+  const ds = seededDigits(24)
   const families: ReadonlyArray<readonly [string, (size: number) => string]> = [
     ["full-width digits", (n) => fill(n, "０")],
     ["full-width digits and dashes", (n) => fill(n, "０-")],

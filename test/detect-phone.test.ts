@@ -19,6 +19,7 @@ import examples from "libphonenumber-js/mobile/examples"
 import * as Detect from "../src/Detect.js"
 import { NATIONAL_REGIONS, OTHER_REGIONS } from "../src/internal/phone.js"
 import { cpuBest } from "./helpers.js"
+import { distinct, fill, seededDigits } from "./fixtures/detect-corpus.js"
 
 const LONG = process.env["FUZZ_LONG"] === "1"
 const RUNS = LONG ? 5_000 : 300
@@ -372,23 +373,7 @@ describe("Detect: phone numbers through libphonenumber-js", () => {
 
   const KB = 1024
   const MB = 1024 * KB
-  const fill = (size: number, unit: string): string => unit.repeat(Math.ceil(size / unit.length)).slice(0, size)
-  let seed = 15
-  const rnd = () => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff
-    return seed / 0x7fffffff
-  }
-  const ds = (n: number) => Array.from({ length: n }, () => Math.floor(rnd() * 10)).join("")
-  const distinct = (size: number, unit: () => string): string => {
-    const parts: Array<string> = []
-    let n = 0
-    while (n < size) {
-      const u = unit()
-      parts.push(u)
-      n += u.length
-    }
-    return parts.join("").slice(0, size)
-  }
+  const ds = seededDigits(15)
   const families: ReadonlyArray<readonly [string, (size: number) => string]> = [
     ["a long digit run", (n) => fill(n, "1")],
     ...[" ", "-", ".", "\u00a0", "(", ")", "+", "/", ",", ":"].map((sep) => [`digits with ${JSON.stringify(sep)} between`, (n: number) => fill(n, `1${sep}`)] as const),
