@@ -19,28 +19,56 @@
  * after it is a bounded run of one class or a lazy loop of one class ended by a quote or a line
  * break, so a start reads a bounded stretch (at most the line, or a few hundred characters).
  *
- * `assignments.ts` spreads these detectors into its list and this module reads that module's
- * judges: the two modules import each other, and this one is entered through `assignments.ts`
- * (or `Detect`), never first. The detectors are built on first use (each property
- * a getter of one memoised build), after both modules have been evaluated, so the cycle never
- * reads a binding before it is initialised.
+ * `assignments.ts` spreads these detectors into its list and hands this module its judges
+ * (`commandAssignments(judges)`): this module imports nothing of it, so the module graph has no
+ * cycle. The detectors are built on first use (each property a getter of one memoised build),
+ * after the judges are handed over.
  *
  * @since 0.1.0
  */
-import {
-  ABOUT,
-  awsSecretShape,
-  familyOf,
-  FIELD_NAME,
-  identifierTail,
-  MESSAGE_WORDS,
-  passwordKey,
-  passwordValue,
-  secretByKey,
-  SECRET_HINT,
-  PASSWORD_HINT
-} from "./assignments.js"
 import type { Detector, MatchContext } from "./detector.js"
+
+/** a family's keyword pattern, hint and placeholder check, as `assignments.ts` reads them */
+interface FamilyJudges {
+  readonly word: string
+  readonly hint: RegExp
+  readonly placeholder: (m: string) => boolean
+}
+
+/**
+ * The judges of `assignments.ts` these detectors share (what a password key and value are, the
+ * keywords, words about a value), handed over once by that module.
+ *
+ * @since 0.1.0
+ * @category detectors
+ */
+export interface Judges {
+  readonly ABOUT: RegExp
+  readonly awsSecretShape: (v: string) => boolean
+  readonly familyOf: (family: "password" | "secret") => FamilyJudges
+  readonly FIELD_NAME: RegExp
+  readonly identifierTail: (s: string, slash?: boolean) => string
+  readonly MESSAGE_WORDS: RegExp
+  readonly passwordKey: (key: string) => boolean
+  readonly passwordValue: (v: string) => boolean
+  readonly secretByKey: (key: string, v: string, quoted: boolean) => boolean
+  readonly SECRET_HINT: RegExp
+  readonly PASSWORD_HINT: RegExp
+}
+
+// the judges, set once by `commandAssignments` before any detector here is built (each builds on
+// first use)
+let ABOUT: RegExp
+let awsSecretShape: Judges["awsSecretShape"]
+let familyOf: Judges["familyOf"]
+let FIELD_NAME: RegExp
+let identifierTail: Judges["identifierTail"]
+let MESSAGE_WORDS: RegExp
+let passwordKey: Judges["passwordKey"]
+let passwordValue: Judges["passwordValue"]
+let secretByKey: Judges["secretByKey"]
+let SECRET_HINT: RegExp
+let PASSWORD_HINT: RegExp
 
 /** each family's category and group, known without the other module (see `lazy`) */
 const KIND = { password: ["password", "credential"], secret: ["generic_secret", "secret"] } as const
@@ -630,7 +658,12 @@ const registryLogin = (form: "quoted" | "bare" | "argv"): Detector =>
  * @since 0.1.0
  * @category detectors
  */
-export const commandAssignments: ReadonlyArray<Detector> = [
+export const commandAssignments = (judges: Judges): ReadonlyArray<Detector> => {
+  ;({ ABOUT, awsSecretShape, familyOf, FIELD_NAME, identifierTail, MESSAGE_WORDS, passwordKey, passwordValue, secretByKey, SECRET_HINT, PASSWORD_HINT } = judges)
+  return COMMANDS
+}
+
+const COMMANDS: ReadonlyArray<Detector> = [
   sqlPassword(IDENTIFIED_BY, () => IDENTIFIED_HINT, true)("quoted"),
   sqlPassword(IDENTIFIED_BY, () => IDENTIFIED_HINT, true)("bare"),
   // (`set password` holds the password keyword: its hint, no new one)

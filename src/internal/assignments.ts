@@ -1474,7 +1474,7 @@ export const assignments: ReadonlyArray<Detector> = [
   listUnderKey("secret", "flow"),
   listUnderKey("secret", "block"),
   // (a statement, a directive, a setter or an argv array: they know where the value is, before the key-first forms)
-  ...commandAssignments,
+  ...commandAssignments({ ABOUT, awsSecretShape, familyOf, FIELD_NAME, identifierTail, MESSAGE_WORDS, passwordKey, passwordValue, secretByKey, SECRET_HINT, PASSWORD_HINT }),
   passwordAssignment("call"),
   passwordAssignment("quoted"),
   passwordAssignment("line"),
