@@ -150,6 +150,34 @@ const sameAsAscii = (unicode: string, ascii: string, policy: Detect.Policy = RED
   expect(new RegExp(`^${pieces.join("[\\s\\S]+")}$`).test(unicode), `${JSON.stringify(unicode)} → ${JSON.stringify(u.value)}`).toBe(true)
 }
 
+describe("Detect engine: an ISO 8601 timestamp skips the joined hint with the built-ins", () => {
+  // every form a timestamp takes in a record: Z or an offset (with or without its colon), no
+  // seconds, seconds, and a fraction of one to nine digits
+  const timestamp = fc
+    .tuple(
+      fc.date({ min: new Date(Date.UTC(1970, 0, 1)), max: new Date(Date.UTC(2199, 11, 31)), noInvalidDate: true }),
+      fc.constantFrom("minutes", "seconds", "fraction"),
+      fc.integer({ min: 1, max: 9 }),
+      fc.nat(999_999_999),
+      fc.constantFrom("Z", "+00:00", "+05:30", "-08:00", "-0800", "+01", "")
+    )
+    .map(([d, precision, digits, fraction, zone]) => {
+      const t = d.toISOString().slice(0, precision === "minutes" ? 16 : 19)
+      return `${t}${precision === "fraction" ? `.${String(fraction).padStart(9, "0").slice(0, digits)}` : ""}${zone}`
+    })
+  const withOptIns = Either.getOrThrow(Detect.select(Detect.builtins, "+uk_nino,+aadhaar,+high_entropy"))
+  // the same detectors as plain objects of their own: not the built-in set, so read the long way
+  const readInFull = withOptIns.map((d) => ({ ...d }))
+  const found = (v: unknown, set: ReadonlyArray<Detect.Detector>) => Detect.scan(v, Detect.Policy.flagOnly, set).map((f) => `${f.category}:${f.count}`).sort()
+
+  it.prop("no built-in or opt-in detector finds anything in one, read in full; under any key both ways find the same", [timestamp, fc.constantFrom("started_at", "ts", "password", "api_key", "phone", "card_number", "ssn", "ip", "mac", "value")], ([t, k]) => {
+    expect(found(t, readInFull), t).toEqual([])
+    expect(found(t, withOptIns), t).toEqual([])
+    expect(found({ [k]: t }, withOptIns), `${k}: ${t}`).toEqual(found({ [k]: t }, readInFull))
+    expect(found([t, `at ${t}`], withOptIns)).toEqual(found([t, `at ${t}`], readInFull))
+  }, { fastCheck: { numRuns: 300 } })
+})
+
 describe("Detect engine: Unicode spaces, dashes and full-width forms are read as their ASCII twins", () => {
   const P = "Kx9mQ2zzP"
   const K = "Zq8vLm2pRtx93jdLq0aWeC7hN4bY1uK"
