@@ -612,6 +612,34 @@ const REMEMBERED = 4096
  * and its hints need not be read one by one.
  */
 const joinable = (hint: RegExp): boolean => /^[dgiy]*$/.test(hint.flags) && !/\\(?:[1-9]|k<)/.test(hint.source)
+/**
+ * The distinct expressions a set's detectors have in one role (`hint`, `need`), by source and
+ * flags as `flagsOf` gives them (the expression itself when its flags are those, else a copy), and
+ * per detector the index of its own among them (-1 when it has none).
+ */
+const distinctOf = (
+  detectors: ReadonlyArray<Detector>,
+  pick: (d: Detector) => RegExp | undefined,
+  flagsOf: (flags: string) => string
+): { readonly list: ReadonlyArray<RegExp>; readonly index: Int32Array } => {
+  const at = new Map<string, number>()
+  const list: Array<RegExp> = []
+  const index = new Int32Array(detectors.length)
+  detectors.forEach((d, i) => {
+    const re = pick(d)
+    if (re === undefined) return void (index[i] = -1)
+    const flags = flagsOf(re.flags)
+    const name = `${flags}/${re.source}`
+    let n = at.get(name)
+    if (n === undefined) {
+      at.set(name, (n = list.length))
+      list.push(flags === re.flags ? re : new RegExp(re.source, flags))
+    }
+    index[i] = n
+  })
+  return { list, index }
+}
+
 const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
   let u = unions.get(detectors)
   if (u === undefined) {
@@ -621,34 +649,9 @@ const unionOf = (detectors: ReadonlyArray<Detector>): Union => {
     const any = joined.length === 0 ? null : new RegExp(joined.join("|"), "i")
     // the distinct hints, tested one by one: a copy without `g` or `y`, whose `test` would
     // otherwise start where the last one ended (a remembered answer must not depend on the last)
-    const index = new Map<string, number>()
-    const hints: Array<RegExp> = []
-    const hintIndex = new Int32Array(detectors.length)
-    detectors.forEach((d, i) => {
-      if (d.hint === undefined) return void (hintIndex[i] = -1)
-      const flags = d.hint.flags.replace(/[gy]/g, "")
-      const name = `${flags}/${d.hint.source}`
-      let at = index.get(name)
-      if (at === undefined) {
-        index.set(name, (at = hints.length))
-        hints.push(flags === d.hint.flags ? d.hint : new RegExp(d.hint.source, flags))
-      }
-      hintIndex[i] = at
-    })
-    const needAt = new Map<string, number>()
-    const needs: Array<RegExp> = []
-    const needIndex = new Int32Array(detectors.length)
-    detectors.forEach((d, i) => {
-      if (d.need === undefined) return void (needIndex[i] = -1)
-      const flags = d.need.flags.replace(/[gyi]/g, "") + "i"
-      const name = `${flags}/${d.need.source}`
-      let at = needAt.get(name)
-      if (at === undefined) {
-        needAt.set(name, (at = needs.length))
-        needs.push(flags === d.need.flags ? d.need : new RegExp(d.need.source, flags))
-      }
-      needIndex[i] = at
-    })
+    const { list: hints, index: hintIndex } = distinctOf(detectors, (d) => d.hint, (flags) => flags.replace(/[gy]/g, ""))
+    // the needs alike, read case-insensitively
+    const { list: needs, index: needIndex } = distinctOf(detectors, (d) => d.need, (flags) => flags.replace(/[gyi]/g, "") + "i")
     const exact = detectors.every((d) => d.hint === undefined || joinable(d.hint))
     const known = new Map<string, Reading>()
     let lastLong: string | null = null
