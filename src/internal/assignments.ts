@@ -835,6 +835,20 @@ export const familyOf = (family: Family) =>
     : ({ word: SECRET_WORD, category: "generic_secret", group: "secret", hint: SECRET_HINT, placeholder: namesItself } as const)
 
 /**
+ * What a detector of a family's lines, lists or pairs states of itself: its family's category,
+ * group, hint and placeholder check, critical (and for passwords `placeholderGeneric: false`,
+ * which `familyOf` carries).
+ */
+const familyFields = (f: ReturnType<typeof familyOf>) => ({
+  category: f.category,
+  group: f.group,
+  severity: "critical" as const,
+  hint: f.hint,
+  placeholder: f.placeholder,
+  ...("placeholderGeneric" in f ? { placeholderGeneric: f.placeholderGeneric } : {})
+})
+
+/**
  * A quoted value read once, then (optionally) the closing quote and a closing bracket right after
  * it: a lookahead captures the value to its first closing quote or the line's end, and a
  * back-reference takes it, so a start is never read on to a later quote (a lookahead is not
@@ -883,12 +897,7 @@ const pairInText = (family: Family): Detector => {
   )
   const groups = groupsOf(pattern)
   return {
-    category: f.category,
-    group: f.group,
-    severity: "critical",
-    hint: f.hint,
-    placeholder: f.placeholder,
-    ...(family === "password" ? { placeholderGeneric: false } : {}),
+    ...familyFields(f),
     pattern,
     trimEnd: closeOwed,
     validate: (m, c) => {
@@ -998,12 +1007,7 @@ const blockScalar = (family: Family): Detector => {
   // (read again without the lookbehind, which the match alone cannot satisfy)
   const groups = groupsOf(new RegExp(`:${SP}[|>]${block}`, "gi"))
   return {
-    category: f.category,
-    group: f.group,
-    severity: "critical",
-    hint: f.hint,
-    placeholder: f.placeholder,
-    ...(family === "password" ? { placeholderGeneric: false } : {}),
+    ...familyFields(f),
     pattern,
     // the blank lines and spaces at the block's end stay
     trimEnd: (v) => v.length - v.trimEnd().length,
@@ -1057,12 +1061,7 @@ const listUnderKey = (family: Family, layout: "flow" | "block"): Detector => {
   const pattern = new RegExp(`(?<k>${f.word}${KEY_RUN})${body}|${f.word}${KEY_RUN}`, "gi")
   const groups = groupsOf(new RegExp(`(?<k>${family === "secret" ? SECRET_WORD_READ : f.word}${KEY_RUN})${body}`, "gi"))
   return {
-    category: f.category,
-    group: f.group,
-    severity: "critical",
-    hint: f.hint,
-    placeholder: f.placeholder,
-    ...(family === "password" ? { placeholderGeneric: false } : {}),
+    ...familyFields(f),
     pattern,
     // (a flow list opens with a bracket, a block list's first item starts a line with `-`)
     need: layout === "flow" ? /\[/ : /\n[ \t]*-/,
@@ -1113,12 +1112,7 @@ const heredoc = (family: Family): Detector => {
   // (read again without the lookbehind and the terminator's lookahead, which the match alone cannot satisfy)
   const groups = groupsOf(new RegExp(`=${SP}${body}`, "g"))
   return {
-    category: f.category,
-    group: f.group,
-    severity: "critical",
-    hint: f.hint,
-    placeholder: f.placeholder,
-    ...(family === "password" ? { placeholderGeneric: false } : {}),
+    ...familyFields(f),
     pattern,
     need: /<</,
     trimEnd: (v) => v.length - v.trimEnd().length,
