@@ -35,6 +35,7 @@ const holders: ReadonlyArray<readonly [string, () => ReadonlyArray<unknown>]> = 
   ["Error", () => [new Error(`the call with ${GH} failed`)]],
   ["an instance", () => [new Creds("bob", GH)]],
   ["toJSON", () => [{ toJSON: () => ({ token: GH }) }]],
+  ["a boxed string", () => [{ a: new String(`token ${GH}`) }]],
   ["a Map in a cycle", () => { const m = new Map<string, unknown>([["token", GH]]); m.set("self", m); return [m] }]
 ]
 

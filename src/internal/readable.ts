@@ -60,7 +60,8 @@ type Put = (read: unknown) => void
  * copy (cycles kept as cycles) where a `URL` is its `href`, `Headers`, `URLSearchParams`,
  * `FormData` and `Map` are lists of `{name: value}` pairs, a `Set` a list, an error its name,
  * message, stack and cause, an object with `toJSON` what it returns, and any other instance its own
- * enumerable properties. Functions and symbols are nothing.
+ * enumerable properties, a boxed string, number or boolean its value. Functions and symbols are
+ * nothing.
  *
  * The walk keeps its own stack (a value nested a hundred thousand levels deep is read, not a
  * `RangeError`): a container's copy is made and put in place when it is met, and what it holds is
@@ -93,6 +94,12 @@ export const readable = (value: unknown): Readable => {
     }
     if (kept(v)) {
       put(v)
+      continue
+    }
+    // a boxed primitive is sent as its value (`new String(token)` is the token, not one member per
+    // character)
+    if (v instanceof String || v instanceof Number || v instanceof Boolean) {
+      put(v.valueOf())
       continue
     }
     if (Array.isArray(v) || v instanceof Set) {
